@@ -1,0 +1,17 @@
+//===- KBAttrs.h - kb attributes --------------------------------*- C++ -*-===//
+
+#ifndef KB_DIALECT_KB_IR_KBATTRS_H
+#define KB_DIALECT_KB_IR_KBATTRS_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/TensorEncoding.h"
+
+#include "kb/Dialect/KB/IR/KBEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kb/Dialect/KB/IR/KBAttrs.h.inc"
+
+#endif // KB_DIALECT_KB_IR_KBATTRS_H

@@ -1,0 +1,62 @@
+//===- KBAttrs.td - kb attributes ---------------------------*- tablegen -*-===//
+
+#ifndef KB_DIALECT_KB_IR_KBATTRS_TD
+#define KB_DIALECT_KB_IR_KBATTRS_TD
+
+include "kb/Dialect/KB/IR/KBBase.td"
+include "mlir/IR/TensorEncoding.td"
+
+def KB_ReductionKind : I32EnumAttr<"ReductionKind",
+    "reduction applied by a collective", [
+      I32EnumAttrCase<"Sum", 0, "sum">,
+      I32EnumAttrCase<"Max", 1, "max">,
+      I32EnumAttrCase<"Min", 2, "min">,
+      I32EnumAttrCase<"Avg", 3, "avg">
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::kb";
+}
+
+def KB_ReductionKindAttr : EnumAttr<KB_Dialect, KB_ReductionKind, "reduction"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def KB_DPPolicyAttr : KB_Attr<"DPPolicy", "dp",
+    [DeclareAttrInterfaceMethods<VerifiableTensorEncoding>]> {
+  let summary = "Placement of a rank-local tensor over the cubes and PEs of a SIP";
+  let description = [{
+    The seed's `DPPolicy(cube, pe, num_cubes, num_pes)`. At the cube level the
+    tensor is either `replicate`d (each of `num_cubes` cubes holds a full copy)
+    or `shard`ed along one dimension (split evenly over `num_cubes` cubes).
+    Within each cube, the cube's piece is again replicated or sharded over
+    `num_pes` PEs.
+
+    The policy is attached to a ranked tensor as its encoding. It is verified
+    against the tensor it annotates: a sharded dimension must exist and divide
+    evenly; counts must be positive. Against a device description (cube and PE
+    counts) it is checked by `kb-place`.
+
+    ```mlir
+    // The seed's policy: one cube, one PE, nothing split.
+    tensor<64x128xf16, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>>
+    // Columns split over 4 cubes, each cube's rows split over 8 PEs.
+    tensor<64x128xf16, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>
+    ```
+  }];
+  // A dimension of -1 means `replicate`.
+  let parameters = (ins "int64_t":$cubeDim, "int64_t":$peDim,
+                        "int64_t":$numCubes, "int64_t":$numPes);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    static constexpr int64_t kReplicate = -1;
+    bool isCubeReplicated() const { return getCubeDim() == kReplicate; }
+    bool isPeReplicated() const { return getPeDim() == kReplicate; }
+    /// The seed's default: replicate/replicate over one cube and one PE.
+    static DPPolicyAttr getSeedDefault(::mlir::MLIRContext *ctx) {
+      return get(ctx, kReplicate, kReplicate, 1, 1);
+    }
+  }];
+}
+
+#endif // KB_DIALECT_KB_IR_KBATTRS_TD

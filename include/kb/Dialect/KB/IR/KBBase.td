@@ -1,0 +1,73 @@
+//===- KBBase.td - kb dialect definition -------------------*- tablegen -*-===//
+//
+// The kb dialect: Megatron-style tensor-parallel layers for the AHBM
+// processing-in-HBM accelerator, in a global view (logical shapes, the TP split
+// carried by the ops) and, after `kb-tp-partition`, a rank-generic local view.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_DIALECT_KB_IR_KBBASE_TD
+#define KB_DIALECT_KB_IR_KBBASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def KB_Dialect : Dialect {
+  let name = "kb";
+  let cppNamespace = "::kb";
+  let summary = "Tensor-parallel linear layers and their intra-SIP placement";
+  let description = [{
+    The `kb` dialect expresses Megatron-style tensor-parallel (TP) layers for
+    the AHBM accelerator. A module carries the TP world size W in one place,
+    the `kb.world_size` module attribute. In the global view, tensors have
+    their logical shapes and `kb.column_parallel_linear` /
+    `kb.row_parallel_linear` carry their TP split. `kb-tp-partition` rewrites
+    the global view into one rank-generic SPMD program per TP rank with local
+    gemms (`kb.matmul`), explicit collectives (`kb.all_reduce`) and local
+    shapes. A tensor may carry a `#kb.dp` policy as its encoding: how its
+    rank-local piece is laid out over the cubes and PEs of one SIP.
+
+    ```mlir
+    module attributes {kb.world_size = 4 : i64} {
+      func.func @mlp(%x: tensor<8x16xf16>, %w1: tensor<16x64xf16>,
+                     %w2: tensor<64x16xf16>) -> tensor<8x16xf16> {
+        %h = kb.column_parallel_linear %x, %w1
+            : (tensor<8x16xf16>, tensor<16x64xf16>) -> tensor<8x64xf16>
+        %g = kb.gelu %h : tensor<8x64xf16>
+        %y = kb.row_parallel_linear %g, %w2
+            : (tensor<8x64xf16>, tensor<64x16xf16>) -> tensor<8x16xf16>
+        return %y : tensor<8x16xf16>
+      }
+    }
+    ```
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let extraClassDeclaration = [{
+    void registerAttributes();
+
+    /// Module attribute holding the TP world size (a positive i64).
+    static constexpr ::llvm::StringLiteral kWorldSizeAttrName = "kb.world_size";
+    /// Unit module attribute set by kb-tp-partition: the functions are
+    /// rank-generic SPMD programs in the local view.
+    static constexpr ::llvm::StringLiteral kSPMDAttrName = "kb.spmd";
+    /// Argument/result attribute of a partitioned function: the dimension
+    /// along which the global tensor is split over the TP ranks. Absent means
+    /// every rank holds the whole tensor (replicated).
+    static constexpr ::llvm::StringLiteral kSplitDimAttrName = "kb.split_dim";
+  }];
+}
+
+class KB_Op<string mnemonic, list<Trait> traits = []>
+    : Op<KB_Dialect, mnemonic, traits>;
+
+class KB_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<KB_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+#endif // KB_DIALECT_KB_IR_KBBASE_TD

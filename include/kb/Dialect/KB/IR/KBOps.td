@@ -1,0 +1,211 @@
+//===- KBOps.td - kb operations -----------------------------*- tablegen -*-===//
+
+#ifndef KB_DIALECT_KB_IR_KBOPS_TD
+#define KB_DIALECT_KB_IR_KBOPS_TD
+
+include "kb/Dialect/KB/IR/KBBase.td"
+include "kb/Dialect/KB/IR/KBAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+// f16, bf16 or f32 ranked tensors: the element types the AHBM PEs multiply.
+def KB_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+
+//===----------------------------------------------------------------------===//
+// Global view: the parallel linear layers.
+//===----------------------------------------------------------------------===//
+
+class KB_ParallelLinearOp<string mnemonic>
+    : KB_Op<mnemonic, [Pure]> {
+  let arguments = (ins KB_FloatTensor:$input, KB_FloatTensor:$weight,
+                       Optional<KB_FloatTensor>:$bias);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$resultType, "::mlir::Value":$input,
+                   "::mlir::Value":$weight), [{
+      build($_builder, $_state, resultType, input, weight, ::mlir::Value());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    int64_t getInFeatures() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getWeight().getType()).getDimSize(0);
+    }
+    int64_t getOutFeatures() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getWeight().getType()).getDimSize(1);
+    }
+  }];
+}
+
+def KB_ColumnParallelLinearOp
+    : KB_ParallelLinearOp<"column_parallel_linear"> {
+  let summary = "Linear layer with its weight split on out_features over the TP ranks";
+  let description = [{
+    Megatron's `ColumnParallelLinear(in_features, out_features)` in the global
+    view: `result = input · weight (+ bias)` with `input : M × in`,
+    `weight : in × out`, optional `bias : out` and `result : M × out`.
+
+    Under TP world size W, rank r holds columns `[r·out/W, (r+1)·out/W)` of
+    the weight (and of the bias) and computes the matching columns of the
+    result from the replicated input; no collective is needed. `out_features`
+    must therefore divide by W. Products accumulate in f32.
+
+    ```mlir
+    %y = kb.column_parallel_linear %x, %w bias %b
+        : (tensor<8x16xf16>, tensor<16x64xf16>, tensor<64xf16>) -> tensor<8x64xf16>
+    ```
+  }];
+}
+
+def KB_RowParallelLinearOp
+    : KB_ParallelLinearOp<"row_parallel_linear"> {
+  let summary = "Linear layer with its weight split on in_features over the TP ranks";
+  let description = [{
+    Megatron's `RowParallelLinear(in_features, out_features)` in the global
+    view: `result = input · weight (+ bias)` with `input : M × in`,
+    `weight : in × out`, optional `bias : out` and `result : M × out`.
+
+    Under TP world size W, rank r holds rows `[r·in/W, (r+1)·in/W)` of the
+    weight and the matching columns of the input (typically the output of a
+    `kb.column_parallel_linear`), computes a partial sum `M × out`, and an
+    all-reduce(sum) leaves the full result on every rank. The bias is added
+    once, after the all-reduce. `in_features` must divide by W.
+
+    ```mlir
+    %y = kb.row_parallel_linear %h, %w
+        : (tensor<8x64xf16>, tensor<64x16xf16>) -> tensor<8x16xf16>
+    ```
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Local compute.
+//===----------------------------------------------------------------------===//
+
+def KB_MatmulOp : KB_Op<"matmul", [Pure]> {
+  let summary = "Plain matrix product with f32 accumulation";
+  let description = [{
+    `result = lhs · rhs` with `lhs : M × K`, `rhs : K × N`, `result : M × N`
+    and one element type throughout. Products accumulate in f32 and are
+    rounded once to the result's element type. In the global view it is an
+    unsharded product; after `kb-tp-partition` it is each rank's local gemm.
+
+    ```mlir
+    %c = kb.matmul %a, %b : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def KB_GeluOp : KB_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise GELU (tanh approximation)";
+  let description = [{
+    `gelu(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, the approximation
+    Megatron-LM's fused bias-GELU uses, computed in f32 and rounded to the
+    element type. Result and operand have the same shape and element type.
+
+    ```mlir
+    %g = kb.gelu %h : tensor<8x64xf16>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$input);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def KB_AddOp : KB_Op<"add", [Pure, AllTypesMatch<["lhs", "result"]>]> {
+  let summary = "Elementwise addition, with bias broadcast";
+  let description = [{
+    `result = lhs + rhs`, computed in f32 and rounded to the element type;
+    the result has `lhs`'s type.
+    `rhs` either has `lhs`'s shape or is rank 1 with `lhs`'s last dimension,
+    in which case it is broadcast over the leading dimensions (a bias).
+
+    ```mlir
+    %s = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
+    %y = kb.add %a, %bias : tensor<8x16xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Local view: the rank, its slice, collectives.
+//===----------------------------------------------------------------------===//
+
+def KB_TPRankOp : KB_Op<"tp_rank", [Pure]> {
+  let summary = "The TP rank of the SIP executing the program";
+  let description = [{
+    In a rank-generic SPMD program, the rank r in `[0, W)` of the SIP that
+    runs it. It folds to 0 when the world size is 1.
+
+    ```mlir
+    %r = kb.tp_rank : index
+    ```
+  }];
+  let results = (outs Index:$rank);
+  let assemblyFormat = "attr-dict `:` type($rank)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
+  let summary = "This rank's 1/W slice of a replicated tensor";
+  let description = [{
+    Takes the `rank`-th of W equal slices of `input` along dimension `dim`:
+    the local view of a replicated tensor that an op needs split. The sliced
+    dimension must divide by W and the result must be that slice. It folds to
+    its input when W is 1.
+
+    ```mlir
+    %r = kb.tp_rank : index
+    %s = kb.tp_slice %x[%r] along 1 : tensor<8x64xf16> -> tensor<8x16xf16>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$input, Index:$rank,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $rank `]` `along` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def KB_AllReduceOp : KB_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
+  let summary = "Reduce a rank-local tensor over all TP ranks";
+  let description = [{
+    Every rank contributes its `input`; every rank receives the elementwise
+    reduction (`sum`, `max`, `min` or `avg`) over the W ranks. This is a
+    local-view (SPMD) op: `kb-tp-partition` emits it for
+    `kb.row_parallel_linear`, and tile lowering turns it into a
+    bandwidth-optimal ring (reduce-scatter then all-gather). With W = 1 it
+    folds to its input.
+
+    ```mlir
+    %y = kb.all_reduce <sum> %partial : tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins KB_ReductionKindAttr:$reduction, KB_FloatTensor:$input);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $reduction $input attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // KB_DIALECT_KB_IR_KBOPS_TD

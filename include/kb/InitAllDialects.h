@@ -1,0 +1,23 @@
+//===- InitAllDialects.h - every dialect kb tools load ----------*- C++ -*-===//
+
+#ifndef KB_INITALLDIALECTS_H
+#define KB_INITALLDIALECTS_H
+
+#include "kb/Dialect/KB/IR/KBDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+
+namespace kb {
+
+/// Registers kb's dialects and the upstream ones its programs use.
+inline void registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<KBDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::tensor::TensorDialect>();
+}
+
+} // namespace kb
+
+#endif // KB_INITALLDIALECTS_H

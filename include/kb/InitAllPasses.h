@@ -1,0 +1,18 @@
+//===- InitAllPasses.h - every pass kb tools register -----------*- C++ -*-===//
+
+#ifndef KB_INITALLPASSES_H
+#define KB_INITALLPASSES_H
+
+#include "mlir/Transforms/Passes.h"
+
+namespace kb {
+
+/// Registers kb's passes and pipelines and the upstream passes they use.
+inline void registerAllPasses() {
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+}
+
+} // namespace kb
+
+#endif // KB_INITALLPASSES_H

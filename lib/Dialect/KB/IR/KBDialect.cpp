@@ -1,0 +1,94 @@
+//===- KBDialect.cpp - kb dialect -----------------------------------------===//
+
+#include "kb/Dialect/KB/IR/KBDialect.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace kb;
+
+#include "kb/Dialect/KB/IR/KBOpsDialect.cpp.inc"
+
+void KBDialect::initialize() {
+  registerAttributes();
+  addOperations<
+#define GET_OP_LIST
+#include "kb/Dialect/KB/IR/KBOps.cpp.inc"
+      >();
+}
+
+LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (name == kWorldSizeAttrName) {
+    if (!isa<ModuleOp>(op))
+      return op->emitError() << "'" << name
+                             << "' belongs on a builtin.module, not on '"
+                             << op->getName() << "'";
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || !value.getType().isInteger(64))
+      return op->emitError() << "'" << name << "' must be an i64 integer, got "
+                             << attr.getValue();
+    if (value.getInt() <= 0)
+      return op->emitError() << "'" << name
+                             << "' (the TP world size) must be positive, got "
+                             << value.getInt();
+    return success();
+  }
+  if (name == kSPMDAttrName) {
+    if (!isa<ModuleOp>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a unit attribute on a builtin.module";
+    return success();
+  }
+  return op->emitError() << "unknown kb attribute '" << name << "' on '"
+                         << op->getName() << "'";
+}
+
+/// Verifies a `kb.split_dim` attribute on a function argument or result of
+/// type `type`.
+static LogicalResult verifySplitDim(Operation *op, NamedAttribute attr,
+                                    Type type, StringRef what, unsigned index) {
+  if (attr.getName() != KBDialect::kSplitDimAttrName)
+    return op->emitError() << "unknown kb attribute '" << attr.getName()
+                           << "' on " << what << " " << index;
+  auto dim = dyn_cast<IntegerAttr>(attr.getValue());
+  if (!dim)
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " must be an integer";
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " needs a ranked tensor, got " << type;
+  if (dim.getInt() < 0 || dim.getInt() >= tensor.getRank())
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " is " << dim.getInt()
+                           << ", outside the tensor's rank " << tensor.getRank();
+  return success();
+}
+
+LogicalResult KBDialect::verifyRegionArgAttribute(Operation *op,
+                                                  unsigned regionIndex,
+                                                  unsigned argIndex,
+                                                  NamedAttribute attr) {
+  Region &region = op->getRegion(regionIndex);
+  if (region.empty() || argIndex >= region.front().getNumArguments())
+    return success();
+  return verifySplitDim(op, attr, region.front().getArgument(argIndex).getType(),
+                        "argument", argIndex);
+}
+
+LogicalResult KBDialect::verifyRegionResultAttribute(Operation *op,
+                                                     unsigned regionIndex,
+                                                     unsigned resultIndex,
+                                                     NamedAttribute attr) {
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func || resultIndex >= func.getNumResults())
+    return success();
+  return verifySplitDim(op, attr, func.getResultTypes()[resultIndex], "result",
+                        resultIndex);
+}

@@ -1,0 +1,249 @@
+//===- KBOps.cpp - kb operations ------------------------------------------===//
+
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace kb;
+
+//===----------------------------------------------------------------------===//
+// Helpers shared by the verifiers.
+//===----------------------------------------------------------------------===//
+
+std::optional<int64_t> kb::lookupWorldSize(Operation *op) {
+  for (Operation *it = op; it; it = it->getParentOp()) {
+    if (auto ws = it->getAttrOfType<IntegerAttr>(KBDialect::kWorldSizeAttrName))
+      return ws.getInt();
+  }
+  return std::nullopt;
+}
+
+bool kb::isInSPMDModule(Operation *op) {
+  for (Operation *it = op; it; it = it->getParentOp()) {
+    if (it->hasAttr(KBDialect::kSPMDAttrName))
+      return true;
+  }
+  return false;
+}
+
+DPPolicyAttr kb::getDPPolicy(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return dyn_cast_or_null<DPPolicyAttr>(tensor.getEncoding());
+  return {};
+}
+
+RankedTensorType kb::withDPPolicy(RankedTensorType type, DPPolicyAttr policy) {
+  return RankedTensorType::get(type.getShape(), type.getElementType(), policy);
+}
+
+/// The world size of the enclosing module; emits an error naming `op` when
+/// there is none (the divisibility checks cannot be made without it).
+static FailureOr<int64_t> requireWorldSize(Operation *op) {
+  if (std::optional<int64_t> ws = lookupWorldSize(op))
+    return *ws;
+  return op->emitOpError() << "needs the TP world size: the enclosing module "
+                              "has no '"
+                           << KBDialect::kWorldSizeAttrName << "' attribute";
+}
+
+static RankedTensorType tensorOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// Checks that `v` is a static tensor of rank `rank`.
+static LogicalResult verifyStaticRank(Operation *op, Value v, StringRef name,
+                                      int64_t rank) {
+  RankedTensorType t = tensorOf(v);
+  if (t.getRank() != rank)
+    return op->emitOpError() << "expects " << name << " of rank " << rank
+                             << ", got " << t;
+  if (!t.hasStaticShape())
+    return op->emitOpError() << "expects " << name
+                             << " to have a static shape, got " << t;
+  return success();
+}
+
+/// Checks that every value in `values` has the element type of the first.
+static LogicalResult verifySameElementType(Operation *op,
+                                           ArrayRef<std::pair<StringRef, Value>> values) {
+  Type expected = tensorOf(values.front().second).getElementType();
+  for (auto [name, v] : values.drop_front()) {
+    Type actual = tensorOf(v).getElementType();
+    if (actual != expected)
+      return op->emitOpError()
+             << "expects one element type, but " << values.front().first
+             << " has " << expected << " and " << name << " has " << actual;
+  }
+  return success();
+}
+
+/// Verifies `result = lhs · rhs` shapes: lhs M×K, rhs K×N, result M×N.
+static LogicalResult verifyGemmShapes(Operation *op, Value lhs, StringRef lhsName,
+                                      Value rhs, StringRef rhsName,
+                                      Value result) {
+  if (failed(verifyStaticRank(op, lhs, lhsName, 2)) ||
+      failed(verifyStaticRank(op, rhs, rhsName, 2)) ||
+      failed(verifyStaticRank(op, result, "result", 2)))
+    return failure();
+  ArrayRef<int64_t> a = tensorOf(lhs).getShape(), b = tensorOf(rhs).getShape(),
+                    c = tensorOf(result).getShape();
+  if (a[1] != b[0])
+    return op->emitOpError() << "contracts " << lhsName << " dimension 1 (size "
+                             << a[1] << ") with " << rhsName
+                             << " dimension 0 (size " << b[0]
+                             << "); they must be equal";
+  if (c[0] != a[0] || c[1] != b[1])
+    return op->emitOpError() << "expects a " << a[0] << "x" << b[1]
+                             << " result, got " << c[0] << "x" << c[1];
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Parallel linear layers.
+//===----------------------------------------------------------------------===//
+
+/// The checks both parallel linear layers share. `splitName` is the feature
+/// axis that the TP ranks split ("out_features" or "in_features").
+template <typename OpTy>
+static LogicalResult verifyParallelLinear(OpTy op, StringRef splitName,
+                                          int64_t splitSize) {
+  if (isInSPMDModule(op))
+    return op.emitOpError()
+           << "is a global-view op, but the module is already partitioned ('"
+           << KBDialect::kSPMDAttrName << "')";
+  if (failed(verifyGemmShapes(op, op.getInput(), "input", op.getWeight(),
+                              "weight", op.getResult())))
+    return failure();
+  SmallVector<std::pair<StringRef, Value>> typed = {
+      {"input", op.getInput()}, {"weight", op.getWeight()}, {"result", op.getResult()}};
+  if (Value bias = op.getBias()) {
+    if (failed(verifyStaticRank(op, bias, "bias", 1)))
+      return failure();
+    int64_t outFeatures = op.getOutFeatures();
+    if (tensorOf(bias).getDimSize(0) != outFeatures)
+      return op.emitOpError() << "expects a bias of out_features ("
+                              << outFeatures << ") elements, got "
+                              << tensorOf(bias).getDimSize(0);
+    typed.push_back({"bias", bias});
+  }
+  if (failed(verifySameElementType(op, typed)))
+    return failure();
+  FailureOr<int64_t> ws = requireWorldSize(op);
+  if (failed(ws))
+    return failure();
+  if (splitSize % *ws != 0)
+    return op.emitOpError() << splitName << " (" << splitSize
+                            << ") must be divisible by TP world size (" << *ws
+                            << ")";
+  return success();
+}
+
+LogicalResult ColumnParallelLinearOp::verify() {
+  return verifyParallelLinear(*this, "out_features", getOutFeatures());
+}
+
+LogicalResult RowParallelLinearOp::verify() {
+  return verifyParallelLinear(*this, "in_features", getInFeatures());
+}
+
+//===----------------------------------------------------------------------===//
+// Local compute.
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  if (failed(verifyGemmShapes(*this, getLhs(), "lhs", getRhs(), "rhs",
+                              getResult())))
+    return failure();
+  return verifySameElementType(
+      *this, {{"lhs", getLhs()}, {"rhs", getRhs()}, {"result", getResult()}});
+}
+
+LogicalResult AddOp::verify() {
+  RankedTensorType lhs = tensorOf(getLhs()), rhs = tensorOf(getRhs());
+  if (failed(verifySameElementType(*this, {{"lhs", getLhs()}, {"rhs", getRhs()}})))
+    return failure();
+  if (lhs.getShape() == rhs.getShape())
+    return success();
+  if (rhs.getRank() == 1 && lhs.getRank() >= 1 &&
+      rhs.getDimSize(0) == lhs.getShape().back())
+    return success();
+  return emitOpError() << "expects rhs to have lhs's shape or to be a rank-1 "
+                          "bias of lhs's last dimension ("
+                       << (lhs.getRank() ? lhs.getShape().back() : 0)
+                       << "), got " << lhs << " and " << rhs;
+}
+
+//===----------------------------------------------------------------------===//
+// Local view.
+//===----------------------------------------------------------------------===//
+
+/// Local-view ops only make sense in a partitioned (SPMD) module.
+static LogicalResult verifyLocalView(Operation *op) {
+  if (!isInSPMDModule(op))
+    return op->emitOpError()
+           << "is a local-view (SPMD) op: the enclosing module must carry '"
+           << KBDialect::kSPMDAttrName << "'";
+  return success();
+}
+
+LogicalResult TPRankOp::verify() { return verifyLocalView(*this); }
+
+OpFoldResult TPRankOp::fold(FoldAdaptor) {
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  if (ws && *ws == 1)
+    return IntegerAttr::get(IndexType::get(getContext()), 0);
+  return {};
+}
+
+LogicalResult TPSliceOp::verify() {
+  if (failed(verifyLocalView(*this)))
+    return failure();
+  RankedTensorType in = tensorOf(getInput()), out = tensorOf(getResult());
+  int64_t dim = getDim();
+  if (dim >= in.getRank())
+    return emitOpError() << "slices dimension " << dim << " of a rank-"
+                         << in.getRank() << " tensor";
+  if (!in.hasStaticShape())
+    return emitOpError() << "expects a static input shape, got " << in;
+  if (failed(verifySameElementType(*this, {{"input", getInput()}, {"result", getResult()}})))
+    return failure();
+  FailureOr<int64_t> ws = requireWorldSize(*this);
+  if (failed(ws))
+    return failure();
+  if (in.getDimSize(dim) % *ws != 0)
+    return emitOpError() << "slices dimension " << dim << " (size "
+                         << in.getDimSize(dim)
+                         << ") which must be divisible by TP world size ("
+                         << *ws << ")";
+  SmallVector<int64_t> expected(in.getShape());
+  expected[dim] /= *ws;
+  if (out.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError() << "expects a result of shape "
+                         << RankedTensorType::get(expected, in.getElementType())
+                         << " (1/" << *ws << " of dimension " << dim
+                         << "), got " << out;
+  return success();
+}
+
+OpFoldResult TPSliceOp::fold(FoldAdaptor) {
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  if (ws && *ws == 1 && getInput().getType() == getResult().getType())
+    return getInput();
+  return {};
+}
+
+LogicalResult AllReduceOp::verify() { return verifyLocalView(*this); }
+
+OpFoldResult AllReduceOp::fold(FoldAdaptor) {
+  // Over a single rank every reduction (sum, max, min, avg) is the identity.
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  if (ws && *ws == 1)
+    return getInput();
+  return {};
+}
+
+#define GET_OP_CLASSES
+#include "kb/Dialect/KB/IR/KBOps.cpp.inc"

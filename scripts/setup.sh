@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what kb needs on a Debian 12 machine. Idempotent: when every package is
+# already present it only checks and returns (well under a second).
+set -euo pipefail
+
+packages=(
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  cmake ninja-build g++ libgtest-dev
+  python3-numpy python3-pytest libopenblas0-pthread
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "kb setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q >&2
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
