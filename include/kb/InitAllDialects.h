@@ -3,10 +3,12 @@
 #ifndef KB_INITALLDIALECTS_H
 #define KB_INITALLDIALECTS_H
 
+#include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
 #include "kb/Dialect/KB/IR/KBDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 
@@ -14,7 +16,8 @@ namespace kb {
 
 /// Registers kb's dialects and the upstream ones its programs use.
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<KBDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+  registry.insert<KBDialect, gemm_tile::GemmTileDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::memref::MemRefDialect,
                   mlir::tensor::TensorDialect>();
 }
 

@@ -3,6 +3,9 @@
 #ifndef KB_INITALLPASSES_H
 #define KB_INITALLPASSES_H
 
+#include "kb/Dialect/KB/Transforms/Passes.h"
+#include "kb/Pipelines/Pipelines.h"
+
 #include "mlir/Transforms/Passes.h"
 
 namespace kb {
@@ -11,6 +14,8 @@ namespace kb {
 inline void registerAllPasses() {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  registerKBPasses();
+  registerKBPipelines();
 }
 
 } // namespace kb

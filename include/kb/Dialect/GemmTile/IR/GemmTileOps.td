@@ -1,0 +1,207 @@
+//===- GemmTileOps.td - gemm_tile operations ---------------*- tablegen -*-===//
+
+#ifndef KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD
+#define KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD
+
+include "kb/Dialect/GemmTile/IR/GemmTileBase.td"
+include "kb/Dialect/GemmTile/IR/GemmTileAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// A buffer in one cube's memory: a static, identity-layout memref of f16,
+// bf16 or f32 whose memory space is #gemm_tile.cube<c> (checked by the
+// verifiers, which name the offending operand).
+def GemmTile_Buffer : MemRefOf<[F16, BF16, F32]>;
+
+def GemmTile_AllocOp : GemmTile_Op<"alloc", [
+    MemoryEffects<[MemAlloc<DefaultResource>]>]> {
+  let summary = "A buffer in one cube's memory";
+  let description = [{
+    Reserves a buffer in the memory of the cube its type names. Its contents
+    are zero until written.
+
+    ```mlir
+    %b = gemm_tile.alloc : memref<64x256xf16, #gemm_tile.cube<2>>
+    ```
+  }];
+  let results = (outs GemmTile_Buffer:$buffer);
+  let assemblyFormat = "attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
+}
+
+def GemmTile_MatmulOp : GemmTile_Op<"matmul"> {
+  let summary = "Tile gemm on one PE: out (+)= lhs · rhs, f32 accumulate";
+  let description = [{
+    PE `pe` of the cube that holds all three buffers computes, for
+    `sizes = [m, n, k]`,
+    `out[o0 : o0+m, o1 : o1+n] (+)= lhs[l0 : l0+m, l1 : l1+k] · rhs[r0 : r0+k, r1 : r1+n]`.
+    It streams `k` through its local buffer in chunks of `k_chunk`, keeping
+    the m × n accumulator in f32 and rounding once to `out`'s element type;
+    two lhs and rhs chunks (double buffering) plus the accumulator must fit
+    the PE's buffer. With `accumulate`, out's previous contents are added.
+
+    ```mlir
+    %t = gemm_tile.matmul pe 3 %a [0, 0], %b [0, 64] to %c [0, 0]
+        sizes [64, 64, 256] k_chunk 128
+        : memref<64x256xf16, #gemm_tile.cube<0>>,
+          memref<256x128xf16, #gemm_tile.cube<0>>,
+          memref<64x64xf16, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$lhs, DenseI64ArrayAttr:$lhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$out,
+      DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes, I64Attr:$k_chunk, UnitAttr:$accumulate);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
+    `sizes` $sizes `k_chunk` $k_chunk (`accumulate` $accumulate^)? attr-dict
+    `:` type($lhs) `,` type($rhs) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_GeluOp : GemmTile_Op<"gelu"> {
+  let summary = "Elementwise GELU (tanh) of a region on one PE";
+  let description = [{
+    PE `pe` of the cube holding both buffers writes
+    `out[o + i] = gelu(input[x + i])` for the `sizes` region, computed in
+    f32 (the tanh approximation of `kb.gelu`).
+
+    ```mlir
+    %t = gemm_tile.gelu pe 0 %h [0, 0] to %g [0, 0] sizes [8, 16]
+        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    ```
+  }];
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
+    attr-dict `:` type($input) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_AddOp : GemmTile_Op<"add"> {
+  let summary = "Elementwise add of two regions on one PE, with bias broadcast";
+  let description = [{
+    PE `pe` of the cube holding all three buffers writes
+    `out[o + i] = lhs[l + i] + rhs[r + i]` over the 2-D `sizes` region,
+    computed in f32. A rank-1 `rhs` is a bias: `rhs[r + j]` is added to every
+    row.
+
+    ```mlir
+    %t = gemm_tile.add pe 0 %y [0, 0], %bias [16] to %y [0, 0] sizes [8, 16]
+        : memref<8x32xf32, #gemm_tile.cube<0>>, memref<32xf32, #gemm_tile.cube<0>>,
+          memref<8x32xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$lhs, DenseI64ArrayAttr:$lhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
+    `sizes` $sizes attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_DMAOp : GemmTile_Op<"dma"> {
+  let summary = "Copy a region between buffers of the SIP";
+  let description = [{
+    Copies the `sizes` region of `source` at `source_offsets` to `target` at
+    `target_offsets`, over the SIP's fabric when the buffers are in
+    different cubes. Element types must match. With `rank_stride`, the
+    source offsets are `source_offsets + rank · rank_stride`: how a
+    rank-generic program takes its rank's slice of a replicated tensor.
+
+    ```mlir
+    %t = gemm_tile.dma %x [0, 0] to %x1 [0, 0] sizes [8, 16]
+        : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    ```
+  }];
+  let arguments = (ins
+      Arg<GemmTile_Buffer, "", [MemRead]>:$source,
+      DenseI64ArrayAttr:$source_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$target,
+      DenseI64ArrayAttr:$target_offsets,
+      DenseI64ArrayAttr:$sizes,
+      OptionalAttr<DenseI64ArrayAttr>:$rank_stride);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    $source $source_offsets `to` $target $target_offsets `sizes` $sizes
+    (`rank_stride` $rank_stride^)? attr-dict `:` type($source) `,` type($target)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step"> {
+  let summary = "One step of a ring reduce-scatter between the SIPs";
+  let description = [{
+    `buffer` (the same buffer on every rank) is cut into `ring_size`
+    contiguous chunks of its row-major elements (the first
+    `numElements % ring_size` chunks one element longer). At step s, rank r
+    sends chunk `(r - s) mod W` to rank `(r + 1) mod W` and reduces the chunk
+    `(r - s - 1) mod W` it receives from rank `(r - 1) mod W` into its own.
+    After the W - 1 steps, rank r holds the reduction of chunk
+    `(r + 1) mod W`; for `avg` the last step divides it by W. Every rank
+    sends `numElements / W` elements per step over its outgoing link. A
+    step completes on all ranks together; the scheduler may switch rank here.
+
+    ```mlir
+    gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins GemmTile_ReduceKindAttr:$kind,
+      Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
+      I64Attr:$step, I64Attr:$ring_size);
+  let assemblyFormat = [{
+    $kind $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step"> {
+  let summary = "One step of a ring all-gather between the SIPs";
+  let description = [{
+    Chunks as in `gemm_tile.reduce_scatter_step`. At step s, rank r sends
+    chunk `(r + 1 - s) mod W` to rank `(r + 1) mod W` and overwrites its
+    chunk `(r - s) mod W` with the one it receives. After a reduce-scatter,
+    the W - 1 steps leave the whole reduced buffer on every rank.
+
+    ```mlir
+    gemm_tile.all_gather_step %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
+      I64Attr:$step, I64Attr:$ring_size);
+  let assemblyFormat = [{
+    $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
+  }];
+  let hasVerifier = 1;
+}
+
+def GemmTile_WaitOp : GemmTile_Op<"wait"> {
+  let summary = "Block until asynchronous operations complete";
+  let description = [{
+    Returns when every token's operation has completed. Its results are
+    visible to the operations after it. The scheduler may switch to another
+    rank here.
+
+    ```mlir
+    gemm_tile.wait %t0, %t1
+    ```
+  }];
+  let arguments = (ins Variadic<GemmTile_TokenType>:$tokens);
+  let assemblyFormat = "$tokens attr-dict";
+  let hasVerifier = 1;
+}
+
+#endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD

@@ -1,0 +1,27 @@
+//===- Pipelines.h - kb's named pass pipelines ------------------*- C++ -*-===//
+
+#ifndef KB_PIPELINES_PIPELINES_H
+#define KB_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace kb {
+
+struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
+  Option<bool> lowerToDevice{
+      *this, "lower-to-device",
+      llvm::cl::desc("Lower the placed local view to gemm_tile"),
+      llvm::cl::init(true)};
+};
+
+/// Global view to the device: partition, canonicalize, place and (with
+/// lower-to-device) lower to gemm_tile and check yield safety.
+void buildKBPipeline(mlir::OpPassManager &pm, const KBPipelineOptions &options);
+
+/// Registers `kb-pipeline`.
+void registerKBPipelines();
+
+} // namespace kb
+
+#endif // KB_PIPELINES_PIPELINES_H

@@ -1,0 +1,56 @@
+//===- GemmTileAttrs.cpp - gemm_tile attributes and types -----------------===//
+
+#include "kb/Dialect/GemmTile/IR/GemmTileAttrs.h"
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace kb::gemm_tile;
+
+#include "kb/Dialect/GemmTile/IR/GemmTileEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kb/Dialect/GemmTile/IR/GemmTileAttrs.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "kb/Dialect/GemmTile/IR/GemmTileTypes.cpp.inc"
+
+void GemmTileDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "kb/Dialect/GemmTile/IR/GemmTileAttrs.cpp.inc"
+      >();
+}
+
+void GemmTileDialect::registerTypes() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "kb/Dialect/GemmTile/IR/GemmTileTypes.cpp.inc"
+      >();
+}
+
+LogicalResult CubeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t index) {
+  if (index < 0)
+    return emitError() << "cube index must be non-negative, got " << index;
+  return success();
+}
+
+LogicalResult DeviceAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t cubes, int64_t pesPerCube,
+                                 int64_t peBufferKiB, int64_t peGflops,
+                                 int64_t peGflopsF32, int64_t cubePeGBps,
+                                 int64_t cubeCubeGBps, int64_t linkGBps,
+                                 int64_t cubeMemoryMiB) {
+  DeviceDescription d{cubes,       pesPerCube,   peBufferKiB,
+                      peGflops,    peGflopsF32,  cubePeGBps,
+                      cubeCubeGBps, linkGBps,    cubeMemoryMiB};
+  std::string problem = d.validate();
+  if (!problem.empty())
+    return emitError() << problem;
+  return success();
+}

@@ -1,0 +1,78 @@
+//===- GemmTileDialect.cpp - gemm_tile dialect ----------------------------===//
+
+#include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace kb::gemm_tile;
+
+#include "kb/Dialect/GemmTile/IR/GemmTileOpsDialect.cpp.inc"
+
+void GemmTileDialect::initialize() {
+  registerAttributes();
+  registerTypes();
+  addOperations<
+#define GET_OP_LIST
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.cpp.inc"
+      >();
+}
+
+LogicalResult GemmTileDialect::verifyOperationAttribute(Operation *op,
+                                                        NamedAttribute attr) {
+  if (attr.getName() == kDeviceAttrName) {
+    if (!isa<ModuleOp>(op) || !isa<DeviceAttr>(attr.getValue()))
+      return op->emitError() << "'" << kDeviceAttrName
+                             << "' must be a #gemm_tile.device on a "
+                                "builtin.module";
+    return success();
+  }
+  return op->emitError() << "unknown gemm_tile attribute '" << attr.getName()
+                         << "' on '" << op->getName() << "'";
+}
+
+/// Checks a `gemm_tile.piece` on a value of type `type`.
+static LogicalResult verifyPiece(Operation *op, NamedAttribute attr, Type type,
+                                 StringRef what, unsigned index) {
+  auto piece = dyn_cast<PieceAttr>(attr.getValue());
+  if (attr.getName() != GemmTileDialect::kPieceAttrName || !piece)
+    return op->emitError() << "unknown gemm_tile attribute '" << attr.getName()
+                           << "' on " << what << " " << index;
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref)
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " needs a memref, got " << type;
+  if (static_cast<int64_t>(piece.getOffsets().size()) != memref.getRank())
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " has " << piece.getOffsets().size()
+                           << " offsets for a rank-" << memref.getRank()
+                           << " buffer";
+  if (piece.getTensor() < 0 ||
+      llvm::any_of(piece.getOffsets(), [](int64_t o) { return o < 0; }))
+    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+                           << index << " has a negative index or offset";
+  return success();
+}
+
+LogicalResult GemmTileDialect::verifyRegionArgAttribute(Operation *op,
+                                                        unsigned regionIndex,
+                                                        unsigned argIndex,
+                                                        NamedAttribute attr) {
+  Region &region = op->getRegion(regionIndex);
+  if (region.empty() || argIndex >= region.front().getNumArguments())
+    return success();
+  return verifyPiece(op, attr, region.front().getArgument(argIndex).getType(),
+                     "argument", argIndex);
+}
+
+LogicalResult GemmTileDialect::verifyRegionResultAttribute(
+    Operation *op, unsigned regionIndex, unsigned resultIndex,
+    NamedAttribute attr) {
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func || resultIndex >= func.getNumResults())
+    return success();
+  return verifyPiece(op, attr, func.getResultTypes()[resultIndex], "result",
+                     resultIndex);
+}

@@ -1,0 +1,264 @@
+//===- GemmTileOps.cpp - gemm_tile operations -----------------------------===//
+//
+// The verifiers hold the device's rules: a PE touches only its own cube's
+// memory, regions stay inside their buffers, and a tile's working set fits
+// the PE's local buffer of the module's device.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace kb::gemm_tile;
+
+int64_t kb::gemm_tile::getCube(Type bufferType) {
+  auto memref = dyn_cast<MemRefType>(bufferType);
+  if (!memref)
+    return -1;
+  if (auto cube = dyn_cast_or_null<CubeAttr>(memref.getMemorySpace()))
+    return cube.getIndex();
+  return -1;
+}
+
+/// Byte counts of absurd regions must saturate, not wrap.
+static int64_t mulSat(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+static int64_t addSat(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+namespace {
+/// Verification context of one op: its device and its diagnostics.
+class BufferChecker {
+public:
+  explicit BufferChecker(Operation *op) : op(op), device(lookupDevice(op)) {}
+
+  /// `v` must be a static, identity-layout buffer in a cube of the device.
+  LogicalResult buffer(Value v, StringRef name) {
+    auto type = cast<MemRefType>(v.getType());
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+      return op->emitOpError() << "expects " << name
+                               << " to be a static, identity-layout buffer, got "
+                               << type;
+    int64_t cube = getCube(type);
+    if (cube < 0)
+      return op->emitOpError() << "expects " << name
+                               << " in a cube's memory (#gemm_tile.cube<c>), got "
+                               << type;
+    if (cube >= device.cubes)
+      return op->emitOpError() << name << " is in cube " << cube
+                               << ", but the device has " << device.cubes
+                               << " cubes";
+    return success();
+  }
+
+  /// The `sizes` region at `offsets` must lie inside `v`.
+  LogicalResult region(Value v, StringRef name, ArrayRef<int64_t> offsets,
+                       ArrayRef<int64_t> sizes) {
+    auto type = cast<MemRefType>(v.getType());
+    if (static_cast<int64_t>(offsets.size()) != type.getRank() ||
+        static_cast<int64_t>(sizes.size()) != type.getRank())
+      return op->emitOpError()
+             << "expects " << type.getRank() << " offsets and sizes for "
+             << name << ", got " << offsets.size() << " offsets and "
+             << sizes.size() << " sizes";
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      int64_t dim = type.getDimSize(d);
+      if (sizes[d] <= 0)
+        return op->emitOpError() << "expects positive sizes, got " << sizes[d]
+                                 << " in dimension " << d << " of " << name;
+      if (offsets[d] < 0 || offsets[d] > dim || sizes[d] > dim - offsets[d])
+        return op->emitOpError()
+               << "reads or writes " << name << "[" << offsets[d] << " : "
+               << offsets[d] << " + " << sizes[d] << "] in dimension " << d
+               << ", outside its size " << dim;
+    }
+    return success();
+  }
+
+  /// A PE op: `pe` exists, and every buffer is in the same cube.
+  LogicalResult pe(int64_t pe, ArrayRef<std::pair<StringRef, Value>> buffers) {
+    if (pe < 0 || pe >= device.pesPerCube)
+      return op->emitOpError() << "runs on PE " << pe << ", but a cube has "
+                               << device.pesPerCube << " PEs";
+    int64_t cube = getCube(buffers.front().second.getType());
+    for (auto [name, v] : buffers.drop_front())
+      if (getCube(v.getType()) != cube)
+        return op->emitOpError()
+               << "runs on a PE of cube " << cube << " (where "
+               << buffers.front().first << " is), but " << name
+               << " is in cube " << getCube(v.getType())
+               << "; a PE only reaches its own cube's memory (use "
+                  "gemm_tile.dma)";
+    return success();
+  }
+
+  Operation *op;
+  DeviceDescription device;
+};
+
+Type elementTypeOf(Value v) {
+  return cast<MemRefType>(v.getType()).getElementType();
+}
+} // namespace
+
+LogicalResult AllocOp::verify() {
+  BufferChecker check(*this);
+  if (failed(check.buffer(getBuffer(), "the buffer")))
+    return failure();
+  MemRefType type = getType();
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  for (int64_t dim : type.getShape())
+    bytes = mulSat(bytes, dim);
+  if (bytes > check.device.cubeMemoryBytes())
+    return emitOpError() << "allocates " << bytes << " bytes, more than a cube's "
+                         << check.device.cubeMemoryBytes() << " bytes of memory";
+  return success();
+}
+
+LogicalResult MatmulOp::verify() {
+  BufferChecker check(*this);
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != 3)
+    return emitOpError() << "expects sizes [m, n, k], got " << sizes.size()
+                         << " sizes";
+  int64_t m = sizes[0], n = sizes[1], k = sizes[2];
+  if (failed(check.buffer(getLhs(), "lhs")) ||
+      failed(check.buffer(getRhs(), "rhs")) ||
+      failed(check.buffer(getOut(), "out")) ||
+      failed(check.region(getLhs(), "lhs", getLhsOffsets(), {m, k})) ||
+      failed(check.region(getRhs(), "rhs", getRhsOffsets(), {k, n})) ||
+      failed(check.region(getOut(), "out", getOutOffsets(), {m, n})) ||
+      failed(check.pe(getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()},
+                                {"out", getOut()}})))
+    return failure();
+  Type elementType = elementTypeOf(getLhs());
+  if (elementTypeOf(getRhs()) != elementType)
+    return emitOpError() << "multiplies " << elementType << " by "
+                         << elementTypeOf(getRhs())
+                         << "; lhs and rhs must have one element type";
+  if (elementTypeOf(getOut()) != elementType &&
+      !elementTypeOf(getOut()).isF32())
+    return emitOpError() << "writes " << elementTypeOf(getOut())
+                         << "; out must be " << elementType << " or f32";
+  int64_t chunk = getKChunk();
+  if (chunk <= 0 || chunk > k)
+    return emitOpError() << "k_chunk must be in [1, " << k << "], got " << chunk;
+  // Two chunks of lhs and rhs in flight (double buffering) and the f32
+  // accumulator.
+  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  int64_t operandBytes = mulSat(
+      addSat(mulSat(m, chunk),
+                          mulSat(chunk, n)),
+      2 * elementBytes);
+  int64_t working = addSat(
+      operandBytes, mulSat(mulSat(m, n), 4));
+  if (working > check.device.peBufferBytes())
+    return emitOpError() << "needs " << working << " bytes of PE buffer for a "
+                         << m << "x" << n << " tile with k_chunk " << chunk
+                         << ", but a PE has " << check.device.peBufferBytes();
+  return success();
+}
+
+LogicalResult GeluOp::verify() {
+  BufferChecker check(*this);
+  if (failed(check.buffer(getInput(), "input")) ||
+      failed(check.buffer(getOut(), "out")) ||
+      failed(check.region(getInput(), "input", getInputOffsets(), getSizes())) ||
+      failed(check.region(getOut(), "out", getOutOffsets(), getSizes())) ||
+      failed(check.pe(getPe(), {{"input", getInput()}, {"out", getOut()}})))
+    return failure();
+  if (elementTypeOf(getInput()) != elementTypeOf(getOut()))
+    return emitOpError() << "reads " << elementTypeOf(getInput())
+                         << " and writes " << elementTypeOf(getOut())
+                         << "; they must match";
+  return success();
+}
+
+LogicalResult AddOp::verify() {
+  BufferChecker check(*this);
+  ArrayRef<int64_t> sizes = getSizes();
+  if (failed(check.buffer(getLhs(), "lhs")) ||
+      failed(check.buffer(getRhs(), "rhs")) ||
+      failed(check.buffer(getOut(), "out")) ||
+      failed(check.region(getLhs(), "lhs", getLhsOffsets(), sizes)) ||
+      failed(check.region(getOut(), "out", getOutOffsets(), sizes)) ||
+      failed(check.pe(getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()},
+                                {"out", getOut()}})))
+    return failure();
+  auto rhsType = cast<MemRefType>(getRhs().getType());
+  bool bias = rhsType.getRank() == 1 && sizes.size() > 1;
+  if (failed(check.region(getRhs(), bias ? "rhs (a bias)" : "rhs",
+                          getRhsOffsets(),
+                          bias ? sizes.take_back() : sizes)))
+    return failure();
+  Type elementType = elementTypeOf(getLhs());
+  if (elementTypeOf(getRhs()) != elementType ||
+      elementTypeOf(getOut()) != elementType)
+    return emitOpError() << "expects one element type, got "
+                         << elementType << ", " << elementTypeOf(getRhs())
+                         << " and " << elementTypeOf(getOut());
+  return success();
+}
+
+LogicalResult DMAOp::verify() {
+  BufferChecker check(*this);
+  if (failed(check.buffer(getSource(), "source")) ||
+      failed(check.buffer(getTarget(), "target")) ||
+      failed(check.region(getSource(), "source", getSourceOffsets(), getSizes())) ||
+      failed(check.region(getTarget(), "target", getTargetOffsets(), getSizes())))
+    return failure();
+  if (elementTypeOf(getSource()) != elementTypeOf(getTarget()))
+    return emitOpError() << "copies " << elementTypeOf(getSource()) << " into "
+                         << elementTypeOf(getTarget())
+                         << "; DMA does not convert";
+  if (std::optional<ArrayRef<int64_t>> stride = getRankStride()) {
+    if (stride->size() != getSizes().size())
+      return emitOpError() << "expects " << getSizes().size()
+                           << " rank_stride entries, got " << stride->size();
+    if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
+      return emitOpError() << "expects a non-negative rank_stride";
+  }
+  return success();
+}
+
+/// Ring steps: a ring of W SIPs has W - 1 steps per phase.
+static LogicalResult verifyRingStep(Operation *op, Value buffer, int64_t step,
+                                    int64_t ringSize) {
+  BufferChecker check(op);
+  if (failed(check.buffer(buffer, "the buffer")))
+    return failure();
+  if (ringSize < 2)
+    return op->emitOpError() << "needs a ring of at least 2 SIPs, got "
+                             << ringSize;
+  if (step < 0 || step >= ringSize - 1)
+    return op->emitOpError() << "is step " << step << " of a ring of "
+                             << ringSize << ", which has steps 0 to "
+                             << ringSize - 2;
+  return success();
+}
+
+LogicalResult ReduceScatterStepOp::verify() {
+  return verifyRingStep(*this, getBuffer(), getStep(), getRingSize());
+}
+
+LogicalResult AllGatherStepOp::verify() {
+  return verifyRingStep(*this, getBuffer(), getStep(), getRingSize());
+}
+
+LogicalResult WaitOp::verify() {
+  if (getTokens().empty())
+    return emitOpError() << "waits on nothing; give it at least one token";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.cpp.inc"

@@ -1,0 +1,24 @@
+//===- Pipelines.cpp - kb's named pass pipelines --------------------------===//
+
+#include "kb/Pipelines/Pipelines.h"
+#include "kb/Dialect/KB/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
+  pm.addPass(createKBTPPartitionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createKBPlacePass());
+}
+
+void kb::registerKBPipelines() {
+  PassPipelineRegistration<KBPipelineOptions>(
+      "kb-pipeline",
+      "Partition a global-view kb program per TP rank, place its tensors "
+      "inside each SIP and lower it to gemm_tile",
+      buildKBPipeline);
+}
