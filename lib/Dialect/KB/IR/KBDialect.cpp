@@ -45,6 +45,24 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a unit attribute on a builtin.module";
     return success();
   }
+  if (name == kLocalFunctionTypeAttrName) {
+    auto type = dyn_cast<TypeAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !type ||
+        !isa<FunctionType>(type.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a function type on a function";
+    return success();
+  }
+  if (name == kArgSplitDimsAttrName || name == kResultSplitDimsAttrName) {
+    auto dims = dyn_cast<DenseI64ArrayAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !dims)
+      return op->emitError() << "'" << name
+                             << "' must be an array<i64> on a function";
+    if (llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < -1; }))
+      return op->emitError() << "'" << name
+                             << "' holds dimensions or -1 (replicated)";
+    return success();
+  }
   return op->emitError() << "unknown kb attribute '" << name << "' on '"
                          << op->getName() << "'";
 }

@@ -59,6 +59,15 @@ def KB_Dialect : Dialect {
     /// along which the global tensor is split over the TP ranks. Absent means
     /// every rank holds the whole tensor (replicated).
     static constexpr ::llvm::StringLiteral kSplitDimAttrName = "kb.split_dim";
+    /// On a lowered function: the local-view function type its pieces
+    /// come from, and the TP split of each of its arguments and results
+    /// (-1: replicated). See docs/design/0003-lowered-program-interface.md.
+    static constexpr ::llvm::StringLiteral kLocalFunctionTypeAttrName =
+        "kb.local_function_type";
+    static constexpr ::llvm::StringLiteral kArgSplitDimsAttrName =
+        "kb.arg_split_dims";
+    static constexpr ::llvm::StringLiteral kResultSplitDimsAttrName =
+        "kb.result_split_dims";
   }];
 }
 
