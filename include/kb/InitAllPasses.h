@@ -3,6 +3,8 @@
 #ifndef KB_INITALLPASSES_H
 #define KB_INITALLPASSES_H
 
+#include "kb/Conversion/Passes.h"
+#include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
 #include "kb/Pipelines/Pipelines.h"
 
@@ -15,6 +17,8 @@ inline void registerAllPasses() {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   registerKBPasses();
+  registerKBConversionPasses();
+  gemm_tile::registerGemmTilePasses();
   registerKBPipelines();
 }
 

@@ -1,7 +1,11 @@
 //===- Pipelines.cpp - kb's named pass pipelines --------------------------===//
 
 #include "kb/Pipelines/Pipelines.h"
+#include "kb/Conversion/Passes.h"
+#include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -13,6 +17,11 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createKBPlacePass());
+  if (!options.lowerToDevice)
+    return;
+  pm.addPass(createConvertKBToGemmTilePass());
+  pm.addNestedPass<func::FuncOp>(
+      gemm_tile::createGemmTileCheckYieldSafetyPass());
 }
 
 void kb::registerKBPipelines() {

@@ -119,9 +119,12 @@ KBPlacePass::placeFunction(func::FuncOp func,
           return failure();
         policy = given;
       }
-      for (OpOperand &use : v.getUses())
+      // A rank-dependent slice must find the whole tensor in one cube too.
+      for (OpOperand &use : v.getUses()) {
         if (auto matmul = dyn_cast<MatmulOp>(use.getOwner()))
           feedsGemmLhs |= use.get() == matmul.getLhs();
+        feedsGemmLhs |= isa<TPSliceOp>(use.getOwner());
+      }
     }
     auto type = cast<RankedTensorType>(first.getType());
     if (!policy)

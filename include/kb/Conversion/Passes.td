@@ -1,0 +1,36 @@
+//===- Passes.td - kb conversion passes ---------------------*- tablegen -*-===//
+
+#ifndef KB_CONVERSION_PASSES_TD
+#define KB_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertKBToGemmTilePass : Pass<"convert-kb-to-gemm-tile", "mlir::ModuleOp"> {
+  let summary = "Lower the placed local view to the device's gemm_tile ops";
+  let description = [{
+    Runs after `kb-place`: every rank-local tensor has a DPPolicy. Each
+    tensor becomes one buffer per cube piece its policy names (a replicated
+    tensor one per replica). Then:
+
+    - `kb.matmul` becomes tile gemms on the PEs that the output's policy
+      names, tiles
+      sized so that two operand chunks and the f32 accumulator fit the PE's
+      buffer; operand rows or columns that are not in the PE's cube are first
+      brought there by `gemm_tile.dma`. An output replicated over the cubes
+      (or the PEs) is still computed once: each cube (PE) computes a share,
+      and DMA copies the shares to the other replicas.
+    - `kb.gelu` and `kb.add` become one elementwise op per PE slab.
+    - `kb.all_reduce` becomes a ring reduce-scatter then all-gather per piece
+      (2(W-1)/W of the tensor sent per rank), then DMA to the other replicas.
+    - `kb.tp_slice` becomes a DMA whose source offset moves with the rank.
+
+    Every group of asynchronous ops ends with a `gemm_tile.wait`. The
+    function's signature becomes the pieces, with `gemm_tile.piece`,
+    `kb.local_function_type` and `kb.arg_split_dims`/`kb.result_split_dims`
+    (docs/design/0003-lowered-program-interface.md). A module whose cube
+    memory would overflow is rejected, naming the cube and both byte counts.
+  }];
+  let dependentDialects = ["::kb::gemm_tile::GemmTileDialect"];
+}
+
+#endif // KB_CONVERSION_PASSES_TD

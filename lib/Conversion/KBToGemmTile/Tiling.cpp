@@ -1,0 +1,117 @@
+//===- Tiling.cpp - pieces, slabs and tiles -------------------------------===//
+
+#include "kb/Conversion/KBToGemmTile/Tiling.h"
+
+using namespace kb;
+
+bool Box::contains(const Box &other) const {
+  for (size_t d = 0; d < offsets.size(); ++d)
+    if (other.offsets[d] < offsets[d] ||
+        other.offsets[d] + other.sizes[d] > offsets[d] + sizes[d])
+      return false;
+  return true;
+}
+
+std::optional<Box> Box::intersect(const Box &other) const {
+  Box result;
+  for (size_t d = 0; d < offsets.size(); ++d) {
+    int64_t lo = std::max(offsets[d], other.offsets[d]);
+    int64_t hi = std::min(offsets[d] + sizes[d], other.offsets[d] + other.sizes[d]);
+    if (hi <= lo)
+      return std::nullopt;
+    result.offsets.push_back(lo);
+    result.sizes.push_back(hi - lo);
+  }
+  return result;
+}
+
+int64_t Box::numElements() const {
+  int64_t n = 1;
+  for (int64_t s : sizes)
+    n *= s;
+  return n;
+}
+
+/// Cuts `box` into `count` equal parts along `dim` (or copies it `count`
+/// times when `dim` is replicate).
+static llvm::SmallVector<Box> split(const Box &box, int64_t dim, int64_t count) {
+  llvm::SmallVector<Box> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    Box part = box;
+    if (dim != DPPolicyAttr::kReplicate) {
+      part.sizes[dim] = box.sizes[dim] / count;
+      part.offsets[dim] = box.offsets[dim] + i * part.sizes[dim];
+    }
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+llvm::SmallVector<CubePiece> kb::cubePieces(llvm::ArrayRef<int64_t> shape,
+                                            DPPolicyAttr policy) {
+  Box whole{llvm::SmallVector<int64_t, 2>(shape.size(), 0),
+            llvm::SmallVector<int64_t, 2>(shape)};
+  llvm::SmallVector<CubePiece> pieces;
+  int64_t cube = 0;
+  for (Box &box : split(whole, policy.getCubeDim(), policy.getNumCubes()))
+    pieces.push_back({cube++, box});
+  return pieces;
+}
+
+llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
+                                       int64_t count) {
+  llvm::SmallVector<Box> parts;
+  int64_t size = box.sizes[dim], offset = box.offsets[dim];
+  for (int64_t i = 0; i < count; ++i) {
+    Box part = box;
+    part.sizes[dim] = size / count + (i < size % count ? 1 : 0);
+    part.offsets[dim] = offset;
+    offset += part.sizes[dim];
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+llvm::SmallVector<Box> kb::peShares(const Box &box, DPPolicyAttr policy,
+                                    int64_t pesPerCube) {
+  int64_t dim = policy.getPeDim(), count = policy.getNumPes();
+  if (policy.isPeReplicated()) {
+    dim = 0;
+    for (size_t d = 1; d < box.sizes.size(); ++d)
+      if (box.sizes[d] > box.sizes[dim])
+        dim = d;
+    count = pesPerCube;
+  }
+  llvm::SmallVector<Box> shares = splitEvenly(box, dim, count);
+  while (!shares.empty() && shares.back().numElements() == 0)
+    shares.pop_back();
+  return shares;
+}
+
+int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
+                               int64_t elementBytes) {
+  return (m * kc + kc * n) * elementBytes * 2 + m * n * 4;
+}
+
+std::optional<GemmTileSizes>
+kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
+                   const gemm_tile::DeviceDescription &device) {
+  int64_t budget = device.peBufferBytes();
+  int64_t tm = std::min<int64_t>(m, 128), tn = std::min<int64_t>(n, 128);
+  // Prefer a k chunk of at least 64 (or all of k): shrinking the tile keeps
+  // the PE's arithmetic intensity higher than a sliver of k would.
+  int64_t wantChunk = std::min<int64_t>(k, 64);
+  while (gemmTileWorkingSet(tm, tn, wantChunk, elementBytes) > budget &&
+         (tm > 1 || tn > 1)) {
+    if (tm >= tn)
+      tm = (tm + 1) / 2;
+    else
+      tn = (tn + 1) / 2;
+  }
+  int64_t perChunkElement = (tm + tn) * elementBytes * 2;
+  int64_t room = budget - tm * tn * 4;
+  if (room < perChunkElement)
+    return std::nullopt;
+  int64_t chunk = std::min<int64_t>(k, room / perChunkElement);
+  return GemmTileSizes{tm, tn, chunk};
+}
