@@ -10,9 +10,12 @@
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
+#include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace kb {
 #define GEN_PASS_DEF_KBPLACEPASS
@@ -55,6 +58,7 @@ DPPolicyAttr defaultPolicy(MLIRContext *ctx, ArrayRef<int64_t> shape,
 }
 
 struct KBPlacePass : public kb::impl::KBPlacePassBase<KBPlacePass> {
+  using KBPlacePassBase::KBPlacePassBase;
   void runOnOperation() override;
   LogicalResult placeFunction(func::FuncOp func,
                               const gemm_tile::DeviceDescription &device);
@@ -103,37 +107,93 @@ KBPlacePass::placeFunction(func::FuncOp func,
   });
 
   MLIRContext *ctx = func.getContext();
-  for (auto it = classes.begin(), end = classes.end(); it != end; ++it) {
-    if (!(*it)->isLeader())
+  // One decision per class, taken by its leader; program order keeps the
+  // greedy choice deterministic and lets producers decide before consumers.
+  auto membersOf = [&](Value v) {
+    return llvm::make_range(classes.findLeader(v), classes.member_end());
+  };
+  llvm::DenseMap<Value, DPPolicyAttr> chosen;
+  SmallVector<Value> undecided;
+  for (Value v : values) {
+    if (!isa<RankedTensorType>(v.getType()) || classes.getLeaderValue(v) != v)
       continue;
     DPPolicyAttr policy;
     bool feedsGemmLhs = false;
-    Value first;
-    for (auto member = classes.member_begin(**it);
-         member != classes.member_end(); ++member) {
-      Value v = *member;
-      if (!first)
-        first = v;
-      if (DPPolicyAttr given = getDPPolicy(v.getType())) {
-        if (failed(checkAgainstDevice(v.getLoc(), given, device)))
+    for (Value m : membersOf(v)) {
+      if (DPPolicyAttr given = getDPPolicy(m.getType())) {
+        if (failed(checkAgainstDevice(m.getLoc(), given, device)))
           return failure();
         policy = given;
       }
       // A rank-dependent slice must find the whole tensor in one cube too.
-      for (OpOperand &use : v.getUses()) {
+      for (OpOperand &use : m.getUses()) {
         if (auto matmul = dyn_cast<MatmulOp>(use.getOwner()))
           feedsGemmLhs |= use.get() == matmul.getLhs();
         feedsGemmLhs |= isa<TPSliceOp>(use.getOwner());
       }
     }
-    auto type = cast<RankedTensorType>(first.getType());
-    if (!policy)
-      policy = defaultPolicy(ctx, type.getShape(), feedsGemmLhs, device);
-    for (auto member = classes.member_begin(**it);
-         member != classes.member_end(); ++member) {
-      Value v = *member;
-      v.setType(withDPPolicy(cast<RankedTensorType>(v.getType()), policy));
+    if (!policy) {
+      policy = defaultPolicy(
+          ctx, cast<RankedTensorType>(v.getType()).getShape(), feedsGemmLhs,
+          device);
+      if (!feedsGemmLhs || !llvm::any_of(membersOf(v),
+                                         [](Value m) {
+                                           return llvm::any_of(
+                                               m.getUsers(),
+                                               llvm::IsaPred<TPSliceOp>);
+                                         }))
+        undecided.push_back(v);
     }
+    chosen[v] = policy;
+  }
+  auto policyOf = [&](Value v) -> DPPolicyAttr {
+    return chosen.lookup(classes.getLeaderValue(v));
+  };
+
+  int64_t worldSize = lookupWorldSize(func).value_or(1);
+  for (Value leader : undecided) {
+    if (!useCostModel)
+      break;
+    // The ops whose cost depends on this class: its producers and users.
+    llvm::SetVector<Operation *> ops;
+    for (Value m : membersOf(leader)) {
+      if (Operation *def = m.getDefiningOp())
+        ops.insert(def);
+      for (Operation *user : m.getUsers())
+        ops.insert(user);
+    }
+    auto cost = [&] {
+      double seconds = 0;
+      for (Operation *op : ops)
+        seconds += estimateOpSeconds(op, policyOf, worldSize, device);
+      return seconds;
+    };
+    DPPolicyAttr rule = chosen[leader];
+    double ruleSeconds = cost(), bestSeconds = ruleSeconds;
+    DPPolicyAttr best = rule;
+    for (DPPolicyAttr candidate : candidatePolicies(
+             ctx, cast<RankedTensorType>(leader.getType()).getShape(), device)) {
+      chosen[leader] = candidate;
+      double seconds = cost();
+      // Only a clear gain displaces the rule: estimates within 1% are ties.
+      if (seconds < bestSeconds * 0.99) {
+        best = candidate;
+        bestSeconds = seconds;
+      }
+    }
+    chosen[leader] = best;
+    if (emitRemarks)
+      emitRemark(leader.getLoc())
+          << "kb-place: " << best << " (estimated "
+          << llvm::formatv("{0:F3}", bestSeconds * 1e6).str()
+          << " us for the ops using it; the rule's " << rule << ": "
+          << llvm::formatv("{0:F3}", ruleSeconds * 1e6).str() << " us)";
+  }
+
+  for (Value v : values) {
+    if (!isa<RankedTensorType>(v.getType()))
+      continue;
+    v.setType(withDPPolicy(cast<RankedTensorType>(v.getType()), policyOf(v)));
   }
 
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());

@@ -49,13 +49,22 @@ def KBPlacePass : Pass<"kb-place", "mlir::ModuleOp"> {
     cubes or PEs than the device has, or that does not divide the local
     shape, is an error naming both numbers.
 
-    Every tensor without a policy gets one by the rule documented in
-    docs/Placement.md: a tensor that feeds the left-hand side of a local gemm
-    is replicated over every cube (so each PE reads its rows without DMA);
-    any other 2-D tensor is sharded by columns over the cubes and by rows
-    over the PEs of each cube where the sizes divide; what does not divide
-    stays on fewer cubes or PEs.
+    Values whose types must agree (an elementwise op's operand and result)
+    share one policy. For every such group without a user policy, the pass
+    starts from the rule of docs/Placement.md (a tensor that feeds the
+    left-hand side of a local gemm is replicated over every cube; any other
+    2-D tensor is sharded by columns over the cubes and by rows over the PEs
+    where the sizes divide) and then, with `cost-model` (the default), takes
+    the candidate policy that the placement cost model estimates fastest for
+    the ops that touch the group, one group at a time in program order. With
+    `remarks`, each choice is reported as a remark with its estimate.
   }];
+  let options = [
+    Option<"useCostModel", "cost-model", "bool", /*default=*/"true",
+           "Choose policies by the placement cost model (else: the rule alone)">,
+    Option<"emitRemarks", "remarks", "bool", /*default=*/"false",
+           "Report each chosen policy and its estimated time as a remark">
+  ];
   let dependentDialects = ["::kb::KBDialect"];
 }
 

@@ -1,0 +1,37 @@
+//===- PlacementCostModel.h - what a placement costs on the device -*- C++ -*-===//
+//
+// An analytic estimate, op by op, of the device time that
+// convert-kb-to-gemm-tile's lowering of a local-view op takes under given
+// policies: operand DMA into each cube, tile compute on the busiest PE,
+// copies to replicas and ring collectives. kb-place compares candidate
+// policies with it; kb-run's simulation is the measurement.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_DIALECT_KB_TRANSFORMS_PLACEMENTCOSTMODEL_H
+#define KB_DIALECT_KB_TRANSFORMS_PLACEMENTCOSTMODEL_H
+
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/KB/IR/KBAttrs.h"
+
+#include "mlir/IR/Operation.h"
+
+namespace kb {
+
+/// Estimated seconds for `op` (a local-view kb op) when each tensor value `v`
+/// is placed by `policyOf(v)`.
+double estimateOpSeconds(mlir::Operation *op,
+                         llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf,
+                         int64_t worldSize,
+                         const gemm_tile::DeviceDescription &device);
+
+/// The policies kb-place considers for a tensor of `shape` on `device`:
+/// replicated or sharded along each dimension at the cube level, by the
+/// largest count that divides; likewise at the PE level.
+llvm::SmallVector<DPPolicyAttr>
+candidatePolicies(mlir::MLIRContext *ctx, llvm::ArrayRef<int64_t> shape,
+                  const gemm_tile::DeviceDescription &device);
+
+} // namespace kb
+
+#endif // KB_DIALECT_KB_TRANSFORMS_PLACEMENTCOSTMODEL_H

@@ -1,0 +1,181 @@
+//===- PlacementCostModel.cpp - what a placement costs on the device ------===//
+
+#include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
+#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+using namespace mlir;
+using namespace kb;
+
+namespace {
+
+/// The estimate's view of the device, in bytes and FLOPs per second.
+struct Rates {
+  explicit Rates(const gemm_tile::DeviceDescription &d)
+      : device(d), cubeToCube(d.cubeCubeGBps * 1e9),
+        perPeMemory(d.cubePeGBps * 1e9 / d.pesPerCube) {}
+  double flopRate(Type elementType) const {
+    return (elementType.isF32() ? device.peGflopsF32 : device.peGflops) * 1e9;
+  }
+  const gemm_tile::DeviceDescription &device;
+  double cubeToCube, perPeMemory;
+};
+
+int64_t elementBytes(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// Seconds for cube `cube` to hold `box` of `v`: nothing when one of its
+/// pieces there contains it, else a DMA of the box over the fabric.
+double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
+                    const Rates &rates) {
+  for (const CubePiece &piece : cubePieces(shapeOf(v), policy))
+    if (piece.cube == cube && piece.box.contains(box))
+      return 0;
+  return box.numElements() * elementBytes(v) / rates.cubeToCube;
+}
+
+/// The boxes of `v` each cube computes (see the lowering of kb.matmul).
+SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v, DPPolicyAttr policy) {
+  SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy);
+  SmallVector<std::pair<int64_t, Box>> boxes;
+  if (!policy.isCubeReplicated() || shapeOf(v).size() != 2) {
+    for (CubePiece &piece : pieces)
+      boxes.push_back({piece.cube, piece.box});
+    return boxes;
+  }
+  ArrayRef<int64_t> shape = shapeOf(v);
+  Box whole{{0, 0}, {shape[0], shape[1]}};
+  int64_t dim = shape[1] >= shape[0] ? 1 : 0;
+  for (auto [i, box] : llvm::enumerate(splitEvenly(whole, dim, pieces.size())))
+    boxes.push_back({pieces[i].cube, box});
+  return boxes;
+}
+
+double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+                     const Rates &rates) {
+  DPPolicyAttr out = policyOf(op.getResult()), lhs = policyOf(op.getLhs()),
+               rhs = policyOf(op.getRhs());
+  int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
+  double dma = 0, compute = 0, broadcast = 0;
+  auto boxes = computeBoxes(op.getResult(), out);
+  for (auto &[cube, box] : boxes) {
+    if (box.numElements() == 0)
+      continue;
+    Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
+    Box cols{{0, box.offsets[1]}, {k, box.sizes[1]}};
+    dma = std::max(dma, bringSeconds(op.getLhs(), lhs, cube, rows, rates) +
+                            bringSeconds(op.getRhs(), rhs, cube, cols, rates));
+    Box local{{0, 0}, box.sizes};
+    for (const Box &share : peShares(local, out, rates.device.pesPerCube)) {
+      double m = share.sizes[0], n = share.sizes[1];
+      double flops = 2 * m * n * k;
+      double bytes = (m * k + k * n + m * n) * eb;
+      compute = std::max(compute,
+                         std::max(flops / rates.flopRate(
+                                              op.getType().getElementType()),
+                                  bytes / rates.perPeMemory));
+    }
+    if (out.isCubeReplicated())
+      broadcast += box.numElements() * eb / rates.cubeToCube;
+  }
+  // Each replica receives every share but its own, on its own DMA engine.
+  if (out.isCubeReplicated() && !boxes.empty())
+    broadcast = broadcast * (boxes.size() - 1) / boxes.size();
+  return dma + compute + broadcast;
+}
+
+double elementwiseSeconds(Operation *op,
+                          function_ref<DPPolicyAttr(Value)> policyOf,
+                          const Rates &rates) {
+  Value result = op->getResult(0);
+  DPPolicyAttr out = policyOf(result);
+  int64_t eb = elementBytes(result);
+  double dma = 0, compute = 0;
+  for (const CubePiece &piece : cubePieces(shapeOf(result), out)) {
+    double cubeDMA = 0;
+    for (Value operand : op->getOperands()) {
+      Box box = piece.box;
+      if (shapeOf(operand).size() != shapeOf(result).size())
+        box = Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}};
+      cubeDMA += bringSeconds(operand, policyOf(operand), piece.cube, box, rates);
+    }
+    dma = std::max(dma, cubeDMA);
+    Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0), piece.box.sizes};
+    for (const Box &share : peShares(local, out, rates.device.pesPerCube))
+      compute = std::max(compute, share.numElements() * eb *
+                                      (op->getNumOperands() + 1) /
+                                      rates.perPeMemory);
+  }
+  return dma + compute;
+}
+
+double allReduceSeconds(AllReduceOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+                        int64_t worldSize, const Rates &rates) {
+  if (worldSize == 1)
+    return 0;
+  DPPolicyAttr policy = policyOf(op.getResult());
+  int64_t bytes = elementBytes(op.getResult());
+  for (int64_t s : shapeOf(op.getResult()))
+    bytes *= s;
+  double ring = 2.0 * (worldSize - 1) / worldSize * bytes /
+                (rates.device.linkGBps * 1e9);
+  double replicas = policy.isCubeReplicated()
+                        ? bytes / rates.cubeToCube
+                        : 0; // the reduced copy goes to each other replica
+  return ring + replicas;
+}
+
+} // namespace
+
+double kb::estimateOpSeconds(Operation *op,
+                             function_ref<DPPolicyAttr(Value)> policyOf,
+                             int64_t worldSize,
+                             const gemm_tile::DeviceDescription &device) {
+  Rates rates(device);
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return matmulSeconds(matmul, policyOf, rates);
+  if (isa<GeluOp, AddOp>(op))
+    return elementwiseSeconds(op, policyOf, rates);
+  if (auto reduce = dyn_cast<AllReduceOp>(op))
+    return allReduceSeconds(reduce, policyOf, worldSize, rates);
+  if (auto slice = dyn_cast<TPSliceOp>(op)) {
+    int64_t bytes = elementBytes(slice.getResult());
+    for (int64_t s : shapeOf(slice.getResult()))
+      bytes *= s;
+    return bytes / rates.cubeToCube;
+  }
+  return 0;
+}
+
+SmallVector<DPPolicyAttr>
+kb::candidatePolicies(MLIRContext *ctx, ArrayRef<int64_t> shape,
+                      const gemm_tile::DeviceDescription &device) {
+  auto largestDivisor = [](int64_t size, int64_t limit) {
+    for (int64_t count = std::min(size, limit); count > 1; --count)
+      if (size % count == 0)
+        return count;
+    return int64_t(1);
+  };
+  SmallVector<std::pair<int64_t, int64_t>> cubeLevels = {
+      {DPPolicyAttr::kReplicate, device.cubes}};
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+    if (int64_t count = largestDivisor(shape[d], device.cubes); count > 1)
+      cubeLevels.push_back({d, count});
+  SmallVector<DPPolicyAttr> candidates;
+  for (auto [cubeDim, cubes] : cubeLevels) {
+    SmallVector<int64_t> piece(shape);
+    if (cubeDim != DPPolicyAttr::kReplicate)
+      piece[cubeDim] /= cubes;
+    candidates.push_back(
+        DPPolicyAttr::get(ctx, cubeDim, DPPolicyAttr::kReplicate, cubes, 1));
+    for (int64_t d = 0; d < static_cast<int64_t>(piece.size()); ++d)
+      if (int64_t pes = largestDivisor(piece[d], device.pesPerCube); pes > 1)
+        candidates.push_back(DPPolicyAttr::get(ctx, cubeDim, d, cubes, pes));
+  }
+  return candidates;
+}
