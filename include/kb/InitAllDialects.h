@@ -7,8 +7,10 @@
 #include "kb/Dialect/KB/IR/KBDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 
@@ -17,7 +19,8 @@ namespace kb {
 /// Registers kb's dialects and the upstream ones its programs use.
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<KBDialect, gemm_tile::GemmTileDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::memref::MemRefDialect,
+                  mlir::arith::ArithDialect, mlir::cf::ControlFlowDialect,
+                  mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
                   mlir::tensor::TensorDialect>();
 }
 

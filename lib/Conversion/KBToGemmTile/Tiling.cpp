@@ -97,21 +97,30 @@ std::optional<GemmTileSizes>
 kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
                    const gemm_tile::DeviceDescription &device) {
   int64_t budget = device.peBufferBytes();
-  int64_t tm = std::min<int64_t>(m, 128), tn = std::min<int64_t>(n, 128);
-  // Prefer a k chunk of at least 64 (or all of k): shrinking the tile keeps
-  // the PE's arithmetic intensity higher than a sliver of k would.
-  int64_t wantChunk = std::min<int64_t>(k, 64);
-  while (gemmTileWorkingSet(tm, tn, wantChunk, elementBytes) > budget &&
-         (tm > 1 || tn > 1)) {
-    if (tm >= tn)
-      tm = (tm + 1) / 2;
-    else
-      tn = (tn + 1) / 2;
+  // A tile must at least stream k in chunks of 16 (or all of a shorter k).
+  int64_t minChunk = std::min<int64_t>(k, 16);
+  // Among power-of-two tiles up to 128 x 128 that fit, take the one with the
+  // highest arithmetic intensity m·n / (m + n), then the larger one.
+  std::optional<GemmTileSizes> best;
+  auto intensity = [](int64_t tm, int64_t tn) {
+    return static_cast<double>(tm * tn) / (tm + tn);
+  };
+  for (int64_t tm = 128; tm >= 1; tm /= 2) {
+    for (int64_t tn = 128; tn >= 1; tn /= 2) {
+      int64_t em = std::min(tm, m), en = std::min(tn, n);
+      if (gemmTileWorkingSet(em, en, minChunk, elementBytes) > budget)
+        continue;
+      if (best && (intensity(em, en) < intensity(best->m, best->n) ||
+                   (intensity(em, en) == intensity(best->m, best->n) &&
+                    em * en <= best->m * best->n)))
+        continue;
+      best = GemmTileSizes{em, en, 0};
+    }
   }
-  int64_t perChunkElement = (tm + tn) * elementBytes * 2;
-  int64_t room = budget - tm * tn * 4;
-  if (room < perChunkElement)
+  if (!best)
     return std::nullopt;
-  int64_t chunk = std::min<int64_t>(k, room / perChunkElement);
-  return GemmTileSizes{tm, tn, chunk};
+  int64_t room = budget - best->m * best->n * 4;
+  int64_t perChunkElement = (best->m + best->n) * elementBytes * 2;
+  best->kChunk = std::min<int64_t>(k, room / perChunkElement);
+  return best;
 }

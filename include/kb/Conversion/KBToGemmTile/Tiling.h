@@ -58,9 +58,10 @@ struct GemmTileSizes {
   int64_t m, n, kChunk;
 };
 
-/// The largest tiles (up to 128 × 128) whose double-buffered operand chunks
-/// and f32 accumulator fit the PE buffer, with the largest k chunk that then
-/// fits. Fails when not even a 1 × 1 tile with a chunk of 1 fits.
+/// The tile (powers of two up to 128 × 128, clipped to m × n) of highest
+/// arithmetic intensity whose double-buffered operand chunks of at least 16
+/// (or k) and f32 accumulator fit the PE buffer, with the largest k chunk
+/// that then fits. Fails when no tile fits.
 std::optional<GemmTileSizes>
 chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
                const gemm_tile::DeviceDescription &device);

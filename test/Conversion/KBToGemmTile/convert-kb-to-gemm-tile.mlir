@@ -1,0 +1,199 @@
+// RUN: kb-opt %s -convert-kb-to-gemm-tile -split-input-file -verify-diagnostics | FileCheck %s
+
+// A gemm whose operands are where its output's PEs need them: no DMA, one
+// tile per PE slab, then a wait. Arguments become one buffer per cube piece.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#cols = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @local_gemm
+  // CHECK-SAME: (%[[X0:.*]]: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[X1:.*]]: memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[W0:.*]]: memref<16x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+  // CHECK-SAME: %[[W1:.*]]: memref<16x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
+  // CHECK-SAME: -> (memref<8x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: memref<8x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 4]>})
+  // CHECK-SAME: kb.arg_split_dims = array<i64: -1, 1>
+  // CHECK-SAME: kb.local_function_type = (tensor<8x16xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>, tensor<16x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>>) -> tensor<8x8xf32, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>>
+  // CHECK-SAME: kb.result_split_dims = array<i64: 1>
+  // CHECK-NOT: gemm_tile.dma
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[T0:.*]] = gemm_tile.matmul pe 0 %[[X0]] [0, 0], %[[W0]] [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16] k_chunk 16
+  // CHECK: %[[T1:.*]] = gemm_tile.matmul pe 1 %[[X0]] [4, 0], %[[W0]] [0, 0] to %[[Y0]] [4, 0] sizes [4, 4, 16] k_chunk 16
+  // CHECK: %[[T2:.*]] = gemm_tile.matmul pe 0 %[[X1]] [0, 0], %[[W1]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4, 16] k_chunk 16
+  // CHECK: %[[T3:.*]] = gemm_tile.matmul pe 1 %[[X1]] [4, 0], %[[W1]] [0, 0] to %[[Y1]] [4, 0] sizes [4, 4, 16] k_chunk 16
+  // CHECK: gemm_tile.wait %[[T0]], %[[T1]], %[[T2]], %[[T3]]
+  // CHECK: return %[[Y0]], %[[Y1]]
+  func.func @local_gemm(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x8xf32, #cols> {kb.split_dim = 1 : i64})
+      -> (tensor<8x8xf32, #out> {kb.split_dim = 1 : i64}) {
+    %y = kb.matmul %x, %w : (tensor<8x16xf32, #rep2>, tensor<16x8xf32, #cols>) -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}
+
+// -----
+
+// An lhs sharded over the cubes by columns must be gathered into each cube
+// that multiplies it: DMA from both pieces into a staging buffer, a wait,
+// then the tiles.
+
+#lhs = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @gathered_lhs
+  // CHECK-SAME: (%[[H0:[^:]*]]: memref<4x8xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: %[[H1:[^:]*]]: memref<4x8xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<4x16xf16, #gemm_tile.cube<0>>
+  // CHECK: %[[D0:.*]] = gemm_tile.dma %[[H0]] [0, 0] to %[[S0]] [0, 0] sizes [4, 8]
+  // CHECK: %[[D1:.*]] = gemm_tile.dma %[[H1]] [0, 0] to %[[S0]] [0, 8] sizes [4, 8]
+  // CHECK: gemm_tile.alloc : memref<4x16xf16, #gemm_tile.cube<1>>
+  // CHECK: gemm_tile.wait %[[D0]], %[[D1]], %{{.*}}, %{{.*}}
+  // CHECK: gemm_tile.matmul pe 0 %[[S0]] [0, 0]
+  func.func @gathered_lhs(%h: tensor<4x16xf16, #lhs>, %w: tensor<16x8xf16, #w>) -> tensor<4x8xf16, #w> {
+    %y = kb.matmul %h, %w : (tensor<4x16xf16, #lhs>, tensor<16x8xf16, #w>) -> tensor<4x8xf16, #w>
+    return %y : tensor<4x8xf16, #w>
+  }
+}
+
+// -----
+
+// A replicated output is computed once: each cube computes half the
+// columns, then DMA copies each half to the other replica.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
+  // CHECK-LABEL: func.func @replicated_output
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16]
+  // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y1]] [0, 4] sizes [4, 4, 16]
+  // CHECK: gemm_tile.wait
+  // CHECK: %[[C0:.*]] = gemm_tile.dma %[[Y0]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4]
+  // CHECK: %[[C1:.*]] = gemm_tile.dma %[[Y1]] [0, 4] to %[[Y0]] [0, 4] sizes [4, 4]
+  // CHECK: gemm_tile.wait %[[C0]], %[[C1]]
+  // CHECK: return %[[Y0]] :
+  func.func @replicated_output(%x: tensor<4x16xf32, #rep>, %w: tensor<16x8xf32, #w>) -> tensor<4x8xf32, #rep> {
+    %y = kb.matmul %x, %w : (tensor<4x16xf32, #rep>, tensor<16x8xf32, #w>) -> tensor<4x8xf32, #rep>
+    return %y : tensor<4x8xf32, #rep>
+  }
+}
+
+// -----
+
+// all_reduce: a ring reduce-scatter then all-gather (W - 1 steps each) on
+// every distinct piece; the bias add after it brings its slice of the bias.
+
+#y = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#b = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 4 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
+  // CHECK-LABEL: func.func @reduce_then_bias
+  // CHECK-SAME: (%[[P0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: %[[P1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
+  // CHECK-SAME: %[[B:[^:]*]]: memref<8xf16, #gemm_tile.cube<0>>
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 0 of 4
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 1 of 4
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 2 of 4
+  // CHECK: gemm_tile.all_gather_step %[[P0]] step 0 of 4
+  // CHECK: gemm_tile.all_gather_step %[[P0]] step 2 of 4
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P1]] step 0 of 4
+  // CHECK: gemm_tile.all_gather_step %[[P1]] step 2 of 4
+  // CHECK: %[[S:.*]] = gemm_tile.alloc : memref<4xf16, #gemm_tile.cube<1>>
+  // CHECK: gemm_tile.dma %[[B]] [4] to %[[S]] [0] sizes [4]
+  // CHECK: gemm_tile.wait
+  // CHECK: gemm_tile.add pe 0 %[[P0]] [0, 0], %[[B]] [0] to %{{.*}} [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.add pe 0 %[[P1]] [0, 0], %[[S]] [0] to %{{.*}} [0, 0] sizes [4, 4]
+  func.func @reduce_then_bias(%p: tensor<4x8xf16, #y>, %b: tensor<8xf16, #b>) -> tensor<4x8xf16, #y> {
+    %r = kb.all_reduce <avg> %p : tensor<4x8xf16, #y>
+    %s = kb.add %r, %b : tensor<4x8xf16, #y>, tensor<8xf16, #b>
+    return %s : tensor<4x8xf16, #y>
+  }
+}
+
+// -----
+
+// A rank-dependent slice is one DMA whose source moves with the rank.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @slice
+  // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 4] rank_stride [0, 4]
+  func.func @slice(%x: tensor<2x16xf32, #rep>) -> tensor<2x4xf32, #rep> {
+    %r = kb.tp_rank : index
+    %s = kb.tp_slice %x[%r] along 1 : tensor<2x16xf32, #rep> -> tensor<2x4xf32, #rep>
+    return %s : tensor<2x4xf32, #rep>
+  }
+}
+
+// -----
+
+// Large tiles are cut to fit the PE buffer: with 16 KiB, a 64x64 f32 output
+// becomes four 32x32 tiles, each streaming k in chunks of 24
+// ((32·24 + 24·32)·4·2 + 32·32·4 = 16384 bytes).
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 1, pe_buffer_kib = 16>} {
+  // CHECK-LABEL: func.func @small_buffer
+  // CHECK-COUNT-4: gemm_tile.matmul pe 0 {{.*}} sizes [32, 32, 64] k_chunk 24
+  // CHECK-NOT: gemm_tile.matmul
+  func.func @small_buffer(%a: tensor<64x64xf32, #rep>, %b: tensor<64x64xf32, #rep>) -> tensor<64x64xf32, #rep> {
+    %c = kb.matmul %a, %b : (tensor<64x64xf32, #rep>, tensor<64x64xf32, #rep>) -> tensor<64x64xf32, #rep>
+    return %c : tensor<64x64xf32, #rep>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @unplaced(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+    // expected-error@-1 {{without a DPPolicy; run kb-place before convert-kb-to-gemm-tile}}
+    return %x : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// expected-error@+1 {{convert-kb-to-gemm-tile lowers the local view: run kb-tp-partition and kb-place first}}
+module attributes {kb.world_size = 2 : i64} {
+  func.func @global(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+    return %x : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// More bytes than a cube holds: the pass names the cube and both counts.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, cube_memory_mib = 1>} {
+  // expected-error@+1 {{needs 1572864 bytes in cube 0, but a cube holds 1048576 bytes}}
+  func.func @too_big(%a: tensor<512x256xf32, #rep>) -> tensor<512x256xf32, #rep> {
+    %g = kb.gelu %a : tensor<512x256xf32, #rep>
+    %h = kb.gelu %g : tensor<512x256xf32, #rep>
+    return %h : tensor<512x256xf32, #rep>
+  }
+}
+
+// -----
+
+// A slice of a tensor split over the cubes along the sliced dimension cannot
+// be a rank-generic DMA.
+
+#split = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @bad_slice(%x: tensor<2x16xf32, #split>) -> tensor<2x8xf32, #rep> {
+    %r = kb.tp_rank : index
+    // expected-error@+1 {{slices a tensor whose cube pieces split dimension 1}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<2x16xf32, #split> -> tensor<2x8xf32, #rep>
+    return %s : tensor<2x8xf32, #rep>
+  }
+}

@@ -1,0 +1,107 @@
+// RUN: kb-opt %s -pass-pipeline='builtin.module(func.func(gemm-tile-check-yield-safety))' -split-input-file -verify-diagnostics | FileCheck %s
+
+// A straight-line program with a wait yields.
+// CHECK-LABEL: func.func @waits
+func.func @waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
+  %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t
+  return %b : memref<4x4xf32, #gemm_tile.cube<0>>
+}
+
+// -----
+
+// A ring step is a yield point too.
+// CHECK-LABEL: func.func @collective
+func.func @collective(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  gemm_tile.reduce_scatter_step <sum> %a step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+// Functions without device work are not rank programs.
+// CHECK-LABEL: func.func @host
+func.func @host(%a: i32) -> i32 {
+  return %a : i32
+}
+
+// -----
+
+// expected-error@+1 {{function 'never_waits' has a path with no gemm_tile.wait and no ring step}}
+func.func @never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
+  %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return %b : memref<4x4xf32, #gemm_tile.cube<0>>
+}
+
+// -----
+
+// One branch waits, the other returns at once: unsafe.
+// expected-error@+1 {{function 'one_branch' has a path with no gemm_tile.wait}}
+func.func @one_branch(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  cf.cond_br %c, ^work, ^done
+^work:
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t
+  cf.br ^done
+^done:
+  return
+}
+
+// -----
+
+// Both branches wait: safe.
+// CHECK-LABEL: func.func @both_branches
+func.func @both_branches(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  cf.cond_br %c, ^left, ^right
+^left:
+  %t0 = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t0
+  return
+^right:
+  %t1 = gemm_tile.gelu pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t1
+  return
+}
+
+// -----
+
+// An scf.if whose two regions both wait counts as a yield.
+// CHECK-LABEL: func.func @if_both
+func.func @if_both(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  scf.if %c {
+    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+  } else {
+    %t = gemm_tile.gelu pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+  }
+  return
+}
+
+// -----
+
+// An scf.if that waits on one side only does not.
+// expected-error@+1 {{function 'if_one_side' has a path with no gemm_tile.wait}}
+func.func @if_one_side(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  scf.if %c {
+    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+  }
+  return
+}
+
+// -----
+
+// A loop body may run zero times: waiting only inside it is unsafe.
+// expected-error@+1 {{function 'loop_only' has a path with no gemm_tile.wait}}
+func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+  }
+  return
+}
