@@ -19,7 +19,9 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%kb_src_root", config.kb_src_root))
 config.substitutions.append(("%python", config.python_executable))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
+                                     "ASAN_OPTIONS", "UBSAN_OPTIONS",
+                                     "KB_TOOLS_DIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.kb_tools_dir, config.llvm_tools_dir]
