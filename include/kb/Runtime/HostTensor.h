@@ -1,0 +1,46 @@
+//===- HostTensor.h - a tensor in host memory -------------------*- C++ -*-===//
+
+#ifndef KB_RUNTIME_HOSTTENSOR_H
+#define KB_RUNTIME_HOSTTENSOR_H
+
+#include "kb/Runtime/DType.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
+
+namespace kb::runtime {
+
+/// A dense row-major tensor. Values are held as f32 that are exactly
+/// representable in `dtype`: an f16 tensor holds f32 values rounded to f16,
+/// which lets one f32 kernel serve every dtype with f32 accumulation.
+struct HostTensor {
+  DType dtype = DType::F32;
+  llvm::SmallVector<int64_t, 4> shape;
+  std::vector<float> data;
+
+  int64_t numElements() const;
+  /// Bytes the tensor takes in its dtype (what the device stores).
+  size_t storageBytes() const { return numElements() * dtypeSize(dtype); }
+};
+
+/// Elements in a tensor of `shape`, or -1 when the count overflows int64 or a
+/// dimension is negative.
+int64_t checkedNumElements(llvm::ArrayRef<int64_t> shape);
+
+/// A zero tensor.
+HostTensor makeTensor(DType dtype, llvm::ArrayRef<int64_t> shape);
+
+/// A tensor of values uniform in [-1, 1), rounded to `dtype`, the same on
+/// every platform for a given seed.
+HostTensor randomTensor(DType dtype, llvm::ArrayRef<int64_t> shape,
+                        uint64_t seed);
+
+/// "512x1024" ("scalar" for rank 0).
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
+} // namespace kb::runtime
+
+#endif // KB_RUNTIME_HOSTTENSOR_H

@@ -1,0 +1,44 @@
+//===- Kernels.h - host compute kernels -------------------------*- C++ -*-===//
+//
+// The arithmetic behind kb-run: one f32 gemm (the device accumulates in f32;
+// f16/bf16 values are exact in f32) and the elementwise ops. The gemm is a
+// packed, cache-blocked kernel with an AVX-512 or AVX2 register tile chosen
+// at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_RUNTIME_KERNELS_H
+#define KB_RUNTIME_KERNELS_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kb::runtime {
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n], row-major with leading
+/// dimensions lda, ldb, ldc, accumulating in f32.
+void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+          int64_t ldc, int64_t m, int64_t n, int64_t k, bool accumulate);
+
+/// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in f32.
+void geluTanh(const float *in, float *out, size_t n);
+
+/// dst += src.
+void addInPlace(float *dst, const float *src, size_t n);
+
+/// dst[r][c] += bias[c].
+void addBiasRows(float *dst, const float *bias, int64_t rows, int64_t cols);
+
+enum class ReduceOp { Sum = 0, Max = 1, Min = 2 };
+/// dst = op(dst, src), elementwise.
+void reduceInto(float *dst, const float *src, size_t n, ReduceOp op);
+
+/// data *= factor.
+void scale(float *data, size_t n, float factor);
+
+/// GFLOP/s of gemm on m×n×k (best of `repeats` runs).
+double measureGemmGflops(int64_t m, int64_t n, int64_t k, int repeats);
+
+} // namespace kb::runtime
+
+#endif // KB_RUNTIME_KERNELS_H

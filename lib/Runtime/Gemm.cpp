@@ -1,0 +1,57 @@
+//===- Gemm.cpp - packed, blocked f32 gemm --------------------------------===//
+//
+// GotoBLAS structure: B is packed into kc × NR panels per (kc, nc) block,
+// A into MR × kc panels per (mc, kc) block, and a register-tile micro-kernel
+// multiplies one A panel by one B panel. The micro-kernel is compiled for
+// AVX-512 and AVX2 and picked once at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kb/Runtime/Kernels.h"
+
+#include "GemmBlocked.h"
+
+using namespace kb::runtime;
+
+namespace kb::runtime::detail {
+void gemmAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
+                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemmAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
+              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+} // namespace kb::runtime::detail
+
+namespace {
+using namespace kb::runtime::detail;
+
+void gemmPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
+                  float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  blockedGemm<4, 8, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
+}
+
+using GemmFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
+                        int64_t, int64_t, int64_t, int64_t);
+
+GemmFn selectGemm() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return gemmAVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return gemmAVX2;
+  return gemmPortable;
+}
+
+} // namespace
+
+void kb::runtime::gemm(const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc, int64_t m,
+                       int64_t n, int64_t k, bool accumulate) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (!accumulate)
+    for (int64_t i = 0; i < m; ++i)
+      std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+  if (k <= 0)
+    return;
+  static const GemmFn impl = selectGemm();
+  impl(a, lda, b, ldb, c, ldc, m, n, k);
+}

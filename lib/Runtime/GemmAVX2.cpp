@@ -1,0 +1,16 @@
+//===- GemmAVX2.cpp - the blocked gemm for AVX2 ---------------------===//
+//
+// Compiled with AVX2 flags (see CMakeLists.txt); called only when the CPU
+// has them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmBlocked.h"
+
+namespace kb::runtime::detail {
+void gemmAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
+             float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  blockedGemm<6, 16, MicroKernel<6, 16, 8>>(a, lda, b, ldb, c, ldc, m, n,
+                                               k);
+}
+} // namespace kb::runtime::detail

@@ -1,0 +1,123 @@
+//===- GemmBlocked.h - the blocked gemm, one instance per ISA -------*- C++ -*-===//
+//
+// Included by one file per instruction set (GemmAVX512.cpp, GemmAVX2.cpp,
+// Gemm.cpp), each compiled with that set's flags, so the micro-kernel's
+// vector code is generated for it. Everything here has internal linkage so
+// no instance leaks into another file's.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_LIB_RUNTIME_GEMMBLOCKED_H
+#define KB_LIB_RUNTIME_GEMMBLOCKED_H
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kKC = 384; // panel depth: A and B panels stay in L1/L2
+constexpr int64_t kMC = 144; // rows of A per block (a multiple of MR)
+constexpr int64_t kNC = 3072;
+
+/// C tile (MR × NR, leading dimension ldc) += A panel · B panel, for the
+/// first mr × nr of it; panels are packed and zero-padded to MR / NR.
+template <int MR, int NR, int VL>
+struct MicroKernel {
+  typedef float Vec __attribute__((vector_size(VL * 4), aligned(4)));
+  static constexpr int kVecs = NR / VL;
+
+  static inline void run(int64_t kc, const float *a, const float *b, float *c,
+                         int64_t ldc, int64_t mr, int64_t nr) {
+    Vec acc[MR][kVecs];
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < kVecs; ++j)
+        acc[i][j] = Vec{} ;
+    for (int64_t p = 0; p < kc; ++p) {
+      Vec bv[kVecs];
+      for (int j = 0; j < kVecs; ++j)
+        std::memcpy(&bv[j], b + p * NR + j * VL, sizeof(Vec));
+      for (int i = 0; i < MR; ++i) {
+        Vec av = Vec{} + a[p * MR + i];
+        for (int j = 0; j < kVecs; ++j)
+          acc[i][j] += av * bv[j];
+      }
+    }
+    if (mr == MR && nr == NR) {
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < kVecs; ++j) {
+          Vec cv;
+          std::memcpy(&cv, c + i * ldc + j * VL, sizeof(Vec));
+          cv += acc[i][j];
+          std::memcpy(c + i * ldc + j * VL, &cv, sizeof(Vec));
+        }
+      return;
+    }
+    float tile[MR * NR];
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < kVecs; ++j)
+        std::memcpy(tile + i * NR + j * VL, &acc[i][j], sizeof(Vec));
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j)
+        c[i * ldc + j] += tile[i * NR + j];
+  }
+};
+
+/// The blocked loop nest around one micro-kernel shape.
+template <int MR, int NR, typename Kernel>
+inline void blockedGemm(const float *a, int64_t lda, const float *b,
+                        int64_t ldb, float *c, int64_t ldc, int64_t m,
+                        int64_t n, int64_t k) {
+  thread_local std::vector<float> packedA, packedB;
+  packedA.resize(((kMC + MR - 1) / MR) * MR * kKC);
+  packedB.resize(((kNC + NR - 1) / NR) * NR * kKC);
+  for (int64_t jc = 0; jc < n; jc += kNC) {
+    int64_t nc = std::min(kNC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKC) {
+      int64_t kc = std::min(kKC, k - pc);
+      // Pack B[pc : pc+kc, jc : jc+nc] into NR-wide panels, zero-padded.
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        float *panel = packedB.data() + (jr / NR) * NR * kc;
+        int64_t nr = std::min<int64_t>(NR, nc - jr);
+        for (int64_t p = 0; p < kc; ++p) {
+          const float *row = b + (pc + p) * ldb + jc + jr;
+          float *dst = panel + p * NR;
+          std::memcpy(dst, row, nr * sizeof(float));
+          std::fill(dst + nr, dst + NR, 0.0f);
+        }
+      }
+      for (int64_t ic = 0; ic < m; ic += kMC) {
+        int64_t mc = std::min(kMC, m - ic);
+        // Pack A[ic : ic+mc, pc : pc+kc] into MR-tall panels, zero-padded.
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          float *panel = packedA.data() + (ir / MR) * MR * kc;
+          int64_t mr = std::min<int64_t>(MR, mc - ir);
+          for (int64_t i = 0; i < MR; ++i) {
+            if (i < mr) {
+              const float *row = a + (ic + ir + i) * lda + pc;
+              for (int64_t p = 0; p < kc; ++p)
+                panel[p * MR + i] = row[p];
+            } else {
+              for (int64_t p = 0; p < kc; ++p)
+                panel[p * MR + i] = 0.0f;
+            }
+          }
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int64_t nr = std::min<int64_t>(NR, nc - jr);
+          const float *bp = packedB.data() + (jr / NR) * NR * kc;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int64_t mr = std::min<int64_t>(MR, mc - ir);
+            Kernel::run(kc, packedA.data() + (ir / MR) * MR * kc, bp,
+                        c + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace
+
+#endif // KB_LIB_RUNTIME_GEMMBLOCKED_H
