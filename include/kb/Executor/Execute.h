@@ -1,0 +1,68 @@
+//===- Execute.h - running kb programs on the host --------------*- C++ -*-===//
+
+#ifndef KB_EXECUTOR_EXECUTE_H
+#define KB_EXECUTOR_EXECUTE_H
+
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Executor/Program.h"
+
+#include <string>
+#include <vector>
+
+namespace kb::exec {
+
+/// Runs a global- or local-view kb program on global inputs and returns the
+/// global results. The local view runs its W ranks in lockstep.
+llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
+runKBProgram(const Program &program,
+             llvm::ArrayRef<runtime::HostTensor> inputs);
+
+/// One interval of the simulated timeline.
+struct TraceEvent {
+  std::string name;
+  int64_t rank;
+  int64_t track; // see trackName()
+  double start, duration; // seconds
+};
+
+/// What a SIP did, under the cost model.
+struct SIPStats {
+  double computeSeconds = 0, dmaSeconds = 0, collectiveSeconds = 0;
+  double endSeconds = 0;
+  double flops = 0;
+  int64_t dmaBytes = 0, linkBytesSent = 0;
+};
+
+/// One ring collective: a reduce-scatter and its all-gather on one buffer.
+struct CollectiveStats {
+  std::string op;
+  int64_t bytes = 0;
+  int64_t bytesSentPerRank = 0; // the most any rank sent
+  double lowerBoundBytesPerRank = 0;
+};
+
+struct DeviceRun {
+  std::vector<SIPStats> sips;
+  std::vector<CollectiveStats> collectives;
+  std::vector<TraceEvent> trace;
+  double deviceSeconds = 0;
+  int64_t pesPerCube = 0;
+};
+
+/// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is
+/// `kDMATrackBase + c`; the ring link is `kLinkTrack`.
+constexpr int64_t kDMATrackBase = 100000;
+constexpr int64_t kLinkTrack = 200000;
+std::string trackName(int64_t track, int64_t pesPerCube);
+
+/// Runs a lowered gemm_tile program for W ranks with real arithmetic,
+/// interleaving the ranks at waits and ring steps, and models its time.
+llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
+runDeviceProgram(const Program &program,
+                 llvm::ArrayRef<runtime::HostTensor> inputs,
+                 const gemm_tile::DeviceDescription &device, DeviceRun &run,
+                 bool recordTrace);
+
+} // namespace kb::exec
+
+#endif // KB_EXECUTOR_EXECUTE_H

@@ -1,0 +1,64 @@
+//===- Program.h - what kb-run executes -------------------------*- C++ -*-===//
+//
+// A parsed module, its entry function, which of kb's three views it is in,
+// and the global tensors it takes and returns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_EXECUTOR_PROGRAM_H
+#define KB_EXECUTOR_PROGRAM_H
+
+#include "kb/Runtime/HostTensor.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+namespace kb::exec {
+
+enum class View {
+  Global,  // kb ops on logical shapes, no kb.spmd
+  Local,   // kb.spmd with tensors: one rank-generic program
+  Lowered, // kb.spmd with gemm_tile buffers
+};
+
+llvm::StringRef viewName(View view);
+
+/// A global tensor the entry takes or returns, and how the ranks split it.
+struct TensorSpec {
+  runtime::DType dtype;
+  llvm::SmallVector<int64_t, 4> shape; // global shape
+  int64_t splitDim = -1;               // -1: every rank holds all of it
+};
+
+struct Program {
+  mlir::ModuleOp module;
+  // MLIR op handles are cheap views; accessing them is not const.
+  mutable mlir::func::FuncOp entry;
+  View view;
+  int64_t worldSize;
+  llvm::SmallVector<TensorSpec> args, results;
+};
+
+/// Finds the entry (`entryName`, or the only function with a body) and
+/// works out its view and interface; errors name what is wrong.
+llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
+                                       llvm::StringRef entryName);
+
+/// Rank `rank`'s local part of a global tensor.
+runtime::HostTensor scatter(const runtime::HostTensor &global,
+                            int64_t splitDim, int64_t rank, int64_t worldSize);
+/// The global tensor from every rank's local part.
+runtime::HostTensor gather(llvm::ArrayRef<runtime::HostTensor> locals,
+                           int64_t splitDim);
+/// The box of `t` at `offsets` with `sizes`.
+runtime::HostTensor extractBox(const runtime::HostTensor &t,
+                               llvm::ArrayRef<int64_t> offsets,
+                               llvm::ArrayRef<int64_t> sizes);
+/// Writes `box` into `t` at `offsets`.
+void insertBox(runtime::HostTensor &t, const runtime::HostTensor &box,
+               llvm::ArrayRef<int64_t> offsets);
+
+} // namespace kb::exec
+
+#endif // KB_EXECUTOR_PROGRAM_H

@@ -1,0 +1,610 @@
+//===- DeviceInterpreter.cpp - W SIPs running a gemm_tile program ---------===//
+//
+// Each rank has its own buffers, clock and program counter. The scheduler
+// runs one rank until it reaches a yield point (a wait or a ring step), then
+// the next, round-robin; a ring step completes once every rank has reached
+// it. Asynchronous ops do their arithmetic when issued; their time comes from
+// the cost model (docs/design/0003-lowered-program-interface.md), and the
+// hazard check makes a missing wait an error rather than a silent race.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+#include "kb/Executor/Execute.h"
+#include "kb/Runtime/Kernels.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::exec;
+namespace gt = kb::gemm_tile;
+using runtime::DType;
+using runtime::HostTensor;
+
+std::string kb::exec::trackName(int64_t track, int64_t pesPerCube) {
+  if (track >= kLinkTrack)
+    return "ring link";
+  if (track >= kDMATrackBase)
+    return "cube " + std::to_string(track - kDMATrackBase) + " / DMA";
+  return "cube " + std::to_string(track / pesPerCube) + " / pe " +
+         std::to_string(track % pesPerCube);
+}
+
+namespace {
+
+llvm::Error error(Operation *op, const llvm::Twine &message) {
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  op->getLoc().print(os);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 loc + ": " + message);
+}
+
+struct Token {
+  double end = 0;
+  bool waited = false;
+  Operation *op = nullptr;
+};
+
+struct Buffer {
+  HostTensor tensor;
+  int64_t cube = 0;
+  // Un-waited async ops that write or read this buffer (token indices).
+  SmallVector<int64_t, 4> writers, readers;
+};
+
+struct Rank {
+  int64_t index;
+  size_t pc = 0;
+  double clock = 0;
+  llvm::DenseMap<Value, int64_t> buffers; // SSA value -> buffer index
+  llvm::DenseMap<Value, int64_t> tokens;  // SSA value -> token index
+  std::vector<Buffer> heap;
+  std::vector<Token> tokenTable;
+  std::vector<double> peFree, dmaFree;
+  std::vector<double> peBusy, dmaBusy;
+  SIPStats stats;
+  bool done = false;
+};
+
+class Machine {
+public:
+  Machine(const Program &program, const gt::DeviceDescription &device,
+          DeviceRun &run, bool recordTrace)
+      : program(program), device(device), run(run), recordTrace(recordTrace) {
+    for (Operation &op : program.entry.getBody().front())
+      ops.push_back(&op);
+  }
+
+  llvm::Expected<SmallVector<HostTensor>> execute(ArrayRef<HostTensor> inputs);
+
+private:
+  llvm::Error checkStatically();
+  llvm::Error loadInputs(ArrayRef<HostTensor> inputs);
+  /// Runs `rank` until a yield point, a ring step or the end.
+  llvm::Error step(Rank &rank);
+  llvm::Error issue(Rank &rank, Operation *op);
+  llvm::Error ringStep(Operation *op);
+  llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
+                    int64_t token);
+  Buffer &bufferOf(Rank &rank, Value v) { return rank.heap[rank.buffers[v]]; }
+  void trace(Rank &rank, llvm::StringRef name, int64_t track, double start,
+             double duration) {
+    if (recordTrace)
+      run.trace.push_back({name.str(), rank.index, track, start, duration});
+  }
+  double peRate(Type elementType) const {
+    return (elementType.isF32() ? device.peGflopsF32 : device.peGflops) * 1e9;
+  }
+  double perPeBandwidth() const {
+    return device.cubePeGBps * 1e9 / device.pesPerCube;
+  }
+
+  const Program &program;
+  const gt::DeviceDescription &device;
+  DeviceRun &run;
+  bool recordTrace;
+  std::vector<Operation *> ops;
+  std::vector<Rank> ranks;
+  // The collective record each buffer's current ring belongs to.
+  llvm::DenseMap<Value, size_t> openCollectives;
+};
+
+} // namespace
+
+static int64_t bytesOf(MemRefType type) {
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  for (int64_t d : type.getShape())
+    bytes *= d;
+  return bytes;
+}
+
+llvm::Error Machine::checkStatically() {
+  if (!program.entry.getBody().hasOneBlock())
+    return error(program.entry, "kb-run executes straight-line device "
+                                "programs (one block)");
+  // Per-cube memory: every rank holds the same buffers.
+  std::vector<int64_t> perCube(device.cubes, 0);
+  int64_t total = 0;
+  auto account = [&](Operation *where, Type type) -> llvm::Error {
+    auto memref = dyn_cast<MemRefType>(type);
+    int64_t cube = gt::getCube(type);
+    if (!memref || cube < 0 || !memref.hasStaticShape())
+      return error(where, "expects static cube buffers in a lowered program");
+    if (cube >= device.cubes)
+      return error(where, "uses cube " + llvm::Twine(cube) +
+                              " but the device has " + llvm::Twine(device.cubes));
+    int64_t bytes = bytesOf(memref);
+    perCube[cube] += bytes;
+    total += bytes;
+    if (perCube[cube] > device.cubeMemoryBytes())
+      return error(where, "needs " + llvm::Twine(perCube[cube]) +
+                              " bytes in cube " + llvm::Twine(cube) +
+                              ", more than its " +
+                              llvm::Twine(device.cubeMemoryBytes()) + " bytes");
+    return llvm::Error::success();
+  };
+  for (Type t : program.entry.getArgumentTypes())
+    if (llvm::Error e = account(program.entry, t))
+      return e;
+  for (Operation *op : ops) {
+    if (op->getNumRegions())
+      return error(op, "kb-run executes straight-line device programs");
+    if (auto alloc = dyn_cast<gt::AllocOp>(op))
+      if (llvm::Error e = account(op, alloc.getType()))
+        return e;
+  }
+  // Held as f32 on the host, for every rank.
+  double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
+  if (hostBytes > 8.0 * (1ull << 30))
+    return error(program.entry,
+                 "simulating " + llvm::Twine(program.worldSize) +
+                     " ranks needs about " +
+                     llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
+                     " MiB of host memory, more than kb-run's 8 GiB limit");
+  return llvm::Error::success();
+}
+
+llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
+  for (int64_t r = 0; r < program.worldSize; ++r) {
+    Rank rank;
+    rank.index = r;
+    rank.peFree.assign(device.cubes * device.pesPerCube, 0);
+    rank.peBusy.assign(device.cubes * device.pesPerCube, 0);
+    rank.dmaFree.assign(device.cubes, 0);
+    rank.dmaBusy.assign(device.cubes, 0);
+    SmallVector<HostTensor> locals;
+    for (auto [i, input] : llvm::enumerate(inputs))
+      locals.push_back(
+          scatter(input, program.args[i].splitDim, r, program.worldSize));
+    for (BlockArgument arg : program.entry.getArguments()) {
+      auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
+          arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
+      if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
+        return error(program.entry, "argument " +
+                                        llvm::Twine(arg.getArgNumber()) +
+                                        " has no valid gemm_tile.piece");
+      const HostTensor &local = locals[piece.getTensor()];
+      auto type = cast<MemRefType>(arg.getType());
+      if (piece.getOffsets().size() != local.shape.size())
+        return error(program.entry, "argument " + llvm::Twine(arg.getArgNumber()) +
+                                        "'s piece does not match its tensor's rank");
+      for (size_t d = 0; d < local.shape.size(); ++d)
+        if (piece.getOffsets()[d] + type.getDimSize(d) > local.shape[d])
+          return error(program.entry,
+                       "argument " + llvm::Twine(arg.getArgNumber()) +
+                           "'s piece reaches outside its tensor");
+      Buffer buffer;
+      buffer.tensor = extractBox(local, piece.getOffsets(), type.getShape());
+      buffer.cube = gt::getCube(type);
+      rank.buffers[arg] = rank.heap.size();
+      rank.heap.push_back(std::move(buffer));
+    }
+    ranks.push_back(std::move(rank));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
+                           int64_t token) {
+  Buffer &buffer = bufferOf(rank, value);
+  auto pending = [&](SmallVector<int64_t, 4> &list) -> Operation * {
+    llvm::erase_if(list, [&](int64_t t) { return rank.tokenTable[t].waited; });
+    return list.empty() ? nullptr : rank.tokenTable[list.front()].op;
+  };
+  // Disjoint tiles of one buffer may be written concurrently; what must not
+  // happen is reading data still being written, or overwriting data still
+  // being read.
+  if (Operation *writer = write ? nullptr : pending(buffer.writers)) {
+    std::string where;
+    llvm::raw_string_ostream os(where);
+    writer->getLoc().print(os);
+    return error(op, "reads a buffer that the operation at " + where +
+                         " writes, before waiting for it (missing "
+                         "gemm_tile.wait)");
+  }
+  if (write)
+    if (Operation *reader = pending(buffer.readers)) {
+      std::string where;
+      llvm::raw_string_ostream os(where);
+      reader->getLoc().print(os);
+      return error(op, "overwrites a buffer that the operation at " + where +
+                           " still reads, before waiting for it (missing "
+                           "gemm_tile.wait)");
+    }
+  if (token >= 0)
+    (write ? buffer.writers : buffer.readers).push_back(token);
+  return llvm::Error::success();
+}
+
+/// Copies a 2-D (or n-D) region between host tensors.
+static void copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
+                       HostTensor &dst, ArrayRef<int64_t> dstOffsets,
+                       ArrayRef<int64_t> sizes) {
+  insertBox(dst, extractBox(src, srcOffsets, sizes), dstOffsets);
+}
+
+llvm::Error Machine::issue(Rank &rank, Operation *op) {
+  auto newToken = [&](Value result, double start, double duration,
+                      int64_t track, llvm::StringRef name) {
+    int64_t index = rank.tokenTable.size();
+    rank.tokenTable.push_back({start + duration, false, op});
+    rank.tokens[result] = index;
+    trace(rank, name, track, start, duration);
+    return index;
+  };
+
+  if (auto alloc = dyn_cast<gt::AllocOp>(op)) {
+    Buffer buffer;
+    llvm::Expected<DType> dtype = [&]() -> llvm::Expected<DType> {
+      Type e = alloc.getType().getElementType();
+      return e.isF16() ? DType::F16 : e.isBF16() ? DType::BF16 : DType::F32;
+    }();
+    buffer.tensor = runtime::makeTensor(*dtype, alloc.getType().getShape());
+    buffer.cube = gt::getCube(alloc.getType());
+    rank.buffers[alloc.getResult()] = rank.heap.size();
+    rank.heap.push_back(std::move(buffer));
+    return llvm::Error::success();
+  }
+
+  if (auto mm = dyn_cast<gt::MatmulOp>(op)) {
+    int64_t m = mm.getSizes()[0], n = mm.getSizes()[1], k = mm.getSizes()[2];
+    int64_t token = rank.tokenTable.size();
+    if (llvm::Error e = touch(rank, op, mm.getLhs(), false, token))
+      return e;
+    if (llvm::Error e = touch(rank, op, mm.getRhs(), false, token))
+      return e;
+    if (llvm::Error e = touch(rank, op, mm.getOut(), true, token))
+      return e;
+    Buffer &a = bufferOf(rank, mm.getLhs()), &b = bufferOf(rank, mm.getRhs()),
+           &c = bufferOf(rank, mm.getOut());
+    int64_t lda = a.tensor.shape[1], ldb = b.tensor.shape[1],
+            ldc = c.tensor.shape[1];
+    float *out = c.tensor.data.data() + mm.getOutOffsets()[0] * ldc +
+                 mm.getOutOffsets()[1];
+    runtime::gemm(a.tensor.data.data() + mm.getLhsOffsets()[0] * lda +
+                      mm.getLhsOffsets()[1],
+                  lda,
+                  b.tensor.data.data() + mm.getRhsOffsets()[0] * ldb +
+                      mm.getRhsOffsets()[1],
+                  ldb, out, ldc, m, n, k, mm.getAccumulate());
+    for (int64_t i = 0; i < m; ++i)
+      runtime::roundBufferToDType(out + i * ldc, n, c.tensor.dtype);
+    Type elementType = cast<MemRefType>(mm.getLhs().getType()).getElementType();
+    int64_t eb = elementType.getIntOrFloatBitWidth() / 8;
+    int64_t outBytes = m * n * runtime::dtypeSize(c.tensor.dtype);
+    double bytes = (m * k + k * n) * eb + outBytes * (mm.getAccumulate() ? 2 : 1);
+    double flops = 2.0 * m * n * k;
+    double duration =
+        std::max(flops / peRate(elementType), bytes / perPeBandwidth());
+    int64_t pe = c.cube * device.pesPerCube + mm.getPe();
+    double start = std::max(rank.clock, rank.peFree[pe]);
+    rank.peFree[pe] = start + duration;
+    rank.peBusy[pe] += duration;
+    rank.stats.flops += flops;
+    newToken(mm.getToken(), start, duration, pe, "matmul");
+    return llvm::Error::success();
+  }
+
+  if (isa<gt::GeluOp, gt::AddOp>(op)) {
+    bool isAdd = isa<gt::AddOp>(op);
+    Value input = op->getOperand(0), out = op->getOperand(isAdd ? 2 : 1);
+    Value rhs = isAdd ? op->getOperand(1) : Value();
+    ArrayRef<int64_t> sizes = isAdd ? cast<gt::AddOp>(op).getSizes()
+                                    : cast<gt::GeluOp>(op).getSizes();
+    ArrayRef<int64_t> inOffsets = isAdd ? cast<gt::AddOp>(op).getLhsOffsets()
+                                        : cast<gt::GeluOp>(op).getInputOffsets();
+    ArrayRef<int64_t> outOffsets = isAdd ? cast<gt::AddOp>(op).getOutOffsets()
+                                         : cast<gt::GeluOp>(op).getOutOffsets();
+    int64_t token = rank.tokenTable.size();
+    if (llvm::Error e = touch(rank, op, input, false, token))
+      return e;
+    if (rhs)
+      if (llvm::Error e = touch(rank, op, rhs, false, token))
+        return e;
+    if (llvm::Error e = touch(rank, op, out, true, token))
+      return e;
+    HostTensor region = extractBox(bufferOf(rank, input).tensor, inOffsets, sizes);
+    if (!isAdd) {
+      runtime::geluTanh(region.data.data(), region.data.data(), region.data.size());
+    } else {
+      auto addOp = cast<gt::AddOp>(op);
+      const HostTensor &r = bufferOf(rank, rhs).tensor;
+      bool bias = r.shape.size() == 1 && sizes.size() > 1;
+      HostTensor other = extractBox(r, addOp.getRhsOffsets(),
+                                    bias ? sizes.take_back() : sizes);
+      if (bias)
+        runtime::addBiasRows(region.data.data(), other.data.data(),
+                             region.numElements() / other.numElements(),
+                             other.numElements());
+      else
+        runtime::addInPlace(region.data.data(), other.data.data(),
+                            region.data.size());
+    }
+    Buffer &o = bufferOf(rank, out);
+    runtime::roundBufferToDType(region.data.data(), region.data.size(),
+                                o.tensor.dtype);
+    insertBox(o.tensor, region, outOffsets);
+    double bytes = region.numElements() * runtime::dtypeSize(o.tensor.dtype) *
+                   (isAdd ? 3.0 : 2.0);
+    double duration = bytes / perPeBandwidth();
+    int64_t peIndex = isAdd ? cast<gt::AddOp>(op).getPe()
+                            : cast<gt::GeluOp>(op).getPe();
+    int64_t pe = o.cube * device.pesPerCube + peIndex;
+    double start = std::max(rank.clock, rank.peFree[pe]);
+    rank.peFree[pe] = start + duration;
+    rank.peBusy[pe] += duration;
+    newToken(op->getResult(0), start, duration, pe, isAdd ? "add" : "gelu");
+    return llvm::Error::success();
+  }
+
+  if (auto dma = dyn_cast<gt::DMAOp>(op)) {
+    int64_t token = rank.tokenTable.size();
+    if (llvm::Error e = touch(rank, op, dma.getSource(), false, token))
+      return e;
+    if (llvm::Error e = touch(rank, op, dma.getTarget(), true, token))
+      return e;
+    Buffer &src = bufferOf(rank, dma.getSource());
+    Buffer &dst = bufferOf(rank, dma.getTarget());
+    SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
+    if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
+      for (size_t d = 0; d < srcOffsets.size(); ++d) {
+        srcOffsets[d] += rank.index * (*stride)[d];
+        if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
+          return error(op, "rank " + llvm::Twine(rank.index) +
+                               " reads outside the source in dimension " +
+                               llvm::Twine(d) + " (rank_stride too large)");
+      }
+    copyRegion(src.tensor, srcOffsets, dst.tensor, dma.getTargetOffsets(),
+               dma.getSizes());
+    int64_t elements = 1;
+    for (int64_t s : dma.getSizes())
+      elements *= s;
+    int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
+    double rate = (src.cube == dst.cube ? device.cubePeGBps
+                                        : device.cubeCubeGBps) * 1e9;
+    double duration = bytes / rate;
+    double start = std::max(rank.clock, rank.dmaFree[dst.cube]);
+    rank.dmaFree[dst.cube] = start + duration;
+    rank.dmaBusy[dst.cube] += duration;
+    rank.stats.dmaBytes += bytes;
+    newToken(dma.getToken(), start, duration, kDMATrackBase + dst.cube, "dma");
+    return llvm::Error::success();
+  }
+
+  if (auto wait = dyn_cast<gt::WaitOp>(op)) {
+    for (Value t : wait.getTokens()) {
+      Token &token = rank.tokenTable[rank.tokens[t]];
+      token.waited = true;
+      rank.clock = std::max(rank.clock, token.end);
+    }
+    return llvm::Error::success();
+  }
+
+  if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    for (Value v : ret.getOperands())
+      if (llvm::Error e = touch(rank, op, v, false, -1))
+        return e;
+    return llvm::Error::success();
+  }
+  return error(op, "kb-run cannot execute '" + op->getName().getStringRef() +
+                       "' in a lowered program");
+}
+
+llvm::Error Machine::ringStep(Operation *op) {
+  bool reduce = isa<gt::ReduceScatterStepOp>(op);
+  Value bufferValue = op->getOperand(0);
+  int64_t step = reduce ? cast<gt::ReduceScatterStepOp>(op).getStep()
+                        : cast<gt::AllGatherStepOp>(op).getStep();
+  int64_t w = reduce ? cast<gt::ReduceScatterStepOp>(op).getRingSize()
+                     : cast<gt::AllGatherStepOp>(op).getRingSize();
+  if (w != program.worldSize)
+    return error(op, "is a step of a ring of " + llvm::Twine(w) +
+                         " SIPs, but the program runs on " +
+                         llvm::Twine(program.worldSize));
+  for (Rank &rank : ranks)
+    if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
+      return e;
+  int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
+  auto chunkBegin = [&](int64_t c) {
+    return c * (n / w) + std::min(c, n % w);
+  };
+  auto chunkSize = [&](int64_t c) { return n / w + (c < n % w ? 1 : 0); };
+  auto mod = [&](int64_t x) { return ((x % w) + w) % w; };
+  // What each rank sends this step, read before anyone receives.
+  std::vector<std::vector<float>> sent(w);
+  std::vector<int64_t> sentChunk(w);
+  int64_t maxBytes = 0;
+  size_t eb = runtime::dtypeSize(bufferOf(ranks[0], bufferValue).tensor.dtype);
+  for (int64_t r = 0; r < w; ++r) {
+    int64_t c = reduce ? mod(r - step) : mod(r + 1 - step);
+    sentChunk[r] = c;
+    const float *data = bufferOf(ranks[r], bufferValue).tensor.data.data();
+    sent[r].assign(data + chunkBegin(c), data + chunkBegin(c) + chunkSize(c));
+    maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
+    ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
+  }
+  auto kind = reduce ? cast<gt::ReduceScatterStepOp>(op).getKind()
+                     : gt::ReduceKind::Sum;
+  for (int64_t r = 0; r < w; ++r) {
+    int64_t from = mod(r - 1), c = sentChunk[from];
+    HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
+    float *dst = t.data.data() + chunkBegin(c);
+    const std::vector<float> &incoming = sent[from];
+    if (!reduce) {
+      std::copy(incoming.begin(), incoming.end(), dst);
+      continue;
+    }
+    runtime::reduceInto(dst, incoming.data(), incoming.size(),
+                        kind == gt::ReduceKind::Max   ? runtime::ReduceOp::Max
+                        : kind == gt::ReduceKind::Min ? runtime::ReduceOp::Min
+                                                      : runtime::ReduceOp::Sum);
+    if (kind == gt::ReduceKind::Avg && step == w - 2)
+      runtime::scale(dst, incoming.size(), 1.0f / w);
+    runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
+  }
+  double start = 0;
+  for (Rank &rank : ranks)
+    start = std::max(start, rank.clock);
+  double duration = maxBytes / (device.linkGBps * 1e9);
+  for (Rank &rank : ranks) {
+    rank.clock = start + duration;
+    rank.stats.collectiveSeconds += duration;
+    trace(rank, reduce ? "reduce_scatter_step" : "all_gather_step", kLinkTrack,
+          start, duration);
+  }
+  // Account the ring: a reduce-scatter's first step opens it.
+  if (reduce && step == 0) {
+    openCollectives[bufferValue] = run.collectives.size();
+    CollectiveStats c;
+    c.op = "all_reduce";
+    c.bytes = n * eb;
+    c.lowerBoundBytesPerRank = 2.0 * (w - 1) / w * c.bytes;
+    run.collectives.push_back(c);
+  }
+  auto it = openCollectives.find(bufferValue);
+  if (it != openCollectives.end())
+    run.collectives[it->second].bytesSentPerRank += maxBytes;
+  if (!reduce && step == w - 2)
+    openCollectives.erase(bufferValue);
+  return llvm::Error::success();
+}
+
+llvm::Error Machine::step(Rank &rank) {
+  while (rank.pc < ops.size()) {
+    Operation *op = ops[rank.pc];
+    if (isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(op))
+      return llvm::Error::success(); // blocks until every rank is here
+    if (llvm::Error e = issue(rank, op))
+      return e;
+    ++rank.pc;
+    if (isa<gt::WaitOp>(op))
+      return llvm::Error::success(); // a yield point: the next rank's turn
+  }
+  rank.done = true;
+  return llvm::Error::success();
+}
+
+llvm::Expected<SmallVector<HostTensor>>
+Machine::execute(ArrayRef<HostTensor> inputs) {
+  if (llvm::Error e = checkStatically())
+    return std::move(e);
+  if (llvm::Error e = loadInputs(inputs))
+    return std::move(e);
+  while (true) {
+    for (Rank &rank : ranks)
+      if (!rank.done)
+        if (llvm::Error e = step(rank))
+          return std::move(e);
+    bool allDone = llvm::all_of(ranks, [](Rank &r) { return r.done; });
+    if (allDone)
+      break;
+    // Every rank that is not done must be at the same ring step.
+    bool atRing = llvm::all_of(ranks, [&](Rank &r) {
+      return !r.done && r.pc == ranks[0].pc &&
+             isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(ops[r.pc]);
+    });
+    bool anyRunnable = llvm::any_of(ranks, [&](Rank &r) {
+      return !r.done &&
+             !isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(ops[r.pc]);
+    });
+    if (anyRunnable)
+      continue;
+    if (!atRing)
+      return error(program.entry, "deadlock: the ranks wait at different "
+                                  "collectives or some have finished");
+    if (llvm::Error e = ringStep(ops[ranks[0].pc]))
+      return std::move(e);
+    for (Rank &rank : ranks)
+      ++rank.pc;
+  }
+
+  // Results: each rank's pieces assembled into its local tensors, gathered.
+  auto ret = cast<func::ReturnOp>(program.entry.getBody().front().getTerminator());
+  SmallVector<SmallVector<HostTensor>> perResult(program.results.size());
+  for (Rank &rank : ranks) {
+    SmallVector<HostTensor> locals;
+    SmallVector<int64_t> covered;
+    for (const TensorSpec &spec : program.results) {
+      SmallVector<int64_t> shape(spec.shape.begin(), spec.shape.end());
+      if (spec.splitDim >= 0)
+        shape[spec.splitDim] /= program.worldSize;
+      locals.push_back(runtime::makeTensor(spec.dtype, shape));
+      covered.push_back(0);
+    }
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      auto piece = program.entry.getResultAttrOfType<gt::PieceAttr>(
+          i, gt::GemmTileDialect::kPieceAttrName);
+      if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
+        return error(program.entry,
+                     "result " + llvm::Twine(i) + " has no valid gemm_tile.piece");
+      HostTensor &local = locals[piece.getTensor()];
+      const HostTensor &part = bufferOf(rank, v).tensor;
+      if (part.shape.size() != local.shape.size())
+        return error(program.entry, "result " + llvm::Twine(i) +
+                                        "'s piece does not match its tensor");
+      for (size_t d = 0; d < part.shape.size(); ++d)
+        if (piece.getOffsets()[d] + part.shape[d] > local.shape[d])
+          return error(program.entry, "result " + llvm::Twine(i) +
+                                          "'s piece reaches outside its tensor");
+      insertBox(local, part, piece.getOffsets());
+      covered[piece.getTensor()] += part.numElements();
+    }
+    for (auto [i, local] : llvm::enumerate(locals)) {
+      if (covered[i] != local.numElements())
+        return error(program.entry, "the pieces returned for result " +
+                                        llvm::Twine(i) +
+                                        " do not cover it exactly");
+      perResult[i].push_back(std::move(local));
+    }
+  }
+  SmallVector<HostTensor> results;
+  for (auto [i, parts] : llvm::enumerate(perResult))
+    results.push_back(gather(parts, program.results[i].splitDim));
+
+  // Statistics.
+  run.pesPerCube = device.pesPerCube;
+  for (Rank &rank : ranks) {
+    double end = rank.clock;
+    for (const Token &t : rank.tokenTable)
+      end = std::max(end, t.end);
+    rank.stats.endSeconds = end;
+    rank.stats.computeSeconds =
+        *std::max_element(rank.peBusy.begin(), rank.peBusy.end());
+    rank.stats.dmaSeconds =
+        *std::max_element(rank.dmaBusy.begin(), rank.dmaBusy.end());
+    run.deviceSeconds = std::max(run.deviceSeconds, end);
+    run.sips.push_back(rank.stats);
+  }
+  return results;
+}
+
+llvm::Expected<SmallVector<HostTensor>>
+kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
+                           const gt::DeviceDescription &device, DeviceRun &run,
+                           bool recordTrace) {
+  Machine machine(program, device, run, recordTrace);
+  return machine.execute(inputs);
+}

@@ -1,0 +1,221 @@
+//===- Program.cpp - what kb-run executes ---------------------------------===//
+
+#include "kb/Executor/Program.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::exec;
+using runtime::DType;
+using runtime::HostTensor;
+
+llvm::StringRef kb::exec::viewName(View view) {
+  switch (view) {
+  case View::Global:
+    return "global view";
+  case View::Local:
+    return "local view";
+  case View::Lowered:
+    return "lowered gemm_tile program";
+  }
+  return "?";
+}
+
+static llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+static llvm::Expected<DType> dtypeOf(Type elementType) {
+  if (elementType.isF16())
+    return DType::F16;
+  if (elementType.isBF16())
+    return DType::BF16;
+  if (elementType.isF32())
+    return DType::F32;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << elementType;
+  return error("element type " + s + " is not f16, bf16 or f32");
+}
+
+/// The global spec of a tensor of local type `type` split along `splitDim`.
+static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
+                                         int64_t worldSize, bool isLocal) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return error("kb-run needs statically shaped tensors at the entry");
+  llvm::Expected<DType> dtype = dtypeOf(tensor.getElementType());
+  if (!dtype)
+    return dtype.takeError();
+  TensorSpec spec{*dtype, {}, splitDim};
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  if (splitDim >= static_cast<int64_t>(spec.shape.size()))
+    return error("split dimension " + llvm::Twine(splitDim) +
+                 " is outside a rank-" + llvm::Twine(spec.shape.size()) +
+                 " tensor");
+  if (isLocal && splitDim >= 0)
+    spec.shape[splitDim] *= worldSize;
+  return spec;
+}
+
+llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
+                                                 llvm::StringRef entryName) {
+  Program program;
+  program.module = module;
+  SmallVector<func::FuncOp> candidates;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal() &&
+        (entryName.empty() || func.getSymName() == entryName))
+      candidates.push_back(func);
+  if (candidates.empty())
+    return error(entryName.empty()
+                     ? llvm::Twine("the module has no function with a body")
+                     : "no function named '" + entryName + "'");
+  if (candidates.size() > 1) {
+    std::string names;
+    for (auto func : candidates)
+      names += " @" + func.getSymName().str();
+    return error("several functions could be the entry (" + names +
+                 " ); pick one with --entry");
+  }
+  program.entry = candidates.front();
+  program.worldSize = lookupWorldSize(module).value_or(1);
+  if (program.worldSize > 4096)
+    return error("a world size of " + llvm::Twine(program.worldSize) +
+                 " is beyond what kb-run simulates (4096 ranks)");
+
+  bool spmd = module->hasAttr(KBDialect::kSPMDAttrName);
+  auto func = program.entry;
+  if (auto localType = func->getAttrOfType<TypeAttr>(
+          KBDialect::kLocalFunctionTypeAttrName)) {
+    program.view = View::Lowered;
+    auto type = cast<FunctionType>(localType.getValue());
+    auto argSplits = func->getAttrOfType<DenseI64ArrayAttr>(
+        KBDialect::kArgSplitDimsAttrName);
+    auto resultSplits = func->getAttrOfType<DenseI64ArrayAttr>(
+        KBDialect::kResultSplitDimsAttrName);
+    if (!argSplits || !resultSplits ||
+        argSplits.size() != static_cast<int64_t>(type.getNumInputs()) ||
+        resultSplits.size() != static_cast<int64_t>(type.getNumResults()))
+      return error("the lowered function lacks consistent kb.arg_split_dims "
+                   "and kb.result_split_dims");
+    for (auto [t, split] : llvm::zip_equal(type.getInputs(), argSplits.asArrayRef())) {
+      llvm::Expected<TensorSpec> spec = specOf(t, split, program.worldSize, true);
+      if (!spec)
+        return spec.takeError();
+      program.args.push_back(*spec);
+    }
+    for (auto [t, split] :
+         llvm::zip_equal(type.getResults(), resultSplits.asArrayRef())) {
+      llvm::Expected<TensorSpec> spec = specOf(t, split, program.worldSize, true);
+      if (!spec)
+        return spec.takeError();
+      program.results.push_back(*spec);
+    }
+    return program;
+  }
+  program.view = spmd ? View::Local : View::Global;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto split = func.getArgAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
+    llvm::Expected<TensorSpec> spec =
+        specOf(func.getArgumentTypes()[i], split ? split.getInt() : -1,
+               program.worldSize, spmd);
+    if (!spec)
+      return spec.takeError();
+    program.args.push_back(*spec);
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto split =
+        func.getResultAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
+    llvm::Expected<TensorSpec> spec =
+        specOf(func.getResultTypes()[i], split ? split.getInt() : -1,
+               program.worldSize, spmd);
+    if (!spec)
+      return spec.takeError();
+    program.results.push_back(*spec);
+  }
+  return program;
+}
+
+/// Calls `fn(sourceOffset, destOffset, count)` for each contiguous run when
+/// copying the box at `offsets`/`sizes` of a tensor of `shape` into a dense
+/// box (or back).
+template <typename Fn>
+static void forEachRow(llvm::ArrayRef<int64_t> shape,
+                       llvm::ArrayRef<int64_t> offsets,
+                       llvm::ArrayRef<int64_t> sizes, Fn fn) {
+  int64_t rank = shape.size();
+  if (rank == 0) {
+    fn(0, 0, 1);
+    return;
+  }
+  for (int64_t s : sizes)
+    if (s == 0)
+      return;
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  SmallVector<int64_t> index(rank, 0);
+  int64_t rowLength = sizes.back(), dense = 0;
+  while (true) {
+    int64_t source = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      source += (offsets[d] + index[d]) * strides[d];
+    fn(source, dense, rowLength);
+    dense += rowLength;
+    int64_t d = rank - 2;
+    for (; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+    if (d < 0)
+      return;
+  }
+}
+
+HostTensor kb::exec::extractBox(const HostTensor &t,
+                                llvm::ArrayRef<int64_t> offsets,
+                                llvm::ArrayRef<int64_t> sizes) {
+  HostTensor box = runtime::makeTensor(t.dtype, sizes);
+  forEachRow(t.shape, offsets, sizes, [&](int64_t src, int64_t dst, int64_t n) {
+    std::copy_n(t.data.data() + src, n, box.data.data() + dst);
+  });
+  return box;
+}
+
+void kb::exec::insertBox(HostTensor &t, const HostTensor &box,
+                         llvm::ArrayRef<int64_t> offsets) {
+  forEachRow(t.shape, offsets, box.shape,
+             [&](int64_t dst, int64_t src, int64_t n) {
+               std::copy_n(box.data.data() + src, n, t.data.data() + dst);
+             });
+}
+
+HostTensor kb::exec::scatter(const HostTensor &global, int64_t splitDim,
+                             int64_t rank, int64_t worldSize) {
+  if (splitDim < 0)
+    return global;
+  SmallVector<int64_t> offsets(global.shape.size(), 0);
+  SmallVector<int64_t> sizes(global.shape.begin(), global.shape.end());
+  sizes[splitDim] /= worldSize;
+  offsets[splitDim] = rank * sizes[splitDim];
+  return extractBox(global, offsets, sizes);
+}
+
+HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals,
+                            int64_t splitDim) {
+  if (splitDim < 0)
+    return locals.front();
+  SmallVector<int64_t> shape(locals.front().shape.begin(), locals.front().shape.end());
+  shape[splitDim] *= locals.size();
+  HostTensor global = runtime::makeTensor(locals.front().dtype, shape);
+  SmallVector<int64_t> offsets(shape.size(), 0);
+  for (const HostTensor &local : locals) {
+    insertBox(global, local, offsets);
+    offsets[splitDim] += local.shape[splitDim];
+  }
+  return global;
+}
