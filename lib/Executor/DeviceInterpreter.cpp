@@ -34,12 +34,19 @@ std::string kb::exec::trackName(int64_t track, int64_t pesPerCube) {
 
 namespace {
 
-llvm::Error error(Operation *op, const llvm::Twine &message) {
-  std::string loc;
-  llvm::raw_string_ostream os(loc);
+std::string locationOf(Operation *op) {
+  if (auto file = dyn_cast<FileLineColLoc>(op->getLoc()))
+    return (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+            ":" + std::to_string(file.getColumn()));
+  std::string text;
+  llvm::raw_string_ostream os(text);
   op->getLoc().print(os);
+  return text;
+}
+
+llvm::Error error(Operation *op, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 loc + ": " + message);
+                                 locationOf(op) + ": " + message);
 }
 
 struct Token {
@@ -48,12 +55,29 @@ struct Token {
   Operation *op = nullptr;
 };
 
+/// A region of a buffer that an un-waited async op reads or writes.
+struct Access {
+  int64_t token;
+  SmallVector<int64_t, 2> offsets, sizes;
+};
+
 struct Buffer {
   HostTensor tensor;
   int64_t cube = 0;
-  // Un-waited async ops that write or read this buffer (token indices).
-  SmallVector<int64_t, 4> writers, readers;
+  std::vector<Access> writers, readers;
 };
+
+/// Whether two regions (empty sizes: the whole buffer) overlap.
+bool overlaps(ArrayRef<int64_t> aOffsets, ArrayRef<int64_t> aSizes,
+              ArrayRef<int64_t> bOffsets, ArrayRef<int64_t> bSizes) {
+  if (aSizes.empty() || bSizes.empty())
+    return true;
+  for (size_t d = 0; d < aSizes.size() && d < bSizes.size(); ++d)
+    if (aOffsets[d] + aSizes[d] <= bOffsets[d] ||
+        bOffsets[d] + bSizes[d] <= aOffsets[d])
+      return false;
+  return true;
+}
 
 struct Rank {
   int64_t index;
@@ -87,8 +111,12 @@ private:
   llvm::Error step(Rank &rank);
   llvm::Error issue(Rank &rank, Operation *op);
   llvm::Error ringStep(Operation *op);
+  /// Checks that `op` may read or write the region (offsets/sizes; empty for
+  /// the whole buffer) of `buffer` now, and records the access under `token`
+  /// (-1 for a synchronous op).
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
-                    int64_t token);
+                    int64_t token, ArrayRef<int64_t> offsets = {},
+                    ArrayRef<int64_t> sizes = {});
   Buffer &bufferOf(Rank &rank, Value v) { return rank.heap[rank.buffers[v]]; }
   void trace(Rank &rank, llvm::StringRef name, int64_t track, double start,
              double duration) {
@@ -208,34 +236,37 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
 }
 
 llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
-                           int64_t token) {
+                           int64_t token, ArrayRef<int64_t> offsets,
+                           ArrayRef<int64_t> sizes) {
   Buffer &buffer = bufferOf(rank, value);
-  auto pending = [&](SmallVector<int64_t, 4> &list) -> Operation * {
-    llvm::erase_if(list, [&](int64_t t) { return rank.tokenTable[t].waited; });
-    return list.empty() ? nullptr : rank.tokenTable[list.front()].op;
+  // Reading data still being written, or overwriting data still being read,
+  // is a race the device would lose; concurrent writes of disjoint tiles and
+  // concurrent reads are how tiled work runs.
+  auto conflict = [&](std::vector<Access> &list) -> Operation * {
+    llvm::erase_if(list, [&](const Access &a) {
+      return rank.tokenTable[a.token].waited;
+    });
+    for (const Access &a : list)
+      if (overlaps(a.offsets, a.sizes, offsets, sizes))
+        return rank.tokenTable[a.token].op;
+    return nullptr;
   };
-  // Disjoint tiles of one buffer may be written concurrently; what must not
-  // happen is reading data still being written, or overwriting data still
-  // being read.
-  if (Operation *writer = write ? nullptr : pending(buffer.writers)) {
-    std::string where;
-    llvm::raw_string_ostream os(where);
-    writer->getLoc().print(os);
-    return error(op, "reads a buffer that the operation at " + where +
+  auto where = [](Operation *other) { return locationOf(other); };
+  if (Operation *writer = conflict(buffer.writers))
+    return error(op, llvm::Twine(write ? "writes" : "reads") +
+                         " a region that the operation at " + where(writer) +
                          " writes, before waiting for it (missing "
                          "gemm_tile.wait)");
-  }
   if (write)
-    if (Operation *reader = pending(buffer.readers)) {
-      std::string where;
-      llvm::raw_string_ostream os(where);
-      reader->getLoc().print(os);
-      return error(op, "overwrites a buffer that the operation at " + where +
+    if (Operation *reader = conflict(buffer.readers))
+      return error(op, "overwrites a region that the operation at " +
+                           where(reader) +
                            " still reads, before waiting for it (missing "
                            "gemm_tile.wait)");
-    }
   if (token >= 0)
-    (write ? buffer.writers : buffer.readers).push_back(token);
+    (write ? buffer.writers : buffer.readers)
+        .push_back({token, SmallVector<int64_t, 2>(offsets),
+                    SmallVector<int64_t, 2>(sizes)});
   return llvm::Error::success();
 }
 
@@ -272,11 +303,14 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
   if (auto mm = dyn_cast<gt::MatmulOp>(op)) {
     int64_t m = mm.getSizes()[0], n = mm.getSizes()[1], k = mm.getSizes()[2];
     int64_t token = rank.tokenTable.size();
-    if (llvm::Error e = touch(rank, op, mm.getLhs(), false, token))
+    if (llvm::Error e = touch(rank, op, mm.getLhs(), false, token,
+                              mm.getLhsOffsets(), {m, k}))
       return e;
-    if (llvm::Error e = touch(rank, op, mm.getRhs(), false, token))
+    if (llvm::Error e = touch(rank, op, mm.getRhs(), false, token,
+                              mm.getRhsOffsets(), {k, n}))
       return e;
-    if (llvm::Error e = touch(rank, op, mm.getOut(), true, token))
+    if (llvm::Error e = touch(rank, op, mm.getOut(), true, token,
+                              mm.getOutOffsets(), {m, n}))
       return e;
     Buffer &a = bufferOf(rank, mm.getLhs()), &b = bufferOf(rank, mm.getRhs()),
            &c = bufferOf(rank, mm.getOut());
@@ -319,12 +353,12 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     ArrayRef<int64_t> outOffsets = isAdd ? cast<gt::AddOp>(op).getOutOffsets()
                                          : cast<gt::GeluOp>(op).getOutOffsets();
     int64_t token = rank.tokenTable.size();
-    if (llvm::Error e = touch(rank, op, input, false, token))
+    if (llvm::Error e = touch(rank, op, input, false, token, inOffsets, sizes))
       return e;
     if (rhs)
       if (llvm::Error e = touch(rank, op, rhs, false, token))
         return e;
-    if (llvm::Error e = touch(rank, op, out, true, token))
+    if (llvm::Error e = touch(rank, op, out, true, token, outOffsets, sizes))
       return e;
     HostTensor region = extractBox(bufferOf(rank, input).tensor, inOffsets, sizes);
     if (!isAdd) {
@@ -362,9 +396,15 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
 
   if (auto dma = dyn_cast<gt::DMAOp>(op)) {
     int64_t token = rank.tokenTable.size();
-    if (llvm::Error e = touch(rank, op, dma.getSource(), false, token))
+    // A rank-strided source is checked as a whole: its region moves with
+    // the rank.
+    if (llvm::Error e = touch(
+            rank, op, dma.getSource(), false, token,
+            dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
+            dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
       return e;
-    if (llvm::Error e = touch(rank, op, dma.getTarget(), true, token))
+    if (llvm::Error e = touch(rank, op, dma.getTarget(), true, token,
+                              dma.getTargetOffsets(), dma.getSizes()))
       return e;
     Buffer &src = bufferOf(rank, dma.getSource());
     Buffer &dst = bufferOf(rank, dma.getTarget());
