@@ -72,18 +72,18 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
 static LogicalResult verifySplitDim(Operation *op, NamedAttribute attr,
                                     Type type, StringRef what, unsigned index) {
   if (attr.getName() != KBDialect::kSplitDimAttrName)
-    return op->emitError() << "unknown kb attribute '" << attr.getName()
+    return op->emitError() << "unknown kb attribute '" << attr.getName().getValue()
                            << "' on " << what << " " << index;
   auto dim = dyn_cast<IntegerAttr>(attr.getValue());
   if (!dim)
-    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
                            << index << " must be an integer";
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
-    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
                            << index << " needs a ranked tensor, got " << type;
   if (dim.getInt() < 0 || dim.getInt() >= tensor.getRank())
-    return op->emitError() << "'" << attr.getName() << "' on " << what << " "
+    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
                            << index << " is " << dim.getInt()
                            << ", outside the tensor's rank " << tensor.getRank();
   return success();

@@ -1,0 +1,334 @@
+// RUN: kb-opt %s -split-input-file -verify-diagnostics
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @out_features_not_divisible(%x: tensor<8x16xf16>, %w: tensor<16x10xf16>) -> tensor<8x10xf16> {
+    // expected-error@+1 {{'kb.column_parallel_linear' op out_features (10) must be divisible by TP world size (4)}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf16>, tensor<16x10xf16>) -> tensor<8x10xf16>
+    return %y : tensor<8x10xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @in_features_not_divisible(%x: tensor<8x6xf16>, %w: tensor<6x16xf16>) -> tensor<8x16xf16> {
+    // expected-error@+1 {{'kb.row_parallel_linear' op in_features (6) must be divisible by TP world size (4)}}
+    %y = kb.row_parallel_linear %x, %w : (tensor<8x6xf16>, tensor<6x16xf16>) -> tensor<8x16xf16>
+    return %y : tensor<8x16xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @contraction_mismatch(%x: tensor<8x16xf32>, %w: tensor<12x8xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{contracts input dimension 1 (size 16) with weight dimension 0 (size 12); they must be equal}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf32>, tensor<12x8xf32>) -> tensor<8x8xf32>
+    return %y : tensor<8x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @result_shape(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>) -> tensor<4x8xf32> {
+    // expected-error@+1 {{expects a 8x8 result, got 4x8}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+    return %y : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @dtype_mismatch(%x: tensor<8x16xf16>, %w: tensor<16x8xf32>) -> tensor<8x8xf16> {
+    // expected-error@+1 {{expects one element type, but input has 'f16' and weight has 'f32'}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf16>, tensor<16x8xf32>) -> tensor<8x8xf16>
+    return %y : tensor<8x8xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @bias_size(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>, %b: tensor<4xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{expects a bias of out_features (8) elements, got 4}}
+    %y = kb.row_parallel_linear %x, %w bias %b : (tensor<8x16xf32>, tensor<16x8xf32>, tensor<4xf32>) -> tensor<8x8xf32>
+    return %y : tensor<8x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @bias_rank(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>, %b: tensor<1x8xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{expects bias of rank 1, got 'tensor<1x8xf32>'}}
+    %y = kb.row_parallel_linear %x, %w bias %b : (tensor<8x16xf32>, tensor<16x8xf32>, tensor<1x8xf32>) -> tensor<8x8xf32>
+    return %y : tensor<8x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @input_rank(%x: tensor<2x8x16xf32>, %w: tensor<16x8xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{expects input of rank 2, got 'tensor<2x8x16xf32>'}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<2x8x16xf32>, tensor<16x8xf32>) -> tensor<8x8xf32>
+    return %y : tensor<8x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @dynamic(%x: tensor<?x16xf32>, %w: tensor<16x8xf32>) -> tensor<?x8xf32> {
+    // expected-error@+1 {{expects input to have a static shape, got 'tensor<?x16xf32>'}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<?x16xf32>, tensor<16x8xf32>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+func.func @no_world_size(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>) -> tensor<8x8xf32> {
+  // expected-error@+1 {{needs the TP world size: the enclosing module has no 'kb.world_size' attribute}}
+  %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf32>, tensor<16x8xf32>) -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @element_type(%x: tensor<8x16xi32>, %w: tensor<16x8xi32>) -> tensor<8x8xi32> {
+    // expected-error@+1 {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float values}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xi32>, tensor<16x8xi32>) -> tensor<8x8xi32>
+    return %y : tensor<8x8xi32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @global_op_in_spmd(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{is a global-view op, but the module is already partitioned ('kb.spmd')}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf32>, tensor<16x8xf32>) -> tensor<8x8xf32>
+    return %y : tensor<8x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @local_op_in_global(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    // expected-error@+1 {{is a local-view (SPMD) op: the enclosing module must carry 'kb.spmd'}}
+    %y = kb.all_reduce <sum> %x : tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @rank_in_global() -> index {
+    // expected-error@+1 {{is a local-view (SPMD) op}}
+    %r = kb.tp_rank : index
+    return %r : index
+  }
+}
+
+// -----
+
+func.func @matmul_shapes(%a: tensor<8x16xf32>, %b: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  // expected-error@+1 {{contracts lhs dimension 1 (size 16) with rhs dimension 0 (size 8); they must be equal}}
+  %c = kb.matmul %a, %b : (tensor<8x16xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @matmul_dtype(%a: tensor<8x16xf32>, %b: tensor<16x4xf16>) -> tensor<8x4xf32> {
+  // expected-error@+1 {{expects one element type, but lhs has 'f32' and rhs has 'f16'}}
+  %c = kb.matmul %a, %b : (tensor<8x16xf32>, tensor<16x4xf16>) -> tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @add_shapes(%a: tensor<8x16xf32>, %b: tensor<8xf32>) -> tensor<8x16xf32> {
+  // expected-error@+1 {{expects rhs to have lhs's shape or to be a rank-1 bias of lhs's last dimension (16), got 'tensor<8x16xf32>' and 'tensor<8xf32>'}}
+  %c = kb.add %a, %b : tensor<8x16xf32>, tensor<8xf32>
+  return %c : tensor<8x16xf32>
+}
+
+// -----
+
+func.func @add_dtype(%a: tensor<8x16xf32>, %b: tensor<8x16xbf16>) -> tensor<8x16xf32> {
+  // expected-error@+1 {{expects one element type, but lhs has 'f32' and rhs has 'bf16'}}
+  %c = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xbf16>
+  return %c : tensor<8x16xf32>
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_not_divisible(%x: tensor<8x6xf32>, %r: index) -> tensor<8x1xf32> {
+    // expected-error@+1 {{slices dimension 1 (size 6) which must be divisible by TP world size (4)}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<8x6xf32> -> tensor<8x1xf32>
+    return %s : tensor<8x1xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_result(%x: tensor<8x8xf32>, %r: index) -> tensor<8x4xf32> {
+    // expected-error@+1 {{expects a result of shape 'tensor<8x2xf32>' (1/4 of dimension 1), got 'tensor<8x4xf32>'}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<8x8xf32> -> tensor<8x4xf32>
+    return %s : tensor<8x4xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_dim(%x: tensor<8x8xf32>, %r: index) -> tensor<8x2xf32> {
+    // expected-error@+1 {{slices dimension 2 of a rank-2 tensor}}
+    %s = kb.tp_slice %x[%r] along 2 : tensor<8x8xf32> -> tensor<8x2xf32>
+    return %s : tensor<8x2xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_dtype(%x: tensor<8x8xf32>, %r: index) -> tensor<8x2xf16> {
+    // expected-error@+1 {{expects one element type, but input has 'f32' and result has 'f16'}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<8x8xf32> -> tensor<8x2xf16>
+    return %s : tensor<8x2xf16>
+  }
+}
+
+// -----
+
+// DPPolicy: checked wherever a tensor type carries it.
+
+// expected-error@+1 {{DPPolicy cube shard of dimension 1 (size 10) does not divide by num_cubes (4)}}
+func.func @policy_divisible(%x: tensor<8x10xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy pe shard of dimension 0 (size 8) does not divide by num_pes (3)}}
+func.func @policy_pe_divisible(%x: tensor<8x12xf32, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 3>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy cube shards dimension 2 of a rank-2 tensor}}
+func.func @policy_dim(%x: tensor<8x12xf32, #kb.dp<cube = shard(2), pe = replicate, num_cubes = 2, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy num_cubes must be at least 1, got 0}}
+func.func @policy_cubes(%x: tensor<8x12xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 0, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy num_pes must be at least 1, got -2}}
+func.func @policy_pes(%x: tensor<8x12xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = -2>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy cube shard dimension must be non-negative, got -3}}
+func.func @policy_negative_dim(%x: tensor<8x12xf32, #kb.dp<cube = shard(-3), pe = replicate, num_cubes = 1, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{DPPolicy pe shard dimension must be non-negative, got -5}}
+func.func @policy_negative_pe_dim(%x: tensor<8x12xf32, #kb.dp<cube = replicate, pe = shard(-5), num_cubes = 1, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{expected 'shard'}}
+func.func @policy_syntax(%x: tensor<8x12xf32, #kb.dp<cube = split(1), pe = replicate, num_cubes = 1, num_pes = 1>>)
+
+// -----
+
+// The world size: one positive i64 on the module.
+
+// expected-error@+1 {{'kb.world_size' (the TP world size) must be positive, got 0}}
+module attributes {kb.world_size = 0 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'kb.world_size' (the TP world size) must be positive, got -4}}
+module attributes {kb.world_size = -4 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'kb.world_size' must be an i64 integer, got "four"}}
+module attributes {kb.world_size = "four"} {}
+
+// -----
+
+// expected-error@+1 {{'kb.world_size' belongs on a builtin.module, not on 'func.func'}}
+func.func @world_size_on_func() attributes {kb.world_size = 4 : i64} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.spmd' must be a unit attribute on a builtin.module}}
+module attributes {kb.spmd = 1 : i64} {}
+
+// -----
+
+// expected-error@+1 {{unknown kb attribute 'kb.tp' on 'builtin.module'}}
+module attributes {kb.tp = 4 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'kb.split_dim' on argument 0 is 2, outside the tensor's rank 2}}
+func.func @split_dim_range(%x: tensor<4x4xf32> {kb.split_dim = 2 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.split_dim' on result 0 needs a ranked tensor, got 'i32'}}
+func.func @split_dim_type(%x: i32) -> (i32 {kb.split_dim = 0 : i64}) {
+  return %x : i32
+}
+
+// -----
+
+// expected-error@+1 {{'kb.split_dim' on argument 0 must be an integer}}
+func.func @split_dim_kind(%x: tensor<4x4xf32> {kb.split_dim = "one"}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{unknown kb attribute 'kb.layout' on argument 0}}
+func.func @unknown_arg_attr(%x: tensor<4x4xf32> {kb.layout = 1 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.local_function_type' must be a function type on a function}}
+func.func @local_type() attributes {kb.local_function_type = tensor<4xf32>} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.arg_split_dims' must be an array<i64> on a function}}
+func.func @split_dims_kind() attributes {kb.arg_split_dims = [1, 2]} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.result_split_dims' holds dimensions or -1 (replicated)}}
+func.func @split_dims_value() attributes {kb.result_split_dims = array<i64: -2>} {
+  return
+}

@@ -1,0 +1,76 @@
+// RUN: kb-opt %s -split-input-file | kb-opt -split-input-file | FileCheck %s
+// RUN: kb-opt %s -split-input-file -mlir-print-op-generic | kb-opt -split-input-file | FileCheck %s
+
+// Global view: every parallel linear form, each dtype, DPPolicy encodings.
+
+#seed = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+#sharded = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>
+// CHECK: module attributes {kb.world_size = 4 : i64}
+module attributes {kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @column
+  func.func @column(%x: tensor<8x16xf16>, %w: tensor<16x64xf16, #seed>, %b: tensor<64xf16>)
+      -> (tensor<8x64xf16>, tensor<8x64xf16>) {
+    // CHECK: kb.column_parallel_linear %{{.*}}, %{{.*}} : (tensor<8x16xf16>, tensor<16x64xf16, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>>) -> tensor<8x64xf16>
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf16>, tensor<16x64xf16, #seed>) -> tensor<8x64xf16>
+    // CHECK: kb.column_parallel_linear %{{.*}}, %{{.*}} bias %{{.*}} : (tensor<8x16xf16>, tensor<16x64xf16, {{.*}}>, tensor<64xf16>) -> tensor<8x64xf16>
+    %z = kb.column_parallel_linear %x, %w bias %b : (tensor<8x16xf16>, tensor<16x64xf16, #seed>, tensor<64xf16>) -> tensor<8x64xf16>
+    return %y, %z : tensor<8x64xf16>, tensor<8x64xf16>
+  }
+  // CHECK-LABEL: func.func @row
+  func.func @row(%x: tensor<8x64xbf16>, %w: tensor<64x32xbf16, #sharded>, %b: tensor<32xbf16>)
+      -> (tensor<8x32xbf16>, tensor<8x32xbf16>) {
+    // CHECK: kb.row_parallel_linear %{{.*}}, %{{.*}} : (tensor<8x64xbf16>, tensor<64x32xbf16, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>) -> tensor<8x32xbf16>
+    %y = kb.row_parallel_linear %x, %w : (tensor<8x64xbf16>, tensor<64x32xbf16, #sharded>) -> tensor<8x32xbf16>
+    // CHECK: kb.row_parallel_linear %{{.*}}, %{{.*}} bias %{{.*}} : (tensor<8x64xbf16>, tensor<64x32xbf16, {{.*}}>, tensor<32xbf16>) -> tensor<8x32xbf16>
+    %z = kb.row_parallel_linear %x, %w bias %b : (tensor<8x64xbf16>, tensor<64x32xbf16, #sharded>, tensor<32xbf16>) -> tensor<8x32xbf16>
+    return %y, %z : tensor<8x32xbf16>, tensor<8x32xbf16>
+  }
+  // CHECK-LABEL: func.func @local_compute
+  func.func @local_compute(%a: tensor<8x16xf32>, %b: tensor<16x4xf32>, %c: tensor<8x4xf32>, %bias: tensor<4xf32>) -> tensor<8x4xf32> {
+    // CHECK: kb.matmul %{{.*}}, %{{.*}} : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+    %m = kb.matmul %a, %b : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+    // CHECK: kb.gelu %{{.*}} : tensor<8x4xf32>
+    %g = kb.gelu %m : tensor<8x4xf32>
+    // CHECK: kb.add %{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<8x4xf32>
+    %s = kb.add %g, %c : tensor<8x4xf32>, tensor<8x4xf32>
+    // CHECK: kb.add %{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<4xf32>
+    %t = kb.add %s, %bias : tensor<8x4xf32>, tensor<4xf32>
+    return %t : tensor<8x4xf32>
+  }
+}
+
+// -----
+
+// Local view: the rank, its slice, every all_reduce kind, split annotations
+// and the lowered-function attributes.
+
+// CHECK: module attributes {kb.spmd, kb.world_size = 2 : i64}
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @local
+  // CHECK-SAME: {kb.split_dim = 1 : i64}
+  // CHECK-SAME: -> (tensor<4x8xf32> {kb.split_dim = 0 : i64})
+  func.func @local(%x: tensor<4x8xf32>, %y: tensor<4x4xf32> {kb.split_dim = 1 : i64})
+      -> (tensor<4x8xf32> {kb.split_dim = 0 : i64}) {
+    // CHECK: %[[R:.*]] = kb.tp_rank : index
+    %r = kb.tp_rank : index
+    // CHECK: kb.tp_slice %{{.*}}[%[[R]]] along 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+    %s = kb.tp_slice %x[%r] along 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+    // CHECK: kb.all_reduce <sum> %{{.*}} : tensor<4x8xf32>
+    %a = kb.all_reduce <sum> %x : tensor<4x8xf32>
+    // CHECK: kb.all_reduce <max> %{{.*}} : tensor<4x8xf32>
+    %b = kb.all_reduce <max> %a : tensor<4x8xf32>
+    // CHECK: kb.all_reduce <min> %{{.*}} : tensor<4x8xf32>
+    %c = kb.all_reduce <min> %b : tensor<4x8xf32>
+    // CHECK: kb.all_reduce <avg> %{{.*}} : tensor<4x8xf32>
+    %d = kb.all_reduce <avg> %c : tensor<4x8xf32>
+    return %d : tensor<4x8xf32>
+  }
+  // CHECK-LABEL: func.func @lowered_interface
+  // CHECK-SAME: kb.arg_split_dims = array<i64: 1>
+  // CHECK-SAME: kb.local_function_type = (tensor<4x4xf32>) -> ()
+  // CHECK-SAME: kb.result_split_dims = array<i64>
+  func.func @lowered_interface(%p: memref<4x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<4x4xf32>) -> (), kb.arg_split_dims = array<i64: 1>, kb.result_split_dims = array<i64>} {
+    return
+  }
+}
