@@ -21,6 +21,14 @@ void KBDialect::initialize() {
       >();
 }
 
+Operation *KBDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                          Type type, Location loc) {
+  // Folds produce index constants (the rank over a single SIP).
+  if (auto integer = dyn_cast<IntegerAttr>(value); integer && type.isIndex())
+    return arith::ConstantIndexOp::create(builder, loc, integer.getInt());
+  return nullptr;
+}
+
 LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
