@@ -1,0 +1,233 @@
+// RUN: kb-opt %s -split-input-file -verify-diagnostics
+
+func.func @pe_range(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{runs on PE 8, but a cube has 8 PEs}}
+  %t = gemm_tile.gelu pe 8 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @cross_cube(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{runs on a PE of cube 0 (where lhs is), but rhs is in cube 1; a PE only reaches its own cube's memory (use gemm_tile.dma)}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %a [0, 0] sizes [4, 4, 4] k_chunk 4 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @out_of_bounds(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{reads or writes input[2 : 2 + 4] in dimension 0, outside its size 4}}
+  %t = gemm_tile.gelu pe 0 %a [2, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @region_rank(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects 2 offsets and sizes for input, got 1 offsets and 2 sizes}}
+  %t = gemm_tile.gelu pe 0 %a [0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @zero_size(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects positive sizes, got 0 in dimension 1 of input}}
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 0] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @no_cube(%a: memref<4x4xf32>) {
+  // expected-error@+1 {{expects input in a cube's memory (#gemm_tile.cube<c>), got 'memref<4x4xf32>'}}
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32>, memref<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @cube_range(%a: memref<4x4xf32, #gemm_tile.cube<4>>) {
+  // expected-error@+1 {{input is in cube 4, but the device has 4 cubes}}
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<4>>, memref<4x4xf32, #gemm_tile.cube<4>>
+  return
+}
+
+// -----
+
+func.func @dynamic(%a: memref<?x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects input to be a static, identity-layout buffer, got 'memref<?x4xf32, #gemm_tile.cube<0>>'}}
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<?x4xf32, #gemm_tile.cube<0>>, memref<?x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @gelu_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{reads 'f32' and writes 'f16'; they must match}}
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @matmul_sizes(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects sizes [m, n, k], got 2 sizes}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4, 4] k_chunk 4 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @matmul_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{multiplies 'f32' by 'f16'; lhs and rhs must have one element type}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %a [0, 0] sizes [4, 4, 4] k_chunk 4 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @matmul_out_type(%a: memref<4x4xf16, #gemm_tile.cube<0>>, %o: memref<4x4xbf16, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{writes 'bf16'; out must be 'f16' or f32}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %o [0, 0] sizes [4, 4, 4] k_chunk 4 : memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xbf16, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @k_chunk(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{k_chunk must be in [1, 4], got 5}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4, 4, 4] k_chunk 5 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+module attributes {gemm_tile.device = #gemm_tile.device<pe_buffer_kib = 1>} {
+  func.func @pe_buffer(%a: memref<64x64xf32, #gemm_tile.cube<0>>) {
+    // expected-error@+1 {{needs 81920 bytes of PE buffer for a 64x64 tile with k_chunk 64, but a PE has 1024}}
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [64, 64, 64] k_chunk 64 : memref<64x64xf32, #gemm_tile.cube<0>>, memref<64x64xf32, #gemm_tile.cube<0>>, memref<64x64xf32, #gemm_tile.cube<0>>
+    return
+  }
+}
+
+// -----
+
+func.func @add_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects one element type, got 'f32', 'f16' and 'f32'}}
+  %t = gemm_tile.add pe 0 %a [0, 0], %b [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @bias_bounds(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{reads or writes rhs (a bias)[2 : 2 + 4] in dimension 0, outside its size 4}}
+  %t = gemm_tile.add pe 0 %a [0, 0], %b [2] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @dma_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{copies 'f32' into 'f16'; DMA does not convert}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @dma_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects 2 rank_stride entries, got 1}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] rank_stride [4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @dma_negative_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects a non-negative rank_stride}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] rank_stride [0, -4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_size(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{needs a ring of at least 2 SIPs, got 1}}
+  gemm_tile.all_gather_step %a step 0 of 1 : memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @ring_step(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{is step 3 of a ring of 4, which has steps 0 to 2}}
+  gemm_tile.reduce_scatter_step <sum> %a step 3 of 4 : memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @wait_nothing() {
+  // expected-error@+1 {{waits on nothing; give it at least one token}}
+  gemm_tile.wait
+  return
+}
+
+// -----
+
+module attributes {gemm_tile.device = #gemm_tile.device<cube_memory_mib = 1>} {
+  func.func @alloc_too_big() {
+    // expected-error@+1 {{allocates 4194304 bytes, more than a cube's 1048576 bytes of memory}}
+    %b = gemm_tile.alloc : memref<1024x1024xf32, #gemm_tile.cube<0>>
+    return
+  }
+}
+
+// -----
+
+// expected-error@+1 {{cube index must be non-negative, got -1}}
+func.func private @negative_cube(memref<4xf32, #gemm_tile.cube<-1>>)
+
+// -----
+
+// expected-error@+1 {{device field 'cubes' must be positive, got 0}}
+module attributes {gemm_tile.device = #gemm_tile.device<cubes = 0>} {}
+
+// -----
+
+// expected-error@+1 {{device description is beyond any AHBM machine}}
+module attributes {gemm_tile.device = #gemm_tile.device<pes_per_cube = 100000>} {}
+
+// -----
+
+// expected-error@+1 {{'gemm_tile.device' must be a #gemm_tile.device on a builtin.module}}
+module attributes {gemm_tile.device = 4 : i64} {}
+
+// -----
+
+// expected-error@+1 {{unknown gemm_tile attribute 'gemm_tile.devices' on 'builtin.module'}}
+module attributes {gemm_tile.devices = 4 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'gemm_tile.piece' on argument 0 has 1 offsets for a rank-2 buffer}}
+func.func @piece_rank(%a: memref<4x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0]>}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'gemm_tile.piece' on result 0 has a negative index or offset}}
+func.func @piece_negative(%a: memref<4xf32, #gemm_tile.cube<0>>) -> (memref<4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = -1, offsets = [0]>}) {
+  return %a : memref<4xf32, #gemm_tile.cube<0>>
+}
+
+// -----
+
+// expected-error@+1 {{'gemm_tile.piece' on argument 0 needs a memref, got 'tensor<4xf32>'}}
+func.func @piece_type(%a: tensor<4xf32> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0]>}) {
+  return
+}
