@@ -10,6 +10,10 @@ from lit.llvm.subst import ToolSubst
 config.name = "KB"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
+
+# Heavy end-to-end tests run in release builds, not under the sanitizers.
+if not getattr(config, "kb_sanitizers", False):
+    config.available_features.add("release-speed")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
                    "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
@@ -25,5 +29,5 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.kb_tools_dir, config.llvm_tools_dir]
-tools = ["kb-opt", ToolSubst("kb-run", unresolved="ignore")]
+tools = ["kb-opt", "kb-run", "not", "count", "FileCheck"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
