@@ -30,6 +30,10 @@ namespace gt = kb::gemm_tile;
 
 namespace {
 
+/// More tiles than this on one PE means a program no device could hold; the
+/// bound keeps absurd shapes from exhausting the compiler's memory.
+constexpr int64_t kMaxTilesPerSlab = 1 << 20;
+
 /// A cube piece of a tensor with the buffer that holds it.
 struct Piece {
   int64_t cube;
@@ -92,6 +96,8 @@ private:
   std::pair<Value, SmallVector<int64_t>> bring(Value tensor, int64_t cube,
                                                const Box &box);
   void waitFor(SmallVector<Value> &tokens);
+  /// Fails, naming the cube and both byte counts, once a cube overflows.
+  LogicalResult checkMemory(Operation *where);
   Type token() { return gt::TokenType::get(builder.getContext()); }
   LogicalResult lowerMatmul(MatmulOp op);
   LogicalResult lowerElementwise(Operation *op);
@@ -141,9 +147,21 @@ FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where, Type type) 
   return policy;
 }
 
+LogicalResult FunctionLowering::checkMemory(Operation *where) {
+  for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
+    if (bytes > device.cubeMemoryBytes())
+      return where->emitOpError()
+             << "needs " << bytes << " bytes in cube " << cube
+             << ", but a cube holds " << device.cubeMemoryBytes() << " bytes";
+  return success();
+}
+
 FailureOr<DeviceTensor> FunctionLowering::allocate(Operation *where, Type type) {
   FailureOr<DPPolicyAttr> policy = policyOf(where, type);
   if (failed(policy))
+    return failure();
+  // Fail before emitting work for a program the device cannot hold.
+  if (failed(checkMemory(where)))
     return failure();
   auto tensor = cast<RankedTensorType>(type);
   DeviceTensor result{tensor, {}};
@@ -227,6 +245,8 @@ LogicalResult FunctionLowering::lowerMatmul(MatmulOp op) {
     auto [b, bOffsets] = bring(op.getRhs(), piece.cube, cols);
     operands.push_back({a, b, aOffsets, bOffsets});
   }
+  if (failed(checkMemory(op)))
+    return failure();
   waitFor(pendingDMAs);
 
   SmallVector<Value> tiles;
@@ -244,6 +264,12 @@ LogicalResult FunctionLowering::lowerMatmul(MatmulOp op) {
       if (!tile)
         return op.emitOpError() << "has no gemm tile that fits a PE buffer of "
                                 << device.peBufferBytes() << " bytes";
+      int64_t count = ((rows + tile->m - 1) / tile->m) *
+                      ((cols + tile->n - 1) / tile->n);
+      if (count > kMaxTilesPerSlab)
+        return op.emitOpError()
+               << "would need " << count << " tiles on one PE (at most "
+               << kMaxTilesPerSlab << "); the shapes are beyond the device";
       for (int64_t i = 0; i < rows; i += tile->m) {
         for (int64_t j = 0; j < cols; j += tile->n) {
           int64_t m = std::min(tile->m, rows - i), n = std::min(tile->n, cols - j);
