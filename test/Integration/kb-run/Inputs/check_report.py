@@ -1,0 +1,34 @@
+"""Checks a kb-run JSON report and Chrome trace: the keys the report promises, the ring
+all-reduce at its bandwidth lower bound, and a loadable trace with a track per PE."""
+import json
+import sys
+
+report_path, trace_path, world = sys.argv[1], sys.argv[2], int(sys.argv[3])
+report = json.load(open(report_path))
+for key in ("world_size", "device", "device_time_s", "sips", "collectives", "check"):
+    assert key in report, f"report lacks {key}"
+assert report["world_size"] == world
+assert report["device"]["cubes"] == 4 and report["device"]["link_gbps"] == 100
+assert report["device_time_s"] > 0
+assert len(report["sips"]) == world
+for sip in report["sips"]:
+    for key in ("rank", "compute_s", "dma_s", "collective_s", "flops", "dma_bytes",
+                "link_bytes_sent"):
+        assert key in sip, f"sip lacks {key}"
+    assert sip["flops"] > 0 and sip["compute_s"] > 0
+assert report["collectives"], "an MLP block has an all_reduce"
+for c in report["collectives"]:
+    assert c["op"] == "all_reduce"
+    assert c["bytes_sent_per_rank"] == c["lower_bound_bytes_per_rank"], c
+    assert c["lower_bound_bytes_per_rank"] == 2 * (world - 1) / world * c["bytes"], c
+check = report["check"]
+assert check["passed"] is True and check["max_rel_err"] <= check["tolerance"], check
+
+trace = json.load(open(trace_path))
+events = trace["traceEvents"]
+spans = [e for e in events if e["ph"] == "X"]
+assert spans and all(e["dur"] >= 0 and "ts" in e for e in spans)
+names = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+assert any(n.startswith("cube 0 / pe") for n in names), names
+assert {e["pid"] for e in spans} == set(range(world))
+print("report and trace ok")
