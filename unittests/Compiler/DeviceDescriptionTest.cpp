@@ -1,0 +1,83 @@
+//===- DeviceDescriptionTest.cpp - the machine model's numbers ------------===//
+
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "gtest/gtest.h"
+
+using namespace kb::gemm_tile;
+
+namespace {
+
+std::string errorOf(llvm::Expected<DeviceDescription> d) {
+  if (d)
+    return "";
+  return llvm::toString(d.takeError());
+}
+
+TEST(DeviceDescriptionTest, DefaultsAreTheBuiltInAHBM) {
+  DeviceDescription d;
+  EXPECT_EQ(d.cubes, 4);
+  EXPECT_EQ(d.pesPerCube, 8);
+  EXPECT_EQ(d.peBufferBytes(), 512 * 1024);
+  EXPECT_EQ(d.peGflops, 256);
+  EXPECT_EQ(d.cubePeGBps, 1000);
+  EXPECT_EQ(d.cubeCubeGBps, 256);
+  EXPECT_EQ(d.linkGBps, 100);
+  EXPECT_EQ(d.cubeMemoryBytes(), int64_t(16) << 30);
+  EXPECT_EQ(d.validate(), "");
+}
+
+TEST(DeviceDescriptionTest, JSONOverridesOnlyWhatItNames) {
+  llvm::Expected<DeviceDescription> d =
+      DeviceDescription::fromJSON(R"({"cubes": 2, "link_gbps": 50})");
+  ASSERT_TRUE(static_cast<bool>(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(d->cubes, 2);
+  EXPECT_EQ(d->linkGBps, 50);
+  EXPECT_EQ(d->pesPerCube, 8);
+}
+
+TEST(DeviceDescriptionTest, JSONRoundTrips) {
+  DeviceDescription d;
+  d.pesPerCube = 3;
+  d.cubeMemoryMiB = 7;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(d.toJSON());
+  llvm::Expected<DeviceDescription> back = DeviceDescription::fromJSON(text);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_EQ(back->pesPerCube, 3);
+  EXPECT_EQ(back->cubeMemoryMiB, 7);
+}
+
+TEST(DeviceDescriptionTest, BadJSONIsAnErrorNotACrash) {
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON("{")), "");
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON("[1, 2]")), "");
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": "four"})")).find(
+                "must be an integer"),
+            std::string::npos);
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cores": 4})"))
+                .find("unknown device field 'cores'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": 0})"))
+                .find("'cubes' must be positive, got 0"),
+            std::string::npos);
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": 100000})"))
+                .find("beyond any AHBM machine"),
+            std::string::npos);
+}
+
+TEST(DeviceDescriptionTest, AttributeRoundTrips) {
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<GemmTileDialect>();
+  DeviceDescription d;
+  d.cubes = 2;
+  d.peGflopsF32 = 99;
+  DeviceDescription back = DeviceDescription::fromAttr(d.toAttr(&ctx));
+  EXPECT_EQ(back.cubes, 2);
+  EXPECT_EQ(back.peGflopsF32, 99);
+  EXPECT_EQ(back.linkGBps, d.linkGBps);
+}
+
+} // namespace

@@ -1,0 +1,125 @@
+//===- TilingTest.cpp - pieces, shares and tile sizes ---------------------===//
+
+#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Dialect/KB/IR/KBDialect.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "gtest/gtest.h"
+
+using namespace kb;
+
+namespace {
+
+class TilingTest : public ::testing::Test {
+protected:
+  TilingTest() { ctx.loadDialect<KBDialect>(); }
+  DPPolicyAttr policy(int64_t cubeDim, int64_t peDim, int64_t cubes,
+                      int64_t pes) {
+    return DPPolicyAttr::get(&ctx, cubeDim, peDim, cubes, pes);
+  }
+  mlir::MLIRContext ctx;
+};
+
+TEST_F(TilingTest, ShardedPiecesTileTheTensorExactly) {
+  auto pieces = cubePieces({8, 12}, policy(1, -1, 4, 1));
+  ASSERT_EQ(pieces.size(), 4u);
+  int64_t covered = 0;
+  for (auto [i, piece] : llvm::enumerate(pieces)) {
+    EXPECT_EQ(piece.cube, static_cast<int64_t>(i));
+    EXPECT_EQ(piece.box.offsets[1], 3 * static_cast<int64_t>(i));
+    EXPECT_EQ(piece.box.sizes[0], 8);
+    EXPECT_EQ(piece.box.sizes[1], 3);
+    covered += piece.box.numElements();
+  }
+  EXPECT_EQ(covered, 8 * 12);
+}
+
+TEST_F(TilingTest, ReplicatedPiecesAreWholeCopies) {
+  auto pieces = cubePieces({5, 7}, policy(-1, -1, 3, 1));
+  ASSERT_EQ(pieces.size(), 3u);
+  for (const CubePiece &piece : pieces) {
+    EXPECT_EQ(piece.box.offsets, (llvm::SmallVector<int64_t, 2>{0, 0}));
+    EXPECT_EQ(piece.box.sizes, (llvm::SmallVector<int64_t, 2>{5, 7}));
+  }
+}
+
+TEST_F(TilingTest, SplitEvenlyGivesTheRemainderToTheFirstParts) {
+  Box box{{2, 0}, {10, 4}};
+  auto parts = splitEvenly(box, 0, 4);
+  ASSERT_EQ(parts.size(), 4u);
+  int64_t expectedSizes[] = {3, 3, 2, 2};
+  int64_t offset = 2;
+  for (auto [part, size] : llvm::zip_equal(parts, expectedSizes)) {
+    EXPECT_EQ(part.offsets[0], offset);
+    EXPECT_EQ(part.sizes[0], size);
+    EXPECT_EQ(part.sizes[1], 4);
+    offset += size;
+  }
+}
+
+TEST_F(TilingTest, PeReplicatedSharesUseEveryPeAlongTheLongerDimension) {
+  Box box{{0, 0}, {4, 64}};
+  auto shares = peShares(box, policy(-1, -1, 1, 1), /*pesPerCube=*/8);
+  ASSERT_EQ(shares.size(), 8u);
+  for (const Box &share : shares) {
+    EXPECT_EQ(share.sizes[0], 4);
+    EXPECT_EQ(share.sizes[1], 8);
+  }
+}
+
+TEST_F(TilingTest, EmptySharesAreDropped) {
+  Box box{{0, 0}, {3, 2}};
+  auto shares = peShares(box, policy(-1, 0, 1, 8), /*pesPerCube=*/8);
+  EXPECT_EQ(shares.size(), 3u);
+}
+
+TEST_F(TilingTest, BoxIntersectAndContain) {
+  Box a{{0, 0}, {4, 4}}, b{{2, 3}, {4, 4}};
+  std::optional<Box> overlap = a.intersect(b);
+  ASSERT_TRUE(overlap);
+  EXPECT_EQ(overlap->offsets, (llvm::SmallVector<int64_t, 2>{2, 3}));
+  EXPECT_EQ(overlap->sizes, (llvm::SmallVector<int64_t, 2>{2, 1}));
+  EXPECT_TRUE(a.contains(Box{{1, 1}, {3, 3}}));
+  EXPECT_FALSE(a.contains(b));
+  EXPECT_FALSE(a.intersect(Box{{4, 0}, {1, 1}}));
+}
+
+TEST_F(TilingTest, ChosenTilesFitThePeBuffer) {
+  gemm_tile::DeviceDescription device;
+  for (int64_t eb : {2, 4}) {
+    for (int64_t k : {1, 16, 1000, 16384}) {
+      for (int64_t bufferKiB : {4, 64, 512}) {
+        device.peBufferKiB = bufferKiB;
+        std::optional<GemmTileSizes> tile =
+            chooseGemmTile(300, 200, k, eb, device);
+        ASSERT_TRUE(tile) << "k " << k << " buffer " << bufferKiB;
+        EXPECT_LE(gemmTileWorkingSet(tile->m, tile->n, tile->kChunk, eb),
+                  device.peBufferBytes());
+        EXPECT_GE(tile->kChunk, std::min<int64_t>(k, 16));
+        EXPECT_LE(tile->kChunk, k);
+        // The next larger chunk would not fit, unless the chunk is all of k.
+        if (tile->kChunk < k)
+          EXPECT_GT(gemmTileWorkingSet(tile->m, tile->n, tile->kChunk + 1, eb),
+                    device.peBufferBytes());
+      }
+    }
+  }
+}
+
+TEST_F(TilingTest, DefaultDeviceTakesFullTiles) {
+  gemm_tile::DeviceDescription device;
+  std::optional<GemmTileSizes> tile = chooseGemmTile(512, 512, 4096, 2, device);
+  ASSERT_TRUE(tile);
+  EXPECT_EQ(tile->m, 128);
+  EXPECT_EQ(tile->n, 128);
+  // (128·kc + kc·128)·2·2 + 128·128·4 <= 512 KiB  =>  kc <= 448.
+  EXPECT_EQ(tile->kChunk, 448);
+}
+
+TEST_F(TilingTest, NoTileFitsAnAbsurdlySmallBuffer) {
+  gemm_tile::DeviceDescription device;
+  device.peBufferKiB = 0; // below any working set
+  EXPECT_FALSE(chooseGemmTile(8, 8, 64, 4, device));
+}
+
+} // namespace

@@ -1,0 +1,168 @@
+//===- DeviceInterpreterTest.cpp - ring collectives and the cost model ----===//
+
+#include "kb/Executor/Execute.h"
+#include "kb/InitAllDialects.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <string>
+
+using namespace kb;
+using namespace kb::exec;
+using runtime::DType;
+using runtime::HostTensor;
+
+namespace {
+
+class DeviceInterpreterTest : public ::testing::Test {
+protected:
+  DeviceInterpreterTest() {
+    mlir::DialectRegistry registry;
+    kb::registerAllDialects(registry);
+    ctx.appendDialectRegistry(registry);
+    ctx.loadAllAvailableDialects();
+  }
+
+  /// Runs `text` on `inputs`; fails the test on any error.
+  llvm::SmallVector<HostTensor> run(const std::string &text,
+                                    llvm::ArrayRef<HostTensor> inputs,
+                                    DeviceRun &stats) {
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    EXPECT_TRUE(module) << text;
+    llvm::Expected<Program> program = analyzeProgram(*module, "");
+    EXPECT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+    llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
+        *program, inputs, gemm_tile::DeviceDescription(), stats, true);
+    EXPECT_TRUE(static_cast<bool>(results)) << llvm::toString(results.takeError());
+    return *results;
+  }
+
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+
+/// A program that all-reduces each rank's rows x cols slice on a ring.
+std::string ringProgram(int64_t world, int64_t rows, int64_t cols,
+                        const std::string &kind) {
+  std::string type = "memref<" + std::to_string(rows) + "x" + std::to_string(cols) +
+                     "xf32, #gemm_tile.cube<0>>";
+  std::string tensor = "tensor<" + std::to_string(rows) + "x" +
+                       std::to_string(cols) + "xf32>";
+  std::string piece =
+      "{gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>}";
+  std::string body;
+  for (int64_t s = 0; s + 1 < world; ++s)
+    body += "    gemm_tile.reduce_scatter_step <" + kind + "> %b step " +
+            std::to_string(s) + " of " + std::to_string(world) + " : " + type + "\n";
+  for (int64_t s = 0; s + 1 < world; ++s)
+    body += "    gemm_tile.all_gather_step %b step " + std::to_string(s) + " of " +
+            std::to_string(world) + " : " + type + "\n";
+  return "module attributes {kb.spmd, kb.world_size = " + std::to_string(world) +
+         " : i64} {\n  func.func @ring(%b: " + type + " " + piece + ") -> (" + type +
+         " " + piece + ") attributes {kb.local_function_type = (" + tensor +
+         ") -> " + tensor +
+         ", kb.arg_split_dims = array<i64: 0>, kb.result_split_dims = "
+         "array<i64: -1>} {\n" +
+         body + "    return %b : " + type + "\n  }\n}\n";
+}
+
+TEST_F(DeviceInterpreterTest, RingAllReduceMatchesADirectReduction) {
+  for (int64_t world = 2; world <= 8; ++world) {
+    for (std::string kind : {"sum", "max", "min", "avg"}) {
+      // 5 x 3 = 15 elements: uneven chunks for most ring sizes.
+      HostTensor global = runtime::randomTensor(DType::F32, {5 * world, 3}, world);
+      DeviceRun stats;
+      llvm::SmallVector<HostTensor> results =
+          run(ringProgram(world, 5, 3, kind), {global}, stats);
+      ASSERT_EQ(results.size(), 1u);
+      for (int64_t i = 0; i < 15; ++i) {
+        double expected = kind == "max"   ? -1e30
+                          : kind == "min" ? 1e30
+                                          : 0.0;
+        for (int64_t r = 0; r < world; ++r) {
+          double v = global.data[r * 15 + i];
+          expected = kind == "max"   ? std::max(expected, v)
+                     : kind == "min" ? std::min(expected, v)
+                                     : expected + v;
+        }
+        if (kind == "avg")
+          expected /= world;
+        EXPECT_NEAR(results[0].data[i], expected, 1e-5)
+            << kind << " W=" << world << " element " << i;
+      }
+      // Each rank sends 2 (W - 1) chunks: at most ceil(15 / W) elements each.
+      ASSERT_EQ(stats.collectives.size(), 1u);
+      int64_t chunk = (15 + world - 1) / world;
+      EXPECT_EQ(stats.collectives[0].bytesSentPerRank, 2 * (world - 1) * chunk * 4);
+      EXPECT_DOUBLE_EQ(stats.collectives[0].lowerBoundBytesPerRank,
+                       2.0 * (world - 1) / world * 60);
+    }
+  }
+}
+
+TEST_F(DeviceInterpreterTest, EvenRingsMeetTheLowerBound) {
+  DeviceRun stats;
+  HostTensor global = runtime::randomTensor(DType::F32, {32, 4}, 3);
+  run(ringProgram(4, 8, 4, "sum"), {global}, stats);
+  ASSERT_EQ(stats.collectives.size(), 1u);
+  EXPECT_EQ(stats.collectives[0].bytesSentPerRank,
+            stats.collectives[0].lowerBoundBytesPerRank);
+  // Six steps of one 32-byte chunk over a 100 GB/s link.
+  EXPECT_NEAR(stats.sips[0].collectiveSeconds, 6 * 32 / 100e9, 1e-15);
+}
+
+const char *kOneTile = R"(
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @tile(%a: memref<64x256xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+                  %b: memref<256x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<64x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<64x256xf16>, tensor<256x128xf16>) -> tensor<64x128xf16>,
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1>} {
+    %c = gemm_tile.alloc : memref<64x128xf16, #gemm_tile.cube<0>>
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [64, 128, 256] k_chunk 256
+        : memref<64x256xf16, #gemm_tile.cube<0>>, memref<256x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+    return %c : memref<64x128xf16, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, TileTimeIsTheCostModelsFormula) {
+  HostTensor a = runtime::randomTensor(DType::F16, {64, 256}, 1);
+  HostTensor b = runtime::randomTensor(DType::F16, {256, 128}, 2);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kOneTile, {a, b}, stats);
+  gemm_tile::DeviceDescription d;
+  double flops = 2.0 * 64 * 128 * 256;
+  double bytes = (64 * 256 + 256 * 128 + 64 * 128) * 2.0;
+  double expected = std::max(flops / (d.peGflops * 1e9),
+                             bytes / (d.cubePeGBps * 1e9 / d.pesPerCube));
+  ASSERT_EQ(stats.sips.size(), 2u);
+  EXPECT_DOUBLE_EQ(stats.sips[0].computeSeconds, expected);
+  EXPECT_DOUBLE_EQ(stats.deviceSeconds, expected);
+  EXPECT_DOUBLE_EQ(stats.sips[1].flops, flops);
+  // The numbers: f16 products of exact f16 values, accumulated in f32.
+  double dot = 0;
+  for (int p = 0; p < 256; ++p)
+    dot += static_cast<double>(a.data[p]) * b.data[p * 128];
+  EXPECT_NEAR(results[0].data[0], dot, std::abs(dot) * 1e-3 + 1e-3);
+}
+
+TEST_F(DeviceInterpreterTest, RunsAreDeterministic) {
+  HostTensor global = runtime::randomTensor(DType::F32, {40, 3}, 9);
+  DeviceRun first, second;
+  llvm::SmallVector<HostTensor> a = run(ringProgram(8, 5, 3, "sum"), {global}, first);
+  llvm::SmallVector<HostTensor> b = run(ringProgram(8, 5, 3, "sum"), {global}, second);
+  EXPECT_EQ(a[0].data, b[0].data);
+  EXPECT_EQ(first.deviceSeconds, second.deviceSeconds);
+  ASSERT_EQ(first.trace.size(), second.trace.size());
+  for (size_t i = 0; i < first.trace.size(); ++i) {
+    EXPECT_EQ(first.trace[i].rank, second.trace[i].rank);
+    EXPECT_EQ(first.trace[i].start, second.trace[i].start);
+  }
+}
+
+} // namespace

@@ -1,0 +1,74 @@
+//===- DTypeTest.cpp - f16 and bf16 rounding ------------------------------===//
+
+#include "kb/Runtime/DType.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+using namespace kb::runtime;
+
+namespace {
+
+TEST(DTypeTest, EveryHalfRoundTrips) {
+  for (uint32_t bits = 0; bits <= 0xffff; ++bits) {
+    float value = halfToFloat(static_cast<uint16_t>(bits));
+    if (std::isnan(value)) {
+      EXPECT_TRUE(std::isnan(halfToFloat(floatToHalf(value))));
+      continue;
+    }
+    EXPECT_EQ(floatToHalf(value), bits) << "bits " << bits;
+  }
+}
+
+TEST(DTypeTest, HalfRoundsToNearestEven) {
+  // 1 + 2^-11 is halfway between 1 and 1 + 2^-10: ties go to the even 1.
+  EXPECT_EQ(halfToFloat(floatToHalf(1.0f + std::ldexp(1.0f, -11))), 1.0f);
+  // 1 + 3·2^-11 is halfway between 1 + 2^-10 and 1 + 2^-9: the even one.
+  EXPECT_EQ(halfToFloat(floatToHalf(1.0f + 3 * std::ldexp(1.0f, -11))),
+            1.0f + std::ldexp(1.0f, -9));
+  EXPECT_EQ(halfToFloat(floatToHalf(65504.0f)), 65504.0f);
+  EXPECT_TRUE(std::isinf(halfToFloat(floatToHalf(65520.0f))));
+  EXPECT_EQ(halfToFloat(floatToHalf(std::ldexp(1.0f, -24))), std::ldexp(1.0f, -24));
+  EXPECT_EQ(halfToFloat(floatToHalf(std::ldexp(1.0f, -26))), 0.0f);
+  EXPECT_EQ(floatToHalf(-0.0f), 0x8000);
+}
+
+TEST(DTypeTest, BF16RoundsToNearestEven) {
+  EXPECT_EQ(bf16ToFloat(floatToBF16(1.0f)), 1.0f);
+  // 1 + 2^-8 is halfway between 1 and 1 + 2^-7.
+  EXPECT_EQ(bf16ToFloat(floatToBF16(1.0f + std::ldexp(1.0f, -8))), 1.0f);
+  EXPECT_EQ(bf16ToFloat(floatToBF16(1.0f + 3 * std::ldexp(1.0f, -8))),
+            1.0f + std::ldexp(1.0f, -6));
+  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBF16(NAN))));
+  EXPECT_TRUE(std::isinf(bf16ToFloat(floatToBF16(INFINITY))));
+}
+
+TEST(DTypeTest, BufferRoundingMatchesScalar) {
+  std::vector<float> data;
+  for (int i = -5000; i < 5000; ++i)
+    data.push_back(i * 0.0137f + std::ldexp(1.0f, -20) * i);
+  data.push_back(70000.0f);
+  data.push_back(std::ldexp(1.0f, -25));
+  for (DType dtype : {DType::F16, DType::BF16, DType::F32}) {
+    std::vector<float> rounded = data;
+    roundBufferToDType(rounded.data(), rounded.size(), dtype);
+    for (size_t i = 0; i < data.size(); ++i) {
+      float expected = roundToDType(data[i], dtype);
+      EXPECT_TRUE(rounded[i] == expected ||
+                  (std::isinf(rounded[i]) && std::isinf(expected)))
+          << dtypeName(dtype).str() << " at " << data[i];
+    }
+  }
+}
+
+TEST(DTypeTest, Names) {
+  for (DType dtype : {DType::F16, DType::BF16, DType::F32})
+    EXPECT_EQ(parseDType(dtypeName(dtype)), dtype);
+  EXPECT_FALSE(parseDType("f64"));
+  EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+}
+
+} // namespace

@@ -1,0 +1,92 @@
+//===- GemmTest.cpp - the gemm kernel against a naive product -------------===//
+
+#include "kb/Runtime/Kernels.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <vector>
+
+using namespace kb::runtime;
+
+namespace {
+
+struct Case {
+  int64_t m, n, k, lda, ldb, ldc;
+  bool accumulate;
+};
+
+class GemmTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
+  Case c = GetParam();
+  std::vector<float> a(std::max<int64_t>(c.m * c.lda, 1)),
+      b(std::max<int64_t>(c.k * c.ldb, 1)), out(std::max<int64_t>(c.m * c.ldc, 1));
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  };
+  for (float &v : a)
+    v = next();
+  for (float &v : b)
+    v = next();
+  for (float &v : out)
+    v = next();
+  std::vector<float> before = out;
+  gemm(a.data(), c.lda, b.data(), c.ldb, out.data(), c.ldc, c.m, c.n, c.k,
+       c.accumulate);
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.ldc; ++j) {
+      if (j >= c.n) {
+        // Past the n columns the output is untouched.
+        EXPECT_EQ(out[i * c.ldc + j], before[i * c.ldc + j]);
+        continue;
+      }
+      double expected = c.accumulate ? before[i * c.ldc + j] : 0.0;
+      for (int64_t p = 0; p < c.k; ++p)
+        expected += static_cast<double>(a[i * c.lda + p]) * b[p * c.ldb + j];
+      EXPECT_NEAR(out[i * c.ldc + j], expected, 1e-5 * (c.k + 1))
+          << "at " << i << "," << j;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemmTest,
+    ::testing::Values(Case{1, 1, 1, 1, 1, 1, false}, Case{7, 13, 5, 5, 13, 13, false},
+                      Case{33, 65, 17, 17, 65, 65, true},
+                      Case{127, 129, 300, 310, 140, 133, false},
+                      Case{256, 512, 384, 384, 512, 512, true},
+                      Case{12, 32, 1000, 1000, 32, 32, false},
+                      Case{5, 6, 0, 1, 6, 6, false}, Case{5, 6, 0, 1, 6, 6, true}),
+    [](const ::testing::TestParamInfo<Case> &info) {
+      const Case &c = info.param;
+      return "m" + std::to_string(c.m) + "n" + std::to_string(c.n) + "k" +
+             std::to_string(c.k) + (c.accumulate ? "acc" : "");
+    });
+
+TEST(KernelsTest, GeluAndReductions) {
+  float in[] = {-3.0f, -1.0f, 0.0f, 0.5f, 2.0f}, out[5];
+  geluTanh(in, out, 5);
+  for (int i = 0; i < 5; ++i) {
+    double x = in[i];
+    double expected =
+        0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    EXPECT_NEAR(out[i], expected, 1e-6);
+  }
+  float a[] = {1, 5, -2}, b[] = {3, 4, -1};
+  reduceInto(a, b, 3, ReduceOp::Max);
+  EXPECT_EQ(a[0], 3);
+  EXPECT_EQ(a[1], 5);
+  EXPECT_EQ(a[2], -1);
+  reduceInto(a, b, 3, ReduceOp::Min);
+  EXPECT_EQ(a[1], 4);
+  reduceInto(a, b, 3, ReduceOp::Sum);
+  EXPECT_EQ(a[0], 6);
+  float rows[] = {1, 2, 3, 4}, bias[] = {10, 20};
+  addBiasRows(rows, bias, 2, 2);
+  EXPECT_EQ(rows[3], 24);
+}
+
+} // namespace

@@ -1,0 +1,130 @@
+//===- NpyTest.cpp - .npy reading and writing -----------------------------===//
+
+#include "kb/Runtime/Npy.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "gtest/gtest.h"
+
+using namespace kb::runtime;
+
+namespace {
+
+std::string errorOf(llvm::Expected<HostTensor> t) {
+  if (t)
+    return "";
+  return llvm::toString(t.takeError());
+}
+
+/// A hand-made .npy: magic, version 1.0, the header padded with spaces.
+std::string npy(const std::string &dict, const std::string &data) {
+  std::string header = dict;
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string out = "\x93NUMPY\x01";
+  out += '\0';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  return out + header + data;
+}
+
+TEST(NpyTest, RoundTripsEveryDTypeAndRank) {
+  for (DType dtype : {DType::F16, DType::BF16, DType::F32}) {
+    for (llvm::SmallVector<int64_t, 4> shape :
+         {llvm::SmallVector<int64_t, 4>{}, {5}, {3, 4}, {2, 3, 4}}) {
+      HostTensor t = randomTensor(dtype, shape, 11);
+      llvm::Expected<HostTensor> back = parseNpy(serializeNpy(t), "t.npy", dtype);
+      ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+      EXPECT_EQ(back->dtype, dtype);
+      EXPECT_EQ(back->shape, t.shape);
+      EXPECT_EQ(back->data, t.data);
+    }
+  }
+}
+
+TEST(NpyTest, ReadsNumpysOwnLayout) {
+  float values[] = {1.5f, -2.0f};
+  std::string data(reinterpret_cast<const char *>(values), sizeof values);
+  llvm::Expected<HostTensor> t = parseNpy(
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data), "x.npy");
+  ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->shape.size(), 1u);
+  EXPECT_EQ(t->data[1], -2.0f);
+}
+
+TEST(NpyTest, RejectsEveryMalformedInputWithItsName) {
+  std::string four(16, '\0');
+  struct Bad {
+    std::string bytes, message;
+  } cases[] = {
+      {"garbage", "wrong magic"},
+      {"\x93NUMPY\x01", "truncated .npy header"},
+      {std::string("\x93NUMPY\x09\x00\x10\x00{}", 12),
+       "unsupported .npy format version 9"},
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,2), }", "x"),
+       "truncated data"},
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", four),
+       "unexpected bytes after the data"},
+      {npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", four),
+       "unsupported dtype '>f4'"},
+      {npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", four),
+       "unsupported dtype '<f8'"},
+      {npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,2), }", four),
+       "Fortran-order"},
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,99999999999), }",
+           ""),
+       "too large"},
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", ""),
+       "bad dimension"},
+      {npy("{'descr': '<f4', 'shape': (1,), }", four), "lacks"},
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", four),
+       "unexpected key 'x'"},
+      {npy("[1, 2]", ""), "expected a dict"},
+  };
+  for (const Bad &bad : cases) {
+    std::string message = errorOf(parseNpy(bad.bytes, "in.npy"));
+    EXPECT_NE(message.find("in.npy: "), std::string::npos) << message;
+    EXPECT_NE(message.find(bad.message), std::string::npos)
+        << "expected '" << bad.message << "' in '" << message << "'";
+  }
+}
+
+TEST(NpyTest, AtomicWriteLeavesNothingOnFailure) {
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("kb-npy", dir));
+  llvm::SmallString<128> good(dir), bad(dir);
+  llvm::sys::path::append(good, "t.npy");
+  llvm::sys::path::append(bad, "missing", "t.npy");
+  HostTensor t = randomTensor(DType::F32, {4, 4}, 1);
+  EXPECT_FALSE(static_cast<bool>(writeNpyAtomic(good, t)));
+  llvm::Expected<HostTensor> back = readNpy(good);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_EQ(back->data, t.data);
+  llvm::Error error = writeNpyAtomic(bad, t);
+  ASSERT_TRUE(static_cast<bool>(error));
+  EXPECT_NE(llvm::toString(std::move(error)).find("cannot write"), std::string::npos);
+  EXPECT_FALSE(llvm::sys::fs::exists(bad));
+  EXPECT_NE(errorOf(readNpy(bad)).find("cannot read"), std::string::npos);
+  // Only the good file is in the directory: no temporary left behind.
+  std::error_code ec;
+  int entries = 0;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec))
+    ++entries;
+  EXPECT_EQ(entries, 1);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+TEST(NpyTest, RandomTensorsAreDeterministicAndInRange) {
+  HostTensor a = randomTensor(DType::F32, {100}, 5), b = randomTensor(DType::F32, {100}, 5),
+             c = randomTensor(DType::F32, {100}, 6);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_NE(a.data, c.data);
+  for (float v : a.data) {
+    EXPECT_GE(v, -1.0f);
+    EXPECT_LT(v, 1.0f);
+  }
+}
+
+} // namespace
