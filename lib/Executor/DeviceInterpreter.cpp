@@ -16,6 +16,11 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <thread>
+
 using namespace mlir;
 using namespace kb;
 using namespace kb::exec;
@@ -85,7 +90,11 @@ struct Rank {
   double clock = 0;
   llvm::DenseMap<Value, int64_t> buffers; // SSA value -> buffer index
   llvm::DenseMap<Value, int64_t> tokens;  // SSA value -> token index
-  std::vector<Buffer> heap;
+  // A deque: buffers never move, so deferred work can hold on to them.
+  std::deque<Buffer> heap;
+  // Arithmetic of the async ops issued since the last wait: independent of
+  // each other (the hazard check guarantees it), run together at the wait.
+  std::vector<std::function<void()>> pending;
   std::vector<Token> tokenTable;
   std::vector<double> peFree, dmaFree;
   std::vector<double> peBusy, dmaBusy;
@@ -96,8 +105,9 @@ struct Rank {
 class Machine {
 public:
   Machine(const Program &program, const gt::DeviceDescription &device,
-          DeviceRun &run, bool recordTrace)
-      : program(program), device(device), run(run), recordTrace(recordTrace) {
+          DeviceRun &run, bool recordTrace, int threads)
+      : program(program), device(device), run(run), recordTrace(recordTrace),
+        threads(std::max(threads, 1)) {
     for (Operation &op : program.entry.getBody().front())
       ops.push_back(&op);
   }
@@ -111,6 +121,8 @@ private:
   llvm::Error step(Rank &rank);
   llvm::Error issue(Rank &rank, Operation *op);
   llvm::Error ringStep(Operation *op);
+  /// Runs the rank's deferred arithmetic on up to `threads` host threads.
+  void flush(Rank &rank);
   /// Checks that `op` may read or write the region (offsets/sizes; empty for
   /// the whole buffer) of `buffer` now, and records the access under `token`
   /// (-1 for a synchronous op).
@@ -134,6 +146,7 @@ private:
   const gt::DeviceDescription &device;
   DeviceRun &run;
   bool recordTrace;
+  int threads;
   std::vector<Operation *> ops;
   std::vector<Rank> ranks;
   // The collective record each buffer's current ring belongs to.
@@ -141,6 +154,28 @@ private:
 };
 
 } // namespace
+
+void Machine::flush(Rank &rank) {
+  std::vector<std::function<void()>> work;
+  work.swap(rank.pending);
+  int workers = std::min<int>(threads, work.size());
+  if (workers <= 1) {
+    for (auto &item : work)
+      item();
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++)
+      work[i]();
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < workers; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+}
 
 static int64_t bytesOf(MemRefType type) {
   int64_t bytes = type.getElementTypeBitWidth() / 8;
@@ -318,14 +353,17 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
             ldc = c.tensor.shape[1];
     float *out = c.tensor.data.data() + mm.getOutOffsets()[0] * ldc +
                  mm.getOutOffsets()[1];
-    runtime::gemm(a.tensor.data.data() + mm.getLhsOffsets()[0] * lda +
-                      mm.getLhsOffsets()[1],
-                  lda,
-                  b.tensor.data.data() + mm.getRhsOffsets()[0] * ldb +
-                      mm.getRhsOffsets()[1],
-                  ldb, out, ldc, m, n, k, mm.getAccumulate());
-    for (int64_t i = 0; i < m; ++i)
-      runtime::roundBufferToDType(out + i * ldc, n, c.tensor.dtype);
+    const float *lhs = a.tensor.data.data() + mm.getLhsOffsets()[0] * lda +
+                       mm.getLhsOffsets()[1];
+    const float *rhs = b.tensor.data.data() + mm.getRhsOffsets()[0] * ldb +
+                       mm.getRhsOffsets()[1];
+    bool accumulate = mm.getAccumulate();
+    DType outType = c.tensor.dtype;
+    rank.pending.push_back([=] {
+      runtime::gemm(lhs, lda, rhs, ldb, out, ldc, m, n, k, accumulate);
+      for (int64_t i = 0; i < m; ++i)
+        runtime::roundBufferToDType(out + i * ldc, n, outType);
+    });
     Type elementType = cast<MemRefType>(mm.getLhs().getType()).getElementType();
     int64_t eb = elementType.getIntOrFloatBitWidth() / 8;
     int64_t outBytes = m * n * runtime::dtypeSize(c.tensor.dtype);
@@ -360,28 +398,42 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
         return e;
     if (llvm::Error e = touch(rank, op, out, true, token, outOffsets, sizes))
       return e;
-    HostTensor region = extractBox(bufferOf(rank, input).tensor, inOffsets, sizes);
-    if (!isAdd) {
-      runtime::geluTanh(region.data.data(), region.data.data(), region.data.size());
-    } else {
-      auto addOp = cast<gt::AddOp>(op);
-      const HostTensor &r = bufferOf(rank, rhs).tensor;
-      bool bias = r.shape.size() == 1 && sizes.size() > 1;
-      HostTensor other = extractBox(r, addOp.getRhsOffsets(),
-                                    bias ? sizes.take_back() : sizes);
-      if (bias)
-        runtime::addBiasRows(region.data.data(), other.data.data(),
-                             region.numElements() / other.numElements(),
-                             other.numElements());
-      else
-        runtime::addInPlace(region.data.data(), other.data.data(),
-                            region.data.size());
-    }
     Buffer &o = bufferOf(rank, out);
-    runtime::roundBufferToDType(region.data.data(), region.data.size(),
-                                o.tensor.dtype);
-    insertBox(o.tensor, region, outOffsets);
-    double bytes = region.numElements() * runtime::dtypeSize(o.tensor.dtype) *
+    HostTensor *inTensor = &bufferOf(rank, input).tensor;
+    HostTensor *rhsTensor = rhs ? &bufferOf(rank, rhs).tensor : nullptr;
+    HostTensor *outTensor = &o.tensor;
+    SmallVector<int64_t, 2> in(inOffsets), to(outOffsets), size(sizes);
+    SmallVector<int64_t, 2> rhsOffsets;
+    if (isAdd)
+      rhsOffsets.assign(cast<gt::AddOp>(op).getRhsOffsets().begin(),
+                        cast<gt::AddOp>(op).getRhsOffsets().end());
+    rank.pending.push_back([=] {
+      HostTensor region = extractBox(*inTensor, in, size);
+      if (!rhsTensor) {
+        runtime::geluTanh(region.data.data(), region.data.data(),
+                          region.data.size());
+      } else {
+        bool bias = rhsTensor->shape.size() == 1 && size.size() > 1;
+        HostTensor other =
+            extractBox(*rhsTensor, rhsOffsets,
+                       bias ? ArrayRef<int64_t>(size).take_back()
+                            : ArrayRef<int64_t>(size));
+        if (bias)
+          runtime::addBiasRows(region.data.data(), other.data.data(),
+                               region.numElements() / other.numElements(),
+                               other.numElements());
+        else
+          runtime::addInPlace(region.data.data(), other.data.data(),
+                              region.data.size());
+      }
+      runtime::roundBufferToDType(region.data.data(), region.data.size(),
+                                  outTensor->dtype);
+      insertBox(*outTensor, region, to);
+    });
+    int64_t elements = 1;
+    for (int64_t d : sizes)
+      elements *= d;
+    double bytes = elements * runtime::dtypeSize(o.tensor.dtype) *
                    (isAdd ? 3.0 : 2.0);
     double duration = bytes / perPeBandwidth();
     int64_t peIndex = isAdd ? cast<gt::AddOp>(op).getPe()
@@ -417,8 +469,10 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
                                " reads outside the source in dimension " +
                                llvm::Twine(d) + " (rank_stride too large)");
       }
-    copyRegion(src.tensor, srcOffsets, dst.tensor, dma.getTargetOffsets(),
-               dma.getSizes());
+    HostTensor *from = &src.tensor, *to = &dst.tensor;
+    SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
+    rank.pending.push_back(
+        [=] { copyRegion(*from, srcOffsets, *to, target, size); });
     int64_t elements = 1;
     for (int64_t s : dma.getSizes())
       elements *= s;
@@ -435,6 +489,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
   }
 
   if (auto wait = dyn_cast<gt::WaitOp>(op)) {
+    flush(rank);
     for (Value t : wait.getTokens()) {
       Token &token = rank.tokenTable[rank.tokens[t]];
       token.waited = true;
@@ -444,6 +499,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
   }
 
   if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    flush(rank);
     for (Value v : ret.getOperands())
       if (llvm::Error e = touch(rank, op, v, false, -1))
         return e;
@@ -464,9 +520,11 @@ llvm::Error Machine::ringStep(Operation *op) {
     return error(op, "is a step of a ring of " + llvm::Twine(w) +
                          " SIPs, but the program runs on " +
                          llvm::Twine(program.worldSize));
-  for (Rank &rank : ranks)
+  for (Rank &rank : ranks) {
+    flush(rank);
     if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
       return e;
+  }
   int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
   auto chunkBegin = [&](int64_t c) {
     return c * (n / w) + std::min(c, n % w);
@@ -644,7 +702,7 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
-                           bool recordTrace) {
-  Machine machine(program, device, run, recordTrace);
+                           bool recordTrace, int threads) {
+  Machine machine(program, device, run, recordTrace, threads);
   return machine.execute(inputs);
 }

@@ -28,6 +28,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdlib>
+#include <thread>
+
 using namespace mlir;
 using namespace kb;
 using namespace kb::exec;
@@ -74,6 +77,11 @@ static cl::opt<std::string>
 static cl::opt<bool> printResultsFlag("print-results",
                                       cl::desc("Print a summary of each result"),
                                       cl::cat(category));
+static cl::opt<int> threads(
+    "host-threads",
+    cl::desc("Host threads for the device program's tile work (default: "
+             "$KB_RUN_THREADS, else every core)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
 
@@ -153,6 +161,16 @@ static llvm::Error checkSizes(const Program &program) {
             llvm::Twine(static_cast<int64_t>(total / (1 << 20))) +
             " MiB of host memory, more than kb-run's 8 GiB limit");
   return llvm::Error::success();
+}
+
+/// --host-threads, else $KB_RUN_THREADS, else the machine's cores.
+static int hostThreads() {
+  if (threads > 0)
+    return threads;
+  if (const char *env = std::getenv("KB_RUN_THREADS"))
+    if (int n = std::atoi(env); n > 0)
+      return n;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 static std::string render(const llvm::json::Value &value) {
@@ -263,7 +281,7 @@ int main(int argc, char **argv) {
   llvm::Expected<SmallVector<HostTensor>> results =
       program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty())
+                             !traceFile.empty(), hostThreads())
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());

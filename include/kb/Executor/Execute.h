@@ -56,12 +56,14 @@ constexpr int64_t kLinkTrack = 200000;
 std::string trackName(int64_t track, int64_t pesPerCube);
 
 /// Runs a lowered gemm_tile program for W ranks with real arithmetic,
-/// interleaving the ranks at waits and ring steps, and models its time.
+/// interleaving the ranks at waits and ring steps, and models its time. The
+/// independent tile work between two waits runs on up to `threads` host
+/// threads; the results do not depend on the count.
 llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
 runDeviceProgram(const Program &program,
                  llvm::ArrayRef<runtime::HostTensor> inputs,
                  const gemm_tile::DeviceDescription &device, DeviceRun &run,
-                 bool recordTrace);
+                 bool recordTrace, int threads = 1);
 
 } // namespace kb::exec
 

@@ -9,6 +9,9 @@
 // RUN: kb-run %t.lowered.mlir --seed 7 --print-results --quiet --check --reference %s > %t.lowered.txt
 // RUN: diff %t.global.txt %t.local.txt
 // RUN: diff %t.global.txt %t.lowered.txt
+// The host thread count changes nothing.
+// RUN: kb-run %t.lowered.mlir --seed 7 --print-results --quiet --host-threads 2 > %t.threads.txt
+// RUN: diff %t.global.txt %t.threads.txt
 // RUN: kb-run %s --seed 7 --check | FileCheck %s --check-prefix=REPORT
 // The inputs differ with the seed, and so do the results.
 // RUN: kb-run %s --seed 8 --print-results --quiet > %t.seed8.txt
