@@ -3,11 +3,12 @@
 same unsharded MLP, at the same thread count, side by side in one run.
 
 The model: M = 512 tokens, hidden 1024, ffn 4096, TP = 4, f32 (column-parallel ->
-gelu -> row-parallel, with biases). kb-run's wall time includes everything it does for
-one run: parsing, compiling with the kb pipeline, the W ranks' device program and the
-report (no --check). numpy computes x @ W1 + b1, gelu, @ W2 + b2 on the same inputs.
+gelu -> row-parallel, with biases). Both sides are whole processes on the same .npy
+inputs, timed from start to exit: kb-run reads them, compiles with the kb pipeline,
+runs the W ranks' device program and writes its result; a Python process imports
+numpy, reads them, computes x @ W1 + b1, gelu, @ W2 + b2 and writes its result.
 Medians of --repeat runs (default 5); the ratio kb-run / numpy is the figure of merit
-(target <= 1.3 at 1 and 2 threads).
+(target <= 1.3 at 1 and 2 threads). numpy's compute alone is printed too.
 
   executor_speed.py [--repeat 5] [--threads 1,2] [--smoke]
 """
@@ -45,6 +46,7 @@ def gelu(v):
 start = time.perf_counter()
 y = gelu(x @ w1 + b1) @ w2 + b2
 print(time.perf_counter() - start)
+np.save(f"{d}/numpy_result.npy", y)
 """
 
 
@@ -75,23 +77,34 @@ def main():
             out.write(MODEL.format(m=m, h=h, f=f, w=w))
         # One run writes the inputs both sides use.
         subprocess.run([KB_RUN, src, "--quiet", "--output-dir", tmp, "--save-inputs"], check=True)
-        print(f"{'threads':>7} {'kb-run s':>10} {'numpy s':>10} {'ratio':>7}")
+        inputs = []
+        for i in range(5):
+            inputs += ["--input", os.path.join(tmp, f"arg{i}.npy")]
+        print(f"{'threads':>7} {'kb-run s':>10} {'numpy s':>10} {'ratio':>7} "
+              f"{'numpy compute s':>16}")
         for threads in [int(t) for t in a.threads.split(",")]:
             env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                       OPENBLAS_NUM_THREADS=str(threads), KB_RUN_THREADS=str(threads))
+                       OPENBLAS_NUM_THREADS=str(threads))
             # Current OpenBLAS runs best with its own core detection (see bench/README.md).
             env.pop("OPENBLAS_CORETYPE", None)
             env.pop("OPENBLAS_L2_SIZE", None)
-            kb_times, np_times = [], []
+            kb_times, np_times, np_compute = [], [], []
             for _ in range(repeat):
                 start = time.perf_counter()
-                subprocess.run([KB_RUN, src, "--quiet"], check=True, env=env)
+                subprocess.run([KB_RUN, src, "--quiet", "--output-dir", tmp,
+                                "--host-threads", str(threads)] + inputs, check=True, env=env)
                 kb_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
                 done = subprocess.run([sys.executable, "-c", NUMPY_MLP, tmp], check=True,
                                       env=env, capture_output=True, text=True)
-                np_times.append(float(done.stdout))
+                np_times.append(time.perf_counter() - start)
+                np_compute.append(float(done.stdout))
             kb_s, np_s = statistics.median(kb_times), statistics.median(np_times)
-            print(f"{threads:>7} {kb_s:>10.4f} {np_s:>10.4f} {kb_s / np_s:>7.2f}")
+            print(f"{threads:>7} {kb_s:>10.4f} {np_s:>10.4f} {kb_s / np_s:>7.2f} "
+                  f"{statistics.median(np_compute):>16.4f}")
+        same = np.allclose(np.load(os.path.join(tmp, "result0.npy")),
+                           np.load(os.path.join(tmp, "numpy_result.npy")), rtol=1e-3, atol=1e-3)
+        print(f"kb-run's result matches numpy's: {same}")
     print("target: ratio <= 1.3 at 1 and 2 threads")
 
 
