@@ -111,7 +111,8 @@ private:
   const gt::DeviceDescription &device;
   OpBuilder builder;
   llvm::DenseMap<Value, DeviceTensor> tensors;
-  SmallVector<Staged> staged;
+  // Regions brought into cubes, by tensor.
+  llvm::DenseMap<Value, SmallVector<Staged, 4>> staged;
   SmallVector<Value> pendingDMAs;
   SmallVector<int64_t> bytesPerCube;
   SmallVector<Type> resultTypes;
@@ -180,8 +181,8 @@ FunctionLowering::bring(Value tensor, int64_t cube, const Box &box) {
   for (const Piece &p : t.pieces)
     if (p.cube == cube && p.box.contains(box))
       return {p.buffer, minus(box.offsets, p.box.offsets)};
-  for (const Staged &s : staged)
-    if (s.tensor == tensor && s.cube == cube && s.box.contains(box))
+  for (const Staged &s : staged.lookup(tensor))
+    if (s.cube == cube && s.box.contains(box))
       return {s.buffer, minus(box.offsets, s.box.offsets)};
 
   Location loc = tensor.getLoc();
@@ -196,7 +197,7 @@ FunctionLowering::bring(Value tensor, int64_t cube, const Box &box) {
         minus(overlap->offsets, box.offsets), overlap->sizes,
         /*rank_stride=*/nullptr));
   }
-  staged.push_back({tensor, cube, box, buffer});
+  staged[tensor].push_back({tensor, cube, box, buffer});
   return {buffer, SmallVector<int64_t>(box.sizes.size(), 0)};
 }
 
@@ -571,10 +572,16 @@ LogicalResult FunctionLowering::run() {
     resultSplitDims.push_back(split ? split.getInt() : -1);
   }
   newFunc.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
-  for (auto [i, piece] : llvm::enumerate(argPieces))
-    newFunc.setArgAttr(i, gt::GemmTileDialect::kPieceAttrName, piece);
-  for (auto [i, piece] : llvm::enumerate(resultPieces))
-    newFunc.setResultAttr(i, gt::GemmTileDialect::kPieceAttrName, piece);
+  // All at once: setting them one by one rebuilds the array each time.
+  auto pieceDicts = [&](ArrayRef<Attribute> pieces) {
+    SmallVector<DictionaryAttr> dicts;
+    for (Attribute piece : pieces)
+      dicts.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+          gt::GemmTileDialect::kPieceAttrName, piece)));
+    return dicts;
+  };
+  newFunc.setAllArgAttrs(pieceDicts(argPieces));
+  newFunc.setAllResultAttrs(pieceDicts(resultPieces));
   newFunc->setAttr(KBDialect::kLocalFunctionTypeAttrName,
                    TypeAttr::get(oldFunc.getFunctionType()));
   newFunc->setAttr(KBDialect::kArgSplitDimsAttrName,

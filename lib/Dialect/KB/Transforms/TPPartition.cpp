@@ -282,7 +282,11 @@ LogicalResult FunctionPartitioner::run() {
   Block &body = func.getBody().front();
 
   SmallVector<Type> argTypes;
+  // Collected and set at once: setting them one by one rebuilds the array.
+  SmallVector<DictionaryAttr> argAttrs;
   for (BlockArgument arg : body.getArguments()) {
+    DictionaryAttr existing = func.getArgAttrDict(arg.getArgNumber());
+    argAttrs.push_back(existing ? existing : builder.getDictionaryAttr({}));
     if (!isa<RankedTensorType>(arg.getType())) {
       locals[arg] = {arg, kReplicated};
       argTypes.push_back(arg.getType());
@@ -295,10 +299,13 @@ LogicalResult FunctionPartitioner::run() {
     arg.setType(*type);
     locals[arg] = {arg, layout};
     argTypes.push_back(*type);
-    if (layout != kReplicated)
-      func.setArgAttr(arg.getArgNumber(), KBDialect::kSplitDimAttrName,
-                      builder.getI64IntegerAttr(layout));
+    if (layout != kReplicated) {
+      NamedAttrList attrs(argAttrs.back());
+      attrs.set(KBDialect::kSplitDimAttrName, builder.getI64IntegerAttr(layout));
+      argAttrs.back() = attrs.getDictionary(func.getContext());
+    }
   }
+  func.setAllArgAttrs(argAttrs);
 
   SmallVector<Operation *> globalOps;
   for (Operation &op : body.getOperations())
