@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang-22 (ASan + UBSan) into build-fuzz/ and runs each
-# for the given number of seconds (default 600), its corpus seeded from the tests and
-# examples. Crashes land in fuzz/crashes/<target>/; each one fixed becomes a regression
-# test under test/Regression/.
+# Builds the libFuzzer targets with clang-22 (ASan + UBSan) into build-fuzz/ and runs them
+# side by side for the given number of seconds (default 600), each corpus seeded from the
+# tests and examples. Crashes land in fuzz/crashes/<target>/; each one fixed becomes a
+# regression test under test/Regression/.
 #   scripts/fuzz.sh [seconds] [target...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +10,7 @@ build=${KB_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kb-opt-fuzzer npy-fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(kb-opt-fuzzer npy-fuzzer kb-run-fuzzer)
 
 "$root/scripts/setup.sh"
 if ! command -v clang++-22 >/dev/null; then
@@ -33,12 +33,20 @@ for target in "${targets[@]}"; do
   case "$target" in
     kb-opt-fuzzer)
       find "$root/test" "$root/examples" -name '*.mlir' -exec cp {} "$corpus/" \; ;;
+    kb-run-fuzzer)
+      # Device programs: the hand-written ones and small examples, lowered.
+      find "$root/test/Dialect/GemmTile" "$root/test/Integration" -name '*.mlir' -exec cp {} "$corpus/" \;
+      for f in "$root/examples/mlp_small_f32.mlir" "$root/test/Integration/kb-run/differential.mlir"; do
+        "$root/build/bin/kb-opt" --kb-pipeline "$f" -o "$corpus/lowered-$(basename "$f")" 2>/dev/null || true
+      done ;;
     npy-fuzzer)
-      find "$root/test" "$root/unittests" -name '*.npy' -exec cp {} "$corpus/" \; 2>/dev/null || true ;;
+      # Seeds: .npy files numpy writes, of each dtype and of ranks 0 to 2.
+      /usr/bin/python3 -c "import numpy as n, sys; d=sys.argv[1]; n.save(d+'/f32.npy', n.ones((3, 4), n.float32)); n.save(d+'/f16.npy', n.ones((5,), n.float16)); n.save(d+'/scalar.npy', n.float32(2))" "$corpus" ;;
   esac
   dict=()
   [ -f "$root/fuzz/$target.dict" ] && dict=(-dict="$root/fuzz/$target.dict")
   echo "== $target for ${seconds}s"
-  "$build/bin/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" \
-    -artifact_prefix="$crashes/" -print_final_stats=1 2>&1 | tail -n 25
+  "$build/bin/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 \
+    -artifact_prefix="$crashes/" -print_final_stats=1 2>&1 | tail -n 25 &
 done
+wait
