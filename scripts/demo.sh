@@ -11,10 +11,10 @@ example=${1:-$root/examples/mlp_seed.mlir}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-echo "== kb-opt --kb-pipeline $(basename "$example") (first lines of the lowered program)"
+echo "== kb-opt --kb-pipeline $(basename "$example"): the first device operations"
 "$build/bin/kb-opt" --kb-pipeline "$example" -o "$out/lowered.mlir"
-head -c 1500 "$out/lowered.mlir" | head -n 12
-echo "..."
+grep -m 8 'gemm_tile\.' "$out/lowered.mlir" | grep -v func.func | cut -c1-150 || true
+echo "   ... $(grep -c 'gemm_tile\.' "$out/lowered.mlir") gemm_tile operations in all"
 echo
 echo "== kb-run --check (global program in, compiled in-process, checked against the unsharded run)"
 "$build/bin/kb-run" "$example" --check --report "$out/report.json"
