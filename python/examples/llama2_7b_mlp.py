@@ -1,7 +1,15 @@
-"""A Llama-2-7B MLP block (hidden 4096, ffn 11008) under TP = 8: gate and up are
-column-parallel, down is row-parallel, as Megatron-LM shards it. Llama computes
-silu(gate) * up; kb has no elementwise product or SiLU yet, so this block computes
-gelu(gate) + up: the same shapes and parallel structure, a different activation.
+"""A Llama-2-7B-shaped MLP block (hidden 4096, ffn 11008) under TP = 8: gate and up
+are column-parallel, down is row-parallel, as Megatron-LM shards it.
+
+APPROXIMATION: Llama computes down(silu(gate(x)) * up(x)). The kb dialect has no
+elementwise product and no SiLU (its elementwise ops are kb.gelu and kb.add), so this
+block computes down(gelu(gate(x)) + up(x)): the same weights, shapes, parallel split and
+all-reduce traffic, and the same gemm work, with a different activation and combination.
+The time kb-run reports is therefore representative of the real block; the values are
+not Llama's.
+
+16 tokens keep the run to seconds. It prints kb-run's report and the error against the
+numpy reference, and exits 1 if the error exceeds the f16 tolerance.
 
     PYTHONPATH=python /usr/bin/python3 python/examples/llama2_7b_mlp.py
 """
@@ -12,31 +20,31 @@ import numpy as np
 import kb
 from kb.parallel_state import initialize_model_parallel
 
-TOKENS, HIDDEN, FFN = 16, 4096, 11008
+TOKENS, HIDDEN, FFN, TP = 16, 4096, 11008, 8
+TOLERANCE = 1e-2  # f16, relative to the largest magnitude (kb-run --check's too)
 
 
 def main():
-    initialize_model_parallel(tensor_model_parallel_size=8)
+    initialize_model_parallel(tensor_model_parallel_size=TP)
     with kb.Program("llama_mlp") as program:
-        x = program.input("x", (TOKENS, HIDDEN), dtype="f16")
-        gate = kb.ColumnParallelLinear(HIDDEN, FFN, dtype="f16", seed=1)(x)
-        up = kb.ColumnParallelLinear(HIDDEN, FFN, dtype="f16", seed=2)(x)
-        down = kb.RowParallelLinear(FFN, HIDDEN, dtype="f16", seed=3)
-        program.output(down(kb.add(kb.gelu(gate), up)))
+        x = program.input((TOKENS, HIDDEN), dtype="f16")
+        gate = kb.ColumnParallelLinear(HIDDEN, FFN, dtype="f16", seed=1, name="gate")
+        up = kb.ColumnParallelLinear(HIDDEN, FFN, dtype="f16", seed=2, name="up")
+        down = kb.RowParallelLinear(FFN, HIDDEN, dtype="f16", seed=3, name="down")
+        program.output(down(kb.add(kb.gelu(gate(x)), up(x))))  # Llama: silu(gate) * up
 
-    rng = np.random.default_rng(0)
-    inputs = {"x": rng.uniform(-1, 1, size=(TOKENS, HIDDEN)).astype(np.float16)}
-    result = program.run(inputs, check=True)
-    expected = program.reference(inputs)[0].astype(np.float32)
+    x_value = np.random.default_rng(0).uniform(-1, 1, size=(TOKENS, HIDDEN)).astype(np.float16)
+    result = program.run({"x": x_value}, check=True)
+    expected = program.reference({"x": x_value})[0].astype(np.float32)
     error = float(np.max(np.abs(result.output.astype(np.float32) - expected)) /
                   np.max(np.abs(expected)))
-    report = result.report
-    print(f"Llama-2-7B MLP, TP 8, {TOKENS} tokens: device time "
-          f"{report['device_time_s'] * 1e6:.1f} us; busiest SIP compute "
-          f"{max(s['compute_s'] for s in report['sips']) * 1e6:.1f} us, collectives "
-          f"{max(s['collective_s'] for s in report['sips']) * 1e6:.1f} us")
-    print(f"max error vs the numpy reference: {error:.2e} of the largest magnitude")
-    return 0 if error <= 1e-2 and report["check"]["passed"] else 1
+
+    print(f"Llama-2-7B MLP (gelu(gate) + up in place of silu(gate) * up), TP {TP}, "
+          f"{TOKENS} tokens")
+    print(result.summary.rstrip())
+    print(f"max error vs the numpy reference: {error:.2e} of the largest magnitude "
+          f"(tolerance {TOLERANCE})")
+    return 0 if error <= TOLERANCE and result.report["check"]["passed"] else 1
 
 
 if __name__ == "__main__":

@@ -7,12 +7,19 @@ seed) does, compile it with kb-opt and run it on the simulated AHBM system with 
 
     initialize_model_parallel(tensor_model_parallel_size=4)
     with kb.Program("mlp") as program:
-        x = program.input("x", (64, 256), dtype="f16")
+        x = program.input((64, 256), dtype="f16")        # %x
         h = kb.ColumnParallelLinear(256, 1024, bias=True)(x)
         y = kb.RowParallelLinear(1024, 256, bias=True)(kb.gelu(h))
         program.output(y)
-    result = program.run({"x": np.ones((64, 256), np.float16)}, check=True)
+    x_value = np.ones((64, 256), np.float16)
+    result = program.run({"x": x_value}, check=True)  # kb-run: result.output, .report
+    expected = program.reference({"x": x_value})[0]  # the unsharded model in numpy
+
+Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), layers,
+program (recording a model; argument order), ir (kb IR text), tools (kb-opt, kb-run),
+reference (the same model in numpy), dtypes.
 """
+from . import parallel_state, reference
 from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
@@ -20,5 +27,5 @@ from .tools import ToolError
 
 __all__ = [
     "ColumnParallelLinear", "RowParallelLinear", "add", "gelu", "DPPolicy", "Program",
-    "RunResult", "Tensor", "ToolError",
+    "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
 ]

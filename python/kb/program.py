@@ -1,5 +1,17 @@
-"""A Program records a model written with kb's layers and turns it into kb IR, a
-compiled device program, a kb-run execution, or a numpy reference run."""
+"""A Program records a model written with kb's layers and turns it into kb IR (kb.ir),
+a compiled device program (kb-opt), a simulated run (kb-run) or a numpy reference run
+(kb.reference).
+
+Recording instead of executing is what lets one model description serve all four: the
+layers only check their arguments and append ops; nothing runs until asked.
+
+Function arguments are, in this order:
+  1. the inputs, in the order `program.input` declared them;
+  2. each layer's parameters, in the order the layers were first applied: its weight
+     (`%w1`, `%w2`, ... or `%<name>_w` for a layer given `name=`), then its bias if it has
+     one (`%b1`, ... or `%<name>_b`). A layer applied twice adds its parameters once.
+Op results are numbered `%0`, `%1`, ... in program order, as `kb-opt` prints them.
+"""
 import contextvars
 import json
 import os
@@ -8,13 +20,15 @@ import tempfile
 import numpy as np
 
 from . import parallel_state
-from .dtypes import check_dtype, numpy_dtype, round_to
-from .tools import run_tool
+from .dtypes import check_dtype, round_to
+from .ir import check_name, emit_module, tensor_type
+from .tools import ToolError, run_tool
 
 _current = contextvars.ContextVar("kb_program", default=None)
 
 
 def current_program():
+    """The Program of the innermost `with kb.Program(...)` block."""
     program = _current.get()
     if program is None:
         raise RuntimeError("kb layers are applied inside `with kb.Program(...) as p:`")
@@ -22,46 +36,51 @@ def current_program():
 
 
 class Tensor:
-    """A value of the program: its global shape, dtype and optional DPPolicy."""
+    """A value of the program: its global (logical) shape, dtype and optional DPPolicy.
+    It holds no data; arrays are given to `run` and `reference`."""
 
     def __init__(self, program, name, shape, dtype, policy=None):
         self.program, self.name = program, name
         self.shape, self.dtype, self.policy = tuple(shape), dtype, policy
 
     @property
+    def ssa(self):
+        return f"%{self.name}"
+
+    @property
     def mlir_type(self):
-        dims = "x".join(str(d) for d in self.shape)
-        encoding = f", {self.policy.to_mlir()}" if self.policy is not None else ""
-        return f"tensor<{dims}x{self.dtype}{encoding}>"
+        return tensor_type(self.shape, self.dtype, self.policy)
 
     def __repr__(self):
-        return f"Tensor(%{self.name}: {self.shape} {self.dtype})"
+        return f"Tensor({self.ssa}: {self.shape} {self.dtype})"
 
 
 class RunResult:
-    """What kb-run returned: the outputs as numpy arrays and its report (a dict)."""
+    """What kb-run returned: `outputs` (numpy arrays, one per `program.output`), `report`
+    (kb-run's JSON report as a dict: world_size, device_time_s, sips, collectives, check)
+    and `summary` (the report kb-run printed as text)."""
 
-    def __init__(self, outputs, report, stdout):
-        self.outputs, self.report, self.stdout = outputs, report, stdout
+    def __init__(self, outputs, report, summary):
+        self.outputs, self.report, self.summary = outputs, report, summary
 
     @property
     def output(self):
+        """The first output: most programs have exactly one."""
         return self.outputs[0]
 
 
 class Program:
-    """A model in kb's global view. Use as a context manager; layers applied inside
-    record their ops here. Arguments are the inputs and the layers' parameters, in
-    the order they are first used."""
+    """A model in kb's global view. Use it as a context manager; the layers applied
+    inside record their ops here. See the module docstring for the argument order."""
 
     def __init__(self, name="forward", world_size=None):
-        if not name.isidentifier():
-            raise ValueError(f"program name must be an identifier, got {name!r}")
-        self.name = name
+        self.name = check_name(name, "program name")
         self.world_size = world_size or parallel_state.get_tensor_model_parallel_world_size()
-        self.arguments = []  # (Tensor, kind, value): kind is "input" or "parameter"
-        self.ops = []        # (kind, [operand tensors], result tensor)
+        self.inputs = []      # Tensors
+        self.parameters = []  # (Tensor, layer, attribute): the value is read when run
+        self.ops = []         # (kind, [operand Tensors], result Tensor)
         self.outputs = []
+        self._layers = {}     # layer -> its parameter Tensors in this program
         self._names = set()
         self._token = None
 
@@ -73,9 +92,13 @@ class Program:
         _current.reset(self._token)
         return False
 
+    @property
+    def arguments(self):
+        """The function's arguments, in order: inputs, then parameters."""
+        return self.inputs + [t for t, _, _ in self.parameters]
+
     # Building.
-    def fresh_name(self, base):
-        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "v"
+    def _fresh_name(self, base):
         name, i = base, 0
         while name in self._names:
             i += 1
@@ -83,25 +106,61 @@ class Program:
         self._names.add(name)
         return name
 
-    def input(self, name, shape, dtype="f16", dp=None):
+    def input(self, name_or_shape, shape=None, dtype="f16", dp=None, name=None):
+        """Declares an input: `p.input((M, H), dtype="f16")` (named x, x_1, ...) or
+        `p.input("x", (M, H))`. `dp` is a DPPolicy for its encoding."""
+        if isinstance(name_or_shape, str):
+            name, shape = name_or_shape, shape
+        elif shape is None:
+            shape = name_or_shape
+        else:
+            raise TypeError("program.input takes (shape) or (name, shape)")
+        name = check_name("x" if name is None else name, "input name")
         check_dtype(dtype)
-        if any(not isinstance(d, int) or d < 1 for d in shape):
-            raise ValueError(f"input {name!r} needs positive integer dimensions, got {shape}")
-        tensor = Tensor(self, self.fresh_name(name), shape, dtype, dp)
-        self.arguments.append((tensor, "input", None))
+        shape = tuple(shape) if shape is not None else ()
+        if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
+                            for d in shape):
+            raise ValueError(f"input {name!r} needs a shape of positive integers, "
+                             f"got {shape!r}")
+        if dp is not None:
+            dp.check(shape, f"input {name!r}")
+        tensor = Tensor(self, self._fresh_name(name), shape, dtype, dp)
+        self.inputs.append(tensor)
         return tensor
 
-    def parameter(self, name, value, dtype, dp=None):
-        tensor = Tensor(self, self.fresh_name(name), value.shape, dtype, dp)
-        self.arguments.append((tensor, "parameter", value))
+    def layer_parameters(self, layer, base):
+        """The weight and bias Tensors of `layer` (bias None without one), made the
+        first time the layer is applied in this program."""
+        if layer not in self._layers:
+            if base is None:
+                count = len(self._layers) + 1
+                weight_name, bias_name = f"w{count}", f"b{count}"
+            else:
+                weight_name, bias_name = f"{base}_w", f"{base}_b"
+            made = [self._parameter(weight_name, layer, "weight", layer.dp)]
+            made.append(self._parameter(bias_name, layer, "bias")
+                        if layer.bias is not None else None)
+            self._layers[layer] = made
+        return self._layers[layer]
+
+    def _parameter(self, name, layer, attribute, dp=None):
+        value = getattr(layer, attribute)
+        tensor = Tensor(self, self._fresh_name(name), value.shape, layer.dtype, dp)
+        self.parameters.append((tensor, layer, attribute))
         return tensor
 
-    def emit(self, kind, operands, shape, dtype, name):
-        result = Tensor(self, self.fresh_name(name), shape, dtype)
+    def emit(self, kind, operands, shape, dtype, policy=None):
+        """Appends an op; its result is named by its position, as kb-opt prints it.
+        `policy` is the result's encoding (gelu and add keep their operand's type)."""
+        for o in operands:
+            if not isinstance(o, Tensor) or o.program is not self:
+                raise ValueError(f"{o!r} is not a value of program {self.name!r}")
+        result = Tensor(self, str(len(self.ops)), shape, dtype, policy)
         self.ops.append((kind, list(operands), result))
         return result
 
     def output(self, *tensors):
+        """Makes `tensors` results of the function, in order (call it once or more)."""
         for t in tensors:
             if not isinstance(t, Tensor) or t.program is not self:
                 raise ValueError(f"{t!r} is not a value of program {self.name!r}")
@@ -109,70 +168,45 @@ class Program:
 
     # kb IR.
     def to_mlir(self):
-        if not self.outputs:
-            raise ValueError(f"program {self.name!r} has no outputs; call program.output(...)")
-        args = ", ".join(f"%{t.name}: {t.mlir_type}" for t, _, _ in self.arguments)
-        results = ", ".join(t.mlir_type for t in self.outputs)
-        lines = [f"module attributes {{kb.world_size = {self.world_size} : i64}} {{",
-                 f"  func.func @{self.name}({args}) -> ({results}) {{"]
-        for kind, operands, result in self.ops:
-            names = [f"%{o.name}" for o in operands]
-            if kind in ("column_parallel_linear", "row_parallel_linear"):
-                bias = f" bias {names[2]}" if len(names) == 3 else ""
-                types = ", ".join(o.mlir_type for o in operands)
-                lines.append(f"    %{result.name} = kb.{kind} {names[0]}, {names[1]}{bias}"
-                             f" : ({types}) -> {result.mlir_type}")
-            elif kind == "gelu":
-                lines.append(f"    %{result.name} = kb.gelu {names[0]} : {result.mlir_type}")
-            elif kind == "add":
-                lines.append(f"    %{result.name} = kb.add {names[0]}, {names[1]} : "
-                             f"{operands[0].mlir_type}, {operands[1].mlir_type}")
-            else:
-                raise AssertionError(kind)
-        lines.append(f"    return {', '.join('%' + t.name for t in self.outputs)} : {results}")
-        lines += ["  }", "}", ""]
-        return "\n".join(lines)
+        """The global-view kb IR of the program, as text."""
+        return emit_module(self)
+
+    def __str__(self):
+        return self.to_mlir()
+
+    # Values.
+    def argument_values(self, inputs):
+        """Every argument's value in order: the inputs (a dict by name, a sequence in
+        declaration order, or one array), then the layers' parameters; each checked
+        against its shape and rounded to its dtype."""
+        given = _named_inputs(self.inputs, inputs)
+        values = []
+        for tensor in self.inputs:
+            values.append(_checked(tensor, given[tensor.name]))
+        for tensor, layer, attribute in self.parameters:
+            values.append(_checked(tensor, getattr(layer, attribute)))
+        return values
 
     # Tools.
     def compile(self, lower_to_device=True):
-        """The program after `kb-opt --kb-pipeline`, as text."""
+        """The program after `kb-opt --kb-pipeline`, as text: the device (gemm_tile)
+        program, or with lower_to_device=False the per-rank local view."""
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
-            source = os.path.join(tmp, f"{self.name}.mlir")
-            with open(source, "w") as f:
-                f.write(self.to_mlir())
+            source = self._write(tmp)
             option = "" if lower_to_device else "=lower-to-device=false"
             return run_tool("kb-opt", [f"--kb-pipeline{option}", source]).stdout
 
-    def argument_values(self, inputs):
-        """Every argument's value in order: the inputs given by name, the parameters
-        from their layers; each checked and rounded to its dtype."""
-        inputs = dict(inputs or {})
-        values = []
-        for tensor, kind, value in self.arguments:
-            if kind == "input":
-                if tensor.name not in inputs:
-                    raise ValueError(f"missing input {tensor.name!r}")
-                value = inputs.pop(tensor.name)
-            value = np.asarray(value)
-            if value.shape != tensor.shape:
-                raise ValueError(f"{tensor.name!r} has shape {value.shape}, the program "
-                                 f"expects {tensor.shape}")
-            values.append(round_to(value, tensor.dtype))
-        if inputs:
-            raise ValueError(f"unknown inputs: {', '.join(sorted(inputs))}")
-        return values
-
     def run(self, inputs=None, check=True, trace=None, device=None):
-        """Compiles and runs the program with kb-run; returns a RunResult whose
-        outputs are numpy arrays and whose report is kb-run's JSON report."""
+        """Runs the program on the simulated AHBM system with kb-run (which compiles the
+        global view in-process). Returns a RunResult. With check=True kb-run also runs
+        the unsharded program and fails (kb.ToolError, with `.report`) on a mismatch.
+        `device` is a dict of device-description fields (docs/Device.md)."""
         values = self.argument_values(inputs)
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
-            source = os.path.join(tmp, f"{self.name}.mlir")
-            with open(source, "w") as f:
-                f.write(self.to_mlir())
-            args = [source, "--output-dir", tmp, "--report", os.path.join(tmp, "report.json")]
+            report_path = os.path.join(tmp, "report.json")
+            args = [self._write(tmp), "--output-dir", tmp, "--report", report_path]
             for i, value in enumerate(values):
-                path = os.path.join(tmp, f"in{i}.npy")
+                path = os.path.join(tmp, f"arg{i}.npy")
                 np.save(path, value)
                 args += ["--input", path]
             if check:
@@ -184,14 +218,63 @@ class Program:
                 with open(device_path, "w") as f:
                     json.dump(device, f)
                 args += ["--device", device_path]
-            done = run_tool("kb-run", args)
+            try:
+                done = run_tool("kb-run", args)
+            except ToolError as error:
+                error.report = _load_json(report_path)  # a failed --check still reports
+                raise
             outputs = [np.load(os.path.join(tmp, f"result{i}.npy"))
                        for i in range(len(self.outputs))]
-            with open(os.path.join(tmp, "report.json")) as f:
-                report = json.load(f)
+            report = _load_json(report_path)
         return RunResult(outputs, report, done.stdout)
 
     def reference(self, inputs=None):
-        """The unsharded model in numpy (see kb.reference)."""
-        from .reference import run_reference
-        return run_reference(self, self.argument_values(inputs))
+        """The unsharded model in numpy (kb.reference): one array per output."""
+        from .reference import run
+        return run(self, inputs)
+
+    def _write(self, directory):
+        path = os.path.join(directory, f"{self.name}.mlir")
+        with open(path, "w") as f:
+            f.write(self.to_mlir())
+        return path
+
+
+def _named_inputs(declared, inputs):
+    names = [t.name for t in declared]
+    if inputs is None:
+        inputs = {}
+    elif isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    if not isinstance(inputs, dict):
+        inputs = list(inputs)
+        if len(inputs) != len(names):
+            raise ValueError(f"the program takes {len(names)} input(s) "
+                             f"({', '.join(names)}), got {len(inputs)}")
+        inputs = dict(zip(names, inputs))
+    unknown = sorted(set(inputs) - set(names))
+    if unknown:
+        raise ValueError(f"unknown inputs: {', '.join(map(str, unknown))} "
+                         f"(the program takes {', '.join(names) or 'none'})")
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        raise ValueError(f"missing input {missing[0]!r}")
+    return inputs
+
+
+def _checked(tensor, value):
+    value = np.asarray(value)
+    if value.shape != tensor.shape:
+        raise ValueError(f"{tensor.name!r} has shape {value.shape}, the program "
+                         f"expects {tensor.shape}")
+    if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise ValueError(f"{tensor.name!r} must hold real numbers, got {value.dtype}")
+    return round_to(value, tensor.dtype)
+
+
+def _load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None

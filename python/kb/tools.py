@@ -1,20 +1,30 @@
-"""Finding and running kb-opt and kb-run, with their failures surfaced in full."""
+"""Finding and running kb-opt and kb-run, with their failures surfaced in full.
+
+The tools are the compiler; the front end only drives them. When they fail, the user
+needs what a shell would have shown (the command, the exit status, stderr with its
+file:line:col diagnostics), not a bare CalledProcessError, so every failure becomes a
+ToolError carrying all of it.
+"""
 import os
+import shlex
 import shutil
 import subprocess
 
-_REPO_BIN = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin"))
+_REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+_REPO_BIN = os.path.join(_REPO, "build", "bin")
 
 
 class ToolError(RuntimeError):
-    """A kb tool was missing or failed: which one, how it was called, its exit status
-    and what it printed on stderr."""
+    """A kb tool was missing or failed: `tool`, `command` (argv), `returncode`, `stderr`.
+    `report` is kb-run's JSON report when a run failed after writing one (a failed
+    --check), else None."""
 
     def __init__(self, tool, message, command=None, returncode=None, stderr=""):
         self.tool, self.command, self.returncode, self.stderr = tool, command, returncode, stderr
+        self.report = None
         text = f"{tool}: {message}"
         if command:
-            text += f"\n  command: {' '.join(command)}"
+            text += f"\n  command: {shlex.join(command)}"
         if returncode is not None:
             text += f"\n  exit status: {returncode}"
         if stderr:
@@ -27,21 +37,25 @@ def find_tool(name):
     searched = []
     for directory in (os.environ.get("KB_TOOLS_DIR"), _REPO_BIN):
         if directory:
-            path = os.path.join(directory, name)
             searched.append(directory)
-            if os.access(path, os.X_OK):
+            path = os.path.join(directory, name)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
                 return path
     found = shutil.which(name)
     if found:
         return found
     raise ToolError(name, f"not found (looked in {', '.join(searched)} and PATH); build it "
-                          "with scripts/build.sh or point KB_TOOLS_DIR at its directory")
+                          f"with `{os.path.join(_REPO, 'scripts', 'build.sh')}` (or "
+                          f"`ninja -C build {name}`), or set KB_TOOLS_DIR to the "
+                          "directory that holds it")
 
 
 def run_tool(name, args):
+    """Runs tool `name` with `args`; returns the CompletedProcess (text stdout/stderr)
+    or raises ToolError."""
     command = [find_tool(name)] + [os.fspath(a) for a in args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace")
     except OSError as e:
         raise ToolError(name, f"could not start: {e}", command) from e
     if done.returncode != 0:

@@ -20,7 +20,8 @@ def run_example(name):
 
 def test_seed_mlp():
     out = run_example("seed_mlp.py")
-    assert "TP world size 4" in out and "max error vs the numpy reference" in out
+    assert "seed MLP block, TP world size 4" in out
+    assert "device time:" in out and "max error vs the numpy reference" in out
 
 
 @pytest.mark.skipif("ASAN_OPTIONS" in os.environ,
@@ -28,4 +29,5 @@ def test_seed_mlp():
                            "the release pass runs it")
 def test_llama2_7b_mlp():
     out = run_example("llama2_7b_mlp.py")
-    assert "Llama-2-7B MLP, TP 8" in out
+    assert "Llama-2-7B MLP (gelu(gate) + up in place of silu(gate) * up), TP 8" in out
+    assert "TP world size 8" in out and "max error vs the numpy reference" in out

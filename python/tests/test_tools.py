@@ -1,35 +1,101 @@
-"""Missing and failing tools surface as kb.ToolError with what went wrong."""
-import os
-import stat
+"""Missing and failing tools surface as kb.ToolError with what went wrong: the tool,
+its command line, its exit status and its stderr."""
+import subprocess
 
+import numpy as np
 import pytest
 
 import kb
 from kb import tools
 
 
-def test_missing_tool_says_where_it_looked(monkeypatch, tmp_path):
-    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
-    monkeypatch.setattr(tools, "_REPO_BIN", str(tmp_path / "nothing"))
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(kb.ToolError) as e:
-        tools.find_tool("kb-opt")
-    assert "kb-opt: not found" in str(e.value) and str(tmp_path) in str(e.value)
-    assert "scripts/build.sh" in str(e.value)
+def fake_tool(directory, name, script):
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
 
 
-def test_failing_tool_surfaces_its_stderr(monkeypatch, tmp_path):
-    fake = tmp_path / "kb-opt"
-    fake.write_text("#!/bin/sh\necho 'error: something specific' >&2\nexit 3\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+def small_program():
     with kb.Program("p") as p:
         x = p.input("x", (2, 2), dtype="f32")
         p.output(kb.gelu(x))
+    return p
+
+
+def test_missing_tool_says_where_it_looked_and_how_to_build_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+    monkeypatch.setattr(tools, "_REPO_BIN", str(tmp_path / "nothing"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(kb.ToolError) as e:
+        small_program().compile()
+    message = str(e.value)
+    assert message.startswith("kb-opt: not found (looked in ")
+    assert str(tmp_path) in message and str(tmp_path / "nothing") in message
+    assert "and PATH" in message and "scripts/build.sh" in message
+    assert "KB_TOOLS_DIR" in message
+    assert e.value.tool == "kb-opt" and e.value.returncode is None
+
+
+def test_failing_tool_surfaces_its_stderr(monkeypatch, tmp_path):
+    fake_tool(tmp_path, "kb-opt", "echo 'error: something specific' >&2\nexit 3\n")
+    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+    with pytest.raises(kb.ToolError) as e:
+        small_program().compile()
+    error = e.value
+    message = str(error)
+    assert isinstance(error, RuntimeError)
+    assert not isinstance(error, subprocess.CalledProcessError)
+    assert error.returncode == 3 and error.tool == "kb-opt"
+    assert error.command[0] == str(tmp_path / "kb-opt") and "--kb-pipeline" in error.command
+    assert message.startswith("kb-opt: failed")
+    assert f"command: {tmp_path / 'kb-opt'} --kb-pipeline " in message
+    assert "exit status: 3" in message
+    assert "error: something specific" in message and error.stderr.strip() == (
+        "error: something specific")
+
+
+def test_a_tool_killed_by_a_signal_says_so(monkeypatch, tmp_path):
+    fake_tool(tmp_path, "kb-opt", "kill -SEGV $$\n")
+    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+    with pytest.raises(kb.ToolError, match="kb-opt: killed by signal 11"):
+        small_program().compile()
+
+
+def test_kb_tools_dir_comes_first(monkeypatch, tmp_path):
+    fake_tool(tmp_path, "kb-opt", "echo lowered by the fake\n")
+    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+    assert small_program().compile() == "lowered by the fake\n"
+
+
+def test_a_failed_check_keeps_kb_runs_report(monkeypatch, tmp_path):
+    """kb-run writes its report before it exits 1 on a failed --check; the error keeps it."""
+    fake_tool(tmp_path, "kb-run", """
+while [ $# -gt 0 ]; do
+  if [ "$1" = --report ]; then
+    echo '{"check": {"passed": false, "max_rel_err": 0.5}}' > "$2"; fi
+  shift
+done
+echo 'kb-run: check failed: result 0' >&2
+exit 1
+""")
+    monkeypatch.setenv("KB_TOOLS_DIR", str(tmp_path))
+    with pytest.raises(kb.ToolError) as e:
+        small_program().run({"x": np.ones((2, 2))}, check=True)
+    assert e.value.tool == "kb-run" and "--check" in e.value.command
+    assert "check failed: result 0" in str(e.value)
+    assert e.value.report == {"check": {"passed": False, "max_rel_err": 0.5}}
+
+
+def test_kb_opt_errors_reach_the_user_with_their_location(tmp_path):
+    """A policy naming more cubes than the device has is kb-opt's to reject (the device
+    can be overridden); its message names both numbers."""
+    with kb.Program("p") as p:
+        layer = kb.ColumnParallelLinear(8, 64, dtype="f32",
+                                        dp=kb.DPPolicy(cube="shard", num_cubes=8))
+        p.output(layer(p.input((2, 8), dtype="f32")))
     with pytest.raises(kb.ToolError) as e:
         p.compile()
-    message = str(e.value)
-    assert e.value.returncode == 3 and e.value.tool == "kb-opt"
-    assert "error: something specific" in message and "exit status: 3" in message
-    assert "--kb-pipeline" in message
-    assert isinstance(e.value, RuntimeError)
+    assert e.value.returncode == 1
+    assert "DPPolicy names 8 cubes, but the device has 4" in e.value.stderr
+    assert "p.mlir:2:" in e.value.stderr

@@ -1,0 +1,59 @@
+"""kb IR text for a Program, in the global view and exactly in the dialect's assembly
+format (the form `kb-opt` prints back, except that arguments keep their names), so the
+text is both what the tools read and what a user reads when something goes wrong.
+
+No MLIR Python bindings are involved: the global view is small (four ops and a
+function), and writing it as text keeps the front end pure Python.
+"""
+import re
+
+# An MLIR suffix-id that is not a bare number: `%0` names belong to op results.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*\Z")
+
+
+def check_name(name, what):
+    """Raises ValueError unless `name` can be written as `%name` / `@name` unquoted."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"{what} must be an identifier (letters, digits, '_', '$', '.'; "
+                         f"not starting with a digit), got {name!r}")
+    return name
+
+
+def tensor_type(shape, dtype, policy=None):
+    """`tensor<8x16xf16>`, with the DPPolicy as its encoding when there is one."""
+    dims = "".join(f"{d}x" for d in shape)
+    encoding = f", {policy.to_mlir()}" if policy is not None else ""
+    return f"tensor<{dims}{dtype}{encoding}>"
+
+
+def _op_line(kind, operands, result):
+    names = [o.ssa for o in operands]
+    if kind in ("column_parallel_linear", "row_parallel_linear"):
+        bias = f" bias {names[2]}" if len(names) == 3 else ""
+        types = ", ".join(o.mlir_type for o in operands)
+        return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]}{bias} : "
+                f"({types}) -> {result.mlir_type}")
+    if kind == "gelu":
+        return f"{result.ssa} = kb.gelu {names[0]} : {result.mlir_type}"
+    if kind == "add":
+        return (f"{result.ssa} = kb.add {names[0]}, {names[1]} : "
+                f"{operands[0].mlir_type}, {operands[1].mlir_type}")
+    raise AssertionError(f"unknown op kind {kind!r}")
+
+
+def emit_module(program):
+    """The module holding `program` as one func.func, its world size as `kb.world_size`."""
+    if not program.outputs:
+        raise ValueError(f"program {program.name!r} has no outputs; call program.output(...)")
+    args = ", ".join(f"{t.ssa}: {t.mlir_type}" for t in program.arguments)
+    result_types = [t.mlir_type for t in program.outputs]
+    results = (result_types[0] if len(result_types) == 1
+               else f"({', '.join(result_types)})")
+    lines = [f"module attributes {{kb.world_size = {program.world_size} : i64}} {{",
+             f"  func.func @{program.name}({args}) -> {results} {{"]
+    lines += [f"    {_op_line(kind, operands, result)}"
+              for kind, operands, result in program.ops]
+    lines.append(f"    return {', '.join(t.ssa for t in program.outputs)} : "
+                 f"{', '.join(result_types)}")
+    lines += ["  }", "}", ""]
+    return "\n".join(lines)
