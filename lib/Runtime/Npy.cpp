@@ -192,7 +192,7 @@ llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
       std::memcpy(&h, data + 2 * i, 2);
       t.data[i] = halfToFloat(h);
     }
-  } else {
+  } else if (dataBytes != 0) { // a shape with a 0 has no data to copy
     std::memcpy(t.data.data(), data, dataBytes);
     if (dtype == DType::BF16)
       roundBufferToDType(t.data.data(), t.data.size(), DType::BF16);

@@ -53,6 +53,20 @@ TEST(NpyTest, ReadsNumpysOwnLayout) {
   EXPECT_EQ(t->data[1], -2.0f);
 }
 
+TEST(NpyTest, ReadsArraysWithoutElements) {
+  // numpy writes shapes with a 0 and no data; there is nothing to copy.
+  for (const char *descr : {"<f2", "<f4"}) {
+    llvm::Expected<HostTensor> t = parseNpy(
+        npy(std::string("{'descr': '") + descr +
+                "', 'fortran_order': False, 'shape': (0, 3), }",
+            ""),
+        "empty.npy");
+    ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+    EXPECT_EQ(t->shape, (llvm::SmallVector<int64_t, 4>{0, 3}));
+    EXPECT_TRUE(t->data.empty());
+  }
+}
+
 TEST(NpyTest, RejectsEveryMalformedInputWithItsName) {
   std::string four(16, '\0');
   struct Bad {
