@@ -17,6 +17,8 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <map>
+
 namespace kb {
 #define GEN_PASS_DEF_KBPLACEPASS
 #include "kb/Dialect/KB/Transforms/Passes.h.inc"
@@ -151,6 +153,26 @@ KBPlacePass::placeFunction(func::FuncOp func,
   };
 
   int64_t worldSize = lookupWorldSize(func).value_or(1);
+  // A model repeats its layers: an op's estimate depends only on its kind,
+  // attributes, types and the policies of its values, so equal keys share it
+  // and placement costs the same per layer however deep the model is.
+  std::map<SmallVector<const void *, 12>, double> estimates;
+  auto estimateCached = [&](Operation *op) {
+    SmallVector<const void *, 12> key{op->getName().getAsOpaquePointer(),
+                                      op->getRawDictionaryAttrs().getAsOpaquePointer()};
+    for (ValueRange values : {ValueRange(op->getOperands()),
+                              ValueRange(op->getResults())})
+      for (Value v : values) {
+        key.push_back(v.getType().getAsOpaquePointer());
+        key.push_back(isa<RankedTensorType>(v.getType())
+                          ? policyOf(v).getAsOpaquePointer()
+                          : nullptr);
+      }
+    auto [it, inserted] = estimates.try_emplace(std::move(key), 0.0);
+    if (inserted)
+      it->second = estimateOpSeconds(op, policyOf, worldSize, device);
+    return it->second;
+  };
   for (Value leader : undecided) {
     if (!useCostModel)
       break;
@@ -165,7 +187,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
     auto cost = [&] {
       double seconds = 0;
       for (Operation *op : ops)
-        seconds += estimateOpSeconds(op, policyOf, worldSize, device);
+        seconds += estimateCached(op);
       return seconds;
     };
     DPPolicyAttr rule = chosen[leader];
