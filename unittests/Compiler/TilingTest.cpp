@@ -6,6 +6,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "gtest/gtest.h"
 
+#include <limits>
+
 using namespace kb;
 
 namespace {
@@ -98,22 +100,47 @@ TEST_F(TilingTest, ChosenTilesFitThePeBuffer) {
         EXPECT_GE(tile->kChunk, std::min<int64_t>(k, 16));
         EXPECT_LE(tile->kChunk, k);
         // The next larger chunk would not fit, unless the chunk is all of k.
-        if (tile->kChunk < k)
+        if (tile->kChunk < k) {
           EXPECT_GT(gemmTileWorkingSet(tile->m, tile->n, tile->kChunk + 1, eb),
                     device.peBufferBytes());
+        }
       }
     }
   }
 }
 
-TEST_F(TilingTest, DefaultDeviceTakesFullTiles) {
+TEST_F(TilingTest, SlabThatFitsIsOneTile) {
   gemm_tile::DeviceDescription device;
+  // A GPT-3 column slab on one PE: 8 tokens × 192 columns, k = 12288, f16.
+  std::optional<GemmTileSizes> tile = chooseGemmTile(8, 192, 12288, 2, device);
+  ASSERT_TRUE(tile);
+  EXPECT_EQ(tile->m, 8);
+  EXPECT_EQ(tile->n, 192);
+  // (8·kc + kc·192)·2·2 + 8·192·4 <= 512 KiB  =>  kc <= 647.
+  EXPECT_EQ(tile->kChunk, 647);
+}
+
+TEST_F(TilingTest, LargeSlabTakesTheMostIntenseTileThatFits) {
+  gemm_tile::DeviceDescription device;
+  // 512 × 512 does not fit (its accumulator alone is 1 MiB); 512 × 128 does,
+  // and reads fewer operand bytes per flop than 128 × 128.
   std::optional<GemmTileSizes> tile = chooseGemmTile(512, 512, 4096, 2, device);
   ASSERT_TRUE(tile);
-  EXPECT_EQ(tile->m, 128);
+  EXPECT_EQ(tile->m, 512);
   EXPECT_EQ(tile->n, 128);
-  // (128·kc + kc·128)·2·2 + 128·128·4 <= 512 KiB  =>  kc <= 448.
-  EXPECT_EQ(tile->kChunk, 448);
+  // (512·kc + kc·128)·2·2 + 512·128·4 <= 512 KiB  =>  kc <= 102.
+  EXPECT_EQ(tile->kChunk, 102);
+}
+
+TEST_F(TilingTest, AbsurdSlabsDoNotOverflowTheWorkingSet) {
+  gemm_tile::DeviceDescription device;
+  int64_t huge = int64_t{1} << 40;
+  EXPECT_EQ(gemmTileWorkingSet(huge, huge, huge, 4),
+            std::numeric_limits<int64_t>::max());
+  std::optional<GemmTileSizes> tile = chooseGemmTile(huge, huge, 64, 4, device);
+  ASSERT_TRUE(tile);
+  EXPECT_LE(tile->m, 128);
+  EXPECT_LE(tile->n, 128);
 }
 
 TEST_F(TilingTest, NoTileFitsAnAbsurdlySmallBuffer) {

@@ -2,6 +2,11 @@
 
 #include "kb/Conversion/KBToGemmTile/Tiling.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <limits>
+
 using namespace kb;
 
 bool Box::contains(const Box &other) const {
@@ -90,7 +95,16 @@ llvm::SmallVector<Box> kb::peShares(const Box &box, DPPolicyAttr policy,
 
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                                int64_t elementBytes) {
-  return (m * kc + kc * n) * elementBytes * 2 + m * n * 4;
+  // Saturates: a whole-extent candidate of an absurd slab must not wrap.
+  using llvm::SaturatingAdd, llvm::SaturatingMultiply;
+  uint64_t operands = SaturatingMultiply<uint64_t>(
+      SaturatingAdd<uint64_t>(SaturatingMultiply<uint64_t>(m, kc),
+                              SaturatingMultiply<uint64_t>(kc, n)),
+      elementBytes * 2);
+  uint64_t bytes = SaturatingAdd<uint64_t>(
+      operands, SaturatingMultiply<uint64_t>(SaturatingMultiply<uint64_t>(m, n), 4));
+  return static_cast<int64_t>(
+      std::min<uint64_t>(bytes, std::numeric_limits<int64_t>::max()));
 }
 
 std::optional<GemmTileSizes>
@@ -99,15 +113,23 @@ kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
   int64_t budget = device.peBufferBytes();
   // A tile must at least stream k in chunks of 16 (or all of a shorter k).
   int64_t minChunk = std::min<int64_t>(k, 16);
-  // Among power-of-two tiles up to 128 x 128 that fit, take the one with the
-  // highest arithmetic intensity m·n / (m + n), then the larger one.
+  // Candidate extents per dimension: powers of two up to 128, and the whole
+  // extent, so a slab that fits the buffer is one tile (one op, operands read
+  // once) rather than several. Among the tiles that fit, take the one with
+  // the highest arithmetic intensity m·n / (m + n), then the larger one.
+  auto candidates = [](int64_t extent) {
+    llvm::SmallVector<int64_t, 9> sizes{extent};
+    for (int64_t t = 128; t >= 1; t /= 2)
+      if (t < extent)
+        sizes.push_back(t);
+    return sizes;
+  };
   std::optional<GemmTileSizes> best;
   auto intensity = [](int64_t tm, int64_t tn) {
     return static_cast<double>(tm * tn) / (tm + tn);
   };
-  for (int64_t tm = 128; tm >= 1; tm /= 2) {
-    for (int64_t tn = 128; tn >= 1; tn /= 2) {
-      int64_t em = std::min(tm, m), en = std::min(tn, n);
+  for (int64_t em : candidates(m)) {
+    for (int64_t en : candidates(n)) {
       if (gemmTileWorkingSet(em, en, minChunk, elementBytes) > budget)
         continue;
       if (best && (intensity(em, en) < intensity(best->m, best->n) ||

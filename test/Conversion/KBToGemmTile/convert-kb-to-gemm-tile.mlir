@@ -151,6 +151,24 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 
 // -----
 
+// A PE slab whose whole extent fits the buffer is one tile, not a 128-column
+// tile and a remainder: 8x192 f16 streams k in chunks of 647
+// ((8·647 + 647·192)·2·2 + 8·192·4 <= 512 KiB).
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 1>} {
+  // CHECK-LABEL: func.func @whole_slab
+  // CHECK: gemm_tile.matmul pe 0 {{.*}} sizes [8, 192, 4096] k_chunk 647
+  // CHECK-NOT: gemm_tile.matmul
+  func.func @whole_slab(%a: tensor<8x4096xf16, #rep>, %b: tensor<4096x192xf16, #rep>) -> tensor<8x192xf16, #rep> {
+    %c = kb.matmul %a, %b : (tensor<8x4096xf16, #rep>, tensor<4096x192xf16, #rep>) -> tensor<8x192xf16, #rep>
+    return %c : tensor<8x192xf16, #rep>
+  }
+}
+
+// -----
+
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
   func.func @unplaced(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
     // expected-error@-1 {{without a DPPolicy; run kb-place before convert-kb-to-gemm-tile}}

@@ -58,10 +58,11 @@ struct GemmTileSizes {
   int64_t m, n, kChunk;
 };
 
-/// The tile (powers of two up to 128 × 128, clipped to m × n) of highest
-/// arithmetic intensity whose double-buffered operand chunks of at least 16
-/// (or k) and f32 accumulator fit the PE buffer, with the largest k chunk
-/// that then fits. Fails when no tile fits.
+/// The tile of highest arithmetic intensity whose double-buffered operand
+/// chunks of at least 16 (or k) and f32 accumulator fit the PE buffer, with
+/// the largest k chunk that then fits. Each tile dimension is the slab's whole
+/// extent or a power of two up to 128 below it, so a slab that fits is one
+/// tile. Fails when no tile fits.
 std::optional<GemmTileSizes>
 chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
                const gemm_tile::DeviceDescription &device);
