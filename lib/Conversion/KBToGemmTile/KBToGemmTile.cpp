@@ -118,6 +118,11 @@ private:
   SmallVector<Type> resultTypes;
   SmallVector<Attribute> resultPieces;
   SmallVector<int64_t> resultSplitDims;
+  // Tile sizes by (rows, cols, k, element bytes): a model's layers repeat
+  // their slabs, so each shape is sized once.
+  llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t, int64_t>,
+                 std::optional<GemmTileSizes>>
+      tileSizes;
 };
 
 } // namespace
@@ -260,8 +265,11 @@ LogicalResult FunctionLowering::lowerMatmul(MatmulOp op) {
     SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
     for (auto [pe, slab] : llvm::enumerate(slabs)) {
       int64_t rows = slab.sizes[0], cols = slab.sizes[1];
-      std::optional<GemmTileSizes> tile =
-          chooseGemmTile(rows, cols, k, elementBytes, device);
+      auto [cached, fresh] =
+          tileSizes.try_emplace({rows, cols, k, elementBytes}, std::nullopt);
+      if (fresh)
+        cached->second = chooseGemmTile(rows, cols, k, elementBytes, device);
+      std::optional<GemmTileSizes> tile = cached->second;
       if (!tile)
         return op.emitOpError() << "has no gemm tile that fits a PE buffer of "
                                 << device.peBufferBytes() << " bytes";
