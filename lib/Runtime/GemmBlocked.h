@@ -25,8 +25,23 @@ constexpr int64_t kNC = 3072;
 /// first mr × nr of it; panels are packed and zero-padded to MR / NR.
 template <int MR, int NR, int VL>
 struct MicroKernel {
-  typedef float Vec __attribute__((vector_size(VL * 4), aligned(4)));
+  typedef float Vec __attribute__((vector_size(VL * 4)));
+  // Unaligned, aliasing view for loads and stores: a plain dereference keeps
+  // the accumulators in registers, where memcpy made GCC bounce them (and the
+  // B row) through the stack and stall on store forwarding every step.
+  typedef float VecU
+      __attribute__((vector_size(VL * 4), aligned(4), may_alias));
   static constexpr int kVecs = NR / VL;
+
+  static inline Vec load(const float *p) {
+    return *reinterpret_cast<const VecU *>(p);
+  }
+  static inline void store(float *p, Vec v) {
+    *reinterpret_cast<VecU *>(p) = v;
+  }
+  // -0.0 + x is x for every x, so this folds to a plain broadcast (+0.0
+  // would cost an add, to turn -0.0 into +0.0).
+  static inline Vec broadcast(float x) { return -Vec{} + x; }
 
   static inline void run(int64_t kc, const float *a, const float *b, float *c,
                          int64_t ldc, int64_t mr, int64_t nr) {
@@ -37,27 +52,23 @@ struct MicroKernel {
     for (int64_t p = 0; p < kc; ++p) {
       Vec bv[kVecs];
       for (int j = 0; j < kVecs; ++j)
-        std::memcpy(&bv[j], b + p * NR + j * VL, sizeof(Vec));
+        bv[j] = load(b + p * NR + j * VL);
       for (int i = 0; i < MR; ++i) {
-        Vec av = Vec{} + a[p * MR + i];
+        Vec av = broadcast(a[p * MR + i]);
         for (int j = 0; j < kVecs; ++j)
           acc[i][j] += av * bv[j];
       }
     }
     if (mr == MR && nr == NR) {
       for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < kVecs; ++j) {
-          Vec cv;
-          std::memcpy(&cv, c + i * ldc + j * VL, sizeof(Vec));
-          cv += acc[i][j];
-          std::memcpy(c + i * ldc + j * VL, &cv, sizeof(Vec));
-        }
+        for (int j = 0; j < kVecs; ++j)
+          store(c + i * ldc + j * VL, load(c + i * ldc + j * VL) + acc[i][j]);
       return;
     }
     float tile[MR * NR];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kVecs; ++j)
-        std::memcpy(tile + i * NR + j * VL, &acc[i][j], sizeof(Vec));
+        store(tile + i * NR + j * VL, acc[i][j]);
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j)
         c[i * ldc + j] += tile[i * NR + j];
