@@ -1,10 +1,11 @@
-//===- GemmTest.cpp - the gemm kernel against a naive product -------------===//
+//===- GemmTest.cpp - gemm and elementwise kernels against references -----===//
 
 #include "kb/Runtime/Kernels.h"
 
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace kb::runtime;
@@ -65,6 +66,33 @@ INSTANTIATE_TEST_SUITE_P(
       return "m" + std::to_string(c.m) + "n" + std::to_string(c.n) + "k" +
              std::to_string(c.k) + (c.accumulate ? "acc" : "");
     });
+
+TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
+  // Every lane position and tail length, over the range where GELU bends and
+  // far into both saturations, plus the extremes of f32.
+  std::vector<float> in;
+  for (double x = -120; x <= 120; x += 0.00137)
+    in.push_back(static_cast<float>(x));
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 3.4e38f,
+                  -3.4e38f})
+    in.push_back(x);
+  for (size_t n : {in.size(), in.size() - 1, in.size() - 2, in.size() - 3}) {
+    std::vector<float> out(n, 42.0f);
+    geluTanh(in.data(), out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      double x = in[i];
+      // x · sigmoid(2y), in double: equal to 0.5·x·(1 + tanh(y)) without its
+      // cancellation for large negative x.
+      double expected =
+          x / (1 + std::exp(-2 * 0.7978845608028654 * (x + 0.044715 * x * x * x)));
+      ASSERT_NEAR(out[i], expected, 1e-6 + 2e-5 * std::fabs(expected))
+          << "x = " << x << " (element " << i << " of " << n << ")";
+    }
+  }
+  float nan = std::numeric_limits<float>::quiet_NaN(), out;
+  geluTanh(&nan, &out, 1);
+  EXPECT_TRUE(std::isnan(out));
+}
 
 TEST(KernelsTest, GeluAndReductions) {
   float in[] = {-3.0f, -1.0f, 0.0f, 0.5f, 2.0f}, out[5];
