@@ -47,6 +47,6 @@ for target in "${targets[@]}"; do
   [ -f "$root/fuzz/$target.dict" ] && dict=(-dict="$root/fuzz/$target.dict")
   echo "== $target for ${seconds}s"
   "$build/bin/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 \
-    -artifact_prefix="$crashes/" -print_final_stats=1 2>&1 | tail -n 25 &
+    -artifact_prefix="$crashes/" -print_final_stats=1 2>&1 | tail -n 25 | sed "s|^|[$target] |" &
 done
 wait
