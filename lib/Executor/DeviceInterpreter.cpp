@@ -238,10 +238,18 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
     rank.peBusy.assign(device.cubes * device.pesPerCube, 0);
     rank.dmaFree.assign(device.cubes, 0);
     rank.dmaBusy.assign(device.cubes, 0);
-    SmallVector<HostTensor> locals;
-    for (auto [i, input] : llvm::enumerate(inputs))
-      locals.push_back(
-          scatter(input, program.args[i].splitDim, r, program.worldSize));
+    // Each rank's slice of the split inputs; replicated inputs are read in
+    // place rather than copied per rank.
+    SmallVector<HostTensor> slices(inputs.size());
+    SmallVector<const HostTensor *> locals;
+    for (auto [i, input] : llvm::enumerate(inputs)) {
+      if (program.args[i].splitDim < 0) {
+        locals.push_back(&input);
+        continue;
+      }
+      slices[i] = scatter(input, program.args[i].splitDim, r, program.worldSize);
+      locals.push_back(&slices[i]);
+    }
     for (BlockArgument arg : program.entry.getArguments()) {
       auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
@@ -249,7 +257,7 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         return error(program.entry, "argument " +
                                         llvm::Twine(arg.getArgNumber()) +
                                         " has no valid gemm_tile.piece");
-      const HostTensor &local = locals[piece.getTensor()];
+      const HostTensor &local = *locals[piece.getTensor()];
       auto type = cast<MemRefType>(arg.getType());
       if (piece.getOffsets().size() != local.shape.size())
         return error(program.entry, "argument " + llvm::Twine(arg.getArgNumber()) +

@@ -5,6 +5,8 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace kb;
 using namespace kb::exec;
@@ -179,9 +181,14 @@ static void forEachRow(llvm::ArrayRef<int64_t> shape,
 HostTensor kb::exec::extractBox(const HostTensor &t,
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> sizes) {
-  HostTensor box = runtime::makeTensor(t.dtype, sizes);
+  HostTensor box;
+  box.dtype = t.dtype;
+  box.shape.assign(sizes.begin(), sizes.end());
+  // Rows arrive in the box's order: appending them writes each element once,
+  // where zero-filling first would touch the memory twice.
+  box.data.reserve(std::max<int64_t>(box.numElements(), 0));
   forEachRow(t.shape, offsets, sizes, [&](int64_t src, int64_t dst, int64_t n) {
-    std::copy_n(t.data.data() + src, n, box.data.data() + dst);
+    box.data.insert(box.data.end(), t.data.data() + src, t.data.data() + src + n);
   });
   return box;
 }

@@ -25,7 +25,7 @@ using namespace kb::runtime::detail;
 
 void gemmPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
                   float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
-  blockedGemm<4, 8, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
+  blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
 using GemmFn = void (*)(const float *, int64_t, const float *, int64_t, float *,

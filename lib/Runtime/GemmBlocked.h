@@ -17,7 +17,6 @@
 
 namespace {
 
-constexpr int64_t kKC = 384; // panel depth: A and B panels stay in L1/L2
 constexpr int64_t kMC = 144; // rows of A per block (a multiple of MR)
 constexpr int64_t kNC = 3072;
 
@@ -75,18 +74,20 @@ struct MicroKernel {
   }
 };
 
-/// The blocked loop nest around one micro-kernel shape.
-template <int MR, int NR, typename Kernel>
+/// The blocked loop nest around one micro-kernel shape. KC, the panel depth,
+/// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
+/// together; it is per kernel because NR differs.
+template <int MR, int NR, int KC, typename Kernel>
 inline void blockedGemm(const float *a, int64_t lda, const float *b,
                         int64_t ldb, float *c, int64_t ldc, int64_t m,
                         int64_t n, int64_t k) {
   thread_local std::vector<float> packedA, packedB;
-  packedA.resize(((kMC + MR - 1) / MR) * MR * kKC);
-  packedB.resize(((kNC + NR - 1) / NR) * NR * kKC);
+  packedA.resize(((kMC + MR - 1) / MR) * MR * KC);
+  packedB.resize(((kNC + NR - 1) / NR) * NR * KC);
   for (int64_t jc = 0; jc < n; jc += kNC) {
     int64_t nc = std::min(kNC, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kKC) {
-      int64_t kc = std::min(kKC, k - pc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = std::min<int64_t>(KC, k - pc);
       // Pack B[pc : pc+kc, jc : jc+nc] into NR-wide panels, zero-padded.
       for (int64_t jr = 0; jr < nc; jr += NR) {
         float *panel = packedB.data() + (jr / NR) * NR * kc;

@@ -2,7 +2,72 @@
 
 #include "kb/Runtime/HostTensor.h"
 
+#include "llvm/Support/ErrorHandling.h"
+
+#include <cstdint>
+#include <cstdlib>
+
+#include <sys/mman.h>
+
 using namespace kb::runtime;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KB_TENSORS_FROM_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KB_TENSORS_FROM_MALLOC 1
+#endif
+#endif
+
+namespace {
+// Under AddressSanitizer every tensor comes from malloc, so overflows of
+// large tensors are still caught.
+#ifdef KB_TENSORS_FROM_MALLOC
+constexpr size_t kHugePage = SIZE_MAX;
+#else
+constexpr size_t kHugePage = size_t{2} << 20;
+#endif
+constexpr size_t kPage = 4096;
+size_t roundUp(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
+} // namespace
+
+void *kb::runtime::allocateTensorStorage(size_t bytes) {
+  void *p = nullptr;
+  if (bytes >= kHugePage) {
+    // Mapped directly, 2 MiB-aligned and exactly as long as the tensor (the
+    // slack around the alignment is unmapped), and unmapped when freed: malloc
+    // would keep freed blocks and raise its mmap threshold, which cost RSS.
+    size_t length = roundUp(bytes, kPage);
+    void *mapped = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped != MAP_FAILED) {
+      auto begin = reinterpret_cast<uintptr_t>(mapped);
+      uintptr_t aligned = roundUp(begin, kHugePage);
+      if (aligned != begin)
+        munmap(mapped, aligned - begin);
+      if (size_t tail = begin + length + kHugePage - (aligned + length))
+        munmap(reinterpret_cast<void *>(aligned + length), tail);
+      p = reinterpret_cast<void *>(aligned);
+      // Advice only: where THP is off, the pages are simply small. The tail
+      // past the last whole huge page keeps small pages.
+      (void)madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+    }
+  } else {
+    p = std::malloc(bytes ? bytes : 1);
+  }
+  // kb-run checks a program's host memory against its limit before it runs,
+  // so this is a host out of memory, as for any allocation.
+  if (!p)
+    llvm::report_bad_alloc_error("kb-run: out of host memory for a tensor");
+  return p;
+}
+
+void kb::runtime::freeTensorStorage(void *p, size_t bytes) {
+  if (bytes >= kHugePage)
+    munmap(p, roundUp(bytes, kPage));
+  else
+    std::free(p);
+}
 
 int64_t kb::runtime::checkedNumElements(llvm::ArrayRef<int64_t> shape) {
   int64_t n = 1;
