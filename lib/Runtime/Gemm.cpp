@@ -31,20 +31,28 @@ void gemmPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
 using GemmFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
                         int64_t, int64_t, int64_t, int64_t);
 
-GemmFn selectGemm() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f"))
+GemmFn kernelFn(GemmKernel kernel) {
+  switch (kernel) {
+  case GemmKernel::AVX512:
     return gemmAVX512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  case GemmKernel::AVX2:
     return gemmAVX2;
+  case GemmKernel::Portable:
+    break;
+  }
   return gemmPortable;
 }
 
-} // namespace
+GemmFn selectGemm() {
+  for (GemmKernel kernel : {GemmKernel::AVX512, GemmKernel::AVX2})
+    if (gemmKernelSupported(kernel))
+      return kernelFn(kernel);
+  return gemmPortable;
+}
 
-void kb::runtime::gemm(const float *a, int64_t lda, const float *b,
-                       int64_t ldb, float *c, int64_t ldc, int64_t m,
-                       int64_t n, int64_t k, bool accumulate) {
+void run(GemmFn impl, const float *a, int64_t lda, const float *b, int64_t ldb,
+         float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+         bool accumulate) {
   if (m <= 0 || n <= 0)
     return;
   if (!accumulate)
@@ -52,6 +60,33 @@ void kb::runtime::gemm(const float *a, int64_t lda, const float *b,
       std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
   if (k <= 0)
     return;
-  static const GemmFn impl = selectGemm();
   impl(a, lda, b, ldb, c, ldc, m, n, k);
+}
+
+} // namespace
+
+bool kb::runtime::gemmKernelSupported(GemmKernel kernel) {
+  __builtin_cpu_init();
+  switch (kernel) {
+  case GemmKernel::AVX512:
+    return __builtin_cpu_supports("avx512f");
+  case GemmKernel::AVX2:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  case GemmKernel::Portable:
+    return true;
+  }
+  return false;
+}
+
+void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
+                           const float *b, int64_t ldb, float *c, int64_t ldc,
+                           int64_t m, int64_t n, int64_t k, bool accumulate) {
+  run(kernelFn(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+void kb::runtime::gemm(const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc, int64_t m,
+                       int64_t n, int64_t k, bool accumulate) {
+  static const GemmFn impl = selectGemm();
+  run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }

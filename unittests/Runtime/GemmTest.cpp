@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <tuple>
 #include <vector>
 
 using namespace kb::runtime;
@@ -17,10 +19,13 @@ struct Case {
   bool accumulate;
 };
 
-class GemmTest : public ::testing::TestWithParam<Case> {};
+class GemmTest
+    : public ::testing::TestWithParam<std::tuple<GemmKernel, Case>> {};
 
 TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
-  Case c = GetParam();
+  auto [kernel, c] = GetParam();
+  if (!gemmKernelSupported(kernel))
+    GTEST_SKIP() << "this CPU cannot run the variant";
   std::vector<float> a(std::max<int64_t>(c.m * c.lda, 1)),
       b(std::max<int64_t>(c.k * c.ldb, 1)), out(std::max<int64_t>(c.m * c.ldc, 1));
   uint32_t state = 12345;
@@ -35,8 +40,8 @@ TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
   for (float &v : out)
     v = next();
   std::vector<float> before = out;
-  gemm(a.data(), c.lda, b.data(), c.ldb, out.data(), c.ldc, c.m, c.n, c.k,
-       c.accumulate);
+  gemmWith(kernel, a.data(), c.lda, b.data(), c.ldb, out.data(), c.ldc, c.m,
+           c.n, c.k, c.accumulate);
   for (int64_t i = 0; i < c.m; ++i) {
     for (int64_t j = 0; j < c.ldc; ++j) {
       if (j >= c.n) {
@@ -53,19 +58,30 @@ TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
   }
 }
 
+std::string caseName(
+    const ::testing::TestParamInfo<std::tuple<GemmKernel, Case>> &info) {
+  GemmKernel kernel = std::get<0>(info.param);
+  const Case &c = std::get<1>(info.param);
+  const char *names[] = {"portable", "avx2", "avx512"};
+  return std::string(names[static_cast<int>(kernel)]) + "_m" +
+         std::to_string(c.m) + "n" + std::to_string(c.n) + "k" +
+         std::to_string(c.k) + (c.accumulate ? "acc" : "");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GemmTest,
-    ::testing::Values(Case{1, 1, 1, 1, 1, 1, false}, Case{7, 13, 5, 5, 13, 13, false},
-                      Case{33, 65, 17, 17, 65, 65, true},
-                      Case{127, 129, 300, 310, 140, 133, false},
-                      Case{256, 512, 384, 384, 512, 512, true},
-                      Case{12, 32, 1000, 1000, 32, 32, false},
-                      Case{5, 6, 0, 1, 6, 6, false}, Case{5, 6, 0, 1, 6, 6, true}),
-    [](const ::testing::TestParamInfo<Case> &info) {
-      const Case &c = info.param;
-      return "m" + std::to_string(c.m) + "n" + std::to_string(c.n) + "k" +
-             std::to_string(c.k) + (c.accumulate ? "acc" : "");
-    });
+    ::testing::Combine(
+        ::testing::Values(GemmKernel::Portable, GemmKernel::AVX2,
+                          GemmKernel::AVX512),
+        ::testing::Values(Case{1, 1, 1, 1, 1, 1, false},
+                          Case{7, 13, 5, 5, 13, 13, false},
+                          Case{33, 65, 17, 17, 65, 65, true},
+                          Case{127, 129, 300, 310, 140, 133, false},
+                          Case{256, 512, 384, 384, 512, 512, true},
+                          Case{12, 32, 1000, 1000, 32, 32, false},
+                          Case{5, 6, 0, 1, 6, 6, false},
+                          Case{5, 6, 0, 1, 6, 6, true})),
+    caseName);
 
 TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
   // Every lane position and tail length, over the range where GELU bends and

@@ -20,7 +20,17 @@ namespace kb::runtime {
 void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
           int64_t ldc, int64_t m, int64_t n, int64_t k, bool accumulate);
 
-/// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in f32.
+/// The register-tile variants of gemm; gemm uses the best the CPU has.
+enum class GemmKernel { Portable, AVX2, AVX512 };
+/// Whether this CPU can run `kernel`.
+bool gemmKernelSupported(GemmKernel kernel);
+/// gemm with a given variant (tests cover every variant the host supports).
+void gemmWith(GemmKernel kernel, const float *a, int64_t lda, const float *b,
+              int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
+              int64_t k, bool accumulate);
+
+/// out = 0.5·x·(1 + tanh(y)) with y = √(2/π)·(x + 0.044715·x³), in f32,
+/// computed as x / (1 + e^(-2y)).
 void geluTanh(const float *in, float *out, size_t n);
 
 /// dst += src.
