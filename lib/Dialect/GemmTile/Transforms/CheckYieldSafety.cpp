@@ -60,6 +60,9 @@ struct GemmTileCheckYieldSafetyPass
     : public kb::gemm_tile::impl::GemmTileCheckYieldSafetyPassBase<
           GemmTileCheckYieldSafetyPass> {
   void runOnOperation() override {
+    // A pure check: saying so also spares the pass manager from verifying the
+    // whole device program again after it.
+    markAllAnalysesPreserved();
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
