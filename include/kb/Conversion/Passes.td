@@ -13,12 +13,12 @@ def ConvertKBToGemmTilePass : Pass<"convert-kb-to-gemm-tile", "mlir::ModuleOp"> 
     tensor one per replica). Then:
 
     - `kb.matmul` becomes tile gemms on the PEs that the output's policy
-      names, tiles
-      sized so that two operand chunks and the f32 accumulator fit the PE's
-      buffer; operand rows or columns that are not in the PE's cube are first
-      brought there by `gemm_tile.dma`. An output replicated over the cubes
-      (or the PEs) is still computed once: each cube (PE) computes a share,
-      and DMA copies the shares to the other replicas.
+      names: one per PE slab when the slab fits the PE's buffer (two operand
+      chunks and the f32 accumulator), otherwise the most arithmetic-intense
+      tiles that fit; operand rows or columns that are not in the PE's cube
+      are first brought there by `gemm_tile.dma`. An output replicated over
+      the cubes (or the PEs) is still computed once: each cube (PE) computes
+      a share, and DMA copies the shares to the other replicas.
     - `kb.gelu` and `kb.add` become one elementwise op per PE slab.
     - `kb.all_reduce` becomes a ring reduce-scatter then all-gather per piece
       (2(W-1)/W of the tensor sent per rank), then DMA to the other replicas.
