@@ -39,21 +39,6 @@ std::string kb::exec::trackName(int64_t track, int64_t pesPerCube) {
 
 namespace {
 
-std::string locationOf(Operation *op) {
-  if (auto file = dyn_cast<FileLineColLoc>(op->getLoc()))
-    return (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
-            ":" + std::to_string(file.getColumn()));
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  op->getLoc().print(os);
-  return text;
-}
-
-llvm::Error error(Operation *op, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 locationOf(op) + ": " + message);
-}
-
 struct Token {
   double end = 0;
   bool waited = false;
@@ -186,7 +171,7 @@ static int64_t bytesOf(MemRefType type) {
 
 llvm::Error Machine::checkStatically() {
   if (!program.entry.getBody().hasOneBlock())
-    return error(program.entry, "kb-run executes straight-line device "
+    return errorAt(program.entry, "kb-run executes straight-line device "
                                 "programs (one block)");
   // Per-cube memory: every rank holds the same buffers.
   std::vector<int64_t> perCube(device.cubes, 0);
@@ -195,15 +180,15 @@ llvm::Error Machine::checkStatically() {
     auto memref = dyn_cast<MemRefType>(type);
     int64_t cube = gt::getCube(type);
     if (!memref || cube < 0 || !memref.hasStaticShape())
-      return error(where, "expects static cube buffers in a lowered program");
+      return errorAt(where, "expects static cube buffers in a lowered program");
     if (cube >= device.cubes)
-      return error(where, "uses cube " + llvm::Twine(cube) +
+      return errorAt(where, "uses cube " + llvm::Twine(cube) +
                               " but the device has " + llvm::Twine(device.cubes));
     int64_t bytes = bytesOf(memref);
     perCube[cube] += bytes;
     total += bytes;
     if (perCube[cube] > device.cubeMemoryBytes())
-      return error(where, "needs " + llvm::Twine(perCube[cube]) +
+      return errorAt(where, "needs " + llvm::Twine(perCube[cube]) +
                               " bytes in cube " + llvm::Twine(cube) +
                               ", more than its " +
                               llvm::Twine(device.cubeMemoryBytes()) + " bytes");
@@ -214,7 +199,7 @@ llvm::Error Machine::checkStatically() {
       return e;
   for (Operation *op : ops) {
     if (op->getNumRegions())
-      return error(op, "kb-run executes straight-line device programs");
+      return errorAt(op, "kb-run executes straight-line device programs");
     if (auto alloc = dyn_cast<gt::AllocOp>(op))
       if (llvm::Error e = account(op, alloc.getType()))
         return e;
@@ -222,7 +207,7 @@ llvm::Error Machine::checkStatically() {
   // Held as f32 on the host, for every rank.
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
   if (hostBytes > 8.0 * (1ull << 30))
-    return error(program.entry,
+    return errorAt(program.entry,
                  "simulating " + llvm::Twine(program.worldSize) +
                      " ranks needs about " +
                      llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
@@ -254,17 +239,17 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
       if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
-        return error(program.entry, "argument " +
+        return errorAt(program.entry, "argument " +
                                         llvm::Twine(arg.getArgNumber()) +
                                         " has no valid gemm_tile.piece");
       const HostTensor &local = *locals[piece.getTensor()];
       auto type = cast<MemRefType>(arg.getType());
       if (piece.getOffsets().size() != local.shape.size())
-        return error(program.entry, "argument " + llvm::Twine(arg.getArgNumber()) +
+        return errorAt(program.entry, "argument " + llvm::Twine(arg.getArgNumber()) +
                                         "'s piece does not match its tensor's rank");
       for (size_t d = 0; d < local.shape.size(); ++d)
         if (piece.getOffsets()[d] + type.getDimSize(d) > local.shape[d])
-          return error(program.entry,
+          return errorAt(program.entry,
                        "argument " + llvm::Twine(arg.getArgNumber()) +
                            "'s piece reaches outside its tensor");
       Buffer buffer;
@@ -296,13 +281,13 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   };
   auto where = [](Operation *other) { return locationOf(other); };
   if (Operation *writer = conflict(buffer.writers))
-    return error(op, llvm::Twine(write ? "writes" : "reads") +
+    return errorAt(op, llvm::Twine(write ? "writes" : "reads") +
                          " a region that the operation at " + where(writer) +
                          " writes, before waiting for it (missing "
                          "gemm_tile.wait)");
   if (write)
     if (Operation *reader = conflict(buffer.readers))
-      return error(op, "overwrites a region that the operation at " +
+      return errorAt(op, "overwrites a region that the operation at " +
                            where(reader) +
                            " still reads, before waiting for it (missing "
                            "gemm_tile.wait)");
@@ -473,7 +458,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
       for (size_t d = 0; d < srcOffsets.size(); ++d) {
         srcOffsets[d] += rank.index * (*stride)[d];
         if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
-          return error(op, "rank " + llvm::Twine(rank.index) +
+          return errorAt(op, "rank " + llvm::Twine(rank.index) +
                                " reads outside the source in dimension " +
                                llvm::Twine(d) + " (rank_stride too large)");
       }
@@ -513,7 +498,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
         return e;
     return llvm::Error::success();
   }
-  return error(op, "kb-run cannot execute '" + op->getName().getStringRef() +
+  return errorAt(op, "kb-run cannot execute '" + op->getName().getStringRef() +
                        "' in a lowered program");
 }
 
@@ -525,7 +510,7 @@ llvm::Error Machine::ringStep(Operation *op) {
   int64_t w = reduce ? cast<gt::ReduceScatterStepOp>(op).getRingSize()
                      : cast<gt::AllGatherStepOp>(op).getRingSize();
   if (w != program.worldSize)
-    return error(op, "is a step of a ring of " + llvm::Twine(w) +
+    return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
                          " SIPs, but the program runs on " +
                          llvm::Twine(program.worldSize));
   for (Rank &rank : ranks) {
@@ -639,7 +624,7 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
     if (anyRunnable)
       continue;
     if (!atRing)
-      return error(program.entry, "deadlock: the ranks wait at different "
+      return errorAt(program.entry, "deadlock: the ranks wait at different "
                                   "collectives or some have finished");
     if (llvm::Error e = ringStep(ops[ranks[0].pc]))
       return std::move(e);
@@ -664,23 +649,23 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       auto piece = program.entry.getResultAttrOfType<gt::PieceAttr>(
           i, gt::GemmTileDialect::kPieceAttrName);
       if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
-        return error(program.entry,
+        return errorAt(program.entry,
                      "result " + llvm::Twine(i) + " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
       const HostTensor &part = bufferOf(rank, v).tensor;
       if (part.shape.size() != local.shape.size())
-        return error(program.entry, "result " + llvm::Twine(i) +
+        return errorAt(program.entry, "result " + llvm::Twine(i) +
                                         "'s piece does not match its tensor");
       for (size_t d = 0; d < part.shape.size(); ++d)
         if (piece.getOffsets()[d] + part.shape[d] > local.shape[d])
-          return error(program.entry, "result " + llvm::Twine(i) +
+          return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           "'s piece reaches outside its tensor");
       insertBox(local, part, piece.getOffsets());
       covered[piece.getTensor()] += part.numElements();
     }
     for (auto [i, local] : llvm::enumerate(locals)) {
       if (covered[i] != local.numElements())
-        return error(program.entry, "the pieces returned for result " +
+        return errorAt(program.entry, "the pieces returned for result " +
                                         llvm::Twine(i) +
                                         " do not cover it exactly");
       perResult[i].push_back(std::move(local));

@@ -18,14 +18,6 @@ using namespace kb;
 using namespace kb::exec;
 using runtime::HostTensor;
 
-static llvm::Error error(Operation *op, const llvm::Twine &message) {
-  std::string loc;
-  llvm::raw_string_ostream os(loc);
-  op->getLoc().print(os);
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 loc + ": " + message);
-}
-
 static HostTensor matmul(const HostTensor &a, const HostTensor &b) {
   int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
   HostTensor c = runtime::makeTensor(a.dtype, {m, n});
@@ -118,11 +110,11 @@ kb::exec::runKBProgram(const Program &program, llvm::ArrayRef<HostTensor> inputs
         vals[slice.getResult()] = scatter(vals[slice.getInput()], slice.getDim(),
                                           r, program.worldSize);
       } else {
-        return error(&op, "kb-run cannot execute '" +
+        return errorAt(&op, "kb-run cannot execute '" +
                               op.getName().getStringRef() + "' in the " +
                               viewName(program.view));
       }
     }
   }
-  return error(program.entry, "the entry function has no return");
+  return errorAt(program.entry, "the entry function has no return");
 }

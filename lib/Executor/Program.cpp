@@ -25,6 +25,21 @@ llvm::StringRef kb::exec::viewName(View view) {
   return "?";
 }
 
+std::string kb::exec::locationOf(Operation *op) {
+  if (auto file = dyn_cast<FileLineColLoc>(op->getLoc()))
+    return (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+            ":" + std::to_string(file.getColumn()));
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->getLoc().print(os);
+  return text;
+}
+
+llvm::Error kb::exec::errorAt(Operation *op, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 locationOf(op) + ": " + message);
+}
+
 static llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -68,12 +83,12 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
   program.module = module;
   SmallVector<func::FuncOp> candidates;
   for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal() &&
-        (entryName.empty() || func.getSymName() == entryName))
+    if (!func.isExternal() && (entryName.empty() ? !func.isPrivate()
+                                                  : func.getSymName() == entryName))
       candidates.push_back(func);
   if (candidates.empty())
     return error(entryName.empty()
-                     ? llvm::Twine("the module has no function with a body")
+                     ? llvm::Twine("the module has no public function with a body")
                      : "no function named '" + entryName + "'");
   if (candidates.size() > 1) {
     std::string names;
@@ -116,6 +131,8 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
         return spec.takeError();
       program.results.push_back(*spec);
     }
+    if (llvm::Error e = inlineKernelCalls(func))
+      return std::move(e);
     return program;
   }
   program.view = spmd ? View::Local : View::Global;

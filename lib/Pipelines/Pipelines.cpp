@@ -19,9 +19,10 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createKBPlacePass());
   if (!options.lowerToDevice)
     return;
-  pm.addPass(createConvertKBToGemmTilePass());
-  pm.addNestedPass<func::FuncOp>(
-      gemm_tile::createGemmTileCheckYieldSafetyPass());
+  ConvertKBToGemmTilePassOptions lowering;
+  lowering.outlineOps = options.outlineOps;
+  pm.addPass(createConvertKBToGemmTilePass(lowering));
+  pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());
 }
 
 void kb::registerKBPipelines() {

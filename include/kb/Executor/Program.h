@@ -40,10 +40,20 @@ struct Program {
   llvm::SmallVector<TensorSpec> args, results;
 };
 
-/// Finds the entry (`entryName`, or the only function with a body) and
-/// works out its view and interface; errors name what is wrong.
+/// Finds the entry (`entryName`, or the only public function with a body)
+/// and works out its view and interface; errors name what is wrong. A
+/// lowered entry's kernel calls are expanded in place (inlineKernelCalls).
 llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
                                        llvm::StringRef entryName);
+
+/// Where `op` is in its source, as `file:line:col` (else its location).
+std::string locationOf(mlir::Operation *op);
+/// An error whose message starts with where `op` is in its source.
+llvm::Error errorAt(mlir::Operation *op, const llvm::Twine &message);
+
+/// Replaces every call in the lowered entry with the called kernel's body,
+/// recursively, so the device program is one straight line of operations.
+llvm::Error inlineKernelCalls(mlir::func::FuncOp entry);
 
 /// Rank `rank`'s local part of a global tensor.
 runtime::HostTensor scatter(const runtime::HostTensor &global,

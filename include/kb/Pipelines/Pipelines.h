@@ -13,6 +13,11 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       *this, "lower-to-device",
       llvm::cl::desc("Lower the placed local view to gemm_tile"),
       llvm::cl::init(true)};
+  Option<bool> outlineOps{
+      *this, "outline-ops",
+      llvm::cl::desc("Emit each distinct op's device work once, as a private "
+                     "function called where the op occurs"),
+      llvm::cl::init(true)};
 };
 
 /// Global view to the device: partition, canonicalize, place and (with

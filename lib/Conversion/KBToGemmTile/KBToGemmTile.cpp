@@ -5,7 +5,8 @@
 // its result's buffers. The lowering is op by op and ends every group of
 // asynchronous work with a wait, so data is complete before it is read;
 // overlapping one op's communication with the next op's compute is left to a
-// later scheduling pass.
+// later scheduling pass. With outlining, each distinct op's device work is a
+// private function (a kernel) emitted once and called wherever the op occurs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +18,12 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/ScopeExit.h"
+
+#include <map>
+#include <vector>
 
 namespace kb {
 #define GEN_PASS_DEF_CONVERTKBTOGEMMTILEPASS
@@ -77,12 +83,29 @@ SmallVector<const Piece *> distinctPieces(const DeviceTensor &t,
   return result;
 }
 
+/// The device work of one kind of kb op, emitted once as a private function
+/// from the operands' buffers to the result's.
+struct Kernel {
+  func::FuncOp func;
+  /// The result's cube pieces, in the order the kernel returns their buffers.
+  SmallVector<Piece> resultPieces;
+  /// What one call allocates, per cube.
+  SmallVector<int64_t> bytesPerCube;
+};
+
+/// Kernels by what makes two ops' device work identical: the op's name and
+/// attributes, its operand and result types (with their policies), which
+/// operands are the same value, and for an all_reduce whether it may reduce
+/// in place. Opaque pointers of uniqued MLIR objects and small integers.
+using KernelKey = std::vector<const void *>;
+using KernelCache = std::map<KernelKey, Kernel>;
+
 class FunctionLowering {
 public:
   FunctionLowering(func::FuncOp func, int64_t worldSize,
-                   const gt::DeviceDescription &device)
+                   const gt::DeviceDescription &device, KernelCache *kernels)
       : oldFunc(func), worldSize(worldSize), device(device),
-        builder(func.getContext()) {}
+        builder(func.getContext()), kernels(kernels) {}
 
   LogicalResult run();
 
@@ -104,6 +127,12 @@ private:
   LogicalResult lowerAllReduce(AllReduceOp op);
   LogicalResult lowerSlice(TPSliceOp op);
   LogicalResult lowerReturn(func::ReturnOp op);
+  /// Lowers `op` (one that does device work) inline at the builder.
+  LogicalResult lowerWork(Operation *op);
+  /// Lowers `op` as a call of its kernel, emitting the kernel first if it is
+  /// the first op of its kind.
+  LogicalResult lowerOutlined(Operation *op);
+  FailureOr<Kernel> emitKernel(Operation *op, ArrayRef<Value> inputs);
   LogicalResult lowerOp(Operation *op);
 
   func::FuncOp oldFunc, newFunc;
@@ -123,6 +152,8 @@ private:
   llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t, int64_t>,
                  std::optional<GemmTileSizes>>
       tileSizes;
+  // Shared by the module's functions; null when lowering inline.
+  KernelCache *kernels;
 };
 
 } // namespace
@@ -495,15 +526,130 @@ LogicalResult FunctionLowering::lowerReturn(func::ReturnOp op) {
   return success();
 }
 
-LogicalResult FunctionLowering::lowerOp(Operation *op) {
+LogicalResult FunctionLowering::lowerWork(Operation *op) {
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return lowerMatmul(matmul);
   if (isa<GeluOp, AddOp>(op))
     return lowerElementwise(op);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return lowerAllReduce(reduce);
-  if (auto slice = dyn_cast<TPSliceOp>(op))
-    return lowerSlice(slice);
+  return lowerSlice(cast<TPSliceOp>(op));
+}
+
+FailureOr<Kernel> FunctionLowering::emitKernel(Operation *op,
+                                               ArrayRef<Value> inputs) {
+  MLIRContext *ctx = op->getContext();
+  ModuleOp module = newFunc->getParentOfType<ModuleOp>();
+  SmallVector<Type> argTypes;
+  for (Value input : inputs)
+    for (const Piece &piece : tensors[input].pieces)
+      argTypes.push_back(piece.buffer.getType());
+
+  // A name no other symbol has: the op's mnemonic and a number.
+  std::string name;
+  for (unsigned n = 0;; ++n) {
+    name = (op->getName().stripDialect() + "_" + Twine(n)).str();
+    if (!SymbolTable::lookupSymbolIn(module, name))
+      break;
+  }
+  auto kernel = func::FuncOp::create(op->getLoc(), name,
+                                     FunctionType::get(ctx, argTypes, {}));
+  kernel.setPrivate();
+  module.getBody()->getOperations().insert(newFunc->getIterator(), kernel);
+  Block *body = kernel.addEntryBlock();
+
+  // Inside the kernel the operands are its arguments; no region of them has
+  // been staged yet. The caller's view comes back afterwards.
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(body);
+  SmallVector<DeviceTensor> outer;
+  unsigned next = 0;
+  for (Value input : inputs) {
+    outer.push_back(tensors[input]);
+    for (Piece &piece : tensors[input].pieces)
+      piece.buffer = body->getArgument(next++);
+  }
+  auto outerStaged = std::move(staged);
+  staged.clear();
+  SmallVector<int64_t> bytesBefore = bytesPerCube;
+  llvm::scope_exit restore([&] {
+    for (auto [input, tensor] : llvm::zip_equal(inputs, outer))
+      tensors[input] = tensor;
+    staged = std::move(outerStaged);
+  });
+
+  if (failed(lowerWork(op))) {
+    kernel.erase();
+    return failure();
+  }
+  Kernel result{kernel, {}, {}};
+  SmallVector<Value> buffers;
+  SmallVector<Type> resultTypes;
+  for (const Piece &piece : tensors[op->getResult(0)].pieces) {
+    buffers.push_back(piece.buffer);
+    resultTypes.push_back(piece.buffer.getType());
+    result.resultPieces.push_back({piece.cube, piece.box, Value()});
+  }
+  func::ReturnOp::create(builder, op->getLoc(), buffers);
+  kernel.setFunctionType(FunctionType::get(ctx, argTypes, resultTypes));
+  result.bytesPerCube = bytesPerCube;
+  for (auto [i, before] : llvm::enumerate(bytesBefore))
+    result.bytesPerCube[i] -= before;
+  return result;
+}
+
+LogicalResult FunctionLowering::lowerOutlined(Operation *op) {
+  // The distinct tensor operands, and for each operand which of them it is.
+  SmallVector<Value> inputs;
+  KernelKey key{op->getName().getAsOpaquePointer(),
+                op->getAttrDictionary().getAsOpaquePointer(),
+                op->getResult(0).getType().getAsOpaquePointer()};
+  for (Value operand : op->getOperands()) {
+    if (!isa<RankedTensorType>(operand.getType()))
+      continue;
+    auto *it = llvm::find(inputs, operand);
+    if (it == inputs.end())
+      inputs.push_back(operand);
+    key.push_back(operand.getType().getAsOpaquePointer());
+    key.push_back(reinterpret_cast<const void *>(
+        static_cast<uintptr_t>(it - inputs.begin())));
+  }
+  // An all_reduce reduces its input in place only when nothing else reads it.
+  if (isa<AllReduceOp>(op))
+    key.push_back(reinterpret_cast<const void *>(
+        static_cast<uintptr_t>(op->getOperand(0).hasOneUse())));
+
+  auto found = kernels->find(key);
+  if (found == kernels->end()) {
+    FailureOr<Kernel> kernel = emitKernel(op, inputs);
+    if (failed(kernel))
+      return failure();
+    found = kernels->emplace(std::move(key), std::move(*kernel)).first;
+  } else {
+    // The kernel's allocations happen again at every call.
+    if (bytesPerCube.size() < found->second.bytesPerCube.size())
+      bytesPerCube.resize(found->second.bytesPerCube.size(), 0);
+    for (auto [i, bytes] : llvm::enumerate(found->second.bytesPerCube))
+      bytesPerCube[i] += bytes;
+    if (failed(checkMemory(op)))
+      return failure();
+  }
+  const Kernel &kernel = found->second;
+
+  SmallVector<Value> args;
+  for (Value input : inputs)
+    for (const Piece &piece : tensors[input].pieces)
+      args.push_back(piece.buffer);
+  auto call = func::CallOp::create(builder, op->getLoc(), kernel.func, args);
+  DeviceTensor result{cast<RankedTensorType>(op->getResult(0).getType()), {}};
+  for (auto [piece, buffer] :
+       llvm::zip_equal(kernel.resultPieces, call.getResults()))
+    result.pieces.push_back({piece.cube, piece.box, buffer});
+  tensors[op->getResult(0)] = std::move(result);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerOp(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return lowerReturn(ret);
   if (auto rank = dyn_cast<TPRankOp>(op)) {
@@ -515,7 +661,13 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
                   "into kb.tp_slice";
     return success();
   }
-  return op->emitOpError() << "is not supported by convert-kb-to-gemm-tile";
+  if (!isa<MatmulOp, GeluOp, AddOp, AllReduceOp, TPSliceOp>(op))
+    return op->emitOpError() << "is not supported by convert-kb-to-gemm-tile";
+  // An all_reduce over one rank is the identity: no work to outline.
+  bool identity = isa<AllReduceOp>(op) && worldSize == 1;
+  if (kernels && !identity)
+    return lowerOutlined(op);
+  return lowerWork(op);
 }
 
 LogicalResult FunctionLowering::run() {
@@ -603,6 +755,7 @@ LogicalResult FunctionLowering::run() {
 namespace {
 struct ConvertKBToGemmTilePass
     : public kb::impl::ConvertKBToGemmTilePassBase<ConvertKBToGemmTilePass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!module->hasAttr(KBDialect::kSPMDAttrName)) {
@@ -612,12 +765,14 @@ struct ConvertKBToGemmTilePass
     }
     int64_t worldSize = lookupWorldSize(module).value_or(1);
     gt::DeviceDescription device = gt::lookupDevice(module);
+    KernelCache kernels;
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
       // Functions already lowered (no tensors in their signature) stay.
       if (llvm::none_of(func.getArgumentTypes(), llvm::IsaPred<TensorType>) &&
           llvm::none_of(func.getResultTypes(), llvm::IsaPred<TensorType>))
         continue;
-      FunctionLowering lowering(func, worldSize, device);
+      FunctionLowering lowering(func, worldSize, device,
+                                outlineOps ? &kernels : nullptr);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -convert-kb-to-gemm-tile -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt %s -convert-kb-to-gemm-tile=outline-ops=false -split-input-file -verify-diagnostics | FileCheck %s
 
 // A gemm whose operands are where its output's PEs need them: no DMA, one
 // tile per PE slab, then a wait. Arguments become one buffer per cube piece.

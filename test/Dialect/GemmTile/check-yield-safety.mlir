@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -pass-pipeline='builtin.module(func.func(gemm-tile-check-yield-safety))' -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt %s -gemm-tile-check-yield-safety -split-input-file -verify-diagnostics | FileCheck %s
 
 // A straight-line program with a wait yields.
 // CHECK-LABEL: func.func @waits
@@ -103,5 +103,63 @@ func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
     %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
+  return
+}
+
+// -----
+
+// A call yields when its callee does on every path: a program of outlined
+// kernels is safe through them. The private kernel itself is not an entry.
+// CHECK-LABEL: func.func @calls_a_waiting_kernel
+func.func private @gelu_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
+  %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t
+  return %b : memref<4x4xf32, #gemm_tile.cube<0>>
+}
+func.func @calls_a_waiting_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
+  %b = call @gelu_kernel(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>>
+  return %b : memref<4x4xf32, #gemm_tile.cube<0>>
+}
+
+// -----
+
+// A kernel that never waits makes its caller unsafe; a private function alone
+// is not reported, its public caller is.
+func.func private @no_wait_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+// expected-error@+1 {{function 'calls_a_kernel_that_never_waits' has a path with no gemm_tile.wait}}
+func.func @calls_a_kernel_that_never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  call @no_wait_kernel(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
+  return
+}
+
+// -----
+
+// The same kernel, followed by a wait in the caller: every path yields.
+// CHECK-LABEL: func.func @waits_after_the_kernel
+func.func private @no_wait_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> !gemm_tile.token {
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return %t : !gemm_tile.token
+}
+func.func @waits_after_the_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  %t = call @no_wait_kernel(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> !gemm_tile.token
+  gemm_tile.wait %t
+  return
+}
+
+// -----
+
+// Recursion is not counted as yielding: the check rejects rather than loop.
+func.func private @recurse(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  call @recurse(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
+  return
+}
+// expected-error@+1 {{function 'calls_recursion' has a path with no gemm_tile.wait}}
+func.func @calls_recursion(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  call @recurse(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
   return
 }

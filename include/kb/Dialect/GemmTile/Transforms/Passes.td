@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def GemmTileCheckYieldSafetyPass
-    : Pass<"gemm-tile-check-yield-safety", "mlir::func::FuncOp"> {
+    : Pass<"gemm-tile-check-yield-safety", "mlir::ModuleOp"> {
   let summary = "Check that every path of a rank's program can yield";
   let description = [{
     The device's scheduler interleaves the ranks cooperatively: it switches
@@ -16,8 +16,13 @@ def GemmTileCheckYieldSafetyPass
     every path from the entry to a return, through branches and
     `scf.if`-like regions (a loop body may run zero times and does not
     count), and reports a function with such a path as an error naming it.
-    Functions with no gemm_tile op (declarations, host-side code) are not
-    rank programs and are skipped.
+    A call yields when every path through its callee does, so a program
+    made of calls to outlined kernels (`convert-kb-to-gemm-tile`'s
+    `outline-ops`) is checked through them; a recursive call is not counted
+    as yielding. Only public functions are checked: a private one (such as
+    an outlined kernel) runs only where it is called and is checked as part
+    of its callers' paths. Functions with no gemm_tile op and no call of one
+    (declarations, host-side code) are not rank programs and are skipped.
   }];
 }
 
