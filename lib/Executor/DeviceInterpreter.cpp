@@ -270,12 +270,15 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   // Reading data still being written, or overwriting data still being read,
   // is a race the device would lose; concurrent writes of disjoint tiles and
   // concurrent reads are how tiled work runs.
+  // The op's own earlier accesses (under `token`, whose table entry is made
+  // once all its operands are checked) are not a conflict: an elementwise op
+  // or a DMA may work in place, reading its whole region before writing it.
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     llvm::erase_if(list, [&](const Access &a) {
-      return rank.tokenTable[a.token].waited;
+      return a.token != token && rank.tokenTable[a.token].waited;
     });
     for (const Access &a : list)
-      if (overlaps(a.offsets, a.sizes, offsets, sizes))
+      if (a.token != token && overlaps(a.offsets, a.sizes, offsets, sizes))
         return rank.tokenTable[a.token].op;
     return nullptr;
   };
@@ -340,6 +343,17 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     if (llvm::Error e = touch(rank, op, mm.getOut(), true, token,
                               mm.getOutOffsets(), {m, n}))
       return e;
+    // A gemm reads whole rows and columns while it writes: its output may
+    // not overlap what it reads.
+    for (auto [operand, offsets, sizes] :
+         {std::make_tuple(mm.getLhs(), mm.getLhsOffsets(),
+                          SmallVector<int64_t, 2>{m, k}),
+          std::make_tuple(mm.getRhs(), mm.getRhsOffsets(),
+                          SmallVector<int64_t, 2>{k, n})})
+      if (operand == mm.getOut() &&
+          overlaps(offsets, sizes, mm.getOutOffsets(), {m, n}))
+        return errorAt(op, "writes a region of its output that it also reads "
+                           "as an operand (a gemm cannot work in place)");
     Buffer &a = bufferOf(rank, mm.getLhs()), &b = bufferOf(rank, mm.getRhs()),
            &c = bufferOf(rank, mm.getOut());
     int64_t lda = a.tensor.shape[1], ldb = b.tensor.shape[1],
@@ -572,12 +586,14 @@ llvm::Error Machine::ringStep(Operation *op) {
     CollectiveStats c;
     c.op = "all_reduce";
     c.bytes = n * eb;
-    c.lowerBoundBytesPerRank = 2.0 * (w - 1) / w * c.bytes;
+    c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }
   auto it = openCollectives.find(bufferValue);
   if (it != openCollectives.end())
-    run.collectives[it->second].bytesSentPerRank += maxBytes;
+    for (int64_t r = 0; r < w; ++r)
+      run.collectives[it->second].bytesSentByRank[r] +=
+          chunkSize(sentChunk[r]) * eb;
   if (!reduce && step == w - 2)
     openCollectives.erase(bufferValue);
   return llvm::Error::success();
