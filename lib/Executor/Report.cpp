@@ -4,13 +4,34 @@
 
 #include "llvm/Support/Format.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 
 using namespace kb;
 using namespace kb::exec;
 using runtime::DType;
 using runtime::HostTensor;
+
+double CollectiveStats::bytesSentPerRank() const {
+  if (bytesSentByRank.empty())
+    return 0;
+  int64_t total = std::accumulate(bytesSentByRank.begin(),
+                                  bytesSentByRank.end(), int64_t(0));
+  return static_cast<double>(total) / bytesSentByRank.size();
+}
+
+int64_t CollectiveStats::maxBytesSentByARank() const {
+  return bytesSentByRank.empty() ? 0
+                                 : *std::max_element(bytesSentByRank.begin(),
+                                                     bytesSentByRank.end());
+}
+
+double CollectiveStats::lowerBoundBytesPerRank() const {
+  int64_t w = bytesSentByRank.size();
+  return w == 0 ? 0 : static_cast<double>(2 * (w - 1) * bytes) / w;
+}
 
 double kb::exec::toleranceFor(DType dtype) {
   // Relative to the tensor's largest magnitude. f16 keeps 11 significant bits
@@ -97,8 +118,9 @@ kb::exec::reportJSON(const Program &program,
       collectives.push_back(llvm::json::Object{
           {"op", c.op},
           {"bytes", c.bytes},
-          {"bytes_sent_per_rank", c.bytesSentPerRank},
-          {"lower_bound_bytes_per_rank", c.lowerBoundBytesPerRank}});
+          {"bytes_sent_per_rank", c.bytesSentPerRank()},
+          {"max_bytes_sent_by_a_rank", c.maxBytesSentByARank()},
+          {"lower_bound_bytes_per_rank", c.lowerBoundBytesPerRank()}});
   report["collectives"] = std::move(collectives);
   if (check)
     report["check"] = llvm::json::Object{{"passed", check->passed},
@@ -126,12 +148,16 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
                          sip.dmaSeconds * 1e6, sip.collectiveSeconds * 1e6,
                          sip.flops / 1e9, sip.dmaBytes / 1e6,
                          sip.linkBytesSent / 1e6);
-    for (const CollectiveStats &c : run->collectives)
-      os << llvm::format("  %s of %lld bytes: %lld bytes sent per rank "
-                         "(ring lower bound %.0f)\n",
+    for (const CollectiveStats &c : run->collectives) {
+      os << llvm::format("  %s of %lld bytes: %.6g bytes sent per rank "
+                         "(ring lower bound %.6g)",
                          c.op.c_str(), static_cast<long long>(c.bytes),
-                         static_cast<long long>(c.bytesSentPerRank),
-                         c.lowerBoundBytesPerRank);
+                         c.bytesSentPerRank(), c.lowerBoundBytesPerRank());
+      if (c.maxBytesSentByARank() != c.bytesSentPerRank())
+        os << llvm::format(", at most %lld by one rank",
+                           static_cast<long long>(c.maxBytesSentByARank()));
+      os << "\n";
+    }
   } else {
     os << "no device program ran (the device figures are zero)\n";
   }

@@ -93,12 +93,21 @@ TEST_F(DeviceInterpreterTest, RingAllReduceMatchesADirectReduction) {
         EXPECT_NEAR(results[0].data[i], expected, 1e-5)
             << kind << " W=" << world << " element " << i;
       }
-      // Each rank sends 2 (W - 1) chunks: at most ceil(15 / W) elements each.
+      // Rank r sends every chunk but (r + 1) mod W in the reduce-scatter and
+      // every chunk but (r + 2) mod W in the all-gather; the first 15 mod W
+      // chunks hold one element more. On average that is the lower bound.
       ASSERT_EQ(stats.collectives.size(), 1u);
-      int64_t chunk = (15 + world - 1) / world;
-      EXPECT_EQ(stats.collectives[0].bytesSentPerRank, 2 * (world - 1) * chunk * 4);
-      EXPECT_DOUBLE_EQ(stats.collectives[0].lowerBoundBytesPerRank,
-                       2.0 * (world - 1) / world * 60);
+      const CollectiveStats &ring = stats.collectives[0];
+      auto chunkBytes = [&](int64_t c) {
+        return 4 * (15 / world + (c < 15 % world ? 1 : 0));
+      };
+      ASSERT_EQ(ring.bytesSentByRank.size(), static_cast<size_t>(world));
+      for (int64_t r = 0; r < world; ++r)
+        EXPECT_EQ(ring.bytesSentByRank[r],
+                  2 * 60 - chunkBytes((r + 1) % world) - chunkBytes((r + 2) % world))
+            << "W=" << world << " rank " << r;
+      EXPECT_DOUBLE_EQ(ring.lowerBoundBytesPerRank(), 2.0 * (world - 1) * 60 / world);
+      EXPECT_EQ(ring.bytesSentPerRank(), ring.lowerBoundBytesPerRank()) << "W=" << world;
     }
   }
 }
@@ -108,8 +117,9 @@ TEST_F(DeviceInterpreterTest, EvenRingsMeetTheLowerBound) {
   HostTensor global = runtime::randomTensor(DType::F32, {32, 4}, 3);
   run(ringProgram(4, 8, 4, "sum"), {global}, stats);
   ASSERT_EQ(stats.collectives.size(), 1u);
-  EXPECT_EQ(stats.collectives[0].bytesSentPerRank,
-            stats.collectives[0].lowerBoundBytesPerRank);
+  EXPECT_EQ(stats.collectives[0].bytesSentPerRank(),
+            stats.collectives[0].lowerBoundBytesPerRank());
+  EXPECT_EQ(stats.collectives[0].maxBytesSentByARank(), 6 * 32);
   // Six steps of one 32-byte chunk over a 100 GB/s link.
   EXPECT_NEAR(stats.sips[0].collectiveSeconds, 6 * 32 / 100e9, 1e-15);
 }

@@ -37,8 +37,15 @@ struct SIPStats {
 struct CollectiveStats {
   std::string op;
   int64_t bytes = 0;
-  int64_t bytesSentPerRank = 0; // the most any rank sent
-  double lowerBoundBytesPerRank = 0;
+  /// What each rank sent over its link. With W chunks of a tensor whose
+  /// elements do not divide by W, ranks send slightly different amounts.
+  std::vector<int64_t> bytesSentByRank;
+  /// The mean over the ranks: 2(W-1)/W of the tensor for a full ring, which
+  /// no all-reduce can beat (each rank must send that much on average).
+  double bytesSentPerRank() const;
+  int64_t maxBytesSentByARank() const;
+  /// 2(W-1)/W of `bytes`, computed as 2(W-1)·bytes / W.
+  double lowerBoundBytesPerRank() const;
 };
 
 struct DeviceRun {
