@@ -23,7 +23,8 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang-22 CXX=clang++-22 cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DKB_ENABLE_FUZZERS=ON >/dev/null
 fi
-ninja -C "$build" "${targets[@]}"
+# kb-opt lowers the examples that seed kb-run-fuzzer's corpus.
+ninja -C "$build" kb-opt "${targets[@]}"
 
 export ASAN_OPTIONS="allow_user_poisoning=0:detect_leaks=0"
 for target in "${targets[@]}"; do
@@ -37,7 +38,10 @@ for target in "${targets[@]}"; do
       # Device programs: the hand-written ones and small examples, lowered.
       find "$root/test/Dialect/GemmTile" "$root/test/Integration" -name '*.mlir' -exec cp {} "$corpus/" \;
       for f in "$root/examples/mlp_small_f32.mlir" "$root/test/Integration/kb-run/differential.mlir"; do
-        "$root/build/bin/kb-opt" --kb-pipeline "$f" -o "$corpus/lowered-$(basename "$f")" 2>/dev/null || true
+        for outline in true false; do
+          "$build/bin/kb-opt" --kb-pipeline="outline-ops=$outline" "$f" \
+            -o "$corpus/lowered-$outline-$(basename "$f")"
+        done
       done ;;
     npy-fuzzer)
       # Seeds: .npy files numpy writes, of each dtype and of ranks 0 to 2.
@@ -46,7 +50,23 @@ for target in "${targets[@]}"; do
   dict=()
   [ -f "$root/fuzz/$target.dict" ] && dict=(-dict="$root/fuzz/$target.dict")
   echo "== $target for ${seconds}s"
-  "$build/bin/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 \
-    -artifact_prefix="$crashes/" -print_final_stats=1 2>&1 | tail -n 25 | sed "s|^|[$target] |" &
+  # Each target's exit status is kept: a crash must fail the script.
+  (
+    set +e
+    "$build/bin/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 \
+      -artifact_prefix="$crashes/" -print_final_stats=1 > "$build/$target.log" 2>&1
+    echo $? > "$build/$target.status"
+    tail -n 25 "$build/$target.log" | sed "s|^|[$target] |"
+  ) &
 done
 wait
+
+failed=0
+for target in "${targets[@]}"; do
+  status=$(cat "$build/$target.status")
+  if [ "$status" != 0 ]; then
+    echo "fuzz: $target exited with status $status; inputs in fuzz/crashes/$target/, log in $build/$target.log" >&2
+    failed=1
+  fi
+done
+exit $failed

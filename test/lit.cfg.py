@@ -23,6 +23,7 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%kb_src_root", config.kb_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%kb_tools_dir", config.kb_tools_dir))
+config.substitutions.append(("%kb_obj_root", config.kb_obj_root))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
                                      "ASAN_OPTIONS", "UBSAN_OPTIONS",
