@@ -85,7 +85,8 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
     if (!callee.getBody().hasOneBlock())
       return errorAt(callee, "kb-run executes straight-line kernels (one block)");
     Block &kernel = callee.getBody().front();
-    auto ret = dyn_cast<func::ReturnOp>(kernel.getTerminator());
+    auto ret = kernel.empty() ? func::ReturnOp()
+                              : dyn_cast<func::ReturnOp>(&kernel.back());
     if (!ret || ret.getNumOperands() != call.getNumResults())
       return errorAt(callee, "a kernel must end in a return of its results");
 

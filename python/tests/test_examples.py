@@ -4,8 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 PYTHON_DIR = os.path.join(os.path.dirname(__file__), "..")
 
@@ -24,9 +22,6 @@ def test_seed_mlp():
     assert "device time:" in out and "max error vs the numpy reference" in out
 
 
-@pytest.mark.skipif("ASAN_OPTIONS" in os.environ,
-                    reason="a 4096 x 11008 model is too slow under AddressSanitizer; "
-                           "the release pass runs it")
 def test_llama2_7b_mlp():
     out = run_example("llama2_7b_mlp.py")
     assert "Llama-2-7B MLP (gelu(gate) + up in place of silu(gate) * up), TP 8" in out
