@@ -11,6 +11,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
@@ -240,35 +241,66 @@ std::string kb::runtime::serializeNpy(const HostTensor &t) {
   return out;
 }
 
+llvm::Error OutputFileSet::add(llvm::StringRef path, llvm::StringRef contents) {
+  // Beside `path`, so that commit() renames within one directory.
+  llvm::SmallString<256> temp;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
+    return fail(path, "cannot write: " + ec.message());
+  // An interrupted run must not leave its temporaries either.
+  llvm::sys::RemoveFileOnSignal(temp);
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+  os << contents;
+  os.close();
+  if (os.has_error()) {
+    std::string message = os.error().message();
+    os.clear_error();
+    llvm::sys::fs::remove(temp);
+    llvm::sys::DontRemoveFileOnSignal(temp);
+    return fail(path, "cannot write: " + message);
+  }
+  pending.push_back({path.str(), temp.str().str()});
+  return llvm::Error::success();
+}
+
+llvm::Error OutputFileSet::commit() {
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const Pending &p = pending[i];
+    if (std::error_code ec = llvm::sys::fs::rename(p.temp, p.path)) {
+      for (size_t j = 0; j < i; ++j) {
+        llvm::sys::fs::remove(pending[j].path);
+        llvm::sys::DontRemoveFileOnSignal(pending[j].path);
+      }
+      llvm::Error error = fail(p.path, "cannot write: " + ec.message());
+      pending.erase(pending.begin(), pending.begin() + i);
+      discard();
+      return error;
+    }
+    // Until the whole set is in place, a signal takes back what is.
+    llvm::sys::DontRemoveFileOnSignal(p.temp);
+    llvm::sys::RemoveFileOnSignal(p.path);
+  }
+  for (const Pending &p : pending)
+    llvm::sys::DontRemoveFileOnSignal(p.path);
+  pending.clear();
+  return llvm::Error::success();
+}
+
+void OutputFileSet::discard() {
+  for (const Pending &p : pending) {
+    llvm::sys::fs::remove(p.temp);
+    llvm::sys::DontRemoveFileOnSignal(p.temp);
+  }
+  pending.clear();
+}
+
 llvm::Error kb::runtime::writeFileAtomic(llvm::StringRef path,
                                          llvm::StringRef contents) {
-  llvm::SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  if (dir.empty())
-    dir = ".";
-  llvm::SmallString<256> model(dir);
-  llvm::sys::path::append(model, llvm::sys::path::filename(path) + ".tmp-%%%%%%");
-  int fd;
-  llvm::SmallString<256> temp;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueFile(model, fd, temp))
-    return fail(path, "cannot write: " + ec.message());
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << contents;
-    os.close();
-    if (os.has_error()) {
-      std::string message = os.error().message();
-      os.clear_error();
-      llvm::sys::fs::remove(temp);
-      return fail(path, "cannot write: " + message);
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    return fail(path, "cannot write: " + ec.message());
-  }
-  return llvm::Error::success();
+  OutputFileSet file;
+  if (llvm::Error e = file.add(path, contents))
+    return e;
+  return file.commit();
 }
 
 llvm::Error kb::runtime::writeNpyAtomic(llvm::StringRef path,

@@ -4,7 +4,10 @@
 // a global-view one with the kb pipeline, runs it for W ranks with real
 // arithmetic, optionally checks it against the unsharded program, and reports
 // the device time under the cost model. Every failure is a message and exit
-// status 1; no output file is ever left half-written.
+// status 1, and leaves no output file: the outputs of a run (results, saved
+// inputs, report, trace) are put in place together or not at all. A failed
+// --check is the exception: the run itself completed, and its outputs are
+// kept so that the mismatch can be examined.
 //
 //===----------------------------------------------------------------------===//
 
@@ -173,6 +176,25 @@ static int hostThreads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// Refuses an output file whose directory cannot take it, before any work.
+static llvm::Error checkOutputFile(llvm::StringRef flag, llvm::StringRef path) {
+  auto refuse = [&](const llvm::Twine &why) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   flag + " " + path +
+                                       ": cannot write: " + why);
+  };
+  llvm::StringRef dir = llvm::sys::path::parent_path(path);
+  if (dir.empty())
+    dir = ".";
+  if (!llvm::sys::fs::is_directory(dir))
+    return refuse(dir + " is not a directory");
+  if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+    return refuse(dir + " is not writable");
+  if (llvm::sys::fs::is_directory(path))
+    return refuse("it is a directory");
+  return llvm::Error::success();
+}
+
 static std::string render(const llvm::json::Value &value) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -204,6 +226,12 @@ int main(int argc, char **argv) {
   if (!outputDir.empty() &&
       llvm::sys::fs::access(outputDir, llvm::sys::fs::AccessMode::Write))
     return fail("--output-dir " + outputDir + " is not writable");
+  if (!reportFile.empty())
+    if (llvm::Error e = checkOutputFile("--report", reportFile))
+      return fail(std::move(e));
+  if (!traceFile.empty())
+    if (llvm::Error e = checkOutputFile("--trace", traceFile))
+      return fail(std::move(e));
 
   OwningOpRef<ModuleOp> module = parseFile(inputFile, ctx, sourceMgr);
   if (!module)
@@ -298,29 +326,35 @@ int main(int argc, char **argv) {
     checked = compareResults(*results, *expected);
   }
 
+  // Every output is written before any is put in place: a failure on the last
+  // one must not leave the first ones behind.
   const DeviceRun *device_run = program.view == View::Lowered ? &run : nullptr;
+  runtime::OutputFileSet outputs;
   if (!outputDir.empty()) {
-    auto write = [&](llvm::StringRef stem, size_t i, const HostTensor &t) {
+    auto add = [&](llvm::StringRef stem, size_t i, const HostTensor &t) {
       llvm::SmallString<256> path(outputDir);
       llvm::sys::path::append(path, stem + llvm::Twine(i) + ".npy");
-      return runtime::writeNpyAtomic(path, t);
+      return outputs.add(path, runtime::serializeNpy(t));
     };
     for (auto [i, t] : llvm::enumerate(*results))
-      if (llvm::Error e = write("result", i, t))
+      if (llvm::Error e = add("result", i, t))
         return fail(std::move(e));
     if (saveInputs)
       for (auto [i, t] : llvm::enumerate(*globalInputs))
-        if (llvm::Error e = write("arg", i, t))
+        if (llvm::Error e = add("arg", i, t))
           return fail(std::move(e));
   }
   if (!reportFile.empty())
-    if (llvm::Error e = runtime::writeFileAtomic(
-            reportFile, render(reportJSON(program, device, device_run, checked))))
+    if (llvm::Error e = outputs.add(
+            reportFile,
+            render(reportJSON(program, device, device_run, checked))))
       return fail(std::move(e));
   if (!traceFile.empty())
-    if (llvm::Error e = runtime::writeFileAtomic(
-            traceFile, render(traceJSON(run, program.worldSize))))
+    if (llvm::Error e =
+            outputs.add(traceFile, render(traceJSON(run, program.worldSize))))
       return fail(std::move(e));
+  if (llvm::Error e = outputs.commit())
+    return fail(std::move(e));
   if (printResultsFlag)
     printResults(llvm::outs(), *results);
   if (!quiet)

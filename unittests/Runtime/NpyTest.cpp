@@ -2,7 +2,9 @@
 
 #include "kb/Runtime/Npy.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "gtest/gtest.h"
 
@@ -128,6 +130,100 @@ TEST(NpyTest, AtomicWriteLeavesNothingOnFailure) {
     ++entries;
   EXPECT_EQ(entries, 1);
   llvm::sys::fs::remove_directories(dir);
+}
+
+/// The names in `dir`, sorted.
+std::vector<std::string> listDir(llvm::StringRef dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec))
+    names.push_back(llvm::sys::path::filename(it->path()).str());
+  llvm::sort(names);
+  return names;
+}
+
+std::string contentsOf(llvm::StringRef path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path);
+  return buffer ? (*buffer)->getBuffer().str() : "<unreadable>";
+}
+
+/// A fresh directory, removed with everything in it at the end of the test.
+class OutputFileSetTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("kb-outputs", dir));
+  }
+  void TearDown() override { llvm::sys::fs::remove_directories(dir); }
+  std::string in(llvm::StringRef name) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  }
+  llvm::SmallString<128> dir;
+};
+
+TEST_F(OutputFileSetTest, CommitPutsExactlyTheSetInPlace) {
+  {
+    OutputFileSet set;
+    ASSERT_FALSE(static_cast<bool>(set.add(in("result0.npy"), "zero")));
+    ASSERT_FALSE(static_cast<bool>(set.add(in("r.json"), "{}")));
+    ASSERT_FALSE(static_cast<bool>(set.add(in("empty"), "")));
+    // Nothing is in place before the commit, only temporaries.
+    EXPECT_FALSE(llvm::sys::fs::exists(in("result0.npy")));
+    ASSERT_FALSE(static_cast<bool>(set.commit()));
+  }
+  EXPECT_EQ(listDir(dir),
+            (std::vector<std::string>{"empty", "r.json", "result0.npy"}));
+  EXPECT_EQ(contentsOf(in("result0.npy")), "zero");
+  EXPECT_EQ(contentsOf(in("r.json")), "{}");
+  EXPECT_EQ(contentsOf(in("empty")), "");
+}
+
+TEST_F(OutputFileSetTest, AnUnwritableDestinationLeavesNoneOfTheOthers) {
+  {
+    OutputFileSet set;
+    ASSERT_FALSE(static_cast<bool>(set.add(in("result0.npy"), "zero")));
+    ASSERT_FALSE(static_cast<bool>(set.add(in("r.json"), "{}")));
+    llvm::Error error = set.add(in("missing/t.json"), "[]");
+    ASSERT_TRUE(static_cast<bool>(error));
+    std::string message = llvm::toString(std::move(error));
+    EXPECT_NE(message.find("missing/t.json: cannot write"), std::string::npos)
+        << message;
+    // The caller returns on the error; the set goes out of scope uncommitted.
+  }
+  EXPECT_EQ(listDir(dir), std::vector<std::string>{});
+}
+
+TEST_F(OutputFileSetTest, AFailedCommitTakesBackWhatItRenamed) {
+  // A non-empty directory at the last destination: rename fails there even
+  // for root, after the first two files are in place.
+  ASSERT_FALSE(llvm::sys::fs::create_directories(in("t.json/inside")));
+  ASSERT_FALSE(static_cast<bool>(writeFileAtomic(in("r.json"), "old")));
+  OutputFileSet set;
+  ASSERT_FALSE(static_cast<bool>(set.add(in("result0.npy"), "zero")));
+  ASSERT_FALSE(static_cast<bool>(set.add(in("r.json"), "{}")));
+  ASSERT_FALSE(static_cast<bool>(set.add(in("t.json"), "[]")));
+  llvm::Error error = set.commit();
+  ASSERT_TRUE(static_cast<bool>(error));
+  std::string message = llvm::toString(std::move(error));
+  EXPECT_NE(message.find("t.json: cannot write"), std::string::npos) << message;
+  // The replaced r.json is gone with the rest (documented: not restored).
+  EXPECT_EQ(listDir(dir), std::vector<std::string>{"t.json"});
+  // The set is empty: a second commit does nothing.
+  EXPECT_FALSE(static_cast<bool>(set.commit()));
+  EXPECT_EQ(listDir(dir), std::vector<std::string>{"t.json"});
+}
+
+TEST_F(OutputFileSetTest, DiscardRemovesTheTemporaries) {
+  OutputFileSet set;
+  ASSERT_FALSE(static_cast<bool>(set.add(in("result0.npy"), "zero")));
+  EXPECT_EQ(listDir(dir).size(), 1u); // the temporary
+  set.discard();
+  EXPECT_EQ(listDir(dir), std::vector<std::string>{});
+  EXPECT_FALSE(static_cast<bool>(set.commit()));
+  EXPECT_EQ(listDir(dir), std::vector<std::string>{});
 }
 
 TEST(NpyTest, RandomTensorsAreDeterministicAndInRange) {

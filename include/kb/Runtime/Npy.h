@@ -8,6 +8,8 @@
 #include "llvm/Support/Error.h"
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace kb::runtime {
 
@@ -28,8 +30,51 @@ llvm::Expected<HostTensor> readNpy(llvm::StringRef path,
 /// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as '<f4').
 std::string serializeNpy(const HostTensor &tensor);
 
-/// Writes `tensor` to `path` through a temporary file in the same directory
-/// and a rename, so a failure never leaves a partial file at `path`.
+/// Files written all or none: a run's outputs, so that a run that fails part
+/// way leaves none of them. add() writes each file to a temporary beside its
+/// destination (a rename within one directory is atomic and does not copy);
+/// commit() renames them all into place. If a rename fails, commit() removes
+/// the files it already renamed and every remaining temporary; a set destroyed
+/// without a successful commit() removes its temporaries. A failed set thus
+/// leaves none of its files; an older file at a destination that a failed
+/// commit() had already reached is gone too (it is not restored).
+///
+/// \code
+///   OutputFileSet outputs;
+///   if (llvm::Error e = outputs.add("out/result0.npy", serializeNpy(t)))
+///     return e; // the destructor removes what was written so far
+///   if (llvm::Error e = outputs.add("out/report.json", json))
+///     return e;
+///   return outputs.commit();
+/// \endcode
+class OutputFileSet {
+public:
+  OutputFileSet() = default;
+  OutputFileSet(const OutputFileSet &) = delete;
+  OutputFileSet &operator=(const OutputFileSet &) = delete;
+  ~OutputFileSet() { discard(); }
+
+  /// Writes `contents` to a new temporary file beside `path`. The error names
+  /// `path`; the files added before stay in the set.
+  llvm::Error add(llvm::StringRef path, llvm::StringRef contents);
+
+  /// Renames every temporary to its destination, in the order they were
+  /// added. On failure nothing of the set is left and the error names the
+  /// destination that failed. The set is empty afterwards either way.
+  llvm::Error commit();
+
+  /// Removes every temporary, and the set is empty.
+  void discard();
+
+private:
+  struct Pending {
+    std::string path, temp;
+  };
+  std::vector<Pending> pending;
+};
+
+/// Writes `tensor` to `path` as a one-file OutputFileSet, so a failure never
+/// leaves a partial file at `path`.
 llvm::Error writeNpyAtomic(llvm::StringRef path, const HostTensor &tensor);
 
 /// Writes `contents` to `path` the same way.
