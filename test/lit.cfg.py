@@ -11,9 +11,6 @@ config.name = "KB"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 
-# Heavy end-to-end tests run in release builds, not under the sanitizers.
-if not getattr(config, "kb_sanitizers", False):
-    config.available_features.add("release-speed")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
                    "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
