@@ -15,6 +15,7 @@
 #include "kb/Runtime/Kernels.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <atomic>
 #include <deque>
@@ -162,11 +163,9 @@ void Machine::flush(Rank &rank) {
     t.join();
 }
 
-static int64_t bytesOf(MemRefType type) {
-  int64_t bytes = type.getElementTypeBitWidth() / 8;
-  for (int64_t d : type.getShape())
-    bytes *= d;
-  return bytes;
+/// A buffer's bytes, or std::nullopt when they do not fit in int64.
+static std::optional<int64_t> bytesOf(MemRefType type) {
+  return checkedByteSize(type.getShape(), type.getElementTypeBitWidth() / 8);
 }
 
 llvm::Error Machine::checkStatically() {
@@ -184,9 +183,11 @@ llvm::Error Machine::checkStatically() {
     if (cube >= device.cubes)
       return errorAt(where, "uses cube " + llvm::Twine(cube) +
                               " but the device has " + llvm::Twine(device.cubes));
-    int64_t bytes = bytesOf(memref);
-    perCube[cube] += bytes;
-    total += bytes;
+    std::optional<int64_t> bytes = bytesOf(memref);
+    if (!bytes || llvm::AddOverflow(perCube[cube], *bytes, perCube[cube]) ||
+        llvm::AddOverflow(total, *bytes, total))
+      return errorAt(where, "needs more than 2^63 - 1 bytes in cube " +
+                                llvm::Twine(cube));
     if (perCube[cube] > device.cubeMemoryBytes())
       return errorAt(where, "needs " + llvm::Twine(perCube[cube]) +
                               " bytes in cube " + llvm::Twine(cube) +

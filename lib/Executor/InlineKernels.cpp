@@ -74,7 +74,8 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
       if (++count > kMaxFlattenedOps)
         return errorAt(entry, "the device program has more than " +
                                   Twine(kMaxFlattenedOps) +
-                                  " operations once its calls are expanded");
+                                  " operations (kernel calls expanded), more "
+                                  "than kb-run executes");
       continue;
     }
     auto callee =

@@ -4,6 +4,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 
@@ -72,8 +73,10 @@ static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
     return error("split dimension " + llvm::Twine(splitDim) +
                  " is outside a rank-" + llvm::Twine(spec.shape.size()) +
                  " tensor");
-  if (isLocal && splitDim >= 0)
-    spec.shape[splitDim] *= worldSize;
+  if (isLocal && splitDim >= 0 &&
+      llvm::MulOverflow(spec.shape[splitDim], worldSize, spec.shape[splitDim]))
+    return error("split dimension " + llvm::Twine(splitDim) + " of " +
+                 llvm::Twine(worldSize) + " ranks does not fit in int64");
   return spec;
 }
 

@@ -143,6 +143,51 @@ TEST_F(TilingTest, AbsurdSlabsDoNotOverflowTheWorkingSet) {
   EXPECT_LE(tile->n, 128);
 }
 
+TEST_F(TilingTest, NumElementsSaturatesAndEmptyBoxesHoldNothing) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t huge = int64_t{1} << 62;
+  EXPECT_EQ((Box{{0, 0}, {3, 5}}.numElements()), 15);
+  EXPECT_EQ((Box{{0, 0}, {huge, 4}}.numElements()), kMax);
+  EXPECT_EQ((Box{{0, 0}, {kMax, kMax}}.numElements()), kMax);
+  // Zero wins wherever it stands, even after the product has saturated.
+  EXPECT_EQ((Box{{0, 0, 0}, {huge, huge, 0}}.numElements()), 0);
+}
+
+TEST_F(TilingTest, CheckedByteSizeRefusesWhatInt64CannotHold) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(checkedByteSize({8, 16}, 4), 512);
+  EXPECT_EQ(checkedByteSize({kMax}, 1), kMax);
+  EXPECT_EQ(checkedByteSize({0, kMax}, 4), 0);
+  // 2^58 rows of 16 f32 are 2^64 bytes.
+  EXPECT_EQ(checkedByteSize({int64_t{1} << 58, 16}, 4), std::nullopt);
+  EXPECT_EQ(checkedByteSize({kMax}, 2), std::nullopt);
+  // A dynamic dimension has no byte count.
+  EXPECT_EQ(checkedByteSize({std::numeric_limits<int64_t>::min(), 4}, 4),
+            std::nullopt);
+}
+
+TEST_F(TilingTest, PiecesOfTheLargestDimensionDoNotOverflow) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  auto parts = splitEvenly(Box{{0}, {kMax}}, 0, 4);
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts.back().offsets[0] + parts.back().sizes[0], kMax);
+  auto pieces = cubePieces({4, kMax - 3}, policy(1, -1, 4, 1));
+  ASSERT_EQ(pieces.size(), 4u);
+  EXPECT_EQ(pieces.back().box.offsets[1] + pieces.back().box.sizes[1],
+            kMax - 3);
+  EXPECT_TRUE((Box{{0, 0}, {4, kMax - 3}}.contains(pieces.back().box)));
+}
+
+TEST_F(TilingTest, HugeReductionsStreamInChunksThatFit) {
+  gemm_tile::DeviceDescription device;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::optional<GemmTileSizes> tile = chooseGemmTile(8, 8, kMax, 2, device);
+  ASSERT_TRUE(tile);
+  EXPECT_LE(gemmTileWorkingSet(tile->m, tile->n, tile->kChunk, 2),
+            device.peBufferBytes());
+  EXPECT_GE(tile->kChunk, 16);
+}
+
 TEST_F(TilingTest, NoTileFitsAnAbsurdlySmallBuffer) {
   gemm_tile::DeviceDescription device;
   device.peBufferKiB = 0; // below any working set

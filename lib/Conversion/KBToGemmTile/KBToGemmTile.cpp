@@ -21,7 +21,9 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/MathExtras.h"
 
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -158,14 +160,20 @@ private:
 
 } // namespace
 
+/// Adds `bytes` to a cube's tally, saturating: absurd shapes must read as
+/// too much, never wrap around to little.
+static void addBytes(int64_t &total, int64_t bytes) {
+  if (llvm::AddOverflow(total, bytes, total))
+    total = std::numeric_limits<int64_t>::max();
+}
+
 MemRefType FunctionLowering::bufferType(ArrayRef<int64_t> shape,
                                         Type elementType, int64_t cube) {
   if (static_cast<int64_t>(bytesPerCube.size()) <= cube)
     bytesPerCube.resize(cube + 1, 0);
-  int64_t bytes = elementType.getIntOrFloatBitWidth() / 8;
-  for (int64_t s : shape)
-    bytes *= s;
-  bytesPerCube[cube] += bytes;
+  addBytes(bytesPerCube[cube],
+           checkedByteSize(shape, elementType.getIntOrFloatBitWidth() / 8)
+               .value_or(std::numeric_limits<int64_t>::max()));
   return MemRefType::get(shape, elementType, MemRefLayoutAttrInterface(),
                          gt::CubeAttr::get(builder.getContext(), cube));
 }
@@ -178,17 +186,27 @@ FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where, Type type) 
            << "has a value of type " << type
            << " without a DPPolicy; run kb-place before "
               "convert-kb-to-gemm-tile";
+  if (!isa<Float16Type, BFloat16Type, Float32Type>(tensor.getElementType()))
+    return where->emitOpError()
+           << "has a value of type " << type
+           << ": cube buffers hold f16, bf16 and f32 elements";
   if (policy.getNumCubes() > device.cubes)
     return where->emitOpError() << "places a tensor on " << policy.getNumCubes()
                                 << " cubes, but the device has " << device.cubes;
   return policy;
 }
 
+/// Prints a byte tally, saturated ones as what they are.
+static std::string bytesText(int64_t bytes) {
+  return bytes == std::numeric_limits<int64_t>::max() ? "more than 2^63 - 1"
+                                                      : std::to_string(bytes);
+}
+
 LogicalResult FunctionLowering::checkMemory(Operation *where) {
   for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
     if (bytes > device.cubeMemoryBytes())
       return where->emitOpError()
-             << "needs " << bytes << " bytes in cube " << cube
+             << "needs " << bytesText(bytes) << " bytes in cube " << cube
              << ", but a cube holds " << device.cubeMemoryBytes() << " bytes";
   return success();
 }
@@ -630,7 +648,7 @@ LogicalResult FunctionLowering::lowerOutlined(Operation *op) {
     if (bytesPerCube.size() < found->second.bytesPerCube.size())
       bytesPerCube.resize(found->second.bytesPerCube.size(), 0);
     for (auto [i, bytes] : llvm::enumerate(found->second.bytesPerCube))
-      bytesPerCube[i] += bytes;
+      addBytes(bytesPerCube[i], bytes);
     if (failed(checkMemory(op)))
       return failure();
   }
@@ -722,7 +740,7 @@ LogicalResult FunctionLowering::run() {
     if (bytes > device.cubeMemoryBytes()) {
       newFunc.erase();
       return oldFunc.emitOpError()
-             << "needs " << bytes << " bytes in cube " << cube
+             << "needs " << bytesText(bytes) << " bytes in cube " << cube
              << ", but a cube holds " << device.cubeMemoryBytes() << " bytes";
     }
 

@@ -31,9 +31,13 @@ std::optional<Box> Box::intersect(const Box &other) const {
 }
 
 int64_t Box::numElements() const {
+  // An empty box holds nothing, however long its other sides.
+  if (llvm::is_contained(sizes, 0))
+    return 0;
   int64_t n = 1;
   for (int64_t s : sizes)
-    n *= s;
+    if (llvm::MulOverflow(n, s, n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 
@@ -126,7 +130,7 @@ kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
   };
   std::optional<GemmTileSizes> best;
   auto intensity = [](int64_t tm, int64_t tn) {
-    return static_cast<double>(tm * tn) / (tm + tn);
+    return static_cast<double>(tm) * tn / (static_cast<double>(tm) + tn);
   };
   for (int64_t em : candidates(m)) {
     for (int64_t en : candidates(n)) {
@@ -141,8 +145,10 @@ kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
   }
   if (!best)
     return std::nullopt;
+  // The tile fits the budget, so these products do too.
   int64_t room = budget - best->m * best->n * 4;
   int64_t perChunkElement = (best->m + best->n) * elementBytes * 2;
-  best->kChunk = std::min<int64_t>(k, room / perChunkElement);
+  best->kChunk =
+      perChunkElement > 0 ? std::min<int64_t>(k, room / perChunkElement) : k;
   return best;
 }

@@ -231,3 +231,28 @@ func.func @piece_negative(%a: memref<4xf32, #gemm_tile.cube<0>>) -> (memref<4xf3
 func.func @piece_type(%a: tensor<4xf32> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0]>}) {
   return
 }
+
+// -----
+
+// expected-error@+1 {{unknown gemm_tile attribute 'gemm_tile.foo' on argument 0}}
+func.func @unknown_arg_attr(%x: memref<4xf32, #gemm_tile.cube<0>> {gemm_tile.foo = 1 : i64}) {
+  return
+}
+
+// -----
+
+// Byte counts past int64 saturate; the message says so instead of wrapping.
+
+func.func @alloc_past_int64() {
+  // expected-error@+1 {{allocates more than 2^63 - 1 bytes, more than a cube's 17179869184 bytes of memory}}
+  %b = gemm_tile.alloc : memref<4611686018427387904x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @pe_buffer_past_int64(%a: memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{needs more than 2^63 - 1 bytes of PE buffer for a 4294967296x4294967296 tile with k_chunk 1, but a PE has 524288}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4294967296, 4294967296, 4294967296] k_chunk 1 : memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>, memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>, memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>
+  return
+}

@@ -264,6 +264,11 @@ module attributes {kb.world_size = -4 : i64} {}
 
 // -----
 
+// expected-error@+1 {{'kb.world_size' (the TP world size) must be at most 65536, got 1099511627776}}
+module attributes {kb.world_size = 1099511627776 : i64} {}
+
+// -----
+
 // expected-error@+1 {{'kb.world_size' must be an i64 integer, got "four"}}
 module attributes {kb.world_size = "four"} {}
 
@@ -332,3 +337,86 @@ func.func @split_dims_kind() attributes {kb.arg_split_dims = [1, 2]} {
 func.func @split_dims_value() attributes {kb.result_split_dims = array<i64: -2>} {
   return
 }
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_dynamic(%x: tensor<?x8xf32>, %r: index) -> tensor<?x2xf32> {
+    // expected-error@+1 {{expects a static input shape, got 'tensor<?x8xf32>'}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<?x8xf32> -> tensor<?x2xf32>
+    return %s : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+// Sizes: MLIR accepts dimensions up to 2^63 - 1, but a tensor's bytes must fit
+// in int64 (2^58 rows of 16 f32 are 2^64 bytes).
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @linear_bytes(%x: tensor<288230376151711744x16xf32>, %w: tensor<16x64xf32>) -> tensor<288230376151711744x64xf32> {
+    // expected-error@+1 {{'kb.column_parallel_linear' op expects input of at most 2^63 - 1 bytes, got 'tensor<288230376151711744x16xf32>'}}
+    %y = kb.column_parallel_linear %x, %w : (tensor<288230376151711744x16xf32>, tensor<16x64xf32>) -> tensor<288230376151711744x64xf32>
+    return %y : tensor<288230376151711744x64xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @weight_bytes(%x: tensor<1x4xf16>, %w: tensor<4x4611686018427387904xf16>, %b: tensor<4611686018427387904xf16>) -> tensor<1x4611686018427387904xf16> {
+    // expected-error@+1 {{'kb.column_parallel_linear' op expects weight of at most 2^63 - 1 bytes, got 'tensor<4x4611686018427387904xf16>'}}
+    %y = kb.column_parallel_linear %x, %w bias %b : (tensor<1x4xf16>, tensor<4x4611686018427387904xf16>, tensor<4611686018427387904xf16>) -> tensor<1x4611686018427387904xf16>
+    return %y : tensor<1x4611686018427387904xf16>
+  }
+}
+
+// -----
+
+func.func @matmul_k_bytes(%a: tensor<1x9223372036854775807xf16>, %b: tensor<9223372036854775807x1xf16>) -> tensor<1x1xf16> {
+  // expected-error@+1 {{'kb.matmul' op expects lhs of at most 2^63 - 1 bytes, got 'tensor<1x9223372036854775807xf16>'}}
+  %c = kb.matmul %a, %b : (tensor<1x9223372036854775807xf16>, tensor<9223372036854775807x1xf16>) -> tensor<1x1xf16>
+  return %c : tensor<1x1xf16>
+}
+
+// -----
+
+// Operands of 2^31 and 2^32 f32 elements, a result of 2^63 elements.
+func.func @matmul_result_bytes(%a: tensor<2147483648x1xf32>, %b: tensor<1x4294967296xf32>) -> tensor<2147483648x4294967296xf32> {
+  // expected-error@+1 {{'kb.matmul' op expects result of at most 2^63 - 1 bytes, got 'tensor<2147483648x4294967296xf32>'}}
+  %c = kb.matmul %a, %b : (tensor<2147483648x1xf32>, tensor<1x4294967296xf32>) -> tensor<2147483648x4294967296xf32>
+  return %c : tensor<2147483648x4294967296xf32>
+}
+
+// -----
+
+func.func @add_bytes(%a: tensor<4611686018427387904x2xbf16>, %b: tensor<2xbf16>) -> tensor<4611686018427387904x2xbf16> {
+  // expected-error@+1 {{'kb.add' op expects lhs of at most 2^63 - 1 bytes, got 'tensor<4611686018427387904x2xbf16>'}}
+  %c = kb.add %a, %b : tensor<4611686018427387904x2xbf16>, tensor<2xbf16>
+  return %c : tensor<4611686018427387904x2xbf16>
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_bytes(%x: tensor<4x4611686018427387904xf32>, %r: index) -> tensor<4x1152921504606846976xf32> {
+    // expected-error@+1 {{'kb.tp_slice' op expects input of at most 2^63 - 1 bytes, got 'tensor<4x4611686018427387904xf32>'}}
+    %s = kb.tp_slice %x[%r] along 1 : tensor<4x4611686018427387904xf32> -> tensor<4x1152921504606846976xf32>
+    return %s : tensor<4x1152921504606846976xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @all_reduce_bytes(%x: tensor<2305843009213693952x2xf16>) -> tensor<2305843009213693952x2xf16> {
+    // expected-error@+1 {{'kb.all_reduce' op expects input of at most 2^63 - 1 bytes, got 'tensor<2305843009213693952x2xf16>'}}
+    %y = kb.all_reduce <sum> %x : tensor<2305843009213693952x2xf16>
+    return %y : tensor<2305843009213693952x2xf16>
+  }
+}
+
+// -----
+
+// expected-error@+1 {{DPPolicy places 'tensor<4611686018427387904x4xf32>', which has more than 2^63 - 1 bytes}}
+func.func @policy_bytes(%x: tensor<4611686018427387904x4xf32, #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1>>)

@@ -88,6 +88,81 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 
 // -----
 
+// A dynamic shape has no pieces to cost: the rule decides, and the cost model
+// leaves it.
+
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // RULE-LABEL: func.func @dynamic
+  // RULE-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  // COST-LABEL: func.func @dynamic
+  // COST-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  func.func @dynamic(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %y = kb.gelu %x : tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// Beyond any device: more than 2^50 bytes (2^30 MiB) in one cube. Smaller
+// excesses over this device's cube are the lowering's to report.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // expected-error@+1 {{a tensor of type 'tensor<281474976710656x8xf32>' needs 9007199254740992 bytes in each of its cubes under #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>, more than any device's cube holds (2^50 bytes)}}
+  func.func @piece_beyond_any_cube(%x: tensor<281474976710656x8xf32, #rep>) -> tensor<281474976710656x8xf32, #rep> {
+    %y = kb.gelu %x : tensor<281474976710656x8xf32, #rep>
+    return %y : tensor<281474976710656x8xf32, #rep>
+  }
+}
+
+// -----
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // expected-error@+1 {{'func.func' op has arguments that need 2251799813685248 bytes in cube 0, more than any device's cube holds (2^50 bytes)}}
+  func.func @arguments_beyond_any_cube(%a: tensor<70368744177664x4xf32, #rep>, %b: tensor<70368744177664x4xf32, #rep>) -> (tensor<70368744177664x4xf32, #rep>, tensor<70368744177664x4xf32, #rep>) {
+    return %a, %b : tensor<70368744177664x4xf32, #rep>, tensor<70368744177664x4xf32, #rep>
+  }
+}
+
+// -----
+
+// Pieces of 2^49 bytes, but a cube's share of the gemm multiplies a whole lhs
+// row of 2^49 f32.
+
+#by_k = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>
+#by_rows = #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @staged_beyond_any_cube(%a: tensor<1x562949953421312xf32, #by_k>, %b: tensor<562949953421312x1xf32, #by_rows>) -> tensor<1x1xf32> {
+    // expected-error@+1 {{'kb.matmul' op stages 2251799813685248 bytes of its operands in one cube under these placements, more than any device's cube holds (2^50 bytes)}}
+    %c = kb.matmul %a, %b : (tensor<1x562949953421312xf32, #by_k>, tensor<562949953421312x1xf32, #by_rows>) -> tensor<1x1xf32>
+    return %c : tensor<1x1xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // expected-error@+1 {{kb-place cannot place a tensor of type 'tensor<4xindex>': the device holds f16, bf16 and f32 elements}}
+  func.func @index_tensor(%a: tensor<4xindex>) -> tensor<4xindex> {
+    return %a : tensor<4xindex>
+  }
+}
+
+// -----
+
+// An empty tensor: no device work would produce or read it.
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // expected-error@+1 {{kb-place cannot place a tensor of type 'tensor<0x16xf32>': it has a dimension of size 0}}
+  func.func @empty_rows(%a: tensor<0x16xf32>) -> tensor<0x16xf32> {
+    %g = kb.gelu %a : tensor<0x16xf32>
+    return %g : tensor<0x16xf32>
+  }
+}
+
+// -----
+
 // expected-error@+1 {{kb-place works on the local view: run kb-tp-partition first}}
 module attributes {kb.world_size = 2 : i64} {
   func.func @global(%a: tensor<8x8xf32>) -> tensor<8x8xf32> {

@@ -27,6 +27,8 @@ struct Box {
   bool operator==(const Box &other) const {
     return offsets == other.offsets && sizes == other.sizes;
   }
+  /// The product of `sizes`, saturating at INT64_MAX: a box of an absurd
+  /// tensor must compare as huge, not wrap.
   int64_t numElements() const;
 };
 

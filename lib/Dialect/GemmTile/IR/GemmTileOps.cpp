@@ -25,14 +25,20 @@ int64_t kb::gemm_tile::getCube(Type bufferType) {
   return -1;
 }
 
-/// Byte counts of absurd regions must saturate, not wrap.
+/// Byte counts of absurd regions must saturate, not wrap; a saturated count
+/// is reported as "more than 2^63 - 1", not as a number it is not.
 static int64_t mulSat(int64_t a, int64_t b) {
   int64_t r;
-  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+  return llvm::MulOverflow(a, b, r) ? INT64_MAX : r;
 }
 static int64_t addSat(int64_t a, int64_t b) {
   int64_t r;
-  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+  return llvm::AddOverflow(a, b, r) ? INT64_MAX : r;
+}
+
+/// A byte count from mulSat/addSat, for a diagnostic.
+static std::string bytesText(int64_t bytes) {
+  return bytes == INT64_MAX ? "more than 2^63 - 1" : std::to_string(bytes);
 }
 
 namespace {
@@ -119,8 +125,10 @@ LogicalResult AllocOp::verify() {
   for (int64_t dim : type.getShape())
     bytes = mulSat(bytes, dim);
   if (bytes > check.device.cubeMemoryBytes())
-    return emitOpError() << "allocates " << bytes << " bytes, more than a cube's "
-                         << check.device.cubeMemoryBytes() << " bytes of memory";
+    return emitOpError() << "allocates " << bytesText(bytes)
+                         << " bytes, more than a cube's "
+                         << check.device.cubeMemoryBytes()
+                         << " bytes of memory";
   return success();
 }
 
@@ -162,9 +170,10 @@ LogicalResult MatmulOp::verify() {
   int64_t working = addSat(
       operandBytes, mulSat(mulSat(m, n), 4));
   if (working > check.device.peBufferBytes())
-    return emitOpError() << "needs " << working << " bytes of PE buffer for a "
-                         << m << "x" << n << " tile with k_chunk " << chunk
-                         << ", but a PE has " << check.device.peBufferBytes();
+    return emitOpError() << "needs " << bytesText(working)
+                         << " bytes of PE buffer for a " << m << "x" << n
+                         << " tile with k_chunk " << chunk << ", but a PE has "
+                         << check.device.peBufferBytes();
   return success();
 }
 

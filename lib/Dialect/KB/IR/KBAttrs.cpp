@@ -6,6 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace kb;
@@ -91,6 +92,14 @@ DPPolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult DPPolicyAttr::verifyEncoding(
     ArrayRef<int64_t> shape, Type elementType,
     function_ref<InFlightDiagnostic()> emitError) const {
+  // A placed tensor is cut into buffers whose bytes the lowering counts:
+  // they must fit in int64 (MLIR accepts any dimension up to 2^63 - 1).
+  if (elementType.isIntOrFloat() && !ShapedType::isDynamicShape(shape) &&
+      !checkedByteSize(shape,
+                       llvm::divideCeil(elementType.getIntOrFloatBitWidth(), 8)))
+    return emitError() << "DPPolicy places "
+                       << RankedTensorType::get(shape, elementType)
+                       << ", which has more than 2^63 - 1 bytes";
   int64_t rank = shape.size();
   SmallVector<int64_t> piece(shape);
   auto checkLevel = [&](StringRef level, int64_t dim, int64_t count,
@@ -114,4 +123,13 @@ LogicalResult DPPolicyAttr::verifyEncoding(
       failed(checkLevel("pe", getPeDim(), getNumPes(), "num_pes")))
     return failure();
   return success();
+}
+
+std::optional<int64_t> kb::checkedByteSize(llvm::ArrayRef<int64_t> shape,
+                                           int64_t elementBytes) {
+  int64_t bytes = elementBytes;
+  for (int64_t s : shape)
+    if (s < 0 || llvm::MulOverflow(bytes, s, bytes))
+      return std::nullopt;
+  return bytes;
 }

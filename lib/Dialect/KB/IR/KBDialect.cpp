@@ -45,6 +45,10 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name
                              << "' (the TP world size) must be positive, got "
                              << value.getInt();
+    if (value.getInt() > kMaxWorldSize)
+      return op->emitError() << "'" << name << "' (the TP world size) must be "
+                             << "at most " << kMaxWorldSize << ", got "
+                             << value.getInt();
     return success();
   }
   if (name == kSPMDAttrName) {

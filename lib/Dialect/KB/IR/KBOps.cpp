@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace kb;
@@ -53,7 +54,21 @@ static RankedTensorType tensorOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
-/// Checks that `v` is a static tensor of rank `rank`.
+/// Checks that a statically shaped `v` has a byte size that fits in int64
+/// (MLIR accepts any dimension up to 2^63 - 1): the passes and kb-run then
+/// count the bytes of it, and of every piece of it, without overflow.
+static LogicalResult verifyByteSize(Operation *op, Value v, StringRef name) {
+  RankedTensorType t = tensorOf(v);
+  if (!t.hasStaticShape())
+    return success();
+  if (!checkedByteSize(t.getShape(),
+                       llvm::divideCeil(t.getElementTypeBitWidth(), 8)))
+    return op->emitOpError()
+           << "expects " << name << " of at most 2^63 - 1 bytes, got " << t;
+  return success();
+}
+
+/// Checks that `v` is a static tensor of rank `rank` whose bytes fit in int64.
 static LogicalResult verifyStaticRank(Operation *op, Value v, StringRef name,
                                       int64_t rank) {
   RankedTensorType t = tensorOf(v);
@@ -63,7 +78,7 @@ static LogicalResult verifyStaticRank(Operation *op, Value v, StringRef name,
   if (!t.hasStaticShape())
     return op->emitOpError() << "expects " << name
                              << " to have a static shape, got " << t;
-  return success();
+  return verifyByteSize(op, v, name);
 }
 
 /// Checks that every value in `values` has the element type of the first.
@@ -163,7 +178,10 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult AddOp::verify() {
   RankedTensorType lhs = tensorOf(getLhs()), rhs = tensorOf(getRhs());
-  if (failed(verifySameElementType(*this, {{"lhs", getLhs()}, {"rhs", getRhs()}})))
+  if (failed(verifySameElementType(*this,
+                                   {{"lhs", getLhs()}, {"rhs", getRhs()}})) ||
+      failed(verifyByteSize(*this, getLhs(), "lhs")) ||
+      failed(verifyByteSize(*this, getRhs(), "rhs")))
     return failure();
   if (lhs.getShape() == rhs.getShape())
     return success();
@@ -208,7 +226,10 @@ LogicalResult TPSliceOp::verify() {
                          << in.getRank() << " tensor";
   if (!in.hasStaticShape())
     return emitOpError() << "expects a static input shape, got " << in;
-  if (failed(verifySameElementType(*this, {{"input", getInput()}, {"result", getResult()}})))
+  // The result must be a slice of the input, so its bytes fit as well.
+  if (failed(verifyByteSize(*this, getInput(), "input")) ||
+      failed(verifySameElementType(
+          *this, {{"input", getInput()}, {"result", getResult()}})))
     return failure();
   FailureOr<int64_t> ws = requireWorldSize(*this);
   if (failed(ws))
@@ -235,7 +256,11 @@ OpFoldResult TPSliceOp::fold(FoldAdaptor) {
   return {};
 }
 
-LogicalResult AllReduceOp::verify() { return verifyLocalView(*this); }
+LogicalResult AllReduceOp::verify() {
+  if (failed(verifyLocalView(*this)))
+    return failure();
+  return verifyByteSize(*this, getInput(), "input");
+}
 
 OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   // Over a single rank every reduction (sum, max, min, avg) is the identity.

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Conversion/KBToGemmTile/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
@@ -16,6 +17,7 @@
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <map>
 
@@ -81,6 +83,75 @@ static LogicalResult checkAgainstDevice(Location loc, DPPolicyAttr policy,
   return success();
 }
 
+/// Bytes of the piece of a tensor of `type` (static, of floats) that each
+/// cube of `policy` holds, or std::nullopt when that does not fit in int64.
+static std::optional<int64_t> cubePieceBytes(RankedTensorType type,
+                                             DPPolicyAttr policy) {
+  SmallVector<int64_t> piece(type.getShape());
+  if (!policy.isCubeReplicated() && policy.getCubeDim() < type.getRank())
+    piece[policy.getCubeDim()] /= policy.getNumCubes();
+  return checkedByteSize(piece, type.getElementTypeBitWidth() / 8);
+}
+
+/// The most bytes a cube of any device holds: DeviceDescription::validate
+/// allows at most 2^30 MiB.
+constexpr int64_t kMaxCubeBytes = int64_t(1) << 50;
+
+/// Rejects placements that put more in one cube than any device's cube holds:
+/// a tensor's piece, the arguments together (all resident from the start), or
+/// the operand rows and columns a gemm stages next to its result piece. Sizes
+/// between this device's cube and that bound are left to the lowering, which
+/// counts everything a cube holds at once; this keeps its int64 tallies, a
+/// few such terms at a time, from overflowing.
+static LogicalResult
+checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
+               function_ref<DPPolicyAttr(Value)> policyOf,
+               const gemm_tile::DeviceDescription &device) {
+  // Unsigned and saturating: each term is at most kMaxCubeBytes, but a
+  // function may have any number of arguments.
+  SmallVector<uint64_t> argBytes(device.cubes, 0);
+  for (Value v : values) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape())
+      continue;
+    DPPolicyAttr policy = policyOf(v);
+    std::optional<int64_t> bytes = cubePieceBytes(type, policy);
+    if (!bytes || *bytes > kMaxCubeBytes) {
+      InFlightDiagnostic diag =
+          emitError(v.getLoc())
+          << "a tensor of type "
+          << RankedTensorType::get(type.getShape(), type.getElementType())
+          << " needs ";
+      if (bytes)
+        diag << *bytes;
+      else
+        diag << "more than 2^63 - 1";
+      return diag << " bytes in each of its cubes under " << policy
+                  << ", more than any device's cube holds (2^50 bytes)";
+    }
+    if (isa<BlockArgument>(v))
+      for (int64_t cube = 0;
+           cube < std::min(policy.getNumCubes(), device.cubes); ++cube)
+        argBytes[cube] = llvm::SaturatingAdd<uint64_t>(argBytes[cube], *bytes);
+  }
+  for (auto [cube, bytes] : llvm::enumerate(argBytes))
+    if (bytes > static_cast<uint64_t>(kMaxCubeBytes))
+      return func.emitOpError()
+             << "has arguments that need " << bytes << " bytes in cube " << cube
+             << ", more than any device's cube holds (2^50 bytes)";
+  WalkResult walk = func.walk([&](MatmulOp op) {
+    int64_t bytes = largestStagedBytes(op, policyOf);
+    if (bytes <= kMaxCubeBytes)
+      return WalkResult::advance();
+    op.emitOpError() << "stages " << bytes
+                     << " bytes of its operands in one cube under these "
+                        "placements, more than any device's cube holds "
+                        "(2^50 bytes)";
+    return WalkResult::interrupt();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 LogicalResult
 KBPlacePass::placeFunction(func::FuncOp func,
                            const gemm_tile::DeviceDescription &device) {
@@ -93,6 +164,22 @@ KBPlacePass::placeFunction(func::FuncOp func,
     for (Value result : op->getResults())
       values.push_back(result);
   });
+  // Placement sizes pieces in bytes, and the device's buffers hold only these
+  // element types (a tensor of index has no byte size at all).
+  for (Value v : values) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (type &&
+        !isa<Float16Type, BFloat16Type, Float32Type>(type.getElementType()))
+      return emitError(v.getLoc())
+             << "kb-place cannot place a tensor of type " << type
+             << ": the device holds f16, bf16 and f32 elements";
+    // No device work produces or reads an empty tensor, so nothing would
+    // make a rank program with it yield or return defined data.
+    if (type && llvm::is_contained(type.getShape(), 0))
+      return emitError(v.getLoc())
+             << "kb-place cannot place a tensor of type " << type
+             << ": it has a dimension of size 0";
+  }
 
   // Values that must share one type.
   llvm::EquivalenceClasses<Value> classes;
@@ -211,6 +298,9 @@ KBPlacePass::placeFunction(func::FuncOp func,
           << " us for the ops using it; the rule's " << rule << ": "
           << llvm::formatv("{0:F3}", ruleSeconds * 1e6).str() << " us)";
   }
+
+  if (failed(checkCubeBytes(func, values, policyOf, device)))
+    return failure();
 
   for (Value v : values) {
     if (!isa<RankedTensorType>(v.getType()))

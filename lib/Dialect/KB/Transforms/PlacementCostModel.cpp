@@ -4,6 +4,8 @@
 #include "kb/Conversion/KBToGemmTile/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace kb;
 
@@ -29,14 +31,40 @@ ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
+// Byte counts are estimated in double: the shapes MLIR accepts (dimensions up
+// to 2^63 - 1) multiply past int64, and an estimate only needs magnitude.
+
+/// Bytes of `box` of a tensor with `eb`-byte elements.
+double boxBytes(const Box &box, int64_t eb) {
+  double bytes = eb;
+  for (int64_t s : box.sizes)
+    bytes *= static_cast<double>(s);
+  return bytes;
+}
+
+/// Bytes of the whole of `v`.
+double tensorBytes(Value v) {
+  double bytes = elementBytes(v);
+  for (int64_t s : shapeOf(v))
+    bytes *= static_cast<double>(s);
+  return bytes;
+}
+
+/// Whether one of the pieces of `v` in cube `cube` contains `box`.
+bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box) {
+  for (const CubePiece &piece : cubePieces(shapeOf(v), policy))
+    if (piece.cube == cube && piece.box.contains(box))
+      return true;
+  return false;
+}
+
 /// Seconds for cube `cube` to hold `box` of `v`: nothing when one of its
 /// pieces there contains it, else a DMA of the box over the fabric.
 double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
                     const Rates &rates) {
-  for (const CubePiece &piece : cubePieces(shapeOf(v), policy))
-    if (piece.cube == cube && piece.box.contains(box))
-      return 0;
-  return box.numElements() * elementBytes(v) / rates.cubeToCube;
+  if (holds(v, policy, cube, box))
+    return 0;
+  return boxBytes(box, elementBytes(v)) / rates.cubeToCube;
 }
 
 /// The boxes of `v` each cube computes (see the lowering of kb.matmul).
@@ -56,6 +84,14 @@ SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v, DPPolicyAttr policy) 
   return boxes;
 }
 
+/// The rows of lhs and columns of rhs a cube multiplies to compute `box` of a
+/// kb.matmul's result.
+std::pair<Box, Box> operandBoxes(MatmulOp op, const Box &box) {
+  int64_t k = shapeOf(op.getLhs())[1];
+  return {Box{{box.offsets[0], 0}, {box.sizes[0], k}},
+          Box{{0, box.offsets[1]}, {k, box.sizes[1]}}};
+}
+
 double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                      const Rates &rates) {
   DPPolicyAttr out = policyOf(op.getResult()), lhs = policyOf(op.getLhs()),
@@ -66,8 +102,7 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
       continue;
-    Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
-    Box cols{{0, box.offsets[1]}, {k, box.sizes[1]}};
+    auto [rows, cols] = operandBoxes(op, box);
     dma = std::max(dma, bringSeconds(op.getLhs(), lhs, cube, rows, rates) +
                             bringSeconds(op.getRhs(), rhs, cube, cols, rates));
     Box local{{0, 0}, box.sizes};
@@ -81,7 +116,7 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                                   bytes / rates.perPeMemory));
     }
     if (out.isCubeReplicated())
-      broadcast += box.numElements() * eb / rates.cubeToCube;
+      broadcast += boxBytes(box, eb) / rates.cubeToCube;
   }
   // Each replica receives every share but its own, on its own DMA engine.
   if (out.isCubeReplicated() && !boxes.empty())
@@ -107,9 +142,9 @@ double elementwiseSeconds(Operation *op,
     dma = std::max(dma, cubeDMA);
     Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0), piece.box.sizes};
     for (const Box &share : peShares(local, out, rates.device.pesPerCube))
-      compute = std::max(compute, share.numElements() * eb *
-                                      (op->getNumOperands() + 1) /
-                                      rates.perPeMemory);
+      compute =
+          std::max(compute, boxBytes(share, eb) * (op->getNumOperands() + 1) /
+                                rates.perPeMemory);
   }
   return dma + compute;
 }
@@ -119,9 +154,7 @@ double allReduceSeconds(AllReduceOp op, function_ref<DPPolicyAttr(Value)> policy
   if (worldSize == 1)
     return 0;
   DPPolicyAttr policy = policyOf(op.getResult());
-  int64_t bytes = elementBytes(op.getResult());
-  for (int64_t s : shapeOf(op.getResult()))
-    bytes *= s;
+  double bytes = tensorBytes(op.getResult());
   double ring = 2.0 * (worldSize - 1) / worldSize * bytes /
                 (rates.device.linkGBps * 1e9);
   double replicas = policy.isCubeReplicated()
@@ -136,6 +169,15 @@ double kb::estimateOpSeconds(Operation *op,
                              function_ref<DPPolicyAttr(Value)> policyOf,
                              int64_t worldSize,
                              const gemm_tile::DeviceDescription &device) {
+  // Pieces and boxes of a dynamic shape mean nothing; such a program cannot
+  // be lowered either, so there is no device time to estimate.
+  auto isStaticTensor = [](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return !tensor || tensor.hasStaticShape();
+  };
+  if (!llvm::all_of(op->getOperandTypes(), isStaticTensor) ||
+      !llvm::all_of(op->getResultTypes(), isStaticTensor))
+    return 0;
   Rates rates(device);
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return matmulSeconds(matmul, policyOf, rates);
@@ -143,13 +185,36 @@ double kb::estimateOpSeconds(Operation *op,
     return elementwiseSeconds(op, policyOf, rates);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return allReduceSeconds(reduce, policyOf, worldSize, rates);
-  if (auto slice = dyn_cast<TPSliceOp>(op)) {
-    int64_t bytes = elementBytes(slice.getResult());
-    for (int64_t s : shapeOf(slice.getResult()))
-      bytes *= s;
-    return bytes / rates.cubeToCube;
-  }
+  if (auto slice = dyn_cast<TPSliceOp>(op))
+    return tensorBytes(slice.getResult()) / rates.cubeToCube;
   return 0;
+}
+
+int64_t kb::largestStagedBytes(Operation *op,
+                               function_ref<DPPolicyAttr(Value)> policyOf) {
+  auto matmul = dyn_cast<MatmulOp>(op);
+  if (!matmul || !matmul.getLhs().getType().hasStaticShape() ||
+      !matmul.getRhs().getType().hasStaticShape() ||
+      !matmul.getType().hasStaticShape())
+    return 0;
+  DPPolicyAttr lhs = policyOf(matmul.getLhs()), rhs = policyOf(matmul.getRhs());
+  int64_t eb = elementBytes(matmul.getLhs()), largest = 0;
+  auto staged = [&](Value v, DPPolicyAttr policy, int64_t cube,
+                    const Box &box) -> int64_t {
+    if (holds(v, policy, cube, box))
+      return 0;
+    return checkedByteSize(box.sizes, eb)
+        .value_or(std::numeric_limits<int64_t>::max());
+  };
+  for (auto &[cube, box] :
+       computeBoxes(matmul.getResult(), policyOf(matmul.getResult()))) {
+    if (box.numElements() == 0)
+      continue;
+    auto [rows, cols] = operandBoxes(matmul, box);
+    largest = std::max({largest, staged(matmul.getLhs(), lhs, cube, rows),
+                        staged(matmul.getRhs(), rhs, cube, cols)});
+  }
+  return largest;
 }
 
 SmallVector<DPPolicyAttr>

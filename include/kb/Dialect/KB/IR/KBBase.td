@@ -54,6 +54,9 @@ def KB_Dialect : Dialect {
 
     /// Module attribute holding the TP world size (a positive i64).
     static constexpr ::llvm::StringLiteral kWorldSizeAttrName = "kb.world_size";
+    /// The largest TP world size kb accepts: a ring of W SIPs lowers to
+    /// 2(W - 1) steps per all-reduce piece, and no TP group comes near it.
+    static constexpr int64_t kMaxWorldSize = 65536;
     /// Unit module attribute set by kb-tp-partition: the functions are
     /// rank-generic SPMD programs in the local view.
     static constexpr ::llvm::StringLiteral kSPMDAttrName = "kb.spmd";

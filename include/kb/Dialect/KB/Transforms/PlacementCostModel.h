@@ -25,6 +25,15 @@ double estimateOpSeconds(mlir::Operation *op,
                          int64_t worldSize,
                          const gemm_tile::DeviceDescription &device);
 
+/// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
+/// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
+/// rhs columns a cube's share of the result multiplies, when no piece of the
+/// operand in that cube holds them (saturating at INT64_MAX); 0 for other
+/// ops, whose staged regions are no larger than their result's pieces.
+int64_t
+largestStagedBytes(mlir::Operation *op,
+                   llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf);
+
 /// The policies kb-place considers for a tensor of `shape` on `device`:
 /// replicated or sharded along each dimension at the cube level, by the
 /// largest count that divides; likewise at the PE level.
