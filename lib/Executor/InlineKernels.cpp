@@ -68,14 +68,16 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
   Block &body = entry.getBody().front();
   int64_t count = 0;
   for (Block::iterator it = body.begin(); it != body.end();) {
+    // Calls count too: kernels of nothing but calls of empty kernels would
+    // otherwise expand for ever without growing the program.
+    if (++count > kMaxFlattenedOps)
+      return errorAt(entry, "the device program has more than " +
+                                Twine(kMaxFlattenedOps) +
+                                " operations (kernel calls expanded), more "
+                                "than kb-run executes");
     auto call = dyn_cast<func::CallOp>(&*it);
     if (!call) {
       ++it;
-      if (++count > kMaxFlattenedOps)
-        return errorAt(entry, "the device program has more than " +
-                                  Twine(kMaxFlattenedOps) +
-                                  " operations (kernel calls expanded), more "
-                                  "than kb-run executes");
       continue;
     }
     auto callee =
