@@ -102,18 +102,19 @@ inline void blockedGemm(const float *a, int64_t lda, const float *b,
       for (int64_t ic = 0; ic < m; ic += kMC) {
         int64_t mc = std::min(kMC, m - ic);
         // Pack A[ic : ic+mc, pc : pc+kc] into MR-tall panels, zero-padded.
+        // Written in panel order (one MR-long column at a time, from MR row
+        // streams the prefetcher follows), not row by row with a stride of
+        // MR: with n small, packing A is a good part of the work.
         for (int64_t ir = 0; ir < mc; ir += MR) {
           float *panel = packedA.data() + (ir / MR) * MR * kc;
           int64_t mr = std::min<int64_t>(MR, mc - ir);
-          for (int64_t i = 0; i < MR; ++i) {
-            if (i < mr) {
-              const float *row = a + (ic + ir + i) * lda + pc;
-              for (int64_t p = 0; p < kc; ++p)
-                panel[p * MR + i] = row[p];
-            } else {
-              for (int64_t p = 0; p < kc; ++p)
-                panel[p * MR + i] = 0.0f;
-            }
+          const float *rows = a + (ic + ir) * lda + pc;
+          for (int64_t p = 0; p < kc; ++p) {
+            float *dst = panel + p * MR;
+            for (int64_t i = 0; i < mr; ++i)
+              dst[i] = rows[i * lda + p];
+            for (int64_t i = mr; i < MR; ++i)
+              dst[i] = 0.0f;
           }
         }
         for (int64_t jr = 0; jr < nc; jr += NR) {

@@ -94,7 +94,10 @@ LogicalResult DPPolicyAttr::verifyEncoding(
     function_ref<InFlightDiagnostic()> emitError) const {
   // A placed tensor is cut into buffers whose bytes the lowering counts:
   // they must fit in int64 (MLIR accepts any dimension up to 2^63 - 1).
-  if (elementType.isIntOrFloat() && !ShapedType::isDynamicShape(shape) &&
+  // The parser verifies the encoding even when the element type failed to
+  // parse (it then passes a null type); only a known type has a byte size.
+  if (elementType && elementType.isIntOrFloat() &&
+      !ShapedType::isDynamicShape(shape) &&
       !checkedByteSize(shape,
                        llvm::divideCeil(elementType.getIntOrFloatBitWidth(), 8)))
     return emitError() << "DPPolicy places "
