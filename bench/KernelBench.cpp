@@ -68,8 +68,11 @@ int main(int argc, char **argv) {
   std::printf("host FMA peak (1 core): %.1f GFLOP/s\n", peak);
   struct Shape {
     int64_t m, n, k;
-  } shapes[] = {{128, 128, 448},  {128, 128, 4096}, {512, 1024, 1024},
-                {1024, 1024, 1024}, {512, 4096, 1024}};
+  } shapes[] = {{128, 128, 448},
+                {128, 128, 4096},
+                {512, 1024, 1024},
+                {1024, 1024, 1024},
+                {512, 4096, 1024}};
   std::printf("%6s %6s %6s %10s %8s\n", "m", "n", "k", "GFLOP/s", "of peak");
   for (const Shape &s : shapes) {
     if (smoke && s.m * s.n * s.k > 128 * 128 * 4096)

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!module || mlir::failed(mlir::verify(*module)))
     return 0;
-  llvm::Expected<kb::exec::Program> program = kb::exec::analyzeProgram(*module, "");
+  llvm::Expected<kb::exec::Program> program =
+      kb::exec::analyzeProgram(*module, "");
   if (!program) {
     llvm::consumeError(program.takeError());
     return 0;
@@ -56,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kb::exec::DeviceRun run;
   llvm::Expected<llvm::SmallVector<kb::runtime::HostTensor>> results =
       program->view == kb::exec::View::Lowered
-          ? kb::exec::runDeviceProgram(*program, inputs,
-                                       kb::gemm_tile::lookupDevice(*module), run,
-                                       /*recordTrace=*/true)
+          ? kb::exec::runDeviceProgram(
+                *program, inputs, kb::gemm_tile::lookupDevice(*module), run,
+                /*recordTrace=*/true)
           : kb::exec::runKBProgram(*program, inputs);
   if (!results)
     llvm::consumeError(results.takeError());

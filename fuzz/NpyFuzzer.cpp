@@ -13,7 +13,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
   for (std::optional<kb::runtime::DType> expected :
-       {std::optional<kb::runtime::DType>(), std::optional(kb::runtime::DType::BF16)}) {
+       {std::optional<kb::runtime::DType>(),
+        std::optional(kb::runtime::DType::BF16)}) {
     llvm::Expected<kb::runtime::HostTensor> tensor =
         kb::runtime::parseNpy(bytes, "fuzz.npy", expected);
     if (!tensor) {

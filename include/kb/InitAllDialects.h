@@ -18,10 +18,10 @@ namespace kb {
 
 /// Registers kb's dialects and the upstream ones its programs use.
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<KBDialect, gemm_tile::GemmTileDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::cf::ControlFlowDialect,
-                  mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect>();
+  registry.insert<KBDialect, gemm_tile::GemmTileDialect,
+                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::cf::ControlFlowDialect, mlir::memref::MemRefDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
 }
 
 } // namespace kb

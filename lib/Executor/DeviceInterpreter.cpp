@@ -171,7 +171,7 @@ static std::optional<int64_t> bytesOf(MemRefType type) {
 llvm::Error Machine::checkStatically() {
   if (!program.entry.getBody().hasOneBlock())
     return errorAt(program.entry, "kb-run executes straight-line device "
-                                "programs (one block)");
+                                  "programs (one block)");
   // Per-cube memory: every rank holds the same buffers.
   std::vector<int64_t> perCube(device.cubes, 0);
   int64_t total = 0;
@@ -182,17 +182,18 @@ llvm::Error Machine::checkStatically() {
       return errorAt(where, "expects static cube buffers in a lowered program");
     if (cube >= device.cubes)
       return errorAt(where, "uses cube " + llvm::Twine(cube) +
-                              " but the device has " + llvm::Twine(device.cubes));
+                                " but the device has " +
+                                llvm::Twine(device.cubes));
     std::optional<int64_t> bytes = bytesOf(memref);
     if (!bytes || llvm::AddOverflow(perCube[cube], *bytes, perCube[cube]) ||
         llvm::AddOverflow(total, *bytes, total))
       return errorAt(where, "needs more than 2^63 - 1 bytes in cube " +
                                 llvm::Twine(cube));
     if (perCube[cube] > device.cubeMemoryBytes())
-      return errorAt(where, "needs " + llvm::Twine(perCube[cube]) +
-                              " bytes in cube " + llvm::Twine(cube) +
-                              ", more than its " +
-                              llvm::Twine(device.cubeMemoryBytes()) + " bytes");
+      return errorAt(where,
+                     "needs " + llvm::Twine(perCube[cube]) + " bytes in cube " +
+                         llvm::Twine(cube) + ", more than its " +
+                         llvm::Twine(device.cubeMemoryBytes()) + " bytes");
     return llvm::Error::success();
   };
   for (Type t : program.entry.getArgumentTypes())
@@ -208,11 +209,11 @@ llvm::Error Machine::checkStatically() {
   // Held as f32 on the host, for every rank.
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
   if (hostBytes > 8.0 * (1ull << 30))
-    return errorAt(program.entry,
-                 "simulating " + llvm::Twine(program.worldSize) +
-                     " ranks needs about " +
-                     llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
-                     " MiB of host memory, more than kb-run's 8 GiB limit");
+    return errorAt(
+        program.entry,
+        "simulating " + llvm::Twine(program.worldSize) + " ranks needs about " +
+            llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
+            " MiB of host memory, more than kb-run's 8 GiB limit");
   return llvm::Error::success();
 }
 
@@ -233,7 +234,8 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         locals.push_back(&input);
         continue;
       }
-      slices[i] = scatter(input, program.args[i].splitDim, r, program.worldSize);
+      slices[i] =
+          scatter(input, program.args[i].splitDim, r, program.worldSize);
       locals.push_back(&slices[i]);
     }
     for (BlockArgument arg : program.entry.getArguments()) {
@@ -241,18 +243,19 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
       if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
         return errorAt(program.entry, "argument " +
-                                        llvm::Twine(arg.getArgNumber()) +
-                                        " has no valid gemm_tile.piece");
+                                          llvm::Twine(arg.getArgNumber()) +
+                                          " has no valid gemm_tile.piece");
       const HostTensor &local = *locals[piece.getTensor()];
       auto type = cast<MemRefType>(arg.getType());
       if (piece.getOffsets().size() != local.shape.size())
-        return errorAt(program.entry, "argument " + llvm::Twine(arg.getArgNumber()) +
-                                        "'s piece does not match its tensor's rank");
+        return errorAt(program.entry,
+                       "argument " + llvm::Twine(arg.getArgNumber()) +
+                           "'s piece does not match its tensor's rank");
       for (size_t d = 0; d < local.shape.size(); ++d)
         if (piece.getOffsets()[d] + type.getDimSize(d) > local.shape[d])
           return errorAt(program.entry,
-                       "argument " + llvm::Twine(arg.getArgNumber()) +
-                           "'s piece reaches outside its tensor");
+                         "argument " + llvm::Twine(arg.getArgNumber()) +
+                             "'s piece reaches outside its tensor");
       Buffer buffer;
       buffer.tensor = extractBox(local, piece.getOffsets(), type.getShape());
       buffer.cube = gt::getCube(type);
@@ -286,15 +289,15 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   auto where = [](Operation *other) { return locationOf(other); };
   if (Operation *writer = conflict(buffer.writers))
     return errorAt(op, llvm::Twine(write ? "writes" : "reads") +
-                         " a region that the operation at " + where(writer) +
-                         " writes, before waiting for it (missing "
-                         "gemm_tile.wait)");
+                           " a region that the operation at " + where(writer) +
+                           " writes, before waiting for it (missing "
+                           "gemm_tile.wait)");
   if (write)
     if (Operation *reader = conflict(buffer.readers))
       return errorAt(op, "overwrites a region that the operation at " +
-                           where(reader) +
-                           " still reads, before waiting for it (missing "
-                           "gemm_tile.wait)");
+                             where(reader) +
+                             " still reads, before waiting for it (missing "
+                             "gemm_tile.wait)");
   if (token >= 0)
     (write ? buffer.writers : buffer.readers)
         .push_back({token, SmallVector<int64_t, 2>(offsets),
@@ -375,7 +378,8 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     Type elementType = cast<MemRefType>(mm.getLhs().getType()).getElementType();
     int64_t eb = elementType.getIntOrFloatBitWidth() / 8;
     int64_t outBytes = m * n * runtime::dtypeSize(c.tensor.dtype);
-    double bytes = (m * k + k * n) * eb + outBytes * (mm.getAccumulate() ? 2 : 1);
+    double bytes =
+        (m * k + k * n) * eb + outBytes * (mm.getAccumulate() ? 2 : 1);
     double flops = 2.0 * m * n * k;
     double duration =
         std::max(flops / peRate(elementType), bytes / perPeBandwidth());
@@ -394,8 +398,9 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     Value rhs = isAdd ? op->getOperand(1) : Value();
     ArrayRef<int64_t> sizes = isAdd ? cast<gt::AddOp>(op).getSizes()
                                     : cast<gt::GeluOp>(op).getSizes();
-    ArrayRef<int64_t> inOffsets = isAdd ? cast<gt::AddOp>(op).getLhsOffsets()
-                                        : cast<gt::GeluOp>(op).getInputOffsets();
+    ArrayRef<int64_t> inOffsets = isAdd
+                                      ? cast<gt::AddOp>(op).getLhsOffsets()
+                                      : cast<gt::GeluOp>(op).getInputOffsets();
     ArrayRef<int64_t> outOffsets = isAdd ? cast<gt::AddOp>(op).getOutOffsets()
                                          : cast<gt::GeluOp>(op).getOutOffsets();
     int64_t token = rank.tokenTable.size();
@@ -422,10 +427,9 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
                           region.data.size());
       } else {
         bool bias = rhsTensor->shape.size() == 1 && size.size() > 1;
-        HostTensor other =
-            extractBox(*rhsTensor, rhsOffsets,
-                       bias ? ArrayRef<int64_t>(size).take_back()
-                            : ArrayRef<int64_t>(size));
+        HostTensor other = extractBox(*rhsTensor, rhsOffsets,
+                                      bias ? ArrayRef<int64_t>(size).take_back()
+                                           : ArrayRef<int64_t>(size));
         if (bias)
           runtime::addBiasRows(region.data.data(), other.data.data(),
                                region.numElements() / other.numElements(),
@@ -441,11 +445,11 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     int64_t elements = 1;
     for (int64_t d : sizes)
       elements *= d;
-    double bytes = elements * runtime::dtypeSize(o.tensor.dtype) *
-                   (isAdd ? 3.0 : 2.0);
+    double bytes =
+        elements * runtime::dtypeSize(o.tensor.dtype) * (isAdd ? 3.0 : 2.0);
     double duration = bytes / perPeBandwidth();
-    int64_t peIndex = isAdd ? cast<gt::AddOp>(op).getPe()
-                            : cast<gt::GeluOp>(op).getPe();
+    int64_t peIndex =
+        isAdd ? cast<gt::AddOp>(op).getPe() : cast<gt::GeluOp>(op).getPe();
     int64_t pe = o.cube * device.pesPerCube + peIndex;
     double start = std::max(rank.clock, rank.peFree[pe]);
     rank.peFree[pe] = start + duration;
@@ -474,19 +478,20 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
         srcOffsets[d] += rank.index * (*stride)[d];
         if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
           return errorAt(op, "rank " + llvm::Twine(rank.index) +
-                               " reads outside the source in dimension " +
-                               llvm::Twine(d) + " (rank_stride too large)");
+                                 " reads outside the source in dimension " +
+                                 llvm::Twine(d) + " (rank_stride too large)");
       }
     HostTensor *from = &src.tensor, *to = &dst.tensor;
-    SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
+    SmallVector<int64_t, 2> target(dma.getTargetOffsets()),
+        size(dma.getSizes());
     rank.pending.push_back(
         [=] { copyRegion(*from, srcOffsets, *to, target, size); });
     int64_t elements = 1;
     for (int64_t s : dma.getSizes())
       elements *= s;
     int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
-    double rate = (src.cube == dst.cube ? device.cubePeGBps
-                                        : device.cubeCubeGBps) * 1e9;
+    double rate =
+        (src.cube == dst.cube ? device.cubePeGBps : device.cubeCubeGBps) * 1e9;
     double duration = bytes / rate;
     double start = std::max(rank.clock, rank.dmaFree[dst.cube]);
     rank.dmaFree[dst.cube] = start + duration;
@@ -514,7 +519,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     return llvm::Error::success();
   }
   return errorAt(op, "kb-run cannot execute '" + op->getName().getStringRef() +
-                       "' in a lowered program");
+                         "' in a lowered program");
 }
 
 llvm::Error Machine::ringStep(Operation *op) {
@@ -526,17 +531,15 @@ llvm::Error Machine::ringStep(Operation *op) {
                      : cast<gt::AllGatherStepOp>(op).getRingSize();
   if (w != program.worldSize)
     return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
-                         " SIPs, but the program runs on " +
-                         llvm::Twine(program.worldSize));
+                           " SIPs, but the program runs on " +
+                           llvm::Twine(program.worldSize));
   for (Rank &rank : ranks) {
     flush(rank);
     if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
       return e;
   }
   int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
-  auto chunkBegin = [&](int64_t c) {
-    return c * (n / w) + std::min(c, n % w);
-  };
+  auto chunkBegin = [&](int64_t c) { return c * (n / w) + std::min(c, n % w); };
   auto chunkSize = [&](int64_t c) { return n / w + (c < n % w ? 1 : 0); };
   auto mod = [&](int64_t x) { return ((x % w) + w) % w; };
   // What each rank sends this step, read before anyone receives.
@@ -642,7 +645,7 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       continue;
     if (!atRing)
       return errorAt(program.entry, "deadlock: the ranks wait at different "
-                                  "collectives or some have finished");
+                                    "collectives or some have finished");
     if (llvm::Error e = ringStep(ops[ranks[0].pc]))
       return std::move(e);
     for (Rank &rank : ranks)
@@ -650,7 +653,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   }
 
   // Results: each rank's pieces assembled into its local tensors, gathered.
-  auto ret = cast<func::ReturnOp>(program.entry.getBody().front().getTerminator());
+  auto ret =
+      cast<func::ReturnOp>(program.entry.getBody().front().getTerminator());
   SmallVector<SmallVector<HostTensor>> perResult(program.results.size());
   for (Rank &rank : ranks) {
     SmallVector<HostTensor> locals;
@@ -666,25 +670,26 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       auto piece = program.entry.getResultAttrOfType<gt::PieceAttr>(
           i, gt::GemmTileDialect::kPieceAttrName);
       if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
-        return errorAt(program.entry,
-                     "result " + llvm::Twine(i) + " has no valid gemm_tile.piece");
+        return errorAt(program.entry, "result " + llvm::Twine(i) +
+                                          " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
       const HostTensor &part = bufferOf(rank, v).tensor;
       if (part.shape.size() != local.shape.size())
         return errorAt(program.entry, "result " + llvm::Twine(i) +
-                                        "'s piece does not match its tensor");
+                                          "'s piece does not match its tensor");
       for (size_t d = 0; d < part.shape.size(); ++d)
         if (piece.getOffsets()[d] + part.shape[d] > local.shape[d])
-          return errorAt(program.entry, "result " + llvm::Twine(i) +
-                                          "'s piece reaches outside its tensor");
+          return errorAt(program.entry,
+                         "result " + llvm::Twine(i) +
+                             "'s piece reaches outside its tensor");
       insertBox(local, part, piece.getOffsets());
       covered[piece.getTensor()] += part.numElements();
     }
     for (auto [i, local] : llvm::enumerate(locals)) {
       if (covered[i] != local.numElements())
         return errorAt(program.entry, "the pieces returned for result " +
-                                        llvm::Twine(i) +
-                                        " do not cover it exactly");
+                                          llvm::Twine(i) +
+                                          " do not cover it exactly");
       perResult[i].push_back(std::move(local));
     }
   }

@@ -80,13 +80,14 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
       ++it;
       continue;
     }
-    auto callee =
-        symbols.lookupNearestSymbolFrom<func::FuncOp>(module, call.getCalleeAttr());
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        module, call.getCalleeAttr());
     if (!callee || callee.isExternal())
       return errorAt(call, "calls '" + call.getCallee() +
                                "', which is not a function with a body");
     if (!callee.getBody().hasOneBlock())
-      return errorAt(callee, "kb-run executes straight-line kernels (one block)");
+      return errorAt(callee,
+                     "kb-run executes straight-line kernels (one block)");
     Block &kernel = callee.getBody().front();
     auto ret = kernel.empty() ? func::ReturnOp()
                               : dyn_cast<func::ReturnOp>(&kernel.back());
@@ -105,7 +106,8 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
       if (!first)
         first = copy;
     }
-    for (auto [result, value] : llvm::zip_equal(call.getResults(), ret.getOperands()))
+    for (auto [result, value] :
+         llvm::zip_equal(call.getResults(), ret.getOperands()))
       result.replaceAllUsesWith(mapping.lookupOrDefault(value));
     it = first ? first->getIterator() : std::next(call->getIterator());
     call.erase();

@@ -46,7 +46,8 @@ static HostTensor gelu(const HostTensor &a) {
 }
 
 llvm::Expected<SmallVector<HostTensor>>
-kb::exec::runKBProgram(const Program &program, llvm::ArrayRef<HostTensor> inputs) {
+kb::exec::runKBProgram(const Program &program,
+                       llvm::ArrayRef<HostTensor> inputs) {
   bool local = program.view == View::Local;
   int64_t ranks = local ? program.worldSize : 1;
   // values[r][v]: rank r's tensor for SSA value v.
@@ -92,7 +93,8 @@ kb::exec::runKBProgram(const Program &program, llvm::ArrayRef<HostTensor> inputs
     for (int64_t r = 0; r < ranks; ++r) {
       auto &vals = values[r];
       if (auto column = dyn_cast<ColumnParallelLinearOp>(op)) {
-        HostTensor y = matmul(vals[column.getInput()], vals[column.getWeight()]);
+        HostTensor y =
+            matmul(vals[column.getInput()], vals[column.getWeight()]);
         vals[column.getResult()] =
             column.getBias() ? add(y, vals[column.getBias()]) : y;
       } else if (auto row = dyn_cast<RowParallelLinearOp>(op)) {
@@ -107,12 +109,12 @@ kb::exec::runKBProgram(const Program &program, llvm::ArrayRef<HostTensor> inputs
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {
-        vals[slice.getResult()] = scatter(vals[slice.getInput()], slice.getDim(),
-                                          r, program.worldSize);
+        vals[slice.getResult()] = scatter(vals[slice.getInput()],
+                                          slice.getDim(), r, program.worldSize);
       } else {
         return errorAt(&op, "kb-run cannot execute '" +
-                              op.getName().getStringRef() + "' in the " +
-                              viewName(program.view));
+                                op.getName().getStringRef() + "' in the " +
+                                viewName(program.view));
       }
     }
   }

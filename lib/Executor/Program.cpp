@@ -86,13 +86,15 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
   program.module = module;
   SmallVector<func::FuncOp> candidates;
   for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal() && (entryName.empty() ? !func.isPrivate()
-                                                  : func.getSymName() == entryName))
+    if (!func.isExternal() &&
+        (entryName.empty() ? !func.isPrivate()
+                           : func.getSymName() == entryName))
       candidates.push_back(func);
   if (candidates.empty())
-    return error(entryName.empty()
-                     ? llvm::Twine("the module has no public function with a body")
-                     : "no function named '" + entryName + "'");
+    return error(
+        entryName.empty()
+            ? llvm::Twine("the module has no public function with a body")
+            : "no function named '" + entryName + "'");
   if (candidates.size() > 1) {
     std::string names;
     for (auto func : candidates)
@@ -121,15 +123,18 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
         resultSplits.size() != static_cast<int64_t>(type.getNumResults()))
       return error("the lowered function lacks consistent kb.arg_split_dims "
                    "and kb.result_split_dims");
-    for (auto [t, split] : llvm::zip_equal(type.getInputs(), argSplits.asArrayRef())) {
-      llvm::Expected<TensorSpec> spec = specOf(t, split, program.worldSize, true);
+    for (auto [t, split] :
+         llvm::zip_equal(type.getInputs(), argSplits.asArrayRef())) {
+      llvm::Expected<TensorSpec> spec =
+          specOf(t, split, program.worldSize, true);
       if (!spec)
         return spec.takeError();
       program.args.push_back(*spec);
     }
     for (auto [t, split] :
          llvm::zip_equal(type.getResults(), resultSplits.asArrayRef())) {
-      llvm::Expected<TensorSpec> spec = specOf(t, split, program.worldSize, true);
+      llvm::Expected<TensorSpec> spec =
+          specOf(t, split, program.worldSize, true);
       if (!spec)
         return spec.takeError();
       program.results.push_back(*spec);
@@ -140,7 +145,8 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
   }
   program.view = spmd ? View::Local : View::Global;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto split = func.getArgAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
+    auto split =
+        func.getArgAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
     llvm::Expected<TensorSpec> spec =
         specOf(func.getArgumentTypes()[i], split ? split.getInt() : -1,
                program.worldSize, spmd);
@@ -208,7 +214,8 @@ HostTensor kb::exec::extractBox(const HostTensor &t,
   // where zero-filling first would touch the memory twice.
   box.data.reserve(std::max<int64_t>(box.numElements(), 0));
   forEachRow(t.shape, offsets, sizes, [&](int64_t src, int64_t dst, int64_t n) {
-    box.data.insert(box.data.end(), t.data.data() + src, t.data.data() + src + n);
+    box.data.insert(box.data.end(), t.data.data() + src,
+                    t.data.data() + src + n);
   });
   return box;
 }
@@ -236,7 +243,8 @@ HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals,
                             int64_t splitDim) {
   if (splitDim < 0)
     return locals.front();
-  SmallVector<int64_t> shape(locals.front().shape.begin(), locals.front().shape.end());
+  SmallVector<int64_t> shape(locals.front().shape.begin(),
+                             locals.front().shape.end());
   shape[splitDim] *= locals.size();
   HostTensor global = runtime::makeTensor(locals.front().dtype, shape);
   SmallVector<int64_t> offsets(shape.size(), 0);

@@ -89,11 +89,9 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
   return check;
 }
 
-llvm::json::Value
-kb::exec::reportJSON(const Program &program,
-                     const gemm_tile::DeviceDescription &device,
-                     const DeviceRun *run,
-                     const std::optional<CheckResult> &check) {
+llvm::json::Value kb::exec::reportJSON(
+    const Program &program, const gemm_tile::DeviceDescription &device,
+    const DeviceRun *run, const std::optional<CheckResult> &check) {
   llvm::json::Object report;
   report["world_size"] = program.worldSize;
   report["view"] = viewName(program.view);
@@ -102,15 +100,15 @@ kb::exec::reportJSON(const Program &program,
   llvm::json::Array sips;
   if (run)
     for (auto [rank, sip] : llvm::enumerate(run->sips))
-      sips.push_back(llvm::json::Object{
-          {"rank", static_cast<int64_t>(rank)},
-          {"compute_s", sip.computeSeconds},
-          {"dma_s", sip.dmaSeconds},
-          {"collective_s", sip.collectiveSeconds},
-          {"end_s", sip.endSeconds},
-          {"flops", sip.flops},
-          {"dma_bytes", sip.dmaBytes},
-          {"link_bytes_sent", sip.linkBytesSent}});
+      sips.push_back(
+          llvm::json::Object{{"rank", static_cast<int64_t>(rank)},
+                             {"compute_s", sip.computeSeconds},
+                             {"dma_s", sip.dmaSeconds},
+                             {"collective_s", sip.collectiveSeconds},
+                             {"end_s", sip.endSeconds},
+                             {"flops", sip.flops},
+                             {"dma_bytes", sip.dmaBytes},
+                             {"link_bytes_sent", sip.linkBytesSent}});
   report["sips"] = std::move(sips);
   llvm::json::Array collectives;
   if (run)
@@ -141,7 +139,8 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
      << device.pesPerCube << " PEs per SIP\n";
   if (run) {
     os << llvm::format("device time: %.3f us\n", run->deviceSeconds * 1e6);
-    os << "  rank   compute us       DMA us  collective us       GFLOP    DMA MB   link MB\n";
+    os << "  rank   compute us       DMA us  collective us       GFLOP    DMA "
+          "MB   link MB\n";
     for (auto [rank, sip] : llvm::enumerate(run->sips))
       os << llvm::format("  %4d %12.3f %12.3f %14.3f %11.3f %9.3f %9.3f\n",
                          static_cast<int>(rank), sip.computeSeconds * 1e6,
@@ -208,7 +207,8 @@ void kb::exec::printResults(llvm::raw_ostream &os,
        << runtime::shapeString(t.shape);
     os << llvm::format(" sum=%.4g", sum);
     if (!t.data.empty())
-      os << llvm::format(" first=%.4g last=%.4g", t.data.front(), t.data.back());
+      os << llvm::format(" first=%.4g last=%.4g", t.data.front(),
+                         t.data.back());
     os << "\n";
   }
 }

@@ -117,8 +117,8 @@ float kb::runtime::roundToDType(float value, DType dtype) {
   return value;
 }
 
-__attribute__((target("f16c,avx2"))) static void
-roundHalfF16C(float *data, size_t n) {
+__attribute__((target("f16c,avx2"))) static void roundHalfF16C(float *data,
+                                                               size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(data + i);

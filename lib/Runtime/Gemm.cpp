@@ -84,9 +84,9 @@ void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
   run(kernelFn(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
-void kb::runtime::gemm(const float *a, int64_t lda, const float *b,
-                       int64_t ldb, float *c, int64_t ldc, int64_t m,
-                       int64_t n, int64_t k, bool accumulate) {
+void kb::runtime::gemm(const float *a, int64_t lda, const float *b, int64_t ldb,
+                       float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                       bool accumulate) {
   static const GemmFn impl = selectGemm();
   run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }

@@ -9,10 +9,10 @@
 
 namespace kb::runtime::detail {
 void gemmAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
-             float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
   // KC = 256: a 16 KiB B micro-panel and a 6 KiB A micro-panel share a
   // 32 KiB L1 (KC = 384 overflowed it: 45-50% of peak against 60-70% on Zen 3).
   blockedGemm<6, 16, 256, MicroKernel<6, 16, 8>>(a, lda, b, ldb, c, ldc, m, n,
-                                               k);
+                                                 k);
 }
 } // namespace kb::runtime::detail

@@ -9,9 +9,9 @@
 
 namespace kb::runtime::detail {
 void gemmAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
-             float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
   // KC = 384 measured best on an AVX-512 host (77% of its FMA peak on 1024³).
-  blockedGemm<12, 32, 384, MicroKernel<12, 32, 16>>(a, lda, b, ldb, c, ldc, m, n,
-                                               k);
+  blockedGemm<12, 32, 384, MicroKernel<12, 32, 16>>(a, lda, b, ldb, c, ldc, m,
+                                                    n, k);
 }
 } // namespace kb::runtime::detail

@@ -1,4 +1,5 @@
-//===- GemmBlocked.h - the blocked gemm, one instance per ISA -------*- C++ -*-===//
+//===- GemmBlocked.h - the blocked gemm, one instance per ISA -------*- C++
+//-*-===//
 //
 // Included by one file per instruction set (GemmAVX512.cpp, GemmAVX2.cpp,
 // Gemm.cpp), each compiled with that set's flags, so the micro-kernel's
@@ -22,8 +23,7 @@ constexpr int64_t kNC = 3072;
 
 /// C tile (MR × NR, leading dimension ldc) += A panel · B panel, for the
 /// first mr × nr of it; panels are packed and zero-padded to MR / NR.
-template <int MR, int NR, int VL>
-struct MicroKernel {
+template <int MR, int NR, int VL> struct MicroKernel {
   typedef float Vec __attribute__((vector_size(VL * 4)));
   // Unaligned, aliasing view for loads and stores: a plain dereference keeps
   // the accumulators in registers, where memcpy made GCC bounce them (and the
@@ -47,7 +47,7 @@ struct MicroKernel {
     Vec acc[MR][kVecs];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kVecs; ++j)
-        acc[i][j] = Vec{} ;
+        acc[i][j] = Vec{};
     for (int64_t p = 0; p < kc; ++p) {
       Vec bv[kVecs];
       for (int j = 0; j < kVecs; ++j)

@@ -74,9 +74,9 @@ llvm::Error fail(llvm::StringRef name, const llvm::Twine &message) {
 
 } // namespace
 
-llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
-                                                 llvm::StringRef name,
-                                                 std::optional<DType> expected) {
+llvm::Expected<HostTensor>
+kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
+                      std::optional<DType> expected) {
   if (!bytes.starts_with("\x93NUMPY"))
     return fail(name, "not a .npy file (wrong magic)");
   if (bytes.size() < 10)
@@ -92,7 +92,8 @@ llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
       return fail(name, "truncated .npy header");
     headerLength = 0;
     for (int i = 3; i >= 0; --i)
-      headerLength = headerLength << 8 | static_cast<unsigned char>(bytes[8 + i]);
+      headerLength =
+          headerLength << 8 | static_cast<unsigned char>(bytes[8 + i]);
     headerStart = 12;
   } else {
     return fail(name, "unsupported .npy format version " + llvm::Twine(major));
@@ -100,7 +101,8 @@ llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
   if (headerLength > bytes.size() - headerStart)
     return fail(name, "truncated .npy header (" + llvm::Twine(headerLength) +
                           " bytes announced, " +
-                          llvm::Twine(bytes.size() - headerStart) + " present)");
+                          llvm::Twine(bytes.size() - headerStart) +
+                          " present)");
 
   HeaderParser p(bytes.substr(headerStart, headerLength));
   std::optional<std::string> descr;
@@ -122,7 +124,8 @@ llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
       else if (p.consume("False"))
         fortran = false;
       else
-        return fail(name, "malformed .npy header: 'fortran_order' is not a bool");
+        return fail(name,
+                    "malformed .npy header: 'fortran_order' is not a bool");
     } else if (*key == "shape") {
       if (!p.consume("("))
         return fail(name, "malformed .npy header: 'shape' is not a tuple");
@@ -150,7 +153,8 @@ llvm::Expected<HostTensor> kb::runtime::parseNpy(llvm::StringRef bytes,
     }
   }
   if (!descr || !fortran || !shape)
-    return fail(name, "the .npy header lacks 'descr', 'fortran_order' or 'shape'");
+    return fail(name,
+                "the .npy header lacks 'descr', 'fortran_order' or 'shape'");
   if (*fortran)
     return fail(name, "Fortran-order arrays are not supported; save it with "
                       "numpy.ascontiguousarray");

@@ -41,10 +41,12 @@ using runtime::HostTensor;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("kb-run options");
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<program.mlir>"),
-                                      cl::Required, cl::cat(category));
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<program.mlir>"), cl::Required,
+                                      cl::cat(category));
 static cl::opt<std::string> entryName("entry", cl::desc("Entry function"),
-                                      cl::value_desc("name"), cl::cat(category));
+                                      cl::value_desc("name"),
+                                      cl::cat(category));
 static cl::list<std::string>
     inputs("input",
            cl::desc("A global argument as .npy, in argument order (repeat)"),
@@ -59,9 +61,9 @@ static cl::opt<std::string>
 static cl::opt<bool> saveInputs("save-inputs",
                                 cl::desc("Also write the inputs as arg<i>.npy"),
                                 cl::cat(category));
-static cl::opt<bool> check("check",
-                           cl::desc("Compare with the unsharded global program"),
-                           cl::cat(category));
+static cl::opt<bool>
+    check("check", cl::desc("Compare with the unsharded global program"),
+          cl::cat(category));
 static cl::opt<std::string>
     referenceFile("reference",
                   cl::desc("The global-view program --check compares with, "
@@ -77,9 +79,10 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     deviceFile("device", cl::desc("Device description (JSON) to use"),
                cl::value_desc("file.json"), cl::cat(category));
-static cl::opt<bool> printResultsFlag("print-results",
-                                      cl::desc("Print a summary of each result"),
-                                      cl::cat(category));
+static cl::opt<bool>
+    printResultsFlag("print-results",
+                     cl::desc("Print a summary of each result"),
+                     cl::cat(category));
 static cl::opt<int> threads(
     "host-threads",
     cl::desc("Host threads for the device program's tile work (default: "
@@ -111,7 +114,8 @@ static OwningOpRef<ModuleOp> parseFile(llvm::StringRef path, MLIRContext &ctx,
 }
 
 /// The global inputs: read from --input files or made from --seed.
-static llvm::Expected<SmallVector<HostTensor>> loadInputs(const Program &program) {
+static llvm::Expected<SmallVector<HostTensor>>
+loadInputs(const Program &program) {
   SmallVector<HostTensor> result;
   if (!inputs.empty() && inputs.size() != program.args.size())
     return llvm::createStringError(
@@ -133,7 +137,8 @@ static llvm::Expected<SmallVector<HostTensor>> loadInputs(const Program &program
           inputs[i] + ": holds " + runtime::dtypeName(t->dtype) +
               " but argument " + llvm::Twine(i) + " is " +
               runtime::dtypeName(spec.dtype));
-    if (llvm::ArrayRef<int64_t>(t->shape) != llvm::ArrayRef<int64_t>(spec.shape))
+    if (llvm::ArrayRef<int64_t>(t->shape) !=
+        llvm::ArrayRef<int64_t>(spec.shape))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           inputs[i] + ": has shape " + runtime::shapeString(t->shape) +
@@ -147,8 +152,8 @@ static llvm::Expected<SmallVector<HostTensor>> loadInputs(const Program &program
 /// Refuses interfaces whose tensors could not be held on the host.
 static llvm::Error checkSizes(const Program &program) {
   double total = 0;
-  for (const TensorSpec &spec : llvm::concat<const TensorSpec>(program.args,
-                                                               program.results)) {
+  for (const TensorSpec &spec :
+       llvm::concat<const TensorSpec>(program.args, program.results)) {
     int64_t n = runtime::checkedNumElements(spec.shape);
     if (n < 0 || n > runtime::kMaxNpyElements)
       return llvm::createStringError(
@@ -210,7 +215,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "kb-run: run a kb program on a simulated AHBM system\n\n"
       "  A global-view program is compiled with the kb pipeline first; with\n"
-      "  --check the unsharded program runs too and the results are compared.\n");
+      "  --check the unsharded program runs too and the results are "
+      "compared.\n");
 
   DialectRegistry registry;
   kb::registerAllDialects(registry);
@@ -244,7 +250,8 @@ int main(int argc, char **argv) {
   gemm_tile::DeviceDescription device = gemm_tile::lookupDevice(*module);
   if (!deviceFile.empty()) {
     std::string message;
-    std::unique_ptr<llvm::MemoryBuffer> json = openInputFile(deviceFile, &message);
+    std::unique_ptr<llvm::MemoryBuffer> json =
+        openInputFile(deviceFile, &message);
     if (!json)
       return fail("cannot read " + deviceFile + ": " + message);
     llvm::Expected<gemm_tile::DeviceDescription> parsed =
@@ -361,6 +368,7 @@ int main(int argc, char **argv) {
     printReport(llvm::outs(), program, device, device_run, checked);
   if (checked && !checked->passed)
     return fail("check failed: " + checked->worst + " (tolerance " +
-                std::to_string(checked->tolerance) + " of the largest magnitude)");
+                std::to_string(checked->tolerance) +
+                " of the largest magnitude)");
   return 0;
 }

@@ -54,8 +54,8 @@ TEST(DeviceDescriptionTest, JSONRoundTrips) {
 TEST(DeviceDescriptionTest, BadJSONIsAnErrorNotACrash) {
   EXPECT_NE(errorOf(DeviceDescription::fromJSON("{")), "");
   EXPECT_NE(errorOf(DeviceDescription::fromJSON("[1, 2]")), "");
-  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": "four"})")).find(
-                "must be an integer"),
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": "four"})"))
+                .find("must be an integer"),
             std::string::npos);
   EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cores": 4})"))
                 .find("unknown device field 'cores'"),

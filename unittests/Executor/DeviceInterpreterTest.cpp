@@ -33,10 +33,12 @@ protected:
     module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
     EXPECT_TRUE(module) << text;
     llvm::Expected<Program> program = analyzeProgram(*module, "");
-    EXPECT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+    EXPECT_TRUE(static_cast<bool>(program))
+        << llvm::toString(program.takeError());
     llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
         *program, inputs, gemm_tile::DeviceDescription(), stats, true);
-    EXPECT_TRUE(static_cast<bool>(results)) << llvm::toString(results.takeError());
+    EXPECT_TRUE(static_cast<bool>(results))
+        << llvm::toString(results.takeError());
     return *results;
   }
 
@@ -47,23 +49,25 @@ protected:
 /// A program that all-reduces each rank's rows x cols slice on a ring.
 std::string ringProgram(int64_t world, int64_t rows, int64_t cols,
                         const std::string &kind) {
-  std::string type = "memref<" + std::to_string(rows) + "x" + std::to_string(cols) +
-                     "xf32, #gemm_tile.cube<0>>";
-  std::string tensor = "tensor<" + std::to_string(rows) + "x" +
-                       std::to_string(cols) + "xf32>";
+  std::string type = "memref<" + std::to_string(rows) + "x" +
+                     std::to_string(cols) + "xf32, #gemm_tile.cube<0>>";
+  std::string tensor =
+      "tensor<" + std::to_string(rows) + "x" + std::to_string(cols) + "xf32>";
   std::string piece =
       "{gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>}";
   std::string body;
   for (int64_t s = 0; s + 1 < world; ++s)
     body += "    gemm_tile.reduce_scatter_step <" + kind + "> %b step " +
-            std::to_string(s) + " of " + std::to_string(world) + " : " + type + "\n";
+            std::to_string(s) + " of " + std::to_string(world) + " : " + type +
+            "\n";
   for (int64_t s = 0; s + 1 < world; ++s)
-    body += "    gemm_tile.all_gather_step %b step " + std::to_string(s) + " of " +
-            std::to_string(world) + " : " + type + "\n";
-  return "module attributes {kb.spmd, kb.world_size = " + std::to_string(world) +
-         " : i64} {\n  func.func @ring(%b: " + type + " " + piece + ") -> (" + type +
-         " " + piece + ") attributes {kb.local_function_type = (" + tensor +
-         ") -> " + tensor +
+    body += "    gemm_tile.all_gather_step %b step " + std::to_string(s) +
+            " of " + std::to_string(world) + " : " + type + "\n";
+  return "module attributes {kb.spmd, kb.world_size = " +
+         std::to_string(world) + " : i64} {\n  func.func @ring(%b: " + type +
+         " " + piece + ") -> (" + type + " " + piece +
+         ") attributes {kb.local_function_type = (" + tensor + ") -> " +
+         tensor +
          ", kb.arg_split_dims = array<i64: 0>, kb.result_split_dims = "
          "array<i64: -1>} {\n" +
          body + "    return %b : " + type + "\n  }\n}\n";
@@ -73,15 +77,14 @@ TEST_F(DeviceInterpreterTest, RingAllReduceMatchesADirectReduction) {
   for (int64_t world = 2; world <= 8; ++world) {
     for (std::string kind : {"sum", "max", "min", "avg"}) {
       // 5 x 3 = 15 elements: uneven chunks for most ring sizes.
-      HostTensor global = runtime::randomTensor(DType::F32, {5 * world, 3}, world);
+      HostTensor global =
+          runtime::randomTensor(DType::F32, {5 * world, 3}, world);
       DeviceRun stats;
       llvm::SmallVector<HostTensor> results =
           run(ringProgram(world, 5, 3, kind), {global}, stats);
       ASSERT_EQ(results.size(), 1u);
       for (int64_t i = 0; i < 15; ++i) {
-        double expected = kind == "max"   ? -1e30
-                          : kind == "min" ? 1e30
-                                          : 0.0;
+        double expected = kind == "max" ? -1e30 : kind == "min" ? 1e30 : 0.0;
         for (int64_t r = 0; r < world; ++r) {
           double v = global.data[r * 15 + i];
           expected = kind == "max"   ? std::max(expected, v)
@@ -103,11 +106,14 @@ TEST_F(DeviceInterpreterTest, RingAllReduceMatchesADirectReduction) {
       };
       ASSERT_EQ(ring.bytesSentByRank.size(), static_cast<size_t>(world));
       for (int64_t r = 0; r < world; ++r)
-        EXPECT_EQ(ring.bytesSentByRank[r],
-                  2 * 60 - chunkBytes((r + 1) % world) - chunkBytes((r + 2) % world))
+        EXPECT_EQ(ring.bytesSentByRank[r], 2 * 60 -
+                                               chunkBytes((r + 1) % world) -
+                                               chunkBytes((r + 2) % world))
             << "W=" << world << " rank " << r;
-      EXPECT_DOUBLE_EQ(ring.lowerBoundBytesPerRank(), 2.0 * (world - 1) * 60 / world);
-      EXPECT_EQ(ring.bytesSentPerRank(), ring.lowerBoundBytesPerRank()) << "W=" << world;
+      EXPECT_DOUBLE_EQ(ring.lowerBoundBytesPerRank(),
+                       2.0 * (world - 1) * 60 / world);
+      EXPECT_EQ(ring.bytesSentPerRank(), ring.lowerBoundBytesPerRank())
+          << "W=" << world;
     }
   }
 }
@@ -164,8 +170,10 @@ TEST_F(DeviceInterpreterTest, TileTimeIsTheCostModelsFormula) {
 TEST_F(DeviceInterpreterTest, RunsAreDeterministic) {
   HostTensor global = runtime::randomTensor(DType::F32, {40, 3}, 9);
   DeviceRun first, second;
-  llvm::SmallVector<HostTensor> a = run(ringProgram(8, 5, 3, "sum"), {global}, first);
-  llvm::SmallVector<HostTensor> b = run(ringProgram(8, 5, 3, "sum"), {global}, second);
+  llvm::SmallVector<HostTensor> a =
+      run(ringProgram(8, 5, 3, "sum"), {global}, first);
+  llvm::SmallVector<HostTensor> b =
+      run(ringProgram(8, 5, 3, "sum"), {global}, second);
   EXPECT_EQ(a[0].data, b[0].data);
   EXPECT_EQ(first.deviceSeconds, second.deviceSeconds);
   ASSERT_EQ(first.trace.size(), second.trace.size());

@@ -31,7 +31,8 @@ TEST(DTypeTest, HalfRoundsToNearestEven) {
             1.0f + std::ldexp(1.0f, -9));
   EXPECT_EQ(halfToFloat(floatToHalf(65504.0f)), 65504.0f);
   EXPECT_TRUE(std::isinf(halfToFloat(floatToHalf(65520.0f))));
-  EXPECT_EQ(halfToFloat(floatToHalf(std::ldexp(1.0f, -24))), std::ldexp(1.0f, -24));
+  EXPECT_EQ(halfToFloat(floatToHalf(std::ldexp(1.0f, -24))),
+            std::ldexp(1.0f, -24));
   EXPECT_EQ(halfToFloat(floatToHalf(std::ldexp(1.0f, -26))), 0.0f);
   EXPECT_EQ(floatToHalf(-0.0f), 0x8000);
 }

@@ -19,15 +19,16 @@ struct Case {
   bool accumulate;
 };
 
-class GemmTest
-    : public ::testing::TestWithParam<std::tuple<GemmKernel, Case>> {};
+class GemmTest : public ::testing::TestWithParam<std::tuple<GemmKernel, Case>> {
+};
 
 TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
   auto [kernel, c] = GetParam();
   if (!gemmKernelSupported(kernel))
     GTEST_SKIP() << "this CPU cannot run the variant";
   std::vector<float> a(std::max<int64_t>(c.m * c.lda, 1)),
-      b(std::max<int64_t>(c.k * c.ldb, 1)), out(std::max<int64_t>(c.m * c.ldc, 1));
+      b(std::max<int64_t>(c.k * c.ldb, 1)),
+      out(std::max<int64_t>(c.m * c.ldc, 1));
   uint32_t state = 12345;
   auto next = [&] {
     state = state * 1664525u + 1013904223u;
@@ -58,8 +59,8 @@ TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
   }
 }
 
-std::string caseName(
-    const ::testing::TestParamInfo<std::tuple<GemmKernel, Case>> &info) {
+std::string
+caseName(const ::testing::TestParamInfo<std::tuple<GemmKernel, Case>> &info) {
   GemmKernel kernel = std::get<0>(info.param);
   const Case &c = std::get<1>(info.param);
   const char *names[] = {"portable", "avx2", "avx512"};
@@ -89,8 +90,8 @@ TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
   std::vector<float> in;
   for (double x = -120; x <= 120; x += 0.00137)
     in.push_back(static_cast<float>(x));
-  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 3.4e38f,
-                  -3.4e38f})
+  for (float x :
+       {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 3.4e38f, -3.4e38f})
     in.push_back(x);
   for (size_t n : {in.size(), in.size() - 1, in.size() - 2, in.size() - 3}) {
     std::vector<float> out(n, 42.0f);
@@ -100,7 +101,8 @@ TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
       // x · sigmoid(2y), in double: equal to 0.5·x·(1 + tanh(y)) without its
       // cancellation for large negative x.
       double expected =
-          x / (1 + std::exp(-2 * 0.7978845608028654 * (x + 0.044715 * x * x * x)));
+          x /
+          (1 + std::exp(-2 * 0.7978845608028654 * (x + 0.044715 * x * x * x)));
       ASSERT_NEAR(out[i], expected, 1e-6 + 2e-5 * std::fabs(expected))
           << "x = " << x << " (element " << i << " of " << n << ")";
     }
@@ -116,7 +118,8 @@ TEST(KernelsTest, GeluAndReductions) {
   for (int i = 0; i < 5; ++i) {
     double x = in[i];
     double expected =
-        0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+        0.5 * x *
+        (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
     EXPECT_NEAR(out[i], expected, 1e-6);
   }
   float a[] = {1, 5, -2}, b[] = {3, 4, -1};

@@ -14,9 +14,9 @@ namespace {
 // Sizes on both sides of the 2 MiB line where storage switches from malloc to
 // huge-page mappings, including lengths that end inside a page.
 TEST(HostTensorTest, StorageOfEverySizeIsZeroedWritableAndCopyable) {
-  for (int64_t elements : {int64_t{0}, int64_t{1}, int64_t{1000},
-                           (int64_t{2} << 20) / 4 - 1, (int64_t{2} << 20) / 4,
-                           (int64_t{5} << 20) / 4 + 3}) {
+  for (int64_t elements :
+       {int64_t{0}, int64_t{1}, int64_t{1000}, (int64_t{2} << 20) / 4 - 1,
+        (int64_t{2} << 20) / 4, (int64_t{5} << 20) / 4 + 3}) {
     HostTensor t = makeTensor(DType::F32, {elements});
     ASSERT_EQ(static_cast<int64_t>(t.data.size()), elements);
     for (float v : t.data)

@@ -36,7 +36,8 @@ TEST(NpyTest, RoundTripsEveryDTypeAndRank) {
     for (llvm::SmallVector<int64_t, 4> shape :
          {llvm::SmallVector<int64_t, 4>{}, {5}, {3, 4}, {2, 3, 4}}) {
       HostTensor t = randomTensor(dtype, shape, 11);
-      llvm::Expected<HostTensor> back = parseNpy(serializeNpy(t), "t.npy", dtype);
+      llvm::Expected<HostTensor> back =
+          parseNpy(serializeNpy(t), "t.npy", dtype);
       ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
       EXPECT_EQ(back->dtype, dtype);
       EXPECT_EQ(back->shape, t.shape);
@@ -49,7 +50,8 @@ TEST(NpyTest, ReadsNumpysOwnLayout) {
   float values[] = {1.5f, -2.0f};
   std::string data(reinterpret_cast<const char *>(values), sizeof values);
   llvm::Expected<HostTensor> t = parseNpy(
-      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data), "x.npy");
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data),
+      "x.npy");
   ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
   EXPECT_EQ(t->shape.size(), 1u);
   EXPECT_EQ(t->data[1], -2.0f);
@@ -58,11 +60,11 @@ TEST(NpyTest, ReadsNumpysOwnLayout) {
 TEST(NpyTest, ReadsArraysWithoutElements) {
   // numpy writes shapes with a 0 and no data; there is nothing to copy.
   for (const char *descr : {"<f2", "<f4"}) {
-    llvm::Expected<HostTensor> t = parseNpy(
-        npy(std::string("{'descr': '") + descr +
-                "', 'fortran_order': False, 'shape': (0, 3), }",
-            ""),
-        "empty.npy");
+    llvm::Expected<HostTensor> t =
+        parseNpy(npy(std::string("{'descr': '") + descr +
+                         "', 'fortran_order': False, 'shape': (0, 3), }",
+                     ""),
+                 "empty.npy");
     ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
     EXPECT_EQ(t->shape, (llvm::SmallVector<int64_t, 4>{0, 3}));
     EXPECT_TRUE(t->data.empty());
@@ -88,13 +90,15 @@ TEST(NpyTest, RejectsEveryMalformedInputWithItsName) {
        "unsupported dtype '<f8'"},
       {npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,2), }", four),
        "Fortran-order"},
-      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,99999999999), }",
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': "
+           "(99999999999,99999999999), }",
            ""),
        "too large"},
       {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", ""),
        "bad dimension"},
       {npy("{'descr': '<f4', 'shape': (1,), }", four), "lacks"},
-      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", four),
+      {npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}",
+           four),
        "unexpected key 'x'"},
       {npy("[1, 2]", ""), "expected a dict"},
   };
@@ -119,7 +123,8 @@ TEST(NpyTest, AtomicWriteLeavesNothingOnFailure) {
   EXPECT_EQ(back->data, t.data);
   llvm::Error error = writeNpyAtomic(bad, t);
   ASSERT_TRUE(static_cast<bool>(error));
-  EXPECT_NE(llvm::toString(std::move(error)).find("cannot write"), std::string::npos);
+  EXPECT_NE(llvm::toString(std::move(error)).find("cannot write"),
+            std::string::npos);
   EXPECT_FALSE(llvm::sys::fs::exists(bad));
   EXPECT_NE(errorOf(readNpy(bad)).find("cannot read"), std::string::npos);
   // Only the good file is in the directory: no temporary left behind.
@@ -227,7 +232,8 @@ TEST_F(OutputFileSetTest, DiscardRemovesTheTemporaries) {
 }
 
 TEST(NpyTest, RandomTensorsAreDeterministicAndInRange) {
-  HostTensor a = randomTensor(DType::F32, {100}, 5), b = randomTensor(DType::F32, {100}, 5),
+  HostTensor a = randomTensor(DType::F32, {100}, 5),
+             b = randomTensor(DType::F32, {100}, 5),
              c = randomTensor(DType::F32, {100}, 6);
   EXPECT_EQ(a.data, b.data);
   EXPECT_NE(a.data, c.data);

@@ -21,7 +21,7 @@ runKBProgram(const Program &program,
 struct TraceEvent {
   std::string name;
   int64_t rank;
-  int64_t track; // see trackName()
+  int64_t track;          // see trackName()
   double start, duration; // seconds
 };
 

@@ -56,8 +56,8 @@ llvm::Error errorAt(mlir::Operation *op, const llvm::Twine &message);
 llvm::Error inlineKernelCalls(mlir::func::FuncOp entry);
 
 /// Rank `rank`'s local part of a global tensor.
-runtime::HostTensor scatter(const runtime::HostTensor &global,
-                            int64_t splitDim, int64_t rank, int64_t worldSize);
+runtime::HostTensor scatter(const runtime::HostTensor &global, int64_t splitDim,
+                            int64_t rank, int64_t worldSize);
 /// The global tensor from every rank's local part.
 runtime::HostTensor gather(llvm::ArrayRef<runtime::HostTensor> locals,
                            int64_t splitDim);

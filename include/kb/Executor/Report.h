@@ -1,4 +1,5 @@
-//===- Report.h - what kb-run tells its user ----------------------*- C++ -*-===//
+//===- Report.h - what kb-run tells its user ----------------------*- C++
+//-*-===//
 
 #ifndef KB_EXECUTOR_REPORT_H
 #define KB_EXECUTOR_REPORT_H

@@ -21,20 +21,20 @@ void *allocateTensorStorage(size_t bytes);
 /// Frees what allocateTensorStorage(bytes) returned.
 void freeTensorStorage(void *p, size_t bytes);
 
-template <typename T>
-struct TensorAllocator {
+template <typename T> struct TensorAllocator {
   using value_type = T;
   TensorAllocator() = default;
-  template <typename U>
-  TensorAllocator(const TensorAllocator<U> &) {}
+  template <typename U> TensorAllocator(const TensorAllocator<U> &) {}
   T *allocate(size_t n) {
     return static_cast<T *>(allocateTensorStorage(n * sizeof(T)));
   }
   void deallocate(T *p, size_t n) { freeTensorStorage(p, n * sizeof(T)); }
-  template <typename U>
-  bool operator==(const TensorAllocator<U> &) const { return true; }
-  template <typename U>
-  bool operator!=(const TensorAllocator<U> &) const { return false; }
+  template <typename U> bool operator==(const TensorAllocator<U> &) const {
+    return true;
+  }
+  template <typename U> bool operator!=(const TensorAllocator<U> &) const {
+    return false;
+  }
 };
 
 using TensorData = std::vector<float, TensorAllocator<float>>;

@@ -20,14 +20,16 @@ constexpr int64_t kMaxNpyElements = int64_t(1) << 31;
 /// '<f2' gives an f16 tensor, '<f4' an f32 one, or a bf16 one when `expected`
 /// is BF16 (numpy has no bf16: bf16 tensors travel as f32 and are rounded).
 /// Every malformed input is an error whose message starts with `name`.
-llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes, llvm::StringRef name,
-                                    std::optional<DType> expected = std::nullopt);
+llvm::Expected<HostTensor>
+parseNpy(llvm::StringRef bytes, llvm::StringRef name,
+         std::optional<DType> expected = std::nullopt);
 
 /// Reads and parses the .npy file at `path`.
-llvm::Expected<HostTensor> readNpy(llvm::StringRef path,
-                                   std::optional<DType> expected = std::nullopt);
+llvm::Expected<HostTensor>
+readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt);
 
-/// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as '<f4').
+/// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as
+/// '<f4').
 std::string serializeNpy(const HostTensor &tensor);
 
 /// Files written all or none: a run's outputs, so that a run that fails part

@@ -76,7 +76,8 @@ SmallVector<const Piece *> distinctPieces(const DeviceTensor &t,
                                           int64_t preferredCube = -1) {
   SmallVector<const Piece *> result;
   for (const Piece &p : t.pieces) {
-    auto it = llvm::find_if(result, [&](const Piece *q) { return q->box == p.box; });
+    auto it =
+        llvm::find_if(result, [&](const Piece *q) { return q->box == p.box; });
     if (it == result.end())
       result.push_back(&p);
     else if (p.cube == preferredCube)
@@ -112,7 +113,8 @@ public:
   LogicalResult run();
 
 private:
-  MemRefType bufferType(ArrayRef<int64_t> shape, Type elementType, int64_t cube);
+  MemRefType bufferType(ArrayRef<int64_t> shape, Type elementType,
+                        int64_t cube);
   FailureOr<DPPolicyAttr> policyOf(Operation *where, Type type);
   /// Fresh buffers for a tensor of `type`, one per cube piece.
   FailureOr<DeviceTensor> allocate(Operation *where, Type type);
@@ -178,21 +180,22 @@ MemRefType FunctionLowering::bufferType(ArrayRef<int64_t> shape,
                          gt::CubeAttr::get(builder.getContext(), cube));
 }
 
-FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where, Type type) {
+FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where,
+                                                   Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   DPPolicyAttr policy = getDPPolicy(type);
   if (!tensor || !tensor.hasStaticShape() || !policy)
-    return where->emitOpError()
-           << "has a value of type " << type
-           << " without a DPPolicy; run kb-place before "
-              "convert-kb-to-gemm-tile";
+    return where->emitOpError() << "has a value of type " << type
+                                << " without a DPPolicy; run kb-place before "
+                                   "convert-kb-to-gemm-tile";
   if (!isa<Float16Type, BFloat16Type, Float32Type>(tensor.getElementType()))
     return where->emitOpError()
            << "has a value of type " << type
            << ": cube buffers hold f16, bf16 and f32 elements";
   if (policy.getNumCubes() > device.cubes)
-    return where->emitOpError() << "places a tensor on " << policy.getNumCubes()
-                                << " cubes, but the device has " << device.cubes;
+    return where->emitOpError()
+           << "places a tensor on " << policy.getNumCubes()
+           << " cubes, but the device has " << device.cubes;
   return policy;
 }
 
@@ -211,7 +214,8 @@ LogicalResult FunctionLowering::checkMemory(Operation *where) {
   return success();
 }
 
-FailureOr<DeviceTensor> FunctionLowering::allocate(Operation *where, Type type) {
+FailureOr<DeviceTensor> FunctionLowering::allocate(Operation *where,
+                                                   Type type) {
   FailureOr<DPPolicyAttr> policy = policyOf(where, type);
   if (failed(policy))
     return failure();
@@ -246,10 +250,11 @@ FunctionLowering::bring(Value tensor, int64_t cube, const Box &box) {
     std::optional<Box> overlap = source->box.intersect(box);
     if (!overlap)
       continue;
-    pendingDMAs.push_back(gt::DMAOp::create(builder, loc, token(), source->buffer,
-        minus(overlap->offsets, source->box.offsets), buffer,
-        minus(overlap->offsets, box.offsets), overlap->sizes,
-        /*rank_stride=*/nullptr));
+    pendingDMAs.push_back(
+        gt::DMAOp::create(builder, loc, token(), source->buffer,
+                          minus(overlap->offsets, source->box.offsets), buffer,
+                          minus(overlap->offsets, box.offsets), overlap->sizes,
+                          /*rank_stride=*/nullptr));
   }
   staged[tensor].push_back({tensor, cube, box, buffer});
   return {buffer, SmallVector<int64_t>(box.sizes.size(), 0)};
@@ -322,22 +327,24 @@ LogicalResult FunctionLowering::lowerMatmul(MatmulOp op) {
       if (!tile)
         return op.emitOpError() << "has no gemm tile that fits a PE buffer of "
                                 << device.peBufferBytes() << " bytes";
-      int64_t count = ((rows + tile->m - 1) / tile->m) *
-                      ((cols + tile->n - 1) / tile->n);
+      int64_t count =
+          ((rows + tile->m - 1) / tile->m) * ((cols + tile->n - 1) / tile->n);
       if (count > kMaxTilesPerSlab)
         return op.emitOpError()
                << "would need " << count << " tiles on one PE (at most "
                << kMaxTilesPerSlab << "); the shapes are beyond the device";
       for (int64_t i = 0; i < rows; i += tile->m) {
         for (int64_t j = 0; j < cols; j += tile->n) {
-          int64_t m = std::min(tile->m, rows - i), n = std::min(tile->n, cols - j);
+          int64_t m = std::min(tile->m, rows - i),
+                  n = std::min(tile->n, cols - j);
           // Offsets of this tile in the output buffer and in the operands
           // (which hold the compute box's rows and columns).
           int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
           int64_t ar = r - local.offsets[0], bc = c - local.offsets[1];
           tiles.push_back(gt::MatmulOp::create(
               builder, op.getLoc(), token(), pe, ops.a,
-              SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]}, ops.b,
+              SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]},
+              ops.b,
               SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + bc},
               piece.buffer, SmallVector<int64_t>{r, c},
               SmallVector<int64_t>{m, n, k}, tile->kChunk,
@@ -389,8 +396,9 @@ LogicalResult FunctionLowering::lowerElementwise(Operation *op) {
     Operands o;
     std::tie(o.in, o.inOffsets) = bring(input, piece.cube, piece.box);
     if (rhs) {
-      Box rhsBox = bias ? Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}}
-                        : piece.box;
+      Box rhsBox =
+          bias ? Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}}
+               : piece.box;
       std::tie(o.rhs, o.rhsOffsets) = bring(rhs, piece.cube, rhsBox);
     }
     operands.push_back(o);
@@ -411,9 +419,9 @@ LogicalResult FunctionLowering::lowerElementwise(Operation *op) {
       for (auto [a, b] : llvm::zip_equal(o.inOffsets, slab.box.offsets))
         inOffsets.push_back(a + b);
       if (!rhs) {
-        work.push_back(gt::GeluOp::create(builder, op->getLoc(), token(), slab.pe, o.in,
-                                          inOffsets, piece.buffer,
-                                          slab.box.offsets, slab.box.sizes));
+        work.push_back(gt::GeluOp::create(
+            builder, op->getLoc(), token(), slab.pe, o.in, inOffsets,
+            piece.buffer, slab.box.offsets, slab.box.sizes));
         continue;
       }
       SmallVector<int64_t> rhsOffsets;
@@ -423,10 +431,9 @@ LogicalResult FunctionLowering::lowerElementwise(Operation *op) {
         for (auto [a, b] : llvm::zip_equal(o.rhsOffsets, slab.box.offsets))
           rhsOffsets.push_back(a + b);
       }
-      work.push_back(gt::AddOp::create(builder, op->getLoc(), token(), slab.pe, o.in,
-                                       inOffsets, o.rhs, rhsOffsets,
-                                       piece.buffer, slab.box.offsets,
-                                       slab.box.sizes));
+      work.push_back(gt::AddOp::create(
+          builder, op->getLoc(), token(), slab.pe, o.in, inOffsets, o.rhs,
+          rhsOffsets, piece.buffer, slab.box.offsets, slab.box.sizes));
     }
   }
   waitFor(work);
@@ -462,9 +469,11 @@ LogicalResult FunctionLowering::lowerAllReduce(AllReduceOp op) {
       return failure();
     SmallVector<Value> copies;
     for (auto [from, to] : llvm::zip_equal(input.pieces, copy->pieces))
-      copies.push_back(gt::DMAOp::create(builder, op.getLoc(), token(), from.buffer,
+      copies.push_back(gt::DMAOp::create(
+          builder, op.getLoc(), token(), from.buffer,
           SmallVector<int64_t>(from.box.sizes.size(), 0), to.buffer,
-          SmallVector<int64_t>(to.box.sizes.size(), 0), from.box.sizes, nullptr));
+          SmallVector<int64_t>(to.box.sizes.size(), 0), from.box.sizes,
+          nullptr));
     waitFor(copies);
     result = *copy;
   }
@@ -486,9 +495,9 @@ LogicalResult FunctionLowering::lowerAllReduce(AllReduceOp op) {
     if (reduced->buffer == piece.buffer)
       continue;
     SmallVector<int64_t> zeros(piece.box.sizes.size(), 0);
-    broadcasts.push_back(gt::DMAOp::create(builder, op.getLoc(), token(), reduced->buffer,
-                                           zeros, piece.buffer, zeros,
-                                           piece.box.sizes, nullptr));
+    broadcasts.push_back(gt::DMAOp::create(builder, op.getLoc(), token(),
+                                           reduced->buffer, zeros, piece.buffer,
+                                           zeros, piece.box.sizes, nullptr));
   }
   waitFor(broadcasts);
   tensors[op.getResult()] = result;
@@ -519,7 +528,8 @@ LogicalResult FunctionLowering::lowerSlice(TPSliceOp op) {
              << "slices a tensor whose cube pieces split dimension " << dim
              << "; a rank-dependent slice needs it whole in one cube (place "
                 "it replicated over the cubes)";
-    copies.push_back(gt::DMAOp::create(builder, op.getLoc(), token(), source->buffer,
+    copies.push_back(gt::DMAOp::create(
+        builder, op.getLoc(), token(), source->buffer,
         minus(piece.box.offsets, source->box.offsets), piece.buffer,
         SmallVector<int64_t>(piece.box.sizes.size(), 0), piece.box.sizes,
         builder.getDenseI64ArrayAttr(stride)));
@@ -536,8 +546,8 @@ LogicalResult FunctionLowering::lowerReturn(func::ReturnOp op) {
     for (const Piece *piece : distinctPieces(t)) {
       buffers.push_back(piece->buffer);
       resultTypes.push_back(piece->buffer.getType());
-      resultPieces.push_back(gt::PieceAttr::get(builder.getContext(), index,
-                                                piece->box.offsets));
+      resultPieces.push_back(
+          gt::PieceAttr::get(builder.getContext(), index, piece->box.offsets));
     }
   }
   func::ReturnOp::create(builder, op.getLoc(), buffers);
@@ -718,14 +728,17 @@ LogicalResult FunctionLowering::run() {
   }
 
   builder.setInsertionPoint(oldFunc);
-  newFunc = func::FuncOp::create(builder, oldFunc.getLoc(), oldFunc.getSymName(),
-                                 builder.getFunctionType(argTypes, {}));
+  newFunc =
+      func::FuncOp::create(builder, oldFunc.getLoc(), oldFunc.getSymName(),
+                           builder.getFunctionType(argTypes, {}));
   newFunc.setVisibility(oldFunc.getVisibility());
   Block *entry = newFunc.addEntryBlock();
-  for (auto [arg, pieceOf] : llvm::zip_equal(entry->getArguments(), argPieceOf)) {
+  for (auto [arg, pieceOf] :
+       llvm::zip_equal(entry->getArguments(), argPieceOf)) {
     Piece piece = pieceOf.second;
     piece.buffer = arg;
-    tensors[pieceOf.first].type = cast<RankedTensorType>(pieceOf.first.getType());
+    tensors[pieceOf.first].type =
+        cast<RankedTensorType>(pieceOf.first.getType());
     tensors[pieceOf.first].pieces.push_back(piece);
   }
   builder.setInsertionPointToStart(entry);
@@ -754,8 +767,8 @@ LogicalResult FunctionLowering::run() {
   auto pieceDicts = [&](ArrayRef<Attribute> pieces) {
     SmallVector<DictionaryAttr> dicts;
     for (Attribute piece : pieces)
-      dicts.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
-          gt::GemmTileDialect::kPieceAttrName, piece)));
+      dicts.push_back(builder.getDictionaryAttr(
+          builder.getNamedAttr(gt::GemmTileDialect::kPieceAttrName, piece)));
     return dicts;
   };
   newFunc.setAllArgAttrs(pieceDicts(argPieces));
@@ -784,7 +797,8 @@ struct ConvertKBToGemmTilePass
     int64_t worldSize = lookupWorldSize(module).value_or(1);
     gt::DeviceDescription device = gt::lookupDevice(module);
     KernelCache kernels;
-    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+    for (auto func :
+         llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
       // Functions already lowered (no tensors in their signature) stay.
       if (llvm::none_of(func.getArgumentTypes(), llvm::IsaPred<TensorType>) &&
           llvm::none_of(func.getResultTypes(), llvm::IsaPred<TensorType>))

@@ -21,7 +21,8 @@ std::optional<Box> Box::intersect(const Box &other) const {
   Box result;
   for (size_t d = 0; d < offsets.size(); ++d) {
     int64_t lo = std::max(offsets[d], other.offsets[d]);
-    int64_t hi = std::min(offsets[d] + sizes[d], other.offsets[d] + other.sizes[d]);
+    int64_t hi =
+        std::min(offsets[d] + sizes[d], other.offsets[d] + other.sizes[d]);
     if (hi <= lo)
       return std::nullopt;
     result.offsets.push_back(lo);
@@ -43,7 +44,8 @@ int64_t Box::numElements() const {
 
 /// Cuts `box` into `count` equal parts along `dim` (or copies it `count`
 /// times when `dim` is replicate).
-static llvm::SmallVector<Box> split(const Box &box, int64_t dim, int64_t count) {
+static llvm::SmallVector<Box> split(const Box &box, int64_t dim,
+                                    int64_t count) {
   llvm::SmallVector<Box> parts;
   for (int64_t i = 0; i < count; ++i) {
     Box part = box;
@@ -106,7 +108,8 @@ int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                               SaturatingMultiply<uint64_t>(kc, n)),
       elementBytes * 2);
   uint64_t bytes = SaturatingAdd<uint64_t>(
-      operands, SaturatingMultiply<uint64_t>(SaturatingMultiply<uint64_t>(m, n), 4));
+      operands,
+      SaturatingMultiply<uint64_t>(SaturatingMultiply<uint64_t>(m, n), 4));
   return static_cast<int64_t>(
       std::min<uint64_t>(bytes, std::numeric_limits<int64_t>::max()));
 }

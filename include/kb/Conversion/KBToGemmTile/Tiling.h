@@ -1,4 +1,5 @@
-//===- Tiling.h - how a DPPolicy cuts a tensor into pieces and tiles -*- C++ -*-===//
+//===- Tiling.h - how a DPPolicy cuts a tensor into pieces and tiles -*- C++
+//-*-===//
 //
 // Pure shape arithmetic shared by the lowering and the placement cost model:
 // which cube holds which region of a rank-local tensor, which PE computes
@@ -9,8 +10,8 @@
 #ifndef KB_CONVERSION_KBTOGEMMTILE_TILING_H
 #define KB_CONVERSION_KBTOGEMMTILE_TILING_H
 
-#include "kb/Dialect/KB/IR/KBAttrs.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/KB/IR/KBAttrs.h"
 
 #include "llvm/ADT/SmallVector.h"
 

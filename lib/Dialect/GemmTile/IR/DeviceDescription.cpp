@@ -78,7 +78,8 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
     return parsed.takeError();
   const llvm::json::Object *object = parsed->getAsObject();
   if (!object)
-    return llvm::createStringError("a device description must be a JSON object");
+    return llvm::createStringError(
+        "a device description must be a JSON object");
   DeviceDescription d;
   for (const auto &[key, value] : *object) {
     const Field *field = llvm::find_if(
@@ -103,8 +104,8 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
 
 DeviceDescription kb::gemm_tile::lookupDevice(Operation *op) {
   for (Operation *it = op; it; it = it->getParentOp())
-    if (auto device = it->getAttrOfType<DeviceAttr>(
-            GemmTileDialect::kDeviceAttrName))
+    if (auto device =
+            it->getAttrOfType<DeviceAttr>(GemmTileDialect::kDeviceAttrName))
       return DeviceDescription::fromAttr(device);
   return DeviceDescription();
 }

@@ -46,8 +46,8 @@ LogicalResult DeviceAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t peGflopsF32, int64_t cubePeGBps,
                                  int64_t cubeCubeGBps, int64_t linkGBps,
                                  int64_t cubeMemoryMiB) {
-  DeviceDescription d{cubes,       pesPerCube,   peBufferKiB,
-                      peGflops,    peGflopsF32,  cubePeGBps,
+  DeviceDescription d{cubes,        pesPerCube,  peBufferKiB,
+                      peGflops,     peGflopsF32, cubePeGBps,
                       cubeCubeGBps, linkGBps,    cubeMemoryMiB};
   std::string problem = d.validate();
   if (!problem.empty())

@@ -29,8 +29,9 @@ LogicalResult GemmTileDialect::verifyOperationAttribute(Operation *op,
                                 "builtin.module";
     return success();
   }
-  return op->emitError() << "unknown gemm_tile attribute '" << attr.getName().getValue()
-                         << "' on '" << op->getName() << "'";
+  return op->emitError() << "unknown gemm_tile attribute '"
+                         << attr.getName().getValue() << "' on '"
+                         << op->getName() << "'";
 }
 
 /// Checks a `gemm_tile.piece` on a value of type `type`.
@@ -38,21 +39,25 @@ static LogicalResult verifyPiece(Operation *op, NamedAttribute attr, Type type,
                                  StringRef what, unsigned index) {
   auto piece = dyn_cast<PieceAttr>(attr.getValue());
   if (attr.getName() != GemmTileDialect::kPieceAttrName || !piece)
-    return op->emitError() << "unknown gemm_tile attribute '" << attr.getName().getValue()
-                           << "' on " << what << " " << index;
+    return op->emitError() << "unknown gemm_tile attribute '"
+                           << attr.getName().getValue() << "' on " << what
+                           << " " << index;
   auto memref = dyn_cast<MemRefType>(type);
   if (!memref)
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " needs a memref, got " << type;
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index << " needs a memref, got "
+                           << type;
   if (static_cast<int64_t>(piece.getOffsets().size()) != memref.getRank())
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " has " << piece.getOffsets().size()
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index << " has "
+                           << piece.getOffsets().size()
                            << " offsets for a rank-" << memref.getRank()
                            << " buffer";
   if (piece.getTensor() < 0 ||
       llvm::any_of(piece.getOffsets(), [](int64_t o) { return o < 0; }))
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " has a negative index or offset";
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index
+                           << " has a negative index or offset";
   return success();
 }
 

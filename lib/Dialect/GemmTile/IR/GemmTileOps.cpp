@@ -51,18 +51,18 @@ public:
   LogicalResult buffer(Value v, StringRef name) {
     auto type = cast<MemRefType>(v.getType());
     if (!type.hasStaticShape() || !type.getLayout().isIdentity())
-      return op->emitOpError() << "expects " << name
-                               << " to be a static, identity-layout buffer, got "
-                               << type;
+      return op->emitOpError()
+             << "expects " << name
+             << " to be a static, identity-layout buffer, got " << type;
     int64_t cube = getCube(type);
     if (cube < 0)
-      return op->emitOpError() << "expects " << name
-                               << " in a cube's memory (#gemm_tile.cube<c>), got "
-                               << type;
+      return op->emitOpError()
+             << "expects " << name
+             << " in a cube's memory (#gemm_tile.cube<c>), got " << type;
     if (cube >= device.cubes)
-      return op->emitOpError() << name << " is in cube " << cube
-                               << ", but the device has " << device.cubes
-                               << " cubes";
+      return op->emitOpError()
+             << name << " is in cube " << cube << ", but the device has "
+             << device.cubes << " cubes";
     return success();
   }
 
@@ -145,8 +145,8 @@ LogicalResult MatmulOp::verify() {
       failed(check.region(getLhs(), "lhs", getLhsOffsets(), {m, k})) ||
       failed(check.region(getRhs(), "rhs", getRhsOffsets(), {k, n})) ||
       failed(check.region(getOut(), "out", getOutOffsets(), {m, n})) ||
-      failed(check.pe(getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()},
-                                {"out", getOut()}})))
+      failed(check.pe(
+          getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()}, {"out", getOut()}})))
     return failure();
   Type elementType = elementTypeOf(getLhs());
   if (elementTypeOf(getRhs()) != elementType)
@@ -159,16 +159,14 @@ LogicalResult MatmulOp::verify() {
                          << "; out must be " << elementType << " or f32";
   int64_t chunk = getKChunk();
   if (chunk <= 0 || chunk > k)
-    return emitOpError() << "k_chunk must be in [1, " << k << "], got " << chunk;
+    return emitOpError() << "k_chunk must be in [1, " << k << "], got "
+                         << chunk;
   // Two chunks of lhs and rhs in flight (double buffering) and the f32
   // accumulator.
   int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t operandBytes = mulSat(
-      addSat(mulSat(m, chunk),
-                          mulSat(chunk, n)),
-      2 * elementBytes);
-  int64_t working = addSat(
-      operandBytes, mulSat(mulSat(m, n), 4));
+  int64_t operandBytes =
+      mulSat(addSat(mulSat(m, chunk), mulSat(chunk, n)), 2 * elementBytes);
+  int64_t working = addSat(operandBytes, mulSat(mulSat(m, n), 4));
   if (working > check.device.peBufferBytes())
     return emitOpError() << "needs " << bytesText(working)
                          << " bytes of PE buffer for a " << m << "x" << n
@@ -181,7 +179,8 @@ LogicalResult GeluOp::verify() {
   BufferChecker check(*this);
   if (failed(check.buffer(getInput(), "input")) ||
       failed(check.buffer(getOut(), "out")) ||
-      failed(check.region(getInput(), "input", getInputOffsets(), getSizes())) ||
+      failed(
+          check.region(getInput(), "input", getInputOffsets(), getSizes())) ||
       failed(check.region(getOut(), "out", getOutOffsets(), getSizes())) ||
       failed(check.pe(getPe(), {{"input", getInput()}, {"out", getOut()}})))
     return failure();
@@ -200,21 +199,20 @@ LogicalResult AddOp::verify() {
       failed(check.buffer(getOut(), "out")) ||
       failed(check.region(getLhs(), "lhs", getLhsOffsets(), sizes)) ||
       failed(check.region(getOut(), "out", getOutOffsets(), sizes)) ||
-      failed(check.pe(getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()},
-                                {"out", getOut()}})))
+      failed(check.pe(
+          getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()}, {"out", getOut()}})))
     return failure();
   auto rhsType = cast<MemRefType>(getRhs().getType());
   bool bias = rhsType.getRank() == 1 && sizes.size() > 1;
   if (failed(check.region(getRhs(), bias ? "rhs (a bias)" : "rhs",
-                          getRhsOffsets(),
-                          bias ? sizes.take_back() : sizes)))
+                          getRhsOffsets(), bias ? sizes.take_back() : sizes)))
     return failure();
   Type elementType = elementTypeOf(getLhs());
   if (elementTypeOf(getRhs()) != elementType ||
       elementTypeOf(getOut()) != elementType)
-    return emitOpError() << "expects one element type, got "
-                         << elementType << ", " << elementTypeOf(getRhs())
-                         << " and " << elementTypeOf(getOut());
+    return emitOpError() << "expects one element type, got " << elementType
+                         << ", " << elementTypeOf(getRhs()) << " and "
+                         << elementTypeOf(getOut());
   return success();
 }
 
@@ -222,8 +220,10 @@ LogicalResult DMAOp::verify() {
   BufferChecker check(*this);
   if (failed(check.buffer(getSource(), "source")) ||
       failed(check.buffer(getTarget(), "target")) ||
-      failed(check.region(getSource(), "source", getSourceOffsets(), getSizes())) ||
-      failed(check.region(getTarget(), "target", getTargetOffsets(), getSizes())))
+      failed(check.region(getSource(), "source", getSourceOffsets(),
+                          getSizes())) ||
+      failed(
+          check.region(getTarget(), "target", getTargetOffsets(), getSizes())))
     return failure();
   if (elementTypeOf(getSource()) != elementTypeOf(getTarget()))
     return emitOpError() << "copies " << elementTypeOf(getSource()) << " into "
@@ -246,12 +246,12 @@ static LogicalResult verifyRingStep(Operation *op, Value buffer, int64_t step,
   if (failed(check.buffer(buffer, "the buffer")))
     return failure();
   if (ringSize < 2)
-    return op->emitOpError() << "needs a ring of at least 2 SIPs, got "
-                             << ringSize;
+    return op->emitOpError()
+           << "needs a ring of at least 2 SIPs, got " << ringSize;
   if (step < 0 || step >= ringSize - 1)
-    return op->emitOpError() << "is step " << step << " of a ring of "
-                             << ringSize << ", which has steps 0 to "
-                             << ringSize - 2;
+    return op->emitOpError()
+           << "is step " << step << " of a ring of " << ringSize
+           << ", which has steps 0 to " << ringSize - 2;
   return success();
 }
 

@@ -127,8 +127,7 @@ struct GemmTileCheckYieldSafetyPass
     // where it is called and is checked as part of its callers' paths.
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || func.isPrivate() ||
-          !analysis.isRankProgram(func) ||
-          analysis.alwaysYields(func))
+          !analysis.isRankProgram(func) || analysis.alwaysYields(func))
         continue;
       func.emitError() << "function '" << func.getSymName()
                        << "' has a path with no gemm_tile.wait and no ring "

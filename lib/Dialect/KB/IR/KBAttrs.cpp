@@ -49,9 +49,9 @@ static void printPlacement(AsmPrinter &printer, int64_t dim) {
 Attribute DPPolicyAttr::parse(AsmParser &parser, Type) {
   int64_t cubeDim, peDim, numCubes, numPes;
   llvm::SMLoc loc = parser.getCurrentLocation();
-  if (parser.parseLess() || parser.parseKeyword("cube") || parser.parseEqual() ||
-      parsePlacement(parser, cubeDim) || parser.parseComma() ||
-      parser.parseKeyword("pe") || parser.parseEqual() ||
+  if (parser.parseLess() || parser.parseKeyword("cube") ||
+      parser.parseEqual() || parsePlacement(parser, cubeDim) ||
+      parser.parseComma() || parser.parseKeyword("pe") || parser.parseEqual() ||
       parsePlacement(parser, peDim) || parser.parseComma() ||
       parser.parseKeyword("num_cubes") || parser.parseEqual() ||
       parser.parseInteger(numCubes) || parser.parseComma() ||
@@ -71,21 +71,21 @@ void DPPolicyAttr::print(AsmPrinter &printer) const {
           << ">";
 }
 
-LogicalResult
-DPPolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t cubeDim, int64_t peDim, int64_t numCubes,
-                     int64_t numPes) {
+LogicalResult DPPolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t cubeDim, int64_t peDim,
+                                   int64_t numCubes, int64_t numPes) {
   if (numCubes < 1)
     return emitError() << "DPPolicy num_cubes must be at least 1, got "
                        << numCubes;
   if (numPes < 1)
     return emitError() << "DPPolicy num_pes must be at least 1, got " << numPes;
   if (cubeDim < kReplicate)
-    return emitError() << "DPPolicy cube shard dimension must be non-negative, got "
-                       << cubeDim;
+    return emitError()
+           << "DPPolicy cube shard dimension must be non-negative, got "
+           << cubeDim;
   if (peDim < kReplicate)
-    return emitError() << "DPPolicy pe shard dimension must be non-negative, got "
-                       << peDim;
+    return emitError()
+           << "DPPolicy pe shard dimension must be non-negative, got " << peDim;
   return success();
 }
 
@@ -98,8 +98,8 @@ LogicalResult DPPolicyAttr::verifyEncoding(
   // parse (it then passes a null type); only a known type has a byte size.
   if (elementType && elementType.isIntOrFloat() &&
       !ShapedType::isDynamicShape(shape) &&
-      !checkedByteSize(shape,
-                       llvm::divideCeil(elementType.getIntOrFloatBitWidth(), 8)))
+      !checkedByteSize(
+          shape, llvm::divideCeil(elementType.getIntOrFloatBitWidth(), 8)))
     return emitError() << "DPPolicy places "
                        << RankedTensorType::get(shape, elementType)
                        << ", which has more than 2^63 - 1 bytes";

@@ -34,21 +34,21 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
   StringRef name = attr.getName().getValue();
   if (name == kWorldSizeAttrName) {
     if (!isa<ModuleOp>(op))
-      return op->emitError() << "'" << name
-                             << "' belongs on a builtin.module, not on '"
-                             << op->getName() << "'";
+      return op->emitError()
+             << "'" << name << "' belongs on a builtin.module, not on '"
+             << op->getName() << "'";
     auto value = dyn_cast<IntegerAttr>(attr.getValue());
     if (!value || !value.getType().isInteger(64))
       return op->emitError() << "'" << name << "' must be an i64 integer, got "
                              << attr.getValue();
     if (value.getInt() <= 0)
-      return op->emitError() << "'" << name
-                             << "' (the TP world size) must be positive, got "
-                             << value.getInt();
+      return op->emitError()
+             << "'" << name << "' (the TP world size) must be positive, got "
+             << value.getInt();
     if (value.getInt() > kMaxWorldSize)
-      return op->emitError() << "'" << name << "' (the TP world size) must be "
-                             << "at most " << kMaxWorldSize << ", got "
-                             << value.getInt();
+      return op->emitError()
+             << "'" << name << "' (the TP world size) must be "
+             << "at most " << kMaxWorldSize << ", got " << value.getInt();
     return success();
   }
   if (name == kSPMDAttrName) {
@@ -61,18 +61,18 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
     auto type = dyn_cast<TypeAttr>(attr.getValue());
     if (!isa<FunctionOpInterface>(op) || !type ||
         !isa<FunctionType>(type.getValue()))
-      return op->emitError() << "'" << name
-                             << "' must be a function type on a function";
+      return op->emitError()
+             << "'" << name << "' must be a function type on a function";
     return success();
   }
   if (name == kArgSplitDimsAttrName || name == kResultSplitDimsAttrName) {
     auto dims = dyn_cast<DenseI64ArrayAttr>(attr.getValue());
     if (!isa<FunctionOpInterface>(op) || !dims)
-      return op->emitError() << "'" << name
-                             << "' must be an array<i64> on a function";
+      return op->emitError()
+             << "'" << name << "' must be an array<i64> on a function";
     if (llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < -1; }))
-      return op->emitError() << "'" << name
-                             << "' holds dimensions or -1 (replicated)";
+      return op->emitError()
+             << "'" << name << "' holds dimensions or -1 (replicated)";
     return success();
   }
   return op->emitError() << "unknown kb attribute '" << name << "' on '"
@@ -84,20 +84,23 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
 static LogicalResult verifySplitDim(Operation *op, NamedAttribute attr,
                                     Type type, StringRef what, unsigned index) {
   if (attr.getName() != KBDialect::kSplitDimAttrName)
-    return op->emitError() << "unknown kb attribute '" << attr.getName().getValue()
-                           << "' on " << what << " " << index;
+    return op->emitError() << "unknown kb attribute '"
+                           << attr.getName().getValue() << "' on " << what
+                           << " " << index;
   auto dim = dyn_cast<IntegerAttr>(attr.getValue());
   if (!dim)
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " must be an integer";
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index << " must be an integer";
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " needs a ranked tensor, got " << type;
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index
+                           << " needs a ranked tensor, got " << type;
   if (dim.getInt() < 0 || dim.getInt() >= tensor.getRank())
-    return op->emitError() << "'" << attr.getName().getValue() << "' on " << what << " "
-                           << index << " is " << dim.getInt()
-                           << ", outside the tensor's rank " << tensor.getRank();
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " " << index << " is " << dim.getInt()
+                           << ", outside the tensor's rank "
+                           << tensor.getRank();
   return success();
 }
 
@@ -108,7 +111,8 @@ LogicalResult KBDialect::verifyRegionArgAttribute(Operation *op,
   Region &region = op->getRegion(regionIndex);
   if (region.empty() || argIndex >= region.front().getNumArguments())
     return success();
-  return verifySplitDim(op, attr, region.front().getArgument(argIndex).getType(),
+  return verifySplitDim(op, attr,
+                        region.front().getArgument(argIndex).getType(),
                         "argument", argIndex);
 }
 

@@ -73,17 +73,18 @@ static LogicalResult verifyStaticRank(Operation *op, Value v, StringRef name,
                                       int64_t rank) {
   RankedTensorType t = tensorOf(v);
   if (t.getRank() != rank)
-    return op->emitOpError() << "expects " << name << " of rank " << rank
-                             << ", got " << t;
+    return op->emitOpError()
+           << "expects " << name << " of rank " << rank << ", got " << t;
   if (!t.hasStaticShape())
-    return op->emitOpError() << "expects " << name
-                             << " to have a static shape, got " << t;
+    return op->emitOpError()
+           << "expects " << name << " to have a static shape, got " << t;
   return verifyByteSize(op, v, name);
 }
 
 /// Checks that every value in `values` has the element type of the first.
-static LogicalResult verifySameElementType(Operation *op,
-                                           ArrayRef<std::pair<StringRef, Value>> values) {
+static LogicalResult
+verifySameElementType(Operation *op,
+                      ArrayRef<std::pair<StringRef, Value>> values) {
   Type expected = tensorOf(values.front().second).getElementType();
   for (auto [name, v] : values.drop_front()) {
     Type actual = tensorOf(v).getElementType();
@@ -96,9 +97,9 @@ static LogicalResult verifySameElementType(Operation *op,
 }
 
 /// Verifies `result = lhs · rhs` shapes: lhs M×K, rhs K×N, result M×N.
-static LogicalResult verifyGemmShapes(Operation *op, Value lhs, StringRef lhsName,
-                                      Value rhs, StringRef rhsName,
-                                      Value result) {
+static LogicalResult verifyGemmShapes(Operation *op, Value lhs,
+                                      StringRef lhsName, Value rhs,
+                                      StringRef rhsName, Value result) {
   if (failed(verifyStaticRank(op, lhs, lhsName, 2)) ||
       failed(verifyStaticRank(op, rhs, rhsName, 2)) ||
       failed(verifyStaticRank(op, result, "result", 2)))
@@ -106,10 +107,10 @@ static LogicalResult verifyGemmShapes(Operation *op, Value lhs, StringRef lhsNam
   ArrayRef<int64_t> a = tensorOf(lhs).getShape(), b = tensorOf(rhs).getShape(),
                     c = tensorOf(result).getShape();
   if (a[1] != b[0])
-    return op->emitOpError() << "contracts " << lhsName << " dimension 1 (size "
-                             << a[1] << ") with " << rhsName
-                             << " dimension 0 (size " << b[0]
-                             << "); they must be equal";
+    return op->emitOpError()
+           << "contracts " << lhsName << " dimension 1 (size " << a[1]
+           << ") with " << rhsName << " dimension 0 (size " << b[0]
+           << "); they must be equal";
   if (c[0] != a[0] || c[1] != b[1])
     return op->emitOpError() << "expects a " << a[0] << "x" << b[1]
                              << " result, got " << c[0] << "x" << c[1];
@@ -132,16 +133,17 @@ static LogicalResult verifyParallelLinear(OpTy op, StringRef splitName,
   if (failed(verifyGemmShapes(op, op.getInput(), "input", op.getWeight(),
                               "weight", op.getResult())))
     return failure();
-  SmallVector<std::pair<StringRef, Value>> typed = {
-      {"input", op.getInput()}, {"weight", op.getWeight()}, {"result", op.getResult()}};
+  SmallVector<std::pair<StringRef, Value>> typed = {{"input", op.getInput()},
+                                                    {"weight", op.getWeight()},
+                                                    {"result", op.getResult()}};
   if (Value bias = op.getBias()) {
     if (failed(verifyStaticRank(op, bias, "bias", 1)))
       return failure();
     int64_t outFeatures = op.getOutFeatures();
     if (tensorOf(bias).getDimSize(0) != outFeatures)
-      return op.emitOpError() << "expects a bias of out_features ("
-                              << outFeatures << ") elements, got "
-                              << tensorOf(bias).getDimSize(0);
+      return op.emitOpError()
+             << "expects a bias of out_features (" << outFeatures
+             << ") elements, got " << tensorOf(bias).getDimSize(0);
     typed.push_back({"bias", bias});
   }
   if (failed(verifySameElementType(op, typed)))
@@ -150,9 +152,9 @@ static LogicalResult verifyParallelLinear(OpTy op, StringRef splitName,
   if (failed(ws))
     return failure();
   if (splitSize % *ws != 0)
-    return op.emitOpError() << splitName << " (" << splitSize
-                            << ") must be divisible by TP world size (" << *ws
-                            << ")";
+    return op.emitOpError()
+           << splitName << " (" << splitSize
+           << ") must be divisible by TP world size (" << *ws << ")";
   return success();
 }
 

@@ -71,8 +71,9 @@ struct KBPlacePass : public kb::impl::KBPlacePassBase<KBPlacePass> {
 } // namespace
 
 /// Checks a policy against the device it will run on.
-static LogicalResult checkAgainstDevice(Location loc, DPPolicyAttr policy,
-                                        const gemm_tile::DeviceDescription &device) {
+static LogicalResult
+checkAgainstDevice(Location loc, DPPolicyAttr policy,
+                   const gemm_tile::DeviceDescription &device) {
   if (policy.getNumCubes() > device.cubes)
     return emitError(loc) << "DPPolicy names " << policy.getNumCubes()
                           << " cubes, but the device has " << device.cubes;
@@ -176,9 +177,8 @@ KBPlacePass::placeFunction(func::FuncOp func,
     // No device work produces or reads an empty tensor, so nothing would
     // make a rank program with it yield or return defined data.
     if (type && llvm::is_contained(type.getShape(), 0))
-      return emitError(v.getLoc())
-             << "kb-place cannot place a tensor of type " << type
-             << ": it has a dimension of size 0";
+      return emitError(v.getLoc()) << "kb-place cannot place a tensor of type "
+                                   << type << ": it has a dimension of size 0";
   }
 
   // Values that must share one type.
@@ -222,15 +222,12 @@ KBPlacePass::placeFunction(func::FuncOp func,
       }
     }
     if (!policy) {
-      policy = defaultPolicy(
-          ctx, cast<RankedTensorType>(v.getType()).getShape(), feedsGemmLhs,
-          device);
-      if (!feedsGemmLhs || !llvm::any_of(membersOf(v),
-                                         [](Value m) {
-                                           return llvm::any_of(
-                                               m.getUsers(),
-                                               llvm::IsaPred<TPSliceOp>);
-                                         }))
+      policy =
+          defaultPolicy(ctx, cast<RankedTensorType>(v.getType()).getShape(),
+                        feedsGemmLhs, device);
+      if (!feedsGemmLhs || !llvm::any_of(membersOf(v), [](Value m) {
+            return llvm::any_of(m.getUsers(), llvm::IsaPred<TPSliceOp>);
+          }))
         undecided.push_back(v);
     }
     chosen[v] = policy;
@@ -245,10 +242,11 @@ KBPlacePass::placeFunction(func::FuncOp func,
   // and placement costs the same per layer however deep the model is.
   std::map<SmallVector<const void *, 12>, double> estimates;
   auto estimateCached = [&](Operation *op) {
-    SmallVector<const void *, 12> key{op->getName().getAsOpaquePointer(),
-                                      op->getRawDictionaryAttrs().getAsOpaquePointer()};
-    for (ValueRange values : {ValueRange(op->getOperands()),
-                              ValueRange(op->getResults())})
+    SmallVector<const void *, 12> key{
+        op->getName().getAsOpaquePointer(),
+        op->getRawDictionaryAttrs().getAsOpaquePointer()};
+    for (ValueRange values :
+         {ValueRange(op->getOperands()), ValueRange(op->getResults())})
       for (Value v : values) {
         key.push_back(v.getType().getAsOpaquePointer());
         key.push_back(isa<RankedTensorType>(v.getType())
@@ -281,7 +279,8 @@ KBPlacePass::placeFunction(func::FuncOp func,
     double ruleSeconds = cost(), bestSeconds = ruleSeconds;
     DPPolicyAttr best = rule;
     for (DPPolicyAttr candidate : candidatePolicies(
-             ctx, cast<RankedTensorType>(leader.getType()).getShape(), device)) {
+             ctx, cast<RankedTensorType>(leader.getType()).getShape(),
+             device)) {
       chosen[leader] = candidate;
       double seconds = cost();
       // Only a clear gain displaces the rule: estimates within 1% are ties.

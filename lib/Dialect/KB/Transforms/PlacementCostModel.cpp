@@ -68,7 +68,8 @@ double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
 }
 
 /// The boxes of `v` each cube computes (see the lowering of kb.matmul).
-SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v, DPPolicyAttr policy) {
+SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v,
+                                                  DPPolicyAttr policy) {
   SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy);
   SmallVector<std::pair<int64_t, Box>> boxes;
   if (!policy.isCubeReplicated() || shapeOf(v).size() != 2) {
@@ -110,10 +111,10 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
       double m = share.sizes[0], n = share.sizes[1];
       double flops = 2 * m * n * k;
       double bytes = (m * k + k * n + m * n) * eb;
-      compute = std::max(compute,
-                         std::max(flops / rates.flopRate(
-                                              op.getType().getElementType()),
-                                  bytes / rates.perPeMemory));
+      compute = std::max(
+          compute,
+          std::max(flops / rates.flopRate(op.getType().getElementType()),
+                   bytes / rates.perPeMemory));
     }
     if (out.isCubeReplicated())
       broadcast += boxBytes(box, eb) / rates.cubeToCube;
@@ -137,10 +138,12 @@ double elementwiseSeconds(Operation *op,
       Box box = piece.box;
       if (shapeOf(operand).size() != shapeOf(result).size())
         box = Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}};
-      cubeDMA += bringSeconds(operand, policyOf(operand), piece.cube, box, rates);
+      cubeDMA +=
+          bringSeconds(operand, policyOf(operand), piece.cube, box, rates);
     }
     dma = std::max(dma, cubeDMA);
-    Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0), piece.box.sizes};
+    Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0),
+              piece.box.sizes};
     for (const Box &share : peShares(local, out, rates.device.pesPerCube))
       compute =
           std::max(compute, boxBytes(share, eb) * (op->getNumOperands() + 1) /
@@ -149,14 +152,15 @@ double elementwiseSeconds(Operation *op,
   return dma + compute;
 }
 
-double allReduceSeconds(AllReduceOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+double allReduceSeconds(AllReduceOp op,
+                        function_ref<DPPolicyAttr(Value)> policyOf,
                         int64_t worldSize, const Rates &rates) {
   if (worldSize == 1)
     return 0;
   DPPolicyAttr policy = policyOf(op.getResult());
   double bytes = tensorBytes(op.getResult());
-  double ring = 2.0 * (worldSize - 1) / worldSize * bytes /
-                (rates.device.linkGBps * 1e9);
+  double ring =
+      2.0 * (worldSize - 1) / worldSize * bytes / (rates.device.linkGBps * 1e9);
   double replicas = policy.isCubeReplicated()
                         ? bytes / rates.cubeToCube
                         : 0; // the reduced copy goes to each other replica

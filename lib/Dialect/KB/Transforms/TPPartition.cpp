@@ -70,9 +70,9 @@ private:
 
 } // namespace
 
-FailureOr<RankedTensorType>
-FunctionPartitioner::localType(Operation *where, Type globalType,
-                               Layout layout) {
+FailureOr<RankedTensorType> FunctionPartitioner::localType(Operation *where,
+                                                           Type globalType,
+                                                           Layout layout) {
   auto tensor = cast<RankedTensorType>(globalType);
   SmallVector<int64_t> shape(tensor.getShape());
   if (layout != kReplicated) {
@@ -85,11 +85,12 @@ FunctionPartitioner::localType(Operation *where, Type globalType,
   }
   if (auto policy = getDPPolicy(tensor)) {
     auto emitError = [&] {
-      return where->emitOpError() << "rank-local tensor "
-                                  << RankedTensorType::get(shape, tensor.getElementType())
-                                  << ": ";
+      return where->emitOpError()
+             << "rank-local tensor "
+             << RankedTensorType::get(shape, tensor.getElementType()) << ": ";
     };
-    if (failed(policy.verifyEncoding(shape, tensor.getElementType(), emitError)))
+    if (failed(
+            policy.verifyEncoding(shape, tensor.getElementType(), emitError)))
       return failure();
   }
   return RankedTensorType::get(shape, tensor.getElementType(),
@@ -122,8 +123,7 @@ FailureOr<Value> FunctionPartitioner::get(Operation *user, Value global,
                              rank(user->getLoc()), want)
         .getResult();
   }
-  InFlightDiagnostic diag = user->emitOpError()
-                            << "needs its operand ";
+  InFlightDiagnostic diag = user->emitOpError() << "needs its operand ";
   if (want == kReplicated)
     diag << "replicated";
   else
@@ -161,8 +161,8 @@ LogicalResult FunctionPartitioner::partitionRow(RowParallelLinearOp op) {
   if (failed(type))
     return failure();
   Value partial = MatmulOp::create(builder, op.getLoc(), *type, *x, *w);
-  Value y = AllReduceOp::create(builder, op.getLoc(), ReductionKind::Sum,
-                                partial);
+  Value y =
+      AllReduceOp::create(builder, op.getLoc(), ReductionKind::Sum, partial);
   if (op.getBias()) {
     // The bias is added once, to the reduced sum, not to every partial.
     FailureOr<Value> b = get(op, op.getBias(), kReplicated);
@@ -301,7 +301,8 @@ LogicalResult FunctionPartitioner::run() {
     argTypes.push_back(*type);
     if (layout != kReplicated) {
       NamedAttrList attrs(argAttrs.back());
-      attrs.set(KBDialect::kSplitDimAttrName, builder.getI64IntegerAttr(layout));
+      attrs.set(KBDialect::kSplitDimAttrName,
+                builder.getI64IntegerAttr(layout));
       argAttrs.back() = attrs.getDictionary(func.getContext());
     }
   }
@@ -338,11 +339,11 @@ struct KBTPPartitionPass
     std::optional<int64_t> worldSize = lookupWorldSize(module);
     if (!worldSize) {
       module.emitError() << "kb-tp-partition needs the TP world size: add '"
-                         << KBDialect::kWorldSizeAttrName
-                         << "' to the module";
+                         << KBDialect::kWorldSizeAttrName << "' to the module";
       return signalPassFailure();
     }
-    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+    for (auto func :
+         llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
       FunctionPartitioner partitioner(func, *worldSize);
       if (failed(partitioner.run()))
         return signalPassFailure();

@@ -1,4 +1,5 @@
-//===- PlacementCostModel.h - what a placement costs on the device -*- C++ -*-===//
+//===- PlacementCostModel.h - what a placement costs on the device -*- C++
+//-*-===//
 //
 // An analytic estimate, op by op, of the device time that
 // convert-kb-to-gemm-tile's lowering of a local-view op takes under given
