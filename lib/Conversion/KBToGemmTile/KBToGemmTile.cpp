@@ -162,20 +162,14 @@ private:
 
 } // namespace
 
-/// Adds `bytes` to a cube's tally, saturating: absurd shapes must read as
-/// too much, never wrap around to little.
-static void addBytes(int64_t &total, int64_t bytes) {
-  if (llvm::AddOverflow(total, bytes, total))
-    total = std::numeric_limits<int64_t>::max();
-}
-
 MemRefType FunctionLowering::bufferType(ArrayRef<int64_t> shape,
                                         Type elementType, int64_t cube) {
   if (static_cast<int64_t>(bytesPerCube.size()) <= cube)
     bytesPerCube.resize(cube + 1, 0);
-  addBytes(bytesPerCube[cube],
-           checkedByteSize(shape, elementType.getIntOrFloatBitWidth() / 8)
-               .value_or(std::numeric_limits<int64_t>::max()));
+  bytesPerCube[cube] = gt::saturatingAdd(
+      bytesPerCube[cube],
+      checkedByteSize(shape, elementType.getIntOrFloatBitWidth() / 8)
+          .value_or(std::numeric_limits<int64_t>::max()));
   return MemRefType::get(shape, elementType, MemRefLayoutAttrInterface(),
                          gt::CubeAttr::get(builder.getContext(), cube));
 }
@@ -188,7 +182,7 @@ FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where,
     return where->emitOpError() << "has a value of type " << type
                                 << " without a DPPolicy; run kb-place before "
                                    "convert-kb-to-gemm-tile";
-  if (!isa<Float16Type, BFloat16Type, Float32Type>(tensor.getElementType()))
+  if (!gt::isDeviceElementType(tensor.getElementType()))
     return where->emitOpError()
            << "has a value of type " << type
            << ": cube buffers hold f16, bf16 and f32 elements";
@@ -199,18 +193,13 @@ FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where,
   return policy;
 }
 
-/// Prints a byte tally, saturated ones as what they are.
-static std::string bytesText(int64_t bytes) {
-  return bytes == std::numeric_limits<int64_t>::max() ? "more than 2^63 - 1"
-                                                      : std::to_string(bytes);
-}
-
 LogicalResult FunctionLowering::checkMemory(Operation *where) {
   for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
     if (bytes > device.cubeMemoryBytes())
       return where->emitOpError()
-             << "needs " << bytesText(bytes) << " bytes in cube " << cube
-             << ", but a cube holds " << device.cubeMemoryBytes() << " bytes";
+             << "needs " << gt::byteCountText(bytes) << " bytes in cube "
+             << cube << ", but a cube holds " << device.cubeMemoryBytes()
+             << " bytes";
   return success();
 }
 
@@ -658,7 +647,7 @@ LogicalResult FunctionLowering::lowerOutlined(Operation *op) {
     if (bytesPerCube.size() < found->second.bytesPerCube.size())
       bytesPerCube.resize(found->second.bytesPerCube.size(), 0);
     for (auto [i, bytes] : llvm::enumerate(found->second.bytesPerCube))
-      addBytes(bytesPerCube[i], bytes);
+      bytesPerCube[i] = gt::saturatingAdd(bytesPerCube[i], bytes);
     if (failed(checkMemory(op)))
       return failure();
   }
@@ -753,8 +742,9 @@ LogicalResult FunctionLowering::run() {
     if (bytes > device.cubeMemoryBytes()) {
       newFunc.erase();
       return oldFunc.emitOpError()
-             << "needs " << bytesText(bytes) << " bytes in cube " << cube
-             << ", but a cube holds " << device.cubeMemoryBytes() << " bytes";
+             << "needs " << gt::byteCountText(bytes) << " bytes in cube "
+             << cube << ", but a cube holds " << device.cubeMemoryBytes()
+             << " bytes";
     }
 
   for (unsigned i = 0; i < oldFunc.getNumResults(); ++i) {

@@ -5,6 +5,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace kb::gemm_tile;
@@ -28,6 +31,25 @@ constexpr Field kFields[] = {
 };
 } // namespace
 
+int64_t kb::gemm_tile::saturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::AddOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
+int64_t kb::gemm_tile::saturatingMul(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::MulOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
+std::string kb::gemm_tile::byteCountText(int64_t bytes) {
+  return bytes == std::numeric_limits<int64_t>::max() ? "more than 2^63 - 1"
+                                                      : std::to_string(bytes);
+}
+
+bool kb::gemm_tile::isDeviceElementType(mlir::Type type) {
+  return type.isF16() || type.isBF16() || type.isF32();
+}
+
 std::string DeviceDescription::validate() const {
   for (const Field &field : kFields)
     if (this->*field.member <= 0)
@@ -35,7 +57,7 @@ std::string DeviceDescription::validate() const {
               llvm::Twine(this->*field.member))
           .str();
   // Limits that keep byte and FLOP arithmetic far from overflow.
-  if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > (int64_t(1) << 30) ||
+  if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > kMaxCubeMemoryMiB ||
       peBufferKiB > (int64_t(1) << 30) || peGflops > (int64_t(1) << 30) ||
       peGflopsF32 > (int64_t(1) << 30) || cubePeGBps > (int64_t(1) << 30) ||
       cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30))

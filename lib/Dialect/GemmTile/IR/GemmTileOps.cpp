@@ -25,22 +25,6 @@ int64_t kb::gemm_tile::getCube(Type bufferType) {
   return -1;
 }
 
-/// Byte counts of absurd regions must saturate, not wrap; a saturated count
-/// is reported as "more than 2^63 - 1", not as a number it is not.
-static int64_t mulSat(int64_t a, int64_t b) {
-  int64_t r;
-  return llvm::MulOverflow(a, b, r) ? INT64_MAX : r;
-}
-static int64_t addSat(int64_t a, int64_t b) {
-  int64_t r;
-  return llvm::AddOverflow(a, b, r) ? INT64_MAX : r;
-}
-
-/// A byte count from mulSat/addSat, for a diagnostic.
-static std::string bytesText(int64_t bytes) {
-  return bytes == INT64_MAX ? "more than 2^63 - 1" : std::to_string(bytes);
-}
-
 namespace {
 /// Verification context of one op: its device and its diagnostics.
 class BufferChecker {
@@ -123,9 +107,9 @@ LogicalResult AllocOp::verify() {
   MemRefType type = getType();
   int64_t bytes = type.getElementTypeBitWidth() / 8;
   for (int64_t dim : type.getShape())
-    bytes = mulSat(bytes, dim);
+    bytes = saturatingMul(bytes, dim);
   if (bytes > check.device.cubeMemoryBytes())
-    return emitOpError() << "allocates " << bytesText(bytes)
+    return emitOpError() << "allocates " << byteCountText(bytes)
                          << " bytes, more than a cube's "
                          << check.device.cubeMemoryBytes()
                          << " bytes of memory";
@@ -164,11 +148,13 @@ LogicalResult MatmulOp::verify() {
   // Two chunks of lhs and rhs in flight (double buffering) and the f32
   // accumulator.
   int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t operandBytes =
-      mulSat(addSat(mulSat(m, chunk), mulSat(chunk, n)), 2 * elementBytes);
-  int64_t working = addSat(operandBytes, mulSat(mulSat(m, n), 4));
+  int64_t operandBytes = saturatingMul(
+      saturatingAdd(saturatingMul(m, chunk), saturatingMul(chunk, n)),
+      2 * elementBytes);
+  int64_t working =
+      saturatingAdd(operandBytes, saturatingMul(saturatingMul(m, n), 4));
   if (working > check.device.peBufferBytes())
-    return emitOpError() << "needs " << bytesText(working)
+    return emitOpError() << "needs " << byteCountText(working)
                          << " bytes of PE buffer for a " << m << "x" << n
                          << " tile with k_chunk " << chunk << ", but a PE has "
                          << check.device.peBufferBytes();

@@ -19,6 +19,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <limits>
 #include <map>
 
 namespace kb {
@@ -94,10 +95,6 @@ static std::optional<int64_t> cubePieceBytes(RankedTensorType type,
   return checkedByteSize(piece, type.getElementTypeBitWidth() / 8);
 }
 
-/// The most bytes a cube of any device holds: DeviceDescription::validate
-/// allows at most 2^30 MiB.
-constexpr int64_t kMaxCubeBytes = int64_t(1) << 50;
-
 /// Rejects placements that put more in one cube than any device's cube holds:
 /// a tensor's piece, the arguments together (all resident from the start), or
 /// the operand rows and columns a gemm stages next to its result piece. Sizes
@@ -108,8 +105,9 @@ static LogicalResult
 checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
                function_ref<DPPolicyAttr(Value)> policyOf,
                const gemm_tile::DeviceDescription &device) {
-  // Unsigned and saturating: each term is at most kMaxCubeBytes, but a
-  // function may have any number of arguments.
+  // Unsigned and saturating: each term is at most
+  // gemm_tile::kMaxCubeMemoryBytes, but a function may have any number of
+  // arguments.
   SmallVector<uint64_t> argBytes(device.cubes, 0);
   for (Value v : values) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
@@ -117,18 +115,15 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
       continue;
     DPPolicyAttr policy = policyOf(v);
     std::optional<int64_t> bytes = cubePieceBytes(type, policy);
-    if (!bytes || *bytes > kMaxCubeBytes) {
-      InFlightDiagnostic diag =
-          emitError(v.getLoc())
-          << "a tensor of type "
-          << RankedTensorType::get(type.getShape(), type.getElementType())
-          << " needs ";
-      if (bytes)
-        diag << *bytes;
-      else
-        diag << "more than 2^63 - 1";
-      return diag << " bytes in each of its cubes under " << policy
-                  << ", more than any device's cube holds (2^50 bytes)";
+    if (!bytes || *bytes > gemm_tile::kMaxCubeMemoryBytes) {
+      return emitError(v.getLoc())
+             << "a tensor of type "
+             << RankedTensorType::get(type.getShape(), type.getElementType())
+             << " needs "
+             << gemm_tile::byteCountText(
+                    bytes.value_or(std::numeric_limits<int64_t>::max()))
+             << " bytes in each of its cubes under " << policy
+             << ", more than any device's cube holds (2^50 bytes)";
     }
     if (isa<BlockArgument>(v))
       for (int64_t cube = 0;
@@ -136,13 +131,13 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
         argBytes[cube] = llvm::SaturatingAdd<uint64_t>(argBytes[cube], *bytes);
   }
   for (auto [cube, bytes] : llvm::enumerate(argBytes))
-    if (bytes > static_cast<uint64_t>(kMaxCubeBytes))
+    if (bytes > static_cast<uint64_t>(gemm_tile::kMaxCubeMemoryBytes))
       return func.emitOpError()
              << "has arguments that need " << bytes << " bytes in cube " << cube
              << ", more than any device's cube holds (2^50 bytes)";
   WalkResult walk = func.walk([&](MatmulOp op) {
     int64_t bytes = largestStagedBytes(op, policyOf);
-    if (bytes <= kMaxCubeBytes)
+    if (bytes <= gemm_tile::kMaxCubeMemoryBytes)
       return WalkResult::advance();
     op.emitOpError() << "stages " << bytes
                      << " bytes of its operands in one cube under these "
@@ -169,8 +164,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
   // element types (a tensor of index has no byte size at all).
   for (Value v : values) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (type &&
-        !isa<Float16Type, BFloat16Type, Float32Type>(type.getElementType()))
+    if (type && !gemm_tile::isDeviceElementType(type.getElementType()))
       return emitError(v.getLoc())
              << "kb-place cannot place a tensor of type " << type
              << ": the device holds f16, bf16 and f32 elements";

@@ -17,6 +17,20 @@
 
 namespace kb::gemm_tile {
 
+/// The most memory a cube of any valid description has (validate() refuses
+/// more): a bound that keeps byte tallies, a few terms at a time, in int64.
+constexpr int64_t kMaxCubeMemoryMiB = int64_t(1) << 30;
+constexpr int64_t kMaxCubeMemoryBytes = kMaxCubeMemoryMiB << 20;
+
+/// Byte counts of absurd shapes saturate at INT64_MAX rather than wrap around
+/// to something small; byteCountText prints a saturated count as what it is.
+int64_t saturatingAdd(int64_t a, int64_t b);
+int64_t saturatingMul(int64_t a, int64_t b);
+std::string byteCountText(int64_t bytes);
+
+/// Whether cube buffers hold elements of `type`: f16, bf16 or f32.
+bool isDeviceElementType(mlir::Type type);
+
 struct DeviceDescription {
   int64_t cubes = 4;
   int64_t pesPerCube = 8;
