@@ -21,6 +21,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <limits>
@@ -101,7 +102,11 @@ struct Kernel {
 /// operands are the same value, and for an all_reduce whether it may reduce
 /// in place. Opaque pointers of uniqued MLIR objects and small integers.
 using KernelKey = std::vector<const void *>;
-using KernelCache = std::map<KernelKey, Kernel>;
+struct KernelCache {
+  std::map<KernelKey, Kernel> byKey;
+  /// The next number to try for a kernel named after each op mnemonic.
+  llvm::StringMap<unsigned> nextNumber;
+};
 
 class FunctionLowering {
 public:
@@ -562,13 +567,14 @@ FailureOr<Kernel> FunctionLowering::emitKernel(Operation *op,
     for (const Piece &piece : tensors[input].pieces)
       argTypes.push_back(piece.buffer.getType());
 
-  // A name no other symbol has: the op's mnemonic and a number.
+  // A name no other symbol has: the op's mnemonic and the next number (past
+  // any a user function already took).
+  StringRef mnemonic = op->getName().stripDialect();
+  unsigned &number = kernels->nextNumber[mnemonic];
   std::string name;
-  for (unsigned n = 0;; ++n) {
-    name = (op->getName().stripDialect() + "_" + Twine(n)).str();
-    if (!SymbolTable::lookupSymbolIn(module, name))
-      break;
-  }
+  do
+    name = (mnemonic + "_" + Twine(number++)).str();
+  while (SymbolTable::lookupSymbolIn(module, name));
   auto kernel = func::FuncOp::create(op->getLoc(), name,
                                      FunctionType::get(ctx, argTypes, {}));
   kernel.setPrivate();
@@ -636,12 +642,12 @@ LogicalResult FunctionLowering::lowerOutlined(Operation *op) {
     key.push_back(reinterpret_cast<const void *>(
         static_cast<uintptr_t>(op->getOperand(0).hasOneUse())));
 
-  auto found = kernels->find(key);
-  if (found == kernels->end()) {
+  auto found = kernels->byKey.find(key);
+  if (found == kernels->byKey.end()) {
     FailureOr<Kernel> kernel = emitKernel(op, inputs);
     if (failed(kernel))
       return failure();
-    found = kernels->emplace(std::move(key), std::move(*kernel)).first;
+    found = kernels->byKey.emplace(std::move(key), std::move(*kernel)).first;
   } else {
     // The kernel's allocations happen again at every call.
     if (bytesPerCube.size() < found->second.bytesPerCube.size())
