@@ -162,6 +162,38 @@ func.func @add_shapes(%a: tensor<8x16xf32>, %b: tensor<8xf32>) -> tensor<8x16xf3
 
 // -----
 
+func.func @mul_shapes(%a: tensor<8x16xf16>, %b: tensor<16x8xf16>) -> tensor<8x16xf16> {
+  // expected-error@+1 {{'kb.mul' op expects rhs to have lhs's shape or to be a rank-1 bias of lhs's last dimension (16), got 'tensor<8x16xf16>' and 'tensor<16x8xf16>'}}
+  %c = kb.mul %a, %b : tensor<8x16xf16>, tensor<16x8xf16>
+  return %c : tensor<8x16xf16>
+}
+
+// -----
+
+func.func @mul_element_types(%a: tensor<8x16xf16>, %b: tensor<8x16xbf16>) -> tensor<8x16xf16> {
+  // expected-error@+1 {{'kb.mul' op expects one element type, but lhs has 'f16' and rhs has 'bf16'}}
+  %c = kb.mul %a, %b : tensor<8x16xf16>, tensor<8x16xbf16>
+  return %c : tensor<8x16xf16>
+}
+
+// -----
+
+func.func @scale_not_finite(%a: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  // expected-error@+1 {{'kb.scale' op expects a finite factor, got INF}}
+  %c = kb.scale %a by 0x7FF0000000000000 : tensor<8x16xf32>
+  return %c : tensor<8x16xf32>
+}
+
+// -----
+
+func.func @silu_types(%a: tensor<8x16xf32>) -> tensor<8x16xf16> {
+  // expected-error@+1 {{'kb.silu' op requires the same type for all operands and results}}
+  %c = "kb.silu"(%a) : (tensor<8x16xf32>) -> tensor<8x16xf16>
+  return %c : tensor<8x16xf16>
+}
+
+// -----
+
 func.func @add_dtype(%a: tensor<8x16xf32>, %b: tensor<8x16xbf16>) -> tensor<8x16xf32> {
   // expected-error@+1 {{expects one element type, but lhs has 'f32' and rhs has 'bf16'}}
   %c = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xbf16>

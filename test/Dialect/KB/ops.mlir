@@ -37,6 +37,18 @@ module attributes {kb.world_size = 4 : i64} {
     %t = kb.add %s, %bias : tensor<8x4xf32>, tensor<4xf32>
     return %t : tensor<8x4xf32>
   }
+  // CHECK-LABEL: func.func @swiglu_pieces
+  func.func @swiglu_pieces(%g: tensor<8x4xbf16>, %u: tensor<8x4xbf16>, %w: tensor<4xbf16>) -> tensor<8x4xbf16> {
+    // CHECK: %[[S:.*]] = kb.silu %{{.*}} : tensor<8x4xbf16>
+    %s = kb.silu %g : tensor<8x4xbf16>
+    // CHECK: %[[M:.*]] = kb.mul %[[S]], %{{.*}} : tensor<8x4xbf16>, tensor<8x4xbf16>
+    %m = kb.mul %s, %u : tensor<8x4xbf16>, tensor<8x4xbf16>
+    // CHECK: %[[N:.*]] = kb.mul %[[M]], %{{.*}} : tensor<8x4xbf16>, tensor<4xbf16>
+    %n = kb.mul %m, %w : tensor<8x4xbf16>, tensor<4xbf16>
+    // CHECK: kb.scale %[[N]] by 1.250000e-01 : tensor<8x4xbf16>
+    %t = kb.scale %n by 0.125 : tensor<8x4xbf16>
+    return %t : tensor<8x4xbf16>
+  }
 }
 
 // -----

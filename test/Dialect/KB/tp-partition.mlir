@@ -142,11 +142,126 @@ module attributes {kb.world_size = 4 : i64} {
 
 // -----
 
+// A split(1) value times a replicated weight contracts a split dimension:
+// the weight is sliced on its rows and each rank's product is a partial sum,
+// reduced once where the result must be whole (here: the return).
+
 module attributes {kb.world_size = 2 : i64} {
-  func.func @needs_gather(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %v: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  // CHECK-LABEL: func.func @column_then_matmul
+  // CHECK-SAME: %[[V:[^:]*]]: tensor<8x4xf32>)
+  // CHECK: %[[H:.*]] = kb.matmul
+  // CHECK: %[[VS:.*]] = kb.tp_slice %[[V]][%{{.*}}] along 0 : tensor<8x4xf32> -> tensor<4x4xf32>
+  // CHECK-NEXT: %[[P:.*]] = kb.matmul %[[H]], %[[VS]] : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  // CHECK-NEXT: %[[R:.*]] = kb.all_reduce <sum> %[[P]]
+  // CHECK-NEXT: return %[[R]]
+  func.func @column_then_matmul(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %v: tensor<8x4xf32>) -> tensor<4x4xf32> {
     %h = kb.column_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
-    // expected-error@+1 {{needs its operand replicated, but it is split along dimension 1; that needs an all_gather, which kb does not support yet}}
     %y = kb.matmul %h, %v : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+    return %y : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// A partial sum reaching a non-linear op is reduced before it, never
+// computed on: row-parallel (no bias) -> gelu.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @partial_into_gelu
+  // CHECK: %[[P:.*]] = kb.matmul
+  // CHECK-NEXT: %[[R:.*]] = kb.all_reduce <sum> %[[P]] : tensor<4x4xf32>
+  // CHECK-NEXT: %[[G:.*]] = kb.gelu %[[R]] : tensor<4x4xf32>
+  // CHECK-NEXT: %[[S:.*]] = kb.silu %[[R]] : tensor<4x4xf32>
+  // CHECK-NOT: kb.all_reduce
+  // CHECK: return %[[G]], %[[S]]
+  func.func @partial_into_gelu(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+    %y = kb.row_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+    %g = kb.gelu %y : tensor<4x4xf32>
+    %s = kb.silu %y : tensor<4x4xf32>
+    return %g, %s : tensor<4x4xf32>, tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// Linear ops keep partial sums partial: the sum of two row-parallel outputs,
+// and a scale of it, cost one all_reduce, not two.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @partials_stay_partial
+  // CHECK: %[[A:.*]] = kb.matmul
+  // CHECK: %[[B:.*]] = kb.matmul
+  // CHECK-NEXT: %[[S:.*]] = kb.add %[[A]], %[[B]]
+  // CHECK-NEXT: %[[T:.*]] = kb.scale %[[S]] by 5.000000e-01
+  // CHECK-NEXT: %[[R:.*]] = kb.all_reduce <sum> %[[T]]
+  // CHECK-NEXT: return %[[R]]
+  func.func @partials_stay_partial(%x: tensor<4x8xf32>, %w1: tensor<8x4xf32>, %w2: tensor<8x4xf32>) -> tensor<4x4xf32> {
+    %a = kb.row_parallel_linear %x, %w1 : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+    %b = kb.row_parallel_linear %x, %w2 : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+    %s = kb.add %a, %b : tensor<4x4xf32>, tensor<4x4xf32>
+    %t = kb.scale %s by 0.5 : tensor<4x4xf32>
+    return %t : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// A partial sum plus a replicated residual: the partial is reduced first
+// (adding the residual on every rank would count it W times); a partial
+// times a replicated tensor stays partial.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @partial_and_replicated
+  // CHECK-SAME: (%[[X:[^:]*]]: tensor<4x8xf32>
+  // CHECK: %[[P:.*]] = kb.matmul
+  // CHECK-NEXT: %[[M:.*]] = kb.mul %[[P]], %[[X]]
+  // CHECK-NEXT: %[[RM:.*]] = kb.all_reduce <sum> %[[M]]
+  // CHECK-NEXT: %[[A:.*]] = kb.add %[[RM]], %[[X]]
+  // CHECK-NEXT: return %[[A]]
+  func.func @partial_and_replicated(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> tensor<4x8xf32> {
+    %y = kb.row_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %m = kb.mul %y, %x : tensor<4x8xf32>, tensor<4x8xf32>
+    %a = kb.add %m, %x : tensor<4x8xf32>, tensor<4x8xf32>
+    return %a : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+// Llama's SwiGLU: gate and up column-parallel, silu and the product on each
+// rank's columns, down row-parallel; one all_reduce, no slice.
+
+module attributes {kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @swiglu
+  // CHECK-NOT: kb.tp_slice
+  // CHECK: %[[G:.*]] = kb.matmul %{{.*}} -> tensor<8x16xf16>
+  // CHECK: %[[U:.*]] = kb.matmul %{{.*}} -> tensor<8x16xf16>
+  // CHECK: %[[S:.*]] = kb.silu %[[G]] : tensor<8x16xf16>
+  // CHECK: %[[H:.*]] = kb.mul %[[S]], %[[U]] : tensor<8x16xf16>, tensor<8x16xf16>
+  // CHECK: %[[D:.*]] = kb.matmul %[[H]]
+  // CHECK: kb.all_reduce <sum> %[[D]]
+  // CHECK-NOT: kb.all_reduce
+  func.func @swiglu(%x: tensor<8x32xf16>, %wg: tensor<32x64xf16>, %wu: tensor<32x64xf16>, %wd: tensor<64x32xf16>) -> tensor<8x32xf16> {
+    %g = kb.column_parallel_linear %x, %wg : (tensor<8x32xf16>, tensor<32x64xf16>) -> tensor<8x64xf16>
+    %u = kb.column_parallel_linear %x, %wu : (tensor<8x32xf16>, tensor<32x64xf16>) -> tensor<8x64xf16>
+    %s = kb.silu %g : tensor<8x64xf16>
+    %h = kb.mul %s, %u : tensor<8x64xf16>, tensor<8x64xf16>
+    %y = kb.row_parallel_linear %h, %wd : (tensor<8x64xf16>, tensor<64x32xf16>) -> tensor<8x32xf16>
+    return %y : tensor<8x32xf16>
+  }
+}
+
+// -----
+
+// column -> gelu -> column: the second layer needs its input replicated, the
+// first left it split(1); that is an all_gather, which kb cannot emit yet.
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @column_gelu_column(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %v: tensor<8x4xf32>) -> tensor<4x4xf32> {
+    %h = kb.column_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %g = kb.gelu %h : tensor<4x8xf32>
+    // expected-error@+1 {{'kb.column_parallel_linear' op needs operand #0 ('tensor<4x8xf32>') in layout replicated, but it is split(1); that needs an all_gather, which kb does not support yet}}
+    %y = kb.column_parallel_linear %g, %v : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
     return %y : tensor<4x4xf32>
   }
 }

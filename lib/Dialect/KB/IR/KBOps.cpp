@@ -7,6 +7,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kb;
 
@@ -178,22 +180,36 @@ LogicalResult MatmulOp::verify() {
       *this, {{"lhs", getLhs()}, {"rhs", getRhs()}, {"result", getResult()}});
 }
 
-LogicalResult AddOp::verify() {
-  RankedTensorType lhs = tensorOf(getLhs()), rhs = tensorOf(getRhs());
-  if (failed(verifySameElementType(*this,
-                                   {{"lhs", getLhs()}, {"rhs", getRhs()}})) ||
-      failed(verifyByteSize(*this, getLhs(), "lhs")) ||
-      failed(verifyByteSize(*this, getRhs(), "rhs")))
+/// The checks of kb.add and kb.mul: one element type, and rhs of lhs's shape
+/// or a rank-1 bias of lhs's last dimension.
+template <typename OpTy> static LogicalResult verifyBinaryElementwise(OpTy op) {
+  RankedTensorType lhs = tensorOf(op.getLhs()), rhs = tensorOf(op.getRhs());
+  if (failed(verifySameElementType(
+          op, {{"lhs", op.getLhs()}, {"rhs", op.getRhs()}})) ||
+      failed(verifyByteSize(op, op.getLhs(), "lhs")) ||
+      failed(verifyByteSize(op, op.getRhs(), "rhs")))
     return failure();
   if (lhs.getShape() == rhs.getShape())
     return success();
   if (rhs.getRank() == 1 && lhs.getRank() >= 1 &&
       rhs.getDimSize(0) == lhs.getShape().back())
     return success();
-  return emitOpError() << "expects rhs to have lhs's shape or to be a rank-1 "
-                          "bias of lhs's last dimension ("
-                       << (lhs.getRank() ? lhs.getShape().back() : 0)
-                       << "), got " << lhs << " and " << rhs;
+  return op.emitOpError()
+         << "expects rhs to have lhs's shape or to be a rank-1 "
+            "bias of lhs's last dimension ("
+         << (lhs.getRank() ? lhs.getShape().back() : 0) << "), got " << lhs
+         << " and " << rhs;
+}
+
+LogicalResult AddOp::verify() { return verifyBinaryElementwise(*this); }
+
+LogicalResult MulOp::verify() { return verifyBinaryElementwise(*this); }
+
+LogicalResult ScaleOp::verify() {
+  double factor = getFactor().convertToDouble();
+  if (!std::isfinite(factor))
+    return emitOpError() << "expects a finite factor, got " << factor;
+  return verifyByteSize(*this, getInput(), "input");
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,22 +1,24 @@
 //===- TPPartition.cpp - global view to rank-generic SPMD -----------------===//
 //
 // Turns each function of a module with `kb.world_size` = W into the program
-// one TP rank runs. Every global value gets a local counterpart and a layout:
-// replicated (each rank holds all of it) or split along one dimension (each
-// rank holds 1/W of it). Ops ask for their operands in the layout their TP
-// semantics need; a replicated value asked for split is sliced locally, which
-// needs no communication. The reverse (gathering a split value) would need an
-// all-gather, which this pass reports as unsupported rather than guessing.
+// one TP rank runs. Every global value gets a local counterpart and a TP
+// layout (TPLayout.h: replicated, split(d) or partial(kind)). Each op says,
+// through TPPartitionOpInterface, which layouts it needs for its operands
+// given the ones they have; the pass reshards what differs (Reshard.h: a
+// local slice, or a collective) and asks the op for its local form. Nothing
+// here knows a particular tensor op.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
+#include "kb/Dialect/KB/Transforms/Reshard.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace kb {
 #define GEN_PASS_DEF_KBTPPARTITIONPASS
@@ -28,14 +30,10 @@ using namespace kb;
 
 namespace {
 
-/// How a global value is held by the ranks: `kReplicated`, or the dimension
-/// it is split along.
-using Layout = int64_t;
-constexpr Layout kReplicated = -1;
-
+/// A rank's piece of a global value, and how the ranks hold it.
 struct LocalValue {
   Value value;
-  Layout layout;
+  TPLayout layout = TPLayout::replicated();
 };
 
 /// Partitions one function. Ops are rewritten in order; the global ops are
@@ -51,19 +49,25 @@ private:
   /// The local type of a global tensor type under `layout`; the DPPolicy
   /// encoding, if any, is checked against the local shape.
   FailureOr<RankedTensorType> localType(Operation *where, Type globalType,
-                                        Layout layout);
-  /// The local value of `global`, converted to `want`.
-  FailureOr<Value> get(Operation *user, Value global, Layout want);
-  LogicalResult partitionColumn(ColumnParallelLinearOp op);
-  LogicalResult partitionRow(RowParallelLinearOp op);
+                                        TPLayout layout);
+  /// The local value of operand `index` of `user`, in layout `want`.
+  FailureOr<Value> get(Operation *user, unsigned index, TPLayout want);
   LogicalResult partitionOp(Operation *op);
-  Layout preferredArgLayout(BlockArgument arg);
+  LogicalResult partitionReturn(func::ReturnOp op);
+  /// The layout a function argument is scattered in: the split every use
+  /// asks for when all agree, else replicated.
+  TPLayout preferredArgLayout(BlockArgument arg);
   Value rank(Location loc);
 
   func::FuncOp func;
   int64_t worldSize;
   OpBuilder builder;
   llvm::DenseMap<Value, LocalValue> locals;
+  /// Reshards already made, reused by later users: (global value, layout
+  /// spelling) -> local value. One all-reduce per partial value, not one per
+  /// consumer.
+  llvm::DenseMap<std::pair<Value, StringRef>, Value> resharded;
+  llvm::StringSet<> layoutNames;
   Value rankValue;
   llvm::SmallPtrSet<Operation *, 4> keptInPlace;
 };
@@ -72,16 +76,19 @@ private:
 
 FailureOr<RankedTensorType> FunctionPartitioner::localType(Operation *where,
                                                            Type globalType,
-                                                           Layout layout) {
+                                                           TPLayout layout) {
   auto tensor = cast<RankedTensorType>(globalType);
   SmallVector<int64_t> shape(tensor.getShape());
-  if (layout != kReplicated) {
-    if (shape[layout] % worldSize != 0)
-      return where->emitOpError()
-             << "splits dimension " << layout << " (size " << shape[layout]
-             << ") over the TP world size (" << worldSize
-             << "), which does not divide it";
-    shape[layout] /= worldSize;
+  if (layout.isSplit()) {
+    int64_t dim = layout.getDim();
+    if (dim >= tensor.getRank())
+      return where->emitOpError() << "splits dimension " << dim << " of a rank-"
+                                  << tensor.getRank() << " tensor";
+    if (shape[dim] % worldSize != 0)
+      return where->emitOpError() << "splits dimension " << dim << " (size "
+                                  << shape[dim] << ") over the TP world size ("
+                                  << worldSize << "), which does not divide it";
+    shape[dim] /= worldSize;
   }
   if (auto policy = getDPPolicy(tensor)) {
     auto emitError = [&] {
@@ -106,8 +113,9 @@ Value FunctionPartitioner::rank(Location loc) {
   return rankValue;
 }
 
-FailureOr<Value> FunctionPartitioner::get(Operation *user, Value global,
-                                          Layout want) {
+FailureOr<Value> FunctionPartitioner::get(Operation *user, unsigned index,
+                                          TPLayout want) {
+  Value global = user->getOperand(index);
   auto it = locals.find(global);
   if (it == locals.end())
     return user->emitOpError() << "uses a value that kb-tp-partition could "
@@ -115,162 +123,129 @@ FailureOr<Value> FunctionPartitioner::get(Operation *user, Value global,
   LocalValue local = it->second;
   if (local.layout == want)
     return local.value;
-  if (local.layout == kReplicated) {
-    FailureOr<RankedTensorType> type = localType(user, global.getType(), want);
-    if (failed(type))
-      return failure();
-    return TPSliceOp::create(builder, user->getLoc(), *type, local.value,
-                             rank(user->getLoc()), want)
-        .getResult();
-  }
-  InFlightDiagnostic diag = user->emitOpError() << "needs its operand ";
-  if (want == kReplicated)
-    diag << "replicated";
-  else
-    diag << "split along dimension " << want;
-  diag << ", but it is split along dimension " << local.layout
-       << "; that needs an all_gather, which kb does not support yet";
-  return diag;
-}
+  auto key =
+      std::make_pair(global, layoutNames.insert(want.str()).first->getKey());
+  if (Value done = resharded.lookup(key))
+    return done;
 
-LogicalResult FunctionPartitioner::partitionColumn(ColumnParallelLinearOp op) {
-  FailureOr<Value> x = get(op, op.getInput(), kReplicated);
-  FailureOr<Value> w = get(op, op.getWeight(), 1);
-  if (failed(x) || failed(w))
-    return failure();
-  FailureOr<RankedTensorType> type = localType(op, op.getType(), 1);
+  FailureOr<RankedTensorType> type = localType(user, global.getType(), want);
   if (failed(type))
     return failure();
-  Value y = MatmulOp::create(builder, op.getLoc(), *type, *x, *w);
-  if (op.getBias()) {
-    FailureOr<Value> b = get(op, op.getBias(), 0);
-    if (failed(b))
-      return failure();
-    y = AddOp::create(builder, op.getLoc(), y, *b);
-  }
-  locals[op.getResult()] = {y, 1};
-  return success();
-}
-
-LogicalResult FunctionPartitioner::partitionRow(RowParallelLinearOp op) {
-  FailureOr<Value> x = get(op, op.getInput(), 1);
-  FailureOr<Value> w = get(op, op.getWeight(), 0);
-  if (failed(x) || failed(w))
-    return failure();
-  FailureOr<RankedTensorType> type = localType(op, op.getType(), kReplicated);
-  if (failed(type))
-    return failure();
-  Value partial = MatmulOp::create(builder, op.getLoc(), *type, *x, *w);
-  Value y =
-      AllReduceOp::create(builder, op.getLoc(), ReductionKind::Sum, partial);
-  if (op.getBias()) {
-    // The bias is added once, to the reduced sum, not to every partial.
-    FailureOr<Value> b = get(op, op.getBias(), kReplicated);
-    if (failed(b))
-      return failure();
-    y = AddOp::create(builder, op.getLoc(), y, *b);
-  }
-  locals[op.getResult()] = {y, kReplicated};
-  return success();
+  // A collective belongs to the op that made the value (a row-parallel
+  // layer's all-reduce carries that layer's location).
+  Location loc = global.getDefiningOp() ? global.getDefiningOp()->getLoc()
+                                        : user->getLoc();
+  auto makeRank = [&] { return rank(loc); };
+  auto emitError = [&] {
+    return user->emitOpError()
+           << "needs operand #" << index << " (" << global.getType() << ") ";
+  };
+  ReshardContext context{builder, makeRank, emitError};
+  FailureOr<Value> value =
+      reshard(context, loc, local.value, local.layout, want, *type);
+  if (succeeded(value))
+    resharded[key] = *value;
+  return value;
 }
 
 LogicalResult FunctionPartitioner::partitionOp(Operation *op) {
   builder.setInsertionPoint(op);
-  if (auto column = dyn_cast<ColumnParallelLinearOp>(op))
-    return partitionColumn(column);
-  if (auto row = dyn_cast<RowParallelLinearOp>(op))
-    return partitionRow(row);
-  if (auto gelu = dyn_cast<GeluOp>(op)) {
-    LocalValue in = locals.lookup(gelu.getInput());
-    if (!in.value)
-      return get(op, gelu.getInput(), kReplicated);
-    locals[gelu.getResult()] = {GeluOp::create(builder, op->getLoc(), in.value),
-                                in.layout};
+  if (auto ret = dyn_cast<func::ReturnOp>(op))
+    return partitionReturn(ret);
+  auto partitionable = dyn_cast<TPPartitionOpInterface>(op);
+  if (!partitionable) {
+    bool touchesTensors =
+        llvm::any_of(op->getOperandTypes(), llvm::IsaPred<TensorType>) ||
+        llvm::any_of(op->getResultTypes(), llvm::IsaPred<TensorType>);
+    if (touchesTensors || op->getNumRegions() != 0)
+      return op->emitOpError() << "is not supported by kb-tp-partition";
+    // Scalar ops (index arithmetic, constants) are the same on every rank.
+    keptInPlace.insert(op);
+    for (Value result : op->getResults())
+      locals[result] = {result, TPLayout::replicated()};
     return success();
   }
-  if (auto add = dyn_cast<AddOp>(op)) {
-    LocalValue lhs = locals.lookup(add.getLhs());
-    if (!lhs.value)
-      return get(op, add.getLhs(), kReplicated);
-    auto lhsType = cast<RankedTensorType>(add.getLhs().getType());
-    auto rhsType = cast<RankedTensorType>(add.getRhs().getType());
-    Layout rhsLayout = lhs.layout;
-    if (rhsType.getRank() != lhsType.getRank())
-      // A bias along the last dimension is split only if that dimension is.
-      rhsLayout = lhs.layout == lhsType.getRank() - 1 ? 0 : kReplicated;
-    FailureOr<Value> rhs = get(op, add.getRhs(), rhsLayout);
-    if (failed(rhs))
+
+  SmallVector<TPLayout> have;
+  for (Value operand : op->getOperands()) {
+    auto it = locals.find(operand);
+    if (it == locals.end())
+      return op->emitOpError() << "uses a value that kb-tp-partition could "
+                                  "not partition";
+    have.push_back(it->second.layout);
+  }
+  TPRule rule = partitionable.getTPRule(have);
+  if (rule.operands.size() != op->getNumOperands() ||
+      rule.results.size() != op->getNumResults())
+    return op->emitOpError() << "has a TP rule for " << rule.operands.size()
+                             << " operands and " << rule.results.size()
+                             << " results; kb-tp-partition needs one per "
+                                "operand and result";
+  SmallVector<Value> localOperands;
+  for (auto [index, want] : llvm::enumerate(rule.operands)) {
+    FailureOr<Value> local = get(op, index, want);
+    if (failed(local))
       return failure();
-    locals[add.getResult()] = {
-        AddOp::create(builder, op->getLoc(), lhs.value, *rhs), lhs.layout};
-    return success();
+    localOperands.push_back(*local);
   }
-  if (auto matmul = dyn_cast<MatmulOp>(op)) {
-    // A plain matmul in the global view runs unsharded on every rank.
-    FailureOr<Value> lhs = get(op, matmul.getLhs(), kReplicated);
-    FailureOr<Value> rhs = get(op, matmul.getRhs(), kReplicated);
-    if (failed(lhs) || failed(rhs))
+  SmallVector<Type> localResultTypes;
+  for (auto [result, layout] : llvm::zip(op->getResults(), rule.results)) {
+    FailureOr<RankedTensorType> type = localType(op, result.getType(), layout);
+    if (failed(type))
       return failure();
-    locals[matmul.getResult()] = {
-        MatmulOp::create(builder, op->getLoc(), matmul.getType(), *lhs, *rhs),
-        kReplicated};
-    return success();
+    localResultTypes.push_back(*type);
   }
-  if (isa<func::ReturnOp>(op)) {
-    SmallVector<Value> operands;
-    for (Value v : op->getOperands()) {
-      LocalValue local = locals.lookup(v);
-      if (!local.value)
-        return op->emitOpError() << "returns a value kb-tp-partition could "
-                                    "not partition";
-      operands.push_back(local.value);
-      // Results keep the split their producer left them in; the executor
-      // gathers them using `kb.split_dim`.
-      unsigned index = operands.size() - 1;
-      if (local.layout != kReplicated)
-        func.setResultAttr(index, KBDialect::kSplitDimAttrName,
-                           builder.getI64IntegerAttr(local.layout));
-    }
-    func::ReturnOp::create(builder, op->getLoc(), operands);
-    return success();
-  }
-  bool touchesTensors =
-      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<TensorType>) ||
-      llvm::any_of(op->getResultTypes(), llvm::IsaPred<TensorType>);
-  if (touchesTensors || op->getNumRegions() != 0)
-    return op->emitOpError() << "is not supported by kb-tp-partition";
-  // Scalar ops (index arithmetic, constants) are the same on every rank.
-  keptInPlace.insert(op);
-  for (Value result : op->getResults())
-    locals[result] = {result, kReplicated};
+  SmallVector<Value, 1> localResults =
+      partitionable.buildLocalOp(builder, localOperands, localResultTypes);
+  for (auto [global, local, layout] :
+       llvm::zip(op->getResults(), localResults, rule.results))
+    locals[global] = {local, layout};
   return success();
 }
 
-Layout FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
-  // An argument that every TP use wants split the same way is scattered that
-  // way by the executor; otherwise it is replicated and sliced where needed.
-  std::optional<Layout> preferred;
+LogicalResult FunctionPartitioner::partitionReturn(func::ReturnOp op) {
+  SmallVector<Value> operands;
+  for (auto [index, global] : llvm::enumerate(op->getOperands())) {
+    auto it = locals.find(global);
+    if (it == locals.end())
+      return op->emitOpError() << "returns a value kb-tp-partition could "
+                                  "not partition";
+    // Results keep a split their producer left them in (the executor
+    // gathers them using `kb.split_dim`); partial sums are reduced.
+    TPLayout layout = it->second.layout;
+    if (layout.isPartial())
+      layout = TPLayout::replicated();
+    FailureOr<Value> local = get(op, index, layout);
+    if (failed(local))
+      return failure();
+    operands.push_back(*local);
+    if (layout.isSplit())
+      func.setResultAttr(index, KBDialect::kSplitDimAttrName,
+                         builder.getI64IntegerAttr(layout.getDim()));
+  }
+  func::ReturnOp::create(builder, op->getLoc(), operands);
+  return success();
+}
+
+TPLayout FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
+  // Each use is asked for its rule as if every operand were replicated: an
+  // op that needs this operand split says so.
+  std::optional<TPLayout> preferred;
   for (OpOperand &use : arg.getUses()) {
-    Operation *user = use.getOwner();
-    std::optional<Layout> want;
-    if (auto column = dyn_cast<ColumnParallelLinearOp>(user)) {
-      if (use.get() == column.getWeight())
-        want = 1;
-      else if (use.get() == column.getBias())
-        want = 0;
-    } else if (auto row = dyn_cast<RowParallelLinearOp>(user)) {
-      if (use.get() == row.getInput())
-        want = 1;
-      else if (use.get() == row.getWeight())
-        want = 0;
-    }
-    if (!want)
-      return kReplicated;
-    if (preferred && *preferred != *want)
-      return kReplicated;
+    auto user = dyn_cast<TPPartitionOpInterface>(use.getOwner());
+    if (!user)
+      return TPLayout::replicated();
+    SmallVector<TPLayout> replicated(user->getNumOperands(),
+                                     TPLayout::replicated());
+    TPRule rule = user.getTPRule(replicated);
+    if (use.getOperandNumber() >= rule.operands.size())
+      return TPLayout::replicated();
+    TPLayout want = rule.operands[use.getOperandNumber()];
+    if (!want.isSplit() || (preferred && *preferred != want))
+      return TPLayout::replicated();
     preferred = want;
   }
-  return preferred.value_or(kReplicated);
+  return preferred.value_or(TPLayout::replicated());
 }
 
 LogicalResult FunctionPartitioner::run() {
@@ -288,21 +263,21 @@ LogicalResult FunctionPartitioner::run() {
     DictionaryAttr existing = func.getArgAttrDict(arg.getArgNumber());
     argAttrs.push_back(existing ? existing : builder.getDictionaryAttr({}));
     if (!isa<RankedTensorType>(arg.getType())) {
-      locals[arg] = {arg, kReplicated};
+      locals[arg] = {arg, TPLayout::replicated()};
       argTypes.push_back(arg.getType());
       continue;
     }
-    Layout layout = preferredArgLayout(arg);
+    TPLayout layout = preferredArgLayout(arg);
     FailureOr<RankedTensorType> type = localType(func, arg.getType(), layout);
     if (failed(type))
       return failure();
     arg.setType(*type);
     locals[arg] = {arg, layout};
     argTypes.push_back(*type);
-    if (layout != kReplicated) {
+    if (layout.isSplit()) {
       NamedAttrList attrs(argAttrs.back());
       attrs.set(KBDialect::kSplitDimAttrName,
-                builder.getI64IntegerAttr(layout));
+                builder.getI64IntegerAttr(layout.getDim()));
       argAttrs.back() = attrs.getDictionary(func.getContext());
     }
   }

@@ -5,6 +5,7 @@
 
 #include "kb/Dialect/KB/IR/KBAttrs.h"
 #include "kb/Dialect/KB/IR/KBDialect.h"
+#include "kb/Dialect/KB/IR/TPPartitionOpInterface.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

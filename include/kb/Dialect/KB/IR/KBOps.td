@@ -5,6 +5,7 @@
 
 include "kb/Dialect/KB/IR/KBBase.td"
 include "kb/Dialect/KB/IR/KBAttrs.td"
+include "kb/Dialect/KB/IR/TPPartitionOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
@@ -16,7 +17,8 @@ def KB_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
 //===----------------------------------------------------------------------===//
 
 class KB_ParallelLinearOp<string mnemonic>
-    : KB_Op<mnemonic, [Pure]> {
+    : KB_Op<mnemonic, [Pure,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let arguments = (ins KB_FloatTensor:$input, KB_FloatTensor:$weight,
                        Optional<KB_FloatTensor>:$bias);
   let results = (outs KB_FloatTensor:$result);
@@ -85,7 +87,8 @@ def KB_RowParallelLinearOp
 // Local compute.
 //===----------------------------------------------------------------------===//
 
-def KB_MatmulOp : KB_Op<"matmul", [Pure]> {
+def KB_MatmulOp : KB_Op<"matmul", [Pure,
+    DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Plain matrix product with f32 accumulation";
   let description = [{
     `result = lhs · rhs` with `lhs : M × K`, `rhs : K × N`, `result : M × N`
@@ -105,7 +108,72 @@ def KB_MatmulOp : KB_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
-def KB_GeluOp : KB_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+// An elementwise op of one operand: computed in f32, rounded to the element
+// type; the result has the operand's type. Under TP it runs on whatever
+// replicated or split piece a rank holds; a partial sum is reduced first
+// unless the op is linear (`kb.scale`).
+class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
+                            list<Trait> traits = []>
+    : KB_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>], traits)> {
+  let arguments = (ins KB_FloatTensor:$input);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let extraClassDefinition = [{
+    ::kb::TPRule $cppClass::getTPRule(
+        ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
+      return ::kb::unaryElementwiseRule(operandLayouts, }] # linear # [{);
+    }
+    ::llvm::SmallVector<::mlir::Value, 1> $cppClass::buildLocalOp(
+        ::mlir::OpBuilder &builder, ::mlir::ValueRange localOperands,
+        ::mlir::TypeRange localResultTypes) {
+      return ::kb::buildSameOpLocally(builder, *this, localOperands,
+                                      localResultTypes);
+    }
+  }];
+}
+
+// An elementwise op of two operands, computed in f32 and rounded to the
+// element type; the result has `lhs`'s type. `rhs` either has `lhs`'s shape
+// or is rank 1 with `lhs`'s last dimension, broadcast over the leading ones.
+// `partials` names how the op treats partial sums under TP
+// (kb::PartialOperands).
+class KB_BinaryElementwiseOp<string mnemonic, string partials>
+    : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
+  let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether rhs is a rank-1 bias broadcast over lhs's leading dimensions.
+    bool isBroadcast() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getRhs().getType())
+                 .getRank() !=
+             ::llvm::cast<::mlir::RankedTensorType>(getLhs().getType())
+                 .getRank();
+    }
+  }];
+  let extraClassDefinition = [{
+    ::kb::TPRule $cppClass::getTPRule(
+        ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
+      return ::kb::binaryElementwiseRule(
+          operandLayouts,
+          ::llvm::cast<::mlir::RankedTensorType>(getLhs().getType()).getRank(),
+          isBroadcast(), ::kb::PartialOperands::}] # partials # [{);
+    }
+    ::llvm::SmallVector<::mlir::Value, 1> $cppClass::buildLocalOp(
+        ::mlir::OpBuilder &builder, ::mlir::ValueRange localOperands,
+        ::mlir::TypeRange localResultTypes) {
+      return ::kb::buildSameOpLocally(builder, *this, localOperands,
+                                      localResultTypes);
+    }
+  }];
+}
+
+def KB_GeluOp : KB_UnaryElementwiseOp<"gelu"> {
   let summary = "Elementwise GELU (tanh approximation)";
   let description = [{
     `gelu(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, the approximation
@@ -116,30 +184,68 @@ def KB_GeluOp : KB_Op<"gelu", [Pure, SameOperandsAndResultType]> {
     %g = kb.gelu %h : tensor<8x64xf16>
     ```
   }];
-  let arguments = (ins KB_FloatTensor:$input);
-  let results = (outs KB_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def KB_AddOp : KB_Op<"add", [Pure, AllTypesMatch<["lhs", "result"]>]> {
+def KB_SiluOp : KB_UnaryElementwiseOp<"silu"> {
+  let summary = "Elementwise SiLU (swish): x · sigmoid(x)";
+  let description = [{
+    `silu(x) = x / (1 + exp(-x))`, the gate activation of Llama's SwiGLU MLP,
+    computed in f32 and rounded to the element type. Result and operand have
+    the same shape and element type.
+
+    ```mlir
+    %s = kb.silu %gate : tensor<8x64xf16>
+    ```
+  }];
+}
+
+def KB_ScaleOp : KB_UnaryElementwiseOp<"scale", "true"> {
+  let summary = "Multiply every element by a constant";
+  let description = [{
+    `result = factor · input`, with `factor` an f64 constant, computed in f32
+    and rounded to the element type: attention's `1/sqrt(head_dim)`, or a
+    residual scale. The factor must be finite. Being linear, a scale of a
+    partial sum stays a partial sum under TP.
+
+    ```mlir
+    %s = kb.scale %scores by 0.125 : tensor<8x8xf32>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$input, F64Attr:$factor);
+  let assemblyFormat = "$input `by` $factor attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def KB_AddOp : KB_BinaryElementwiseOp<"add", "BothOrNone"> {
   let summary = "Elementwise addition, with bias broadcast";
   let description = [{
     `result = lhs + rhs`, computed in f32 and rounded to the element type;
     the result has `lhs`'s type.
     `rhs` either has `lhs`'s shape or is rank 1 with `lhs`'s last dimension,
     in which case it is broadcast over the leading dimensions (a bias).
+    Under TP, the sum of two partial sums is a partial sum.
 
     ```mlir
     %s = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
     %y = kb.add %a, %bias : tensor<8x16xf32>, tensor<16xf32>
     ```
   }];
-  let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
-  let results = (outs KB_FloatTensor:$result);
-  let assemblyFormat = [{
-    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)
+}
+
+def KB_MulOp : KB_BinaryElementwiseOp<"mul", "OneTimesReplicated"> {
+  let summary = "Elementwise product, with rank-1 broadcast";
+  let description = [{
+    `result = lhs ⊙ rhs` (Hadamard product), computed in f32 and rounded to
+    the element type; the result has `lhs`'s type. `rhs` either has `lhs`'s
+    shape or is rank 1 with `lhs`'s last dimension, broadcast over the leading
+    dimensions (a norm's weight). It joins the two branches of Llama's SwiGLU:
+    `silu(x·W_gate) ⊙ (x·W_up)`. Under TP, a partial sum times a replicated
+    tensor stays a partial sum.
+
+    ```mlir
+    %h = kb.mul %g, %u : tensor<8x64xf16>, tensor<8x64xf16>
+    ```
   }];
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
