@@ -38,9 +38,29 @@ static HostTensor add(const HostTensor &a, const HostTensor &b) {
   return c;
 }
 
-static HostTensor gelu(const HostTensor &a) {
+static HostTensor mul(const HostTensor &a, const HostTensor &b) {
   HostTensor c = a;
-  runtime::geluTanh(a.data.data(), c.data.data(), c.data.size());
+  if (b.shape.size() == a.shape.size())
+    runtime::mulInPlace(c.data.data(), b.data.data(), c.data.size());
+  else
+    runtime::mulRows(c.data.data(), b.data.data(),
+                     c.numElements() / b.numElements(), b.numElements());
+  runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
+  return c;
+}
+
+/// `kernel(in, out, n)` over a copy of `a`, rounded to a's element type.
+static HostTensor unary(const HostTensor &a,
+                        void (*kernel)(const float *, float *, size_t)) {
+  HostTensor c = a;
+  kernel(a.data.data(), c.data.data(), c.data.size());
+  runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
+  return c;
+}
+
+static HostTensor scaled(const HostTensor &a, double factor) {
+  HostTensor c = a;
+  runtime::scale(c.data.data(), c.data.size(), static_cast<float>(factor));
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
   return c;
 }
@@ -103,7 +123,14 @@ kb::exec::runKBProgram(const Program &program,
       } else if (auto mm = dyn_cast<MatmulOp>(op)) {
         vals[mm.getResult()] = matmul(vals[mm.getLhs()], vals[mm.getRhs()]);
       } else if (auto g = dyn_cast<GeluOp>(op)) {
-        vals[g.getResult()] = gelu(vals[g.getInput()]);
+        vals[g.getResult()] = unary(vals[g.getInput()], runtime::geluTanh);
+      } else if (auto silu = dyn_cast<SiluOp>(op)) {
+        vals[silu.getResult()] = unary(vals[silu.getInput()], runtime::silu);
+      } else if (auto sc = dyn_cast<ScaleOp>(op)) {
+        vals[sc.getResult()] =
+            scaled(vals[sc.getInput()], sc.getFactor().convertToDouble());
+      } else if (auto m = dyn_cast<MulOp>(op)) {
+        vals[m.getResult()] = mul(vals[m.getLhs()], vals[m.getRhs()]);
       } else if (auto a = dyn_cast<AddOp>(op)) {
         vals[a.getResult()] = add(vals[a.getLhs()], vals[a.getRhs()]);
       } else if (isa<TPRankOp>(op)) {

@@ -54,19 +54,45 @@ inline F4 gelu4(F4 x) {
   return x / (1.0f + expPoly(-2.0f * y));
 }
 
-} // namespace
+/// x · sigmoid(x) = x / (1 + e^-x); e^-x saturates to infinity for very
+/// negative x, giving the exact limit 0 (with x's sign).
+inline F4 silu4(F4 x) { return x / (1.0f + expPoly(-x)); }
 
-void kb::runtime::geluTanh(const float *in, float *out, size_t n) {
+/// out[i] = f(in[i]) four lanes at a time, the tail through a padded vector.
+template <typename Fn>
+inline void mapUnary(const float *in, float *out, size_t n, Fn f) {
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     *reinterpret_cast<F4U *>(out + i) =
-        gelu4(*reinterpret_cast<const F4U *>(in + i));
+        f(*reinterpret_cast<const F4U *>(in + i));
   if (i == n)
     return;
   F4 tail = {};
   std::memcpy(&tail, in + i, (n - i) * sizeof(float));
-  F4 result = gelu4(tail);
+  F4 result = f(tail);
   std::memcpy(out + i, &result, (n - i) * sizeof(float));
+}
+
+} // namespace
+
+void kb::runtime::geluTanh(const float *in, float *out, size_t n) {
+  mapUnary(in, out, n, gelu4);
+}
+
+void kb::runtime::silu(const float *in, float *out, size_t n) {
+  mapUnary(in, out, n, silu4);
+}
+
+void kb::runtime::mulInPlace(float *dst, const float *src, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    dst[i] *= src[i];
+}
+
+void kb::runtime::mulRows(float *dst, const float *row, int64_t rows,
+                          int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      dst[r * cols + c] *= row[c];
 }
 
 void kb::runtime::addInPlace(float *dst, const float *src, size_t n) {

@@ -20,12 +20,13 @@ program (recording a model; argument order), ir (kb IR text), tools (kb-opt, kb-
 reference (the same model in numpy), dtypes.
 """
 from . import parallel_state, reference
-from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu
+from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu, mul, scale, silu
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
 
 __all__ = [
-    "ColumnParallelLinear", "RowParallelLinear", "add", "gelu", "DPPolicy", "Program",
+    "ColumnParallelLinear", "RowParallelLinear", "add", "gelu", "mul", "scale", "silu",
+    "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
 ]

@@ -19,6 +19,14 @@ def check_name(name, what):
     return name
 
 
+def float_attr(value):
+    """An f64 attribute value as kb-opt prints it: 6 significant digits in exponent form
+    when that is exact, else every digit Python needs to give the same double back."""
+    value = float(value)
+    short = f"{value:.6e}"
+    return short if float(short) == value else repr(value)
+
+
 def tensor_type(shape, dtype, policy=None):
     """`tensor<8x16xf16>`, with the DPPolicy as its encoding when there is one."""
     dims = "".join(f"{d}x" for d in shape)
@@ -26,17 +34,20 @@ def tensor_type(shape, dtype, policy=None):
     return f"tensor<{dims}{dtype}{encoding}>"
 
 
-def _op_line(kind, operands, result):
+def _op_line(kind, operands, result, attrs):
     names = [o.ssa for o in operands]
     if kind in ("column_parallel_linear", "row_parallel_linear"):
         bias = f" bias {names[2]}" if len(names) == 3 else ""
         types = ", ".join(o.mlir_type for o in operands)
         return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]}{bias} : "
                 f"({types}) -> {result.mlir_type}")
-    if kind == "gelu":
-        return f"{result.ssa} = kb.gelu {names[0]} : {result.mlir_type}"
-    if kind == "add":
-        return (f"{result.ssa} = kb.add {names[0]}, {names[1]} : "
+    if kind in ("gelu", "silu"):
+        return f"{result.ssa} = kb.{kind} {names[0]} : {result.mlir_type}"
+    if kind == "scale":
+        return (f"{result.ssa} = kb.scale {names[0]} by {float_attr(attrs['factor'])} : "
+                f"{result.mlir_type}")
+    if kind in ("add", "mul"):
+        return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]} : "
                 f"{operands[0].mlir_type}, {operands[1].mlir_type}")
     raise AssertionError(f"unknown op kind {kind!r}")
 
@@ -51,7 +62,7 @@ def emit_module(program):
                else f"({', '.join(result_types)})")
     lines = [f"module attributes {{kb.world_size = {program.world_size} : i64}} {{",
              f"  func.func @{program.name}({args}) -> {results} {{"]
-    lines += [f"    {_op_line(kind, operands, result)}"
+    lines += [f"    {_op_line(kind, operands, result, program.attributes(result))}"
               for kind, operands, result in program.ops]
     lines.append(f"    return {', '.join(t.ssa for t in program.outputs)} : "
                  f"{', '.join(result_types)}")

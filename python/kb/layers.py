@@ -10,6 +10,7 @@ after the all-reduce.
 The seed's checks run when a layer is built, before any program or tool exists, with
 the seed's exception types and messages.
 """
+import math
 import numpy as np
 
 from .dtypes import check_dtype, round_to
@@ -129,11 +130,37 @@ def gelu(x):
     return current_program().emit("gelu", [x], x.shape, x.dtype, x.policy)
 
 
+def silu(x):
+    """SiLU (swish), x * sigmoid(x): the gate of Llama's SwiGLU MLP; kb.silu."""
+    x = _tensor(x, "silu")
+    return current_program().emit("silu", [x], x.shape, x.dtype, x.policy)
+
+
+def scale(x, factor):
+    """factor * x for a finite constant factor (attention's 1/sqrt(d)); kb.scale.
+    `0.5 * x` and `x * 0.5` on a kb.Tensor are the same."""
+    x = _tensor(x, "scale")
+    factor = float(factor)
+    if not math.isfinite(factor):
+        raise ValueError(f"scale needs a finite factor, got {factor}")
+    return current_program().emit("scale", [x], x.shape, x.dtype, x.policy, factor=factor)
+
+
+def _binary(kind, a, b):
+    a, b = _tensor(a, kind), _tensor(b, kind)
+    if a.dtype != b.dtype:
+        raise ValueError(f"{kind} needs one dtype, got {a.dtype} and {b.dtype}")
+    if b.shape != a.shape and b.shape != a.shape[-1:]:
+        raise ValueError(f"{kind} needs b of shape {a.shape} or {a.shape[-1:]}, got {b.shape}")
+    return current_program().emit(kind, [a, b], a.shape, a.dtype, a.policy)
+
+
 def add(a, b):
     """a + b (kb.add); b has a's shape or is a vector of a's last dimension (a bias)."""
-    a, b = _tensor(a, "add"), _tensor(b, "add")
-    if a.dtype != b.dtype:
-        raise ValueError(f"add needs one dtype, got {a.dtype} and {b.dtype}")
-    if b.shape != a.shape and b.shape != a.shape[-1:]:
-        raise ValueError(f"add needs b of shape {a.shape} or {a.shape[-1:]}, got {b.shape}")
-    return current_program().emit("add", [a, b], a.shape, a.dtype, a.policy)
+    return _binary("add", a, b)
+
+
+def mul(a, b):
+    """a * b elementwise (kb.mul); b has a's shape or is a vector of a's last dimension.
+    `a * b` on kb.Tensors is the same."""
+    return _binary("mul", a, b)

@@ -54,6 +54,19 @@ class Tensor:
     def __repr__(self):
         return f"Tensor({self.ssa}: {self.shape} {self.dtype})"
 
+    # Elementwise arithmetic, as in numpy and torch: a + b, a * b, 0.5 * a.
+    def __add__(self, other):
+        from .layers import add
+        return add(self, other)
+
+    def __mul__(self, other):
+        from .layers import mul, scale
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return scale(self, other)
+        return mul(self, other)
+
+    __rmul__ = __mul__
+
 
 class RunResult:
     """What kb-run returned: `outputs` (numpy arrays, one per `program.output`), `report`
@@ -79,6 +92,7 @@ class Program:
         self.inputs = []      # Tensors
         self.parameters = []  # (Tensor, layer, attribute): the value is read when run
         self.ops = []         # (kind, [operand Tensors], result Tensor)
+        self._attributes = {}  # result Tensor -> its op's attributes
         self.outputs = []
         self._layers = {}     # layer -> its parameter Tensors in this program
         self._names = set()
@@ -149,15 +163,22 @@ class Program:
         self.parameters.append((tensor, layer, attribute))
         return tensor
 
-    def emit(self, kind, operands, shape, dtype, policy=None):
+    def emit(self, kind, operands, shape, dtype, policy=None, **attrs):
         """Appends an op; its result is named by its position, as kb-opt prints it.
-        `policy` is the result's encoding (gelu and add keep their operand's type)."""
+        `policy` is the result's encoding (elementwise ops keep their operand's type);
+        `attrs` are the op's attributes (kb.scale's factor)."""
         for o in operands:
             if not isinstance(o, Tensor) or o.program is not self:
                 raise ValueError(f"{o!r} is not a value of program {self.name!r}")
         result = Tensor(self, str(len(self.ops)), shape, dtype, policy)
         self.ops.append((kind, list(operands), result))
+        if attrs:
+            self._attributes[result] = attrs
         return result
+
+    def attributes(self, result):
+        """The attributes of the op that made `result` (empty for most ops)."""
+        return self._attributes.get(result, {})
 
     def output(self, *tensors):
         """Makes `tensors` results of the function, in order (call it once or more)."""

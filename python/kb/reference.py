@@ -22,6 +22,13 @@ def gelu(x):
                                     (x + np.float32(0.044715) * x * x * x)))
 
 
+def silu(x):
+    """x * sigmoid(x) = x / (1 + exp(-x)), in f32."""
+    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        return x / (np.float32(1.0) + np.exp(-x))
+
+
 def run(program, inputs=None):
     """Runs `program` on `inputs` (as Program.run takes them); one array per output,
     float16 for f16 and float32 (rounded) for bf16 and f32."""
@@ -44,8 +51,14 @@ def run_values(program, argument_values):
                 y = y + xs[2]
         elif kind == "gelu":
             y = gelu(xs[0])
+        elif kind == "silu":
+            y = silu(xs[0])
+        elif kind == "scale":
+            y = xs[0] * np.float32(program.attributes(result)["factor"])
         elif kind == "add":
             y = xs[0] + xs[1]
+        elif kind == "mul":
+            y = xs[0] * xs[1]
         else:
             raise AssertionError(f"unknown op kind {kind!r}")
         values[result] = rounded(y, result.dtype)

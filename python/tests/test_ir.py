@@ -99,6 +99,24 @@ def test_policies_are_encodings_and_gelu_add_keep_them():
     assert f"return %1, %0 : {x_type}, tensor<8x64xbf16>" in ir
 
 
+def test_silu_mul_scale_are_the_dialects_ops():
+    initialize_model_parallel(tensor_model_parallel_size=2)
+    with kb.Program("p") as p:
+        x = p.input("x", (4, 8), dtype="f32")
+        w = p.input("w", (8,), dtype="f32")
+        p.output(kb.silu(x) * x, x * w, 0.5 * x, x + x)
+        with pytest.raises(ValueError, match="finite factor"):
+            kb.scale(x, float("inf"))
+        with pytest.raises(ValueError, match="mul needs b of shape"):
+            kb.mul(x, p.input("v", (4,), dtype="f32"))
+    ir = p.to_mlir()
+    assert "%0 = kb.silu %x : tensor<4x8xf32>" in ir
+    assert "%1 = kb.mul %0, %x : tensor<4x8xf32>, tensor<4x8xf32>" in ir
+    assert "%2 = kb.mul %x, %w : tensor<4x8xf32>, tensor<8xf32>" in ir
+    assert "%3 = kb.scale %x by 5.000000e-01 : tensor<4x8xf32>" in ir
+    assert "%4 = kb.add %x, %x : tensor<4x8xf32>, tensor<4x8xf32>" in ir
+
+
 def test_a_program_needs_an_output():
     with kb.Program("p") as p:
         p.input((2, 2))
@@ -119,6 +137,15 @@ def programs():
         row = kb.RowParallelLinear(16, 8, bias=True, dtype="bf16")
         p.output(row(h), h, x)
     yield "everything", p
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    with kb.Program("swiglu") as p:
+        x = p.input("x", (8, 32), dtype="f16")
+        gate = kb.ColumnParallelLinear(32, 64, dtype="f16", name="gate")
+        up = kb.ColumnParallelLinear(32, 64, dtype="f16", name="up")
+        down = kb.RowParallelLinear(64, 32, dtype="f16", name="down")
+        h = kb.silu(gate(x)) * up(x)
+        p.output(down(0.125 * h), kb.scale(x, 0.1) * x)
+    yield "swiglu", p
     initialize_model_parallel(tensor_model_parallel_size=1)
     with kb.Program("one") as p:
         p.output(kb.gelu(p.input((3,), dtype="f32")))

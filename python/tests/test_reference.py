@@ -105,3 +105,40 @@ def test_bias_broadcast_and_program_method_agree():
     assert summed.dtype == np.float16 and summed.tolist() == [[2, 3, 4], [2, 3, 4]]
     assert doubled.tolist() == [[2] * 3] * 2
     assert np.array_equal(kb.reference.run(p, inputs)[0], summed)
+
+
+def test_silu_is_x_times_sigmoid_and_saturates():
+    xs = np.concatenate([np.linspace(-30, 30, 61), [-1e4, 1e4]]).astype(np.float32)
+    expected = [v / (1 + math.exp(-v)) if v > -700 else -0.0 for v in map(float, xs)]
+    assert np.allclose(kb.reference.silu(xs), expected, rtol=1e-6, atol=1e-30)
+
+
+def naive_swiglu(xv, gate, up, down, r):
+    out = []
+    for i in range(len(xv)):
+        g = [r(sum(float(xv[i][k]) * float(gate.weight[k][j]) for k in range(gate.in_features)))
+             for j in range(gate.out_features)]
+        u = [r(sum(float(xv[i][k]) * float(up.weight[k][j]) for k in range(up.in_features)))
+             for j in range(up.out_features)]
+        h = [r(r(r(a / (1 + math.exp(-a))) * b) * 0.5) for a, b in zip(g, u)]
+        out.append([r(sum(h[k] * float(down.weight[k][j]) for k in range(down.in_features)))
+                    for j in range(down.out_features)])
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+def test_swiglu_reference_matches_naive_loops(dtype):
+    initialize_model_parallel(tensor_model_parallel_size=2)
+    with kb.Program("swiglu") as p:
+        x = p.input("x", (3, 4), dtype=dtype)
+        gate = kb.ColumnParallelLinear(4, 6, dtype=dtype)
+        up = kb.ColumnParallelLinear(4, 6, dtype=dtype)
+        down = kb.RowParallelLinear(6, 2, dtype=dtype)
+        p.output(down(0.5 * (kb.silu(gate(x)) * up(x))))
+    xv = round_to(np.arange(12).reshape(3, 4) / 5 - 1.1, dtype)
+    got = kb.reference.run(p, {"x": xv})[0]
+    expected = naive_swiglu(xv, gate, up, down, NAIVE_ROUND[dtype])
+    for i in range(3):
+        for j in range(2):
+            assert abs(float(got[i][j]) - expected[i][j]) <= 2 * ULP[dtype] * (
+                abs(expected[i][j]) + 1e-3), (i, j, got[i][j], expected[i][j])

@@ -112,6 +112,44 @@ TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
   EXPECT_TRUE(std::isnan(out));
 }
 
+TEST(KernelsTest, SiluMatchesADoubleReferenceEverywhere) {
+  std::vector<float> in;
+  for (double x = -120; x <= 120; x += 0.00137)
+    in.push_back(static_cast<float>(x));
+  for (float x :
+       {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 3.4e38f, -3.4e38f})
+    in.push_back(x);
+  for (size_t n : {in.size(), in.size() - 1, in.size() - 2, in.size() - 3}) {
+    std::vector<float> out(n, 42.0f);
+    silu(in.data(), out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      double x = in[i];
+      double expected = x / (1 + std::exp(-x));
+      ASSERT_NEAR(out[i], expected, 1e-6 + 2e-5 * std::fabs(expected))
+          << "x = " << x << " (element " << i << " of " << n << ")";
+    }
+  }
+  float nan = std::numeric_limits<float>::quiet_NaN(), out;
+  silu(&nan, &out, 1);
+  EXPECT_TRUE(std::isnan(out));
+}
+
+TEST(KernelsTest, Products) {
+  float a[] = {1, -2, 3, 0.5f}, b[] = {4, 5, -6, 2};
+  mulInPlace(a, b, 4);
+  EXPECT_EQ(a[0], 4);
+  EXPECT_EQ(a[1], -10);
+  EXPECT_EQ(a[2], -18);
+  EXPECT_EQ(a[3], 1);
+  float rows[] = {1, 2, 3, 4, 5, 6}, weight[] = {10, -1, 0.5f};
+  mulRows(rows, weight, 2, 3);
+  EXPECT_EQ(rows[0], 10);
+  EXPECT_EQ(rows[1], -2);
+  EXPECT_EQ(rows[2], 1.5f);
+  EXPECT_EQ(rows[3], 40);
+  EXPECT_EQ(rows[5], 3);
+}
+
 TEST(KernelsTest, GeluAndReductions) {
   float in[] = {-3.0f, -1.0f, 0.0f, 0.5f, 2.0f}, out[5];
   geluTanh(in, out, 5);

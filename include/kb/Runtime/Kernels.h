@@ -33,6 +33,15 @@ void gemmWith(GemmKernel kernel, const float *a, int64_t lda, const float *b,
 /// computed as x / (1 + e^(-2y)).
 void geluTanh(const float *in, float *out, size_t n);
 
+/// out = x / (1 + e^-x) (SiLU, x · sigmoid(x)), in f32.
+void silu(const float *in, float *out, size_t n);
+
+/// dst *= src, elementwise.
+void mulInPlace(float *dst, const float *src, size_t n);
+
+/// dst[r][c] *= row[c].
+void mulRows(float *dst, const float *row, int64_t rows, int64_t cols);
+
 /// dst += src.
 void addInPlace(float *dst, const float *src, size_t n);
 
