@@ -10,6 +10,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Runtime/Kernels.h"
+#include "kb/Runtime/TransformerKernels.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -63,6 +64,58 @@ static HostTensor scaled(const HostTensor &a, double factor) {
   runtime::scale(c.data.data(), c.data.size(), static_cast<float>(factor));
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
   return c;
+}
+
+/// Rows of a tensor whose last dimension is the normalized one.
+static int64_t leadingRows(const HostTensor &t) {
+  return t.shape.empty() ? 1 : t.numElements() / t.shape.back();
+}
+
+static HostTensor rmsNorm(RMSNormOp op, const HostTensor &x,
+                          const HostTensor &w) {
+  HostTensor y = runtime::makeTensor(x.dtype, x.shape);
+  runtime::rmsNorm(x.dtype, x.data.data(), w.data.data(), y.data.data(),
+                   leadingRows(x), x.shape.back(),
+                   op.getEps().convertToFloat());
+  return y;
+}
+
+static HostTensor layerNorm(LayerNormOp op, const HostTensor &x,
+                            const HostTensor &w, const HostTensor &b) {
+  HostTensor y = runtime::makeTensor(x.dtype, x.shape);
+  runtime::layerNorm(x.dtype, x.data.data(), w.data.data(), b.data.data(),
+                     y.data.data(), leadingRows(x), x.shape.back(),
+                     op.getEps().convertToFloat());
+  return y;
+}
+
+static HostTensor rope(RoPEOp op, const HostTensor &x) {
+  HostTensor y = runtime::makeTensor(x.dtype, x.shape);
+  runtime::rope(x.dtype, x.data.data(), y.data.data(), x.shape[0],
+                op.getNumHeads(), op.getHeadDim(), op.getPositionOffset(),
+                op.getTheta().convertToDouble());
+  return y;
+}
+
+static HostTensor attention(AttentionOp op, const HostTensor &q,
+                            const HostTensor &k, const HostTensor &v) {
+  HostTensor out = runtime::makeTensor(q.dtype, q.shape);
+  runtime::causalAttention(q.dtype, q.data.data(), k.data.data(), v.data.data(),
+                           out.data.data(), q.shape[0], k.shape[0],
+                           op.getNumHeads(), op.getNumKvHeads(),
+                           op.getHeadDim());
+  return out;
+}
+
+/// The cache's rows followed by the new ones (both already in the dtype).
+static HostTensor kvAppend(const HostTensor &cache, const HostTensor &added) {
+  HostTensor all;
+  all.dtype = cache.dtype;
+  all.shape = {cache.shape[0] + added.shape[0], cache.shape[1]};
+  all.data.reserve(cache.data.size() + added.data.size());
+  all.data.insert(all.data.end(), cache.data.begin(), cache.data.end());
+  all.data.insert(all.data.end(), added.data.begin(), added.data.end());
+  return all;
 }
 
 llvm::Expected<SmallVector<HostTensor>>
@@ -133,6 +186,21 @@ kb::exec::runKBProgram(const Program &program,
         vals[m.getResult()] = mul(vals[m.getLhs()], vals[m.getRhs()]);
       } else if (auto a = dyn_cast<AddOp>(op)) {
         vals[a.getResult()] = add(vals[a.getLhs()], vals[a.getRhs()]);
+      } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
+        vals[norm.getResult()] =
+            rmsNorm(norm, vals[norm.getInput()], vals[norm.getWeight()]);
+      } else if (auto norm = dyn_cast<LayerNormOp>(op)) {
+        vals[norm.getResult()] =
+            layerNorm(norm, vals[norm.getInput()], vals[norm.getWeight()],
+                      vals[norm.getBias()]);
+      } else if (auto rot = dyn_cast<RoPEOp>(op)) {
+        vals[rot.getResult()] = rope(rot, vals[rot.getInput()]);
+      } else if (auto attn = dyn_cast<AttentionOp>(op)) {
+        vals[attn.getResult()] = attention(
+            attn, vals[attn.getQ()], vals[attn.getK()], vals[attn.getV()]);
+      } else if (auto append = dyn_cast<KVAppendOp>(op)) {
+        vals[append.getResult()] =
+            kvAppend(vals[append.getCache()], vals[append.getNewRows()]);
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {

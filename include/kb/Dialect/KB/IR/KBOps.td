@@ -314,4 +314,5 @@ def KB_AllReduceOp : KB_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
   let hasFolder = 1;
 }
 
+include "kb/Dialect/KB/IR/KBTransformerOps.td"
 #endif // KB_DIALECT_KB_IR_KBOPS_TD

@@ -1,0 +1,65 @@
+//===- TransformerKernels.h - norms, rope and attention ---------*- C++ -*-===//
+//
+// The host kernels of a transformer decoder layer beyond gemm and the
+// elementwise ops: RMSNorm, LayerNorm, rotary position embedding and the
+// causal attention core, with the math of docs/Transformer.md.
+//
+// As everywhere in kb's runtime, tensors are row-major f32 buffers holding
+// values representable in their dtype (HostTensor.h). Every kernel computes
+// in f32 and rounds its output once to `dtype`, so one kernel serves f16,
+// bf16 and f32 storage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_RUNTIME_TRANSFORMERKERNELS_H
+#define KB_RUNTIME_TRANSFORMERKERNELS_H
+
+#include "kb/Runtime/DType.h"
+
+#include <cstdint>
+
+namespace kb::runtime {
+
+/// out[r][c] = in[r][c] / sqrt(mean_c(in[r][c]²) + eps) · weight[c] for a
+/// rows × cols matrix. `out` may be `in`.
+void rmsNorm(DType dtype, const float *in, const float *weight, float *out,
+             int64_t rows, int64_t cols, float eps);
+
+/// out[r][c] = (in[r][c] − mean_r) / sqrt(var_r + eps) · weight[c] + bias[c]
+/// with the biased variance of row r, computed in two passes. `out` may be
+/// `in`.
+void layerNorm(DType dtype, const float *in, const float *weight,
+               const float *bias, float *out, int64_t rows, int64_t cols,
+               float eps);
+
+/// Hugging Face's rotate_half RoPE on rows × (numHeads · headDim), row r at
+/// position positionOffset + r: for each head v and i < headDim/2, with
+/// angle = position · theta^(−2i/headDim) (in f64),
+///   out[i]           = v[i]·cos − v[i + headDim/2]·sin
+///   out[i + headDim/2] = v[i + headDim/2]·cos + v[i]·sin.
+/// headDim must be even. `out` may be `in`.
+void rope(DType dtype, const float *in, float *out, int64_t rows,
+          int64_t numHeads, int64_t headDim, int64_t positionOffset,
+          double theta);
+
+/// Causal grouped-query attention: q is queries × (numHeads · headDim), k and
+/// v are keys × (numKVHeads · headDim), out is queries × (numHeads · headDim).
+/// Query head h uses KV head h / (numHeads / numKVHeads); query i sits at
+/// position keys − queries + i and sees keys 0..keys − queries + i.
+///   out_h = softmax(q_h · k_gᵀ / sqrt(headDim) + mask) · v_g
+/// with the row maximum subtracted. Both products run on gemm(); the scores
+/// and probabilities stay f32. Requires keys >= queries, numKVHeads dividing
+/// numHeads, and `out` distinct from the inputs.
+void causalAttention(DType dtype, const float *q, const float *k,
+                     const float *v, float *out, int64_t queries, int64_t keys,
+                     int64_t numHeads, int64_t numKVHeads, int64_t headDim);
+
+/// The softmax of one row of scores as causalAttention applies it:
+/// row[c] = e^(scale·row[c] − m) / Σ for c < visible (m the maximum of the
+/// scaled visible scores), and 0 for visible <= c < cols. visible >= 1.
+void scaledMaskedSoftmaxRow(float *row, int64_t cols, int64_t visible,
+                            float scale);
+
+} // namespace kb::runtime
+
+#endif // KB_RUNTIME_TRANSFORMERKERNELS_H

@@ -1,0 +1,156 @@
+//===- AttentionTest.cpp - causal GQA attention against a double reference ===//
+
+#include "KernelTestSupport.h"
+#include "kb/Runtime/TransformerKernels.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace kb::runtime;
+using namespace kb::runtime::testing;
+
+namespace {
+
+struct Case {
+  int64_t queries, keys, heads, kvHeads, headDim;
+  float spread; // input magnitude: large spreads make scores of ±100
+};
+
+class AttentionTest : public ::testing::TestWithParam<std::tuple<DType, Case>> {
+};
+
+/// Loops over heads, queries and keys as the formula reads, with the causal
+/// limit of query i at position keys − queries + i and the max-subtracted
+/// softmax, all in double.
+std::vector<double> naiveAttention(const std::vector<float> &q,
+                                   const std::vector<float> &k,
+                                   const std::vector<float> &v, const Case &c) {
+  int64_t qCols = c.heads * c.headDim, kvCols = c.kvHeads * c.headDim;
+  std::vector<double> out(c.queries * qCols);
+  for (int64_t h = 0; h < c.heads; ++h) {
+    int64_t g = h / (c.heads / c.kvHeads);
+    for (int64_t i = 0; i < c.queries; ++i) {
+      int64_t last = c.keys - c.queries + i;
+      std::vector<double> scores(last + 1);
+      for (int64_t t = 0; t <= last; ++t) {
+        double dot = 0;
+        for (int64_t d = 0; d < c.headDim; ++d)
+          dot += static_cast<double>(q[i * qCols + h * c.headDim + d]) *
+                 k[t * kvCols + g * c.headDim + d];
+        scores[t] = dot / std::sqrt(static_cast<double>(c.headDim));
+      }
+      double m = *std::max_element(scores.begin(), scores.end()), total = 0;
+      for (double &s : scores)
+        total += (s = std::exp(s - m));
+      for (int64_t d = 0; d < c.headDim; ++d) {
+        double acc = 0;
+        for (int64_t t = 0; t <= last; ++t)
+          acc += scores[t] / total * v[t * kvCols + g * c.headDim + d];
+        out[i * qCols + h * c.headDim + d] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+TEST_P(AttentionTest, MatchesDouble) {
+  auto [dtype, c] = GetParam();
+  int64_t qCols = c.heads * c.headDim, kvCols = c.kvHeads * c.headDim;
+  std::vector<float> q = randomValues(dtype, c.queries * qCols, 1, c.spread);
+  std::vector<float> k = randomValues(dtype, c.keys * kvCols, 2, c.spread);
+  std::vector<float> v = randomValues(dtype, c.keys * kvCols, 3);
+  std::vector<float> out(c.queries * qCols, -7.0f);
+  causalAttention(dtype, q.data(), k.data(), v.data(), out.data(), c.queries,
+                  c.keys, c.heads, c.kvHeads, c.headDim);
+  std::vector<double> expected = naiveAttention(q, k, v, c);
+  for (size_t i = 0; i < out.size(); ++i) {
+    // Outputs are convex combinations of v in [-1, 1]; the f32 scores of
+    // magnitude up to spread²·sqrt(hd) carry a relative error of ~1e-6.
+    double absolute = 2e-6 * (1 + c.spread * c.spread);
+    ASSERT_TRUE(std::isfinite(out[i])) << i;
+    EXPECT_NEAR(out[i], expected[i], tolerance(dtype, expected[i], absolute))
+        << "element " << i;
+    EXPECT_EQ(out[i], roundToDType(out[i], dtype)) << "not rounded at " << i;
+  }
+}
+
+TEST_P(AttentionTest, LastQueryEqualsADecodeStep) {
+  // The last query of a prefill over T keys is decode at position T − 1:
+  // one query row against the same T keys.
+  auto [dtype, c] = GetParam();
+  int64_t qCols = c.heads * c.headDim, kvCols = c.kvHeads * c.headDim;
+  std::vector<float> q = randomValues(dtype, c.queries * qCols, 4, c.spread);
+  std::vector<float> k = randomValues(dtype, c.keys * kvCols, 5, c.spread);
+  std::vector<float> v = randomValues(dtype, c.keys * kvCols, 6);
+  std::vector<float> all(c.queries * qCols), one(qCols);
+  causalAttention(dtype, q.data(), k.data(), v.data(), all.data(), c.queries,
+                  c.keys, c.heads, c.kvHeads, c.headDim);
+  causalAttention(dtype, q.data() + (c.queries - 1) * qCols, k.data(), v.data(),
+                  one.data(), 1, c.keys, c.heads, c.kvHeads, c.headDim);
+  for (int64_t d = 0; d < qCols; ++d) {
+    float prefill = all[(c.queries - 1) * qCols + d];
+    EXPECT_NEAR(one[d], prefill, tolerance(dtype, prefill, 1e-6)) << d;
+  }
+}
+
+TEST(AttentionTest, FirstQuerySeesOnlyTheFirstKey) {
+  // Causal: in a prefill, query 0 attends to key 0 alone, so its output is
+  // v's first row (for its KV head) exactly, whatever the scores.
+  int64_t heads = 4, kvHeads = 2, hd = 8, tokens = 5;
+  std::vector<float> q = randomValues(DType::F32, tokens * heads * hd, 21);
+  std::vector<float> k = randomValues(DType::F32, tokens * kvHeads * hd, 22);
+  std::vector<float> v = randomValues(DType::F32, tokens * kvHeads * hd, 23);
+  std::vector<float> out(tokens * heads * hd);
+  causalAttention(DType::F32, q.data(), k.data(), v.data(), out.data(), tokens,
+                  tokens, heads, kvHeads, hd);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t d = 0; d < hd; ++d)
+      EXPECT_EQ(out[h * hd + d], v[(h / 2) * hd + d]) << h << "," << d;
+}
+
+TEST(AttentionTest, SoftmaxRowSumsToOneAndZeroesTheMaskedTail) {
+  for (int64_t cols : {1, 3, 4, 9, 130}) {
+    for (int64_t visible : {int64_t(1), (cols + 1) / 2, cols}) {
+      std::vector<float> row = randomValues(DType::F32, cols, 30 + cols, 50.0f);
+      scaledMaskedSoftmaxRow(row.data(), cols, visible, 0.125f);
+      double total = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        if (c >= visible) {
+          EXPECT_EQ(row[c], 0.0f) << cols << "," << visible << "," << c;
+        }
+        EXPECT_GE(row[c], 0.0f);
+        total += row[c];
+      }
+      EXPECT_NEAR(total, 1.0, 1e-6) << cols << "," << visible;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionTest,
+    ::testing::Combine(
+        ::testing::Values(DType::F32, DType::F16, DType::BF16),
+        ::testing::Values(Case{1, 1, 1, 1, 2, 1.0f},  // one token
+                          Case{5, 5, 4, 2, 6, 1.0f},  // GQA prefill, odd sizes
+                          Case{7, 7, 3, 3, 16, 1.0f}, // MHA
+                          Case{13, 13, 8, 1, 32, 1.0f}, // multi-query
+                          Case{1, 65, 8, 2, 64, 1.0f},  // decode at P = 64
+                          Case{1, 19, 4, 4, 10, 1.0f},  // decode at P = 18
+                          Case{3, 10, 6, 3, 10,
+                               1.0f}, // three new tokens after seven
+                          Case{9, 9, 2, 1, 12, 6.0f})), // scores of about ±100
+    [](const auto &info) {
+      DType dtype = std::get<0>(info.param);
+      const auto &c = std::get<1>(info.param);
+      return dtypeName(dtype).str() + "_S" + std::to_string(c.queries) + "_T" +
+             std::to_string(c.keys) + "_h" + std::to_string(c.heads) + "_kv" +
+             std::to_string(c.kvHeads) + "_hd" + std::to_string(c.headDim) +
+             "_spread" + std::to_string(static_cast<int>(c.spread));
+    });
+
+} // namespace
