@@ -87,7 +87,7 @@ SmallVector<Value, 1> kb::buildSameOpLocally(OpBuilder &builder, Operation *op,
 // Megatron's parallel linear layers.
 //===----------------------------------------------------------------------===//
 
-TPRule ColumnParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
+FailureOr<TPRule> ColumnParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
   // The input is replicated, the weight (and the bias) split on out_features;
   // the result is split on its columns. No collective.
   TPRule rule{{TPLayout::replicated(), TPLayout::split(1)},
@@ -107,7 +107,7 @@ ColumnParallelLinearOp::buildLocalOp(OpBuilder &builder, ValueRange operands,
   return {y};
 }
 
-TPRule RowParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
+FailureOr<TPRule> RowParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
   // The input split on its columns and the weight on in_features give each
   // rank a partial sum. Without a bias it stays partial and is reduced where
   // a consumer needs it whole; a bias is added once, to the reduced sum.
@@ -136,24 +136,149 @@ SmallVector<Value, 1> RowParallelLinearOp::buildLocalOp(OpBuilder &builder,
 // The plain gemm.
 //===----------------------------------------------------------------------===//
 
-TPRule MatmulOp::getTPRule(ArrayRef<TPLayout> operands) {
+FailureOr<TPRule> MatmulOp::getTPRule(ArrayRef<TPLayout> operands) {
   TPLayout lhs = operands[0], rhs = operands[1];
   // Contracted dimension split on both sides (or on lhs, slicing a
   // replicated rhs): each rank's product is a partial sum.
   if (lhs.isSplitAlong(1) && (rhs.isSplitAlong(0) || rhs.isReplicated()))
-    return {{lhs, TPLayout::split(0)}, {TPLayout::partial()}};
+    return TPRule{{lhs, TPLayout::split(0)}, {TPLayout::partial()}};
   // Rows of lhs or columns of rhs split: the product is split the same way.
   if ((lhs.isSplitAlong(0) || isLinearPartial(lhs)) && rhs.isReplicated())
-    return {{lhs, rhs}, {lhs}};
+    return TPRule{{lhs, rhs}, {lhs}};
   if (lhs.isReplicated() && rhs.isSplitAlong(1))
-    return {{lhs, rhs}, {rhs}};
+    return TPRule{{lhs, rhs}, {rhs}};
   // Otherwise the whole product on every rank.
-  return {{TPLayout::replicated(), TPLayout::replicated()},
-          {TPLayout::replicated()}};
+  return TPRule{{TPLayout::replicated(), TPLayout::replicated()},
+                {TPLayout::replicated()}};
 }
 
 SmallVector<Value, 1> MatmulOp::buildLocalOp(OpBuilder &builder,
                                              ValueRange operands,
                                              TypeRange resultTypes) {
+  return buildSameOpLocally(builder, *this, operands, resultTypes);
+}
+
+//===----------------------------------------------------------------------===//
+// The decoder layer (Megatron's attention: heads split over the ranks).
+//===----------------------------------------------------------------------===//
+
+/// A norm over the last dimension runs wherever each rank holds whole rows:
+/// replicated, or rows split along tokens (sequence parallelism). A split of
+/// the normalized dimension or a partial sum needs the whole value first.
+static TPRule rowNormRule(ArrayRef<TPLayout> operands, int64_t rank) {
+  TPLayout in = operands.front();
+  if (in.isPartial() || in.isSplitAlong(rank - 1))
+    in = TPLayout::replicated();
+  TPRule rule{{in}, {in}};
+  for (size_t i = 1; i < operands.size(); ++i)
+    rule.operands.push_back(TPLayout::replicated());
+  return rule;
+}
+
+static int64_t rankOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getRank();
+}
+
+FailureOr<TPRule> RMSNormOp::getTPRule(ArrayRef<TPLayout> operands) {
+  return rowNormRule(operands, rankOf(getInput()));
+}
+
+SmallVector<Value, 1> RMSNormOp::buildLocalOp(OpBuilder &builder,
+                                              ValueRange operands,
+                                              TypeRange resultTypes) {
+  return buildSameOpLocally(builder, *this, operands, resultTypes);
+}
+
+FailureOr<TPRule> LayerNormOp::getTPRule(ArrayRef<TPLayout> operands) {
+  return rowNormRule(operands, rankOf(getInput()));
+}
+
+SmallVector<Value, 1> LayerNormOp::buildLocalOp(OpBuilder &builder,
+                                                ValueRange operands,
+                                                TypeRange resultTypes) {
+  return buildSameOpLocally(builder, *this, operands, resultTypes);
+}
+
+/// Checks that `heads` divide by the module's TP world size, or says so at
+/// `op` with both numbers (as the seed does for features).
+static LogicalResult checkHeadsDivide(Operation *op, StringRef what,
+                                      int64_t heads) {
+  std::optional<int64_t> worldSize = lookupWorldSize(op);
+  if (!worldSize || heads % *worldSize == 0)
+    return success();
+  return op->emitOpError() << what << " (" << heads
+                           << ") must be divisible by TP world size ("
+                           << *worldSize << ")";
+}
+
+FailureOr<TPRule> RoPEOp::getTPRule(ArrayRef<TPLayout> operands) {
+  // Each head rotates on its own, by its row's position: heads split over the
+  // ranks stay split. Rows split along tokens would shift each rank's
+  // positions by its rank, so they are gathered first. A rotation is linear:
+  // a partial sum stays partial.
+  TPLayout in = operands.front();
+  std::optional<int64_t> worldSize = lookupWorldSize(*this);
+  bool wholeHeads = worldSize && getNumHeads() % *worldSize == 0;
+  if (in.isSplitAlong(1) && !wholeHeads)
+    return emitOpError() << "splits its " << getNumHeads()
+                         << " heads over TP world size (" << *worldSize
+                         << "), which does not divide them";
+  if (in.isSplitAlong(0) || (in.isPartial() && !isLinearPartial(in)))
+    in = TPLayout::replicated();
+  return TPRule{{in}, {in}};
+}
+
+SmallVector<Value, 1> RoPEOp::buildLocalOp(OpBuilder &builder,
+                                           ValueRange operands,
+                                           TypeRange resultTypes) {
+  return buildSameOpLocally(builder, *this, operands, resultTypes);
+}
+
+FailureOr<TPRule> AttentionOp::getTPRule(ArrayRef<TPLayout>) {
+  // Megatron: each rank holds num_heads / W query heads and the
+  // num_kv_heads / W KV heads they use, and attends locally; the output
+  // stays split by heads for the row-parallel output projection.
+  if (failed(checkHeadsDivide(*this, "num_heads", getNumHeads())) ||
+      failed(checkHeadsDivide(*this, "num_kv_heads", getNumKvHeads())))
+    return failure();
+  TPLayout heads = TPLayout::split(1);
+  return TPRule{{heads, heads, heads}, {heads}};
+}
+
+SmallVector<Value, 1> AttentionOp::buildLocalOp(OpBuilder &builder,
+                                                ValueRange operands,
+                                                TypeRange resultTypes) {
+  // The local head counts follow from the local q: heads keep head_dim.
+  int64_t globalColumns =
+      cast<RankedTensorType>(getQ().getType()).getDimSize(1);
+  int64_t localColumns =
+      cast<RankedTensorType>(operands[0].getType()).getDimSize(1);
+  int64_t parts = globalColumns / localColumns;
+  return {AttentionOp::create(builder, getLoc(), resultTypes.front(),
+                              operands[0], operands[1], operands[2],
+                              getNumHeads() / parts, getNumKvHeads() / parts)
+              .getResult()};
+}
+
+FailureOr<TPRule> KVAppendOp::getTPRule(ArrayRef<TPLayout> operands) {
+  // Rows are appended along tokens, to each rank's KV heads: the cache and
+  // the new rows split the same way along columns. Splitting is preferred
+  // whenever the columns divide (slicing a replicated operand is local, and
+  // the attention that reads the cache wants it split): a cache argument is
+  // then scattered, never held whole by every rank.
+  std::optional<int64_t> worldSize = lookupWorldSize(*this);
+  int64_t columns = cast<RankedTensorType>(getCache().getType()).getDimSize(1);
+  bool splittable = worldSize && columns % *worldSize == 0;
+  bool replicatedOnly = llvm::all_of(operands, [](TPLayout layout) {
+    return layout.isReplicated() || layout.isPartial();
+  });
+  TPLayout rows = splittable || !replicatedOnly ? TPLayout::split(1)
+                                                : TPLayout::replicated();
+  return TPRule{{rows, rows}, {rows}};
+}
+
+SmallVector<Value, 1> KVAppendOp::buildLocalOp(OpBuilder &builder,
+                                               ValueRange operands,
+                                               TypeRange resultTypes) {
   return buildSameOpLocally(builder, *this, operands, resultTypes);
 }

@@ -56,7 +56,7 @@ private:
   LogicalResult partitionReturn(func::ReturnOp op);
   /// The layout a function argument is scattered in: the split every use
   /// asks for when all agree, else replicated.
-  TPLayout preferredArgLayout(BlockArgument arg);
+  FailureOr<TPLayout> preferredArgLayout(BlockArgument arg);
   Value rank(Location loc);
 
   func::FuncOp func;
@@ -174,7 +174,10 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op) {
                                   "not partition";
     have.push_back(it->second.layout);
   }
-  TPRule rule = partitionable.getTPRule(have);
+  FailureOr<TPRule> maybeRule = partitionable.getTPRule(have);
+  if (failed(maybeRule))
+    return failure();
+  TPRule &rule = *maybeRule;
   if (rule.operands.size() != op->getNumOperands() ||
       rule.results.size() != op->getNumResults())
     return op->emitOpError() << "has a TP rule for " << rule.operands.size()
@@ -227,7 +230,8 @@ LogicalResult FunctionPartitioner::partitionReturn(func::ReturnOp op) {
   return success();
 }
 
-TPLayout FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
+FailureOr<TPLayout>
+FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
   // Each use is asked for its rule as if every operand were replicated: an
   // op that needs this operand split says so.
   std::optional<TPLayout> preferred;
@@ -237,10 +241,12 @@ TPLayout FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
       return TPLayout::replicated();
     SmallVector<TPLayout> replicated(user->getNumOperands(),
                                      TPLayout::replicated());
-    TPRule rule = user.getTPRule(replicated);
-    if (use.getOperandNumber() >= rule.operands.size())
+    FailureOr<TPRule> rule = user.getTPRule(replicated);
+    if (failed(rule))
+      return failure();
+    if (use.getOperandNumber() >= rule->operands.size())
       return TPLayout::replicated();
-    TPLayout want = rule.operands[use.getOperandNumber()];
+    TPLayout want = rule->operands[use.getOperandNumber()];
     if (!want.isSplit() || (preferred && *preferred != want))
       return TPLayout::replicated();
     preferred = want;
@@ -267,7 +273,10 @@ LogicalResult FunctionPartitioner::run() {
       argTypes.push_back(arg.getType());
       continue;
     }
-    TPLayout layout = preferredArgLayout(arg);
+    FailureOr<TPLayout> preferred = preferredArgLayout(arg);
+    if (failed(preferred))
+      return failure();
+    TPLayout layout = *preferred;
     FailureOr<RankedTensorType> type = localType(func, arg.getType(), layout);
     if (failed(type))
       return failure();

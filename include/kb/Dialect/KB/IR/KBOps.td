@@ -120,7 +120,7 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let extraClassDefinition = [{
-    ::kb::TPRule $cppClass::getTPRule(
+    ::mlir::FailureOr<::kb::TPRule> $cppClass::getTPRule(
         ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
       return ::kb::unaryElementwiseRule(operandLayouts, }] # linear # [{);
     }
@@ -157,7 +157,7 @@ class KB_BinaryElementwiseOp<string mnemonic, string partials>
     }
   }];
   let extraClassDefinition = [{
-    ::kb::TPRule $cppClass::getTPRule(
+    ::mlir::FailureOr<::kb::TPRule> $cppClass::getTPRule(
         ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
       return ::kb::binaryElementwiseRule(
           operandLayouts,

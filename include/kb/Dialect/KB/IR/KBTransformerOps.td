@@ -16,7 +16,8 @@
 //===----------------------------------------------------------------------===//
 
 def KB_RMSNormOp
-    : KB_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+    : KB_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Root-mean-square norm over the last axis, times a weight";
   let description = [{
     `result = input / sqrt(mean(input², last axis) + eps) · weight`, the
@@ -40,7 +41,8 @@ def KB_RMSNormOp
 }
 
 def KB_LayerNormOp
-    : KB_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+    : KB_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Layer norm over the last axis, with weight and bias";
   let description = [{
     `result = (input − mean) / sqrt(var + eps) · weight + bias` over the last
@@ -71,7 +73,8 @@ def KB_LayerNormOp
 // Rotary position embedding.
 //===----------------------------------------------------------------------===//
 
-def KB_RoPEOp : KB_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+def KB_RoPEOp : KB_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Rotary position embedding, Hugging Face's rotate_half form";
   let description = [{
     Rotates each head of each row by its token's position. `input` is
@@ -119,7 +122,8 @@ def KB_RoPEOp : KB_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
 // Causal attention core.
 //===----------------------------------------------------------------------===//
 
-def KB_AttentionOp : KB_Op<"attention", [Pure]> {
+def KB_AttentionOp : KB_Op<"attention", [Pure,
+    DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Causal scaled-dot-product attention, with grouped KV heads";
   let description = [{
     Per query head `h` (of `num_heads`), with its KV head
@@ -174,7 +178,8 @@ def KB_AttentionOp : KB_Op<"attention", [Pure]> {
 // KV cache.
 //===----------------------------------------------------------------------===//
 
-def KB_KVAppendOp : KB_Op<"kv_append", [Pure]> {
+def KB_KVAppendOp : KB_Op<"kv_append", [Pure,
+    DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Append new key or value rows to a KV cache";
   let description = [{
     `result = concat(cache, new, axis 0)`: the cache `[P, C]` of the P

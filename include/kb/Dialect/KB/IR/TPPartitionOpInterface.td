@@ -30,9 +30,11 @@ def KB_TPPartitionOpInterface : OpInterface<"TPPartitionOpInterface"> {
         when the operands currently have `operandLayouts` (one per operand,
         in operand order). The partitioner also asks with every operand
         replicated to learn which layout a function argument should be
-        scattered in.
+        scattered in. Fails, with an error at the op, when the op cannot be
+        partitioned over the module's TP world size at all (heads that do not
+        divide by it).
       }],
-      "::kb::TPRule", "getTPRule",
+      "::mlir::FailureOr<::kb::TPRule>", "getTPRule",
       (ins "::llvm::ArrayRef<::kb::TPLayout>":$operandLayouts)>,
     InterfaceMethod<[{
         Builds the rank-local form of this op at the builder's insertion
