@@ -23,10 +23,13 @@ using namespace kb::runtime::vec;
 /// Rows of scores per block: the query heads of one KV head share its keys,
 /// so a block stacks the group's queries (decode with 4 query heads per KV
 /// head multiplies 4 rows at once, and packs the keys once, not 4 times).
-/// Blocks bound the scores of a 2k-token prefill to 256 × 2048 floats (2 MiB)
-/// rather than 16 MiB per head, and each block's keys stop at its last
-/// query's position, which halves a prefill's work.
+/// Each block's keys stop at its last query's position, which halves a
+/// prefill's work.
 static constexpr int64_t kStackedRows = 256;
+/// At most this many scores per block (16 MiB), fewer rows for long
+/// contexts: the scratch stays bounded whatever the head and key counts
+/// (one row of `keys` scores at the least, no more than k itself holds).
+static constexpr int64_t kScoreFloats = int64_t(1) << 22;
 
 void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
                                          int64_t visible, float scale) {
@@ -91,37 +94,44 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
     return;
   int64_t qCols = numHeads * headDim, kvCols = numKVHeads * headDim;
   int64_t group = numHeads / numKVHeads;
-  // Query rows per block; a block stacks them for each head of the group.
-  int64_t chunk = std::max<int64_t>(
-      1, std::min(queries, (kStackedRows + group - 1) / group));
+  // A block is up to `heads` query heads of one group times up to `chunk`
+  // query rows, stacked: at most `stackedRows` rows of `keys` scores.
+  int64_t stackedRows =
+      std::max<int64_t>(1, std::min(kStackedRows, kScoreFloats / keys));
+  int64_t heads = std::min(group, stackedRows);
+  int64_t chunk = std::min(queries, std::max<int64_t>(1, stackedRows / heads));
   float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(headDim)));
-  std::vector<float> keysT(headDim * keys), scores(group * chunk * keys),
-      stackedQ(group * chunk * headDim), stackedOut(group * chunk * headDim);
+  std::vector<float> keysT(headDim * keys), scores(heads * chunk * keys),
+      stackedQ(heads * chunk * headDim), stackedOut(heads * chunk * headDim);
   for (int64_t g = 0; g < numKVHeads; ++g) {
     transposeKeys(k, kvCols, g, keys, headDim, keysT.data());
-    for (int64_t first = 0; first < queries; first += chunk) {
-      int64_t rows = std::min(chunk, queries - first), stacked = group * rows;
-      // The block's last query sees the most keys; later keys are masked for
-      // every row of the block, so neither product computes them.
-      int64_t seen = keys - queries + first + rows;
-      // Stacked row j·rows + i is query first + i of head g·group + j.
-      for (int64_t j = 0; j < group; ++j)
-        for (int64_t i = 0; i < rows; ++i)
-          std::copy_n(q + (first + i) * qCols + (g * group + j) * headDim,
-                      headDim, stackedQ.data() + (j * rows + i) * headDim);
-      gemm(stackedQ.data(), headDim, keysT.data(), keys, scores.data(), seen,
-           stacked, seen, headDim, /*accumulate=*/false);
-      for (int64_t j = 0; j < group; ++j)
-        for (int64_t i = 0; i < rows; ++i)
-          scaledMaskedSoftmaxRow(scores.data() + (j * rows + i) * seen, seen,
-                                 keys - queries + first + i + 1, scale);
-      gemm(scores.data(), seen, v + g * headDim, kvCols, stackedOut.data(),
-           headDim, stacked, headDim, seen, /*accumulate=*/false);
-      for (int64_t j = 0; j < group; ++j)
-        for (int64_t i = 0; i < rows; ++i)
-          std::copy_n(stackedOut.data() + (j * rows + i) * headDim, headDim,
-                      out + (first + i) * qCols + (g * group + j) * headDim);
+    for (int64_t h0 = g * group; h0 < (g + 1) * group; h0 += heads) {
+      int64_t blockHeads = std::min(heads, (g + 1) * group - h0);
+      for (int64_t first = 0; first < queries; first += chunk) {
+        int64_t rows = std::min(chunk, queries - first);
+        int64_t stacked = blockHeads * rows;
+        // The block's last query sees the most keys; later keys are masked
+        // for every row of the block, so neither product computes them.
+        int64_t seen = keys - queries + first + rows;
+        // Stacked row j·rows + i is query first + i of head h0 + j.
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            std::copy_n(q + (first + i) * qCols + (h0 + j) * headDim, headDim,
+                        stackedQ.data() + (j * rows + i) * headDim);
+        gemm(stackedQ.data(), headDim, keysT.data(), keys, scores.data(), seen,
+             stacked, seen, headDim, /*accumulate=*/false);
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            scaledMaskedSoftmaxRow(scores.data() + (j * rows + i) * seen, seen,
+                                   keys - queries + first + i + 1, scale);
+        gemm(scores.data(), seen, v + g * headDim, kvCols, stackedOut.data(),
+             headDim, stacked, headDim, seen, /*accumulate=*/false);
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            std::copy_n(stackedOut.data() + (j * rows + i) * headDim, headDim,
+                        out + (first + i) * qCols + (h0 + j) * headDim);
+      }
     }
   }
   roundBufferToDType(out, queries * qCols, dtype);
