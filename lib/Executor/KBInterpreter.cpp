@@ -66,9 +66,14 @@ static HostTensor scaled(const HostTensor &a, double factor) {
   return c;
 }
 
-/// Rows of a tensor whose last dimension is the normalized one.
+/// Rows of a tensor whose last dimension is the normalized one: the product
+/// of the leading dimensions (not elements / columns, which is 0 / 0 for an
+/// empty last dimension).
 static int64_t leadingRows(const HostTensor &t) {
-  return t.shape.empty() ? 1 : t.numElements() / t.shape.back();
+  int64_t rows = 1;
+  for (int64_t d : llvm::ArrayRef<int64_t>(t.shape).drop_back())
+    rows *= d;
+  return rows;
 }
 
 static HostTensor rmsNorm(RMSNormOp op, const HostTensor &x,

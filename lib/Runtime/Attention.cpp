@@ -1,9 +1,10 @@
 //===- Attention.cpp - causal grouped-query attention ---------------------===//
 //
-// Per query head: scores = q_h · k_gᵀ on gemm(), the scaled, masked,
-// max-subtracted softmax row by row, then probabilities · v_g on gemm()
-// straight into the head's columns of the output. The KV head's keys are
-// transposed once per KV head and reused by the query heads of its group.
+// Per KV head g, per block of query rows, the rows of every query head of
+// g's group stacked: scores = q · k_gᵀ on gemm(), the scaled, masked,
+// max-subtracted softmax row by row, then probabilities · v_g on gemm(),
+// copied back into each head's columns of the output. k_g is transposed
+// once per KV head.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,17 @@
 
 using namespace kb::runtime;
 using namespace kb::runtime::vec;
+
+/// Rows of scores per block: the query heads of one KV head share its keys,
+/// so a block stacks the group's queries (decode with 4 query heads per KV
+/// head multiplies 4 rows at once, and packs the keys once, not 4 times).
+/// Each block's keys stop at its last query's position, which halves a
+/// prefill's work.
+static constexpr int64_t kStackedRows = 256;
+/// At most this many scores per block (16 MiB), fewer rows for long
+/// contexts: the scratch stays bounded whatever the head and key counts
+/// (one row of `keys` scores at the least, no more than k itself holds).
+static constexpr int64_t kScoreFloats = int64_t(1) << 22;
 
 void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
                                          int64_t visible, float scale) {
@@ -61,30 +73,66 @@ void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
     row[c] = 0.0f;
 }
 
+/// keysT[d][t] = k_g[t][d] for the keys × headDim block of KV head g, in
+/// 32 × 32 tiles so that neither side strides through memory a float at a
+/// time.
+static void transposeKeys(const float *k, int64_t kvCols, int64_t g,
+                          int64_t keys, int64_t headDim, float *keysT) {
+  constexpr int64_t kTile = 32;
+  for (int64_t t0 = 0; t0 < keys; t0 += kTile)
+    for (int64_t d0 = 0; d0 < headDim; d0 += kTile)
+      for (int64_t t = t0; t < std::min(keys, t0 + kTile); ++t)
+        for (int64_t d = d0; d < std::min(headDim, d0 + kTile); ++d)
+          keysT[d * keys + t] = k[t * kvCols + g * headDim + d];
+}
+
 void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
                                   const float *v, float *out, int64_t queries,
                                   int64_t keys, int64_t numHeads,
                                   int64_t numKVHeads, int64_t headDim) {
-  if (queries == 0)
+  if (queries == 0 || numHeads == 0)
     return;
   int64_t qCols = numHeads * headDim, kvCols = numKVHeads * headDim;
   int64_t group = numHeads / numKVHeads;
+  // A block is up to `heads` query heads of one group times up to `chunk`
+  // query rows, stacked: at most `stackedRows` rows of `keys` scores.
+  int64_t stackedRows =
+      std::max<int64_t>(1, std::min(kStackedRows, kScoreFloats / keys));
+  int64_t heads = std::min(group, stackedRows);
+  int64_t chunk = std::min(queries, std::max<int64_t>(1, stackedRows / heads));
   float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(headDim)));
-  std::vector<float> keysT(headDim * keys), scores(queries * keys);
-  for (int64_t h = 0; h < numHeads; ++h) {
-    int64_t g = h / group;
-    if (h % group == 0)
-      for (int64_t t = 0; t < keys; ++t)
-        for (int64_t d = 0; d < headDim; ++d)
-          keysT[d * keys + t] = k[t * kvCols + g * headDim + d];
-    gemm(q + h * headDim, qCols, keysT.data(), keys, scores.data(), keys,
-         queries, keys, headDim, /*accumulate=*/false);
-    for (int64_t i = 0; i < queries; ++i)
-      scaledMaskedSoftmaxRow(scores.data() + i * keys, keys,
-                             keys - queries + i + 1, scale);
-    gemm(scores.data(), keys, v + g * headDim, kvCols, out + h * headDim, qCols,
-         queries, headDim, keys, /*accumulate=*/false);
+  std::vector<float> keysT(headDim * keys), scores(heads * chunk * keys),
+      stackedQ(heads * chunk * headDim), stackedOut(heads * chunk * headDim);
+  for (int64_t g = 0; g < numKVHeads; ++g) {
+    transposeKeys(k, kvCols, g, keys, headDim, keysT.data());
+    for (int64_t h0 = g * group; h0 < (g + 1) * group; h0 += heads) {
+      int64_t blockHeads = std::min(heads, (g + 1) * group - h0);
+      for (int64_t first = 0; first < queries; first += chunk) {
+        int64_t rows = std::min(chunk, queries - first);
+        int64_t stacked = blockHeads * rows;
+        // The block's last query sees the most keys; later keys are masked
+        // for every row of the block, so neither product computes them.
+        int64_t seen = keys - queries + first + rows;
+        // Stacked row j·rows + i is query first + i of head h0 + j.
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            std::copy_n(q + (first + i) * qCols + (h0 + j) * headDim, headDim,
+                        stackedQ.data() + (j * rows + i) * headDim);
+        gemm(stackedQ.data(), headDim, keysT.data(), keys, scores.data(), seen,
+             stacked, seen, headDim, /*accumulate=*/false);
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            scaledMaskedSoftmaxRow(scores.data() + (j * rows + i) * seen, seen,
+                                   keys - queries + first + i + 1, scale);
+        gemm(scores.data(), seen, v + g * headDim, kvCols, stackedOut.data(),
+             headDim, stacked, headDim, seen, /*accumulate=*/false);
+        for (int64_t j = 0; j < blockHeads; ++j)
+          for (int64_t i = 0; i < rows; ++i)
+            std::copy_n(stackedOut.data() + (j * rows + i) * headDim, headDim,
+                        out + (first + i) * qCols + (h0 + j) * headDim);
+      }
+    }
   }
   roundBufferToDType(out, queries * qCols, dtype);
 }

@@ -65,6 +65,8 @@ void normalizeRow(const float *in, const float *weight, const float *bias,
 
 void kb::runtime::rmsNorm(DType dtype, const float *in, const float *weight,
                           float *out, int64_t rows, int64_t cols, float eps) {
+  if (cols == 0) // nothing to write, however many rows
+    return;
   for (int64_t r = 0; r < rows; ++r) {
     const float *row = in + r * cols;
     float meanSquare = rowSumOfSquares(row, cols, 0.0f) / cols;
@@ -77,6 +79,8 @@ void kb::runtime::rmsNorm(DType dtype, const float *in, const float *weight,
 void kb::runtime::layerNorm(DType dtype, const float *in, const float *weight,
                             const float *bias, float *out, int64_t rows,
                             int64_t cols, float eps) {
+  if (cols == 0)
+    return;
   for (int64_t r = 0; r < rows; ++r) {
     const float *row = in + r * cols;
     float mean = rowSum(row, cols) / cols;

@@ -11,6 +11,8 @@ void kb::runtime::rope(DType dtype, const float *in, float *out, int64_t rows,
                        int64_t numHeads, int64_t headDim,
                        int64_t positionOffset, double theta) {
   int64_t half = headDim / 2, cols = numHeads * headDim;
+  if (cols == 0) // no angle is needed, however many rows
+    return;
   std::vector<double> invFreq(half);
   for (int64_t i = 0; i < half; ++i)
     invFreq[i] = std::pow(theta, -2.0 * i / headDim);

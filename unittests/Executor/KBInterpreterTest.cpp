@@ -176,6 +176,43 @@ TEST_P(KBInterpreterTest, RunsTheDecoderLayerOpsInTheGlobalView) {
     EXPECT_EQ(r.dtype, dtype);
 }
 
+TEST_F(KBInterpreterTest, EmptyTensorsRun) {
+  // Zero-sized features and tokens are valid kb: each op returns its empty
+  // result (no division by the zero feature count).
+  const char *text = R"mlir(
+    module {
+      func.func @empty(%x: tensor<0xf32>, %y: tensor<5x0xf32>, %w: tensor<0xf32>,
+                       %q: tensor<0x8xf32>, %c: tensor<0x8xf32>)
+          -> (tensor<0xf32>, tensor<5x0xf32>, tensor<5x0xf32>, tensor<0x8xf32>) {
+        %0 = kb.layer_norm %x, %w, %w : tensor<0xf32>, tensor<0xf32>, tensor<0xf32>
+        %1 = kb.rms_norm %y, %w : tensor<5x0xf32>, tensor<0xf32>
+        %2 = kb.rope %y head_dim 4 : tensor<5x0xf32>
+        %3 = kb.kv_append %c, %q : tensor<0x8xf32>, tensor<0x8xf32> -> tensor<0x8xf32>
+        %4 = kb.attention %q, %3, %3 heads 2 kv_heads 2
+            : (tensor<0x8xf32>, tensor<0x8xf32>, tensor<0x8xf32>) -> tensor<0x8xf32>
+        return %0, %1, %2, %4 : tensor<0xf32>, tensor<5x0xf32>, tensor<5x0xf32>, tensor<0x8xf32>
+      }
+    })mlir";
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  ASSERT_TRUE(module);
+  llvm::Expected<Program> program = analyzeProgram(*module, "");
+  ASSERT_TRUE(static_cast<bool>(program))
+      << llvm::toString(program.takeError());
+  std::vector<HostTensor> inputs = {runtime::makeTensor(DType::F32, {0}),
+                                    runtime::makeTensor(DType::F32, {5, 0}),
+                                    runtime::makeTensor(DType::F32, {0}),
+                                    runtime::makeTensor(DType::F32, {0, 8}),
+                                    runtime::makeTensor(DType::F32, {0, 8})};
+  llvm::Expected<llvm::SmallVector<HostTensor>> results =
+      runKBProgram(*program, inputs);
+  ASSERT_TRUE(static_cast<bool>(results))
+      << llvm::toString(results.takeError());
+  ASSERT_EQ(results->size(), 4u);
+  EXPECT_EQ((*results)[1].shape, (llvm::SmallVector<int64_t, 4>{5, 0}));
+  EXPECT_EQ((*results)[3].shape, (llvm::SmallVector<int64_t, 4>{0, 8}));
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, KBInterpreterTest,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16),
                          [](const auto &info) {

@@ -135,15 +135,20 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionTest,
     ::testing::Combine(
         ::testing::Values(DType::F32, DType::F16, DType::BF16),
-        ::testing::Values(Case{1, 1, 1, 1, 2, 1.0f},  // one token
-                          Case{5, 5, 4, 2, 6, 1.0f},  // GQA prefill, odd sizes
-                          Case{7, 7, 3, 3, 16, 1.0f}, // MHA
-                          Case{13, 13, 8, 1, 32, 1.0f}, // multi-query
-                          Case{1, 65, 8, 2, 64, 1.0f},  // decode at P = 64
-                          Case{1, 19, 4, 4, 10, 1.0f},  // decode at P = 18
-                          Case{3, 10, 6, 3, 10,
-                               1.0f}, // three new tokens after seven
-                          Case{9, 9, 2, 1, 12, 6.0f})), // scores of about ±100
+        ::testing::Values(
+            Case{1, 1, 1, 1, 2, 1.0f},     // one token
+            Case{5, 5, 4, 2, 6, 1.0f},     // GQA prefill, odd sizes
+            Case{7, 7, 3, 3, 16, 1.0f},    // MHA
+            Case{13, 13, 8, 1, 32, 1.0f},  // multi-query
+            Case{1, 65, 8, 2, 64, 1.0f},   // decode at P = 64
+            Case{1, 19, 4, 4, 10, 1.0f},   // decode at P = 18
+            Case{3, 10, 6, 3, 10, 1.0f},   // three new tokens after seven
+            Case{9, 9, 2, 1, 12, 6.0f},    // scores of about ±100
+            Case{300, 300, 2, 1, 8, 1.0f}, // groups of 2: blocks of 128 rows
+            Case{257, 270, 2, 2, 4, 1.0f}, // a block of one row, after 13
+            Case{200, 200, 6, 2, 4, 1.0f}, // groups of 3: blocks of 85 rows
+            Case{2, 3, 600, 2, 2, 1.0f},   // 300 heads a group: 2 blocks
+            Case{300, 20000, 1, 1, 2, 1.0f})), // 209 rows of 20000 keys
     [](const auto &info) {
       DType dtype = std::get<0>(info.param);
       const auto &c = std::get<1>(info.param);

@@ -114,6 +114,14 @@ TEST(NormTest, EpsDominatesAZeroRow) {
     EXPECT_EQ(v, 0.25f);
 }
 
+TEST(NormTest, EmptyRowsReturnAtOnce) {
+  // 2^40 rows of nothing: no element to write, and no time spent per row.
+  rmsNorm(DType::F16, nullptr, nullptr, nullptr, int64_t(1) << 40, 0, 1e-5f);
+  layerNorm(DType::F16, nullptr, nullptr, nullptr, nullptr, int64_t(1) << 40, 0,
+            1e-5f);
+  rope(DType::F16, nullptr, nullptr, int64_t(1) << 40, 0, 64, 0, 10000.0);
+}
+
 TEST(NormTest, LayerNormIsRMSNormOfTheCenteredRow) {
   // For a zero-mean row, layernorm without bias equals rmsnorm.
   int64_t cols = 37;

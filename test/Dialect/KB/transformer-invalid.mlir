@@ -178,6 +178,14 @@ func.func @attention_kv_heads_not_dividing(%q: tensor<4x384xf16>, %k: tensor<4x1
 
 // -----
 
+func.func @attention_empty_heads(%q: tensor<4x0xf16>, %k: tensor<4x0xf16>) -> tensor<4x0xf16> {
+  // expected-error@+1 {{'kb.attention' op expects q to have columns for its 8 heads, got none}}
+  %0 = kb.attention %q, %k, %k heads 8 kv_heads 8 : (tensor<4x0xf16>, tensor<4x0xf16>, tensor<4x0xf16>) -> tensor<4x0xf16>
+  return %0 : tensor<4x0xf16>
+}
+
+// -----
+
 func.func @attention_heads_not_dividing_hidden(%q: tensor<4x100xf16>, %k: tensor<4x100xf16>) -> tensor<4x100xf16> {
   // expected-error@+1 {{'kb.attention' op expects q's 100 columns to divide into num_heads (32) heads}}
   %0 = kb.attention %q, %k, %k heads 32 kv_heads 32 : (tensor<4x100xf16>, tensor<4x100xf16>, tensor<4x100xf16>) -> tensor<4x100xf16>

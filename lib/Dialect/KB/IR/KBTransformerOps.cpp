@@ -166,6 +166,11 @@ LogicalResult AttentionOp::verify() {
                     k = tensorOf(getK()).getShape(),
                     v = tensorOf(getV()).getShape(),
                     result = tensorOf(getResult()).getShape();
+  // Empty heads would leave the executors looping over up to 2^63 heads of
+  // nothing.
+  if (q[1] == 0)
+    return emitOpError() << "expects q to have columns for its " << heads
+                         << " heads, got none";
   if (q[1] % heads != 0)
     return emitOpError() << "expects q's " << q[1]
                          << " columns to divide into num_heads (" << heads
