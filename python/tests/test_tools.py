@@ -33,9 +33,29 @@ def test_missing_tool_says_where_it_looked_and_how_to_build_it(monkeypatch, tmp_
     message = str(e.value)
     assert message.startswith("kb-opt: not found (looked in ")
     assert str(tmp_path) in message and str(tmp_path / "nothing") in message
-    assert "and PATH" in message and "scripts/build.sh" in message
-    assert "KB_TOOLS_DIR" in message
+    assert ", PATH)" in message and "scripts/build.sh" in message
+    assert "put its build/bin on PATH, set KB_TOOLS_DIR" in message
+    assert "KB_TOOLS_DIR=/path/to/build/bin pip install ./python" in message
     assert e.value.tool == "kb-opt" and e.value.returncode is None
+
+
+def test_the_directory_recorded_at_install_is_searched_before_path(monkeypatch, tmp_path):
+    recorded, on_path = tmp_path / "recorded", tmp_path / "on_path"
+    recorded.mkdir()
+    on_path.mkdir()
+    fake_tool(recorded, "kb-opt", "echo recorded\n")
+    fake_tool(on_path, "kb-opt", "echo path\n")
+    monkeypatch.delenv("KB_TOOLS_DIR", raising=False)
+    monkeypatch.setattr(tools, "_REPO_BIN", None)  # as an installed copy has none
+    monkeypatch.setenv("PATH", str(on_path))
+    assert tools.find_tool("kb-opt") == str(on_path / "kb-opt")
+    monkeypatch.setattr(tools, "configured_tools_dir", lambda: str(recorded))
+    assert tools.find_tool("kb-opt") == str(recorded / "kb-opt")
+    assert small_program().compile() == "recorded\n"
+    monkeypatch.setattr(tools, "configured_tools_dir", lambda: str(tmp_path / "gone"))
+    with pytest.raises(kb.ToolError, match=r"looked in .*gone, PATH\)") as e:
+        tools.find_tool("kb-run")
+    assert "install this package with KB_TOOLS_DIR set" in str(e.value)
 
 
 def test_failing_tool_surfaces_its_stderr(monkeypatch, tmp_path):
