@@ -6,10 +6,10 @@ the user's code that made it, written into the IR as an MLIR location
 location, so an error names the line of the user's model, not a line of a temporary
 file the front end wrote and deleted.
 
-The user's frame is the innermost one outside the front end's own packages (kb, and
-the kernbench compatibility package that records kernbench-style code through kb).
-Code that records ops on behalf of another place (the kernbench recorder builds its
-program after tracing) sets that place with `at(location)`.
+The user's frame is the innermost one outside kb and the packages that record ops on
+the user's behalf (they register their directory, as the kernbench compatibility
+package does). Code that records ops for another place (the kernbench recorder builds
+its program after tracing) sets that place with `at(location)`.
 """
 import contextlib
 import contextvars
@@ -17,7 +17,7 @@ import os
 import sys
 
 _KB_DIR = os.path.dirname(os.path.abspath(__file__))
-_INTERNAL_DIRS = [_KB_DIR, os.path.join(os.path.dirname(_KB_DIR), "kernbench")]
+_INTERNAL_DIRS = [_KB_DIR]
 _override = contextvars.ContextVar("kb_location", default=None)
 
 
@@ -75,8 +75,8 @@ def _column(frame):
 
 def caller_location():
     """Where the user's code is: the location set by `at`, else the innermost frame
-    outside kb's own packages (None if there is none, e.g. from an interactive
-    interpreter's <stdin>, which still has a name and a line)."""
+    outside kb and the registered packages (code typed into the interpreter is located
+    in "<stdin>" or "<string>"; None only when every frame is kb's own)."""
     override = _override.get()
     if override is not None:
         return override
