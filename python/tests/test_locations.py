@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import kb
+import kb.location
 from kb.location import Location, at, caller_location
 from kb.parallel_state import initialize_model_parallel
 
@@ -61,6 +62,27 @@ def test_the_innermost_frame_outside_kb_is_the_users():
         y, helper_line = helper_block(p.input((2, 2), dtype="f32"))
         p.output(y)
     assert loc_of(p.to_mlir(debug_info=True), "kb.gelu")[:2] == (HERE, helper_line)
+
+
+def test_frames_of_a_registered_package_are_not_the_users(tmp_path, monkeypatch):
+    """A package that records ops for its caller registers its directory; its frames are
+    skipped, so the op is located at the caller's line."""
+    package = tmp_path / "recording_package"
+    package.mkdir()
+    (package / "helpers.py").write_text("import kb\n\ndef act(x):\n    return kb.gelu(x)\n")
+    monkeypatch.syspath_prepend(str(package))
+    import helpers
+    with kb.Program("p") as p:
+        x = p.input((2, 2), dtype="f32")
+        p.output(helpers.act(x))
+    assert loc_of(p.to_mlir(debug_info=True), "kb.gelu")[0] == str(package / "helpers.py")
+    monkeypatch.setattr(kb.location, "_INTERNAL_DIRS", list(kb.location._INTERNAL_DIRS))
+    kb.location.register_internal_directory(str(package))
+    with kb.Program("p") as p:
+        x = p.input((2, 2), dtype="f32")
+        act_line = line() + 1
+        p.output(helpers.act(x))
+    assert loc_of(p.to_mlir(debug_info=True), "kb.gelu") == (HERE, act_line, 18)
 
 
 def test_a_location_can_be_given_for_recorded_code():

@@ -69,9 +69,10 @@ def test_a_ported_call_that_leaves_bias_out_warns():
     initialize_model_parallel(tensor_model_parallel_size=2)
     with pytest.warns(UserWarning, match=r"ColumnParallelLinear\(8, 16\) has no bias: "
                                          r"Megatron-LM's bias defaults to True, kb's \(the "
-                                         r"seed's\) to False"):
+                                         r"seed's\) to False") as caught:
         layer = kb.ColumnParallelLinear(input_size=8, output_size=16, gather_output=False)
     assert layer.bias is None
+    assert caught[0].filename == __file__  # the warning points at the ported call
     with pytest.warns(UserWarning, match=r"RowParallelLinear\(16, 8\) has no bias"):
         kb.RowParallelLinear(16, 8, input_is_parallel=True)
     with pytest.warns(UserWarning, match="has no bias"):  # a no-effect keyword marks it too
