@@ -210,8 +210,8 @@ class Trace:
     def __init__(self, recorder, name, fill, seed, device):
         if fill not in FILLS:
             raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
-        self.name, self.fill, self.seed, self.device = check_name(
-            name, "program name"), fill, seed, device
+        self.name = check_name(name, "program name")
+        self.fill, self.seed, self.device = fill, seed, device
         self.world_size = recorder.world_size
         self._tensors, self._events = recorder._tensors[0], recorder._events[0]
         _check_ranks_agree(recorder)
@@ -293,7 +293,9 @@ class Trace:
 
     def _source(self, state, index, split):
         """Declares source `index` as an input: whole (R) or, when `split`, as the
-        concatenation of the ranks' slices along its last dimension (S)."""
+        concatenation of the ranks' slices along its last dimension (S). A split input
+        keeps no DPPolicy: the policy the code gave describes a rank's slice, and kb's
+        inputs take the global shape's."""
         t = self._tensors[index]
         if t.initial == "empty":
             raise ValueError(f"{self._describe(index)} is read before any kernel wrote it "
