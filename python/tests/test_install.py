@@ -65,6 +65,11 @@ def test_offline_install_into_a_fresh_venv_runs_an_example(tmp_path):
     assert "seed MLP block, TP world size 4" in done.stdout
     assert "max error vs the numpy reference" in done.stdout
     assert not (source / "kb" / "_configured.py").exists()
+    # The seed's own file, through the installed kernbench compatibility package.
+    done = subprocess.run([python, str(source / "examples" / "seed_unchanged.py")],
+                          cwd=run_dir, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("check: passed") == 2
 
     # Where nothing names the tools, the error says how to make them found.
     missing = subprocess.run(
