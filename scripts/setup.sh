@@ -7,6 +7,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   cmake ninja-build g++ libgtest-dev
   python3-numpy python3-pytest libopenblas0-pthread
+  # offline `pip install ./python` into a venv (python/tests/test_install.py)
+  python3-venv python3-setuptools python3-wheel python3-pip
 )
 
 missing=()

@@ -15,9 +15,10 @@ seed) does, compile it with kb-opt and run it on the simulated AHBM system with 
     result = program.run({"x": x_value}, check=True)  # kb-run: result.output, .report
     expected = program.reference({"x": x_value})[0]  # the unsharded model in numpy
 
-Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), layers,
-program (recording a model; argument order), ir (kb IR text), tools (kb-opt, kb-run),
-reference (the same model in numpy), dtypes.
+Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), layers
+(the seed's and Megatron-LM's vocabulary), program (recording a model; argument order),
+location (the user's file:line on every op), ir (kb IR text), tools (finding and running
+kb-opt, kb-run), reference (the same model in numpy), dtypes.
 """
 from . import parallel_state, reference
 from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu, mul, scale, silu

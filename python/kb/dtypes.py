@@ -4,11 +4,34 @@ import numpy as np
 
 DTYPES = ("f16", "bf16", "f32")
 
+# The spellings a model ported from numpy, PyTorch/Megatron or kernbench uses, by the
+# kb element type they mean. Matched case-insensitively.
+_ALIASES = {
+    "f16": "f16", "fp16": "f16", "float16": "f16", "half": "f16", "torch.float16": "f16",
+    "torch.half": "f16",
+    "bf16": "bf16", "bfloat16": "bf16", "torch.bfloat16": "bf16",
+    "f32": "f32", "fp32": "f32", "float32": "f32", "torch.float32": "f32",
+    "torch.float": "f32",
+}
+
 
 def check_dtype(dtype):
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return dtype
+    """kb's name ("f16", "bf16" or "f32") for `dtype`: one of those, another common
+    spelling ("float16", "fp16", "half", "bfloat16", "float32", "fp32"...), a numpy
+    dtype or scalar type (np.float16, np.dtype("float32")), or a torch dtype. Anything
+    else is a ValueError."""
+    key = None
+    if isinstance(dtype, str):
+        key = dtype.strip().lower()
+    elif dtype is not None and not isinstance(dtype, (bool, int, float)):
+        try:
+            key = np.dtype(dtype).name  # np.float16, np.dtype(...), "<f2"...
+        except TypeError:
+            key = str(dtype).lower()  # torch.float16 and friends, without torch
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise ValueError(f"dtype must be one of {', '.join(DTYPES)} (or float16/fp16/half, "
+                     f"bfloat16, float32/fp32, a numpy or torch dtype), got {dtype!r}")
 
 
 def numpy_dtype(dtype):

@@ -52,19 +52,30 @@ def _op_line(kind, operands, result, attrs):
     raise AssertionError(f"unknown op kind {kind!r}")
 
 
-def emit_module(program):
-    """The module holding `program` as one func.func, its world size as `kb.world_size`."""
+def _loc(location, debug_info):
+    """` loc(...)` after an op, argument or function when debug info is asked for."""
+    if not debug_info or location is None:
+        return ""
+    return " " + location.to_mlir()
+
+
+def emit_module(program, debug_info=False):
+    """The module holding `program` as one func.func, its world size as `kb.world_size`.
+    With `debug_info`, each op, argument, the return and the function end with the
+    user's source location, `loc("model.py":13:9)`."""
     if not program.outputs:
         raise ValueError(f"program {program.name!r} has no outputs; call program.output(...)")
-    args = ", ".join(f"{t.ssa}: {t.mlir_type}" for t in program.arguments)
+    args = ", ".join(f"{t.ssa}: {t.mlir_type}{_loc(t.loc, debug_info)}"
+                     for t in program.arguments)
     result_types = [t.mlir_type for t in program.outputs]
     results = (result_types[0] if len(result_types) == 1
                else f"({', '.join(result_types)})")
     lines = [f"module attributes {{kb.world_size = {program.world_size} : i64}} {{",
              f"  func.func @{program.name}({args}) -> {results} {{"]
     lines += [f"    {_op_line(kind, operands, result, program.attributes(result))}"
+              f"{_loc(result.loc, debug_info)}"
               for kind, operands, result in program.ops]
     lines.append(f"    return {', '.join(t.ssa for t in program.outputs)} : "
-                 f"{', '.join(result_types)}")
-    lines += ["  }", "}", ""]
+                 f"{', '.join(result_types)}{_loc(program.output_loc, debug_info)}")
+    lines += [f"  }}{_loc(program.loc, debug_info)}", "}", ""]
     return "\n".join(lines)

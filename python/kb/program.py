@@ -11,6 +11,15 @@ Function arguments are, in this order:
      (`%w1`, `%w2`, ... or `%<name>_w` for a layer given `name=`), then its bias if it has
      one (`%b1`, ... or `%<name>_b`). A layer applied twice adds its parameters once.
 Op results are numbered `%0`, `%1`, ... in program order, as `kb-opt` prints them.
+
+Each op, argument and output remembers the user's file:line:col that recorded it
+(kb.location); the IR handed to the tools carries them as MLIR locations, so the tools'
+errors name the user's line.
+
+A tensor of more than two dimensions (Megatron's [s, b, h] activations) is written to
+the IR as tokens x hidden (its leading dimensions flattened): the layers and elementwise
+ops work on rows, so the flattening is exact, and arrays go in and come out in the
+tensor's own shape.
 """
 import contextvars
 import json
@@ -22,6 +31,7 @@ import numpy as np
 from . import parallel_state
 from .dtypes import check_dtype, round_to
 from .ir import check_name, emit_module, tensor_type
+from .location import caller_location
 from .tools import ToolError, run_tool
 
 _current = contextvars.ContextVar("kb_program", default=None)
@@ -39,17 +49,24 @@ class Tensor:
     """A value of the program: its global (logical) shape, dtype and optional DPPolicy.
     It holds no data; arrays are given to `run` and `reference`."""
 
-    def __init__(self, program, name, shape, dtype, policy=None):
+    def __init__(self, program, name, shape, dtype, policy=None, loc=None):
         self.program, self.name = program, name
         self.shape, self.dtype, self.policy = tuple(shape), dtype, policy
+        self.loc = loc  # kb.location.Location of the user's line that made it
 
     @property
     def ssa(self):
         return f"%{self.name}"
 
     @property
+    def ir_shape(self):
+        """The shape in the IR: `shape`, with the leading dimensions of a tensor of
+        more than two flattened into one (tokens x hidden)."""
+        return ir_shape(self.shape)
+
+    @property
     def mlir_type(self):
-        return tensor_type(self.shape, self.dtype, self.policy)
+        return tensor_type(self.ir_shape, self.dtype, self.policy)
 
     def __repr__(self):
         return f"Tensor({self.ssa}: {self.shape} {self.dtype})"
@@ -97,6 +114,8 @@ class Program:
         self._layers = {}     # layer -> its parameter Tensors in this program
         self._names = set()
         self._token = None
+        self.loc = caller_location()         # the function's
+        self.output_loc = None               # its return's: the first `output` call
 
     def __enter__(self):
         self._token = _current.set(self)
@@ -130,15 +149,15 @@ class Program:
         else:
             raise TypeError("program.input takes (shape) or (name, shape)")
         name = check_name("x" if name is None else name, "input name")
-        check_dtype(dtype)
+        dtype = check_dtype(dtype)
         shape = tuple(shape) if shape is not None else ()
         if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
                             for d in shape):
             raise ValueError(f"input {name!r} needs a shape of positive integers, "
                              f"got {shape!r}")
         if dp is not None:
-            dp.check(shape, f"input {name!r}")
-        tensor = Tensor(self, self._fresh_name(name), shape, dtype, dp)
+            dp.check(ir_shape(shape), f"input {name!r}")
+        tensor = Tensor(self, self._fresh_name(name), shape, dtype, dp, caller_location())
         self.inputs.append(tensor)
         return tensor
 
@@ -159,18 +178,21 @@ class Program:
 
     def _parameter(self, name, layer, attribute, dp=None):
         value = getattr(layer, attribute)
-        tensor = Tensor(self, self._fresh_name(name), value.shape, layer.dtype, dp)
+        # A parameter is located where its layer was built.
+        tensor = Tensor(self, self._fresh_name(name), value.shape, layer.dtype, dp,
+                        getattr(layer, "loc", None))
         self.parameters.append((tensor, layer, attribute))
         return tensor
 
     def emit(self, kind, operands, shape, dtype, policy=None, **attrs):
         """Appends an op; its result is named by its position, as kb-opt prints it.
         `policy` is the result's encoding (elementwise ops keep their operand's type);
-        `attrs` are the op's attributes (kb.scale's factor)."""
+        `attrs` are the op's attributes (kb.scale's factor). The op is located at the
+        user's line that called into kb."""
         for o in operands:
             if not isinstance(o, Tensor) or o.program is not self:
                 raise ValueError(f"{o!r} is not a value of program {self.name!r}")
-        result = Tensor(self, str(len(self.ops)), shape, dtype, policy)
+        result = Tensor(self, str(len(self.ops)), shape, dtype, policy, caller_location())
         self.ops.append((kind, list(operands), result))
         if attrs:
             self._attributes[result] = attrs
@@ -185,12 +207,17 @@ class Program:
         for t in tensors:
             if not isinstance(t, Tensor) or t.program is not self:
                 raise ValueError(f"{t!r} is not a value of program {self.name!r}")
+        if self.output_loc is None:
+            self.output_loc = caller_location()
         self.outputs.extend(tensors)
 
     # kb IR.
-    def to_mlir(self):
-        """The global-view kb IR of the program, as text."""
-        return emit_module(self)
+    def to_mlir(self, debug_info=False):
+        """The global-view kb IR of the program, as text. With debug_info=True every
+        op, argument, return and the function carry the user's line as an MLIR
+        location (as mlir-opt's --mlir-print-debuginfo shows them); the tools are
+        always given that form."""
+        return emit_module(self, debug_info=debug_info)
 
     def __str__(self):
         return self.to_mlir()
@@ -206,7 +233,7 @@ class Program:
             values.append(_checked(tensor, given[tensor.name]))
         for tensor, layer, attribute in self.parameters:
             values.append(_checked(tensor, getattr(layer, attribute)))
-        return values
+        return [v.reshape(t.ir_shape) for v, t in zip(values, self.arguments)]
 
     # Tools.
     def compile(self, lower_to_device=True):
@@ -244,21 +271,33 @@ class Program:
             except ToolError as error:
                 error.report = _load_json(report_path)  # a failed --check still reports
                 raise
-            outputs = [np.load(os.path.join(tmp, f"result{i}.npy"))
-                       for i in range(len(self.outputs))]
+            outputs = [np.load(os.path.join(tmp, f"result{i}.npy")).reshape(t.shape)
+                       for i, t in enumerate(self.outputs)]
             report = _load_json(report_path)
         return RunResult(outputs, report, done.stdout)
 
     def reference(self, inputs=None):
         """The unsharded model in numpy (kb.reference): one array per output."""
         from .reference import run
-        return run(self, inputs)
+        return [value.reshape(t.shape) for value, t in zip(run(self, inputs), self.outputs)]
 
     def _write(self, directory):
         path = os.path.join(directory, f"{self.name}.mlir")
         with open(path, "w") as f:
-            f.write(self.to_mlir())
+            f.write(self.to_mlir(debug_info=True))
         return path
+
+
+def ir_shape(shape):
+    """`shape` as the IR holds it: leading dimensions of a tensor of more than two
+    flattened into one, so [s, b, h] becomes [s * b, h]."""
+    shape = tuple(shape)
+    if len(shape) <= 2:
+        return shape
+    rows = 1
+    for d in shape[:-1]:
+        rows *= d
+    return (rows, shape[-1])
 
 
 def _named_inputs(declared, inputs):

@@ -22,13 +22,6 @@ def gelu(x):
                                     (x + np.float32(0.044715) * x * x * x)))
 
 
-def silu(x):
-    """x * sigmoid(x) = x / (1 + exp(-x)), in f32."""
-    x = np.asarray(x, dtype=np.float32)
-    with np.errstate(over="ignore"):
-        return x / (np.float32(1.0) + np.exp(-x))
-
-
 def run(program, inputs=None):
     """Runs `program` on `inputs` (as Program.run takes them); one array per output,
     float16 for f16 and float32 (rounded) for bf16 and f32."""
@@ -91,9 +84,11 @@ def layernorm(v, w, b, eps=1e-5):
 
 
 def silu(z):
-    """z / (1 + e^-z)."""
+    """z / (1 + e^-z) in float64; e^-z overflows to infinity for very negative z,
+    which gives the exact limit 0."""
     z = np.asarray(z, dtype=np.float64)
-    return z / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):
+        return z / (1.0 + np.exp(-z))
 
 
 def gelu_tanh(z):

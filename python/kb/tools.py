@@ -11,7 +11,21 @@ import shutil
 import subprocess
 
 _REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-_REPO_BIN = os.path.join(_REPO, "build", "bin")
+# The checkout's tools when kb runs from its source tree (PYTHONPATH=python); an
+# installed copy has no checkout around it and uses the directory recorded at install.
+_IN_CHECKOUT = os.path.isfile(os.path.join(_REPO, "scripts", "build.sh"))
+_REPO_BIN = os.path.join(_REPO, "build", "bin") if _IN_CHECKOUT else None
+
+
+def configured_tools_dir():
+    """The tools directory recorded when the package was installed (setup.py writes
+    kb/_configured.py: $KB_TOOLS_DIR at install time, else the checkout's build/bin),
+    or None when kb runs from its source tree."""
+    try:
+        from ._configured import TOOLS_DIR
+    except ImportError:
+        return None
+    return TOOLS_DIR
 
 
 class ToolError(RuntimeError):
@@ -33,10 +47,11 @@ class ToolError(RuntimeError):
 
 
 def find_tool(name):
-    """The path of `name`: $KB_TOOLS_DIR, then the repository's build/bin, then PATH."""
+    """The path of `name`: $KB_TOOLS_DIR, then the checkout's build/bin (running from
+    the source tree), then the directory recorded at install, then PATH."""
     searched = []
-    for directory in (os.environ.get("KB_TOOLS_DIR"), _REPO_BIN):
-        if directory:
+    for directory in (os.environ.get("KB_TOOLS_DIR"), _REPO_BIN, configured_tools_dir()):
+        if directory and directory not in searched:
             searched.append(directory)
             path = os.path.join(directory, name)
             if os.path.isfile(path) and os.access(path, os.X_OK):
@@ -44,10 +59,13 @@ def find_tool(name):
     found = shutil.which(name)
     if found:
         return found
-    raise ToolError(name, f"not found (looked in {', '.join(searched)} and PATH); build it "
-                          f"with `{os.path.join(_REPO, 'scripts', 'build.sh')}` (or "
-                          f"`ninja -C build {name}`), or set KB_TOOLS_DIR to the "
-                          "directory that holds it")
+    looked = ", ".join(searched + ["PATH"])
+    raise ToolError(name, f"not found (looked in {looked}). Build the tools in a kb "
+                          f"checkout with `scripts/build.sh` (or `ninja -C build {name}`), "
+                          f"then either put its build/bin on PATH, set KB_TOOLS_DIR to that "
+                          f"directory, or install this package with KB_TOOLS_DIR set "
+                          f"(`KB_TOOLS_DIR=/path/to/build/bin pip install ./python` records "
+                          f"it)")
 
 
 def run_tool(name, args):

@@ -1,6 +1,7 @@
 """The examples run from a fresh build and match the numpy reference (they exit
 non-zero otherwise)."""
 import os
+import re
 import subprocess
 import sys
 
@@ -26,3 +27,16 @@ def test_llama2_7b_mlp():
     out = run_example("llama2_7b_mlp.py")
     assert "Llama-2-7B MLP (gelu(gate) + up in place of silu(gate) * up), TP 8" in out
     assert "TP world size 8" in out and "max error vs the numpy reference" in out
+
+
+def test_seed_unchanged():
+    """The seed's own file through the kernbench compatibility package, both placements
+    checked; the seed's one-PE placement costs more device time than kb's choice."""
+    out = run_example("seed_unchanged.py")
+    assert "the seed's Column -> Row block, TP world size 4" in out
+    assert "launch 'col_parallel_gemm': ColumnParallelLinear(256, 1024)" in out
+    assert "(a slice of dimension 1)" in out and "(a slice of dimension 0)" in out
+    assert out.count("check: passed") == 2 and "FAILED" not in out
+    line = [l for l in out.splitlines() if l.startswith("device time: kb's placement")][0]
+    ours, seeds = (float(v) for v in re.findall(r"([0-9.]+) us", line))
+    assert seeds > ours > 0

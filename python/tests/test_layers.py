@@ -62,7 +62,21 @@ def test_dtypes_are_accepted(no_tools, dtype):
     assert layer.bias.shape == (4,)
 
 
-@pytest.mark.parametrize("dtype", ["f64", "fp16", "float16", "F16", None, 16])
+@pytest.mark.parametrize("dtype, name", [
+    ("float16", "f16"), ("fp16", "f16"), ("F16", "f16"), ("half", "f16"),
+    (np.float16, "f16"), (np.dtype("float16"), "f16"),
+    ("bfloat16", "bf16"), ("BF16", "bf16"),
+    ("float32", "f32"), ("fp32", "f32"), (np.float32, "f32"), (np.dtype("<f4"), "f32"),
+])
+def test_numpy_and_framework_spellings_of_a_dtype_are_accepted(no_tools, dtype, name):
+    layer = kb.ColumnParallelLinear(4, 4, dtype=dtype)
+    assert layer.dtype == name
+    assert kb.RowParallelLinear(4, 4, dtype=dtype).dtype == name
+    assert kb.Program("p").input((2, 2), dtype=dtype).dtype == name
+    assert f"x{name}>" in kb.Program("p").input((2, 2), dtype=dtype).mlir_type
+
+
+@pytest.mark.parametrize("dtype", ["f64", "float", "F8", np.float64, np.int32, 16])
 def test_other_dtypes_are_value_errors(no_tools, dtype):
     with pytest.raises(ValueError, match="dtype must be one of f16, bf16, f32"):
         kb.ColumnParallelLinear(4, 4, dtype=dtype)
@@ -88,7 +102,8 @@ def test_shape_and_dtype_checks_name_the_numbers(no_tools):
     initialize_model_parallel(tensor_model_parallel_size=2)
     with kb.Program("p") as p:
         x = p.input("x", (4, 8), dtype="f32")
-        with pytest.raises(ValueError, match=r"takes \(M, 6\) inputs, got \(4, 8\)"):
+        with pytest.raises(ValueError, match=r"takes \(M, 6\) or \(s, b, 6\) inputs, "
+                                             r"got \(4, 8\)"):
             kb.ColumnParallelLinear(6, 4, dtype="f32")(x)
         with pytest.raises(ValueError, match="is f16, its input is f32"):
             kb.ColumnParallelLinear(8, 4, dtype="f16")(x)

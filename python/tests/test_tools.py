@@ -1,5 +1,6 @@
 """Missing and failing tools surface as kb.ToolError with what went wrong: the tool,
 its command line, its exit status and its stderr."""
+import inspect
 import subprocess
 
 import numpy as np
@@ -32,9 +33,29 @@ def test_missing_tool_says_where_it_looked_and_how_to_build_it(monkeypatch, tmp_
     message = str(e.value)
     assert message.startswith("kb-opt: not found (looked in ")
     assert str(tmp_path) in message and str(tmp_path / "nothing") in message
-    assert "and PATH" in message and "scripts/build.sh" in message
-    assert "KB_TOOLS_DIR" in message
+    assert ", PATH)" in message and "scripts/build.sh" in message
+    assert "put its build/bin on PATH, set KB_TOOLS_DIR" in message
+    assert "KB_TOOLS_DIR=/path/to/build/bin pip install ./python" in message
     assert e.value.tool == "kb-opt" and e.value.returncode is None
+
+
+def test_the_directory_recorded_at_install_is_searched_before_path(monkeypatch, tmp_path):
+    recorded, on_path = tmp_path / "recorded", tmp_path / "on_path"
+    recorded.mkdir()
+    on_path.mkdir()
+    fake_tool(recorded, "kb-opt", "echo recorded\n")
+    fake_tool(on_path, "kb-opt", "echo path\n")
+    monkeypatch.delenv("KB_TOOLS_DIR", raising=False)
+    monkeypatch.setattr(tools, "_REPO_BIN", None)  # as an installed copy has none
+    monkeypatch.setenv("PATH", str(on_path))
+    assert tools.find_tool("kb-opt") == str(on_path / "kb-opt")
+    monkeypatch.setattr(tools, "configured_tools_dir", lambda: str(recorded))
+    assert tools.find_tool("kb-opt") == str(recorded / "kb-opt")
+    assert small_program().compile() == "recorded\n"
+    monkeypatch.setattr(tools, "configured_tools_dir", lambda: str(tmp_path / "gone"))
+    with pytest.raises(kb.ToolError, match=r"looked in .*gone, PATH\)") as e:
+        tools.find_tool("kb-run")
+    assert "install this package with KB_TOOLS_DIR set" in str(e.value)
 
 
 def test_failing_tool_surfaces_its_stderr(monkeypatch, tmp_path):
@@ -89,8 +110,10 @@ exit 1
 
 def test_kb_opt_errors_reach_the_user_with_their_location(tmp_path):
     """A policy naming more cubes than the device has is kb-opt's to reject (the device
-    can be overridden); its message names both numbers."""
+    can be overridden); its message names both numbers and the line that built the
+    layer, not the temporary file kb-opt read."""
     with kb.Program("p") as p:
+        layer_line = inspect.currentframe().f_lineno + 1
         layer = kb.ColumnParallelLinear(8, 64, dtype="f32",
                                         dp=kb.DPPolicy(cube="shard", num_cubes=8))
         p.output(layer(p.input((2, 8), dtype="f32")))
@@ -98,4 +121,5 @@ def test_kb_opt_errors_reach_the_user_with_their_location(tmp_path):
         p.compile()
     assert e.value.returncode == 1
     assert "DPPolicy names 8 cubes, but the device has 4" in e.value.stderr
-    assert "p.mlir:2:" in e.value.stderr
+    assert f"{__file__}:{layer_line}:17: error: DPPolicy names 8 cubes" in e.value.stderr
+    assert "p.mlir" not in e.value.stderr

@@ -1,0 +1,1 @@
+"""kernbench.policy.placement: intra-SIP placement (DPPolicy)."""

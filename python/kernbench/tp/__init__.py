@@ -1,0 +1,1 @@
+"""kernbench.tp: tensor parallelism across SIPs (parallel_state, kernels)."""
