@@ -180,13 +180,17 @@ KBPlacePass::placeFunction(func::FuncOp func,
   for (Value v : values)
     if (isa<RankedTensorType>(v.getType()))
       classes.insert(v);
+  // Elementwise ops, norms, rope and all_reduce: the type constraints that
+  // tie a result to its operand tie their policies too.
   func.walk([&](Operation *op) {
-    if (auto gelu = dyn_cast<GeluOp>(op))
-      classes.unionSets(gelu.getInput(), gelu.getResult());
-    else if (auto reduce = dyn_cast<AllReduceOp>(op))
-      classes.unionSets(reduce.getInput(), reduce.getResult());
-    else if (auto add = dyn_cast<AddOp>(op))
-      classes.unionSets(add.getLhs(), add.getResult());
+    if (op->getNumResults() != 1 || op->getNumOperands() == 0 ||
+        !isa<RankedTensorType>(op->getResult(0).getType()))
+      return;
+    if (op->hasTrait<mlir::OpTrait::SameOperandsAndResultType>())
+      for (Value operand : op->getOperands())
+        classes.unionSets(operand, op->getResult(0));
+    else if (op->hasTrait<kb::OpTrait::ResultTypeOfFirstOperand>())
+      classes.unionSets(op->getOperand(0), op->getResult(0));
   });
 
   MLIRContext *ctx = func.getContext();

@@ -84,4 +84,12 @@ class KB_Attr<string name, string attrMnemonic, list<Trait> traits = []>
   let mnemonic = attrMnemonic;
 }
 
+// Marks an op whose result has the type of its first operand, encoding
+// included (AllTypesMatch states and verifies it; this makes it queryable):
+// placement gives both one DPPolicy, as it does for SameOperandsAndResultType.
+def KB_ResultTypeOfFirstOperand
+    : NativeOpTrait<"ResultTypeOfFirstOperand"> {
+  let cppNamespace = "::kb::OpTrait";
+}
+
 #endif // KB_DIALECT_KB_IR_KBBASE_TD

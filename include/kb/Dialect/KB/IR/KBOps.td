@@ -140,6 +140,7 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
 // (kb::PartialOperands).
 class KB_BinaryElementwiseOp<string mnemonic, string partials>
     : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
+        KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
   let results = (outs KB_FloatTensor:$result);

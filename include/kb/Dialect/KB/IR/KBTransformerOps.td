@@ -17,6 +17,7 @@
 
 def KB_RMSNormOp
     : KB_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>,
+        KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Root-mean-square norm over the last axis, times a weight";
   let description = [{
@@ -42,6 +43,7 @@ def KB_RMSNormOp
 
 def KB_LayerNormOp
     : KB_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
+        KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Layer norm over the last axis, with weight and bias";
   let description = [{
@@ -74,6 +76,7 @@ def KB_LayerNormOp
 //===----------------------------------------------------------------------===//
 
 def KB_RoPEOp : KB_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>,
+        KB_ResultTypeOfFirstOperand,
     DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Rotary position embedding, Hugging Face's rotate_half form";
   let description = [{
