@@ -5,6 +5,7 @@
 
 #include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
 #include "kb/Dialect/KB/IR/KBDialect.h"
+#include "kb/Dialect/KB/IR/UpstreamTPPartitionModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -22,6 +23,7 @@ inline void registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::cf::ControlFlowDialect, mlir::memref::MemRefDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  registerUpstreamTPPartitionModels(registry);
 }
 
 } // namespace kb

@@ -12,6 +12,7 @@
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
@@ -36,6 +37,33 @@ static HostTensor add(const HostTensor &a, const HostTensor &b) {
     runtime::addBiasRows(c.data.data(), b.data.data(),
                          c.numElements() / b.numElements(), b.numElements());
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
+  return c;
+}
+
+/// The static, unit-stride slice of `a` at `offsets` of `sizes`.
+static HostTensor sliced(const HostTensor &a, ArrayRef<int64_t> offsets,
+                         ArrayRef<int64_t> sizes) {
+  HostTensor c = runtime::makeTensor(a.dtype, sizes);
+  int64_t rank = sizes.size();
+  if (c.numElements() == 0)
+    return c;
+  // Row-major strides of the source; walk the result's elements in order.
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * a.shape[d + 1];
+  SmallVector<int64_t> index(rank, 0);
+  int64_t inner = sizes.back();
+  for (int64_t out = 0; out < c.numElements(); out += inner) {
+    int64_t from = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      from += (offsets[d] + index[d]) * strides[d];
+    std::copy_n(a.data.data() + from, inner, c.data.data() + out);
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
   return c;
 }
 
@@ -206,6 +234,18 @@ kb::exec::runKBProgram(const Program &program,
       } else if (auto append = dyn_cast<KVAppendOp>(op)) {
         vals[append.getResult()] =
             kvAppend(vals[append.getCache()], vals[append.getNewRows()]);
+      } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+        if (slice->getNumOperands() != 1 ||
+            slice.getSourceType().getRank() !=
+                slice.getResultType().getRank() ||
+            !llvm::all_of(slice.getStaticStrides(),
+                          [](int64_t s) { return s == 1; }))
+          return errorAt(&op, "kb-run runs 'tensor.extract_slice' with "
+                              "static offsets and sizes, unit strides and "
+                              "no rank reduction only");
+        vals[slice.getResult()] =
+            sliced(vals[slice.getSource()], slice.getStaticOffsets(),
+                   slice.getStaticSizes());
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {

@@ -111,3 +111,31 @@ module attributes {kb.world_size = 2 : i64} {
     return %n : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// GPT-2's fused W_qkv: static slices of a replicated weight are the same on
+// every rank; each slice then feeds a column-parallel projection.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @fused_qkv
+  // CHECK-SAME: %[[W:[^:]*]]: tensor<8x24xf32>)
+  // CHECK: %[[WK:.*]] = tensor.extract_slice %[[W]][0, 8] [8, 8] [1, 1] : tensor<8x24xf32> to tensor<8x8xf32>
+  // CHECK: %[[WKS:.*]] = kb.tp_slice %[[WK]][%{{.*}}] along 1 : tensor<8x8xf32> -> tensor<8x4xf32>
+  // CHECK: kb.matmul %{{.*}}, %[[WKS]]
+  func.func @fused_qkv(%x: tensor<3x8xf32>, %w: tensor<8x24xf32>) -> tensor<3x8xf32> {
+    %wk = tensor.extract_slice %w[0, 8] [8, 8] [1, 1] : tensor<8x24xf32> to tensor<8x8xf32>
+    %k = kb.column_parallel_linear %x, %wk : (tensor<3x8xf32>, tensor<8x8xf32>) -> tensor<3x8xf32>
+    return %k : tensor<3x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @strided_slice(%w: tensor<8x24xf32>) -> tensor<8x8xf32> {
+    // expected-error@+1 {{'tensor.extract_slice' op is partitioned by kb-tp-partition only with static offsets and sizes and unit strides}}
+    %s = tensor.extract_slice %w[0, 0] [8, 8] [1, 3] : tensor<8x24xf32> to tensor<8x8xf32>
+    return %s : tensor<8x8xf32>
+  }
+}
