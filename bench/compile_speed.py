@@ -23,12 +23,14 @@ import sys
 import tempfile
 import time
 
+import kbtools  # kb-opt / kb-run: $KB_TOOLS_DIR, build/bin, then PATH
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen_gpt  # noqa: E402
 
-KB_OPT = os.path.join(os.environ.get("KB_TOOLS_DIR", os.path.join(ROOT, "build", "bin")), "kb-opt")
+KB_OPT = kbtools.tool("kb-opt")
 MLIR_OPT = "/usr/lib/llvm-22/bin/mlir-opt"
 SHARD_PIPELINE = ("builtin.module(func.func(sharding-propagation,shard-partition,"
                   "canonicalize,cse))")

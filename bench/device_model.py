@@ -18,9 +18,11 @@ import subprocess
 import sys
 import tempfile
 
+import kbtools  # kb-opt / kb-run: $KB_TOOLS_DIR, build/bin, then PATH
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BIN = os.environ.get("KB_TOOLS_DIR", os.path.join(ROOT, "build", "bin"))
+BIN = kbtools.tools_dir()
 
 GEMM = """module attributes {{kb.world_size = {w} : i64}} {{
   func.func @gemm(%x: tensor<{m}x{k}x{t}>, %w: tensor<{k}x{n}x{t}>) -> tensor<{m}x{n}x{t}> {{

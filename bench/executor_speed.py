@@ -20,11 +20,13 @@ import sys
 import tempfile
 import time
 
+import kbtools  # kb-opt / kb-run: $KB_TOOLS_DIR, build/bin, then PATH
+
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-KB_RUN = os.path.join(os.environ.get("KB_TOOLS_DIR", os.path.join(ROOT, "build", "bin")), "kb-run")
+KB_RUN = kbtools.tool("kb-run")
 
 MODEL = """module attributes {{kb.world_size = {w} : i64}} {{
   func.func @mlp(%x: tensor<{m}x{h}xf32>, %w1: tensor<{h}x{f}xf32>, %b1: tensor<{f}xf32>,

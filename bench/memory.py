@@ -16,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 
+import kbtools  # kb-opt / kb-run: $KB_TOOLS_DIR, build/bin, then PATH
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BIN = os.environ.get("KB_TOOLS_DIR", os.path.join(ROOT, "build", "bin"))
+BIN = kbtools.tools_dir()
 
 MODEL = """module attributes {{kb.world_size = {w} : i64}} {{
   func.func @mlp(%x: tensor<{m}x{h}xf32>, %w1: tensor<{h}x{f}xf32>, %w2: tensor<{f}x{h}xf32>) -> tensor<{m}x{h}xf32> {{
