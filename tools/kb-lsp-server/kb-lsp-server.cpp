@@ -8,14 +8,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/InitAllDialects.h"
+#include "kb/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Tools/mlir-lsp-server/MlirLspServerMain.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
+  llvm::cl::SetVersionPrinter(
+      [](llvm::raw_ostream &os) { os << kb::versionString() << "\n"; });
   mlir::DialectRegistry registry;
   kb::registerAllDialects(registry);
-  return mlir::asMainReturnCode(
-      mlir::MlirLspServerMain(argc, argv, registry));
+  return mlir::asMainReturnCode(mlir::MlirLspServerMain(argc, argv, registry));
 }

@@ -7,11 +7,15 @@
 
 #include "kb/InitAllDialects.h"
 #include "kb/InitAllPasses.h"
+#include "kb/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
+  llvm::cl::SetVersionPrinter(
+      [](llvm::raw_ostream &os) { os << kb::versionString() << "\n"; });
   mlir::DialectRegistry registry;
   kb::registerAllDialects(registry);
   kb::registerAllPasses();
