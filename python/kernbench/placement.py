@@ -12,6 +12,20 @@ the kernels launched on the PEs see.
 LAYOUT_DIMS = {"column_wise": 1, "row_wise": 0}
 
 
+def _dim(layout, shape, level, what):
+    """The dimension `layout` splits: column_wise the columns (dimension 1 of a matrix,
+    the only one of a vector such as a bias), row_wise the rows (dimension 0 of a
+    matrix); None for replicate."""
+    if layout == "replicate":
+        return None
+    if len(shape) == 1 and layout == "column_wise":
+        return 0
+    if len(shape) != 2:
+        raise ValueError(f"{what}: DPPolicy {level}={layout!r} splits a matrix (or "
+                         f"column_wise a vector), this tensor has {len(shape)} dimensions")
+    return LAYOUT_DIMS[layout]
+
+
 class Placement:
     """The resolved placement of one tensor: `cubes`, `pes`, each cube's piece
     (`piece_offsets(c)`, `piece_shape`) and each PE's shard within it."""
@@ -28,7 +42,8 @@ class Placement:
         if self.pes > pes_on_device:
             raise ValueError(f"{what}: DPPolicy num_pes ({self.pes}) exceeds the device's "
                              f"{pes_on_device} PEs per cube")
-        self.cube_dim, self.pe_dim = LAYOUT_DIMS.get(cube), LAYOUT_DIMS.get(pe)
+        self.cube_dim, self.pe_dim = (_dim(cube, tensor.shape, "cube", what),
+                                      _dim(pe, tensor.shape, "pe", what))
         self.shape = tensor.shape
         self.piece_shape = self._split(tensor.shape, self.cube_dim, self.cubes, "cube",
                                        "num_cubes", what)
@@ -39,10 +54,6 @@ class Placement:
     def _split(shape, dim, count, level, count_name, what):
         if dim is None:
             return tuple(shape)
-        if len(shape) != 2:
-            raise ValueError(f"{what}: DPPolicy {level}="
-                             f"{'column_wise' if dim else 'row_wise'} splits a 2-D tensor, "
-                             f"this one has {len(shape)} dimensions")
         if shape[dim] % count:
             raise ValueError(f"{what}: DPPolicy {level} split of dimension {dim} (size "
                              f"{shape[dim]}) does not divide by {count_name} ({count})")

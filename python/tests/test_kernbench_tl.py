@@ -1,0 +1,246 @@
+"""kernbench's own API on kb: its DPPolicy spellings in kb.DPPolicy, the `tl` kernel
+language traced into gemm_tile, the ctx facade and `python -m kb.kernbench run`, and
+the benchmark files of python/examples/kernbench run unmodified with --check."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+import kb
+from kb import device
+from kb.kernbench import main, run_bench
+from kernbench.context import CheckError, Context
+from kernbench.policy.placement.dp import DPPolicy
+from kernbench.tp import parallel_state
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "examples", "kernbench")
+
+
+def bench(name):
+    return os.path.join(EXAMPLES, name)
+
+
+# kb.DPPolicy speaks kernbench.
+def test_kb_dppolicy_takes_kernbench_layouts():
+    assert kb.DPPolicy(pe="column_wise", num_cubes=1, num_pes=8).to_mlir() == (
+        "#kb.dp<cube = replicate, pe = shard(1), num_cubes = 1, num_pes = 8>")
+    assert kb.DPPolicy(cube="row_wise", num_cubes=2).to_mlir() == (
+        "#kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1>")
+    assert kb.DPPolicy(pe="column_wise") == kb.DPPolicy(pe="shard", pe_dim=1)
+    assert repr(kb.DPPolicy(pe="column_wise")) == (
+        "DPPolicy(cube='replicate', pe='column_wise', num_cubes=1, num_pes=1)")
+
+
+def test_kb_dppolicy_none_is_the_devices_count():
+    cubes, pes = device.counts()
+    policy = kb.DPPolicy(cube="column_wise", num_cubes=None, num_pes=None)
+    assert policy.to_mlir() == (f"#kb.dp<cube = shard(1), pe = replicate, num_cubes = "
+                                f"{cubes}, num_pes = {pes}>")
+    assert device.counts({"cubes": 2, "pes_per_cube": 4}) == (2, 4)
+    assert "num_cubes = 2, num_pes = 4" in policy.to_mlir({"cubes": 2, "pes_per_cube": 4})
+    with pytest.raises(ValueError, match=rf"dimension 1 \(size 6\) does not divide by "
+                                         rf"num_cubes \({cubes}\)"):
+        policy.check((8, 6))
+
+
+@pytest.mark.parametrize("key", ["sip", "num_sips"])
+def test_kb_dppolicy_has_no_sip_field(key):
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{key}'.*SIP is the "
+                                        f"TP rank"):
+        kb.DPPolicy(**{key: 1})
+
+
+def test_kb_dppolicy_named_split_with_another_dim_is_refused():
+    with pytest.raises(ValueError, match=r"pe='column_wise' splits dimension 1, but "
+                                         r"pe_dim=0"):
+        kb.DPPolicy(pe="column_wise", pe_dim=0)
+
+
+# The runner on the example benchmarks, unmodified.
+@pytest.mark.parametrize("name, world", [
+    ("gemm_qkv.py", 1), ("gemm_qkv.py", 2), ("gemm_single_pe.py", 1),
+    ("gemm_staging.py", 1), ("gemm_load.py", 1), ("gemm_ref.py", 1), ("mlp_gelu.py", 1),
+    ("seed_tp_block.py", 4)])
+def test_example_runs_with_check(name, world, capsys):
+    assert main(["run", bench(name), "--world-size", str(world), "--fill", "random",
+                 "--seed", "3", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "check: passed" in out
+    assert float(re.search(r"device time: ([0-9.]+) us\n\Z", out).group(1)) > 0
+
+
+def test_single_pe_takes_longer_than_the_cube():
+    spread_program, spread = run_bench(bench("gemm_qkv.py"), fill="random", check=True)
+    single_program, single = run_bench(bench("gemm_single_pe.py"), fill="random",
+                                       check=True)
+    assert single.device_time_s > 4 * spread.device_time_s
+    # The single-PE program computes on PE 0 of cube 0 only; the spread one on every PE.
+    assert set(re.findall(r"matmul pe (\d+)", single_program.text)) == {"0"}
+    assert "#gemm_tile.cube<1>" not in single_program.text
+    _, pes = device.counts()
+    assert set(re.findall(r"matmul pe (\d+)", spread_program.text)) == {
+        str(p) for p in range(pes)}
+
+
+def test_load_stages_and_ref_streams():
+    load_program, load = run_bench(bench("gemm_load.py"), fill="random", check=True)
+    ref_program, ref = run_bench(bench("gemm_ref.py"), fill="random", check=True)
+    assert "gemm_tile.dma" in load_program.text and "gemm_tile.dma" not in ref_program.text
+    assert load.report["sips"][0]["dma_bytes"] > 0 == ref.report["sips"][0]["dma_bytes"]
+    assert load.device_time_s > ref.device_time_s
+
+
+def test_seed_block_all_reduces_across_sips():
+    program, outcome = run_bench(bench("seed_tp_block.py"), world_size=4, fill="random",
+                                 check=True)
+    assert program.text.count("gemm_tile.reduce_scatter_step <sum>") == 3
+    assert outcome.report["sips"][0]["link_bytes_sent"] > 0
+    assert outcome.outputs[1].shape == (4 * 64, 256)  # the ranks' results, stacked
+
+
+def test_report_and_trace_files(tmp_path, capsys):
+    report, trace = tmp_path / "r.json", tmp_path / "t.json"
+    assert main(["run", bench("gemm_ref.py"), "--report", str(report), "--trace",
+                 str(trace)]) == 0
+    assert '"device_time_s"' in report.read_text()
+    assert '"traceEvents"' in trace.read_text()
+
+
+# --check fails when kb's numbers are wrong.
+def _program(kernel, shapes=((64, 64), (64, 64), (64, 64)), dp=None, scalars=()):
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+    ctx = Context()
+    tensors = [ctx.zeros(s, dtype="f16", dp=dp, name=f"t{i}") for i, s in enumerate(shapes)]
+    ctx.launch("k", kernel, *tensors, *scalars)
+    return ctx.program("k")
+
+
+def _gemm(a_ptr, b_ptr, c_ptr, tl):
+    tl.wait(tl.composite(op="gemm", a=tl.ref(a_ptr), b=tl.ref(b_ptr), out_ptr=c_ptr))
+
+
+def test_check_names_the_first_mismatching_index():
+    program = _program(_gemm, dp=DPPolicy(num_cubes=1, num_pes=1))
+    # The first output tile multiplies the wrong rows of a.
+    assert "matmul pe 0 %t0_c0 [0, 0]," in program.text
+    program.text = program.text.replace("matmul pe 0 %t0_c0 [0, 0],",
+                                        "matmul pe 0 %t0_c0 [32, 0],", 1)
+    with pytest.raises(CheckError, match=r"tensor 't2' \(64, 64\) f16 differs from numpy "
+                                         r"at rank 0 index \(0, 0\)"):
+        program.run(fill="random", check=True)
+
+
+def test_check_never_passes_nan():
+    program = _program(_gemm, dp=DPPolicy(num_cubes=1, num_pes=1))
+    outcome = program.run(fill="random")
+    values = program.values("random")
+    outputs = [o.copy() for o in outcome.outputs]
+    outputs[0][5, 7] = np.nan
+    with pytest.raises(CheckError, match=r"index \(5, 7\): kb nan"):
+        program.check(outputs, program.reference(values))
+    assert program.check(outcome.outputs, program.reference(values)) < 1e-2
+
+
+# The yield contract.
+def _no_wait(a_ptr, b_ptr, c_ptr, tl):
+    tl.composite(op="gemm", a=tl.load(a_ptr), b=tl.ref(b_ptr), out_ptr=c_ptr)
+
+
+def test_a_kernel_without_wait_is_refused_with_the_contract():
+    with pytest.raises(ValueError, match=r"launch 'k' on cube 0 PE 0: the kernel has a "
+                                         r"path with no tl.wait; kernbench's yield-safety "
+                                         r"contract"):
+        _program(_no_wait, dp=DPPolicy(num_cubes=1, num_pes=1))
+
+
+def test_kb_opt_checks_the_program_for_waits():
+    program = _program(_gemm, dp=DPPolicy(num_cubes=1, num_pes=1))
+    program.verify()
+    program.text = "\n".join(l for l in program.text.splitlines()
+                             if "gemm_tile.wait" not in l)
+    with pytest.raises(ValueError, match=r"leave a path with no wait: kernbench's "
+                                         r"yield-safety contract(.|\n)*has a path with no "
+                                         r"gemm_tile.wait"):
+        program.verify()
+
+
+def test_runner_reports_the_contract_and_exits_1(tmp_path, capsys):
+    path = tmp_path / "no_wait.py"
+    path.write_text("def k(a_ptr, b_ptr, tl):\n"
+                    "    tl.composite(op='gelu', a=tl.load(a_ptr), out_ptr=b_ptr)\n\n"
+                    "def run(ctx):\n"
+                    "    a = ctx.zeros((32, 32), name='a')\n"
+                    "    b = ctx.empty((32, 32), name='b')\n"
+                    "    ctx.launch('k', k, a, b)\n")
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:7: ValueError: launch 'k' on cube 0 PE 0" in err
+    assert "yield-safety contract" in err
+
+
+# What tl refuses.
+def test_send_and_recv_name_the_alternative():
+    def ring(a_ptr, b_ptr, c_ptr, tl):
+        tl.send(a_ptr, dst=1)
+
+    with pytest.raises(NotImplementedError, match=r"tl.send .* torch.distributed.all_reduce"):
+        _program(ring)
+
+
+def test_silu_composite_is_not_yet_a_tile_op():
+    def silu(a_ptr, b_ptr, c_ptr, tl):
+        tl.wait(tl.composite(op="silu", a=tl.ref(a_ptr), out_ptr=c_ptr))
+
+    with pytest.raises(NotImplementedError, match=r"op='silu'\) has no gemm_tile tile "
+                                                  r"operation"):
+        _program(silu)
+
+
+def test_load_shape_must_fit_the_shard():
+    def bad(a_ptr, b_ptr, c_ptr, tl):
+        tl.wait(tl.composite(op="gemm", a=tl.load(a_ptr, shape=(64, 128)), b=tl.ref(b_ptr),
+                             out_ptr=c_ptr))
+
+    with pytest.raises(ValueError, match=r"tl.load\(shape=\(64, 128\)\) does not fit the "
+                                         r"shard \(64, 8\) of tensor 't0' \(64, 64\)"):
+        _program(bad, dp=DPPolicy(num_cubes=1, pe="column_wise", num_pes=8))
+
+
+def test_gemm_output_must_match_its_shard():
+    with pytest.raises(ValueError, match=r"computes \(64, 64\), but out_ptr's shard of "
+                                         r"'t2' is \(64, 8\)"):
+        parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+        ctx = Context()
+        a = ctx.zeros((64, 64), name="t0", dp=DPPolicy(num_cubes=1, num_pes=1))
+        b = ctx.zeros((64, 64), name="t1", dp=DPPolicy(num_cubes=1, num_pes=1))
+        c = ctx.zeros((64, 64), name="t2", dp=DPPolicy(num_cubes=1, pe="column_wise"))
+        ctx.launch("k", _gemm, a, b, c)
+
+
+def test_policy_beyond_the_device_names_both_numbers():
+    _, pes = device.counts()
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+    with pytest.raises(ValueError, match=rf"num_pes \({pes + 1}\) exceeds the device's "
+                                         rf"{pes} PEs per cube"):
+        Context().zeros((8, 8), dp=DPPolicy(num_pes=pes + 1))
+    with pytest.raises(ValueError, match=r"pe split of dimension 1 \(size 12\) does not "
+                                         r"divide by num_pes"):
+        Context().zeros((8, 12), dp=DPPolicy(pe="column_wise"))
+
+
+def test_ranks_must_run_the_same_program():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=2)
+    ctx = Context()
+    for rank, n in ((0, 64), (1, 32)):
+        ctx.ahbm.set_device(rank)
+        ts = [ctx.zeros((n, n), name=f"t{i}") for i in range(3)]
+        ctx.launch("k", _gemm, *ts)
+    with pytest.raises(ValueError, match="rank 1 differs from rank 0 at tensor 0"):
+        ctx.program()
+
+
+def test_missing_bench_file_exits_1(capsys):
+    assert main(["run", "/nonexistent/bench.py"]) == 1
+    assert "no benchmark file '/nonexistent/bench.py'" in capsys.readouterr().err
