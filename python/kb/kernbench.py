@@ -67,7 +67,8 @@ def run_bench(path, world_size=1, fill="zeros", seed=0, check=False, report=None
 
 def _user_frame(error):
     """The innermost frame of `error` outside kb and kernbench: the user's line."""
-    internal = (os.path.dirname(_HERE),)
+    import kernbench
+    internal = (_HERE + os.sep, os.path.dirname(os.path.abspath(kernbench.__file__)) + os.sep)
     frames = traceback.extract_tb(error.__traceback__)
     for frame in reversed(frames):
         if not os.path.abspath(frame.filename).startswith(internal):

@@ -63,9 +63,7 @@ class DPPolicy:
             if value is not None and (not _is_int(value) or value < 1):
                 raise ValueError(f"DPPolicy {name} must be None (all) or a positive "
                                  f"integer, got {value!r}")
-        self.layouts = (cube, pe)  # as the user spelled them
-        self.cube = "replicate" if cube == "replicate" else "shard"
-        self.pe = "replicate" if pe == "replicate" else "shard"
+        self.cube, self.pe = cube, pe  # as the user spelled them
         self.num_cubes, self.num_pes = num_cubes, num_pes
         self.cube_dim, self.pe_dim = dims["cube"], dims["pe"]
 
@@ -76,10 +74,19 @@ class DPPolicy:
             return self
         from .device import counts
         cubes, pes = counts(device)
-        return DPPolicy(self.cube, self.pe,
+        return DPPolicy(self.cube_kind, self.pe_kind,
                         cubes if self.num_cubes is None else self.num_cubes,
                         pes if self.num_pes is None else self.num_pes,
                         self.cube_dim, self.pe_dim)
+
+    @property
+    def cube_kind(self):
+        """"replicate" or "shard" (column_wise and row_wise are shards)."""
+        return "replicate" if self.cube == "replicate" else "shard"
+
+    @property
+    def pe_kind(self):
+        return "replicate" if self.pe == "replicate" else "shard"
 
     def check(self, shape, what="tensor"):
         """Raises ValueError unless the policy divides `shape` (the rank-local shape of
@@ -87,8 +94,8 @@ class DPPolicy:
         policy = self.resolved()
         piece = list(shape)
         for level, kind, dim, count, count_name in (
-                ("cube", policy.cube, policy.cube_dim, policy.num_cubes, "num_cubes"),
-                ("pe", policy.pe, policy.pe_dim, policy.num_pes, "num_pes")):
+                ("cube", policy.cube_kind, policy.cube_dim, policy.num_cubes, "num_cubes"),
+                ("pe", policy.pe_kind, policy.pe_dim, policy.num_pes, "num_pes")):
             if kind != "shard":
                 continue
             if dim >= len(piece):
@@ -104,15 +111,15 @@ class DPPolicy:
         """The `#kb.dp<...>` attribute, as the dialect prints it (None counts resolved
         against `device`)."""
         policy = self.resolved(device)
-        cube = "replicate" if policy.cube == "replicate" else f"shard({policy.cube_dim})"
-        pe = "replicate" if policy.pe == "replicate" else f"shard({policy.pe_dim})"
+        cube = "replicate" if policy.cube_kind == "replicate" else f"shard({policy.cube_dim})"
+        pe = "replicate" if policy.pe_kind == "replicate" else f"shard({policy.pe_dim})"
         return (f"#kb.dp<cube = {cube}, pe = {pe}, num_cubes = {policy.num_cubes}, "
                 f"num_pes = {policy.num_pes}>")
 
     def _key(self):
-        return (self.cube, self.pe, self.num_cubes, self.num_pes,
-                self.cube_dim if self.cube == "shard" else None,
-                self.pe_dim if self.pe == "shard" else None)
+        return (self.cube_kind, self.pe_kind, self.num_cubes, self.num_pes,
+                self.cube_dim if self.cube_kind == "shard" else None,
+                self.pe_dim if self.pe_kind == "shard" else None)
 
     def __eq__(self, other):
         return isinstance(other, DPPolicy) and self._key() == other._key()
@@ -121,7 +128,7 @@ class DPPolicy:
         return hash(self._key())
 
     def __repr__(self):
-        cube, pe = self.layouts
+        cube, pe = self.cube, self.pe
         dims = (f", cube_dim={self.cube_dim}" if cube == "shard" else "") + \
                (f", pe_dim={self.pe_dim}" if pe == "shard" else "")
         return (f"DPPolicy(cube={cube!r}, pe={pe!r}, num_cubes={self.num_cubes!r}, "

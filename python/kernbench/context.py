@@ -23,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+import kb
 from kb.dtypes import check_dtype, numpy_dtype, round_to
 from kb.location import caller_location
 from kb.reference import gelu_tanh
@@ -30,7 +31,6 @@ from kb.tools import ToolError, run_tool
 
 from kb import device
 from .placement import Placement
-from .policy.placement.dp import DPPolicy
 from .recorder import DeviceTensor
 from .tl import YIELD_CONTRACT, Buffer, Names, Pointer, TileLanguage
 from .tp import parallel_state
@@ -114,9 +114,9 @@ class Context:
                             or d < 1 for d in shape):
             raise ValueError(f"{initial}() needs a shape of positive integers, got {shape!r}")
         shape = tuple(int(d) for d in shape)
-        if dp is not None and not isinstance(dp, DPPolicy):
-            raise TypeError(f"dp must be a kernbench.policy.placement.dp.DPPolicy, got "
-                            f"{type(dp).__name__}")
+        if dp is not None and not isinstance(dp, kb.DPPolicy):
+            raise TypeError(f"dp must be a DPPolicy (kernbench.policy.placement.dp or kb's), "
+                            f"got {type(dp).__name__}")
         tensors = self._tensors[self._rank]
         name = name if name is not None else f"t{len(tensors)}"
         tensor = DeviceTensor(self._rank, len(tensors), shape, check_dtype(dtype), dp,

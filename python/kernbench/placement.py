@@ -9,21 +9,25 @@ pieces are the buffers of the device program (one memref per cube); the shards a
 the kernels launched on the PEs see.
 """
 
-LAYOUT_DIMS = {"column_wise": 1, "row_wise": 0}
 
 
-def _dim(layout, shape, level, what):
+def _dim(layout, dim, shape, level, what):
     """The dimension `layout` splits: column_wise the columns (dimension 1 of a matrix,
     the only one of a vector such as a bias), row_wise the rows (dimension 0 of a
-    matrix); None for replicate."""
+    matrix), kb's shard its `dim`; None for replicate."""
     if layout == "replicate":
         return None
+    if layout == "shard":
+        if dim >= len(shape):
+            raise ValueError(f"{what}: DPPolicy {level} shards dimension {dim} of a "
+                             f"rank-{len(shape)} tensor")
+        return dim
     if len(shape) == 1 and layout == "column_wise":
         return 0
     if len(shape) != 2:
         raise ValueError(f"{what}: DPPolicy {level}={layout!r} splits a matrix (or "
                          f"column_wise a vector), this tensor has {len(shape)} dimensions")
-    return LAYOUT_DIMS[layout]
+    return dim
 
 
 class Placement:
@@ -32,7 +36,6 @@ class Placement:
 
     def __init__(self, tensor, cubes_on_device, pes_on_device):
         dp = tensor.dp
-        cube, pe = (dp.cube, dp.pe) if dp is not None else ("replicate", "replicate")
         self.cubes = cubes_on_device if dp is None or dp.num_cubes is None else dp.num_cubes
         self.pes = pes_on_device if dp is None or dp.num_pes is None else dp.num_pes
         what = f"tensor {tensor.name!r} {tensor.shape}"
@@ -42,8 +45,9 @@ class Placement:
         if self.pes > pes_on_device:
             raise ValueError(f"{what}: DPPolicy num_pes ({self.pes}) exceeds the device's "
                              f"{pes_on_device} PEs per cube")
-        self.cube_dim, self.pe_dim = (_dim(cube, tensor.shape, "cube", what),
-                                      _dim(pe, tensor.shape, "pe", what))
+        self.cube_dim, self.pe_dim = (None, None) if dp is None else (
+            _dim(dp.cube, dp.cube_dim, tensor.shape, "cube", what),
+            _dim(dp.pe, dp.pe_dim, tensor.shape, "pe", what))
         self.shape = tensor.shape
         self.piece_shape = self._split(tensor.shape, self.cube_dim, self.cubes, "cube",
                                        "num_cubes", what)

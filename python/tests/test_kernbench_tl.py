@@ -244,3 +244,19 @@ def test_ranks_must_run_the_same_program():
 def test_missing_bench_file_exits_1(capsys):
     assert main(["run", "/nonexistent/bench.py"]) == 1
     assert "no benchmark file '/nonexistent/bench.py'" in capsys.readouterr().err
+
+
+def test_kb_dppolicy_row_split_places_rows_on_pes():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+    ctx = Context()
+    rows = kb.DPPolicy(pe="row_wise", num_cubes=1, num_pes=4)
+    x = ctx.zeros((64, 32), name="x", dp=rows)
+    w = ctx.zeros((32, 48), name="w", dp=kb.DPPolicy(num_cubes=1, num_pes=1))
+    y = ctx.empty((64, 48), name="y", dp=rows)
+    ctx.launch("k", _gemm, x, w, y)
+    program = ctx.program("rows")
+    # PE p multiplies its 16 rows of x, in place, by the whole w.
+    for p in range(4):
+        assert (f"matmul pe {p} %t0_c0 [{16 * p}, 0], %t1_c0 [0, 0] to %t2_c0 [{16 * p}, 0] "
+                f"sizes [16, 32, 32]") in program.text
+    assert program.run(fill="random", check=True).check < 1e-2
