@@ -17,6 +17,7 @@ also computes every written tensor in numpy from the same launches, for `check`.
 TP code is SPMD: every rank must make the same calls (checked); rank 0's kernels are
 traced, and each rank runs the program on its own tensors.
 """
+import inspect
 import json
 import os
 import tempfile
@@ -171,7 +172,7 @@ class Context:
     def _run_kernel(self, name, kernel, args, cube, pe, names):
         tl = TileLanguage(name, cube, pe, names)
         kernel(*[self._pointer(a, cube, pe) if isinstance(a, DeviceTensor) else a
-                 for a in args], tl)
+                 for a in args], tl, **_dtype_keyword(kernel, args))
         tl.finish()
         return tl
 
@@ -198,6 +199,20 @@ class Context:
         if not any(isinstance(e, Launch) for e in self._body):
             raise ValueError("the benchmark launched no kernel")
         return DeviceProgram(self, name)
+
+
+def _dtype_keyword(kernel, args):
+    """{"DTYPE": the tensors' dtype} for a kernel with a DTYPE parameter (kernbench's
+    kernels default it to "f16") whose tensor arguments share one dtype, so the same
+    kernel reads f32 or bf16 tensors as their own type; {} otherwise."""
+    try:
+        parameters = inspect.signature(kernel).parameters
+    except (TypeError, ValueError):
+        return {}
+    dtypes = {a.dtype for a in args if isinstance(a, DeviceTensor)}
+    if "DTYPE" in parameters and len(dtypes) == 1:
+        return {"DTYPE": dtypes.pop()}
+    return {}
 
 
 def _piece_name(tensor, cube):

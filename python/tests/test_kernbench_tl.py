@@ -260,3 +260,32 @@ def test_kb_dppolicy_row_split_places_rows_on_pes():
         assert (f"matmul pe {p} %t0_c0 [{16 * p}, 0], %t1_c0 [0, 0] to %t2_c0 [{16 * p}, 0] "
                 f"sizes [16, 32, 32]") in program.text
     assert program.run(fill="random", check=True).check < 1e-2
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_the_seeds_kernel_reads_its_tensors_dtype(dtype, tmp_path, capsys):
+    # _gemm_kernel defaults DTYPE to "f16"; kb passes the tensors' own dtype.
+    path = tmp_path / f"gemm_{dtype}.py"
+    path.write_text("from kernbench.policy.placement.dp import DPPolicy\n"
+                    "from kernbench.tp.kernels import _gemm_kernel\n\n"
+                    "def run(ctx):\n"
+                    f"    x = ctx.zeros((64, 96), dtype='{dtype}', name='x')\n"
+                    f"    w = ctx.zeros((96, 128), dtype='{dtype}', "
+                    "dp=DPPolicy(pe='column_wise'), name='w')\n"
+                    f"    y = ctx.empty((64, 128), dtype='{dtype}', "
+                    "dp=DPPolicy(pe='column_wise'), name='y')\n"
+                    "    ctx.launch('gemm', _gemm_kernel, x, w, y, 64, 96, 128)\n")
+    assert main(["run", str(path), "--fill", "random", "--check", "--emit-ir",
+                 str(tmp_path / "ir.mlir")]) == 0, capsys.readouterr().err
+    assert f"memref<64x96x{dtype}, #gemm_tile.cube<0>>" in (tmp_path / "ir.mlir").read_text()
+
+
+def test_the_docs_device_times_are_what_runs():
+    """docs/Kernbench.md's table of the examples' device times stays true."""
+    with open(os.path.join(HERE, "..", "..", "docs", "Kernbench.md")) as f:
+        rows = re.findall(r"^\| `(\w+\.py)` \|.*\| ([0-9.]+) us", f.read(), re.M)
+    assert len(rows) == 7
+    for name, documented in rows:
+        world = 4 if name == "seed_tp_block.py" else 1
+        _, outcome = run_bench(bench(name), world_size=world, fill="random", seed=1)
+        assert outcome.device_time_s * 1e6 == pytest.approx(float(documented), rel=0.01), name
