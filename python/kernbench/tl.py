@@ -25,6 +25,7 @@ them). `effects` records what each composite computes on which regions of which
 tensors, for the numpy reference.
 """
 from kb.dtypes import check_dtype
+from kb.location import caller_location
 
 # kernbench's GEMM tile: 32 rows x 64 of k x 32 columns.
 TILE_M, TILE_K, TILE_N = 32, 64, 32
@@ -130,7 +131,9 @@ class TileLanguage:
         return f"launch {self.launch!r} on cube {self.cube} PE {self.pe}"
 
     def _emit(self, line):
-        self.segments[-1].lines.append(line)
+        # Each operation carries the kernel's line that issued it, so kb-opt's and
+        # kb-run's diagnostics (a missing wait, a buffer too large) name that line.
+        self.segments[-1].lines.append(f"{line} {caller_location().to_mlir()}")
 
     def _end_segment(self, tokens, explicit):
         segment = self.segments[-1]

@@ -289,3 +289,21 @@ def test_the_docs_device_times_are_what_runs():
         world = 4 if name == "seed_tp_block.py" else 1
         _, outcome = run_bench(bench(name), world_size=world, fill="random", seed=1)
         assert outcome.device_time_s * 1e6 == pytest.approx(float(documented), rel=0.01), name
+
+
+def _two_writes(a_ptr, b_ptr, c_ptr, tl):
+    a, b = tl.ref(a_ptr), tl.ref(b_ptr)
+    first = tl.composite(op="gemm", a=a, b=b, out_ptr=c_ptr)
+    second = tl.composite(op="gemm", a=a, b=b, out_ptr=c_ptr)  # before waiting for first
+    tl.wait(first, second)
+
+
+def test_a_race_in_a_kernel_is_reported_at_its_lines():
+    import inspect
+    first_line = inspect.getsourcelines(_two_writes)[1] + 2
+    program = _program(_two_writes, dp=DPPolicy(num_cubes=1, num_pes=1))
+    with pytest.raises(kb.ToolError, match=rf"test_kernbench_tl.py:{first_line + 1}:\d+: "
+                                           rf"writes a region that the operation at "
+                                           rf"\S*test_kernbench_tl.py:{first_line}:\d+ "
+                                           rf"writes, before waiting for it"):
+        program.run()
