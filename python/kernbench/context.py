@@ -75,6 +75,16 @@ class _Distributed:
         return self._ctx._rank
 
 
+class LaunchHandle:
+    """What ctx.launch returns."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<launch {self.name!r}>"
+
+
 class Launch:
     """One traced launch (rank 0's): its PEs' traces and what each PE computed."""
 
@@ -137,7 +147,9 @@ class Context:
 
     # Work.
     def launch(self, name, kernel, *args):
-        """Runs `kernel(*args, tl)` on every PE holding a shard of what it writes."""
+        """Runs `kernel(*args, tl)` on every PE holding a shard of what it writes.
+        Returns a handle for `ctx.wait`; the launch has completed when the next call
+        runs (its kernels' waits end it), so waiting on it is free."""
         if not callable(kernel):
             raise TypeError(f"launch {name!r}: the kernel must be a function, got {kernel!r}")
         signature = []
@@ -151,6 +163,14 @@ class Context:
         self._events[self._rank].append(("launch", str(name), kernel, tuple(signature)))
         if self._rank == 0:
             self._body.append(self._trace(str(name), kernel, args, loc))
+        return LaunchHandle(str(name))
+
+    def wait(self, *handles):
+        """kernbench's `ctx.wait(handle)`: a launch is complete once issued (see
+        launch), so this only checks that it is given launches."""
+        for handle in handles:
+            if not isinstance(handle, LaunchHandle):
+                raise TypeError(f"ctx.wait takes what ctx.launch returned, got {handle!r}")
 
     def _all_reduce(self, tensor, op):
         self._own(tensor, "all_reduce")
@@ -169,8 +189,8 @@ class Context:
         region = [a + b for a, b in zip(placement.piece_offsets(c), within)]
         return Pointer(tensor, piece, within, placement.shard_shape, region)
 
-    def _run_kernel(self, name, kernel, args, cube, pe, names):
-        tl = TileLanguage(name, cube, pe, names)
+    def _run_kernel(self, name, kernel, args, cube, pe, names, share=(0, 1)):
+        tl = TileLanguage(name, cube, pe, names, share)
         kernel(*[self._pointer(a, cube, pe) if isinstance(a, DeviceTensor) else a
                  for a in args], tl, **_dtype_keyword(kernel, args))
         tl.finish()
@@ -178,14 +198,24 @@ class Context:
 
     def _trace(self, name, kernel, args, loc):
         probe = self._run_kernel(name, kernel, args, 0, 0, Names())
-        written = {p.tensor.index for p in probe.outputs}
+        written = {p.tensor.index: p.tensor for p in probe.outputs}
         if not written:
             raise ValueError(f"launch {name!r}: the kernel writes nothing (no "
                              f"tl.composite with an out_ptr), so no PE runs it")
         pes = sorted({(c, p) for i in written
                       for c in range(self._placements[i].cubes)
                       for p in range(self._placements[i].pes)})
-        traces = [self._run_kernel(name, kernel, args, c, p, self._names) for c, p in pes]
+        # PEs that hold the same shards of the outputs (a PE-replicated output lies once
+        # in its cube's memory) share the work: each takes its part of the tiles.
+        groups = {}
+        for c, p in pes:
+            key = tuple((i, self._pointer(t, c, p).buffer.cube, self._pointer(t, c, p).region)
+                        for i, t in sorted(written.items()))
+            groups.setdefault(key, []).append((c, p))
+        share = {pe: (r, len(members)) for members in groups.values()
+                 for r, pe in enumerate(members)}
+        traces = [self._run_kernel(name, kernel, args, c, p, self._names, share[(c, p)])
+                  for c, p in pes]
         for tl in traces:
             if tl.waits == 0:
                 raise ValueError(f"launch {name!r} on cube {tl.cube} PE {tl.pe}: the kernel "

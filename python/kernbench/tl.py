@@ -116,10 +116,14 @@ class Segment:
 
 
 class TileLanguage:
-    """`tl` for one PE: cube `cube`, PE `pe` of launch `launch`."""
+    """`tl` for one PE: cube `cube`, PE `pe` of launch `launch`, doing share `share`
+    of the output tiles."""
 
-    def __init__(self, launch, cube, pe, names):
+    def __init__(self, launch, cube, pe, names, share=(0, 1)):
         self.launch, self.cube, self.pe = launch, cube, pe
+        # (r, n): this PE is the r-th of n PEs of its cube that hold the same output
+        # shard (a PE-replicated output); they split the composites' output tiles.
+        self.share = share
         self._names = names
         self.segments = [Segment()]
         self.effects = []     # (op, operand sources, output region) per composite
@@ -224,8 +228,9 @@ class TileLanguage:
             self._pending = []
         tokens = (self._gemm(a, b, out_ptr, out_shape) if op == "gemm"
                   else self._elementwise(op, operands, out_ptr, out_shape))
-        self.effects.append((op, [o.source for o in operands],
-                             (out_ptr.tensor.index, out_ptr.region, out_shape)))
+        if self.share[0] == 0:  # the output once, for the reference
+            self.effects.append((op, [o.source for o in operands],
+                                 (out_ptr.tensor.index, out_ptr.region, out_shape)))
         self.outputs.append(out_ptr)
         return Handle(op, tokens)
 
@@ -257,27 +262,40 @@ class TileLanguage:
         k = a.shape[1]
         out = out_ptr.buffer
         tokens = []
-        for i in range(0, m, TILE_M):
-            for j in range(0, n, TILE_N):
-                tm, tn = min(TILE_M, m - i), min(TILE_N, n - j)
-                token = self._names.fresh("mm")
-                lhs = (a.offsets[0] + i, a.offsets[1])
-                rhs = (b.offsets[0], b.offsets[1] + j)
-                dst = (out_ptr.offsets[0] + i, out_ptr.offsets[1] + j)
-                self._emit(
-                    f"{token} = gemm_tile.matmul pe {self.pe} {a.buffer.name} {_offsets(lhs)}, "
-                    f"{b.buffer.name} {_offsets(rhs)} to {out.name} {_offsets(dst)} sizes "
-                    f"{_offsets([tm, tn, k])} k_chunk {min(TILE_K, k)} : {a.buffer.type}, "
-                    f"{b.buffer.type}, {out.type}")
-                tokens.append(token)
+        tiles = [(i, j) for i in range(0, m, TILE_M) for j in range(0, n, TILE_N)]
+        r, count = self.share
+        for i, j in tiles[r::count]:
+            tm, tn = min(TILE_M, m - i), min(TILE_N, n - j)
+            token = self._names.fresh("mm")
+            lhs = (a.offsets[0] + i, a.offsets[1])
+            rhs = (b.offsets[0], b.offsets[1] + j)
+            dst = (out_ptr.offsets[0] + i, out_ptr.offsets[1] + j)
+            self._emit(
+                f"{token} = gemm_tile.matmul pe {self.pe} {a.buffer.name} {_offsets(lhs)}, "
+                f"{b.buffer.name} {_offsets(rhs)} to {out.name} {_offsets(dst)} sizes "
+                f"{_offsets([tm, tn, k])} k_chunk {min(TILE_K, k)} : {a.buffer.type}, "
+                f"{b.buffer.type}, {out.type}")
+            tokens.append(token)
         return tokens
 
     def _elementwise(self, op, operands, out_ptr, shape):
+        # PEs sharing the output take consecutive blocks of its rows.
+        r, count = self.share
+        rows = -(-shape[0] // count)
+        first, last = r * rows, min(shape[0], (r + 1) * rows)
+        if first >= last:
+            return []
         token = self._names.fresh(op)
-        ins = ", ".join(f"{o.buffer.name} {_offsets(o.offsets)}" for o in operands)
+        ins = []
+        for o in operands:
+            row = [first] if len(o.shape) == 2 else []  # a bias vector is every row's
+            at = [a + b for a, b in zip(o.offsets, row + [0] * (len(o.offsets) - len(row)))]
+            ins.append(f"{o.buffer.name} {_offsets(at)}")
+        out_at = [out_ptr.offsets[0] + first] + list(out_ptr.offsets[1:])
         types = ", ".join(o.buffer.type for o in operands + [out_ptr])
-        self._emit(f"{token} = gemm_tile.{op} pe {self.pe} {ins} to {out_ptr.buffer.name} "
-                   f"{_offsets(out_ptr.offsets)} sizes {_offsets(shape)} : {types}")
+        self._emit(f"{token} = gemm_tile.{op} pe {self.pe} {', '.join(ins)} to "
+                   f"{out_ptr.buffer.name} {_offsets(out_at)} sizes "
+                   f"{_offsets([last - first] + list(shape[1:]))} : {types}")
         return [token]
 
     def wait(self, *handles):
@@ -288,9 +306,10 @@ class TileLanguage:
                 raise TypeError(f"{self._where()}: tl.wait takes what tl.composite "
                                 f"returned, got {handle!r}")
             tokens += handle.tokens
-        if not tokens:
+        if not handles:
             raise TypeError(f"{self._where()}: tl.wait needs at least one handle")
-        self._emit(f"gemm_tile.wait {', '.join(tokens)}")
+        if tokens:  # a PE whose share of the tiles is empty has nothing to wait for
+            self._emit(f"gemm_tile.wait {', '.join(tokens)}")
         self._end_segment(tokens, explicit=True)
         self.waits += 1
 

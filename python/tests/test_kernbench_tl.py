@@ -307,3 +307,52 @@ def test_a_race_in_a_kernel_is_reported_at_its_lines():
                                            rf"\S*test_kernbench_tl.py:{first_line}:\d+ "
                                            rf"writes, before waiting for it"):
         program.run()
+
+
+def test_num_pes_is_honoured_under_replicate(tmp_path):
+    """A PE-replicated output lies once in its cube; the num_pes PEs that hold it share
+    its tiles, so fewer PEs take longer."""
+    times, pes_used = {}, {}
+    for num_pes in (1, 2, 8):
+        path = tmp_path / f"replicate_{num_pes}.py"
+        path.write_text(
+            "from kernbench.policy.placement.dp import DPPolicy\n"
+            "from kernbench.tp.kernels import _gemm_kernel\n\n"
+            "def run(ctx):\n"
+            f"    dp = DPPolicy(num_cubes=1, num_pes={num_pes})\n"
+            "    x = ctx.zeros((64, 128), dp=dp, name='x')\n"
+            "    w = ctx.zeros((128, 256), dp=dp, name='w')\n"
+            "    y = ctx.empty((64, 256), dp=dp, name='y')\n"
+            "    ctx.launch('gemm', _gemm_kernel, x, w, y, 64, 128, 256)\n")
+        program, outcome = run_bench(str(path), fill="random", check=True)
+        times[num_pes] = outcome.device_time_s
+        pes_used[num_pes] = {int(p) for p in re.findall(r"matmul pe (\d+)", program.text)}
+        # Every output tile is computed once.
+        assert program.text.count("gemm_tile.matmul") == (64 // 32) * (256 // 32)
+    assert pes_used == {1: {0}, 2: {0, 1}, 8: set(range(8))}
+    assert times[1] > 1.9 * times[2] > 3.8 * times[8]
+
+
+def test_ctx_wait_takes_launches():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+    ctx = Context()
+    ts = [ctx.zeros((32, 32), name=f"t{i}") for i in range(3)]
+    ctx.wait(ctx.launch("k", _gemm, *ts))
+    with pytest.raises(TypeError, match="ctx.wait takes what ctx.launch returned"):
+        ctx.wait(ts[0])
+
+
+def test_elementwise_rows_are_shared_by_the_pes_holding_the_output():
+    def gelu(x_ptr, y_ptr, tl):
+        tl.wait(tl.composite(op="gelu", a=tl.ref(x_ptr), out_ptr=y_ptr))
+
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=1)
+    ctx = Context()
+    dp = DPPolicy(num_cubes=1, num_pes=4)
+    x, y = ctx.zeros((10, 16), dp=dp, name="x"), ctx.empty((10, 16), dp=dp, name="y")
+    ctx.launch("gelu", gelu, x, y)
+    program = ctx.program("gelu")
+    rows = re.findall(r"gelu pe (\d) %t0_c0 \[(\d+), 0\] to %t1_c0 \[\d+, 0\] sizes "
+                      r"\[(\d+), 16\]", program.text)
+    assert rows == [("0", "0", "3"), ("1", "3", "3"), ("2", "6", "3"), ("3", "9", "1")]
+    assert program.run(fill="random", check=True).check < 1e-2
