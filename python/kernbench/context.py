@@ -96,6 +96,11 @@ class Context:
     """The `ctx` / `torch` a benchmark's run() is given. `device` is a dict of device
     fields (docs/Device.md) for kb-run; it also says what None (= all) counts."""
 
+    # torch-style dtype names, for `torch.zeros(..., dtype=torch.float16)`.
+    float16 = half = "f16"
+    bfloat16 = "bf16"
+    float32 = float = "f32"
+
     def __init__(self, world_size=None, device_fields=None):
         if world_size is not None:
             parallel_state.set_tensor_model_parallel_world_size(world_size)

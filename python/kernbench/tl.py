@@ -301,6 +301,8 @@ class TileLanguage:
     def wait(self, *handles):
         """Block until the handles' operations complete: the scheduler's yield point."""
         tokens = []
+        handles = [h for group in handles
+                   for h in (group if isinstance(group, (list, tuple)) else [group])]
         for handle in handles:
             if not isinstance(handle, Handle):
                 raise TypeError(f"{self._where()}: tl.wait takes what tl.composite "

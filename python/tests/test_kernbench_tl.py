@@ -338,6 +338,8 @@ def test_ctx_wait_takes_launches():
     ctx = Context()
     ts = [ctx.zeros((32, 32), name=f"t{i}") for i in range(3)]
     ctx.wait(ctx.launch("k", _gemm, *ts))
+    assert (ctx.float16, ctx.bfloat16, ctx.float32) == ("f16", "bf16", "f32")
+    assert ctx.zeros((2, 2), dtype=ctx.bfloat16).dtype == "bf16"
     with pytest.raises(TypeError, match="ctx.wait takes what ctx.launch returned"):
         ctx.wait(ts[0])
 
@@ -356,3 +358,33 @@ def test_elementwise_rows_are_shared_by_the_pes_holding_the_output():
                       r"\[(\d+), 16\]", program.text)
     assert rows == [("0", "0", "3"), ("1", "3", "3"), ("2", "6", "3"), ("3", "9", "1")]
     assert program.run(fill="random", check=True).check < 1e-2
+
+
+def test_tl_wait_takes_several_handles_or_a_list():
+    def two(a_ptr, b_ptr, c_ptr, tl):
+        a, b = tl.ref(a_ptr), tl.ref(b_ptr)
+        tl.wait([tl.composite(op="gelu", a=a, out_ptr=c_ptr)])
+        tl.wait(tl.composite(op="add", a=a, b=b, out_ptr=b_ptr),
+                tl.composite(op="gelu", a=a, out_ptr=c_ptr))
+
+    program = _program(two, dp=DPPolicy(num_cubes=1, num_pes=1))
+    assert program.run(fill="random", check=True).check < 1e-2
+
+    def none(a_ptr, b_ptr, c_ptr, tl):
+        tl.wait()
+
+    with pytest.raises(TypeError, match="tl.wait needs at least one handle"):
+        _program(none)
+
+
+def test_kb_layers_take_kernbench_policies_with_none_counts():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=2)
+    cubes, _ = device.counts()
+    layer = kb.ColumnParallelLinear(64, 64 * cubes, dtype="f16",
+                                    dp=kb.DPPolicy(cube="column_wise", num_cubes=None,
+                                                   num_pes=None))
+    with kb.Program("col") as p:
+        p.output(layer(p.input((16, 64), dtype="f16")))
+    assert f"#kb.dp<cube = shard(1), pe = replicate, num_cubes = {cubes}" in p.to_mlir()
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 64))
+    assert p.run(x, check=True).report["check"]["passed"]
