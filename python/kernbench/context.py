@@ -184,7 +184,7 @@ class Context:
                                       f"sum only here")
         self._events[self._rank].append(("all_reduce", tensor.index))
         if self._rank == 0:
-            self._body.append(("all_reduce", tensor.index))
+            self._body.append(("all_reduce", tensor.index, caller_location()))
 
     def _pointer(self, tensor, cube, pe):
         placement = self._placements[tensor.index]
@@ -285,6 +285,7 @@ class DeviceProgram:
         self.tensors = ctx._tensors[0]
         self._all_tensors = ctx._tensors
         self._placements, self._body = ctx._placements, ctx._body
+        self._names = ctx._names
         written = []
         for event in self._body:
             indices = ([event[1]] if isinstance(event, tuple)
@@ -320,7 +321,7 @@ class DeviceProgram:
                       f"({', '.join(self._tensor_type(self.tensors[i]) for i in self.results)})")
         body = []
         for event in self._body:
-            body += (self._ring(event[1]) if isinstance(event, tuple)
+            body += (self._ring(event[1], event[2]) if isinstance(event, tuple)
                      else self._launch(event))
         body.append(f"return {', '.join(b.name for b in returned)} : "
                     f"{', '.join(b.type for b in returned)}")
@@ -351,32 +352,34 @@ class DeviceProgram:
                 lines.append(f"gemm_tile.wait {', '.join(tokens)}")
         return lines
 
-    def _ring(self, index):
+    def _ring(self, index, loc):
         """all_reduce(sum) across the SIPs: a ring reduce-scatter then all-gather on each
         distinct piece, then the other replicas copied from cube 0's."""
         t, p = self.tensors[index], self._placements[index]
         w = self.world_size
-        lines = [f"// all_reduce of {t.name!r}"]
+        lines = [f"// all_reduce of {t.name!r} ({loc})"]
+        at = loc.to_mlir()
         if w == 1:
             return lines
         for c in p.distinct_cubes():
             buffer = Buffer(_piece_name(t, c), p.piece_shape, t.dtype, c)
             for s in range(w - 1):
                 lines.append(f"gemm_tile.reduce_scatter_step <sum> {buffer.name} step {s} of "
-                             f"{w} : {buffer.type}")
+                             f"{w} : {buffer.type} {at}")
             for s in range(w - 1):
                 lines.append(f"gemm_tile.all_gather_step {buffer.name} step {s} of {w} : "
-                             f"{buffer.type}")
+                             f"{buffer.type} {at}")
         if p.cube_dim is None and p.cubes > 1:
             source = Buffer(_piece_name(t, 0), p.piece_shape, t.dtype, 0)
             tokens = []
             for c in range(1, p.cubes):
                 target = Buffer(_piece_name(t, c), p.piece_shape, t.dtype, c)
-                token = f"%ar{index}_{c}_{len(lines)}"
-                zeros = ", ".join("0" * 1 for _ in p.piece_shape)
+                token = self._names.fresh("replica")
+                zeros = ", ".join("0" for _ in p.piece_shape)
                 lines.append(f"{token} = gemm_tile.dma {source.name} [{zeros}] to "
-                             f"{target.name} [{zeros}] sizes [{', '.join(map(str, p.piece_shape))}]"
-                             f" : {source.type}, {target.type}")
+                             f"{target.name} [{zeros}] sizes "
+                             f"[{', '.join(map(str, p.piece_shape))}] : {source.type}, "
+                             f"{target.type} {at}")
                 tokens.append(token)
             lines.append(f"gemm_tile.wait {', '.join(tokens)}")
         return lines

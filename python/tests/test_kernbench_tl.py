@@ -388,3 +388,29 @@ def test_kb_layers_take_kernbench_policies_with_none_counts():
     assert f"#kb.dp<cube = shard(1), pe = replicate, num_cubes = {cubes}" in p.to_mlir()
     x = np.random.default_rng(0).uniform(-1, 1, (16, 64))
     assert p.run(x, check=True).report["check"]["passed"]
+
+
+def test_all_reduce_of_a_tensor_replicated_over_cubes_updates_every_replica():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=2)
+    ctx = Context()
+    two_cubes = DPPolicy(num_cubes=2, num_pes=1)
+    for rank in range(2):
+        ctx.ahbm.set_device(rank)
+        ts = [ctx.zeros((32, 32), dp=two_cubes, name=f"t{i}") for i in range(3)]
+        ctx.launch("k", _gemm, *ts)
+        ctx.distributed.all_reduce(ts[2])
+        ctx.distributed.all_reduce(ts[2])  # again: twice the sum of the partials
+    program = ctx.program("twice")
+    assert program.text.count("gemm_tile.reduce_scatter_step <sum> %t2_c0 step 0 of 2") == 2
+    assert program.text.count("gemm_tile.dma %t2_c0 [0, 0] to %t2_c1 [0, 0]") == 2
+    assert program.run(fill="random", check=True).check < 1e-2
+
+
+def test_every_rank_must_run():
+    parallel_state.initialize_model_parallel(tensor_model_parallel_size=2)
+    ctx = Context()
+    ctx.ahbm.set_device(0)
+    ctx.launch("k", _gemm, *[ctx.zeros((32, 32), name=f"t{i}") for i in range(3)])
+    with pytest.raises(ValueError, match=r"rank 1 of 2 ran nothing: run the per-rank code "
+                                         r"once for each rank"):
+        ctx.program()
