@@ -154,7 +154,7 @@ class TileLanguage:
                              f"{ptr.name!r}, which is {ptr.dtype}")
         if shape is None:
             return ptr.shape
-        shape = tuple(int(d) for d in shape)
+        shape = (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
         if shape == ptr.shape or shape == ptr.tensor.shape:
             # A kernel given the whole tensor's sizes reads its PE's shard: kernbench's
             # kernel sees its local shard.
