@@ -102,6 +102,8 @@ def main(argv=None):
         print(f"kb.kernbench: error: {_user_frame(error)}{type(error).__name__}: {error}",
               file=sys.stderr)
         return 1
+    for line in program.describe():
+        print(line)
     sys.stdout.write(outcome.summary)
     if args.check:
         print(f"check: passed ({len(program.results)} written tensor(s) match numpy; worst "

@@ -296,6 +296,22 @@ class DeviceProgram:
         self.results = written
         self.text = self._module()
 
+    def describe(self):
+        """One line per launch and all_reduce: where it ran."""
+        lines = []
+        for event in self._body:
+            if isinstance(event, tuple):
+                t = self.tensors[event[1]]
+                lines.append(f"all_reduce {t.name!r} {t.shape} over {self.world_size} SIPs")
+                continue
+            cubes = sorted({tl.cube for tl in event.traces})
+            ops = sum(1 for tl in event.traces for seg in tl.segments for l in seg.lines
+                      if " = gemm_tile.matmul " in l or " = gemm_tile.gelu " in l
+                      or " = gemm_tile.add " in l)
+            lines.append(f"launch {event.name!r}: {len(event.traces)} PE(s) in "
+                         f"{len(cubes)} cube(s), {ops} tile operation(s) per SIP")
+        return lines
+
     def _tensor_type(self, tensor):
         return f"tensor<{'x'.join(map(str, tensor.shape))}x{tensor.dtype}>"
 

@@ -71,6 +71,20 @@ def test_example_runs_with_check(name, world, capsys):
     assert float(re.search(r"device time: ([0-9.]+) us\n\Z", out).group(1)) > 0
 
 
+def test_runner_says_where_each_launch_ran(capsys):
+    assert main(["run", bench("gemm_single_pe.py")]) == 0
+    assert "launch 'qkv_gemm': 1 PE(s) in 1 cube(s), 48 tile operation(s) per SIP" in (
+        capsys.readouterr().out)
+    cubes, pes = device.counts()
+    assert main(["run", bench("seed_tp_block.py"), "--world-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "launch 'col_parallel_gemm': 1 PE(s) in 1 cube(s)" in out
+    assert "all_reduce 'row_parallel_partial' (64, 256) over 2 SIPs" in out
+    assert main(["run", bench("gemm_qkv.py")]) == 0
+    assert f"launch 'qkv_gemm': {cubes * pes} PE(s) in {cubes} cube(s)" in (
+        capsys.readouterr().out)
+
+
 def test_single_pe_takes_longer_than_the_cube():
     spread_program, spread = run_bench(bench("gemm_qkv.py"), fill="random", check=True)
     single_program, single = run_bench(bench("gemm_single_pe.py"), fill="random",
