@@ -428,3 +428,29 @@ def test_every_rank_must_run():
     with pytest.raises(ValueError, match=r"rank 1 of 2 ran nothing: run the per-rank code "
                                          r"once for each rank"):
         ctx.program()
+
+
+@pytest.mark.parametrize("body, message", [
+    ("x = 1\n", "defines no run(ctx) function"),
+    ("def run(ctx)\n    pass\n", "SyntaxError: expected ':'"),
+    ("def run(ctx):\n    ctx.zeros((0, 4))\n",
+     ":2: ValueError: zeros() needs a shape of positive integers, got (0, 4)"),
+    ("def run(ctx):\n    ctx.zeros((4, 4), dp='column_wise')\n",
+     ":2: TypeError: dp must be a DPPolicy"),
+    ("def run(ctx):\n    ctx.zeros((4, 4), dtype='f64')\n",
+     ":2: ValueError: dtype must be one of f16, bf16, f32"),
+    ("def k(a, b, tl):\n    tl.wait(tl.composite(op='softmax', a=tl.ref(a), out_ptr=b))\n\n"
+     "def run(ctx):\n    ctx.launch('k', k, ctx.zeros((4, 4)), ctx.zeros((4, 4)))\n",
+     ":2: ValueError: launch 'k' on cube 0 PE 0: tl.composite op must be one of gemm, gelu, "
+     "add, got 'softmax'"),
+    ("def run(ctx):\n    pass\n", "ValueError: the benchmark launched no kernel"),
+])
+def test_a_bad_benchmark_is_one_message_and_exit_1(body, message, tmp_path, capsys):
+    path = tmp_path / "bad.py"
+    path.write_text(body)
+    assert main(["run", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("kb.kernbench: error: ")
+    assert message in captured.err
+    assert "Traceback" not in captured.err
