@@ -11,37 +11,91 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class DPPolicy:
-    """The seed's `DPPolicy(cube, pe, num_cubes, num_pes)`.
+# kernbench's names for the splits of a matrix, as (kb's kind, the dimension split).
+KERNBENCH_LAYOUTS = {"column_wise": ("shard", 1), "row_wise": ("shard", 0)}
+LAYOUTS = ("replicate", "shard") + tuple(KERNBENCH_LAYOUTS)
 
-    `cube` and `pe` are "replicate" or "shard". A shard splits one dimension evenly:
-    `cube_dim` (default 1, the columns) over `num_cubes` cubes, then each cube's piece
-    along `pe_dim` (default 0, the rows) over `num_pes` PEs. The dims are ignored for a
-    level that replicates.
+
+class DPPolicy:
+    """The seed's (and kernbench's) `DPPolicy(cube, pe, num_cubes, num_pes)`.
+
+    `cube` and `pe` are "replicate", kernbench's "column_wise" (split dimension 1, the
+    columns) or "row_wise" (split dimension 0, the rows), or kb's general "shard", which
+    splits `cube_dim` (default 1) / `pe_dim` (default 0) of a tensor of any rank. A split
+    divides one dimension evenly over `num_cubes` cubes, then each cube's piece over
+    `num_pes` PEs. `num_cubes` / `num_pes` are counts or None, kernbench's "all of the
+    device's"; None becomes the device's count (kb-run's device description, see
+    kb.device) when the policy is written as `#kb.dp`, whose counts are concrete.
+    kb's defaults stay 1 and 1 (one PE of one cube, the seed's placement); kernbench's
+    own DPPolicy (kernbench.policy.placement.dp) defaults to None. There is no SIP
+    field: `sip=` / `num_sips=` are a TypeError, as in kernbench.
     """
 
     def __init__(self, cube="replicate", pe="replicate", num_cubes=1, num_pes=1,
-                 cube_dim=1, pe_dim=0):
-        for level, value in (("cube", cube), ("pe", pe)):
-            if value not in ("replicate", "shard"):
-                raise ValueError(f"DPPolicy {level} must be 'replicate' or 'shard', got {value!r}")
+                 cube_dim=None, pe_dim=None, **unexpected):
+        for key in unexpected:
+            if key in ("sip", "num_sips"):
+                raise TypeError(
+                    f"DPPolicy() got an unexpected keyword argument {key!r}: DPPolicy "
+                    f"places a tensor inside one SIP; the SIP is the TP rank "
+                    f"(torch.ahbm.set_device(rank))")
+            raise TypeError(f"DPPolicy() got an unexpected keyword argument {key!r}")
+        dims = {}
+        for level, value, dim, default in (("cube", cube, cube_dim, 1),
+                                           ("pe", pe, pe_dim, 0)):
+            if value not in LAYOUTS:
+                raise ValueError(f"DPPolicy {level} must be one of {', '.join(LAYOUTS)}, "
+                                 f"got {value!r}")
+            if value in KERNBENCH_LAYOUTS:
+                named = KERNBENCH_LAYOUTS[value][1]
+                if dim is not None and dim != named:
+                    raise ValueError(f"DPPolicy {level}={value!r} splits dimension {named}, "
+                                     f"but {level}_dim={dim!r}; use {level}='shard' for "
+                                     f"another dimension")
+                dim = named
+            if dim is None:
+                dim = default
+            if not _is_int(dim) or dim < 0:
+                raise ValueError(f"DPPolicy {level}_dim must be a non-negative integer, "
+                                 f"got {dim!r}")
+            dims[level] = dim
         for name, value in (("num_cubes", num_cubes), ("num_pes", num_pes)):
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"DPPolicy {name} must be a positive integer, got {value!r}")
-        for name, value in (("cube_dim", cube_dim), ("pe_dim", pe_dim)):
-            if not _is_int(value) or value < 0:
-                raise ValueError(f"DPPolicy {name} must be a non-negative integer, got {value!r}")
-        self.cube, self.pe = cube, pe
+            if value is not None and (not _is_int(value) or value < 1):
+                raise ValueError(f"DPPolicy {name} must be None (all) or a positive "
+                                 f"integer, got {value!r}")
+        self.cube, self.pe = cube, pe  # as the user spelled them
         self.num_cubes, self.num_pes = num_cubes, num_pes
-        self.cube_dim, self.pe_dim = cube_dim, pe_dim
+        self.cube_dim, self.pe_dim = dims["cube"], dims["pe"]
+
+    def resolved(self, device=None):
+        """This policy with None counts replaced by the counts of `device` (a dict of
+        device fields, None for kb's default device)."""
+        if self.num_cubes is not None and self.num_pes is not None:
+            return self
+        from .device import counts
+        cubes, pes = counts(device)
+        return DPPolicy(self.cube_kind, self.pe_kind,
+                        cubes if self.num_cubes is None else self.num_cubes,
+                        pes if self.num_pes is None else self.num_pes,
+                        self.cube_dim, self.pe_dim)
+
+    @property
+    def cube_kind(self):
+        """"replicate" or "shard" (column_wise and row_wise are shards)."""
+        return "replicate" if self.cube == "replicate" else "shard"
+
+    @property
+    def pe_kind(self):
+        return "replicate" if self.pe == "replicate" else "shard"
 
     def check(self, shape, what="tensor"):
         """Raises ValueError unless the policy divides `shape` (the rank-local shape of
         `what`); the message names the dimension's size and the count, as kb-opt's."""
+        policy = self.resolved()
         piece = list(shape)
         for level, kind, dim, count, count_name in (
-                ("cube", self.cube, self.cube_dim, self.num_cubes, "num_cubes"),
-                ("pe", self.pe, self.pe_dim, self.num_pes, "num_pes")):
+                ("cube", policy.cube_kind, policy.cube_dim, policy.num_cubes, "num_cubes"),
+                ("pe", policy.pe_kind, policy.pe_dim, policy.num_pes, "num_pes")):
             if kind != "shard":
                 continue
             if dim >= len(piece):
@@ -53,21 +107,29 @@ class DPPolicy:
                                  f"{count_name} ({count})")
             piece[dim] //= count
 
-    def to_mlir(self):
-        """The `#kb.dp<...>` attribute, as the dialect prints it."""
-        cube = "replicate" if self.cube == "replicate" else f"shard({self.cube_dim})"
-        pe = "replicate" if self.pe == "replicate" else f"shard({self.pe_dim})"
-        return (f"#kb.dp<cube = {cube}, pe = {pe}, num_cubes = {self.num_cubes}, "
-                f"num_pes = {self.num_pes}>")
+    def to_mlir(self, device=None):
+        """The `#kb.dp<...>` attribute, as the dialect prints it (None counts resolved
+        against `device`)."""
+        policy = self.resolved(device)
+        cube = "replicate" if policy.cube_kind == "replicate" else f"shard({policy.cube_dim})"
+        pe = "replicate" if policy.pe_kind == "replicate" else f"shard({policy.pe_dim})"
+        return (f"#kb.dp<cube = {cube}, pe = {pe}, num_cubes = {policy.num_cubes}, "
+                f"num_pes = {policy.num_pes}>")
+
+    def _key(self):
+        return (self.cube_kind, self.pe_kind, self.num_cubes, self.num_pes,
+                self.cube_dim if self.cube_kind == "shard" else None,
+                self.pe_dim if self.pe_kind == "shard" else None)
 
     def __eq__(self, other):
-        return isinstance(other, DPPolicy) and self.to_mlir() == other.to_mlir()
+        return isinstance(other, DPPolicy) and self._key() == other._key()
 
     def __hash__(self):
-        return hash(self.to_mlir())
+        return hash(self._key())
 
     def __repr__(self):
-        dims = (f", cube_dim={self.cube_dim}" if self.cube == "shard" else "") + \
-               (f", pe_dim={self.pe_dim}" if self.pe == "shard" else "")
-        return (f"DPPolicy(cube={self.cube!r}, pe={self.pe!r}, num_cubes={self.num_cubes}, "
-                f"num_pes={self.num_pes}{dims})")
+        cube, pe = self.cube, self.pe
+        dims = (f", cube_dim={self.cube_dim}" if cube == "shard" else "") + \
+               (f", pe_dim={self.pe_dim}" if pe == "shard" else "")
+        return (f"DPPolicy(cube={cube!r}, pe={pe!r}, num_cubes={self.num_cubes!r}, "
+                f"num_pes={self.num_pes!r}{dims})")

@@ -31,6 +31,7 @@ the line of the per-rank code that launched it, so the tools' errors name that l
 import numpy as np
 
 import kb
+import kb.device
 from kb.dtypes import check_dtype, round_to
 from kb.ir import check_name
 from kb.location import at, caller_location
@@ -446,16 +447,6 @@ def _reads_after_last_write(events):
     return read_after
 
 
-_device_cache = {}
-
-
 def _device_counts(device):
-    """(cubes, pes_per_cube) of `device` (a dict of overrides, or None for kb's default):
-    asked of kb-run, which owns the device description."""
-    key = tuple(sorted((device or {}).items()))
-    if key not in _device_cache:
-        with kb.Program("device_probe", world_size=1) as p:
-            p.output(kb.gelu(p.input((1, 1), dtype="f32")))
-        report = p.run(np.zeros((1, 1)), check=False, device=device).report["device"]
-        _device_cache[key] = (int(report["cubes"]), int(report["pes_per_cube"]))
-    return _device_cache[key]
+    """(cubes, pes_per_cube) of `device` (a dict of overrides, or None for kb's default)."""
+    return kb.device.counts(device)

@@ -27,12 +27,12 @@ def test_emits_the_dialects_syntax(kwargs, text):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(cube="split"), "DPPolicy cube must be 'replicate' or 'shard', got 'split'"),
-    (dict(pe="shard(0)"), "DPPolicy pe must be 'replicate' or 'shard'"),
-    (dict(num_cubes=0), "DPPolicy num_cubes must be a positive integer, got 0"),
-    (dict(num_pes=-8), "DPPolicy num_pes must be a positive integer, got -8"),
-    (dict(num_pes=2.0), "DPPolicy num_pes must be a positive integer, got 2.0"),
-    (dict(num_cubes=True), "DPPolicy num_cubes must be a positive integer, got True"),
+    (dict(cube="split"), "DPPolicy cube must be one of replicate, shard, column_wise, row_wise, got 'split'"),
+    (dict(pe="shard(0)"), "DPPolicy pe must be one of replicate, shard, column_wise, row_wise"),
+    (dict(num_cubes=0), "DPPolicy num_cubes must be None (all) or a positive integer, got 0"),
+    (dict(num_pes=-8), "DPPolicy num_pes must be None (all) or a positive integer, got -8"),
+    (dict(num_pes=2.0), "DPPolicy num_pes must be None (all) or a positive integer, got 2.0"),
+    (dict(num_cubes=True), "DPPolicy num_cubes must be None (all) or a positive integer, got True"),
     (dict(cube_dim=-1), "DPPolicy cube_dim must be a non-negative integer, got -1"),
 ])
 def test_bad_arguments_are_value_errors(kwargs, message):

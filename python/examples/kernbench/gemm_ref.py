@@ -1,0 +1,10 @@
+"""gemm_staging.py's tl.ref variant alone: both operands read where they lie."""
+from gemm_staging import gemm_ref, M, K, N  # noqa: F401
+from kernbench.policy.placement.dp import DPPolicy
+
+
+def run(ctx):
+    x = ctx.zeros((M, K), dtype="f16", dp=DPPolicy(), name="x")
+    w = ctx.zeros((K, N), dtype="f16", dp=DPPolicy(pe="column_wise"), name="w")
+    y = ctx.empty((M, N), dtype="f16", dp=DPPolicy(pe="column_wise"), name="y")
+    ctx.launch("gemm_ref", gemm_ref, x, w, y, M, K, N)
