@@ -163,6 +163,23 @@ void Machine::flush(Rank &rank) {
     t.join();
 }
 
+/// The host dtype of a cube buffer's elements; an element type the device
+/// does not hold is an error at `op` (the verifiers reject it, but kb-run may
+/// be handed IR that was never verified against this build's rules).
+static llvm::Expected<DType> dtypeOf(Operation *op, Type elementType) {
+  if (elementType.isF16())
+    return DType::F16;
+  if (elementType.isBF16())
+    return DType::BF16;
+  if (elementType.isF32())
+    return DType::F32;
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << elementType;
+  return errorAt(op, "holds elements of type " + name +
+                         "; cube buffers hold f16, bf16 or f32");
+}
+
 /// A buffer's bytes, or std::nullopt when they do not fit in int64.
 static std::optional<int64_t> bytesOf(MemRefType type) {
   return checkedByteSize(type.getShape(), type.getElementTypeBitWidth() / 8);
@@ -324,10 +341,9 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
 
   if (auto alloc = dyn_cast<gt::AllocOp>(op)) {
     Buffer buffer;
-    llvm::Expected<DType> dtype = [&]() -> llvm::Expected<DType> {
-      Type e = alloc.getType().getElementType();
-      return e.isF16() ? DType::F16 : e.isBF16() ? DType::BF16 : DType::F32;
-    }();
+    llvm::Expected<DType> dtype = dtypeOf(op, alloc.getType().getElementType());
+    if (!dtype)
+      return dtype.takeError();
     buffer.tensor = runtime::makeTensor(*dtype, alloc.getType().getShape());
     buffer.cube = gt::getCube(alloc.getType());
     rank.buffers[alloc.getResult()] = rank.heap.size();

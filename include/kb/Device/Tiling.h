@@ -1,0 +1,79 @@
+//===- Tiling.h - how a placement cuts a tensor into pieces, tiles -*- C++ -*-//
+//
+// Pure shape arithmetic shared by placement, the lowering, the gemm_tile
+// verifiers and the cost model: which cube holds which region of a
+// rank-local tensor, which cube and PE compute which part of a result, and
+// how big a gemm tile can be.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_DEVICE_TILING_H
+#define KB_DEVICE_TILING_H
+
+#include "kb/Device/DeviceDescription.h"
+#include "kb/Device/Placement.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+namespace kb {
+
+/// A box inside a tensor: `offsets` and `sizes`, one per dimension.
+struct Box {
+  llvm::SmallVector<int64_t, 2> offsets;
+  llvm::SmallVector<int64_t, 2> sizes;
+
+  bool contains(const Box &other) const;
+  /// The overlap of two boxes, or std::nullopt when they do not meet.
+  std::optional<Box> intersect(const Box &other) const;
+  bool operator==(const Box &other) const {
+    return offsets == other.offsets && sizes == other.sizes;
+  }
+  /// The product of `sizes`, saturating at INT64_MAX: a box of an absurd
+  /// tensor must compare as huge, not wrap.
+  int64_t numElements() const;
+};
+
+/// The part of a rank-local tensor one cube holds.
+struct CubePiece {
+  int64_t cube;
+  Box box;
+};
+
+/// The cube pieces of a tensor of `shape` under `policy`, in cube order. A
+/// replicated tensor has one full piece per cube of the policy.
+llvm::SmallVector<CubePiece> cubePieces(llvm::ArrayRef<int64_t> shape,
+                                        const Placement &policy);
+
+/// Cuts `box` into `count` consecutive parts along `dim`, as even as can be
+/// (the first `size % count` parts one longer; parts may be empty).
+llvm::SmallVector<Box> splitEvenly(const Box &box, int64_t dim, int64_t count);
+
+/// The shares of `box` that the PEs of one cube compute, PE by PE: split along
+/// the policy's PE dimension over its PE count, or, for a PE-level
+/// `replicate`, along the longer dimension over every PE of the cube (a
+/// replicated output is still computed once). Empty shares are dropped from
+/// the end.
+llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
+                                int64_t pesPerCube);
+
+/// Tile sizes for a gemm slab of m × n with reduction k on one PE.
+struct GemmTileSizes {
+  int64_t m, n, kChunk;
+};
+
+/// The tile of highest arithmetic intensity whose double-buffered operand
+/// chunks of at least 16 (or k) and f32 accumulator fit the PE buffer, with
+/// the largest k chunk that then fits. Each tile dimension is the slab's whole
+/// extent or a power of two up to 128 below it, so a slab that fits is one
+/// tile. Fails when no tile fits.
+std::optional<GemmTileSizes>
+chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
+               const DeviceDescription &device);
+
+/// Bytes of the PE buffer a tile of m × n with chunk kc occupies.
+int64_t gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
+                           int64_t elementBytes);
+
+} // namespace kb
+
+#endif // KB_DEVICE_TILING_H

@@ -1,0 +1,157 @@
+//===- Tiling.cpp - pieces, slabs and tiles -------------------------------===//
+
+#include "kb/Device/Tiling.h"
+
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace kb;
+
+bool Box::contains(const Box &other) const {
+  for (size_t d = 0; d < offsets.size(); ++d)
+    if (other.offsets[d] < offsets[d] ||
+        other.offsets[d] + other.sizes[d] > offsets[d] + sizes[d])
+      return false;
+  return true;
+}
+
+std::optional<Box> Box::intersect(const Box &other) const {
+  Box result;
+  for (size_t d = 0; d < offsets.size(); ++d) {
+    int64_t lo = std::max(offsets[d], other.offsets[d]);
+    int64_t hi =
+        std::min(offsets[d] + sizes[d], other.offsets[d] + other.sizes[d]);
+    if (hi <= lo)
+      return std::nullopt;
+    result.offsets.push_back(lo);
+    result.sizes.push_back(hi - lo);
+  }
+  return result;
+}
+
+int64_t Box::numElements() const {
+  // An empty box holds nothing, however long its other sides.
+  if (llvm::is_contained(sizes, 0))
+    return 0;
+  int64_t n = 1;
+  for (int64_t s : sizes)
+    if (llvm::MulOverflow(n, s, n))
+      return std::numeric_limits<int64_t>::max();
+  return n;
+}
+
+/// Cuts `box` into `count` equal parts along `dim` (or copies it `count`
+/// times when `dim` is replicate).
+static llvm::SmallVector<Box> split(const Box &box, int64_t dim,
+                                    int64_t count) {
+  llvm::SmallVector<Box> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    Box part = box;
+    if (dim != Placement::kReplicate) {
+      part.sizes[dim] = box.sizes[dim] / count;
+      part.offsets[dim] = box.offsets[dim] + i * part.sizes[dim];
+    }
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+llvm::SmallVector<CubePiece> kb::cubePieces(llvm::ArrayRef<int64_t> shape,
+                                            const Placement &policy) {
+  Box whole{llvm::SmallVector<int64_t, 2>(shape.size(), 0),
+            llvm::SmallVector<int64_t, 2>(shape)};
+  llvm::SmallVector<CubePiece> pieces;
+  int64_t cube = 0;
+  for (Box &box : split(whole, policy.cubeDim, policy.numCubes))
+    pieces.push_back({cube++, box});
+  return pieces;
+}
+
+llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
+                                       int64_t count) {
+  llvm::SmallVector<Box> parts;
+  int64_t size = box.sizes[dim], offset = box.offsets[dim];
+  for (int64_t i = 0; i < count; ++i) {
+    Box part = box;
+    part.sizes[dim] = size / count + (i < size % count ? 1 : 0);
+    part.offsets[dim] = offset;
+    offset += part.sizes[dim];
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
+                                    int64_t pesPerCube) {
+  int64_t dim = policy.peDim, count = policy.numPes;
+  if (policy.isPeReplicated()) {
+    dim = 0;
+    for (size_t d = 1; d < box.sizes.size(); ++d)
+      if (box.sizes[d] > box.sizes[dim])
+        dim = d;
+    count = pesPerCube;
+  }
+  llvm::SmallVector<Box> shares = splitEvenly(box, dim, count);
+  while (!shares.empty() && shares.back().numElements() == 0)
+    shares.pop_back();
+  return shares;
+}
+
+int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
+                               int64_t elementBytes) {
+  // Saturates: a whole-extent candidate of an absurd slab must not wrap.
+  using llvm::SaturatingAdd, llvm::SaturatingMultiply;
+  uint64_t operands = SaturatingMultiply<uint64_t>(
+      SaturatingAdd<uint64_t>(SaturatingMultiply<uint64_t>(m, kc),
+                              SaturatingMultiply<uint64_t>(kc, n)),
+      elementBytes * 2);
+  uint64_t bytes = SaturatingAdd<uint64_t>(
+      operands,
+      SaturatingMultiply<uint64_t>(SaturatingMultiply<uint64_t>(m, n), 4));
+  return static_cast<int64_t>(
+      std::min<uint64_t>(bytes, std::numeric_limits<int64_t>::max()));
+}
+
+std::optional<GemmTileSizes>
+kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
+                   const DeviceDescription &device) {
+  int64_t budget = device.peBufferBytes();
+  // A tile must at least stream k in chunks of 16 (or all of a shorter k).
+  int64_t minChunk = std::min<int64_t>(k, 16);
+  // Candidate extents per dimension: powers of two up to 128, and the whole
+  // extent, so a slab that fits the buffer is one tile (one op, operands read
+  // once) rather than several. Among the tiles that fit, take the one with
+  // the highest arithmetic intensity m·n / (m + n), then the larger one.
+  auto candidates = [](int64_t extent) {
+    llvm::SmallVector<int64_t, 9> sizes{extent};
+    for (int64_t t = 128; t >= 1; t /= 2)
+      if (t < extent)
+        sizes.push_back(t);
+    return sizes;
+  };
+  std::optional<GemmTileSizes> best;
+  auto intensity = [](int64_t tm, int64_t tn) {
+    return static_cast<double>(tm) * tn / (static_cast<double>(tm) + tn);
+  };
+  for (int64_t em : candidates(m)) {
+    for (int64_t en : candidates(n)) {
+      if (gemmTileWorkingSet(em, en, minChunk, elementBytes) > budget)
+        continue;
+      if (best && (intensity(em, en) < intensity(best->m, best->n) ||
+                   (intensity(em, en) == intensity(best->m, best->n) &&
+                    em * en <= best->m * best->n)))
+        continue;
+      best = GemmTileSizes{em, en, 0};
+    }
+  }
+  if (!best)
+    return std::nullopt;
+  // The tile fits the budget, so these products do too.
+  int64_t room = budget - best->m * best->n * 4;
+  int64_t perChunkElement = (best->m + best->n) * elementBytes * 2;
+  best->kChunk =
+      perChunkElement > 0 ? std::min<int64_t>(k, room / perChunkElement) : k;
+  return best;
+}
