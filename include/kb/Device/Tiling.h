@@ -66,9 +66,9 @@ struct GemmTileSizes {
 /// the largest k chunk that then fits. Each tile dimension is the slab's whole
 /// extent or a power of two up to 128 below it, so a slab that fits is one
 /// tile. Fails when no tile fits.
-std::optional<GemmTileSizes>
-chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
-               const DeviceDescription &device);
+std::optional<GemmTileSizes> chooseGemmTile(int64_t m, int64_t n, int64_t k,
+                                            int64_t elementBytes,
+                                            const DeviceDescription &device);
 
 /// Bytes of the PE buffer a tile of m × n with chunk kc occupies.
 int64_t gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Conversion/Passes.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"

@@ -127,12 +127,3 @@ LogicalResult DPPolicyAttr::verifyEncoding(
     return failure();
   return success();
 }
-
-std::optional<int64_t> kb::checkedByteSize(llvm::ArrayRef<int64_t> shape,
-                                           int64_t elementBytes) {
-  int64_t bytes = elementBytes;
-  for (int64_t s : shape)
-    if (s < 0 || llvm::MulOverflow(bytes, s, bytes))
-      return std::nullopt;
-  return bytes;
-}

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"

@@ -1,7 +1,7 @@
 //===- PlacementCostModel.cpp - what a placement costs on the device ------===//
 
 #include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include <limits>

@@ -49,7 +49,12 @@ def KB_DPPolicyAttr : KB_Attr<"DPPolicy", "dp",
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    static constexpr int64_t kReplicate = -1;
+    static constexpr int64_t kReplicate = ::kb::Placement::kReplicate;
+    /// The tiling arithmetic of kb/Device (pieces, PE shares) takes a policy
+    /// as these four numbers.
+    operator ::kb::Placement() const {
+      return {getCubeDim(), getPeDim(), getNumCubes(), getNumPes()};
+    }
     bool isCubeReplicated() const { return getCubeDim() == kReplicate; }
     bool isPeReplicated() const { return getPeDim() == kReplicate; }
     /// The seed's default: replicate/replicate over one cube and one PE.
