@@ -1,6 +1,7 @@
 //===- DeviceDescription.cpp - the AHBM machine model ---------------------===//
 
 #include "kb/Device/DeviceDescription.h"
+#include "kb/Device/ByteArithmetic.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
@@ -78,4 +79,16 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
   if (!problem.empty())
     return llvm::createStringError(problem);
   return d;
+}
+
+std::optional<std::string>
+kb::cubeMemoryOverflow(llvm::ArrayRef<int64_t> bytesPerCube,
+                       const DeviceDescription &device) {
+  for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
+    if (!device.cubeHolds(bytes))
+      return ("needs " + byteCountText(bytes) + " bytes in cube " +
+              llvm::Twine(cube) + ", but a cube holds " +
+              llvm::Twine(device.cubeMemoryBytes()) + " bytes")
+          .str();
+  return std::nullopt;
 }

@@ -99,6 +99,20 @@ llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
   return shares;
 }
 
+llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
+                                              const Placement &policy) {
+  llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
+  llvm::SmallVector<Box> boxes;
+  if (!policy.isCubeReplicated() || shape.size() != 2) {
+    for (CubePiece &piece : pieces)
+      boxes.push_back(piece.box);
+    return boxes;
+  }
+  Box whole{{0, 0}, {shape[0], shape[1]}};
+  int64_t dim = shape[1] >= shape[0] ? 1 : 0;
+  return splitEvenly(whole, dim, pieces.size());
+}
+
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                                int64_t elementBytes) {
   // Saturates: a whole-extent candidate of an absurd slab must not wrap.

@@ -9,10 +9,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Device/CostModel.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Runtime/Kernels.h"
+
+#include "Reduction.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/MathExtras.h"
@@ -121,12 +124,6 @@ private:
     if (recordTrace)
       run.trace.push_back({name.str(), rank.index, track, start, duration});
   }
-  double peRate(Type elementType) const {
-    return (elementType.isF32() ? device.peGflopsF32 : device.peGflops) * 1e9;
-  }
-  double perPeBandwidth() const {
-    return device.cubePeGBps * 1e9 / device.pesPerCube;
-  }
 
   const Program &program;
   const gt::DeviceDescription &device;
@@ -206,11 +203,9 @@ llvm::Error Machine::checkStatically() {
         llvm::AddOverflow(total, *bytes, total))
       return errorAt(where, "needs more than 2^63 - 1 bytes in cube " +
                                 llvm::Twine(cube));
-    if (perCube[cube] > device.cubeMemoryBytes())
-      return errorAt(where,
-                     "needs " + llvm::Twine(perCube[cube]) + " bytes in cube " +
-                         llvm::Twine(cube) + ", more than its " +
-                         llvm::Twine(device.cubeMemoryBytes()) + " bytes");
+    if (std::optional<std::string> overflow =
+            cubeMemoryOverflow(perCube, device))
+      return errorAt(where, *overflow);
     return llvm::Error::success();
   };
   for (Type t : program.entry.getArgumentTypes())
@@ -392,13 +387,11 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
         runtime::roundBufferToDType(out + i * ldc, n, outType);
     });
     Type elementType = cast<MemRefType>(mm.getLhs().getType()).getElementType();
-    int64_t eb = elementType.getIntOrFloatBitWidth() / 8;
-    int64_t outBytes = m * n * runtime::dtypeSize(c.tensor.dtype);
-    double bytes =
-        (m * k + k * n) * eb + outBytes * (mm.getAccumulate() ? 2 : 1);
-    double flops = 2.0 * m * n * k;
-    double duration =
-        std::max(flops / peRate(elementType), bytes / perPeBandwidth());
+    PEWork work = matmulWork(m, n, k, elementType.getIntOrFloatBitWidth() / 8,
+                             runtime::dtypeSize(c.tensor.dtype),
+                             mm.getAccumulate(), elementType.isF32());
+    double flops = work.flops;
+    double duration = peSeconds(device, work);
     int64_t pe = c.cube * device.pesPerCube + mm.getPe();
     double start = std::max(rank.clock, rank.peFree[pe]);
     rank.peFree[pe] = start + duration;
@@ -461,9 +454,9 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     int64_t elements = 1;
     for (int64_t d : sizes)
       elements *= d;
-    double bytes =
-        elements * runtime::dtypeSize(o.tensor.dtype) * (isAdd ? 3.0 : 2.0);
-    double duration = bytes / perPeBandwidth();
+    double duration = peSeconds(
+        device, elementwiseWork(elements, runtime::dtypeSize(o.tensor.dtype),
+                                isAdd ? 2 : 1));
     int64_t peIndex =
         isAdd ? cast<gt::AddOp>(op).getPe() : cast<gt::GeluOp>(op).getPe();
     int64_t pe = o.cube * device.pesPerCube + peIndex;
@@ -506,9 +499,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     for (int64_t s : dma.getSizes())
       elements *= s;
     int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
-    double rate =
-        (src.cube == dst.cube ? device.cubePeGBps : device.cubeCubeGBps) * 1e9;
-    double duration = bytes / rate;
+    double duration = dmaSeconds(device, bytes, src.cube == dst.cube);
     double start = std::max(rank.clock, rank.dmaFree[dst.cube]);
     rank.dmaFree[dst.cube] = start + duration;
     rank.dmaBusy[dst.cube] += duration;
@@ -571,8 +562,8 @@ llvm::Error Machine::ringStep(Operation *op) {
     maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
     ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
   }
-  auto kind = reduce ? cast<gt::ReduceScatterStepOp>(op).getKind()
-                     : gt::ReduceKind::Sum;
+  ReductionKind kind =
+      reduce ? cast<gt::ReduceScatterStepOp>(op).getKind() : ReductionKind::Sum;
   for (int64_t r = 0; r < w; ++r) {
     int64_t from = mod(r - 1), c = sentChunk[from];
     HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
@@ -582,18 +573,15 @@ llvm::Error Machine::ringStep(Operation *op) {
       std::copy(incoming.begin(), incoming.end(), dst);
       continue;
     }
-    runtime::reduceInto(dst, incoming.data(), incoming.size(),
-                        kind == gt::ReduceKind::Max   ? runtime::ReduceOp::Max
-                        : kind == gt::ReduceKind::Min ? runtime::ReduceOp::Min
-                                                      : runtime::ReduceOp::Sum);
-    if (kind == gt::ReduceKind::Avg && step == w - 2)
-      runtime::scale(dst, incoming.size(), 1.0f / w);
+    reduceInto(dst, incoming.data(), incoming.size(), kind);
+    if (step == w - 2)
+      finishReduction(dst, incoming.size(), kind, w);
     runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
     start = std::max(start, rank.clock);
-  double duration = maxBytes / (device.linkGBps * 1e9);
+  double duration = ringStepSeconds(device, maxBytes);
   for (Rank &rank : ranks) {
     rank.clock = start + duration;
     rank.stats.collectiveSeconds += duration;

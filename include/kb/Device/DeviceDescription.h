@@ -12,10 +12,12 @@
 #ifndef KB_DEVICE_DEVICEDESCRIPTION_H
 #define KB_DEVICE_DEVICEDESCRIPTION_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mlir {
@@ -46,6 +48,9 @@ struct DeviceDescription {
   int64_t peBufferBytes() const { return peBufferKiB * 1024; }
   int64_t cubeMemoryBytes() const { return cubeMemoryMiB * 1024 * 1024; }
 
+  /// Whether one cube holds `bytes` (a saturated count never fits).
+  bool cubeHolds(int64_t bytes) const { return bytes <= cubeMemoryBytes(); }
+
   /// What is wrong with the description, or "" when nothing is.
   std::string validate() const;
   llvm::json::Object toJSON() const;
@@ -60,6 +65,13 @@ struct DeviceDescription {
   static DeviceDescription fromAttr(gemm_tile::DeviceAttr attr);
   gemm_tile::DeviceAttr toAttr(mlir::MLIRContext *ctx) const;
 };
+
+/// The cube-memory check of a tally of bytes per cube (index: cube): the
+/// message for the first cube that holds more than `device` gives it,
+/// "needs N bytes in cube c, but a cube holds M bytes", or std::nullopt.
+std::optional<std::string>
+cubeMemoryOverflow(llvm::ArrayRef<int64_t> bytesPerCube,
+                   const DeviceDescription &device);
 
 } // namespace kb
 

@@ -56,6 +56,14 @@ llvm::SmallVector<Box> splitEvenly(const Box &box, int64_t dim, int64_t count);
 llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
                                 int64_t pesPerCube);
 
+/// What each cube computes of a gemm result of `shape` placed by `policy`,
+/// one box per cube piece, in cube order: its piece when the result is split
+/// over the cubes; when it is replicated, a share of the whole cut along the
+/// longer dimension (then copied to the other replicas), so no cube needs
+/// every weight column.
+llvm::SmallVector<Box> matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
+                                          const Placement &policy);
+
 /// Tile sizes for a gemm slab of m × n with reduction k on one PE.
 struct GemmTileSizes {
   int64_t m, n, kChunk;

@@ -7,11 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace kb::gemm_tile;
@@ -105,10 +108,10 @@ LogicalResult AllocOp::verify() {
   if (failed(check.buffer(getBuffer(), "the buffer")))
     return failure();
   MemRefType type = getType();
-  int64_t bytes = type.getElementTypeBitWidth() / 8;
-  for (int64_t dim : type.getShape())
-    bytes = saturatingMul(bytes, dim);
-  if (bytes > check.device.cubeMemoryBytes())
+  int64_t bytes =
+      checkedByteSize(type.getShape(), type.getElementTypeBitWidth() / 8)
+          .value_or(std::numeric_limits<int64_t>::max());
+  if (!check.device.cubeHolds(bytes))
     return emitOpError() << "allocates " << byteCountText(bytes)
                          << " bytes, more than a cube's "
                          << check.device.cubeMemoryBytes()
@@ -147,12 +150,8 @@ LogicalResult MatmulOp::verify() {
                          << chunk;
   // Two chunks of lhs and rhs in flight (double buffering) and the f32
   // accumulator.
-  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t operandBytes = saturatingMul(
-      saturatingAdd(saturatingMul(m, chunk), saturatingMul(chunk, n)),
-      2 * elementBytes);
   int64_t working =
-      saturatingAdd(operandBytes, saturatingMul(saturatingMul(m, n), 4));
+      gemmTileWorkingSet(m, n, chunk, elementType.getIntOrFloatBitWidth() / 8);
   if (working > check.device.peBufferBytes())
     return emitOpError() << "needs " << byteCountText(working)
                          << " bytes of PE buffer for a " << m << "x" << n

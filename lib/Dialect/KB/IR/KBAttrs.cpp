@@ -11,7 +11,6 @@
 using namespace mlir;
 using namespace kb;
 
-#include "kb/Dialect/KB/IR/KBEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/KB/IR/KBAttrs.cpp.inc"

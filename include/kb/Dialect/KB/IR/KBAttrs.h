@@ -12,7 +12,7 @@
 #include "kb/Device/ByteArithmetic.h"
 #include "kb/Device/Placement.h"
 
-#include "kb/Dialect/KB/IR/KBEnums.h.inc"
+#include "kb/Device/ReductionKind.h"
 
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/KB/IR/KBAttrs.h.inc"

@@ -5,17 +5,7 @@
 
 include "kb/Dialect/KB/IR/KBBase.td"
 include "mlir/IR/TensorEncoding.td"
-
-def KB_ReductionKind : I32EnumAttr<"ReductionKind",
-    "reduction applied by a collective", [
-      I32EnumAttrCase<"Sum", 0, "sum">,
-      I32EnumAttrCase<"Max", 1, "max">,
-      I32EnumAttrCase<"Min", 2, "min">,
-      I32EnumAttrCase<"Avg", 3, "avg">
-    ]> {
-  let genSpecializedAttr = 0;
-  let cppNamespace = "::kb";
-}
+include "kb/Device/ReductionKind.td"
 
 def KB_ReductionKindAttr : EnumAttr<KB_Dialect, KB_ReductionKind, "reduction"> {
   let assemblyFormat = "`<` $value `>`";
