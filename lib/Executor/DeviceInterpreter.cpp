@@ -4,15 +4,22 @@
 // runs one rank until it reaches a yield point (a wait or a ring step), then
 // the next, round-robin; a ring step completes once every rank has reached
 // it. Asynchronous ops do their arithmetic when issued; their time comes from
-// the cost model (docs/design/0003-lowered-program-interface.md), and the
-// hazard check makes a missing wait an error rather than a silent race.
+// the cost model (kb/Device/CostModel.h,
+// docs/design/0003-lowered-program-interface.md), and the hazard check makes
+// a missing wait an error rather than a silent race. PE ops and ring steps
+// are run through their interfaces (gemm_tile::PEComputeOpInterface,
+// gemm_tile::RingStepOpInterface): a new elementwise device op needs no code
+// here, only a kernel registered in the runtime.
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Device/CostModel.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Runtime/Kernels.h"
+
+#include "Reduction.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/MathExtras.h"
@@ -106,7 +113,15 @@ private:
   /// Runs `rank` until a yield point, a ring step or the end.
   llvm::Error step(Rank &rank);
   llvm::Error issue(Rank &rank, Operation *op);
-  llvm::Error ringStep(Operation *op);
+  /// Issues asynchronous PE work, whatever the op: its regions, kernel and
+  /// cost come from gt::PEComputeOpInterface.
+  llvm::Error issueCompute(Rank &rank, gt::PEComputeOpInterface op);
+  llvm::Error issueDMA(Rank &rank, gt::DMAOp op);
+  /// Books `duration` of `op` on an engine (a PE or a cube's DMA engine):
+  /// it starts once both the rank and the engine are free.
+  void book(Rank &rank, Operation *op, Value token, double &engineFree,
+            double &engineBusy, int64_t track, double duration);
+  llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
   /// Checks that `op` may read or write the region (offsets/sizes; empty for
@@ -121,12 +136,6 @@ private:
     if (recordTrace)
       run.trace.push_back({name.str(), rank.index, track, start, duration});
   }
-  double peRate(Type elementType) const {
-    return (elementType.isF32() ? device.peGflopsF32 : device.peGflops) * 1e9;
-  }
-  double perPeBandwidth() const {
-    return device.cubePeGBps * 1e9 / device.pesPerCube;
-  }
 
   const Program &program;
   const gt::DeviceDescription &device;
@@ -134,6 +143,7 @@ private:
   bool recordTrace;
   int threads;
   std::vector<Operation *> ops;
+  std::vector<gt::AllocOp> allocs;
   std::vector<Rank> ranks;
   // The collective record each buffer's current ring belongs to.
   llvm::DenseMap<Value, size_t> openCollectives;
@@ -163,6 +173,23 @@ void Machine::flush(Rank &rank) {
     t.join();
 }
 
+/// The host dtype of a cube buffer's elements; an element type the device
+/// does not hold is an error at `op` (the verifiers reject it, but kb-run may
+/// be handed IR that was never verified against this build's rules).
+static llvm::Expected<DType> dtypeOf(Operation *op, Type elementType) {
+  if (elementType.isF16())
+    return DType::F16;
+  if (elementType.isBF16())
+    return DType::BF16;
+  if (elementType.isF32())
+    return DType::F32;
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << elementType;
+  return errorAt(op, "holds elements of type " + name +
+                         "; cube buffers hold f16, bf16 or f32");
+}
+
 /// A buffer's bytes, or std::nullopt when they do not fit in int64.
 static std::optional<int64_t> bytesOf(MemRefType type) {
   return checkedByteSize(type.getShape(), type.getElementTypeBitWidth() / 8);
@@ -176,10 +203,11 @@ llvm::Error Machine::checkStatically() {
   std::vector<int64_t> perCube(device.cubes, 0);
   int64_t total = 0;
   auto account = [&](Operation *where, Type type) -> llvm::Error {
-    auto memref = dyn_cast<MemRefType>(type);
+    // A cube index means a memref in a cube's memory.
     int64_t cube = gt::getCube(type);
-    if (!memref || cube < 0 || !memref.hasStaticShape())
+    if (cube < 0 || !cast<MemRefType>(type).hasStaticShape())
       return errorAt(where, "expects static cube buffers in a lowered program");
+    auto memref = cast<MemRefType>(type);
     if (cube >= device.cubes)
       return errorAt(where, "uses cube " + llvm::Twine(cube) +
                                 " but the device has " +
@@ -189,11 +217,9 @@ llvm::Error Machine::checkStatically() {
         llvm::AddOverflow(total, *bytes, total))
       return errorAt(where, "needs more than 2^63 - 1 bytes in cube " +
                                 llvm::Twine(cube));
-    if (perCube[cube] > device.cubeMemoryBytes())
-      return errorAt(where,
-                     "needs " + llvm::Twine(perCube[cube]) + " bytes in cube " +
-                         llvm::Twine(cube) + ", more than its " +
-                         llvm::Twine(device.cubeMemoryBytes()) + " bytes");
+    if (std::optional<std::string> overflow =
+            cubeMemoryOverflow(perCube, device))
+      return errorAt(where, *overflow);
     return llvm::Error::success();
   };
   for (Type t : program.entry.getArgumentTypes())
@@ -202,9 +228,11 @@ llvm::Error Machine::checkStatically() {
   for (Operation *op : ops) {
     if (op->getNumRegions())
       return errorAt(op, "kb-run executes straight-line device programs");
-    if (auto alloc = dyn_cast<gt::AllocOp>(op))
+    if (auto alloc = dyn_cast<gt::AllocOp>(op)) {
       if (llvm::Error e = account(op, alloc.getType()))
         return e;
+      allocs.push_back(alloc);
+    }
   }
   // Held as f32 on the host, for every rank.
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
@@ -262,6 +290,19 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
     }
+    // Every buffer lives to the end of the program and is zero until
+    // written, so each rank's allocations are made here, once.
+    for (gt::AllocOp alloc : allocs) {
+      MemRefType type = alloc.getType();
+      llvm::Expected<DType> dtype = dtypeOf(alloc, type.getElementType());
+      if (!dtype)
+        return dtype.takeError();
+      Buffer buffer;
+      buffer.tensor = runtime::makeTensor(*dtype, type.getShape());
+      buffer.cube = gt::getCube(type);
+      rank.buffers[alloc.getResult()] = rank.heap.size();
+      rank.heap.push_back(std::move(buffer));
+    }
     ranks.push_back(std::move(rank));
   }
   return llvm::Error::success();
@@ -312,208 +353,172 @@ static void copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
   insertBox(dst, extractBox(src, srcOffsets, sizes), dstOffsets);
 }
 
-llvm::Error Machine::issue(Rank &rank, Operation *op) {
-  auto newToken = [&](Value result, double start, double duration,
-                      int64_t track, llvm::StringRef name) {
-    int64_t index = rank.tokenTable.size();
-    rank.tokenTable.push_back({start + duration, false, op});
-    rank.tokens[result] = index;
-    trace(rank, name, track, start, duration);
-    return index;
-  };
+void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
+                   double &engineBusy, int64_t track, double duration) {
+  double start = std::max(rank.clock, engineFree);
+  engineFree = start + duration;
+  engineBusy += duration;
+  rank.tokens[token] = rank.tokenTable.size();
+  rank.tokenTable.push_back({start + duration, false, op});
+  trace(rank, op->getName().stripDialect(), track, start, duration);
+}
 
-  if (auto alloc = dyn_cast<gt::AllocOp>(op)) {
-    Buffer buffer;
-    llvm::Expected<DType> dtype = [&]() -> llvm::Expected<DType> {
-      Type e = alloc.getType().getElementType();
-      return e.isF16() ? DType::F16 : e.isBF16() ? DType::BF16 : DType::F32;
-    }();
-    buffer.tensor = runtime::makeTensor(*dtype, alloc.getType().getShape());
-    buffer.cube = gt::getCube(alloc.getType());
-    rank.buffers[alloc.getResult()] = rank.heap.size();
-    rank.heap.push_back(std::move(buffer));
-    return llvm::Error::success();
-  }
+llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
+  SmallVector<gt::BufferRegion> reads = op.getReadRegions(),
+                                writes = op.getWriteRegions();
+  int64_t token = rank.tokenTable.size();
+  for (const gt::BufferRegion &r : reads)
+    if (llvm::Error e =
+            touch(rank, op, r.buffer, false, token, r.offsets, r.sizes))
+      return e;
+  for (const gt::BufferRegion &w : writes)
+    if (llvm::Error e =
+            touch(rank, op, w.buffer, true, token, w.offsets, w.sizes))
+      return e;
+  if (!op.canWorkInPlace())
+    for (const gt::BufferRegion &r : reads)
+      for (const gt::BufferRegion &w : writes)
+        if (r.buffer == w.buffer &&
+            overlaps(r.offsets, r.sizes, w.offsets, w.sizes))
+          return errorAt(op, "writes a region of its output that it also "
+                             "reads as an operand ('" +
+                                 op->getName().getStringRef() +
+                                 "' cannot work in place)");
 
-  if (auto mm = dyn_cast<gt::MatmulOp>(op)) {
-    int64_t m = mm.getSizes()[0], n = mm.getSizes()[1], k = mm.getSizes()[2];
-    int64_t token = rank.tokenTable.size();
-    if (llvm::Error e = touch(rank, op, mm.getLhs(), false, token,
-                              mm.getLhsOffsets(), {m, k}))
-      return e;
-    if (llvm::Error e = touch(rank, op, mm.getRhs(), false, token,
-                              mm.getRhsOffsets(), {k, n}))
-      return e;
-    if (llvm::Error e = touch(rank, op, mm.getOut(), true, token,
-                              mm.getOutOffsets(), {m, n}))
-      return e;
-    // A gemm reads whole rows and columns while it writes: its output may
-    // not overlap what it reads.
-    for (auto [operand, offsets, sizes] :
-         {std::make_tuple(mm.getLhs(), mm.getLhsOffsets(),
-                          SmallVector<int64_t, 2>{m, k}),
-          std::make_tuple(mm.getRhs(), mm.getRhsOffsets(),
-                          SmallVector<int64_t, 2>{k, n})})
-      if (operand == mm.getOut() &&
-          overlaps(offsets, sizes, mm.getOutOffsets(), {m, n}))
-        return errorAt(op, "writes a region of its output that it also reads "
-                           "as an operand (a gemm cannot work in place)");
-    Buffer &a = bufferOf(rank, mm.getLhs()), &b = bufferOf(rank, mm.getRhs()),
-           &c = bufferOf(rank, mm.getOut());
-    int64_t lda = a.tensor.shape[1], ldb = b.tensor.shape[1],
-            ldc = c.tensor.shape[1];
-    float *out = c.tensor.data.data() + mm.getOutOffsets()[0] * ldc +
-                 mm.getOutOffsets()[1];
-    const float *lhs = a.tensor.data.data() + mm.getLhsOffsets()[0] * lda +
-                       mm.getLhsOffsets()[1];
-    const float *rhs = b.tensor.data.data() + mm.getRhsOffsets()[0] * ldb +
-                       mm.getRhsOffsets()[1];
-    bool accumulate = mm.getAccumulate();
-    DType outType = c.tensor.dtype;
+  // The arithmetic, deferred to the next wait.
+  gt::HostKernel kernel = op.getHostKernel();
+  Buffer &out = bufferOf(rank, writes.front().buffer);
+  HostTensor *outTensor = &out.tensor;
+  SmallVector<int64_t, 2> to = writes.front().offsets,
+                          size = writes.front().sizes;
+  switch (kernel.kind) {
+  case gt::HostKernel::Kind::Gemm: {
+    const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
+    int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
+    HostTensor &a = bufferOf(rank, lhsRegion.buffer).tensor,
+               &b = bufferOf(rank, rhsRegion.buffer).tensor;
+    int64_t lda = a.shape[1], ldb = b.shape[1], ldc = outTensor->shape[1];
+    float *c = outTensor->data.data() + to[0] * ldc + to[1];
+    const float *lhs =
+        a.data.data() + lhsRegion.offsets[0] * lda + lhsRegion.offsets[1];
+    const float *rhs =
+        b.data.data() + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
+    bool accumulate = kernel.accumulate;
+    DType outType = outTensor->dtype;
     rank.pending.push_back([=] {
-      runtime::gemm(lhs, lda, rhs, ldb, out, ldc, m, n, k, accumulate);
+      runtime::gemm(lhs, lda, rhs, ldb, c, ldc, m, n, k, accumulate);
       for (int64_t i = 0; i < m; ++i)
-        runtime::roundBufferToDType(out + i * ldc, n, outType);
+        runtime::roundBufferToDType(c + i * ldc, n, outType);
     });
-    Type elementType = cast<MemRefType>(mm.getLhs().getType()).getElementType();
-    int64_t eb = elementType.getIntOrFloatBitWidth() / 8;
-    int64_t outBytes = m * n * runtime::dtypeSize(c.tensor.dtype);
-    double bytes =
-        (m * k + k * n) * eb + outBytes * (mm.getAccumulate() ? 2 : 1);
-    double flops = 2.0 * m * n * k;
-    double duration =
-        std::max(flops / peRate(elementType), bytes / perPeBandwidth());
-    int64_t pe = c.cube * device.pesPerCube + mm.getPe();
-    double start = std::max(rank.clock, rank.peFree[pe]);
-    rank.peFree[pe] = start + duration;
-    rank.peBusy[pe] += duration;
-    rank.stats.flops += flops;
-    newToken(mm.getToken(), start, duration, pe, "matmul");
-    return llvm::Error::success();
+    break;
   }
-
-  if (isa<gt::GeluOp, gt::AddOp>(op)) {
-    bool isAdd = isa<gt::AddOp>(op);
-    Value input = op->getOperand(0), out = op->getOperand(isAdd ? 2 : 1);
-    Value rhs = isAdd ? op->getOperand(1) : Value();
-    ArrayRef<int64_t> sizes = isAdd ? cast<gt::AddOp>(op).getSizes()
-                                    : cast<gt::GeluOp>(op).getSizes();
-    ArrayRef<int64_t> inOffsets = isAdd
-                                      ? cast<gt::AddOp>(op).getLhsOffsets()
-                                      : cast<gt::GeluOp>(op).getInputOffsets();
-    ArrayRef<int64_t> outOffsets = isAdd ? cast<gt::AddOp>(op).getOutOffsets()
-                                         : cast<gt::GeluOp>(op).getOutOffsets();
-    int64_t token = rank.tokenTable.size();
-    if (llvm::Error e = touch(rank, op, input, false, token, inOffsets, sizes))
-      return e;
-    if (rhs)
-      if (llvm::Error e = touch(rank, op, rhs, false, token))
-        return e;
-    if (llvm::Error e = touch(rank, op, out, true, token, outOffsets, sizes))
-      return e;
-    Buffer &o = bufferOf(rank, out);
-    HostTensor *inTensor = &bufferOf(rank, input).tensor;
-    HostTensor *rhsTensor = rhs ? &bufferOf(rank, rhs).tensor : nullptr;
-    HostTensor *outTensor = &o.tensor;
-    SmallVector<int64_t, 2> in(inOffsets), to(outOffsets), size(sizes);
-    SmallVector<int64_t, 2> rhsOffsets;
-    if (isAdd)
-      rhsOffsets.assign(cast<gt::AddOp>(op).getRhsOffsets().begin(),
-                        cast<gt::AddOp>(op).getRhsOffsets().end());
+  case gt::HostKernel::Kind::Map: {
+    runtime::MapKernel map = runtime::lookupMapKernel(kernel.name);
+    if (!map)
+      return errorAt(op,
+                     "kb-run has no elementwise kernel '" + kernel.name + "'");
+    HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
+    SmallVector<int64_t, 2> from = reads[0].offsets;
     rank.pending.push_back([=] {
-      HostTensor region = extractBox(*inTensor, in, size);
-      if (!rhsTensor) {
-        runtime::geluTanh(region.data.data(), region.data.data(),
-                          region.data.size());
-      } else {
-        bool bias = rhsTensor->shape.size() == 1 && size.size() > 1;
-        HostTensor other = extractBox(*rhsTensor, rhsOffsets,
-                                      bias ? ArrayRef<int64_t>(size).take_back()
-                                           : ArrayRef<int64_t>(size));
-        if (bias)
-          runtime::addBiasRows(region.data.data(), other.data.data(),
-                               region.numElements() / other.numElements(),
-                               other.numElements());
-        else
-          runtime::addInPlace(region.data.data(), other.data.data(),
-                              region.data.size());
-      }
+      HostTensor region = extractBox(*in, from, size);
+      map(region.data.data(), region.data.data(), region.data.size());
       runtime::roundBufferToDType(region.data.data(), region.data.size(),
                                   outTensor->dtype);
       insertBox(*outTensor, region, to);
     });
-    int64_t elements = 1;
-    for (int64_t d : sizes)
-      elements *= d;
-    double bytes =
-        elements * runtime::dtypeSize(o.tensor.dtype) * (isAdd ? 3.0 : 2.0);
-    double duration = bytes / perPeBandwidth();
-    int64_t peIndex =
-        isAdd ? cast<gt::AddOp>(op).getPe() : cast<gt::GeluOp>(op).getPe();
-    int64_t pe = o.cube * device.pesPerCube + peIndex;
-    double start = std::max(rank.clock, rank.peFree[pe]);
-    rank.peFree[pe] = start + duration;
-    rank.peBusy[pe] += duration;
-    newToken(op->getResult(0), start, duration, pe, isAdd ? "add" : "gelu");
-    return llvm::Error::success();
+    break;
+  }
+  case gt::HostKernel::Kind::Zip: {
+    runtime::ZipKernel zip = runtime::lookupZipKernel(kernel.name);
+    if (!zip)
+      return errorAt(op,
+                     "kb-run has no elementwise kernel '" + kernel.name + "'");
+    HostTensor *lhs = &bufferOf(rank, reads[0].buffer).tensor;
+    HostTensor *rhs = &bufferOf(rank, reads[1].buffer).tensor;
+    SmallVector<int64_t, 2> lhsFrom = reads[0].offsets,
+                            rhsFrom = reads[1].offsets,
+                            rhsSize = reads[1].sizes;
+    rank.pending.push_back([=] {
+      HostTensor region = extractBox(*lhs, lhsFrom, size);
+      HostTensor other = extractBox(*rhs, rhsFrom, rhsSize);
+      // A shorter second region (a bias) combines with every row.
+      int64_t cols = std::max<int64_t>(other.numElements(), 1);
+      for (int64_t at = 0; at < region.numElements(); at += cols)
+        zip(region.data.data() + at, other.data.data(), cols);
+      runtime::roundBufferToDType(region.data.data(), region.data.size(),
+                                  outTensor->dtype);
+      insertBox(*outTensor, region, to);
+    });
+    break;
+  }
   }
 
-  if (auto dma = dyn_cast<gt::DMAOp>(op)) {
-    int64_t token = rank.tokenTable.size();
-    // A rank-strided source is checked as a whole: its region moves with
-    // the rank.
-    if (llvm::Error e = touch(
-            rank, op, dma.getSource(), false, token,
-            dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
-            dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
-      return e;
-    if (llvm::Error e = touch(rank, op, dma.getTarget(), true, token,
-                              dma.getTargetOffsets(), dma.getSizes()))
-      return e;
-    Buffer &src = bufferOf(rank, dma.getSource());
-    Buffer &dst = bufferOf(rank, dma.getTarget());
-    SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
-    if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
-      for (size_t d = 0; d < srcOffsets.size(); ++d) {
-        srcOffsets[d] += rank.index * (*stride)[d];
-        if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
-          return errorAt(op, "rank " + llvm::Twine(rank.index) +
-                                 " reads outside the source in dimension " +
-                                 llvm::Twine(d) + " (rank_stride too large)");
-      }
-    HostTensor *from = &src.tensor, *to = &dst.tensor;
-    SmallVector<int64_t, 2> target(dma.getTargetOffsets()),
-        size(dma.getSizes());
-    rank.pending.push_back(
-        [=] { copyRegion(*from, srcOffsets, *to, target, size); });
-    int64_t elements = 1;
-    for (int64_t s : dma.getSizes())
-      elements *= s;
-    int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
-    double rate =
-        (src.cube == dst.cube ? device.cubePeGBps : device.cubeCubeGBps) * 1e9;
-    double duration = bytes / rate;
-    double start = std::max(rank.clock, rank.dmaFree[dst.cube]);
-    rank.dmaFree[dst.cube] = start + duration;
-    rank.dmaBusy[dst.cube] += duration;
-    rank.stats.dmaBytes += bytes;
-    newToken(dma.getToken(), start, duration, kDMATrackBase + dst.cube, "dma");
-    return llvm::Error::success();
-  }
+  PEWork work = op.getWork();
+  int64_t pe = out.cube * device.pesPerCube + op.getPe();
+  rank.stats.flops += work.flops;
+  book(rank, op, op.getToken(), rank.peFree[pe], rank.peBusy[pe], pe,
+       peSeconds(device, work));
+  return llvm::Error::success();
+}
 
-  if (auto wait = dyn_cast<gt::WaitOp>(op)) {
+llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
+  int64_t token = rank.tokenTable.size();
+  // A rank-strided source is checked as a whole: its region moves with
+  // the rank.
+  if (llvm::Error e = touch(
+          rank, dma, dma.getSource(), false, token,
+          dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
+          dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
+    return e;
+  if (llvm::Error e = touch(rank, dma, dma.getTarget(), true, token,
+                            dma.getTargetOffsets(), dma.getSizes()))
+    return e;
+  Buffer &src = bufferOf(rank, dma.getSource());
+  Buffer &dst = bufferOf(rank, dma.getTarget());
+  SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
+  if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
+    for (size_t d = 0; d < srcOffsets.size(); ++d) {
+      srcOffsets[d] += rank.index * (*stride)[d];
+      if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
+        return errorAt(dma, "rank " + llvm::Twine(rank.index) +
+                                " reads outside the source in dimension " +
+                                llvm::Twine(d) + " (rank_stride too large)");
+    }
+  HostTensor *from = &src.tensor, *to = &dst.tensor;
+  SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
+  rank.pending.push_back(
+      [=] { copyRegion(*from, srcOffsets, *to, target, size); });
+  int64_t elements = 1;
+  for (int64_t s : dma.getSizes())
+    elements *= s;
+  int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
+  rank.stats.dmaBytes += bytes;
+  book(rank, dma, dma.getToken(), rank.dmaFree[dst.cube],
+       rank.dmaBusy[dst.cube], kDMATrackBase + dst.cube,
+       dmaSeconds(device, bytes, src.cube == dst.cube));
+  return llvm::Error::success();
+}
+
+llvm::Error Machine::issue(Rank &rank, Operation *op) {
+  if (auto compute = dyn_cast<gt::PEComputeOpInterface>(op))
+    return issueCompute(rank, compute);
+  if (auto dma = dyn_cast<gt::DMAOp>(op))
+    return issueDMA(rank, dma);
+  if (isa<gt::WaitOp>(op)) {
     flush(rank);
-    for (Value t : wait.getTokens()) {
+    for (Value t : op->getOperands()) {
       Token &token = rank.tokenTable[rank.tokens[t]];
       token.waited = true;
       rank.clock = std::max(rank.clock, token.end);
     }
     return llvm::Error::success();
   }
-
-  if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+  // Buffers were made when the program was loaded.
+  if (isa<gt::AllocOp>(op))
+    return llvm::Error::success();
+  if (op->hasTrait<OpTrait::ReturnLike>()) {
     flush(rank);
-    for (Value v : ret.getOperands())
+    for (Value v : op->getOperands())
       if (llvm::Error e = touch(rank, op, v, false, -1))
         return e;
     return llvm::Error::success();
@@ -522,13 +527,11 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
                          "' in a lowered program");
 }
 
-llvm::Error Machine::ringStep(Operation *op) {
-  bool reduce = isa<gt::ReduceScatterStepOp>(op);
-  Value bufferValue = op->getOperand(0);
-  int64_t step = reduce ? cast<gt::ReduceScatterStepOp>(op).getStep()
-                        : cast<gt::AllGatherStepOp>(op).getStep();
-  int64_t w = reduce ? cast<gt::ReduceScatterStepOp>(op).getRingSize()
-                     : cast<gt::AllGatherStepOp>(op).getRingSize();
+llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
+  Operation *op = ring;
+  std::optional<ReductionKind> reduction = ring.getReduction();
+  Value bufferValue = ring.getBuffer();
+  int64_t step = ring.getStep(), w = ring.getRingSize();
   if (w != program.worldSize)
     return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
                            " SIPs, but the program runs on " +
@@ -541,51 +544,43 @@ llvm::Error Machine::ringStep(Operation *op) {
   int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
   auto chunkBegin = [&](int64_t c) { return c * (n / w) + std::min(c, n % w); };
   auto chunkSize = [&](int64_t c) { return n / w + (c < n % w ? 1 : 0); };
-  auto mod = [&](int64_t x) { return ((x % w) + w) % w; };
   // What each rank sends this step, read before anyone receives.
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
-  int64_t maxBytes = 0;
   size_t eb = runtime::dtypeSize(bufferOf(ranks[0], bufferValue).tensor.dtype);
   for (int64_t r = 0; r < w; ++r) {
-    int64_t c = reduce ? mod(r - step) : mod(r + 1 - step);
+    int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
     const float *data = bufferOf(ranks[r], bufferValue).tensor.data.data();
     sent[r].assign(data + chunkBegin(c), data + chunkBegin(c) + chunkSize(c));
-    maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
     ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
   }
-  auto kind = reduce ? cast<gt::ReduceScatterStepOp>(op).getKind()
-                     : gt::ReduceKind::Sum;
   for (int64_t r = 0; r < w; ++r) {
-    int64_t from = mod(r - 1), c = sentChunk[from];
+    int64_t from = (r + w - 1) % w, c = sentChunk[from];
     HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
     float *dst = t.data.data() + chunkBegin(c);
     const std::vector<float> &incoming = sent[from];
-    if (!reduce) {
+    if (!reduction) {
       std::copy(incoming.begin(), incoming.end(), dst);
       continue;
     }
-    runtime::reduceInto(dst, incoming.data(), incoming.size(),
-                        kind == gt::ReduceKind::Max   ? runtime::ReduceOp::Max
-                        : kind == gt::ReduceKind::Min ? runtime::ReduceOp::Min
-                                                      : runtime::ReduceOp::Sum);
-    if (kind == gt::ReduceKind::Avg && step == w - 2)
-      runtime::scale(dst, incoming.size(), 1.0f / w);
+    reduceInto(dst, incoming.data(), incoming.size(), *reduction);
+    if (step == w - 2)
+      finishReduction(dst, incoming.size(), *reduction, w);
     runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
     start = std::max(start, rank.clock);
-  double duration = maxBytes / (device.linkGBps * 1e9);
+  double duration = ringStepSeconds(device, ring.getChunkBytes());
   for (Rank &rank : ranks) {
     rank.clock = start + duration;
     rank.stats.collectiveSeconds += duration;
-    trace(rank, reduce ? "reduce_scatter_step" : "all_gather_step", kLinkTrack,
-          start, duration);
+    trace(rank, op->getName().stripDialect(), kLinkTrack, start, duration);
   }
-  // Account the ring: a reduce-scatter's first step opens it.
-  if (reduce && step == 0) {
+  // Account the ring: a reduce-scatter's first step opens it, an
+  // all-gather's last step closes it.
+  if (reduction && step == 0) {
     openCollectives[bufferValue] = run.collectives.size();
     CollectiveStats c;
     c.op = "all_reduce";
@@ -598,7 +593,7 @@ llvm::Error Machine::ringStep(Operation *op) {
     for (int64_t r = 0; r < w; ++r)
       run.collectives[it->second].bytesSentByRank[r] +=
           chunkSize(sentChunk[r]) * eb;
-  if (!reduce && step == w - 2)
+  if (!reduction && step == w - 2)
     openCollectives.erase(bufferValue);
   return llvm::Error::success();
 }
@@ -606,7 +601,7 @@ llvm::Error Machine::ringStep(Operation *op) {
 llvm::Error Machine::step(Rank &rank) {
   while (rank.pc < ops.size()) {
     Operation *op = ops[rank.pc];
-    if (isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(op))
+    if (isa<gt::RingStepOpInterface>(op))
       return llvm::Error::success(); // blocks until every rank is here
     if (llvm::Error e = issue(rank, op))
       return e;
@@ -635,18 +630,18 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
     // Every rank that is not done must be at the same ring step.
     bool atRing = llvm::all_of(ranks, [&](Rank &r) {
       return !r.done && r.pc == ranks[0].pc &&
-             isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(ops[r.pc]);
+             isa<gt::RingStepOpInterface>(ops[r.pc]);
     });
     bool anyRunnable = llvm::any_of(ranks, [&](Rank &r) {
-      return !r.done &&
-             !isa<gt::ReduceScatterStepOp, gt::AllGatherStepOp>(ops[r.pc]);
+      return !r.done && !isa<gt::RingStepOpInterface>(ops[r.pc]);
     });
     if (anyRunnable)
       continue;
     if (!atRing)
       return errorAt(program.entry, "deadlock: the ranks wait at different "
                                     "collectives or some have finished");
-    if (llvm::Error e = ringStep(ops[ranks[0].pc]))
+    if (llvm::Error e =
+            ringStep(cast<gt::RingStepOpInterface>(ops[ranks[0].pc])))
       return std::move(e);
     for (Rank &rank : ranks)
       ++rank.pc;

@@ -12,6 +12,8 @@
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
 
+#include "Reduction.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -180,16 +182,11 @@ kb::exec::runKBProgram(const Program &program,
       HostTensor total = values[0][reduce.getInput()];
       for (int64_t r = 1; r < ranks; ++r) {
         const HostTensor &part = values[r][reduce.getInput()];
-        runtime::ReduceOp kind = reduce.getReduction() == ReductionKind::Max
-                                     ? runtime::ReduceOp::Max
-                                 : reduce.getReduction() == ReductionKind::Min
-                                     ? runtime::ReduceOp::Min
-                                     : runtime::ReduceOp::Sum;
-        runtime::reduceInto(total.data.data(), part.data.data(),
-                            total.data.size(), kind);
+        reduceInto(total.data.data(), part.data.data(), total.data.size(),
+                   reduce.getReduction());
       }
-      if (reduce.getReduction() == ReductionKind::Avg)
-        runtime::scale(total.data.data(), total.data.size(), 1.0f / ranks);
+      finishReduction(total.data.data(), total.data.size(),
+                      reduce.getReduction(), ranks);
       runtime::roundBufferToDType(total.data.data(), total.data.size(),
                                   total.dtype);
       for (int64_t r = 0; r < ranks; ++r)

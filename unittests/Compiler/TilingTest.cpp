@@ -1,9 +1,8 @@
 //===- TilingTest.cpp - pieces, shares and tile sizes ---------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
-#include "kb/Dialect/KB/IR/KBDialect.h"
+#include "kb/Device/Tiling.h"
+#include "kb/Device/ByteArithmetic.h"
 
-#include "mlir/IR/MLIRContext.h"
 #include "gtest/gtest.h"
 
 #include <limits>
@@ -14,12 +13,10 @@ namespace {
 
 class TilingTest : public ::testing::Test {
 protected:
-  TilingTest() { ctx.loadDialect<KBDialect>(); }
-  DPPolicyAttr policy(int64_t cubeDim, int64_t peDim, int64_t cubes,
-                      int64_t pes) {
-    return DPPolicyAttr::get(&ctx, cubeDim, peDim, cubes, pes);
+  static Placement policy(int64_t cubeDim, int64_t peDim, int64_t cubes,
+                          int64_t pes) {
+    return Placement{cubeDim, peDim, cubes, pes};
   }
-  mlir::MLIRContext ctx;
 };
 
 TEST_F(TilingTest, ShardedPiecesTileTheTensorExactly) {
@@ -87,7 +84,7 @@ TEST_F(TilingTest, BoxIntersectAndContain) {
 }
 
 TEST_F(TilingTest, ChosenTilesFitThePeBuffer) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   for (int64_t eb : {2, 4}) {
     for (int64_t k : {1, 16, 1000, 16384}) {
       for (int64_t bufferKiB : {4, 64, 512}) {
@@ -110,7 +107,7 @@ TEST_F(TilingTest, ChosenTilesFitThePeBuffer) {
 }
 
 TEST_F(TilingTest, SlabThatFitsIsOneTile) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   // A GPT-3 column slab on one PE: 8 tokens × 192 columns, k = 12288, f16.
   std::optional<GemmTileSizes> tile = chooseGemmTile(8, 192, 12288, 2, device);
   ASSERT_TRUE(tile);
@@ -121,7 +118,7 @@ TEST_F(TilingTest, SlabThatFitsIsOneTile) {
 }
 
 TEST_F(TilingTest, LargeSlabTakesTheMostIntenseTileThatFits) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   // 512 × 512 does not fit (its accumulator alone is 1 MiB); 512 × 128 does,
   // and reads fewer operand bytes per flop than 128 × 128.
   std::optional<GemmTileSizes> tile = chooseGemmTile(512, 512, 4096, 2, device);
@@ -133,7 +130,7 @@ TEST_F(TilingTest, LargeSlabTakesTheMostIntenseTileThatFits) {
 }
 
 TEST_F(TilingTest, AbsurdSlabsDoNotOverflowTheWorkingSet) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   int64_t huge = int64_t{1} << 40;
   EXPECT_EQ(gemmTileWorkingSet(huge, huge, huge, 4),
             std::numeric_limits<int64_t>::max());
@@ -179,7 +176,7 @@ TEST_F(TilingTest, PiecesOfTheLargestDimensionDoNotOverflow) {
 }
 
 TEST_F(TilingTest, HugeReductionsStreamInChunksThatFit) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::optional<GemmTileSizes> tile = chooseGemmTile(8, 8, kMax, 2, device);
   ASSERT_TRUE(tile);
@@ -189,7 +186,7 @@ TEST_F(TilingTest, HugeReductionsStreamInChunksThatFit) {
 }
 
 TEST_F(TilingTest, NoTileFitsAnAbsurdlySmallBuffer) {
-  gemm_tile::DeviceDescription device;
+  DeviceDescription device;
   device.peBufferKiB = 0; // below any working set
   EXPECT_FALSE(chooseGemmTile(8, 8, 64, 4, device));
 }

@@ -32,13 +32,20 @@ protected:
                                     DeviceRun &stats) {
     module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
     EXPECT_TRUE(module) << text;
+    if (!module)
+      return {};
+    // A failed Expected is reported and consumed, never dereferenced.
     llvm::Expected<Program> program = analyzeProgram(*module, "");
-    EXPECT_TRUE(static_cast<bool>(program))
-        << llvm::toString(program.takeError());
+    if (!program) {
+      ADD_FAILURE() << llvm::toString(program.takeError());
+      return {};
+    }
     llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
         *program, inputs, gemm_tile::DeviceDescription(), stats, true);
-    EXPECT_TRUE(static_cast<bool>(results))
-        << llvm::toString(results.takeError());
+    if (!results) {
+      ADD_FAILURE() << llvm::toString(results.takeError());
+      return {};
+    }
     return *results;
   }
 

@@ -10,6 +10,8 @@
 #ifndef KB_RUNTIME_KERNELS_H
 #define KB_RUNTIME_KERNELS_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -54,6 +56,16 @@ void reduceInto(float *dst, const float *src, size_t n, ReduceOp op);
 
 /// data *= factor.
 void scale(float *data, size_t n, float factor);
+
+/// An elementwise kernel of one input: out[i] = f(in[i]); `in` may be `out`.
+using MapKernel = void (*)(const float *in, float *out, size_t n);
+/// An elementwise kernel of two inputs, in place: dst[i] = f(dst[i], src[i]).
+using ZipKernel = void (*)(float *dst, const float *src, size_t n);
+
+/// The kernels gemm_tile's elementwise ops name (their `kernel` in
+/// GemmTileOps.td), or nullptr for a name no kernel has.
+MapKernel lookupMapKernel(llvm::StringRef name);
+ZipKernel lookupZipKernel(llvm::StringRef name);
 
 /// GFLOP/s of gemm on m×n×k (best of `repeats` runs).
 double measureGemmGflops(int64_t m, int64_t n, int64_t k, int repeats);

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Conversion/Passes.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
@@ -199,12 +199,9 @@ FailureOr<DPPolicyAttr> FunctionLowering::policyOf(Operation *where,
 }
 
 LogicalResult FunctionLowering::checkMemory(Operation *where) {
-  for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
-    if (bytes > device.cubeMemoryBytes())
-      return where->emitOpError()
-             << "needs " << gt::byteCountText(bytes) << " bytes in cube "
-             << cube << ", but a cube holds " << device.cubeMemoryBytes()
-             << " bytes";
+  if (std::optional<std::string> overflow =
+          cubeMemoryOverflow(bytesPerCube, device))
+    return where->emitOpError() << *overflow;
   return success();
 }
 
@@ -270,18 +267,8 @@ LogicalResult FunctionLowering::lowerMatmul(MatmulOp op) {
   int64_t elementBytes = op.getLhs().getType().getElementTypeBitWidth() / 8;
   ArrayRef<int64_t> shape = op.getType().getShape();
 
-  // What each cube computes: its piece when the output is sharded over the
-  // cubes; when it is replicated, a share of the whole (then copied to the
-  // other replicas), so no cube needs every weight column.
-  SmallVector<Box> computeBoxes;
-  if (policy.isCubeReplicated()) {
-    Box whole{{0, 0}, {shape[0], shape[1]}};
-    int64_t dim = shape[1] >= shape[0] ? 1 : 0;
-    computeBoxes = splitEvenly(whole, dim, out->pieces.size());
-  } else {
-    for (const Piece &piece : out->pieces)
-      computeBoxes.push_back(piece.box);
-  }
+  // What each cube computes (one box per piece of the output).
+  SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
 
   struct Operands {
     Value a, b;
@@ -435,20 +422,6 @@ LogicalResult FunctionLowering::lowerElementwise(Operation *op) {
   return success();
 }
 
-static gt::ReduceKind toDevice(ReductionKind kind) {
-  switch (kind) {
-  case ReductionKind::Sum:
-    return gt::ReduceKind::Sum;
-  case ReductionKind::Max:
-    return gt::ReduceKind::Max;
-  case ReductionKind::Min:
-    return gt::ReduceKind::Min;
-  case ReductionKind::Avg:
-    return gt::ReduceKind::Avg;
-  }
-  llvm_unreachable("unknown reduction kind");
-}
-
 LogicalResult FunctionLowering::lowerAllReduce(AllReduceOp op) {
   DeviceTensor input = tensors[op.getInput()];
   if (worldSize == 1) {
@@ -471,7 +444,7 @@ LogicalResult FunctionLowering::lowerAllReduce(AllReduceOp op) {
     waitFor(copies);
     result = *copy;
   }
-  gt::ReduceKind kind = toDevice(op.getReduction());
+  ReductionKind kind = op.getReduction();
   SmallVector<const Piece *> distinct = distinctPieces(result);
   for (const Piece *piece : distinct) {
     for (int64_t step = 0; step + 1 < worldSize; ++step)
@@ -744,14 +717,11 @@ LogicalResult FunctionLowering::run() {
       return failure();
     }
 
-  for (auto [cube, bytes] : llvm::enumerate(bytesPerCube))
-    if (bytes > device.cubeMemoryBytes()) {
-      newFunc.erase();
-      return oldFunc.emitOpError()
-             << "needs " << gt::byteCountText(bytes) << " bytes in cube "
-             << cube << ", but a cube holds " << device.cubeMemoryBytes()
-             << " bytes";
-    }
+  if (std::optional<std::string> overflow =
+          cubeMemoryOverflow(bytesPerCube, device)) {
+    newFunc.erase();
+    return oldFunc.emitOpError() << *overflow;
+  }
 
   for (unsigned i = 0; i < oldFunc.getNumResults(); ++i) {
     auto split = oldFunc.getResultAttrOfType<IntegerAttr>(

@@ -1,69 +1,16 @@
-//===- DeviceDescription.cpp - the AHBM machine model ---------------------===//
+//===- DeviceDescription.cpp - the device description as IR ---------------===//
 
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/Twine.h"
-#include "llvm/Support/MathExtras.h"
-
-#include <limits>
 
 using namespace mlir;
 using namespace kb::gemm_tile;
-
-namespace {
-/// One field per row: its name in IR and JSON, and where it lives.
-struct Field {
-  llvm::StringLiteral name;
-  int64_t DeviceDescription::*member;
-};
-constexpr Field kFields[] = {
-    {"cubes", &DeviceDescription::cubes},
-    {"pes_per_cube", &DeviceDescription::pesPerCube},
-    {"pe_buffer_kib", &DeviceDescription::peBufferKiB},
-    {"pe_gflops", &DeviceDescription::peGflops},
-    {"pe_gflops_f32", &DeviceDescription::peGflopsF32},
-    {"cube_pe_gbps", &DeviceDescription::cubePeGBps},
-    {"cube_cube_gbps", &DeviceDescription::cubeCubeGBps},
-    {"link_gbps", &DeviceDescription::linkGBps},
-    {"cube_memory_mib", &DeviceDescription::cubeMemoryMiB},
-};
-} // namespace
-
-int64_t kb::gemm_tile::saturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  return llvm::AddOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
-}
-
-int64_t kb::gemm_tile::saturatingMul(int64_t a, int64_t b) {
-  int64_t r;
-  return llvm::MulOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
-}
-
-std::string kb::gemm_tile::byteCountText(int64_t bytes) {
-  return bytes == std::numeric_limits<int64_t>::max() ? "more than 2^63 - 1"
-                                                      : std::to_string(bytes);
-}
+using kb::DeviceDescription;
 
 bool kb::gemm_tile::isDeviceElementType(mlir::Type type) {
   return type.isF16() || type.isBF16() || type.isF32();
-}
-
-std::string DeviceDescription::validate() const {
-  for (const Field &field : kFields)
-    if (this->*field.member <= 0)
-      return ("device field '" + field.name + "' must be positive, got " +
-              llvm::Twine(this->*field.member))
-          .str();
-  // Limits that keep byte and FLOP arithmetic far from overflow.
-  if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > kMaxCubeMemoryMiB ||
-      peBufferKiB > (int64_t(1) << 30) || peGflops > (int64_t(1) << 30) ||
-      peGflopsF32 > (int64_t(1) << 30) || cubePeGBps > (int64_t(1) << 30) ||
-      cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30))
-    return "device description is beyond any AHBM machine (at most 4096 "
-           "cubes, 4096 PEs per cube, 2^30 of any rate or size)";
-  return "";
 }
 
 DeviceDescription DeviceDescription::fromAttr(DeviceAttr attr) {
@@ -84,44 +31,6 @@ DeviceAttr DeviceDescription::toAttr(MLIRContext *ctx) const {
   return DeviceAttr::get(ctx, cubes, pesPerCube, peBufferKiB, peGflops,
                          peGflopsF32, cubePeGBps, cubeCubeGBps, linkGBps,
                          cubeMemoryMiB);
-}
-
-llvm::json::Object DeviceDescription::toJSON() const {
-  llvm::json::Object object;
-  for (const Field &field : kFields)
-    object[field.name] = this->*field.member;
-  return object;
-}
-
-llvm::Expected<DeviceDescription>
-DeviceDescription::fromJSON(llvm::StringRef text) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
-  if (!parsed)
-    return parsed.takeError();
-  const llvm::json::Object *object = parsed->getAsObject();
-  if (!object)
-    return llvm::createStringError(
-        "a device description must be a JSON object");
-  DeviceDescription d;
-  for (const auto &[key, value] : *object) {
-    const Field *field = llvm::find_if(
-        kFields, [&](const Field &f) { return f.name == key.str(); });
-    if (field == std::end(kFields))
-      return llvm::createStringError(
-          "unknown device field '" + key.str() +
-          "' (known: cubes, pes_per_cube, pe_buffer_kib, pe_gflops, "
-          "pe_gflops_f32, cube_pe_gbps, cube_cube_gbps, link_gbps, "
-          "cube_memory_mib)");
-    std::optional<int64_t> number = value.getAsInteger();
-    if (!number)
-      return llvm::createStringError("device field '" + key.str() +
-                                     "' must be an integer");
-    d.*(field->member) = *number;
-  }
-  std::string problem = d.validate();
-  if (!problem.empty())
-    return llvm::createStringError(problem);
-  return d;
 }
 
 DeviceDescription kb::gemm_tile::lookupDevice(Operation *op) {

@@ -11,8 +11,6 @@
 using namespace mlir;
 using namespace kb::gemm_tile;
 
-#include "kb/Dialect/GemmTile/IR/GemmTileEnums.cpp.inc"
-
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/GemmTile/IR/GemmTileAttrs.cpp.inc"
 

@@ -7,11 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace kb::gemm_tile;
@@ -98,17 +101,72 @@ public:
 Type elementTypeOf(Value v) {
   return cast<MemRefType>(v.getType()).getElementType();
 }
+
+/// What every PE op satisfies: its buffers are static cube buffers of the
+/// device, its regions lie inside them, its PE exists, and all its buffers
+/// are in that PE's cube.
+LogicalResult verifyPEComputeOp(PEComputeOpInterface op, BufferChecker &check) {
+  SmallVector<BufferRegion> regions = op.getReadRegions();
+  llvm::append_range(regions, op.getWriteRegions());
+  for (const BufferRegion &r : regions)
+    if (failed(check.buffer(r.buffer, r.name)))
+      return failure();
+  for (const BufferRegion &r : regions)
+    if (failed(check.region(r.buffer, r.name, r.offsets, r.sizes)))
+      return failure();
+  SmallVector<std::pair<StringRef, Value>> buffers;
+  for (const BufferRegion &r : regions)
+    buffers.push_back({r.name, r.buffer});
+  return check.pe(op.getPe(), buffers);
+}
 } // namespace
+
+LogicalResult kb::gemm_tile::verifyElementwiseOp(PEComputeOpInterface op) {
+  BufferChecker check(op);
+  if (failed(verifyPEComputeOp(op, check)))
+    return failure();
+  SmallVector<Value> buffers;
+  for (const BufferRegion &r : op.getReadRegions())
+    buffers.push_back(r.buffer);
+  for (const BufferRegion &r : op.getWriteRegions())
+    buffers.push_back(r.buffer);
+  Type elementType = elementTypeOf(buffers.front());
+  if (llvm::all_of(buffers,
+                   [&](Value v) { return elementTypeOf(v) == elementType; }))
+    return success();
+  if (buffers.size() == 2)
+    return op->emitOpError()
+           << "reads " << elementType << " and writes "
+           << elementTypeOf(buffers.back()) << "; they must match";
+  InFlightDiagnostic diag = op->emitOpError()
+                            << "expects one element type, got ";
+  for (auto [i, v] : llvm::enumerate(buffers))
+    diag << (i == 0                    ? ""
+             : i + 1 == buffers.size() ? " and "
+                                       : ", ")
+         << elementTypeOf(v);
+  return diag;
+}
+
+kb::PEWork kb::gemm_tile::elementwiseWorkOf(PEComputeOpInterface op) {
+  BufferRegion out = op.getWriteRegions().front();
+  double elements = 1;
+  for (int64_t size : out.sizes)
+    elements *= size;
+  return elementwiseWork(elements,
+                         elementTypeOf(out.buffer).getIntOrFloatBitWidth() / 8,
+                         op.getReadRegions().size());
+}
 
 LogicalResult AllocOp::verify() {
   BufferChecker check(*this);
   if (failed(check.buffer(getBuffer(), "the buffer")))
     return failure();
   MemRefType type = getType();
-  int64_t bytes = type.getElementTypeBitWidth() / 8;
-  for (int64_t dim : type.getShape())
-    bytes = saturatingMul(bytes, dim);
-  if (bytes > check.device.cubeMemoryBytes())
+  int64_t bytes =
+      checkedByteSize(type.getShape(), type.getElementTypeBitWidth() / 8)
+          .value_or(std::numeric_limits<int64_t>::max());
+  if (!check.device.cubeHolds(bytes))
     return emitOpError() << "allocates " << byteCountText(bytes)
                          << " bytes, more than a cube's "
                          << check.device.cubeMemoryBytes()
@@ -123,14 +181,7 @@ LogicalResult MatmulOp::verify() {
     return emitOpError() << "expects sizes [m, n, k], got " << sizes.size()
                          << " sizes";
   int64_t m = sizes[0], n = sizes[1], k = sizes[2];
-  if (failed(check.buffer(getLhs(), "lhs")) ||
-      failed(check.buffer(getRhs(), "rhs")) ||
-      failed(check.buffer(getOut(), "out")) ||
-      failed(check.region(getLhs(), "lhs", getLhsOffsets(), {m, k})) ||
-      failed(check.region(getRhs(), "rhs", getRhsOffsets(), {k, n})) ||
-      failed(check.region(getOut(), "out", getOutOffsets(), {m, n})) ||
-      failed(check.pe(
-          getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()}, {"out", getOut()}})))
+  if (failed(verifyPEComputeOp(*this, check)))
     return failure();
   Type elementType = elementTypeOf(getLhs());
   if (elementTypeOf(getRhs()) != elementType)
@@ -147,12 +198,8 @@ LogicalResult MatmulOp::verify() {
                          << chunk;
   // Two chunks of lhs and rhs in flight (double buffering) and the f32
   // accumulator.
-  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t operandBytes = saturatingMul(
-      saturatingAdd(saturatingMul(m, chunk), saturatingMul(chunk, n)),
-      2 * elementBytes);
   int64_t working =
-      saturatingAdd(operandBytes, saturatingMul(saturatingMul(m, n), 4));
+      gemmTileWorkingSet(m, n, chunk, elementType.getIntOrFloatBitWidth() / 8);
   if (working > check.device.peBufferBytes())
     return emitOpError() << "needs " << byteCountText(working)
                          << " bytes of PE buffer for a " << m << "x" << n
@@ -161,45 +208,30 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
-LogicalResult GeluOp::verify() {
-  BufferChecker check(*this);
-  if (failed(check.buffer(getInput(), "input")) ||
-      failed(check.buffer(getOut(), "out")) ||
-      failed(
-          check.region(getInput(), "input", getInputOffsets(), getSizes())) ||
-      failed(check.region(getOut(), "out", getOutOffsets(), getSizes())) ||
-      failed(check.pe(getPe(), {{"input", getInput()}, {"out", getOut()}})))
-    return failure();
-  if (elementTypeOf(getInput()) != elementTypeOf(getOut()))
-    return emitOpError() << "reads " << elementTypeOf(getInput())
-                         << " and writes " << elementTypeOf(getOut())
-                         << "; they must match";
-  return success();
+SmallVector<BufferRegion> MatmulOp::getReadRegions() {
+  int64_t m = getSizes()[0], n = getSizes()[1], k = getSizes()[2];
+  return {{getLhs(), llvm::to_vector<2>(getLhsOffsets()), {m, k}, "lhs"},
+          {getRhs(), llvm::to_vector<2>(getRhsOffsets()), {k, n}, "rhs"}};
 }
 
-LogicalResult AddOp::verify() {
-  BufferChecker check(*this);
-  ArrayRef<int64_t> sizes = getSizes();
-  if (failed(check.buffer(getLhs(), "lhs")) ||
-      failed(check.buffer(getRhs(), "rhs")) ||
-      failed(check.buffer(getOut(), "out")) ||
-      failed(check.region(getLhs(), "lhs", getLhsOffsets(), sizes)) ||
-      failed(check.region(getOut(), "out", getOutOffsets(), sizes)) ||
-      failed(check.pe(
-          getPe(), {{"lhs", getLhs()}, {"rhs", getRhs()}, {"out", getOut()}})))
-    return failure();
-  auto rhsType = cast<MemRefType>(getRhs().getType());
-  bool bias = rhsType.getRank() == 1 && sizes.size() > 1;
-  if (failed(check.region(getRhs(), bias ? "rhs (a bias)" : "rhs",
-                          getRhsOffsets(), bias ? sizes.take_back() : sizes)))
-    return failure();
+SmallVector<BufferRegion> MatmulOp::getWriteRegions() {
+  int64_t m = getSizes()[0], n = getSizes()[1];
+  return {{getOut(), llvm::to_vector<2>(getOutOffsets()), {m, n}, "out"}};
+}
+
+// A gemm reads whole rows and columns while it writes.
+bool MatmulOp::canWorkInPlace() { return false; }
+
+kb::PEWork MatmulOp::getWork() {
   Type elementType = elementTypeOf(getLhs());
-  if (elementTypeOf(getRhs()) != elementType ||
-      elementTypeOf(getOut()) != elementType)
-    return emitOpError() << "expects one element type, got " << elementType
-                         << ", " << elementTypeOf(getRhs()) << " and "
-                         << elementTypeOf(getOut());
-  return success();
+  return matmulWork(getSizes()[0], getSizes()[1], getSizes()[2],
+                    elementType.getIntOrFloatBitWidth() / 8,
+                    elementTypeOf(getOut()).getIntOrFloatBitWidth() / 8,
+                    getAccumulate(), elementType.isF32());
+}
+
+HostKernel MatmulOp::getHostKernel() {
+  return {HostKernel::Kind::Gemm, "gemm", getAccumulate()};
 }
 
 LogicalResult DMAOp::verify() {
@@ -226,11 +258,12 @@ LogicalResult DMAOp::verify() {
 }
 
 /// Ring steps: a ring of W SIPs has W - 1 steps per phase.
-static LogicalResult verifyRingStep(Operation *op, Value buffer, int64_t step,
-                                    int64_t ringSize) {
+LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
+  auto ring = cast<RingStepOpInterface>(op);
   BufferChecker check(op);
-  if (failed(check.buffer(buffer, "the buffer")))
+  if (failed(check.buffer(ring.getBuffer(), "the buffer")))
     return failure();
+  int64_t ringSize = ring.getRingSize(), step = ring.getStep();
   if (ringSize < 2)
     return op->emitOpError()
            << "needs a ring of at least 2 SIPs, got " << ringSize;
@@ -241,12 +274,23 @@ static LogicalResult verifyRingStep(Operation *op, Value buffer, int64_t step,
   return success();
 }
 
-LogicalResult ReduceScatterStepOp::verify() {
-  return verifyRingStep(*this, getBuffer(), getStep(), getRingSize());
+/// `x` mod `w`, in [0, w).
+static int64_t ringIndex(int64_t x, int64_t w) { return ((x % w) + w) % w; }
+
+std::optional<kb::ReductionKind> ReduceScatterStepOp::getReduction() {
+  return getKind();
 }
 
-LogicalResult AllGatherStepOp::verify() {
-  return verifyRingStep(*this, getBuffer(), getStep(), getRingSize());
+int64_t ReduceScatterStepOp::getSentChunk(int64_t rank) {
+  return ringIndex(rank - static_cast<int64_t>(getStep()), getRingSize());
+}
+
+std::optional<kb::ReductionKind> AllGatherStepOp::getReduction() {
+  return std::nullopt;
+}
+
+int64_t AllGatherStepOp::getSentChunk(int64_t rank) {
+  return ringIndex(rank + 1 - static_cast<int64_t>(getStep()), getRingSize());
 }
 
 LogicalResult WaitOp::verify() {
@@ -254,6 +298,8 @@ LogicalResult WaitOp::verify() {
     return emitOpError() << "waits on nothing; give it at least one token";
   return success();
 }
+
+#include "kb/Dialect/GemmTile/IR/GemmTileInterfaces.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.cpp.inc"

@@ -68,8 +68,9 @@ private:
     return symbols.lookupNearestSymbolFrom<func::FuncOp>(module, symbol);
   }
 
+  /// Where the scheduler may switch ranks: a wait, or any ring step.
   static bool isYieldPoint(Operation *op) {
-    return isa<WaitOp, ReduceScatterStepOp, AllGatherStepOp>(op);
+    return isa<WaitOp, RingStepOpInterface>(op);
   }
 
   /// Whether every execution of `op` passes a yield point.

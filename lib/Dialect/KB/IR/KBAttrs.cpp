@@ -11,7 +11,6 @@
 using namespace mlir;
 using namespace kb;
 
-#include "kb/Dialect/KB/IR/KBEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/KB/IR/KBAttrs.cpp.inc"
@@ -126,13 +125,4 @@ LogicalResult DPPolicyAttr::verifyEncoding(
       failed(checkLevel("pe", getPeDim(), getNumPes(), "num_pes")))
     return failure();
   return success();
-}
-
-std::optional<int64_t> kb::checkedByteSize(llvm::ArrayRef<int64_t> shape,
-                                           int64_t elementBytes) {
-  int64_t bytes = elementBytes;
-  for (int64_t s : shape)
-    if (s < 0 || llvm::MulOverflow(bytes, s, bytes))
-      return std::nullopt;
-  return bytes;
 }

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
@@ -189,7 +189,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
     if (op->hasTrait<mlir::OpTrait::SameOperandsAndResultType>())
       for (Value operand : op->getOperands())
         classes.unionSets(operand, op->getResult(0));
-    else if (op->hasTrait<kb::OpTrait::ResultTypeOfFirstOperand>())
+    else if (op->hasTrait<kb::ResultTypeOfFirstOperand>())
       classes.unionSets(op->getOperand(0), op->getResult(0));
   });
 

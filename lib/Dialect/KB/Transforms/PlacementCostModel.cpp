@@ -1,7 +1,8 @@
 //===- PlacementCostModel.cpp - what a placement costs on the device ------===//
 
 #include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/CostModel.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include <limits>
@@ -10,18 +11,6 @@ using namespace mlir;
 using namespace kb;
 
 namespace {
-
-/// The estimate's view of the device, in bytes and FLOPs per second.
-struct Rates {
-  explicit Rates(const gemm_tile::DeviceDescription &d)
-      : device(d), cubeToCube(d.cubeCubeGBps * 1e9),
-        perPeMemory(d.cubePeGBps * 1e9 / d.pesPerCube) {}
-  double flopRate(Type elementType) const {
-    return (elementType.isF32() ? device.peGflopsF32 : device.peGflops) * 1e9;
-  }
-  const gemm_tile::DeviceDescription &device;
-  double cubeToCube, perPeMemory;
-};
 
 int64_t elementBytes(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
@@ -61,27 +50,21 @@ bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box) {
 /// Seconds for cube `cube` to hold `box` of `v`: nothing when one of its
 /// pieces there contains it, else a DMA of the box over the fabric.
 double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
-                    const Rates &rates) {
+                    const DeviceDescription &device) {
   if (holds(v, policy, cube, box))
     return 0;
-  return boxBytes(box, elementBytes(v)) / rates.cubeToCube;
+  return dmaSeconds(device, boxBytes(box, elementBytes(v)),
+                    /*withinCube=*/false);
 }
 
-/// The boxes of `v` each cube computes (see the lowering of kb.matmul).
+/// The boxes of `v` each cube computes, with their cubes.
 SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v,
                                                   DPPolicyAttr policy) {
-  SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy);
   SmallVector<std::pair<int64_t, Box>> boxes;
-  if (!policy.isCubeReplicated() || shapeOf(v).size() != 2) {
-    for (CubePiece &piece : pieces)
-      boxes.push_back({piece.cube, piece.box});
-    return boxes;
-  }
-  ArrayRef<int64_t> shape = shapeOf(v);
-  Box whole{{0, 0}, {shape[0], shape[1]}};
-  int64_t dim = shape[1] >= shape[0] ? 1 : 0;
-  for (auto [i, box] : llvm::enumerate(splitEvenly(whole, dim, pieces.size())))
-    boxes.push_back({pieces[i].cube, box});
+  for (auto [piece, box] :
+       llvm::zip_equal(cubePieces(shapeOf(v), policy),
+                       matmulComputeBoxes(shapeOf(v), policy)))
+    boxes.push_back({piece.cube, box});
   return boxes;
 }
 
@@ -94,30 +77,29 @@ std::pair<Box, Box> operandBoxes(MatmulOp op, const Box &box) {
 }
 
 double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
-                     const Rates &rates) {
+                     const DeviceDescription &device) {
   DPPolicyAttr out = policyOf(op.getResult()), lhs = policyOf(op.getLhs()),
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
+  bool f32 = op.getType().getElementType().isF32();
   double dma = 0, compute = 0, broadcast = 0;
   auto boxes = computeBoxes(op.getResult(), out);
   for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(op, box);
-    dma = std::max(dma, bringSeconds(op.getLhs(), lhs, cube, rows, rates) +
-                            bringSeconds(op.getRhs(), rhs, cube, cols, rates));
+    dma = std::max(dma, bringSeconds(op.getLhs(), lhs, cube, rows, device) +
+                            bringSeconds(op.getRhs(), rhs, cube, cols, device));
     Box local{{0, 0}, box.sizes};
-    for (const Box &share : peShares(local, out, rates.device.pesPerCube)) {
-      double m = share.sizes[0], n = share.sizes[1];
-      double flops = 2 * m * n * k;
-      double bytes = (m * k + k * n + m * n) * eb;
+    // Each PE's slab as one tile: the lowering's tiles of a slab read its
+    // operands about once.
+    for (const Box &share : peShares(local, out, device.pesPerCube))
       compute = std::max(
           compute,
-          std::max(flops / rates.flopRate(op.getType().getElementType()),
-                   bytes / rates.perPeMemory));
-    }
+          peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
+                                       eb, /*accumulate=*/false, f32)));
     if (out.isCubeReplicated())
-      broadcast += boxBytes(box, eb) / rates.cubeToCube;
+      broadcast += dmaSeconds(device, boxBytes(box, eb), /*withinCube=*/false);
   }
   // Each replica receives every share but its own, on its own DMA engine.
   if (out.isCubeReplicated() && !boxes.empty())
@@ -127,7 +109,7 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
 
 double elementwiseSeconds(Operation *op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
-                          const Rates &rates) {
+                          const DeviceDescription &device) {
   Value result = op->getResult(0);
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
@@ -139,31 +121,31 @@ double elementwiseSeconds(Operation *op,
       if (shapeOf(operand).size() != shapeOf(result).size())
         box = Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}};
       cubeDMA +=
-          bringSeconds(operand, policyOf(operand), piece.cube, box, rates);
+          bringSeconds(operand, policyOf(operand), piece.cube, box, device);
     }
     dma = std::max(dma, cubeDMA);
     Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0),
               piece.box.sizes};
-    for (const Box &share : peShares(local, out, rates.device.pesPerCube))
-      compute =
-          std::max(compute, boxBytes(share, eb) * (op->getNumOperands() + 1) /
-                                rates.perPeMemory);
+    for (const Box &share : peShares(local, out, device.pesPerCube))
+      compute = std::max(
+          compute, peSeconds(device, elementwiseWork(boxBytes(share, 1), eb,
+                                                     op->getNumOperands())));
   }
   return dma + compute;
 }
 
-double allReduceSeconds(AllReduceOp op,
-                        function_ref<DPPolicyAttr(Value)> policyOf,
-                        int64_t worldSize, const Rates &rates) {
+double allReduceOpSeconds(AllReduceOp op,
+                          function_ref<DPPolicyAttr(Value)> policyOf,
+                          int64_t worldSize, const DeviceDescription &device) {
   if (worldSize == 1)
     return 0;
   DPPolicyAttr policy = policyOf(op.getResult());
   double bytes = tensorBytes(op.getResult());
-  double ring =
-      2.0 * (worldSize - 1) / worldSize * bytes / (rates.device.linkGBps * 1e9);
+  double ring = kb::allReduceSeconds(device, bytes, worldSize);
+  // The reduced copy goes to each other replica.
   double replicas = policy.isCubeReplicated()
-                        ? bytes / rates.cubeToCube
-                        : 0; // the reduced copy goes to each other replica
+                        ? dmaSeconds(device, bytes, /*withinCube=*/false)
+                        : 0;
   return ring + replicas;
 }
 
@@ -172,7 +154,7 @@ double allReduceSeconds(AllReduceOp op,
 double kb::estimateOpSeconds(Operation *op,
                              function_ref<DPPolicyAttr(Value)> policyOf,
                              int64_t worldSize,
-                             const gemm_tile::DeviceDescription &device) {
+                             const DeviceDescription &device) {
   // Pieces and boxes of a dynamic shape mean nothing; such a program cannot
   // be lowered either, so there is no device time to estimate.
   auto isStaticTensor = [](Type type) {
@@ -182,15 +164,15 @@ double kb::estimateOpSeconds(Operation *op,
   if (!llvm::all_of(op->getOperandTypes(), isStaticTensor) ||
       !llvm::all_of(op->getResultTypes(), isStaticTensor))
     return 0;
-  Rates rates(device);
   if (auto matmul = dyn_cast<MatmulOp>(op))
-    return matmulSeconds(matmul, policyOf, rates);
+    return matmulSeconds(matmul, policyOf, device);
   if (isa<GeluOp, AddOp>(op))
-    return elementwiseSeconds(op, policyOf, rates);
+    return elementwiseSeconds(op, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
-    return allReduceSeconds(reduce, policyOf, worldSize, rates);
+    return allReduceOpSeconds(reduce, policyOf, worldSize, device);
   if (auto slice = dyn_cast<TPSliceOp>(op))
-    return tensorBytes(slice.getResult()) / rates.cubeToCube;
+    return dmaSeconds(device, tensorBytes(slice.getResult()),
+                      /*withinCube=*/false);
   return 0;
 }
 
@@ -223,7 +205,7 @@ int64_t kb::largestStagedBytes(Operation *op,
 
 SmallVector<DPPolicyAttr>
 kb::candidatePolicies(MLIRContext *ctx, ArrayRef<int64_t> shape,
-                      const gemm_tile::DeviceDescription &device) {
+                      const DeviceDescription &device) {
   auto largestDivisor = [](int64_t size, int64_t limit) {
     for (int64_t count = std::min(size, limit); count > 1; --count)
       if (size % count == 0)

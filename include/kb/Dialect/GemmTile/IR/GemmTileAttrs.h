@@ -9,7 +9,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/Types.h"
 
-#include "kb/Dialect/GemmTile/IR/GemmTileEnums.h.inc"
+#include "kb/Device/ReductionKind.h"
 
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/GemmTile/IR/GemmTileAttrs.h.inc"

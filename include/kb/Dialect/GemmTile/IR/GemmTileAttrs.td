@@ -4,20 +4,12 @@
 #define KB_DIALECT_GEMMTILE_IR_GEMMTILEATTRS_TD
 
 include "kb/Dialect/GemmTile/IR/GemmTileBase.td"
+include "kb/Device/ReductionKind.td"
 
-def GemmTile_ReduceKind : I32EnumAttr<"ReduceKind",
-    "reduction a ring reduce-scatter applies", [
-      I32EnumAttrCase<"Sum", 0, "sum">,
-      I32EnumAttrCase<"Max", 1, "max">,
-      I32EnumAttrCase<"Min", 2, "min">,
-      I32EnumAttrCase<"Avg", 3, "avg">
-    ]> {
-  let genSpecializedAttr = 0;
-  let cppNamespace = "::kb::gemm_tile";
-}
-
+// gemm_tile's attribute over the one reduction enum of kb/Device.
 def GemmTile_ReduceKindAttr
-    : EnumAttr<GemmTile_Dialect, GemmTile_ReduceKind, "reduce"> {
+    : EnumAttr<GemmTile_Dialect, KB_ReductionKind, "reduce"> {
+  let cppNamespace = "::kb::gemm_tile";
   let assemblyFormat = "`<` $value `>`";
 }
 

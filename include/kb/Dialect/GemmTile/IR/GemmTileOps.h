@@ -5,17 +5,22 @@
 
 #include "kb/Dialect/GemmTile/IR/GemmTileAttrs.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace kb::gemm_tile {
+/// The verifier every elementwise PE op shares (GemmTile_UnaryElementwiseOp,
+/// GemmTile_BinaryElementwiseOp): its regions and PE, and one element type.
+mlir::LogicalResult verifyElementwiseOp(PEComputeOpInterface op);
+/// The cost-model work of an elementwise PE op: it reads each read region
+/// and writes its write region once.
+PEWork elementwiseWorkOf(PEComputeOpInterface op);
+} // namespace kb::gemm_tile
+
 #define GET_OP_CLASSES
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h.inc"
-
-namespace kb::gemm_tile {
-/// The cube a buffer lives in, or -1 when its type is not a cube buffer.
-int64_t getCube(mlir::Type bufferType);
-} // namespace kb::gemm_tile
 
 #endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_H

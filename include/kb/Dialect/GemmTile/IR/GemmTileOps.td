@@ -5,6 +5,7 @@
 
 include "kb/Dialect/GemmTile/IR/GemmTileBase.td"
 include "kb/Dialect/GemmTile/IR/GemmTileAttrs.td"
+include "kb/Dialect/GemmTile/IR/GemmTileInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 // A buffer in one cube's memory: a static, identity-layout memref of f16,
@@ -28,7 +29,9 @@ def GemmTile_AllocOp : GemmTile_Op<"alloc", [
   let hasVerifier = 1;
 }
 
-def GemmTile_MatmulOp : GemmTile_Op<"matmul"> {
+def GemmTile_MatmulOp : GemmTile_Op<"matmul", [
+    DeclareOpInterfaceMethods<GemmTile_PEComputeOpInterface,
+                              ["canWorkInPlace"]>]> {
   let summary = "Tile gemm on one PE: out (+)= lhs · rhs, f32 accumulate";
   let description = [{
     PE `pe` of the cube that holds all three buffers computes, for
@@ -62,7 +65,95 @@ def GemmTile_MatmulOp : GemmTile_Op<"matmul"> {
   let hasVerifier = 1;
 }
 
-def GemmTile_GeluOp : GemmTile_Op<"gelu"> {
+// An elementwise op on one PE: out[o + i] = f(input[x + i]) over the `sizes`
+// region, computed in f32 by the runtime kernel `kernel` and rounded to out's
+// element type. A new one is a `def` of this class (summary, description)
+// and a kernel registered under `kernel` in lib/Runtime; the verifier, the
+// cost model and kb-run handle it through GemmTile_PEComputeOpInterface.
+class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel>
+    : GemmTile_Op<mnemonic, [GemmTile_PEComputeOpInterface]> {
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
+    attr-dict `:` type($input) `,` type($out)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<::kb::gemm_tile::BufferRegion> getReadRegions() {
+      return {{getInput(), ::llvm::to_vector<2>(getInputOffsets()),
+               ::llvm::to_vector<2>(getSizes()), "input"}};
+    }
+    ::llvm::SmallVector<::kb::gemm_tile::BufferRegion> getWriteRegions() {
+      return {{getOut(), ::llvm::to_vector<2>(getOutOffsets()),
+               ::llvm::to_vector<2>(getSizes()), "out"}};
+    }
+    ::kb::PEWork getWork() {
+      return ::kb::gemm_tile::elementwiseWorkOf(*this);
+    }
+    ::kb::gemm_tile::HostKernel getHostKernel() {
+      return {::kb::gemm_tile::HostKernel::Kind::Map, "}] # kernel # [{"};
+    }
+  }];
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::kb::gemm_tile::verifyElementwiseOp(*this);
+    }
+  }];
+}
+
+// An elementwise op of two regions on one PE: out[o + i] = f(lhs[l + i],
+// rhs[r + i]) over the 2-D `sizes` region, computed in f32 by the runtime
+// kernel `kernel`. A rank-1 `rhs` is a bias: `rhs[r + j]` is combined with
+// every row. A new one is a `def` of this class and a registered kernel.
+class GemmTile_BinaryElementwiseOp<string mnemonic, string kernel>
+    : GemmTile_Op<mnemonic, [GemmTile_PEComputeOpInterface]> {
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$lhs, DenseI64ArrayAttr:$lhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes);
+  let results = (outs GemmTile_TokenType:$token);
+  let assemblyFormat = [{
+    `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
+    `sizes` $sizes attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether `rhs` is a bias combined with every row of the region.
+    bool isBias() {
+      return getRhs().getType().getRank() == 1 && getSizes().size() > 1;
+    }
+    ::llvm::SmallVector<::kb::gemm_tile::BufferRegion> getReadRegions() {
+      ::llvm::ArrayRef<int64_t> sizes = getSizes();
+      return {{getLhs(), ::llvm::to_vector<2>(getLhsOffsets()),
+               ::llvm::to_vector<2>(sizes), "lhs"},
+              {getRhs(), ::llvm::to_vector<2>(getRhsOffsets()),
+               ::llvm::to_vector<2>(isBias() ? sizes.take_back() : sizes),
+               isBias() ? "rhs (a bias)" : "rhs"}};
+    }
+    ::llvm::SmallVector<::kb::gemm_tile::BufferRegion> getWriteRegions() {
+      return {{getOut(), ::llvm::to_vector<2>(getOutOffsets()),
+               ::llvm::to_vector<2>(getSizes()), "out"}};
+    }
+    ::kb::PEWork getWork() {
+      return ::kb::gemm_tile::elementwiseWorkOf(*this);
+    }
+    ::kb::gemm_tile::HostKernel getHostKernel() {
+      return {::kb::gemm_tile::HostKernel::Kind::Zip, "}] # kernel # [{"};
+    }
+  }];
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::kb::gemm_tile::verifyElementwiseOp(*this);
+    }
+  }];
+}
+
+def GemmTile_GeluOp : GemmTile_UnaryElementwiseOp<"gelu", "gelu"> {
   let summary = "Elementwise GELU (tanh) of a region on one PE";
   let description = [{
     PE `pe` of the cube holding both buffers writes
@@ -74,19 +165,9 @@ def GemmTile_GeluOp : GemmTile_Op<"gelu"> {
         : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
     ```
   }];
-  let arguments = (ins I64Attr:$pe,
-      Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
-      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
-      DenseI64ArrayAttr:$sizes);
-  let results = (outs GemmTile_TokenType:$token);
-  let assemblyFormat = [{
-    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
-    attr-dict `:` type($input) `,` type($out)
-  }];
-  let hasVerifier = 1;
 }
 
-def GemmTile_AddOp : GemmTile_Op<"add"> {
+def GemmTile_AddOp : GemmTile_BinaryElementwiseOp<"add", "add"> {
   let summary = "Elementwise add of two regions on one PE, with bias broadcast";
   let description = [{
     PE `pe` of the cube holding all three buffers writes
@@ -100,17 +181,6 @@ def GemmTile_AddOp : GemmTile_Op<"add"> {
           memref<8x32xf32, #gemm_tile.cube<0>>
     ```
   }];
-  let arguments = (ins I64Attr:$pe,
-      Arg<GemmTile_Buffer, "", [MemRead]>:$lhs, DenseI64ArrayAttr:$lhs_offsets,
-      Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
-      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
-      DenseI64ArrayAttr:$sizes);
-  let results = (outs GemmTile_TokenType:$token);
-  let assemblyFormat = [{
-    `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
-    `sizes` $sizes attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
-  }];
-  let hasVerifier = 1;
 }
 
 def GemmTile_DMAOp : GemmTile_Op<"dma"> {
@@ -142,7 +212,8 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
   let hasVerifier = 1;
 }
 
-def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step"> {
+def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
+    DeclareOpInterfaceMethods<GemmTile_RingStepOpInterface>]> {
   let summary = "One step of a ring reduce-scatter between the SIPs";
   let description = [{
     `buffer` (the same buffer on every rank) is cut into `ring_size`
@@ -165,10 +236,10 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step"> {
   let assemblyFormat = [{
     $kind $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
   }];
-  let hasVerifier = 1;
 }
 
-def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step"> {
+def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step", [
+    DeclareOpInterfaceMethods<GemmTile_RingStepOpInterface>]> {
   let summary = "One step of a ring all-gather between the SIPs";
   let description = [{
     Chunks as in `gemm_tile.reduce_scatter_step`. At step s, rank r sends
@@ -185,7 +256,6 @@ def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step"> {
   let assemblyFormat = [{
     $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
   }];
-  let hasVerifier = 1;
 }
 
 def GemmTile_WaitOp : GemmTile_Op<"wait"> {

@@ -9,22 +9,12 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/TensorEncoding.h"
 
-#include <optional>
+#include "kb/Device/ByteArithmetic.h"
+#include "kb/Device/Placement.h"
 
-#include "kb/Dialect/KB/IR/KBEnums.h.inc"
+#include "kb/Device/ReductionKind.h"
 
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/KB/IR/KBAttrs.h.inc"
-
-namespace kb {
-
-/// The bytes of a tensor of `shape` with `elementBytes`-byte elements, or
-/// std::nullopt when a dimension is dynamic or the count overflows int64:
-/// MLIR accepts any dimension up to 2^63 - 1, so every byte count kb makes of
-/// a tensor, or of a piece of one, goes through here or is bounded by it.
-std::optional<int64_t> checkedByteSize(llvm::ArrayRef<int64_t> shape,
-                                       int64_t elementBytes);
-
-} // namespace kb
 
 #endif // KB_DIALECT_KB_IR_KBATTRS_H

@@ -5,17 +5,7 @@
 
 include "kb/Dialect/KB/IR/KBBase.td"
 include "mlir/IR/TensorEncoding.td"
-
-def KB_ReductionKind : I32EnumAttr<"ReductionKind",
-    "reduction applied by a collective", [
-      I32EnumAttrCase<"Sum", 0, "sum">,
-      I32EnumAttrCase<"Max", 1, "max">,
-      I32EnumAttrCase<"Min", 2, "min">,
-      I32EnumAttrCase<"Avg", 3, "avg">
-    ]> {
-  let genSpecializedAttr = 0;
-  let cppNamespace = "::kb";
-}
+include "kb/Device/ReductionKind.td"
 
 def KB_ReductionKindAttr : EnumAttr<KB_Dialect, KB_ReductionKind, "reduction"> {
   let assemblyFormat = "`<` $value `>`";
@@ -49,7 +39,12 @@ def KB_DPPolicyAttr : KB_Attr<"DPPolicy", "dp",
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    static constexpr int64_t kReplicate = -1;
+    static constexpr int64_t kReplicate = ::kb::Placement::kReplicate;
+    /// The tiling arithmetic of kb/Device (pieces, PE shares) takes a policy
+    /// as these four numbers.
+    operator ::kb::Placement() const {
+      return {getCubeDim(), getPeDim(), getNumCubes(), getNumPes()};
+    }
     bool isCubeReplicated() const { return getCubeDim() == kReplicate; }
     bool isPeReplicated() const { return getPeDim() == kReplicate; }
     /// The seed's default: replicate/replicate over one cube and one PE.

@@ -89,7 +89,7 @@ class KB_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 // placement gives both one DPPolicy, as it does for SameOperandsAndResultType.
 def KB_ResultTypeOfFirstOperand
     : NativeOpTrait<"ResultTypeOfFirstOperand"> {
-  let cppNamespace = "::kb::OpTrait";
+  let cppNamespace = "::kb";
 }
 
 #endif // KB_DIALECT_KB_IR_KBBASE_TD

@@ -14,14 +14,14 @@
 
 #include <optional>
 
-namespace kb::OpTrait {
+namespace kb {
 /// The result has the type of the first operand (see KBBase.td); a marker,
 /// verified by the op's AllTypesMatch constraint.
 template <typename ConcreteType>
 class ResultTypeOfFirstOperand
     : public mlir::OpTrait::TraitBase<ConcreteType, ResultTypeOfFirstOperand> {
 };
-} // namespace kb::OpTrait
+} // namespace kb
 
 #define GET_OP_CLASSES
 #include "kb/Dialect/KB/IR/KBOps.h.inc"

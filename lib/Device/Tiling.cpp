@@ -1,6 +1,6 @@
 //===- Tiling.cpp - pieces, slabs and tiles -------------------------------===//
 
-#include "kb/Conversion/KBToGemmTile/Tiling.h"
+#include "kb/Device/Tiling.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -49,7 +49,7 @@ static llvm::SmallVector<Box> split(const Box &box, int64_t dim,
   llvm::SmallVector<Box> parts;
   for (int64_t i = 0; i < count; ++i) {
     Box part = box;
-    if (dim != DPPolicyAttr::kReplicate) {
+    if (dim != Placement::kReplicate) {
       part.sizes[dim] = box.sizes[dim] / count;
       part.offsets[dim] = box.offsets[dim] + i * part.sizes[dim];
     }
@@ -59,12 +59,12 @@ static llvm::SmallVector<Box> split(const Box &box, int64_t dim,
 }
 
 llvm::SmallVector<CubePiece> kb::cubePieces(llvm::ArrayRef<int64_t> shape,
-                                            DPPolicyAttr policy) {
+                                            const Placement &policy) {
   Box whole{llvm::SmallVector<int64_t, 2>(shape.size(), 0),
             llvm::SmallVector<int64_t, 2>(shape)};
   llvm::SmallVector<CubePiece> pieces;
   int64_t cube = 0;
-  for (Box &box : split(whole, policy.getCubeDim(), policy.getNumCubes()))
+  for (Box &box : split(whole, policy.cubeDim, policy.numCubes))
     pieces.push_back({cube++, box});
   return pieces;
 }
@@ -83,9 +83,9 @@ llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
   return parts;
 }
 
-llvm::SmallVector<Box> kb::peShares(const Box &box, DPPolicyAttr policy,
+llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
                                     int64_t pesPerCube) {
-  int64_t dim = policy.getPeDim(), count = policy.getNumPes();
+  int64_t dim = policy.peDim, count = policy.numPes;
   if (policy.isPeReplicated()) {
     dim = 0;
     for (size_t d = 1; d < box.sizes.size(); ++d)
@@ -97,6 +97,20 @@ llvm::SmallVector<Box> kb::peShares(const Box &box, DPPolicyAttr policy,
   while (!shares.empty() && shares.back().numElements() == 0)
     shares.pop_back();
   return shares;
+}
+
+llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
+                                              const Placement &policy) {
+  llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
+  llvm::SmallVector<Box> boxes;
+  if (!policy.isCubeReplicated() || shape.size() != 2) {
+    for (CubePiece &piece : pieces)
+      boxes.push_back(piece.box);
+    return boxes;
+  }
+  Box whole{{0, 0}, {shape[0], shape[1]}};
+  int64_t dim = shape[1] >= shape[0] ? 1 : 0;
+  return splitEvenly(whole, dim, pieces.size());
 }
 
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
@@ -116,7 +130,7 @@ int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
 
 std::optional<GemmTileSizes>
 kb::chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
-                   const gemm_tile::DeviceDescription &device) {
+                   const DeviceDescription &device) {
   int64_t budget = device.peBufferBytes();
   // A tile must at least stream k in chunks of 16 (or all of a shorter k).
   int64_t minChunk = std::min<int64_t>(k, 16);

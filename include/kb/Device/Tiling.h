@@ -1,17 +1,17 @@
-//===- Tiling.h - how a DPPolicy cuts a tensor into pieces and tiles -*- C++
-//-*-===//
+//===- Tiling.h - how a placement cuts a tensor into pieces, tiles -*- C++ -*-//
 //
-// Pure shape arithmetic shared by the lowering and the placement cost model:
-// which cube holds which region of a rank-local tensor, which PE computes
-// which slab of a cube's piece, and how big a gemm tile can be.
+// Pure shape arithmetic shared by placement, the lowering, the gemm_tile
+// verifiers and the cost model: which cube holds which region of a
+// rank-local tensor, which cube and PE compute which part of a result, and
+// how big a gemm tile can be.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KB_CONVERSION_KBTOGEMMTILE_TILING_H
-#define KB_CONVERSION_KBTOGEMMTILE_TILING_H
+#ifndef KB_DEVICE_TILING_H
+#define KB_DEVICE_TILING_H
 
-#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
-#include "kb/Dialect/KB/IR/KBAttrs.h"
+#include "kb/Device/DeviceDescription.h"
+#include "kb/Device/Placement.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -42,7 +42,7 @@ struct CubePiece {
 /// The cube pieces of a tensor of `shape` under `policy`, in cube order. A
 /// replicated tensor has one full piece per cube of the policy.
 llvm::SmallVector<CubePiece> cubePieces(llvm::ArrayRef<int64_t> shape,
-                                        DPPolicyAttr policy);
+                                        const Placement &policy);
 
 /// Cuts `box` into `count` consecutive parts along `dim`, as even as can be
 /// (the first `size % count` parts one longer; parts may be empty).
@@ -53,8 +53,16 @@ llvm::SmallVector<Box> splitEvenly(const Box &box, int64_t dim, int64_t count);
 /// `replicate`, along the longer dimension over every PE of the cube (a
 /// replicated output is still computed once). Empty shares are dropped from
 /// the end.
-llvm::SmallVector<Box> peShares(const Box &box, DPPolicyAttr policy,
+llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
                                 int64_t pesPerCube);
+
+/// What each cube computes of a gemm result of `shape` placed by `policy`,
+/// one box per cube piece, in cube order: its piece when the result is split
+/// over the cubes; when it is replicated, a share of the whole cut along the
+/// longer dimension (then copied to the other replicas), so no cube needs
+/// every weight column.
+llvm::SmallVector<Box> matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
+                                          const Placement &policy);
 
 /// Tile sizes for a gemm slab of m × n with reduction k on one PE.
 struct GemmTileSizes {
@@ -66,9 +74,9 @@ struct GemmTileSizes {
 /// the largest k chunk that then fits. Each tile dimension is the slab's whole
 /// extent or a power of two up to 128 below it, so a slab that fits is one
 /// tile. Fails when no tile fits.
-std::optional<GemmTileSizes>
-chooseGemmTile(int64_t m, int64_t n, int64_t k, int64_t elementBytes,
-               const gemm_tile::DeviceDescription &device);
+std::optional<GemmTileSizes> chooseGemmTile(int64_t m, int64_t n, int64_t k,
+                                            int64_t elementBytes,
+                                            const DeviceDescription &device);
 
 /// Bytes of the PE buffer a tile of m × n with chunk kc occupies.
 int64_t gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
@@ -76,4 +84,4 @@ int64_t gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
 
 } // namespace kb
 
-#endif // KB_CONVERSION_KBTOGEMMTILE_TILING_H
+#endif // KB_DEVICE_TILING_H

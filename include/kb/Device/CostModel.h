@@ -1,0 +1,57 @@
+//===- CostModel.h - what device work costs ---------------------*- C++ -*-===//
+//
+// The one cost model of the AHBM device: one function per kind of work,
+// shared by placement (which estimates the lowering of a kb op with them)
+// and kb-run (which charges each gemm_tile op with them). The rates come
+// from the DeviceDescription only; no caller multiplies a rate itself.
+//
+// A PE's work costs the longer of its arithmetic at the PE's rate and its
+// traffic at its share of the cube's memory bandwidth (the cube's PEs share
+// it evenly). DMA runs at the cube's own bandwidth within a cube and at the
+// fabric's between cubes; a ring step at the link rate.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_DEVICE_COSTMODEL_H
+#define KB_DEVICE_COSTMODEL_H
+
+#include "kb/Device/DeviceDescription.h"
+
+namespace kb {
+
+/// What one PE does for one op: the quantities the cost model charges.
+struct PEWork {
+  double flops = 0; // a multiply-add counts 2
+  double bytes = 0; // moved between the cube's memory and the PE
+  bool f32 = false; // f32 inputs (the slower rate); else f16/bf16
+};
+
+/// A tile gemm out[m×n] (+)= lhs[m×k] · rhs[k×n]: reads both operands once,
+/// writes the result (and reads it first when accumulating).
+PEWork matmulWork(int64_t m, int64_t n, int64_t k, int64_t inputElementBytes,
+                  int64_t outputElementBytes, bool accumulate, bool f32);
+
+/// An elementwise op over `elements` values: reads each of its `inputs`
+/// regions and writes one, all of `elementBytes`-byte elements.
+PEWork elementwiseWork(double elements, int64_t elementBytes, int64_t inputs);
+
+/// Seconds a PE takes for `work`.
+double peSeconds(const DeviceDescription &device, const PEWork &work);
+
+/// Seconds a DMA of `bytes` takes, within one cube or between two.
+double dmaSeconds(const DeviceDescription &device, double bytes,
+                  bool withinCube);
+
+/// Seconds one ring step takes when the largest chunk a rank sends has
+/// `chunkBytes` (every link carries one chunk, in parallel).
+double ringStepSeconds(const DeviceDescription &device, double chunkBytes);
+
+/// Seconds a ring all-reduce (reduce-scatter then all-gather) of `bytes`
+/// over `worldSize` SIPs takes, as placement estimates it: each rank sends
+/// 2 (W - 1) / W of the buffer over its link.
+double allReduceSeconds(const DeviceDescription &device, double bytes,
+                        int64_t worldSize);
+
+} // namespace kb
+
+#endif // KB_DEVICE_COSTMODEL_H

@@ -1,0 +1,49 @@
+//===- CostModel.cpp - what device work costs -----------------------------===//
+
+#include "kb/Device/CostModel.h"
+
+#include <algorithm>
+
+using namespace kb;
+
+PEWork kb::matmulWork(int64_t m, int64_t n, int64_t k,
+                      int64_t inputElementBytes, int64_t outputElementBytes,
+                      bool accumulate, bool f32) {
+  // In double: placement estimates shapes whose products pass int64.
+  double dm = m, dn = n, dk = k;
+  PEWork work;
+  work.flops = 2.0 * dm * dn * dk;
+  work.bytes = (dm * dk + dk * dn) * inputElementBytes +
+               dm * dn * outputElementBytes * (accumulate ? 2 : 1);
+  work.f32 = f32;
+  return work;
+}
+
+PEWork kb::elementwiseWork(double elements, int64_t elementBytes,
+                           int64_t inputs) {
+  PEWork work;
+  work.bytes = elements * elementBytes * (inputs + 1);
+  return work;
+}
+
+double kb::peSeconds(const DeviceDescription &device, const PEWork &work) {
+  double rate = (work.f32 ? device.peGflopsF32 : device.peGflops) * 1e9;
+  double perPeBandwidth = device.cubePeGBps * 1e9 / device.pesPerCube;
+  return std::max(work.flops / rate, work.bytes / perPeBandwidth);
+}
+
+double kb::dmaSeconds(const DeviceDescription &device, double bytes,
+                      bool withinCube) {
+  return bytes / ((withinCube ? device.cubePeGBps : device.cubeCubeGBps) * 1e9);
+}
+
+double kb::ringStepSeconds(const DeviceDescription &device, double chunkBytes) {
+  return chunkBytes / (device.linkGBps * 1e9);
+}
+
+double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
+                            int64_t worldSize) {
+  if (worldSize <= 1)
+    return 0;
+  return 2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
+}

@@ -1,0 +1,76 @@
+//===- CostModelTest.cpp - the one cost model and its rules ---------------===//
+
+#include "kb/Device/CostModel.h"
+#include "kb/Device/Tiling.h"
+
+#include "gtest/gtest.h"
+
+#include <limits>
+
+using namespace kb;
+
+namespace {
+
+TEST(CostModelTest, AGemmTileTakesTheLongerOfArithmeticAndTraffic) {
+  DeviceDescription device; // 256 GFLOP/s f16, 128 f32, 1000 GB/s per 8 PEs
+  PEWork work = matmulWork(128, 128, 128, 2, 2, /*accumulate=*/false,
+                           /*f32=*/false);
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 128 * 128 * 128);
+  EXPECT_DOUBLE_EQ(work.bytes, (128.0 * 128 * 2) * 2 + 128.0 * 128 * 2);
+  EXPECT_DOUBLE_EQ(peSeconds(device, work), work.flops / 256e9);
+  // f32 inputs run at the f32 rate; accumulating reads the output too.
+  PEWork f32 = matmulWork(128, 128, 128, 4, 4, /*accumulate=*/true, true);
+  EXPECT_DOUBLE_EQ(f32.bytes, (128.0 * 128 * 2) * 4 + 128.0 * 128 * 4 * 2);
+  EXPECT_DOUBLE_EQ(peSeconds(device, f32), f32.flops / 128e9);
+  // A thin gemm is bound by the PE's share of the cube's bandwidth.
+  PEWork thin = matmulWork(1, 1, 4096, 2, 2, false, false);
+  EXPECT_DOUBLE_EQ(peSeconds(device, thin), thin.bytes / 125e9);
+}
+
+TEST(CostModelTest, ElementwiseWorkReadsEveryInputAndWritesOnce) {
+  DeviceDescription device;
+  EXPECT_DOUBLE_EQ(elementwiseWork(1024, 2, 1).bytes, 1024.0 * 2 * 2);
+  EXPECT_DOUBLE_EQ(elementwiseWork(1024, 2, 2).bytes, 1024.0 * 2 * 3);
+  EXPECT_DOUBLE_EQ(peSeconds(device, elementwiseWork(1024, 4, 2)),
+                   1024.0 * 4 * 3 / 125e9);
+}
+
+TEST(CostModelTest, TransfersRunAtTheirLinksRates) {
+  DeviceDescription device;
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/true), 1e6 / 1e12);
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/false), 1e6 / 256e9);
+  EXPECT_DOUBLE_EQ(ringStepSeconds(device, 1e6), 1e6 / 100e9);
+  EXPECT_EQ(allReduceSeconds(device, 1e6, 1), 0);
+  EXPECT_DOUBLE_EQ(allReduceSeconds(device, 1e6, 4), 1.5 * 1e6 / 100e9);
+}
+
+TEST(CostModelTest, AReplicatedGemmResultIsComputedOnceAcrossItsCubes) {
+  // Split over the cubes: each cube computes its own piece.
+  llvm::SmallVector<Box> sharded =
+      matmulComputeBoxes({8, 16}, Placement{1, -1, 4, 1});
+  ASSERT_EQ(sharded.size(), 4u);
+  EXPECT_EQ(sharded[3], (Box{{0, 12}, {8, 4}}));
+  // Replicated: shares of the whole along the longer dimension.
+  llvm::SmallVector<Box> wide =
+      matmulComputeBoxes({8, 16}, Placement{-1, -1, 4, 1});
+  ASSERT_EQ(wide.size(), 4u);
+  EXPECT_EQ(wide[1], (Box{{0, 4}, {8, 4}}));
+  llvm::SmallVector<Box> tall =
+      matmulComputeBoxes({16, 8}, Placement{-1, -1, 2, 1});
+  ASSERT_EQ(tall.size(), 2u);
+  EXPECT_EQ(tall[1], (Box{{8, 0}, {8, 8}}));
+}
+
+TEST(CostModelTest, CubeMemoryOverflowNamesTheFirstFullCube) {
+  DeviceDescription device;
+  device.cubeMemoryMiB = 1;
+  EXPECT_EQ(cubeMemoryOverflow({1 << 20, 1 << 20}, device), std::nullopt);
+  EXPECT_EQ(cubeMemoryOverflow({0, (1 << 20) + 1, int64_t(1) << 40}, device),
+            "needs 1048577 bytes in cube 1, but a cube holds 1048576 bytes");
+  EXPECT_EQ(
+      cubeMemoryOverflow({std::numeric_limits<int64_t>::max()}, device),
+      "needs more than 2^63 - 1 bytes in cube 0, but a cube holds 1048576 "
+      "bytes");
+}
+
+} // namespace
