@@ -1,11 +1,9 @@
 //===- Tiling.cpp - pieces, slabs and tiles -------------------------------===//
 
 #include "kb/Device/Tiling.h"
-
-#include "llvm/Support/MathExtras.h"
+#include "kb/Device/ByteArithmetic.h"
 
 #include <algorithm>
-#include <limits>
 
 using namespace kb;
 
@@ -37,8 +35,7 @@ int64_t Box::numElements() const {
     return 0;
   int64_t n = 1;
   for (int64_t s : sizes)
-    if (llvm::MulOverflow(n, s, n))
-      return std::numeric_limits<int64_t>::max();
+    n = saturatingMul(n, s);
   return n;
 }
 
@@ -115,17 +112,13 @@ llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
 
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                                int64_t elementBytes) {
-  // Saturates: a whole-extent candidate of an absurd slab must not wrap.
-  using llvm::SaturatingAdd, llvm::SaturatingMultiply;
-  uint64_t operands = SaturatingMultiply<uint64_t>(
-      SaturatingAdd<uint64_t>(SaturatingMultiply<uint64_t>(m, kc),
-                              SaturatingMultiply<uint64_t>(kc, n)),
-      elementBytes * 2);
-  uint64_t bytes = SaturatingAdd<uint64_t>(
-      operands,
-      SaturatingMultiply<uint64_t>(SaturatingMultiply<uint64_t>(m, n), 4));
-  return static_cast<int64_t>(
-      std::min<uint64_t>(bytes, std::numeric_limits<int64_t>::max()));
+  // Two chunks of lhs and rhs in flight (double buffering) and the f32
+  // accumulator. Saturates: a whole-extent candidate of an absurd slab, or a
+  // verified op of one, must not wrap.
+  int64_t operands =
+      saturatingMul(saturatingAdd(saturatingMul(m, kc), saturatingMul(kc, n)),
+                    elementBytes * 2);
+  return saturatingAdd(operands, saturatingMul(saturatingMul(m, n), 4));
 }
 
 std::optional<GemmTileSizes>

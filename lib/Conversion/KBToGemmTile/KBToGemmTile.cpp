@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kb/Device/Tiling.h"
 #include "kb/Conversion/Passes.h"
+#include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"

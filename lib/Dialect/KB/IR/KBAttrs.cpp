@@ -11,7 +11,6 @@
 using namespace mlir;
 using namespace kb;
 
-
 #define GET_ATTRDEF_CLASSES
 #include "kb/Dialect/KB/IR/KBAttrs.cpp.inc"
 

@@ -34,6 +34,10 @@ def GemmTile_Dialect : Dialect {
     - `gemm_tile.wait` blocks until tokens complete. Waits and ring steps are
       where the scheduler may switch to another rank.
 
+    PE ops implement `PEComputeOpInterface` and ring steps
+    `RingStepOpInterface`; the verifiers, the yield-safety check, the cost
+    model and kb-run work through them (docs/Device.md).
+
     The machine is described by `#gemm_tile.device`, a module attribute named
     `gemm_tile.device`; without it, the built-in AHBM defaults apply.
   }];

@@ -4,15 +4,17 @@
 // An analytic estimate, op by op, of the device time that
 // convert-kb-to-gemm-tile's lowering of a local-view op takes under given
 // policies: operand DMA into each cube, tile compute on the busiest PE,
-// copies to replicas and ring collectives. kb-place compares candidate
-// policies with it; kb-run's simulation is the measurement.
+// copies to replicas and ring collectives. It cuts tensors with the
+// lowering's tiling and prices work with the device's cost model, both in
+// kb/Device. kb-place compares candidate policies with it; kb-run's
+// simulation is the measurement.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KB_DIALECT_KB_TRANSFORMS_PLACEMENTCOSTMODEL_H
 #define KB_DIALECT_KB_TRANSFORMS_PLACEMENTCOSTMODEL_H
 
-#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Device/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBAttrs.h"
 
 #include "mlir/IR/Operation.h"
@@ -23,8 +25,7 @@ namespace kb {
 /// is placed by `policyOf(v)`.
 double estimateOpSeconds(mlir::Operation *op,
                          llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf,
-                         int64_t worldSize,
-                         const gemm_tile::DeviceDescription &device);
+                         int64_t worldSize, const DeviceDescription &device);
 
 /// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
 /// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
@@ -40,7 +41,7 @@ largestStagedBytes(mlir::Operation *op,
 /// largest count that divides; likewise at the PE level.
 llvm::SmallVector<DPPolicyAttr>
 candidatePolicies(mlir::MLIRContext *ctx, llvm::ArrayRef<int64_t> shape,
-                  const gemm_tile::DeviceDescription &device);
+                  const DeviceDescription &device);
 
 } // namespace kb
 
