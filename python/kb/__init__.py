@@ -18,16 +18,21 @@ seed) does, compile it with kb-opt and run it on the simulated AHBM system with 
 Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), layers
 (the seed's and Megatron-LM's vocabulary), program (recording a model; argument order),
 location (the user's file:line on every op), ir (kb IR text), tools (finding and running
-kb-opt, kb-run), reference (the same model in numpy), dtypes.
+kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attention,
+MLPs, Llama and GPT-2 layers), dtypes.
 """
 from . import parallel_state, reference
 from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu, mul, scale, silu
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
+from .transformer import (GPT2Block, LayerNorm, LlamaDecoderLayer, ParallelAttention,
+                          ParallelMLP, RMSNorm, SwiGLU)
 
 __all__ = [
     "ColumnParallelLinear", "RowParallelLinear", "add", "gelu", "mul", "scale", "silu",
     "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
+    "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
+    "LlamaDecoderLayer", "GPT2Block",
 ]

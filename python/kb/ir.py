@@ -2,10 +2,15 @@
 format (the form `kb-opt` prints back, except that arguments keep their names), so the
 text is both what the tools read and what a user reads when something goes wrong.
 
-No MLIR Python bindings are involved: the global view is small (four ops and a
+No MLIR Python bindings are involved: the global view is small (a dozen ops and a
 function), and writing it as text keeps the front end pure Python.
 """
 import re
+
+# The defaults of kb.rms_norm / kb.layer_norm's eps and kb.rope's theta, which the
+# dialect's printer elides.
+DEFAULT_EPS = 1e-5
+DEFAULT_THETA = 10000.0
 
 # An MLIR suffix-id that is not a bare number: `%0` names belong to op results.
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*\Z")
@@ -49,6 +54,29 @@ def _op_line(kind, operands, result, attrs):
     if kind in ("add", "mul"):
         return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]} : "
                 f"{operands[0].mlir_type}, {operands[1].mlir_type}")
+    if kind in ("rms_norm", "layer_norm"):
+        eps = "" if attrs["eps"] == DEFAULT_EPS else f" {{eps = {float_attr(attrs['eps'])} : f32}}"
+        return (f"{result.ssa} = kb.{kind} {', '.join(names)}{eps} : "
+                f"{', '.join(o.mlir_type for o in operands)}")
+    if kind == "rope":
+        offset = f" offset {attrs['offset']}" if attrs["offset"] else ""
+        theta = ("" if attrs["theta"] == DEFAULT_THETA
+                 else f" {{theta = {float_attr(attrs['theta'])} : f64}}")
+        return (f"{result.ssa} = kb.rope {names[0]} head_dim {attrs['head_dim']}{offset}"
+                f"{theta} : {result.mlir_type}")
+    if kind == "attention":
+        types = ", ".join(o.mlir_type for o in operands)
+        return (f"{result.ssa} = kb.attention {', '.join(names)} heads {attrs['heads']} "
+                f"kv_heads {attrs['kv_heads']} : ({types}) -> {result.mlir_type}")
+    if kind == "kv_append":
+        return (f"{result.ssa} = kb.kv_append {names[0]}, {names[1]} : "
+                f"{operands[0].mlir_type}, {operands[1].mlir_type} -> {result.mlir_type}")
+    if kind == "extract_slice":
+        offsets = ", ".join(map(str, attrs["offsets"]))
+        sizes = ", ".join(map(str, result.ir_shape))
+        strides = ", ".join("1" for _ in result.ir_shape)
+        return (f"{result.ssa} = tensor.extract_slice {names[0]}[{offsets}] [{sizes}] "
+                f"[{strides}] : {operands[0].mlir_type} to {result.mlir_type}")
     raise AssertionError(f"unknown op kind {kind!r}")
 
 

@@ -8,8 +8,11 @@ layers only check their arguments and append ops; nothing runs until asked.
 Function arguments are, in this order:
   1. the inputs, in the order `program.input` declared them;
   2. each layer's parameters, in the order the layers were first applied: its weight
-     (`%w1`, `%w2`, ... or `%<name>_w` for a layer given `name=`), then its bias if it has
-     one (`%b1`, ... or `%<name>_b`). A layer applied twice adds its parameters once.
+     (`%w1`, `%w2`, ... or `%<name>_w` for a layer given `name=`, or the names in the
+     layer's `parameter_names`), then its bias if it has one (`%b1`, ... or
+     `%<name>_b`). A layer applied twice adds its parameters once;
+  3. the inputs declared with `after_parameters=True` (a decode step's KV cache comes
+     after the weights, as in examples/llama2_7b_decode.mlir), in declaration order.
 Op results are numbered `%0`, `%1`, ... in program order, as `kb-opt` prints them.
 
 Each op, argument and output remembers the user's file:line:col that recorded it
@@ -35,6 +38,11 @@ from .location import caller_location
 from .tools import ToolError, run_tool
 
 _current = contextvars.ContextVar("kb_program", default=None)
+
+# Op kinds that kb-tp-partition and kb-run's interpreter handle but the device lowering
+# does not yet: a program with them runs at the local view.
+LOCAL_VIEW_OPS = frozenset({"rms_norm", "layer_norm", "rope", "attention", "kv_append",
+                            "extract_slice", "silu", "mul", "scale"})
 
 
 def current_program():
@@ -107,6 +115,7 @@ class Program:
         self.name = check_name(name, "program name")
         self.world_size = world_size or parallel_state.get_tensor_model_parallel_world_size()
         self.inputs = []      # Tensors
+        self.trailing_inputs = []  # Tensors declared with after_parameters=True
         self.parameters = []  # (Tensor, layer, attribute): the value is read when run
         self.ops = []         # (kind, [operand Tensors], result Tensor)
         self._attributes = {}  # result Tensor -> its op's attributes
@@ -127,8 +136,14 @@ class Program:
 
     @property
     def arguments(self):
-        """The function's arguments, in order: inputs, then parameters."""
-        return self.inputs + [t for t, _, _ in self.parameters]
+        """The function's arguments, in order: inputs, parameters, then the inputs
+        declared with after_parameters=True."""
+        return self.inputs + [t for t, _, _ in self.parameters] + self.trailing_inputs
+
+    @property
+    def declared_inputs(self):
+        """Every input in declaration order (what `run` and `reference` take)."""
+        return sorted(self.inputs + self.trailing_inputs, key=lambda t: t.order)
 
     # Building.
     def _fresh_name(self, base):
@@ -139,9 +154,13 @@ class Program:
         self._names.add(name)
         return name
 
-    def input(self, name_or_shape, shape=None, dtype="f16", dp=None, name=None):
+    def input(self, name_or_shape, shape=None, dtype="f16", dp=None, name=None,
+              after_parameters=False):
         """Declares an input: `p.input((M, H), dtype="f16")` (named x, x_1, ...) or
-        `p.input("x", (M, H))`. `dp` is a DPPolicy for its encoding."""
+        `p.input("x", (M, H))`. `dp` is a DPPolicy for its encoding. With
+        `after_parameters=True` the argument comes after the layers' parameters (a KV
+        cache after the weights); `run` and `reference` still take inputs in
+        declaration order."""
         if isinstance(name_or_shape, str):
             name, shape = name_or_shape, shape
         elif shape is None:
@@ -158,14 +177,18 @@ class Program:
         if dp is not None:
             dp.check(ir_shape(shape), f"input {name!r}")
         tensor = Tensor(self, self._fresh_name(name), shape, dtype, dp, caller_location())
-        self.inputs.append(tensor)
+        tensor.order = len(self.inputs) + len(self.trailing_inputs)
+        (self.trailing_inputs if after_parameters else self.inputs).append(tensor)
         return tensor
 
     def layer_parameters(self, layer, base):
         """The weight and bias Tensors of `layer` (bias None without one), made the
         first time the layer is applied in this program."""
         if layer not in self._layers:
-            if base is None:
+            names = getattr(layer, "parameter_names", None)
+            if names is not None:
+                weight_name, bias_name = names
+            elif base is None:
                 count = len(self._layers) + 1
                 weight_name, bias_name = f"w{count}", f"b{count}"
             else:
@@ -227,12 +250,14 @@ class Program:
         """Every argument's value in order: the inputs (a dict by name, a sequence in
         declaration order, or one array), then the layers' parameters; each checked
         against its shape and rounded to its dtype."""
-        given = _named_inputs(self.inputs, inputs)
+        given = _named_inputs(self.declared_inputs, inputs)
         values = []
         for tensor in self.inputs:
             values.append(_checked(tensor, given[tensor.name]))
         for tensor, layer, attribute in self.parameters:
             values.append(_checked(tensor, getattr(layer, attribute)))
+        for tensor in self.trailing_inputs:
+            values.append(_checked(tensor, given[tensor.name]))
         return [v.reshape(t.ir_shape) for v, t in zip(values, self.arguments)]
 
     # Tools.
@@ -244,15 +269,29 @@ class Program:
             option = "" if lower_to_device else "=lower-to-device=false"
             return run_tool("kb-opt", [f"--kb-pipeline{option}", source]).stdout
 
-    def run(self, inputs=None, check=True, trace=None, device=None):
+    def run(self, inputs=None, check=True, trace=None, device=None, lower_to_device=True):
         """Runs the program on the simulated AHBM system with kb-run (which compiles the
         global view in-process). Returns a RunResult. With check=True kb-run also runs
         the unsharded program and fails (kb.ToolError, with `.report`) on a mismatch.
-        `device` is a dict of device-description fields (docs/Device.md)."""
+        `device` is a dict of device-description fields (docs/Device.md).
+
+        With lower_to_device=False the program runs at the local view: `kb-opt
+        --kb-tp-partition` makes each rank's program, and kb-run runs its W ranks
+        (the all-reduces between them) against the unsharded program, with no device
+        program, so the report's device figures are zero. That is how the
+        decoder-layer ops (norms, RoPE, attention, KV cache, SiLU, products) run
+        until their device lowering lands (uses_local_view_ops tells)."""
         values = self.argument_values(inputs)
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
             report_path = os.path.join(tmp, "report.json")
-            args = [self._write(tmp), "--output-dir", tmp, "--report", report_path]
+            source = self._write(tmp)
+            if lower_to_device:
+                args = [source]
+            else:
+                local = os.path.join(tmp, f"{self.name}.local.mlir")
+                run_tool("kb-opt", ["--kb-tp-partition", source, "-o", local])
+                args = [local, "--reference", source]
+            args += ["--output-dir", tmp, "--report", report_path]
             for i, value in enumerate(values):
                 path = os.path.join(tmp, f"arg{i}.npy")
                 np.save(path, value)
@@ -275,6 +314,12 @@ class Program:
                        for i, t in enumerate(self.outputs)]
             report = _load_json(report_path)
         return RunResult(outputs, report, done.stdout)
+
+    @property
+    def uses_local_view_ops(self):
+        """True when the program has ops that kb does not lower to the device yet (the
+        decoder-layer ops): run it with `run(..., lower_to_device=False)`."""
+        return any(kind in LOCAL_VIEW_OPS for kind, _, _ in self.ops)
 
     def reference(self, inputs=None):
         """The unsharded model in numpy (kb.reference): one array per output."""

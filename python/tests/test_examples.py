@@ -40,3 +40,12 @@ def test_seed_unchanged():
     line = [l for l in out.splitlines() if l.startswith("device time: kb's placement")][0]
     ours, seeds = (float(v) for v in re.findall(r"([0-9.]+) us", line))
     assert seeds > ours > 0
+
+
+def test_llama2_7b_layer():
+    """Prefill and decode of a Llama-2-7B layer at the local view, against the float64
+    reference and decode against the prefill's row (the example exits 1 otherwise)."""
+    out = run_example("llama2_7b_layer.py")
+    assert "Llama-2-7B layer, TP 8, prefill of 16 tokens (local view): check passed" in out
+    assert "decode of token 16 against the prefill's cache (local view): check passed" in out
+    assert "decode of token 16 vs row 16 of a prefill over 17 tokens" in out

@@ -1,4 +1,4 @@
-"""The Python snippets of the READMEs run as written: each ```python block, alone, in a
+"""The Python snippets of the READMEs (and of docs/Transformer.md) run as written: each ```python block, alone, in a
 fresh interpreter outside the source tree (with the package on PYTHONPATH)."""
 import os
 import re
@@ -8,7 +8,8 @@ import sys
 import pytest
 
 PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-READMES = [os.path.join(PYTHON_DIR, "..", "README.md"), os.path.join(PYTHON_DIR, "README.md")]
+READMES = [os.path.join(PYTHON_DIR, "..", "README.md"), os.path.join(PYTHON_DIR, "README.md"),
+           os.path.join(PYTHON_DIR, "..", "docs", "Transformer.md")]
 
 
 def python_blocks(path):
@@ -24,7 +25,7 @@ CASES = [(os.path.relpath(path, os.path.dirname(PYTHON_DIR)), i, block)
 def test_the_readmes_have_python_snippets():
     assert [(p, i) for p, i, _ in CASES] == [
         ("README.md", 0), ("python/README.md", 0), ("python/README.md", 1),
-        ("python/README.md", 2)]
+        ("python/README.md", 2), ("docs/Transformer.md", 0)]
 
 
 @pytest.mark.parametrize("readme, index, block", CASES, ids=[f"{p}#{i}" for p, i, _ in CASES])

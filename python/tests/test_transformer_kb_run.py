@@ -1,10 +1,10 @@
 """The decoder-layer ops executed by kb-run's reference interpreter (the unsharded kb
 ops on whole tensors) against the float64 references of kb.reference.
 
-kb-run compiles a global-view program through the TP pipeline before it runs it, and
-the pipeline does not partition these ops yet; a local-view (kb.spmd) program at world
-size 1 runs op by op on the same interpreter that `kb-run --check` uses for the global
-view, so the programs here are written in that form."""
+The programs here are written as local-view (kb.spmd) programs at world size 1, which
+kb-run runs op by op on the same interpreter that `kb-run --check` uses for the global
+view; the partitioned programs at larger W are tested through kb.transformer
+(test_transformer_layers.py) and the examples (test_transformer_examples.py)."""
 import math
 import os
 
