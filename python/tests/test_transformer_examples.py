@@ -130,8 +130,6 @@ def test_llama2_7b_decode_is_row_p_of_prefill(tmp_path):
     assert_close(y, rows[64:], "decode of token 64 against row 64 of the prefill")
 
 
-@pytest.mark.xfail(reason="kb-tp-partition does not partition tensor.extract_slice "
-                          "(GPT-2's fused w_qkv) yet", strict=False)
 def test_gpt2_block(tmp_path):
     rng = np.random.default_rng(14)
     h = 768

@@ -183,8 +183,6 @@ def test_gpt2_arguments_and_reference():
     assert_close(p.reference(x_value)[0], expected, "f32", "kb.reference.run")
 
 
-@pytest.mark.xfail(reason="kb-tp-partition does not partition tensor.extract_slice "
-                          "(GPT-2's fused w_qkv) yet", strict=False)
 def test_gpt2_block_runs():
     block, p = gpt2_program(world=2, dtype="f16")
     x_value = np.random.default_rng(6).uniform(-1, 1, (5, HIDDEN))

@@ -45,11 +45,7 @@ LOCAL_VIEW_OPS = ("kb.rms_norm", "kb.layer_norm", "kb.rope", "kb.attention",
                   "kb.kv_append", "tensor.extract_slice")
 
 # Examples that need what kb-tp-partition does not do yet, and why.
-AWAITING = {
-    "gpt2_block.mlir": "needs kb-tp-partition to partition tensor.extract_slice "
-                       "(GPT-2's fused w_qkv); test/Integration/kb-run/gpt2-block.test "
-                       "runs it",
-}
+AWAITING = {}
 
 # The weight (the second operand) of each parallel layer, e.g.
 #   kb.column_parallel_linear %x, %w1 bias %b1
