@@ -63,7 +63,13 @@ private:
 
   ModuleOp module;
   int64_t worldSize;
-  std::map<KernelKey, func::FuncOp> kernels;
+  /// A kernel as its calls name it: looked up once per op of the model, so
+  /// the callee attribute is built once per kernel.
+  struct Kernel {
+    FlatSymbolRefAttr callee;
+    SmallVector<Type, 1> resultTypes;
+  };
+  std::map<KernelKey, Kernel> kernels;
   /// The next number to try for a kernel named after each op mnemonic.
   llvm::StringMap<unsigned> nextNumber;
 };
@@ -148,12 +154,15 @@ LogicalResult KernelOutliner::outline(Operation *op) {
 
   auto caller = op->getParentOfType<func::FuncOp>();
   auto [found, fresh] = kernels.try_emplace(std::move(key));
-  if (fresh)
-    found->second = createKernel(op, inputs, keepInput, caller);
+  if (fresh) {
+    func::FuncOp kernel = createKernel(op, inputs, keepInput, caller);
+    found->second = {FlatSymbolRefAttr::get(kernel),
+                     llvm::to_vector_of<Type, 1>(op->getResultTypes())};
+  }
 
   OpBuilder builder(op);
-  auto call =
-      func::CallOp::create(builder, op->getLoc(), found->second, inputs);
+  auto call = func::CallOp::create(builder, op->getLoc(), found->second.callee,
+                                   found->second.resultTypes, inputs);
   op->replaceAllUsesWith(call.getResults());
   // The rank of a slice now comes from inside the kernel.
   Operation *rank = nullptr;
