@@ -19,9 +19,10 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createKBPlacePass());
   if (!options.lowerToDevice)
     return;
-  ConvertKBToGemmTilePassOptions lowering;
-  lowering.outlineOps = options.outlineOps;
-  pm.addPass(createConvertKBToGemmTilePass(lowering));
+  if (options.outlineOps)
+    pm.addPass(createKBOutlineKernelsPass());
+  pm.addPass(createConvertKBToGemmTilePass());
+  pm.addPass(gemm_tile::createGemmTileCheckCubeMemoryPass());
   pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());
 }
 

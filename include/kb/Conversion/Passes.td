@@ -8,9 +8,11 @@ include "mlir/Pass/PassBase.td"
 def ConvertKBToGemmTilePass : Pass<"convert-kb-to-gemm-tile", "mlir::ModuleOp"> {
   let summary = "Lower the placed local view to the device's gemm_tile ops";
   let description = [{
-    Runs after `kb-place`: every rank-local tensor has a DPPolicy. Each
+    Runs after `kb-place`: every rank-local tensor has a DPPolicy. A
+    `DialectConversion` with a 1:N type conversion (`CubeBufferTypeConverter`)
+    and one pattern per op (`populateKBToGemmTileConversionPatterns`): each
     tensor becomes one buffer per cube piece its policy names (a replicated
-    tensor one per replica). Then:
+    tensor one per replica), and
 
     - `kb.matmul` becomes tile gemms on the PEs that the output's policy
       names: one per PE slab when the slab fits the PE's buffer (two operand
@@ -22,29 +24,24 @@ def ConvertKBToGemmTilePass : Pass<"convert-kb-to-gemm-tile", "mlir::ModuleOp"> 
     - `kb.gelu` and `kb.add` become one elementwise op per PE slab.
     - `kb.all_reduce` becomes a ring reduce-scatter then all-gather per piece
       (2(W-1)/W of the tensor sent per rank), then DMA to the other replicas.
-    - `kb.tp_slice` becomes a DMA whose source offset moves with the rank.
+      The input is reduced in place when nothing reads it afterwards (no
+      other use, no `kb.keep_input`), else a copy is.
+    - `kb.tp_slice` of `kb.tp_rank` becomes a DMA whose source offset moves
+      with the rank; the rank itself converts to no value.
+    - `func.func` signatures, `func.call` and `func.return` convert 1:N. An
+      entry point's signature becomes the pieces, with `gemm_tile.piece`,
+      `kb.local_function_type` and `kb.arg_split_dims`/`kb.result_split_dims`
+      (docs/design/0003-lowered-program-interface.md), returning one buffer
+      per distinct region of each result. A kernel of `kb-outline-kernels`
+      (`kb.kernel`) takes and returns every piece, and its calls become
+      calls of its lowered form; a call of any other function is an error.
 
-    Every group of asynchronous ops ends with a `gemm_tile.wait`.
-
-    With `outline-ops` (the default) the device work of each distinct kb op
-    (same op, attributes, operand and result types and policies) is emitted
-    once, as a private function taking the operands' buffers and returning
-    the result's, and every occurrence becomes a `func.call` of it: a model
-    whose layers repeat compiles and prints each layer kind once, so the
-    device program grows with the number of distinct layers, not with depth.
-    `outline-ops=false` emits all device work inline in the function.
-
-    The function's signature becomes the pieces, with `gemm_tile.piece`,
-    `kb.local_function_type` and `kb.arg_split_dims`/`kb.result_split_dims`
-    (docs/design/0003-lowered-program-interface.md). A module whose cube
-    memory would overflow is rejected, naming the cube and both byte counts.
+    Every group of asynchronous ops ends with a `gemm_tile.wait`. Run
+    `kb-outline-kernels` first to emit each distinct op's work once, and
+    `gemm-tile-check-cube-memory` after it to check that the program fits
+    the cubes' memory (`kb-pipeline` does both).
   }];
   let dependentDialects = ["::kb::gemm_tile::GemmTileDialect"];
-  let options = [
-    Option<"outlineOps", "outline-ops", "bool", /*default=*/"true",
-           "Emit each distinct op's device work once, as a private function "
-           "called where the op occurs">
-  ];
 }
 
 #endif // KB_CONVERSION_PASSES_TD

@@ -21,7 +21,8 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
 };
 
 /// Global view to the device: partition, canonicalize, place and (with
-/// lower-to-device) lower to gemm_tile and check yield safety.
+/// lower-to-device) outline kernels (with outline-ops), lower to gemm_tile and
+/// check cube memory and yield safety.
 void buildKBPipeline(mlir::OpPassManager &pm, const KBPipelineOptions &options);
 
 /// Registers `kb-pipeline`.

@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -convert-kb-to-gemm-tile=outline-ops=false -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt %s -convert-kb-to-gemm-tile -gemm-tile-check-cube-memory -split-input-file -verify-diagnostics | FileCheck %s
 
 // A gemm whose operands are where its output's PEs need them: no DMA, one
 // tile per PE slab, then a wait. Arguments become one buffer per cube piece.
@@ -187,14 +187,16 @@ module attributes {kb.world_size = 2 : i64} {
 
 // -----
 
-// More bytes than a cube holds: the pass names the cube and both counts.
+// More bytes than a cube holds: the lowered program is rejected by
+// gemm-tile-check-cube-memory at the op whose buffer overflows the cube,
+// naming the cube and both counts.
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, cube_memory_mib = 1>} {
-  // expected-error@+1 {{needs 1572864 bytes in cube 0, but a cube holds 1048576 bytes}}
   func.func @too_big(%a: tensor<512x256xf32, #rep>) -> tensor<512x256xf32, #rep> {
     %g = kb.gelu %a : tensor<512x256xf32, #rep>
+    // expected-error@+1 {{needs 1572864 bytes in cube 0, but a cube holds 1048576 bytes}}
     %h = kb.gelu %g : tensor<512x256xf32, #rep>
     return %h : tensor<512x256xf32, #rep>
   }
@@ -225,5 +227,32 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // expected-error@+1 {{has a value of type 'tensor<4xindex, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>>': cube buffers hold f16, bf16 and f32 elements}}
   func.func @index_tensor(%a: tensor<4xindex, #rep>) -> tensor<4xindex, #rep> {
     return %a : tensor<4xindex, #rep>
+  }
+}
+
+// -----
+
+// An op no pattern lowers is named once, when nothing else was reported.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @unsupported(%a: tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep> {
+    // expected-error@+1 {{'arith.constant' op is not supported by convert-kb-to-gemm-tile}}
+    %c = arith.constant 1 : i32
+    return %a : tensor<4x8xf32, #rep>
+  }
+}
+
+// -----
+
+// The rank has no device value: it may only feed slices.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @rank_as_value(%a: tensor<4x8xf32, #rep>) -> (tensor<4x8xf32, #rep>, i32) {
+    %r = kb.tp_rank : index
+    // expected-error@+1 {{'arith.index_cast' op uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only into kb.tp_slice}}
+    %i = arith.index_cast %r : index to i32
+    return %a, %i : tensor<4x8xf32, #rep>, i32
   }
 }

@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -convert-kb-to-gemm-tile -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt %s -kb-outline-kernels -convert-kb-to-gemm-tile -gemm-tile-check-cube-memory -split-input-file -verify-diagnostics | FileCheck %s
 
 // With outline-ops (the default) each distinct op's device work is one private
 // kernel, emitted once; every occurrence is a call of it. Two identical

@@ -452,3 +452,16 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 
 // expected-error@+1 {{DPPolicy places 'tensor<4611686018427387904x4xf32>', which has more than 2^63 - 1 bytes}}
 func.func @policy_bytes(%x: tensor<4611686018427387904x4xf32, #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1>>)
+
+// -----
+
+// expected-error@+1 {{'kb.kernel' must be a unit attribute on a func.func}}
+module attributes {kb.kernel} {}
+
+// -----
+
+func.func @keep_input_elsewhere(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error@+1 {{'kb.keep_input' must be a unit attribute on a kb.all_reduce}}
+  %g = kb.gelu %x {kb.keep_input} : tensor<4x4xf32>
+  return %g : tensor<4x4xf32>
+}

@@ -3,6 +3,7 @@
 #include "kb/Dialect/KB/IR/KBDialect.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -73,6 +74,18 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
     if (llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < -1; }))
       return op->emitError()
              << "'" << name << "' holds dimensions or -1 (replicated)";
+    return success();
+  }
+  if (name == kKernelAttrName) {
+    if (!isa<func::FuncOp>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a unit attribute on a func.func";
+    return success();
+  }
+  if (name == kKeepInputAttrName) {
+    if (!isa<AllReduceOp>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a unit attribute on a kb.all_reduce";
     return success();
   }
   return op->emitError() << "unknown kb attribute '" << name << "' on '"

@@ -17,12 +17,33 @@ def GemmTileCheckYieldSafetyPass
     `scf.if`-like regions (a loop body may run zero times and does not
     count), and reports a function with such a path as an error naming it.
     A call yields when every path through its callee does, so a program
-    made of calls to outlined kernels (`convert-kb-to-gemm-tile`'s
-    `outline-ops`) is checked through them; a recursive call is not counted
+    made of calls to outlined kernels (`kb-outline-kernels`) is checked
+    through them; a recursive call is not counted
     as yielding. Only public functions are checked: a private one (such as
     an outlined kernel) runs only where it is called and is checked as part
     of its callers' paths. Functions with no gemm_tile op and no call of one
     (declarations, host-side code) are not rank programs and are skipped.
+  }];
+}
+
+def GemmTileCheckCubeMemoryPass
+    : Pass<"gemm-tile-check-cube-memory", "mlir::ModuleOp"> {
+  let summary = "Check that each rank program fits the memory of its cubes";
+  let description = [{
+    A lowered program holds its arguments' buffers and every
+    `gemm_tile.alloc` it runs in the memory of their cubes; nothing is freed
+    while it runs. This pass adds them up per cube, in program order, for
+    every public function (an entry point): its arguments, then each alloc,
+    and at each `func.call` everything the callee allocates, through its
+    own calls, again at every call. The first alloc or call that takes a
+    cube past the device's cube memory (`gemm_tile.device` on the module, or
+    the built-in AHBM default) is an error naming the cube and both byte
+    counts; so is a function whose arguments alone do not fit. Private
+    functions (outlined kernels) are counted where they are called.
+
+    Example (a 1 MiB cube): a 512 KiB argument and two 512 KiB allocs are
+    rejected at the second alloc, "needs 1572864 bytes in cube 0, but a cube
+    holds 1048576 bytes".
   }];
 }
 

@@ -73,6 +73,16 @@ def KB_Dialect : Dialect {
         "kb.arg_split_dims";
     static constexpr ::llvm::StringLiteral kResultSplitDimsAttrName =
         "kb.result_split_dims";
+    /// Unit attribute of a function made by kb-outline-kernels: a kernel,
+    /// the one copy of a distinct op's work, called wherever the op occurs.
+    /// Its lowered signature holds every cube piece of its operands and
+    /// result (design/0005-outlined-kernels.md).
+    static constexpr ::llvm::StringLiteral kKernelAttrName = "kb.kernel";
+    /// Unit attribute of a `kb.all_reduce` whose input is read again after
+    /// it (at the call of its kernel): the lowering reduces a copy. Without
+    /// it, an input with no other use is reduced in place.
+    static constexpr ::llvm::StringLiteral kKeepInputAttrName =
+        "kb.keep_input";
   }];
 }
 

@@ -68,4 +68,56 @@ def KBPlacePass : Pass<"kb-place", "mlir::ModuleOp"> {
   let dependentDialects = ["::kb::KBDialect"];
 }
 
+def KBOutlineKernelsPass : Pass<"kb-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Make each distinct placed op a kernel called where it occurs";
+  let description = [{
+    Runs on the placed local view (after `kb-place`), before
+    `convert-kb-to-gemm-tile`. Every op that does device work (`kb.matmul`,
+    `kb.add`, `kb.gelu`, `kb.all_reduce` over more than one rank,
+    `kb.tp_slice` of the rank) is moved into a private function, a *kernel*
+    marked `kb.kernel`, and replaced by a `func.call` of it. Two ops share a
+    kernel when they have the same name, attributes, operand and result
+    types (with their `#kb.dp` policies), the same aliasing among their
+    operands (`x + x` is a kernel of one argument, `x + y` of two), and, for
+    an all_reduce, the same choice between reducing its input in place and
+    reducing a copy because the input is read again (the kernel's op then
+    carries `kb.keep_input`). A `kb.tp_slice` kernel reads the rank itself.
+
+    Kernels are named after the op and numbered (`@matmul_0`, `@gelu_0`,
+    `@all_reduce_1`) with a number no other symbol of the module has, and
+    placed before the first function that calls them. Lowered, a model
+    whose layers repeat has a device program the size of its distinct
+    layers plus one call per op (docs/design/0005-outlined-kernels.md).
+
+    Example:
+
+    ```mlir
+    func.func @two_layers(%x: tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep> {
+      %g = kb.gelu %x : tensor<4x8xf32, #rep>
+      %h = kb.gelu %g : tensor<4x8xf32, #rep>
+      return %h : tensor<4x8xf32, #rep>
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    func.func private @gelu_0(%a: tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep>
+        attributes {kb.kernel} {
+      %0 = kb.gelu %a : tensor<4x8xf32, #rep>
+      return %0 : tensor<4x8xf32, #rep>
+    }
+    func.func @two_layers(%x: tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep> {
+      %0 = call @gelu_0(%x) : (tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep>
+      %1 = call @gelu_0(%0) : (tensor<4x8xf32, #rep>) -> tensor<4x8xf32, #rep>
+      return %1 : tensor<4x8xf32, #rep>
+    }
+    ```
+
+    A module that is not the local view (no `kb.spmd`) and a value of an
+    op to outline without a DPPolicy are errors.
+  }];
+  let dependentDialects = ["::kb::KBDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // KB_DIALECT_KB_TRANSFORMS_PASSES_TD

@@ -1,0 +1,113 @@
+//===- CubeBuffers.cpp - placed tensors as the device holds them ----------===//
+
+#include "CubeBuffers.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::detail;
+namespace gt = kb::gemm_tile;
+
+SmallVector<int64_t> kb::detail::minus(ArrayRef<int64_t> a,
+                                       ArrayRef<int64_t> b) {
+  SmallVector<int64_t> r;
+  for (auto [x, y] : llvm::zip_equal(a, b))
+    r.push_back(x - y);
+  return r;
+}
+
+Type kb::detail::tokenType(MLIRContext *ctx) { return gt::TokenType::get(ctx); }
+
+DeviceTensor kb::detail::deviceTensor(Type type, ValueRange buffers) {
+  auto tensor = cast<RankedTensorType>(type);
+  DeviceTensor result{tensor, {}};
+  for (auto [piece, buffer] : llvm::zip_equal(
+           cubePieces(tensor.getShape(), getDPPolicy(tensor)), buffers))
+    result.pieces.push_back({piece.cube, piece.box, buffer});
+  return result;
+}
+
+SmallVector<const Piece *> kb::detail::distinctPieces(const DeviceTensor &t,
+                                                      int64_t preferredCube) {
+  SmallVector<const Piece *> result;
+  for (const Piece &p : t.pieces) {
+    auto it =
+        llvm::find_if(result, [&](const Piece *q) { return q->box == p.box; });
+    if (it == result.end())
+      result.push_back(&p);
+    else if (p.cube == preferredCube)
+      *it = &p;
+  }
+  return result;
+}
+
+SmallVector<unsigned> kb::detail::distinctPieceIndices(RankedTensorType type) {
+  SmallVector<CubePiece> pieces =
+      cubePieces(type.getShape(), getDPPolicy(type));
+  SmallVector<unsigned> result;
+  for (auto [index, piece] : llvm::enumerate(pieces))
+    if (llvm::none_of(result,
+                      [&](unsigned i) { return pieces[i].box == piece.box; }))
+      result.push_back(index);
+  return result;
+}
+
+DeviceTensor kb::detail::allocate(OpBuilder &builder, Location loc,
+                                  RankedTensorType type) {
+  DeviceTensor result{type, {}};
+  for (CubePiece &piece : cubePieces(type.getShape(), getDPPolicy(type))) {
+    auto bufferType = MemRefType::get(
+        piece.box.sizes, type.getElementType(), MemRefLayoutAttrInterface(),
+        gt::CubeAttr::get(builder.getContext(), piece.cube));
+    Value buffer = gt::AllocOp::create(builder, loc, bufferType);
+    result.pieces.push_back({piece.cube, piece.box, buffer});
+  }
+  return result;
+}
+
+SmallVector<Value> kb::detail::buffersOf(const DeviceTensor &tensor) {
+  return llvm::map_to_vector(tensor.pieces,
+                             [](const Piece &p) { return p.buffer; });
+}
+
+void kb::detail::replaceByBuffers(ConversionPatternRewriter &rewriter,
+                                  Operation *op, const DeviceTensor &result) {
+  SmallVector<SmallVector<Value>> replacements;
+  replacements.push_back(buffersOf(result));
+  rewriter.replaceOpWithMultiple(op, std::move(replacements));
+}
+
+void kb::detail::waitFor(OpBuilder &builder, Location loc,
+                         SmallVectorImpl<Value> &tokens) {
+  if (tokens.empty())
+    return;
+  gt::WaitOp::create(builder, loc, tokens);
+  tokens.clear();
+}
+
+std::pair<Value, SmallVector<int64_t>>
+OperandStager::bring(const DeviceTensor &tensor, int64_t cube, const Box &box) {
+  for (const Piece &p : tensor.pieces)
+    if (p.cube == cube && p.box.contains(box))
+      return {p.buffer, minus(box.offsets, p.box.offsets)};
+  Value key = tensor.pieces.front().buffer;
+  for (const Staged &s : staged)
+    if (s.tensor == key && s.cube == cube && s.box.contains(box))
+      return {s.buffer, minus(box.offsets, s.box.offsets)};
+
+  auto bufferType = MemRefType::get(
+      box.sizes, tensor.type.getElementType(), MemRefLayoutAttrInterface(),
+      gt::CubeAttr::get(builder.getContext(), cube));
+  Value buffer = gt::AllocOp::create(builder, loc, bufferType);
+  for (const Piece *source : distinctPieces(tensor, cube)) {
+    std::optional<Box> overlap = source->box.intersect(box);
+    if (!overlap)
+      continue;
+    pending.push_back(gt::DMAOp::create(
+        builder, loc, tokenType(builder.getContext()), source->buffer,
+        minus(overlap->offsets, source->box.offsets), buffer,
+        minus(overlap->offsets, box.offsets), overlap->sizes,
+        /*rank_stride=*/nullptr));
+  }
+  staged.push_back({key, cube, box, buffer});
+  return {buffer, SmallVector<int64_t>(box.sizes.size(), 0)};
+}

@@ -1,0 +1,108 @@
+//===- CubeBuffers.h - placed tensors as the device holds them --*- C++ -*-===//
+//
+// What the patterns of convert-kb-to-gemm-tile share: a placed tensor seen
+// as its cube pieces and their buffers, fresh buffers for an op's result,
+// operand regions brought into a cube by DMA, waits, and the check that a
+// value is placed. Private to the conversion library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_CONVERSION_KBTOGEMMTILE_CUBEBUFFERS_H
+#define LIB_CONVERSION_KBTOGEMMTILE_CUBEBUFFERS_H
+
+#include "kb/Conversion/KBToGemmTile/KBToGemmTile.h"
+#include "kb/Device/Tiling.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+namespace kb::detail {
+
+/// A cube piece of a tensor with the buffer that holds it.
+struct Piece {
+  int64_t cube;
+  Box box;
+  mlir::Value buffer;
+};
+
+/// A rank-local tensor as the device holds it: its pieces in cube order.
+struct DeviceTensor {
+  mlir::RankedTensorType type;
+  llvm::SmallVector<Piece> pieces;
+};
+
+/// The tensor of placed type `type` held in `buffers`, the values the type
+/// converter made of it (one per cube piece, in cube order).
+DeviceTensor deviceTensor(mlir::Type type, mlir::ValueRange buffers);
+
+/// The pieces with distinct regions, taking for each region the replica in
+/// `preferredCube` if there is one, else the first.
+llvm::SmallVector<const Piece *> distinctPieces(const DeviceTensor &tensor,
+                                                int64_t preferredCube = -1);
+
+/// The indices of the cube pieces of a placed `type` with distinct regions,
+/// the first replica of each: what a function returns of a replicated value.
+llvm::SmallVector<unsigned> distinctPieceIndices(mlir::RankedTensorType type);
+
+/// Fresh buffers for a tensor of placed `type`, one per cube piece.
+DeviceTensor allocate(mlir::OpBuilder &builder, mlir::Location loc,
+                      mlir::RankedTensorType type);
+
+/// The buffers of `tensor`, in cube order.
+llvm::SmallVector<mlir::Value> buffersOf(const DeviceTensor &tensor);
+
+/// Replaces `op`, whose one result is a placed tensor, by the buffers of
+/// `result`.
+void replaceByBuffers(mlir::ConversionPatternRewriter &rewriter,
+                      mlir::Operation *op, const DeviceTensor &result);
+
+/// `type` when it is a placed tensor the device can hold; otherwise reports
+/// on `where` what is wrong with it and fails.
+mlir::FailureOr<mlir::RankedTensorType>
+checkPlaced(mlir::Operation *where, mlir::Type type,
+            const gemm_tile::DeviceDescription &device);
+
+/// a - b, elementwise.
+llvm::SmallVector<int64_t> minus(llvm::ArrayRef<int64_t> a,
+                                 llvm::ArrayRef<int64_t> b);
+
+mlir::Type tokenType(mlir::MLIRContext *ctx);
+
+/// Ends a group of asynchronous device work with one wait, if there is any.
+void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
+             llvm::SmallVectorImpl<mlir::Value> &tokens);
+
+/// Brings the regions of its operands that one op's work reads into the
+/// cubes that compute, by DMA from the pieces that hold them, reusing a
+/// region already there. The DMAs stay pending until `waitForStaging`.
+class OperandStager {
+public:
+  OperandStager(mlir::OpBuilder &builder, mlir::Location loc)
+      : builder(builder), loc(loc) {}
+
+  /// A buffer in `cube` holding `box` of `tensor`, and the box's offsets in
+  /// it.
+  std::pair<mlir::Value, llvm::SmallVector<int64_t>>
+  bring(const DeviceTensor &tensor, int64_t cube, const Box &box);
+
+  /// Waits for the DMAs issued so far.
+  void waitForStaging() { waitFor(builder, loc, pending); }
+
+private:
+  /// A region of a tensor already brought into a cube; the tensor is named
+  /// by its first buffer, so `x + x` stages `x` once.
+  struct Staged {
+    mlir::Value tensor;
+    int64_t cube;
+    Box box;
+    mlir::Value buffer;
+  };
+
+  mlir::OpBuilder &builder;
+  mlir::Location loc;
+  llvm::SmallVector<Staged, 4> staged;
+  llvm::SmallVector<mlir::Value> pending;
+};
+
+} // namespace kb::detail
+
+#endif // LIB_CONVERSION_KBTOGEMMTILE_CUBEBUFFERS_H

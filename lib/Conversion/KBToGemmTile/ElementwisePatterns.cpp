@@ -1,0 +1,152 @@
+//===- ElementwisePatterns.cpp - kb.add and kb.gelu to PE slabs -----------===//
+//
+// An elementwise op computes each cube piece of its result in that cube, one
+// slab per PE the policy names; an operand region the cube does not hold
+// arrives by DMA first. A bias (a rank-1 right-hand side) is brought as the
+// columns of the piece.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CubeBuffers.h"
+#include "Patterns.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::detail;
+namespace gt = kb::gemm_tile;
+
+namespace {
+
+/// The offsets `base` moved by `by`.
+SmallVector<int64_t> plus(ArrayRef<int64_t> base, ArrayRef<int64_t> by) {
+  SmallVector<int64_t> r;
+  for (auto [a, b] : llvm::zip_equal(base, by))
+    r.push_back(a + b);
+  return r;
+}
+
+/// One slab of the elementwise work: the PE, the slab's box in the result
+/// piece, and where its input (and right-hand side) start.
+struct Slab {
+  int64_t pe;
+  Box box;
+  Value input;
+  SmallVector<int64_t> inputOffsets;
+  Value rhs;
+  SmallVector<int64_t> rhsOffsets;
+};
+
+/// Emits the device work of an elementwise op producing a tensor of placed
+/// `type` from `input` and, for a binary op, `rhs`: the staging, then
+/// `emitSlab` for every PE slab, then one wait. Returns the result.
+template <typename EmitSlab>
+DeviceTensor lowerElementwise(ConversionPatternRewriter &rewriter, Location loc,
+                              RankedTensorType type, const DeviceTensor &input,
+                              const DeviceTensor *rhs,
+                              const gt::DeviceDescription &device,
+                              EmitSlab emitSlab) {
+  DeviceTensor out = allocate(rewriter, loc, type);
+  DPPolicyAttr policy = getDPPolicy(type);
+  bool bias = rhs && rhs->type.getRank() != input.type.getRank();
+
+  struct Operands {
+    Value in, rhs;
+    SmallVector<int64_t> inOffsets, rhsOffsets;
+  };
+  OperandStager stager(rewriter, loc);
+  SmallVector<Operands> operands;
+  for (const Piece &piece : out.pieces) {
+    Operands o;
+    std::tie(o.in, o.inOffsets) = stager.bring(input, piece.cube, piece.box);
+    if (rhs) {
+      Box rhsBox =
+          bias ? Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}}
+               : piece.box;
+      std::tie(o.rhs, o.rhsOffsets) = stager.bring(*rhs, piece.cube, rhsBox);
+    }
+    operands.push_back(o);
+  }
+  stager.waitForStaging();
+
+  SmallVector<Value> work;
+  for (auto [piece, o] : llvm::zip_equal(out.pieces, operands)) {
+    Box whole{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0),
+              piece.box.sizes};
+    for (auto [pe, box] :
+         llvm::enumerate(peShares(whole, policy, device.pesPerCube))) {
+      Slab slab{static_cast<int64_t>(pe),       box,   o.in,
+                plus(o.inOffsets, box.offsets), o.rhs, {}};
+      if (rhs)
+        slab.rhsOffsets =
+            bias ? SmallVector<int64_t>{o.rhsOffsets[0] + box.offsets.back()}
+                 : plus(o.rhsOffsets, box.offsets);
+      work.push_back(emitSlab(slab, piece.buffer));
+    }
+  }
+  waitFor(rewriter, loc, work);
+  return out;
+}
+
+struct GeluOpLowering : public OpConversionPattern<GeluOp> {
+  GeluOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+
+  LogicalResult
+  matchAndRewrite(GeluOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
+    if (failed(type))
+      return failure();
+    Location loc = op.getLoc();
+    Type token = tokenType(op.getContext());
+    DeviceTensor input =
+        deviceTensor(op.getInput().getType(), adaptor.getInput());
+    DeviceTensor out = lowerElementwise(
+        rewriter, loc, *type, input, /*rhs=*/nullptr, device,
+        [&](const Slab &slab, Value result) -> Value {
+          return gt::GeluOp::create(rewriter, loc, token, slab.pe, slab.input,
+                                    slab.inputOffsets, result, slab.box.offsets,
+                                    slab.box.sizes);
+        });
+    replaceByBuffers(rewriter, op, out);
+    return success();
+  }
+
+  const gt::DeviceDescription &device;
+};
+
+struct AddOpLowering : public OpConversionPattern<AddOp> {
+  AddOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+
+  LogicalResult
+  matchAndRewrite(AddOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
+    if (failed(type))
+      return failure();
+    Location loc = op.getLoc();
+    Type token = tokenType(op.getContext());
+    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs());
+    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs());
+    DeviceTensor out = lowerElementwise(
+        rewriter, loc, *type, lhs, &rhs, device,
+        [&](const Slab &slab, Value result) -> Value {
+          return gt::AddOp::create(rewriter, loc, token, slab.pe, slab.input,
+                                   slab.inputOffsets, slab.rhs, slab.rhsOffsets,
+                                   result, slab.box.offsets, slab.box.sizes);
+        });
+    replaceByBuffers(rewriter, op, out);
+    return success();
+  }
+
+  const gt::DeviceDescription &device;
+};
+
+} // namespace
+
+void kb::detail::populateElementwiseConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter, RewritePatternSet &patterns) {
+  patterns.add<GeluOpLowering, AddOpLowering>(typeConverter,
+                                              patterns.getContext());
+}

@@ -1,0 +1,220 @@
+//===- FunctionPatterns.cpp - signatures, calls and returns, 1:N ----------===//
+//
+// Functions come in two kinds. An entry point's lowered signature is the
+// program's interface to its host (docs/design/0003-lowered-program-
+// interface.md): every cube piece of each argument, one buffer per distinct
+// region of each result, `gemm_tile.piece` on each, and the local view it
+// came from. A kernel (`kb.kernel`, made by kb-outline-kernels) is called
+// only from lowered code, so its arguments and results are simply every
+// piece, as the type converter gives them, and its calls convert 1:N.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CubeBuffers.h"
+#include "Patterns.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::detail;
+namespace gt = kb::gemm_tile;
+
+namespace {
+
+bool isKernel(func::FuncOp func) {
+  return func->hasAttr(KBDialect::kKernelAttrName);
+}
+
+/// The function `call` calls in its module. The module of a kb program holds
+/// a handful of functions, and a direct scan by name is several times cheaper
+/// than the generic symbol lookup, which a model of thousands of layers does
+/// once per call.
+func::FuncOp calleeOf(func::CallOp call) {
+  auto module = call->getParentOfType<ModuleOp>();
+  if (!module)
+    return nullptr;
+  StringAttr name = call.getCalleeAttr().getAttr();
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.getSymNameAttr() == name)
+      return func;
+  return nullptr;
+}
+
+/// The `kb.split_dim` of each argument or result, -1 where there is none.
+SmallVector<int64_t> splitDims(func::FuncOp func, bool results) {
+  SmallVector<int64_t> dims;
+  unsigned count = results ? func.getNumResults() : func.getNumArguments();
+  for (unsigned i = 0; i < count; ++i) {
+    auto split = results ? func.getResultAttrOfType<IntegerAttr>(
+                               i, KBDialect::kSplitDimAttrName)
+                         : func.getArgAttrOfType<IntegerAttr>(
+                               i, KBDialect::kSplitDimAttrName);
+    dims.push_back(split ? split.getInt() : -1);
+  }
+  return dims;
+}
+
+DictionaryAttr pieceDict(MLIRContext *ctx, unsigned tensor,
+                         ArrayRef<int64_t> offsets) {
+  return DictionaryAttr::get(
+      ctx, {NamedAttribute(gt::GemmTileDialect::kPieceAttrName,
+                           gt::PieceAttr::get(ctx, tensor, offsets))});
+}
+
+struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
+  FuncOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+
+  LogicalResult
+  matchAndRewrite(func::FuncOp func, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!func.getBody().hasOneBlock())
+      return func.emitOpError() << "must have one block to be lowered";
+    MLIRContext *ctx = func.getContext();
+    const TypeConverter &converter = *getTypeConverter();
+    bool kernel = isKernel(func);
+
+    TypeConverter::SignatureConversion signature(func.getNumArguments());
+    SmallVector<Attribute> argAttrs;
+    for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
+      if (failed(checkPlaced(func, type, device)))
+        return failure();
+      SmallVector<Type> buffers;
+      if (failed(converter.convertType(type, buffers)))
+        return failure();
+      signature.addInputs(index, buffers);
+      if (kernel)
+        continue;
+      for (const CubePiece &piece : cubePieces(
+               cast<RankedTensorType>(type).getShape(), getDPPolicy(type)))
+        argAttrs.push_back(pieceDict(ctx, index, piece.box.offsets));
+    }
+
+    // A result's type is that of the value returned, which the op that
+    // defines it reports if it is not placed.
+    SmallVector<Type> resultTypes;
+    SmallVector<Attribute> resultAttrs;
+    for (auto [index, type] : llvm::enumerate(func.getResultTypes())) {
+      SmallVector<Type> buffers;
+      if (failed(converter.convertType(type, buffers)))
+        return rewriter.notifyMatchFailure(func, "a result is not placed");
+      auto tensor = dyn_cast<RankedTensorType>(type);
+      if (kernel || !tensor) {
+        llvm::append_range(resultTypes, buffers);
+        resultAttrs.append(buffers.size(), DictionaryAttr::get(ctx));
+        continue;
+      }
+      SmallVector<CubePiece> pieces =
+          cubePieces(tensor.getShape(), getDPPolicy(tensor));
+      for (unsigned piece : distinctPieceIndices(tensor)) {
+        resultTypes.push_back(buffers[piece]);
+        resultAttrs.push_back(pieceDict(ctx, index, pieces[piece].box.offsets));
+      }
+    }
+
+    FunctionType local = func.getFunctionType();
+    SmallVector<int64_t> argSplits = splitDims(func, /*results=*/false);
+    SmallVector<int64_t> resultSplits = splitDims(func, /*results=*/true);
+    rewriter.applySignatureConversion(&func.getBody().front(), signature,
+                                      &converter);
+    rewriter.modifyOpInPlace(func, [&] {
+      func.setFunctionType(
+          FunctionType::get(ctx, signature.getConvertedTypes(), resultTypes));
+      if (kernel) {
+        func.removeArgAttrsAttr();
+        func.removeResAttrsAttr();
+        return;
+      }
+      // All at once: setting them one by one rebuilds the array each time.
+      func.setAllArgAttrs(argAttrs);
+      func.setAllResultAttrs(resultAttrs);
+      func->setAttr(KBDialect::kLocalFunctionTypeAttrName,
+                    TypeAttr::get(local));
+      func->setAttr(KBDialect::kArgSplitDimsAttrName,
+                    DenseI64ArrayAttr::get(ctx, argSplits));
+      func->setAttr(KBDialect::kResultSplitDimsAttrName,
+                    DenseI64ArrayAttr::get(ctx, resultSplits));
+    });
+    return success();
+  }
+
+  const gt::DeviceDescription &device;
+};
+
+/// A call of a kernel: its operands' pieces in, its result's pieces out.
+struct CallOpLowering : public OpConversionPattern<func::CallOp> {
+  // Without a type converter the driver hands over each operand's buffers as
+  // they were mapped, without converting its type again per call.
+  CallOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(ctx), converter(converter) {}
+
+  LogicalResult
+  matchAndRewrite(func::CallOp call, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    func::FuncOp callee = calleeOf(call);
+    if (!callee || !isKernel(callee))
+      return call.emitOpError()
+             << "calls '" << call.getCallee()
+             << "', which is not a kernel: convert-kb-to-gemm-tile lowers "
+                "calls of the kernels kb-outline-kernels makes";
+    SmallVector<Type> resultTypes;
+    SmallVector<unsigned> resultCounts;
+    for (Type type : call.getResultTypes()) {
+      size_t before = resultTypes.size();
+      if (failed(converter.convertType(type, resultTypes)))
+        return rewriter.notifyMatchFailure(call, "a result is not placed");
+      resultCounts.push_back(resultTypes.size() - before);
+    }
+    SmallVector<Value> operands;
+    for (ValueRange buffers : adaptor.getOperands())
+      llvm::append_range(operands, buffers);
+    auto lowered = func::CallOp::create(
+        rewriter, call.getLoc(), call.getCallee(), resultTypes, operands);
+    SmallVector<SmallVector<Value>> results;
+    unsigned next = 0;
+    for (unsigned count : resultCounts) {
+      results.push_back(
+          llvm::to_vector_of<Value>(lowered.getResults().slice(next, count)));
+      next += count;
+    }
+    rewriter.replaceOpWithMultiple(call, std::move(results));
+    return success();
+  }
+
+  const CubeBufferTypeConverter &converter;
+};
+
+/// An entry point returns one buffer per distinct region of each result; a
+/// kernel returns every piece.
+struct ReturnOpLowering : public OpConversionPattern<func::ReturnOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(func::ReturnOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    bool kernel = isKernel(op->getParentOfType<func::FuncOp>());
+    SmallVector<Value> buffers;
+    for (auto [value, converted] :
+         llvm::zip_equal(op.getOperands(), adaptor.getOperands())) {
+      auto tensor = dyn_cast<RankedTensorType>(value.getType());
+      if (kernel || !tensor) {
+        llvm::append_range(buffers, converted);
+        continue;
+      }
+      for (unsigned piece : distinctPieceIndices(tensor))
+        buffers.push_back(converted[piece]);
+    }
+    rewriter.replaceOpWithNewOp<func::ReturnOp>(op, buffers);
+    return success();
+  }
+};
+
+} // namespace
+
+void kb::detail::populateFunctionConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter, RewritePatternSet &patterns) {
+  patterns.add<FuncOpLowering, CallOpLowering, ReturnOpLowering>(
+      typeConverter, patterns.getContext());
+}

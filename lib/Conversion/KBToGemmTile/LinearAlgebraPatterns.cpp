@@ -1,0 +1,149 @@
+//===- LinearAlgebraPatterns.cpp - kb.matmul to tile gemms on PEs ---------===//
+//
+// A local gemm becomes tile gemms on the PEs that the output's policy names.
+// Each cube computes its piece of the output (or, for an output replicated
+// over the cubes, a share of the whole, then copied to the other replicas,
+// so no cube needs every weight column); operand rows and columns that are
+// not in the cube arrive by DMA first. Within a cube each PE computes a slab,
+// as one tile when it fits the PE's buffer, otherwise as the most
+// arithmetic-intense tiles that do.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CubeBuffers.h"
+#include "Patterns.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+using namespace kb;
+using namespace kb::detail;
+namespace gt = kb::gemm_tile;
+
+namespace {
+
+/// More tiles than this on one PE means a program no device could hold; the
+/// bound keeps absurd shapes from exhausting the compiler's memory.
+constexpr int64_t kMaxTilesPerSlab = 1 << 20;
+
+struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
+  MatmulOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
+    if (failed(type))
+      return failure();
+    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs());
+    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs());
+    DPPolicyAttr policy = getDPPolicy(*type);
+    int64_t k = op.getLhs().getType().getDimSize(1);
+    int64_t elementBytes = op.getLhs().getType().getElementTypeBitWidth() / 8;
+    ArrayRef<int64_t> shape = type->getShape();
+    Location loc = op.getLoc();
+    Type token = tokenType(op.getContext());
+
+    DeviceTensor out = allocate(rewriter, loc, *type);
+    // What each cube computes (one box per piece of the output).
+    SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
+
+    struct Operands {
+      Value a, b;
+      SmallVector<int64_t> aOffsets, bOffsets;
+    };
+    OperandStager stager(rewriter, loc);
+    SmallVector<Operands> operands;
+    for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+      if (box.numElements() == 0) {
+        operands.push_back({});
+        continue;
+      }
+      Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
+      Box cols{{0, box.offsets[1]}, {k, box.sizes[1]}};
+      auto [a, aOffsets] = stager.bring(lhs, piece.cube, rows);
+      auto [b, bOffsets] = stager.bring(rhs, piece.cube, cols);
+      operands.push_back({a, b, aOffsets, bOffsets});
+    }
+    stager.waitForStaging();
+
+    // Tile sizes by slab shape: the PEs of a cube mostly share one.
+    llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
+        tileSizes;
+    SmallVector<Value> tiles;
+    for (auto [piece, box, ops] :
+         llvm::zip_equal(out.pieces, computeBoxes, operands)) {
+      if (box.numElements() == 0)
+        continue;
+      // The compute box relative to the piece's buffer.
+      Box local{minus(box.offsets, piece.box.offsets), box.sizes};
+      SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
+      for (auto [pe, slab] : llvm::enumerate(slabs)) {
+        int64_t rows = slab.sizes[0], cols = slab.sizes[1];
+        auto [cached, fresh] = tileSizes.try_emplace({rows, cols});
+        if (fresh)
+          cached->second = chooseGemmTile(rows, cols, k, elementBytes, device);
+        std::optional<GemmTileSizes> tile = cached->second;
+        if (!tile)
+          return op.emitOpError()
+                 << "has no gemm tile that fits a PE buffer of "
+                 << device.peBufferBytes() << " bytes";
+        int64_t count =
+            ((rows + tile->m - 1) / tile->m) * ((cols + tile->n - 1) / tile->n);
+        if (count > kMaxTilesPerSlab)
+          return op.emitOpError()
+                 << "would need " << count << " tiles on one PE (at most "
+                 << kMaxTilesPerSlab << "); the shapes are beyond the device";
+        for (int64_t i = 0; i < rows; i += tile->m) {
+          for (int64_t j = 0; j < cols; j += tile->n) {
+            int64_t m = std::min(tile->m, rows - i),
+                    n = std::min(tile->n, cols - j);
+            // Offsets of this tile in the output buffer and in the operands
+            // (which hold the compute box's rows and columns).
+            int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
+            int64_t ar = r - local.offsets[0], bc = c - local.offsets[1];
+            tiles.push_back(gt::MatmulOp::create(
+                rewriter, loc, token, pe, ops.a,
+                SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]},
+                ops.b,
+                SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + bc},
+                piece.buffer, SmallVector<int64_t>{r, c},
+                SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                /*accumulate=*/false));
+          }
+        }
+      }
+    }
+    waitFor(rewriter, loc, tiles);
+
+    if (policy.isCubeReplicated()) {
+      // Every replica takes the shares the other cubes computed.
+      SmallVector<Value> copies;
+      for (auto [from, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+        if (box.numElements() == 0)
+          continue;
+        for (const Piece &to : out.pieces) {
+          if (to.cube == from.cube)
+            continue;
+          copies.push_back(gt::DMAOp::create(
+              rewriter, loc, token, from.buffer,
+              minus(box.offsets, from.box.offsets), to.buffer,
+              minus(box.offsets, to.box.offsets), box.sizes, nullptr));
+        }
+      }
+      waitFor(rewriter, loc, copies);
+    }
+    replaceByBuffers(rewriter, op, out);
+    return success();
+  }
+
+  const gt::DeviceDescription &device;
+};
+
+} // namespace
+
+void kb::detail::populateLinearAlgebraConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter, RewritePatternSet &patterns) {
+  patterns.add<MatmulOpLowering>(typeConverter, patterns.getContext());
+}
