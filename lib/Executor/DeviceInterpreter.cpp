@@ -546,7 +546,12 @@ llvm::Error Machine::ringStep(Operation *op) {
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
-  size_t eb = runtime::dtypeSize(bufferOf(ranks[0], bufferValue).tensor.dtype);
+  DType dtype = bufferOf(ranks[0], bufferValue).tensor.dtype;
+  // bf16 partial sums travel and accumulate in f32 (docs/design/0006): per-
+  // step bf16 rounding would lose accuracy with W. The all-gather half, and
+  // the other types, send the buffer's own elements.
+  bool wideReduce = reduce && dtype == DType::BF16;
+  size_t eb = wideReduce ? 4 : runtime::dtypeSize(dtype);
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = reduce ? mod(r - step) : mod(r + 1 - step);
     sentChunk[r] = c;
@@ -572,7 +577,10 @@ llvm::Error Machine::ringStep(Operation *op) {
                                                       : runtime::ReduceOp::Sum);
     if (kind == gt::ReduceKind::Avg && step == w - 2)
       runtime::scale(dst, incoming.size(), 1.0f / w);
-    runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
+    // A wide partial sum is rounded once, when it is complete (the last
+    // step); the chunks it passed through are overwritten by the all-gather.
+    if (!wideReduce || step == w - 2)
+      runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
@@ -589,7 +597,8 @@ llvm::Error Machine::ringStep(Operation *op) {
     openCollectives[bufferValue] = run.collectives.size();
     CollectiveStats c;
     c.op = "all_reduce";
-    c.bytes = n * eb;
+    c.bytes = n * runtime::dtypeSize(dtype);
+    c.reduceBytes = n * eb;
     c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }

@@ -22,6 +22,7 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   ConvertKBToGemmTilePassOptions lowering;
   lowering.outlineOps = options.outlineOps;
   pm.addPass(createConvertKBToGemmTilePass(lowering));
+  pm.addPass(gemm_tile::createGemmTileVerifyRingsPass());
   pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());
 }
 

@@ -49,9 +49,11 @@ public:
 
 private:
   /// The local type of a global tensor type under `layout`; the DPPolicy
-  /// encoding, if any, is checked against the local shape.
+  /// encoding, if any, is checked against the local shape. Errors point at
+  /// `arg` when the tensor is a function argument, else at `where`.
   FailureOr<RankedTensorType> localType(Operation *where, Type globalType,
-                                        Layout layout);
+                                        Layout layout,
+                                        BlockArgument arg = nullptr);
   /// The local value of `global`, converted to `want`.
   FailureOr<Value> get(Operation *user, Value global, Layout want);
   LogicalResult partitionColumn(ColumnParallelLinearOp op);
@@ -72,22 +74,31 @@ private:
 
 FailureOr<RankedTensorType> FunctionPartitioner::localType(Operation *where,
                                                            Type globalType,
-                                                           Layout layout) {
+                                                           Layout layout,
+                                                           BlockArgument arg) {
+  // At the argument itself: an error on the function would point at (and,
+  // with op printing on, print) all of it.
+  auto report = [&]() -> InFlightDiagnostic {
+    if (arg)
+      return mlir::emitError(arg.getLoc())
+             << "argument " << arg.getArgNumber() << " of '"
+             << func.getSymName() << "' ";
+    return where->emitOpError();
+  };
   auto tensor = cast<RankedTensorType>(globalType);
   SmallVector<int64_t> shape(tensor.getShape());
   if (layout != kReplicated) {
     if (shape[layout] % worldSize != 0)
-      return where->emitOpError()
-             << "splits dimension " << layout << " (size " << shape[layout]
-             << ") over the TP world size (" << worldSize
-             << "), which does not divide it";
+      return report() << "splits dimension " << layout << " (size "
+                      << shape[layout] << ") over the TP world size ("
+                      << worldSize << "), which does not divide it";
     shape[layout] /= worldSize;
   }
   if (auto policy = getDPPolicy(tensor)) {
     auto emitError = [&] {
-      return where->emitOpError()
-             << "rank-local tensor "
-             << RankedTensorType::get(shape, tensor.getElementType()) << ": ";
+      return report() << "rank-local tensor "
+                      << RankedTensorType::get(shape, tensor.getElementType())
+                      << ": ";
     };
     if (failed(
             policy.verifyEncoding(shape, tensor.getElementType(), emitError)))
@@ -293,7 +304,8 @@ LogicalResult FunctionPartitioner::run() {
       continue;
     }
     Layout layout = preferredArgLayout(arg);
-    FailureOr<RankedTensorType> type = localType(func, arg.getType(), layout);
+    FailureOr<RankedTensorType> type =
+        localType(func, arg.getType(), layout, arg);
     if (failed(type))
       return failure();
     arg.setType(*type);
