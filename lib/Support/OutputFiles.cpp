@@ -47,10 +47,14 @@ classify(llvm::StringRef path, bool createParent,
   if (exists && S_ISLNK(st.st_mode)) {
     if (::stat(name.c_str(), &st) != 0)
       return refuse("it is a dangling symbolic link");
+    // A link to a device or FIFO (/dev/stdout) is written through by its
+    // name; a link to a file has that file replaced, beside it.
     llvm::SmallString<256> real;
-    if (fs::real_path(path, real))
-      return refuse("cannot resolve the symbolic link");
-    target = real.str().str();
+    if (S_ISREG(st.st_mode)) {
+      if (fs::real_path(path, real))
+        return refuse("cannot resolve the symbolic link");
+      target = real.str().str();
+    }
   }
   if (exists) {
     if (S_ISDIR(st.st_mode))
