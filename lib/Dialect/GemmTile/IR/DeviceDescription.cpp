@@ -7,6 +7,7 @@
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -147,6 +148,13 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
           "' (known: cubes, pes_per_cube, pe_buffer_kib, pe_gflops, "
           "pe_gflops_f32, cube_pe_gbps, cube_cube_gbps, link_gbps, "
           "cube_memory_mib)");
+    // llvm::json converts a double to int64 unchecked at 2^63 (undefined
+    // behaviour); no device field comes near 2^53, so refuse such numbers
+    // before asking for an integer.
+    std::optional<double> magnitude = value.getAsNumber();
+    if (magnitude && !(std::fabs(*magnitude) < 0x1p53))
+      return llvm::createStringError("device field '" + key.str() +
+                                     "' is out of range (at most 2^30)");
     std::optional<int64_t> number = value.getAsInteger();
     if (!number)
       return llvm::createStringError("device field '" + key.str() +
