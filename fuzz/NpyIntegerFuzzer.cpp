@@ -93,8 +93,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bytes += header;
   bytes += in.rest(); // the data
 
-  static const std::string path =
-      "/tmp/kb-npy-integer-fuzzer-" + std::to_string(::getpid()) + ".npy";
+  // One scratch file per process, removed at exit.
+  static const struct Scratch {
+    std::string path =
+        "/tmp/kb-npy-integer-fuzzer-" + std::to_string(::getpid()) + ".npy";
+    ~Scratch() { ::unlink(path.c_str()); }
+  } scratch;
+  const std::string &path = scratch.path;
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(path, ec);
