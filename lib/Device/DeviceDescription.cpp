@@ -6,6 +6,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 
+#include <cmath>
+
 using namespace kb;
 
 namespace {
@@ -50,8 +52,43 @@ llvm::json::Object DeviceDescription::toJSON() const {
   return object;
 }
 
+/// The deepest nesting of JSON arrays and objects fromJSON parses. A device
+/// description is one flat object; llvm::json::parse recurses once per level
+/// and would exhaust the stack on a file of a few hundred thousand `[`.
+static constexpr unsigned kMaxJSONNesting = 64;
+
+/// Refuses text whose arrays and objects nest deeper than kMaxJSONNesting,
+/// before the recursive parser sees it.
+static llvm::Error checkJSONNesting(llvm::StringRef text) {
+  unsigned depth = 0, line = 1;
+  size_t lineStart = 0;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      lineStart = i + 1;
+    } else if (c == '"') {
+      for (++i; i < e && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJSONNesting)
+        return llvm::createStringError(
+            "line " + llvm::Twine(line) + ", column " +
+            llvm::Twine(i - lineStart + 1) + ": JSON nested deeper than " +
+            llvm::Twine(kMaxJSONNesting) +
+            " levels (a device description is one flat object)");
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<DeviceDescription>
 DeviceDescription::fromJSON(llvm::StringRef text) {
+  if (llvm::Error e = checkJSONNesting(text))
+    return std::move(e);
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
   if (!parsed)
     return parsed.takeError();
@@ -69,6 +106,13 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
           "' (known: cubes, pes_per_cube, pe_buffer_kib, pe_gflops, "
           "pe_gflops_f32, cube_pe_gbps, cube_cube_gbps, link_gbps, "
           "cube_memory_mib)");
+    // llvm::json converts a double to int64 unchecked at 2^63 (undefined
+    // behaviour); no device field comes near 2^53, so refuse such numbers
+    // before asking for an integer.
+    std::optional<double> magnitude = value.getAsNumber();
+    if (magnitude && !(std::fabs(*magnitude) < 0x1p53))
+      return llvm::createStringError("device field '" + key.str() +
+                                     "' is out of range (at most 2^30)");
     std::optional<int64_t> number = value.getAsInteger();
     if (!number)
       return llvm::createStringError("device field '" + key.str() +

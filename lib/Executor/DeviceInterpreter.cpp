@@ -547,13 +547,20 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   // What each rank sends this step, read before anyone receives.
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
-  size_t eb = runtime::dtypeSize(bufferOf(ranks[0], bufferValue).tensor.dtype);
+  int64_t maxBytes = 0;
+  DType dtype = bufferOf(ranks[0], bufferValue).tensor.dtype;
+  // bf16 partial sums travel and accumulate in f32 (docs/design/0007): per-
+  // step bf16 rounding would lose accuracy with W. The all-gather half, and
+  // the other types, send the buffer's own elements.
+  bool wideReduce = reduction && dtype == DType::BF16;
+  size_t eb = wideReduce ? 4 : runtime::dtypeSize(dtype);
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
     const float *data = bufferOf(ranks[r], bufferValue).tensor.data.data();
     sent[r].assign(data + chunkBegin(c), data + chunkBegin(c) + chunkSize(c));
     ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
+    maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
   }
   for (int64_t r = 0; r < w; ++r) {
     int64_t from = (r + w - 1) % w, c = sentChunk[from];
@@ -567,12 +574,17 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     reduceInto(dst, incoming.data(), incoming.size(), *reduction);
     if (step == w - 2)
       finishReduction(dst, incoming.size(), *reduction, w);
-    runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
+    // A wide partial sum is rounded once, when it is complete (the last
+    // step); the chunks it passed through are overwritten by the all-gather.
+    if (!wideReduce || step == w - 2)
+      runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
     start = std::max(start, rank.clock);
-  double duration = ringStepSeconds(device, ring.getChunkBytes());
+  // The step lasts as long as the largest chunk takes on its link (in f32
+  // for a wide bf16 reduce-scatter).
+  double duration = ringStepSeconds(device, maxBytes);
   for (Rank &rank : ranks) {
     rank.clock = start + duration;
     rank.stats.collectiveSeconds += duration;
@@ -584,7 +596,8 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     openCollectives[bufferValue] = run.collectives.size();
     CollectiveStats c;
     c.op = "all_reduce";
-    c.bytes = n * eb;
+    c.bytes = n * runtime::dtypeSize(dtype);
+    c.reduceBytes = n * eb;
     c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }

@@ -1,9 +1,11 @@
 //===- Program.cpp - what kb-run executes ---------------------------------===//
 
 #include "kb/Executor/Program.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
@@ -80,6 +82,138 @@ static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
   return spec;
 }
 
+/// Marks the entry arguments that are the weight or bias of a linear layer
+/// with the layer's in_features (TensorSpec::fanIn). In the local view the
+/// layer is a kb.matmul whose rhs is the weight, its bias the rhs of the
+/// kb.add that takes the product (or its all_reduce).
+static void assignFanIns(Program &program) {
+  auto entryArg = [&](Value v) -> TensorSpec * {
+    auto arg = dyn_cast_or_null<BlockArgument>(v);
+    if (!arg || arg.getOwner()->getParentOp() != program.entry.getOperation() ||
+        arg.getArgNumber() >= program.args.size())
+      return nullptr;
+    return &program.args[arg.getArgNumber()];
+  };
+  auto mark = [&](Value weight, Value bias) -> int64_t {
+    TensorSpec *w = entryArg(weight);
+    if (!w || w->shape.size() != 2 || w->shape[0] <= 0)
+      return 0;
+    w->fanIn = w->shape[0];
+    if (TensorSpec *b = entryArg(bias))
+      b->fanIn = w->fanIn;
+    return w->fanIn;
+  };
+  program.entry.walk([&](Operation *op) {
+    if (auto col = dyn_cast<ColumnParallelLinearOp>(op))
+      mark(col.getWeight(), col.getBias());
+    else if (auto row = dyn_cast<RowParallelLinearOp>(op))
+      mark(row.getWeight(), row.getBias());
+    else if (auto matmul = dyn_cast<MatmulOp>(op))
+      mark(matmul.getRhs(), nullptr);
+  });
+  program.entry.walk([&](AddOp add) {
+    Value product = add.getLhs();
+    if (auto reduce = product.getDefiningOp<AllReduceOp>())
+      product = reduce.getInput();
+    auto matmul = product.getDefiningOp<MatmulOp>();
+    TensorSpec *bias = entryArg(add.getRhs());
+    TensorSpec *weight = matmul ? entryArg(matmul.getRhs()) : nullptr;
+    if (bias && weight && bias->shape.size() == 1)
+      bias->fanIn = weight->fanIn;
+  });
+}
+
+/// The same for a lowered program, whose kb ops are gone: a weight is the
+/// global tensor whose pieces a gemm_tile.matmul takes as its rhs (directly
+/// or through one DMA), a bias a vector a gemm_tile.add takes as its rhs; a
+/// bias belongs to the nearest weight before it in argument order whose
+/// out_features is its length (the global program's order, which the
+/// lowering keeps).
+static void assignLoweredFanIns(Program &program) {
+  func::FuncOp entry = program.entry;
+  // The global tensor a buffer is a piece of, through at most one DMA.
+  auto tensorOf = [&](Value buffer) -> std::optional<int64_t> {
+    auto fromArg = [&](Value v) -> std::optional<int64_t> {
+      auto arg = dyn_cast<BlockArgument>(v);
+      if (!arg || arg.getOwner()->getParentOp() != entry.getOperation())
+        return std::nullopt;
+      auto piece = entry.getArgAttrOfType<gemm_tile::PieceAttr>(
+          arg.getArgNumber(), gemm_tile::GemmTileDialect::kPieceAttrName);
+      if (!piece || piece.getTensor() < 0 ||
+          piece.getTensor() >= static_cast<int64_t>(program.args.size()))
+        return std::nullopt;
+      return piece.getTensor();
+    };
+    if (std::optional<int64_t> t = fromArg(buffer))
+      return t;
+    for (Operation *user : buffer.getUsers())
+      if (auto dma = dyn_cast<gemm_tile::DMAOp>(user);
+          dma && dma.getTarget() == buffer)
+        if (std::optional<int64_t> t = fromArg(dma.getSource()))
+          return t;
+    return std::nullopt;
+  };
+  llvm::SmallDenseSet<int64_t> weights, biases;
+  entry.walk([&](Operation *op) {
+    if (auto matmul = dyn_cast<gemm_tile::MatmulOp>(op))
+      if (std::optional<int64_t> t = tensorOf(matmul.getRhs()))
+        weights.insert(*t);
+    if (auto add = dyn_cast<gemm_tile::AddOp>(op))
+      if (std::optional<int64_t> t = tensorOf(add.getRhs()))
+        biases.insert(*t);
+  });
+  for (int64_t t : weights)
+    if (program.args[t].shape.size() == 2)
+      program.args[t].fanIn = program.args[t].shape[0];
+  for (int64_t b : biases) {
+    TensorSpec &bias = program.args[b];
+    if (bias.shape.size() != 1 || weights.count(b))
+      continue;
+    for (int64_t w = b - 1; w >= 0; --w) {
+      const TensorSpec &weight = program.args[w];
+      if (weights.count(w) && weight.shape.size() == 2 &&
+          weight.shape[1] == bias.shape[0]) {
+        bias.fanIn = weight.fanIn;
+        break;
+      }
+    }
+  }
+}
+
+double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
+  auto elements = [](llvm::ArrayRef<int64_t> shape) {
+    double n = 1;
+    for (int64_t d : shape)
+      n *= static_cast<double>(std::max<int64_t>(d, 0));
+    return n;
+  };
+  double w = static_cast<double>(program.worldSize), global = 0, local = 0;
+  for (const TensorSpec &spec :
+       llvm::concat<const TensorSpec>(program.args, program.results)) {
+    global += elements(spec.shape);
+    // A split tensor's W slices hold it once; a replicated one, W times
+    // (results are gathered from every rank's copy).
+    local +=
+        spec.splitDim < 0 ? w * elements(spec.shape) : elements(spec.shape);
+  }
+  double total = global;
+  if (program.view == View::Lowered) {
+    double buffers = 0;
+    for (Type t : program.entry.getArgumentTypes())
+      if (auto m = dyn_cast<MemRefType>(t))
+        buffers += elements(m.getShape());
+    program.entry.walk([&](gemm_tile::AllocOp alloc) {
+      buffers += elements(alloc.getType().getShape());
+    });
+    total += w * buffers;
+  } else if (program.view == View::Local) {
+    total += local;
+  }
+  if (withReference)
+    total += global;
+  return 4 * total;
+}
+
 llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
                                                  llvm::StringRef entryName) {
   Program program;
@@ -141,6 +275,7 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
     }
     if (llvm::Error e = inlineKernelCalls(func))
       return std::move(e);
+    assignLoweredFanIns(program);
     return program;
   }
   program.view = spmd ? View::Local : View::Global;
@@ -154,6 +289,7 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
       return spec.takeError();
     program.args.push_back(*spec);
   }
+  assignFanIns(program);
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     auto split =
         func.getResultAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);

@@ -23,6 +23,7 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
     pm.addPass(createKBOutlineKernelsPass());
   pm.addPass(createConvertKBToGemmTilePass());
   pm.addPass(gemm_tile::createGemmTileCheckCubeMemoryPass());
+  pm.addPass(gemm_tile::createGemmTileVerifyRingsPass());
   pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());
 }
 

@@ -7,16 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/Runtime/Npy.h"
+#include "kb/Support/InputFiles.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
 
 using namespace kb::runtime;
+using kb::InputFile;
 
 namespace {
 
@@ -74,9 +72,22 @@ llvm::Error fail(llvm::StringRef name, const llvm::Twine &message) {
 
 } // namespace
 
-llvm::Expected<HostTensor>
-kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
-                      std::optional<DType> expected) {
+namespace {
+/// What a .npy header says: the element type, the shape, and where the data
+/// lies.
+struct NpyHeader {
+  DType dtype;
+  size_t elementSize;
+  llvm::SmallVector<int64_t, 4> shape;
+  int64_t count;
+  size_t dataStart, dataBytes;
+};
+} // namespace
+
+/// Parses the header at the start of `bytes`, which must hold all of it.
+static llvm::Expected<NpyHeader> parseHeader(llvm::StringRef bytes,
+                                             llvm::StringRef name,
+                                             std::optional<DType> expected) {
   if (!bytes.starts_with("\x93NUMPY"))
     return fail(name, "not a .npy file (wrong magic)");
   if (bytes.size() < 10)
@@ -178,17 +189,39 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
                           " is too large (at most 2^31 elements)");
   size_t dataStart = headerStart + headerLength;
   size_t dataBytes = static_cast<size_t>(count) * elementSize;
-  if (bytes.size() - dataStart < dataBytes)
-    return fail(name, "truncated data: shape " + shapeString(*shape) +
+  return NpyHeader{dtype, elementSize, *shape, count, dataStart, dataBytes};
+}
+
+/// Refuses a file whose length is not what its header says.
+static llvm::Error checkDataLength(const NpyHeader &h, uint64_t fileSize,
+                                   llvm::StringRef name) {
+  const llvm::SmallVector<int64_t, 4> &shape = h.shape;
+  size_t dataStart = h.dataStart, dataBytes = h.dataBytes;
+  if (fileSize - dataStart < dataBytes)
+    return fail(name, "truncated data: shape " + shapeString(shape) +
                           " needs " + llvm::Twine(dataBytes) + " bytes, " +
-                          llvm::Twine(bytes.size() - dataStart) + " present");
-  if (bytes.size() - dataStart > dataBytes)
-    return fail(name, llvm::Twine(bytes.size() - dataStart - dataBytes) +
+                          llvm::Twine(fileSize - dataStart) + " present");
+  if (fileSize - dataStart > dataBytes)
+    return fail(name, llvm::Twine(fileSize - dataStart - dataBytes) +
                           " unexpected bytes after the data");
+  return llvm::Error::success();
+}
+
+llvm::Expected<HostTensor>
+kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
+                      std::optional<DType> expected) {
+  llvm::Expected<NpyHeader> header = parseHeader(bytes, name, expected);
+  if (!header)
+    return header.takeError();
+  if (llvm::Error e = checkDataLength(*header, bytes.size(), name))
+    return std::move(e);
+  DType dtype = header->dtype;
+  int64_t count = header->count;
+  size_t dataStart = header->dataStart, dataBytes = header->dataBytes;
 
   HostTensor t;
   t.dtype = dtype;
-  t.shape = *shape;
+  t.shape = header->shape;
   t.data.resize(count);
   const char *data = bytes.data() + dataStart;
   if (dtype == DType::F16) {
@@ -207,12 +240,43 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
 
 llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
                                                 std::optional<DType> expected) {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail(path, "cannot read: " + buffer.getError().message());
-  return parseNpy((*buffer)->getBuffer(), path, expected);
+  // What is read is bounded by what the header says: the header first (at
+  // most kMaxNpyHeaderBytes), then the data only if the file's length is
+  // exactly what the header announces.
+  llvm::Expected<InputFile> file = InputFile::open(path);
+  if (!file)
+    return file.takeError();
+  std::string prefix(std::min<uint64_t>(file->size(), 12), '\0');
+  if (llvm::Error e = file->read(0, prefix.size(), prefix.data()))
+    return std::move(e);
+  if (prefix.size() >= 10 && llvm::StringRef(prefix).starts_with("\x93NUMPY")) {
+    uint64_t headerLength =
+        prefix[6] == 1 ? uint64_t(static_cast<unsigned char>(prefix[8]) |
+                                  static_cast<unsigned char>(prefix[9]) << 8)
+        : prefix.size() == 12
+            ? uint64_t(static_cast<unsigned char>(prefix[8])) |
+                  uint64_t(static_cast<unsigned char>(prefix[9])) << 8 |
+                  uint64_t(static_cast<unsigned char>(prefix[10])) << 16 |
+                  uint64_t(static_cast<unsigned char>(prefix[11])) << 24
+            : 0;
+    if (headerLength > kMaxNpyHeaderBytes)
+      return fail(path, "the .npy header announces " +
+                            llvm::Twine(headerLength) +
+                            " bytes, more than the " +
+                            llvm::Twine(kMaxNpyHeaderBytes) + " kb reads");
+    prefix.resize(std::min<uint64_t>(file->size(), 12 + headerLength));
+    if (llvm::Error e = file->read(0, prefix.size(), prefix.data()))
+      return std::move(e);
+  }
+  llvm::Expected<NpyHeader> header = parseHeader(prefix, path, expected);
+  if (!header)
+    return header.takeError();
+  if (llvm::Error e = checkDataLength(*header, file->size(), path))
+    return std::move(e);
+  std::string bytes(file->size(), '\0');
+  if (llvm::Error e = file->read(0, bytes.size(), bytes.data()))
+    return std::move(e);
+  return parseNpy(bytes, path, expected);
 }
 
 std::string kb::runtime::serializeNpy(const HostTensor &t) {
@@ -243,68 +307,6 @@ std::string kb::runtime::serializeNpy(const HostTensor &t) {
                4 * t.data.size());
   }
   return out;
-}
-
-llvm::Error OutputFileSet::add(llvm::StringRef path, llvm::StringRef contents) {
-  // Beside `path`, so that commit() renames within one directory.
-  llvm::SmallString<256> temp;
-  int fd;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
-    return fail(path, "cannot write: " + ec.message());
-  // An interrupted run must not leave its temporaries either.
-  llvm::sys::RemoveFileOnSignal(temp);
-  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-  os << contents;
-  os.close();
-  if (os.has_error()) {
-    std::string message = os.error().message();
-    os.clear_error();
-    llvm::sys::fs::remove(temp);
-    llvm::sys::DontRemoveFileOnSignal(temp);
-    return fail(path, "cannot write: " + message);
-  }
-  pending.push_back({path.str(), temp.str().str()});
-  return llvm::Error::success();
-}
-
-llvm::Error OutputFileSet::commit() {
-  for (size_t i = 0; i < pending.size(); ++i) {
-    const Pending &p = pending[i];
-    if (std::error_code ec = llvm::sys::fs::rename(p.temp, p.path)) {
-      for (size_t j = 0; j < i; ++j) {
-        llvm::sys::fs::remove(pending[j].path);
-        llvm::sys::DontRemoveFileOnSignal(pending[j].path);
-      }
-      llvm::Error error = fail(p.path, "cannot write: " + ec.message());
-      pending.erase(pending.begin(), pending.begin() + i);
-      discard();
-      return error;
-    }
-    // Until the whole set is in place, a signal takes back what is.
-    llvm::sys::DontRemoveFileOnSignal(p.temp);
-    llvm::sys::RemoveFileOnSignal(p.path);
-  }
-  for (const Pending &p : pending)
-    llvm::sys::DontRemoveFileOnSignal(p.path);
-  pending.clear();
-  return llvm::Error::success();
-}
-
-void OutputFileSet::discard() {
-  for (const Pending &p : pending) {
-    llvm::sys::fs::remove(p.temp);
-    llvm::sys::DontRemoveFileOnSignal(p.temp);
-  }
-  pending.clear();
-}
-
-llvm::Error kb::runtime::writeFileAtomic(llvm::StringRef path,
-                                         llvm::StringRef contents) {
-  OutputFileSet file;
-  if (llvm::Error e = file.add(path, contents))
-    return e;
-  return file.commit();
 }
 
 llvm::Error kb::runtime::writeNpyAtomic(llvm::StringRef path,

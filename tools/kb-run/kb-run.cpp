@@ -4,19 +4,25 @@
 // a global-view one with the kb pipeline, runs it for W ranks with real
 // arithmetic, optionally checks it against the unsharded program, and reports
 // the device time under the cost model. Every failure is a message and exit
-// status 1, and leaves no output file: the outputs of a run (results, saved
-// inputs, report, trace) are put in place together or not at all. A failed
-// --check is the exception: the run itself completed, and its outputs are
-// kept so that the mismatch can be examined.
+// status 1, and leaves no output file and loses no existing one: the outputs
+// of a run (results, saved inputs, report, trace) are put in place together
+// or not at all (kb::OutputFileSet). A failed --check is the exception: the
+// run itself completed, and its outputs are kept so that the mismatch can be
+// examined. Every file read is bounded and must be a regular file
+// (kb/Support/InputFiles.h), and a program nested too deep for the parser is
+// refused before parsing.
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Executor/Report.h"
 #include "kb/InitAllDialects.h"
 #include "kb/InitAllPasses.h"
 #include "kb/Pipelines/Pipelines.h"
 #include "kb/Runtime/Npy.h"
+#include "kb/Support/InputFiles.h"
+#include "kb/Support/OutputFiles.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -30,6 +36,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
+
+#include <cmath>
+#include <map>
 
 #include <cstdlib>
 #include <thread>
@@ -100,17 +109,40 @@ static int fail(llvm::Error error) {
   return fail(llvm::toString(std::move(error)));
 }
 
-/// Parses `path` as a module, printing diagnostics against the file.
+/// Parses `path` as a module, printing diagnostics against the file. The
+/// text is bounded and its nesting checked first: MLIR's parser recurses
+/// once per level and would overflow the stack.
 static OwningOpRef<ModuleOp> parseFile(llvm::StringRef path, MLIRContext &ctx,
                                        llvm::SourceMgr &sourceMgr) {
-  std::string message;
-  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &message);
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> file =
+      readInputFile(path, kMaxProgramBytes);
   if (!file) {
-    fail("cannot read " + path + ": " + message);
+    fail(file.takeError());
     return nullptr;
   }
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  return parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  if (llvm::Error e =
+          checkNesting((*file)->getBuffer(), path, kMaxProgramNesting)) {
+    fail(std::move(e));
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  // The module the parser wraps around a file's top-level ops is at line 0;
+  // errors about the module point at its first op instead.
+  if (module && !module->getBody()->empty())
+    if (auto loc = dyn_cast<FileLineColLoc>(module->getLoc());
+        loc && loc.getLine() == 0)
+      module->getOperation()->setLoc(module->getBody()->front().getLoc());
+  return module;
+}
+
+/// Refuses a lowered program whose ring collectives are not complete and in
+/// order (gemm-tile-verify-rings): a broken ring runs to the end with wrong
+/// numbers. The pass reports what is wrong through the diagnostics.
+static LogicalResult verifyRings(ModuleOp module) {
+  PassManager pm(module->getContext());
+  pm.addPass(kb::gemm_tile::createGemmTileVerifyRingsPass());
+  return pm.run(module);
 }
 
 /// The global inputs: read from --input files or made from --seed.
@@ -125,7 +157,14 @@ loadInputs(const Program &program) {
             " --input files were given");
   for (auto [i, spec] : llvm::enumerate(program.args)) {
     if (inputs.empty()) {
-      result.push_back(runtime::randomTensor(spec.dtype, spec.shape, seed + i));
+      HostTensor t = runtime::randomTensor(spec.dtype, spec.shape, seed + i);
+      if (spec.fanIn > 0) {
+        float scale = 1.0f / std::sqrt(static_cast<float>(spec.fanIn));
+        for (float &v : t.data)
+          v *= scale;
+        runtime::roundBufferToDType(t.data.data(), t.data.size(), t.dtype);
+      }
+      result.push_back(std::move(t));
       continue;
     }
     llvm::Expected<HostTensor> t = runtime::readNpy(inputs[i], spec.dtype);
@@ -149,8 +188,12 @@ loadInputs(const Program &program) {
   return result;
 }
 
-/// Refuses interfaces whose tensors could not be held on the host.
-static llvm::Error checkSizes(const Program &program) {
+/// kb-run's host memory limit.
+constexpr double kHostMemoryLimit = 8.0 * (1ull << 30);
+
+/// Refuses interfaces whose tensors could not be held on the host, before any
+/// is made.
+static llvm::Error checkSizes(const Program &program, bool withReference) {
   double total = 0;
   for (const TensorSpec &spec :
        llvm::concat<const TensorSpec>(program.args, program.results)) {
@@ -160,9 +203,9 @@ static llvm::Error checkSizes(const Program &program) {
           llvm::inconvertibleErrorCode(),
           "a tensor of shape " + runtime::shapeString(spec.shape) +
               " is too large to run (at most 2^31 elements)");
-    total += 4.0 * n;
   }
-  if (total > 8.0 * (1ull << 30))
+  total = hostBytesNeeded(program, withReference);
+  if (total > kHostMemoryLimit)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "the program's tensors need " +
@@ -171,33 +214,112 @@ static llvm::Error checkSizes(const Program &program) {
   return llvm::Error::success();
 }
 
-/// --host-threads, else $KB_RUN_THREADS, else the machine's cores.
-static int hostThreads() {
-  if (threads > 0)
-    return threads;
-  if (const char *env = std::getenv("KB_RUN_THREADS"))
-    if (int n = std::atoi(env); n > 0)
-      return n;
+/// More host threads than this are refused: the tile work of one wait is
+/// never that wide, and each thread costs a stack.
+constexpr int kMaxHostThreads = 1024;
+
+/// --host-threads, else $KB_RUN_THREADS, else the machine's cores; a value
+/// that is not a count of threads is an error.
+static llvm::Expected<int> hostThreads() {
+  auto bad = [](const llvm::Twine &what) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   what + " must be a whole number from 1 to " +
+                                       llvm::Twine(kMaxHostThreads));
+  };
+  if (threads.getNumOccurrences()) {
+    if (threads < 1 || threads > kMaxHostThreads)
+      return bad("--host-threads " + llvm::Twine(threads.getValue()) + ":");
+    return threads.getValue();
+  }
+  if (const char *env = std::getenv("KB_RUN_THREADS")) {
+    int n = 0;
+    if (llvm::StringRef(env).getAsInteger(10, n) || n < 1 ||
+        n > kMaxHostThreads)
+      return bad(llvm::Twine("KB_RUN_THREADS=") + env + ":");
+    return n;
+  }
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-/// Refuses an output file whose directory cannot take it, before any work.
-static llvm::Error checkOutputFile(llvm::StringRef flag, llvm::StringRef path) {
-  auto refuse = [&](const llvm::Twine &why) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   flag + " " + path +
-                                       ": cannot write: " + why);
+/// The outputs of the run, as (flag, path): the results (and inputs) under
+/// --output-dir, --report and --trace.
+static std::vector<std::pair<std::string, std::string>>
+outputPaths(const Program &program) {
+  std::vector<std::pair<std::string, std::string>> paths;
+  auto underDir = [&](llvm::StringRef stem, size_t i) {
+    llvm::SmallString<256> path(outputDir);
+    llvm::sys::path::append(path, stem + llvm::Twine(i) + ".npy");
+    return path.str().str();
   };
-  llvm::StringRef dir = llvm::sys::path::parent_path(path);
-  if (dir.empty())
-    dir = ".";
-  if (!llvm::sys::fs::is_directory(dir))
-    return refuse(dir + " is not a directory");
-  if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
-    return refuse(dir + " is not writable");
-  if (llvm::sys::fs::is_directory(path))
-    return refuse("it is a directory");
+  if (!outputDir.empty()) {
+    for (size_t i = 0; i < program.results.size(); ++i)
+      paths.push_back({"--output-dir", underDir("result", i)});
+    if (saveInputs)
+      for (size_t i = 0; i < program.args.size(); ++i)
+        paths.push_back({"--output-dir", underDir("arg", i)});
+  }
+  if (!reportFile.empty())
+    paths.push_back({"--report", reportFile});
+  if (!traceFile.empty())
+    paths.push_back({"--trace", traceFile});
+  return paths;
+}
+
+/// Refuses, before any work, outputs that could not be written: a
+/// destination that is a directory or a device kb does not write through, a
+/// directory that is missing (other than --output-dir, which is created) or
+/// not writable, two outputs at one path.
+static llvm::Error checkOutputs(const Program *program) {
+  if (!outputDir.empty()) {
+    if (llvm::sys::fs::exists(outputDir) &&
+        !llvm::sys::fs::is_directory(outputDir))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "--output-dir " + outputDir +
+                                         " exists and is not a directory");
+    llvm::SmallString<256> probe(outputDir);
+    llvm::sys::path::append(probe, "result0.npy");
+    if (llvm::Error e = checkOutputPath(probe, "--output-dir", true))
+      return e;
+  }
+  if (!reportFile.empty())
+    if (llvm::Error e = checkOutputPath(reportFile, "--report"))
+      return e;
+  if (!traceFile.empty())
+    if (llvm::Error e = checkOutputPath(traceFile, "--trace"))
+      return e;
+  if (!program)
+    return llvm::Error::success();
+  std::vector<std::pair<std::string, std::string>> paths =
+      outputPaths(*program);
+  std::map<std::string, std::string> seen; // identity -> flag and path
+  for (const auto &[flag, path] : paths) {
+    if (llvm::Error e = checkOutputPath(path, flag, flag == "--output-dir"))
+      return e;
+    std::string id = outputIdentity(path);
+    auto [it, fresh] = seen.try_emplace(id, flag + " " + path);
+    if (!fresh)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          flag + " " + path + ": cannot write: " + it->second +
+              " is the same file; each output needs its own path");
+  }
   return llvm::Error::success();
+}
+
+/// Creates --output-dir (and its missing parents) for the commit; returns the
+/// directories it created, innermost first, for removal if the commit fails.
+static llvm::Expected<std::vector<std::string>> createOutputDir() {
+  std::vector<std::string> created;
+  llvm::SmallString<256> dir(outputDir);
+  while (!dir.empty() && !llvm::sys::fs::exists(dir)) {
+    created.push_back(dir.str().str());
+    dir = llvm::sys::path::parent_path(created.back());
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--output-dir " + outputDir +
+                                       ": cannot create it: " + ec.message());
+  return created;
 }
 
 static std::string render(const llvm::json::Value &value) {
@@ -209,6 +331,8 @@ static std::string render(const llvm::json::Value &value) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // A write beyond `ulimit -f` becomes an error with a message.
+  ignoreFileSizeLimitSignal();
   kb::registerAllPasses();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
@@ -218,26 +342,30 @@ int main(int argc, char **argv) {
       "  --check the unsharded program runs too and the results are "
       "compared.\n");
 
+  // Options that would be ignored are errors: the user meant something.
+  llvm::Expected<int> hostThreadCount = hostThreads();
+  if (!hostThreadCount)
+    return fail(hostThreadCount.takeError());
+  if (!referenceFile.empty() && !check)
+    return fail("--reference is only used by --check; add --check or drop "
+                "--reference");
+  if (saveInputs && outputDir.empty())
+    return fail("--save-inputs writes into --output-dir; give one");
+
   DialectRegistry registry;
   kb::registerAllDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
+  // A diagnostic names its location and says what is wrong; printing the op
+  // with it would dump a whole function or module.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
   // Output locations are checked before any work, so a bad one costs nothing
   // and leaves nothing behind.
-  if (!outputDir.empty() && !llvm::sys::fs::is_directory(outputDir))
-    return fail("--output-dir " + outputDir + " is not a directory");
-  if (!outputDir.empty() &&
-      llvm::sys::fs::access(outputDir, llvm::sys::fs::AccessMode::Write))
-    return fail("--output-dir " + outputDir + " is not writable");
-  if (!reportFile.empty())
-    if (llvm::Error e = checkOutputFile("--report", reportFile))
-      return fail(std::move(e));
-  if (!traceFile.empty())
-    if (llvm::Error e = checkOutputFile("--trace", traceFile))
-      return fail(std::move(e));
+  if (llvm::Error e = checkOutputs(nullptr))
+    return fail(std::move(e));
 
   OwningOpRef<ModuleOp> module = parseFile(inputFile, ctx, sourceMgr);
   if (!module)
@@ -245,17 +373,20 @@ int main(int argc, char **argv) {
   llvm::Expected<Program> analyzed = analyzeProgram(*module, entryName);
   if (!analyzed)
     return fail(analyzed.takeError());
+  if (analyzed->view == View::Global && !referenceFile.empty())
+    return fail("--reference: " + inputFile +
+                " is a global-view program, which --check compares with "
+                "itself unsharded; drop --reference");
 
   // The device: --device, else the module's, else the built-in default.
   gemm_tile::DeviceDescription device = gemm_tile::lookupDevice(*module);
   if (!deviceFile.empty()) {
-    std::string message;
-    std::unique_ptr<llvm::MemoryBuffer> json =
-        openInputFile(deviceFile, &message);
+    llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> json =
+        readInputFile(deviceFile, uint64_t(1) << 20);
     if (!json)
-      return fail("cannot read " + deviceFile + ": " + message);
+      return fail(json.takeError());
     llvm::Expected<gemm_tile::DeviceDescription> parsed =
-        gemm_tile::DeviceDescription::fromJSON(json->getBuffer());
+        gemm_tile::DeviceDescription::fromJSON((*json)->getBuffer());
     if (!parsed)
       return fail(deviceFile + ": " + llvm::toString(parsed.takeError()));
     device = *parsed;
@@ -276,6 +407,9 @@ int main(int argc, char **argv) {
     llvm::Expected<Program> compiled = analyzeProgram(*module, entryName);
     if (!compiled)
       return fail(compiled.takeError());
+    // The compiled program's arguments are the global program's.
+    for (auto [to, from] : llvm::zip(compiled->args, program.args))
+      to.fanIn = from.fanIn;
     program = *compiled;
   } else if (check) {
     if (referenceFile.empty())
@@ -287,6 +421,9 @@ int main(int argc, char **argv) {
     if (!reference)
       return 1;
   }
+  if (program.view == View::Lowered && failed(verifyRings(*module)))
+    return fail("the ring collectives of " + inputFile +
+                " are incomplete or out of order");
   if (check) {
     llvm::Expected<Program> ref = analyzeProgram(*reference, entryName);
     if (!ref)
@@ -296,12 +433,6 @@ int main(int argc, char **argv) {
                   viewName(ref->view));
     referenceProgram = *ref;
   }
-
-  if (llvm::Error e = checkSizes(program))
-    return fail(std::move(e));
-  llvm::Expected<SmallVector<HostTensor>> globalInputs = loadInputs(program);
-  if (!globalInputs)
-    return fail(globalInputs.takeError());
   if (referenceProgram) {
     bool same = referenceProgram->args.size() == program.args.size();
     for (size_t i = 0; same && i < program.args.size(); ++i)
@@ -310,13 +441,24 @@ int main(int argc, char **argv) {
     if (!same)
       return fail("the reference program takes different arguments than " +
                   inputFile);
+    // The reference's kb ops say exactly which arguments are weights.
+    for (auto [to, from] : llvm::zip(program.args, referenceProgram->args))
+      to.fanIn = from.fanIn;
   }
+
+  if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
+    return fail(std::move(e));
+  if (llvm::Error e = checkOutputs(&program))
+    return fail(std::move(e));
+  llvm::Expected<SmallVector<HostTensor>> globalInputs = loadInputs(program);
+  if (!globalInputs)
+    return fail(globalInputs.takeError());
 
   DeviceRun run;
   llvm::Expected<SmallVector<HostTensor>> results =
       program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty(), hostThreads())
+                             !traceFile.empty(), *hostThreadCount)
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());
@@ -330,14 +472,28 @@ int main(int argc, char **argv) {
     if (expected->size() != results->size())
       return fail("the reference returns " + llvm::Twine(expected->size()) +
                   " results, the program " + llvm::Twine(results->size()));
-    checked = compareResults(*results, *expected);
+    checked = compareResults(*results, *expected, program.worldSize);
   }
 
   // Every output is written before any is put in place: a failure on the last
   // one must not leave the first ones behind.
   const DeviceRun *device_run = program.view == View::Lowered ? &run : nullptr;
-  runtime::OutputFileSet outputs;
+  std::vector<std::string> createdDirs;
+  auto removeCreatedDirs = [&] {
+    for (const std::string &dir : createdDirs)
+      llvm::sys::fs::remove(dir); // only if still empty
+  };
+  OutputFileSet outputs;
+  auto failWriting = [&](llvm::Error e) {
+    outputs.discard();
+    removeCreatedDirs();
+    return fail(std::move(e));
+  };
   if (!outputDir.empty()) {
+    llvm::Expected<std::vector<std::string>> created = createOutputDir();
+    if (!created)
+      return fail(created.takeError());
+    createdDirs = std::move(*created);
     auto add = [&](llvm::StringRef stem, size_t i, const HostTensor &t) {
       llvm::SmallString<256> path(outputDir);
       llvm::sys::path::append(path, stem + llvm::Twine(i) + ".npy");
@@ -345,30 +501,33 @@ int main(int argc, char **argv) {
     };
     for (auto [i, t] : llvm::enumerate(*results))
       if (llvm::Error e = add("result", i, t))
-        return fail(std::move(e));
+        return failWriting(std::move(e));
     if (saveInputs)
       for (auto [i, t] : llvm::enumerate(*globalInputs))
         if (llvm::Error e = add("arg", i, t))
-          return fail(std::move(e));
+          return failWriting(std::move(e));
   }
   if (!reportFile.empty())
     if (llvm::Error e = outputs.add(
             reportFile,
             render(reportJSON(program, device, device_run, checked))))
-      return fail(std::move(e));
+      return failWriting(std::move(e));
   if (!traceFile.empty())
     if (llvm::Error e =
             outputs.add(traceFile, render(traceJSON(run, program.worldSize))))
-      return fail(std::move(e));
+      return failWriting(std::move(e));
   if (llvm::Error e = outputs.commit())
-    return fail(std::move(e));
+    return failWriting(std::move(e));
   if (printResultsFlag)
     printResults(llvm::outs(), *results);
   if (!quiet)
     printReport(llvm::outs(), program, device, device_run, checked);
+  llvm::outs().flush();
+  if (llvm::outs().has_error()) {
+    llvm::outs().clear_error();
+    return fail("cannot write the report to standard output");
+  }
   if (checked && !checked->passed)
-    return fail("check failed: " + checked->worst + " (tolerance " +
-                std::to_string(checked->tolerance) +
-                " of the largest magnitude)");
+    return fail("check failed: " + checked->worst);
   return 0;
 }

@@ -66,6 +66,16 @@ TEST(DeviceDescriptionTest, BadJSONIsAnErrorNotACrash) {
   EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"cubes": 100000})"))
                 .find("beyond any AHBM machine"),
             std::string::npos);
+  // Numbers at and beyond 2^63 (as doubles) once reached llvm::json's
+  // unchecked double-to-int64 conversion (found by device-json-fuzzer).
+  for (const char *huge :
+       {R"({"cubes": 9223372036854775808.})", R"({"cubes": -1e300})",
+        R"({"link_gbps": 18446744073709551616})", R"({"cubes": 1e19})"})
+    EXPECT_NE(errorOf(DeviceDescription::fromJSON(huge)).find("out of range"),
+              std::string::npos)
+        << huge;
+  // An integral double in range is an integer.
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(R"({"cubes": 4.0})")), "");
 }
 
 TEST(DeviceDescriptionTest, AttributeRoundTrips) {

@@ -8,6 +8,8 @@
 #include "llvm/Support/Path.h"
 #include "gtest/gtest.h"
 
+#include <thread>
+
 using namespace kb::runtime;
 
 namespace {
@@ -201,24 +203,91 @@ TEST_F(OutputFileSetTest, AnUnwritableDestinationLeavesNoneOfTheOthers) {
   EXPECT_EQ(listDir(dir), std::vector<std::string>{});
 }
 
-TEST_F(OutputFileSetTest, AFailedCommitTakesBackWhatItRenamed) {
-  // A non-empty directory at the last destination: rename fails there even
-  // for root, after the first two files are in place.
-  ASSERT_FALSE(llvm::sys::fs::create_directories(in("t.json/inside")));
+TEST_F(OutputFileSetTest, AFailedCommitRestoresWhatItReplaced) {
   ASSERT_FALSE(static_cast<bool>(writeFileAtomic(in("r.json"), "old")));
   OutputFileSet set;
   ASSERT_FALSE(static_cast<bool>(set.add(in("result0.npy"), "zero")));
   ASSERT_FALSE(static_cast<bool>(set.add(in("r.json"), "{}")));
   ASSERT_FALSE(static_cast<bool>(set.add(in("t.json"), "[]")));
+  // A non-empty directory appears at the last destination after the checks:
+  // its rename fails even for root, after the first two files are in place.
+  ASSERT_FALSE(llvm::sys::fs::create_directories(in("t.json/inside")));
   llvm::Error error = set.commit();
   ASSERT_TRUE(static_cast<bool>(error));
   std::string message = llvm::toString(std::move(error));
   EXPECT_NE(message.find("t.json: cannot write"), std::string::npos) << message;
-  // The replaced r.json is gone with the rest (documented: not restored).
-  EXPECT_EQ(listDir(dir), std::vector<std::string>{"t.json"});
+  // The replaced r.json is back as it was; the new result0.npy is gone; no
+  // temporary or kept copy is left.
+  EXPECT_EQ(listDir(dir), (std::vector<std::string>{"r.json", "t.json"}));
+  EXPECT_EQ(contentsOf(in("r.json")), "old");
   // The set is empty: a second commit does nothing.
   EXPECT_FALSE(static_cast<bool>(set.commit()));
+  EXPECT_EQ(listDir(dir), (std::vector<std::string>{"r.json", "t.json"}));
+}
+
+TEST_F(OutputFileSetTest, ADestinationThatIsADirectoryIsRefusedAtAdd) {
+  ASSERT_FALSE(llvm::sys::fs::create_directories(in("t.json")));
+  OutputFileSet set;
+  llvm::Error error = set.add(in("t.json"), "[]");
+  ASSERT_TRUE(static_cast<bool>(error));
+  EXPECT_NE(llvm::toString(std::move(error)).find("it is a directory"),
+            std::string::npos);
   EXPECT_EQ(listDir(dir), std::vector<std::string>{"t.json"});
+}
+
+TEST_F(OutputFileSetTest, TwoOutputsAtOnePathAreRefused) {
+  OutputFileSet set;
+  ASSERT_FALSE(static_cast<bool>(set.add(in("r.json"), "{}")));
+  llvm::Error error = set.add((dir + "/./r.json").str(), "[]");
+  ASSERT_TRUE(static_cast<bool>(error));
+  EXPECT_NE(llvm::toString(std::move(error)).find("also the destination of"),
+            std::string::npos);
+}
+
+TEST_F(OutputFileSetTest, ASymbolicLinkIsFollowedAndKept) {
+  ASSERT_FALSE(static_cast<bool>(writeFileAtomic(in("target"), "old")));
+  ASSERT_FALSE(llvm::sys::fs::create_link("target", in("link")));
+  ASSERT_FALSE(static_cast<bool>(writeFileAtomic(in("link"), "new")));
+  llvm::sys::fs::file_status status;
+  ASSERT_FALSE(llvm::sys::fs::status(in("link"), status, /*Follow=*/false));
+  EXPECT_EQ(status.type(), llvm::sys::fs::file_type::symlink_file);
+  EXPECT_EQ(contentsOf(in("target")), "new");
+}
+
+TEST_F(OutputFileSetTest, ACharacterDeviceIsWrittenThroughNotReplaced) {
+  ASSERT_FALSE(static_cast<bool>(writeFileAtomic("/dev/null", "anything")));
+  llvm::sys::fs::file_status status;
+  ASSERT_FALSE(llvm::sys::fs::status("/dev/null", status, /*Follow=*/false));
+  EXPECT_EQ(status.type(), llvm::sys::fs::file_type::character_file);
+  // No temporary was made beside it.
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it("/dev", ec), end; it != end && !ec;
+       it.increment(ec))
+    EXPECT_FALSE(llvm::StringRef(it->path()).starts_with("/dev/null.tmp"))
+        << it->path();
+}
+
+TEST_F(OutputFileSetTest, ConcurrentCommitsToOneDirectoryNeverMix) {
+  // Two writers of the same set of names at once: each commit is whole, so
+  // the directory ends up holding one writer's set, never a mix.
+  constexpr int kFiles = 24;
+  for (int round = 0; round < 20; ++round) {
+    auto writer = [&](const std::string &contents) {
+      OutputFileSet set;
+      for (int i = 0; i < kFiles; ++i)
+        ASSERT_FALSE(static_cast<bool>(
+            set.add(in("result" + std::to_string(i) + ".npy"), contents)));
+      ASSERT_FALSE(static_cast<bool>(set.commit()));
+    };
+    std::thread a(writer, "A"), b(writer, "B");
+    a.join();
+    b.join();
+    std::string first = contentsOf(in("result0.npy"));
+    for (int i = 1; i < kFiles; ++i)
+      ASSERT_EQ(contentsOf(in("result" + std::to_string(i) + ".npy")), first)
+          << "round " << round << ", file " << i;
+    EXPECT_EQ(listDir(dir).size(), static_cast<size_t>(kFiles));
+  }
 }
 
 TEST_F(OutputFileSetTest, DiscardRemovesTheTemporaries) {

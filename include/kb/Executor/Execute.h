@@ -37,6 +37,9 @@ struct SIPStats {
 struct CollectiveStats {
   std::string op;
   int64_t bytes = 0;
+  /// The buffer as the reduce-scatter half sends it: `bytes`, or twice that
+  /// for bf16, whose partial sums travel in f32 (docs/design/0007).
+  int64_t reduceBytes = 0;
   /// What each rank sent over its link. With W chunks of a tensor whose
   /// elements do not divide by W, ranks send slightly different amounts.
   std::vector<int64_t> bytesSentByRank;
@@ -44,7 +47,8 @@ struct CollectiveStats {
   /// no all-reduce can beat (each rank must send that much on average).
   double bytesSentPerRank() const;
   int64_t maxBytesSentByARank() const;
-  /// 2(W-1)/W of `bytes`, computed as 2(W-1)·bytes / W.
+  /// (W-1)/W of each half: (W-1)·(reduceBytes + bytes) / W, which is
+  /// 2(W-1)/W of `bytes` when the partial sums travel in the buffer's type.
   double lowerBoundBytesPerRank() const;
 };
 

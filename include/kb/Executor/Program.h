@@ -29,6 +29,11 @@ struct TensorSpec {
   runtime::DType dtype;
   llvm::SmallVector<int64_t, 4> shape; // global shape
   int64_t splitDim = -1;               // -1: every rank holds all of it
+  /// The in_features of the linear layer whose weight or bias this is, else
+  /// 0: kb-run's random inputs scale these by 1/sqrt(fanIn), as the Python
+  /// front end and PyTorch initialise layers, so that activations keep their
+  /// magnitude through deep stacks instead of overflowing f16.
+  int64_t fanIn = 0;
 };
 
 struct Program {
@@ -45,6 +50,12 @@ struct Program {
 /// lowered entry's kernel calls are expanded in place (inlineKernelCalls).
 llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
                                        llvm::StringRef entryName);
+
+/// The host memory (bytes) running `program` takes, before any tensor is
+/// made: the global inputs and results, every rank's local copies, and for a
+/// lowered program every rank's cube buffers, all held as f32; with
+/// `withReference`, the unsharded run's too.
+double hostBytesNeeded(const Program &program, bool withReference);
 
 /// Where `op` is in its source, as `file:line:col` (else its location).
 std::string locationOf(mlir::Operation *op);

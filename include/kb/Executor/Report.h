@@ -16,18 +16,24 @@ namespace kb::exec {
 /// The outcome of --check.
 struct CheckResult {
   bool passed = true;
+  /// Over the finite elements; Inf when any element is not finite.
   double maxAbsError = 0, maxRelError = 0, tolerance = 0;
-  std::string worst; // which result and element, when it failed
+  /// Elements where the result or the reference is NaN or +-Inf.
+  int64_t nonFinite = 0;
+  std::string worst; // what failed first or worst, when it failed
 };
 
-/// The tolerance for comparing a result of `dtype` with the unsharded
-/// reference, relative to the reference's largest magnitude.
-double toleranceFor(runtime::DType dtype);
+/// The tolerance for comparing a result of `dtype` computed by `worldSize`
+/// ranks with the unsharded reference, relative to the reference's largest
+/// magnitude (docs/kb-run.md, docs/design/0007).
+double toleranceFor(runtime::DType dtype, int64_t worldSize = 1);
 
 /// Compares results with references; the error relative to each reference
-/// tensor's largest magnitude must stay within its dtype's tolerance.
+/// tensor's largest finite magnitude must stay within its dtype's tolerance,
+/// and every element of both must be finite: NaN or Inf on either side fails.
 CheckResult compareResults(llvm::ArrayRef<runtime::HostTensor> results,
-                           llvm::ArrayRef<runtime::HostTensor> references);
+                           llvm::ArrayRef<runtime::HostTensor> references,
+                           int64_t worldSize = 1);
 
 llvm::json::Value reportJSON(const Program &program,
                              const gemm_tile::DeviceDescription &device,

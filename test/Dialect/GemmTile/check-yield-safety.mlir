@@ -28,17 +28,18 @@ func.func @host(%a: i32) -> i32 {
 
 // -----
 
-// expected-error@+1 {{function 'never_waits' has a path with no gemm_tile.wait and no ring step}}
+// expected-note@+1 {{the function starts here}}
 func.func @never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
   %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
   %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  // expected-error@+1 {{function 'never_waits' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return %b : memref<4x4xf32, #gemm_tile.cube<0>>
 }
 
 // -----
 
 // One branch waits, the other returns at once: unsafe.
-// expected-error@+1 {{function 'one_branch' has a path with no gemm_tile.wait}}
+// expected-note@+1 {{the function starts here}}
 func.func @one_branch(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   cf.cond_br %c, ^work, ^done
 ^work:
@@ -46,6 +47,7 @@ func.func @one_branch(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   gemm_tile.wait %t
   cf.br ^done
 ^done:
+  // expected-error@+1 {{function 'one_branch' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return
 }
 
@@ -83,19 +85,20 @@ func.func @if_both(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 // -----
 
 // An scf.if that waits on one side only does not.
-// expected-error@+1 {{function 'if_one_side' has a path with no gemm_tile.wait}}
+// expected-note@+1 {{the function starts here}}
 func.func @if_one_side(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   scf.if %c {
     %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
+  // expected-error@+1 {{function 'if_one_side' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return
 }
 
 // -----
 
 // A loop body may run zero times: waiting only inside it is unsafe.
-// expected-error@+1 {{function 'loop_only' has a path with no gemm_tile.wait}}
+// expected-note@+1 {{the function starts here}}
 func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -103,6 +106,7 @@ func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
     %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
+  // expected-error@+1 {{function 'loop_only' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return
 }
 
@@ -130,9 +134,10 @@ func.func private @no_wait_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
-// expected-error@+1 {{function 'calls_a_kernel_that_never_waits' has a path with no gemm_tile.wait}}
+// expected-note@+1 {{the function starts here}}
 func.func @calls_a_kernel_that_never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   call @no_wait_kernel(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
+  // expected-error@+1 {{function 'calls_a_kernel_that_never_waits' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return
 }
 
@@ -158,8 +163,9 @@ func.func private @recurse(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   call @recurse(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
   return
 }
-// expected-error@+1 {{function 'calls_recursion' has a path with no gemm_tile.wait}}
+// expected-note@+1 {{the function starts here}}
 func.func @calls_recursion(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   call @recurse(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
+  // expected-error@+1 {{function 'calls_recursion' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return
 }

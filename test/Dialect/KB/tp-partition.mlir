@@ -133,7 +133,7 @@ module {
 #narrow = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 32, num_pes = 1>
 module attributes {kb.world_size = 4 : i64} {
   // The global 64 columns divide by 32 cubes, the rank's 16 do not.
-  // expected-error@+1 {{rank-local tensor 'tensor<16x16xf16>': DPPolicy cube shard of dimension 1 (size 16) does not divide by num_cubes (32)}}
+  // expected-error@+1 {{argument 1 of 'policy_local_shape' rank-local tensor 'tensor<16x16xf16>': DPPolicy cube shard of dimension 1 (size 16) does not divide by num_cubes (32)}}
   func.func @policy_local_shape(%x: tensor<8x16xf16>, %w: tensor<16x64xf16, #narrow>) -> tensor<8x64xf16> {
     %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf16>, tensor<16x64xf16, #narrow>) -> tensor<8x64xf16>
     return %y : tensor<8x64xf16>

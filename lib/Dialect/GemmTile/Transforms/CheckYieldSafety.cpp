@@ -102,14 +102,25 @@ private:
       if (llvm::any_of(*block,
                        [&](Operation &op) { return opAlwaysYields(&op); }))
         continue;
-      if (block->empty() || block->getNumSuccessors() == 0)
-        return false; // reached an exit without yielding
+      if (block->empty() || block->getNumSuccessors() == 0) {
+        // Reached an exit without yielding. The outermost region's exit is
+        // recorded last: the one the error points at.
+        exitWithoutYield =
+            block->empty() ? region.getParentOp() : block->getTerminator();
+        return false;
+      }
       for (Block *successor : block->getSuccessors())
         worklist.push_back(successor);
     }
     return true;
   }
 
+public:
+  /// The exit (a terminator) of the last region found with a path that does
+  /// not yield.
+  Operation *exitWithoutYield = nullptr;
+
+private:
   ModuleOp module;
   SymbolTableCollection symbols;
   llvm::DenseMap<Operation *, bool> yields, rankPrograms;
@@ -130,10 +141,22 @@ struct GemmTileCheckYieldSafetyPass
       if (func.isExternal() || func.isPrivate() ||
           !analysis.isRankProgram(func) || analysis.alwaysYields(func))
         continue;
-      func.emitError() << "function '" << func.getSymName()
-                       << "' has a path with no gemm_tile.wait and no ring "
-                          "step: the scheduler could never switch ranks on it "
-                          "(yield safety)";
+      // Point at the exit the path reaches, not at the whole function (a
+      // diagnostic on the function would print all of it). A fresh analysis
+      // finds this function's own path, not one memoized from a callee.
+      YieldAnalysis witness(getOperation());
+      witness.alwaysYields(func);
+      Operation *exit = witness.exitWithoutYield;
+      Location loc = exit ? exit->getLoc() : func.getLoc();
+      InFlightDiagnostic diag =
+          emitError(loc)
+          << "function '" << func.getSymName() << "' reaches this "
+          << (exit ? "'" + exit->getName().getStringRef().str() + "'"
+                   : std::string("exit"))
+          << " on a path with no gemm_tile.wait and no ring step: the "
+             "scheduler could never switch ranks on it (yield safety)";
+      if (exit && exit->getLoc() != func.getLoc())
+        diag.attachNote(func.getLoc()) << "the function starts here";
       failed = true;
     }
     if (failed)

@@ -47,9 +47,11 @@ public:
 
 private:
   /// The local type of a global tensor type under `layout`; the DPPolicy
-  /// encoding, if any, is checked against the local shape.
+  /// encoding, if any, is checked against the local shape. Errors point at
+  /// `arg` when the tensor is a function argument, else at `where`.
   FailureOr<RankedTensorType> localType(Operation *where, Type globalType,
-                                        TPLayout layout);
+                                        TPLayout layout,
+                                        BlockArgument arg = nullptr);
   /// The local value of operand `index` of `user`, in layout `want`.
   FailureOr<Value> get(Operation *user, unsigned index, TPLayout want);
   LogicalResult partitionOp(Operation *op);
@@ -76,25 +78,35 @@ private:
 
 FailureOr<RankedTensorType> FunctionPartitioner::localType(Operation *where,
                                                            Type globalType,
-                                                           TPLayout layout) {
+                                                           TPLayout layout,
+                                                           BlockArgument arg) {
+  // At the argument itself: an error on the function would point at (and,
+  // with op printing on, print) all of it.
+  auto report = [&]() -> InFlightDiagnostic {
+    if (arg)
+      return mlir::emitError(arg.getLoc())
+             << "argument " << arg.getArgNumber() << " of '"
+             << func.getSymName() << "' ";
+    return where->emitOpError();
+  };
   auto tensor = cast<RankedTensorType>(globalType);
   SmallVector<int64_t> shape(tensor.getShape());
   if (layout.isSplit()) {
     int64_t dim = layout.getDim();
     if (dim >= tensor.getRank())
-      return where->emitOpError() << "splits dimension " << dim << " of a rank-"
-                                  << tensor.getRank() << " tensor";
+      return report() << "splits dimension " << dim << " of a rank-"
+                      << tensor.getRank() << " tensor";
     if (shape[dim] % worldSize != 0)
-      return where->emitOpError() << "splits dimension " << dim << " (size "
-                                  << shape[dim] << ") over the TP world size ("
-                                  << worldSize << "), which does not divide it";
+      return report() << "splits dimension " << dim << " (size " << shape[dim]
+                      << ") over the TP world size (" << worldSize
+                      << "), which does not divide it";
     shape[dim] /= worldSize;
   }
   if (auto policy = getDPPolicy(tensor)) {
     auto emitError = [&] {
-      return where->emitOpError()
-             << "rank-local tensor "
-             << RankedTensorType::get(shape, tensor.getElementType()) << ": ";
+      return report() << "rank-local tensor "
+                      << RankedTensorType::get(shape, tensor.getElementType())
+                      << ": ";
     };
     if (failed(
             policy.verifyEncoding(shape, tensor.getElementType(), emitError)))
@@ -230,8 +242,7 @@ LogicalResult FunctionPartitioner::partitionReturn(func::ReturnOp op) {
   return success();
 }
 
-FailureOr<TPLayout>
-FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
+FailureOr<TPLayout> FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
   // Each use is asked for its rule as if every operand were replicated: an
   // op that needs this operand split says so.
   std::optional<TPLayout> preferred;
@@ -277,7 +288,8 @@ LogicalResult FunctionPartitioner::run() {
     if (failed(preferred))
       return failure();
     TPLayout layout = *preferred;
-    FailureOr<RankedTensorType> type = localType(func, arg.getType(), layout);
+    FailureOr<RankedTensorType> type =
+        localType(func, arg.getType(), layout, arg);
     if (failed(type))
       return failure();
     arg.setType(*type);
