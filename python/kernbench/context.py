@@ -428,7 +428,7 @@ class DeviceProgram:
             try:
                 run_tool("kb-opt", [path, "--gemm-tile-check-yield-safety"])
             except ToolError as error:
-                if "has a path with no gemm_tile.wait" in error.stderr:
+                if "with no gemm_tile.wait" in error.stderr:
                     raise ValueError(f"the launched kernels leave a path with no wait: "
                                      f"{YIELD_CONTRACT}\n{error}") from error
                 raise

@@ -175,7 +175,7 @@ def test_kb_opt_checks_the_program_for_waits():
     program.text = "\n".join(l for l in program.text.splitlines()
                              if "gemm_tile.wait" not in l)
     with pytest.raises(ValueError, match=r"leave a path with no wait: kernbench's "
-                                         r"yield-safety contract(.|\n)*has a path with no "
+                                         r"yield-safety contract(.|\n)*on a path with no "
                                          r"gemm_tile.wait"):
         program.verify()
 
