@@ -419,9 +419,12 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
     HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
     SmallVector<int64_t, 2> from = reads[0].offsets;
+    float scale = static_cast<float>(kernel.scale);
     rank.pending.push_back([=] {
       HostTensor region = extractBox(*in, from, size);
       map(region.data.data(), region.data.data(), region.data.size());
+      if (scale != 1.0f)
+        runtime::scale(region.data.data(), region.data.size(), scale);
       runtime::roundBufferToDType(region.data.data(), region.data.size(),
                                   outTensor->dtype);
       insertBox(*outTensor, region, to);

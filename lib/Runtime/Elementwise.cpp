@@ -83,6 +83,11 @@ void kb::runtime::silu(const float *in, float *out, size_t n) {
   mapUnary(in, out, n, silu4);
 }
 
+void kb::runtime::copy(const float *in, float *out, size_t n) {
+  if (in != out)
+    std::memmove(out, in, n * sizeof(float));
+}
+
 void kb::runtime::mulInPlace(float *dst, const float *src, size_t n) {
   for (size_t i = 0; i < n; ++i)
     dst[i] *= src[i];

@@ -24,9 +24,12 @@ struct ZipEntry {
 
 constexpr MapEntry kMapKernels[] = {
     {"gelu", geluTanh},
+    {"silu", silu},
+    {"copy", copy},
 };
 constexpr ZipEntry kZipKernels[] = {
     {"add", addInPlace},
+    {"mul", mulInPlace},
 };
 } // namespace
 

@@ -25,7 +25,7 @@ def test_seed_mlp():
 
 def test_llama2_7b_mlp():
     out = run_example("llama2_7b_mlp.py")
-    assert "Llama-2-7B MLP (gelu(gate) + up in place of silu(gate) * up), TP 8" in out
+    assert "Llama-2-7B MLP (SwiGLU), TP 8" in out
     assert "TP world size 8" in out and "max error vs the numpy reference" in out
 
 

@@ -38,6 +38,9 @@ void geluTanh(const float *in, float *out, size_t n);
 /// out = x / (1 + e^-x) (SiLU, x · sigmoid(x)), in f32.
 void silu(const float *in, float *out, size_t n);
 
+/// out = in (a region copied, e.g. before it is scaled).
+void copy(const float *in, float *out, size_t n);
+
 /// dst *= src, elementwise.
 void mulInPlace(float *dst, const float *src, size_t n);
 

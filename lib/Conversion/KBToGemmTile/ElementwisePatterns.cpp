@@ -1,4 +1,4 @@
-//===- ElementwisePatterns.cpp - kb.add and kb.gelu to PE slabs -----------===//
+//===- ElementwisePatterns.cpp - kb elementwise ops to PE slabs -----------===//
 //
 // An elementwise op computes each cube piece of its result in that cube, one
 // slab per PE the policy names; an operand region the cube does not hold
@@ -87,13 +87,18 @@ DeviceTensor lowerElementwise(ConversionPatternRewriter &rewriter, Location loc,
   return out;
 }
 
-struct GeluOpLowering : public OpConversionPattern<GeluOp> {
-  GeluOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
-      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+/// A kb elementwise op of one operand as the device op `DeviceOp` of the same
+/// meaning (gelu, silu, scale), slab by slab; a scale keeps its factor.
+template <typename KBOp, typename DeviceOp>
+struct UnaryOpLowering : public OpConversionPattern<KBOp> {
+  UnaryOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern<KBOp>(converter, ctx),
+        device(converter.getDevice()) {}
 
-  LogicalResult
-  matchAndRewrite(GeluOp op, OneToNOpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(
+      KBOp op,
+      typename KBOp::template GenericAdaptor<ArrayRef<ValueRange>> adaptor,
+      ConversionPatternRewriter &rewriter) const override {
     FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
     if (failed(type))
       return failure();
@@ -104,7 +109,12 @@ struct GeluOpLowering : public OpConversionPattern<GeluOp> {
     DeviceTensor out = lowerElementwise(
         rewriter, loc, *type, input, /*rhs=*/nullptr, device,
         [&](const Slab &slab, Value result) -> Value {
-          return gt::GeluOp::create(rewriter, loc, token, slab.pe, slab.input,
+          if constexpr (std::is_same_v<KBOp, ScaleOp>)
+            return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
+                                    slab.inputOffsets, result, slab.box.offsets,
+                                    slab.box.sizes, op.getFactor());
+          else
+            return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
                                     slab.inputOffsets, result, slab.box.offsets,
                                     slab.box.sizes);
         });
@@ -115,13 +125,18 @@ struct GeluOpLowering : public OpConversionPattern<GeluOp> {
   const gt::DeviceDescription &device;
 };
 
-struct AddOpLowering : public OpConversionPattern<AddOp> {
-  AddOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
-      : OpConversionPattern(converter, ctx), device(converter.getDevice()) {}
+/// A kb elementwise op of two operands (rhs of lhs's shape, or a rank-1
+/// bias) as the device op `DeviceOp` of the same meaning (add, mul).
+template <typename KBOp, typename DeviceOp>
+struct BinaryOpLowering : public OpConversionPattern<KBOp> {
+  BinaryOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern<KBOp>(converter, ctx),
+        device(converter.getDevice()) {}
 
-  LogicalResult
-  matchAndRewrite(AddOp op, OneToNOpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(
+      KBOp op,
+      typename KBOp::template GenericAdaptor<ArrayRef<ValueRange>> adaptor,
+      ConversionPatternRewriter &rewriter) const override {
     FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
     if (failed(type))
       return failure();
@@ -132,9 +147,9 @@ struct AddOpLowering : public OpConversionPattern<AddOp> {
     DeviceTensor out = lowerElementwise(
         rewriter, loc, *type, lhs, &rhs, device,
         [&](const Slab &slab, Value result) -> Value {
-          return gt::AddOp::create(rewriter, loc, token, slab.pe, slab.input,
-                                   slab.inputOffsets, slab.rhs, slab.rhsOffsets,
-                                   result, slab.box.offsets, slab.box.sizes);
+          return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
+                                  slab.inputOffsets, slab.rhs, slab.rhsOffsets,
+                                  result, slab.box.offsets, slab.box.sizes);
         });
     replaceByBuffers(rewriter, op, out);
     return success();
@@ -147,6 +162,8 @@ struct AddOpLowering : public OpConversionPattern<AddOp> {
 
 void kb::detail::populateElementwiseConversionPatterns(
     const CubeBufferTypeConverter &typeConverter, RewritePatternSet &patterns) {
-  patterns.add<GeluOpLowering, AddOpLowering>(typeConverter,
-                                              patterns.getContext());
+  patterns.add<
+      UnaryOpLowering<GeluOp, gt::GeluOp>, UnaryOpLowering<SiluOp, gt::SiluOp>,
+      UnaryOpLowering<ScaleOp, gt::ScaleOp>, BinaryOpLowering<AddOp, gt::AddOp>,
+      BinaryOpLowering<MulOp, gt::MulOp>>(typeConverter, patterns.getContext());
 }

@@ -84,7 +84,13 @@ bool KernelOutliner::isOutlinable(Operation *op) const {
   // the slice is of the rank.
   if (auto slice = dyn_cast<TPSliceOp>(op))
     return slice.getRank().getDefiningOp<TPRankOp>() != nullptr;
-  return isa<MatmulOp, AddOp, GeluOp>(op);
+  // Local compute: the gemm and every elementwise op (the ops whose result
+  // type follows their first operand's).
+  return isa<MatmulOp>(op) ||
+         (isa<KBDialect>(op->getDialect()) &&
+          (op->hasTrait<OpTrait::SameOperandsAndResultType>() ||
+           op->hasTrait<ResultTypeOfFirstOperand>()) &&
+          !isa<RMSNormOp, LayerNormOp, RoPEOp>(op));
 }
 
 func::FuncOp KernelOutliner::createKernel(Operation *op, ArrayRef<Value> inputs,

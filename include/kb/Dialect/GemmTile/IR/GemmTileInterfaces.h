@@ -31,6 +31,7 @@ struct HostKernel {
   Kind kind;
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
+  double scale = 1.0;      // Map: the kernel's result times this
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.

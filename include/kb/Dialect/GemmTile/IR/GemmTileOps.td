@@ -70,7 +70,8 @@ def GemmTile_MatmulOp : GemmTile_Op<"matmul", [
 // element type. A new one is a `def` of this class (summary, description)
 // and a kernel registered under `kernel` in lib/Runtime; the verifier, the
 // cost model and kb-run handle it through GemmTile_PEComputeOpInterface.
-class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel>
+class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel,
+                                   string scale = "1.0">
     : GemmTile_Op<mnemonic, [GemmTile_PEComputeOpInterface]> {
   let arguments = (ins I64Attr:$pe,
       Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
@@ -95,7 +96,8 @@ class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel>
       return ::kb::gemm_tile::elementwiseWorkOf(*this);
     }
     ::kb::gemm_tile::HostKernel getHostKernel() {
-      return {::kb::gemm_tile::HostKernel::Kind::Map, "}] # kernel # [{"};
+      return {::kb::gemm_tile::HostKernel::Kind::Map, "}] # kernel # [{",
+              /*accumulate=*/false, }] # scale # [{};
     }
   }];
   let extraClassDefinition = [{
@@ -163,6 +165,59 @@ def GemmTile_GeluOp : GemmTile_UnaryElementwiseOp<"gelu", "gelu"> {
     ```mlir
     %t = gemm_tile.gelu pe 0 %h [0, 0] to %g [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    ```
+  }];
+}
+
+def GemmTile_SiluOp : GemmTile_UnaryElementwiseOp<"silu", "silu"> {
+  let summary = "Elementwise SiLU of a region on one PE";
+  let description = [{
+    PE `pe` of the cube holding both buffers writes
+    `out[o + i] = input[x + i] / (1 + exp(-input[x + i]))` for the `sizes`
+    region, computed in f32 (`kb.silu`).
+
+    ```mlir
+    %t = gemm_tile.silu pe 0 %h [0, 0] to %s [0, 0] sizes [8, 16]
+        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    ```
+  }];
+}
+
+def GemmTile_ScaleOp
+    : GemmTile_UnaryElementwiseOp<"scale", "copy",
+                                  "getFactor().convertToDouble()"> {
+  let summary = "A region times a constant, on one PE";
+  let description = [{
+    PE `pe` of the cube holding both buffers writes
+    `out[o + i] = factor · input[x + i]` for the `sizes` region, computed in
+    f32 (`kb.scale`).
+
+    ```mlir
+    %t = gemm_tile.scale pe 0 %h [0, 0] to %s [0, 0] sizes [8, 16] by 1.250000e-01
+        : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins I64Attr:$pe,
+      Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
+      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
+      DenseI64ArrayAttr:$sizes, DefaultValuedAttr<F64Attr, "1.0">:$factor);
+  let assemblyFormat = [{
+    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
+    `by` $factor attr-dict `:` type($input) `,` type($out)
+  }];
+}
+
+def GemmTile_MulOp : GemmTile_BinaryElementwiseOp<"mul", "mul"> {
+  let summary = "Elementwise product of two regions on one PE, with broadcast";
+  let description = [{
+    PE `pe` of the cube holding all three buffers writes
+    `out[o + i] = lhs[l + i] · rhs[r + i]` over the 2-D `sizes` region,
+    computed in f32 (`kb.mul`). A rank-1 `rhs` multiplies every row.
+
+    ```mlir
+    %t = gemm_tile.mul pe 0 %g [0, 0], %u [0, 0] to %h [0, 0] sizes [8, 16]
+        : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>,
+          memref<8x16xf16, #gemm_tile.cube<0>>
     ```
   }];
 }
