@@ -69,20 +69,44 @@ static HostTensor sliced(const HostTensor &a, ArrayRef<int64_t> offsets,
   return c;
 }
 
-static HostTensor mul(const HostTensor &a, const HostTensor &b) {
+/// `kernel(dst, src, n)` of a copy of `a` and `b`, rounded to a's element
+/// type; a `b` of lower rank (a bias, a norm's weight) combines with every
+/// row.
+static HostTensor zipped(const HostTensor &a, const HostTensor &b,
+                         runtime::ZipKernel kernel) {
   HostTensor c = a;
-  if (b.shape.size() == a.shape.size())
-    runtime::mulInPlace(c.data.data(), b.data.data(), c.data.size());
-  else
-    runtime::mulRows(c.data.data(), b.data.data(),
-                     c.numElements() / b.numElements(), b.numElements());
+  int64_t cols = std::max<int64_t>(b.numElements(), 1);
+  for (int64_t at = 0; at < c.numElements(); at += cols)
+    kernel(c.data.data() + at, b.data.data(), cols);
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
   return c;
 }
 
+/// Elementwise kb ops run the runtime kernel registered under their name
+/// (gelu, silu, add, mul), the one the device op they lower to names: the
+/// unsharded reference and the device program share their arithmetic, and a
+/// new elementwise op needs no case here.
+static bool isElementwise(Operation *op, unsigned operands) {
+  return isa<KBDialect>(op->getDialect()) && op->getNumResults() == 1 &&
+         op->getNumOperands() == operands &&
+         (op->hasTrait<OpTrait::SameOperandsAndResultType>() ||
+          op->hasTrait<ResultTypeOfFirstOperand>());
+}
+
+static runtime::MapKernel elementwiseMapKernel(Operation *op) {
+  return isElementwise(op, 1)
+             ? runtime::lookupMapKernel(op->getName().stripDialect())
+             : nullptr;
+}
+
+static runtime::ZipKernel elementwiseZipKernel(Operation *op) {
+  return isElementwise(op, 2)
+             ? runtime::lookupZipKernel(op->getName().stripDialect())
+             : nullptr;
+}
+
 /// `kernel(in, out, n)` over a copy of `a`, rounded to a's element type.
-static HostTensor unary(const HostTensor &a,
-                        void (*kernel)(const float *, float *, size_t)) {
+static HostTensor unary(const HostTensor &a, runtime::MapKernel kernel) {
   HostTensor c = a;
   kernel(a.data.data(), c.data.data(), c.data.size());
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
@@ -205,17 +229,9 @@ kb::exec::runKBProgram(const Program &program,
         vals[row.getResult()] = row.getBias() ? add(y, vals[row.getBias()]) : y;
       } else if (auto mm = dyn_cast<MatmulOp>(op)) {
         vals[mm.getResult()] = matmul(vals[mm.getLhs()], vals[mm.getRhs()]);
-      } else if (auto g = dyn_cast<GeluOp>(op)) {
-        vals[g.getResult()] = unary(vals[g.getInput()], runtime::geluTanh);
-      } else if (auto silu = dyn_cast<SiluOp>(op)) {
-        vals[silu.getResult()] = unary(vals[silu.getInput()], runtime::silu);
       } else if (auto sc = dyn_cast<ScaleOp>(op)) {
         vals[sc.getResult()] =
             scaled(vals[sc.getInput()], sc.getFactor().convertToDouble());
-      } else if (auto m = dyn_cast<MulOp>(op)) {
-        vals[m.getResult()] = mul(vals[m.getLhs()], vals[m.getRhs()]);
-      } else if (auto a = dyn_cast<AddOp>(op)) {
-        vals[a.getResult()] = add(vals[a.getLhs()], vals[a.getRhs()]);
       } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
         vals[norm.getResult()] =
             rmsNorm(norm, vals[norm.getInput()], vals[norm.getWeight()]);
@@ -243,6 +259,11 @@ kb::exec::runKBProgram(const Program &program,
         vals[slice.getResult()] =
             sliced(vals[slice.getSource()], slice.getStaticOffsets(),
                    slice.getStaticSizes());
+      } else if (runtime::MapKernel map = elementwiseMapKernel(&op)) {
+        vals[op.getResult(0)] = unary(vals[op.getOperand(0)], map);
+      } else if (runtime::ZipKernel zip = elementwiseZipKernel(&op)) {
+        vals[op.getResult(0)] =
+            zipped(vals[op.getOperand(0)], vals[op.getOperand(1)], zip);
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {
