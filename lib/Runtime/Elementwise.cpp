@@ -2,6 +2,8 @@
 
 #include "kb/Runtime/Kernels.h"
 
+#include "VectorMath.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,49 +16,23 @@ using namespace kb::runtime;
 
 namespace {
 
-// Four lanes as GCC vector extensions (SSE on every x86-64): no libm call and
-// no per-lane branch, where std::tanh cost a libm call per element.
-typedef float F4 __attribute__((vector_size(16)));
-typedef int32_t I4 __attribute__((vector_size(16)));
+// Four lanes as GCC vector extensions (SSE on every x86-64), with the vector
+// exp of VectorMath.h: no libm call and no per-lane branch, where std::tanh
+// cost a libm call per element.
+using vec::F4;
 typedef float F4U __attribute__((vector_size(16), aligned(4), may_alias));
-
-inline F4 splat(float x) { return F4{} + x; }
-
-/// e^x to about 2 ulp on [-87, 88] (Cephes' expf: x = n·ln2 + r with
-/// |r| <= ln2/2, a degree-6 polynomial for e^r, 2^n put into the exponent),
-/// e^-87 below and infinity above.
-inline F4 expPoly(F4 arg) {
-  F4 x = arg < -87.0f ? splat(-87.0f) : arg;
-  x = x > 88.0f ? splat(88.0f) : x;
-  // Round to nearest by adding and removing 1.5·2^23.
-  const float shifter = 12582912.0f;
-  F4 n = (x * 1.44269504088896341f + shifter) - shifter;
-  F4 r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  F4 p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  I4 bits = (__builtin_convertvector(n, I4) + 127) << 23;
-  F4 scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  F4 result = p * scale;
-  return arg > 88.0f ? splat(std::numeric_limits<float>::infinity()) : result;
-}
 
 /// 0.5·x·(1 + tanh(y)) = x / (1 + e^(-2y)): the same function without the
 /// cancellation of 1 + tanh(y) for large negative x.
 inline F4 gelu4(F4 x) {
   const float k0 = 0.7978845608028654f, k1 = 0.044715f;
   F4 y = k0 * (x + k1 * x * x * x);
-  return x / (1.0f + expPoly(-2.0f * y));
+  return x / (1.0f + vec::exp(-2.0f * y));
 }
 
 /// x · sigmoid(x) = x / (1 + e^-x); e^-x saturates to infinity for very
 /// negative x, giving the exact limit 0 (with x's sign).
-inline F4 silu4(F4 x) { return x / (1.0f + expPoly(-x)); }
+inline F4 silu4(F4 x) { return x / (1.0f + vec::exp(-x)); }
 
 /// out[i] = f(in[i]) four lanes at a time, the tail through a padded vector.
 template <typename Fn>
