@@ -1,6 +1,7 @@
 //===- Report.cpp - what kb-run tells its user ----------------------------===//
 
 #include "kb/Executor/Report.h"
+#include "kb/Version.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -146,6 +147,8 @@ llvm::json::Value kb::exec::reportJSON(
     const Program &program, const gemm_tile::DeviceDescription &device,
     const DeviceRun *run, const std::optional<CheckResult> &check) {
   llvm::json::Object report;
+  // Which kb (and commit, and LLVM) produced these figures.
+  report["version"] = kb::versionString();
   report["world_size"] = program.worldSize;
   report["view"] = viewName(program.view);
   report["device"] = device.toJSON();

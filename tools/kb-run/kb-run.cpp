@@ -24,6 +24,7 @@
 #include "kb/Support/InputFiles.h"
 #include "kb/Support/OutputFiles.h"
 
+#include "kb/Version.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -331,6 +332,8 @@ static std::string render(const llvm::json::Value &value) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::SetVersionPrinter(
+      [](llvm::raw_ostream &os) { os << kb::versionString() << "\n"; });
   // A write beyond `ulimit -f` becomes an error with a message.
   ignoreFileSizeLimitSignal();
   kb::registerAllPasses();
