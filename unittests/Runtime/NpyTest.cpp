@@ -8,7 +8,8 @@
 #include "llvm/Support/Path.h"
 #include "gtest/gtest.h"
 
-#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace kb::runtime;
 
@@ -268,20 +269,30 @@ TEST_F(OutputFileSetTest, ACharacterDeviceIsWrittenThroughNotReplaced) {
 }
 
 TEST_F(OutputFileSetTest, ConcurrentCommitsToOneDirectoryNeverMix) {
-  // Two writers of the same set of names at once: each commit is whole, so
-  // the directory ends up holding one writer's set, never a mix.
+  // Two writers of the same set of names at once, as two kb-runs are: two
+  // processes. Each commit is whole, so the directory ends up holding one
+  // writer's set, never a mix.
   constexpr int kFiles = 24;
   for (int round = 0; round < 20; ++round) {
-    auto writer = [&](const std::string &contents) {
+    auto writer = [&](const std::string &contents) -> pid_t {
+      pid_t pid = fork();
+      if (pid != 0)
+        return pid;
       OutputFileSet set;
       for (int i = 0; i < kFiles; ++i)
-        ASSERT_FALSE(static_cast<bool>(
-            set.add(in("result" + std::to_string(i) + ".npy"), contents)));
-      ASSERT_FALSE(static_cast<bool>(set.commit()));
+        if (set.add(in("result" + std::to_string(i) + ".npy"), contents))
+          _exit(2);
+      _exit(set.commit() ? 3 : 0);
     };
-    std::thread a(writer, "A"), b(writer, "B");
-    a.join();
-    b.join();
+    pid_t a = writer("A"), b = writer("B");
+    ASSERT_GT(a, 0);
+    ASSERT_GT(b, 0);
+    for (pid_t pid : {a, b}) {
+      int status = 0;
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "round " << round << ": a writer failed (status " << status << ")";
+    }
     std::string first = contentsOf(in("result0.npy"));
     for (int i = 1; i < kFiles; ++i)
       ASSERT_EQ(contentsOf(in("result" + std::to_string(i) + ".npy")), first)
