@@ -82,13 +82,12 @@ llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
 
 llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
                                     int64_t pesPerCube) {
-  int64_t dim = policy.peDim, count = policy.numPes;
+  int64_t dim = policy.peDim, count = std::min(policy.numPes, pesPerCube);
   if (policy.isPeReplicated()) {
     dim = 0;
     for (size_t d = 1; d < box.sizes.size(); ++d)
       if (box.sizes[d] > box.sizes[dim])
         dim = d;
-    count = pesPerCube;
   }
   llvm::SmallVector<Box> shares = splitEvenly(box, dim, count);
   while (!shares.empty() && shares.back().numElements() == 0)

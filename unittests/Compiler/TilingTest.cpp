@@ -56,14 +56,26 @@ TEST_F(TilingTest, SplitEvenlyGivesTheRemainderToTheFirstParts) {
   }
 }
 
-TEST_F(TilingTest, PeReplicatedSharesUseEveryPeAlongTheLongerDimension) {
+TEST_F(TilingTest, PeReplicatedSharesUseItsPesAlongTheLongerDimension) {
   Box box{{0, 0}, {4, 64}};
-  auto shares = peShares(box, policy(-1, -1, 1, 1), /*pesPerCube=*/8);
+  auto shares = peShares(box, policy(-1, -1, 1, 8), /*pesPerCube=*/8);
   ASSERT_EQ(shares.size(), 8u);
   for (const Box &share : shares) {
     EXPECT_EQ(share.sizes[0], 4);
     EXPECT_EQ(share.sizes[1], 8);
   }
+}
+
+TEST_F(TilingTest, PeReplicatedOnOnePeComputesEverythingThere) {
+  // kernbench's DPPolicy(replicate, replicate, num_cubes=1, num_pes=1): the
+  // seed's placement puts the whole result on one PE.
+  Box box{{0, 0}, {4, 64}};
+  auto shares = peShares(box, policy(-1, -1, 1, 1), /*pesPerCube=*/8);
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(shares[0], box);
+  auto two = peShares(box, policy(-1, -1, 1, 2), /*pesPerCube=*/8);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].offsets[1], 32);
 }
 
 TEST_F(TilingTest, EmptySharesAreDropped) {

@@ -50,9 +50,10 @@ llvm::SmallVector<Box> splitEvenly(const Box &box, int64_t dim, int64_t count);
 
 /// The shares of `box` that the PEs of one cube compute, PE by PE: split along
 /// the policy's PE dimension over its PE count, or, for a PE-level
-/// `replicate`, along the longer dimension over every PE of the cube (a
-/// replicated output is still computed once). Empty shares are dropped from
-/// the end.
+/// `replicate`, along the longer dimension over the `num_pes` PEs that hold
+/// the tensor (a replicated output is still computed once; kernbench's
+/// `DPPolicy(replicate, replicate, 1, 1)` puts the whole of it on one PE).
+/// Empty shares are dropped from the end.
 llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
                                 int64_t pesPerCube);
 

@@ -256,3 +256,36 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
     return %a, %i : tensor<4x8xf32, #rep>, i32
   }
 }
+
+// -----
+
+// kernbench's meaning of a PE-level replicate with a count: the seed's
+// DPPolicy(replicate, replicate, num_cubes=1, num_pes=1) puts the tensor and
+// the work producing it on one PE, however many PEs the cube has; num_pes = 2
+// shares it over two.
+
+#one_pe = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+#two_pes = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 8>} {
+  // CHECK-LABEL: func.func @seed_placement
+  // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 32, 16]
+  // CHECK-NOT: gemm_tile.matmul
+  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 32]
+  // CHECK-NOT: gemm_tile.gelu
+  // CHECK: return
+  func.func @seed_placement(%x: tensor<8x16xf32, #one_pe>, %w: tensor<16x32xf32, #one_pe>)
+      -> tensor<8x32xf32, #one_pe> {
+    %y = kb.matmul %x, %w : (tensor<8x16xf32, #one_pe>, tensor<16x32xf32, #one_pe>) -> tensor<8x32xf32, #one_pe>
+    %g = kb.gelu %y : tensor<8x32xf32, #one_pe>
+    return %g : tensor<8x32xf32, #one_pe>
+  }
+  // CHECK-LABEL: func.func @two_pes
+  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NOT: gemm_tile.gelu
+  func.func @two_pes(%x: tensor<8x32xf32, #two_pes>) -> tensor<8x32xf32, #two_pes> {
+    %g = kb.gelu %x : tensor<8x32xf32, #two_pes>
+    return %g : tensor<8x32xf32, #two_pes>
+  }
+}

@@ -5,7 +5,7 @@
 // layers: one gelu kernel, called twice, with the second call on the first's
 // results.
 
-#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 2>
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 2>} {
   // CHECK: func.func private @gelu_0(%[[A:.*]]: memref<4x8xf32, #gemm_tile.cube<0>>) -> memref<4x8xf32, #gemm_tile.cube<0>>

@@ -7,9 +7,9 @@
 
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
   // RULE-LABEL: func.func @rule
-  // RULE-SAME: %{{.*}}: tensor<64x32xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>>
+  // RULE-SAME: %{{.*}}: tensor<64x32xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8>>
   // RULE-SAME: %{{.*}}: tensor<32x64xf32, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>
-  // RULE-SAME: %{{.*}}: tensor<64xf32, #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1>>
+  // RULE-SAME: %{{.*}}: tensor<64xf32, #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 8>>
   // RULE: kb.matmul {{.*}} -> tensor<64x64xf32, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>
   // COST-LABEL: func.func @rule
   // COST: kb.matmul {{.*}} -> tensor<64x64xf32, #kb.dp<
@@ -93,9 +93,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
   // RULE-LABEL: func.func @dynamic
-  // RULE-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  // RULE-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 8>>
   // COST-LABEL: func.func @dynamic
-  // COST-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  // COST-SAME: tensor<?x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 8>>
   func.func @dynamic(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
     %y = kb.gelu %x : tensor<?x8xf32>
     return %y : tensor<?x8xf32>

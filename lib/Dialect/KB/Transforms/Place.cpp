@@ -48,18 +48,22 @@ DPPolicyAttr defaultPolicy(MLIRContext *ctx, ArrayRef<int64_t> shape,
     // Every cube's PEs read all of the lhs rows they multiply: a copy per
     // cube turns those reads into local ones.
     return DPPolicyAttr::get(ctx, DPPolicyAttr::kReplicate,
-                             DPPolicyAttr::kReplicate, device.cubes, 1);
+                             DPPolicyAttr::kReplicate, device.cubes,
+                             device.pesPerCube);
   if (shape.size() == 1) {
     int64_t cubes = largestDivisor(shape[0], device.cubes);
     return DPPolicyAttr::get(ctx, cubes > 1 ? 0 : DPPolicyAttr::kReplicate,
-                             DPPolicyAttr::kReplicate, cubes, 1);
+                             DPPolicyAttr::kReplicate, cubes,
+                             device.pesPerCube);
   }
   if (shape.size() != 2)
-    return DPPolicyAttr::getSeedDefault(ctx);
+    return DPPolicyAttr::get(ctx, DPPolicyAttr::kReplicate,
+                             DPPolicyAttr::kReplicate, 1, device.pesPerCube);
   int64_t cubes = largestDivisor(shape[1], device.cubes);
   int64_t pes = largestDivisor(shape[0], device.pesPerCube);
   return DPPolicyAttr::get(ctx, cubes > 1 ? 1 : DPPolicyAttr::kReplicate,
-                           pes > 1 ? 0 : DPPolicyAttr::kReplicate, cubes, pes);
+                           pes > 1 ? 0 : DPPolicyAttr::kReplicate, cubes,
+                           pes > 1 ? pes : device.pesPerCube);
 }
 
 struct KBPlacePass : public kb::impl::KBPlacePassBase<KBPlacePass> {

@@ -223,7 +223,8 @@ kb::candidatePolicies(MLIRContext *ctx, ArrayRef<int64_t> shape,
     if (cubeDim != DPPolicyAttr::kReplicate)
       piece[cubeDim] /= cubes;
     candidates.push_back(
-        DPPolicyAttr::get(ctx, cubeDim, DPPolicyAttr::kReplicate, cubes, 1));
+        DPPolicyAttr::get(ctx, cubeDim, DPPolicyAttr::kReplicate, cubes,
+                          device.pesPerCube));
     for (int64_t d = 0; d < static_cast<int64_t>(piece.size()); ++d)
       if (int64_t pes = largestDivisor(piece[d], device.pesPerCube); pes > 1)
         candidates.push_back(DPPolicyAttr::get(ctx, cubeDim, d, cubes, pes));
