@@ -204,7 +204,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
     return llvm::make_range(classes.findLeader(v), classes.member_end());
   };
   llvm::DenseMap<Value, DPPolicyAttr> chosen;
-  SmallVector<Value> undecided;
+  SmallVector<Value> undecided, given;
   for (Value v : values) {
     if (!isa<RankedTensorType>(v.getType()) || classes.getLeaderValue(v) != v)
       continue;
@@ -231,6 +231,8 @@ KBPlacePass::placeFunction(func::FuncOp func,
             return llvm::any_of(m.getUsers(), llvm::IsaPred<TPSliceOp>);
           }))
         undecided.push_back(v);
+    } else {
+      given.push_back(v);
     }
     chosen[v] = policy;
   }
@@ -260,10 +262,9 @@ KBPlacePass::placeFunction(func::FuncOp func,
       it->second = estimateOpSeconds(op, policyOf, worldSize, device);
     return it->second;
   };
-  for (Value leader : undecided) {
-    if (!useCostModel)
-      break;
-    // The ops whose cost depends on this class: its producers and users.
+  // The estimated seconds of the ops whose cost depends on a class: its
+  // producers and users, under the policies chosen so far.
+  auto classSeconds = [&](Value leader) {
     llvm::SetVector<Operation *> ops;
     for (Value m : membersOf(leader)) {
       if (Operation *def = m.getDefiningOp())
@@ -271,33 +272,57 @@ KBPlacePass::placeFunction(func::FuncOp func,
       for (Operation *user : m.getUsers())
         ops.insert(user);
     }
-    auto cost = [&] {
-      double seconds = 0;
-      for (Operation *op : ops)
-        seconds += estimateCached(op);
-      return seconds;
-    };
-    DPPolicyAttr rule = chosen[leader];
-    double ruleSeconds = cost(), bestSeconds = ruleSeconds;
-    DPPolicyAttr best = rule;
+    double seconds = 0;
+    for (Operation *op : ops)
+      seconds += estimateCached(op);
+    return seconds;
+  };
+  // The fastest of the candidates for a class and `start`, its estimate
+  // `startSeconds` (only a clear gain displaces it: estimates within 1% are
+  // ties). Leaves the class at `start`.
+  auto bestPolicy = [&](Value leader, DPPolicyAttr start,
+                        double startSeconds) {
+    std::pair<DPPolicyAttr, double> best{start, startSeconds};
     for (DPPolicyAttr candidate : candidatePolicies(
              ctx, cast<RankedTensorType>(leader.getType()).getShape(),
              device)) {
       chosen[leader] = candidate;
-      double seconds = cost();
-      // Only a clear gain displaces the rule: estimates within 1% are ties.
-      if (seconds < bestSeconds * 0.99) {
-        best = candidate;
-        bestSeconds = seconds;
-      }
+      double seconds = classSeconds(leader);
+      if (seconds < best.second * 0.99)
+        best = {candidate, seconds};
     }
+    chosen[leader] = start;
+    return best;
+  };
+  auto us = [](double seconds) {
+    return llvm::formatv("{0:F3}", seconds * 1e6).str();
+  };
+  for (Value leader : undecided) {
+    if (!useCostModel)
+      break;
+    DPPolicyAttr rule = chosen[leader];
+    double ruleSeconds = classSeconds(leader);
+    auto [best, bestSeconds] = bestPolicy(leader, rule, ruleSeconds);
     chosen[leader] = best;
     if (emitRemarks)
       emitRemark(leader.getLoc())
-          << "kb-place: " << best << " (estimated "
-          << llvm::formatv("{0:F3}", bestSeconds * 1e6).str()
+          << "kb-place: " << best << " (estimated " << us(bestSeconds)
           << " us for the ops using it; the rule's " << rule << ": "
-          << llvm::formatv("{0:F3}", ruleSeconds * 1e6).str() << " us)";
+          << us(ruleSeconds) << " us)";
+  }
+  // A policy the user gave is kept; asked to advise, kb-place says when it
+  // clearly loses to the one kb would choose, with both estimates.
+  if (advise) {
+    for (Value leader : given) {
+      DPPolicyAttr theirs = chosen[leader];
+      double theirSeconds = classSeconds(leader);
+      auto [best, bestSeconds] = bestPolicy(leader, theirs, theirSeconds);
+      if (best != theirs)
+        emitRemark(leader.getLoc())
+            << "kb-place advice: the given " << theirs << " is estimated at "
+            << us(theirSeconds) << " us for the ops using it; kb's choice "
+            << best << " at " << us(bestSeconds) << " us";
+    }
   }
 
   if (failed(checkCubeBytes(func, values, policyOf, device)))

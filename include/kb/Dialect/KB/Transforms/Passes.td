@@ -57,13 +57,18 @@ def KBPlacePass : Pass<"kb-place", "mlir::ModuleOp"> {
     where the sizes divide) and then, with `cost-model` (the default), takes
     the candidate policy that the placement cost model estimates fastest for
     the ops that touch the group, one group at a time in program order. With
-    `remarks`, each choice is reported as a remark with its estimate.
+    `remarks`, each choice is reported as a remark with its estimate. A
+    policy the user gave is kept; with `advise`, a remark ("kb-place advice")
+    names it and the policy kb would choose when kb's is clearly faster, with
+    both estimates (kb-run puts these in its report).
   }];
   let options = [
     Option<"useCostModel", "cost-model", "bool", /*default=*/"true",
            "Choose policies by the placement cost model (else: the rule alone)">,
     Option<"emitRemarks", "remarks", "bool", /*default=*/"false",
-           "Report each chosen policy and its estimated time as a remark">
+           "Report each chosen policy and its estimated time as a remark">,
+    Option<"advise", "advise", "bool", /*default=*/"false",
+           "Report a given policy that kb's choice clearly beats, as a remark">
   ];
   let dependentDialects = ["::kb::KBDialect"];
 }
