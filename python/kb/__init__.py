@@ -17,7 +17,8 @@ seed) does, compile it with kb-opt and run it on the simulated AHBM system with 
 
 Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), layers
 (the seed's and Megatron-LM's vocabulary), program (recording a model; argument order),
-location (the user's file:line on every op), ir (kb IR text), tools (finding and running
+location (the user's file:line on every op), ops (each op's IR line and numpy
+meaning, one entry per op), ir (kb IR text), tools (finding and running
 kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attention,
 MLPs, Llama and GPT-2 layers), dtypes.
 """

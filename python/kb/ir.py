@@ -40,44 +40,8 @@ def tensor_type(shape, dtype, policy=None):
 
 
 def _op_line(kind, operands, result, attrs):
-    names = [o.ssa for o in operands]
-    if kind in ("column_parallel_linear", "row_parallel_linear"):
-        bias = f" bias {names[2]}" if len(names) == 3 else ""
-        types = ", ".join(o.mlir_type for o in operands)
-        return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]}{bias} : "
-                f"({types}) -> {result.mlir_type}")
-    if kind in ("gelu", "silu"):
-        return f"{result.ssa} = kb.{kind} {names[0]} : {result.mlir_type}"
-    if kind == "scale":
-        return (f"{result.ssa} = kb.scale {names[0]} by {float_attr(attrs['factor'])} : "
-                f"{result.mlir_type}")
-    if kind in ("add", "mul"):
-        return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]} : "
-                f"{operands[0].mlir_type}, {operands[1].mlir_type}")
-    if kind in ("rms_norm", "layer_norm"):
-        eps = "" if attrs["eps"] == DEFAULT_EPS else f" {{eps = {float_attr(attrs['eps'])} : f32}}"
-        return (f"{result.ssa} = kb.{kind} {', '.join(names)}{eps} : "
-                f"{', '.join(o.mlir_type for o in operands)}")
-    if kind == "rope":
-        offset = f" offset {attrs['offset']}" if attrs["offset"] else ""
-        theta = ("" if attrs["theta"] == DEFAULT_THETA
-                 else f" {{theta = {float_attr(attrs['theta'])} : f64}}")
-        return (f"{result.ssa} = kb.rope {names[0]} head_dim {attrs['head_dim']}{offset}"
-                f"{theta} : {result.mlir_type}")
-    if kind == "attention":
-        types = ", ".join(o.mlir_type for o in operands)
-        return (f"{result.ssa} = kb.attention {', '.join(names)} heads {attrs['heads']} "
-                f"kv_heads {attrs['kv_heads']} : ({types}) -> {result.mlir_type}")
-    if kind == "kv_append":
-        return (f"{result.ssa} = kb.kv_append {names[0]}, {names[1]} : "
-                f"{operands[0].mlir_type}, {operands[1].mlir_type} -> {result.mlir_type}")
-    if kind == "extract_slice":
-        offsets = ", ".join(map(str, attrs["offsets"]))
-        sizes = ", ".join(map(str, result.ir_shape))
-        strides = ", ".join("1" for _ in result.ir_shape)
-        return (f"{result.ssa} = tensor.extract_slice {names[0]}[{offsets}] [{sizes}] "
-                f"[{strides}] : {operands[0].mlir_type} to {result.mlir_type}")
-    raise AssertionError(f"unknown op kind {kind!r}")
+    from .ops import lookup  # the registry writes each kind's line (kb.ops)
+    return lookup(kind).ir([o.ssa for o in operands], operands, result, attrs)
 
 
 def _loc(location, debug_info):

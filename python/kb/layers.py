@@ -21,7 +21,6 @@ defaults to True, the seed's (and so kb's) to False, so a Megatron call that lea
 `bias` out warns that its layer has none. Megatron options kb cannot express yet are a
 NotImplementedError that names them.
 """
-import math
 import warnings
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from .dtypes import check_dtype, round_to
 from .ir import check_name
 from .location import caller_location
+from .ops import add, as_tensor, gelu, mul, scale, silu  # noqa: F401  the elementwise ops
 from .parallel_state import get_tensor_model_parallel_world_size
 from .program import Tensor, current_program
 
@@ -282,51 +282,3 @@ class RowParallelLinear(_ParallelLinear):
             keep_master_weight_for_test=keep_master_weight_for_test,
             tp_comm_buffer_name=tp_comm_buffer_name))
         self._setup(in_features, out_features, bias, dtype, dp, seed, name, megatron)
-
-
-def _tensor(value, op):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{op} takes kb.Tensors, got {type(value).__name__}")
-    return value
-
-
-def gelu(x):
-    """GELU, tanh approximation (Megatron's fused bias-GELU): kb.gelu."""
-    x = _tensor(x, "gelu")
-    return current_program().emit("gelu", [x], x.shape, x.dtype, x.policy)
-
-
-def silu(x):
-    """SiLU (swish), x * sigmoid(x): the gate of Llama's SwiGLU MLP; kb.silu."""
-    x = _tensor(x, "silu")
-    return current_program().emit("silu", [x], x.shape, x.dtype, x.policy)
-
-
-def scale(x, factor):
-    """factor * x for a finite constant factor (attention's 1/sqrt(d)); kb.scale.
-    `0.5 * x` and `x * 0.5` on a kb.Tensor are the same."""
-    x = _tensor(x, "scale")
-    factor = float(factor)
-    if not math.isfinite(factor):
-        raise ValueError(f"scale needs a finite factor, got {factor}")
-    return current_program().emit("scale", [x], x.shape, x.dtype, x.policy, factor=factor)
-
-
-def _binary(kind, a, b):
-    a, b = _tensor(a, kind), _tensor(b, kind)
-    if a.dtype != b.dtype:
-        raise ValueError(f"{kind} needs one dtype, got {a.dtype} and {b.dtype}")
-    if b.shape != a.shape and b.shape != a.shape[-1:]:
-        raise ValueError(f"{kind} needs b of shape {a.shape} or {a.shape[-1:]}, got {b.shape}")
-    return current_program().emit(kind, [a, b], a.shape, a.dtype, a.policy)
-
-
-def add(a, b):
-    """a + b (kb.add); b has a's shape or is a vector of a's last dimension (a bias)."""
-    return _binary("add", a, b)
-
-
-def mul(a, b):
-    """a * b elementwise (kb.mul); b has a's shape or is a vector of a's last dimension.
-    `a * b` on kb.Tensors is the same."""
-    return _binary("mul", a, b)

@@ -36,45 +36,12 @@ def run_values(program, argument_values):
     def rounded(array, dtype):
         return round_to(array, dtype).astype(np.float32)
 
+    from .ops import lookup  # each kind's meaning sits beside its IR (kb.ops)
     for kind, operands, result in program.ops:
         xs = [values[o] for o in operands]
-        if kind in ("column_parallel_linear", "row_parallel_linear"):
-            y = rounded(np.matmul(xs[0], xs[1], dtype=np.float32), result.dtype)
-            if len(xs) == 3:
-                y = y + xs[2]
-        elif kind == "gelu":
-            y = gelu(xs[0])
-        elif kind == "silu":
-            y = silu(xs[0])
-        elif kind == "scale":
-            y = xs[0] * np.float32(program.attributes(result)["factor"])
-        elif kind == "add":
-            y = xs[0] + xs[1]
-        elif kind == "mul":
-            y = xs[0] * xs[1]
-        elif kind in _TRANSFORMER_OPS:
-            y = _TRANSFORMER_OPS[kind](xs, program.attributes(result))
-        else:
-            raise AssertionError(f"unknown op kind {kind!r}")
+        y = lookup(kind).compute(xs, program.attributes(result), result)
         values[result] = rounded(y, result.dtype)
     return [round_to(values[t], t.dtype) for t in program.outputs]
-
-
-def _extract_slice(xs, attrs):
-    index = tuple(slice(o, o + n) for o, n in zip(attrs["offsets"], attrs["sizes"]))
-    return xs[0][index]
-
-
-# The decoder-layer ops of a Program, computed in float64 by the references below from
-# operands already rounded to the dtype; `run_values` rounds each result, as kb does.
-_TRANSFORMER_OPS = {
-    "rms_norm": lambda xs, a: rmsnorm(xs[0], xs[1], a["eps"]),
-    "layer_norm": lambda xs, a: layernorm(xs[0], xs[1], xs[2], a["eps"]),
-    "rope": lambda xs, a: rope(xs[0], a["head_dim"], a["offset"], a["theta"]),
-    "attention": lambda xs, a: attention(xs[0], xs[1], xs[2], a["heads"], a["kv_heads"]),
-    "kv_append": lambda xs, a: np.concatenate([xs[0], xs[1]]),
-    "extract_slice": _extract_slice,
-}
 
 
 # Transformer layers, in float64 (docs/Transformer.md, the math of Hugging Face's Llama

@@ -20,7 +20,8 @@ import numpy as np
 
 from .dtypes import check_dtype, round_to
 from .ir import DEFAULT_EPS, DEFAULT_THETA, check_name
-from .layers import ColumnParallelLinear, RowParallelLinear, _init, _tensor, gelu, silu
+from .layers import ColumnParallelLinear, RowParallelLinear, _init
+from .ops import as_tensor, gelu, silu
 from .location import caller_location
 from .parallel_state import get_tensor_model_parallel_world_size
 from .program import current_program
@@ -36,7 +37,7 @@ def _positive(name, value):
 
 def _rows(x, layer, features):
     """Checks that x is a [tokens, features] Tensor of the layer's dtype."""
-    x = _tensor(x, layer)
+    x = as_tensor(x, layer)
     if len(x.shape) != 2 or x.shape[1] != features:
         raise ValueError(f"{layer} takes [tokens, {features}] inputs, got {x.shape}")
     if x.dtype != layer.dtype:
@@ -66,7 +67,7 @@ class _Norm:
         return self.forward(x)
 
     def _check(self, x):
-        x = _tensor(x, self)
+        x = as_tensor(x, self)
         if x.shape[-1] != self.hidden or x.dtype != self.dtype:
             raise ValueError(f"{self} ({self.dtype}) takes [..., {self.hidden}] inputs of "
                              f"its dtype, got {x.shape} {x.dtype}")
@@ -109,7 +110,7 @@ class LayerNorm(_Norm):
 def rope(x, head_dim, offset=0, theta=DEFAULT_THETA):
     """Hugging Face's rotate_half RoPE of x [tokens, n * head_dim], row s at position
     offset + s (kb.rope)."""
-    x = _tensor(x, "rope")
+    x = as_tensor(x, "rope")
     _positive("head_dim", head_dim)
     if head_dim % 2 or x.shape[-1] % head_dim:
         raise ValueError(f"rope needs an even head_dim that divides {x.shape[-1]}, got "
@@ -123,14 +124,14 @@ def rope(x, head_dim, offset=0, theta=DEFAULT_THETA):
 def attention(q, k, v, num_heads, num_kv_heads):
     """Causal grouped-query attention (kb.attention): q [S, nH * hd], k and v
     [T, nKV * hd] with T >= S; query s sits at position T - S + s."""
-    q, k, v = (_tensor(t, "attention") for t in (q, k, v))
+    q, k, v = (as_tensor(t, "attention") for t in (q, k, v))
     return current_program().emit("attention", [q, k, v], q.shape, q.dtype, q.policy,
                                   heads=num_heads, kv_heads=num_kv_heads)
 
 
 def kv_append(cache, new):
     """The cache's rows followed by the new rows (kb.kv_append)."""
-    cache, new = _tensor(cache, "kv_append"), _tensor(new, "kv_append")
+    cache, new = as_tensor(cache, "kv_append"), as_tensor(new, "kv_append")
     if cache.shape[1:] != new.shape[1:] or cache.dtype != new.dtype:
         raise ValueError(f"kv_append needs rows of one width and dtype, got {cache.shape} "
                          f"{cache.dtype} and {new.shape} {new.dtype}")
@@ -141,7 +142,7 @@ def kv_append(cache, new):
 
 def extract_slice(x, offsets, sizes):
     """The static slice x[offsets : offsets + sizes] (tensor.extract_slice)."""
-    x = _tensor(x, "extract_slice")
+    x = as_tensor(x, "extract_slice")
     offsets, sizes = tuple(offsets), tuple(sizes)
     if len(offsets) != len(x.shape) or len(sizes) != len(x.shape) or any(
             o < 0 or n < 1 or o + n > d for o, n, d in zip(offsets, sizes, x.shape)):
@@ -258,7 +259,7 @@ class ParallelAttention:
         if k_cache is not None:
             kv_cols = self.num_kv_heads * self.head_dim
             for cache in (k_cache, v_cache):
-                _tensor(cache, self)
+                as_tensor(cache, self)
                 if len(cache.shape) != 2 or cache.shape[1] != kv_cols:
                     raise ValueError(f"{self} takes caches of [P, {kv_cols}] (num_kv_heads "
                                      f"x head_dim), got {cache.shape}")
