@@ -96,11 +96,13 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
                        keys - queries);
 }
 
-void kb::runtime::causalAttentionBlock(
-    DType dtype, const float *q, int64_t ldq, const float *k, int64_t ldk,
-    const float *v, int64_t ldv, float *out, int64_t ldo, int64_t queries,
-    int64_t keys, int64_t numHeads, int64_t numKVHeads, int64_t headDim,
-    int64_t firstPosition) {
+void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
+                                       const float *k, int64_t ldk,
+                                       const float *v, int64_t ldv, float *out,
+                                       int64_t ldo, int64_t queries,
+                                       int64_t keys, int64_t numHeads,
+                                       int64_t numKVHeads, int64_t headDim,
+                                       int64_t firstPosition) {
   if (queries == 0 || numHeads == 0)
     return;
   // Keys past the last query's position are masked for every row.

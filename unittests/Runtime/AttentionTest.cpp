@@ -132,12 +132,11 @@ TEST(AttentionTest, BlocksOfRowsAndHeadsOnStridedViewsEqualTheWhole) {
         int64_t rows = std::min<int64_t>(3, c.queries - first);
         int64_t position = c.keys - c.queries + first;
         int64_t g = h / group;
-        causalAttentionBlock(dtype, q.data() + first * qCols + h * c.headDim,
-                             qCols, k.data() + g * c.headDim, kvCols,
-                             v.data() + g * c.headDim, kvCols,
-                             out.data() + first * qCols + h * c.headDim, qCols,
-                             rows, position + rows, group, 1, c.headDim,
-                             position);
+        causalAttentionBlock(
+            dtype, q.data() + first * qCols + h * c.headDim, qCols,
+            k.data() + g * c.headDim, kvCols, v.data() + g * c.headDim, kvCols,
+            out.data() + first * qCols + h * c.headDim, qCols, rows,
+            position + rows, group, 1, c.headDim, position);
         // Later rows of these heads and of later heads are not written yet.
         for (int64_t i = first + rows; i < c.queries; ++i)
           for (int64_t d = h * c.headDim; d < qCols; ++d)

@@ -65,10 +65,9 @@ void causalAttention(DType dtype, const float *q, const float *k,
 /// one PE, for one KV head's query heads and a block of rows.
 void causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
                           const float *k, int64_t ldk, const float *v,
-                          int64_t ldv, float *out, int64_t ldo,
-                          int64_t queries, int64_t keys, int64_t numHeads,
-                          int64_t numKVHeads, int64_t headDim,
-                          int64_t firstPosition);
+                          int64_t ldv, float *out, int64_t ldo, int64_t queries,
+                          int64_t keys, int64_t numHeads, int64_t numKVHeads,
+                          int64_t headDim, int64_t firstPosition);
 
 /// The softmax of one row of scores as causalAttention applies it:
 /// row[c] = e^(scale·row[c] − m) / Σ for c < visible (m the maximum of the

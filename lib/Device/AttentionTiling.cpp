@@ -1,0 +1,142 @@
+//===- AttentionTiling.cpp - causal attention cut into PE blocks ----------===//
+
+#include "kb/Device/AttentionTiling.h"
+#include "kb/Device/ByteArithmetic.h"
+
+#include <algorithm>
+
+using namespace kb;
+
+int64_t kb::attentionWorkingSet(int64_t stackedRows, int64_t keyChunk,
+                                int64_t headDim, int64_t elementBytes) {
+  int64_t r = stackedRows, kc = keyChunk, d = headDim;
+  // q rows (element type), the f32 accumulator, max and sum per row.
+  int64_t rows =
+      saturatingMul(r, saturatingAdd(saturatingMul(d, elementBytes + 4), 8));
+  // Two chunks of k and of v in flight.
+  int64_t keys = saturatingMul(saturatingMul(kc, d), 4 * elementBytes);
+  int64_t scores = saturatingMul(saturatingMul(r, kc), 4);
+  return saturatingAdd(saturatingAdd(rows, keys), scores);
+}
+
+namespace {
+
+/// Heads and rows per block and the key chunk, for blocks of at most
+/// `maxHeads` heads and `maxRows` rows.
+struct BlockSizes {
+  int64_t heads, rows, keyChunk;
+};
+
+std::optional<BlockSizes> chooseBlock(int64_t maxHeads, int64_t maxRows,
+                                      const AttentionShape &s,
+                                      const DeviceDescription &device) {
+  int64_t budget = device.peBufferBytes();
+  int64_t minChunk = std::min<int64_t>(s.keys, 16);
+  auto fits = [&](int64_t heads, int64_t rows, int64_t chunk) {
+    return attentionWorkingSet(saturatingMul(heads, rows), chunk, s.headDim,
+                               s.elementBytes) <= budget;
+  };
+  // Rows: the whole run, else powers of two below it, the largest that fits;
+  // heads: all of them, else halved.
+  for (int64_t heads = maxHeads; heads >= 1; heads = (heads + 1) / 2) {
+    llvm::SmallVector<int64_t, 9> candidates{maxRows};
+    for (int64_t t = int64_t(1) << 30; t >= 1; t /= 2)
+      if (t < maxRows)
+        candidates.push_back(t);
+    for (int64_t rows : candidates) {
+      if (!fits(heads, rows, minChunk))
+        continue;
+      // The largest chunk that fits, by bisection (the set grows with it).
+      int64_t lo = minChunk, hi = s.keys;
+      while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (fits(heads, rows, mid))
+          lo = mid;
+        else
+          hi = mid - 1;
+      }
+      return BlockSizes{heads, rows, lo};
+    }
+    if (heads == 1)
+      break;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+llvm::Expected<llvm::SmallVector<AttentionBlock>>
+kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
+                    const DeviceDescription &device) {
+  llvm::SmallVector<AttentionBlock> blocks;
+  int64_t d = s.headDim, group = s.numHeads / s.numKVHeads;
+  llvm::SmallVector<int64_t, 2> shape{s.queries, s.numHeads * d};
+  llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
+  llvm::SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
+  // Block sizes by (heads of a KV head on a PE, rows of a PE): few distinct.
+  llvm::SmallVector<std::pair<std::pair<int64_t, int64_t>, BlockSizes>> cache;
+  auto sizesFor = [&](int64_t heads,
+                      int64_t rows) -> std::optional<BlockSizes> {
+    for (auto &[key, sizes] : cache)
+      if (key == std::make_pair(heads, rows))
+        return sizes;
+    std::optional<BlockSizes> sizes = chooseBlock(heads, rows, s, device);
+    if (sizes)
+      cache.push_back({{heads, rows}, *sizes});
+    return sizes;
+  };
+  for (auto [index, piece, box] : llvm::enumerate(pieces, computeBoxes)) {
+    if (box.numElements() == 0)
+      continue;
+    Box local{{box.offsets[0] - piece.box.offsets[0],
+               box.offsets[1] - piece.box.offsets[1]},
+              box.sizes};
+    for (auto [pe, share] :
+         llvm::enumerate(peShares(local, policy, device.pesPerCube))) {
+      int64_t row0 = piece.box.offsets[0] + share.offsets[0];
+      int64_t col0 = piece.box.offsets[1] + share.offsets[1];
+      int64_t rowCount = share.sizes[0];
+      // The heads whose first column is in the share.
+      int64_t firstHead = (col0 + d - 1) / d;
+      int64_t endHead = (col0 + share.sizes[1] + d - 1) / d;
+      for (int64_t h = firstHead; h < endHead;) {
+        int64_t kvHead = h / group;
+        int64_t run = std::min(endHead, (kvHead + 1) * group) - h;
+        std::optional<BlockSizes> sizes = sizesFor(run, rowCount);
+        if (!sizes) {
+          int64_t chunk = std::min<int64_t>(s.keys, 16);
+          return llvm::createStringError(
+              "needs " +
+              std::to_string(attentionWorkingSet(1, chunk, d, s.elementBytes)) +
+              " bytes of PE buffer for one query row of one head (head_dim " +
+              std::to_string(d) + ", a chunk of " + std::to_string(chunk) +
+              " keys), but a PE has " + std::to_string(device.peBufferBytes()));
+        }
+        for (int64_t h0 = h; h0 < h + run; h0 += sizes->heads) {
+          int64_t heads = std::min(sizes->heads, h + run - h0);
+          for (int64_t r = row0; r < row0 + rowCount; r += sizes->rows) {
+            if (blocks.size() >= kMaxAttentionBlocks)
+              return llvm::createStringError(
+                  "would need more than " +
+                  std::to_string(kMaxAttentionBlocks) +
+                  " attention blocks; the shapes are beyond the device");
+            AttentionBlock b;
+            b.piece = index;
+            b.pe = pe;
+            b.row = r;
+            b.rows = std::min(sizes->rows, row0 + rowCount - r);
+            b.head = h0;
+            b.heads = heads;
+            b.kvHead = kvHead;
+            b.position = s.keys - s.queries + r;
+            b.keys = b.position + b.rows;
+            b.keyChunk = std::min(sizes->keyChunk, b.keys);
+            blocks.push_back(b);
+          }
+        }
+        h += run;
+      }
+    }
+  }
+  return blocks;
+}
