@@ -63,6 +63,24 @@ std::optional<BlockSizes> chooseBlock(int64_t maxHeads, int64_t maxRows,
   return std::nullopt;
 }
 
+/// Query rows [row0, row0 + rows) of heads [head0, head0 + heads): what a
+/// cube or a PE computes.
+struct Work {
+  int64_t row0, rows, head0, heads;
+};
+
+/// `work` cut into `count` parts as even as can be, along its rows or its
+/// heads.
+llvm::SmallVector<Work> splitWork(const Work &work, bool alongRows,
+                                  int64_t count) {
+  Box box{{work.row0, work.head0}, {work.rows, work.heads}};
+  llvm::SmallVector<Work> parts;
+  for (const Box &part : splitEvenly(box, alongRows ? 0 : 1, count))
+    parts.push_back(
+        {part.offsets[0], part.sizes[0], part.offsets[1], part.sizes[1]});
+  return parts;
+}
+
 } // namespace
 
 llvm::Expected<llvm::SmallVector<AttentionBlock>>
@@ -72,7 +90,22 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
   int64_t d = s.headDim, group = s.numHeads / s.numKVHeads;
   llvm::SmallVector<int64_t, 2> shape{s.queries, s.numHeads * d};
   llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
-  llvm::SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
+  // What each cube computes: its piece's rows and the heads that start in
+  // its columns; of a replicated result, a share of the rows or of the
+  // heads, whichever is longer (then copied to the other replicas).
+  llvm::SmallVector<Work> cubeWork;
+  if (policy.isCubeReplicated()) {
+    cubeWork = splitWork({0, s.queries, 0, s.numHeads}, s.queries >= s.numHeads,
+                         pieces.size());
+  } else {
+    for (const CubePiece &piece : pieces) {
+      int64_t col0 = piece.box.offsets[1], cols = piece.box.sizes[1];
+      int64_t firstHead = (col0 + d - 1) / d,
+              endHead = (col0 + cols + d - 1) / d;
+      cubeWork.push_back({piece.box.offsets[0], piece.box.sizes[0], firstHead,
+                          endHead - firstHead});
+    }
+  }
   // Block sizes by (heads of a KV head on a PE, rows of a PE): few distinct.
   llvm::SmallVector<std::pair<std::pair<int64_t, int64_t>, BlockSizes>> cache;
   auto sizesFor = [&](int64_t heads,
@@ -85,24 +118,24 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
       cache.push_back({{heads, rows}, *sizes});
     return sizes;
   };
-  for (auto [index, piece, box] : llvm::enumerate(pieces, computeBoxes)) {
-    if (box.numElements() == 0)
+  for (auto [index, work] : llvm::enumerate(cubeWork)) {
+    if (work.rows == 0 || work.heads == 0)
       continue;
-    Box local{{box.offsets[0] - piece.box.offsets[0],
-               box.offsets[1] - piece.box.offsets[1]},
-              box.sizes};
-    for (auto [pe, share] :
-         llvm::enumerate(peShares(local, policy, device.pesPerCube))) {
-      int64_t row0 = piece.box.offsets[0] + share.offsets[0];
-      int64_t col0 = piece.box.offsets[1] + share.offsets[1];
-      int64_t rowCount = share.sizes[0];
-      // The heads whose first column is in the share.
-      int64_t firstHead = (col0 + d - 1) / d;
-      int64_t endHead = (col0 + share.sizes[1] + d - 1) / d;
-      for (int64_t h = firstHead; h < endHead;) {
+    // The PEs split the rows or the heads as the policy splits the result's
+    // rows or columns; a PE-level replicate, the longer of the two.
+    llvm::SmallVector<Work> peWork;
+    if (policy.isPeReplicated())
+      peWork = splitWork(work, work.rows >= work.heads, device.pesPerCube);
+    else
+      peWork = splitWork(work, policy.peDim == 0, policy.numPes);
+    for (auto [pe, share] : llvm::enumerate(peWork)) {
+      for (int64_t h = share.head0; h < share.head0 + share.heads;) {
+        if (share.rows == 0)
+          break;
         int64_t kvHead = h / group;
-        int64_t run = std::min(endHead, (kvHead + 1) * group) - h;
-        std::optional<BlockSizes> sizes = sizesFor(run, rowCount);
+        int64_t run =
+            std::min(share.head0 + share.heads, (kvHead + 1) * group) - h;
+        std::optional<BlockSizes> sizes = sizesFor(run, share.rows);
         if (!sizes) {
           int64_t chunk = std::min<int64_t>(s.keys, 16);
           return llvm::createStringError(
@@ -114,7 +147,8 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
         }
         for (int64_t h0 = h; h0 < h + run; h0 += sizes->heads) {
           int64_t heads = std::min(sizes->heads, h + run - h0);
-          for (int64_t r = row0; r < row0 + rowCount; r += sizes->rows) {
+          for (int64_t r = share.row0; r < share.row0 + share.rows;
+               r += sizes->rows) {
             if (blocks.size() >= kMaxAttentionBlocks)
               return llvm::createStringError(
                   "would need more than " +
@@ -124,7 +158,7 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
             b.piece = index;
             b.pe = pe;
             b.row = r;
-            b.rows = std::min(sizes->rows, row0 + rowCount - r);
+            b.rows = std::min(sizes->rows, share.row0 + share.rows - r);
             b.head = h0;
             b.heads = heads;
             b.kvHead = kvHead;

@@ -59,14 +59,17 @@ constexpr size_t kMaxAttentionBlocks = size_t(1) << 20;
 /// one head fits a PE's buffer with a chunk of min(keys, 16) keys, or when
 /// it would take more than kMaxAttentionBlocks blocks.
 ///
-/// Each cube computes what matmulComputeBoxes gives it (its piece, or a share
-/// of a replicated result) and each PE its share of that (peShares). A
-/// (row, head) belongs to the PE whose share holds the head's first column
-/// in that row, so every head of every row is computed once even when a
-/// policy cuts through a head. A PE's heads of one KV head are stacked into
-/// one block (they read the same keys and values) and its rows cut into runs,
-/// as many as fit the buffer: the most stacked rows that fit with a chunk of
-/// min(keys, 16), then the largest chunk that fits.
+/// Work is (query row, head) pairs, never part of a head. A cube computes
+/// the rows of its piece and the heads whose first column is in its piece
+/// (a head cut by the policy is computed whole in one cube and copied to
+/// the others); of a replicated result, a share of the rows or of the heads,
+/// whichever are more, then copied to the other replicas. Its PEs split the
+/// rows or the heads as the policy splits the result's rows or columns, or,
+/// for a PE-level replicate, the longer of the two over every PE. A PE's
+/// heads of one KV head are stacked into one block (they read the same keys
+/// and values) and its rows cut into runs, as many as fit the buffer: the
+/// most stacked rows that fit with a chunk of min(keys, 16) keys (the whole
+/// run, else a power of two), then the largest chunk that fits.
 llvm::Expected<llvm::SmallVector<AttentionBlock>>
 attentionBlocks(const AttentionShape &shape, const Placement &policy,
                 const DeviceDescription &device);
