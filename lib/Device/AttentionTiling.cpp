@@ -174,3 +174,31 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
   }
   return blocks;
 }
+
+/// The smallest box holding both.
+static Box hull(const Box &a, const Box &b) {
+  Box r;
+  for (size_t i = 0; i < a.sizes.size(); ++i) {
+    int64_t lo = std::min(a.offsets[i], b.offsets[i]);
+    int64_t hi = std::max(a.offsets[i] + a.sizes[i], b.offsets[i] + b.sizes[i]);
+    r.offsets.push_back(lo);
+    r.sizes.push_back(hi - lo);
+  }
+  return r;
+}
+
+llvm::SmallVector<std::optional<AttentionOperandBoxes>>
+kb::attentionOperandBoxes(llvm::ArrayRef<AttentionBlock> blocks,
+                          size_t numPieces, int64_t headDim) {
+  llvm::SmallVector<std::optional<AttentionOperandBoxes>> boxes(numPieces);
+  for (const AttentionBlock &b : blocks) {
+    Box q = b.outBox(headDim);
+    Box kv{{0, b.kvHead * headDim}, {b.keys, headDim}};
+    std::optional<AttentionOperandBoxes> &cube = boxes[b.piece];
+    if (!cube)
+      cube = AttentionOperandBoxes{q, kv};
+    else
+      *cube = AttentionOperandBoxes{hull(cube->q, q), hull(cube->kv, kv)};
+  }
+  return boxes;
+}

@@ -74,6 +74,19 @@ llvm::Expected<llvm::SmallVector<AttentionBlock>>
 attentionBlocks(const AttentionShape &shape, const Placement &policy,
                 const DeviceDescription &device);
 
+/// The regions of q and of k and v (the same for both) that the blocks of
+/// one cube read: the smallest boxes holding those of its blocks. What the
+/// lowering stages in the cube once for all its blocks.
+struct AttentionOperandBoxes {
+  Box q, kv;
+};
+
+/// Per piece of the result (`numPieces`), the operand boxes of its cube's
+/// blocks, or std::nullopt for a cube that computes none.
+llvm::SmallVector<std::optional<AttentionOperandBoxes>>
+attentionOperandBoxes(llvm::ArrayRef<AttentionBlock> blocks, size_t numPieces,
+                      int64_t headDim);
+
 } // namespace kb
 
 #endif // KB_DEVICE_ATTENTIONTILING_H

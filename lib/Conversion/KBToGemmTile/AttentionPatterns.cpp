@@ -65,17 +65,10 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
       SmallVector<int64_t> qAt, kAt, vAt;
     };
     std::vector<std::optional<Staged>> staged(out.pieces.size());
-    for (const AttentionBlock &b : *blocks) {
-      Box qBox = b.outBox(d);
-      Box kvBox{{0, b.kvHead * d}, {b.keys, d}};
-      std::optional<Staged> &s = staged[b.piece];
-      if (!s) {
-        s = Staged{qBox, kvBox, {}, {}, {}, {}, {}, {}};
-        continue;
-      }
-      s->qBox = hull(s->qBox, qBox);
-      s->kvBox = hull(s->kvBox, kvBox);
-    }
+    for (auto [s, boxes] : llvm::zip_equal(
+             staged, attentionOperandBoxes(*blocks, out.pieces.size(), d)))
+      if (boxes)
+        s = Staged{boxes->q, boxes->kv, {}, {}, {}, {}, {}, {}};
     OperandStager stager(rewriter, loc);
     for (auto [piece, s] : llvm::zip_equal(out.pieces, staged)) {
       if (!s)
@@ -141,19 +134,6 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
     waitFor(rewriter, loc, copies);
     replaceByBuffers(rewriter, op, out);
     return success();
-  }
-
-  /// The smallest box holding both.
-  static Box hull(const Box &a, const Box &b) {
-    Box r;
-    for (size_t i = 0; i < a.sizes.size(); ++i) {
-      int64_t lo = std::min(a.offsets[i], b.offsets[i]);
-      int64_t hi =
-          std::max(a.offsets[i] + a.sizes[i], b.offsets[i] + b.sizes[i]);
-      r.offsets.push_back(lo);
-      r.sizes.push_back(hi - lo);
-    }
-    return r;
   }
 
   const gt::DeviceDescription &device;
