@@ -89,6 +89,20 @@ TEST(AttentionTilingTest, AHeadTooWideForOneRowIsRefusedWithTheNumbers) {
             "(head_dim 256, a chunk of 2 keys), but a PE has 1024");
 }
 
+TEST(AttentionTilingTest, MoreBlocksThanADeviceProgramHoldsAreRefused) {
+  // A 1 KiB buffer takes 4 rows of head_dim 2 at a time: 2^23 tokens need
+  // 2^21 blocks.
+  DeviceDescription device;
+  device.peBufferKiB = 1;
+  int64_t tokens = int64_t(1) << 23;
+  llvm::Expected<llvm::SmallVector<AttentionBlock>> blocks = attentionBlocks(
+      {tokens, tokens, 1, 1, 2, 4}, Placement{-1, -1, 1, 1}, device);
+  ASSERT_FALSE(static_cast<bool>(blocks));
+  EXPECT_EQ(llvm::toString(blocks.takeError()),
+            "would need more than 1048576 attention blocks; the shapes are "
+            "beyond the device");
+}
+
 TEST(AttentionTilingTest, WorkCountsBothProductsTheSoftmaxAndTheBytes) {
   // 2 heads x 3 rows against 5 keys of head_dim 4, f16.
   PEWork work = attentionWork(2, 3, 5, 4, 2, /*f32=*/false);
