@@ -26,6 +26,16 @@ PEWork kb::elementwiseWork(double elements, int64_t elementBytes,
   return work;
 }
 
+PEWork kb::attentionWork(int64_t heads, int64_t rows, int64_t keys,
+                         int64_t headDim, int64_t elementBytes, bool f32) {
+  double h = heads, r = rows, t = keys, d = headDim;
+  PEWork work;
+  work.flops = h * (4.0 * r * t * d + 5.0 * r * t);
+  work.bytes = (2.0 * h * r * d + 2.0 * t * d) * elementBytes;
+  work.f32 = f32;
+  return work;
+}
+
 double kb::peSeconds(const DeviceDescription &device, const PEWork &work) {
   double rate = (work.f32 ? device.peGflopsF32 : device.peGflops) * 1e9;
   double perPeBandwidth = device.cubePeGBps * 1e9 / device.pesPerCube;

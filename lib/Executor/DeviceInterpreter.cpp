@@ -18,6 +18,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Runtime/Kernels.h"
+#include "kb/Runtime/TransformerKernels.h"
 
 #include "Reduction.h"
 
@@ -451,6 +452,32 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       runtime::roundBufferToDType(region.data.data(), region.data.size(),
                                   outTensor->dtype);
       insertBox(*outTensor, region, to);
+    });
+    break;
+  }
+  case gt::HostKernel::Kind::Attention: {
+    // Regions q, k, v (verified 2-D, one element type) read in place.
+    const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
+                           &vRegion = reads[2];
+    HostTensor &qt = bufferOf(rank, qRegion.buffer).tensor,
+               &kt = bufferOf(rank, kRegion.buffer).tensor,
+               &vt = bufferOf(rank, vRegion.buffer).tensor;
+    int64_t ldq = qt.shape[1], ldk = kt.shape[1], ldv = vt.shape[1],
+            ldo = outTensor->shape[1];
+    const float *q =
+        qt.data.data() + qRegion.offsets[0] * ldq + qRegion.offsets[1];
+    const float *k =
+        kt.data.data() + kRegion.offsets[0] * ldk + kRegion.offsets[1];
+    const float *v =
+        vt.data.data() + vRegion.offsets[0] * ldv + vRegion.offsets[1];
+    float *o = outTensor->data.data() + to[0] * ldo + to[1];
+    int64_t rows = size[0], keys = kRegion.sizes[0], headDim = kRegion.sizes[1],
+            heads = kernel.heads, position = kernel.position;
+    DType outType = outTensor->dtype;
+    rank.pending.push_back([=] {
+      runtime::causalAttentionBlock(outType, q, ldq, k, ldk, v, ldv, o, ldo,
+                                    rows, keys, heads, /*numKVHeads=*/1,
+                                    headDim, position);
     });
     break;
   }

@@ -90,9 +90,23 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
                                   const float *v, float *out, int64_t queries,
                                   int64_t keys, int64_t numHeads,
                                   int64_t numKVHeads, int64_t headDim) {
+  int64_t qCols = numHeads * headDim, kvCols = numKVHeads * headDim;
+  causalAttentionBlock(dtype, q, qCols, k, kvCols, v, kvCols, out, qCols,
+                       queries, keys, numHeads, numKVHeads, headDim,
+                       keys - queries);
+}
+
+void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
+                                       const float *k, int64_t ldk,
+                                       const float *v, int64_t ldv, float *out,
+                                       int64_t ldo, int64_t queries,
+                                       int64_t keys, int64_t numHeads,
+                                       int64_t numKVHeads, int64_t headDim,
+                                       int64_t firstPosition) {
   if (queries == 0 || numHeads == 0)
     return;
-  int64_t qCols = numHeads * headDim, kvCols = numKVHeads * headDim;
+  // Keys past the last query's position are masked for every row.
+  keys = std::min(keys, firstPosition + queries);
   int64_t group = numHeads / numKVHeads;
   // A block is up to `heads` query heads of one group times up to `chunk`
   // query rows, stacked: at most `stackedRows` rows of `keys` scores.
@@ -105,7 +119,7 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
   std::vector<float> keysT(headDim * keys), scores(heads * chunk * keys),
       stackedQ(heads * chunk * headDim), stackedOut(heads * chunk * headDim);
   for (int64_t g = 0; g < numKVHeads; ++g) {
-    transposeKeys(k, kvCols, g, keys, headDim, keysT.data());
+    transposeKeys(k, ldk, g, keys, headDim, keysT.data());
     for (int64_t h0 = g * group; h0 < (g + 1) * group; h0 += heads) {
       int64_t blockHeads = std::min(heads, (g + 1) * group - h0);
       for (int64_t first = 0; first < queries; first += chunk) {
@@ -113,26 +127,28 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
         int64_t stacked = blockHeads * rows;
         // The block's last query sees the most keys; later keys are masked
         // for every row of the block, so neither product computes them.
-        int64_t seen = keys - queries + first + rows;
+        int64_t seen = firstPosition + first + rows;
         // Stacked row j·rows + i is query first + i of head h0 + j.
         for (int64_t j = 0; j < blockHeads; ++j)
           for (int64_t i = 0; i < rows; ++i)
-            std::copy_n(q + (first + i) * qCols + (h0 + j) * headDim, headDim,
+            std::copy_n(q + (first + i) * ldq + (h0 + j) * headDim, headDim,
                         stackedQ.data() + (j * rows + i) * headDim);
         gemm(stackedQ.data(), headDim, keysT.data(), keys, scores.data(), seen,
              stacked, seen, headDim, /*accumulate=*/false);
         for (int64_t j = 0; j < blockHeads; ++j)
           for (int64_t i = 0; i < rows; ++i)
             scaledMaskedSoftmaxRow(scores.data() + (j * rows + i) * seen, seen,
-                                   keys - queries + first + i + 1, scale);
-        gemm(scores.data(), seen, v + g * headDim, kvCols, stackedOut.data(),
+                                   firstPosition + first + i + 1, scale);
+        gemm(scores.data(), seen, v + g * headDim, ldv, stackedOut.data(),
              headDim, stacked, headDim, seen, /*accumulate=*/false);
         for (int64_t j = 0; j < blockHeads; ++j)
-          for (int64_t i = 0; i < rows; ++i)
+          for (int64_t i = 0; i < rows; ++i) {
+            float *row = out + (first + i) * ldo + (h0 + j) * headDim;
             std::copy_n(stackedOut.data() + (j * rows + i) * headDim, headDim,
-                        out + (first + i) * qCols + (h0 + j) * headDim);
+                        row);
+            roundBufferToDType(row, headDim, dtype);
+          }
       }
     }
   }
-  roundBufferToDType(out, queries * qCols, dtype);
 }

@@ -113,6 +113,41 @@ TEST(AttentionTest, FirstQuerySeesOnlyTheFirstKey) {
       EXPECT_EQ(out[h * hd + d], v[(h / 2) * hd + d]) << h << "," << d;
 }
 
+TEST(AttentionTest, BlocksOfRowsAndHeadsOnStridedViewsEqualTheWhole) {
+  // A device op computes a block of query rows of some heads of one KV head
+  // on regions of larger buffers: every such block, placed with its row
+  // position, reproduces the whole attention, and leaves the other columns
+  // of its output rows untouched.
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    Case c{7, 11, 4, 2, 6, 1.0f};
+    int64_t qCols = c.heads * c.headDim, kvCols = c.kvHeads * c.headDim;
+    int64_t group = c.heads / c.kvHeads;
+    std::vector<float> q = randomValues(dtype, c.queries * qCols, 41);
+    std::vector<float> k = randomValues(dtype, c.keys * kvCols, 42);
+    std::vector<float> v = randomValues(dtype, c.keys * kvCols, 43);
+    std::vector<double> expected = naiveAttention(q, k, v, c);
+    std::vector<float> out(c.queries * qCols, -7.0f);
+    for (int64_t h = 0; h < c.heads; h += group)
+      for (int64_t first = 0; first < c.queries; first += 3) {
+        int64_t rows = std::min<int64_t>(3, c.queries - first);
+        int64_t position = c.keys - c.queries + first;
+        int64_t g = h / group;
+        causalAttentionBlock(
+            dtype, q.data() + first * qCols + h * c.headDim, qCols,
+            k.data() + g * c.headDim, kvCols, v.data() + g * c.headDim, kvCols,
+            out.data() + first * qCols + h * c.headDim, qCols, rows,
+            position + rows, group, 1, c.headDim, position);
+        // Later rows of these heads and of later heads are not written yet.
+        for (int64_t i = first + rows; i < c.queries; ++i)
+          for (int64_t d = h * c.headDim; d < qCols; ++d)
+            ASSERT_EQ(out[i * qCols + d], -7.0f) << i << "," << d;
+      }
+    for (size_t i = 0; i < out.size(); ++i)
+      EXPECT_NEAR(out[i], expected[i], tolerance(dtype, expected[i], 4e-6))
+          << dtypeName(dtype).str() << " element " << i;
+  }
+}
+
 TEST(AttentionTest, SoftmaxRowSumsToOneAndZeroesTheMaskedTail) {
   for (int64_t cols : {1, 3, 4, 9, 130}) {
     for (int64_t visible : {int64_t(1), (cols + 1) / 2, cols}) {

@@ -35,6 +35,15 @@ PEWork matmulWork(int64_t m, int64_t n, int64_t k, int64_t inputElementBytes,
 /// regions and writes one, all of `elementBytes`-byte elements.
 PEWork elementwiseWork(double elements, int64_t elementBytes, int64_t inputs);
 
+/// A causal attention block on one PE (gemm_tile.attention): `heads` query
+/// heads of one KV head, `rows` query rows each, against `keys` keys of
+/// `headDim`. FLOPs 4·rows·keys·headDim per head (q·kᵀ and p·v over the
+/// block's whole rows × keys rectangle, masked scores included) plus 5 per
+/// score for the softmax (scale, max, exp, sum, normalize); bytes: q read
+/// and the output written once, k and v read once for all its heads.
+PEWork attentionWork(int64_t heads, int64_t rows, int64_t keys, int64_t headDim,
+                     int64_t elementBytes, bool f32);
+
 /// Seconds a PE takes for `work`.
 double peSeconds(const DeviceDescription &device, const PEWork &work);
 

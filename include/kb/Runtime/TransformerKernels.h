@@ -54,6 +54,21 @@ void causalAttention(DType dtype, const float *q, const float *k,
                      const float *v, float *out, int64_t queries, int64_t keys,
                      int64_t numHeads, int64_t numKVHeads, int64_t headDim);
 
+/// causalAttention on strided views, for a block of query rows that need
+/// not be the last ones: q and out have leading dimensions ldq and ldo (at
+/// least numHeads · headDim), k and v ldk and ldv (at least
+/// numKVHeads · headDim); query i sits at position firstPosition + i and
+/// sees keys 0..firstPosition + i, so firstPosition + queries <= keys (keys
+/// beyond the last query's position are not read). Each output row's
+/// numHeads · headDim values are rounded to `dtype`; the rest of a row of
+/// `out` is not touched. What the device's gemm_tile.attention computes on
+/// one PE, for one KV head's query heads and a block of rows.
+void causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
+                          const float *k, int64_t ldk, const float *v,
+                          int64_t ldv, float *out, int64_t ldo, int64_t queries,
+                          int64_t keys, int64_t numHeads, int64_t numKVHeads,
+                          int64_t headDim, int64_t firstPosition);
+
 /// The softmax of one row of scores as causalAttention applies it:
 /// row[c] = e^(scale·row[c] − m) / Σ for c < visible (m the maximum of the
 /// scaled visible scores), and 0 for visible <= c < cols. visible >= 1.

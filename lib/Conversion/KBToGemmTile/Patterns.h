@@ -26,6 +26,10 @@ void populateLinearAlgebraConversionPatterns(
 void populateElementwiseConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns);
+/// kb.attention: attention blocks on the PEs.
+void populateAttentionConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns);
 /// kb.all_reduce (ring steps), kb.tp_slice and kb.tp_rank (rank-strided DMA).
 void populateCollectiveConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,

@@ -121,6 +121,11 @@ LogicalResult verifyPEComputeOp(PEComputeOpInterface op, BufferChecker &check) {
 }
 } // namespace
 
+LogicalResult kb::gemm_tile::verifyPERegions(PEComputeOpInterface op) {
+  BufferChecker check(op);
+  return verifyPEComputeOp(op, check);
+}
+
 LogicalResult kb::gemm_tile::verifyElementwiseOp(PEComputeOpInterface op) {
   BufferChecker check(op);
   if (failed(verifyPEComputeOp(op, check)))

@@ -84,6 +84,9 @@ bool KernelOutliner::isOutlinable(Operation *op) const {
   // the slice is of the rank.
   if (auto slice = dyn_cast<TPSliceOp>(op))
     return slice.getRank().getDefiningOp<TPRankOp>() != nullptr;
+  // Attention: local compute, the same in every layer of a model.
+  if (isa<AttentionOp>(op))
+    return true;
   // Local compute: the gemm and every elementwise op (the ops whose result
   // type follows their first operand's).
   return isa<MatmulOp>(op) ||

@@ -139,14 +139,16 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
       return func.emitOpError()
              << "has arguments that need " << bytes << " bytes in cube " << cube
              << ", more than any device's cube holds (2^50 bytes)";
-  WalkResult walk = func.walk([&](MatmulOp op) {
+  WalkResult walk = func.walk([&](Operation *op) {
+    if (!isa<MatmulOp, AttentionOp>(op))
+      return WalkResult::advance();
     int64_t bytes = largestStagedBytes(op, policyOf);
     if (bytes <= gemm_tile::kMaxCubeMemoryBytes)
       return WalkResult::advance();
-    op.emitOpError() << "stages " << bytes
-                     << " bytes of its operands in one cube under these "
-                        "placements, more than any device's cube holds "
-                        "(2^50 bytes)";
+    op->emitOpError() << "stages " << bytes
+                      << " bytes of its operands in one cube under these "
+                         "placements, more than any device's cube holds "
+                         "(2^50 bytes)";
     return WalkResult::interrupt();
   });
   return failure(walk.wasInterrupted());

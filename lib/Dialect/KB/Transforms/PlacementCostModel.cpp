@@ -1,6 +1,7 @@
 //===- PlacementCostModel.cpp - what a placement costs on the device ------===//
 
 #include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
+#include "kb/Device/AttentionTiling.h"
 #include "kb/Device/CostModel.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
@@ -134,6 +135,76 @@ double elementwiseSeconds(Operation *op,
   return dma + compute;
 }
 
+/// The blocks convert-kb-to-gemm-tile cuts `op` into under `policyOf`, or
+/// std::nullopt when it would refuse the op.
+std::optional<SmallVector<AttentionBlock>>
+attentionBlocksOf(AttentionOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+                  const DeviceDescription &device) {
+  ArrayRef<int64_t> q = shapeOf(op.getQ()), k = shapeOf(op.getK());
+  AttentionShape shape{q[0],
+                       k[0],
+                       static_cast<int64_t>(op.getNumHeads()),
+                       static_cast<int64_t>(op.getNumKvHeads()),
+                       op.getHeadDim(),
+                       elementBytes(op.getQ())};
+  llvm::Expected<SmallVector<AttentionBlock>> blocks =
+      attentionBlocks(shape, policyOf(op.getResult()), device);
+  if (!blocks) {
+    llvm::consumeError(blocks.takeError());
+    return std::nullopt;
+  }
+  return std::move(*blocks);
+}
+
+/// The lowering's blocks priced: operand DMA into the busiest cube, the
+/// busiest PE's blocks, then each block's region copied to the other pieces
+/// that share it (replicas, or a head the policy cuts), the busiest cube's
+/// copies. A placement the lowering refuses costs infinitely much.
+double attentionSeconds(AttentionOp op,
+                        function_ref<DPPolicyAttr(Value)> policyOf,
+                        const DeviceDescription &device) {
+  std::optional<SmallVector<AttentionBlock>> blocks =
+      attentionBlocksOf(op, policyOf, device);
+  if (!blocks)
+    return std::numeric_limits<double>::infinity();
+  Value result = op.getResult();
+  DPPolicyAttr out = policyOf(result);
+  SmallVector<CubePiece> pieces = cubePieces(shapeOf(result), out);
+  int64_t d = op.getHeadDim(), eb = elementBytes(result);
+  bool f32 = op.getType().getElementType().isF32();
+  double dma = 0;
+  for (auto [piece, boxes] : llvm::zip_equal(
+           pieces, attentionOperandBoxes(*blocks, pieces.size(), d))) {
+    if (!boxes)
+      continue;
+    dma = std::max(dma, bringSeconds(op.getQ(), policyOf(op.getQ()), piece.cube,
+                                     boxes->q, device) +
+                            bringSeconds(op.getK(), policyOf(op.getK()),
+                                         piece.cube, boxes->kv, device) +
+                            bringSeconds(op.getV(), policyOf(op.getV()),
+                                         piece.cube, boxes->kv, device));
+  }
+  std::vector<double> peBusy(pieces.size() * device.pesPerCube, 0),
+      copies(pieces.size(), 0);
+  for (const AttentionBlock &b : *blocks) {
+    peBusy[b.piece * device.pesPerCube + b.pe] +=
+        peSeconds(device, attentionWork(b.heads, b.rows, b.keys, d, eb, f32));
+    Box box = b.outBox(d);
+    bool inPlace = pieces[b.piece].box.contains(box);
+    for (auto [index, to] : llvm::enumerate(pieces)) {
+      if (inPlace && index == static_cast<size_t>(b.piece))
+        continue;
+      if (std::optional<Box> overlap = to.box.intersect(box))
+        copies[index] +=
+            dmaSeconds(device, boxBytes(*overlap, eb),
+                       /*withinCube=*/to.cube == pieces[b.piece].cube);
+    }
+  }
+  double compute = peBusy.empty() ? 0 : *llvm::max_element(peBusy);
+  double copy = copies.empty() ? 0 : *llvm::max_element(copies);
+  return dma + compute + copy;
+}
+
 double allReduceOpSeconds(AllReduceOp op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
                           int64_t worldSize, const DeviceDescription &device) {
@@ -147,6 +218,44 @@ double allReduceOpSeconds(AllReduceOp op,
                         ? dmaSeconds(device, bytes, /*withinCube=*/false)
                         : 0;
   return ring + replicas;
+}
+
+/// The bytes of the largest operand box a cube's attention blocks stage
+/// when no piece of the operand in that cube holds it. Shapes are sized by
+/// the default device: the boxes a cube reads are bounded by the keys and
+/// one KV head's columns whatever the PE buffer.
+int64_t
+largestAttentionStagedBytes(AttentionOp op,
+                            function_ref<DPPolicyAttr(Value)> policyOf) {
+  if (!llvm::all_of(
+          op->getOperandTypes(),
+          [](Type t) { return cast<RankedTensorType>(t).hasStaticShape(); }) ||
+      !op.getType().hasStaticShape())
+    return 0;
+  DeviceDescription device;
+  std::optional<SmallVector<AttentionBlock>> blocks =
+      attentionBlocksOf(op, policyOf, device);
+  if (!blocks)
+    return 0;
+  SmallVector<CubePiece> pieces =
+      cubePieces(shapeOf(op.getResult()), policyOf(op.getResult()));
+  int64_t eb = elementBytes(op.getQ()), largest = 0;
+  auto staged = [&](Value v, int64_t cube, const Box &box) -> int64_t {
+    if (holds(v, policyOf(v), cube, box))
+      return 0;
+    return checkedByteSize(box.sizes, eb)
+        .value_or(std::numeric_limits<int64_t>::max());
+  };
+  for (auto [piece, boxes] :
+       llvm::zip_equal(pieces, attentionOperandBoxes(*blocks, pieces.size(),
+                                                     op.getHeadDim()))) {
+    if (!boxes)
+      continue;
+    largest = std::max({largest, staged(op.getQ(), piece.cube, boxes->q),
+                        staged(op.getK(), piece.cube, boxes->kv),
+                        staged(op.getV(), piece.cube, boxes->kv)});
+  }
+  return largest;
 }
 
 } // namespace
@@ -168,6 +277,8 @@ double kb::estimateOpSeconds(Operation *op,
     return matmulSeconds(matmul, policyOf, device);
   if (isa<GeluOp, AddOp>(op))
     return elementwiseSeconds(op, policyOf, device);
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return attentionSeconds(attention, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return allReduceOpSeconds(reduce, policyOf, worldSize, device);
   if (auto slice = dyn_cast<TPSliceOp>(op))
@@ -178,6 +289,8 @@ double kb::estimateOpSeconds(Operation *op,
 
 int64_t kb::largestStagedBytes(Operation *op,
                                function_ref<DPPolicyAttr(Value)> policyOf) {
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return largestAttentionStagedBytes(attention, policyOf);
   auto matmul = dyn_cast<MatmulOp>(op);
   if (!matmul || !matmul.getLhs().getType().hasStaticShape() ||
       !matmul.getRhs().getType().hasStaticShape() ||

@@ -25,13 +25,16 @@ struct BufferRegion {
 /// How kb-run computes a PE op on host data: a gemm of its two read regions
 /// into its write region; or a named elementwise kernel of the runtime
 /// (kb/Runtime/Kernels.h) applied to one read region (Map) or to two (Zip,
-/// where a rank-1 second region is a bias added to every row).
+/// where a rank-1 second region is a bias added to every row); or causal
+/// attention of its q, k and v regions (kb::runtime::causalAttentionBlock).
 struct HostKernel {
-  enum class Kind { Gemm, Map, Zip };
+  enum class Kind { Gemm, Map, Zip, Attention };
   Kind kind;
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
   double scale = 1.0;      // Map: the kernel's result times this
+  int64_t heads = 1;       // Attention: query heads over the one KV head
+  int64_t position = 0;    // Attention: the first query row's position
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.

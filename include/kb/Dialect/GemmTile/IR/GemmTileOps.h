@@ -12,6 +12,10 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kb::gemm_tile {
+/// The checks every PE op passes: its buffers are static cube buffers of the
+/// device, its regions lie inside them, its PE exists, and all its buffers
+/// are in that PE's cube.
+mlir::LogicalResult verifyPERegions(PEComputeOpInterface op);
 /// The verifier every elementwise PE op shares (GemmTile_UnaryElementwiseOp,
 /// GemmTile_BinaryElementwiseOp): its regions and PE, and one element type.
 mlir::LogicalResult verifyElementwiseOp(PEComputeOpInterface op);

@@ -30,8 +30,10 @@ double estimateOpSeconds(mlir::Operation *op,
 /// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
 /// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
 /// rhs columns a cube's share of the result multiplies, when no piece of the
-/// operand in that cube holds them (saturating at INT64_MAX); 0 for other
-/// ops, whose staged regions are no larger than their result's pieces.
+/// operand in that cube holds them (saturating at INT64_MAX); for a
+/// kb.attention, the q rows or the keys and values of the KV heads a cube's
+/// blocks read; 0 for other ops, whose staged regions are no larger than
+/// their result's pieces.
 int64_t
 largestStagedBytes(mlir::Operation *op,
                    llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf);

@@ -1,0 +1,94 @@
+//===- GemmTileAttentionOps.cpp - attention on one PE ---------------------===//
+//
+// gemm_tile.attention's verifier, regions, cost and host kernel. Its working
+// set is kb/Device/AttentionTiling.h's, which the lowering sizes its blocks
+// with, so every block the lowering emits verifies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kb/Device/AttentionTiling.h"
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+
+using namespace mlir;
+using namespace kb::gemm_tile;
+
+static Type elementTypeOf(Value v) {
+  return cast<MemRefType>(v.getType()).getElementType();
+}
+
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != 3)
+    return emitOpError() << "expects sizes [rows, keys, head_dim], got "
+                         << sizes.size() << " sizes";
+  int64_t rows = sizes[0], keys = sizes[1], headDim = sizes[2];
+  int64_t heads = getHeads(), position = getPosition();
+  if (heads <= 0)
+    return emitOpError() << "expects a positive number of heads, got " << heads;
+  if (failed(verifyPERegions(*this)))
+    return failure();
+  Type elementType = elementTypeOf(getQ());
+  if (elementTypeOf(getK()) != elementType ||
+      elementTypeOf(getV()) != elementType ||
+      elementTypeOf(getOut()) != elementType)
+    return emitOpError() << "expects one element type, got "
+                         << elementTypeOf(getQ()) << ", "
+                         << elementTypeOf(getK()) << ", "
+                         << elementTypeOf(getV()) << " and "
+                         << elementTypeOf(getOut()) << " for q, k, v and out";
+  // Each query row sees at least its own key, and the last row's key is in
+  // the region (the region check made rows and keys positive).
+  if (position < 0 || position > keys - rows)
+    return emitOpError() << "has query rows at positions " << position << " to "
+                         << position << " + " << rows
+                         << " - 1, but reads keys 0 to " << keys - 1;
+  int64_t chunk = getKeyChunk();
+  if (chunk <= 0 || chunk > keys)
+    return emitOpError() << "key_chunk must be in [1, " << keys << "], got "
+                         << chunk;
+  DeviceDescription device = lookupDevice(*this);
+  int64_t working =
+      kb::attentionWorkingSet(kb::saturatingMul(heads, rows), chunk, headDim,
+                              elementType.getIntOrFloatBitWidth() / 8);
+  if (working > device.peBufferBytes())
+    return emitOpError() << "needs " << byteCountText(working)
+                         << " bytes of PE buffer for " << heads << " x " << rows
+                         << " query rows of head_dim " << headDim
+                         << " with key_chunk " << chunk << ", but a PE has "
+                         << device.peBufferBytes();
+  return success();
+}
+
+SmallVector<BufferRegion> AttentionOp::getReadRegions() {
+  int64_t rows = getSizes()[0], keys = getSizes()[1], d = getSizes()[2];
+  int64_t columns = kb::saturatingMul(getHeads(), d);
+  return {{getQ(), llvm::to_vector<2>(getQOffsets()), {rows, columns}, "q"},
+          {getK(), llvm::to_vector<2>(getKOffsets()), {keys, d}, "k"},
+          {getV(), llvm::to_vector<2>(getVOffsets()), {keys, d}, "v"}};
+}
+
+SmallVector<BufferRegion> AttentionOp::getWriteRegions() {
+  int64_t rows = getSizes()[0], d = getSizes()[2];
+  return {{getOut(),
+           llvm::to_vector<2>(getOutOffsets()),
+           {rows, kb::saturatingMul(getHeads(), d)},
+           "out"}};
+}
+
+// Every output row needs all of its query row and every key first.
+bool AttentionOp::canWorkInPlace() { return false; }
+
+kb::PEWork AttentionOp::getWork() {
+  Type elementType = elementTypeOf(getQ());
+  return kb::attentionWork(
+      getHeads(), getSizes()[0], getSizes()[1], getSizes()[2],
+      elementType.getIntOrFloatBitWidth() / 8, elementType.isF32());
+}
+
+HostKernel AttentionOp::getHostKernel() {
+  HostKernel kernel{HostKernel::Kind::Attention, "attention"};
+  kernel.heads = getHeads();
+  kernel.position = getPosition();
+  return kernel;
+}

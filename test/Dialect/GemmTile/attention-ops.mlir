@@ -1,0 +1,21 @@
+// RUN: kb-opt %s | kb-opt | FileCheck %s
+// RUN: kb-opt %s -mlir-print-op-generic | kb-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @attention_block
+func.func @attention_block(%q: memref<8x256xf16, #gemm_tile.cube<1>>, %k: memref<8x64xf16, #gemm_tile.cube<1>>,
+                           %v: memref<8x64xf16, #gemm_tile.cube<1>>) -> memref<8x256xf16, #gemm_tile.cube<1>> {
+  %o = gemm_tile.alloc : memref<8x256xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[T:.*]] = gemm_tile.attention pe 1 %{{.*}} [2, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [2, 0] sizes [2, 4, 64] heads 4 position 2 key_chunk 4 : memref<8x256xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x256xf16, #gemm_tile.cube<1>>
+  %t = gemm_tile.attention pe 1 %q [2, 0], %k [0, 0], %v [0, 0] to %o [2, 0]
+      sizes [2, 4, 64] heads 4 position 2 key_chunk 4
+      : memref<8x256xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>,
+        memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x256xf16, #gemm_tile.cube<1>>
+  // Decode: one query at position 6 against 7 keys, one head of columns 64..127.
+  // CHECK: gemm_tile.attention pe 0 {{.*}} sizes [1, 7, 64] heads 1 position 6 key_chunk 7
+  %u = gemm_tile.attention pe 0 %q [7, 64], %k [0, 0], %v [1, 0] to %o [7, 64]
+      sizes [1, 7, 64] heads 1 position 6 key_chunk 7
+      : memref<8x256xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>,
+        memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x256xf16, #gemm_tile.cube<1>>
+  gemm_tile.wait %t, %u
+  return %o : memref<8x256xf16, #gemm_tile.cube<1>>
+}
