@@ -25,13 +25,18 @@ struct BufferRegion {
 /// How kb-run computes a PE op on host data: a gemm of its two read regions
 /// into its write region; or a named elementwise kernel of the runtime
 /// (kb/Runtime/Kernels.h) applied to one read region (Map) or to two (Zip,
-/// where a rank-1 second region is a bias added to every row).
+/// where a rank-1 second region is a bias added to every row); or a named row
+/// kernel (Rows) on whole rows of the first read region, the other read
+/// regions rank-1 vectors of one element per column (a weight, a bias).
 struct HostKernel {
-  enum class Kind { Gemm, Map, Zip };
+  enum class Kind { Gemm, Map, Zip, Rows };
   Kind kind;
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
   double scale = 1.0;      // Map: the kernel's result times this
+  // Rows: the kernel's numbers (a norm's eps; rope's head_dim, position of
+  // the first row and theta).
+  llvm::SmallVector<double, 3> params = {};
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.

@@ -329,4 +329,6 @@ def GemmTile_WaitOp : GemmTile_Op<"wait"> {
   let hasVerifier = 1;
 }
 
+include "kb/Dialect/GemmTile/IR/GemmTileRowOps.td"
+
 #endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD
