@@ -35,6 +35,7 @@ void kb::populateKBToGemmTileConversionPatterns(
   detail::populateFunctionConversionPatterns(typeConverter, patterns);
   detail::populateLinearAlgebraConversionPatterns(typeConverter, patterns);
   detail::populateElementwiseConversionPatterns(typeConverter, patterns);
+  detail::populateDecoderConversionPatterns(typeConverter, patterns);
   detail::populateCollectiveConversionPatterns(typeConverter, patterns,
                                                worldSize);
 }
