@@ -50,60 +50,13 @@ struct RowSlab {
   int64_t firstRow;
 };
 
-/// How a row op cuts its rows: a norm needs whole rows (`unit` 0: the last
-/// dimension), a rope whole heads (`unit` head_dim).
-struct RowShape {
-  int64_t unit;
-  /// Whether PEs may share the work out by units (heads) when there are
-  /// fewer rows than PEs.
-  bool splitUnits;
-};
-
-/// The box a cube computes for `piece` of a [rows, cols] result: the piece
-/// widened to whole units in its last dimension.
-Box widen(const Box &piece, int64_t cols, RowShape shape) {
-  Box work = piece;
-  if (shape.unit == 0) {
-    work.offsets[1] = 0;
-    work.sizes[1] = cols;
-    return work;
-  }
-  int64_t lo = piece.offsets[1] / shape.unit * shape.unit;
-  int64_t hi = llvm::divideCeil(piece.offsets[1] + piece.sizes[1], shape.unit) *
-               shape.unit;
-  work.offsets[1] = lo;
-  work.sizes[1] = hi - lo;
-  return work;
-}
-
-/// The PE shares of a cube's work box (local coordinates): its rows over the
-/// cube's PEs, or, for a rope of fewer rows than PEs, its heads.
-SmallVector<Box> rowShares(const Box &local, RowShape shape,
-                           int64_t pesPerCube) {
-  SmallVector<Box> shares;
-  int64_t rows = local.sizes[0];
-  int64_t units = shape.unit ? local.sizes[1] / shape.unit : 1;
-  if (shape.splitUnits && rows < pesPerCube && units > 1) {
-    Box inUnits{{0, 0}, {rows, units}};
-    for (Box &share : splitEvenly(inUnits, 1, pesPerCube)) {
-      share.offsets[1] *= shape.unit;
-      share.sizes[1] *= shape.unit;
-      shares.push_back(share);
-    }
-  } else {
-    shares = splitEvenly(local, 0, pesPerCube);
-  }
-  llvm::erase_if(shares, [](const Box &b) { return b.numElements() == 0; });
-  return shares;
-}
-
 /// Emits a row op producing a tensor of placed `type` from `input` and the
 /// rank-1 `vectors` (a weight, a bias): staging, one `emit` per PE slab, a
 /// wait, then the copies of widened work into the result pieces.
 template <typename Emit>
 DeviceTensor lowerRowOp(ConversionPatternRewriter &rewriter, Location loc,
                         RankedTensorType type, const DeviceTensor &input,
-                        ArrayRef<DeviceTensor> vectors, RowShape shape,
+                        ArrayRef<DeviceTensor> vectors, int64_t unit,
                         const gt::DeviceDescription &device, Emit emit) {
   DeviceTensor out = allocate(rewriter, loc, type);
   int64_t cols = type.getDimSize(1);
@@ -119,7 +72,7 @@ DeviceTensor lowerRowOp(ConversionPatternRewriter &rewriter, Location loc,
   SmallVector<CubeWork> cubes;
   for (const Piece &piece : out.pieces) {
     CubeWork w;
-    w.work = widen(piece.box, cols, shape);
+    w.work = rowWorkBox(piece.box, cols, unit);
     std::tie(w.in, w.inOffsets) = stager.bring(input, piece.cube, w.work);
     for (const DeviceTensor &v : vectors) {
       // A norm's work spans whole rows, so its vectors arrive whole: the
@@ -144,7 +97,7 @@ DeviceTensor lowerRowOp(ConversionPatternRewriter &rewriter, Location loc,
   for (const CubeWork &w : cubes) {
     Box local{zeros(2), w.work.sizes};
     for (auto [pe, share] :
-         llvm::enumerate(rowShares(local, shape, device.pesPerCube)))
+         llvm::enumerate(rowShares(local, unit, device.pesPerCube)))
       tokens.push_back(
           emit(RowSlab{static_cast<int64_t>(pe), w.in,
                        plus(w.inOffsets, share.offsets), w.vectors, w.target,
@@ -195,8 +148,8 @@ struct RMSNormOpLowering : public OpConversionPattern<RMSNormOp> {
     DeviceTensor weight =
         deviceTensor(op.getWeight().getType(), adaptor.getWeight());
     DeviceTensor out =
-        lowerRowOp(rewriter, loc, *type, input, {weight}, RowShape{0, false},
-                   device, [&](const RowSlab &s) -> Value {
+        lowerRowOp(rewriter, loc, *type, input, {weight}, /*unit=*/0, device,
+                   [&](const RowSlab &s) -> Value {
                      return gt::RMSNormOp::create(
                          rewriter, loc, tokenType(op.getContext()), s.pe,
                          s.input, s.inputOffsets, s.vectors[0], s.out,
@@ -228,7 +181,7 @@ struct LayerNormOpLowering : public OpConversionPattern<LayerNormOp> {
     DeviceTensor bias = deviceTensor(op.getBias().getType(), adaptor.getBias());
     DeviceTensor out =
         lowerRowOp(rewriter, loc, *type, input, {weight, bias},
-                   RowShape{0, false}, device, [&](const RowSlab &s) -> Value {
+                   /*unit=*/0, device, [&](const RowSlab &s) -> Value {
                      return gt::LayerNormOp::create(
                          rewriter, loc, tokenType(op.getContext()), s.pe,
                          s.input, s.inputOffsets, s.vectors[0], s.vectors[1],
@@ -259,8 +212,8 @@ struct RoPEOpLowering : public OpConversionPattern<RoPEOp> {
     // in the local tensor is its token's.
     int64_t offset = op.getPositionOffset();
     DeviceTensor out =
-        lowerRowOp(rewriter, loc, *type, input, {}, RowShape{headDim, true},
-                   device, [&](const RowSlab &s) -> Value {
+        lowerRowOp(rewriter, loc, *type, input, {}, /*unit=*/headDim, device,
+                   [&](const RowSlab &s) -> Value {
                      return gt::RoPEOp::create(
                          rewriter, loc, tokenType(op.getContext()), s.pe,
                          s.input, s.inputOffsets, s.out, s.outOffsets, s.sizes,
