@@ -130,6 +130,11 @@ llvm::SmallVector<Box> kb::rowShares(const Box &local, int64_t unit,
   return shares;
 }
 
+int64_t kb::normRowWorkingSet(int64_t cols, int64_t elementBytes,
+                              int64_t vectors) {
+  return saturatingMul(cols, saturatingMul(elementBytes, 2 + vectors));
+}
+
 llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
                                               const Placement &policy) {
   llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);

@@ -75,6 +75,10 @@ Box rowWorkBox(const Box &piece, int64_t cols, int64_t unit);
 llvm::SmallVector<Box> rowShares(const Box &local, int64_t unit,
                                  int64_t pesPerCube);
 
+/// Bytes of the PE buffer a norm of rows of `cols` values occupies: one row,
+/// its result and the `vectors` (weight, bias) it scales by; saturating.
+int64_t normRowWorkingSet(int64_t cols, int64_t elementBytes, int64_t vectors);
+
 /// Tile sizes for a gemm slab of m × n with reduction k on one PE.
 struct GemmTileSizes {
   int64_t m, n, kChunk;

@@ -118,9 +118,12 @@ DeviceTensor lowerRowOp(ConversionPatternRewriter &rewriter, Location loc,
   return out;
 }
 
-/// The placed rank-2 type of a row op's result, or a located failure.
+/// The placed rank-2 type of a norm's or rope's result, or a located failure.
+/// A norm's PE holds a whole row and its `vectors`: a row that does not fit
+/// the PE buffer is refused here rather than left to the device op's verifier.
 FailureOr<RankedTensorType> checkRowOp(Operation *op, Type type,
-                                       const gt::DeviceDescription &device) {
+                                       const gt::DeviceDescription &device,
+                                       int64_t vectors = -1) {
   FailureOr<RankedTensorType> placed = checkPlaced(op, type, device);
   if (failed(placed))
     return failure();
@@ -129,6 +132,17 @@ FailureOr<RankedTensorType> checkRowOp(Operation *op, Type type,
            << "is lowered to the device for [rows, columns] tensors, got "
               "rank "
            << placed->getRank();
+  if (vectors >= 0) {
+    int64_t cols = placed->getDimSize(1);
+    int64_t bytes =
+        normRowWorkingSet(cols, placed->getElementTypeBitWidth() / 8, vectors);
+    if (bytes > device.peBufferBytes())
+      return op->emitOpError()
+             << "normalizes rows of " << cols << " columns, which need "
+             << bytes << " bytes of a PE's buffer (the row, its result and "
+             << "the weight" << (vectors == 2 ? " and bias" : "")
+             << "), but a PE has " << device.peBufferBytes();
+  }
   return placed;
 }
 
@@ -139,7 +153,8 @@ struct RMSNormOpLowering : public OpConversionPattern<RMSNormOp> {
   LogicalResult
   matchAndRewrite(RMSNormOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    FailureOr<RankedTensorType> type = checkRowOp(op, op.getType(), device);
+    FailureOr<RankedTensorType> type =
+        checkRowOp(op, op.getType(), device, /*vectors=*/1);
     if (failed(type))
       return failure();
     Location loc = op.getLoc();
@@ -170,7 +185,8 @@ struct LayerNormOpLowering : public OpConversionPattern<LayerNormOp> {
   LogicalResult
   matchAndRewrite(LayerNormOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    FailureOr<RankedTensorType> type = checkRowOp(op, op.getType(), device);
+    FailureOr<RankedTensorType> type =
+        checkRowOp(op, op.getType(), device, /*vectors=*/2);
     if (failed(type))
       return failure();
     Location loc = op.getLoc();

@@ -170,3 +170,15 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
     return %s : tensor<4x4xf32, #rep>
   }
 }
+
+// -----
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<pe_buffer_kib = 3>} {
+  func.func @norm_row_too_long(%x: tensor<2x512xf16, #rep>, %w: tensor<512xf16, #rep>, %b: tensor<512xf16, #rep>) -> tensor<2x512xf16, #rep> {
+    // expected-error@+1 {{normalizes rows of 512 columns, which need 4096 bytes of a PE's buffer (the row, its result and the weight and bias), but a PE has 3072}}
+    %n = kb.layer_norm %x, %w, %b : tensor<2x512xf16, #rep>, tensor<512xf16, #rep>, tensor<512xf16, #rep>
+    return %n : tensor<2x512xf16, #rep>
+  }
+}

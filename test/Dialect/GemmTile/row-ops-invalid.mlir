@@ -119,3 +119,14 @@ func.func @rope_element_types(%x: memref<4x8xf32, #gemm_tile.cube<0>>, %y: memre
   %t = gemm_tile.rope pe 0 %x [0, 0] to %y [0, 0] sizes [4, 8] head_dim 8 position 0 theta 1.0e4 : memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x8xbf16, #gemm_tile.cube<0>>
   return
 }
+
+// -----
+
+// A PE holds a whole row, its result and the weight: 3 · 256 f32 = 3072 bytes.
+module attributes {gemm_tile.device = #gemm_tile.device<pe_buffer_kib = 2>} {
+  func.func @norm_row_too_long(%x: memref<2x256xf32, #gemm_tile.cube<0>>, %w: memref<256xf32, #gemm_tile.cube<0>>) {
+    // expected-error@+1 {{needs 3072 bytes of PE buffer for a row of 256 columns (the row, its result and 1 vector), but a PE has 2048}}
+    %t = gemm_tile.rms_norm pe 0 %x [0, 0], %w to %x [0, 0] sizes [2, 256] eps 1.0e-5 : memref<2x256xf32, #gemm_tile.cube<0>>, memref<256xf32, #gemm_tile.cube<0>>, memref<2x256xf32, #gemm_tile.cube<0>>
+    return
+  }
+}

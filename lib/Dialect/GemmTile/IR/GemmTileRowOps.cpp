@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Device/Tiling.h"
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 
 using namespace mlir;
@@ -75,6 +77,17 @@ template <typename NormOp> LogicalResult verifyNorm(NormOp op) {
     if (r.buffer != op.getInput() &&
         failed(verifyVector(op, r.name, r.buffer, sizes[1])))
       return failure();
+  // The PE holds a whole row while it reduces over it.
+  int64_t vectors = op.getReadRegions().size() - 1;
+  int64_t bytes =
+      normRowWorkingSet(sizes[1], elementBytesOf(op.getInput()), vectors);
+  int64_t buffer = lookupDevice(op).peBufferBytes();
+  if (bytes > buffer)
+    return op.emitOpError()
+           << "needs " << bytes << " bytes of PE buffer for a row of "
+           << sizes[1] << " columns (the row, its result and " << vectors
+           << (vectors == 1 ? " vector" : " vectors") << "), but a PE has "
+           << buffer;
   if (!(op.getEps().convertToFloat() > 0))
     return op.emitOpError()
            << "expects a positive eps, got " << op.getEps().convertToFloat();
