@@ -36,6 +36,27 @@ PEWork kb::attentionWork(int64_t heads, int64_t rows, int64_t keys,
   return work;
 }
 
+PEWork kb::normWork(int64_t rows, int64_t cols, int64_t elementBytes,
+                    int64_t vectors, bool layerNorm, bool f32) {
+  double values = static_cast<double>(rows) * cols;
+  PEWork work;
+  work.flops = values * (layerNorm ? 7 : 4);
+  work.bytes =
+      (2 * values + static_cast<double>(vectors) * cols) * elementBytes;
+  work.f32 = f32;
+  return work;
+}
+
+PEWork kb::ropeWork(int64_t rows, int64_t cols, int64_t elementBytes,
+                    bool f32) {
+  double values = static_cast<double>(rows) * cols;
+  PEWork work;
+  work.flops = 3 * values;
+  work.bytes = 2 * values * elementBytes;
+  work.f32 = f32;
+  return work;
+}
+
 double kb::peSeconds(const DeviceDescription &device, const PEWork &work) {
   double rate = (work.f32 ? device.peGflopsF32 : device.peGflops) * 1e9;
   double perPeBandwidth = device.cubePeGBps * 1e9 / device.pesPerCube;

@@ -95,6 +95,45 @@ llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
   return shares;
 }
 
+Box kb::rowWorkBox(const Box &piece, int64_t cols, int64_t unit) {
+  Box work = piece;
+  if (unit == 0) {
+    work.offsets[1] = 0;
+    work.sizes[1] = cols;
+    return work;
+  }
+  int64_t lo = piece.offsets[1] / unit * unit;
+  int64_t hi = (piece.offsets[1] + piece.sizes[1] + unit - 1) / unit * unit;
+  work.offsets[1] = lo;
+  work.sizes[1] = hi - lo;
+  return work;
+}
+
+llvm::SmallVector<Box> kb::rowShares(const Box &local, int64_t unit,
+                                     int64_t pesPerCube) {
+  llvm::SmallVector<Box> shares;
+  int64_t rows = local.sizes[0];
+  int64_t units = unit ? local.sizes[1] / unit : 1;
+  if (rows < pesPerCube && units > 1) {
+    // Decode: one token's heads shared out, rather than one busy PE.
+    Box inUnits{{0, 0}, {rows, units}};
+    for (Box &share : splitEvenly(inUnits, 1, pesPerCube)) {
+      share.offsets[1] *= unit;
+      share.sizes[1] *= unit;
+      shares.push_back(share);
+    }
+  } else {
+    shares = splitEvenly(local, 0, pesPerCube);
+  }
+  llvm::erase_if(shares, [](const Box &b) { return b.numElements() == 0; });
+  return shares;
+}
+
+int64_t kb::normRowWorkingSet(int64_t cols, int64_t elementBytes,
+                              int64_t vectors) {
+  return saturatingMul(cols, saturatingMul(elementBytes, 2 + vectors));
+}
+
 llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
                                               const Placement &policy) {
   llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);

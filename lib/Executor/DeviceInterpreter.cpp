@@ -481,6 +481,39 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     });
     break;
   }
+  case gt::HostKernel::Kind::Rows: {
+    const runtime::RowKernelInfo *rows = runtime::lookupRowKernel(kernel.name);
+    if (!rows)
+      return errorAt(op, "kb-run has no row kernel '" + kernel.name + "'");
+    if (reads.size() != rows->vectors + 1 ||
+        kernel.params.size() != rows->params)
+      return errorAt(op, "row kernel '" + kernel.name + "' takes " +
+                             llvm::Twine(rows->vectors) + " vectors and " +
+                             llvm::Twine(rows->params) + " numbers");
+    HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
+    SmallVector<int64_t, 2> from = reads[0].offsets;
+    // The vectors (a weight, a bias) with their regions.
+    SmallVector<std::tuple<HostTensor *, SmallVector<int64_t, 2>,
+                           SmallVector<int64_t, 2>>>
+        vectors;
+    for (const gt::BufferRegion &r : ArrayRef(reads).drop_front())
+      vectors.push_back({&bufferOf(rank, r.buffer).tensor, r.offsets, r.sizes});
+    runtime::RowKernel rowKernel = rows->kernel;
+    SmallVector<double, 3> params = kernel.params;
+    rank.pending.push_back([=] {
+      HostTensor region = extractBox(*in, from, size);
+      SmallVector<HostTensor, 2> vectorRegions;
+      SmallVector<const float *, 2> vectorData;
+      for (const auto &[tensor, offsets, sizes] : vectors)
+        vectorRegions.push_back(extractBox(*tensor, offsets, sizes));
+      for (const HostTensor &v : vectorRegions)
+        vectorData.push_back(v.data.data());
+      rowKernel(outTensor->dtype, region.data.data(), vectorData,
+                region.data.data(), size[0], size[1], params);
+      insertBox(*outTensor, region, to);
+    });
+    break;
+  }
   }
 
   PEWork work = op.getWork();

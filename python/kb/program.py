@@ -41,8 +41,7 @@ _current = contextvars.ContextVar("kb_program", default=None)
 
 # Op kinds that kb-tp-partition and kb-run's interpreter handle but the device lowering
 # does not yet: a program with them runs at the local view.
-LOCAL_VIEW_OPS = frozenset({"rms_norm", "layer_norm", "rope", "attention", "kv_append",
-                            "extract_slice", "silu", "mul", "scale"})
+LOCAL_VIEW_OPS = frozenset({"attention", "silu", "mul", "scale"})
 
 
 def current_program():
@@ -278,9 +277,10 @@ class Program:
         With lower_to_device=False the program runs at the local view: `kb-opt
         --kb-tp-partition` makes each rank's program, and kb-run runs its W ranks
         (the all-reduces between them) against the unsharded program, with no device
-        program, so the report's device figures are zero. That is how the
-        decoder-layer ops (norms, RoPE, attention, KV cache, SiLU, products) run
-        until their device lowering lands (uses_local_view_ops tells)."""
+        program, so the report's device figures are zero. That is how the ops of
+        LOCAL_VIEW_OPS (attention) run until their device lowering lands
+        (uses_local_view_ops tells); norms, RoPE, the KV-cache append and slices
+        run on the device."""
         values = self.argument_values(inputs)
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
             report_path = os.path.join(tmp, "report.json")
@@ -317,8 +317,8 @@ class Program:
 
     @property
     def uses_local_view_ops(self):
-        """True when the program has ops that kb does not lower to the device yet (the
-        decoder-layer ops): run it with `run(..., lower_to_device=False)`."""
+        """True when the program has ops that kb does not lower to the device yet
+        (attention): run it with `run(..., lower_to_device=False)`."""
         return any(kind in LOCAL_VIEW_OPS for kind, _, _ in self.ops)
 
     def reference(self, inputs=None):

@@ -35,6 +35,22 @@ TEST(CostModelTest, ElementwiseWorkReadsEveryInputAndWritesOnce) {
                    1024.0 * 4 * 3 / 125e9);
 }
 
+TEST(CostModelTest, RowOpsChargeTheirRowsVectorsAndArithmetic) {
+  DeviceDescription device;
+  // RMSNorm of 16 rows of 4096 f16: the rows read and written, one weight.
+  PEWork rms = normWork(16, 4096, 2, 1, /*layerNorm=*/false, /*f32=*/false);
+  EXPECT_DOUBLE_EQ(rms.flops, 4.0 * 16 * 4096);
+  EXPECT_DOUBLE_EQ(rms.bytes, (2.0 * 16 * 4096 + 4096) * 2);
+  EXPECT_DOUBLE_EQ(peSeconds(device, rms), rms.bytes / 125e9);
+  PEWork layer = normWork(16, 768, 4, 2, /*layerNorm=*/true, /*f32=*/true);
+  EXPECT_DOUBLE_EQ(layer.flops, 7.0 * 16 * 768);
+  EXPECT_DOUBLE_EQ(layer.bytes, (2.0 * 16 * 768 + 2 * 768) * 4);
+  EXPECT_TRUE(layer.f32);
+  PEWork rope = ropeWork(16, 4096, 2, false);
+  EXPECT_DOUBLE_EQ(rope.flops, 3.0 * 16 * 4096);
+  EXPECT_DOUBLE_EQ(rope.bytes, 2.0 * 16 * 4096 * 2);
+}
+
 TEST(CostModelTest, TransfersRunAtTheirLinksRates) {
   DeviceDescription device;
   EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/true), 1e6 / 1e12);

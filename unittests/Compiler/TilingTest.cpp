@@ -84,6 +84,26 @@ TEST_F(TilingTest, EmptySharesAreDropped) {
   EXPECT_EQ(shares.size(), 3u);
 }
 
+TEST_F(TilingTest, RowOpsWorkOnWholeRowsOrWholeHeads) {
+  // A norm's piece of columns [8, 16) of 32 widens to the whole rows; a rope's
+  // to whole heads of 12 ([0, 24)); a head-aligned piece stays as it is.
+  Box piece{{2, 8}, {3, 8}};
+  EXPECT_EQ(rowWorkBox(piece, 32, 0), (Box{{2, 0}, {3, 32}}));
+  EXPECT_EQ(rowWorkBox(piece, 36, 12), (Box{{2, 0}, {3, 24}}));
+  EXPECT_EQ(rowWorkBox(Box{{0, 12}, {3, 12}}, 36, 12), (Box{{0, 12}, {3, 12}}));
+  // Rows over the PEs; one row's heads over them when rows are fewer.
+  llvm::SmallVector<Box> rows = rowShares(Box{{0, 0}, {5, 32}}, 0, 4);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], (Box{{0, 0}, {2, 32}}));
+  EXPECT_EQ(rows[3], (Box{{4, 0}, {1, 32}}));
+  llvm::SmallVector<Box> heads = rowShares(Box{{0, 0}, {1, 48}}, 8, 4);
+  ASSERT_EQ(heads.size(), 4u);
+  EXPECT_EQ(heads[0], (Box{{0, 0}, {1, 16}}));
+  EXPECT_EQ(heads[3], (Box{{0, 40}, {1, 8}}));
+  // A norm's one row stays on one PE.
+  EXPECT_EQ(rowShares(Box{{0, 0}, {1, 48}}, 0, 4).size(), 1u);
+}
+
 TEST_F(TilingTest, BoxIntersectAndContain) {
   Box a{{0, 0}, {4, 4}}, b{{2, 3}, {4, 4}};
   std::optional<Box> overlap = a.intersect(b);

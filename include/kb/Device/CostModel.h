@@ -43,6 +43,18 @@ PEWork elementwiseWork(double elements, int64_t elementBytes, int64_t inputs);
 /// and the output written once, k and v read once for all its heads.
 PEWork attentionWork(int64_t heads, int64_t rows, int64_t keys, int64_t headDim,
                      int64_t elementBytes, bool f32);
+/// A norm of `rows` whole rows of `cols` values: reads the rows and its
+/// `vectors` (a weight, and LayerNorm's bias) and writes the rows. RMSNorm
+/// charges 4 FLOPs per value (square, sum, scale, weight), LayerNorm 7 (a
+/// sum for the mean, then deviation, square, sum, and the same scaling plus
+/// the bias).
+PEWork normWork(int64_t rows, int64_t cols, int64_t elementBytes,
+                int64_t vectors, bool layerNorm, bool f32);
+
+/// RoPE of `rows` × `cols` values: reads and writes each once and charges 3
+/// FLOPs per value (two products and a sum; the angles are per row and
+/// frequency, not per value, and are not charged).
+PEWork ropeWork(int64_t rows, int64_t cols, int64_t elementBytes, bool f32);
 
 /// Seconds a PE takes for `work`.
 double peSeconds(const DeviceDescription &device, const PEWork &work);

@@ -65,6 +65,21 @@ llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
 llvm::SmallVector<Box> matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
                                           const Placement &policy);
 
+/// The box a cube computes for `piece` of a row op's [rows, cols] result:
+/// the piece widened in its last dimension to whole rows (`unit` 0, a norm)
+/// or to whole multiples of `unit` (rope's heads).
+Box rowWorkBox(const Box &piece, int64_t cols, int64_t unit);
+
+/// The PE shares of a row op's work box `local` (at the origin): its rows
+/// split over the cube's PEs; or, when there are fewer rows than PEs and
+/// `unit` is a head, its whole heads. Empty shares are dropped.
+llvm::SmallVector<Box> rowShares(const Box &local, int64_t unit,
+                                 int64_t pesPerCube);
+
+/// Bytes of the PE buffer a norm of rows of `cols` values occupies: one row,
+/// its result and the `vectors` (weight, bias) it scales by; saturating.
+int64_t normRowWorkingSet(int64_t cols, int64_t elementBytes, int64_t vectors);
+
 /// Tile sizes for a gemm slab of m × n with reduction k on one PE.
 struct GemmTileSizes {
   int64_t m, n, kChunk;

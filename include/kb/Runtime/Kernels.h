@@ -10,6 +10,9 @@
 #ifndef KB_RUNTIME_KERNELS_H
 #define KB_RUNTIME_KERNELS_H
 
+#include "kb/Runtime/DType.h"
+
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstddef>
@@ -69,6 +72,23 @@ using ZipKernel = void (*)(float *dst, const float *src, size_t n);
 /// GemmTileOps.td), or nullptr for a name no kernel has.
 MapKernel lookupMapKernel(llvm::StringRef name);
 ZipKernel lookupZipKernel(llvm::StringRef name);
+
+/// A kernel over whole rows (a norm, rope): out = f(in) for a rows × cols
+/// row-major region, with `vectors` of `cols` elements each (a weight, a
+/// bias) and the kernel's numbers `params`, rounded to `dtype`. `out` may be
+/// `in`.
+using RowKernel = void (*)(DType dtype, const float *in,
+                           llvm::ArrayRef<const float *> vectors, float *out,
+                           int64_t rows, int64_t cols,
+                           llvm::ArrayRef<double> params);
+/// A row kernel with the number of vectors and params it takes.
+struct RowKernelInfo {
+  RowKernel kernel;
+  unsigned vectors, params;
+};
+/// The row kernels gemm_tile's row ops name (GemmTileRowOps.td's host
+/// kernels: rms_norm, layer_norm, rope), or nullptr.
+const RowKernelInfo *lookupRowKernel(llvm::StringRef name);
 
 /// GFLOP/s of gemm on m×n×k (best of `repeats` runs).
 double measureGemmGflops(int64_t m, int64_t n, int64_t k, int repeats);

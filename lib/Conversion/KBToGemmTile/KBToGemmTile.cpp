@@ -36,6 +36,7 @@ void kb::populateKBToGemmTileConversionPatterns(
   detail::populateLinearAlgebraConversionPatterns(typeConverter, patterns);
   detail::populateElementwiseConversionPatterns(typeConverter, patterns);
   detail::populateAttentionConversionPatterns(typeConverter, patterns);
+  detail::populateDecoderConversionPatterns(typeConverter, patterns);
   detail::populateCollectiveConversionPatterns(typeConverter, patterns,
                                                worldSize);
 }

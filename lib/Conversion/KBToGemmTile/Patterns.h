@@ -30,6 +30,11 @@ void populateElementwiseConversionPatterns(
 void populateAttentionConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns);
+/// kb.rms_norm, kb.layer_norm, kb.rope: row ops on PE slabs of whole rows
+/// (heads); kb.kv_append and tensor.extract_slice: DMA.
+void populateDecoderConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns);
 /// kb.all_reduce (ring steps), kb.tp_slice and kb.tp_rank (rank-strided DMA).
 void populateCollectiveConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,

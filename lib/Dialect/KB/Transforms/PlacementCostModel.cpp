@@ -6,6 +6,8 @@
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -205,6 +207,64 @@ double attentionSeconds(AttentionOp op,
   return dma + compute + copy;
 }
 
+/// A norm or rope as the lowering emits it: each cube stages the whole rows
+/// (heads) of its piece and the vectors, its PEs share the rows out, and a
+/// piece narrower than the rows is copied out of a scratch buffer. A policy
+/// that splits the last dimension therefore pays the staging and the copy,
+/// and each cube computes its rows whole.
+double rowOpSeconds(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf,
+                    const DeviceDescription &device) {
+  Value input = op->getOperand(0), result = op->getResult(0);
+  ArrayRef<int64_t> shape = shapeOf(result);
+  if (shape.size() != 2)
+    return 0;
+  DPPolicyAttr out = policyOf(result);
+  int64_t eb = elementBytes(result);
+  bool f32 = cast<RankedTensorType>(result.getType()).getElementType().isF32();
+  auto rope = dyn_cast<RoPEOp>(op);
+  int64_t unit = rope ? static_cast<int64_t>(rope.getHeadDim()) : 0;
+  double dma = 0, compute = 0, copy = 0;
+  for (const CubePiece &piece : cubePieces(shape, out)) {
+    Box work = rowWorkBox(piece.box, shape[1], unit);
+    double cubeDMA =
+        bringSeconds(input, policyOf(input), piece.cube, work, device);
+    for (Value vector : op->getOperands().drop_front())
+      cubeDMA += bringSeconds(vector, policyOf(vector), piece.cube,
+                              Box{{0}, {shape[1]}}, device);
+    dma = std::max(dma, cubeDMA);
+    for (const Box &share :
+         rowShares(Box{{0, 0}, work.sizes}, unit, device.pesPerCube)) {
+      PEWork w =
+          rope ? ropeWork(share.sizes[0], share.sizes[1], eb, f32)
+               : normWork(share.sizes[0], share.sizes[1], eb,
+                          op->getNumOperands() - 1, isa<LayerNormOp>(op), f32);
+      compute = std::max(compute, peSeconds(device, w));
+    }
+    if (!(work == piece.box))
+      copy = std::max(copy, dmaSeconds(device, boxBytes(piece.box, eb),
+                                       /*withinCube=*/true));
+  }
+  return dma + compute + copy;
+}
+
+/// An op that only moves data (kv_append, a slice): each result piece
+/// arrives by DMA, over the fabric unless its cube holds the source (taken
+/// as the first operand, the larger one of a kv_append).
+double dataMoveSeconds(Operation *op,
+                       function_ref<DPPolicyAttr(Value)> policyOf,
+                       const DeviceDescription &device) {
+  Value source = op->getOperand(0), result = op->getResult(0);
+  int64_t eb = elementBytes(result);
+  double seconds = 0;
+  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result))) {
+    bool local = shapeOf(source) == shapeOf(result) &&
+                 holds(source, policyOf(source), piece.cube, piece.box);
+    seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
+                                           /*withinCube=*/local));
+  }
+  return seconds;
+}
+
 double allReduceOpSeconds(AllReduceOp op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
                           int64_t worldSize, const DeviceDescription &device) {
@@ -279,6 +339,10 @@ double kb::estimateOpSeconds(Operation *op,
     return elementwiseSeconds(op, policyOf, device);
   if (auto attention = dyn_cast<AttentionOp>(op))
     return attentionSeconds(attention, policyOf, device);
+  if (isa<RMSNormOp, LayerNormOp, RoPEOp>(op))
+    return rowOpSeconds(op, policyOf, device);
+  if (isa<KVAppendOp, tensor::ExtractSliceOp>(op))
+    return dataMoveSeconds(op, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return allReduceOpSeconds(reduce, policyOf, worldSize, device);
   if (auto slice = dyn_cast<TPSliceOp>(op))

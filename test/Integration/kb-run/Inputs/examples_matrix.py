@@ -15,8 +15,8 @@ matrix cannot pass by running nothing.
 Two ways to run an example:
 - device: `kb-run example --check`, the whole pipeline down to the device program,
   on kb-run's own random inputs (uniform in [-1, 1]);
-- local view, for the decoder-layer examples (norms, RoPE, attention, KV cache),
-  whose device lowering is not in kb yet: `kb-opt --kb-tp-partition` gives each
+- local view, for the decoder-layer examples (they have attention, whose device
+  lowering is not in kb yet; norms, RoPE, the KV cache and slices lower): `kb-opt --kb-tp-partition` gives each
   rank's program and `kb-run local --reference example --check` runs its W ranks
   against the unsharded program. When the device lowering lands, LOCAL_VIEW_OPS
   becomes empty and they run on the device like the others.
@@ -41,8 +41,7 @@ DTYPES = ("f32", "f16")
 LOCAL_VIEW_DTYPES = ("f16",)
 
 # Ops whose programs run at the local view until kb lowers them to the device.
-LOCAL_VIEW_OPS = ("kb.rms_norm", "kb.layer_norm", "kb.rope", "kb.attention",
-                  "kb.kv_append", "tensor.extract_slice")
+LOCAL_VIEW_OPS = ("kb.attention",)
 
 # Examples that need what kb-tp-partition does not do yet, and why.
 AWAITING = {}

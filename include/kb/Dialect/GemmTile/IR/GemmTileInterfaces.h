@@ -25,16 +25,22 @@ struct BufferRegion {
 /// How kb-run computes a PE op on host data: a gemm of its two read regions
 /// into its write region; or a named elementwise kernel of the runtime
 /// (kb/Runtime/Kernels.h) applied to one read region (Map) or to two (Zip,
-/// where a rank-1 second region is a bias added to every row); or causal
-/// attention of its q, k and v regions (kb::runtime::causalAttentionBlock).
+/// where a rank-1 second region is a bias added to every row); a named row
+/// kernel (Rows) on whole rows of the first read region, the other read
+/// regions rank-1 vectors of one element per column (a weight, a bias); or
+/// causal attention of its q, k and v regions
+/// (kb::runtime::causalAttentionBlock).
 struct HostKernel {
-  enum class Kind { Gemm, Map, Zip, Attention };
+  enum class Kind { Gemm, Map, Zip, Rows, Attention };
   Kind kind;
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
   double scale = 1.0;      // Map: the kernel's result times this
   int64_t heads = 1;       // Attention: query heads over the one KV head
   int64_t position = 0;    // Attention: the first query row's position
+  // Rows: the kernel's numbers (a norm's eps; rope's head_dim, position of
+  // the first row and theta).
+  llvm::SmallVector<double, 3> params = {};
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.

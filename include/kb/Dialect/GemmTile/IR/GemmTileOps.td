@@ -330,5 +330,6 @@ def GemmTile_WaitOp : GemmTile_Op<"wait"> {
 }
 
 include "kb/Dialect/GemmTile/IR/GemmTileAttentionOps.td"
+include "kb/Dialect/GemmTile/IR/GemmTileRowOps.td"
 
 #endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD
