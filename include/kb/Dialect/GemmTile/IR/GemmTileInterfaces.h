@@ -36,11 +36,11 @@ struct HostKernel {
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
   double scale = 1.0;      // Map: the kernel's result times this
-  int64_t heads = 1;       // Attention: query heads over the one KV head
-  int64_t position = 0;    // Attention: the first query row's position
   // Rows: the kernel's numbers (a norm's eps; rope's head_dim, position of
   // the first row and theta).
   llvm::SmallVector<double, 3> params = {};
+  int64_t heads = 1;       // Attention: query heads over the one KV head
+  int64_t position = 0;    // Attention: the first query row's position
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.
