@@ -1,6 +1,7 @@
 //===- Report.cpp - what kb-run tells its user ----------------------------===//
 
 #include "kb/Executor/Report.h"
+#include "kb/Executor/OpProfile.h"
 #include "kb/Version.h"
 
 #include "llvm/Support/Format.h"
@@ -177,6 +178,32 @@ llvm::json::Value kb::exec::reportJSON(
           {"max_bytes_sent_by_a_rank", c.maxBytesSentByARank()},
           {"lower_bound_bytes_per_rank", c.lowerBoundBytesPerRank()}});
   report["collectives"] = std::move(collectives);
+  // Where the device time went, by kernel or kb op and layer, on the SIP
+  // that ends last (kb/Executor/OpProfile.h); the times sum to the device
+  // time.
+  llvm::json::Array ops;
+  if (run) {
+    OpTable table = profileOps(*run);
+    report["ops_sip"] = table.rank;
+    for (const OpProfile &row : table.rows) {
+      const OpSite &site = run->sites[row.site];
+      ops.push_back(llvm::json::Object{
+          {"op", site.op},
+          {"layer", site.layer},
+          {"loc", site.where},
+          {"device_ops", row.deviceOps},
+          {"flops", row.flops},
+          {"dma_bytes", row.dmaBytes},
+          {"link_bytes", row.linkBytes},
+          {"pe_busy_s", row.peSeconds},
+          {"dma_busy_s", row.dmaSeconds},
+          {"ring_busy_s", row.ringSeconds},
+          {"time_s", row.seconds},
+          {"share",
+           run->deviceSeconds > 0 ? row.seconds / run->deviceSeconds : 0.0}});
+    }
+  }
+  report["ops"] = std::move(ops);
   if (check)
     report["check"] = llvm::json::Object{
         {"passed", check->passed},
@@ -192,6 +219,32 @@ llvm::json::Value kb::exec::reportJSON(
   else
     report["check"] = nullptr;
   return std::move(report);
+}
+
+/// The largest rows of the per-op table, as ttrt's perf CSV lists them.
+static void printOpTable(llvm::raw_ostream &os, const DeviceRun &run,
+                         size_t top = 10) {
+  OpTable table = profileOps(run);
+  if (table.rows.empty())
+    return;
+  os << "top ops by device time (SIP " << table.rank << ")"
+     << (table.rows.size() > top ? ", " + std::to_string(top) + " of " +
+                                       std::to_string(table.rows.size())
+                                 : std::string())
+     << ":\n";
+  os << "   share    time us      PE us     DMA us    ring us    GFLOP   "
+        "DMA MB  link MB  op (layer file:line)\n";
+  for (const OpProfile &row :
+       llvm::ArrayRef(table.rows).take_front(std::min(top, table.rows.size())))
+    os << llvm::format("  %5.1f%% %10.3f %10.3f %10.3f %10.3f %8.3f %8.3f "
+                       "%8.3f  ",
+                       run.deviceSeconds > 0
+                           ? 100 * row.seconds / run.deviceSeconds
+                           : 0.0,
+                       row.seconds * 1e6, row.peSeconds * 1e6,
+                       row.dmaSeconds * 1e6, row.ringSeconds * 1e6,
+                       row.flops / 1e9, row.dmaBytes / 1e6, row.linkBytes / 1e6)
+       << run.sites[row.site].label() << "\n";
 }
 
 void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
@@ -221,6 +274,7 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
                            static_cast<long long>(c.maxBytesSentByARank()));
       os << "\n";
     }
+    printOpTable(os, *run);
   } else {
     os << "no device program ran (the device figures are zero)\n";
   }
@@ -235,19 +289,72 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
   }
 }
 
-llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize) {
+/// A slice's category: what kind of engine did the work.
+static llvm::StringRef categoryOf(EngineKind engine) {
+  switch (engine) {
+  case EngineKind::PE:
+    return "compute";
+  case EngineKind::DMA:
+    return "dma";
+  case EngineKind::Ring:
+    return "collective";
+  }
+  return "compute";
+}
+
+llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize,
+                                      llvm::ArrayRef<int64_t> ranks) {
+  std::set<int64_t> shown(ranks.begin(), ranks.end());
+  if (shown.empty())
+    for (int64_t r = 0; r < worldSize; ++r)
+      shown.insert(r);
   llvm::json::Array events;
   std::set<std::pair<int64_t, int64_t>> tracks;
   for (const TraceEvent &e : run.trace) {
-    events.push_back(llvm::json::Object{{"name", e.name},
+    if (!shown.count(e.rank))
+      continue;
+    const OpSite &site = run.sites[e.site];
+    llvm::json::Object args{{"op", site.op},
+                            {"device_op", e.deviceOp},
+                            {"layer", site.layer},
+                            {"loc", site.where},
+                            {"flops", e.flops},
+                            {"bytes", e.bytes},
+                            {"tile", llvm::json::Array(e.tile)}};
+    if (e.ringStep >= 0)
+      args["ring_step"] = e.ringStep;
+    events.push_back(llvm::json::Object{{"name", site.label()},
+                                        {"cat", categoryOf(e.engine)},
                                         {"ph", "X"},
                                         {"pid", e.rank},
                                         {"tid", e.track},
                                         {"ts", e.start * 1e6},
-                                        {"dur", e.duration * 1e6}});
+                                        {"dur", e.duration * 1e6},
+                                        {"args", std::move(args)}});
     tracks.insert({e.rank, e.track});
+    // A ring step sends rank r's chunk to rank r + 1: an arrow from the
+    // sender's slice to the receiver's, both shown.
+    int64_t to = (e.rank + 1) % worldSize;
+    if (e.ringStep >= 0 && worldSize > 1 && shown.count(to)) {
+      int64_t id = e.ringStep * worldSize + e.rank;
+      events.push_back(llvm::json::Object{{"name", "ring send"},
+                                          {"cat", "collective"},
+                                          {"ph", "s"},
+                                          {"id", id},
+                                          {"pid", e.rank},
+                                          {"tid", e.track},
+                                          {"ts", e.start * 1e6}});
+      events.push_back(llvm::json::Object{{"name", "ring send"},
+                                          {"cat", "collective"},
+                                          {"ph", "f"},
+                                          {"bp", "e"},
+                                          {"id", id},
+                                          {"pid", to},
+                                          {"tid", e.track},
+                                          {"ts", e.start * 1e6}});
+    }
   }
-  for (int64_t r = 0; r < worldSize; ++r)
+  for (int64_t r : shown)
     events.push_back(llvm::json::Object{
         {"name", "process_name"},
         {"ph", "M"},

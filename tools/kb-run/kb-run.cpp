@@ -86,6 +86,10 @@ static cl::opt<std::string> reportFile("report",
 static cl::opt<std::string>
     traceFile("trace", cl::desc("Write a Chrome/Perfetto trace here"),
               cl::value_desc("file.json"), cl::cat(category));
+static cl::list<int64_t> traceRanks(
+    "trace-ranks",
+    cl::desc("Trace only these SIPs (comma-separated ranks; default all)"),
+    cl::value_desc("r,r,..."), cl::CommaSeparated, cl::cat(category));
 static cl::opt<std::string>
     deviceFile("device", cl::desc("Device description (JSON) to use"),
                cl::value_desc("file.json"), cl::cat(category));
@@ -354,6 +358,9 @@ int main(int argc, char **argv) {
                 "--reference");
   if (saveInputs && outputDir.empty())
     return fail("--save-inputs writes into --output-dir; give one");
+  if (!traceRanks.empty() && traceFile.empty())
+    return fail("--trace-ranks limits --trace; add --trace or drop "
+                "--trace-ranks");
 
   DialectRegistry registry;
   kb::registerAllDialects(registry);
@@ -449,6 +456,11 @@ int main(int argc, char **argv) {
       to.fanIn = from.fanIn;
   }
 
+  for (int64_t r : traceRanks)
+    if (r < 0 || r >= program.worldSize)
+      return fail("--trace-ranks: rank " + llvm::Twine(r) +
+                  " is not a SIP of this program (ranks 0 to " +
+                  llvm::Twine(program.worldSize - 1) + ")");
   if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
     return fail(std::move(e));
   if (llvm::Error e = checkOutputs(&program))
@@ -516,8 +528,8 @@ int main(int argc, char **argv) {
             render(reportJSON(program, device, device_run, checked))))
       return failWriting(std::move(e));
   if (!traceFile.empty())
-    if (llvm::Error e =
-            outputs.add(traceFile, render(traceJSON(run, program.worldSize))))
+    if (llvm::Error e = outputs.add(
+            traceFile, render(traceJSON(run, program.worldSize, traceRanks))))
       return failWriting(std::move(e));
   if (llvm::Error e = outputs.commit())
     return failWriting(std::move(e));

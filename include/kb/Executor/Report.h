@@ -44,8 +44,12 @@ void printReport(llvm::raw_ostream &os, const Program &program,
                  const gemm_tile::DeviceDescription &device,
                  const DeviceRun *run, const std::optional<CheckResult> &check);
 
-/// Chrome / Perfetto trace JSON of the run's timeline.
-llvm::json::Value traceJSON(const DeviceRun &run, int64_t worldSize);
+/// Chrome / Perfetto trace JSON of the run's timeline: a slice per device op
+/// named after its kernel or kb op, layer and line, with its category
+/// (compute, dma, collective) and work in `args`, and flow arrows between
+/// the SIPs of each ring step. `ranks` limits it to those SIPs (empty: all).
+llvm::json::Value traceJSON(const DeviceRun &run, int64_t worldSize,
+                            llvm::ArrayRef<int64_t> ranks = {});
 
 /// One line per result, stable across runs: dtype, shape, sum, first and last
 /// elements.
