@@ -16,6 +16,7 @@
 
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Executor/OpProfile.h"
 #include "kb/Executor/Report.h"
 #include "kb/InitAllDialects.h"
 #include "kb/InitAllPasses.h"
@@ -30,11 +31,13 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
@@ -43,6 +46,8 @@
 
 #include <cstdlib>
 #include <thread>
+
+extern char **environ; // the process's environment, passed on to kb.plot
 
 using namespace mlir;
 using namespace kb;
@@ -86,6 +91,11 @@ static cl::opt<std::string> reportFile("report",
 static cl::opt<std::string>
     traceFile("trace", cl::desc("Write a Chrome/Perfetto trace here"),
               cl::value_desc("file.json"), cl::cat(category));
+static cl::opt<std::string>
+    plotFile("plot",
+             cl::desc("Draw the timeline of one SIP and the time by layer "
+                      "(PNG; runs python3 -m kb.plot, needs matplotlib)"),
+             cl::value_desc("file.png"), cl::cat(category));
 static cl::list<int64_t> traceRanks(
     "trace-ranks",
     cl::desc("Trace only these SIPs (comma-separated ranks; default all)"),
@@ -267,6 +277,8 @@ outputPaths(const Program &program) {
     paths.push_back({"--report", reportFile});
   if (!traceFile.empty())
     paths.push_back({"--trace", traceFile});
+  if (!plotFile.empty())
+    paths.push_back({"--plot", plotFile});
   return paths;
 }
 
@@ -291,6 +303,9 @@ static llvm::Error checkOutputs(const Program *program) {
       return e;
   if (!traceFile.empty())
     if (llvm::Error e = checkOutputPath(traceFile, "--trace"))
+      return e;
+  if (!plotFile.empty())
+    if (llvm::Error e = checkOutputPath(plotFile, "--plot"))
       return e;
   if (!program)
     return llvm::Error::success();
@@ -332,6 +347,91 @@ static std::string render(const llvm::json::Value &value) {
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", value) << "\n";
   return text;
+}
+
+static llvm::Error plotError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "--plot: " + message);
+}
+
+/// The PNG `python3 -m kb.plot` draws from the report and the trace (of the
+/// SIP the report's per-op table describes), made in a scratch directory so
+/// that it joins the run's other outputs, all put in place or none. The
+/// interpreter is $KB_PYTHON, else /usr/bin/python3, else python3 on PATH;
+/// the checkout's python/
+/// directory goes first on its PYTHONPATH, so an uninstalled kb is found.
+static llvm::Expected<std::string> renderPlot(llvm::StringRef report,
+                                              llvm::StringRef trace) {
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("kb-run-plot", dir))
+    return plotError("cannot make a scratch directory: " + ec.message());
+  llvm::scope_exit removeDir([&] { llvm::sys::fs::remove_directories(dir); });
+  auto inDir = [&](llvm::StringRef name) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+  std::string reportPath = inDir("report.json"),
+              tracePath = inDir("trace.json"), pngPath = inDir("plot.png"),
+              errPath = inDir("stderr.txt");
+  for (auto [path, text] :
+       {std::make_pair(reportPath, report), std::make_pair(tracePath, trace)}) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (!ec)
+      os << text;
+    os.close();
+    if (ec || os.has_error())
+      return plotError("cannot write " + path);
+  }
+  std::string python;
+  if (const char *env = std::getenv("KB_PYTHON"); env && *env) {
+    python = env;
+  } else if (llvm::sys::fs::can_execute("/usr/bin/python3")) {
+    // Debian's, which python3-matplotlib and python3-numpy serve.
+    python = "/usr/bin/python3";
+  } else {
+    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("python3");
+    if (!found)
+      return plotError("python3 is not on PATH (set KB_PYTHON to the "
+                       "interpreter that has kb and matplotlib)");
+    python = *found;
+  }
+  std::vector<std::string> environment;
+  std::string pythonPath = KB_PYTHON_DIR;
+  for (char **e = environ; *e; ++e) {
+    llvm::StringRef entry(*e);
+    if (entry.consume_front("PYTHONPATH="))
+      pythonPath += ":" + entry.str();
+    else
+      environment.push_back(entry.str());
+  }
+  environment.push_back("PYTHONPATH=" + pythonPath);
+  llvm::SmallVector<llvm::StringRef> envRefs(environment.begin(),
+                                             environment.end());
+  llvm::SmallVector<llvm::StringRef> args{
+      python, "-m", "kb.plot", reportPath, tracePath, "-o", pngPath};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                                llvm::StringRef(errPath)};
+  std::string why;
+  int status = llvm::sys::ExecuteAndWait(python, args, envRefs, redirects,
+                                         /*SecondsToWait=*/600, 0, &why);
+  if (status != 0) {
+    std::string stderrText;
+    if (auto err = llvm::MemoryBuffer::getFile(errPath))
+      stderrText = (*err)->getBuffer().trim().str();
+    return plotError(python + " -m kb.plot failed" +
+                     (status > 0
+                          ? " (exit status " + std::to_string(status) + ")"
+                          : ": " + why) +
+                     (stderrText.empty() ? "" : ":\n" + stderrText));
+  }
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> png =
+      llvm::MemoryBuffer::getFile(pngPath);
+  if (!png)
+    return plotError("kb.plot wrote no picture");
+  return (*png)->getBuffer().str();
 }
 
 int main(int argc, char **argv) {
@@ -456,6 +556,10 @@ int main(int argc, char **argv) {
       to.fanIn = from.fanIn;
   }
 
+  if (!plotFile.empty() && program.view == View::Local)
+    return fail("--plot draws the device program's timeline; a local-view "
+                "program runs on the host (give the global view or the "
+                "lowered program)");
   for (int64_t r : traceRanks)
     if (r < 0 || r >= program.worldSize)
       return fail("--trace-ranks: rank " + llvm::Twine(r) +
@@ -531,6 +635,15 @@ int main(int argc, char **argv) {
     if (llvm::Error e = outputs.add(
             traceFile, render(traceJSON(run, program.worldSize, traceRanks))))
       return failWriting(std::move(e));
+  if (!plotFile.empty()) {
+    llvm::Expected<std::string> png = renderPlot(
+        render(reportJSON(program, device, device_run, checked)),
+        render(traceJSON(run, program.worldSize, {profileOps(run).rank})));
+    if (!png)
+      return failWriting(png.takeError());
+    if (llvm::Error e = outputs.add(plotFile, *png))
+      return failWriting(std::move(e));
+  }
   if (llvm::Error e = outputs.commit())
     return failWriting(std::move(e));
   if (printResultsFlag)
