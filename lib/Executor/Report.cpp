@@ -77,14 +77,47 @@ static std::string elementText(float v) {
   return text;
 }
 
+/// Element `flat` of a tensor of `shape`, as an index per dimension.
+static llvm::SmallVector<int64_t, 2> unflatten(llvm::ArrayRef<int64_t> shape,
+                                               int64_t flat) {
+  llvm::SmallVector<int64_t, 2> index(shape.size(), 0);
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] > 0) {
+      index[d] = flat % shape[d];
+      flat /= shape[d];
+    }
+  }
+  return index;
+}
+
+/// "element 37 (row 0, col 37)": where to look, in the tensor's own terms.
+static std::string elementName(llvm::ArrayRef<int64_t> shape, int64_t flat) {
+  std::string text = "element " + std::to_string(flat);
+  llvm::SmallVector<int64_t, 2> index = unflatten(shape, flat);
+  if (index.size() == 2)
+    return text + " (row " + std::to_string(index[0]) + ", col " +
+           std::to_string(index[1]) + ")";
+  if (index.size() > 2) {
+    text += " (index [";
+    for (auto [d, i] : llvm::enumerate(index))
+      text += (d ? ", " : "") + std::to_string(i);
+    text += "])";
+  }
+  return text;
+}
+
 CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
                                      llvm::ArrayRef<HostTensor> references,
                                      int64_t worldSize) {
   CheckResult check;
   double worstRel = 0;
-  auto failWith = [&](std::string why) {
-    if (check.passed)
+  auto failWith = [&](std::string why, int64_t result,
+                      llvm::SmallVector<int64_t, 2> index) {
+    if (check.passed) {
       check.worst = std::move(why);
+      check.worstResult = result;
+      check.worstIndex = std::move(index);
+    }
     check.passed = false;
   };
   for (auto [i, pair] : llvm::enumerate(llvm::zip_equal(results, references))) {
@@ -94,7 +127,8 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
     std::string name = "result " + std::to_string(i);
     if (got.shape != want.shape || got.data.size() != want.data.size()) {
       failWith(name + " has shape " + runtime::shapeString(got.shape) +
-               ", the reference " + runtime::shapeString(want.shape));
+                   ", the reference " + runtime::shapeString(want.shape),
+               i, {});
       continue;
     }
     // A result that is not finite is never right, and a reference that is
@@ -108,11 +142,12 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
         continue;
       }
       ++check.nonFinite;
-      failWith(name + " element " + std::to_string(j) + " is " +
-               elementText(g) + ", the reference " + elementText(w) +
-               (std::isfinite(w) ? std::string()
-                                 : std::string(": a reference that is not "
-                                               "finite cannot be checked")));
+      failWith(name + " " + elementName(want.shape, j) + " is " +
+                   elementText(g) + ", the reference " + elementText(w) +
+                   (std::isfinite(w) ? std::string()
+                                     : std::string(": a reference that is not "
+                                                   "finite cannot be checked")),
+               i, unflatten(want.shape, j));
     }
     if (scale == 0)
       scale = 1;
@@ -127,13 +162,16 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
       if (rel > tolerance) {
         // The element furthest off names the failure, unless one that is
         // not finite already does.
-        if (check.nonFinite == 0 && rel > worstRel)
-          check.worst = name + " element " + std::to_string(j) + ": got " +
+        if (check.nonFinite == 0 && rel > worstRel) {
+          check.worstResult = i;
+          check.worstIndex = unflatten(want.shape, j);
+          check.worst = name + " " + elementName(want.shape, j) + ": got " +
                         elementText(g) + ", the reference " + elementText(w) +
                         llvm::formatv(" (error {0:e2} of the largest "
                                       "magnitude {1:e2}, tolerance {2:e2})",
                                       rel, scale, tolerance)
                             .str();
+        }
         worstRel = std::max(worstRel, rel);
         check.passed = false;
       }
@@ -215,7 +253,20 @@ llvm::json::Value kb::exec::reportJSON(
                             ? llvm::json::Value(check->maxRelError)
                             : llvm::json::Value(nullptr)},
         {"non_finite", check->nonFinite},
-        {"tolerance", check->tolerance}};
+        {"tolerance", check->tolerance},
+        // Where it failed: the result, the element's index, what was wrong
+        // and the first kb op whose result diverges (null when passed or
+        // not known).
+        {"worst", check->passed
+                      ? llvm::json::Value(nullptr)
+                      : llvm::json::Value(llvm::json::Object{
+                            {"result", check->worstResult},
+                            {"index", llvm::json::Array(check->worstIndex)},
+                            {"message", check->worst}})},
+        {"first_diverging_op",
+         check->firstDivergingOp.empty()
+             ? llvm::json::Value(nullptr)
+             : llvm::json::Value(check->firstDivergingOp)}};
   else
     report["check"] = nullptr;
   return std::move(report);

@@ -114,6 +114,17 @@ static cl::opt<int> threads(
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
+// The kb-pipeline's options, for a global-view program kb-run compiles.
+static cl::opt<bool> outlineOps(
+    "outline-ops",
+    cl::desc("kb-pipeline: emit each distinct op's device work once, as a "
+             "kernel called where the op occurs (default true)"),
+    cl::init(true), cl::cat(category));
+static cl::opt<bool> costModel(
+    "cost-model",
+    cl::desc("kb-pipeline: kb-place chooses policies by the placement cost "
+             "model, else by the rule alone (default true)"),
+    cl::init(true), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kb-run") << message << "\n";
@@ -154,8 +165,15 @@ static OwningOpRef<ModuleOp> parseFile(llvm::StringRef path, MLIRContext &ctx,
 /// Refuses a lowered program whose ring collectives are not complete and in
 /// order (gemm-tile-verify-rings): a broken ring runs to the end with wrong
 /// numbers. The pass reports what is wrong through the diagnostics.
-static LogicalResult verifyRings(ModuleOp module) {
+/// With `instrument` (a lowered input: no pipeline ran), MLIR's pass-manager
+/// options (--mlir-timing, --mlir-print-ir-*) apply to it.
+static LogicalResult verifyRings(ModuleOp module, bool instrument) {
   PassManager pm(module->getContext());
+  if (instrument) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    applyDefaultTimingPassManagerCLOptions(pm);
+  }
   pm.addPass(kb::gemm_tile::createGemmTileVerifyRingsPass());
   return pm.run(module);
 }
@@ -441,6 +459,19 @@ int main(int argc, char **argv) {
   // A write beyond `ulimit -f` becomes an error with a message.
   ignoreFileSizeLimitSignal();
   kb::registerAllPasses();
+  // MLIR's pass-manager, timing and printing options, as kb-opt has them:
+  // --mlir-timing, --mlir-print-ir-after-all, --mlir-print-debuginfo, ...
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  auto registered = cl::getRegisteredOptions();
+  for (llvm::StringRef name :
+       {"mlir-timing", "mlir-timing-display", "mlir-print-ir-after-all",
+        "mlir-print-ir-before-all", "mlir-print-ir-after-failure",
+        "mlir-print-debuginfo"})
+    if (cl::Option *option = registered.lookup(name))
+      option->addCategory(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -483,6 +514,14 @@ int main(int argc, char **argv) {
   llvm::Expected<Program> analyzed = analyzeProgram(*module, entryName);
   if (!analyzed)
     return fail(analyzed.takeError());
+  if (analyzed->view != View::Global)
+    for (cl::Option *option : {static_cast<cl::Option *>(&outlineOps),
+                               static_cast<cl::Option *>(&costModel)})
+      if (option->getNumOccurrences())
+        return fail("--" + option->ArgStr +
+                    " is an option of the kb-pipeline, which only a "
+                    "global-view program goes through; " +
+                    inputFile + " is a " + viewName(analyzed->view));
   if (analyzed->view == View::Global && !referenceFile.empty())
     return fail("--reference: " + inputFile +
                 " is a global-view program, which --check compares with "
@@ -511,7 +550,13 @@ int main(int argc, char **argv) {
   if (program.view == View::Global) {
     reference = module->clone();
     PassManager pm(&ctx);
-    kb::buildKBPipeline(pm, kb::KBPipelineOptions());
+    if (failed(applyPassManagerCLOptions(pm)))
+      return fail("invalid pass-manager options");
+    applyDefaultTimingPassManagerCLOptions(pm);
+    kb::KBPipelineOptions pipeline;
+    pipeline.outlineOps = outlineOps;
+    pipeline.costModel = costModel;
+    kb::buildKBPipeline(pm, pipeline);
     if (failed(pm.run(*module)))
       return fail("the kb pipeline failed on " + inputFile);
     llvm::Expected<Program> compiled = analyzeProgram(*module, entryName);
@@ -531,7 +576,8 @@ int main(int argc, char **argv) {
     if (!reference)
       return 1;
   }
-  if (program.view == View::Lowered && failed(verifyRings(*module)))
+  if (program.view == View::Lowered &&
+      failed(verifyRings(*module, analyzed->view == View::Lowered)))
     return fail("the ring collectives of " + inputFile +
                 " are incomplete or out of order");
   if (check) {

@@ -21,6 +21,11 @@ struct CheckResult {
   /// Elements where the result or the reference is NaN or +-Inf.
   int64_t nonFinite = 0;
   std::string worst; // what failed first or worst, when it failed
+  /// Which result and element (its index in each dimension) `worst` names.
+  int64_t worstResult = -1;
+  llvm::SmallVector<int64_t, 2> worstIndex;
+  /// When kb-run found it: the first kb op whose result diverges.
+  std::string firstDivergingOp;
 };
 
 /// The tolerance for comparing a result of `dtype` computed by `worldSize`
