@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FirstDivergence.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Executor/OpProfile.h"
@@ -125,6 +126,14 @@ static cl::opt<bool> costModel(
     cl::desc("kb-pipeline: kb-place chooses policies by the placement cost "
              "model, else by the rule alone (default true)"),
     cl::init(true), cl::cat(category));
+
+/// Adds the kb-pipeline, as the options ask for it, to `pm`.
+static void buildPipeline(OpPassManager &pm) {
+  kb::KBPipelineOptions options;
+  options.outlineOps = outlineOps;
+  options.costModel = costModel;
+  kb::buildKBPipeline(pm, options);
+}
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kb-run") << message << "\n";
@@ -553,10 +562,7 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
     applyDefaultTimingPassManagerCLOptions(pm);
-    kb::KBPipelineOptions pipeline;
-    pipeline.outlineOps = outlineOps;
-    pipeline.costModel = costModel;
-    kb::buildKBPipeline(pm, pipeline);
+    buildPipeline(pm);
     if (failed(pm.run(*module)))
       return fail("the kb pipeline failed on " + inputFile);
     llvm::Expected<Program> compiled = analyzeProgram(*module, entryName);
@@ -638,6 +644,17 @@ int main(int argc, char **argv) {
       return fail("the reference returns " + llvm::Twine(expected->size()) +
                   " results, the program " + llvm::Twine(results->size()));
     checked = compareResults(*results, *expected, program.worldSize);
+    // Which op went wrong first: each kb op's result, compiled and
+    // unsharded, in program order (a global-view program only: kb-run
+    // compiles it and so can cut it after any op).
+    if (!checked->passed && analyzed->view == View::Global) {
+      if (!quiet)
+        llvm::errs() << "kb-run: the check failed; looking for the first kb "
+                        "op whose result diverges\n";
+      checked->firstDivergingOp =
+          findFirstDivergingOp(*reference, entryName, *globalInputs, device,
+                               buildPipeline, *hostThreadCount);
+    }
   }
 
   // Every output is written before any is put in place: a failure on the last
@@ -702,6 +719,10 @@ int main(int argc, char **argv) {
     return fail("cannot write the report to standard output");
   }
   if (checked && !checked->passed)
-    return fail("check failed: " + checked->worst);
+    return fail("check failed: " + checked->worst +
+                (checked->firstDivergingOp.empty()
+                     ? std::string()
+                     : "\nthe first kb op whose result diverges: " +
+                           checked->firstDivergingOp));
   return 0;
 }
