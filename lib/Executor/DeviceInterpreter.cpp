@@ -100,8 +100,8 @@ struct Rank {
 class Machine {
 public:
   Machine(const Program &program, const gt::DeviceDescription &device,
-          DeviceRun &run, int threads)
-      : program(program), device(device), run(run),
+          DeviceRun &run, int threads, const ProgressFn &progress)
+      : program(program), device(device), run(run), progress(progress),
         threads(std::max(threads, 1)) {
     // Each op's site: the kernel or kb op, layer and user line its
     // location names, the row of the per-op table it counts in.
@@ -165,6 +165,7 @@ private:
   const Program &program;
   const gt::DeviceDescription &device;
   DeviceRun &run;
+  const ProgressFn &progress;
   int threads;
   std::vector<Operation *> ops;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
@@ -681,6 +682,13 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       if (!rank.done)
         if (llvm::Error e = step(rank))
           return std::move(e);
+    if (progress) {
+      size_t issued = 0;
+      for (Rank &rank : ranks)
+        issued += rank.pc;
+      progress(static_cast<double>(issued) /
+               std::max<size_t>(ops.size() * ranks.size(), 1));
+    }
     bool allDone = llvm::all_of(ranks, [](Rank &r) { return r.done; });
     if (allDone)
       break;
@@ -769,7 +777,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
-                           bool /*recordTrace*/, int threads) {
-  Machine machine(program, device, run, threads);
+                           bool /*recordTrace*/, int threads,
+                           const ProgressFn &progress) {
+  Machine machine(program, device, run, threads, progress);
   return machine.execute(inputs);
 }

@@ -38,10 +38,12 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -115,6 +117,11 @@ static cl::opt<int> threads(
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
+static cl::opt<bool> progressFlag(
+    "progress",
+    cl::desc("Show a progress line on stderr (default: on a terminal, for "
+             "runs longer than 2 s)"),
+    cl::cat(category));
 // The kb-pipeline's options, for a global-view program kb-run compiles.
 static cl::opt<bool> outlineOps(
     "outline-ops",
@@ -127,6 +134,69 @@ static cl::opt<bool> costModel(
              "model, else by the rule alone (default true)"),
     cl::init(true), cl::cat(category));
 
+/// A progress line on stderr: what kb-run is doing and how far the device
+/// program is. On a terminal it appears once a run has taken 2 s and is
+/// rewritten in place; --progress shows it from the start, on any stderr.
+class ProgressLine {
+public:
+  ProgressLine()
+      : forced(progressFlag),
+        terminal(llvm::sys::Process::StandardErrIsDisplayed()),
+        start(std::chrono::steady_clock::now()) {}
+  ~ProgressLine() { finish(); }
+
+  /// Starts a phase ("running the device program").
+  void phase(llvm::StringRef what) {
+    current = what.str();
+    show(-1, true);
+  }
+  /// The phase's share done, 0 to 1.
+  void update(double fraction) { show(fraction, false); }
+  /// Clears the line (on a terminal) or ends it.
+  void finish() {
+    if (!shown)
+      return;
+    if (terminal)
+      llvm::errs() << "\r" << std::string(width, ' ') << "\r";
+    else
+      llvm::errs() << "\n";
+    shown = false;
+  }
+
+private:
+  void show(double fraction, bool newPhase) {
+    if (!forced && !terminal)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - start).count();
+    if (!forced && elapsed < 2)
+      return;
+    // A few updates a second are enough to see it move.
+    if (!newPhase && std::chrono::duration<double>(now - last).count() < 0.2)
+      return;
+    last = now;
+    std::string text = "kb-run: " + current;
+    if (fraction >= 0)
+      text += llvm::formatv(" {0,3:F0}%", 100 * fraction).str();
+    text += llvm::formatv(" ({0:F1} s)", elapsed).str();
+    if (terminal) {
+      llvm::errs() << "\r" << text
+                   << std::string(text.size() < width ? width - text.size() : 0,
+                                  ' ');
+      width = std::max(width, text.size());
+    } else {
+      llvm::errs() << (shown ? "\n" : "") << text;
+    }
+    llvm::errs().flush();
+    shown = true;
+  }
+
+  bool forced, terminal, shown = false;
+  size_t width = 0;
+  std::string current;
+  std::chrono::steady_clock::time_point start, last;
+};
+
 /// Adds the kb-pipeline, as the options ask for it, to `pm`.
 static void buildPipeline(OpPassManager &pm) {
   kb::KBPipelineOptions options;
@@ -135,7 +205,12 @@ static void buildPipeline(OpPassManager &pm) {
   kb::buildKBPipeline(pm, options);
 }
 
+/// The progress line, ended before an error is printed.
+static std::function<void()> endProgressLine;
+
 static int fail(const llvm::Twine &message) {
+  if (endProgressLine)
+    endProgressLine();
   llvm::WithColor::error(llvm::errs(), "kb-run") << message << "\n";
   return 1;
 }
@@ -512,6 +587,8 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
+  ProgressLine progress;
+  endProgressLine = [&] { progress.finish(); };
   // Output locations are checked before any work, so a bad one costs nothing
   // and leaves nothing behind.
   if (llvm::Error e = checkOutputs(nullptr))
@@ -558,6 +635,7 @@ int main(int argc, char **argv) {
   Program program = *analyzed;
   if (program.view == View::Global) {
     reference = module->clone();
+    progress.phase("compiling with the kb-pipeline");
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
@@ -626,16 +704,21 @@ int main(int argc, char **argv) {
     return fail(globalInputs.takeError());
 
   DeviceRun run;
+  progress.phase(program.view == View::Lowered
+                     ? "running the device program"
+                     : "running the local view on the host");
   llvm::Expected<SmallVector<HostTensor>> results =
       program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty(), *hostThreadCount)
+                             !traceFile.empty(), *hostThreadCount,
+                             [&](double done) { progress.update(done); })
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());
 
   std::optional<CheckResult> checked;
   if (referenceProgram) {
+    progress.phase("running the unsharded reference");
     llvm::Expected<SmallVector<HostTensor>> expected =
         runKBProgram(*referenceProgram, *globalInputs);
     if (!expected)
@@ -648,15 +731,18 @@ int main(int argc, char **argv) {
     // unsharded, in program order (a global-view program only: kb-run
     // compiles it and so can cut it after any op).
     if (!checked->passed && analyzed->view == View::Global) {
+      progress.finish();
       if (!quiet)
         llvm::errs() << "kb-run: the check failed; looking for the first kb "
                         "op whose result diverges\n";
+      progress.phase("looking for the first diverging kb op");
       checked->firstDivergingOp =
           findFirstDivergingOp(*reference, entryName, *globalInputs, device,
                                buildPipeline, *hostThreadCount);
     }
   }
 
+  progress.phase("writing the outputs");
   // Every output is written before any is put in place: a failure on the last
   // one must not leave the first ones behind.
   const DeviceRun *device_run = program.view == View::Lowered ? &run : nullptr;
@@ -709,6 +795,7 @@ int main(int argc, char **argv) {
   }
   if (llvm::Error e = outputs.commit())
     return failWriting(std::move(e));
+  progress.finish();
   if (printResultsFlag)
     printResults(llvm::outs(), *results);
   if (!quiet)

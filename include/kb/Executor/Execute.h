@@ -6,6 +6,7 @@
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Executor/Program.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -92,11 +93,14 @@ std::string trackName(int64_t track, int64_t pesPerCube);
 /// independent tile work between two waits runs on up to `threads` host
 /// threads; the results do not depend on the count. (`recordTrace` is
 /// accepted for compatibility: the timeline is always recorded.)
-llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
-runDeviceProgram(const Program &program,
-                 llvm::ArrayRef<runtime::HostTensor> inputs,
-                 const gemm_tile::DeviceDescription &device, DeviceRun &run,
-                 bool recordTrace, int threads = 1);
+/// Told the share of the device program's operations the ranks have issued
+/// (0 to 1), once per scheduling round: kb-run's progress line.
+using ProgressFn = std::function<void(double)>;
+
+llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
+    const Program &program, llvm::ArrayRef<runtime::HostTensor> inputs,
+    const gemm_tile::DeviceDescription &device, DeviceRun &run,
+    bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr);
 
 } // namespace kb::exec
 
