@@ -9,6 +9,8 @@ packages=(
   python3-numpy python3-pytest libopenblas0-pthread
   # offline `pip install ./python` into a venv (python/tests/test_install.py)
   python3-venv python3-setuptools python3-wheel python3-pip
+  # kb-run --plot and python3 -m kb.plot (python/kb/plot.py)
+  python3-matplotlib
 )
 
 missing=()

@@ -16,6 +16,7 @@
 #include "kb/Device/CostModel.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
+#include "kb/Dialect/KB/IR/OpOrigin.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
@@ -23,6 +24,7 @@
 #include "Reduction.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <atomic>
@@ -99,11 +101,24 @@ struct Rank {
 class Machine {
 public:
   Machine(const Program &program, const gt::DeviceDescription &device,
-          DeviceRun &run, bool recordTrace, int threads)
-      : program(program), device(device), run(run), recordTrace(recordTrace),
+          DeviceRun &run, int threads, const ProgressFn &progress)
+      : program(program), device(device), run(run), progress(progress),
         threads(std::max(threads, 1)) {
-    for (Operation &op : program.entry.getBody().front())
+    // Each op's site: the kernel or kb op, layer and user line its
+    // location names, the row of the per-op table it counts in.
+    llvm::StringMap<int64_t> siteIndex;
+    for (Operation &op : program.entry.getBody().front()) {
       ops.push_back(&op);
+      OpOrigin origin = originOf(op.getLoc());
+      OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
+                                    : origin.op,
+                  origin.layer, origin.where()};
+      std::string key = site.op + '\0' + site.layer + '\0' + site.where;
+      auto [it, fresh] = siteIndex.try_emplace(key, run.sites.size());
+      if (fresh)
+        run.sites.push_back(std::move(site));
+      sites[&op] = it->second;
+    }
   }
 
   llvm::Expected<SmallVector<HostTensor>> execute(ArrayRef<HostTensor> inputs);
@@ -120,8 +135,11 @@ private:
   llvm::Error issueDMA(Rank &rank, gt::DMAOp op);
   /// Books `duration` of `op` on an engine (a PE or a cube's DMA engine):
   /// it starts once both the rank and the engine are free.
+  /// `event` has the engine, the work and the region; this fills in the
+  /// site, rank, track and times.
   void book(Rank &rank, Operation *op, Value token, double &engineFree,
-            double &engineBusy, int64_t track, double duration);
+            double &engineBusy, int64_t track, double duration,
+            TraceEvent event);
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
@@ -132,18 +150,27 @@ private:
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {});
   Buffer &bufferOf(Rank &rank, Value v) { return rank.heap[rank.buffers[v]]; }
-  void trace(Rank &rank, llvm::StringRef name, int64_t track, double start,
-             double duration) {
-    if (recordTrace)
-      run.trace.push_back({name.str(), rank.index, track, start, duration});
+  /// Records `event` of `op` on `rank`'s `track`, always: the per-op
+  /// table is made from the timeline, whether or not a trace is written.
+  void record(Rank &rank, Operation *op, int64_t track, double start,
+              double duration, TraceEvent event) {
+    event.site = sites.lookup(op);
+    event.rank = rank.index;
+    event.track = track;
+    event.start = start;
+    event.duration = duration;
+    event.deviceOp = op->getName().stripDialect();
+    run.trace.push_back(std::move(event));
   }
 
   const Program &program;
   const gt::DeviceDescription &device;
   DeviceRun &run;
-  bool recordTrace;
+  const ProgressFn &progress;
   int threads;
   std::vector<Operation *> ops;
+  llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
+  int64_t ringSteps = 0;
   std::vector<gt::AllocOp> allocs;
   std::vector<Rank> ranks;
   // The collective record each buffer's current ring belongs to.
@@ -355,13 +382,14 @@ static void copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
 }
 
 void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
-                   double &engineBusy, int64_t track, double duration) {
+                   double &engineBusy, int64_t track, double duration,
+                   TraceEvent event) {
   double start = std::max(rank.clock, engineFree);
   engineFree = start + duration;
   engineBusy += duration;
   rank.tokens[token] = rank.tokenTable.size();
   rank.tokenTable.push_back({start + duration, false, op});
-  trace(rank, op->getName().stripDialect(), track, start, duration);
+  record(rank, op, track, start, duration, std::move(event));
 }
 
 llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
@@ -519,8 +547,12 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   PEWork work = op.getWork();
   int64_t pe = out.cube * device.pesPerCube + op.getPe();
   rank.stats.flops += work.flops;
+  TraceEvent event;
+  event.engine = EngineKind::PE;
+  event.flops = work.flops;
+  event.tile.assign(size.begin(), size.end());
   book(rank, op, op.getToken(), rank.peFree[pe], rank.peBusy[pe], pe,
-       peSeconds(device, work));
+       peSeconds(device, work), std::move(event));
   return llvm::Error::success();
 }
 
@@ -556,9 +588,13 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
     elements *= s;
   int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
   rank.stats.dmaBytes += bytes;
+  TraceEvent event;
+  event.engine = EngineKind::DMA;
+  event.bytes = bytes;
+  event.tile.assign(dma.getSizes().begin(), dma.getSizes().end());
   book(rank, dma, dma.getToken(), rank.dmaFree[dst.cube],
        rank.dmaBusy[dst.cube], kDMATrackBase + dst.cube,
-       dmaSeconds(device, bytes, src.cube == dst.cube));
+       dmaSeconds(device, bytes, src.cube == dst.cube), std::move(event));
   return llvm::Error::success();
 }
 
@@ -651,8 +687,14 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (Rank &rank : ranks) {
     rank.clock = start + duration;
     rank.stats.collectiveSeconds += duration;
-    trace(rank, op->getName().stripDialect(), kLinkTrack, start, duration);
+    TraceEvent event;
+    event.engine = EngineKind::Ring;
+    event.bytes = chunkSize(sentChunk[rank.index]) * eb;
+    event.tile = {chunkSize(sentChunk[rank.index])};
+    event.ringStep = ringSteps;
+    record(rank, op, kLinkTrack, start, duration, std::move(event));
   }
+  ++ringSteps;
   // Account the ring: a reduce-scatter's first step opens it, an
   // all-gather's last step closes it.
   if (reduction && step == 0) {
@@ -700,6 +742,13 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       if (!rank.done)
         if (llvm::Error e = step(rank))
           return std::move(e);
+    if (progress) {
+      size_t issued = 0;
+      for (Rank &rank : ranks)
+        issued += rank.pc;
+      progress(static_cast<double>(issued) /
+               std::max<size_t>(ops.size() * ranks.size(), 1));
+    }
     bool allDone = llvm::all_of(ranks, [](Rank &r) { return r.done; });
     if (allDone)
       break;
@@ -788,7 +837,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
-                           bool recordTrace, int threads) {
-  Machine machine(program, device, run, recordTrace, threads);
+                           bool /*recordTrace*/, int threads,
+                           const ProgressFn &progress) {
+  Machine machine(program, device, run, threads, progress);
   return machine.execute(inputs);
 }

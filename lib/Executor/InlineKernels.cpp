@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Dialect/KB/IR/OpOrigin.h"
 #include "kb/Executor/Program.h"
 
 #include "mlir/IR/Builders.h"
@@ -101,8 +102,13 @@ llvm::Error kb::exec::inlineKernelCalls(func::FuncOp entry) {
     mapping.map(kernel.getArguments(), call.getOperands());
     OpBuilder builder(call);
     Operation *first = nullptr;
+    // Each copy is located at the call site, named after the kernel: the
+    // call's location is the user's line of the layer (kb/Dialect/KB/IR/
+    // OpOrigin.h).
     for (Operation &op : kernel.without_terminator()) {
       Operation *copy = builder.clone(op, mapping);
+      copy->setLoc(kb::flattenedLocation(callee.getSymName(), op.getLoc(),
+                                         call.getLoc()));
       if (!first)
         first = copy;
     }

@@ -3,6 +3,7 @@
 #include "kb/Executor/Program.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
+#include "kb/Dialect/KB/IR/OpOrigin.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseSet.h"
@@ -29,7 +30,9 @@ llvm::StringRef kb::exec::viewName(View view) {
 }
 
 std::string kb::exec::locationOf(Operation *op) {
-  if (auto file = dyn_cast<FileLineColLoc>(op->getLoc()))
+  // Named, called or fused locations: the file:line:col inside, as MLIR's
+  // diagnostics show it.
+  if (FileLineColLoc file = kb::fileLocationOf(op->getLoc()))
     return (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
             ":" + std::to_string(file.getColumn()));
   std::string text;

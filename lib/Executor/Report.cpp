@@ -1,6 +1,7 @@
 //===- Report.cpp - what kb-run tells its user ----------------------------===//
 
 #include "kb/Executor/Report.h"
+#include "kb/Executor/OpProfile.h"
 #include "kb/Version.h"
 
 #include "llvm/Support/Format.h"
@@ -76,14 +77,47 @@ static std::string elementText(float v) {
   return text;
 }
 
+/// Element `flat` of a tensor of `shape`, as an index per dimension.
+static llvm::SmallVector<int64_t, 2> unflatten(llvm::ArrayRef<int64_t> shape,
+                                               int64_t flat) {
+  llvm::SmallVector<int64_t, 2> index(shape.size(), 0);
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] > 0) {
+      index[d] = flat % shape[d];
+      flat /= shape[d];
+    }
+  }
+  return index;
+}
+
+/// "element 37 (row 0, col 37)": where to look, in the tensor's own terms.
+static std::string elementName(llvm::ArrayRef<int64_t> shape, int64_t flat) {
+  std::string text = "element " + std::to_string(flat);
+  llvm::SmallVector<int64_t, 2> index = unflatten(shape, flat);
+  if (index.size() == 2)
+    return text + " (row " + std::to_string(index[0]) + ", col " +
+           std::to_string(index[1]) + ")";
+  if (index.size() > 2) {
+    text += " (index [";
+    for (auto [d, i] : llvm::enumerate(index))
+      text += (d ? ", " : "") + std::to_string(i);
+    text += "])";
+  }
+  return text;
+}
+
 CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
                                      llvm::ArrayRef<HostTensor> references,
                                      int64_t worldSize) {
   CheckResult check;
   double worstRel = 0;
-  auto failWith = [&](std::string why) {
-    if (check.passed)
+  auto failWith = [&](std::string why, int64_t result,
+                      llvm::SmallVector<int64_t, 2> index) {
+    if (check.passed) {
       check.worst = std::move(why);
+      check.worstResult = result;
+      check.worstIndex = std::move(index);
+    }
     check.passed = false;
   };
   for (auto [i, pair] : llvm::enumerate(llvm::zip_equal(results, references))) {
@@ -93,7 +127,8 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
     std::string name = "result " + std::to_string(i);
     if (got.shape != want.shape || got.data.size() != want.data.size()) {
       failWith(name + " has shape " + runtime::shapeString(got.shape) +
-               ", the reference " + runtime::shapeString(want.shape));
+                   ", the reference " + runtime::shapeString(want.shape),
+               i, {});
       continue;
     }
     // A result that is not finite is never right, and a reference that is
@@ -107,11 +142,12 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
         continue;
       }
       ++check.nonFinite;
-      failWith(name + " element " + std::to_string(j) + " is " +
-               elementText(g) + ", the reference " + elementText(w) +
-               (std::isfinite(w) ? std::string()
-                                 : std::string(": a reference that is not "
-                                               "finite cannot be checked")));
+      failWith(name + " " + elementName(want.shape, j) + " is " +
+                   elementText(g) + ", the reference " + elementText(w) +
+                   (std::isfinite(w) ? std::string()
+                                     : std::string(": a reference that is not "
+                                                   "finite cannot be checked")),
+               i, unflatten(want.shape, j));
     }
     if (scale == 0)
       scale = 1;
@@ -126,13 +162,16 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
       if (rel > tolerance) {
         // The element furthest off names the failure, unless one that is
         // not finite already does.
-        if (check.nonFinite == 0 && rel > worstRel)
-          check.worst = name + " element " + std::to_string(j) + ": got " +
+        if (check.nonFinite == 0 && rel > worstRel) {
+          check.worstResult = i;
+          check.worstIndex = unflatten(want.shape, j);
+          check.worst = name + " " + elementName(want.shape, j) + ": got " +
                         elementText(g) + ", the reference " + elementText(w) +
                         llvm::formatv(" (error {0:e2} of the largest "
                                       "magnitude {1:e2}, tolerance {2:e2})",
                                       rel, scale, tolerance)
                             .str();
+        }
         worstRel = std::max(worstRel, rel);
         check.passed = false;
       }
@@ -177,6 +216,32 @@ llvm::json::Value kb::exec::reportJSON(
           {"max_bytes_sent_by_a_rank", c.maxBytesSentByARank()},
           {"lower_bound_bytes_per_rank", c.lowerBoundBytesPerRank()}});
   report["collectives"] = std::move(collectives);
+  // Where the device time went, by kernel or kb op and layer, on the SIP
+  // that ends last (kb/Executor/OpProfile.h); the times sum to the device
+  // time.
+  llvm::json::Array ops;
+  if (run) {
+    OpTable table = profileOps(*run);
+    report["ops_sip"] = table.rank;
+    for (const OpProfile &row : table.rows) {
+      const OpSite &site = run->sites[row.site];
+      ops.push_back(llvm::json::Object{
+          {"op", site.op},
+          {"layer", site.layer},
+          {"loc", site.where},
+          {"device_ops", row.deviceOps},
+          {"flops", row.flops},
+          {"dma_bytes", row.dmaBytes},
+          {"link_bytes", row.linkBytes},
+          {"pe_busy_s", row.peSeconds},
+          {"dma_busy_s", row.dmaSeconds},
+          {"ring_busy_s", row.ringSeconds},
+          {"time_s", row.seconds},
+          {"share",
+           run->deviceSeconds > 0 ? row.seconds / run->deviceSeconds : 0.0}});
+    }
+  }
+  report["ops"] = std::move(ops);
   if (check)
     report["check"] = llvm::json::Object{
         {"passed", check->passed},
@@ -188,10 +253,49 @@ llvm::json::Value kb::exec::reportJSON(
                             ? llvm::json::Value(check->maxRelError)
                             : llvm::json::Value(nullptr)},
         {"non_finite", check->nonFinite},
-        {"tolerance", check->tolerance}};
+        {"tolerance", check->tolerance},
+        // Where it failed: the result, the element's index, what was wrong
+        // and the first kb op whose result diverges (null when passed or
+        // not known).
+        {"worst", check->passed
+                      ? llvm::json::Value(nullptr)
+                      : llvm::json::Value(llvm::json::Object{
+                            {"result", check->worstResult},
+                            {"index", llvm::json::Array(check->worstIndex)},
+                            {"message", check->worst}})},
+        {"first_diverging_op",
+         check->firstDivergingOp.empty()
+             ? llvm::json::Value(nullptr)
+             : llvm::json::Value(check->firstDivergingOp)}};
   else
     report["check"] = nullptr;
   return std::move(report);
+}
+
+/// The largest rows of the per-op table, as ttrt's perf CSV lists them.
+static void printOpTable(llvm::raw_ostream &os, const DeviceRun &run,
+                         size_t top = 10) {
+  OpTable table = profileOps(run);
+  if (table.rows.empty())
+    return;
+  os << "top ops by device time (SIP " << table.rank << ")"
+     << (table.rows.size() > top ? ", " + std::to_string(top) + " of " +
+                                       std::to_string(table.rows.size())
+                                 : std::string())
+     << ":\n";
+  os << "   share    time us      PE us     DMA us    ring us    GFLOP   "
+        "DMA MB  link MB  op (layer file:line)\n";
+  for (const OpProfile &row :
+       llvm::ArrayRef(table.rows).take_front(std::min(top, table.rows.size())))
+    os << llvm::format("  %5.1f%% %10.3f %10.3f %10.3f %10.3f %8.3f %8.3f "
+                       "%8.3f  ",
+                       run.deviceSeconds > 0
+                           ? 100 * row.seconds / run.deviceSeconds
+                           : 0.0,
+                       row.seconds * 1e6, row.peSeconds * 1e6,
+                       row.dmaSeconds * 1e6, row.ringSeconds * 1e6,
+                       row.flops / 1e9, row.dmaBytes / 1e6, row.linkBytes / 1e6)
+       << run.sites[row.site].label() << "\n";
 }
 
 void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
@@ -221,6 +325,7 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
                            static_cast<long long>(c.maxBytesSentByARank()));
       os << "\n";
     }
+    printOpTable(os, *run);
   } else {
     os << "no device program ran (the device figures are zero)\n";
   }
@@ -235,19 +340,72 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
   }
 }
 
-llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize) {
+/// A slice's category: what kind of engine did the work.
+static llvm::StringRef categoryOf(EngineKind engine) {
+  switch (engine) {
+  case EngineKind::PE:
+    return "compute";
+  case EngineKind::DMA:
+    return "dma";
+  case EngineKind::Ring:
+    return "collective";
+  }
+  return "compute";
+}
+
+llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize,
+                                      llvm::ArrayRef<int64_t> ranks) {
+  std::set<int64_t> shown(ranks.begin(), ranks.end());
+  if (shown.empty())
+    for (int64_t r = 0; r < worldSize; ++r)
+      shown.insert(r);
   llvm::json::Array events;
   std::set<std::pair<int64_t, int64_t>> tracks;
   for (const TraceEvent &e : run.trace) {
-    events.push_back(llvm::json::Object{{"name", e.name},
+    if (!shown.count(e.rank))
+      continue;
+    const OpSite &site = run.sites[e.site];
+    llvm::json::Object args{{"op", site.op},
+                            {"device_op", e.deviceOp},
+                            {"layer", site.layer},
+                            {"loc", site.where},
+                            {"flops", e.flops},
+                            {"bytes", e.bytes},
+                            {"tile", llvm::json::Array(e.tile)}};
+    if (e.ringStep >= 0)
+      args["ring_step"] = e.ringStep;
+    events.push_back(llvm::json::Object{{"name", site.label()},
+                                        {"cat", categoryOf(e.engine)},
                                         {"ph", "X"},
                                         {"pid", e.rank},
                                         {"tid", e.track},
                                         {"ts", e.start * 1e6},
-                                        {"dur", e.duration * 1e6}});
+                                        {"dur", e.duration * 1e6},
+                                        {"args", std::move(args)}});
     tracks.insert({e.rank, e.track});
+    // A ring step sends rank r's chunk to rank r + 1: an arrow from the
+    // sender's slice to the receiver's, both shown.
+    int64_t to = (e.rank + 1) % worldSize;
+    if (e.ringStep >= 0 && worldSize > 1 && shown.count(to)) {
+      int64_t id = e.ringStep * worldSize + e.rank;
+      events.push_back(llvm::json::Object{{"name", "ring send"},
+                                          {"cat", "collective"},
+                                          {"ph", "s"},
+                                          {"id", id},
+                                          {"pid", e.rank},
+                                          {"tid", e.track},
+                                          {"ts", e.start * 1e6}});
+      events.push_back(llvm::json::Object{{"name", "ring send"},
+                                          {"cat", "collective"},
+                                          {"ph", "f"},
+                                          {"bp", "e"},
+                                          {"id", id},
+                                          {"pid", to},
+                                          {"tid", e.track},
+                                          {"ts", e.start * 1e6}});
+    }
   }
-  for (int64_t r = 0; r < worldSize; ++r)
+  for (int64_t r : shown)
     events.push_back(llvm::json::Object{
         {"name", "process_name"},
         {"ph", "M"},

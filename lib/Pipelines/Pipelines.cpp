@@ -16,7 +16,9 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createKBTPPartitionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createKBPlacePass());
+  KBPlacePassOptions place;
+  place.useCostModel = options.costModel;
+  pm.addPass(createKBPlacePass(place));
   if (!options.lowerToDevice)
     return;
   if (options.outlineOps)

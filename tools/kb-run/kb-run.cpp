@@ -14,8 +14,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FirstDivergence.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Executor/OpProfile.h"
 #include "kb/Executor/Report.h"
 #include "kb/InitAllDialects.h"
 #include "kb/InitAllPasses.h"
@@ -30,19 +32,25 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 
 #include <cstdlib>
 #include <thread>
+
+extern char **environ; // the process's environment, passed on to kb.plot
 
 using namespace mlir;
 using namespace kb;
@@ -87,6 +95,15 @@ static cl::opt<std::string>
     traceFile("trace", cl::desc("Write a Chrome/Perfetto trace here"),
               cl::value_desc("file.json"), cl::cat(category));
 static cl::opt<std::string>
+    plotFile("plot",
+             cl::desc("Draw the timeline of one SIP and the time by layer "
+                      "(PNG; runs python3 -m kb.plot, needs matplotlib)"),
+             cl::value_desc("file.png"), cl::cat(category));
+static cl::list<int64_t> traceRanks(
+    "trace-ranks",
+    cl::desc("Trace only these SIPs (comma-separated ranks; default all)"),
+    cl::value_desc("r,r,..."), cl::CommaSeparated, cl::cat(category));
+static cl::opt<std::string>
     deviceFile("device", cl::desc("Device description (JSON) to use"),
                cl::value_desc("file.json"), cl::cat(category));
 static cl::opt<bool>
@@ -100,8 +117,100 @@ static cl::opt<int> threads(
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
+static cl::opt<bool> progressFlag(
+    "progress",
+    cl::desc("Show a progress line on stderr (default: on a terminal, for "
+             "runs longer than 2 s)"),
+    cl::cat(category));
+// The kb-pipeline's options, for a global-view program kb-run compiles.
+static cl::opt<bool> outlineOps(
+    "outline-ops",
+    cl::desc("kb-pipeline: emit each distinct op's device work once, as a "
+             "kernel called where the op occurs (default true)"),
+    cl::init(true), cl::cat(category));
+static cl::opt<bool> costModel(
+    "cost-model",
+    cl::desc("kb-pipeline: kb-place chooses policies by the placement cost "
+             "model, else by the rule alone (default true)"),
+    cl::init(true), cl::cat(category));
+
+/// A progress line on stderr: what kb-run is doing and how far the device
+/// program is. On a terminal it appears once a run has taken 2 s and is
+/// rewritten in place; --progress shows it from the start, on any stderr.
+class ProgressLine {
+public:
+  ProgressLine()
+      : forced(progressFlag),
+        terminal(llvm::sys::Process::StandardErrIsDisplayed()),
+        start(std::chrono::steady_clock::now()) {}
+  ~ProgressLine() { finish(); }
+
+  /// Starts a phase ("running the device program").
+  void phase(llvm::StringRef what) {
+    current = what.str();
+    show(-1, true);
+  }
+  /// The phase's share done, 0 to 1.
+  void update(double fraction) { show(fraction, false); }
+  /// Clears the line (on a terminal) or ends it.
+  void finish() {
+    if (!shown)
+      return;
+    if (terminal)
+      llvm::errs() << "\r" << std::string(width, ' ') << "\r";
+    else
+      llvm::errs() << "\n";
+    shown = false;
+  }
+
+private:
+  void show(double fraction, bool newPhase) {
+    if (!forced && !terminal)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - start).count();
+    if (!forced && elapsed < 2)
+      return;
+    // A few updates a second are enough to see it move.
+    if (!newPhase && std::chrono::duration<double>(now - last).count() < 0.2)
+      return;
+    last = now;
+    std::string text = "kb-run: " + current;
+    if (fraction >= 0)
+      text += llvm::formatv(" {0,3:F0}%", 100 * fraction).str();
+    text += llvm::formatv(" ({0:F1} s)", elapsed).str();
+    if (terminal) {
+      llvm::errs() << "\r" << text
+                   << std::string(text.size() < width ? width - text.size() : 0,
+                                  ' ');
+      width = std::max(width, text.size());
+    } else {
+      llvm::errs() << (shown ? "\n" : "") << text;
+    }
+    llvm::errs().flush();
+    shown = true;
+  }
+
+  bool forced, terminal, shown = false;
+  size_t width = 0;
+  std::string current;
+  std::chrono::steady_clock::time_point start, last;
+};
+
+/// Adds the kb-pipeline, as the options ask for it, to `pm`.
+static void buildPipeline(OpPassManager &pm) {
+  kb::KBPipelineOptions options;
+  options.outlineOps = outlineOps;
+  options.costModel = costModel;
+  kb::buildKBPipeline(pm, options);
+}
+
+/// The progress line, ended before an error is printed.
+static std::function<void()> endProgressLine;
 
 static int fail(const llvm::Twine &message) {
+  if (endProgressLine)
+    endProgressLine();
   llvm::WithColor::error(llvm::errs(), "kb-run") << message << "\n";
   return 1;
 }
@@ -140,8 +249,15 @@ static OwningOpRef<ModuleOp> parseFile(llvm::StringRef path, MLIRContext &ctx,
 /// Refuses a lowered program whose ring collectives are not complete and in
 /// order (gemm-tile-verify-rings): a broken ring runs to the end with wrong
 /// numbers. The pass reports what is wrong through the diagnostics.
-static LogicalResult verifyRings(ModuleOp module) {
+/// With `instrument` (a lowered input: no pipeline ran), MLIR's pass-manager
+/// options (--mlir-timing, --mlir-print-ir-*) apply to it.
+static LogicalResult verifyRings(ModuleOp module, bool instrument) {
   PassManager pm(module->getContext());
+  if (instrument) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    applyDefaultTimingPassManagerCLOptions(pm);
+  }
   pm.addPass(kb::gemm_tile::createGemmTileVerifyRingsPass());
   return pm.run(module);
 }
@@ -263,6 +379,8 @@ outputPaths(const Program &program) {
     paths.push_back({"--report", reportFile});
   if (!traceFile.empty())
     paths.push_back({"--trace", traceFile});
+  if (!plotFile.empty())
+    paths.push_back({"--plot", plotFile});
   return paths;
 }
 
@@ -287,6 +405,9 @@ static llvm::Error checkOutputs(const Program *program) {
       return e;
   if (!traceFile.empty())
     if (llvm::Error e = checkOutputPath(traceFile, "--trace"))
+      return e;
+  if (!plotFile.empty())
+    if (llvm::Error e = checkOutputPath(plotFile, "--plot"))
       return e;
   if (!program)
     return llvm::Error::success();
@@ -330,6 +451,91 @@ static std::string render(const llvm::json::Value &value) {
   return text;
 }
 
+static llvm::Error plotError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "--plot: " + message);
+}
+
+/// The PNG `python3 -m kb.plot` draws from the report and the trace (of the
+/// SIP the report's per-op table describes), made in a scratch directory so
+/// that it joins the run's other outputs, all put in place or none. The
+/// interpreter is $KB_PYTHON, else /usr/bin/python3, else python3 on PATH;
+/// the checkout's python/
+/// directory goes first on its PYTHONPATH, so an uninstalled kb is found.
+static llvm::Expected<std::string> renderPlot(llvm::StringRef report,
+                                              llvm::StringRef trace) {
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("kb-run-plot", dir))
+    return plotError("cannot make a scratch directory: " + ec.message());
+  llvm::scope_exit removeDir([&] { llvm::sys::fs::remove_directories(dir); });
+  auto inDir = [&](llvm::StringRef name) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+  std::string reportPath = inDir("report.json"),
+              tracePath = inDir("trace.json"), pngPath = inDir("plot.png"),
+              errPath = inDir("stderr.txt");
+  for (auto [path, text] :
+       {std::make_pair(reportPath, report), std::make_pair(tracePath, trace)}) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (!ec)
+      os << text;
+    os.close();
+    if (ec || os.has_error())
+      return plotError("cannot write " + path);
+  }
+  std::string python;
+  if (const char *env = std::getenv("KB_PYTHON"); env && *env) {
+    python = env;
+  } else if (llvm::sys::fs::can_execute("/usr/bin/python3")) {
+    // Debian's, which python3-matplotlib and python3-numpy serve.
+    python = "/usr/bin/python3";
+  } else {
+    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("python3");
+    if (!found)
+      return plotError("python3 is not on PATH (set KB_PYTHON to the "
+                       "interpreter that has kb and matplotlib)");
+    python = *found;
+  }
+  std::vector<std::string> environment;
+  std::string pythonPath = KB_PYTHON_DIR;
+  for (char **e = environ; *e; ++e) {
+    llvm::StringRef entry(*e);
+    if (entry.consume_front("PYTHONPATH="))
+      pythonPath += ":" + entry.str();
+    else
+      environment.push_back(entry.str());
+  }
+  environment.push_back("PYTHONPATH=" + pythonPath);
+  llvm::SmallVector<llvm::StringRef> envRefs(environment.begin(),
+                                             environment.end());
+  llvm::SmallVector<llvm::StringRef> args{
+      python, "-m", "kb.plot", reportPath, tracePath, "-o", pngPath};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                                llvm::StringRef(errPath)};
+  std::string why;
+  int status = llvm::sys::ExecuteAndWait(python, args, envRefs, redirects,
+                                         /*SecondsToWait=*/600, 0, &why);
+  if (status != 0) {
+    std::string stderrText;
+    if (auto err = llvm::MemoryBuffer::getFile(errPath))
+      stderrText = (*err)->getBuffer().trim().str();
+    return plotError(python + " -m kb.plot failed" +
+                     (status > 0
+                          ? " (exit status " + std::to_string(status) + ")"
+                          : ": " + why) +
+                     (stderrText.empty() ? "" : ":\n" + stderrText));
+  }
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> png =
+      llvm::MemoryBuffer::getFile(pngPath);
+  if (!png)
+    return plotError("kb.plot wrote no picture");
+  return (*png)->getBuffer().str();
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::SetVersionPrinter(
@@ -337,6 +543,19 @@ int main(int argc, char **argv) {
   // A write beyond `ulimit -f` becomes an error with a message.
   ignoreFileSizeLimitSignal();
   kb::registerAllPasses();
+  // MLIR's pass-manager, timing and printing options, as kb-opt has them:
+  // --mlir-timing, --mlir-print-ir-after-all, --mlir-print-debuginfo, ...
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  auto registered = cl::getRegisteredOptions();
+  for (llvm::StringRef name :
+       {"mlir-timing", "mlir-timing-display", "mlir-print-ir-after-all",
+        "mlir-print-ir-before-all", "mlir-print-ir-after-failure",
+        "mlir-print-debuginfo"})
+    if (cl::Option *option = registered.lookup(name))
+      option->addCategory(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -354,6 +573,9 @@ int main(int argc, char **argv) {
                 "--reference");
   if (saveInputs && outputDir.empty())
     return fail("--save-inputs writes into --output-dir; give one");
+  if (!traceRanks.empty() && traceFile.empty())
+    return fail("--trace-ranks limits --trace; add --trace or drop "
+                "--trace-ranks");
 
   DialectRegistry registry;
   kb::registerAllDialects(registry);
@@ -365,6 +587,8 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
+  ProgressLine progress;
+  endProgressLine = [&] { progress.finish(); };
   // Output locations are checked before any work, so a bad one costs nothing
   // and leaves nothing behind.
   if (llvm::Error e = checkOutputs(nullptr))
@@ -376,6 +600,14 @@ int main(int argc, char **argv) {
   llvm::Expected<Program> analyzed = analyzeProgram(*module, entryName);
   if (!analyzed)
     return fail(analyzed.takeError());
+  if (analyzed->view != View::Global)
+    for (cl::Option *option : {static_cast<cl::Option *>(&outlineOps),
+                               static_cast<cl::Option *>(&costModel)})
+      if (option->getNumOccurrences())
+        return fail("--" + option->ArgStr +
+                    " is an option of the kb-pipeline, which only a "
+                    "global-view program goes through; " +
+                    inputFile + " is a " + viewName(analyzed->view));
   if (analyzed->view == View::Global && !referenceFile.empty())
     return fail("--reference: " + inputFile +
                 " is a global-view program, which --check compares with "
@@ -403,8 +635,12 @@ int main(int argc, char **argv) {
   Program program = *analyzed;
   if (program.view == View::Global) {
     reference = module->clone();
+    progress.phase("compiling with the kb-pipeline");
     PassManager pm(&ctx);
-    kb::buildKBPipeline(pm, kb::KBPipelineOptions());
+    if (failed(applyPassManagerCLOptions(pm)))
+      return fail("invalid pass-manager options");
+    applyDefaultTimingPassManagerCLOptions(pm);
+    buildPipeline(pm);
     if (failed(pm.run(*module)))
       return fail("the kb pipeline failed on " + inputFile);
     llvm::Expected<Program> compiled = analyzeProgram(*module, entryName);
@@ -424,7 +660,8 @@ int main(int argc, char **argv) {
     if (!reference)
       return 1;
   }
-  if (program.view == View::Lowered && failed(verifyRings(*module)))
+  if (program.view == View::Lowered &&
+      failed(verifyRings(*module, analyzed->view == View::Lowered)))
     return fail("the ring collectives of " + inputFile +
                 " are incomplete or out of order");
   if (check) {
@@ -449,6 +686,15 @@ int main(int argc, char **argv) {
       to.fanIn = from.fanIn;
   }
 
+  if (!plotFile.empty() && program.view == View::Local)
+    return fail("--plot draws the device program's timeline; a local-view "
+                "program runs on the host (give the global view or the "
+                "lowered program)");
+  for (int64_t r : traceRanks)
+    if (r < 0 || r >= program.worldSize)
+      return fail("--trace-ranks: rank " + llvm::Twine(r) +
+                  " is not a SIP of this program (ranks 0 to " +
+                  llvm::Twine(program.worldSize - 1) + ")");
   if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
     return fail(std::move(e));
   if (llvm::Error e = checkOutputs(&program))
@@ -458,16 +704,21 @@ int main(int argc, char **argv) {
     return fail(globalInputs.takeError());
 
   DeviceRun run;
+  progress.phase(program.view == View::Lowered
+                     ? "running the device program"
+                     : "running the local view on the host");
   llvm::Expected<SmallVector<HostTensor>> results =
       program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty(), *hostThreadCount)
+                             !traceFile.empty(), *hostThreadCount,
+                             [&](double done) { progress.update(done); })
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());
 
   std::optional<CheckResult> checked;
   if (referenceProgram) {
+    progress.phase("running the unsharded reference");
     llvm::Expected<SmallVector<HostTensor>> expected =
         runKBProgram(*referenceProgram, *globalInputs);
     if (!expected)
@@ -476,8 +727,22 @@ int main(int argc, char **argv) {
       return fail("the reference returns " + llvm::Twine(expected->size()) +
                   " results, the program " + llvm::Twine(results->size()));
     checked = compareResults(*results, *expected, program.worldSize);
+    // Which op went wrong first: each kb op's result, compiled and
+    // unsharded, in program order (a global-view program only: kb-run
+    // compiles it and so can cut it after any op).
+    if (!checked->passed && analyzed->view == View::Global) {
+      progress.finish();
+      if (!quiet)
+        llvm::errs() << "kb-run: the check failed; looking for the first kb "
+                        "op whose result diverges\n";
+      progress.phase("looking for the first diverging kb op");
+      checked->firstDivergingOp =
+          findFirstDivergingOp(*reference, entryName, *globalInputs, device,
+                               buildPipeline, *hostThreadCount);
+    }
   }
 
+  progress.phase("writing the outputs");
   // Every output is written before any is put in place: a failure on the last
   // one must not leave the first ones behind.
   const DeviceRun *device_run = program.view == View::Lowered ? &run : nullptr;
@@ -516,11 +781,21 @@ int main(int argc, char **argv) {
             render(reportJSON(program, device, device_run, checked))))
       return failWriting(std::move(e));
   if (!traceFile.empty())
-    if (llvm::Error e =
-            outputs.add(traceFile, render(traceJSON(run, program.worldSize))))
+    if (llvm::Error e = outputs.add(
+            traceFile, render(traceJSON(run, program.worldSize, traceRanks))))
       return failWriting(std::move(e));
+  if (!plotFile.empty()) {
+    llvm::Expected<std::string> png = renderPlot(
+        render(reportJSON(program, device, device_run, checked)),
+        render(traceJSON(run, program.worldSize, {profileOps(run).rank})));
+    if (!png)
+      return failWriting(png.takeError());
+    if (llvm::Error e = outputs.add(plotFile, *png))
+      return failWriting(std::move(e));
+  }
   if (llvm::Error e = outputs.commit())
     return failWriting(std::move(e));
+  progress.finish();
   if (printResultsFlag)
     printResults(llvm::outs(), *results);
   if (!quiet)
@@ -531,6 +806,10 @@ int main(int argc, char **argv) {
     return fail("cannot write the report to standard output");
   }
   if (checked && !checked->passed)
-    return fail("check failed: " + checked->worst);
+    return fail("check failed: " + checked->worst +
+                (checked->firstDivergingOp.empty()
+                     ? std::string()
+                     : "\nthe first kb op whose result diverges: " +
+                           checked->firstDivergingOp));
   return 0;
 }

@@ -43,6 +43,19 @@ TEST(CheckTest, AWrongElementFailsAndIsNamed) {
       << c.worst;
 }
 
+TEST(CheckTest, TheWorstElementIsNamedByRowAndColumn) {
+  HostTensor got = tensor(DType::F32, {1, 2, 3, 4, 5, 60});
+  HostTensor want = tensor(DType::F32, {1, 2, 3, 4, 5, 6});
+  got.shape = want.shape = {2, 3};
+  CheckResult c = compareResults({got}, {want});
+  EXPECT_FALSE(c.passed);
+  EXPECT_NE(c.worst.find("result 0 element 5 (row 1, col 2): got 60"),
+            std::string::npos)
+      << c.worst;
+  EXPECT_EQ(c.worstResult, 0);
+  EXPECT_EQ(c.worstIndex, (llvm::SmallVector<int64_t, 2>{1, 2}));
+}
+
 TEST(CheckTest, NaNAgainstNaNFails) {
   CheckResult c = compareResults({tensor(DType::F16, {kNaN, kNaN})},
                                  {tensor(DType::F16, {kNaN, kNaN})});

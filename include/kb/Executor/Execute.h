@@ -6,6 +6,7 @@
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Executor/Program.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,31 @@ llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
 runKBProgram(const Program &program,
              llvm::ArrayRef<runtime::HostTensor> inputs);
 
-/// One interval of the simulated timeline.
+/// Where device work came from: the kernel or kb op, its layer and the
+/// user's line (kb/Dialect/KB/IR/OpOrigin.h). Device ops with the same three
+/// are one site, one row of the per-op table.
+struct OpSite {
+  std::string op;    // "matmul_1"; the device op's name when unnamed
+  std::string layer; // "ColumnParallelLinear", or ""
+  std::string where; // "model.py:13", or ""
+  /// `op (layer where)`, the name of its trace slices.
+  std::string label() const;
+};
+
+enum class EngineKind { PE, DMA, Ring };
+
+/// One interval of the simulated timeline: a device op on one engine.
 struct TraceEvent {
-  std::string name;
+  int64_t site; // index into DeviceRun::sites
   int64_t rank;
   int64_t track;          // see trackName()
   double start, duration; // seconds
+  EngineKind engine;
+  llvm::StringRef deviceOp; // "matmul", "dma", ... (the context's string)
+  double flops = 0;
+  int64_t bytes = 0;                  // moved by a DMA, sent by a ring step
+  llvm::SmallVector<int64_t, 2> tile; // the region it writes or moves
+  int64_t ringStep = -1; // ring steps: which one, counted over the run
 };
 
 /// What a SIP did, under the cost model.
@@ -55,6 +75,8 @@ struct CollectiveStats {
 struct DeviceRun {
   std::vector<SIPStats> sips;
   std::vector<CollectiveStats> collectives;
+  std::vector<OpSite> sites;
+  /// Every rank's device work (always: the per-op table is made from it).
   std::vector<TraceEvent> trace;
   double deviceSeconds = 0;
   int64_t pesPerCube = 0;
@@ -69,12 +91,16 @@ std::string trackName(int64_t track, int64_t pesPerCube);
 /// Runs a lowered gemm_tile program for W ranks with real arithmetic,
 /// interleaving the ranks at waits and ring steps, and models its time. The
 /// independent tile work between two waits runs on up to `threads` host
-/// threads; the results do not depend on the count.
-llvm::Expected<llvm::SmallVector<runtime::HostTensor>>
-runDeviceProgram(const Program &program,
-                 llvm::ArrayRef<runtime::HostTensor> inputs,
-                 const gemm_tile::DeviceDescription &device, DeviceRun &run,
-                 bool recordTrace, int threads = 1);
+/// threads; the results do not depend on the count. (`recordTrace` is
+/// accepted for compatibility: the timeline is always recorded.)
+/// Told the share of the device program's operations the ranks have issued
+/// (0 to 1), once per scheduling round: kb-run's progress line.
+using ProgressFn = std::function<void(double)>;
+
+llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
+    const Program &program, llvm::ArrayRef<runtime::HostTensor> inputs,
+    const gemm_tile::DeviceDescription &device, DeviceRun &run,
+    bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr);
 
 } // namespace kb::exec
 

@@ -21,6 +21,11 @@ struct CheckResult {
   /// Elements where the result or the reference is NaN or +-Inf.
   int64_t nonFinite = 0;
   std::string worst; // what failed first or worst, when it failed
+  /// Which result and element (its index in each dimension) `worst` names.
+  int64_t worstResult = -1;
+  llvm::SmallVector<int64_t, 2> worstIndex;
+  /// When kb-run found it: the first kb op whose result diverges.
+  std::string firstDivergingOp;
 };
 
 /// The tolerance for comparing a result of `dtype` computed by `worldSize`
@@ -44,8 +49,12 @@ void printReport(llvm::raw_ostream &os, const Program &program,
                  const gemm_tile::DeviceDescription &device,
                  const DeviceRun *run, const std::optional<CheckResult> &check);
 
-/// Chrome / Perfetto trace JSON of the run's timeline.
-llvm::json::Value traceJSON(const DeviceRun &run, int64_t worldSize);
+/// Chrome / Perfetto trace JSON of the run's timeline: a slice per device op
+/// named after its kernel or kb op, layer and line, with its category
+/// (compute, dma, collective) and work in `args`, and flow arrows between
+/// the SIPs of each ring step. `ranks` limits it to those SIPs (empty: all).
+llvm::json::Value traceJSON(const DeviceRun &run, int64_t worldSize,
+                            llvm::ArrayRef<int64_t> ranks = {});
 
 /// One line per result, stable across runs: dtype, shape, sum, first and last
 /// elements.

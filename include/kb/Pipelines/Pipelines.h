@@ -18,6 +18,11 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       llvm::cl::desc("Emit each distinct op's device work once, as a private "
                      "function called where the op occurs"),
       llvm::cl::init(true)};
+  Option<bool> costModel{
+      *this, "cost-model",
+      llvm::cl::desc("kb-place chooses policies by the placement cost model "
+                     "(else: the rule alone)"),
+      llvm::cl::init(true)};
 };
 
 /// Global view to the device: partition, canonicalize, place and (with

@@ -17,6 +17,7 @@
 #include "kb/Conversion/Passes.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
+#include "kb/Dialect/KB/IR/OpOrigin.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -82,6 +83,12 @@ struct ConvertKBToGemmTilePass
                             "run kb-tp-partition and kb-place first";
       return signalPassFailure();
     }
+    // The device ops of each kb op carry its location, named after it: the
+    // report and trace say which kb op's work a tile or a DMA is.
+    module.walk([](Operation *op) {
+      if (isa<KBDialect>(op->getDialect()))
+        op->setLoc(kbOpLocation(op));
+    });
     CubeBufferTypeConverter typeConverter(gemm_tile::lookupDevice(module));
     RewritePatternSet patterns(ctx);
     populateKBToGemmTileConversionPatterns(typeConverter, patterns,

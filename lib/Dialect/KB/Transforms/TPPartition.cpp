@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/Dialect/KB/IR/KBOps.h"
+#include "kb/Dialect/KB/IR/OpOrigin.h"
 #include "kb/Dialect/KB/Transforms/Passes.h"
 #include "kb/Dialect/KB/Transforms/Reshard.h"
 
@@ -178,6 +179,9 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op) {
     return success();
   }
 
+  // Every local op (and collective) made for `op` carries its location,
+  // named after its layer: the device time is reported per layer and line.
+  op->setLoc(layerLocation(op));
   SmallVector<TPLayout> have;
   for (Value operand : op->getOperands()) {
     auto it = locals.find(operand);
