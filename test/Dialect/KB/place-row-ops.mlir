@@ -6,8 +6,8 @@
 // cube reads whole, in every cube.
 
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
-  // CHECK: remark: kb-place: #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1> (estimated {{[0-9.]+}} us for the ops using it; the rule's #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>
-  // CHECK: remark: kb-place: #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1> (estimated {{[0-9.]+}} us for the ops using it; the rule's #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 1>
+  // CHECK: remark: kb-place: #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 8> (estimated {{[0-9.]+}} us for the ops using it; the rule's #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>
+  // CHECK: remark: kb-place: #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8> (estimated {{[0-9.]+}} us for the ops using it; the rule's #kb.dp<cube = shard(0), pe = replicate, num_cubes = 4, num_pes = 8>
   func.func @norm(%x: tensor<64x4096xf16>, %w: tensor<4096xf16>) -> tensor<64x4096xf16> {
     %n = kb.rms_norm %x, %w : tensor<64x4096xf16>, tensor<4096xf16>
     return %n : tensor<64x4096xf16>
