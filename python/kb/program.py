@@ -39,11 +39,6 @@ from .tools import ToolError, run_tool
 
 _current = contextvars.ContextVar("kb_program", default=None)
 
-# Op kinds that kb-tp-partition and kb-run's interpreter handle but the device lowering
-# does not yet: a program with them runs at the local view.
-LOCAL_VIEW_OPS = frozenset({"attention", "silu", "mul", "scale"})
-
-
 def current_program():
     """The Program of the innermost `with kb.Program(...)` block."""
     program = _current.get()
@@ -277,10 +272,8 @@ class Program:
         With lower_to_device=False the program runs at the local view: `kb-opt
         --kb-tp-partition` makes each rank's program, and kb-run runs its W ranks
         (the all-reduces between them) against the unsharded program, with no device
-        program, so the report's device figures are zero. That is how the ops of
-        LOCAL_VIEW_OPS (attention) run until their device lowering lands
-        (uses_local_view_ops tells); norms, RoPE, the KV-cache append and slices
-        run on the device."""
+        program, so the report's device figures are zero: a check of the partition
+        alone."""
         values = self.argument_values(inputs)
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
             report_path = os.path.join(tmp, "report.json")
@@ -314,12 +307,6 @@ class Program:
                        for i, t in enumerate(self.outputs)]
             report = _load_json(report_path)
         return RunResult(outputs, report, done.stdout)
-
-    @property
-    def uses_local_view_ops(self):
-        """True when the program has ops that kb does not lower to the device yet
-        (attention): run it with `run(..., lower_to_device=False)`."""
-        return any(kind in LOCAL_VIEW_OPS for kind, _, _ in self.ops)
 
     def reference(self, inputs=None):
         """The unsharded model in numpy (kb.reference): one array per output."""

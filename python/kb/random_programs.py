@@ -10,8 +10,7 @@ weight and fits the device), compiled down to the device. The other half mix in 
 decoder-layer ops: SwiGLU MLPs (silu, mul), scaled activations (scale), and attention
 blocks with a residual, behind an RMSNorm or a LayerNorm, with or without RoPE and
 biases, grouped-query head counts, prefill or decode against a KV cache (rms_norm,
-layer_norm, rope, attention, kv_append). kb lowers those ops to the device only later,
-so these programs run at the local view (Program.run(lower_to_device=False)).
+layer_norm, rope, attention, kv_append). Every program runs down to the device.
 """
 import argparse
 import sys
@@ -112,8 +111,7 @@ def _attention_block(rng, program, x, world, hidden, dtype, seed, inputs, kinds)
 
 
 def random_decoder_program(rng, index):
-    """Blocks among SwiGLU MLPs, scaled GELU MLPs and attention (prefill or decode),
-    run at the local view."""
+    """Blocks among SwiGLU MLPs, scaled GELU MLPs and attention (prefill or decode)."""
     world = int(rng.choice([1, 2, 3, 4, 8]))
     parallel_state.initialize_model_parallel(tensor_model_parallel_size=world)
     dtype = str(rng.choice(["f32", "f16", "bf16"]))
@@ -142,14 +140,13 @@ def random_decoder_program(rng, index):
                 x = row(scale(gelu(col(x)), float(rng.uniform(0.25, 2))))
                 kinds.append("scale")
         program.output(x, *extra)
-    return program, inputs, (f"W={world} {dtype} M={m} H={hidden} local view: "
+    return program, inputs, (f"W={world} {dtype} M={m} H={hidden} decoder: "
                              f"{' '.join(kinds)}")
 
 
 def check_case(rng, index):
     program, inputs, description = random_program(rng, index)
-    result = program.run(inputs, check=True,
-                         lower_to_device=not program.uses_local_view_ops)
+    result = program.run(inputs, check=True)
     for i, (got, expected) in enumerate(zip(result.outputs, program.reference(inputs))):
         got, expected = got.astype(np.float32), expected.astype(np.float32)
         scale = max(float(np.max(np.abs(expected))), 1e-30)

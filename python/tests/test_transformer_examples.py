@@ -4,9 +4,9 @@ order as .npy, match the float64 references of kb.reference within 1e-2 of the
 output's largest magnitude (f16); and decode of token P equals row P of a prefill
 over P + 1 tokens.
 
-They run at the local view (kb-tp-partition, then kb-run with --reference and
---check) until the decoder ops are lowered to the device: RUN_MODE is the one place
-to change then. Weights are scaled by 1/sqrt(fan_in) so that f16 does not overflow."""
+They run down to the device program (RUN_MODE "device"; "local" runs the partition
+alone: kb-tp-partition, then kb-run with --reference and --check). Weights are scaled
+by 1/sqrt(fan_in) so that f16 does not overflow."""
 import os
 import re
 
@@ -21,7 +21,7 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 TOLERANCE = 1e-2  # f16, relative to the output's largest magnitude
 # "local": kb-tp-partition + kb-run --reference (the device lowering of the decoder ops
 # is not in kb yet); "device": kb-run on the global view (the whole pipeline).
-RUN_MODE = "local"
+RUN_MODE = "device"
 
 H, F, HEADS, HEAD_DIM = 4096, 11008, 32, 128
 

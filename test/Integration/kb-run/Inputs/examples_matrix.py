@@ -1,7 +1,7 @@
 """Runs `kb-run --check` on every example for TP world sizes 1, 2, 4 and 8 and for
 f32 and f16, and prints a line per case and a summary.
 
-    examples_matrix.py EXAMPLES_DIR KB_RUN TMP_DIR [device|local]
+    examples_matrix.py EXAMPLES_DIR KB_RUN TMP_DIR [mlp|decoder]
 
 The optional last argument runs only the examples of one kind (below), so that the two
 kinds can be separate tests.
@@ -12,21 +12,15 @@ and a case whose shapes do not divide must be rejected by kb for exactly that re
 Anything else, or finding no example at all, is a failure (exit status 1), so the
 matrix cannot pass by running nothing.
 
-Two ways to run an example:
-- device: `kb-run example --check`, the whole pipeline down to the device program,
-  on kb-run's own random inputs (uniform in [-1, 1]);
-- local view, for the decoder-layer examples (they have attention, whose device
-  lowering is not in kb yet; norms, RoPE, the KV cache and slices lower): `kb-opt --kb-tp-partition` gives each
-  rank's program and `kb-run local --reference example --check` runs its W ranks
-  against the unsharded program. When the device lowering lands, LOCAL_VIEW_OPS
-  becomes empty and they run on the device like the others.
-  They run in f16 only (LOCAL_VIEW_DTYPES): their f32 inputs are 0.8 GB per
-  Llama example and run, and test/Integration/kb-run/decoder-local-view.test
-  covers f32 and bf16 at small shapes.
-  Their inputs are written here, each 2-D argument scaled by 1/sqrt(its rows)
-  (the fan-in of a weight) so that f16 does not overflow: with unscaled weights a
-  Llama layer's SwiGLU product reaches 1e5, past f16's 65504, and a comparison of
-  infinities checks nothing. Every result must also be finite.
+Two kinds of example, each run down to the device program (`kb-run example --check`):
+- mlp: the MLP blocks, in f32 and f16, on kb-run's own random inputs (uniform in
+  [-1, 1], weights scaled by 1/sqrt(fan_in));
+- decoder: the decoder layers (Llama-2-7B prefill and decode, Llama-3-8B GQA, GPT-2
+  small's block), in f16 only (DECODER_DTYPES: their f32 inputs are 0.8 GB per Llama
+  example and run; test/Integration/kb-run/decoder-device.test and attention-device.test
+  cover f32 and bf16 at small shapes). Their inputs are written here, each 2-D argument
+  scaled by 1/sqrt(its rows) (the fan-in of a weight), and every result must be finite:
+  a comparison of infinities checks nothing.
 
 An example in AWAITING is reported with its reason and not run: a test of its own
 runs it, marked as an expected failure until kb supports what it needs."""
@@ -38,10 +32,10 @@ import sys
 
 WORLD_SIZES = (1, 2, 4, 8)
 DTYPES = ("f32", "f16")
-LOCAL_VIEW_DTYPES = ("f16",)
+DECODER_DTYPES = ("f16",)
 
-# Ops whose programs run at the local view until kb lowers them to the device.
-LOCAL_VIEW_OPS = ("kb.attention",)
+# An example with one of these ops is a decoder layer.
+DECODER_OPS = ("kb.attention", "kb.rms_norm", "kb.layer_norm")
 
 # Examples that need what kb-tp-partition does not do yet, and why.
 AWAITING = {}
@@ -107,21 +101,15 @@ def all_finite(directory, count):
     return True
 
 
-def run_case(kb_opt, kb_run, path, local_view, inputs, tmp):
+def run_case(kb_run, path, inputs):
     """Runs one variant; returns the failed process (or a string) or None on success."""
-    if not local_view:
-        proc = subprocess.run([kb_run, path, "--check", "--quiet"],
-                              capture_output=True, text=True)
+    command = [kb_run, path, "--check", "--quiet"]
+    if inputs is None:
+        proc = subprocess.run(command, capture_output=True, text=True)
         return proc if proc.returncode else None
-    local = path.replace(".mlir", ".local.mlir")
-    proc = subprocess.run([kb_opt, "--kb-tp-partition", path, "-o", local],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        return proc
     outputs = path.replace(".mlir", ".results")
     os.makedirs(outputs, exist_ok=True)
-    command = [kb_run, local, "--reference", path, "--check", "--quiet",
-               "--output-dir", outputs]
+    command += ["--output-dir", outputs]
     for p in inputs:
         command += ["--input", p]
     proc = subprocess.run(command, capture_output=True, text=True)
@@ -137,11 +125,10 @@ def run_case(kb_opt, kb_run, path, local_view, inputs, tmp):
 def main():
     examples, kb_run, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
     select = sys.argv[4] if len(sys.argv) > 4 else None
-    if select not in (None, "device", "local"):
-        print(f"examples matrix: unknown selection {select!r} (device or local)",
+    if select not in (None, "mlp", "decoder"):
+        print(f"examples matrix: unknown selection {select!r} (mlp or decoder)",
               file=sys.stderr)
         return 1
-    kb_opt = os.path.join(os.path.dirname(kb_run), "kb-opt") if os.sep in kb_run else "kb-opt"
     os.makedirs(tmp, exist_ok=True)
     paths = sorted(glob.glob(os.path.join(examples, "*.mlir")))
     if not paths:
@@ -152,8 +139,8 @@ def main():
     for path in paths:
         name = os.path.basename(path)
         text = open(path).read()
-        local_view = any(op in text for op in LOCAL_VIEW_OPS)
-        if select and select != ("local" if local_view else "device"):
+        decoder = any(op in text for op in DECODER_OPS)
+        if select and select != ("decoder" if decoder else "mlp"):
             continue
         if name in AWAITING:
             print(f"{name}: not run: {AWAITING[name]}")
@@ -165,13 +152,13 @@ def main():
             print(f"{name}: FAIL: {e}")
             failed += len(WORLD_SIZES) * len(DTYPES)
             continue
-        for dtype in LOCAL_VIEW_DTYPES if local_view else DTYPES:
+        for dtype in DECODER_DTYPES if decoder else DTYPES:
             inputs = None
             for world in WORLD_SIZES:
                 divides = all(size % world == 0 for size in sizes)
                 variant, n = re.subn(r"kb.world_size = \d+", f"kb.world_size = {world}", text)
                 variant, m = re.subn(r"x(f16|f32|bf16)\b", f"x{dtype}", variant)
-                case = f"{name} W={world} {dtype}" + (" (local view)" if local_view else "")
+                case = f"{name} W={world} {dtype}"
                 if n != 1 or m == 0:
                     print(f"{case}: FAIL: cannot set the world size and dtype")
                     failed += 1
@@ -179,12 +166,12 @@ def main():
                 out = os.path.join(tmp, f"{name}.w{world}.{dtype}.mlir")
                 with open(out, "w") as f:
                     f.write(variant)
-                if local_view and inputs is None:
+                if decoder and inputs is None:
                     directory = os.path.join(tmp, f"{name}.{dtype}.inputs")
                     os.makedirs(directory, exist_ok=True)
                     inputs = write_inputs(variant, dtype, directory)
                 ran += 1
-                problem = run_case(kb_opt, kb_run, out, local_view, inputs, tmp)
+                problem = run_case(kb_run, out, inputs)
                 stderr = getattr(problem, "stderr", "") or ""
                 rejected = (problem is not None and not isinstance(problem, str)
                             and "must be divisible by TP world size" in stderr)
