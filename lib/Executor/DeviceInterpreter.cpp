@@ -473,11 +473,23 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
     return e;
-  if (llvm::Error e = touch(rank, dma, dma.getTarget(), true, token,
-                            dma.getTargetOffsets(), dma.getSizes()))
-    return e;
   Buffer &src = bufferOf(rank, dma.getSource());
   Buffer &dst = bufferOf(rank, dma.getTarget());
+  // A rank-strided target is checked where this rank writes: the ranks'
+  // slices of an all-gather's ring buffer are written by separate DMAs.
+  SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
+  if (std::optional<ArrayRef<int64_t>> stride = dma.getTargetRankStride())
+    for (size_t d = 0; d < target.size(); ++d) {
+      target[d] += rank.index * (*stride)[d];
+      if (target[d] + size[d] > dst.tensor.shape[d])
+        return errorAt(dma, "rank " + llvm::Twine(rank.index) +
+                                " writes outside the target in dimension " +
+                                llvm::Twine(d) +
+                                " (target_rank_stride too large)");
+    }
+  if (llvm::Error e =
+          touch(rank, dma, dma.getTarget(), true, token, target, size))
+    return e;
   SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
   if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
     for (size_t d = 0; d < srcOffsets.size(); ++d) {
@@ -488,7 +500,6 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
                                 llvm::Twine(d) + " (rank_stride too large)");
     }
   HostTensor *from = &src.tensor, *to = &dst.tensor;
-  SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
   rank.pending.push_back(
       [=] { copyRegion(*from, srcOffsets, *to, target, size); });
   int64_t elements = 1;
@@ -544,9 +555,38 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
       return e;
   }
-  int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
-  auto chunkBegin = [&](int64_t c) { return c * (n / w) + std::min(c, n % w); };
-  auto chunkSize = [&](int64_t c) { return n / w + (c < n % w ? 1 : 0); };
+  const HostTensor &shapeOf = bufferOf(ranks[0], bufferValue).tensor;
+  int64_t n = shapeOf.numElements();
+  // A chunk as runs of contiguous elements: one run of the flat buffer, or,
+  // cut along dimension d, one run per index of the dimensions before d.
+  std::optional<int64_t> chunkDim = ring.getChunkDim();
+  int64_t runs = 1, runLength = 0;
+  if (chunkDim) {
+    int64_t inner = 1;
+    for (size_t d = 0; d < shapeOf.shape.size(); ++d) {
+      if (static_cast<int64_t>(d) < *chunkDim)
+        runs *= shapeOf.shape[d];
+      else if (static_cast<int64_t>(d) > *chunkDim)
+        inner *= shapeOf.shape[d];
+    }
+    runLength = shapeOf.shape[*chunkDim] / w * inner;
+  }
+  auto chunkSize = [&](int64_t c) {
+    return chunkDim ? runs * runLength : n / w + (c < n % w ? 1 : 0);
+  };
+  // The element offset of run `i` of chunk `c`.
+  auto runBegin = [&](int64_t c, int64_t i) {
+    if (!chunkDim)
+      return c * (n / w) + std::min(c, n % w);
+    return (i * w + c) * runLength;
+  };
+  auto readChunk = [&](const float *data, int64_t c, std::vector<float> &out) {
+    out.clear();
+    int64_t length = chunkDim ? runLength : chunkSize(c);
+    for (int64_t i = 0; i < runs; ++i)
+      out.insert(out.end(), data + runBegin(c, i),
+                 data + runBegin(c, i) + length);
+  };
   // What each rank sends this step, read before anyone receives.
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
@@ -560,27 +600,31 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
-    const float *data = bufferOf(ranks[r], bufferValue).tensor.data.data();
-    sent[r].assign(data + chunkBegin(c), data + chunkBegin(c) + chunkSize(c));
+    readChunk(bufferOf(ranks[r], bufferValue).tensor.data.data(), c, sent[r]);
     ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
     maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
   }
   for (int64_t r = 0; r < w; ++r) {
     int64_t from = (r + w - 1) % w, c = sentChunk[from];
     HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
-    float *dst = t.data.data() + chunkBegin(c);
     const std::vector<float> &incoming = sent[from];
-    if (!reduction) {
-      std::copy(incoming.begin(), incoming.end(), dst);
-      continue;
+    int64_t length = chunkDim ? runLength : chunkSize(c);
+    for (int64_t i = 0; i < runs; ++i) {
+      float *dst = t.data.data() + runBegin(c, i);
+      const float *in = incoming.data() + i * length;
+      if (!reduction) {
+        std::copy(in, in + length, dst);
+        continue;
+      }
+      reduceInto(dst, in, length, *reduction);
+      if (step == w - 2)
+        finishReduction(dst, length, *reduction, w);
+      // A wide partial sum is rounded once, when it is complete (the last
+      // step); the chunks it passed through are overwritten by the
+      // all-gather, or, along a dimension, belong to other ranks.
+      if (!wideReduce || step == w - 2)
+        runtime::roundBufferToDType(dst, length, t.dtype);
     }
-    reduceInto(dst, incoming.data(), incoming.size(), *reduction);
-    if (step == w - 2)
-      finishReduction(dst, incoming.size(), *reduction, w);
-    // A wide partial sum is rounded once, when it is complete (the last
-    // step); the chunks it passed through are overwritten by the all-gather.
-    if (!wideReduce || step == w - 2)
-      runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
@@ -593,14 +637,19 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     rank.stats.collectiveSeconds += duration;
     trace(rank, op->getName().stripDialect(), kLinkTrack, start, duration);
   }
-  // Account the ring: a reduce-scatter's first step opens it, an
-  // all-gather's last step closes it.
-  if (reduction && step == 0) {
+  // Account the ring. A flat reduce-scatter's first step opens an
+  // all-reduce, which its all-gather's last step closes; a ring along a
+  // dimension is a reduce-scatter or an all-gather of its own.
+  if (step == 0 && (reduction || chunkDim)) {
     openCollectives[bufferValue] = run.collectives.size();
     CollectiveStats c;
-    c.op = "all_reduce";
+    c.op = !chunkDim ? "all_reduce"
+                     : (reduction ? "reduce_scatter" : "all_gather");
+    c.dim = chunkDim.value_or(-1);
+    c.reduces = reduction.has_value();
+    c.gathers = !chunkDim || !reduction;
     c.bytes = n * runtime::dtypeSize(dtype);
-    c.reduceBytes = n * eb;
+    c.reduceBytes = reduction ? n * eb : 0;
     c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }
@@ -609,7 +658,7 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     for (int64_t r = 0; r < w; ++r)
       run.collectives[it->second].bytesSentByRank[r] +=
           chunkSize(sentChunk[r]) * eb;
-  if (!reduction && step == w - 2)
+  if (step == w - 2 && (!reduction || chunkDim))
     openCollectives.erase(bufferValue);
   return llvm::Error::success();
 }

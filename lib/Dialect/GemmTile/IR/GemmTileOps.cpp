@@ -254,6 +254,14 @@ LogicalResult DMAOp::verify() {
     if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
       return emitOpError() << "expects a non-negative rank_stride";
   }
+  if (std::optional<ArrayRef<int64_t>> stride = getTargetRankStride()) {
+    if (stride->size() != getSizes().size())
+      return emitOpError() << "expects " << getSizes().size()
+                           << " target_rank_stride entries, got "
+                           << stride->size();
+    if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
+      return emitOpError() << "expects a non-negative target_rank_stride";
+  }
   return success();
 }
 
@@ -271,6 +279,17 @@ LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
     return op->emitOpError()
            << "is step " << step << " of a ring of " << ringSize
            << ", which has steps 0 to " << ringSize - 2;
+  if (std::optional<int64_t> dim = ring.getChunkDim()) {
+    auto type = cast<MemRefType>(ring.getBuffer().getType());
+    if (*dim < 0 || *dim >= type.getRank())
+      return op->emitOpError() << "cuts its chunks along dimension " << *dim
+                               << " of a rank-" << type.getRank() << " buffer";
+    if (type.getDimSize(*dim) % ringSize != 0)
+      return op->emitOpError()
+             << "cuts dimension " << *dim << " (size " << type.getDimSize(*dim)
+             << ") into " << ringSize
+             << " chunks; it must be divisible by the ring size";
+  }
   return success();
 }
 
@@ -281,8 +300,12 @@ std::optional<kb::ReductionKind> ReduceScatterStepOp::getReduction() {
   return getKind();
 }
 
+// Chunks cut along a dimension belong to their rank (chunk r is rank r's
+// slice), one index below the flat ring's; see the ops' descriptions.
 int64_t ReduceScatterStepOp::getSentChunk(int64_t rank) {
-  return ringIndex(rank - static_cast<int64_t>(getStep()), getRingSize());
+  int64_t own = getAlong() ? -1 : 0;
+  return ringIndex(rank - static_cast<int64_t>(getStep()) + own,
+                   getRingSize());
 }
 
 std::optional<kb::ReductionKind> AllGatherStepOp::getReduction() {
@@ -290,7 +313,9 @@ std::optional<kb::ReductionKind> AllGatherStepOp::getReduction() {
 }
 
 int64_t AllGatherStepOp::getSentChunk(int64_t rank) {
-  return ringIndex(rank + 1 - static_cast<int64_t>(getStep()), getRingSize());
+  int64_t own = getAlong() ? -1 : 0;
+  return ringIndex(rank + 1 - static_cast<int64_t>(getStep()) + own,
+                   getRingSize());
 }
 
 LogicalResult WaitOp::verify() {

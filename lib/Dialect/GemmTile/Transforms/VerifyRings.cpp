@@ -31,6 +31,10 @@ struct RingState {
   int64_t ringSize;       // W
   kb::ReductionKind kind; // of the reduce-scatter
   Operation *opening;     // the ring's first step
+  // The dimension its chunks are cut along: such a reduce-scatter or
+  // all-gather is a collective of its own; a flat reduce-scatter is half
+  // of an all-reduce.
+  std::optional<int64_t> along;
 };
 
 /// One ring step, whichever half.
@@ -39,17 +43,18 @@ struct Step {
   int64_t step, ringSize;
   kb::ReductionKind kind;
   Value buffer;
+  std::optional<int64_t> along;
 };
 
 std::optional<Step> asStep(Operation *op) {
   if (auto rs = dyn_cast<ReduceScatterStepOp>(op))
     return Step{true, static_cast<int64_t>(rs.getStep()),
                 static_cast<int64_t>(rs.getRingSize()), rs.getKind(),
-                rs.getBuffer()};
+                rs.getBuffer(), rs.getAlong()};
   if (auto ag = dyn_cast<AllGatherStepOp>(op))
     return Step{false, static_cast<int64_t>(ag.getStep()),
                 static_cast<int64_t>(ag.getRingSize()), kb::ReductionKind::Sum,
-                ag.getBuffer()};
+                ag.getBuffer(), ag.getAlong()};
   return std::nullopt;
 }
 
@@ -151,16 +156,26 @@ private:
       }
       RingState state{step.reduce ? RingState::ReduceScatter
                                   : RingState::AllGather,
-                      1, step.ringSize, step.kind, op};
+                      1, step.ringSize, step.kind, op, step.along};
       if (state.nextStep == step.ringSize - 1)
         state.phase =
             step.reduce ? RingState::ReduceScatterDone : RingState::AllGather;
-      if (!step.reduce && state.nextStep == step.ringSize - 1)
-        return true; // a two-SIP all-gather: one step, complete
+      if ((!step.reduce || step.along) && state.nextStep == step.ringSize - 1)
+        return true; // a two-SIP all-gather or reduce-scatter: one step
       open.insert({step.buffer, state});
       return true;
     }
     RingState &state = it->second;
+    if (step.along != state.along) {
+      auto chunks = [](std::optional<int64_t> along) {
+        return along ? "chunks along dimension " + std::to_string(*along)
+                     : std::string("flat chunks");
+      };
+      refuse() << halfName(step.reduce) << " step " << step.step << " cuts "
+               << chunks(step.along) << ", but the ring on this buffer cuts "
+               << chunks(state.along);
+      return false;
+    }
     if (step.ringSize != state.ringSize) {
       refuse() << halfName(step.reduce) << " step " << step.step
                << " is a step of a ring of " << step.ringSize
@@ -208,7 +223,7 @@ private:
       ++state.nextStep;
     }
     if (state.nextStep == state.ringSize - 1) {
-      if (state.phase == RingState::AllGather) {
+      if (state.phase == RingState::AllGather || state.along) {
         open.erase(it);
         return true;
       }

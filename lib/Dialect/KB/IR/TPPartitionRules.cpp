@@ -282,3 +282,37 @@ SmallVector<Value, 1> KVAppendOp::buildLocalOp(OpBuilder &builder,
                                                TypeRange resultTypes) {
   return buildSameOpLocally(builder, *this, operands, resultTypes);
 }
+
+//===----------------------------------------------------------------------===//
+// Collectives along a dimension, in the global view.
+//===----------------------------------------------------------------------===//
+
+// Both are the identity on the logical tensor: the rule asks for the layout
+// the op names, and the reshard that brings the operand there is the
+// collective (an all_gather of a split value, a reduce_scatter of a partial
+// sum). Their local form is therefore the operand itself.
+
+FailureOr<TPRule> AllGatherOp::getTPRule(ArrayRef<TPLayout>) {
+  return TPRule{{TPLayout::replicated()}, {TPLayout::replicated()}};
+}
+
+SmallVector<Value, 1> AllGatherOp::buildLocalOp(OpBuilder &, ValueRange operands,
+                                                TypeRange) {
+  return {operands.front()};
+}
+
+FailureOr<TPRule> ReduceScatterOp::getTPRule(ArrayRef<TPLayout> operands) {
+  TPLayout in = operands.front();
+  if (in.isPartial() && in.getReduction() != getReduction())
+    return emitOpError() << "reduces with <"
+                         << stringifyReductionKind(getReduction())
+                         << ">, but its operand is " << in.str();
+  TPLayout out = TPLayout::split(getDim());
+  return TPRule{{out}, {out}};
+}
+
+SmallVector<Value, 1> ReduceScatterOp::buildLocalOp(OpBuilder &,
+                                                    ValueRange operands,
+                                                    TypeRange) {
+  return {operands.front()};
+}

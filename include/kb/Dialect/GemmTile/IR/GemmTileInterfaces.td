@@ -59,7 +59,8 @@ def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
   let description = [{
     One step of a ring collective between the W SIPs. The same buffer on
     every rank is cut into W contiguous chunks of its row-major elements (the
-    first `numElements % W` one element longer); at each step every rank
+    first `numElements % W` one element longer), or, with a chunk dimension,
+    into its W equal slices along it; at each step every rank
     sends one chunk to rank `r + 1` and combines the chunk it receives from
     rank `r - 1` into its own, by a reduction or by overwriting it. A step
     completes on all ranks together and is a yield point.
@@ -79,6 +80,12 @@ def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
       "std::optional<::kb::ReductionKind>", "getReduction">,
     InterfaceMethod<"The chunk rank `rank` sends at this step.", "int64_t",
       "getSentChunk", (ins "int64_t":$rank)>,
+    InterfaceMethod<[{
+        The dimension whose W equal slices are the chunks, or std::nullopt
+        for W contiguous runs of the row-major elements.
+      }],
+      "std::optional<int64_t>", "getChunkDim", (ins), [{}],
+      [{ return $_op.getAlong(); }]>,
   ];
   let extraSharedClassDeclaration = [{
     /// Bytes of the largest chunk, the one that sets the step's time.
