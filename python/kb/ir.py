@@ -51,6 +51,12 @@ def _op_line(kind, operands, result, attrs):
     if kind == "scale":
         return (f"{result.ssa} = kb.scale {names[0]} by {float_attr(attrs['factor'])} : "
                 f"{result.mlir_type}")
+    if kind == "all_gather":
+        return (f"{result.ssa} = kb.all_gather {names[0]} along {attrs['dim']} : "
+                f"{operands[0].mlir_type} -> {result.mlir_type}")
+    if kind == "reduce_scatter":
+        return (f"{result.ssa} = kb.reduce_scatter <sum> {names[0]} along {attrs['dim']} : "
+                f"{operands[0].mlir_type} -> {result.mlir_type}")
     if kind in ("add", "mul"):
         return (f"{result.ssa} = kb.{kind} {names[0]}, {names[1]} : "
                 f"{operands[0].mlir_type}, {operands[1].mlir_type}")

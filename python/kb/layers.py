@@ -112,12 +112,6 @@ class _ParallelLinear:
                                  "sequence parallelism needs all_gather and "
                                  "reduce_scatter on the sequence dimension, which kb "
                                  "does not have yet")
-        if given.get("gather_output"):
-            raise _not_supported(cls, "gather_output=True",
-                                 "gathering the output on every rank needs an all_gather, "
-                                 "which kb does not have yet; keep gather_output=False "
-                                 "(each rank keeps its slice) and follow the layer with "
-                                 "a RowParallelLinear")
         if given.get("stride", 1) != 1:
             raise _not_supported(cls, f"stride={given['stride']}",
                                  "strided (interleaved) partitions are not expressible")
@@ -131,6 +125,7 @@ class _ParallelLinear:
             raise _not_supported(cls, "tp_group=...",
                                  "kb has one TP group, sized by kb.parallel_state")
         self.skip_bias_add = bool(given.get("skip_bias_add"))
+        self.gather_output = bool(given.get("gather_output"))
         self.input_is_parallel = bool(given.get("input_is_parallel", True))
 
     @property
@@ -176,6 +171,9 @@ class _ParallelLinear:
         operands = [x, weight] + ([added] if added is not None else [])
         output = program.emit(self._kind, operands, x.shape[:-1] + (self.out_features,),
                               self.dtype)
+        if self.gather_output:
+            # Every rank gets the whole output: kb-tp-partition gathers the columns.
+            output = all_gather(output, len(output.ir_shape) - 1)
         if not self.returns_bias:
             return output
         return output, (bias if self.skip_bias_add else None)
@@ -213,12 +211,13 @@ class ColumnParallelLinear(_ParallelLinear):
     """Weight's out_features axis distributed across TP ranks.
 
     forward(x): x (M, in) replicated; rank k holds W_k (in, out/W) and b_k (out/W) and
-    computes y_k = x @ W_k + b_k (M, out/W). No collective. out_features % W != 0 is a
-    ValueError.
+    computes y_k = x @ W_k + b_k (M, out/W). No collective, unless gather_output=True:
+    then an all_gather of the columns leaves the whole output on every rank.
+    out_features % W != 0 is a ValueError.
 
     The seed's arguments: (in_features, out_features, bias=False, dtype="f16",
     torch=None), and kb's dp, seed, name. Megatron-LM's: input_size, output_size,
-    config, init_method, bias, gather_output (False only), skip_bias_add,
+    config, init_method, bias, gather_output, skip_bias_add,
     sequence_parallel (False only), stride (1 only), is_expert (False only), tp_group
     (None only); keep_master_weight_for_test, embedding_activation_buffer,
     grad_output_buffer, tp_comm_buffer_name and disable_grad_reduce are accepted and
@@ -288,6 +287,35 @@ def _tensor(value, op):
     if not isinstance(value, Tensor):
         raise TypeError(f"{op} takes kb.Tensors, got {type(value).__name__}")
     return value
+
+
+def _along(x, dim, op):
+    x = _tensor(x, op)
+    rank = len(x.ir_shape)
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < rank:
+        raise ValueError(f"{op} needs a dimension of a rank-{rank} tensor, got {dim!r}")
+    dim %= rank
+    ws = current_program().world_size
+    if x.ir_shape[dim] % ws != 0:
+        raise ValueError(f"{op} splits dimension {dim} (size {x.ir_shape[dim]}) over the "
+                         f"ranks; it must be divisible by TP world size ({ws})")
+    return x, dim
+
+
+def all_gather(x, dim):
+    """The value of `x`, whole on every rank (kb.all_gather along `dim`): Megatron's
+    gather_from_tensor_model_parallel_region. kb-tp-partition gathers a value the ranks
+    hold split, with a ring that sends (W-1)/W of it per rank."""
+    x, dim = _along(x, dim, "all_gather")
+    return current_program().emit("all_gather", [x], x.shape, x.dtype, None, dim=dim)
+
+
+def reduce_scatter(x, dim):
+    """The value of `x`, split along `dim` over the ranks (kb.reduce_scatter <sum>):
+    Megatron's reduce_scatter_to_sequence_parallel_region. A row-parallel partial sum is
+    reduce-scattered (half the bytes of an all-reduce); a replicated value is sliced."""
+    x, dim = _along(x, dim, "reduce_scatter")
+    return current_program().emit("reduce_scatter", [x], x.shape, x.dtype, None, dim=dim)
 
 
 def gelu(x):

@@ -48,6 +48,8 @@ def run_values(program, argument_values):
             y = silu(xs[0])
         elif kind == "scale":
             y = xs[0] * np.float32(program.attributes(result)["factor"])
+        elif kind in ("all_gather", "reduce_scatter"):
+            y = xs[0]  # the identity on the global view's logical value
         elif kind == "add":
             y = xs[0] + xs[1]
         elif kind == "mul":

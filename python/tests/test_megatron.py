@@ -92,8 +92,6 @@ def test_the_seeds_signature_neither_warns_nor_returns_a_tuple():
 
 
 @pytest.mark.parametrize("make, option", [
-    (lambda: kb.ColumnParallelLinear(8, 16, bias=True, gather_output=True),
-     r"ColumnParallelLinear\(gather_output=True\) is not supported by kb yet: .*all_gather"),
     (lambda: kb.ColumnParallelLinear(8, 16, bias=True, sequence_parallel=True),
      r"ColumnParallelLinear\(sequence_parallel=True\) is not supported by kb yet"),
     (lambda: kb.RowParallelLinear(16, 8, bias=True, config=Config(sequence_parallel=True)),
@@ -172,3 +170,26 @@ def test_3d_activations_are_flattened_and_restored():
     with pytest.raises(ValueError, match=r"has shape \(6, 8\), the program expects "
                                          r"\(3, 2, 8\)"):
         p.run({"x": value.reshape(6, 8)})
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 4])
+def test_column_gather_output_gives_every_rank_the_whole_output(world_size):
+    """gather_output=True: the column slices are all-gathered, so a second
+    column-parallel layer (which needs its input whole) can follow, and the result
+    is the unsharded x @ W1 + b1 then @ W2 + b2."""
+    initialize_model_parallel(tensor_model_parallel_size=world_size)
+    first = kb.ColumnParallelLinear(input_size=16, output_size=32, bias=True,
+                                    gather_output=True, dtype="fp32")
+    second = kb.ColumnParallelLinear(input_size=32, output_size=8, bias=True,
+                                     gather_output=True, dtype="fp32")
+    assert first.gather_output
+    with kb.Program("p") as p:
+        h, _ = first(p.input((4, 16), dtype="f32"))
+        y, _ = second(h)
+        p.output(y)
+    assert p.to_mlir().count("kb.all_gather") == 2
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 16))
+    result = p.run(x, check=True)
+    expected = (x @ first.weight + first.bias) @ second.weight + second.bias
+    assert np.allclose(result.output, expected, atol=1e-4)
+
