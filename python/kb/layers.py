@@ -109,9 +109,10 @@ class _ParallelLinear:
             sequence_parallel = getattr(config, "sequence_parallel", False)
         if sequence_parallel:
             raise _not_supported(cls, "sequence_parallel=True",
-                                 "sequence parallelism needs all_gather and "
-                                 "reduce_scatter on the sequence dimension, which kb "
-                                 "does not have yet")
+                                 "the layers do not yet shard activations along "
+                                 "the sequence; write kb.reduce_scatter(y, 0) after a "
+                                 "row-parallel layer and kb.all_gather(x, 0) before a "
+                                 "column-parallel one instead")
         if given.get("stride", 1) != 1:
             raise _not_supported(cls, f"stride={given['stride']}",
                                  "strided (interleaved) partitions are not expressible")
