@@ -541,10 +541,60 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
                          "' in a lowered program");
 }
 
+/// A piece of a ring chunk: `length` elements at `offset` of buffer
+/// `buffer` (an index into the ring's buffers).
+struct ChunkSegment {
+  size_t buffer;
+  int64_t offset, length;
+};
+
+/// The segments of chunk `c` of a ring over buffers of `shapes`: a range of
+/// their row-major elements taken one buffer after the other, or, cut along
+/// `dim` (one buffer), one run per index of the dimensions before `dim`.
+static SmallVector<ChunkSegment>
+chunkSegments(ArrayRef<SmallVector<int64_t>> shapes, std::optional<int64_t> dim,
+              int64_t w, int64_t c) {
+  SmallVector<ChunkSegment> segments;
+  if (dim) {
+    ArrayRef<int64_t> shape = shapes.front();
+    int64_t runs = 1, inner = 1;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+      if (d < *dim)
+        runs *= shape[d];
+      else if (d > *dim)
+        inner *= shape[d];
+    }
+    int64_t runLength = shape[*dim] / w * inner;
+    for (int64_t i = 0; i < runs; ++i)
+      segments.push_back({0, (i * w + c) * runLength, runLength});
+    return segments;
+  }
+  int64_t n = 0;
+  SmallVector<int64_t> sizes;
+  for (ArrayRef<int64_t> shape : shapes) {
+    int64_t e = 1;
+    for (int64_t s : shape)
+      e *= s;
+    sizes.push_back(e);
+    n += e;
+  }
+  int64_t begin = c * (n / w) + std::min(c, n % w);
+  int64_t end = begin + n / w + (c < n % w ? 1 : 0);
+  int64_t base = 0;
+  for (auto [b, size] : llvm::enumerate(sizes)) {
+    int64_t from = std::max(begin, base), to = std::min(end, base + size);
+    if (from < to)
+      segments.push_back({b, from - base, to - from});
+    base += size;
+  }
+  return segments;
+}
+
 llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   Operation *op = ring;
   std::optional<ReductionKind> reduction = ring.getReduction();
-  Value bufferValue = ring.getBuffer();
+  SmallVector<Value> bufferValues(ring.getBuffers());
+  Value key = bufferValues.front(); // names the ring in openCollectives
   int64_t step = ring.getStep(), w = ring.getRingSize();
   if (w != program.worldSize)
     return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
@@ -552,46 +602,32 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
                            llvm::Twine(program.worldSize));
   for (Rank &rank : ranks) {
     flush(rank);
-    if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
-      return e;
+    for (Value v : bufferValues)
+      if (llvm::Error e = touch(rank, op, v, true, -1))
+        return e;
   }
-  const HostTensor &shapeOf = bufferOf(ranks[0], bufferValue).tensor;
-  int64_t n = shapeOf.numElements();
-  // A chunk as runs of contiguous elements: one run of the flat buffer, or,
-  // cut along dimension d, one run per index of the dimensions before d.
+  SmallVector<SmallVector<int64_t>> shapes;
+  int64_t n = 0;
+  for (Value v : bufferValues) {
+    const HostTensor &t = bufferOf(ranks[0], v).tensor;
+    shapes.emplace_back(t.shape.begin(), t.shape.end());
+    n += t.numElements();
+  }
   std::optional<int64_t> chunkDim = ring.getChunkDim();
-  int64_t runs = 1, runLength = 0;
-  if (chunkDim) {
-    int64_t inner = 1;
-    for (size_t d = 0; d < shapeOf.shape.size(); ++d) {
-      if (static_cast<int64_t>(d) < *chunkDim)
-        runs *= shapeOf.shape[d];
-      else if (static_cast<int64_t>(d) > *chunkDim)
-        inner *= shapeOf.shape[d];
-    }
-    runLength = shapeOf.shape[*chunkDim] / w * inner;
-  }
+  auto segmentsOf = [&](int64_t c) {
+    return chunkSegments(shapes, chunkDim, w, c);
+  };
   auto chunkSize = [&](int64_t c) {
-    return chunkDim ? runs * runLength : n / w + (c < n % w ? 1 : 0);
-  };
-  // The element offset of run `i` of chunk `c`.
-  auto runBegin = [&](int64_t c, int64_t i) {
-    if (!chunkDim)
-      return c * (n / w) + std::min(c, n % w);
-    return (i * w + c) * runLength;
-  };
-  auto readChunk = [&](const float *data, int64_t c, std::vector<float> &out) {
-    out.clear();
-    int64_t length = chunkDim ? runLength : chunkSize(c);
-    for (int64_t i = 0; i < runs; ++i)
-      out.insert(out.end(), data + runBegin(c, i),
-                 data + runBegin(c, i) + length);
+    int64_t size = 0;
+    for (const ChunkSegment &s : segmentsOf(c))
+      size += s.length;
+    return size;
   };
   // What each rank sends this step, read before anyone receives.
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
-  DType dtype = bufferOf(ranks[0], bufferValue).tensor.dtype;
+  DType dtype = bufferOf(ranks[0], key).tensor.dtype;
   // bf16 partial sums travel and accumulate in f32 (docs/design/0007): per-
   // step bf16 rounding would lose accuracy with W. The all-gather half, and
   // the other types, send the buffer's own elements.
@@ -600,30 +636,35 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
-    readChunk(bufferOf(ranks[r], bufferValue).tensor.data.data(), c, sent[r]);
-    ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
-    maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
+    for (const ChunkSegment &s : segmentsOf(c)) {
+      const float *data =
+          bufferOf(ranks[r], bufferValues[s.buffer]).tensor.data.data();
+      sent[r].insert(sent[r].end(), data + s.offset,
+                     data + s.offset + s.length);
+    }
+    ranks[r].stats.linkBytesSent += sent[r].size() * eb;
+    maxBytes = std::max<int64_t>(maxBytes, sent[r].size() * eb);
   }
   for (int64_t r = 0; r < w; ++r) {
     int64_t from = (r + w - 1) % w, c = sentChunk[from];
-    HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
-    const std::vector<float> &incoming = sent[from];
-    int64_t length = chunkDim ? runLength : chunkSize(c);
-    for (int64_t i = 0; i < runs; ++i) {
-      float *dst = t.data.data() + runBegin(c, i);
-      const float *in = incoming.data() + i * length;
+    const float *in = sent[from].data();
+    for (const ChunkSegment &s : segmentsOf(c)) {
+      HostTensor &t = bufferOf(ranks[r], bufferValues[s.buffer]).tensor;
+      float *dst = t.data.data() + s.offset;
+      const float *src = in;
+      in += s.length;
       if (!reduction) {
-        std::copy(in, in + length, dst);
+        std::copy(src, src + s.length, dst);
         continue;
       }
-      reduceInto(dst, in, length, *reduction);
+      reduceInto(dst, src, s.length, *reduction);
       if (step == w - 2)
-        finishReduction(dst, length, *reduction, w);
+        finishReduction(dst, s.length, *reduction, w);
       // A wide partial sum is rounded once, when it is complete (the last
       // step); the chunks it passed through are overwritten by the
       // all-gather, or, along a dimension, belong to other ranks.
       if (!wideReduce || step == w - 2)
-        runtime::roundBufferToDType(dst, length, t.dtype);
+        runtime::roundBufferToDType(dst, s.length, t.dtype);
     }
   }
   double start = 0;
@@ -639,9 +680,10 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   }
   // Account the ring. A flat reduce-scatter's first step opens an
   // all-reduce, which its all-gather's last step closes; a ring along a
-  // dimension is a reduce-scatter or an all-gather of its own.
+  // dimension is a reduce-scatter or an all-gather of its own. One ring is
+  // one logical collective, however many cube pieces it spans.
   if (step == 0 && (reduction || chunkDim)) {
-    openCollectives[bufferValue] = run.collectives.size();
+    openCollectives[key] = run.collectives.size();
     CollectiveStats c;
     c.op = !chunkDim ? "all_reduce"
                      : (reduction ? "reduce_scatter" : "all_gather");
@@ -650,16 +692,18 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     c.gathers = !chunkDim || !reduction;
     c.bytes = n * runtime::dtypeSize(dtype);
     c.reduceBytes = reduction ? n * eb : 0;
+    c.pieces = bufferValues.size();
+    c.location = locationOf(op);
     c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }
-  auto it = openCollectives.find(bufferValue);
+  auto it = openCollectives.find(key);
   if (it != openCollectives.end())
     for (int64_t r = 0; r < w; ++r)
       run.collectives[it->second].bytesSentByRank[r] +=
           chunkSize(sentChunk[r]) * eb;
   if (step == w - 2 && (!reduction || chunkDim))
-    openCollectives.erase(bufferValue);
+    openCollectives.erase(key);
   return llvm::Error::success();
 }
 

@@ -173,6 +173,8 @@ llvm::json::Value kb::exec::reportJSON(
       collectives.push_back(llvm::json::Object{
           {"op", c.op},
           {"dim", c.dim >= 0 ? llvm::json::Value(c.dim) : nullptr},
+          {"pieces", c.pieces},
+          {"location", c.location},
           {"bytes", c.bytes},
           {"reduce_bytes",
            c.reduces ? (c.reduceBytes ? c.reduceBytes : c.bytes) : 0},

@@ -42,6 +42,11 @@ struct CollectiveStats {
   int64_t dim = -1;
   /// Which ring halves it runs; the lower bound counts (W-1)/W of each.
   bool reduces = true, gathers = true;
+  /// The cube pieces (ring buffers) its one ring draws chunks from.
+  int64_t pieces = 1;
+  /// Where the collective comes from: the location of the kb op it was
+  /// lowered from (file:line:col), or empty.
+  std::string location;
   /// The ring buffer's bytes: the whole tensor (an all_gather's result, a
   /// reduce_scatter's input).
   int64_t bytes = 0;

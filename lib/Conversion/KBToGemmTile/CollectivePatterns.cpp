@@ -1,8 +1,8 @@
 //===- CollectivePatterns.cpp - work that involves the TP ranks -----------===//
 //
 // The ops whose result depends on the other ranks or on the rank itself:
-// `kb.all_reduce` becomes a bandwidth-optimal ring on each distinct piece
-// (reduce-scatter then all-gather, 2(W-1)/W of the piece sent per rank);
+// `kb.all_reduce` becomes one bandwidth-optimal ring over its distinct pieces
+// (reduce-scatter then all-gather, 2(W-1)/W of the tensor sent per rank);
 // `kb.all_gather` and `kb.reduce_scatter` along a dimension one ring each
 // (half of that, (W-1)/W of the whole tensor);
 // `kb.tp_slice` of the rank becomes one DMA per piece whose source offset
@@ -52,16 +52,19 @@ struct AllReduceOpLowering : public OpConversionPattern<AllReduceOp> {
       }
       waitFor(rewriter, loc, copies);
     }
+    // One ring for the whole tensor: its chunks are drawn from every
+    // distinct piece, in whichever cubes they are, so a tensor split over C
+    // cubes takes 2(W - 1) steps, not C rings of them.
     ReductionKind kind = op.getReduction();
     SmallVector<const Piece *> distinct = distinctPieces(result);
-    for (const Piece *piece : distinct) {
-      for (int64_t step = 0; step + 1 < worldSize; ++step)
-        gt::ReduceScatterStepOp::create(rewriter, loc, kind, piece->buffer,
-                                        step, worldSize, /*along=*/nullptr);
-      for (int64_t step = 0; step + 1 < worldSize; ++step)
-        gt::AllGatherStepOp::create(rewriter, loc, piece->buffer, step,
-                                    worldSize, /*along=*/nullptr);
-    }
+    SmallVector<Value> ring = llvm::map_to_vector(
+        distinct, [](const Piece *p) { return p->buffer; });
+    for (int64_t step = 0; step + 1 < worldSize; ++step)
+      gt::ReduceScatterStepOp::create(rewriter, loc, kind, ring, step,
+                                      worldSize, /*along=*/nullptr);
+    for (int64_t step = 0; step + 1 < worldSize; ++step)
+      gt::AllGatherStepOp::create(rewriter, loc, ring, step, worldSize,
+                                  /*along=*/nullptr);
     // Replicas in other cubes take the reduced copy.
     SmallVector<Value> broadcasts;
     for (const Piece &piece : result.pieces) {

@@ -86,8 +86,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 
 // -----
 
-// all_reduce: a ring reduce-scatter then all-gather (W - 1 steps each) on
-// every distinct piece; the bias add after it brings its slice of the bias.
+// all_reduce: one ring reduce-scatter then all-gather (W - 1 steps each)
+// whose chunks are drawn from every distinct piece, in both cubes; the bias
+// add after it brings its slice of the bias.
 
 #y = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
 #b = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
@@ -97,13 +98,13 @@ module attributes {kb.spmd, kb.world_size = 4 : i64,
   // CHECK-SAME: (%[[P0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
   // CHECK-SAME: %[[P1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
   // CHECK-SAME: %[[B:[^:]*]]: memref<8xf16, #gemm_tile.cube<0>>
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 0 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 1 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 2 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P0]] step 0 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P0]] step 2 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P1]] step 0 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P1]] step 2 of 4
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 0 of 4
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 1 of 4
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 2 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 0 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 1 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 2 of 4
+  // CHECK-NOT: _step
   // CHECK: %[[S:.*]] = gemm_tile.alloc : memref<4xf16, #gemm_tile.cube<1>>
   // CHECK: gemm_tile.dma %[[B]] [4] to %[[S]] [0] sizes [4]
   // CHECK: gemm_tile.wait

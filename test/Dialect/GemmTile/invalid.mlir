@@ -288,3 +288,28 @@ func.func @ring_along_divisible(%a: memref<4x6xf32, #gemm_tile.cube<0>>) {
   gemm_tile.reduce_scatter_step <sum> %a step 0 of 4 along 1 : memref<4x6xf32, #gemm_tile.cube<0>>
   return
 }
+
+// -----
+
+func.func @ring_along_two_buffers(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{cuts chunks along dimension 0 of one buffer, but has 2}}
+  gemm_tile.all_gather_step %a, %b step 0 of 2 along 0 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_element_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects one element type, but buffer #0 holds 'f32' and buffer #1 'f16'}}
+  gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_no_buffer() {
+  // expected-error@+1 {{needs at least one buffer}}
+  "gemm_tile.all_gather_step"() {step = 0 : i64, ring_size = 2 : i64} : () -> ()
+  return
+}
+

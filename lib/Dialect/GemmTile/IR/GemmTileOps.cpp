@@ -269,8 +269,21 @@ LogicalResult DMAOp::verify() {
 LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
   auto ring = cast<RingStepOpInterface>(op);
   BufferChecker check(op);
-  if (failed(check.buffer(ring.getBuffer(), "the buffer")))
-    return failure();
+  OperandRange buffers = ring.getBuffers();
+  if (buffers.empty())
+    return op->emitOpError() << "needs at least one buffer";
+  for (auto [i, buffer] : llvm::enumerate(buffers)) {
+    std::string name = buffers.size() == 1 ? std::string("the buffer")
+                                           : "buffer #" + std::to_string(i);
+    if (failed(check.buffer(buffer, name)))
+      return failure();
+    Type first = cast<MemRefType>(buffers.front().getType()).getElementType();
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    if (element != first)
+      return op->emitOpError() << "expects one element type, but buffer #0 "
+                                  "holds "
+                               << first << " and buffer #" << i << " " << element;
+  }
   int64_t ringSize = ring.getRingSize(), step = ring.getStep();
   if (ringSize < 2)
     return op->emitOpError()
@@ -280,7 +293,10 @@ LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
            << "is step " << step << " of a ring of " << ringSize
            << ", which has steps 0 to " << ringSize - 2;
   if (std::optional<int64_t> dim = ring.getChunkDim()) {
-    auto type = cast<MemRefType>(ring.getBuffer().getType());
+    if (buffers.size() != 1)
+      return op->emitOpError() << "cuts chunks along dimension " << *dim
+                               << " of one buffer, but has " << buffers.size();
+    auto type = cast<MemRefType>(buffers.front().getType());
     if (*dim < 0 || *dim >= type.getRank())
       return op->emitOpError() << "cuts its chunks along dimension " << *dim
                                << " of a rank-" << type.getRank() << " buffer";

@@ -286,9 +286,11 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     DeclareOpInterfaceMethods<GemmTile_RingStepOpInterface>]> {
   let summary = "One step of a ring reduce-scatter between the SIPs";
   let description = [{
-    `buffer` (the same buffer on every rank) is cut into `ring_size`
-    contiguous chunks of its row-major elements (the first
-    `numElements % ring_size` chunks one element longer). At step s, rank r
+    `buffers` (the same buffers on every rank: the pieces of one tensor, in
+    any cubes) are cut into `ring_size` contiguous chunks of their row-major
+    elements taken one buffer after the other (the first
+    `numElements % ring_size` chunks one element longer), so one ring serves
+    a tensor however it is placed. At step s, rank r
     sends chunk `(r - s) mod W` to rank `(r + 1) mod W` and reduces the chunk
     `(r - s - 1) mod W` it receives from rank `(r - 1) mod W` into its own.
     After the W - 1 steps, rank r holds the reduction of chunk
@@ -296,8 +298,9 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     sends `numElements / W` elements per step over its outgoing link. A
     step completes on all ranks together; the scheduler may switch rank here.
 
-    With `along d`, the chunks are instead the W equal slices of the buffer
-    along dimension d (which must divide by W), and every chunk index above
+    With `along d` (and one buffer), the chunks are instead the W equal
+    slices of the buffer along dimension d (which must divide by W), and
+    every chunk index above
     is one less: rank r sends chunk `(r - s - 1) mod W` and ends holding the
     reduction of chunk r, its own slice, as a reduce-scatter along a
     dimension leaves it. Such a ring needs no all-gather after it.
@@ -305,14 +308,16 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     ```mlir
     gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
     gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 along 1 : memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.reduce_scatter_step <sum> %y0, %y1 step 0 of 4
+        : memref<4x16xf32, #gemm_tile.cube<0>>, memref<4x16xf32, #gemm_tile.cube<1>>
     ```
   }];
   let arguments = (ins GemmTile_ReduceKindAttr:$kind,
-      Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
+      Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
       I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
   let assemblyFormat = [{
-    $kind $buffer `step` $step `of` $ring_size (`along` $along^)? attr-dict
-    `:` type($buffer)
+    $kind $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
+    `:` type($buffers)
   }];
 }
 
@@ -334,11 +339,11 @@ def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step", [
     gemm_tile.all_gather_step %y step 0 of 4 along 0 : memref<8x16xf32, #gemm_tile.cube<0>>
     ```
   }];
-  let arguments = (ins Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
+  let arguments = (ins Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
       I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
   let assemblyFormat = [{
-    $buffer `step` $step `of` $ring_size (`along` $along^)? attr-dict
-    `:` type($buffer)
+    $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
+    `:` type($buffers)
   }];
 }
 
