@@ -68,6 +68,7 @@ class _ParallelLinear:
         dtype = check_dtype(dtype)
         self.returns_bias = megatron is not None  # forward gives (output, output_bias)
         self.skip_bias_add, self.gather_output, self.input_is_parallel = False, False, True
+        self.sequence_parallel = False
         if megatron is not None:
             self._megatron_options(cls, megatron, config)
             if bias is None:
@@ -107,12 +108,9 @@ class _ParallelLinear:
         sequence_parallel = given.get("sequence_parallel")
         if sequence_parallel is None:
             sequence_parallel = getattr(config, "sequence_parallel", False)
-        if sequence_parallel:
-            raise _not_supported(cls, "sequence_parallel=True",
-                                 "the layers do not yet shard activations along "
-                                 "the sequence; write kb.reduce_scatter(y, 0) after a "
-                                 "row-parallel layer and kb.all_gather(x, 0) before a "
-                                 "column-parallel one instead")
+        # Megatron's sequence parallelism is kb's per program: a layer that asks for
+        # it turns it on for the program it runs in (kb.sequence_parallel).
+        self.sequence_parallel = bool(sequence_parallel)
         if given.get("stride", 1) != 1:
             raise _not_supported(cls, f"stride={given['stride']}",
                                  "strided (interleaved) partitions are not expressible")
@@ -167,6 +165,8 @@ class _ParallelLinear:
                              f"{self.in_features}) inputs, got {x.shape}")
         if x.dtype != self.dtype:
             raise ValueError(f"{self} is {self.dtype}, its input is {x.dtype}")
+        if self.sequence_parallel:
+            program.sequence_parallel = True
         weight, bias = program.layer_parameters(self, self.name)
         added = bias if bias is not None and not self.skip_bias_add else None
         operands = [x, weight] + ([added] if added is not None else [])
@@ -219,7 +219,7 @@ class ColumnParallelLinear(_ParallelLinear):
     The seed's arguments: (in_features, out_features, bias=False, dtype="f16",
     torch=None), and kb's dp, seed, name. Megatron-LM's: input_size, output_size,
     config, init_method, bias, gather_output, skip_bias_add,
-    sequence_parallel (False only), stride (1 only), is_expert (False only), tp_group
+    sequence_parallel (which turns it on for the whole program), stride (1 only), is_expert (False only), tp_group
     (None only); keep_master_weight_for_test, embedding_activation_buffer,
     grad_output_buffer, tp_comm_buffer_name and disable_grad_reduce are accepted and
     change nothing (kb runs inference).
