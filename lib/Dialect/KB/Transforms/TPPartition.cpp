@@ -253,7 +253,14 @@ FunctionPartitioner::sequenceParallelRule(TPPartitionOpInterface op,
     }
   if (moved.empty())
     return rule;
-  FailureOr<TPRule> alternative = op.getTPRule(tokens);
+  // A rule that cannot take the split reports why; that is no error here,
+  // the op then keeps its own rule.
+  FailureOr<TPRule> alternative = failure();
+  {
+    ScopedDiagnosticHandler quiet(op->getContext(),
+                                  [](Diagnostic &) { return success(); });
+    alternative = op.getTPRule(tokens);
+  }
   if (failed(alternative) ||
       alternative->operands.size() != rule.operands.size() ||
       llvm::any_of(moved, [&](unsigned i) {
