@@ -78,3 +78,8 @@ double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
     return 0;
   return 2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
 }
+
+double kb::ringHalfSeconds(const DeviceDescription &device, double bytes,
+                           int64_t worldSize) {
+  return allReduceSeconds(device, bytes, worldSize) / 2;
+}

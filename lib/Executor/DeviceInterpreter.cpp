@@ -565,11 +565,23 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
     return e;
-  if (llvm::Error e = touch(rank, dma, dma.getTarget(), true, token,
-                            dma.getTargetOffsets(), dma.getSizes()))
-    return e;
   Buffer &src = bufferOf(rank, dma.getSource());
   Buffer &dst = bufferOf(rank, dma.getTarget());
+  // A rank-strided target is checked where this rank writes: the ranks'
+  // slices of an all-gather's ring buffer are written by separate DMAs.
+  SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
+  if (std::optional<ArrayRef<int64_t>> stride = dma.getTargetRankStride())
+    for (size_t d = 0; d < target.size(); ++d) {
+      target[d] += rank.index * (*stride)[d];
+      if (target[d] + size[d] > dst.tensor.shape[d])
+        return errorAt(dma, "rank " + llvm::Twine(rank.index) +
+                                " writes outside the target in dimension " +
+                                llvm::Twine(d) +
+                                " (target_rank_stride too large)");
+    }
+  if (llvm::Error e =
+          touch(rank, dma, dma.getTarget(), true, token, target, size))
+    return e;
   SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
   if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
     for (size_t d = 0; d < srcOffsets.size(); ++d) {
@@ -580,7 +592,6 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
                                 llvm::Twine(d) + " (rank_stride too large)");
     }
   HostTensor *from = &src.tensor, *to = &dst.tensor;
-  SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
   rank.pending.push_back(
       [=] { copyRegion(*from, srcOffsets, *to, target, size); });
   int64_t elements = 1;
@@ -626,10 +637,60 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
                          "' in a lowered program");
 }
 
+/// A piece of a ring chunk: `length` elements at `offset` of buffer
+/// `buffer` (an index into the ring's buffers).
+struct ChunkSegment {
+  size_t buffer;
+  int64_t offset, length;
+};
+
+/// The segments of chunk `c` of a ring over buffers of `shapes`: a range of
+/// their row-major elements taken one buffer after the other, or, cut along
+/// `dim` (one buffer), one run per index of the dimensions before `dim`.
+static SmallVector<ChunkSegment>
+chunkSegments(ArrayRef<SmallVector<int64_t>> shapes, std::optional<int64_t> dim,
+              int64_t w, int64_t c) {
+  SmallVector<ChunkSegment> segments;
+  if (dim) {
+    ArrayRef<int64_t> shape = shapes.front();
+    int64_t runs = 1, inner = 1;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+      if (d < *dim)
+        runs *= shape[d];
+      else if (d > *dim)
+        inner *= shape[d];
+    }
+    int64_t runLength = shape[*dim] / w * inner;
+    for (int64_t i = 0; i < runs; ++i)
+      segments.push_back({0, (i * w + c) * runLength, runLength});
+    return segments;
+  }
+  int64_t n = 0;
+  SmallVector<int64_t> sizes;
+  for (ArrayRef<int64_t> shape : shapes) {
+    int64_t e = 1;
+    for (int64_t s : shape)
+      e *= s;
+    sizes.push_back(e);
+    n += e;
+  }
+  int64_t begin = c * (n / w) + std::min(c, n % w);
+  int64_t end = begin + n / w + (c < n % w ? 1 : 0);
+  int64_t base = 0;
+  for (auto [b, size] : llvm::enumerate(sizes)) {
+    int64_t from = std::max(begin, base), to = std::min(end, base + size);
+    if (from < to)
+      segments.push_back({b, from - base, to - from});
+    base += size;
+  }
+  return segments;
+}
+
 llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   Operation *op = ring;
   std::optional<ReductionKind> reduction = ring.getReduction();
-  Value bufferValue = ring.getBuffer();
+  SmallVector<Value> bufferValues(ring.getBuffers());
+  Value key = bufferValues.front(); // names the ring in openCollectives
   int64_t step = ring.getStep(), w = ring.getRingSize();
   if (w != program.worldSize)
     return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
@@ -637,17 +698,32 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
                            llvm::Twine(program.worldSize));
   for (Rank &rank : ranks) {
     flush(rank);
-    if (llvm::Error e = touch(rank, op, bufferValue, true, -1))
-      return e;
+    for (Value v : bufferValues)
+      if (llvm::Error e = touch(rank, op, v, true, -1))
+        return e;
   }
-  int64_t n = bufferOf(ranks[0], bufferValue).tensor.numElements();
-  auto chunkBegin = [&](int64_t c) { return c * (n / w) + std::min(c, n % w); };
-  auto chunkSize = [&](int64_t c) { return n / w + (c < n % w ? 1 : 0); };
+  SmallVector<SmallVector<int64_t>> shapes;
+  int64_t n = 0;
+  for (Value v : bufferValues) {
+    const HostTensor &t = bufferOf(ranks[0], v).tensor;
+    shapes.emplace_back(t.shape.begin(), t.shape.end());
+    n += t.numElements();
+  }
+  std::optional<int64_t> chunkDim = ring.getChunkDim();
+  auto segmentsOf = [&](int64_t c) {
+    return chunkSegments(shapes, chunkDim, w, c);
+  };
+  auto chunkSize = [&](int64_t c) {
+    int64_t size = 0;
+    for (const ChunkSegment &s : segmentsOf(c))
+      size += s.length;
+    return size;
+  };
   // What each rank sends this step, read before anyone receives.
   std::vector<std::vector<float>> sent(w);
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
-  DType dtype = bufferOf(ranks[0], bufferValue).tensor.dtype;
+  DType dtype = bufferOf(ranks[0], key).tensor.dtype;
   // bf16 partial sums travel and accumulate in f32 (docs/design/0007): per-
   // step bf16 rounding would lose accuracy with W. The all-gather half, and
   // the other types, send the buffer's own elements.
@@ -656,27 +732,36 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
-    const float *data = bufferOf(ranks[r], bufferValue).tensor.data.data();
-    sent[r].assign(data + chunkBegin(c), data + chunkBegin(c) + chunkSize(c));
-    ranks[r].stats.linkBytesSent += chunkSize(c) * eb;
-    maxBytes = std::max<int64_t>(maxBytes, chunkSize(c) * eb);
+    for (const ChunkSegment &s : segmentsOf(c)) {
+      const float *data =
+          bufferOf(ranks[r], bufferValues[s.buffer]).tensor.data.data();
+      sent[r].insert(sent[r].end(), data + s.offset,
+                     data + s.offset + s.length);
+    }
+    ranks[r].stats.linkBytesSent += sent[r].size() * eb;
+    maxBytes = std::max<int64_t>(maxBytes, sent[r].size() * eb);
   }
   for (int64_t r = 0; r < w; ++r) {
     int64_t from = (r + w - 1) % w, c = sentChunk[from];
-    HostTensor &t = bufferOf(ranks[r], bufferValue).tensor;
-    float *dst = t.data.data() + chunkBegin(c);
-    const std::vector<float> &incoming = sent[from];
-    if (!reduction) {
-      std::copy(incoming.begin(), incoming.end(), dst);
-      continue;
+    const float *in = sent[from].data();
+    for (const ChunkSegment &s : segmentsOf(c)) {
+      HostTensor &t = bufferOf(ranks[r], bufferValues[s.buffer]).tensor;
+      float *dst = t.data.data() + s.offset;
+      const float *src = in;
+      in += s.length;
+      if (!reduction) {
+        std::copy(src, src + s.length, dst);
+        continue;
+      }
+      reduceInto(dst, src, s.length, *reduction);
+      if (step == w - 2)
+        finishReduction(dst, s.length, *reduction, w);
+      // A wide partial sum is rounded once, when it is complete (the last
+      // step); the chunks it passed through are overwritten by the
+      // all-gather, or, along a dimension, belong to other ranks.
+      if (!wideReduce || step == w - 2)
+        runtime::roundBufferToDType(dst, s.length, t.dtype);
     }
-    reduceInto(dst, incoming.data(), incoming.size(), *reduction);
-    if (step == w - 2)
-      finishReduction(dst, incoming.size(), *reduction, w);
-    // A wide partial sum is rounded once, when it is complete (the last
-    // step); the chunks it passed through are overwritten by the all-gather.
-    if (!wideReduce || step == w - 2)
-      runtime::roundBufferToDType(dst, incoming.size(), t.dtype);
   }
   double start = 0;
   for (Rank &rank : ranks)
@@ -695,24 +780,32 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     record(rank, op, kLinkTrack, start, duration, std::move(event));
   }
   ++ringSteps;
-  // Account the ring: a reduce-scatter's first step opens it, an
-  // all-gather's last step closes it.
-  if (reduction && step == 0) {
-    openCollectives[bufferValue] = run.collectives.size();
+  // Account the ring. A flat reduce-scatter's first step opens an
+  // all-reduce, which its all-gather's last step closes; a ring along a
+  // dimension is a reduce-scatter or an all-gather of its own. One ring is
+  // one logical collective, however many cube pieces it spans.
+  if (step == 0 && (reduction || chunkDim)) {
+    openCollectives[key] = run.collectives.size();
     CollectiveStats c;
-    c.op = "all_reduce";
+    c.op = !chunkDim ? "all_reduce"
+                     : (reduction ? "reduce_scatter" : "all_gather");
+    c.dim = chunkDim.value_or(-1);
+    c.reduces = reduction.has_value();
+    c.gathers = !chunkDim || !reduction;
     c.bytes = n * runtime::dtypeSize(dtype);
-    c.reduceBytes = n * eb;
+    c.reduceBytes = reduction ? n * eb : 0;
+    c.pieces = bufferValues.size();
+    c.location = locationOf(op);
     c.bytesSentByRank.assign(w, 0);
     run.collectives.push_back(c);
   }
-  auto it = openCollectives.find(bufferValue);
+  auto it = openCollectives.find(key);
   if (it != openCollectives.end())
     for (int64_t r = 0; r < w; ++r)
       run.collectives[it->second].bytesSentByRank[r] +=
           chunkSize(sentChunk[r]) * eb;
-  if (!reduction && step == w - 2)
-    openCollectives.erase(bufferValue);
+  if (step == w - 2 && (!reduction || chunkDim))
+    openCollectives.erase(key);
   return llvm::Error::success();
 }
 

@@ -217,6 +217,39 @@ kb::exec::runKBProgram(const Program &program,
         values[r][reduce.getResult()] = total;
       continue;
     }
+    // Along a dimension: the identity on the global view's logical tensor;
+    // in the local view the ranks' slices, concatenated or reduced.
+    if (auto gatherOp = dyn_cast<AllGatherOp>(op)) {
+      HostTensor whole = values[0][gatherOp.getInput()];
+      if (local) {
+        SmallVector<HostTensor> parts;
+        for (int64_t r = 0; r < ranks; ++r)
+          parts.push_back(values[r][gatherOp.getInput()]);
+        whole = gather(parts, gatherOp.getDim());
+      }
+      for (int64_t r = 0; r < ranks; ++r)
+        values[r][gatherOp.getResult()] = whole;
+      continue;
+    }
+    if (auto scatterOp = dyn_cast<ReduceScatterOp>(op)) {
+      HostTensor total = values[0][scatterOp.getInput()];
+      if (local) {
+        for (int64_t r = 1; r < ranks; ++r)
+          reduceInto(total.data.data(),
+                     values[r][scatterOp.getInput()].data.data(),
+                     total.data.size(), scatterOp.getReduction());
+        finishReduction(total.data.data(), total.data.size(),
+                        scatterOp.getReduction(), ranks);
+        runtime::roundBufferToDType(total.data.data(), total.data.size(),
+                                    total.dtype);
+      }
+      for (int64_t r = 0; r < ranks; ++r)
+        values[r][scatterOp.getResult()] =
+            !local
+                ? total
+                : scatter(total, scatterOp.getDim(), r, program.worldSize);
+      continue;
+    }
     for (int64_t r = 0; r < ranks; ++r) {
       auto &vals = values[r];
       if (auto column = dyn_cast<ColumnParallelLinearOp>(op)) {

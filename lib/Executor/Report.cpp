@@ -35,7 +35,8 @@ int64_t CollectiveStats::maxBytesSentByARank() const {
 double CollectiveStats::lowerBoundBytesPerRank() const {
   int64_t w = bytesSentByRank.size();
   int64_t reduce = reduceBytes ? reduceBytes : bytes;
-  return w == 0 ? 0 : static_cast<double>((w - 1) * (reduce + bytes)) / w;
+  int64_t sent = (reduces ? reduce : 0) + (gathers ? bytes : 0);
+  return w == 0 ? 0 : static_cast<double>((w - 1) * sent) / w;
 }
 
 double kb::exec::toleranceFor(DType dtype, int64_t worldSize) {
@@ -210,8 +211,12 @@ llvm::json::Value kb::exec::reportJSON(
     for (const CollectiveStats &c : run->collectives)
       collectives.push_back(llvm::json::Object{
           {"op", c.op},
+          {"dim", c.dim >= 0 ? llvm::json::Value(c.dim) : nullptr},
+          {"pieces", c.pieces},
+          {"location", c.location},
           {"bytes", c.bytes},
-          {"reduce_bytes", c.reduceBytes ? c.reduceBytes : c.bytes},
+          {"reduce_bytes",
+           c.reduces ? (c.reduceBytes ? c.reduceBytes : c.bytes) : 0},
           {"bytes_sent_per_rank", c.bytesSentPerRank()},
           {"max_bytes_sent_by_a_rank", c.maxBytesSentByARank()},
           {"lower_bound_bytes_per_rank", c.lowerBoundBytesPerRank()}});
@@ -316,9 +321,12 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
                          sip.flops / 1e9, sip.dmaBytes / 1e6,
                          sip.linkBytesSent / 1e6);
     for (const CollectiveStats &c : run->collectives) {
-      os << llvm::format("  %s of %lld bytes: %.6g bytes sent per rank "
+      os << "  " << c.op;
+      if (c.dim >= 0)
+        os << " along " << c.dim;
+      os << llvm::format(" of %lld bytes: %.6g bytes sent per rank "
                          "(ring lower bound %.6g)",
-                         c.op.c_str(), static_cast<long long>(c.bytes),
+                         static_cast<long long>(c.bytes),
                          c.bytesSentPerRank(), c.lowerBoundBytesPerRank());
       if (c.maxBytesSentByARank() != c.bytesSentPerRank())
         os << llvm::format(", at most %lld by one rank",

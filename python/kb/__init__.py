@@ -23,7 +23,8 @@ kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attent
 MLPs, Llama and GPT-2 layers), dtypes.
 """
 from . import parallel_state, reference
-from .layers import ColumnParallelLinear, RowParallelLinear, add, gelu, mul, scale, silu
+from .layers import (ColumnParallelLinear, RowParallelLinear, add, all_gather, gelu, mul,
+                     reduce_scatter, scale, silu)
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
@@ -31,7 +32,8 @@ from .transformer import (GPT2Block, LayerNorm, LlamaDecoderLayer, ParallelAtten
                           ParallelMLP, RMSNorm, SwiGLU)
 
 __all__ = [
-    "ColumnParallelLinear", "RowParallelLinear", "add", "gelu", "mul", "scale", "silu",
+    "ColumnParallelLinear", "RowParallelLinear", "add", "all_gather", "gelu", "mul",
+    "reduce_scatter", "scale", "silu",
     "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",

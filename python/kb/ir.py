@@ -62,7 +62,8 @@ def emit_module(program, debug_info=False):
     result_types = [t.mlir_type for t in program.outputs]
     results = (result_types[0] if len(result_types) == 1
                else f"({', '.join(result_types)})")
-    lines = [f"module attributes {{kb.world_size = {program.world_size} : i64}} {{",
+    sp = ", kb.sequence_parallel" if getattr(program, "sequence_parallel", False) else ""
+    lines = [f"module attributes {{kb.world_size = {program.world_size} : i64{sp}}} {{",
              f"  func.func @{program.name}({args}) -> {results} {{"]
     lines += [f"    {_op_line(kind, operands, result, program.attributes(result))}"
               f"{_loc(result.loc, debug_info)}"

@@ -28,7 +28,8 @@ import numpy as np
 from .dtypes import check_dtype, round_to
 from .ir import check_name
 from .location import caller_location
-from .ops import add, as_tensor, gelu, mul, scale, silu  # noqa: F401  the elementwise ops
+from .ops import (add, all_gather, as_tensor, gelu, mul, reduce_scatter,  # noqa: F401
+                  scale, silu)  # the elementwise ops and collectives, re-exported
 from .parallel_state import get_tensor_model_parallel_world_size
 from .program import Tensor, current_program
 
@@ -68,6 +69,7 @@ class _ParallelLinear:
         dtype = check_dtype(dtype)
         self.returns_bias = megatron is not None  # forward gives (output, output_bias)
         self.skip_bias_add, self.gather_output, self.input_is_parallel = False, False, True
+        self.sequence_parallel = False
         if megatron is not None:
             self._megatron_options(cls, megatron, config)
             if bias is None:
@@ -107,17 +109,9 @@ class _ParallelLinear:
         sequence_parallel = given.get("sequence_parallel")
         if sequence_parallel is None:
             sequence_parallel = getattr(config, "sequence_parallel", False)
-        if sequence_parallel:
-            raise _not_supported(cls, "sequence_parallel=True",
-                                 "sequence parallelism needs all_gather and "
-                                 "reduce_scatter on the sequence dimension, which kb "
-                                 "does not have yet")
-        if given.get("gather_output"):
-            raise _not_supported(cls, "gather_output=True",
-                                 "gathering the output on every rank needs an all_gather, "
-                                 "which kb does not have yet; keep gather_output=False "
-                                 "(each rank keeps its slice) and follow the layer with "
-                                 "a RowParallelLinear")
+        # Megatron's sequence parallelism is kb's per program: a layer that asks for
+        # it turns it on for the program it runs in (kb.sequence_parallel).
+        self.sequence_parallel = bool(sequence_parallel)
         if given.get("stride", 1) != 1:
             raise _not_supported(cls, f"stride={given['stride']}",
                                  "strided (interleaved) partitions are not expressible")
@@ -131,6 +125,7 @@ class _ParallelLinear:
             raise _not_supported(cls, "tp_group=...",
                                  "kb has one TP group, sized by kb.parallel_state")
         self.skip_bias_add = bool(given.get("skip_bias_add"))
+        self.gather_output = bool(given.get("gather_output"))
         self.input_is_parallel = bool(given.get("input_is_parallel", True))
 
     @property
@@ -171,11 +166,16 @@ class _ParallelLinear:
                              f"{self.in_features}) inputs, got {x.shape}")
         if x.dtype != self.dtype:
             raise ValueError(f"{self} is {self.dtype}, its input is {x.dtype}")
+        if self.sequence_parallel:
+            program.sequence_parallel = True
         weight, bias = program.layer_parameters(self, self.name)
         added = bias if bias is not None and not self.skip_bias_add else None
         operands = [x, weight] + ([added] if added is not None else [])
         output = program.emit(self._kind, operands, x.shape[:-1] + (self.out_features,),
                               self.dtype)
+        if self.gather_output:
+            # Every rank gets the whole output: kb-tp-partition gathers the columns.
+            output = all_gather(output, len(output.ir_shape) - 1)
         if not self.returns_bias:
             return output
         return output, (bias if self.skip_bias_add else None)
@@ -213,13 +213,14 @@ class ColumnParallelLinear(_ParallelLinear):
     """Weight's out_features axis distributed across TP ranks.
 
     forward(x): x (M, in) replicated; rank k holds W_k (in, out/W) and b_k (out/W) and
-    computes y_k = x @ W_k + b_k (M, out/W). No collective. out_features % W != 0 is a
-    ValueError.
+    computes y_k = x @ W_k + b_k (M, out/W). No collective, unless gather_output=True:
+    then an all_gather of the columns leaves the whole output on every rank.
+    out_features % W != 0 is a ValueError.
 
     The seed's arguments: (in_features, out_features, bias=False, dtype="f16",
     torch=None), and kb's dp, seed, name. Megatron-LM's: input_size, output_size,
-    config, init_method, bias, gather_output (False only), skip_bias_add,
-    sequence_parallel (False only), stride (1 only), is_expert (False only), tp_group
+    config, init_method, bias, gather_output, skip_bias_add,
+    sequence_parallel (which turns it on for the whole program), stride (1 only), is_expert (False only), tp_group
     (None only); keep_master_weight_for_test, embedding_activation_buffer,
     grad_output_buffer, tp_comm_buffer_name and disable_grad_reduce are accepted and
     change nothing (kb runs inference).

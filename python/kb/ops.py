@@ -126,6 +126,51 @@ def scale(x, factor):
     return _emit("scale", [x], x, factor=factor)
 
 
+# Collectives a user places by hand (kb-tp-partition places its own): in the global
+# view each is the identity on the logical value and asks for a layout, whole or split
+# along `dim`.
+
+def _along(x, dim, op):
+    x = as_tensor(x, op)
+    rank = len(x.ir_shape)
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -rank <= dim < rank:
+        raise ValueError(f"{op} needs a dimension of a rank-{rank} tensor, got {dim!r}")
+    dim %= rank
+    ws = current_program().world_size
+    if x.ir_shape[dim] % ws != 0:
+        raise ValueError(f"{op} splits dimension {dim} (size {x.ir_shape[dim]}) over the "
+                         f"ranks; it must be divisible by TP world size ({ws})")
+    return x, dim
+
+
+register("all_gather",
+         lambda names, operands, result, attrs:
+         f"{result.ssa} = kb.all_gather {names[0]} along {attrs['dim']} : "
+         f"{operands[0].mlir_type} -> {result.mlir_type}",
+         lambda xs, attrs, result: xs[0])
+register("reduce_scatter",
+         lambda names, operands, result, attrs:
+         f"{result.ssa} = kb.reduce_scatter <sum> {names[0]} along {attrs['dim']} : "
+         f"{operands[0].mlir_type} -> {result.mlir_type}",
+         lambda xs, attrs, result: xs[0])
+
+
+def all_gather(x, dim):
+    """The value of `x`, whole on every rank (kb.all_gather along `dim`): Megatron's
+    gather_from_tensor_model_parallel_region. kb-tp-partition gathers a value the ranks
+    hold split, with a ring that sends (W-1)/W of it per rank."""
+    x, dim = _along(x, dim, "all_gather")
+    return current_program().emit("all_gather", [x], x.shape, x.dtype, None, dim=dim)
+
+
+def reduce_scatter(x, dim):
+    """The value of `x`, split along `dim` over the ranks (kb.reduce_scatter <sum>):
+    Megatron's reduce_scatter_to_sequence_parallel_region. A row-parallel partial sum is
+    reduce-scattered (half the bytes of an all-reduce); a replicated value is sliced."""
+    x, dim = _along(x, dim, "reduce_scatter")
+    return current_program().emit("reduce_scatter", [x], x.shape, x.dtype, None, dim=dim)
+
+
 # Linear layers: the product accumulates in f32 and is rounded to the result's dtype
 # (on the device a gemm result, or the all-reduced sum), then the bias is added.
 

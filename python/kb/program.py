@@ -105,8 +105,11 @@ class Program:
     """A model in kb's global view. Use it as a context manager; the layers applied
     inside record their ops here. See the module docstring for the argument order."""
 
-    def __init__(self, name="forward", world_size=None):
+    def __init__(self, name="forward", world_size=None, sequence_parallel=False):
         self.name = check_name(name, "program name")
+        # Megatron's sequence parallelism (kb.sequence_parallel): activations between
+        # the TP layers split along the tokens; see docs/Pipeline.md.
+        self.sequence_parallel = bool(sequence_parallel)
         self.world_size = world_size or parallel_state.get_tensor_model_parallel_world_size()
         self.inputs = []      # Tensors
         self.trailing_inputs = []  # Tensors declared with after_parameters=True

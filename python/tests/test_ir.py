@@ -117,6 +117,23 @@ def test_silu_mul_scale_are_the_dialects_ops():
     assert "%4 = kb.add %x, %x : tensor<4x8xf32>, tensor<4x8xf32>" in ir
 
 
+def test_all_gather_and_reduce_scatter_are_the_dialects_ops():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    with kb.Program("p") as p:
+        x = p.input("x", (8, 16), dtype="f16")
+        p.output(kb.all_gather(kb.reduce_scatter(x, 0), -1))
+        with pytest.raises(ValueError, match=r"dimension of a rank-2 tensor, got 2"):
+            kb.all_gather(x, 2)
+        with pytest.raises(ValueError, match=r"splits dimension 1 \(size 6\) over the "
+                                             r"ranks; it must be divisible by TP world "
+                                             r"size \(4\)"):
+            kb.reduce_scatter(p.input("y", (8, 6), dtype="f16"), 1)
+    ir = p.to_mlir()
+    assert ("%0 = kb.reduce_scatter <sum> %x along 0 : tensor<8x16xf16> -> "
+            "tensor<8x16xf16>") in ir
+    assert "%1 = kb.all_gather %0 along 1 : tensor<8x16xf16> -> tensor<8x16xf16>" in ir
+
+
 def test_a_program_needs_an_output():
     with kb.Program("p") as p:
         p.input((2, 2))
@@ -146,6 +163,13 @@ def programs():
         h = kb.silu(gate(x)) * up(x)
         p.output(down(0.125 * h), kb.scale(x, 0.1) * x)
     yield "swiglu", p
+    with kb.Program("collectives") as p:
+        x = p.input("x", (8, 32), dtype="f32")
+        col = kb.ColumnParallelLinear(input_size=32, output_size=64, bias=False,
+                                      gather_output=True, dtype="fp32")
+        h, _ = col(x)
+        p.output(kb.all_gather(kb.reduce_scatter(kb.gelu(h), 0), 0))
+    yield "collectives", p
     initialize_model_parallel(tensor_model_parallel_size=1)
     with kb.Program("one") as p:
         p.output(kb.gelu(p.input((3,), dtype="f32")))

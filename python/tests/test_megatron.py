@@ -92,12 +92,6 @@ def test_the_seeds_signature_neither_warns_nor_returns_a_tuple():
 
 
 @pytest.mark.parametrize("make, option", [
-    (lambda: kb.ColumnParallelLinear(8, 16, bias=True, gather_output=True),
-     r"ColumnParallelLinear\(gather_output=True\) is not supported by kb yet: .*all_gather"),
-    (lambda: kb.ColumnParallelLinear(8, 16, bias=True, sequence_parallel=True),
-     r"ColumnParallelLinear\(sequence_parallel=True\) is not supported by kb yet"),
-    (lambda: kb.RowParallelLinear(16, 8, bias=True, config=Config(sequence_parallel=True)),
-     r"RowParallelLinear\(sequence_parallel=True\) is not supported"),
     (lambda: kb.RowParallelLinear(16, 8, bias=True, stride=2),
      r"RowParallelLinear\(stride=2\) is not supported"),
     (lambda: kb.ColumnParallelLinear(8, 16, bias=True, is_expert=True),
@@ -172,3 +166,56 @@ def test_3d_activations_are_flattened_and_restored():
     with pytest.raises(ValueError, match=r"has shape \(6, 8\), the program expects "
                                          r"\(3, 2, 8\)"):
         p.run({"x": value.reshape(6, 8)})
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 4])
+def test_column_gather_output_gives_every_rank_the_whole_output(world_size):
+    """gather_output=True: the column slices are all-gathered, so a second
+    column-parallel layer (which needs its input whole) can follow, and the result
+    is the unsharded x @ W1 + b1 then @ W2 + b2."""
+    initialize_model_parallel(tensor_model_parallel_size=world_size)
+    first = kb.ColumnParallelLinear(input_size=16, output_size=32, bias=True,
+                                    gather_output=True, dtype="fp32")
+    second = kb.ColumnParallelLinear(input_size=32, output_size=8, bias=True,
+                                     gather_output=True, dtype="fp32")
+    assert first.gather_output
+    with kb.Program("p") as p:
+        h, _ = first(p.input((4, 16), dtype="f32"))
+        y, _ = second(h)
+        p.output(y)
+    assert p.to_mlir().count("kb.all_gather") == 2
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 16))
+    result = p.run(x, check=True)
+    expected = (x @ first.weight + first.bias) @ second.weight + second.bias
+    assert np.allclose(result.output, expected, atol=1e-4)
+
+
+def test_sequence_parallel_gives_the_same_result_and_splits_tokens(tmp_path):
+    """sequence_parallel=True (a keyword or Megatron's config) turns on kb's sequence
+    parallelism for the program: the row-parallel sums are reduce-scattered along the
+    tokens and gathered before the next column-parallel layer; the numbers do not
+    change."""
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    results = []
+    for sp in (False, True):
+        up = kb.ColumnParallelLinear(input_size=16, output_size=32, bias=True,
+                                     sequence_parallel=sp, dtype="fp32", seed=5)
+        down = kb.RowParallelLinear(input_size=32, output_size=16, bias=True,
+                                    config=Config(sequence_parallel=sp), dtype="fp32",
+                                    seed=6)
+        with kb.Program("p") as p:
+            x = p.input((8, 16), dtype="f32")
+            h, _ = up(x)
+            y, _ = down(kb.gelu(h))
+            p.output(kb.add(y, x))
+        text = p.to_mlir()
+        assert ("kb.sequence_parallel" in text) == sp
+        source = tmp_path / f"sp{int(sp)}.mlir"
+        source.write_text(text)
+        local = kb.tools.run_tool("kb-opt", ["-kb-tp-partition", source]).stdout
+        assert ("kb.reduce_scatter <sum>" in local) == sp
+        assert ("kb.all_reduce" in local) != sp
+        results.append(p.run(np.random.default_rng(3).uniform(-1, 1, (8, 16)),
+                             check=True).output)
+    assert np.allclose(results[0], results[1], atol=1e-5)
+

@@ -22,8 +22,12 @@ def ConvertKBToGemmTilePass : Pass<"convert-kb-to-gemm-tile", "mlir::ModuleOp"> 
       the cubes (or the PEs) is still computed once: each cube (PE) computes
       a share, and DMA copies the shares to the other replicas.
     - `kb.gelu` and `kb.add` become one elementwise op per PE slab.
-    - `kb.all_reduce` becomes a ring reduce-scatter then all-gather per piece
-      (2(W-1)/W of the tensor sent per rank), then DMA to the other replicas.
+    - `kb.all_reduce` becomes one ring reduce-scatter then all-gather whose
+      chunks are drawn from all its distinct pieces (2(W-1)/W of the tensor
+      sent per rank), then DMA to the other replicas.
+    - `kb.all_gather` and `kb.reduce_scatter` become one ring along their
+      dimension on a buffer of the whole tensor ((W-1)/W of it sent per
+      rank), the rank's slice moved in or out by a rank-strided DMA.
       The input is reduced in place when nothing reads it afterwards (no
       other use, no `kb.keep_input`), else a copy is.
     - `kb.tp_slice` of `kb.tp_rank` becomes a DMA whose source offset moves

@@ -73,6 +73,12 @@ double ringStepSeconds(const DeviceDescription &device, double chunkBytes);
 double allReduceSeconds(const DeviceDescription &device, double bytes,
                         int64_t worldSize);
 
+/// Seconds one ring half (a reduce-scatter or an all-gather along a
+/// dimension) of a `bytes` tensor over `worldSize` SIPs takes: each rank
+/// sends (W - 1) / W of it over its link.
+double ringHalfSeconds(const DeviceDescription &device, double bytes,
+                       int64_t worldSize);
+
 } // namespace kb
 
 #endif // KB_DEVICE_COSTMODEL_H

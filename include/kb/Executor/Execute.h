@@ -53,9 +53,22 @@ struct SIPStats {
   int64_t dmaBytes = 0, linkBytesSent = 0;
 };
 
-/// One ring collective: a reduce-scatter and its all-gather on one buffer.
+/// One ring collective: a reduce-scatter and its all-gather on one buffer
+/// (an all-reduce), or a reduce-scatter or an all-gather along `dim`.
 struct CollectiveStats {
   std::string op;
+  /// The dimension an all_gather or reduce_scatter works along; -1 for an
+  /// all-reduce of the flat buffer.
+  int64_t dim = -1;
+  /// Which ring halves it runs; the lower bound counts (W-1)/W of each.
+  bool reduces = true, gathers = true;
+  /// The cube pieces (ring buffers) its one ring draws chunks from.
+  int64_t pieces = 1;
+  /// Where the collective comes from: the location of the kb op it was
+  /// lowered from (file:line:col), or empty.
+  std::string location;
+  /// The ring buffer's bytes: the whole tensor (an all_gather's result, a
+  /// reduce_scatter's input).
   int64_t bytes = 0;
   /// The buffer as the reduce-scatter half sends it: `bytes`, or twice that
   /// for bf16, whose partial sums travel in f32 (docs/design/0007).

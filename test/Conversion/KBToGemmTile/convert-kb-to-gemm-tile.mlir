@@ -86,8 +86,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 
 // -----
 
-// all_reduce: a ring reduce-scatter then all-gather (W - 1 steps each) on
-// every distinct piece; the bias add after it brings its slice of the bias.
+// all_reduce: one ring reduce-scatter then all-gather (W - 1 steps each)
+// whose chunks are drawn from every distinct piece, in both cubes; the bias
+// add after it brings its slice of the bias.
 
 #y = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
 #b = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
@@ -97,13 +98,13 @@ module attributes {kb.spmd, kb.world_size = 4 : i64,
   // CHECK-SAME: (%[[P0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
   // CHECK-SAME: %[[P1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
   // CHECK-SAME: %[[B:[^:]*]]: memref<8xf16, #gemm_tile.cube<0>>
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 0 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 1 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]] step 2 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P0]] step 0 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P0]] step 2 of 4
-  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P1]] step 0 of 4
-  // CHECK: gemm_tile.all_gather_step %[[P1]] step 2 of 4
+  // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 0 of 4
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 1 of 4
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 2 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 0 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 1 of 4
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 2 of 4
+  // CHECK-NOT: _step
   // CHECK: %[[S:.*]] = gemm_tile.alloc : memref<4xf16, #gemm_tile.cube<1>>
   // CHECK: gemm_tile.dma %[[B]] [4] to %[[S]] [0] sizes [4]
   // CHECK: gemm_tile.wait
@@ -287,5 +288,67 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   func.func @two_pes(%x: tensor<8x32xf32, #two_pes>) -> tensor<8x32xf32, #two_pes> {
     %g = kb.gelu %x : tensor<8x32xf32, #two_pes>
     return %g : tensor<8x32xf32, #two_pes>
+  }
+}
+
+// -----
+
+// all_gather along 1: each rank's slice (split over two cubes along rows)
+// goes to its columns of a ring buffer in cube 0 by DMAs whose target moves
+// with the rank; one ring all-gather along 1 (W - 1 steps) fills in the rest,
+// and the result's other cube copies its rows from it.
+
+#in = #kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 4 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
+  // CHECK-LABEL: func.func @all_gather_along_1
+  // CHECK-SAME: (%[[X0:[^:]*]]: memref<4x2xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: %[[X1:[^:]*]]: memref<4x2xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[G:.*]] = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+  // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[G]] [0, 0] sizes [4, 2] target_rank_stride [0, 2]
+  // CHECK: gemm_tile.dma %[[X1]] [0, 0] to %[[G]] [4, 0] sizes [4, 2] target_rank_stride [0, 2]
+  // CHECK: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[G]] step 0 of 4 along 1
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[G]] step 1 of 4 along 1
+  // CHECK-NEXT: gemm_tile.all_gather_step %[[G]] step 2 of 4 along 1
+  // CHECK-NEXT: gemm_tile.dma %[[G]] [0, 0] to %[[Y0]] [0, 0] sizes [4, 8]
+  // CHECK-NEXT: gemm_tile.dma %[[G]] [4, 0] to %[[Y1]] [0, 0] sizes [4, 8]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NOT: reduce_scatter_step
+  func.func @all_gather_along_1(%x: tensor<8x2xf32, #in>) -> tensor<8x8xf32, #out> {
+    %y = kb.all_gather %x along 1 : tensor<8x2xf32, #in> -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}
+
+// -----
+
+// reduce_scatter along 0 into a result held whole in one cube: the input's
+// pieces are copied into a ring buffer there (the input may be read again),
+// one ring reduce-scatter along 0 leaves the rank's rows reduced, and a DMA
+// whose source moves with the rank takes them out.
+
+#in = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
+  // CHECK-LABEL: func.func @reduce_scatter_along_0
+  // CHECK-SAME: (%[[X0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: %[[X1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[Y:.*]] = gemm_tile.alloc : memref<2x8xf16, #gemm_tile.cube<0>>
+  // CHECK: %[[G:.*]] = gemm_tile.alloc : memref<4x8xf16, #gemm_tile.cube<0>>
+  // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[G]] [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.dma %[[X1]] [0, 0] to %[[G]] [0, 4] sizes [4, 4]
+  // CHECK: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <max> %[[G]] step 0 of 2 along 0
+  // CHECK-NEXT: gemm_tile.dma %[[G]] [0, 0] to %[[Y]] [0, 0] sizes [2, 8] rank_stride [2, 0]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NOT: all_gather_step
+  func.func @reduce_scatter_along_0(%x: tensor<4x8xf16, #in>) -> tensor<2x8xf16, #out> {
+    %y = kb.reduce_scatter <max> %x along 0 : tensor<4x8xf16, #in> -> tensor<2x8xf16, #out>
+    return %y : tensor<2x8xf16, #out>
   }
 }

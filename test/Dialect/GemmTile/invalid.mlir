@@ -256,3 +256,60 @@ func.func @pe_buffer_past_int64(%a: memref<4294967296x4294967296xf32, #gemm_tile
   %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4294967296, 4294967296, 4294967296] k_chunk 1 : memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>, memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>, memref<4294967296x4294967296xf32, #gemm_tile.cube<0>>
   return
 }
+
+// -----
+
+func.func @dma_target_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects 2 target_rank_stride entries, got 1}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] target_rank_stride [4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @dma_negative_target_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects a non-negative target_rank_stride}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] target_rank_stride [-1, 0] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_along_range(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{cuts its chunks along dimension 2 of a rank-2 buffer}}
+  gemm_tile.all_gather_step %a step 0 of 2 along 2 : memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @ring_along_divisible(%a: memref<4x6xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{cuts dimension 1 (size 6) into 4 chunks; it must be divisible by the ring size}}
+  gemm_tile.reduce_scatter_step <sum> %a step 0 of 4 along 1 : memref<4x6xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @ring_along_two_buffers(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{cuts chunks along dimension 0 of one buffer, but has 2}}
+  gemm_tile.all_gather_step %a, %b step 0 of 2 along 0 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_element_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects one element type, but buffer #0 holds 'f32' and buffer #1 'f16'}}
+  gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @ring_no_buffer() {
+  // expected-error@+1 {{needs at least one buffer}}
+  "gemm_tile.all_gather_step"() {step = 0 : i64, ring_size = 2 : i64} : () -> ()
+  return
+}
+

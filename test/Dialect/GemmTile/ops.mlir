@@ -48,13 +48,23 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     gemm_tile.reduce_scatter_step <avg> %c step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: gemm_tile.all_gather_step %[[C]] step 0 of 2
     gemm_tile.all_gather_step %c step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.reduce_scatter_step <sum> %[[C]] step 0 of 2 along 1 :
+    gemm_tile.reduce_scatter_step <sum> %c step 0 of 2 along 1 : memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.all_gather_step %[[C]] step 0 of 2 along 0 :
+    gemm_tile.all_gather_step %c step 0 of 2 along 0 : memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.reduce_scatter_step <sum> %[[C]], %{{.*}} step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    gemm_tile.reduce_scatter_step <sum> %c, %a step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.all_gather_step %[[C]], %{{.*}} step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    gemm_tile.all_gather_step %c, %a step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: %[[D:.*]] = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<1>>
     %d = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %[[C]] [0, 0] to %[[D]] [0, 0] sizes [8, 16] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     %t5 = gemm_tile.dma %c [0, 0] to %d [0, 0] sizes [8, 16] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8]
     %t6 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
-    gemm_tile.wait %t5, %t6
+    // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] target_rank_stride [0, 8]
+    %t7 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] target_rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    gemm_tile.wait %t5, %t6, %t7
     return %d : memref<8x16xf16, #gemm_tile.cube<1>>
   }
 

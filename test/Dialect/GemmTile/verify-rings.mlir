@@ -190,3 +190,73 @@ func.func @call_mid_ring(%a: memref<8x4xf32, #gemm_tile.cube<0>>) {
   call @kernel(%a) : (memref<8x4xf32, #gemm_tile.cube<0>>) -> ()
   return
 }
+
+// -----
+
+// Along a dimension, a reduce-scatter and an all-gather each stand alone.
+// CHECK-LABEL: func.func @along_dim
+func.func @along_dim(%a: memref<8x4xf32, #gemm_tile.cube<0>>, %b: memref<8x4xf32, #gemm_tile.cube<0>>) {
+  gemm_tile.reduce_scatter_step <sum> %a step 0 of 4 along 0 : memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.reduce_scatter_step <sum> %a step 1 of 4 along 0 : memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.reduce_scatter_step <sum> %a step 2 of 4 along 0 : memref<8x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [2, 4] rank_stride [2, 0] : memref<8x4xf32, #gemm_tile.cube<0>>, memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t
+  gemm_tile.all_gather_step %b step 0 of 4 along 1 : memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.all_gather_step %b step 1 of 4 along 1 : memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.all_gather_step %b step 2 of 4 along 1 : memref<8x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+// One ring cuts its chunks one way throughout.
+func.func @along_mixed(%a: memref<8x4xf32, #gemm_tile.cube<0>>) {
+  gemm_tile.reduce_scatter_step <sum> %a step 0 of 4 along 0 : memref<8x4xf32, #gemm_tile.cube<0>>
+  // expected-error@+1 {{reduce-scatter step 1 cuts flat chunks, but the ring on this buffer cuts chunks along dimension 0}}
+  gemm_tile.reduce_scatter_step <sum> %a step 1 of 4 : memref<8x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+// A reduce-scatter along a dimension that stops early is still refused.
+func.func @along_incomplete(%a: memref<8x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{the ring that starts here is not complete: its reduce-scatter stops before step 2 (steps 0 to 2 are needed)}}
+  gemm_tile.reduce_scatter_step <sum> %a step 0 of 4 along 1 : memref<8x4xf32, #gemm_tile.cube<0>>
+  gemm_tile.reduce_scatter_step <sum> %a step 1 of 4 along 1 : memref<8x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+// One ring over a tensor's pieces in two cubes: every step moves both.
+// CHECK-LABEL: func.func @pieces
+func.func @pieces(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  gemm_tile.all_gather_step %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+// A step that moves only some of a ring's pieces breaks it.
+func.func @pieces_dropped(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 3 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  // expected-error@+1 {{reduce-scatter step 1 moves 1 buffers that are not the ring's own (it has 2); every step of a ring moves the same buffers, in order}}
+  gemm_tile.reduce_scatter_step <sum> %b step 1 of 3 : memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+// No other op may touch any piece of a ring in the middle of it.
+func.func @piece_used_mid_ring(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-note@+1 {{the ring starts here}}
+  gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  // expected-error@+1 {{'gemm_tile.gelu' uses a buffer whose ring is not complete: its all-gather half (steps 0 to 0) is missing}}
+  %t = gemm_tile.gelu pe 0 %b [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  gemm_tile.wait %t
+  gemm_tile.all_gather_step %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+

@@ -18,6 +18,14 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
     %s = kb.tp_slice %x[%r] along 1 : tensor<4x4xf32> -> tensor<4x4xf32>
     return %a, %b, %c, %d, %s : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>
   }
+  // CHECK-LABEL: func.func @single_rank_along_dim
+  // CHECK-SAME: (%[[X:.*]]: tensor<4x4xf32>)
+  // CHECK-NEXT: return %[[X]], %[[X]]
+  func.func @single_rank_along_dim(%x: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+    %g = kb.all_gather %x along 1 : tensor<4x4xf32> -> tensor<4x4xf32>
+    %s = kb.reduce_scatter <sum> %x along 0 : tensor<4x4xf32> -> tensor<4x4xf32>
+    return %g, %s : tensor<4x4xf32>, tensor<4x4xf32>
+  }
   // CHECK-LABEL: func.func @rank_zero
   // CHECK: %[[C0:.*]] = arith.constant 0 : index
   // CHECK: return %[[C0]]

@@ -465,3 +465,83 @@ func.func @keep_input_elsewhere(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %g = kb.gelu %x {kb.keep_input} : tensor<4x4xf32>
   return %g : tensor<4x4xf32>
 }
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @gather_dim_range(%x: tensor<4x8xf32>) -> tensor<4x32xf32> {
+    // expected-error@+1 {{'kb.all_gather' op works along dimension 2 of a rank-2 tensor}}
+    %y = kb.all_gather %x along 2 : tensor<4x8xf32> -> tensor<4x32xf32>
+    return %y : tensor<4x32xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @gather_result_shape(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
+    // expected-error@+1 {{'kb.all_gather' op expects input of shape 'tensor<4x4xf32>' (1/4 of result 'tensor<4x16xf32>' along dimension 1), got 'tensor<4x8xf32>'}}
+    %y = kb.all_gather %x along 1 : tensor<4x8xf32> -> tensor<4x16xf32>
+    return %y : tensor<4x16xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @gather_dtype(%x: tensor<4x8xf32>) -> tensor<4x32xf16> {
+    // expected-error@+1 {{'kb.all_gather' op expects one element type, but result has 'f16' and input has 'f32'}}
+    %y = kb.all_gather %x along 1 : tensor<4x8xf32> -> tensor<4x32xf16>
+    return %y : tensor<4x32xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @scatter_not_divisible(%x: tensor<6x8xf32>) -> tensor<1x8xf32> {
+    // expected-error@+1 {{'kb.reduce_scatter' op splits dimension 0 (size 6) over the ranks; it must be divisible by TP world size (4)}}
+    %y = kb.reduce_scatter <sum> %x along 0 : tensor<6x8xf32> -> tensor<1x8xf32>
+    return %y : tensor<1x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @scatter_result_shape(%x: tensor<8x8xf32>) -> tensor<8x4xf32> {
+    // expected-error@+1 {{'kb.reduce_scatter' op expects result of shape 'tensor<8x2xf32>' (1/4 of input 'tensor<8x8xf32>' along dimension 1), got 'tensor<8x4xf32>'}}
+    %y = kb.reduce_scatter <sum> %x along 1 : tensor<8x8xf32> -> tensor<8x4xf32>
+    return %y : tensor<8x4xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @scatter_dynamic(%x: tensor<?x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{'kb.reduce_scatter' op expects static shapes, got input 'tensor<?x8xf32>' and result 'tensor<2x8xf32>'}}
+    %y = kb.reduce_scatter <sum> %x along 0 : tensor<?x8xf32> -> tensor<2x8xf32>
+    return %y : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @scatter_global_shape(%x: tensor<8x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{'kb.reduce_scatter' op expects result of shape 'tensor<8x8xf32>' (the same as input 'tensor<8x8xf32>' along dimension 0), got 'tensor<2x8xf32>'}}
+    %y = kb.reduce_scatter <sum> %x along 0 : tensor<8x8xf32> -> tensor<2x8xf32>
+    return %y : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64} {
+  func.func @gather_global_not_divisible(%x: tensor<8x6xf32>) -> tensor<8x6xf32> {
+    // expected-error@+1 {{'kb.all_gather' op splits dimension 1 (size 6) over the ranks; it must be divisible by TP world size (4)}}
+    %y = kb.all_gather %x along 1 : tensor<8x6xf32> -> tensor<8x6xf32>
+    return %y : tensor<8x6xf32>
+  }
+}

@@ -77,6 +77,18 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
     %d = kb.all_reduce <avg> %c : tensor<4x8xf32>
     return %d : tensor<4x8xf32>
   }
+  // CHECK-LABEL: func.func @along_dim_local
+  func.func @along_dim_local(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+    // CHECK: %[[G:.*]] = kb.all_gather %{{.*}} along 0 : tensor<4x8xf32> -> tensor<8x8xf32>
+    %g = kb.all_gather %x along 0 : tensor<4x8xf32> -> tensor<8x8xf32>
+    // CHECK: kb.reduce_scatter <sum> %[[G]] along 0 : tensor<8x8xf32> -> tensor<4x8xf32>
+    %s = kb.reduce_scatter <sum> %g along 0 : tensor<8x8xf32> -> tensor<4x8xf32>
+    // CHECK: kb.reduce_scatter <avg> %{{.*}} along 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+    %t = kb.reduce_scatter <avg> %s along 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+    // CHECK: kb.all_gather %{{.*}} along 1 : tensor<4x4xf32> -> tensor<4x8xf32>
+    %u = kb.all_gather %t along 1 : tensor<4x4xf32> -> tensor<4x8xf32>
+    return %u : tensor<4x8xf32>
+  }
   // CHECK-LABEL: func.func @lowered_interface
   // CHECK-SAME: kb.arg_split_dims = array<i64: 1>
   // CHECK-SAME: kb.local_function_type = (tensor<4x4xf32>) -> ()
@@ -84,5 +96,22 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
   func.func @lowered_interface(%p: memref<4x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
       attributes {kb.local_function_type = (tensor<4x4xf32>) -> (), kb.arg_split_dims = array<i64: 1>, kb.result_split_dims = array<i64>} {
     return
+  }
+}
+
+// -----
+
+// Global view: all_gather and reduce_scatter keep the logical tensor and
+// name the layout it should have.
+
+// CHECK: module attributes {kb.world_size = 4 : i64}
+module attributes {kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @along_dim_global
+  func.func @along_dim_global(%x: tensor<8x16xf16>) -> tensor<8x16xf16> {
+    // CHECK: kb.reduce_scatter <max> %{{.*}} along 0 : tensor<8x16xf16> -> tensor<8x16xf16>
+    %s = kb.reduce_scatter <max> %x along 0 : tensor<8x16xf16> -> tensor<8x16xf16>
+    // CHECK: kb.all_gather %{{.*}} along 1 : tensor<8x16xf16> -> tensor<8x16xf16>
+    %g = kb.all_gather %s along 1 : tensor<8x16xf16> -> tensor<8x16xf16>
+    return %g : tensor<8x16xf16>
   }
 }

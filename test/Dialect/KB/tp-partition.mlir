@@ -254,15 +254,74 @@ module attributes {kb.world_size = 4 : i64} {
 // -----
 
 // column -> gelu -> column: the second layer needs its input replicated, the
-// first left it split(1); that is an all_gather, which kb cannot emit yet.
+// first left it split(1); an all_gather along 1 brings it together.
 
 module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @column_gelu_column
+  // CHECK: %[[H:.*]] = kb.matmul %{{.*}} -> tensor<4x4xf32>
+  // CHECK: %[[G:.*]] = kb.gelu %[[H]] : tensor<4x4xf32>
+  // CHECK: %[[A:.*]] = kb.all_gather %[[G]] along 1 : tensor<4x4xf32> -> tensor<4x8xf32>
+  // CHECK: kb.matmul %[[A]], %{{.*}} : (tensor<4x8xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
   func.func @column_gelu_column(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %v: tensor<8x4xf32>) -> tensor<4x4xf32> {
     %h = kb.column_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
     %g = kb.gelu %h : tensor<4x8xf32>
-    // expected-error@+1 {{'kb.column_parallel_linear' op needs operand #0 ('tensor<4x8xf32>') in layout replicated, but it is split(1); that needs an all_gather, which kb does not support yet}}
     %y = kb.column_parallel_linear %g, %v : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
     return %y : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// Megatron's sequence-parallel pair in the global view: a row-parallel
+// partial sum reduce-scattered along tokens (half an all-reduce's bytes),
+// then gathered back. Both ops are identities on the logical tensor; the
+// partitioner makes the collectives from the layouts they ask for.
+
+module attributes {kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @reduce_scatter_then_all_gather
+  // CHECK-SAME: -> tensor<8x16xf32>
+  // CHECK: %[[P:.*]] = kb.matmul
+  // CHECK-NOT: kb.all_reduce
+  // CHECK: %[[S:.*]] = kb.reduce_scatter <sum> %[[P]] along 0 : tensor<8x16xf32> -> tensor<2x16xf32>
+  // CHECK: %[[N:.*]] = kb.gelu %[[S]] : tensor<2x16xf32>
+  // CHECK: %[[G:.*]] = kb.all_gather %[[N]] along 0 : tensor<2x16xf32> -> tensor<8x16xf32>
+  // CHECK: return %[[G]]
+  func.func @reduce_scatter_then_all_gather(%x: tensor<8x32xf32>, %w: tensor<32x16xf32>) -> tensor<8x16xf32> {
+    %p = kb.row_parallel_linear %x, %w : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32>
+    %s = kb.reduce_scatter <sum> %p along 0 : tensor<8x16xf32> -> tensor<8x16xf32>
+    %n = kb.gelu %s : tensor<8x16xf32>
+    %g = kb.all_gather %n along 0 : tensor<8x16xf32> -> tensor<8x16xf32>
+    return %g : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+// A value split along one dimension wanted split along another: gathered,
+// then sliced locally. A reduce_scatter of a replicated value is a slice.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @split_to_split
+  // CHECK: %[[H:.*]] = kb.matmul %{{.*}} -> tensor<4x4xf32>
+  // CHECK: %[[A:.*]] = kb.all_gather %[[H]] along 1 : tensor<4x4xf32> -> tensor<4x8xf32>
+  // CHECK: kb.tp_slice %[[A]][%{{.*}}] along 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+  func.func @split_to_split(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> tensor<4x8xf32> {
+    %h = kb.column_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %s = kb.reduce_scatter <sum> %h along 0 : tensor<4x8xf32> -> tensor<4x8xf32>
+    return %s : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+// A reduce_scatter must apply the reduction its partial operand is pending.
+
+module attributes {kb.world_size = 2 : i64} {
+  func.func @reduce_scatter_wrong_kind(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>) -> tensor<4x4xf32> {
+    %p = kb.row_parallel_linear %x, %w : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+    // expected-error@+1 {{'kb.reduce_scatter' op reduces with <max>, but its operand is partial(sum)}}
+    %s = kb.reduce_scatter <max> %p along 0 : tensor<4x4xf32> -> tensor<4x4xf32>
+    return %s : tensor<4x4xf32>
   }
 }
 

@@ -8,7 +8,8 @@ import sys
 mode, source, target = sys.argv[1:4]
 lines = open(source).read().split("\n")
 steps = [i for i, l in enumerate(lines) if "gemm_tile.reduce_scatter_step" in l]
-buffer = re.search(r"> (%\w+) step", lines[steps[0]]).group(1)
+# A ring's buffers: one, or the pieces of a tensor in several cubes.
+buffer = re.search(r"> (%\w+(?:, %\w+)*) step", lines[steps[0]]).group(1)
 mine = [i for i in steps if re.search(r"> %s step" % re.escape(buffer), lines[i])]
 if mode == "delete":
     del lines[mine[1]]

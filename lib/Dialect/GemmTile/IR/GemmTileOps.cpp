@@ -259,6 +259,14 @@ LogicalResult DMAOp::verify() {
     if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
       return emitOpError() << "expects a non-negative rank_stride";
   }
+  if (std::optional<ArrayRef<int64_t>> stride = getTargetRankStride()) {
+    if (stride->size() != getSizes().size())
+      return emitOpError() << "expects " << getSizes().size()
+                           << " target_rank_stride entries, got "
+                           << stride->size();
+    if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
+      return emitOpError() << "expects a non-negative target_rank_stride";
+  }
   return success();
 }
 
@@ -266,8 +274,21 @@ LogicalResult DMAOp::verify() {
 LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
   auto ring = cast<RingStepOpInterface>(op);
   BufferChecker check(op);
-  if (failed(check.buffer(ring.getBuffer(), "the buffer")))
-    return failure();
+  OperandRange buffers = ring.getBuffers();
+  if (buffers.empty())
+    return op->emitOpError() << "needs at least one buffer";
+  for (auto [i, buffer] : llvm::enumerate(buffers)) {
+    std::string name = buffers.size() == 1 ? std::string("the buffer")
+                                           : "buffer #" + std::to_string(i);
+    if (failed(check.buffer(buffer, name)))
+      return failure();
+    Type first = cast<MemRefType>(buffers.front().getType()).getElementType();
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    if (element != first)
+      return op->emitOpError() << "expects one element type, but buffer #0 "
+                                  "holds "
+                               << first << " and buffer #" << i << " " << element;
+  }
   int64_t ringSize = ring.getRingSize(), step = ring.getStep();
   if (ringSize < 2)
     return op->emitOpError()
@@ -276,6 +297,20 @@ LogicalResult kb::gemm_tile::verifyRingStep(Operation *op) {
     return op->emitOpError()
            << "is step " << step << " of a ring of " << ringSize
            << ", which has steps 0 to " << ringSize - 2;
+  if (std::optional<int64_t> dim = ring.getChunkDim()) {
+    if (buffers.size() != 1)
+      return op->emitOpError() << "cuts chunks along dimension " << *dim
+                               << " of one buffer, but has " << buffers.size();
+    auto type = cast<MemRefType>(buffers.front().getType());
+    if (*dim < 0 || *dim >= type.getRank())
+      return op->emitOpError() << "cuts its chunks along dimension " << *dim
+                               << " of a rank-" << type.getRank() << " buffer";
+    if (type.getDimSize(*dim) % ringSize != 0)
+      return op->emitOpError()
+             << "cuts dimension " << *dim << " (size " << type.getDimSize(*dim)
+             << ") into " << ringSize
+             << " chunks; it must be divisible by the ring size";
+  }
   return success();
 }
 
@@ -286,8 +321,12 @@ std::optional<kb::ReductionKind> ReduceScatterStepOp::getReduction() {
   return getKind();
 }
 
+// Chunks cut along a dimension belong to their rank (chunk r is rank r's
+// slice), one index below the flat ring's; see the ops' descriptions.
 int64_t ReduceScatterStepOp::getSentChunk(int64_t rank) {
-  return ringIndex(rank - static_cast<int64_t>(getStep()), getRingSize());
+  int64_t own = getAlong() ? -1 : 0;
+  return ringIndex(rank - static_cast<int64_t>(getStep()) + own,
+                   getRingSize());
 }
 
 std::optional<kb::ReductionKind> AllGatherStepOp::getReduction() {
@@ -295,7 +334,9 @@ std::optional<kb::ReductionKind> AllGatherStepOp::getReduction() {
 }
 
 int64_t AllGatherStepOp::getSentChunk(int64_t rank) {
-  return ringIndex(rank + 1 - static_cast<int64_t>(getStep()), getRingSize());
+  int64_t own = getAlong() ? -1 : 0;
+  return ringIndex(rank + 1 - static_cast<int64_t>(getStep()) + own,
+                   getRingSize());
 }
 
 LogicalResult WaitOp::verify() {

@@ -31,6 +31,12 @@ struct RingState {
   int64_t ringSize;       // W
   kb::ReductionKind kind; // of the reduce-scatter
   Operation *opening;     // the ring's first step
+  // The dimension its chunks are cut along: such a reduce-scatter or
+  // all-gather is a collective of its own; a flat reduce-scatter is half
+  // of an all-reduce.
+  std::optional<int64_t> along;
+  // The buffers whose chunks it moves (one tensor's pieces), in order.
+  llvm::SmallVector<Value> buffers;
 };
 
 /// One ring step, whichever half.
@@ -38,18 +44,19 @@ struct Step {
   bool reduce;
   int64_t step, ringSize;
   kb::ReductionKind kind;
-  Value buffer;
+  llvm::SmallVector<Value> buffers;
+  std::optional<int64_t> along;
 };
 
 std::optional<Step> asStep(Operation *op) {
   if (auto rs = dyn_cast<ReduceScatterStepOp>(op))
     return Step{true, static_cast<int64_t>(rs.getStep()),
                 static_cast<int64_t>(rs.getRingSize()), rs.getKind(),
-                rs.getBuffer()};
+                llvm::SmallVector<Value>(rs.getBuffers()), rs.getAlong()};
   if (auto ag = dyn_cast<AllGatherStepOp>(op))
     return Step{false, static_cast<int64_t>(ag.getStep()),
                 static_cast<int64_t>(ag.getRingSize()), kb::ReductionKind::Sum,
-                ag.getBuffer()};
+                llvm::SmallVector<Value>(ag.getBuffers()), ag.getAlong()};
   return std::nullopt;
 }
 
@@ -80,17 +87,23 @@ public:
 
   /// Checks the rings of one block; false after reporting an error.
   bool checkBlock(Block &block) {
+    // Open rings by their first buffer, and every buffer of an open ring.
     llvm::MapVector<Value, RingState> open;
+    llvm::DenseMap<Value, Value> member;
+    auto ringOf = [&](Value buffer) {
+      auto m = member.find(buffer);
+      return m == member.end() ? open.end() : open.find(m->second);
+    };
     for (Operation &op : block) {
       if (std::optional<Step> step = asStep(&op)) {
-        if (!advance(&op, *step, open))
+        if (!advance(&op, *step, open, member))
           return false;
         continue;
       }
       // Any other use sees a buffer whose chunks are half reduced or half
       // gathered; nested regions are checked block by block below.
       for (Value operand : op.getOperands()) {
-        auto it = open.find(operand);
+        auto it = ringOf(operand);
         if (it == open.end())
           continue;
         InFlightDiagnostic diag = emitError(op.getLoc())
@@ -104,11 +117,11 @@ public:
       bool usedInside = false;
       op.walk([&](Operation *inner) {
         for (Value operand : inner->getOperands())
-          if (inner != &op && open.count(operand)) {
+          if (inner != &op && ringOf(operand) != open.end()) {
             emitError(inner->getLoc())
                 << "'" << inner->getName()
                 << "' uses a buffer whose ring is not complete: "
-                << missing(open.find(operand)->second);
+                << missing(ringOf(operand)->second);
             usedInside = true;
             return WalkResult::interrupt();
           }
@@ -131,7 +144,8 @@ public:
 
 private:
   bool advance(Operation *op, const Step &step,
-               llvm::MapVector<Value, RingState> &open) {
+               llvm::MapVector<Value, RingState> &open,
+               llvm::DenseMap<Value, Value> &member) {
     auto refuse = [&]() { return emitError(op->getLoc()); };
     if (worldSize && step.ringSize != *worldSize) {
       refuse() << halfName(step.reduce) << " step " << step.step
@@ -139,7 +153,22 @@ private:
                << " SIPs, but the module's kb.world_size is " << *worldSize;
       return false;
     }
-    auto it = open.find(step.buffer);
+    // A step belongs to the open ring of any buffer it names, and must then
+    // name exactly that ring's buffers.
+    auto it = open.end();
+    for (Value buffer : step.buffers)
+      if (auto m = member.find(buffer); m != member.end()) {
+        it = open.find(m->second);
+        break;
+      }
+    if (it != open.end() && it->second.buffers != step.buffers) {
+      refuse() << halfName(step.reduce) << " step " << step.step << " moves "
+               << step.buffers.size()
+               << " buffers that are not the ring's own (it has "
+               << it->second.buffers.size()
+               << "); every step of a ring moves the same buffers, in order";
+      return false;
+    }
     if (it == open.end()) {
       if (step.step != 0) {
         refuse() << halfName(step.reduce) << " step " << step.step << " of "
@@ -151,16 +180,29 @@ private:
       }
       RingState state{step.reduce ? RingState::ReduceScatter
                                   : RingState::AllGather,
-                      1, step.ringSize, step.kind, op};
+                      1, step.ringSize, step.kind, op, step.along,
+                      step.buffers};
       if (state.nextStep == step.ringSize - 1)
         state.phase =
             step.reduce ? RingState::ReduceScatterDone : RingState::AllGather;
-      if (!step.reduce && state.nextStep == step.ringSize - 1)
-        return true; // a two-SIP all-gather: one step, complete
-      open.insert({step.buffer, state});
+      if ((!step.reduce || step.along) && state.nextStep == step.ringSize - 1)
+        return true; // a two-SIP all-gather or reduce-scatter: one step
+      open.insert({step.buffers.front(), state});
+      for (Value buffer : step.buffers)
+        member[buffer] = step.buffers.front();
       return true;
     }
     RingState &state = it->second;
+    if (step.along != state.along) {
+      auto chunks = [](std::optional<int64_t> along) {
+        return along ? "chunks along dimension " + std::to_string(*along)
+                     : std::string("flat chunks");
+      };
+      refuse() << halfName(step.reduce) << " step " << step.step << " cuts "
+               << chunks(step.along) << ", but the ring on this buffer cuts "
+               << chunks(state.along);
+      return false;
+    }
     if (step.ringSize != state.ringSize) {
       refuse() << halfName(step.reduce) << " step " << step.step
                << " is a step of a ring of " << step.ringSize
@@ -208,7 +250,9 @@ private:
       ++state.nextStep;
     }
     if (state.nextStep == state.ringSize - 1) {
-      if (state.phase == RingState::AllGather) {
+      if (state.phase == RingState::AllGather || state.along) {
+        for (Value buffer : state.buffers)
+          member.erase(buffer);
         open.erase(it);
         return true;
       }

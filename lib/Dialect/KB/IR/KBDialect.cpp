@@ -58,6 +58,12 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a unit attribute on a builtin.module";
     return success();
   }
+  if (name == kSequenceParallelAttrName) {
+    if (!isa<ModuleOp>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a unit attribute on a builtin.module";
+    return success();
+  }
   if (name == kLocalFunctionTypeAttrName) {
     auto type = dyn_cast<TypeAttr>(attr.getValue());
     if (!isa<FunctionOpInterface>(op) || !type ||

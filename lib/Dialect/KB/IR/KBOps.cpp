@@ -288,5 +288,75 @@ OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   return {};
 }
 
+//===----------------------------------------------------------------------===//
+// all_gather and reduce_scatter.
+//===----------------------------------------------------------------------===//
+
+/// The checks both collectives along a dimension share. `whole` is the
+/// tensor whose dimension `dim` the W ranks split (an all_gather's result, a
+/// reduce_scatter's input), `piece` the one that holds a rank's slice; in the
+/// global view both are the logical tensor.
+static LogicalResult verifyAlongDim(Operation *op, int64_t dim, Value whole,
+                                    StringRef wholeName, Value piece,
+                                    StringRef pieceName) {
+  RankedTensorType w = tensorOf(whole), p = tensorOf(piece);
+  if (!w.hasStaticShape() || !p.hasStaticShape())
+    return op->emitOpError() << "expects static shapes, got " << wholeName
+                             << " " << w << " and " << pieceName << " " << p;
+  if (failed(verifySameElementType(
+          op, {{wholeName, whole}, {pieceName, piece}})) ||
+      failed(verifyByteSize(op, whole, wholeName)))
+    return failure();
+  if (dim >= w.getRank())
+    return op->emitOpError() << "works along dimension " << dim
+                             << " of a rank-" << w.getRank() << " tensor";
+  FailureOr<int64_t> ws = requireWorldSize(op);
+  if (failed(ws))
+    return failure();
+  int64_t size = w.getDimSize(dim);
+  if (size % *ws != 0)
+    return op->emitOpError()
+           << "splits dimension " << dim << " (size " << size
+           << ") over the ranks; it must be divisible by TP world size ("
+           << *ws << ")";
+  SmallVector<int64_t> expected(w.getShape());
+  if (isInSPMDModule(op))
+    expected[dim] /= *ws;
+  if (p.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError()
+           << "expects " << pieceName << " of shape "
+           << RankedTensorType::get(expected, w.getElementType()) << " ("
+           << (isInSPMDModule(op) ? "1/" + std::to_string(*ws) + " of "
+                                  : std::string("the same as "))
+           << wholeName << " " << w << " along dimension " << dim << "), got "
+           << p;
+  return success();
+}
+
+LogicalResult AllGatherOp::verify() {
+  return verifyAlongDim(*this, getDim(), getResult(), "result", getInput(),
+                        "input");
+}
+
+LogicalResult ReduceScatterOp::verify() {
+  return verifyAlongDim(*this, getDim(), getInput(), "input", getResult(),
+                        "result");
+}
+
+OpFoldResult AllGatherOp::fold(FoldAdaptor) {
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  if (ws && *ws == 1 && getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+OpFoldResult ReduceScatterOp::fold(FoldAdaptor) {
+  // Over a single rank every reduction is the identity, and the slice whole.
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  if (ws && *ws == 1 && getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
 #define GET_OP_CLASSES
 #include "kb/Dialect/KB/IR/KBOps.cpp.inc"

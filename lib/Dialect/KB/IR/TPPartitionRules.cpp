@@ -107,15 +107,34 @@ ColumnParallelLinearOp::buildLocalOp(OpBuilder &builder, ValueRange operands,
   return {y};
 }
 
+/// Whether `op`'s module asks for Megatron's sequence parallelism.
+static bool isSequenceParallel(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  return module && module->hasAttr(KBDialect::kSequenceParallelAttrName);
+}
+
 FailureOr<TPRule> RowParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
   // The input split on its columns and the weight on in_features give each
   // rank a partial sum. Without a bias it stays partial and is reduced where
-  // a consumer needs it whole; a bias is added once, to the reduced sum.
+  // a consumer needs it whole; a bias is added once, to the reduced sum:
+  // the whole sum, or under sequence parallelism the rank's tokens of it.
   TPRule rule{{TPLayout::split(1), TPLayout::split(0)},
               {TPLayout::partial(ReductionKind::Sum)}};
   if (getBias()) {
     rule.operands.push_back(TPLayout::replicated());
     rule.results.front() = TPLayout::replicated();
+    if (isSequenceParallel(*this)) {
+      int64_t tokens = getType().getDimSize(0);
+      std::optional<int64_t> ws = lookupWorldSize(*this);
+      if (ws && tokens % *ws != 0)
+        return emitOpError()
+               << "has " << tokens
+               << " tokens, which sequence parallelism ('"
+               << KBDialect::kSequenceParallelAttrName
+               << "') splits over TP world size " << *ws
+               << "; it does not divide them";
+      rule.results.front() = TPLayout::split(0);
+    }
   }
   return rule;
 }
@@ -123,10 +142,20 @@ FailureOr<TPRule> RowParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
 SmallVector<Value, 1> RowParallelLinearOp::buildLocalOp(OpBuilder &builder,
                                                         ValueRange operands,
                                                         TypeRange resultTypes) {
-  Value y = MatmulOp::create(builder, getLoc(), resultTypes.front(),
-                             operands[0], operands[1]);
+  // The rank's partial sum has every token, whatever the result keeps.
+  auto resultType = cast<RankedTensorType>(resultTypes.front());
+  auto productType = RankedTensorType::get(
+      {cast<RankedTensorType>(operands[0].getType()).getDimSize(0),
+       cast<RankedTensorType>(operands[1].getType()).getDimSize(1)},
+      resultType.getElementType(), resultType.getEncoding());
+  Value y = MatmulOp::create(builder, getLoc(), productType, operands[0],
+                             operands[1]);
   if (getBias()) {
-    y = AllReduceOp::create(builder, getLoc(), ReductionKind::Sum, y);
+    if (isSequenceParallel(*this))
+      y = ReduceScatterOp::create(builder, getLoc(), resultTypes.front(),
+                                  ReductionKind::Sum, y, /*dim=*/0);
+    else
+      y = AllReduceOp::create(builder, getLoc(), ReductionKind::Sum, y);
     y = AddOp::create(builder, getLoc(), y, operands[2]);
   }
   return {y};
@@ -281,4 +310,38 @@ SmallVector<Value, 1> KVAppendOp::buildLocalOp(OpBuilder &builder,
                                                ValueRange operands,
                                                TypeRange resultTypes) {
   return buildSameOpLocally(builder, *this, operands, resultTypes);
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives along a dimension, in the global view.
+//===----------------------------------------------------------------------===//
+
+// Both are the identity on the logical tensor: the rule asks for the layout
+// the op names, and the reshard that brings the operand there is the
+// collective (an all_gather of a split value, a reduce_scatter of a partial
+// sum). Their local form is therefore the operand itself.
+
+FailureOr<TPRule> AllGatherOp::getTPRule(ArrayRef<TPLayout>) {
+  return TPRule{{TPLayout::replicated()}, {TPLayout::replicated()}};
+}
+
+SmallVector<Value, 1> AllGatherOp::buildLocalOp(OpBuilder &, ValueRange operands,
+                                                TypeRange) {
+  return {operands.front()};
+}
+
+FailureOr<TPRule> ReduceScatterOp::getTPRule(ArrayRef<TPLayout> operands) {
+  TPLayout in = operands.front();
+  if (in.isPartial() && in.getReduction() != getReduction())
+    return emitOpError() << "reduces with <"
+                         << stringifyReductionKind(getReduction())
+                         << ">, but its operand is " << in.str();
+  TPLayout out = TPLayout::split(getDim());
+  return TPRule{{out}, {out}};
+}
+
+SmallVector<Value, 1> ReduceScatterOp::buildLocalOp(OpBuilder &,
+                                                    ValueRange operands,
+                                                    TypeRange) {
+  return {operands.front()};
 }

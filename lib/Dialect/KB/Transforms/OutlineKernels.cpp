@@ -77,8 +77,8 @@ private:
 } // namespace
 
 bool KernelOutliner::isOutlinable(Operation *op) const {
-  // An all_reduce over one rank is the identity: no work to outline.
-  if (isa<AllReduceOp>(op))
+  // A collective over one rank is the identity: no work to outline.
+  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp>(op))
     return worldSize > 1;
   // The kernel of a slice reads the rank itself, which is only right when
   // the slice is of the rank.

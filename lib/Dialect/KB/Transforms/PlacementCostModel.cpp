@@ -318,6 +318,24 @@ largestAttentionStagedBytes(AttentionOp op,
   return largest;
 }
 
+/// An all_gather or reduce_scatter along a dimension: one ring half over
+/// the whole tensor, the rank's slice into or out of the ring buffer, and a
+/// copy of the whole to every other piece of an all_gather's result.
+double alongDimSeconds(Operation *op, Value whole,
+                       function_ref<DPPolicyAttr(Value)> policyOf,
+                       int64_t worldSize, const DeviceDescription &device) {
+  if (worldSize == 1)
+    return 0;
+  double bytes = tensorBytes(whole);
+  double ring = kb::ringHalfSeconds(device, bytes, worldSize);
+  double slice = dmaSeconds(device, bytes / worldSize, /*withinCube=*/false);
+  DPPolicyAttr policy = policyOf(op->getResult(0));
+  double copies = isa<AllGatherOp>(op) && policy && policy.isCubeReplicated()
+                      ? dmaSeconds(device, bytes, /*withinCube=*/false)
+                      : 0;
+  return ring + slice + copies;
+}
+
 } // namespace
 
 double kb::estimateOpSeconds(Operation *op,
@@ -345,6 +363,12 @@ double kb::estimateOpSeconds(Operation *op,
     return dataMoveSeconds(op, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return allReduceOpSeconds(reduce, policyOf, worldSize, device);
+  if (auto gather = dyn_cast<AllGatherOp>(op))
+    return alongDimSeconds(op, gather.getResult(), policyOf, worldSize,
+                           device);
+  if (auto scatter = dyn_cast<ReduceScatterOp>(op))
+    return alongDimSeconds(op, scatter.getInput(), policyOf, worldSize,
+                           device);
   if (auto slice = dyn_cast<TPSliceOp>(op))
     return dmaSeconds(device, tensorBytes(slice.getResult()),
                       /*withinCube=*/false);

@@ -12,16 +12,31 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
   OpBuilder &builder = context.builder;
   if (from == to)
     return local;
-  if (from.isPartial() && !to.isPartial()) {
-    // Every rank needs the reduced value before it can keep all or a slice
-    // of it. (A reduce-scatter would send half the bytes of all-reduce +
-    // slice for a split target; kb has no reduce-scatter op yet.)
-    Value reduced =
-        AllReduceOp::create(builder, loc, from.getReduction(), local);
+  // A partial sum wanted split: each rank needs only its slice of the
+  // reduction, which a reduce-scatter sends half the bytes of an all-reduce
+  // for.
+  if (from.isPartial() && to.isSplit())
+    return ReduceScatterOp::create(builder, loc, toType, from.getReduction(),
+                                   local, to.getDim())
+        .getResult();
+  if (from.isPartial() && to.isReplicated())
+    return AllReduceOp::create(builder, loc, from.getReduction(), local)
+        .getResult();
+  if (from.isSplit() && !to.isPartial()) {
+    // Gather the whole value; a split along another dimension is then a
+    // local slice of it (an all_to_all would send 1/W of the bytes).
+    auto type = cast<RankedTensorType>(local.getType());
+    std::optional<int64_t> ws =
+        lookupWorldSize(builder.getInsertionBlock()->getParentOp());
+    SmallVector<int64_t> shape(type.getShape());
+    shape[from.getDim()] *= ws.value_or(1);
+    auto whole = RankedTensorType::get(shape, type.getElementType(),
+                                       type.getEncoding());
+    local = AllGatherOp::create(builder, loc, whole, local, from.getDim())
+                .getResult();
     if (to.isReplicated())
-      return reduced;
+      return local;
     from = TPLayout::replicated();
-    local = reduced;
   }
   if (from.isReplicated() && to.isSplit())
     return TPSliceOp::create(builder, loc, toType, local, context.rank(),
@@ -29,12 +44,7 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
         .getResult();
 
   InFlightDiagnostic diag = context.emitError();
-  diag << "in layout " << to.str() << ", but it is " << from.str() << "; ";
-  if (from.isSplit() && to.isReplicated())
-    diag << "that needs an all_gather, which kb does not support yet";
-  else if (from.isSplit() && to.isSplit())
-    diag << "that needs an all_to_all, which kb does not support yet";
-  else
-    diag << "kb has no way to make a partial value from it";
+  diag << "in layout " << to.str() << ", but it is " << from.str()
+       << "; kb has no way to make a partial value from it";
   return diag;
 }

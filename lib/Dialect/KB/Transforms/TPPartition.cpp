@@ -41,8 +41,10 @@ struct LocalValue {
 /// erased once every local op exists.
 class FunctionPartitioner {
 public:
-  FunctionPartitioner(func::FuncOp func, int64_t worldSize)
-      : func(func), worldSize(worldSize), builder(func.getContext()) {}
+  FunctionPartitioner(func::FuncOp func, int64_t worldSize,
+                      bool sequenceParallel)
+      : func(func), worldSize(worldSize), sequenceParallel(sequenceParallel),
+        builder(func.getContext()) {}
 
   LogicalResult run();
 
@@ -62,8 +64,16 @@ private:
   FailureOr<TPLayout> preferredArgLayout(BlockArgument arg);
   Value rank(Location loc);
 
+  /// Sequence parallelism: the rule of an op that reads a partial sum is
+  /// asked again with that operand split along tokens, and taken when the
+  /// op works on that split (sequenceParallelRule).
+  FailureOr<TPRule> sequenceParallelRule(TPPartitionOpInterface op,
+                                         ArrayRef<TPLayout> have,
+                                         TPRule rule);
+
   func::FuncOp func;
   int64_t worldSize;
+  bool sequenceParallel;
   OpBuilder builder;
   llvm::DenseMap<Value, LocalValue> locals;
   /// Reshards already made, reused by later users: (global value, layout
@@ -193,6 +203,11 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op) {
   FailureOr<TPRule> maybeRule = partitionable.getTPRule(have);
   if (failed(maybeRule))
     return failure();
+  if (sequenceParallel) {
+    maybeRule = sequenceParallelRule(partitionable, have, *maybeRule);
+    if (failed(maybeRule))
+      return failure();
+  }
   TPRule &rule = *maybeRule;
   if (rule.operands.size() != op->getNumOperands() ||
       rule.results.size() != op->getNumResults())
@@ -220,6 +235,55 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op) {
        llvm::zip(op->getResults(), localResults, rule.results))
     locals[global] = {local, layout};
   return success();
+}
+
+FailureOr<TPRule>
+FunctionPartitioner::sequenceParallelRule(TPPartitionOpInterface op,
+                                          ArrayRef<TPLayout> have,
+                                          TPRule rule) {
+  // Megatron's sequence parallelism (Korthikanti et al., 2022): where a
+  // partial sum would be all-reduced for an op that works on whole rows
+  // (a norm, a residual add, an elementwise op), it is reduce-scattered
+  // along the tokens instead and the op runs on the rank's rows; a later
+  // layer that needs the value whole all-gathers it. Same link bytes as the
+  // all-reduce, 1/W of the activations.
+  SmallVector<TPLayout> tokens(have);
+  SmallVector<unsigned> moved;
+  for (auto [i, layout] : llvm::enumerate(have))
+    if (layout.isPartial() && i < rule.operands.size() &&
+        rule.operands[i].isReplicated()) {
+      tokens[i] = TPLayout::split(0);
+      moved.push_back(i);
+    }
+  if (moved.empty())
+    return rule;
+  // A rule that cannot take the split reports why; that is no error here,
+  // the op then keeps its own rule.
+  FailureOr<TPRule> alternative = failure();
+  {
+    ScopedDiagnosticHandler quiet(op->getContext(),
+                                  [](Diagnostic &) { return success(); });
+    alternative = op.getTPRule(tokens);
+  }
+  if (failed(alternative) ||
+      alternative->operands.size() != rule.operands.size() ||
+      llvm::any_of(moved, [&](unsigned i) {
+        return !alternative->operands[i].isSplitAlong(0);
+      }))
+    return rule;
+  for (unsigned i : moved) {
+    auto type = cast<RankedTensorType>(op->getOperand(i).getType());
+    if (type.getRank() == 0 || type.getDimSize(0) % worldSize != 0)
+      return op->emitOpError()
+             << "reads a partial sum of "
+             << (type.getRank() ? type.getDimSize(0) : 0)
+             << " tokens (dimension 0 of " << type
+             << "), which sequence parallelism ('"
+             << KBDialect::kSequenceParallelAttrName
+             << "') splits over TP world size " << worldSize
+             << "; it does not divide them";
+  }
+  return *alternative;
 }
 
 LogicalResult FunctionPartitioner::partitionReturn(func::ReturnOp op) {
@@ -344,7 +408,9 @@ struct KBTPPartitionPass
     }
     for (auto func :
          llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
-      FunctionPartitioner partitioner(func, *worldSize);
+      FunctionPartitioner partitioner(
+          func, *worldSize,
+          module->hasAttr(KBDialect::kSequenceParallelAttrName));
       if (failed(partitioner.run()))
         return signalPassFailure();
     }

@@ -57,17 +57,20 @@ def GemmTile_PEComputeOpInterface : OpInterface<"PEComputeOpInterface"> {
 
 def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
   let description = [{
-    One step of a ring collective between the W SIPs. The same buffer on
-    every rank is cut into W contiguous chunks of its row-major elements (the
-    first `numElements % W` one element longer); at each step every rank
+    One step of a ring collective between the W SIPs. The same buffers on
+    every rank (one tensor's pieces) are cut into W contiguous chunks of their
+    row-major elements, one buffer after the other (the first
+    `numElements % W` one element longer), or, with a chunk dimension, one
+    buffer into its W equal slices along it; at each step every rank
     sends one chunk to rank `r + 1` and combines the chunk it receives from
     rank `r - 1` into its own, by a reduction or by overwriting it. A step
     completes on all ranks together and is a yield point.
   }];
   let cppNamespace = "::kb::gemm_tile";
   let methods = [
-    InterfaceMethod<"The buffer the ring works on.", "::mlir::Value",
-      "getBuffer", (ins), [{}], [{ return $_op.getBuffer(); }]>,
+    InterfaceMethod<"The buffers the ring works on, in chunk order.",
+      "::mlir::OperandRange", "getBuffers", (ins), [{}],
+      [{ return $_op.getBuffers(); }]>,
     InterfaceMethod<"Which step of the phase (0 to W - 2).", "int64_t",
       "getStep", (ins), [{}], [{ return $_op.getStep(); }]>,
     InterfaceMethod<"The number of SIPs in the ring (W).", "int64_t",
@@ -79,13 +82,28 @@ def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
       "std::optional<::kb::ReductionKind>", "getReduction">,
     InterfaceMethod<"The chunk rank `rank` sends at this step.", "int64_t",
       "getSentChunk", (ins "int64_t":$rank)>,
+    InterfaceMethod<[{
+        The dimension whose W equal slices are the chunks, or std::nullopt
+        for W contiguous runs of the row-major elements.
+      }],
+      "std::optional<int64_t>", "getChunkDim", (ins), [{}],
+      [{ return $_op.getAlong(); }]>,
   ];
   let extraSharedClassDeclaration = [{
+    /// Elements of all the buffers together.
+    int64_t getNumElements() {
+      int64_t elements = 0;
+      for (::mlir::Value buffer : $_op.getBuffers())
+        elements +=
+            ::llvm::cast<::mlir::MemRefType>(buffer.getType()).getNumElements();
+      return elements;
+    }
     /// Bytes of the largest chunk, the one that sets the step's time.
     int64_t getChunkBytes() {
-      auto type = ::llvm::cast<::mlir::MemRefType>($_op.getBuffer().getType());
+      auto type = ::llvm::cast<::mlir::MemRefType>(
+          $_op.getBuffers().front().getType());
       int64_t w = $_op.getRingSize();
-      int64_t elements = type.getNumElements();
+      int64_t elements = getNumElements();
       return (elements / w + (elements % w ? 1 : 0)) *
              (type.getElementTypeBitWidth() / 8);
     }

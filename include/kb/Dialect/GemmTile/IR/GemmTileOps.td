@@ -246,6 +246,8 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     different cubes. Element types must match. With `rank_stride`, the
     source offsets are `source_offsets + rank · rank_stride`: how a
     rank-generic program takes its rank's slice of a replicated tensor.
+    With `target_rank_stride`, the target offsets move the same way: how a
+    rank puts its slice where an all-gather along a dimension expects it.
 
     ```mlir
     %t = gemm_tile.dma %x [0, 0] to %x1 [0, 0] sizes [8, 16]
@@ -258,22 +260,37 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
       Arg<GemmTile_Buffer, "", [MemWrite]>:$target,
       DenseI64ArrayAttr:$target_offsets,
       DenseI64ArrayAttr:$sizes,
-      OptionalAttr<DenseI64ArrayAttr>:$rank_stride);
+      OptionalAttr<DenseI64ArrayAttr>:$rank_stride,
+      OptionalAttr<DenseI64ArrayAttr>:$target_rank_stride);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
     $source $source_offsets `to` $target $target_offsets `sizes` $sizes
-    (`rank_stride` $rank_stride^)? attr-dict `:` type($source) `,` type($target)
+    (`rank_stride` $rank_stride^)? (`target_rank_stride` $target_rank_stride^)?
+    attr-dict `:` type($source) `,` type($target)
   }];
   let hasVerifier = 1;
+  // The builder of every DMA whose target does not move with the rank.
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$token, "::mlir::Value":$source,
+        "::llvm::ArrayRef<int64_t>":$sourceOffsets, "::mlir::Value":$target,
+        "::llvm::ArrayRef<int64_t>":$targetOffsets,
+        "::llvm::ArrayRef<int64_t>":$sizes,
+        "::mlir::DenseI64ArrayAttr":$rankStride), [{
+      build($_builder, $_state, token, source, sourceOffsets, target,
+            targetOffsets, sizes, rankStride, ::mlir::DenseI64ArrayAttr());
+    }]>
+  ];
 }
 
 def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     DeclareOpInterfaceMethods<GemmTile_RingStepOpInterface>]> {
   let summary = "One step of a ring reduce-scatter between the SIPs";
   let description = [{
-    `buffer` (the same buffer on every rank) is cut into `ring_size`
-    contiguous chunks of its row-major elements (the first
-    `numElements % ring_size` chunks one element longer). At step s, rank r
+    `buffers` (the same buffers on every rank: the pieces of one tensor, in
+    any cubes) are cut into `ring_size` contiguous chunks of their row-major
+    elements taken one buffer after the other (the first
+    `numElements % ring_size` chunks one element longer), so one ring serves
+    a tensor however it is placed. At step s, rank r
     sends chunk `(r - s) mod W` to rank `(r + 1) mod W` and reduces the chunk
     `(r - s - 1) mod W` it receives from rank `(r - 1) mod W` into its own.
     After the W - 1 steps, rank r holds the reduction of chunk
@@ -281,15 +298,26 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     sends `numElements / W` elements per step over its outgoing link. A
     step completes on all ranks together; the scheduler may switch rank here.
 
+    With `along d` (and one buffer), the chunks are instead the W equal
+    slices of the buffer along dimension d (which must divide by W), and
+    every chunk index above
+    is one less: rank r sends chunk `(r - s - 1) mod W` and ends holding the
+    reduction of chunk r, its own slice, as a reduce-scatter along a
+    dimension leaves it. Such a ring needs no all-gather after it.
+
     ```mlir
     gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 along 1 : memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.reduce_scatter_step <sum> %y0, %y1 step 0 of 4
+        : memref<4x16xf32, #gemm_tile.cube<0>>, memref<4x16xf32, #gemm_tile.cube<1>>
     ```
   }];
   let arguments = (ins GemmTile_ReduceKindAttr:$kind,
-      Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
-      I64Attr:$step, I64Attr:$ring_size);
+      Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
+      I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
   let assemblyFormat = [{
-    $kind $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
+    $kind $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
+    `:` type($buffers)
   }];
 }
 
@@ -302,14 +330,20 @@ def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step", [
     chunk `(r - s) mod W` with the one it receives. After a reduce-scatter,
     the W - 1 steps leave the whole reduced buffer on every rank.
 
+    With `along d`, the chunks are the W equal slices along dimension d, and
+    rank r starts holding chunk r (its own slice) and sends chunk
+    `(r - s) mod W`: an all-gather along a dimension, which stands alone.
+
     ```mlir
     gemm_tile.all_gather_step %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.all_gather_step %y step 0 of 4 along 0 : memref<8x16xf32, #gemm_tile.cube<0>>
     ```
   }];
-  let arguments = (ins Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$buffer,
-      I64Attr:$step, I64Attr:$ring_size);
+  let arguments = (ins Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
+      I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
   let assemblyFormat = [{
-    $buffer `step` $step `of` $ring_size attr-dict `:` type($buffer)
+    $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
+    `:` type($buffers)
   }];
 }
 

@@ -60,6 +60,12 @@ def KB_Dialect : Dialect {
     /// Unit module attribute set by kb-tp-partition: the functions are
     /// rank-generic SPMD programs in the local view.
     static constexpr ::llvm::StringLiteral kSPMDAttrName = "kb.spmd";
+    /// Unit module attribute: Megatron's sequence parallelism. kb-tp-
+    /// partition keeps the activations between the TP layers split along
+    /// their tokens (dimension 0), reduce-scattering partial sums into that
+    /// split and all-gathering it before a layer that needs it whole.
+    static constexpr ::llvm::StringLiteral kSequenceParallelAttrName =
+        "kb.sequence_parallel";
     /// Argument/result attribute of a partitioned function: the dimension
     /// along which the global tensor is split over the TP ranks. Absent means
     /// every rank holds the whole tensor (replicated).

@@ -315,5 +315,69 @@ def KB_AllReduceOp : KB_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
   let hasFolder = 1;
 }
 
+// all_gather and reduce_scatter work in both views. In the local view they
+// are collectives between the ranks' pieces; in the global view, where a
+// value is its logical tensor, they are the identity that asks for a layout
+// (Megatron's gather_from / reduce_scatter_to the TP region), and
+// kb-tp-partition realises that layout with the collective.
+class KB_AlongDimCollectiveOp<string mnemonic>
+    : KB_Op<mnemonic, [Pure,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
+  let results = (outs KB_FloatTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def KB_AllGatherOp : KB_AlongDimCollectiveOp<"all_gather"> {
+  let summary = "Concatenate the TP ranks' tensors along a dimension";
+  let description = [{
+    Local view: rank r contributes `input`, the r-th of W equal slices of
+    the result along dimension `dim`; every rank receives the whole result,
+    whose dimension `dim` is W times the input's. Tile lowering makes it a
+    ring all-gather along that dimension: each rank sends (W - 1)/W of the
+    result's bytes, the lower bound.
+
+    Global view: `input` and `result` are the same logical tensor, and the
+    op asks for it replicated; kb-tp-partition gathers a value split along
+    any dimension. Dimension `dim` must divide by W. With W = 1 it folds to
+    its input.
+
+    ```mlir
+    %y = kb.all_gather %x along 1 : tensor<8x16xf16> -> tensor<8x64xf16>
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim);
+  let assemblyFormat = [{
+    $input `along` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def KB_ReduceScatterOp : KB_AlongDimCollectiveOp<"reduce_scatter"> {
+  let summary = "Reduce the TP ranks' tensors and keep a slice along a dimension";
+  let description = [{
+    Local view: every rank contributes `input`; rank r receives the r-th of
+    W equal slices, along dimension `dim`, of their elementwise reduction
+    (`sum`, `max`, `min` or `avg`). Dimension `dim` of the input must divide
+    by W. Tile lowering makes it a ring reduce-scatter along that dimension:
+    each rank sends (W - 1)/W of the input's bytes, the lower bound (half an
+    all-reduce).
+
+    Global view: `input` and `result` are the same logical tensor, and the
+    op asks for it split along `dim`; kb-tp-partition turns a partial sum
+    into that split with the collective, and a partial operand must be
+    pending the op's reduction. With W = 1 it folds to its input.
+
+    ```mlir
+    %y = kb.reduce_scatter <sum> %partial along 0 : tensor<8x16xf32> -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins KB_ReductionKindAttr:$reduction, KB_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim);
+  let assemblyFormat = [{
+    $reduction $input `along` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
 include "kb/Dialect/KB/IR/KBTransformerOps.td"
 #endif // KB_DIALECT_KB_IR_KBOPS_TD

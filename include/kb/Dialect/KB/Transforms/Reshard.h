@@ -28,11 +28,11 @@ struct ReshardContext {
 ///
 ///   from \ to     replicated        split(d)                 partial
 ///   replicated    -                 tp_slice (local)         refused
-///   split(e)      all_gather (*)    all_to_all (*)           refused
-///   partial(k)    all_reduce<k>     all_reduce<k> + tp_slice refused
+///   split(e)      all_gather e      all_gather e + tp_slice  refused
+///   partial(k)    all_reduce<k>     reduce_scatter<k> d      refused
 ///
-/// (*) not in kb yet: refused with a message naming both layouts. The ops
-/// are created at the builder's insertion point with location `loc`.
+/// A refusal names both layouts. The ops are created at the builder's
+/// insertion point with location `loc`.
 mlir::FailureOr<mlir::Value> reshard(ReshardContext &context,
                                      mlir::Location loc, mlir::Value local,
                                      TPLayout from, TPLayout to,
