@@ -2,12 +2,10 @@
 TP = 8, in prefill over 16 tokens and in decode of token 16 with the prefill's KV
 cache, written with kb's Megatron-style layers.
 
-Both run with kb-run --check against the unsharded program. They run at the local view
-(`lower_to_device=False`: kb-tp-partition's per-rank programs, executed rank by rank
-with real all-reduces) because kb does not lower the decoder ops to the device yet, so
-kb-run reports no device time. Each is also compared with the float64 reference
-(kb.reference), and decode of token 16 with row 16 of a prefill over 17 tokens. Exits
-1 if an error exceeds the f16 tolerance.
+Both compile down to the device program and run with kb-run --check against the
+unsharded program, reporting their device time. Each is also compared with the float64
+reference (kb.reference), and decode of token 16 with row 16 of a prefill over 17
+tokens. Exits 1 if an error exceeds the f16 tolerance.
 
     PYTHONPATH=python /usr/bin/python3 python/examples/llama2_7b_layer.py
 """
@@ -48,26 +46,27 @@ def main():
     tokens = np.random.default_rng(0).uniform(-1, 1, (TOKENS + 1, HIDDEN)).astype(np.float16)
 
     prefill = program(layer, TOKENS)
-    y, k_cache, v_cache = prefill.run(tokens[:TOKENS], check=True,
-                                      lower_to_device=False).outputs
+    prefilled = prefill.run(tokens[:TOKENS], check=True)
+    y, k_cache, v_cache = prefilled.outputs
     expected = kb.reference.llama_decoder_layer(tokens[:TOKENS], *layer.weights,
                                                 num_heads=HEADS, num_kv_heads=HEADS)
     prefill_error = error(y, expected)
-    print(f"Llama-2-7B layer, TP {TP}, prefill of {TOKENS} tokens (local view): "
-          f"check passed; max error vs the float64 reference {prefill_error:.2e}")
+    print(f"Llama-2-7B layer, TP {TP}, prefill of {TOKENS} tokens: device time "
+          f"{prefilled.report['device_time_s'] * 1e6:.2f} us; check passed; max error vs "
+          f"the float64 reference {prefill_error:.2e}")
 
     decode = program(layer, 1, cache=TOKENS)
-    result = decode.run([tokens[TOKENS:], k_cache, v_cache], check=True,
-                        lower_to_device=False)
+    result = decode.run([tokens[TOKENS:], k_cache, v_cache], check=True)
     y_new, k_new, v_new = result.outputs
     expected = kb.reference.llama_decoder_layer_decode(
         tokens[TOKENS:], *layer.weights, k_cache, v_cache, num_heads=HEADS,
         num_kv_heads=HEADS)
     decode_error = max(error(a, b) for a, b in zip(result.outputs, expected))
-    print(f"decode of token {TOKENS} against the prefill's cache (local view): check "
-          f"passed; max error vs the float64 reference {decode_error:.2e}")
+    print(f"decode of token {TOKENS} against the prefill's cache: device time "
+          f"{result.report['device_time_s'] * 1e6:.2f} us; check passed; max error vs the "
+          f"float64 reference {decode_error:.2e}")
 
-    longer = program(layer, TOKENS + 1).run(tokens, check=True, lower_to_device=False)
+    longer = program(layer, TOKENS + 1).run(tokens, check=True)
     row_error = error(y_new, longer.outputs[0][TOKENS:])
     print(f"decode of token {TOKENS} vs row {TOKENS} of a prefill over {TOKENS + 1} "
           f"tokens: max error {row_error:.2e} (tolerance {TOLERANCE})")
