@@ -13,8 +13,8 @@ Decode: `forward(x, k_cache=..., v_cache=...)` runs the tokens of x at positions
 P, P + 1, ... after a cache of P tokens (keys already rotated) and returns
 `(y, k_new, v_new)`, the new tokens' rotated k rows and v rows to append to the cache.
 
-These programs run at the local view until kb lowers the decoder ops to the device:
-`program.run(inputs, check=True, lower_to_device=False)`.
+These programs compile down to the device like any other: `program.run(inputs,
+check=True)`.
 """
 import numpy as np
 
