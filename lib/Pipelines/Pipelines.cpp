@@ -18,6 +18,7 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createCSEPass());
   KBPlacePassOptions place;
   place.useCostModel = options.costModel;
+  place.advise = options.advisePlacement;
   pm.addPass(createKBPlacePass(place));
   if (!options.lowerToDevice)
     return;

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FirstDivergence.h"
+#include "PlacementAdvice.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
 #include "kb/Executor/OpProfile.h"
@@ -197,11 +198,13 @@ private:
   std::chrono::steady_clock::time_point start, last;
 };
 
-/// Adds the kb-pipeline, as the options ask for it, to `pm`.
-static void buildPipeline(OpPassManager &pm) {
+/// Adds the kb-pipeline, as the options ask for it, to `pm`; with `advise`,
+/// kb-place remarks on given policies its own choice clearly beats.
+static void buildPipeline(OpPassManager &pm, bool advise = false) {
   kb::KBPipelineOptions options;
   options.outlineOps = outlineOps;
   options.costModel = costModel;
+  options.advisePlacement = advise;
   kb::buildKBPipeline(pm, options);
 }
 
@@ -633,6 +636,7 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> reference;
   std::optional<Program> referenceProgram;
   Program program = *analyzed;
+  SmallVector<PlacementAdvice> placementAdvice;
   if (program.view == View::Global) {
     reference = module->clone();
     progress.phase("compiling with the kb-pipeline");
@@ -640,9 +644,14 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
     applyDefaultTimingPassManagerCLOptions(pm);
-    buildPipeline(pm);
-    if (failed(pm.run(*module)))
-      return fail("the kb pipeline failed on " + inputFile);
+    buildPipeline(pm, /*advise=*/true);
+    {
+      PlacementAdviceCollector collector(&ctx);
+      if (failed(pm.run(*module)))
+        return fail("the kb pipeline failed on " + inputFile);
+      placementAdvice.assign(collector.getAdvice().begin(),
+                             collector.getAdvice().end());
+    }
     llvm::Expected<Program> compiled = analyzeProgram(*module, entryName);
     if (!compiled)
       return fail(compiled.takeError());
@@ -737,8 +746,9 @@ int main(int argc, char **argv) {
                         "op whose result diverges\n";
       progress.phase("looking for the first diverging kb op");
       checked->firstDivergingOp =
-          findFirstDivergingOp(*reference, entryName, *globalInputs, device,
-                               buildPipeline, *hostThreadCount);
+          findFirstDivergingOp(
+              *reference, entryName, *globalInputs, device,
+              [](OpPassManager &pm) { buildPipeline(pm); }, *hostThreadCount);
     }
   }
 
@@ -775,10 +785,17 @@ int main(int argc, char **argv) {
         if (llvm::Error e = add("arg", i, t))
           return failWriting(std::move(e));
   }
+  // The report, with the given policies kb-place would not have chosen.
+  auto fullReport = [&] {
+    llvm::json::Value report = reportJSON(program, device, device_run, checked);
+    if (llvm::json::Object *object = report.getAsObject())
+      (*object)["placement_advice"] = placementAdviceJSON(placementAdvice);
+    return report;
+  };
   if (!reportFile.empty())
     if (llvm::Error e = outputs.add(
             reportFile,
-            render(reportJSON(program, device, device_run, checked))))
+            render(fullReport())))
       return failWriting(std::move(e));
   if (!traceFile.empty())
     if (llvm::Error e = outputs.add(
@@ -786,7 +803,7 @@ int main(int argc, char **argv) {
       return failWriting(std::move(e));
   if (!plotFile.empty()) {
     llvm::Expected<std::string> png = renderPlot(
-        render(reportJSON(program, device, device_run, checked)),
+        render(fullReport()),
         render(traceJSON(run, program.worldSize, {profileOps(run).rank})));
     if (!png)
       return failWriting(png.takeError());
@@ -798,8 +815,10 @@ int main(int argc, char **argv) {
   progress.finish();
   if (printResultsFlag)
     printResults(llvm::outs(), *results);
-  if (!quiet)
+  if (!quiet) {
     printReport(llvm::outs(), program, device, device_run, checked);
+    printPlacementAdvice(llvm::outs(), placementAdvice);
+  }
   llvm::outs().flush();
   if (llvm::outs().has_error()) {
     llvm::outs().clear_error();

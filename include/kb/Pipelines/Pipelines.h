@@ -23,6 +23,11 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       llvm::cl::desc("kb-place chooses policies by the placement cost model "
                      "(else: the rule alone)"),
       llvm::cl::init(true)};
+  Option<bool> advisePlacement{
+      *this, "advise-placement",
+      llvm::cl::desc("kb-place remarks on each given policy that its own "
+                     "choice clearly beats (kb-place{advise=true})"),
+      llvm::cl::init(false)};
 };
 
 /// Global view to the device: partition, canonicalize, place and (with
