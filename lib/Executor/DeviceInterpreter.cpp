@@ -17,6 +17,7 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Runtime/HostThreads.h"
 #include "kb/Runtime/Kernels.h"
 
 #include "Reduction.h"
@@ -24,10 +25,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/MathExtras.h"
 
-#include <atomic>
 #include <deque>
 #include <functional>
-#include <thread>
 
 using namespace mlir;
 using namespace kb;
@@ -154,23 +153,7 @@ private:
 void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> work;
   work.swap(rank.pending);
-  int workers = std::min<int>(threads, work.size());
-  if (workers <= 1) {
-    for (auto &item : work)
-      item();
-    return;
-  }
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++)
-      work[i]();
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < workers; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool)
-    t.join();
+  runtime::runOnHostThreads(work, threads);
 }
 
 /// The host dtype of a cube buffer's elements; an element type the device
@@ -405,11 +388,15 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
         b.data.data() + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
-    rank.pending.push_back([=] {
-      runtime::gemm(lhs, lda, rhs, ldb, c, ldc, m, n, k, accumulate);
-      for (int64_t i = 0; i < m; ++i)
-        runtime::roundBufferToDType(c + i * ldc, n, outType);
-    });
+    // A large tile is split by columns into independent tasks, so that the
+    // host threads share it even when a wait has fewer tiles than threads.
+    for (auto [from, cols] : runtime::gemmColumnRanges(m, n, k, threads))
+      rank.pending.push_back([=] {
+        runtime::gemm(lhs, lda, rhs + from, ldb, c + from, ldc, m, cols, k,
+                      accumulate);
+        for (int64_t i = 0; i < m; ++i)
+          runtime::roundBufferToDType(c + i * ldc + from, cols, outType);
+      });
     break;
   }
   case gt::HostKernel::Kind::Map: {
