@@ -236,39 +236,37 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
     rank.peBusy.assign(device.cubes * device.pesPerCube, 0);
     rank.dmaFree.assign(device.cubes, 0);
     rank.dmaBusy.assign(device.cubes, 0);
-    // Each rank's slice of the split inputs; replicated inputs are read in
-    // place rather than copied per rank.
-    SmallVector<HostTensor> slices(inputs.size());
-    SmallVector<const HostTensor *> locals;
-    for (auto [i, input] : llvm::enumerate(inputs)) {
-      if (program.args[i].splitDim < 0) {
-        locals.push_back(&input);
-        continue;
-      }
-      slices[i] =
-          scatter(input, program.args[i].splitDim, r, program.worldSize);
-      locals.push_back(&slices[i]);
-    }
+    // A piece of a split input is cut straight from the global tensor, at
+    // the rank's slice: no per-rank copy of the slice is made first.
     for (BlockArgument arg : program.entry.getArguments()) {
       auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
-      if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
+      if (!piece || piece.getTensor() >= static_cast<int64_t>(inputs.size()))
         return errorAt(program.entry, "argument " +
                                           llvm::Twine(arg.getArgNumber()) +
                                           " has no valid gemm_tile.piece");
-      const HostTensor &local = *locals[piece.getTensor()];
+      const HostTensor &global = inputs[piece.getTensor()];
+      int64_t splitDim = program.args[piece.getTensor()].splitDim;
+      SmallVector<int64_t> localShape(global.shape.begin(), global.shape.end()),
+          offsets(piece.getOffsets());
+      bool split =
+          splitDim >= 0 && splitDim < static_cast<int64_t>(localShape.size());
+      if (split)
+        localShape[splitDim] /= program.worldSize;
       auto type = cast<MemRefType>(arg.getType());
-      if (piece.getOffsets().size() != local.shape.size())
+      if (piece.getOffsets().size() != localShape.size())
         return errorAt(program.entry,
                        "argument " + llvm::Twine(arg.getArgNumber()) +
                            "'s piece does not match its tensor's rank");
-      for (size_t d = 0; d < local.shape.size(); ++d)
-        if (piece.getOffsets()[d] + type.getDimSize(d) > local.shape[d])
+      for (size_t d = 0; d < localShape.size(); ++d)
+        if (piece.getOffsets()[d] + type.getDimSize(d) > localShape[d])
           return errorAt(program.entry,
                          "argument " + llvm::Twine(arg.getArgNumber()) +
                              "'s piece reaches outside its tensor");
+      if (split)
+        offsets[splitDim] += r * localShape[splitDim];
       Buffer buffer;
-      buffer.tensor = extractBox(local, piece.getOffsets(), type.getShape());
+      buffer.tensor = extractBox(global, offsets, type.getShape());
       buffer.cube = gt::getCube(type);
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
