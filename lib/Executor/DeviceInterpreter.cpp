@@ -219,12 +219,12 @@ llvm::Error Machine::checkStatically() {
   }
   // Held as f32 on the host, for every rank.
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
-  if (hostBytes > 8.0 * (1ull << 30))
+  if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
         program.entry,
         "simulating " + llvm::Twine(program.worldSize) + " ranks needs about " +
             llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
-            " MiB of host memory, more than kb-run's 8 GiB limit");
+            " MiB of host memory, more than kb-run's 16 GiB limit");
   return llvm::Error::success();
 }
 
