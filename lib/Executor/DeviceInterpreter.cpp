@@ -61,6 +61,12 @@ struct Access {
 struct Buffer {
   HostTensor tensor;
   int64_t cube = 0;
+  // A 2-D piece of a global input that is only read by gemms needs no copy:
+  // its element (i, j) is view[i * viewStride + j], inside the global tensor,
+  // and `tensor` holds its dtype and shape but no data. Any other use copies
+  // it first (Machine::bufferOf).
+  const float *view = nullptr;
+  int64_t viewStride = 0;
   std::vector<Access> writers, readers;
 };
 
@@ -129,7 +135,26 @@ private:
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {});
-  Buffer &bufferOf(Rank &rank, Value v) { return rank.heap[rank.buffers[v]]; }
+  /// The buffer of `v`, its data copied out of the global input first if it
+  /// was a view: every use but a gemm's operands needs the buffer's own data.
+  Buffer &bufferOf(Rank &rank, Value v) {
+    Buffer &buffer = rank.heap[rank.buffers[v]];
+    if (buffer.view) {
+      const HostTensor &t = buffer.tensor;
+      buffer.tensor.data.reserve(t.numElements());
+      for (int64_t i = 0; i < t.shape[0]; ++i)
+        buffer.tensor.data.insert(buffer.tensor.data.end(),
+                                  buffer.view + i * buffer.viewStride,
+                                  buffer.view + i * buffer.viewStride +
+                                      t.shape[1]);
+      buffer.view = nullptr;
+    }
+    return buffer;
+  }
+  /// The buffer of `v` as it is, perhaps a view.
+  Buffer &rawBufferOf(Rank &rank, Value v) {
+    return rank.heap[rank.buffers[v]];
+  }
   void trace(Rank &rank, llvm::StringRef name, int64_t track, double start,
              double duration) {
     if (recordTrace)
@@ -229,6 +254,10 @@ llvm::Error Machine::checkStatically() {
 }
 
 llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
+  // Reserved: a Rank's deque of buffers has no noexcept move, so a growing
+  // vector would copy every rank made so far, tensors and all (a third of a
+  // 2.4 GB decode run was the kernel zeroing pages for those copies).
+  ranks.reserve(program.worldSize);
   for (int64_t r = 0; r < program.worldSize; ++r) {
     Rank rank;
     rank.index = r;
@@ -266,7 +295,16 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       if (split)
         offsets[splitDim] += r * localShape[splitDim];
       Buffer buffer;
-      buffer.tensor = extractBox(global, offsets, type.getShape());
+      if (type.getRank() == 2 && global.shape.size() == 2) {
+        buffer.tensor.dtype = global.dtype;
+        buffer.tensor.shape.assign(type.getShape().begin(),
+                                   type.getShape().end());
+        buffer.view =
+            global.data.data() + offsets[0] * global.shape[1] + offsets[1];
+        buffer.viewStride = global.shape[1];
+      } else {
+        buffer.tensor = extractBox(global, offsets, type.getShape());
+      }
       buffer.cube = gt::getCube(type);
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
@@ -292,7 +330,7 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
 llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                            int64_t token, ArrayRef<int64_t> offsets,
                            ArrayRef<int64_t> sizes) {
-  Buffer &buffer = bufferOf(rank, value);
+  Buffer &buffer = rawBufferOf(rank, value);
   // Reading data still being written, or overwriting data still being read,
   // is a race the device would lose; concurrent writes of disjoint tiles and
   // concurrent reads are how tiled work runs.
@@ -376,14 +414,19 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   case gt::HostKernel::Kind::Gemm: {
     const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
     int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
-    HostTensor &a = bufferOf(rank, lhsRegion.buffer).tensor,
-               &b = bufferOf(rank, rhsRegion.buffer).tensor;
-    int64_t lda = a.shape[1], ldb = b.shape[1], ldc = outTensor->shape[1];
+    // The operands are read in place, from a view into a global input or
+    // from the buffer's own data.
+    auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
+      Buffer &buffer = rawBufferOf(rank, region.buffer);
+      ld = buffer.view ? buffer.viewStride : buffer.tensor.shape[1];
+      const float *base =
+          buffer.view ? buffer.view : buffer.tensor.data.data();
+      return base + region.offsets[0] * ld + region.offsets[1];
+    };
+    int64_t lda, ldb, ldc = outTensor->shape[1];
     float *c = outTensor->data.data() + to[0] * ldc + to[1];
-    const float *lhs =
-        a.data.data() + lhsRegion.offsets[0] * lda + lhsRegion.offsets[1];
-    const float *rhs =
-        b.data.data() + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
+    const float *lhs = operand(lhsRegion, lda);
+    const float *rhs = operand(rhsRegion, ldb);
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
     // A large tile is split by columns into independent tasks, so that the
