@@ -1,78 +1,62 @@
 #!/usr/bin/env python3
-"""kb-run's peak memory against the bytes of the tensors it must hold.
+"""kb-run's peak memory against the bytes of its inputs in their own dtype.
 
-kb-run holds, as f32, the global inputs and results and every rank's device buffers
-(the lowered program's arguments and allocations: nothing is freed before the end, as on
-the device). Their sum is the live tensor bytes; the peak RSS of `kb-run` (from
-getrusage of the child) divided by it is the figure of merit (target <= 1.5).
+For each shape of bench/shapes.py (default: the GPT-3 layer's MLP decoding 4 tokens,
+f16, 2.4 GB of weights), numpy writes the .npy inputs and kb-run runs the lowered TP
+program on them, writing its result (`--input ... --output-dir`), then again with
+`--check` (the reference interpreter's run on the same inputs). The peak RSS of each
+kb-run (getrusage of the child, one child per measuring process) divided by the input
+bytes is the figure of merit (targets: <= 1.25, <= 1.5 with --check).
 
-  memory.py [--smoke]
+  memory.py [--shapes gpt3-decode,...] [--smoke]
 """
 import argparse
 import os
-import re
 import resource
 import subprocess
 import sys
 import tempfile
 
 import kbtools  # kb-opt / kb-run: $KB_TOOLS_DIR, build/bin, then PATH
+import shapes
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-BIN = kbtools.tools_dir()
+KB_RUN = kbtools.tool("kb-run")
 
-MODEL = """module attributes {{kb.world_size = {w} : i64}} {{
-  func.func @mlp(%x: tensor<{m}x{h}xf32>, %w1: tensor<{h}x{f}xf32>, %w2: tensor<{f}x{h}xf32>) -> tensor<{m}x{h}xf32> {{
-    %a = kb.column_parallel_linear %x, %w1 : (tensor<{m}x{h}xf32>, tensor<{h}x{f}xf32>) -> tensor<{m}x{f}xf32>
-    %g = kb.gelu %a : tensor<{m}x{f}xf32>
-    %y = kb.row_parallel_linear %g, %w2 : (tensor<{m}x{f}xf32>, tensor<{f}x{h}xf32>) -> tensor<{m}x{h}xf32>
-    return %y : tensor<{m}x{h}xf32>
-  }}
-}}
+# Runs one command and prints its peak RSS in bytes: a fresh process per measurement,
+# since RUSAGE_CHILDREN keeps the largest child's peak.
+PEAK = r"""
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 """
 
 
-def elements(shape):
-    n = 1
-    for d in shape.split("x"):
-        n *= int(d)
-    return n
-
-
-def live_bytes(lowered, world, global_shapes):
-    """f32 bytes of every rank's buffers plus the global inputs and results."""
-    # Count buffers where they are defined: the signature and each alloc.
-    defs = re.findall(r"(?:%arg\d+: |gemm_tile\.alloc : )memref<([0-9x]+)x(?:f16|bf16|f32)", lowered)
-    per_rank = sum(elements(s) for s in defs)
-    return 4 * (per_rank * world + sum(elements(s) for s in global_shapes))
+def peak_rss(cmd):
+    done = subprocess.run([sys.executable, "-c", PEAK] + cmd, check=True,
+                          capture_output=True, text=True)
+    return int(done.stdout)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--shapes", default="gpt3-decode")
+    p.add_argument("--smoke", action="store_true", help="small sizes")
     a = p.parse_args()
-    sizes = [(64, 128, 512, 4)] if a.smoke else [(512, 1024, 4096, 4), (512, 4096, 16384, 8)]
-    print(f"{'model':<28} {'live MiB':>9} {'peak RSS MiB':>13} {'ratio':>6}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for m, h, f, w in sizes:
-            src = os.path.join(tmp, "mlp.mlir")
-            with open(src, "w") as out:
-                out.write(MODEL.format(m=m, h=h, f=f, w=w))
-            # Counted on the inline form, where each buffer is defined once in the
-            # entry; kb-run expands the kernel calls of the default form into it.
-            lowered = subprocess.run([os.path.join(BIN, "kb-opt"),
-                                      "--kb-pipeline=outline-ops=false", src],
-                                     check=True, capture_output=True, text=True).stdout
-            live = live_bytes(lowered, w, [f"{m}x{h}", f"{h}x{f}", f"{f}x{h}", f"{m}x{h}"])
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            subprocess.run([os.path.join(BIN, "kb-run"), src, "--quiet"], check=True)
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-            if before * 1024 >= peak:
-                print("warning: an earlier child had a larger peak", file=sys.stderr)
-            print(f"M{m} H{h} F{f} TP{w}".ljust(28) +
-                  f" {live / 2**20:>9.1f} {peak / 2**20:>13.1f} {peak / live:>6.2f}")
-    print("target: ratio <= 1.5")
+    print(f"{'shape':<28} {'inputs MiB':>10} {'peak MiB':>9} {'ratio':>6} "
+          f"{'--check MiB':>11} {'ratio':>6}")
+    for name in a.shapes.split(","):
+        m, h, f, w = shapes.dims(name, a.smoke)
+        with tempfile.TemporaryDirectory() as tmp:
+            src, paths, _, total = shapes.write(name, a.smoke, tmp)
+            cmd = [KB_RUN, src, "--quiet", "--output-dir", tmp]
+            cmd += [arg for path in paths for arg in ("--input", path)]
+            run = peak_rss(cmd)
+            check = peak_rss(cmd + ["--check"])
+            label = f"{name} M{m} H{h} F{f} TP{w}"
+            print(f"{label:<28} {total / 2**20:>10.1f} {run / 2**20:>9.1f} "
+                  f"{run / total:>6.2f} {check / 2**20:>11.1f} {check / total:>6.2f}",
+                  flush=True)
+    print("target: ratio <= 1.25, <= 1.5 with --check (gpt3-decode)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/IR/OpOrigin.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Runtime/HostThreads.h"
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
 
@@ -27,10 +28,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
-#include <atomic>
 #include <deque>
 #include <functional>
-#include <thread>
 
 using namespace mlir;
 using namespace kb;
@@ -65,6 +64,12 @@ struct Access {
 struct Buffer {
   HostTensor tensor;
   int64_t cube = 0;
+  // A 2-D piece of a global input that is only read by gemms needs no copy:
+  // its element (i, j) is view[i * viewStride + j], inside the global tensor,
+  // and `tensor` holds its dtype and shape but no data. Any other use copies
+  // it first (Machine::bufferOf).
+  const float *view = nullptr;
+  int64_t viewStride = 0;
   std::vector<Access> writers, readers;
 };
 
@@ -149,7 +154,26 @@ private:
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {});
-  Buffer &bufferOf(Rank &rank, Value v) { return rank.heap[rank.buffers[v]]; }
+  /// The buffer of `v`, its data copied out of the global input first if it
+  /// was a view: every use but a gemm's operands needs the buffer's own data.
+  Buffer &bufferOf(Rank &rank, Value v) {
+    Buffer &buffer = rank.heap[rank.buffers[v]];
+    if (buffer.view) {
+      const HostTensor &t = buffer.tensor;
+      buffer.tensor.data.reserve(t.numElements());
+      for (int64_t i = 0; i < t.shape[0]; ++i)
+        buffer.tensor.data.insert(buffer.tensor.data.end(),
+                                  buffer.view + i * buffer.viewStride,
+                                  buffer.view + i * buffer.viewStride +
+                                      t.shape[1]);
+      buffer.view = nullptr;
+    }
+    return buffer;
+  }
+  /// The buffer of `v` as it is, perhaps a view.
+  Buffer &rawBufferOf(Rank &rank, Value v) {
+    return rank.heap[rank.buffers[v]];
+  }
   /// Records `event` of `op` on `rank`'s `track`, always: the per-op
   /// table is made from the timeline, whether or not a trace is written.
   void record(Rank &rank, Operation *op, int64_t track, double start,
@@ -182,23 +206,7 @@ private:
 void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> work;
   work.swap(rank.pending);
-  int workers = std::min<int>(threads, work.size());
-  if (workers <= 1) {
-    for (auto &item : work)
-      item();
-    return;
-  }
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++)
-      work[i]();
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < workers; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool)
-    t.join();
+  runtime::runOnHostThreads(work, threads);
 }
 
 /// The host dtype of a cube buffer's elements; an element type the device
@@ -264,16 +272,20 @@ llvm::Error Machine::checkStatically() {
   }
   // Held as f32 on the host, for every rank.
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
-  if (hostBytes > 8.0 * (1ull << 30))
+  if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
         program.entry,
         "simulating " + llvm::Twine(program.worldSize) + " ranks needs about " +
             llvm::Twine(static_cast<int64_t>(hostBytes / (1 << 20))) +
-            " MiB of host memory, more than kb-run's 8 GiB limit");
+            " MiB of host memory, more than kb-run's 16 GiB limit");
   return llvm::Error::success();
 }
 
 llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
+  // Reserved: a Rank's deque of buffers has no noexcept move, so a growing
+  // vector would copy every rank made so far, tensors and all (a third of a
+  // 2.4 GB decode run was the kernel zeroing pages for those copies).
+  ranks.reserve(program.worldSize);
   for (int64_t r = 0; r < program.worldSize; ++r) {
     Rank rank;
     rank.index = r;
@@ -281,39 +293,46 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
     rank.peBusy.assign(device.cubes * device.pesPerCube, 0);
     rank.dmaFree.assign(device.cubes, 0);
     rank.dmaBusy.assign(device.cubes, 0);
-    // Each rank's slice of the split inputs; replicated inputs are read in
-    // place rather than copied per rank.
-    SmallVector<HostTensor> slices(inputs.size());
-    SmallVector<const HostTensor *> locals;
-    for (auto [i, input] : llvm::enumerate(inputs)) {
-      if (program.args[i].splitDim < 0) {
-        locals.push_back(&input);
-        continue;
-      }
-      slices[i] =
-          scatter(input, program.args[i].splitDim, r, program.worldSize);
-      locals.push_back(&slices[i]);
-    }
+    // A piece of a split input is cut straight from the global tensor, at
+    // the rank's slice: no per-rank copy of the slice is made first.
     for (BlockArgument arg : program.entry.getArguments()) {
       auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
-      if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))
+      if (!piece || piece.getTensor() >= static_cast<int64_t>(inputs.size()))
         return errorAt(program.entry, "argument " +
                                           llvm::Twine(arg.getArgNumber()) +
                                           " has no valid gemm_tile.piece");
-      const HostTensor &local = *locals[piece.getTensor()];
+      const HostTensor &global = inputs[piece.getTensor()];
+      int64_t splitDim = program.args[piece.getTensor()].splitDim;
+      SmallVector<int64_t> localShape(global.shape.begin(), global.shape.end()),
+          offsets(piece.getOffsets());
+      bool split =
+          splitDim >= 0 && splitDim < static_cast<int64_t>(localShape.size());
+      if (split)
+        localShape[splitDim] /= program.worldSize;
       auto type = cast<MemRefType>(arg.getType());
-      if (piece.getOffsets().size() != local.shape.size())
+      if (piece.getOffsets().size() != localShape.size())
         return errorAt(program.entry,
                        "argument " + llvm::Twine(arg.getArgNumber()) +
                            "'s piece does not match its tensor's rank");
-      for (size_t d = 0; d < local.shape.size(); ++d)
-        if (piece.getOffsets()[d] + type.getDimSize(d) > local.shape[d])
+      for (size_t d = 0; d < localShape.size(); ++d)
+        if (piece.getOffsets()[d] + type.getDimSize(d) > localShape[d])
           return errorAt(program.entry,
                          "argument " + llvm::Twine(arg.getArgNumber()) +
                              "'s piece reaches outside its tensor");
+      if (split)
+        offsets[splitDim] += r * localShape[splitDim];
       Buffer buffer;
-      buffer.tensor = extractBox(local, piece.getOffsets(), type.getShape());
+      if (type.getRank() == 2 && global.shape.size() == 2) {
+        buffer.tensor.dtype = global.dtype;
+        buffer.tensor.shape.assign(type.getShape().begin(),
+                                   type.getShape().end());
+        buffer.view =
+            global.data.data() + offsets[0] * global.shape[1] + offsets[1];
+        buffer.viewStride = global.shape[1];
+      } else {
+        buffer.tensor = extractBox(global, offsets, type.getShape());
+      }
       buffer.cube = gt::getCube(type);
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
@@ -339,7 +358,7 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
 llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                            int64_t token, ArrayRef<int64_t> offsets,
                            ArrayRef<int64_t> sizes) {
-  Buffer &buffer = bufferOf(rank, value);
+  Buffer &buffer = rawBufferOf(rank, value);
   // Reading data still being written, or overwriting data still being read,
   // is a race the device would lose; concurrent writes of disjoint tiles and
   // concurrent reads are how tiled work runs.
@@ -424,21 +443,30 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   case gt::HostKernel::Kind::Gemm: {
     const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
     int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
-    HostTensor &a = bufferOf(rank, lhsRegion.buffer).tensor,
-               &b = bufferOf(rank, rhsRegion.buffer).tensor;
-    int64_t lda = a.shape[1], ldb = b.shape[1], ldc = outTensor->shape[1];
+    // The operands are read in place, from a view into a global input or
+    // from the buffer's own data.
+    auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
+      Buffer &buffer = rawBufferOf(rank, region.buffer);
+      ld = buffer.view ? buffer.viewStride : buffer.tensor.shape[1];
+      const float *base =
+          buffer.view ? buffer.view : buffer.tensor.data.data();
+      return base + region.offsets[0] * ld + region.offsets[1];
+    };
+    int64_t lda, ldb, ldc = outTensor->shape[1];
     float *c = outTensor->data.data() + to[0] * ldc + to[1];
-    const float *lhs =
-        a.data.data() + lhsRegion.offsets[0] * lda + lhsRegion.offsets[1];
-    const float *rhs =
-        b.data.data() + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
+    const float *lhs = operand(lhsRegion, lda);
+    const float *rhs = operand(rhsRegion, ldb);
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
-    rank.pending.push_back([=] {
-      runtime::gemm(lhs, lda, rhs, ldb, c, ldc, m, n, k, accumulate);
-      for (int64_t i = 0; i < m; ++i)
-        runtime::roundBufferToDType(c + i * ldc, n, outType);
-    });
+    // A large tile is split by columns into independent tasks, so that the
+    // host threads share it even when a wait has fewer tiles than threads.
+    for (auto [from, cols] : runtime::gemmColumnRanges(m, n, k, threads))
+      rank.pending.push_back([=] {
+        runtime::gemm(lhs, lda, rhs + from, ldb, c + from, ldc, m, cols, k,
+                      accumulate);
+        for (int64_t i = 0; i < m; ++i)
+          runtime::roundBufferToDType(c + i * ldc + from, cols, outType);
+      });
     break;
   }
   case gt::HostKernel::Kind::Map: {

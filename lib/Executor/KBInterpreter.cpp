@@ -177,19 +177,54 @@ static HostTensor kvAppend(const HostTensor &cache, const HostTensor &added) {
   return all;
 }
 
+namespace {
+/// One rank's tensors by SSA value. The global view's arguments are the
+/// caller's input tensors, read in place: copying them would hold a second
+/// copy of every weight while --check runs.
+class Values {
+public:
+  /// values[v] reads as a const HostTensor & and is assigned a new tensor.
+  class Ref {
+  public:
+    Ref(Values &values, Value v) : values(values), v(v) {}
+    operator const HostTensor &() const {
+      auto it = values.borrowed.find(v);
+      return it != values.borrowed.end() ? *it->second : values.own[v];
+    }
+    Ref &operator=(HostTensor t) {
+      values.own[v] = std::move(t);
+      return *this;
+    }
+
+  private:
+    Values &values;
+    Value v;
+  };
+  Ref operator[](Value v) { return Ref(*this, v); }
+  void borrow(Value v, const HostTensor &t) { borrowed[v] = &t; }
+
+private:
+  llvm::DenseMap<Value, HostTensor> own;
+  llvm::DenseMap<Value, const HostTensor *> borrowed;
+};
+} // namespace
+
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runKBProgram(const Program &program,
                        llvm::ArrayRef<HostTensor> inputs) {
   bool local = program.view == View::Local;
   int64_t ranks = local ? program.worldSize : 1;
   // values[r][v]: rank r's tensor for SSA value v.
-  std::vector<llvm::DenseMap<Value, HostTensor>> values(ranks);
+  std::vector<Values> values(ranks);
   Block &body = program.entry.getBody().front();
   for (auto [i, arg] : llvm::enumerate(body.getArguments()))
-    for (int64_t r = 0; r < ranks; ++r)
-      values[r][arg] = local ? scatter(inputs[i], program.args[i].splitDim, r,
-                                       program.worldSize)
-                             : inputs[i];
+    for (int64_t r = 0; r < ranks; ++r) {
+      if (local)
+        values[r][arg] = scatter(inputs[i], program.args[i].splitDim, r,
+                                 program.worldSize);
+      else
+        values[r].borrow(arg, inputs[i]);
+    }
 
   for (Operation &op : body) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {

@@ -129,6 +129,25 @@ __attribute__((target("f16c,avx2"))) static void roundHalfF16C(float *data,
     data[i] = halfToFloat(floatToHalf(data[i]));
 }
 
+__attribute__((target("f16c,avx2"))) static void
+halvesToFloatsF16C(const uint16_t *in, float *out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i *>(in + i))));
+  for (; i < n; ++i)
+    out[i] = halfToFloat(in[i]);
+}
+
+void kb::runtime::halvesToFloats(const uint16_t *in, float *out, size_t n) {
+  if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2")) {
+    halvesToFloatsF16C(in, out, n);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i)
+    out[i] = halfToFloat(in[i]);
+}
+
 void kb::runtime::roundBufferToDType(float *data, size_t n, DType dtype) {
   if (dtype == DType::F32)
     return;

@@ -2,8 +2,9 @@
 //
 // GotoBLAS structure: B is packed into kc × NR panels per (kc, nc) block,
 // A into MR × kc panels per (mc, kc) block, and a register-tile micro-kernel
-// multiplies one A panel by one B panel. The micro-kernel is compiled for
-// AVX-512 and AVX2 and picked once at run time.
+// multiplies one A panel by one B panel. A product of at most kGemvMaxRows
+// rows of A skips the packing and streams B once (Gemv in GemmBlocked.h).
+// Both kernels are compiled for AVX-512 and AVX2 and picked once at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,10 @@ void gemmAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 void gemmAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
               float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemvAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
+                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemvAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
+              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 } // namespace kb::runtime::detail
 
 namespace {
@@ -28,30 +33,40 @@ void gemmPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
   blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
+void gemvPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
+                  float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  Gemv<4>::run(a, lda, b, ldb, c, ldc, m, n, k);
+}
+
 using GemmFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
                         int64_t, int64_t, int64_t, int64_t);
 
-GemmFn kernelFn(GemmKernel kernel) {
+/// The blocked kernel and the small-M one of one instruction set.
+struct GemmImpl {
+  GemmFn blocked, gemv;
+};
+
+GemmImpl kernelFn(GemmKernel kernel) {
   switch (kernel) {
   case GemmKernel::AVX512:
-    return gemmAVX512;
+    return {gemmAVX512, gemvAVX512};
   case GemmKernel::AVX2:
-    return gemmAVX2;
+    return {gemmAVX2, gemvAVX2};
   case GemmKernel::Portable:
     break;
   }
-  return gemmPortable;
+  return {gemmPortable, gemvPortable};
 }
 
-GemmFn selectGemm() {
+GemmImpl selectGemm() {
   for (GemmKernel kernel : {GemmKernel::AVX512, GemmKernel::AVX2})
     if (gemmKernelSupported(kernel))
       return kernelFn(kernel);
-  return gemmPortable;
+  return kernelFn(GemmKernel::Portable);
 }
 
-void run(GemmFn impl, const float *a, int64_t lda, const float *b, int64_t ldb,
-         float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+void run(GemmImpl impl, const float *a, int64_t lda, const float *b,
+         int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
          bool accumulate) {
   if (m <= 0 || n <= 0)
     return;
@@ -60,7 +75,8 @@ void run(GemmFn impl, const float *a, int64_t lda, const float *b, int64_t ldb,
       std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
   if (k <= 0)
     return;
-  impl(a, lda, b, ldb, c, ldc, m, n, k);
+  (m <= kGemvMaxRows ? impl.gemv : impl.blocked)(a, lda, b, ldb, c, ldc, m, n,
+                                                  k);
 }
 
 } // namespace
@@ -87,6 +103,29 @@ void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
 void kb::runtime::gemm(const float *a, int64_t lda, const float *b, int64_t ldb,
                        float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                        bool accumulate) {
-  static const GemmFn impl = selectGemm();
+  static const GemmImpl impl = selectGemm();
   run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+std::vector<std::pair<int64_t, int64_t>>
+kb::runtime::gemmColumnRanges(int64_t m, int64_t n, int64_t k, int parts) {
+  // Whole 64-column blocks (a multiple of every kernel's NR), and at least
+  // kMinTaskFlops of work each: below that a task costs more to hand to a
+  // thread than it saves.
+  constexpr int64_t kBlock = 64;
+  constexpr double kMinTaskFlops = 4e6;
+  int64_t blocks = (n + kBlock - 1) / kBlock;
+  double flops = 2.0 * m * n * k;
+  int64_t count = std::min<int64_t>({std::max(parts, 1), blocks,
+                                     std::max<int64_t>(1, flops / kMinTaskFlops)});
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t t = 0, begin = 0; t < count; ++t) {
+    int64_t end = std::min(n, (blocks * (t + 1) / count) * kBlock);
+    if (end > begin)
+      ranges.push_back({begin, end - begin});
+    begin = end;
+  }
+  if (ranges.empty())
+    ranges.push_back({0, n});
+  return ranges;
 }

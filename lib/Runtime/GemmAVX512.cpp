@@ -14,4 +14,9 @@ void gemmAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
   blockedGemm<12, 32, 384, MicroKernel<12, 32, 16>>(a, lda, b, ldb, c, ldc, m,
                                                     n, k);
 }
+
+void gemvAVX512(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+          int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  Gemv<16>::run(a, lda, b, ldb, c, ldc, m, n, k);
+}
 } // namespace kb::runtime::detail

@@ -131,6 +131,85 @@ inline void blockedGemm(const float *a, int64_t lda, const float *b,
   }
 }
 
+/// C (R rows) += A (R rows) · B for R <= 8 rows, without packing: B streams
+/// once from memory, kP rows at a time, and each VL-wide column strip of the
+/// R rows of C stays in registers across those kP rows. With few rows of A,
+/// packing B (a copy of all of it) costs as much as the product itself; this
+/// reads each weight once, as a decode step's matrix-vector products need.
+template <int VL> struct Gemv {
+  typedef float Vec __attribute__((vector_size(VL * 4)));
+  typedef float VecU
+      __attribute__((vector_size(VL * 4), aligned(4), may_alias));
+  static constexpr int kP = 4;
+
+  static inline Vec load(const float *p) {
+    return *reinterpret_cast<const VecU *>(p);
+  }
+  static inline void store(float *p, Vec v) {
+    *reinterpret_cast<VecU *>(p) = v;
+  }
+  static inline Vec broadcast(float x) { return -Vec{} + x; }
+
+  /// kp (<= kP) rows of B starting at row p into the R rows of C.
+  template <int R>
+  static inline void rows(const float *a, int64_t lda, const float *b,
+                          int64_t ldb, float *c, int64_t ldc, int64_t n,
+                          int64_t p, int kp) {
+    Vec av[R][kP];
+    for (int i = 0; i < R; ++i)
+      for (int q = 0; q < kP; ++q)
+        av[i][q] = broadcast(q < kp ? a[i * lda + p + q] : 0.0f);
+    const float *br[kP];
+    for (int q = 0; q < kP; ++q)
+      br[q] = b + (p + (q < kp ? q : 0)) * ldb;
+    int64_t j = 0;
+    for (; j + VL <= n; j += VL) {
+      Vec bv[kP];
+      for (int q = 0; q < kP; ++q)
+        bv[q] = load(br[q] + j);
+      for (int i = 0; i < R; ++i) {
+        Vec acc = load(c + i * ldc + j);
+        for (int q = 0; q < kP; ++q)
+          acc += av[i][q] * bv[q];
+        store(c + i * ldc + j, acc);
+      }
+    }
+    for (; j < n; ++j)
+      for (int i = 0; i < R; ++i) {
+        float acc = c[i * ldc + j];
+        for (int q = 0; q < kp; ++q)
+          acc += a[i * lda + p + q] * br[q][j];
+        c[i * ldc + j] = acc;
+      }
+  }
+
+  template <int R>
+  static void block(const float *a, int64_t lda, const float *b, int64_t ldb,
+                    float *c, int64_t ldc, int64_t n, int64_t k) {
+    for (int64_t p = 0; p < k; p += kP)
+      rows<R>(a, lda, b, ldb, c, ldc, n, p,
+              static_cast<int>(std::min<int64_t>(kP, k - p)));
+  }
+
+  static void run(const float *a, int64_t lda, const float *b, int64_t ldb,
+                  float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+    for (int64_t i = 0; i < m; i += 8) {
+      const float *ai = a + i * lda;
+      float *ci = c + i * ldc;
+      switch (std::min<int64_t>(8, m - i)) {
+      case 1: block<1>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 2: block<2>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 3: block<3>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 4: block<4>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 5: block<5>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 6: block<6>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      case 7: block<7>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      default: block<8>(ai, lda, b, ldb, ci, ldc, n, k); break;
+      }
+    }
+  }
+};
+
 } // namespace
 
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H

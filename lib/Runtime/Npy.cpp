@@ -11,7 +11,9 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 using namespace kb::runtime;
 using kb::InputFile;
@@ -225,10 +227,12 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
   t.data.resize(count);
   const char *data = bytes.data() + dataStart;
   if (dtype == DType::F16) {
-    for (int64_t i = 0; i < count; ++i) {
-      uint16_t h;
-      std::memcpy(&h, data + 2 * i, 2);
-      t.data[i] = halfToFloat(h);
+    // In blocks through an aligned buffer: the data need not be 2-aligned.
+    uint16_t block[4096];
+    for (int64_t i = 0; i < count; i += 4096) {
+      int64_t n = std::min<int64_t>(4096, count - i);
+      std::memcpy(block, data + 2 * i, 2 * n);
+      halvesToFloats(block, t.data.data() + i, n);
     }
   } else if (dataBytes != 0) { // a shape with a 0 has no data to copy
     std::memcpy(t.data.data(), data, dataBytes);
@@ -273,10 +277,32 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
     return header.takeError();
   if (llvm::Error e = checkDataLength(*header, file->size(), path))
     return std::move(e);
-  std::string bytes(file->size(), '\0');
-  if (llvm::Error e = file->read(0, bytes.size(), bytes.data()))
-    return std::move(e);
-  return parseNpy(bytes, path, expected);
+  // The data is read straight into the tensor (f32) or in blocks converted
+  // as they come (f16): never a second whole copy of the file in memory.
+  HostTensor t;
+  t.dtype = header->dtype;
+  t.shape = header->shape;
+  t.data.resize(header->count);
+  if (header->dtype == DType::F16) {
+    constexpr int64_t kBlock = int64_t(1) << 20;
+    std::vector<uint16_t> block(std::min<int64_t>(kBlock, header->count));
+    for (int64_t i = 0; i < header->count; i += kBlock) {
+      int64_t n = std::min<int64_t>(kBlock, header->count - i);
+      if (llvm::Error e =
+              file->read(header->dataStart + 2 * i, 2 * n,
+                         reinterpret_cast<char *>(block.data())))
+        return std::move(e);
+      halvesToFloats(block.data(), t.data.data() + i, n);
+    }
+  } else if (header->dataBytes != 0) {
+    if (llvm::Error e =
+            file->read(header->dataStart, header->dataBytes,
+                       reinterpret_cast<char *>(t.data.data())))
+      return std::move(e);
+    if (t.dtype == DType::BF16)
+      roundBufferToDType(t.data.data(), t.data.size(), DType::BF16);
+  }
+  return t;
 }
 
 std::string kb::runtime::serializeNpy(const HostTensor &t) {

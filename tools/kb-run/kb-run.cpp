@@ -309,7 +309,7 @@ loadInputs(const Program &program) {
 }
 
 /// kb-run's host memory limit.
-constexpr double kHostMemoryLimit = 8.0 * (1ull << 30);
+constexpr double kHostMemoryLimit = 16.0 * (1ull << 30);
 
 /// Refuses interfaces whose tensors could not be held on the host, before any
 /// is made.
@@ -330,7 +330,7 @@ static llvm::Error checkSizes(const Program &program, bool withReference) {
         llvm::inconvertibleErrorCode(),
         "the program's tensors need " +
             llvm::Twine(static_cast<int64_t>(total / (1 << 20))) +
-            " MiB of host memory, more than kb-run's 8 GiB limit");
+            " MiB of host memory, more than kb-run's 16 GiB limit");
   return llvm::Error::success();
 }
 

@@ -73,3 +73,25 @@ TEST(DTypeTest, Names) {
 }
 
 } // namespace
+
+TEST(DTypeBufferTest, HalvesToFloatsIsHalfToFloatForEveryBitPattern) {
+  // Every f16 bit pattern, at every offset of an 8-wide vector and its tail.
+  std::vector<uint16_t> in(65536 + 5);
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<uint16_t>(i);
+  for (size_t skip : {0, 1, 3}) {
+    std::vector<float> out(in.size() - skip, 42.0f);
+    kb::runtime::halvesToFloats(in.data() + skip, out.data(), out.size());
+    for (size_t i = 0; i < out.size(); ++i) {
+      float expected = kb::runtime::halfToFloat(in[skip + i]);
+      if (std::isnan(expected)) {
+        ASSERT_TRUE(std::isnan(out[i])) << "bits " << in[skip + i];
+        continue;
+      }
+      uint32_t a, b;
+      std::memcpy(&a, &out[i], 4);
+      std::memcpy(&b, &expected, 4);
+      ASSERT_EQ(a, b) << "bits " << in[skip + i];
+    }
+  }
+}

@@ -1,12 +1,15 @@
 //===- GemmTest.cpp - gemm and elementwise kernels against references -----===//
 
+#include "kb/Runtime/HostThreads.h"
 #include "kb/Runtime/Kernels.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "gtest/gtest.h"
 
 #include <cmath>
 #include <limits>
 #include <string>
+#include <functional>
 #include <tuple>
 #include <vector>
 
@@ -81,8 +84,103 @@ INSTANTIATE_TEST_SUITE_P(
                           Case{256, 512, 384, 384, 512, 512, true},
                           Case{12, 32, 1000, 1000, 32, 32, false},
                           Case{5, 6, 0, 1, 6, 6, false},
-                          Case{5, 6, 0, 1, 6, 6, true})),
+                          Case{5, 6, 0, 1, 6, 6, true},
+                          // At most kGemvMaxRows rows: the unpacked,
+                          // B-streaming kernel, every row-group size, column
+                          // tails of each vector width and k not a multiple
+                          // of its 4-row step.
+                          Case{1, 1000, 77, 80, 1003, 1001, false},
+                          Case{2, 33, 5, 5, 40, 35, true},
+                          Case{3, 17, 2, 3, 17, 17, false},
+                          Case{4, 4097, 301, 301, 4100, 4097, true},
+                          Case{5, 129, 1, 2, 130, 131, false},
+                          Case{6, 64, 64, 64, 64, 64, true},
+                          Case{7, 250, 999, 1001, 250, 251, false},
+                          Case{8, 31, 513, 513, 31, 32, true},
+                          Case{9, 100, 200, 200, 100, 100, false})),
     caseName);
+
+TEST(GemmColumnRangesTest, CoverEveryColumnOnceInWholeBlocks) {
+  for (auto [m, n, k, parts] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int>>{
+           {4, 6144, 12288, 2},
+           {4, 6144, 12288, 7},
+           {512, 1000, 1024, 2},
+           {512, 65, 1024, 8},
+           {1, 10, 10, 2},
+           {128, 128, 448, 2},
+           {3, 0, 5, 2}}) {
+    std::vector<std::pair<int64_t, int64_t>> ranges =
+        gemmColumnRanges(m, n, k, parts);
+    ASSERT_FALSE(ranges.empty());
+    EXPECT_LE(ranges.size(), static_cast<size_t>(parts));
+    int64_t next = 0;
+    for (auto [i, range] : llvm::enumerate(ranges)) {
+      EXPECT_EQ(range.first, next);
+      if (i + 1 < ranges.size())
+        EXPECT_EQ(range.second % 64, 0) << "range " << i;
+      next += range.second;
+    }
+    EXPECT_EQ(next, n);
+  }
+  // A big tile is shared by the threads; a tiny one is not split.
+  EXPECT_EQ(gemmColumnRanges(4, 6144, 12288, 2).size(), 2u);
+  EXPECT_EQ(gemmColumnRanges(512, 4096, 1024, 2).size(), 2u);
+  EXPECT_EQ(gemmColumnRanges(1, 10, 10, 2).size(), 1u);
+}
+
+/// A gemm split by gemmColumnRanges and run on host threads gives the
+/// double-precision products, and exactly the unsplit gemm's numbers.
+TEST(GemmThreadsTest, SplitProductMatchesDoubleLoopsAndTheWhole) {
+  for (auto [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {4, 1000, 2000}, {8, 333, 3000}, {40, 900, 300}, {256, 515, 260}}) {
+    int64_t lda = k + 3, ldb = n + 5, ldc = n + 1;
+    std::vector<float> a(m * lda), b(k * ldb), whole(m * ldc, 0.5f);
+    uint32_t state = 777;
+    auto next = [&] {
+      state = state * 1664525u + 1013904223u;
+      return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+    };
+    for (float &v : a)
+      v = next();
+    for (float &v : b)
+      v = next();
+    std::vector<float> split = whole;
+    gemm(a.data(), lda, b.data(), ldb, whole.data(), ldc, m, n, k, true);
+    for (int threads : {2, 3}) {
+      std::vector<float> out = split;
+      std::vector<std::function<void()>> work;
+      for (auto [from, cols] : gemmColumnRanges(m, n, k, threads))
+        work.push_back([&, from = from, cols = cols] {
+          gemm(a.data(), lda, b.data() + from, ldb, out.data() + from, ldc, m,
+               cols, k, true);
+        });
+      EXPECT_GT(work.size(), 1u) << m << "x" << n << "x" << k;
+      runOnHostThreads(work, threads);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double expected = 0.5;
+          for (int64_t p = 0; p < k; ++p)
+            expected += static_cast<double>(a[i * lda + p]) * b[p * ldb + j];
+          ASSERT_NEAR(out[i * ldc + j], expected, 1e-5 * (k + 1))
+              << "at " << i << "," << j << " on " << threads << " threads";
+          ASSERT_EQ(out[i * ldc + j], whole[i * ldc + j]);
+        }
+    }
+  }
+}
+
+TEST(HostThreadsTest, RunsEveryItemOnceWhateverTheThreads) {
+  for (int threads : {1, 2, 4, 16}) {
+    std::vector<int> hits(100, 0);
+    std::vector<std::function<void()>> work;
+    for (int i = 0; i < 100; ++i)
+      work.push_back([&hits, i] { ++hits[i]; });
+    runOnHostThreads(work, threads);
+    for (int i = 0; i < 100; ++i)
+      ASSERT_EQ(hits[i], 1) << "item " << i << " on " << threads;
+  }
+}
 
 TEST(KernelsTest, GeluMatchesADoubleReferenceEverywhere) {
   // Every lane position and tail length, over the range where GELU bends and

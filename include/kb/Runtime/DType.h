@@ -28,6 +28,10 @@ float halfToFloat(uint16_t bits);
 uint16_t floatToBF16(float value);
 float bf16ToFloat(uint16_t bits);
 
+/// out[i] = halfToFloat(in[i]), with the CPU's F16C conversion where it has
+/// one (exact, as every f16 is an f32).
+void halvesToFloats(const uint16_t *in, float *out, size_t n);
+
 /// `value` rounded to `dtype` and back to f32.
 float roundToDType(float value, DType dtype);
 /// Rounds every element of `data` to `dtype` in place.

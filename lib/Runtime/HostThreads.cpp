@@ -1,0 +1,60 @@
+//===- HostThreads.cpp - kb-run's one pool of host threads ----------------===//
+
+#include "kb/Runtime/HostThreads.h"
+
+#include "llvm/Support/ThreadPool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+using namespace kb::runtime;
+
+namespace {
+/// The pool and how many threads it has; it only grows (a larger request
+/// replaces it), so a run's threads start once.
+struct HostPool {
+  std::mutex mutex;
+  std::unique_ptr<llvm::StdThreadPool> pool;
+  int size = 0;
+
+  llvm::StdThreadPool &get(int helpers) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!pool || size < helpers) {
+      pool.reset(); // joins the old threads first
+      pool = std::make_unique<llvm::StdThreadPool>(
+          llvm::hardware_concurrency(helpers));
+      size = helpers;
+    }
+    return *pool;
+  }
+};
+
+HostPool &hostPool() {
+  static HostPool pool;
+  return pool;
+}
+} // namespace
+
+void kb::runtime::runOnHostThreads(std::vector<std::function<void()>> &work,
+                                   int threads) {
+  int workers = std::min<int>(std::max(threads, 1), work.size());
+  if (workers <= 1) {
+    for (auto &item : work)
+      item();
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++)
+      work[i]();
+  };
+  llvm::StdThreadPool &pool = hostPool().get(workers - 1);
+  // A group of its own: wait() returns when this flush's helpers are done.
+  llvm::ThreadPoolTaskGroup group(pool);
+  for (int t = 1; t < workers; ++t)
+    group.async(worker);
+  worker();
+  group.wait();
+}
