@@ -271,7 +271,9 @@ kb::exec::runKBProgram(const Program &program,
       if (local) {
         for (int64_t r = 1; r < ranks; ++r)
           reduceInto(total.data.data(),
-                     values[r][scatterOp.getInput()].data.data(),
+                     static_cast<const HostTensor &>(
+                         values[r][scatterOp.getInput()])
+                         .data.data(),
                      total.data.size(), scatterOp.getReduction());
         finishReduction(total.data.data(), total.data.size(),
                         scatterOp.getReduction(), ranks);
