@@ -140,3 +140,18 @@ module attributes {kb.world_size = 2 : i64} {
     return %s : tensor<8x8xf32>
   }
 }
+
+// -----
+
+// q, k and v given as arguments: each rank's attention has its share of the
+// heads, whatever view of q's type the op is built from.
+
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @attention_of_arguments
+  // CHECK-SAME: (%[[Q:[^:]*]]: tensor<4x8xf32> {kb.split_dim = 1 : i64}, %[[K:[^:]*]]: tensor<4x4xf32> {kb.split_dim = 1 : i64}, %[[V:[^:]*]]: tensor<4x4xf32> {kb.split_dim = 1 : i64})
+  // CHECK: kb.attention %[[Q]], %[[K]], %[[V]] heads 2 kv_heads 1 : (tensor<4x8xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x8xf32>
+  func.func @attention_of_arguments(%q: tensor<4x16xf32>, %k: tensor<4x8xf32>, %v: tensor<4x8xf32>) -> tensor<4x16xf32> {
+    %a = kb.attention %q, %k, %v heads 4 kv_heads 2 : (tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
+    return %a : tensor<4x16xf32>
+  }
+}

@@ -277,12 +277,10 @@ FailureOr<TPRule> AttentionOp::getTPRule(ArrayRef<TPLayout>) {
 SmallVector<Value, 1> AttentionOp::buildLocalOp(OpBuilder &builder,
                                                 ValueRange operands,
                                                 TypeRange resultTypes) {
-  // The local head counts follow from the local q: heads keep head_dim.
-  int64_t globalColumns =
-      cast<RankedTensorType>(getQ().getType()).getDimSize(1);
-  int64_t localColumns =
-      cast<RankedTensorType>(operands[0].getType()).getDimSize(1);
-  int64_t parts = globalColumns / localColumns;
+  // The rule splits the heads over the W ranks. (Not the ratio of q's global
+  // and local widths: a q that is a function argument has its local type
+  // already when the local op is built.)
+  int64_t parts = lookupWorldSize(*this).value_or(1);
   return {AttentionOp::create(builder, getLoc(), resultTypes.front(),
                               operands[0], operands[1], operands[2],
                               getNumHeads() / parts, getNumKvHeads() / parts)
