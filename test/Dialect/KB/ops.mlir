@@ -115,3 +115,17 @@ module attributes {kb.world_size = 4 : i64} {
     return %g : tensor<8x16xf16>
   }
 }
+
+// -----
+
+// kernbench's names of the 2-D splits: column_wise is shard(1), row_wise shard(0).
+
+#kernbench = #kb.dp<cube = column_wise, pe = row_wise, num_cubes = 4, num_pes = 8>
+module attributes {kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @kernbench_names
+  // CHECK-SAME: tensor<16x64xf16, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>
+  func.func @kernbench_names(%x: tensor<8x16xf16>, %w: tensor<16x64xf16, #kernbench>) -> tensor<8x64xf16> {
+    %y = kb.column_parallel_linear %x, %w : (tensor<8x16xf16>, tensor<16x64xf16, #kernbench>) -> tensor<8x64xf16>
+    return %y : tensor<8x64xf16>
+  }
+}

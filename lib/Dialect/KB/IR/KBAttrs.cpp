@@ -25,10 +25,20 @@ void KBDialect::registerAttributes() {
 // DPPolicyAttr
 //===----------------------------------------------------------------------===//
 
-/// Parses `replicate` or `shard(<dim>)` into a dimension (-1 for replicate).
+/// Parses `replicate`, `shard(<dim>)` or kernbench's 2-D names `column_wise`
+/// (shard(1), the columns) and `row_wise` (shard(0)) into a dimension (-1 for
+/// replicate). The printer writes the general form.
 static ParseResult parsePlacement(AsmParser &parser, int64_t &dim) {
   if (succeeded(parser.parseOptionalKeyword("replicate"))) {
     dim = DPPolicyAttr::kReplicate;
+    return success();
+  }
+  if (succeeded(parser.parseOptionalKeyword("column_wise"))) {
+    dim = 1;
+    return success();
+  }
+  if (succeeded(parser.parseOptionalKeyword("row_wise"))) {
+    dim = 0;
     return success();
   }
   if (parser.parseKeyword("shard") || parser.parseLParen() ||

@@ -19,7 +19,9 @@ def KB_DPPolicyAttr : KB_Attr<"DPPolicy", "dp",
     tensor is either `replicate`d (each of `num_cubes` cubes holds a full copy)
     or `shard`ed along one dimension (split evenly over `num_cubes` cubes).
     Within each cube, the cube's piece is again replicated or sharded over
-    `num_pes` PEs.
+    `num_pes` PEs; under `replicate` the work on the tensor runs on those
+    `num_pes` PEs only. kernbench's 2-D names parse as the general form:
+    `column_wise` is `shard(1)`, `row_wise` is `shard(0)`.
 
     The policy is attached to a ranked tensor as its encoding. It is verified
     against the tensor it annotates: a sharded dimension must exist and divide
