@@ -117,8 +117,9 @@ TEST(GemmColumnRangesTest, CoverEveryColumnOnceInWholeBlocks) {
     int64_t next = 0;
     for (auto [i, range] : llvm::enumerate(ranges)) {
       EXPECT_EQ(range.first, next);
-      if (i + 1 < ranges.size())
+      if (i + 1 < ranges.size()) {
         EXPECT_EQ(range.second % 64, 0) << "range " << i;
+      }
       next += range.second;
     }
     EXPECT_EQ(next, n);
