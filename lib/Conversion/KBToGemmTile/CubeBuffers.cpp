@@ -7,6 +7,14 @@ using namespace kb;
 using namespace kb::detail;
 namespace gt = kb::gemm_tile;
 
+SmallVector<int64_t> kb::detail::plus(ArrayRef<int64_t> a,
+                                      ArrayRef<int64_t> b) {
+  SmallVector<int64_t> r;
+  for (auto [x, y] : llvm::zip_equal(a, b))
+    r.push_back(x + y);
+  return r;
+}
+
 SmallVector<int64_t> kb::detail::minus(ArrayRef<int64_t> a,
                                        ArrayRef<int64_t> b) {
   SmallVector<int64_t> r;

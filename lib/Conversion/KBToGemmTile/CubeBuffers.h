@@ -61,6 +61,10 @@ mlir::FailureOr<mlir::RankedTensorType>
 checkPlaced(mlir::Operation *where, mlir::Type type,
             const gemm_tile::DeviceDescription &device);
 
+/// a + b, elementwise: offsets moved by an offset.
+llvm::SmallVector<int64_t> plus(llvm::ArrayRef<int64_t> a,
+                                llvm::ArrayRef<int64_t> b);
+
 /// a - b, elementwise.
 llvm::SmallVector<int64_t> minus(llvm::ArrayRef<int64_t> a,
                                  llvm::ArrayRef<int64_t> b);

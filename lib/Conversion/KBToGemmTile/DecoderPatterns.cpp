@@ -26,13 +26,6 @@ namespace gt = kb::gemm_tile;
 
 namespace {
 
-SmallVector<int64_t> plus(ArrayRef<int64_t> base, ArrayRef<int64_t> by) {
-  SmallVector<int64_t> r;
-  for (auto [a, b] : llvm::zip_equal(base, by))
-    r.push_back(a + b);
-  return r;
-}
-
 SmallVector<int64_t> zeros(size_t rank) {
   return SmallVector<int64_t>(rank, 0);
 }

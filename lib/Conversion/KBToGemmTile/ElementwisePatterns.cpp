@@ -17,14 +17,6 @@ namespace gt = kb::gemm_tile;
 
 namespace {
 
-/// The offsets `base` moved by `by`.
-SmallVector<int64_t> plus(ArrayRef<int64_t> base, ArrayRef<int64_t> by) {
-  SmallVector<int64_t> r;
-  for (auto [a, b] : llvm::zip_equal(base, by))
-    r.push_back(a + b);
-  return r;
-}
-
 /// One slab of the elementwise work: the PE, the slab's box in the result
 /// piece, and where its input (and right-hand side) start.
 struct Slab {
