@@ -25,7 +25,8 @@ def venv_available():
                            "(Debian: python3-venv python3-setuptools python3-wheel; "
                            "scripts/setup.sh installs them)")
 def test_offline_install_into_a_fresh_venv_runs_an_example(tmp_path):
-    tools_dir = os.path.dirname(find_tool("kb-run"))
+    # setup.py records the directory absolute and normalized; compare with the same form.
+    tools_dir = os.path.abspath(os.path.dirname(find_tool("kb-run")))
     # Install from a copy, so the build's leftovers never touch the source tree.
     source = tmp_path / "src"
     shutil.copytree(PYTHON_DIR, source, ignore=shutil.ignore_patterns(
