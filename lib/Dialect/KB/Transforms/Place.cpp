@@ -323,6 +323,17 @@ KBPlacePass::placeFunction(func::FuncOp func,
     }
   }
 
+  // The whole function under the chosen placements: the number to hold
+  // against kb-run's device time (the estimate runs the ops one after the
+  // other, as their waits do).
+  if (emitRemarks) {
+    double total = 0;
+    func.walk([&](Operation *op) { total += estimateCached(op); });
+    emitRemark(func.getLoc())
+        << "kb-place: @" << func.getSymName() << " is estimated at "
+        << us(total) << " us on the device under these placements";
+  }
+
   if (failed(checkCubeBytes(func, values, policyOf, device)))
     return failure();
 

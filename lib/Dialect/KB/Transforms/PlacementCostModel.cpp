@@ -364,7 +364,9 @@ double kb::estimateOpSeconds(Operation *op,
     return 0;
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return matmulSeconds(matmul, policyOf, device);
-  if (isa<GeluOp, AddOp>(op))
+  // Every elementwise op, whatever its function: the device charges each
+  // one's slabs by its bytes (kb::elementwiseWork), so one estimate fits all.
+  if (op->hasTrait<ElementwiseOpTrait>())
     return elementwiseSeconds(op, policyOf, device);
   if (auto attention = dyn_cast<AttentionOp>(op))
     return attentionSeconds(attention, policyOf, device);
