@@ -24,8 +24,8 @@ class DPPolicy:
     splits `cube_dim` (default 1) / `pe_dim` (default 0) of a tensor of any rank. A split
     divides one dimension evenly over `num_cubes` cubes, then each cube's piece over
     `num_pes` PEs. `num_cubes` / `num_pes` are counts or None, kernbench's "all of the
-    device's"; None becomes the device's count (kb-run's device description, see
-    kb.device) when the policy is written as `#kb.dp`, whose counts are concrete.
+    device's"; `#kb.dp` leaves a None count out, and kb-opt resolves it against the
+    device the program runs on (kb-run's device description, see kb.device).
     kb's defaults stay 1 and 1 (one PE of one cube, the seed's placement); kernbench's
     own DPPolicy (kernbench.policy.placement.dp) defaults to None. There is no SIP
     field: `sip=` / `num_sips=` are a TypeError, as in kernbench.
@@ -107,14 +107,16 @@ class DPPolicy:
                                  f"{count_name} ({count})")
             piece[dim] //= count
 
-    def to_mlir(self, device=None):
-        """The `#kb.dp<...>` attribute, as the dialect prints it (None counts resolved
-        against `device`)."""
-        policy = self.resolved(device)
-        cube = "replicate" if policy.cube_kind == "replicate" else f"shard({policy.cube_dim})"
-        pe = "replicate" if policy.pe_kind == "replicate" else f"shard({policy.pe_dim})"
-        return (f"#kb.dp<cube = {cube}, pe = {pe}, num_cubes = {policy.num_cubes}, "
-                f"num_pes = {policy.num_pes}>")
+    def to_mlir(self):
+        """The `#kb.dp<...>` attribute, as the dialect prints it: a None count is left
+        out (all of the device's, resolved by kb-opt on the device the program runs
+        on), a given count is written."""
+        cube = "replicate" if self.cube_kind == "replicate" else f"shard({self.cube_dim})"
+        pe = "replicate" if self.pe_kind == "replicate" else f"shard({self.pe_dim})"
+        counts = "".join(f", {name} = {value}" for name, value in
+                         (("num_cubes", self.num_cubes), ("num_pes", self.num_pes))
+                         if value is not None)
+        return f"#kb.dp<cube = {cube}, pe = {pe}{counts}>"
 
     def _key(self):
         return (self.cube_kind, self.pe_kind, self.num_cubes, self.num_pes,

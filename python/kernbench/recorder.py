@@ -31,7 +31,6 @@ the line of the per-rank code that launched it, so the tools' errors name that l
 import numpy as np
 
 import kb
-import kb.device
 from kb.dtypes import check_dtype, round_to
 from kb.ir import check_name
 from kb.location import at, caller_location
@@ -218,7 +217,6 @@ class Trace:
         _check_ranks_agree(recorder)
         self._marked = recorder._outputs[0]
         self._values = {}     # tensor index -> its global value
-        self._counts = None   # (cubes, pes_per_cube) of the device, asked of kb-run
         self.program("kb")    # analyses the trace; errors surface here
         self.inputs = dict(self._inputs)
 
@@ -275,10 +273,8 @@ class Trace:
         dp = self._tensors[index].dp
         if self._placement != "given" or dp is None:
             return None
-        if (dp.num_cubes is None or dp.num_pes is None) and self._counts is None:
-            self._counts = _device_counts(self.device)
-        cubes, pes = self._counts or (None, None)
-        return dp.to_kb(local_shape, cubes, pes)
+        # A None count stays open in #kb.dp: kb-opt resolves it on the device.
+        return dp.to_kb(local_shape)
 
     def _value(self, index, shape, fan_in=None):
         """The global value of source `index`, made once for all placements."""
@@ -445,8 +441,3 @@ def _reads_after_last_write(events):
         last_write[written] = n
         read_after[written] = False
     return read_after
-
-
-def _device_counts(device):
-    """(cubes, pes_per_cube) of `device` (a dict of overrides, or None for kb's default)."""
-    return kb.device.counts(device)

@@ -39,9 +39,9 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
     for (Value operand : op->getOperands())
       if (failed(checkPlaced(op, operand.getType(), device)))
         return failure();
-    DeviceTensor q = deviceTensor(op.getQ().getType(), adaptor.getQ());
-    DeviceTensor k = deviceTensor(op.getK().getType(), adaptor.getK());
-    DeviceTensor v = deviceTensor(op.getV().getType(), adaptor.getV());
+    DeviceTensor q = deviceTensor(op.getQ().getType(), adaptor.getQ(), device);
+    DeviceTensor k = deviceTensor(op.getK().getType(), adaptor.getK(), device);
+    DeviceTensor v = deviceTensor(op.getV().getType(), adaptor.getV(), device);
     int64_t d = op.getHeadDim();
     AttentionShape shape{q.type.getDimSize(0),
                          k.type.getDimSize(0),
@@ -50,12 +50,12 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
                          d,
                          type->getElementTypeBitWidth() / 8};
     llvm::Expected<SmallVector<AttentionBlock>> blocks =
-        attentionBlocks(shape, getDPPolicy(*type), device);
+        attentionBlocks(shape, getDPPolicy(*type).resolve(device), device);
     if (!blocks)
       return op.emitOpError() << llvm::toString(blocks.takeError());
     Location loc = op.getLoc();
     Type token = tokenType(op.getContext());
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
 
     // Per cube: the query rows and heads, and the keys and KV heads, that
     // its blocks read, staged once for all of them.

@@ -23,14 +23,15 @@ namespace {
 struct AllReduceOpLowering : public OpConversionPattern<AllReduceOp> {
   AllReduceOpLowering(const CubeBufferTypeConverter &converter,
                       MLIRContext *ctx, int64_t worldSize)
-      : OpConversionPattern(converter, ctx), worldSize(worldSize) {}
+      : OpConversionPattern(converter, ctx), device(converter.getDevice()),
+        worldSize(worldSize) {}
 
   LogicalResult
   matchAndRewrite(AllReduceOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     // Over one rank the reduction is the identity.
     if (worldSize == 1) {
       replaceByBuffers(rewriter, op, input);
@@ -42,7 +43,7 @@ struct AllReduceOpLowering : public OpConversionPattern<AllReduceOp> {
     DeviceTensor result = input;
     if (op->hasAttr(KBDialect::kKeepInputAttrName) ||
         !op.getInput().hasOneUse()) {
-      result = allocate(rewriter, loc, input.type);
+      result = allocate(rewriter, loc, input.type, device);
       SmallVector<Value> copies;
       for (auto [from, to] : llvm::zip_equal(input.pieces, result.pieces)) {
         SmallVector<int64_t> zeros(from.box.sizes.size(), 0);
@@ -82,6 +83,7 @@ struct AllReduceOpLowering : public OpConversionPattern<AllReduceOp> {
     return success();
   }
 
+  const gt::DeviceDescription &device;
   int64_t worldSize;
 };
 
@@ -127,7 +129,7 @@ struct AllGatherOpLowering : public OpConversionPattern<AllGatherOp> {
     if (failed(type))
       return failure();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     if (worldSize == 1) {
       replaceByBuffers(rewriter, op, input);
       return success();
@@ -135,7 +137,7 @@ struct AllGatherOpLowering : public OpConversionPattern<AllGatherOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t dim = op.getDim();
-    DeviceTensor result = allocate(rewriter, loc, *type);
+    DeviceTensor result = allocate(rewriter, loc, *type, device);
     const Piece *reuse = wholePiece(result);
     Value ring = ringBuffer(rewriter, loc, *type, result.pieces.front().cube,
                             reuse);
@@ -187,7 +189,7 @@ struct ReduceScatterOpLowering : public OpConversionPattern<ReduceScatterOp> {
     if (failed(type))
       return failure();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     if (worldSize == 1) {
       replaceByBuffers(rewriter, op, input);
       return success();
@@ -195,7 +197,7 @@ struct ReduceScatterOpLowering : public OpConversionPattern<ReduceScatterOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t dim = op.getDim();
-    DeviceTensor result = allocate(rewriter, loc, *type);
+    DeviceTensor result = allocate(rewriter, loc, *type, device);
     Value ring = ringBuffer(rewriter, loc, input.type,
                             result.pieces.front().cube, nullptr);
     SmallVector<Value> copies;
@@ -238,15 +240,14 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
     if (failed(type))
       return failure();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     int64_t dim = op.getDim();
     int64_t sliceSize = type->getDimSize(dim);
     // Every rank reads `piece.box` moved `rank` slices on: one source piece
     // must hold all of them, so the DMA differs between ranks only in its
     // offset.
     SmallVector<const Piece *> sources;
-    for (const CubePiece &piece :
-         cubePieces(type->getShape(), getDPPolicy(*type))) {
+    for (const CubePiece &piece : cubePiecesOf(*type, device)) {
       Box reach = piece.box;
       reach.sizes[dim] += (worldSize - 1) * sliceSize;
       const Piece *source = nullptr;
@@ -263,7 +264,7 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
     }
 
     Location loc = op.getLoc();
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<int64_t> stride(type->getRank(), 0);
     stride[dim] = sliceSize;
     SmallVector<Value> copies;

@@ -25,11 +25,18 @@ SmallVector<int64_t> kb::detail::minus(ArrayRef<int64_t> a,
 
 Type kb::detail::tokenType(MLIRContext *ctx) { return gt::TokenType::get(ctx); }
 
-DeviceTensor kb::detail::deviceTensor(Type type, ValueRange buffers) {
+SmallVector<CubePiece>
+kb::detail::cubePiecesOf(RankedTensorType type,
+                         const gt::DeviceDescription &device) {
+  return cubePieces(type.getShape(), getDPPolicy(type).resolve(device));
+}
+
+DeviceTensor kb::detail::deviceTensor(Type type, ValueRange buffers,
+                                      const gt::DeviceDescription &device) {
   auto tensor = cast<RankedTensorType>(type);
   DeviceTensor result{tensor, {}};
-  for (auto [piece, buffer] : llvm::zip_equal(
-           cubePieces(tensor.getShape(), getDPPolicy(tensor)), buffers))
+  for (auto [piece, buffer] :
+       llvm::zip_equal(cubePiecesOf(tensor, device), buffers))
     result.pieces.push_back({piece.cube, piece.box, buffer});
   return result;
 }
@@ -48,9 +55,10 @@ SmallVector<const Piece *> kb::detail::distinctPieces(const DeviceTensor &t,
   return result;
 }
 
-SmallVector<unsigned> kb::detail::distinctPieceIndices(RankedTensorType type) {
-  SmallVector<CubePiece> pieces =
-      cubePieces(type.getShape(), getDPPolicy(type));
+SmallVector<unsigned>
+kb::detail::distinctPieceIndices(RankedTensorType type,
+                                 const gt::DeviceDescription &device) {
+  SmallVector<CubePiece> pieces = cubePiecesOf(type, device);
   SmallVector<unsigned> result;
   for (auto [index, piece] : llvm::enumerate(pieces))
     if (llvm::none_of(result,
@@ -60,9 +68,10 @@ SmallVector<unsigned> kb::detail::distinctPieceIndices(RankedTensorType type) {
 }
 
 DeviceTensor kb::detail::allocate(OpBuilder &builder, Location loc,
-                                  RankedTensorType type) {
+                                  RankedTensorType type,
+                                  const gt::DeviceDescription &device) {
   DeviceTensor result{type, {}};
-  for (CubePiece &piece : cubePieces(type.getShape(), getDPPolicy(type))) {
+  for (CubePiece &piece : cubePiecesOf(type, device)) {
     auto bufferType = MemRefType::get(
         piece.box.sizes, type.getElementType(), MemRefLayoutAttrInterface(),
         gt::CubeAttr::get(builder.getContext(), piece.cube));

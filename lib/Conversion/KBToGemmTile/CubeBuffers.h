@@ -31,8 +31,9 @@ struct DeviceTensor {
 };
 
 /// The tensor of placed type `type` held in `buffers`, the values the type
-/// converter made of it (one per cube piece, in cube order).
-DeviceTensor deviceTensor(mlir::Type type, mlir::ValueRange buffers);
+/// converter made of it (one per cube piece, in cube order) on `device`.
+DeviceTensor deviceTensor(mlir::Type type, mlir::ValueRange buffers,
+                          const gemm_tile::DeviceDescription &device);
 
 /// The pieces with distinct regions, taking for each region the replica in
 /// `preferredCube` if there is one, else the first.
@@ -41,11 +42,21 @@ llvm::SmallVector<const Piece *> distinctPieces(const DeviceTensor &tensor,
 
 /// The indices of the cube pieces of a placed `type` with distinct regions,
 /// the first replica of each: what a function returns of a replicated value.
-llvm::SmallVector<unsigned> distinctPieceIndices(mlir::RankedTensorType type);
+llvm::SmallVector<unsigned>
+distinctPieceIndices(mlir::RankedTensorType type,
+                     const gemm_tile::DeviceDescription &device);
 
-/// Fresh buffers for a tensor of placed `type`, one per cube piece.
+/// Fresh buffers for a tensor of placed `type`, one per cube piece of it on
+/// `device`.
 DeviceTensor allocate(mlir::OpBuilder &builder, mlir::Location loc,
-                      mlir::RankedTensorType type);
+                      mlir::RankedTensorType type,
+                      const gemm_tile::DeviceDescription &device);
+
+/// The cube pieces of a placed `type` on `device` (its policy's counts
+/// resolved there).
+llvm::SmallVector<CubePiece>
+cubePiecesOf(mlir::RankedTensorType type,
+             const gemm_tile::DeviceDescription &device);
 
 /// The buffers of `tensor`, in cube order.
 llvm::SmallVector<mlir::Value> buffersOf(const DeviceTensor &tensor);

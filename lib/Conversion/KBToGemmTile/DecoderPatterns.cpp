@@ -51,7 +51,7 @@ DeviceTensor lowerRowOp(ConversionPatternRewriter &rewriter, Location loc,
                         RankedTensorType type, const DeviceTensor &input,
                         ArrayRef<DeviceTensor> vectors, int64_t unit,
                         const gt::DeviceDescription &device, Emit emit) {
-  DeviceTensor out = allocate(rewriter, loc, type);
+  DeviceTensor out = allocate(rewriter, loc, type, device);
   int64_t cols = type.getDimSize(1);
 
   struct CubeWork {
@@ -152,9 +152,9 @@ struct RMSNormOpLowering : public OpConversionPattern<RMSNormOp> {
       return failure();
     Location loc = op.getLoc();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     DeviceTensor weight =
-        deviceTensor(op.getWeight().getType(), adaptor.getWeight());
+        deviceTensor(op.getWeight().getType(), adaptor.getWeight(), device);
     DeviceTensor out =
         lowerRowOp(rewriter, loc, *type, input, {weight}, /*unit=*/0, device,
                    [&](const RowSlab &s) -> Value {
@@ -184,10 +184,11 @@ struct LayerNormOpLowering : public OpConversionPattern<LayerNormOp> {
       return failure();
     Location loc = op.getLoc();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     DeviceTensor weight =
-        deviceTensor(op.getWeight().getType(), adaptor.getWeight());
-    DeviceTensor bias = deviceTensor(op.getBias().getType(), adaptor.getBias());
+        deviceTensor(op.getWeight().getType(), adaptor.getWeight(), device);
+    DeviceTensor bias =
+        deviceTensor(op.getBias().getType(), adaptor.getBias(), device);
     DeviceTensor out =
         lowerRowOp(rewriter, loc, *type, input, {weight, bias},
                    /*unit=*/0, device, [&](const RowSlab &s) -> Value {
@@ -215,7 +216,7 @@ struct RoPEOpLowering : public OpConversionPattern<RoPEOp> {
       return failure();
     Location loc = op.getLoc();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     int64_t headDim = op.getHeadDim();
     // The TP rule keeps a rope's rows whole on every rank, so a row's index
     // in the local tensor is its token's.
@@ -271,11 +272,11 @@ struct KVAppendOpLowering : public OpConversionPattern<KVAppendOp> {
       return failure();
     Location loc = op.getLoc();
     DeviceTensor cache =
-        deviceTensor(op.getCache().getType(), adaptor.getCache());
+        deviceTensor(op.getCache().getType(), adaptor.getCache(), device);
     DeviceTensor rows =
-        deviceTensor(op.getNewRows().getType(), adaptor.getNewRows());
+        deviceTensor(op.getNewRows().getType(), adaptor.getNewRows(), device);
     int64_t cached = op.getCache().getType().getDimSize(0);
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<Value> tokens;
     // Result rows [0, P) are the cache's, [P, P + N) the new rows' moved by
     // P: each piece takes what it covers of both.
@@ -314,9 +315,10 @@ struct ExtractSliceOpLowering
     if (failed(type))
       return failure();
     Location loc = op.getLoc();
-    DeviceTensor source = deviceTensor(op.getSourceType(), adaptor.getSource());
+    DeviceTensor source =
+        deviceTensor(op.getSourceType(), adaptor.getSource(), device);
     ArrayRef<int64_t> offsets = op.getStaticOffsets();
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<Value> tokens;
     for (const Piece &piece : out.pieces) {
       Box from = piece.box;

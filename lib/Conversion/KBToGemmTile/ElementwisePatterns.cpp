@@ -37,8 +37,8 @@ DeviceTensor lowerElementwise(ConversionPatternRewriter &rewriter, Location loc,
                               const DeviceTensor *rhs,
                               const gt::DeviceDescription &device,
                               EmitSlab emitSlab) {
-  DeviceTensor out = allocate(rewriter, loc, type);
-  DPPolicyAttr policy = getDPPolicy(type);
+  DeviceTensor out = allocate(rewriter, loc, type, device);
+  Placement policy = getDPPolicy(type).resolve(device);
   bool bias = rhs && rhs->type.getRank() != input.type.getRank();
 
   struct Operands {
@@ -97,7 +97,7 @@ struct UnaryOpLowering : public OpConversionPattern<KBOp> {
     Location loc = op.getLoc();
     Type token = tokenType(op.getContext());
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput());
+        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     DeviceTensor out = lowerElementwise(
         rewriter, loc, *type, input, /*rhs=*/nullptr, device,
         [&](const Slab &slab, Value result) -> Value {
@@ -134,8 +134,10 @@ struct BinaryOpLowering : public OpConversionPattern<KBOp> {
       return failure();
     Location loc = op.getLoc();
     Type token = tokenType(op.getContext());
-    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs());
-    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs());
+    DeviceTensor lhs =
+        deviceTensor(op.getLhs().getType(), adaptor.getLhs(), device);
+    DeviceTensor rhs =
+        deviceTensor(op.getRhs().getType(), adaptor.getRhs(), device);
     DeviceTensor out = lowerElementwise(
         rewriter, loc, *type, lhs, &rhs, device,
         [&](const Slab &slab, Value result) -> Value {

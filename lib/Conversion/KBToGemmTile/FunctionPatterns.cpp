@@ -87,8 +87,8 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
       signature.addInputs(index, buffers);
       if (kernel)
         continue;
-      for (const CubePiece &piece : cubePieces(
-               cast<RankedTensorType>(type).getShape(), getDPPolicy(type)))
+      for (const CubePiece &piece :
+           cubePiecesOf(cast<RankedTensorType>(type), device))
         argAttrs.push_back(pieceDict(ctx, index, piece.box.offsets));
     }
 
@@ -106,9 +106,8 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
         resultAttrs.append(buffers.size(), DictionaryAttr::get(ctx));
         continue;
       }
-      SmallVector<CubePiece> pieces =
-          cubePieces(tensor.getShape(), getDPPolicy(tensor));
-      for (unsigned piece : distinctPieceIndices(tensor)) {
+      SmallVector<CubePiece> pieces = cubePiecesOf(tensor, device);
+      for (unsigned piece : distinctPieceIndices(tensor, device)) {
         resultTypes.push_back(buffers[piece]);
         resultAttrs.push_back(pieceDict(ctx, index, pieces[piece].box.offsets));
       }
@@ -203,7 +202,9 @@ struct ReturnOpLowering : public OpConversionPattern<func::ReturnOp> {
         llvm::append_range(buffers, converted);
         continue;
       }
-      for (unsigned piece : distinctPieceIndices(tensor))
+      for (unsigned piece : distinctPieceIndices(
+               tensor,
+               getTypeConverter<CubeBufferTypeConverter>()->getDevice()))
         buffers.push_back(converted[piece]);
     }
     rewriter.replaceOpWithNewOp<func::ReturnOp>(op, buffers);

@@ -36,16 +36,18 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
     if (failed(type))
       return failure();
-    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs());
-    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs());
-    DPPolicyAttr policy = getDPPolicy(*type);
+    DeviceTensor lhs =
+        deviceTensor(op.getLhs().getType(), adaptor.getLhs(), device);
+    DeviceTensor rhs =
+        deviceTensor(op.getRhs().getType(), adaptor.getRhs(), device);
+    Placement policy = getDPPolicy(*type).resolve(device);
     int64_t k = op.getLhs().getType().getDimSize(1);
     int64_t elementBytes = op.getLhs().getType().getElementTypeBitWidth() / 8;
     ArrayRef<int64_t> shape = type->getShape();
     Location loc = op.getLoc();
     Type token = tokenType(op.getContext());
 
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
     // What each cube computes (one box per piece of the output).
     SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
 

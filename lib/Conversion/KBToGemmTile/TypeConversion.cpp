@@ -21,7 +21,8 @@ static bool isHoldable(RankedTensorType type,
   DPPolicyAttr policy = getDPPolicy(type);
   return policy && type.hasStaticShape() &&
          gt::isDeviceElementType(type.getElementType()) &&
-         policy.getNumCubes() <= device.cubes;
+         succeeded(policy.verifyOnDevice(type.getShape(), device,
+                                         [] { return InFlightDiagnostic(); }));
 }
 
 CubeBufferTypeConverter::CubeBufferTypeConverter(
@@ -39,8 +40,7 @@ CubeBufferTypeConverter::CubeBufferTypeConverter(
     if (!isHoldable(type, this->device))
       return failure();
     MLIRContext *ctx = type.getContext();
-    for (const CubePiece &piece :
-         cubePieces(type.getShape(), getDPPolicy(type)))
+    for (const CubePiece &piece : detail::cubePiecesOf(type, this->device))
       results.push_back(MemRefType::get(piece.box.sizes, type.getElementType(),
                                         MemRefLayoutAttrInterface(),
                                         gt::CubeAttr::get(ctx, piece.cube)));
@@ -61,9 +61,11 @@ kb::detail::checkPlaced(Operation *where, Type type,
     return where->emitOpError()
            << "has a value of type " << type
            << ": cube buffers hold f16, bf16 and f32 elements";
-  if (policy.getNumCubes() > device.cubes)
-    return where->emitOpError()
-           << "places a tensor on " << policy.getNumCubes()
-           << " cubes, but the device has " << device.cubes;
+  // kb-place checked this already; hand-written IR, or a policy whose
+  // counts are left to the device, meets the device first here.
+  if (failed(policy.verifyOnDevice(tensor.getShape(), device, [&] {
+        return where->emitOpError() << "has a value of type " << type << ": ";
+      })))
+    return failure();
   return tensor;
 }

@@ -75,27 +75,23 @@ struct KBPlacePass : public kb::impl::KBPlacePassBase<KBPlacePass> {
 
 } // namespace
 
-/// Checks a policy against the device it will run on.
+/// Checks a policy against the device it will run on: its counts (given, or
+/// the device's) and the splits they make of `type`.
 static LogicalResult
-checkAgainstDevice(Location loc, DPPolicyAttr policy,
+checkAgainstDevice(Location loc, Type type, DPPolicyAttr policy,
                    const gemm_tile::DeviceDescription &device) {
-  if (policy.getNumCubes() > device.cubes)
-    return emitError(loc) << "DPPolicy names " << policy.getNumCubes()
-                          << " cubes, but the device has " << device.cubes;
-  if (policy.getNumPes() > device.pesPerCube)
-    return emitError(loc) << "DPPolicy names " << policy.getNumPes()
-                          << " PEs per cube, but the device has "
-                          << device.pesPerCube;
-  return success();
+  return policy.verifyOnDevice(cast<RankedTensorType>(type).getShape(), device,
+                               [&] { return emitError(loc); });
 }
 
 /// Bytes of the piece of a tensor of `type` (static, of floats) that each
 /// cube of `policy` holds, or std::nullopt when that does not fit in int64.
-static std::optional<int64_t> cubePieceBytes(RankedTensorType type,
-                                             DPPolicyAttr policy) {
+static std::optional<int64_t>
+cubePieceBytes(RankedTensorType type, DPPolicyAttr policy,
+               const gemm_tile::DeviceDescription &device) {
   SmallVector<int64_t> piece(type.getShape());
   if (!policy.isCubeReplicated() && policy.getCubeDim() < type.getRank())
-    piece[policy.getCubeDim()] /= policy.getNumCubes();
+    piece[policy.getCubeDim()] /= policy.getNumCubes(device);
   return checkedByteSize(piece, type.getElementTypeBitWidth() / 8);
 }
 
@@ -118,7 +114,7 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
     if (!type || !type.hasStaticShape())
       continue;
     DPPolicyAttr policy = policyOf(v);
-    std::optional<int64_t> bytes = cubePieceBytes(type, policy);
+    std::optional<int64_t> bytes = cubePieceBytes(type, policy, device);
     if (!bytes || *bytes > gemm_tile::kMaxCubeMemoryBytes) {
       return emitError(v.getLoc())
              << "a tensor of type "
@@ -131,7 +127,7 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
     }
     if (isa<BlockArgument>(v))
       for (int64_t cube = 0;
-           cube < std::min(policy.getNumCubes(), device.cubes); ++cube)
+           cube < std::min(policy.getNumCubes(device), device.cubes); ++cube)
         argBytes[cube] = llvm::SaturatingAdd<uint64_t>(argBytes[cube], *bytes);
   }
   for (auto [cube, bytes] : llvm::enumerate(argBytes))
@@ -142,7 +138,7 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
   WalkResult walk = func.walk([&](Operation *op) {
     if (!isa<MatmulOp, AttentionOp>(op))
       return WalkResult::advance();
-    int64_t bytes = largestStagedBytes(op, policyOf);
+    int64_t bytes = largestStagedBytes(op, policyOf, device);
     if (bytes <= gemm_tile::kMaxCubeMemoryBytes)
       return WalkResult::advance();
     op->emitOpError() << "stages " << bytes
@@ -214,7 +210,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
     bool feedsGemmLhs = false;
     for (Value m : membersOf(v)) {
       if (DPPolicyAttr given = getDPPolicy(m.getType())) {
-        if (failed(checkAgainstDevice(m.getLoc(), given, device)))
+        if (failed(checkAgainstDevice(m.getLoc(), m.getType(), given, device)))
           return failure();
         policy = given;
       }
@@ -325,6 +321,17 @@ KBPlacePass::placeFunction(func::FuncOp func,
             << us(theirSeconds) << " us for the ops using it; kb's choice "
             << best << " at " << us(bestSeconds) << " us";
     }
+  }
+
+  // The whole function under the chosen placements: the number to hold
+  // against kb-run's device time (the estimate runs the ops one after the
+  // other, as their waits do).
+  if (emitRemarks) {
+    double total = 0;
+    func.walk([&](Operation *op) { total += estimateCached(op); });
+    emitRemark(func.getLoc())
+        << "kb-place: @" << func.getSymName() << " is estimated at "
+        << us(total) << " us on the device under these placements";
   }
 
   if (failed(checkCubeBytes(func, values, policyOf, device)))

@@ -43,8 +43,9 @@ double tensorBytes(Value v) {
 }
 
 /// Whether one of the pieces of `v` in cube `cube` contains `box`.
-bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box) {
-  for (const CubePiece &piece : cubePieces(shapeOf(v), policy))
+bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
+           const DeviceDescription &device) {
+  for (const CubePiece &piece : cubePieces(shapeOf(v), policy.resolve(device)))
     if (piece.cube == cube && piece.box.contains(box))
       return true;
   return false;
@@ -54,19 +55,20 @@ bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box) {
 /// pieces there contains it, else a DMA of the box over the fabric.
 double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
                     const DeviceDescription &device) {
-  if (holds(v, policy, cube, box))
+  if (holds(v, policy, cube, box, device))
     return 0;
   return dmaSeconds(device, boxBytes(box, elementBytes(v)),
                     /*withinCube=*/false);
 }
 
 /// The boxes of `v` each cube computes, with their cubes.
-SmallVector<std::pair<int64_t, Box>> computeBoxes(Value v,
-                                                  DPPolicyAttr policy) {
+SmallVector<std::pair<int64_t, Box>>
+computeBoxes(Value v, DPPolicyAttr policy, const DeviceDescription &device) {
   SmallVector<std::pair<int64_t, Box>> boxes;
+  Placement placement = policy.resolve(device);
   for (auto [piece, box] :
-       llvm::zip_equal(cubePieces(shapeOf(v), policy),
-                       matmulComputeBoxes(shapeOf(v), policy)))
+       llvm::zip_equal(cubePieces(shapeOf(v), placement),
+                       matmulComputeBoxes(shapeOf(v), placement)))
     boxes.push_back({piece.cube, box});
   return boxes;
 }
@@ -86,7 +88,7 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
   double dma = 0, compute = 0, broadcast = 0;
-  auto boxes = computeBoxes(op.getResult(), out);
+  auto boxes = computeBoxes(op.getResult(), out, device);
   for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
       continue;
@@ -96,7 +98,8 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
     Box local{{0, 0}, box.sizes};
     // Each PE's slab as one tile: the lowering's tiles of a slab read its
     // operands about once.
-    for (const Box &share : peShares(local, out, device.pesPerCube))
+    for (const Box &share :
+         peShares(local, out.resolve(device), device.pesPerCube))
       compute = std::max(
           compute,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
@@ -117,7 +120,8 @@ double elementwiseSeconds(Operation *op,
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
   double dma = 0, compute = 0;
-  for (const CubePiece &piece : cubePieces(shapeOf(result), out)) {
+  for (const CubePiece &piece :
+       cubePieces(shapeOf(result), out.resolve(device))) {
     double cubeDMA = 0;
     for (Value operand : op->getOperands()) {
       Box box = piece.box;
@@ -129,7 +133,8 @@ double elementwiseSeconds(Operation *op,
     dma = std::max(dma, cubeDMA);
     Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0),
               piece.box.sizes};
-    for (const Box &share : peShares(local, out, device.pesPerCube))
+    for (const Box &share :
+         peShares(local, out.resolve(device), device.pesPerCube))
       compute = std::max(
           compute, peSeconds(device, elementwiseWork(boxBytes(share, 1), eb,
                                                      op->getNumOperands())));
@@ -150,7 +155,7 @@ attentionBlocksOf(AttentionOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                        op.getHeadDim(),
                        elementBytes(op.getQ())};
   llvm::Expected<SmallVector<AttentionBlock>> blocks =
-      attentionBlocks(shape, policyOf(op.getResult()), device);
+      attentionBlocks(shape, policyOf(op.getResult()).resolve(device), device);
   if (!blocks) {
     llvm::consumeError(blocks.takeError());
     return std::nullopt;
@@ -171,7 +176,8 @@ double attentionSeconds(AttentionOp op,
     return std::numeric_limits<double>::infinity();
   Value result = op.getResult();
   DPPolicyAttr out = policyOf(result);
-  SmallVector<CubePiece> pieces = cubePieces(shapeOf(result), out);
+  SmallVector<CubePiece> pieces =
+      cubePieces(shapeOf(result), out.resolve(device));
   int64_t d = op.getHeadDim(), eb = elementBytes(result);
   bool f32 = op.getType().getElementType().isF32();
   double dma = 0;
@@ -224,7 +230,7 @@ double rowOpSeconds(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf,
   auto rope = dyn_cast<RoPEOp>(op);
   int64_t unit = rope ? static_cast<int64_t>(rope.getHeadDim()) : 0;
   double dma = 0, compute = 0, copy = 0;
-  for (const CubePiece &piece : cubePieces(shape, out)) {
+  for (const CubePiece &piece : cubePieces(shape, out.resolve(device))) {
     Box work = rowWorkBox(piece.box, shape[1], unit);
     double cubeDMA =
         bringSeconds(input, policyOf(input), piece.cube, work, device);
@@ -256,9 +262,10 @@ double dataMoveSeconds(Operation *op,
   Value source = op->getOperand(0), result = op->getResult(0);
   int64_t eb = elementBytes(result);
   double seconds = 0;
-  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result))) {
+  for (const CubePiece &piece :
+       cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     bool local = shapeOf(source) == shapeOf(result) &&
-                 holds(source, policyOf(source), piece.cube, piece.box);
+                 holds(source, policyOf(source), piece.cube, piece.box, device);
     seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
                                            /*withinCube=*/local));
   }
@@ -284,24 +291,28 @@ double allReduceOpSeconds(AllReduceOp op,
 /// when no piece of the operand in that cube holds it. Shapes are sized by
 /// the default device: the boxes a cube reads are bounded by the keys and
 /// one KV head's columns whatever the PE buffer.
-int64_t
-largestAttentionStagedBytes(AttentionOp op,
-                            function_ref<DPPolicyAttr(Value)> policyOf) {
+int64_t largestAttentionStagedBytes(AttentionOp op,
+                                    function_ref<DPPolicyAttr(Value)> policyOf,
+                                    const DeviceDescription &device) {
   if (!llvm::all_of(
           op->getOperandTypes(),
           [](Type t) { return cast<RankedTensorType>(t).hasStaticShape(); }) ||
       !op.getType().hasStaticShape())
     return 0;
-  DeviceDescription device;
+  // Counts left open are the device's; the blocks are cut for the default
+  // PE buffer.
+  DeviceDescription blockDevice;
+  blockDevice.cubes = device.cubes;
+  blockDevice.pesPerCube = device.pesPerCube;
   std::optional<SmallVector<AttentionBlock>> blocks =
-      attentionBlocksOf(op, policyOf, device);
+      attentionBlocksOf(op, policyOf, blockDevice);
   if (!blocks)
     return 0;
-  SmallVector<CubePiece> pieces =
-      cubePieces(shapeOf(op.getResult()), policyOf(op.getResult()));
+  SmallVector<CubePiece> pieces = cubePieces(
+      shapeOf(op.getResult()), policyOf(op.getResult()).resolve(device));
   int64_t eb = elementBytes(op.getQ()), largest = 0;
   auto staged = [&](Value v, int64_t cube, const Box &box) -> int64_t {
-    if (holds(v, policyOf(v), cube, box))
+    if (holds(v, policyOf(v), cube, box, device))
       return 0;
     return checkedByteSize(box.sizes, eb)
         .value_or(std::numeric_limits<int64_t>::max());
@@ -353,7 +364,9 @@ double kb::estimateOpSeconds(Operation *op,
     return 0;
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return matmulSeconds(matmul, policyOf, device);
-  if (isa<GeluOp, AddOp>(op))
+  // Every elementwise op, whatever its function: the device charges each
+  // one's slabs by its bytes (kb::elementwiseWork), so one estimate fits all.
+  if (op->hasTrait<ElementwiseOpTrait>())
     return elementwiseSeconds(op, policyOf, device);
   if (auto attention = dyn_cast<AttentionOp>(op))
     return attentionSeconds(attention, policyOf, device);
@@ -376,9 +389,10 @@ double kb::estimateOpSeconds(Operation *op,
 }
 
 int64_t kb::largestStagedBytes(Operation *op,
-                               function_ref<DPPolicyAttr(Value)> policyOf) {
+                               function_ref<DPPolicyAttr(Value)> policyOf,
+                               const DeviceDescription &device) {
   if (auto attention = dyn_cast<AttentionOp>(op))
-    return largestAttentionStagedBytes(attention, policyOf);
+    return largestAttentionStagedBytes(attention, policyOf, device);
   auto matmul = dyn_cast<MatmulOp>(op);
   if (!matmul || !matmul.getLhs().getType().hasStaticShape() ||
       !matmul.getRhs().getType().hasStaticShape() ||
@@ -388,13 +402,13 @@ int64_t kb::largestStagedBytes(Operation *op,
   int64_t eb = elementBytes(matmul.getLhs()), largest = 0;
   auto staged = [&](Value v, DPPolicyAttr policy, int64_t cube,
                     const Box &box) -> int64_t {
-    if (holds(v, policy, cube, box))
+    if (holds(v, policy, cube, box, device))
       return 0;
     return checkedByteSize(box.sizes, eb)
         .value_or(std::numeric_limits<int64_t>::max());
   };
   for (auto &[cube, box] :
-       computeBoxes(matmul.getResult(), policyOf(matmul.getResult()))) {
+       computeBoxes(matmul.getResult(), policyOf(matmul.getResult()), device)) {
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(matmul, box);

@@ -10,9 +10,10 @@ PEs of each cube; None means all of them. There is no SIP field: the SIP is the 
 
 It is kb.DPPolicy (kb/policy.py) with kernbench's signature: only the three layouts,
 None by default. The tl path (kernbench.context) places tensors by it directly;
-`to_kb` gives the recorder's global-view programs kb's concrete DPPolicy (the `#kb.dp`
+`to_kb` gives the recorder's global-view programs kb's DPPolicy (the `#kb.dp`
 encoding): column_wise is kb's shard of the last dimension, row_wise its shard of
-dimension 0, and None becomes the device's count.
+dimension 0, and None stays None (`#kb.dp` leaves the count out; kb-opt resolves it
+against the device the program runs on).
 """
 import kb
 
@@ -34,10 +35,11 @@ class DPPolicy(kb.DPPolicy):
                                  f"got {value!r}")
         super().__init__(cube, pe, num_cubes, num_pes, **unexpected)
 
-    def to_kb(self, shape, cubes, pes_per_cube):
-        """kb's DPPolicy for a tensor of `shape` on a device of `cubes` cubes of
-        `pes_per_cube` PEs (what None stands for). column_wise splits the last
-        dimension of a tensor of any rank (the columns), row_wise dimension 0."""
+    def to_kb(self, shape, cubes=None, pes_per_cube=None):
+        """kb's DPPolicy for a tensor of `shape`; a None count becomes `cubes` /
+        `pes_per_cube` when given, else stays None (all of the device's). column_wise
+        splits the last dimension of a tensor of any rank (the columns), row_wise
+        dimension 0."""
         rank = len(shape)
         return kb.DPPolicy(cube=self.cube_kind, pe=self.pe_kind,
                            num_cubes=cubes if self.num_cubes is None else self.num_cubes,

@@ -10,6 +10,7 @@
 #include "mlir/IR/TensorEncoding.h"
 
 #include "kb/Device/ByteArithmetic.h"
+#include "kb/Device/DeviceDescription.h"
 #include "kb/Device/Placement.h"
 
 #include "kb/Device/ReductionKind.h"

@@ -21,6 +21,10 @@ template <typename ConcreteType>
 class ResultTypeOfFirstOperand
     : public mlir::OpTrait::TraitBase<ConcreteType, ResultTypeOfFirstOperand> {
 };
+/// An elementwise op, lowered slab by slab (see KBBase.td); a marker.
+template <typename ConcreteType>
+class ElementwiseOpTrait
+    : public mlir::OpTrait::TraitBase<ConcreteType, ElementwiseOpTrait> {};
 } // namespace kb
 
 #define GET_OP_CLASSES

@@ -115,6 +115,7 @@ def KB_MatmulOp : KB_Op<"matmul", [Pure,
 class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
                             list<Trait> traits = []>
     : KB_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
+        KB_ElementwiseOpTrait,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>], traits)> {
   let arguments = (ins KB_FloatTensor:$input);
   let results = (outs KB_FloatTensor:$result);
@@ -140,7 +141,7 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
 // (kb::PartialOperands).
 class KB_BinaryElementwiseOp<string mnemonic, string partials>
     : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+        KB_ResultTypeOfFirstOperand, KB_ElementwiseOpTrait,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
   let results = (outs KB_FloatTensor:$result);

@@ -33,10 +33,11 @@ double estimateOpSeconds(mlir::Operation *op,
 /// operand in that cube holds them (saturating at INT64_MAX); for a
 /// kb.attention, the q rows or the keys and values of the KV heads a cube's
 /// blocks read; 0 for other ops, whose staged regions are no larger than
-/// their result's pieces.
+/// their result's pieces. Counts a policy leaves open are `device`'s.
 int64_t
 largestStagedBytes(mlir::Operation *op,
-                   llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf);
+                   llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf,
+                   const DeviceDescription &device);
 
 /// The policies kb-place considers for a tensor of `shape` on `device`:
 /// replicated or sharded along each dimension at the cube level, by the
