@@ -4,6 +4,7 @@
 #define KB_DIALECT_KB_IR_KBOPS_H
 
 #include "kb/Dialect/KB/IR/KBAttrs.h"
+#include "kb/Dialect/KB/IR/ElementwiseOpInterface.h"
 #include "kb/Dialect/KB/IR/KBDialect.h"
 #include "kb/Dialect/KB/IR/TPPartitionOpInterface.h"
 #include "mlir/IR/BuiltinOps.h"
