@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVectorExtras.h"
 
 using namespace mlir;
 using namespace kb;
@@ -82,42 +83,33 @@ static HostTensor zipped(const HostTensor &a, const HostTensor &b,
   return c;
 }
 
-/// Elementwise kb ops run the runtime kernel registered under their name
-/// (gelu, silu, add, mul), the one the device op they lower to names: the
-/// unsharded reference and the device program share their arithmetic, and a
-/// new elementwise op needs no case here.
-static bool isElementwise(Operation *op, unsigned operands) {
-  return isa<KBDialect>(op->getDialect()) && op->getNumResults() == 1 &&
-         op->getNumOperands() == operands &&
-         (op->hasTrait<OpTrait::SameOperandsAndResultType>() ||
-          op->hasTrait<ResultTypeOfFirstOperand>());
-}
-
-static runtime::MapKernel elementwiseMapKernel(Operation *op) {
-  return isElementwise(op, 1)
-             ? runtime::lookupMapKernel(op->getName().stripDialect())
-             : nullptr;
-}
-
-static runtime::ZipKernel elementwiseZipKernel(Operation *op) {
-  return isElementwise(op, 2)
-             ? runtime::lookupZipKernel(op->getName().stripDialect())
-             : nullptr;
-}
-
-/// `kernel(in, out, n)` over a copy of `a`, rounded to a's element type.
-static HostTensor unary(const HostTensor &a, runtime::MapKernel kernel) {
+/// `kernel(in, out, n)` over a copy of `a`, times `factor`, rounded to a's
+/// element type: what gemm_tile.map computes.
+static HostTensor mapped(const HostTensor &a, runtime::MapKernel kernel,
+                         double factor) {
   HostTensor c = a;
   kernel(a.data.data(), c.data.data(), c.data.size());
+  if (factor != 1.0)
+    runtime::scale(c.data.data(), c.data.size(), static_cast<float>(factor));
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
   return c;
 }
 
-static HostTensor scaled(const HostTensor &a, double factor) {
-  HostTensor c = a;
-  runtime::scale(c.data.data(), c.data.size(), static_cast<float>(factor));
-  runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
-  return c;
+/// An elementwise kb op runs the runtime kernel it names
+/// (kb::ElementwiseOpInterface), the one the device op it lowers to names:
+/// the unsharded reference and the device program share their arithmetic,
+/// and a new elementwise op needs no case here.
+static llvm::Expected<HostTensor>
+elementwise(ElementwiseOpInterface op, ArrayRef<const HostTensor *> operands) {
+  StringRef name = op.getKernelName();
+  if (operands.size() == 1)
+    if (runtime::MapKernel map = runtime::lookupMapKernel(name))
+      return mapped(*operands[0], map, op.getKernelScale());
+  if (operands.size() == 2)
+    if (runtime::ZipKernel zip = runtime::lookupZipKernel(name))
+      return zipped(*operands[0], *operands[1], zip);
+  return errorAt(op, "kb-run has no elementwise kernel '" + name + "' of " +
+                         std::to_string(operands.size()) + " operand(s)");
 }
 
 /// Rows of a tensor whose last dimension is the normalized one: the product
@@ -299,9 +291,6 @@ kb::exec::runKBProgram(const Program &program,
         vals[row.getResult()] = row.getBias() ? add(y, vals[row.getBias()]) : y;
       } else if (auto mm = dyn_cast<MatmulOp>(op)) {
         vals[mm.getResult()] = matmul(vals[mm.getLhs()], vals[mm.getRhs()]);
-      } else if (auto sc = dyn_cast<ScaleOp>(op)) {
-        vals[sc.getResult()] =
-            scaled(vals[sc.getInput()], sc.getFactor().convertToDouble());
       } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
         vals[norm.getResult()] =
             rmsNorm(norm, vals[norm.getInput()], vals[norm.getWeight()]);
@@ -329,11 +318,15 @@ kb::exec::runKBProgram(const Program &program,
         vals[slice.getResult()] =
             sliced(vals[slice.getSource()], slice.getStaticOffsets(),
                    slice.getStaticSizes());
-      } else if (runtime::MapKernel map = elementwiseMapKernel(&op)) {
-        vals[op.getResult(0)] = unary(vals[op.getOperand(0)], map);
-      } else if (runtime::ZipKernel zip = elementwiseZipKernel(&op)) {
-        vals[op.getResult(0)] =
-            zipped(vals[op.getOperand(0)], vals[op.getOperand(1)], zip);
+      } else if (auto ew = dyn_cast<ElementwiseOpInterface>(op)) {
+        SmallVector<const HostTensor *, 2> in = llvm::map_to_vector(
+            op.getOperands(), [&](Value v) -> const HostTensor * {
+              return &static_cast<const HostTensor &>(vals[v]);
+            });
+        llvm::Expected<HostTensor> result = elementwise(ew, in);
+        if (!result)
+          return result.takeError();
+        vals[op.getResult(0)] = std::move(*result);
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {

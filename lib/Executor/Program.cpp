@@ -128,7 +128,7 @@ static void assignFanIns(Program &program) {
 
 /// The same for a lowered program, whose kb ops are gone: a weight is the
 /// global tensor whose pieces a gemm_tile.matmul takes as its rhs (directly
-/// or through one DMA), a bias a vector a gemm_tile.add takes as its rhs; a
+/// or through one DMA), a bias a vector a gemm_tile.zip "add" takes as its rhs; a
 /// bias belongs to the nearest weight before it in argument order whose
 /// out_features is its length (the global program's order, which the
 /// lowering keeps).
@@ -161,7 +161,8 @@ static void assignLoweredFanIns(Program &program) {
     if (auto matmul = dyn_cast<gemm_tile::MatmulOp>(op))
       if (std::optional<int64_t> t = tensorOf(matmul.getRhs()))
         weights.insert(*t);
-    if (auto add = dyn_cast<gemm_tile::AddOp>(op))
+    if (auto add = dyn_cast<gemm_tile::ZipOp>(op);
+        add && add.getKernel() == "add")
       if (std::optional<int64_t> t = tensorOf(add.getRhs()))
         biases.insert(*t);
   });

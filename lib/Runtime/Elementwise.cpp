@@ -1,8 +1,19 @@
 //===- Elementwise.cpp - elementwise kernels and a gemm probe -------------===//
+//
+// The elementwise kernels, and their registry: the table at the end is the
+// instruction set of gemm_tile.map / gemm_tile.zip. A new elementwise kb op
+// is a kernel here and a row in that table (its name is the op's mnemonic);
+// the lowering, the verifier, the cost model and both interpreters find it
+// by name.
+//
+//===----------------------------------------------------------------------===//
 
 #include "kb/Runtime/Kernels.h"
 
 #include "VectorMath.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVectorExtras.h"
 
 #include <algorithm>
 #include <chrono>
@@ -108,6 +119,57 @@ void kb::runtime::reduceInto(float *dst, const float *src, size_t n,
 void kb::runtime::scale(float *data, size_t n, float factor) {
   for (size_t i = 0; i < n; ++i)
     data[i] *= factor;
+}
+
+//===----------------------------------------------------------------------===//
+// The registry: kernels by the name a device op gives.
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct MapEntry {
+  llvm::StringLiteral name;
+  MapKernel kernel;
+};
+struct ZipEntry {
+  llvm::StringLiteral name;
+  ZipKernel kernel;
+};
+
+constexpr MapEntry kMapKernels[] = {
+    {"gelu", geluTanh},
+    {"silu", silu},
+    {"scale", copy}, // gemm_tile.map multiplies by its factor
+};
+constexpr ZipEntry kZipKernels[] = {
+    {"add", addInPlace},
+    {"mul", mulInPlace},
+};
+
+template <typename Entry>
+llvm::SmallVector<llvm::StringRef> namesOf(llvm::ArrayRef<Entry> table) {
+  return llvm::map_to_vector(table,
+                             [](const Entry &e) -> llvm::StringRef { return e.name; });
+}
+} // namespace
+
+MapKernel kb::runtime::lookupMapKernel(llvm::StringRef name) {
+  const MapEntry *it = llvm::find_if(
+      kMapKernels, [&](const MapEntry &e) { return e.name == name; });
+  return it == std::end(kMapKernels) ? nullptr : it->kernel;
+}
+
+ZipKernel kb::runtime::lookupZipKernel(llvm::StringRef name) {
+  const ZipEntry *it = llvm::find_if(
+      kZipKernels, [&](const ZipEntry &e) { return e.name == name; });
+  return it == std::end(kZipKernels) ? nullptr : it->kernel;
+}
+
+llvm::SmallVector<llvm::StringRef> kb::runtime::mapKernelNames() {
+  return namesOf(llvm::ArrayRef(kMapKernels));
+}
+
+llvm::SmallVector<llvm::StringRef> kb::runtime::zipKernelNames() {
+  return namesOf(llvm::ArrayRef(kZipKernels));
 }
 
 double kb::runtime::measureGemmGflops(int64_t m, int64_t n, int64_t k,

@@ -1,8 +1,9 @@
-//===- KernelRegistry.cpp - elementwise kernels by name -------------------===//
+//===- KernelRegistry.cpp - row kernels by name ---------------------------===//
 //
-// The one place a device op's `kernel` name meets its host code: kb-run
-// looks the kernel of every elementwise gemm_tile op up here, so a new
-// elementwise op needs a kernel and a row below, and no executor code.
+// Where a row op's `kernel` name meets its host code: kb-run looks the kernel
+// of every gemm_tile row op (a norm, rope) up here, so a new row op needs a
+// kernel and a row below, and no executor code. The elementwise kernels are
+// registered beside their definitions, in Elementwise.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,24 +15,6 @@
 using namespace kb::runtime;
 
 namespace {
-struct MapEntry {
-  llvm::StringLiteral name;
-  MapKernel kernel;
-};
-struct ZipEntry {
-  llvm::StringLiteral name;
-  ZipKernel kernel;
-};
-
-constexpr MapEntry kMapKernels[] = {
-    {"gelu", geluTanh},
-    {"silu", silu},
-    {"copy", copy},
-};
-constexpr ZipEntry kZipKernels[] = {
-    {"add", addInPlace},
-    {"mul", mulInPlace},
-};
 
 // The row kernels in the registry's one signature: the params are the
 // device op's attributes (GemmTileRowOps.cpp's getHostKernel).
@@ -66,18 +49,6 @@ constexpr RowEntry kRowKernels[] = {
     {"rope", {ropeRows, 0, 3}},
 };
 } // namespace
-
-MapKernel kb::runtime::lookupMapKernel(llvm::StringRef name) {
-  const MapEntry *it = llvm::find_if(
-      kMapKernels, [&](const MapEntry &e) { return e.name == name; });
-  return it == std::end(kMapKernels) ? nullptr : it->kernel;
-}
-
-ZipKernel kb::runtime::lookupZipKernel(llvm::StringRef name) {
-  const ZipEntry *it = llvm::find_if(
-      kZipKernels, [&](const ZipEntry &e) { return e.name == name; });
-  return it == std::end(kZipKernels) ? nullptr : it->kernel;
-}
 
 const RowKernelInfo *kb::runtime::lookupRowKernel(llvm::StringRef name) {
   const RowEntry *it = llvm::find_if(

@@ -23,8 +23,8 @@ kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attent
 MLPs, Llama and GPT-2 layers), dtypes.
 """
 from . import parallel_state, reference
-from .layers import (ColumnParallelLinear, RowParallelLinear, add, all_gather, gelu, mul,
-                     reduce_scatter, scale, silu)
+from .layers import ColumnParallelLinear, RowParallelLinear, all_gather, reduce_scatter, scale
+from .ops import ELEMENTWISE
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
@@ -32,10 +32,12 @@ from .transformer import (GPT2Block, LayerNorm, LlamaDecoderLayer, ParallelAtten
                           ParallelMLP, RMSNorm, SwiGLU)
 
 __all__ = [
-    "ColumnParallelLinear", "RowParallelLinear", "add", "all_gather", "gelu", "mul",
-    "reduce_scatter", "scale", "silu",
+    "ColumnParallelLinear", "RowParallelLinear", "all_gather", "reduce_scatter", "scale",
     "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
     "LlamaDecoderLayer", "GPT2Block",
 ]
+# Every elementwise op registered in kb.ops is kb.<name> (kb.gelu, kb.silu, kb.add, kb.mul).
+globals().update(ELEMENTWISE)
+__all__ += sorted(ELEMENTWISE)

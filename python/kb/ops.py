@@ -5,7 +5,7 @@ reference look the kind up here, so an op's text and its meaning sit side by sid
 
 An elementwise op is one line: `unary(...)` or `binary(...)` registers it and makes the
 user's function (`kb.gelu`, `kb.mul`), which checks its operands and records the op at
-the user's line.
+the user's line; the package exports every such function (ELEMENTWISE) as `kb.<name>`.
 """
 import math
 
@@ -27,6 +27,8 @@ class OpKind:
 
 
 OPS = {}
+# The user's functions of the elementwise ops, by name; `kb` exports each of them.
+ELEMENTWISE = {}
 
 
 def register(name, ir, compute):
@@ -73,6 +75,7 @@ def unary(kind, compute, doc):
         return _emit(kind, [x], x)
     function.__name__ = function.__qualname__ = kind
     function.__doc__ = doc
+    ELEMENTWISE[kind] = function
     return function
 
 
@@ -94,6 +97,7 @@ def binary(kind, compute, doc):
         return _emit(kind, [a, b], a)
     function.__name__ = function.__qualname__ = kind
     function.__doc__ = doc
+    ELEMENTWISE[kind] = function
     return function
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import kb
 from kb.dtypes import check_dtype, numpy_dtype, round_to
 from kb.location import caller_location
-from kb.reference import gelu_tanh
+from kb.reference import gelu_tanh, silu
 from kb.tools import ToolError, run_tool
 
 from kb import device
@@ -306,8 +306,8 @@ class DeviceProgram:
                 continue
             cubes = sorted({tl.cube for tl in event.traces})
             ops = sum(1 for tl in event.traces for seg in tl.segments for l in seg.lines
-                      if " = gemm_tile.matmul " in l or " = gemm_tile.gelu " in l
-                      or " = gemm_tile.add " in l)
+                      if " = gemm_tile.matmul " in l or " = gemm_tile.map " in l
+                      or " = gemm_tile.zip " in l)
             lines.append(f"launch {event.name!r}: {len(event.traces)} PE(s) in "
                          f"{len(cubes)} cube(s), {ops} tile operation(s) per SIP")
         return lines
@@ -485,6 +485,10 @@ class DeviceProgram:
                             value = operands[0] @ operands[1]
                         elif op == "gelu":
                             value = gelu_tanh(operands[0])
+                        elif op == "silu":
+                            value = silu(operands[0])
+                        elif op == "mul":
+                            value = operands[0] * operands[1]
                         else:
                             value = operands[0] + operands[1]
                         box = tuple(slice(o, o + s) for o, s in zip(offsets, shape))

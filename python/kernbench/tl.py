@@ -10,7 +10,8 @@ gemm_tile operations it describes:
 | `tl.load(ptr, shape=, dtype=)` | `gemm_tile.alloc` of a staging buffer in the PE's cube + `gemm_tile.dma` of the shard into it (the DMA into the PE's local memory) |
 | `tl.ref(ptr, shape=, dtype=)` | nothing: the operand is read where it lies; a shard in another cube is brought over by `gemm_tile.dma` first (a PE reads only its own cube) |
 | `tl.composite(op="gemm", a=, b=, out_ptr=)` | one `gemm_tile.matmul` on this PE per 32 x 32 output tile, k streamed in chunks of 64 (kernbench's 32 x 64 x 32 tiles) |
-| `tl.composite(op="gelu" / "add", ...)` | `gemm_tile.gelu` / `gemm_tile.add` on this PE |
+| `tl.composite(op="gelu" / "silu", a=, ...)` | `gemm_tile.map "gelu"` / `"silu"` on this PE |
+| `tl.composite(op="add" / "mul", a=, b=, ...)` | `gemm_tile.zip "add"` / `"mul"` on this PE (b the same shape or a vector of the row length) |
 | `tl.wait(handle)` | `gemm_tile.wait` on the handle's tokens |
 | `tl.send` / `tl.recv` | refused (NotImplementedError): use torch.distributed.all_reduce |
 
@@ -29,8 +30,11 @@ from kb.location import caller_location
 
 # kernbench's GEMM tile: 32 rows x 64 of k x 32 columns.
 TILE_M, TILE_K, TILE_N = 32, 64, 32
-SUPPORTED = ("gemm", "gelu", "add")
-NOT_YET = ("silu", "mul")
+# The elementwise composites: kb's runtime kernels of one operand (gemm_tile.map)
+# and of two (gemm_tile.zip).
+UNARY = ("gelu", "silu")
+BINARY = ("add", "mul")
+SUPPORTED = ("gemm",) + UNARY + BINARY
 
 YIELD_CONTRACT = ("kernbench's yield-safety contract: every path through a kernel "
                   "holds at least one tl.wait (the scheduler's yield point), so the "
@@ -191,24 +195,19 @@ class TileLanguage:
     # Work.
     def composite(self, op=None, a=None, b=None, out_ptr=None, **options):
         """Start a tiled operation on this PE; returns a handle for tl.wait."""
-        if op in NOT_YET:
-            raise NotImplementedError(
-                f"{self._where()}: tl.composite(op={op!r}) has no gemm_tile tile operation "
-                f"yet (gemm_tile has matmul, gelu and add); kb computes {op} in its layer "
-                f"programs (kb.{op} in kb's Python front end)")
         if op not in SUPPORTED:
             raise ValueError(f"{self._where()}: tl.composite op must be one of "
                              f"{', '.join(SUPPORTED)}, got {op!r}")
         if options:
             raise TypeError(f"{self._where()}: tl.composite(op={op!r}) got unexpected "
                             f"keyword arguments {', '.join(sorted(options))}")
-        operands = [a] if op == "gelu" else [a, b]
+        operands = [a] if op in UNARY else [a, b]
         for key, operand in zip("ab", operands):
             if not isinstance(operand, Operand):
                 raise TypeError(f"{self._where()}: tl.composite(op={op!r}) {key}= must be "
                                 f"what tl.load or tl.ref returned, got {operand!r}")
-        if op == "gelu" and b is not None:
-            raise TypeError(f"{self._where()}: tl.composite(op='gelu') takes a= only")
+        if op in UNARY and b is not None:
+            raise TypeError(f"{self._where()}: tl.composite(op={op!r}) takes a= only")
         if not isinstance(out_ptr, Pointer):
             raise TypeError(f"{self._where()}: tl.composite(op={op!r}) out_ptr= must be a "
                             f"tensor pointer (a kernel argument), got {out_ptr!r}")
@@ -247,10 +246,10 @@ class TileLanguage:
             shape = (a.shape[0], b.shape[1])
         else:
             shape = a.shape
-            if op == "add":
+            if op in BINARY:
                 b = operands[1]
                 if b.shape != a.shape and b.shape != (a.shape[1],):
-                    raise ValueError(f"{self._where()}: add of a {a.shape} and b {b.shape}: "
+                    raise ValueError(f"{self._where()}: {op} of a {a.shape} and b {b.shape}: "
                                      f"b must be {a.shape} or a vector of {a.shape[1]}")
         if out_ptr.shape != shape:
             raise ValueError(f"{self._where()}: tl.composite(op={op!r}) computes {shape}, "
@@ -293,7 +292,8 @@ class TileLanguage:
             ins.append(f"{o.buffer.name} {_offsets(at)}")
         out_at = [out_ptr.offsets[0] + first] + list(out_ptr.offsets[1:])
         types = ", ".join(o.buffer.type for o in operands + [out_ptr])
-        self._emit(f"{token} = gemm_tile.{op} pe {self.pe} {', '.join(ins)} to "
+        device_op = "map" if op in UNARY else "zip"
+        self._emit(f"{token} = gemm_tile.{device_op} \"{op}\" pe {self.pe} {', '.join(ins)} to "
                    f"{out_ptr.buffer.name} {_offsets(out_at)} sizes "
                    f"{_offsets([last - first] + list(shape[1:]))} : {types}")
         return [token]

@@ -226,13 +226,23 @@ def test_send_and_recv_name_the_alternative():
         _program(ring)
 
 
-def test_silu_composite_is_not_yet_a_tile_op():
-    def silu(a_ptr, b_ptr, c_ptr, tl):
+def test_silu_and_mul_composites_run_as_runtime_kernels():
+    # Llama's SwiGLU joint on one tile: c = silu(a) * b, checked against numpy.
+    def swiglu(a_ptr, b_ptr, c_ptr, tl):
         tl.wait(tl.composite(op="silu", a=tl.ref(a_ptr), out_ptr=c_ptr))
+        tl.wait(tl.composite(op="mul", a=tl.ref(c_ptr), b=tl.ref(b_ptr), out_ptr=c_ptr))
 
-    with pytest.raises(NotImplementedError, match=r"op='silu'\) has no gemm_tile tile "
-                                                  r"operation"):
-        _program(silu)
+    program = _program(swiglu, dp=DPPolicy(num_cubes=1, num_pes=2))
+    assert re.search(r'gemm_tile.map "silu" pe 0 ', program.text)
+    assert re.search(r'gemm_tile.zip "mul" pe 1 ', program.text)
+    outcome = program.run(fill="random", check=True)
+    values = program.values("random")
+    expected = program.reference(values)
+    assert program.check(outcome.outputs, expected) < 1e-2
+    # The same check fails when the device computes something else.
+    program.text = program.text.replace('gemm_tile.zip "mul"', 'gemm_tile.zip "add"')
+    with pytest.raises(CheckError, match=r"tensor 't2' \(64, 64\) f16 differs from numpy"):
+        program.run(fill="random", check=True)
 
 
 def test_load_shape_must_fit_the_shard():
@@ -391,7 +401,7 @@ def test_elementwise_rows_are_shared_by_the_pes_holding_the_output():
     x, y = ctx.zeros((10, 16), dp=dp, name="x"), ctx.empty((10, 16), dp=dp, name="y")
     ctx.launch("gelu", gelu, x, y)
     program = ctx.program("gelu")
-    rows = re.findall(r"gelu pe (\d) %t0_c0 \[(\d+), 0\] to %t1_c0 \[\d+, 0\] sizes "
+    rows = re.findall(r"\"gelu\" pe (\d) %t0_c0 \[(\d+), 0\] to %t1_c0 \[\d+, 0\] sizes "
                       r"\[(\d+), 16\]", program.text)
     assert rows == [("0", "0", "3"), ("1", "3", "3"), ("2", "6", "3"), ("3", "9", "1")]
     assert program.run(fill="random", check=True).check < 1e-2
@@ -465,7 +475,7 @@ def test_every_rank_must_run():
     ("def k(a, b, tl):\n    tl.wait(tl.composite(op='softmax', a=tl.ref(a), out_ptr=b))\n\n"
      "def run(ctx):\n    ctx.launch('k', k, ctx.zeros((4, 4)), ctx.zeros((4, 4)))\n",
      ":2: ValueError: launch 'k' on cube 0 PE 0: tl.composite op must be one of gemm, gelu, "
-     "add, got 'softmax'"),
+     "silu, add, mul, got 'softmax'"),
     ("def run(ctx):\n    pass\n", "ValueError: the benchmark launched no kernel"),
 ])
 def test_a_bad_benchmark_is_one_message_and_exit_1(body, message, tmp_path, capsys):

@@ -12,12 +12,28 @@ using namespace kb::runtime;
 namespace {
 
 TEST(KernelRegistryTest, TheDeviceOpsKernelsAreFoundByName) {
-  // The names gemm_tile.gelu and gemm_tile.add give in GemmTileOps.td.
+  // The names kb.gelu and kb.add lower to (gemm_tile.map "gelu", gemm_tile.zip "add").
   EXPECT_EQ(lookupMapKernel("gelu"), &geluTanh);
   EXPECT_EQ(lookupZipKernel("add"), &addInPlace);
   std::vector<float> dst = {1, 2, 3}, src = {10, 20, 30};
   lookupZipKernel("add")(dst.data(), src.data(), dst.size());
   EXPECT_EQ(dst, (std::vector<float>{11, 22, 33}));
+}
+
+TEST(KernelRegistryTest, EveryListedNameHasItsKernel) {
+  // The lists the gemm_tile verifier quotes name exactly the kernels found.
+  llvm::SmallVector<llvm::StringRef> maps = mapKernelNames();
+  EXPECT_EQ(std::vector<llvm::StringRef>(maps.begin(), maps.end()),
+            (std::vector<llvm::StringRef>{"gelu", "silu", "scale"}));
+  for (llvm::StringRef name : mapKernelNames())
+    EXPECT_NE(lookupMapKernel(name), nullptr) << name.str();
+  for (llvm::StringRef name : zipKernelNames())
+    EXPECT_NE(lookupZipKernel(name), nullptr) << name.str();
+  EXPECT_EQ(zipKernelNames().size(), 2u);
+  // kb.scale's kernel copies; gemm_tile.map applies the factor.
+  std::vector<float> in = {1.5f, -2.0f}, out(2);
+  lookupMapKernel("scale")(in.data(), out.data(), in.size());
+  EXPECT_EQ(out, in);
 }
 
 TEST(KernelRegistryTest, AnUnknownNameHasNoKernel) {

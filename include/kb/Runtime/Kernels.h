@@ -13,6 +13,7 @@
 #include "kb/Runtime/DType.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstddef>
@@ -82,10 +83,13 @@ using MapKernel = void (*)(const float *in, float *out, size_t n);
 /// An elementwise kernel of two inputs, in place: dst[i] = f(dst[i], src[i]).
 using ZipKernel = void (*)(float *dst, const float *src, size_t n);
 
-/// The kernels gemm_tile's elementwise ops name (their `kernel` in
-/// GemmTileOps.td), or nullptr for a name no kernel has.
+/// The kernels gemm_tile.map and gemm_tile.zip name (their `kernel`), or
+/// nullptr for a name no kernel has; registered in Elementwise.cpp.
 MapKernel lookupMapKernel(llvm::StringRef name);
 ZipKernel lookupZipKernel(llvm::StringRef name);
+/// Every registered name, in registration order (for messages).
+llvm::SmallVector<llvm::StringRef> mapKernelNames();
+llvm::SmallVector<llvm::StringRef> zipKernelNames();
 
 /// A kernel over whole rows (a norm, rope): out = f(in) for a rows × cols
 /// row-major region, with `vectors` of `cols` elements each (a weight, a

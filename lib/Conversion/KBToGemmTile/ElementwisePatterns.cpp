@@ -79,73 +79,49 @@ DeviceTensor lowerElementwise(ConversionPatternRewriter &rewriter, Location loc,
   return out;
 }
 
-/// A kb elementwise op of one operand as the device op `DeviceOp` of the same
-/// meaning (gelu, silu, scale), slab by slab; a scale keeps its factor.
-template <typename KBOp, typename DeviceOp>
-struct UnaryOpLowering : public OpConversionPattern<KBOp> {
-  UnaryOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
-      : OpConversionPattern<KBOp>(converter, ctx),
+/// Every kb elementwise op (kb::ElementwiseOpInterface) as `gemm_tile.map`
+/// (one operand) or `gemm_tile.zip` (two: rhs of lhs's shape, or a rank-1
+/// bias) naming the op's runtime kernel, slab by slab. One pattern for all:
+/// a new elementwise op needs no line here.
+struct ElementwiseLowering
+    : public OpInterfaceConversionPattern<ElementwiseOpInterface> {
+  ElementwiseLowering(const CubeBufferTypeConverter &converter,
+                      MLIRContext *ctx)
+      : OpInterfaceConversionPattern<ElementwiseOpInterface>(converter, ctx),
         device(converter.getDevice()) {}
 
-  LogicalResult matchAndRewrite(
-      KBOp op,
-      typename KBOp::template GenericAdaptor<ArrayRef<ValueRange>> adaptor,
-      ConversionPatternRewriter &rewriter) const override {
-    FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
+  LogicalResult
+  matchAndRewrite(ElementwiseOpInterface op, ArrayRef<ValueRange> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    Operation *raw = op.getOperation();
+    if (raw->getNumResults() != 1 || operands.empty() || operands.size() > 2)
+      return rewriter.notifyMatchFailure(raw, "not one or two operands");
+    FailureOr<RankedTensorType> type =
+        checkPlaced(raw, raw->getResult(0).getType(), device);
     if (failed(type))
       return failure();
-    Location loc = op.getLoc();
-    Type token = tokenType(op.getContext());
+    Location loc = raw->getLoc();
+    Type token = tokenType(raw->getContext());
+    StringRef kernel = op.getKernelName();
     DeviceTensor input =
-        deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
+        deviceTensor(raw->getOperand(0).getType(), operands[0], device);
+    std::optional<DeviceTensor> rhs;
+    if (operands.size() == 2)
+      rhs = deviceTensor(raw->getOperand(1).getType(), operands[1], device);
     DeviceTensor out = lowerElementwise(
-        rewriter, loc, *type, input, /*rhs=*/nullptr, device,
+        rewriter, loc, *type, input, rhs ? &*rhs : nullptr, device,
         [&](const Slab &slab, Value result) -> Value {
-          if constexpr (std::is_same_v<KBOp, ScaleOp>)
-            return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
-                                    slab.inputOffsets, result, slab.box.offsets,
-                                    slab.box.sizes, op.getFactor());
-          else
-            return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
-                                    slab.inputOffsets, result, slab.box.offsets,
-                                    slab.box.sizes);
+          if (rhs)
+            return gt::ZipOp::create(rewriter, loc, token, kernel, slab.pe,
+                                     slab.input, slab.inputOffsets, slab.rhs,
+                                     slab.rhsOffsets, result, slab.box.offsets,
+                                     slab.box.sizes);
+          return gt::MapOp::create(rewriter, loc, token, kernel, slab.pe,
+                                   slab.input, slab.inputOffsets, result,
+                                   slab.box.offsets, slab.box.sizes,
+                                   APFloat(op.getKernelScale()));
         });
-    replaceByBuffers(rewriter, op, out);
-    return success();
-  }
-
-  const gt::DeviceDescription &device;
-};
-
-/// A kb elementwise op of two operands (rhs of lhs's shape, or a rank-1
-/// bias) as the device op `DeviceOp` of the same meaning (add, mul).
-template <typename KBOp, typename DeviceOp>
-struct BinaryOpLowering : public OpConversionPattern<KBOp> {
-  BinaryOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
-      : OpConversionPattern<KBOp>(converter, ctx),
-        device(converter.getDevice()) {}
-
-  LogicalResult matchAndRewrite(
-      KBOp op,
-      typename KBOp::template GenericAdaptor<ArrayRef<ValueRange>> adaptor,
-      ConversionPatternRewriter &rewriter) const override {
-    FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
-    if (failed(type))
-      return failure();
-    Location loc = op.getLoc();
-    Type token = tokenType(op.getContext());
-    DeviceTensor lhs =
-        deviceTensor(op.getLhs().getType(), adaptor.getLhs(), device);
-    DeviceTensor rhs =
-        deviceTensor(op.getRhs().getType(), adaptor.getRhs(), device);
-    DeviceTensor out = lowerElementwise(
-        rewriter, loc, *type, lhs, &rhs, device,
-        [&](const Slab &slab, Value result) -> Value {
-          return DeviceOp::create(rewriter, loc, token, slab.pe, slab.input,
-                                  slab.inputOffsets, slab.rhs, slab.rhsOffsets,
-                                  result, slab.box.offsets, slab.box.sizes);
-        });
-    replaceByBuffers(rewriter, op, out);
+    replaceByBuffers(rewriter, raw, out);
     return success();
   }
 
@@ -156,8 +132,5 @@ struct BinaryOpLowering : public OpConversionPattern<KBOp> {
 
 void kb::detail::populateElementwiseConversionPatterns(
     const CubeBufferTypeConverter &typeConverter, RewritePatternSet &patterns) {
-  patterns.add<
-      UnaryOpLowering<GeluOp, gt::GeluOp>, UnaryOpLowering<SiluOp, gt::SiluOp>,
-      UnaryOpLowering<ScaleOp, gt::ScaleOp>, BinaryOpLowering<AddOp, gt::AddOp>,
-      BinaryOpLowering<MulOp, gt::MulOp>>(typeConverter, patterns.getContext());
+  patterns.add<ElementwiseLowering>(typeConverter, patterns.getContext());
 }

@@ -108,8 +108,8 @@ module attributes {kb.spmd, kb.world_size = 4 : i64,
   // CHECK: %[[S:.*]] = gemm_tile.alloc : memref<4xf16, #gemm_tile.cube<1>>
   // CHECK: gemm_tile.dma %[[B]] [4] to %[[S]] [0] sizes [4]
   // CHECK: gemm_tile.wait
-  // CHECK: gemm_tile.add pe 0 %[[P0]] [0, 0], %[[B]] [0] to %{{.*}} [0, 0] sizes [4, 4]
-  // CHECK: gemm_tile.add pe 0 %[[P1]] [0, 0], %[[S]] [0] to %{{.*}} [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.zip "add" pe 0 %[[P0]] [0, 0], %[[B]] [0] to %{{.*}} [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.zip "add" pe 0 %[[P1]] [0, 0], %[[S]] [0] to %{{.*}} [0, 0] sizes [4, 4]
   func.func @reduce_then_bias(%p: tensor<4x8xf16, #y>, %b: tensor<8xf16, #b>) -> tensor<4x8xf16, #y> {
     %r = kb.all_reduce <avg> %p : tensor<4x8xf16, #y>
     %s = kb.add %r, %b : tensor<4x8xf16, #y>, tensor<8xf16, #b>
@@ -272,8 +272,8 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK-LABEL: func.func @seed_placement
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 32, 16]
   // CHECK-NOT: gemm_tile.matmul
-  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 32]
-  // CHECK-NOT: gemm_tile.gelu
+  // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 32]
+  // CHECK-NOT: gemm_tile.map "gelu"
   // CHECK: return
   func.func @seed_placement(%x: tensor<8x16xf32, #one_pe>, %w: tensor<16x32xf32, #one_pe>)
       -> tensor<8x32xf32, #one_pe> {
@@ -282,9 +282,9 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
     return %g : tensor<8x32xf32, #one_pe>
   }
   // CHECK-LABEL: func.func @two_pes
-  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
-  // CHECK-NOT: gemm_tile.gelu
+  // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NOT: gemm_tile.map "gelu"
   func.func @two_pes(%x: tensor<8x32xf32, #two_pes>) -> tensor<8x32xf32, #two_pes> {
     %g = kb.gelu %x : tensor<8x32xf32, #two_pes>
     return %g : tensor<8x32xf32, #two_pes>

@@ -17,8 +17,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK-SAME: attributes {kb.kernel}
   // CHECK: %[[B0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
   // CHECK: %[[B1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-  // CHECK: gemm_tile.gelu pe 0 %[[A0]] [0, 0] to %[[B0]] [0, 0] sizes [4, 8]
-  // CHECK: gemm_tile.gelu pe 0 %[[A1]] [0, 0] to %[[B1]] [0, 0] sizes [4, 8]
+  // CHECK: gemm_tile.map "gelu" pe 0 %[[A0]] [0, 0] to %[[B0]] [0, 0] sizes [4, 8]
+  // CHECK: gemm_tile.map "gelu" pe 0 %[[A1]] [0, 0] to %[[B1]] [0, 0] sizes [4, 8]
   // CHECK: return %[[B0]], %[[B1]] :
   func.func private @gelu_0(%a: tensor<4x8xf32, #rep2>) -> tensor<4x8xf32, #rep2> attributes {kb.kernel} {
     %0 = kb.gelu %a : tensor<4x8xf32, #rep2>

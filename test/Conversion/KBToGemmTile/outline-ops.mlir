@@ -10,8 +10,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 2>} {
   // CHECK: func.func private @gelu_0(%[[A:.*]]: memref<4x8xf32, #gemm_tile.cube<0>>) -> memref<4x8xf32, #gemm_tile.cube<0>>
   // CHECK: %[[B:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[T0:.*]] = gemm_tile.gelu pe 0 %[[A]] [0, 0] to %[[B]] [0, 0] sizes [4, 4]
-  // CHECK: %[[T1:.*]] = gemm_tile.gelu pe 1 %[[A]] [0, 4] to %[[B]] [0, 4] sizes [4, 4]
+  // CHECK: %[[T0:.*]] = gemm_tile.map "gelu" pe 0 %[[A]] [0, 0] to %[[B]] [0, 0] sizes [4, 4]
+  // CHECK: %[[T1:.*]] = gemm_tile.map "gelu" pe 1 %[[A]] [0, 4] to %[[B]] [0, 4] sizes [4, 4]
   // CHECK: gemm_tile.wait %[[T0]], %[[T1]]
   // CHECK: return %[[B]]
   // CHECK-NOT: func.func private

@@ -4,7 +4,7 @@
 // CHECK-LABEL: func.func @waits
 func.func @waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
   %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t
   return %b : memref<4x4xf32, #gemm_tile.cube<0>>
 }
@@ -31,7 +31,7 @@ func.func @host(%a: i32) -> i32 {
 // expected-note@+1 {{the function starts here}}
 func.func @never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
   %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   // expected-error@+1 {{function 'never_waits' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
   return %b : memref<4x4xf32, #gemm_tile.cube<0>>
 }
@@ -43,7 +43,7 @@ func.func @never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf3
 func.func @one_branch(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   cf.cond_br %c, ^work, ^done
 ^work:
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t
   cf.br ^done
 ^done:
@@ -58,11 +58,11 @@ func.func @one_branch(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 func.func @both_branches(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   cf.cond_br %c, ^left, ^right
 ^left:
-  %t0 = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t0 = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t0
   return
 ^right:
-  %t1 = gemm_tile.gelu pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t1 = gemm_tile.map "gelu" pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t1
   return
 }
@@ -73,10 +73,10 @@ func.func @both_branches(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 // CHECK-LABEL: func.func @if_both
 func.func @if_both(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   scf.if %c {
-    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   } else {
-    %t = gemm_tile.gelu pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.map "gelu" pe 1 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
   return
@@ -88,7 +88,7 @@ func.func @if_both(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 // expected-note@+1 {{the function starts here}}
 func.func @if_one_side(%c: i1, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   scf.if %c {
-    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
   // expected-error@+1 {{function 'if_one_side' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
@@ -103,7 +103,7 @@ func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %i = %c0 to %n step %c1 {
-    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
   }
   // expected-error@+1 {{function 'loop_only' reaches this 'func.return' on a path with no gemm_tile.wait and no ring step}}
@@ -117,7 +117,7 @@ func.func @loop_only(%n: index, %a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 // CHECK-LABEL: func.func @calls_a_waiting_kernel
 func.func private @gelu_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> memref<4x4xf32, #gemm_tile.cube<0>> {
   %b = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t
   return %b : memref<4x4xf32, #gemm_tile.cube<0>>
 }
@@ -131,7 +131,7 @@ func.func @calls_a_waiting_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> me
 // A kernel that never waits makes its caller unsafe; a private function alone
 // is not reported, its public caller is.
 func.func private @no_wait_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 // expected-note@+1 {{the function starts here}}
@@ -146,7 +146,7 @@ func.func @calls_a_kernel_that_never_waits(%a: memref<4x4xf32, #gemm_tile.cube<0
 // The same kernel, followed by a wait in the caller: every path yields.
 // CHECK-LABEL: func.func @waits_after_the_kernel
 func.func private @no_wait_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) -> !gemm_tile.token {
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return %t : !gemm_tile.token
 }
 func.func @waits_after_the_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
@@ -159,7 +159,7 @@ func.func @waits_after_the_kernel(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 
 // Recursion is not counted as yielding: the check rejects rather than loop.
 func.func private @recurse(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   call @recurse(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
   return
 }

@@ -2,7 +2,7 @@
 
 func.func @pe_range(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{runs on PE 8, but a cube has 8 PEs}}
-  %t = gemm_tile.gelu pe 8 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 8 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -18,7 +18,7 @@ func.func @cross_cube(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf3
 
 func.func @out_of_bounds(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{reads or writes input[2 : 2 + 4] in dimension 0, outside its size 4}}
-  %t = gemm_tile.gelu pe 0 %a [2, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [2, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -26,7 +26,7 @@ func.func @out_of_bounds(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 
 func.func @region_rank(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{expects 2 offsets and sizes for input, got 1 offsets and 2 sizes}}
-  %t = gemm_tile.gelu pe 0 %a [0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -34,7 +34,7 @@ func.func @region_rank(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 
 func.func @zero_size(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{expects positive sizes, got 0 in dimension 1 of input}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 0] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 0] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -42,7 +42,7 @@ func.func @zero_size(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 
 func.func @no_cube(%a: memref<4x4xf32>) {
   // expected-error@+1 {{expects input in a cube's memory (#gemm_tile.cube<c>), got 'memref<4x4xf32>'}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32>, memref<4x4xf32>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32>, memref<4x4xf32>
   return
 }
 
@@ -50,7 +50,7 @@ func.func @no_cube(%a: memref<4x4xf32>) {
 
 func.func @cube_range(%a: memref<4x4xf32, #gemm_tile.cube<4>>) {
   // expected-error@+1 {{input is in cube 4, but the device has 4 cubes}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<4>>, memref<4x4xf32, #gemm_tile.cube<4>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<4>>, memref<4x4xf32, #gemm_tile.cube<4>>
   return
 }
 
@@ -58,7 +58,7 @@ func.func @cube_range(%a: memref<4x4xf32, #gemm_tile.cube<4>>) {
 
 func.func @dynamic(%a: memref<?x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{expects input to be a static, identity-layout buffer, got 'memref<?x4xf32, #gemm_tile.cube<0>>'}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<?x4xf32, #gemm_tile.cube<0>>, memref<?x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<?x4xf32, #gemm_tile.cube<0>>, memref<?x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -66,7 +66,7 @@ func.func @dynamic(%a: memref<?x4xf32, #gemm_tile.cube<0>>) {
 
 func.func @gelu_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{reads 'f32' and writes 'f16'; they must match}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>
   return
 }
 
@@ -116,7 +116,7 @@ module attributes {gemm_tile.device = #gemm_tile.device<pe_buffer_kib = 1>} {
 
 func.func @add_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{expects one element type, got 'f32', 'f16' and 'f32'}}
-  %t = gemm_tile.add pe 0 %a [0, 0], %b [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.zip "add" pe 0 %a [0, 0], %b [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf16, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -124,7 +124,7 @@ func.func @add_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16
 
 func.func @bias_bounds(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{reads or writes rhs (a bias)[2 : 2 + 4] in dimension 0, outside its size 4}}
-  %t = gemm_tile.add pe 0 %a [0, 0], %b [2] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  %t = gemm_tile.zip "add" pe 0 %a [0, 0], %b [2] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
 
@@ -313,3 +313,34 @@ func.func @ring_no_buffer() {
   return
 }
 
+// -----
+
+func.func @map_kernel_unknown(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{names no registered map kernel: 'softmax' (registered: gelu, silu, scale)}}
+  %t = gemm_tile.map "softmax" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @map_kernel_of_two_operands(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{names no registered map kernel: 'add' (registered: gelu, silu, scale)}}
+  %t = gemm_tile.map "add" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @map_factor_not_finite(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{factor must be finite, got INF}}
+  %t = gemm_tile.map "scale" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] times 0x7FF0000000000000 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @zip_kernel_unknown(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{names no registered zip kernel: 'gelu' (registered: add, mul)}}
+  %t = gemm_tile.zip "gelu" pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}

@@ -19,23 +19,23 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     // CHECK: gemm_tile.matmul pe 0 {{.*}} sizes [4, 8, 16] k_chunk 16 accumulate
     %t1 = gemm_tile.matmul pe 0 %a [4, 0], %b [0, 8] to %c [4, 8] sizes [4, 8, 16] k_chunk 16 accumulate
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.gelu pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16]
-    %t2 = gemm_tile.gelu pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16]
+    // CHECK: gemm_tile.map "gelu" pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16] :
+    %t2 = gemm_tile.map "gelu" pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.add pe 2 %[[C]] [0, 0], %{{.*}} [0] to %[[C]] [0, 0] sizes [8, 16]
-    %t3 = gemm_tile.add pe 2 %c [0, 0], %bias [0] to %c [0, 0] sizes [8, 16]
+    // CHECK: gemm_tile.zip "add" pe 2 %[[C]] [0, 0], %{{.*}} [0] to %[[C]] [0, 0] sizes [8, 16]
+    %t3 = gemm_tile.zip "add" pe 2 %c [0, 0], %bias [0] to %c [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.add pe 2 %[[C]] [0, 0], %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16]
-    %t4 = gemm_tile.add pe 2 %c [0, 0], %c [0, 0] to %c [0, 0] sizes [8, 16]
+    // CHECK: gemm_tile.zip "add" pe 2 %[[C]] [0, 0], %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16]
+    %t4 = gemm_tile.zip "add" pe 2 %c [0, 0], %c [0, 0] to %c [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.silu pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16]
-    %s1 = gemm_tile.silu pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16]
+    // CHECK: gemm_tile.map "silu" pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16] :
+    %s1 = gemm_tile.map "silu" pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.scale pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16] by 1.250000e-01
-    %s2 = gemm_tile.scale pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16] by 0.125
+    // CHECK: gemm_tile.map "scale" pe 1 %[[C]] [0, 0] to %[[C]] [0, 0] sizes [8, 16] times 1.250000e-01
+    %s2 = gemm_tile.map "scale" pe 1 %c [0, 0] to %c [0, 0] sizes [8, 16] times 0.125
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.mul pe 2 %[[C]] [0, 0], %{{.*}} [0] to %[[C]] [0, 0] sizes [8, 16]
-    %s3 = gemm_tile.mul pe 2 %c [0, 0], %bias [0] to %c [0, 0] sizes [8, 16]
+    // CHECK: gemm_tile.zip "mul" pe 2 %[[C]] [0, 0], %{{.*}} [0] to %[[C]] [0, 0] sizes [8, 16]
+    %s3 = gemm_tile.zip "mul" pe 2 %c [0, 0], %bias [0] to %c [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
     gemm_tile.wait %t1, %t2, %t3, %t4, %s1, %s2, %s3
     // CHECK: gemm_tile.reduce_scatter_step <sum> %[[C]] step 0 of 2

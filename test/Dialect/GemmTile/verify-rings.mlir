@@ -21,7 +21,7 @@ func.func @all_reduce(%a: memref<8x4xf32, #gemm_tile.cube<0>>) {
 func.func @interleaved(%a: memref<8x4xf32, #gemm_tile.cube<0>>, %b: memref<8x4xf32, #gemm_tile.cube<1>>, %c: memref<8x4xf32, #gemm_tile.cube<1>>) {
   gemm_tile.reduce_scatter_step <max> %a step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<0>>
   gemm_tile.reduce_scatter_step <sum> %b step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<1>>
-  %t = gemm_tile.gelu pe 0 %c [0, 0] to %c [0, 0] sizes [8, 4] : memref<8x4xf32, #gemm_tile.cube<1>>, memref<8x4xf32, #gemm_tile.cube<1>>
+  %t = gemm_tile.map "gelu" pe 0 %c [0, 0] to %c [0, 0] sizes [8, 4] : memref<8x4xf32, #gemm_tile.cube<1>>, memref<8x4xf32, #gemm_tile.cube<1>>
   gemm_tile.wait %t
   gemm_tile.all_gather_step %b step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<1>>
   gemm_tile.all_gather_step %a step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<0>>
@@ -117,8 +117,8 @@ func.func @no_step_zero(%a: memref<8x4xf32, #gemm_tile.cube<0>>) {
 func.func @all_gather_missing(%a: memref<8x4xf32, #gemm_tile.cube<0>>, %b: memref<8x4xf32, #gemm_tile.cube<0>>) {
   // expected-note@+1 {{the ring starts here}}
   gemm_tile.reduce_scatter_step <sum> %a step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<0>>
-  // expected-error@+1 {{'gemm_tile.gelu' uses a buffer whose ring is not complete: its all-gather half (steps 0 to 0) is missing}}
-  %t = gemm_tile.gelu pe 0 %a [0, 0] to %b [0, 0] sizes [8, 4] : memref<8x4xf32, #gemm_tile.cube<0>>, memref<8x4xf32, #gemm_tile.cube<0>>
+  // expected-error@+1 {{'gemm_tile.map' uses a buffer whose ring is not complete: its all-gather half (steps 0 to 0) is missing}}
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %b [0, 0] sizes [8, 4] : memref<8x4xf32, #gemm_tile.cube<0>>, memref<8x4xf32, #gemm_tile.cube<0>>
   gemm_tile.wait %t
   return
 }
@@ -253,8 +253,8 @@ func.func @pieces_dropped(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x
 func.func @piece_used_mid_ring(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
   // expected-note@+1 {{the ring starts here}}
   gemm_tile.reduce_scatter_step <sum> %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
-  // expected-error@+1 {{'gemm_tile.gelu' uses a buffer whose ring is not complete: its all-gather half (steps 0 to 0) is missing}}
-  %t = gemm_tile.gelu pe 0 %b [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  // expected-error@+1 {{'gemm_tile.map' uses a buffer whose ring is not complete: its all-gather half (steps 0 to 0) is missing}}
+  %t = gemm_tile.map "gelu" pe 0 %b [0, 0] to %b [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<1>>
   gemm_tile.wait %t
   gemm_tile.all_gather_step %a, %b step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
   return

@@ -1,5 +1,5 @@
 // Llama's SwiGLU MLP with a scaled residual, down to the device: kb.silu,
-// kb.mul and kb.scale lower to gemm_tile.silu / mul / scale on each rank's
+// kb.mul and kb.scale lower to gemm_tile.map "silu", gemm_tile.zip "mul" and gemm_tile.map "scale" on each rank's
 // columns, and the lowered program (outlined or inline) prints the numbers
 // the global program prints, which --check compares with the unsharded one.
 //
@@ -17,9 +17,9 @@
 // RUN: sed -e 's/world_size = 4/world_size = 1/' -e 's/xf32>/xf16>/g' %s > %t.w1.mlir
 // RUN: kb-run %t.w1.mlir --seed 6 --check | FileCheck %s
 
-// LOWERED-DAG: gemm_tile.silu pe
-// LOWERED-DAG: gemm_tile.mul pe
-// LOWERED-DAG: gemm_tile.scale pe {{.*}} by 5.000000e-01
+// LOWERED-DAG: gemm_tile.map "silu" pe
+// LOWERED-DAG: gemm_tile.zip "mul" pe
+// LOWERED-DAG: gemm_tile.map "scale" pe {{.*}} times 5.000000e-01
 // CHECK: check: passed
 
 module attributes {kb.world_size = 4 : i64} {

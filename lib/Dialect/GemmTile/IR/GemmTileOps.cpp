@@ -9,11 +9,14 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Runtime/Kernels.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -161,6 +164,35 @@ kb::PEWork kb::gemm_tile::elementwiseWorkOf(PEComputeOpInterface op) {
   return elementwiseWork(elements,
                          elementTypeOf(out.buffer).getIntOrFloatBitWidth() / 8,
                          op.getReadRegions().size());
+}
+
+/// A map or zip op's kernel must be one the runtime registers: the device
+/// has no other elementwise instructions.
+template <typename Op, typename Lookup, typename Names>
+static LogicalResult verifyKernelName(Op op, StringRef what, Lookup lookup,
+                                      Names names) {
+  if (lookup(op.getKernel()))
+    return success();
+  return op.emitOpError() << "names no registered " << what << " kernel: '"
+                          << op.getKernel() << "' (registered: "
+                          << llvm::join(names(), ", ") << ")";
+}
+
+LogicalResult MapOp::verify() {
+  if (failed(verifyKernelName(*this, "map", kb::runtime::lookupMapKernel,
+                              kb::runtime::mapKernelNames)))
+    return failure();
+  double factor = getFactor().convertToDouble();
+  if (!std::isfinite(factor))
+    return emitOpError() << "factor must be finite, got " << factor;
+  return verifyElementwiseOp(*this);
+}
+
+LogicalResult ZipOp::verify() {
+  if (failed(verifyKernelName(*this, "zip", kb::runtime::lookupZipKernel,
+                              kb::runtime::zipKernelNames)))
+    return failure();
+  return verifyElementwiseOp(*this);
 }
 
 LogicalResult AllocOp::verify() {

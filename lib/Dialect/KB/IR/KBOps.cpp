@@ -358,5 +358,7 @@ OpFoldResult ReduceScatterOp::fold(FoldAdaptor) {
   return {};
 }
 
+#include "kb/Dialect/KB/IR/ElementwiseOpInterface.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "kb/Dialect/KB/IR/KBOps.cpp.inc"

@@ -366,7 +366,7 @@ double kb::estimateOpSeconds(Operation *op,
     return matmulSeconds(matmul, policyOf, device);
   // Every elementwise op, whatever its function: the device charges each
   // one's slabs by its bytes (kb::elementwiseWork), so one estimate fits all.
-  if (op->hasTrait<ElementwiseOpTrait>())
+  if (isa<ElementwiseOpInterface>(op))
     return elementwiseSeconds(op, policyOf, device);
   if (auto attention = dyn_cast<AttentionOp>(op))
     return attentionSeconds(attention, policyOf, device);

@@ -17,7 +17,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     gemm_tile.all_gather_step %y step 0 of 2 : memref<4x6xf32, #gemm_tile.cube<0>>
     %c = gemm_tile.alloc : memref<4x6xf32, #gemm_tile.cube<1>>
     %t2 = gemm_tile.dma %y [0, 0] to %c [0, 0] sizes [4, 6] : memref<4x6xf32, #gemm_tile.cube<0>>, memref<4x6xf32, #gemm_tile.cube<1>>
-    %t3 = gemm_tile.gelu pe 0 %c [0, 0] to %c [0, 0] sizes [4, 6] : memref<4x6xf32, #gemm_tile.cube<1>>, memref<4x6xf32, #gemm_tile.cube<1>>
+    %t3 = gemm_tile.map "gelu" pe 0 %c [0, 0] to %c [0, 0] sizes [4, 6] : memref<4x6xf32, #gemm_tile.cube<1>>, memref<4x6xf32, #gemm_tile.cube<1>>
     gemm_tile.wait %t2
     return %y : memref<4x6xf32, #gemm_tile.cube<0>>
   }

@@ -3,7 +3,7 @@
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 1>} {
   func.func private @gelu_0(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
-    %t = gemm_tile.gelu pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t
     call @gelu_0(%a) : (memref<4x4xf32, #gemm_tile.cube<0>>) -> ()
     return

@@ -90,8 +90,8 @@ def GemmTile_TokenType : TypeDef<GemmTile_Dialect, "Token"> {
   let mnemonic = "token";
   let summary = "Completion of an asynchronous tile or DMA operation";
   let description = [{
-    Produced by the asynchronous ops (`gemm_tile.matmul`, `gemm_tile.gelu`,
-    `gemm_tile.add`, `gemm_tile.dma`) and consumed by `gemm_tile.wait`.
+    Produced by the asynchronous ops (`gemm_tile.matmul`, `gemm_tile.map`,
+    `gemm_tile.zip`, `gemm_tile.dma`, the row ops) and consumed by `gemm_tile.wait`.
   }];
 }
 

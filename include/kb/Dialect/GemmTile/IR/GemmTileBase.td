@@ -24,7 +24,7 @@ def GemmTile_Dialect : Dialect {
 
     - Buffers are `memref`s whose memory space is `#gemm_tile.cube<c>`: they
       live in cube c's memory.
-    - `gemm_tile.matmul`, `gemm_tile.gelu` and `gemm_tile.add` run on one PE
+    - `gemm_tile.matmul`, `gemm_tile.map` and `gemm_tile.zip` run on one PE
       of the cube that holds all their buffers, asynchronously; they return a
       `!gemm_tile.token`.
     - `gemm_tile.dma` copies a region between buffers of the same SIP,

@@ -65,22 +65,38 @@ def GemmTile_MatmulOp : GemmTile_Op<"matmul", [
   let hasVerifier = 1;
 }
 
-// An elementwise op on one PE: out[o + i] = f(input[x + i]) over the `sizes`
-// region, computed in f32 by the runtime kernel `kernel` and rounded to out's
-// element type. A new one is a `def` of this class (summary, description)
-// and a kernel registered under `kernel` in lib/Runtime; the verifier, the
-// cost model and kb-run handle it through GemmTile_PEComputeOpInterface.
-class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel,
-                                   string scale = "1.0">
-    : GemmTile_Op<mnemonic, [GemmTile_PEComputeOpInterface]> {
-  let arguments = (ins I64Attr:$pe,
+// The elementwise ops of the device: one PE applies a runtime kernel,
+// named by `kernel`, to a region. The kernel set is the runtime's registry
+// (lib/Runtime/Elementwise.cpp): a new elementwise kb op needs a kernel
+// there and no device op of its own, as upstream's `linalg.elementwise`
+// names its function by an attribute. The verifier rejects a kernel name
+// the registry does not know; the cost model and kb-run go through
+// GemmTile_PEComputeOpInterface.
+def GemmTile_MapOp : GemmTile_Op<"map", [GemmTile_PEComputeOpInterface]> {
+  let summary = "A runtime kernel of one operand over a region on one PE";
+  let description = [{
+    PE `pe` of the cube holding both buffers writes
+    `out[o + i] = factor · kernel(input[x + i])` for the `sizes` region,
+    computed in f32 and rounded to `out`'s element type. `kernel` names a map
+    kernel of the runtime: `gelu` (tanh approximation), `silu`, `copy`
+    (`kb.scale` is `copy` times its factor). The factor is printed only
+    when it is not 1.
+
+    ```mlir
+    %t = gemm_tile.map "gelu" pe 0 %h [0, 0] to %g [0, 0] sizes [8, 16]
+        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    %u = gemm_tile.map "copy" pe 1 %s [0, 0] to %p [0, 0] sizes [8, 8] times 1.250000e-01
+        : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel, I64Attr:$pe,
       Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
       Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
-      DenseI64ArrayAttr:$sizes);
+      DenseI64ArrayAttr:$sizes, DefaultValuedAttr<F64Attr, "1.0">:$factor);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
-    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
-    attr-dict `:` type($input) `,` type($out)
+    $kernel `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
+    (`times` $factor^)? attr-dict `:` type($input) `,` type($out)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -96,31 +112,35 @@ class GemmTile_UnaryElementwiseOp<string mnemonic, string kernel,
       return ::kb::gemm_tile::elementwiseWorkOf(*this);
     }
     ::kb::gemm_tile::HostKernel getHostKernel() {
-      return {::kb::gemm_tile::HostKernel::Kind::Map, "}] # kernel # [{",
-              /*accumulate=*/false, }] # scale # [{};
-    }
-  }];
-  let extraClassDefinition = [{
-    ::mlir::LogicalResult $cppClass::verify() {
-      return ::kb::gemm_tile::verifyElementwiseOp(*this);
+      return {::kb::gemm_tile::HostKernel::Kind::Map, getKernel(),
+              /*accumulate=*/false, getFactor().convertToDouble()};
     }
   }];
 }
 
-// An elementwise op of two regions on one PE: out[o + i] = f(lhs[l + i],
-// rhs[r + i]) over the 2-D `sizes` region, computed in f32 by the runtime
-// kernel `kernel`. A rank-1 `rhs` is a bias: `rhs[r + j]` is combined with
-// every row. A new one is a `def` of this class and a registered kernel.
-class GemmTile_BinaryElementwiseOp<string mnemonic, string kernel>
-    : GemmTile_Op<mnemonic, [GemmTile_PEComputeOpInterface]> {
-  let arguments = (ins I64Attr:$pe,
+def GemmTile_ZipOp : GemmTile_Op<"zip", [GemmTile_PEComputeOpInterface]> {
+  let summary = "A runtime kernel of two operands over a region on one PE";
+  let description = [{
+    PE `pe` of the cube holding all three buffers writes
+    `out[o + i] = kernel(lhs[l + i], rhs[r + i])` over the 2-D `sizes`
+    region, computed in f32 and rounded to `out`'s element type. `kernel`
+    names a zip kernel of the runtime: `add`, `mul`. A rank-1 `rhs` is a
+    bias: `rhs[r + j]` is combined with every row.
+
+    ```mlir
+    %t = gemm_tile.zip "add" pe 0 %y [0, 0], %bias [16] to %y [0, 0] sizes [8, 16]
+        : memref<8x32xf32, #gemm_tile.cube<0>>, memref<32xf32, #gemm_tile.cube<0>>,
+          memref<8x32xf32, #gemm_tile.cube<0>>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel, I64Attr:$pe,
       Arg<GemmTile_Buffer, "", [MemRead]>:$lhs, DenseI64ArrayAttr:$lhs_offsets,
       Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
       Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
       DenseI64ArrayAttr:$sizes);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
-    `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
+    $kernel `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
     `sizes` $sizes attr-dict `:` type($lhs) `,` type($rhs) `,` type($out)
   }];
   let hasVerifier = 1;
@@ -145,96 +165,8 @@ class GemmTile_BinaryElementwiseOp<string mnemonic, string kernel>
       return ::kb::gemm_tile::elementwiseWorkOf(*this);
     }
     ::kb::gemm_tile::HostKernel getHostKernel() {
-      return {::kb::gemm_tile::HostKernel::Kind::Zip, "}] # kernel # [{"};
+      return {::kb::gemm_tile::HostKernel::Kind::Zip, getKernel()};
     }
-  }];
-  let extraClassDefinition = [{
-    ::mlir::LogicalResult $cppClass::verify() {
-      return ::kb::gemm_tile::verifyElementwiseOp(*this);
-    }
-  }];
-}
-
-def GemmTile_GeluOp : GemmTile_UnaryElementwiseOp<"gelu", "gelu"> {
-  let summary = "Elementwise GELU (tanh) of a region on one PE";
-  let description = [{
-    PE `pe` of the cube holding both buffers writes
-    `out[o + i] = gelu(input[x + i])` for the `sizes` region, computed in
-    f32 (the tanh approximation of `kb.gelu`).
-
-    ```mlir
-    %t = gemm_tile.gelu pe 0 %h [0, 0] to %g [0, 0] sizes [8, 16]
-        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
-    ```
-  }];
-}
-
-def GemmTile_SiluOp : GemmTile_UnaryElementwiseOp<"silu", "silu"> {
-  let summary = "Elementwise SiLU of a region on one PE";
-  let description = [{
-    PE `pe` of the cube holding both buffers writes
-    `out[o + i] = input[x + i] / (1 + exp(-input[x + i]))` for the `sizes`
-    region, computed in f32 (`kb.silu`).
-
-    ```mlir
-    %t = gemm_tile.silu pe 0 %h [0, 0] to %s [0, 0] sizes [8, 16]
-        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<1>>
-    ```
-  }];
-}
-
-def GemmTile_ScaleOp
-    : GemmTile_UnaryElementwiseOp<"scale", "copy",
-                                  "getFactor().convertToDouble()"> {
-  let summary = "A region times a constant, on one PE";
-  let description = [{
-    PE `pe` of the cube holding both buffers writes
-    `out[o + i] = factor · input[x + i]` for the `sizes` region, computed in
-    f32 (`kb.scale`).
-
-    ```mlir
-    %t = gemm_tile.scale pe 0 %h [0, 0] to %s [0, 0] sizes [8, 16] by 1.250000e-01
-        : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
-    ```
-  }];
-  let arguments = (ins I64Attr:$pe,
-      Arg<GemmTile_Buffer, "", [MemRead]>:$input, DenseI64ArrayAttr:$input_offsets,
-      Arg<GemmTile_Buffer, "", [MemWrite]>:$out, DenseI64ArrayAttr:$out_offsets,
-      DenseI64ArrayAttr:$sizes, DefaultValuedAttr<F64Attr, "1.0">:$factor);
-  let assemblyFormat = [{
-    `pe` $pe $input $input_offsets `to` $out $out_offsets `sizes` $sizes
-    `by` $factor attr-dict `:` type($input) `,` type($out)
-  }];
-}
-
-def GemmTile_MulOp : GemmTile_BinaryElementwiseOp<"mul", "mul"> {
-  let summary = "Elementwise product of two regions on one PE, with broadcast";
-  let description = [{
-    PE `pe` of the cube holding all three buffers writes
-    `out[o + i] = lhs[l + i] · rhs[r + i]` over the 2-D `sizes` region,
-    computed in f32 (`kb.mul`). A rank-1 `rhs` multiplies every row.
-
-    ```mlir
-    %t = gemm_tile.mul pe 0 %g [0, 0], %u [0, 0] to %h [0, 0] sizes [8, 16]
-        : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>,
-          memref<8x16xf16, #gemm_tile.cube<0>>
-    ```
-  }];
-}
-
-def GemmTile_AddOp : GemmTile_BinaryElementwiseOp<"add", "add"> {
-  let summary = "Elementwise add of two regions on one PE, with bias broadcast";
-  let description = [{
-    PE `pe` of the cube holding all three buffers writes
-    `out[o + i] = lhs[l + i] + rhs[r + i]` over the 2-D `sizes` region,
-    computed in f32. A rank-1 `rhs` is a bias: `rhs[r + j]` is added to every
-    row.
-
-    ```mlir
-    %t = gemm_tile.add pe 0 %y [0, 0], %bias [16] to %y [0, 0] sizes [8, 16]
-        : memref<8x32xf32, #gemm_tile.cube<0>>, memref<32xf32, #gemm_tile.cube<0>>,
-          memref<8x32xf32, #gemm_tile.cube<0>>
-    ```
   }];
 }
 

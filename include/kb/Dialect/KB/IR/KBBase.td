@@ -108,12 +108,4 @@ def KB_ResultTypeOfFirstOperand
   let cppNamespace = "::kb";
 }
 
-// Marks an elementwise op (kb.gelu, silu, scale, add, mul and any op built on
-// their base classes): it lowers to one gemm_tile elementwise op per PE slab
-// of its result, which kb-run charges with kb::elementwiseWork; placement's
-// cost model prices every op with this trait by that same function.
-def KB_ElementwiseOpTrait : NativeOpTrait<"ElementwiseOpTrait"> {
-  let cppNamespace = "::kb";
-}
-
 #endif // KB_DIALECT_KB_IR_KBBASE_TD

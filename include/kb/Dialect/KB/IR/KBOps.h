@@ -4,6 +4,7 @@
 #define KB_DIALECT_KB_IR_KBOPS_H
 
 #include "kb/Dialect/KB/IR/KBAttrs.h"
+#include "kb/Dialect/KB/IR/ElementwiseOpInterface.h"
 #include "kb/Dialect/KB/IR/KBDialect.h"
 #include "kb/Dialect/KB/IR/TPPartitionOpInterface.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -21,10 +22,6 @@ template <typename ConcreteType>
 class ResultTypeOfFirstOperand
     : public mlir::OpTrait::TraitBase<ConcreteType, ResultTypeOfFirstOperand> {
 };
-/// An elementwise op, lowered slab by slab (see KBBase.td); a marker.
-template <typename ConcreteType>
-class ElementwiseOpTrait
-    : public mlir::OpTrait::TraitBase<ConcreteType, ElementwiseOpTrait> {};
 } // namespace kb
 
 #define GET_OP_CLASSES

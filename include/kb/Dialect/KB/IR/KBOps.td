@@ -5,6 +5,7 @@
 
 include "kb/Dialect/KB/IR/KBBase.td"
 include "kb/Dialect/KB/IR/KBAttrs.td"
+include "kb/Dialect/KB/IR/ElementwiseOpInterface.td"
 include "kb/Dialect/KB/IR/TPPartitionOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -113,14 +114,16 @@ def KB_MatmulOp : KB_Op<"matmul", [Pure,
 // replicated or split piece a rank holds; a partial sum is reduced first
 // unless the op is linear (`kb.scale`).
 class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
-                            list<Trait> traits = []>
-    : KB_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
-        KB_ElementwiseOpTrait,
-        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>], traits)> {
+                            string kernelScale = "1.0">
+    : KB_Op<mnemonic, [Pure, SameOperandsAndResultType,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>,
+        DeclareOpInterfaceMethods<KB_ElementwiseOpInterface,
+                                  ["getKernelScale"]>]> {
   let arguments = (ins KB_FloatTensor:$input);
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let extraClassDefinition = [{
+    double $cppClass::getKernelScale() { return }] # kernelScale # [{; }
     ::mlir::FailureOr<::kb::TPRule> $cppClass::getTPRule(
         ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
       return ::kb::unaryElementwiseRule(operandLayouts, }] # linear # [{);
@@ -141,8 +144,10 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
 // (kb::PartialOperands).
 class KB_BinaryElementwiseOp<string mnemonic, string partials>
     : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
-        KB_ResultTypeOfFirstOperand, KB_ElementwiseOpTrait,
-        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
+        KB_ResultTypeOfFirstOperand,
+        DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>,
+        DeclareOpInterfaceMethods<KB_ElementwiseOpInterface,
+                                  ["getKernelScale"]>]> {
   let arguments = (ins KB_FloatTensor:$lhs, KB_FloatTensor:$rhs);
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
@@ -159,6 +164,7 @@ class KB_BinaryElementwiseOp<string mnemonic, string partials>
     }
   }];
   let extraClassDefinition = [{
+    double $cppClass::getKernelScale() { return 1.0; }
     ::mlir::FailureOr<::kb::TPRule> $cppClass::getTPRule(
         ::llvm::ArrayRef<::kb::TPLayout> operandLayouts) {
       return ::kb::binaryElementwiseRule(
@@ -201,7 +207,8 @@ def KB_SiluOp : KB_UnaryElementwiseOp<"silu"> {
   }];
 }
 
-def KB_ScaleOp : KB_UnaryElementwiseOp<"scale", "true"> {
+def KB_ScaleOp : KB_UnaryElementwiseOp<"scale", "true",
+                                         "getFactor().convertToDouble()"> {
   let summary = "Multiply every element by a constant";
   let description = [{
     `result = factor · input`, with `factor` an f64 constant, computed in f32
