@@ -710,6 +710,12 @@ int main(int argc, char **argv) {
     if (ref->view != View::Global && !compileLocal)
       return fail("the reference must be a global-view program, not a " +
                   viewName(ref->view));
+    // A local view whose ops kb-outline-kernels already made into kernel
+    // calls runs on the host with the calls expanded: the host interpreter
+    // runs straight-line kb ops.
+    if (ref->view == View::Local)
+      if (llvm::Error e = inlineKernelCalls(ref->entry))
+        return fail(std::move(e));
     referenceProgram = *ref;
   }
   if (referenceProgram) {
@@ -734,6 +740,9 @@ int main(int argc, char **argv) {
       return fail("--trace-ranks: rank " + llvm::Twine(r) +
                   " is not a SIP of this program (ranks 0 to " +
                   llvm::Twine(program.worldSize - 1) + ")");
+  if (program.view == View::Local)
+    if (llvm::Error e = inlineKernelCalls(program.entry))
+      return fail(std::move(e));
   if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
     return fail(std::move(e));
   if (llvm::Error e = checkOutputs(&program))
