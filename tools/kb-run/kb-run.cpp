@@ -672,10 +672,11 @@ int main(int argc, char **argv) {
     {
       PlacementAdviceCollector collector(&ctx);
       if (failed(pm.run(*module)))
-        return fail("the " + pipelineName + " failed on " + inputFile +
-                    (compileLocal ? " (a local-view program: placement and "
-                                    "lowering to gemm_tile)"
-                                  : ""));
+        return fail(compileLocal
+                        ? "the kb-device-pipeline failed on " + inputFile +
+                              " (a local-view program: placement and "
+                              "lowering to gemm_tile)"
+                        : "the kb pipeline failed on " + inputFile);
       placementAdvice.assign(collector.getAdvice().begin(),
                              collector.getAdvice().end());
     }
