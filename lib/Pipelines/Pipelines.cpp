@@ -14,6 +14,11 @@ using namespace mlir;
 
 void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createKBTPPartitionPass());
+  buildKBDevicePipeline(pm, options);
+}
+
+void kb::buildKBDevicePipeline(OpPassManager &pm,
+                               const KBPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   KBPlacePassOptions place;
@@ -36,4 +41,9 @@ void kb::registerKBPipelines() {
       "Partition a global-view kb program per TP rank, place its tensors "
       "inside each SIP and lower it to gemm_tile",
       buildKBPipeline);
+  PassPipelineRegistration<KBPipelineOptions>(
+      "kb-device-pipeline",
+      "The kb-pipeline after partition: place a local-view (per-rank) kb "
+      "program's tensors inside each SIP and lower it to gemm_tile",
+      buildKBDevicePipeline);
 }

@@ -1,9 +1,11 @@
 //===- kb-run.cpp - run kb programs on a simulated AHBM system ------------===//
 //
 // Reads a kb program (global view, local view or lowered gemm_tile), compiles
-// a global-view one with the kb pipeline, runs it for W ranks with real
-// arithmetic, optionally checks it against the unsharded program, and reports
-// the device time under the cost model. Every failure is a message and exit
+// a global-view one with the kb pipeline and a local-view one with the
+// kb-device-pipeline (the kb pipeline after partition), runs it for W ranks
+// with real arithmetic, optionally checks it against a reference (the
+// unsharded program, or a local view's own run on the host), and reports the
+// device time under the cost model. Every failure is a message and exit
 // status 1, and leaves no output file and loses no existing one: the outputs
 // of a run (results, saved inputs, report, trace) are put in place together
 // or not at all (kb::OutputFileSet). A failed --check is the exception: the
@@ -86,7 +88,8 @@ static cl::opt<bool>
 static cl::opt<std::string>
     referenceFile("reference",
                   cl::desc("The global-view program --check compares with, "
-                           "when the input is already partitioned"),
+                           "when the input is already partitioned (a "
+                           "local-view input then runs on the host)"),
                   cl::value_desc("global.mlir"), cl::cat(category));
 static cl::opt<std::string> reportFile("report",
                                        cl::desc("Write the JSON report here"),
@@ -123,7 +126,8 @@ static cl::opt<bool> progressFlag(
     cl::desc("Show a progress line on stderr (default: on a terminal, for "
              "runs longer than 2 s)"),
     cl::cat(category));
-// The kb-pipeline's options, for a global-view program kb-run compiles.
+// The kb-pipeline's options, for a global-view or local-view program kb-run
+// compiles (kb-device-pipeline takes the same ones).
 static cl::opt<bool> outlineOps(
     "outline-ops",
     cl::desc("kb-pipeline: emit each distinct op's device work once, as a "
@@ -198,14 +202,19 @@ private:
   std::chrono::steady_clock::time_point start, last;
 };
 
-/// Adds the kb-pipeline, as the options ask for it, to `pm`; with `advise`,
-/// kb-place remarks on given policies its own choice clearly beats.
-static void buildPipeline(OpPassManager &pm, bool advise = false) {
+/// Adds the kb-pipeline (for a global-view program) or the
+/// kb-device-pipeline (the stages after partition, for a local-view one), as
+/// the options ask for it, to `pm`; with `advise`, kb-place remarks on given
+/// policies its own choice clearly beats.
+static void buildPipeline(OpPassManager &pm, View view, bool advise = false) {
   kb::KBPipelineOptions options;
   options.outlineOps = outlineOps;
   options.costModel = costModel;
   options.advisePlacement = advise;
-  kb::buildKBPipeline(pm, options);
+  if (view == View::Local)
+    kb::buildKBDevicePipeline(pm, options);
+  else
+    kb::buildKBPipeline(pm, options);
 }
 
 /// The progress line, ended before an error is printed.
@@ -563,9 +572,10 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "kb-run: run a kb program on a simulated AHBM system\n\n"
-      "  A global-view program is compiled with the kb pipeline first; with\n"
-      "  --check the unsharded program runs too and the results are "
-      "compared.\n");
+      "  A global-view program is compiled with the kb pipeline first, a\n"
+      "  local-view one with the kb-device-pipeline; with --check the\n"
+      "  unsharded program (or, for a local view, its run on the host) runs\n"
+      "  too and the results are compared.\n");
 
   // Options that would be ignored are errors: the user meant something.
   llvm::Expected<int> hostThreadCount = hostThreads();
@@ -603,14 +613,24 @@ int main(int argc, char **argv) {
   llvm::Expected<Program> analyzed = analyzeProgram(*module, entryName);
   if (!analyzed)
     return fail(analyzed.takeError());
-  if (analyzed->view != View::Global)
+  // A local-view program is compiled for the device, unless --reference asks
+  // for the check of its partition alone: its ranks run on the host.
+  bool compileLocal = analyzed->view == View::Local && referenceFile.empty();
+  bool compiles = analyzed->view == View::Global || compileLocal;
+  if (!compiles)
     for (cl::Option *option : {static_cast<cl::Option *>(&outlineOps),
                                static_cast<cl::Option *>(&costModel)})
       if (option->getNumOccurrences())
-        return fail("--" + option->ArgStr +
-                    " is an option of the kb-pipeline, which only a "
-                    "global-view program goes through; " +
-                    inputFile + " is a " + viewName(analyzed->view));
+        return fail(
+            "--" + option->ArgStr + " is an option of the kb-pipeline, " +
+            (analyzed->view == View::Local
+                 ? "which a local-view program given --reference does not go "
+                   "through (its ranks run on the host); drop --reference "
+                   "to compile " +
+                       inputFile + " for the device"
+                 : "which only a global-view or local-view program goes "
+                   "through; " +
+                       inputFile + " is a " + viewName(analyzed->view)));
   if (analyzed->view == View::Global && !referenceFile.empty())
     return fail("--reference: " + inputFile +
                 " is a global-view program, which --check compares with "
@@ -632,23 +652,31 @@ int main(int argc, char **argv) {
                        device.toAttr(&ctx));
   }
 
-  // A global-view program is its own reference; compile a copy of it.
+  // A global-view program is its own reference, a local-view one compiled
+  // here its own run on the host; compile a copy of it.
   OwningOpRef<ModuleOp> reference;
   std::optional<Program> referenceProgram;
   Program program = *analyzed;
   SmallVector<PlacementAdvice> placementAdvice;
-  if (program.view == View::Global) {
+  std::string referenceName = "the unsharded global program";
+  if (compiles) {
     reference = module->clone();
-    progress.phase("compiling with the kb-pipeline");
+    llvm::StringRef pipelineName =
+        compileLocal ? "kb-device-pipeline" : "kb-pipeline";
+    progress.phase(("compiling with the " + pipelineName).str());
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
     applyDefaultTimingPassManagerCLOptions(pm);
-    buildPipeline(pm, /*advise=*/true);
+    buildPipeline(pm, analyzed->view, /*advise=*/true);
     {
       PlacementAdviceCollector collector(&ctx);
       if (failed(pm.run(*module)))
-        return fail("the kb pipeline failed on " + inputFile);
+        return fail(compileLocal
+                        ? "the kb-device-pipeline failed on " + inputFile +
+                              " (a local-view program: placement and "
+                              "lowering to gemm_tile)"
+                        : "the kb pipeline failed on " + inputFile);
       placementAdvice.assign(collector.getAdvice().begin(),
                              collector.getAdvice().end());
     }
@@ -659,6 +687,8 @@ int main(int argc, char **argv) {
     for (auto [to, from] : llvm::zip(compiled->args, program.args))
       to.fanIn = from.fanIn;
     program = *compiled;
+    if (compileLocal)
+      referenceName = "the local view, run on the host";
   } else if (check) {
     if (referenceFile.empty())
       return fail("--check on a " + viewName(program.view) +
@@ -668,6 +698,7 @@ int main(int argc, char **argv) {
     reference = parseFile(referenceFile, ctx, referenceSourceMgr);
     if (!reference)
       return 1;
+    referenceName += " (" + referenceFile + ")";
   }
   if (program.view == View::Lowered &&
       failed(verifyRings(*module, analyzed->view == View::Lowered)))
@@ -677,9 +708,15 @@ int main(int argc, char **argv) {
     llvm::Expected<Program> ref = analyzeProgram(*reference, entryName);
     if (!ref)
       return fail(referenceFile + ": " + llvm::toString(ref.takeError()));
-    if (ref->view != View::Global)
+    if (ref->view != View::Global && !compileLocal)
       return fail("the reference must be a global-view program, not a " +
                   viewName(ref->view));
+    // A local view whose ops kb-outline-kernels already made into kernel
+    // calls runs on the host with the calls expanded: the host interpreter
+    // runs straight-line kb ops.
+    if (ref->view == View::Local)
+      if (llvm::Error e = inlineKernelCalls(ref->entry))
+        return fail(std::move(e));
     referenceProgram = *ref;
   }
   if (referenceProgram) {
@@ -697,13 +734,16 @@ int main(int argc, char **argv) {
 
   if (!plotFile.empty() && program.view == View::Local)
     return fail("--plot draws the device program's timeline; a local-view "
-                "program runs on the host (give the global view or the "
-                "lowered program)");
+                "program with --reference runs on the host (drop "
+                "--reference to compile and run it on the device)");
   for (int64_t r : traceRanks)
     if (r < 0 || r >= program.worldSize)
       return fail("--trace-ranks: rank " + llvm::Twine(r) +
                   " is not a SIP of this program (ranks 0 to " +
                   llvm::Twine(program.worldSize - 1) + ")");
+  if (program.view == View::Local)
+    if (llvm::Error e = inlineKernelCalls(program.entry))
+      return fail(std::move(e));
   if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
     return fail(std::move(e));
   if (llvm::Error e = checkOutputs(&program))
@@ -727,7 +767,8 @@ int main(int argc, char **argv) {
 
   std::optional<CheckResult> checked;
   if (referenceProgram) {
-    progress.phase("running the unsharded reference");
+    progress.phase(compileLocal ? "running the local view on the host"
+                                : "running the unsharded reference");
     llvm::Expected<SmallVector<HostTensor>> expected =
         runKBProgram(*referenceProgram, *globalInputs);
     if (!expected)
@@ -739,7 +780,7 @@ int main(int argc, char **argv) {
     // Which op went wrong first: each kb op's result, compiled and
     // unsharded, in program order (a global-view program only: kb-run
     // compiles it and so can cut it after any op).
-    if (!checked->passed && analyzed->view == View::Global) {
+    if (!checked->passed && compiles) {
       progress.finish();
       if (!quiet)
         llvm::errs() << "kb-run: the check failed; looking for the first kb "
@@ -748,7 +789,8 @@ int main(int argc, char **argv) {
       checked->firstDivergingOp =
           findFirstDivergingOp(
               *reference, entryName, *globalInputs, device,
-              [](OpPassManager &pm) { buildPipeline(pm); }, *hostThreadCount);
+              [&](OpPassManager &pm) { buildPipeline(pm, analyzed->view); },
+              *hostThreadCount);
     }
   }
 
@@ -788,8 +830,12 @@ int main(int argc, char **argv) {
   // The report, with the given policies kb-place would not have chosen.
   auto fullReport = [&] {
     llvm::json::Value report = reportJSON(program, device, device_run, checked);
-    if (llvm::json::Object *object = report.getAsObject())
+    if (llvm::json::Object *object = report.getAsObject()) {
       (*object)["placement_advice"] = placementAdviceJSON(placementAdvice);
+      (*object)["input_view"] = viewName(analyzed->view);
+      if (llvm::json::Object *checkObject = object->getObject("check"))
+        (*checkObject)["reference"] = referenceName;
+    }
     return report;
   };
   if (!reportFile.empty())
@@ -817,6 +863,8 @@ int main(int argc, char **argv) {
     printResults(llvm::outs(), *results);
   if (!quiet) {
     printReport(llvm::outs(), program, device, device_run, checked);
+    if (checked)
+      llvm::outs() << "check reference: " << referenceName << "\n";
     printPlacementAdvice(llvm::outs(), placementAdvice);
   }
   llvm::outs().flush();

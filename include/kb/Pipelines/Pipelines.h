@@ -35,7 +35,16 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
 /// check cube memory and yield safety.
 void buildKBPipeline(mlir::OpPassManager &pm, const KBPipelineOptions &options);
 
-/// Registers `kb-pipeline`.
+/// The kb-pipeline after kb-tp-partition, for a local-view program (one a user
+/// wrote per rank, or kb-tp-partition made): canonicalize, place and (with
+/// lower-to-device) outline kernels (with outline-ops), lower to gemm_tile and
+/// check cube memory, rings and yield safety. buildKBPipeline is
+/// kb-tp-partition followed by this, so a partition given as the local view
+/// compiles to the same device program as its global view.
+void buildKBDevicePipeline(mlir::OpPassManager &pm,
+                           const KBPipelineOptions &options);
+
+/// Registers `kb-pipeline` and `kb-device-pipeline`.
 void registerKBPipelines();
 
 } // namespace kb
