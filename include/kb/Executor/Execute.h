@@ -115,6 +115,15 @@ llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
     const gemm_tile::DeviceDescription &device, DeviceRun &run,
     bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr);
 
+/// Runs the same schedule as runDeviceProgram on shapes alone (kb-run
+/// --cost-only): no inputs, no host tensors, no arithmetic, the hazard checks
+/// and every figure of `run` as the numeric run gives them. Its host memory
+/// and time grow with the device ops and the buffers' count, not their size.
+llvm::Error estimateDeviceProgram(const Program &program,
+                                  const gemm_tile::DeviceDescription &device,
+                                  DeviceRun &run,
+                                  const ProgressFn &progress = nullptr);
+
 } // namespace kb::exec
 
 #endif // KB_EXECUTOR_EXECUTE_H
