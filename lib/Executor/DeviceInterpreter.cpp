@@ -77,6 +77,8 @@ struct Buffer {
   const float *view = nullptr;
   int64_t viewStride = 0;
   std::vector<Access> writers, readers;
+  // In its rank's `accessed` list (it has accesses a wait may retire).
+  bool accessed = false;
 };
 
 /// Whether two regions (empty sizes: the whole buffer) overlap.
@@ -103,6 +105,10 @@ struct Rank {
   // each other (the hazard check guarantees it), run together at the wait.
   std::vector<std::function<void()>> pending;
   std::vector<Token> tokenTable;
+  // The buffers with recorded accesses: a wait retires those of its tokens
+  // here, so that accesses no check will ask about again do not pile up
+  // (a whole model's worth, on every rank).
+  std::vector<int64_t> accessed;
   // PEs by track (cube * pesPerCube + pe), only those the program uses: a
   // device of thousands of cubes of thousands of PEs costs nothing for the
   // PEs it leaves idle.
@@ -169,6 +175,21 @@ private:
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {});
+  /// Drops the accesses of waited tokens, which touch() would skip anyway.
+  void retireWaitedAccesses(Rank &rank) {
+    llvm::erase_if(rank.accessed, [&](int64_t index) {
+      Buffer &buffer = rank.heap[index];
+      for (std::vector<Access> *list : {&buffer.writers, &buffer.readers}) {
+        llvm::erase_if(*list, [&](const Access &a) {
+          return rank.tokenTable[a.token].waited;
+        });
+        if (list->empty())
+          std::vector<Access>().swap(*list); // its memory too
+      }
+      buffer.accessed = !buffer.writers.empty() || !buffer.readers.empty();
+      return !buffer.accessed;
+    });
+  }
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
   Buffer &bufferOf(Rank &rank, Value v) {
@@ -311,6 +332,9 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
   // vector would copy every rank made so far, tensors and all (a third of a
   // 2.4 GB decode run was the kernel zeroing pages for those copies).
   ranks.reserve(program.worldSize);
+  // At most one event per op and rank: reserved once, the timeline of a
+  // whole model does not pass through a vector twice its size as it grows.
+  run.trace.reserve(run.trace.size() + ops.size() * program.worldSize);
   for (int64_t r = 0; r < program.worldSize; ++r) {
     Rank rank;
     rank.index = r;
@@ -424,10 +448,15 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                              where(reader) +
                              " still reads, before waiting for it (missing "
                              "gemm_tile.wait)");
-  if (token >= 0)
+  if (token >= 0) {
     (write ? buffer.writers : buffer.readers)
         .push_back({token, SmallVector<int64_t, 2>(offsets),
                     SmallVector<int64_t, 2>(sizes)});
+    if (!buffer.accessed) {
+      buffer.accessed = true;
+      rank.accessed.push_back(rank.buffers[value]);
+    }
+  }
   return llvm::Error::success();
 }
 
@@ -700,6 +729,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
       token.waited = true;
       rank.clock = std::max(rank.clock, token.end);
     }
+    retireWaitedAccesses(rank);
     return llvm::Error::success();
   }
   // Buffers were made when the program was loaded.
