@@ -4,6 +4,9 @@ program and as the equivalent linalg + upstream `shard` program, so that kb-opt 
 mlir-opt partition the same model.
 
   gen_gpt.py N OUT_KB.mlir OUT_SHARD.mlir [--hidden 12288] [--ffn 49152] [--tp 8] [--tokens 8]
+
+decoder_program() writes whole GPT-style decoder layers (attention and MLP) for the
+cost-only estimates of bench/gpt3_estimate.py.
 """
 import argparse
 
@@ -29,6 +32,63 @@ def kb_program(n, m, h, f, tp):
             f"  func.func @gpt({', '.join(args)}) -> tensor<{m}x{h}xf16> {{\n"
             + "\n".join(body) +
             f"\n    return {cur} : tensor<{m}x{h}xf16>\n  }}\n}}\n")
+
+
+def decoder_program(n, m, h, heads, f, tp, cache=0, cube_memory_mib=None):
+    """N GPT-style decoder layers (GPT-2/GPT-3: pre-LayerNorm, biases, GELU, no RoPE),
+    `m` tokens; with `cache` > 0, one decode step: the m new tokens attend to a KV cache
+    of `cache` tokens per layer (kb.kv_append), as examples/llama2_7b_decode.mlir does.
+    Returns the kb global-view program; its result is the last layer's output."""
+    t = lambda *shape: "tensor<" + "x".join(map(str, shape)) + "xf16>"
+    keys = cache + m
+    args = [f"%x: {t(m, h)}"]
+    body = []
+    cur = "%x"
+    for i in range(n):
+        args += [f"%ln1_w{i}: {t(h)}", f"%ln1_b{i}: {t(h)}",
+                 f"%wq{i}: {t(h, h)}", f"%bq{i}: {t(h)}",
+                 f"%wk{i}: {t(h, h)}", f"%bk{i}: {t(h)}",
+                 f"%wv{i}: {t(h, h)}", f"%bv{i}: {t(h)}",
+                 f"%wo{i}: {t(h, h)}", f"%bo{i}: {t(h)}",
+                 f"%ln2_w{i}: {t(h)}", f"%ln2_b{i}: {t(h)}",
+                 f"%wfc{i}: {t(h, f)}", f"%bfc{i}: {t(f)}",
+                 f"%wproj{i}: {t(f, h)}", f"%bproj{i}: {t(h)}"]
+        col = lambda out, x, w, b, k, o: (
+            f"    %{out} = kb.column_parallel_linear {x}, %{w} bias %{b} : "
+            f"({t(m, k)}, {t(k, o)}, {t(o)}) -> {t(m, o)}")
+        row = lambda out, x, w, b, k, o: (
+            f"    %{out} = kb.row_parallel_linear {x}, %{w} bias %{b} : "
+            f"({t(m, k)}, {t(k, o)}, {t(o)}) -> {t(m, o)}")
+        body.append(f"    %n{i} = kb.layer_norm {cur}, %ln1_w{i}, %ln1_b{i} : "
+                    f"{t(m, h)}, {t(h)}, {t(h)}")
+        for name in ("q", "k", "v"):
+            body.append(col(f"{name}{i}", f"%n{i}", f"w{name}{i}", f"b{name}{i}", h, h))
+        kk, vv = f"%k{i}", f"%v{i}"
+        if cache:
+            args += [f"%kc{i}: {t(cache, h)}", f"%vc{i}: {t(cache, h)}"]
+            body.append(f"    %keys{i} = kb.kv_append %kc{i}, %k{i} : "
+                        f"{t(cache, h)}, {t(m, h)} -> {t(keys, h)}")
+            body.append(f"    %values{i} = kb.kv_append %vc{i}, %v{i} : "
+                        f"{t(cache, h)}, {t(m, h)} -> {t(keys, h)}")
+            kk, vv = f"%keys{i}", f"%values{i}"
+        body.append(f"    %a{i} = kb.attention %q{i}, {kk}, {vv} heads {heads} kv_heads {heads} : "
+                    f"({t(m, h)}, {t(keys, h)}, {t(keys, h)}) -> {t(m, h)}")
+        body.append(row(f"o{i}", f"%a{i}", f"wo{i}", f"bo{i}", h, h))
+        body.append(f"    %h{i} = kb.add {cur}, %o{i} : {t(m, h)}, {t(m, h)}")
+        body.append(f"    %m{i} = kb.layer_norm %h{i}, %ln2_w{i}, %ln2_b{i} : "
+                    f"{t(m, h)}, {t(h)}, {t(h)}")
+        body.append(col(f"fc{i}", f"%m{i}", f"wfc{i}", f"bfc{i}", h, f))
+        body.append(f"    %g{i} = kb.gelu %fc{i} : {t(m, f)}")
+        body.append(row(f"p{i}", f"%g{i}", f"wproj{i}", f"bproj{i}", f, h))
+        body.append(f"    %y{i} = kb.add %h{i}, %p{i} : {t(m, h)}, {t(m, h)}")
+        cur = f"%y{i}"
+    attrs = [f"kb.world_size = {tp} : i64"]
+    if cube_memory_mib:
+        attrs.append(f"gemm_tile.device = #gemm_tile.device<cube_memory_mib = {cube_memory_mib}>")
+    return (f"module attributes {{{', '.join(attrs)}}} {{\n"
+            f"  func.func @gpt({', '.join(args)}) -> {t(m, h)} {{\n"
+            + "\n".join(body) +
+            f"\n    return {cur} : {t(m, h)}\n  }}\n}}\n")
 
 
 def shard_program(n, m, h, f, tp):

@@ -70,10 +70,12 @@ struct Work {
 };
 
 /// `work` cut into `count` parts as even as can be, along its rows or its
-/// heads.
+/// heads; the parts past the length cut are empty and not made (part i is
+/// still PE or cube i's), so thousands of PEs cost nothing when idle.
 llvm::SmallVector<Work> splitWork(const Work &work, bool alongRows,
                                   int64_t count) {
   Box box{{work.row0, work.head0}, {work.rows, work.heads}};
+  count = std::min(count, std::max<int64_t>(box.sizes[alongRows ? 0 : 1], 1));
   llvm::SmallVector<Work> parts;
   for (const Box &part : splitEvenly(box, alongRows ? 0 : 1, count))
     parts.push_back(

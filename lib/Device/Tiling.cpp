@@ -66,6 +66,19 @@ llvm::SmallVector<CubePiece> kb::cubePieces(llvm::ArrayRef<int64_t> shape,
   return pieces;
 }
 
+std::optional<Box> kb::cubePieceBox(llvm::ArrayRef<int64_t> shape,
+                                    const Placement &policy, int64_t cube) {
+  if (cube < 0 || cube >= policy.numCubes)
+    return std::nullopt;
+  Box box{llvm::SmallVector<int64_t, 2>(shape.size(), 0),
+          llvm::SmallVector<int64_t, 2>(shape)};
+  if (policy.cubeDim != Placement::kReplicate) {
+    box.sizes[policy.cubeDim] = shape[policy.cubeDim] / policy.numCubes;
+    box.offsets[policy.cubeDim] = cube * box.sizes[policy.cubeDim];
+  }
+  return box;
+}
+
 llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
                                        int64_t count) {
   llvm::SmallVector<Box> parts;
@@ -89,6 +102,9 @@ llvm::SmallVector<Box> kb::peShares(const Box &box, const Placement &policy,
       if (box.sizes[d] > box.sizes[dim])
         dim = d;
   }
+  // Past the dimension's length the shares are empty and dropped below:
+  // not making them keeps this proportional to the box, not to the PEs.
+  count = std::min(count, std::max<int64_t>(box.sizes[dim], 1));
   llvm::SmallVector<Box> shares = splitEvenly(box, dim, count);
   while (!shares.empty() && shares.back().numElements() == 0)
     shares.pop_back();
@@ -114,16 +130,19 @@ llvm::SmallVector<Box> kb::rowShares(const Box &local, int64_t unit,
   llvm::SmallVector<Box> shares;
   int64_t rows = local.sizes[0];
   int64_t units = unit ? local.sizes[1] / unit : 1;
+  // Shares past the split dimension's length are empty and dropped below:
+  // they are not made (a cube may have thousands of PEs).
   if (rows < pesPerCube && units > 1) {
     // Decode: one token's heads shared out, rather than one busy PE.
     Box inUnits{{0, 0}, {rows, units}};
-    for (Box &share : splitEvenly(inUnits, 1, pesPerCube)) {
+    for (Box &share : splitEvenly(inUnits, 1, std::min(pesPerCube, units))) {
       share.offsets[1] *= unit;
       share.sizes[1] *= unit;
       shares.push_back(share);
     }
   } else {
-    shares = splitEvenly(local, 0, pesPerCube);
+    shares = splitEvenly(local, 0,
+                         std::min(pesPerCube, std::max<int64_t>(rows, 1)));
   }
   llvm::erase_if(shares, [](const Box &b) { return b.numElements() == 0; });
   return shares;

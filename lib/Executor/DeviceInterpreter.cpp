@@ -11,8 +11,14 @@
 // gemm_tile::RingStepOpInterface): a new elementwise device op needs no code
 // here, only a kernel registered in the runtime.
 //
+// In cost-only mode (estimateDeviceProgram) the same schedule runs on shapes
+// alone: buffers hold a dtype and a shape but no data, no arithmetic is
+// deferred and no ring chunk is copied. Timing, hazards and the report depend
+// on regions and sizes only, so they are those of the numeric run.
+//
 //===----------------------------------------------------------------------===//
 
+#include "kb/Device/ByteArithmetic.h"
 #include "kb/Device/CostModel.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
@@ -71,6 +77,8 @@ struct Buffer {
   const float *view = nullptr;
   int64_t viewStride = 0;
   std::vector<Access> writers, readers;
+  // In its rank's `accessed` list (it has accesses a wait may retire).
+  bool accessed = false;
 };
 
 /// Whether two regions (empty sizes: the whole buffer) overlap.
@@ -97,8 +105,18 @@ struct Rank {
   // each other (the hazard check guarantees it), run together at the wait.
   std::vector<std::function<void()>> pending;
   std::vector<Token> tokenTable;
-  std::vector<double> peFree, dmaFree;
-  std::vector<double> peBusy, dmaBusy;
+  // The buffers with recorded accesses: a wait retires those of its tokens
+  // here, so that accesses no check will ask about again do not pile up
+  // (a whole model's worth, on every rank).
+  std::vector<int64_t> accessed;
+  // PEs by track (cube * pesPerCube + pe), only those the program uses: a
+  // device of thousands of cubes of thousands of PEs costs nothing for the
+  // PEs it leaves idle.
+  struct Engine {
+    double free = 0, busy = 0;
+  };
+  llvm::DenseMap<int64_t, Engine> pes;
+  std::vector<double> dmaFree, dmaBusy;
   SIPStats stats;
   bool done = false;
 };
@@ -106,9 +124,10 @@ struct Rank {
 class Machine {
 public:
   Machine(const Program &program, const gt::DeviceDescription &device,
-          DeviceRun &run, int threads, const ProgressFn &progress)
+          DeviceRun &run, int threads, const ProgressFn &progress,
+          bool costOnly = false)
       : program(program), device(device), run(run), progress(progress),
-        threads(std::max(threads, 1)) {
+        threads(std::max(threads, 1)), costOnly(costOnly) {
     // Each op's site: the kernel or kb op, layer and user line its
     // location names, the row of the per-op table it counts in.
     llvm::StringMap<int64_t> siteIndex;
@@ -129,6 +148,8 @@ public:
   llvm::Expected<SmallVector<HostTensor>> execute(ArrayRef<HostTensor> inputs);
 
 private:
+  /// The global results, from each rank's returned pieces.
+  llvm::Error gatherResults(SmallVector<HostTensor> &results);
   llvm::Error checkStatically();
   llvm::Error loadInputs(ArrayRef<HostTensor> inputs);
   /// Runs `rank` until a yield point, a ring step or the end.
@@ -154,6 +175,21 @@ private:
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {});
+  /// Drops the accesses of waited tokens, which touch() would skip anyway.
+  void retireWaitedAccesses(Rank &rank) {
+    llvm::erase_if(rank.accessed, [&](int64_t index) {
+      Buffer &buffer = rank.heap[index];
+      for (std::vector<Access> *list : {&buffer.writers, &buffer.readers}) {
+        llvm::erase_if(*list, [&](const Access &a) {
+          return rank.tokenTable[a.token].waited;
+        });
+        if (list->empty())
+          std::vector<Access>().swap(*list); // its memory too
+      }
+      buffer.accessed = !buffer.writers.empty() || !buffer.readers.empty();
+      return !buffer.accessed;
+    });
+  }
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
   Buffer &bufferOf(Rank &rank, Value v) {
@@ -192,6 +228,8 @@ private:
   DeviceRun &run;
   const ProgressFn &progress;
   int threads;
+  // Shapes only: no host data, no arithmetic (estimateDeviceProgram).
+  bool costOnly;
   std::vector<Operation *> ops;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
   int64_t ringSteps = 0;
@@ -253,9 +291,15 @@ llvm::Error Machine::checkStatically() {
         llvm::AddOverflow(total, *bytes, total))
       return errorAt(where, "needs more than 2^63 - 1 bytes in cube " +
                                 llvm::Twine(cube));
-    if (std::optional<std::string> overflow =
-            cubeMemoryOverflow(perCube, device))
-      return errorAt(where, *overflow);
+    // Only this cube's total grew: checking it alone keeps the check
+    // proportional to the buffers, not to buffers times cubes.
+    // (cubeMemoryOverflow's message, for the one cube.)
+    if (!device.cubeHolds(perCube[cube]))
+      return errorAt(where, "needs " + byteCountText(perCube[cube]) +
+                                " bytes in cube " + llvm::Twine(cube) +
+                                ", but a cube holds " +
+                                llvm::Twine(device.cubeMemoryBytes()) +
+                                " bytes");
     return llvm::Error::success();
   };
   for (Type t : program.entry.getArgumentTypes())
@@ -270,7 +314,9 @@ llvm::Error Machine::checkStatically() {
       allocs.push_back(alloc);
     }
   }
-  // Held as f32 on the host, for every rank.
+  // Held as f32 on the host, for every rank (in cost-only mode, nothing).
+  if (costOnly)
+    return llvm::Error::success();
   double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
   if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
@@ -286,11 +332,12 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
   // vector would copy every rank made so far, tensors and all (a third of a
   // 2.4 GB decode run was the kernel zeroing pages for those copies).
   ranks.reserve(program.worldSize);
+  // At most one event per op and rank: reserved once, the timeline of a
+  // whole model does not pass through a vector twice its size as it grows.
+  run.trace.reserve(run.trace.size() + ops.size() * program.worldSize);
   for (int64_t r = 0; r < program.worldSize; ++r) {
     Rank rank;
     rank.index = r;
-    rank.peFree.assign(device.cubes * device.pesPerCube, 0);
-    rank.peBusy.assign(device.cubes * device.pesPerCube, 0);
     rank.dmaFree.assign(device.cubes, 0);
     rank.dmaBusy.assign(device.cubes, 0);
     // A piece of a split input is cut straight from the global tensor, at
@@ -298,14 +345,18 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
     for (BlockArgument arg : program.entry.getArguments()) {
       auto piece = program.entry.getArgAttrOfType<gt::PieceAttr>(
           arg.getArgNumber(), gt::GemmTileDialect::kPieceAttrName);
-      if (!piece || piece.getTensor() >= static_cast<int64_t>(inputs.size()))
+      // In cost-only mode there are no inputs, only their specs.
+      int64_t tensors = costOnly ? program.args.size() : inputs.size();
+      if (!piece || piece.getTensor() < 0 || piece.getTensor() >= tensors)
         return errorAt(program.entry, "argument " +
                                           llvm::Twine(arg.getArgNumber()) +
                                           " has no valid gemm_tile.piece");
-      const HostTensor &global = inputs[piece.getTensor()];
-      int64_t splitDim = program.args[piece.getTensor()].splitDim;
-      SmallVector<int64_t> localShape(global.shape.begin(), global.shape.end()),
-          offsets(piece.getOffsets());
+      const TensorSpec &spec = program.args[piece.getTensor()];
+      ArrayRef<int64_t> globalShape =
+          costOnly ? ArrayRef<int64_t>(spec.shape)
+                   : ArrayRef<int64_t>(inputs[piece.getTensor()].shape);
+      int64_t splitDim = spec.splitDim;
+      SmallVector<int64_t> localShape(globalShape), offsets(piece.getOffsets());
       bool split =
           splitDim >= 0 && splitDim < static_cast<int64_t>(localShape.size());
       if (split)
@@ -323,7 +374,12 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       if (split)
         offsets[splitDim] += r * localShape[splitDim];
       Buffer buffer;
-      if (type.getRank() == 2 && global.shape.size() == 2) {
+      if (costOnly) {
+        buffer.tensor.dtype = spec.dtype;
+        buffer.tensor.shape.assign(type.getShape().begin(),
+                                   type.getShape().end());
+      } else if (const HostTensor &global = inputs[piece.getTensor()];
+                 type.getRank() == 2 && global.shape.size() == 2) {
         buffer.tensor.dtype = global.dtype;
         buffer.tensor.shape.assign(type.getShape().begin(),
                                    type.getShape().end());
@@ -345,7 +401,13 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       if (!dtype)
         return dtype.takeError();
       Buffer buffer;
-      buffer.tensor = runtime::makeTensor(*dtype, type.getShape());
+      if (costOnly) {
+        buffer.tensor.dtype = *dtype;
+        buffer.tensor.shape.assign(type.getShape().begin(),
+                                   type.getShape().end());
+      } else {
+        buffer.tensor = runtime::makeTensor(*dtype, type.getShape());
+      }
       buffer.cube = gt::getCube(type);
       rank.buffers[alloc.getResult()] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
@@ -386,10 +448,15 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                              where(reader) +
                              " still reads, before waiting for it (missing "
                              "gemm_tile.wait)");
-  if (token >= 0)
+  if (token >= 0) {
     (write ? buffer.writers : buffer.readers)
         .push_back({token, SmallVector<int64_t, 2>(offsets),
                     SmallVector<int64_t, 2>(sizes)});
+    if (!buffer.accessed) {
+      buffer.accessed = true;
+      rank.accessed.push_back(rank.buffers[value]);
+    }
+  }
   return llvm::Error::success();
 }
 
@@ -433,7 +500,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                                  op->getName().getStringRef() +
                                  "' cannot work in place)");
 
-  // The arithmetic, deferred to the next wait.
+  // The arithmetic, deferred to the next wait; in cost-only mode only the
+  // kernel's existence and arity are checked, as the numeric run checks them.
   gt::HostKernel kernel = op.getHostKernel();
   Buffer &out = bufferOf(rank, writes.front().buffer);
   HostTensor *outTensor = &out.tensor;
@@ -441,6 +509,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                           size = writes.front().sizes;
   switch (kernel.kind) {
   case gt::HostKernel::Kind::Gemm: {
+    if (costOnly)
+      break;
     const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
     int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
     // The operands are read in place, from a view into a global input or
@@ -474,6 +544,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     if (!map)
       return errorAt(op,
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
+    if (costOnly)
+      break;
     HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
     SmallVector<int64_t, 2> from = reads[0].offsets;
     float scale = static_cast<float>(kernel.scale);
@@ -493,6 +565,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     if (!zip)
       return errorAt(op,
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
+    if (costOnly)
+      break;
     HostTensor *lhs = &bufferOf(rank, reads[0].buffer).tensor;
     HostTensor *rhs = &bufferOf(rank, reads[1].buffer).tensor;
     SmallVector<int64_t, 2> lhsFrom = reads[0].offsets,
@@ -512,6 +586,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     break;
   }
   case gt::HostKernel::Kind::Attention: {
+    if (costOnly)
+      break;
     // Regions q, k, v (verified 2-D, one element type) read in place.
     const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
                            &vRegion = reads[2];
@@ -546,6 +622,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       return errorAt(op, "row kernel '" + kernel.name + "' takes " +
                              llvm::Twine(rows->vectors) + " vectors and " +
                              llvm::Twine(rows->params) + " numbers");
+    if (costOnly)
+      break;
     HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
     SmallVector<int64_t, 2> from = reads[0].offsets;
     // The vectors (a weight, a bias) with their regions.
@@ -579,7 +657,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   event.engine = EngineKind::PE;
   event.flops = work.flops;
   event.tile.assign(size.begin(), size.end());
-  book(rank, op, op.getToken(), rank.peFree[pe], rank.peBusy[pe], pe,
+  Rank::Engine &engine = rank.pes[pe];
+  book(rank, op, op.getToken(), engine.free, engine.busy, pe,
        peSeconds(device, work), std::move(event));
   return llvm::Error::success();
 }
@@ -620,8 +699,9 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
                                 llvm::Twine(d) + " (rank_stride too large)");
     }
   HostTensor *from = &src.tensor, *to = &dst.tensor;
-  rank.pending.push_back(
-      [=] { copyRegion(*from, srcOffsets, *to, target, size); });
+  if (!costOnly)
+    rank.pending.push_back(
+        [=] { copyRegion(*from, srcOffsets, *to, target, size); });
   int64_t elements = 1;
   for (int64_t s : dma.getSizes())
     elements *= s;
@@ -649,6 +729,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
       token.waited = true;
       rank.clock = std::max(rank.clock, token.end);
     }
+    retireWaitedAccesses(rank);
     return llvm::Error::success();
   }
   // Buffers were made when the program was loaded.
@@ -760,16 +841,20 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
+    int64_t elements = 0;
     for (const ChunkSegment &s : segmentsOf(c)) {
+      elements += s.length;
+      if (costOnly)
+        continue;
       const float *data =
           bufferOf(ranks[r], bufferValues[s.buffer]).tensor.data.data();
       sent[r].insert(sent[r].end(), data + s.offset,
                      data + s.offset + s.length);
     }
-    ranks[r].stats.linkBytesSent += sent[r].size() * eb;
-    maxBytes = std::max<int64_t>(maxBytes, sent[r].size() * eb);
+    ranks[r].stats.linkBytesSent += elements * eb;
+    maxBytes = std::max<int64_t>(maxBytes, elements * eb);
   }
-  for (int64_t r = 0; r < w; ++r) {
+  for (int64_t r = 0; r < w && !costOnly; ++r) {
     int64_t from = (r + w - 1) % w, c = sentChunk[from];
     const float *in = sent[from].data();
     for (const ChunkSegment &s : segmentsOf(c)) {
@@ -893,7 +978,31 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       ++rank.pc;
   }
 
-  // Results: each rank's pieces assembled into its local tensors, gathered.
+  SmallVector<HostTensor> results;
+  if (!costOnly)
+    if (llvm::Error e = gatherResults(results))
+      return std::move(e);
+
+  // Statistics.
+  run.pesPerCube = device.pesPerCube;
+  for (Rank &rank : ranks) {
+    double end = rank.clock;
+    for (const Token &t : rank.tokenTable)
+      end = std::max(end, t.end);
+    rank.stats.endSeconds = end;
+    for (const auto &[track, engine] : rank.pes)
+      rank.stats.computeSeconds =
+          std::max(rank.stats.computeSeconds, engine.busy);
+    rank.stats.dmaSeconds =
+        *std::max_element(rank.dmaBusy.begin(), rank.dmaBusy.end());
+    run.deviceSeconds = std::max(run.deviceSeconds, end);
+    run.sips.push_back(rank.stats);
+  }
+  return results;
+}
+
+llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
+  // Each rank's pieces assembled into its local tensors, gathered.
   auto ret =
       cast<func::ReturnOp>(program.entry.getBody().front().getTerminator());
   SmallVector<SmallVector<HostTensor>> perResult(program.results.size());
@@ -934,25 +1043,9 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       perResult[i].push_back(std::move(local));
     }
   }
-  SmallVector<HostTensor> results;
   for (auto [i, parts] : llvm::enumerate(perResult))
     results.push_back(gather(parts, program.results[i].splitDim));
-
-  // Statistics.
-  run.pesPerCube = device.pesPerCube;
-  for (Rank &rank : ranks) {
-    double end = rank.clock;
-    for (const Token &t : rank.tokenTable)
-      end = std::max(end, t.end);
-    rank.stats.endSeconds = end;
-    rank.stats.computeSeconds =
-        *std::max_element(rank.peBusy.begin(), rank.peBusy.end());
-    rank.stats.dmaSeconds =
-        *std::max_element(rank.dmaBusy.begin(), rank.dmaBusy.end());
-    run.deviceSeconds = std::max(run.deviceSeconds, end);
-    run.sips.push_back(rank.stats);
-  }
-  return results;
+  return llvm::Error::success();
 }
 
 llvm::Expected<SmallVector<HostTensor>>
@@ -962,4 +1055,14 @@ kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const ProgressFn &progress) {
   Machine machine(program, device, run, threads, progress);
   return machine.execute(inputs);
+}
+
+llvm::Error kb::exec::estimateDeviceProgram(const Program &program,
+                                            const gt::DeviceDescription &device,
+                                            DeviceRun &run,
+                                            const ProgressFn &progress) {
+  Machine machine(program, device, run, /*threads=*/1, progress,
+                  /*costOnly=*/true);
+  llvm::Expected<SmallVector<HostTensor>> results = machine.execute({});
+  return results.takeError();
 }

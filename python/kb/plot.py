@@ -14,9 +14,9 @@ import json
 import sys
 
 # The trace's track ids (lib/Executor: a PE is cube * pes_per_cube + pe, a cube's DMA
-# engine 100000 + cube, the ring link 200000).
-_DMA_TRACK_BASE = 100000
-_LINK_TRACK = 200000
+# engine 2^24 + cube, the ring link 2^25: above every PE of 4096 cubes of 4096 PEs).
+_DMA_TRACK_BASE = 1 << 24
+_LINK_TRACK = 1 << 25
 
 
 class PlotError(Exception):

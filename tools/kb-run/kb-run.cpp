@@ -49,6 +49,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include <cstdlib>
 #include <thread>
@@ -121,6 +122,11 @@ static cl::opt<int> threads(
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
+static cl::opt<bool> costOnly(
+    "cost-only",
+    cl::desc("Run the device program's schedule on shapes alone: the same "
+             "report, no inputs, no arithmetic, no results"),
+    cl::cat(category));
 static cl::opt<bool> progressFlag(
     "progress",
     cl::desc("Show a progress line on stderr (default: on a terminal, for "
@@ -589,6 +595,17 @@ int main(int argc, char **argv) {
   if (!traceRanks.empty() && traceFile.empty())
     return fail("--trace-ranks limits --trace; add --trace or drop "
                 "--trace-ranks");
+  // --cost-only has no numbers: what reads or writes them is refused.
+  if (costOnly)
+    for (cl::Option *option : std::initializer_list<cl::Option *>{
+             // (A cl::list's operator& gives its vector of values.)
+             &check, std::addressof(inputs), &seed, &outputDir, &saveInputs,
+             &printResultsFlag, &referenceFile, &threads})
+      if (option->getNumOccurrences())
+        return fail("--" + option->ArgStr +
+                    " needs the program's numbers, which --cost-only does "
+                    "not compute (it runs the schedule on shapes alone); "
+                    "drop one of the two");
 
   DialectRegistry registry;
   kb::registerAllDialects(registry);
@@ -744,11 +761,14 @@ int main(int argc, char **argv) {
   if (program.view == View::Local)
     if (llvm::Error e = inlineKernelCalls(program.entry))
       return fail(std::move(e));
-  if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
-    return fail(std::move(e));
+  // Cost-only: no host tensors, so no host-memory limit and no inputs.
+  if (!costOnly)
+    if (llvm::Error e = checkSizes(program, referenceProgram.has_value()))
+      return fail(std::move(e));
   if (llvm::Error e = checkOutputs(&program))
     return fail(std::move(e));
-  llvm::Expected<SmallVector<HostTensor>> globalInputs = loadInputs(program);
+  llvm::Expected<SmallVector<HostTensor>> globalInputs =
+      costOnly ? SmallVector<HostTensor>() : loadInputs(program);
   if (!globalInputs)
     return fail(globalInputs.takeError());
 
@@ -756,11 +776,17 @@ int main(int argc, char **argv) {
   progress.phase(program.view == View::Lowered
                      ? "running the device program"
                      : "running the local view on the host");
+  auto onProgress = [&](double done) { progress.update(done); };
+  auto estimate = [&]() -> llvm::Expected<SmallVector<HostTensor>> {
+    if (llvm::Error e = estimateDeviceProgram(program, device, run, onProgress))
+      return std::move(e);
+    return SmallVector<HostTensor>(); // no numbers, no results
+  };
   llvm::Expected<SmallVector<HostTensor>> results =
-      program.view == View::Lowered
+      costOnly ? estimate()
+      : program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty(), *hostThreadCount,
-                             [&](double done) { progress.update(done); })
+                             !traceFile.empty(), *hostThreadCount, onProgress)
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());

@@ -84,6 +84,32 @@ TEST_F(TilingTest, EmptySharesAreDropped) {
   EXPECT_EQ(shares.size(), 3u);
 }
 
+TEST_F(TilingTest, OneCubesPieceIsThatOfAllThePieces) {
+  for (Placement p : {policy(1, -1, 4, 1), policy(0, -1, 2, 1),
+                      policy(-1, -1, 3, 1)}) {
+    auto pieces = cubePieces({8, 12}, p);
+    for (const CubePiece &piece : pieces)
+      EXPECT_EQ(cubePieceBox({8, 12}, p, piece.cube), piece.box);
+    EXPECT_FALSE(cubePieceBox({8, 12}, p, pieces.size()).has_value());
+    EXPECT_FALSE(cubePieceBox({8, 12}, p, -1).has_value());
+  }
+}
+
+TEST_F(TilingTest, SharesOnThousandsOfPesAreTheNonEmptyOnes) {
+  // A cube of 4096 PEs gives 3 rows to 3 PEs, as 8 PEs would: the shares
+  // past the rows are neither kept nor made.
+  Box box{{0, 0}, {3, 2}};
+  auto few = peShares(box, policy(-1, 0, 1, 8), /*pesPerCube=*/8);
+  auto many = peShares(box, policy(-1, 0, 1, 4096), /*pesPerCube=*/4096);
+  EXPECT_EQ(few, many);
+  EXPECT_EQ(rowShares(Box{{0, 0}, {5, 32}}, 0, 4096),
+            rowShares(Box{{0, 0}, {5, 32}}, 0, 5));
+  auto heads = rowShares(Box{{0, 0}, {1, 48}}, 8, 4096);
+  ASSERT_EQ(heads.size(), 6u);
+  EXPECT_EQ(heads[5], (Box{{0, 40}, {1, 8}}));
+  EXPECT_TRUE(peShares(Box{{0, 0}, {0, 4}}, policy(-1, 0, 1, 8), 8).empty());
+}
+
 TEST_F(TilingTest, RowOpsWorkOnWholeRowsOrWholeHeads) {
   // A norm's piece of columns [8, 16) of 32 widens to the whole rows; a rope's
   // to whole heads of 12 ([0, 24)); a head-aligned piece stays as it is.

@@ -174,6 +174,57 @@ TEST_F(DeviceInterpreterTest, TileTimeIsTheCostModelsFormula) {
   EXPECT_NEAR(results[0].data[0], dot, std::abs(dot) * 1e-3 + 1e-3);
 }
 
+/// A cost-only run (estimateDeviceProgram) has every figure and trace event
+/// of the numeric run, exactly.
+void expectSameCosts(const DeviceRun &numeric, const DeviceRun &cost) {
+  EXPECT_EQ(numeric.deviceSeconds, cost.deviceSeconds);
+  ASSERT_EQ(numeric.sips.size(), cost.sips.size());
+  for (auto [a, b] : llvm::zip_equal(numeric.sips, cost.sips)) {
+    EXPECT_EQ(a.computeSeconds, b.computeSeconds);
+    EXPECT_EQ(a.dmaSeconds, b.dmaSeconds);
+    EXPECT_EQ(a.collectiveSeconds, b.collectiveSeconds);
+    EXPECT_EQ(a.endSeconds, b.endSeconds);
+    EXPECT_EQ(a.flops, b.flops);
+    EXPECT_EQ(a.dmaBytes, b.dmaBytes);
+    EXPECT_EQ(a.linkBytesSent, b.linkBytesSent);
+  }
+  ASSERT_EQ(numeric.collectives.size(), cost.collectives.size());
+  for (auto [a, b] : llvm::zip_equal(numeric.collectives, cost.collectives))
+    EXPECT_EQ(a.bytesSentByRank, b.bytesSentByRank);
+  ASSERT_EQ(numeric.trace.size(), cost.trace.size());
+  for (auto [a, b] : llvm::zip_equal(numeric.trace, cost.trace)) {
+    EXPECT_EQ(a.rank, b.rank);
+    EXPECT_EQ(a.track, b.track);
+    EXPECT_EQ(a.start, b.start);
+    EXPECT_EQ(a.duration, b.duration);
+    EXPECT_EQ(a.bytes, b.bytes);
+  }
+}
+
+TEST_F(DeviceInterpreterTest, CostOnlyRunsTheSameScheduleWithoutNumbers) {
+  for (const std::string &text :
+       {ringProgram(8, 5, 3, "sum"), std::string(kOneTile)}) {
+    bool ring = text.find("reduce_scatter_step") != std::string::npos;
+    llvm::SmallVector<HostTensor> inputs;
+    if (ring)
+      inputs.push_back(runtime::randomTensor(DType::F32, {40, 3}, 9));
+    else
+      inputs = {runtime::randomTensor(DType::F16, {64, 256}, 1),
+                runtime::randomTensor(DType::F16, {256, 128}, 2)};
+    DeviceRun numeric, cost;
+    run(text, inputs, numeric);
+    ASSERT_GT(numeric.deviceSeconds, 0);
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    ASSERT_TRUE(module);
+    llvm::Expected<Program> program = analyzeProgram(*module, "");
+    ASSERT_TRUE(static_cast<bool>(program));
+    llvm::Error e = estimateDeviceProgram(
+        *program, gemm_tile::DeviceDescription(), cost);
+    ASSERT_FALSE(static_cast<bool>(e)) << llvm::toString(std::move(e));
+    expectSameCosts(numeric, cost);
+  }
+}
+
 TEST_F(DeviceInterpreterTest, RunsAreDeterministic) {
   HostTensor global = runtime::randomTensor(DType::F32, {40, 3}, 9);
   DeviceRun first, second;

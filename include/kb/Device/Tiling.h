@@ -15,6 +15,8 @@
 
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 namespace kb {
 
 /// A box inside a tensor: `offsets` and `sizes`, one per dimension.
@@ -43,6 +45,11 @@ struct CubePiece {
 /// replicated tensor has one full piece per cube of the policy.
 llvm::SmallVector<CubePiece> cubePieces(llvm::ArrayRef<int64_t> shape,
                                         const Placement &policy);
+/// The box cubePieces gives cube `cube`, without making the others (a device
+/// of thousands of cubes asks this once per cube); std::nullopt when the
+/// policy leaves the cube out.
+std::optional<Box> cubePieceBox(llvm::ArrayRef<int64_t> shape,
+                                const Placement &policy, int64_t cube);
 
 /// Cuts `box` into `count` consecutive parts along `dim`, as even as can be
 /// (the first `size % count` parts one longer; parts may be empty).

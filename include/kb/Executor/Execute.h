@@ -96,9 +96,10 @@ struct DeviceRun {
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is
-/// `kDMATrackBase + c`; the ring link is `kLinkTrack`.
-constexpr int64_t kDMATrackBase = 100000;
-constexpr int64_t kLinkTrack = 200000;
+/// `kDMATrackBase + c`; the ring link is `kLinkTrack`. The bases lie above
+/// every PE of the largest description (4096 cubes x 4096 PEs = 2^24).
+constexpr int64_t kDMATrackBase = int64_t(1) << 24;
+constexpr int64_t kLinkTrack = int64_t(1) << 25;
 std::string trackName(int64_t track, int64_t pesPerCube);
 
 /// Runs a lowered gemm_tile program for W ranks with real arithmetic,
@@ -114,6 +115,15 @@ llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
     const Program &program, llvm::ArrayRef<runtime::HostTensor> inputs,
     const gemm_tile::DeviceDescription &device, DeviceRun &run,
     bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr);
+
+/// Runs the same schedule as runDeviceProgram on shapes alone (kb-run
+/// --cost-only): no inputs, no host tensors, no arithmetic, the hazard checks
+/// and every figure of `run` as the numeric run gives them. Its host memory
+/// and time grow with the device ops and the buffers' count, not their size.
+llvm::Error estimateDeviceProgram(const Program &program,
+                                  const gemm_tile::DeviceDescription &device,
+                                  DeviceRun &run,
+                                  const ProgressFn &progress = nullptr);
 
 } // namespace kb::exec
 

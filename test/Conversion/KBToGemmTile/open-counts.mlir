@@ -12,11 +12,11 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK-LABEL: func.func @open
   // CHECK-SAME: (%{{.*}}: memref<8x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
   // CHECK-SAME: %{{.*}}: memref<8x32xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
-  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
-  // CHECK-NOT: gemm_tile.gelu
+  // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NOT: gemm_tile.map "gelu"
   // CHECK: return
   func.func @open(%x: tensor<8x64xf32, #open>) -> tensor<8x64xf32, #open> {
     %g = kb.gelu %x : tensor<8x64xf32, #open>
@@ -25,11 +25,11 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK-LABEL: func.func @given
   // CHECK-SAME: (%{{.*}}: memref<8x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
   // CHECK-SAME: %{{.*}}: memref<8x32xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
-  // CHECK: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
-  // CHECK-NEXT: gemm_tile.gelu pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
-  // CHECK-NOT: gemm_tile.gelu
+  // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
+  // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
+  // CHECK-NOT: gemm_tile.map "gelu"
   // CHECK: return
   func.func @given(%x: tensor<8x64xf32, #given>) -> tensor<8x64xf32, #given> {
     %g = kb.gelu %x : tensor<8x64xf32, #given>

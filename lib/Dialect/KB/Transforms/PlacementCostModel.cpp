@@ -45,10 +45,11 @@ double tensorBytes(Value v) {
 /// Whether one of the pieces of `v` in cube `cube` contains `box`.
 bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
            const DeviceDescription &device) {
-  for (const CubePiece &piece : cubePieces(shapeOf(v), policy.resolve(device)))
-    if (piece.cube == cube && piece.box.contains(box))
-      return true;
-  return false;
+  // The cube's own piece only: asked once per cube, enumerating every piece
+  // would cost cubes squared.
+  std::optional<Box> piece =
+      cubePieceBox(shapeOf(v), policy.resolve(device), cube);
+  return piece && piece->contains(box);
 }
 
 /// Seconds for cube `cube` to hold `box` of `v`: nothing when one of its
@@ -192,8 +193,9 @@ double attentionSeconds(AttentionOp op,
                             bringSeconds(op.getV(), policyOf(op.getV()),
                                          piece.cube, boxes->kv, device));
   }
-  std::vector<double> peBusy(pieces.size() * device.pesPerCube, 0),
-      copies(pieces.size(), 0);
+  // The PEs that get blocks, not every PE of every piece.
+  llvm::DenseMap<int64_t, double> peBusy;
+  std::vector<double> copies(pieces.size(), 0);
   for (const AttentionBlock &b : *blocks) {
     peBusy[b.piece * device.pesPerCube + b.pe] +=
         peSeconds(device, attentionWork(b.heads, b.rows, b.keys, d, eb, f32));
@@ -208,7 +210,9 @@ double attentionSeconds(AttentionOp op,
                        /*withinCube=*/to.cube == pieces[b.piece].cube);
     }
   }
-  double compute = peBusy.empty() ? 0 : *llvm::max_element(peBusy);
+  double compute = 0;
+  for (const auto &[pe, seconds] : peBusy)
+    compute = std::max(compute, seconds);
   double copy = copies.empty() ? 0 : *llvm::max_element(copies);
   return dma + compute + copy;
 }
