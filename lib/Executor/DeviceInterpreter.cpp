@@ -219,11 +219,15 @@ static llvm::Expected<DType> dtypeOf(Operation *op, Type elementType) {
     return DType::BF16;
   if (elementType.isF32())
     return DType::F32;
+  if (elementType.isSignlessInteger(32))
+    return DType::I32;
+  if (elementType.isSignlessInteger(64))
+    return DType::I64;
   std::string name;
   llvm::raw_string_ostream os(name);
   os << elementType;
   return errorAt(op, "holds elements of type " + name +
-                         "; cube buffers hold f16, bf16 or f32");
+                         "; cube buffers hold f16, bf16, f32, i32 or i64");
 }
 
 /// A buffer's bytes, or std::nullopt when they do not fit in int64.

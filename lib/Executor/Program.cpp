@@ -57,10 +57,14 @@ static llvm::Expected<DType> dtypeOf(Type elementType) {
     return DType::BF16;
   if (elementType.isF32())
     return DType::F32;
+  if (elementType.isSignlessInteger(32))
+    return DType::I32;
+  if (elementType.isSignlessInteger(64))
+    return DType::I64;
   std::string s;
   llvm::raw_string_ostream os(s);
   os << elementType;
-  return error("element type " + s + " is not f16, bf16 or f32");
+  return error("element type " + s + " is not f16, bf16, f32, i32 or i64");
 }
 
 /// The global spec of a tensor of local type `type` split along `splitDim`.
