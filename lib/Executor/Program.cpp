@@ -118,6 +118,11 @@ static void assignFanIns(Program &program) {
     else if (auto matmul = dyn_cast<MatmulOp>(op))
       mark(matmul.getRhs(), nullptr);
   });
+  // Token ids get valid random values: [0, V) of the embedding reading them.
+  program.entry.walk([&](EmbeddingOp embedding) {
+    if (TensorSpec *ids = entryArg(embedding.getIds()))
+      ids->idBound = embedding.getVocabularySize();
+  });
   program.entry.walk([&](AddOp add) {
     Value product = add.getLhs();
     if (auto reduce = product.getDefiningOp<AllReduceOp>())
@@ -168,6 +173,9 @@ static void assignLoweredFanIns(Program &program) {
     if (auto add = dyn_cast<gemm_tile::AddOp>(op))
       if (std::optional<int64_t> t = tensorOf(add.getRhs()))
         biases.insert(*t);
+    if (auto gather = dyn_cast<gemm_tile::GatherRowsOp>(op))
+      if (std::optional<int64_t> t = tensorOf(gather.getIds()))
+        program.args[*t].idBound = gather.getVocab();
   });
   for (int64_t t : weights)
     if (program.args[t].shape.size() == 2)

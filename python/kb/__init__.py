@@ -20,11 +20,12 @@ Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), laye
 location (the user's file:line on every op), ops (each op's IR line and numpy
 meaning, one entry per op), ir (kb IR text), tools (finding and running
 kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attention,
-MLPs, Llama and GPT-2 layers), dtypes.
+MLPs, Llama and GPT-2 layers), models (the vocabulary-parallel embedding), dtypes.
 """
 from . import parallel_state, reference
 from .layers import (ColumnParallelLinear, RowParallelLinear, add, all_gather, gelu, mul,
                      reduce_scatter, scale, silu)
+from .models import VocabParallelEmbedding
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
@@ -37,5 +38,5 @@ __all__ = [
     "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
-    "LlamaDecoderLayer", "GPT2Block",
+    "LlamaDecoderLayer", "GPT2Block", "VocabParallelEmbedding",
 ]

@@ -368,5 +368,6 @@ def GemmTile_WaitOp : GemmTile_Op<"wait"> {
 
 include "kb/Dialect/GemmTile/IR/GemmTileAttentionOps.td"
 include "kb/Dialect/GemmTile/IR/GemmTileRowOps.td"
+include "kb/Dialect/GemmTile/IR/GemmTileModelOps.td"
 
 #endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD

@@ -1,0 +1,87 @@
+"""kb.VocabParallelEmbedding and integer (token id) inputs: the IR the front end writes,
+its numpy meaning against a float64 lookup, the checks on ids, and kb-run on the device
+at W = 1, 2 and 4 with vocabularies W divides and does not (padding)."""
+import numpy as np
+import pytest
+
+import kb
+from kb.parallel_state import initialize_model_parallel
+from kb.tools import ToolError
+
+
+def embed_program(vocab, hidden=32, tokens=9, id_dtype="i32"):
+    embedding = kb.VocabParallelEmbedding(vocab, hidden, seed=7)
+    with kb.Program("embed") as p:
+        ids = p.input("ids", (tokens,), dtype=id_dtype)
+        pos = p.input("pos", (tokens, hidden))
+        p.output(embedding(ids) + pos)
+    return p, embedding
+
+
+def test_ir_names_the_ids_and_the_table():
+    p, _ = embed_program(61)
+    text = p.to_mlir()
+    assert "%ids: tensor<9xi32>" in text
+    assert "kb.embedding %ids, %w1 : tensor<9xi32>, tensor<61x32xf16> -> tensor<9x32xf16>" \
+        in text
+    p64, _ = embed_program(61, id_dtype=np.int64)
+    assert "%ids: tensor<9xi64>" in p64.to_mlir()
+
+
+def test_reference_is_the_float64_lookup():
+    p, embedding = embed_program(61)
+    ids = np.array([60, 0, 48, 59, 15, 16, 47, 1, 31], np.int32)
+    pos = np.random.default_rng(2).uniform(-1, 1, (9, 32))
+    got = p.reference([ids, pos])[0].astype(np.float64)
+    expected = embedding.weight.astype(np.float64)[ids] + pos.astype(np.float16)
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_ids_are_checked():
+    p, _ = embed_program(61)
+    pos = np.zeros((9, 32))
+    with pytest.raises(ValueError, match="token id 61 at position 3 is outside the "
+                                         "vocabulary of 61 ids"):
+        p.reference([np.array([0, 1, 2, 61, 0, 0, 0, 0, 0], np.int32), pos])
+    with pytest.raises(ValueError, match="must be integers, got float64"):
+        p.reference([np.zeros(9), pos])
+    with pytest.raises(ValueError, match="beyond int32"):
+        p.reference([np.full(9, 2**40, np.int64), pos])
+    with pytest.raises(ValueError, match=r"has shape \(8,\)"):
+        p.reference([np.zeros(8, np.int32), pos])
+
+
+def test_layer_checks_its_arguments():
+    with pytest.raises(ValueError, match="num_embeddings must be a positive integer"):
+        kb.VocabParallelEmbedding(0, 8)
+    with pytest.raises(ValueError, match="takes a weight of shape"):
+        kb.VocabParallelEmbedding(4, 8, weight=np.zeros((8, 4)))
+    embedding = kb.VocabParallelEmbedding(4, 8)
+    with kb.Program("bad"):
+        with pytest.raises(ValueError, match="takes token ids"):
+            embedding(kb.Program.input(kb.program.current_program(), (3, 8)))
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        kb.VocabParallelEmbedding(4, 8, dtype="i32")
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 4])
+@pytest.mark.parametrize("vocab", [64, 61])
+def test_runs_on_the_device(world_size, vocab):
+    initialize_model_parallel(tensor_model_parallel_size=world_size)
+    p, embedding = embed_program(vocab)
+    ids = np.random.default_rng(vocab + world_size).integers(0, vocab, 9).astype(np.int32)
+    ids[0], ids[1] = vocab - 1, 0  # the last shard's last id and the first
+    pos = np.random.default_rng(1).uniform(-1, 1, (9, 32))
+    result = p.run([ids, pos], check=True)
+    expected = embedding.weight.astype(np.float64)[ids] + pos.astype(np.float16)
+    got = result.outputs[0].astype(np.float64)
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_an_id_past_the_vocabulary_stops_kb_run():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    p, _ = embed_program(61)
+    ids = np.array([0, 1, 2, 3, 4, 5, 6, 7, 61], np.int32)
+    with pytest.raises(ToolError, match="token id 61 at position 8 is outside the "
+                                        "vocabulary of 61 ids"):
+        p.run([ids, np.zeros((9, 32))], check=False)
