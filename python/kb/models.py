@@ -21,6 +21,7 @@ from .dtypes import ID_DTYPES, check_dtype, round_to
 from .ir import check_name
 from .location import caller_location
 from .ops import as_tensor
+from .parallel_state import get_tensor_model_parallel_world_size
 from .program import current_program
 
 _DEFAULT_SEED = 2718
@@ -73,3 +74,65 @@ class VocabParallelEmbedding:
 
     def __repr__(self):
         return f"VocabParallelEmbedding({self.num_embeddings}, {self.embedding_dim})"
+
+
+class ParallelLMHead:
+    """The output layer, untied: logits = x @ weight with weight [hidden_size,
+    vocab_size] (kb's in x out), column-parallel over the vocabulary, built from kb's
+    own ops: a kb.column_parallel_linear of the padded vocabulary, a kb.all_gather of
+    its columns (gather_output=True, Megatron's gather_output) and a
+    tensor.extract_slice that drops the padded logits.
+
+    The vocabulary is padded, as Megatron's make-vocab-size-divisible-by pads it, to a
+    multiple of make_vocab_size_divisible_by * W (W the TP world size; default
+    make_vocab_size_divisible_by=1: a multiple of W), so GPT-2's 50257 runs at W = 4 and
+    8: the layer's parameter is the padded weight [hidden_size, padded_vocab_size],
+    `weight` (or the random default) in its first vocab_size columns and zeros after.
+    With gather_output=False the logits stay vocab-parallel (split along the
+    vocabulary) and keep their padded columns, as Megatron hands them to its
+    vocab-parallel cross entropy. The tied head (x @ wte^T, the embedding's table) is
+    not expressible yet: kb's linear layers take in x out weights."""
+
+    def __init__(self, hidden_size, vocab_size, dtype="f16", weight=None, seed=None,
+                 gather_output=True, make_vocab_size_divisible_by=1, name=None):
+        from .layers import ColumnParallelLinear
+        self.hidden_size = _positive("hidden_size", hidden_size)
+        self.vocab_size = _positive("vocab_size", vocab_size)
+        multiple = (_positive("make_vocab_size_divisible_by", make_vocab_size_divisible_by)
+                    * get_tensor_model_parallel_world_size())
+        self.padded_vocab_size = -(-vocab_size // multiple) * multiple
+        self.gather_output = bool(gather_output)
+        self.linear = ColumnParallelLinear(hidden_size, self.padded_vocab_size, bias=False,
+                                           dtype=dtype, seed=seed, name=name)
+        self.dtype = self.linear.dtype
+        if weight is None:
+            weight = self.linear.weight[:, :vocab_size]
+        weight = np.asarray(weight)
+        if weight.shape != (hidden_size, vocab_size):
+            raise ValueError(f"{self} takes a weight of shape {(hidden_size, vocab_size)}, "
+                             f"got {weight.shape}")
+        padded = np.zeros((hidden_size, self.padded_vocab_size), np.float32)
+        padded[:, :vocab_size] = weight
+        self.linear.weight = round_to(padded, self.dtype)
+
+    @property
+    def weight(self):
+        """The unpadded weight [hidden_size, vocab_size]."""
+        return self.linear.weight[:, :self.vocab_size]
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        from .ops import all_gather
+        from .transformer import extract_slice
+        logits = self.linear(x)
+        if not self.gather_output:
+            return logits
+        logits = all_gather(logits, 1)
+        if self.padded_vocab_size == self.vocab_size:
+            return logits
+        return extract_slice(logits, (0, 0), (logits.shape[0], self.vocab_size))
+
+    def __repr__(self):
+        return f"ParallelLMHead({self.hidden_size}, {self.vocab_size})"

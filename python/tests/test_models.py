@@ -85,3 +85,73 @@ def test_an_id_past_the_vocabulary_stops_kb_run():
     with pytest.raises(ToolError, match="token id 61 at position 8 is outside the "
                                         "vocabulary of 61 ids"):
         p.run([ids, np.zeros((9, 32))], check=False)
+
+
+def head_program(hidden, vocab, **options):
+    head = kb.ParallelLMHead(hidden, vocab, seed=11, **options)
+    with kb.Program("head") as p:
+        x = p.input("x", (9, hidden))
+        p.output(head(x))
+    return p, head
+
+
+def test_lm_head_pads_the_vocabulary_to_a_multiple_of_w():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    p, head = head_program(16, 61)
+    assert head.padded_vocab_size == 64
+    assert (head.linear.weight[:, 61:] == 0).all() and head.weight.shape == (16, 61)
+    text = p.to_mlir()
+    assert "kb.column_parallel_linear %x, %w1 : (tensor<9x16xf16>, tensor<16x64xf16>)" \
+        in text
+    assert "kb.all_gather %0 along 1 : tensor<9x64xf16> -> tensor<9x64xf16>" in text
+    assert "tensor.extract_slice %1[0, 0] [9, 61] [1, 1]" in text
+    _, megatron = head_program(16, 61, make_vocab_size_divisible_by=128)
+    assert megatron.padded_vocab_size == 512
+    _, exact = head_program(16, 64)
+    assert exact.padded_vocab_size == 64
+    with pytest.raises(ValueError, match="takes a weight of shape"):
+        kb.ParallelLMHead(16, 61, weight=np.zeros((61, 16)))
+
+
+@pytest.mark.parametrize("world_size,vocab", [(1, 61), (2, 61), (4, 61), (4, 64),
+                                              (4, 50257), (8, 50257)])
+def test_lm_head_runs_on_the_device(world_size, vocab):
+    # GPT-2's 50257 at W = 4 and 8 (padded to 50260 and 50264), hidden size 16.
+    initialize_model_parallel(tensor_model_parallel_size=world_size)
+    p, head = head_program(16, vocab)
+    x = np.random.default_rng(vocab).uniform(-1, 1, (9, 16))
+    result = p.run([x], check=True)
+    expected = x.astype(np.float16).astype(np.float64) @ head.weight.astype(np.float64)
+    got = result.outputs[0].astype(np.float64)
+    assert got.shape == (9, vocab)
+    assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
+
+
+def test_lm_head_left_vocab_parallel_keeps_the_padded_logits():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    p, head = head_program(16, 61, gather_output=False)
+    assert "all_gather" not in p.to_mlir()
+    x = np.random.default_rng(3).uniform(-1, 1, (9, 16))
+    got = p.run([x], check=True).outputs[0].astype(np.float64)
+    assert got.shape == (9, 64) and (got[:, 61:] == 0).all()
+    expected = x.astype(np.float16).astype(np.float64) @ head.weight.astype(np.float64)
+    assert np.abs(got[:, :61] - expected).max() <= 1e-2 * np.abs(expected).max()
+
+
+def test_embedding_and_head_from_ids_to_logits():
+    # GPT-2's ends: ids -> wte + wpe -> (the layers) -> logits over 50257 at W = 4,
+    # the head's weight the embedding's table transposed (tied values).
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    embedding = kb.VocabParallelEmbedding(50257, 16, seed=5)
+    head = kb.ParallelLMHead(16, 50257, weight=embedding.weight.T)
+    with kb.Program("gpt2_ends") as p:
+        ids = p.input("ids", (9,), dtype="i32")
+        pos = p.input("pos", (9, 16))
+        p.output(head(embedding(ids) + pos))
+    ids = np.array([50256, 0, 12564, 12565, 25130, 37695, 50000, 1, 2], np.int32)
+    pos = np.random.default_rng(4).uniform(-1, 1, (9, 16))
+    got = p.run([ids, pos], check=True).outputs[0].astype(np.float64)
+    table = embedding.weight.astype(np.float64)
+    x = (table[ids] + pos.astype(np.float16)).astype(np.float16).astype(np.float64)
+    expected = x @ table.T
+    assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
