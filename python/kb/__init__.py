@@ -25,7 +25,7 @@ MLPs, Llama and GPT-2 layers), models (the vocabulary-parallel embedding), dtype
 from . import parallel_state, reference
 from .layers import (ColumnParallelLinear, RowParallelLinear, add, all_gather, gelu, mul,
                      reduce_scatter, scale, silu)
-from .models import ParallelLMHead, VocabParallelEmbedding
+from .models import GPT2Model, ParallelLMHead, VocabParallelEmbedding
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
 from .tools import ToolError
@@ -39,5 +39,5 @@ __all__ = [
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
     "LlamaDecoderLayer", "GPT2Block", "VocabParallelEmbedding",
-    "ParallelLMHead",
+    "ParallelLMHead", "GPT2Model",
 ]

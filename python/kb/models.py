@@ -136,3 +136,59 @@ class ParallelLMHead:
 
     def __repr__(self):
         return f"ParallelLMHead({self.hidden_size}, {self.vocab_size})"
+
+
+class _Positions:
+    """GPT-2's learned positions wpe [n_ctx, hidden], a parameter of the model read as
+    its first S rows (a prompt at position 0): tensor.extract_slice, no ids."""
+
+    def __init__(self, n_ctx, hidden, dtype, seed):
+        self.n_ctx, self.hidden, self.dtype = n_ctx, hidden, dtype
+        self.weight = round_to(np.random.default_rng(seed).uniform(-1, 1, (n_ctx, hidden)),
+                               dtype)
+        self.bias, self.dp = None, None
+        self.parameter_names = ("wpe", None)
+
+    def __call__(self, tokens):
+        from .transformer import extract_slice
+        if tokens > self.n_ctx:
+            raise ValueError(f"{tokens} tokens do not fit GPT-2's context of {self.n_ctx}")
+        wpe, _ = current_program().layer_parameters(self, None)
+        return extract_slice(wpe, (0, 0), (tokens, self.hidden))
+
+
+class GPT2Model:
+    """GPT-2 from token ids to logits: wte(ids) + wpe[:S], n GPT2Blocks, the final
+    LayerNorm, and the output layer over the vocabulary (kb.ParallelLMHead, padded to a
+    multiple of W), its weight wte^T: the tied values, passed as the head's own
+    argument (kb cannot yet multiply by a transposed weight).
+
+    Arguments in order: ids [S] (i32), wte [V, H], wpe [n_ctx, H], each block's 12
+    weights (ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w, ln2_b, w_fc, b_fc, w_proj,
+    b_proj), ln_f_w, ln_f_b, then the head's padded weight [H, Vp]: the order of GPT-2's
+    checkpoints plus that last argument."""
+
+    def __init__(self, num_layers, hidden_size, num_heads, vocab_size, n_ctx,
+                 dtype="f16", seed=None, eps=1e-5):
+        from .transformer import GPT2Block, LayerNorm
+        seed = 31 if seed is None else seed
+        self.embedding = VocabParallelEmbedding(vocab_size, hidden_size, dtype,
+                                                seed=seed, name="wte")
+        self.embedding.parameter_names = ("wte", None)
+        self.positions = _Positions(n_ctx, hidden_size, self.embedding.dtype, seed + 1)
+        self.blocks = [GPT2Block(hidden_size, num_heads, eps, dtype, seed + 1000 * (i + 1))
+                       for i in range(_positive("num_layers", num_layers))]
+        self.ln_f = LayerNorm(hidden_size, eps, dtype, seed + 2)
+        self.ln_f.parameter_names = ("ln_f_w", "ln_f_b")
+        self.head = ParallelLMHead(hidden_size, vocab_size, dtype,
+                                   weight=self.embedding.weight.T)
+        self.head.linear.parameter_names = ("lm_head", None)
+
+    def __call__(self, ids):
+        return self.forward(ids)
+
+    def forward(self, ids):
+        x = self.embedding(ids) + self.positions(ids.shape[0])
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))

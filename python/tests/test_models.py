@@ -155,3 +155,21 @@ def test_embedding_and_head_from_ids_to_logits():
     x = (table[ids] + pos.astype(np.float16)).astype(np.float16).astype(np.float64)
     expected = x @ table.T
     assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
+
+
+def test_gpt2_model_from_ids_to_logits():
+    # Two layers, hidden 32, 4 heads, a 61-id vocabulary (padded to 64 in the head) at
+    # W = 4: on the device with --check, and against the numpy model.
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    model = kb.GPT2Model(2, 32, 4, 61, 16)
+    with kb.Program("gpt2") as p:
+        ids = p.input("ids", (9,), dtype="i32")
+        p.output(model(ids))
+    names = [t.name for t in p.arguments]
+    assert names[:4] == ["ids", "wte", "wpe", "ln1_w"]
+    assert names[-3:] == ["ln_f_w", "ln_f_b", "lm_head"] and len(names) == 3 + 2 * 12 + 3
+    ids = np.array([60, 0, 15, 16, 31, 32, 47, 48, 5], np.int32)
+    got = p.run([ids], check=True).outputs[0].astype(np.float64)
+    expected = p.reference([ids])[0].astype(np.float64)
+    assert got.shape == (9, 61)
+    assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
