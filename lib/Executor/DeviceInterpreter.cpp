@@ -159,6 +159,9 @@ private:
   /// cost come from gt::PEComputeOpInterface.
   llvm::Error issueCompute(Rank &rank, gt::PEComputeOpInterface op);
   llvm::Error issueDMA(Rank &rank, gt::DMAOp op);
+  /// A row gather by token id: checks the ids now (their buffer is final,
+  /// the hazard check guarantees it) and books the copy on the DMA engine.
+  llvm::Error issueGatherRows(Rank &rank, gt::GatherRowsOp op);
   /// Books `duration` of `op` on an engine (a PE or a cube's DMA engine):
   /// it starts once both the rank and the engine are free.
   /// `event` has the engine, the work and the region; this fills in the
@@ -257,11 +260,15 @@ static llvm::Expected<DType> dtypeOf(Operation *op, Type elementType) {
     return DType::BF16;
   if (elementType.isF32())
     return DType::F32;
+  if (elementType.isSignlessInteger(32))
+    return DType::I32;
+  if (elementType.isSignlessInteger(64))
+    return DType::I64;
   std::string name;
   llvm::raw_string_ostream os(name);
   os << elementType;
   return errorAt(op, "holds elements of type " + name +
-                         "; cube buffers hold f16, bf16 or f32");
+                         "; cube buffers hold f16, bf16, f32, i32 or i64");
 }
 
 /// A buffer's bytes, or std::nullopt when they do not fit in int64.
@@ -717,11 +724,71 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   return llvm::Error::success();
 }
 
+llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
+  int64_t token = rank.tokenTable.size();
+  ArrayRef<int64_t> sizes = op.getSizes();
+  int64_t rows = sizes[0], cols = sizes[1];
+  SmallVector<int64_t, 2> tableSizes{static_cast<int64_t>(op.getTableRows()),
+                                     cols};
+  if (llvm::Error e = touch(rank, op, op.getIds(), false, token,
+                            op.getIdsOffsets(), sizes.take_front()))
+    return e;
+  if (llvm::Error e = touch(rank, op, op.getTable(), false, token,
+                            op.getTableOffsets(), tableSizes))
+    return e;
+  if (llvm::Error e =
+          touch(rank, op, op.getOut(), true, token, op.getOutOffsets(), sizes))
+    return e;
+  Buffer &ids = bufferOf(rank, op.getIds());
+  Buffer &table = bufferOf(rank, op.getTable());
+  Buffer &out = bufferOf(rank, op.getOut());
+  const float *idData = ids.tensor.data.data() + op.getIdsOffsets()[0];
+  auto vocab = static_cast<int64_t>(op.getVocab());
+  for (int64_t i = 0; i < rows; ++i)
+    if (idData[i] < 0 || idData[i] >= static_cast<float>(vocab))
+      return errorAt(op, "token id " +
+                             llvm::Twine(static_cast<int64_t>(idData[i])) +
+                             " at position " +
+                             llvm::Twine(op.getIdsOffsets()[0] + i) +
+                             " is outside the vocabulary of " +
+                             llvm::Twine(vocab) + " ids");
+  auto [begin, end] = op.gatheredIds(rank.index);
+  int64_t first = op.firstId(rank.index);
+  int64_t ldTable = table.tensor.shape[1], ldOut = out.tensor.shape[1];
+  const float *tableData = table.tensor.data.data() +
+                           op.getTableOffsets()[0] * ldTable +
+                           op.getTableOffsets()[1];
+  float *outData = out.tensor.data.data() + op.getOutOffsets()[0] * ldOut +
+                   op.getOutOffsets()[1];
+  rank.pending.push_back([=] {
+    for (int64_t i = 0; i < rows; ++i) {
+      auto id = static_cast<int64_t>(idData[i]);
+      if (id >= begin && id < end)
+        std::copy_n(tableData + (id - first) * ldTable, cols,
+                    outData + i * ldOut);
+    }
+  });
+  // Charged as a DMA of the whole region (each row is read or skipped by the
+  // engine; the cost model cannot know the ids): rows × cols × bytes.
+  int64_t bytes = rows * cols * runtime::dtypeSize(out.tensor.dtype);
+  rank.stats.dmaBytes += bytes;
+  TraceEvent event;
+  event.engine = EngineKind::DMA;
+  event.bytes = bytes;
+  event.tile.assign(sizes.begin(), sizes.end());
+  book(rank, op, op.getToken(), rank.dmaFree[out.cube],
+       rank.dmaBusy[out.cube], kDMATrackBase + out.cube,
+       dmaSeconds(device, bytes, table.cube == out.cube), std::move(event));
+  return llvm::Error::success();
+}
+
 llvm::Error Machine::issue(Rank &rank, Operation *op) {
   if (auto compute = dyn_cast<gt::PEComputeOpInterface>(op))
     return issueCompute(rank, compute);
   if (auto dma = dyn_cast<gt::DMAOp>(op))
     return issueDMA(rank, dma);
+  if (auto gather = dyn_cast<gt::GatherRowsOp>(op))
+    return issueGatherRows(rank, gather);
   if (isa<gt::WaitOp>(op)) {
     flush(rank);
     for (Value t : op->getOperands()) {

@@ -9,6 +9,7 @@
 
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Runtime/EmbeddingKernels.h"
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
 
@@ -201,6 +202,27 @@ private:
 };
 } // namespace
 
+/// kb.embedding on rank `rank` (0 in the global view): the rows of the ids
+/// the rank's shard owns, zero rows for the others.
+static llvm::Expected<HostTensor> embedding(EmbeddingOp op,
+                                            const HostTensor &ids,
+                                            const HostTensor &table,
+                                            int64_t rank) {
+  int64_t vocab = op.getVocabularySize(), shard = op.getShardSize();
+  int64_t begin = rank * shard, end = std::min(begin + shard, vocab);
+  int64_t cols = table.shape[1];
+  HostTensor out = runtime::makeTensor(table.dtype, {ids.shape[0], cols});
+  if (std::optional<runtime::BadTokenId> bad = runtime::gatherRows(
+          ids.data.data(), ids.shape[0], table.data.data(), cols,
+          op.holdsShard() ? begin : 0, begin, end, vocab, out.data.data(),
+          cols, cols))
+    return errorAt(op, "token id " + llvm::Twine(bad->id) + " at position " +
+                           llvm::Twine(bad->position) +
+                           " is outside the vocabulary of " +
+                           llvm::Twine(vocab) + " ids");
+  return out;
+}
+
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runKBProgram(const Program &program,
                        llvm::ArrayRef<HostTensor> inputs) {
@@ -303,6 +325,12 @@ kb::exec::runKBProgram(const Program &program,
       } else if (auto attn = dyn_cast<AttentionOp>(op)) {
         vals[attn.getResult()] = attention(
             attn, vals[attn.getQ()], vals[attn.getK()], vals[attn.getV()]);
+      } else if (auto embed = dyn_cast<EmbeddingOp>(op)) {
+        llvm::Expected<HostTensor> rows =
+            embedding(embed, vals[embed.getIds()], vals[embed.getTable()], r);
+        if (!rows)
+          return rows.takeError();
+        vals[embed.getResult()] = std::move(*rows);
       } else if (auto append = dyn_cast<KVAppendOp>(op)) {
         vals[append.getResult()] =
             kvAppend(vals[append.getCache()], vals[append.getNewRows()]);

@@ -57,10 +57,14 @@ static llvm::Expected<DType> dtypeOf(Type elementType) {
     return DType::BF16;
   if (elementType.isF32())
     return DType::F32;
+  if (elementType.isSignlessInteger(32))
+    return DType::I32;
+  if (elementType.isSignlessInteger(64))
+    return DType::I64;
   std::string s;
   llvm::raw_string_ostream os(s);
   os << elementType;
-  return error("element type " + s + " is not f16, bf16 or f32");
+  return error("element type " + s + " is not f16, bf16, f32, i32 or i64");
 }
 
 /// The global spec of a tensor of local type `type` split along `splitDim`.
@@ -114,6 +118,11 @@ static void assignFanIns(Program &program) {
     else if (auto matmul = dyn_cast<MatmulOp>(op))
       mark(matmul.getRhs(), nullptr);
   });
+  // Token ids get valid random values: [0, V) of the embedding reading them.
+  program.entry.walk([&](EmbeddingOp embedding) {
+    if (TensorSpec *ids = entryArg(embedding.getIds()))
+      ids->idBound = embedding.getVocabularySize();
+  });
   program.entry.walk([&](AddOp add) {
     Value product = add.getLhs();
     if (auto reduce = product.getDefiningOp<AllReduceOp>())
@@ -165,6 +174,9 @@ static void assignLoweredFanIns(Program &program) {
         add && add.getKernel() == "add")
       if (std::optional<int64_t> t = tensorOf(add.getRhs()))
         biases.insert(*t);
+    if (auto gather = dyn_cast<gemm_tile::GatherRowsOp>(op))
+      if (std::optional<int64_t> t = tensorOf(gather.getIds()))
+        program.args[*t].idBound = gather.getVocab();
   });
   for (int64_t t : weights)
     if (program.args[t].shape.size() == 2)

@@ -58,6 +58,9 @@ double kb::exec::toleranceFor(DType dtype, int64_t worldSize) {
         std::ldexp(1.0, -11);
     return std::max(1e-2, ring);
   }
+  case DType::I32:
+  case DType::I64:
+    return 0; // integers (ids) are exact or wrong
   case DType::BF16:
     // bf16 keeps 8 significant bits; the ring accumulates bf16 partial sums
     // in f32 (0006), so only the final rounding and the products' remain,

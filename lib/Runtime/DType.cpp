@@ -9,7 +9,17 @@
 using namespace kb::runtime;
 
 size_t kb::runtime::dtypeSize(DType dtype) {
-  return dtype == DType::F32 ? 4 : 2;
+  switch (dtype) {
+  case DType::F16:
+  case DType::BF16:
+    return 2;
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::I64:
+    return 8;
+  }
+  return 4;
 }
 
 llvm::StringRef kb::runtime::dtypeName(DType dtype) {
@@ -20,6 +30,10 @@ llvm::StringRef kb::runtime::dtypeName(DType dtype) {
     return "bf16";
   case DType::F32:
     return "f32";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
   }
   return "?";
 }
@@ -31,6 +45,10 @@ std::optional<DType> kb::runtime::parseDType(llvm::StringRef name) {
     return DType::BF16;
   if (name == "f32")
     return DType::F32;
+  if (name == "i32")
+    return DType::I32;
+  if (name == "i64")
+    return DType::I64;
   return std::nullopt;
 }
 
@@ -112,6 +130,8 @@ float kb::runtime::roundToDType(float value, DType dtype) {
   case DType::BF16:
     return bf16ToFloat(floatToBF16(value));
   case DType::F32:
+  case DType::I32:
+  case DType::I64: // integers are held exactly (kMaxExactInteger)
     return value;
   }
   return value;
@@ -149,7 +169,7 @@ void kb::runtime::halvesToFloats(const uint16_t *in, float *out, size_t n) {
 }
 
 void kb::runtime::roundBufferToDType(float *data, size_t n, DType dtype) {
-  if (dtype == DType::F32)
+  if (dtype == DType::F32 || isIntegerDType(dtype))
     return;
   if (dtype == DType::F16) {
     if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2")) {

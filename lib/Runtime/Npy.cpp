@@ -180,10 +180,16 @@ static llvm::Expected<NpyHeader> parseHeader(llvm::StringRef bytes,
   } else if (*descr == "<f4") {
     dtype = expected == DType::BF16 ? DType::BF16 : DType::F32;
     elementSize = 4;
+  } else if (*descr == "<i4") {
+    dtype = DType::I32;
+    elementSize = 4;
+  } else if (*descr == "<i8") {
+    dtype = DType::I64;
+    elementSize = 8;
   } else {
     return fail(name, "unsupported dtype '" + *descr +
-                          "' (kb reads little-endian float16 '<f2' and "
-                          "float32 '<f4')");
+                          "' (kb reads little-endian float16 '<f2', "
+                          "float32 '<f4', int32 '<i4' and int64 '<i8')");
   }
   int64_t count = checkedNumElements(*shape);
   if (count < 0 || count > kMaxNpyElements)
@@ -206,6 +212,32 @@ static llvm::Error checkDataLength(const NpyHeader &h, uint64_t fileSize,
   if (fileSize - dataStart > dataBytes)
     return fail(name, llvm::Twine(fileSize - dataStart - dataBytes) +
                           " unexpected bytes after the data");
+  return llvm::Error::success();
+}
+
+/// Converts `n` little-endian integers of `width` bytes (4 or 8) at `data`,
+/// elements `first` to `first + n - 1` of the tensor, to the exact f32 values
+/// kb holds; a value beyond kMaxExactInteger is refused with its position.
+static llvm::Error integersToFloats(const char *data, size_t width, int64_t n,
+                                    int64_t first, float *out,
+                                    llvm::StringRef name) {
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t v;
+    if (width == 4) {
+      int32_t v32;
+      std::memcpy(&v32, data + 4 * i, 4);
+      v = v32;
+    } else {
+      std::memcpy(&v, data + 8 * i, 8);
+    }
+    if (v > kMaxExactInteger || v < -kMaxExactInteger)
+      return fail(name, "element " + llvm::Twine(first + i) + " is " +
+                            llvm::Twine(v) +
+                            ", beyond the integers kb holds (magnitude at "
+                            "most 2^24 = " +
+                            llvm::Twine(kMaxExactInteger) + ")");
+    out[i] = static_cast<float>(v);
+  }
   return llvm::Error::success();
 }
 
@@ -234,6 +266,10 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
       std::memcpy(block, data + 2 * i, 2 * n);
       halvesToFloats(block, t.data.data() + i, n);
     }
+  } else if (isIntegerDType(dtype)) {
+    if (llvm::Error e = integersToFloats(data, header->elementSize, count, 0,
+                                         t.data.data(), name))
+      return std::move(e);
   } else if (dataBytes != 0) { // a shape with a 0 has no data to copy
     std::memcpy(t.data.data(), data, dataBytes);
     if (dtype == DType::BF16)
@@ -294,6 +330,19 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
         return std::move(e);
       halvesToFloats(block.data(), t.data.data() + i, n);
     }
+  } else if (isIntegerDType(header->dtype)) {
+    constexpr int64_t kBlock = int64_t(1) << 16;
+    size_t width = header->elementSize;
+    std::vector<char> block(width * std::min<int64_t>(kBlock, header->count));
+    for (int64_t i = 0; i < header->count; i += kBlock) {
+      int64_t n = std::min<int64_t>(kBlock, header->count - i);
+      if (llvm::Error e =
+              file->read(header->dataStart + width * i, width * n, block.data()))
+        return std::move(e);
+      if (llvm::Error e = integersToFloats(block.data(), width, n, i,
+                                           t.data.data() + i, path))
+        return std::move(e);
+    }
   } else if (header->dataBytes != 0) {
     if (llvm::Error e =
             file->read(header->dataStart, header->dataBytes,
@@ -307,7 +356,10 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
 
 std::string kb::runtime::serializeNpy(const HostTensor &t) {
   std::string header = "{'descr': '";
-  header += t.dtype == DType::F16 ? "<f2" : "<f4";
+  header += t.dtype == DType::F16   ? "<f2"
+            : t.dtype == DType::I32 ? "<i4"
+            : t.dtype == DType::I64 ? "<i8"
+                                    : "<f4";
   header += "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < t.shape.size(); ++i)
     header += (i ? ", " : "") + std::to_string(t.shape[i]);
@@ -327,6 +379,18 @@ std::string kb::runtime::serializeNpy(const HostTensor &t) {
     for (float v : t.data) {
       uint16_t h = floatToHalf(v);
       out.append(reinterpret_cast<const char *>(&h), 2);
+    }
+  } else if (t.dtype == DType::I32) {
+    out.reserve(out.size() + 4 * t.data.size());
+    for (float v : t.data) {
+      int32_t i = static_cast<int32_t>(v);
+      out.append(reinterpret_cast<const char *>(&i), 4);
+    }
+  } else if (t.dtype == DType::I64) {
+    out.reserve(out.size() + 8 * t.data.size());
+    for (float v : t.data) {
+      int64_t i = static_cast<int64_t>(v);
+      out.append(reinterpret_cast<const char *>(&i), 8);
     }
   } else {
     out.append(reinterpret_cast<const char *>(t.data.data()),

@@ -20,10 +20,11 @@ Modules, by concept: parallel_state (the TP world size), policy (DPPolicy), laye
 location (the user's file:line on every op), ops (each op's IR line and numpy
 meaning, one entry per op), ir (kb IR text), tools (finding and running
 kb-opt, kb-run), reference (the same model in numpy), transformer (norms, attention,
-MLPs, Llama and GPT-2 layers), dtypes.
+MLPs, Llama and GPT-2 layers), models (the vocabulary-parallel embedding), dtypes.
 """
 from . import parallel_state, reference
 from .layers import ColumnParallelLinear, RowParallelLinear, all_gather, reduce_scatter, scale
+from .models import GPT2Model, ParallelLMHead, VocabParallelEmbedding
 from .ops import ELEMENTWISE
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
@@ -36,7 +37,8 @@ __all__ = [
     "DPPolicy", "Program",
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
-    "LlamaDecoderLayer", "GPT2Block",
+    "LlamaDecoderLayer", "GPT2Block", "VocabParallelEmbedding",
+    "ParallelLMHead", "GPT2Model",
 ]
 # Every elementwise op registered in kb.ops is kb.<name> (kb.gelu, kb.silu, kb.add, kb.mul).
 globals().update(ELEMENTWISE)

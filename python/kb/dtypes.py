@@ -3,6 +3,8 @@ as float32 arrays whose values are rounded to bf16."""
 import numpy as np
 
 DTYPES = ("f16", "bf16", "f32")
+# Token ids: integer inputs (an embedding's), never a layer's dtype.
+ID_DTYPES = ("i32", "i64")
 
 # The spellings a model ported from numpy, PyTorch/Megatron or kernbench uses, by the
 # kb element type they mean. Matched case-insensitively.
@@ -34,13 +36,30 @@ def check_dtype(dtype):
                      f"bfloat16, float32/fp32, a numpy or torch dtype), got {dtype!r}")
 
 
+def check_input_dtype(dtype):
+    """An input's dtype: a float one (check_dtype), or "i32"/"i64" (also np.int32,
+    np.int64, "int32", "int64") for token ids."""
+    try:
+        key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype.strip().lower()
+    except TypeError:
+        key = None
+    ids = {"i32": "i32", "int32": "i32", "i64": "i64", "int64": "i64"}
+    if key in ids:
+        return ids[key]
+    return check_dtype(dtype)
+
+
 def numpy_dtype(dtype):
+    if dtype in ID_DTYPES:
+        return np.int32 if dtype == "i32" else np.int64
     return np.float16 if dtype == "f16" else np.float32
 
 
 def round_to(array, dtype):
     """`array` rounded to `dtype` (to nearest, ties to even), as a numpy array of its
-    travelling type."""
+    travelling type. Ids (i32, i64) are integers already and keep their values."""
+    if dtype in ID_DTYPES:
+        return np.asarray(array).astype(numpy_dtype(dtype))
     array = np.asarray(array, dtype=np.float32)
     if dtype == "f16":
         return array.astype(np.float16)

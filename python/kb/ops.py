@@ -251,3 +251,23 @@ def _extract_slice(xs, attrs, result):
 
 
 register("extract_slice", _extract_slice_ir, _extract_slice)
+
+
+# The token embedding (Megatron's VocabParallelEmbedding in the global view): rows of
+# the table by id. kb-run stops on an id outside the vocabulary; so does the reference.
+
+def _embedding(xs, attrs, result):
+    ids, table = xs[0].astype(np.int64), xs[1]
+    vocab = table.shape[0]
+    bad = np.flatnonzero((ids < 0) | (ids >= vocab))
+    if bad.size:
+        raise ValueError(f"token id {ids[bad[0]]} at position {bad[0]} is outside the "
+                         f"vocabulary of {vocab} ids")
+    return table[ids]
+
+
+register("embedding",
+         lambda names, operands, result, attrs:
+         f"{result.ssa} = kb.embedding {names[0]}, {names[1]} : {_types(operands)} -> "
+         f"{result.mlir_type}",
+         _embedding)

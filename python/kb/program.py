@@ -32,7 +32,7 @@ import tempfile
 import numpy as np
 
 from . import parallel_state
-from .dtypes import check_dtype, round_to
+from .dtypes import ID_DTYPES, check_input_dtype, round_to
 from .ir import check_name, emit_module, tensor_type
 from .location import caller_location
 from .tools import ToolError, run_tool
@@ -165,7 +165,7 @@ class Program:
         else:
             raise TypeError("program.input takes (shape) or (name, shape)")
         name = check_name("x" if name is None else name, "input name")
-        dtype = check_dtype(dtype)
+        dtype = check_input_dtype(dtype)
         shape = tuple(shape) if shape is not None else ()
         if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
                             for d in shape):
@@ -364,6 +364,12 @@ def _checked(tensor, value):
                          f"expects {tensor.shape}")
     if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
         raise ValueError(f"{tensor.name!r} must hold real numbers, got {value.dtype}")
+    if tensor.dtype in ID_DTYPES and not np.issubdtype(value.dtype, np.integer):
+        raise ValueError(f"{tensor.name!r} holds token ids ({tensor.dtype}), which must "
+                         f"be integers, got {value.dtype}")
+    if tensor.dtype == "i32" and value.size and (value.min() < -2**31 or
+                                                 value.max() >= 2**31):
+        raise ValueError(f"{tensor.name!r} holds ids beyond int32")
     return round_to(value, tensor.dtype)
 
 

@@ -291,6 +291,18 @@ loadInputs(const Program &program) {
             " arguments but " + llvm::Twine(inputs.size()) +
             " --input files were given");
   for (auto [i, spec] : llvm::enumerate(program.args)) {
+    if (inputs.empty() && runtime::isIntegerDType(spec.dtype)) {
+      // Token ids: valid ones, uniform in [0, V) of the embedding reading
+      // them, from the same generator as the floats.
+      HostTensor t = runtime::randomTensor(runtime::DType::F32, spec.shape,
+                                           seed + i);
+      int64_t bound = spec.idBound > 0 ? spec.idBound : kDefaultIdBound;
+      for (float &v : t.data)
+        v = std::min<float>(std::floor((v + 1.0f) * 0.5f * bound), bound - 1);
+      t.dtype = spec.dtype;
+      result.push_back(std::move(t));
+      continue;
+    }
     if (inputs.empty()) {
       HostTensor t = runtime::randomTensor(spec.dtype, spec.shape, seed + i);
       if (spec.fanIn > 0) {

@@ -66,10 +66,28 @@ TEST(DTypeTest, BufferRoundingMatchesScalar) {
 }
 
 TEST(DTypeTest, Names) {
-  for (DType dtype : {DType::F16, DType::BF16, DType::F32})
+  for (DType dtype :
+       {DType::F16, DType::BF16, DType::F32, DType::I32, DType::I64})
     EXPECT_EQ(parseDType(dtypeName(dtype)), dtype);
   EXPECT_FALSE(parseDType("f64"));
   EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+  EXPECT_EQ(dtypeSize(DType::I32), 4u);
+  EXPECT_EQ(dtypeSize(DType::I64), 8u);
+}
+
+TEST(DTypeTest, IntegersAreHeldExactly) {
+  // Ids are exact f32 integers: no dtype rounding may move them.
+  float ids[] = {0.0f, 1.0f, 50256.0f, 16777216.0f, -3.0f};
+  for (DType dtype : {DType::I32, DType::I64}) {
+    EXPECT_TRUE(isIntegerDType(dtype));
+    std::vector<float> copy(std::begin(ids), std::end(ids));
+    roundBufferToDType(copy.data(), copy.size(), dtype);
+    for (size_t i = 0; i < copy.size(); ++i) {
+      EXPECT_EQ(copy[i], ids[i]);
+      EXPECT_EQ(roundToDType(ids[i], dtype), ids[i]);
+    }
+  }
+  EXPECT_FALSE(isIntegerDType(DType::F32));
 }
 
 } // namespace

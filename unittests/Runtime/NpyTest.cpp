@@ -6,7 +6,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
+
+#include <tuple>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +107,101 @@ TEST(NpyTest, RejectsEveryMalformedInputWithItsName) {
            four),
        "unexpected key 'x'"},
       {npy("[1, 2]", ""), "expected a dict"},
+  };
+  for (const Bad &bad : cases) {
+    std::string message = errorOf(parseNpy(bad.bytes, "in.npy"));
+    EXPECT_NE(message.find("in.npy: "), std::string::npos) << message;
+    EXPECT_NE(message.find(bad.message), std::string::npos)
+        << "expected '" << bad.message << "' in '" << message << "'";
+  }
+}
+
+/// The little-endian bytes of `values` as `T`.
+template <typename T> std::string bytesOf(std::initializer_list<int64_t> values) {
+  std::string out;
+  for (int64_t v : values) {
+    T t = static_cast<T>(v);
+    out.append(reinterpret_cast<const char *>(&t), sizeof t);
+  }
+  return out;
+}
+
+TEST(NpyTest, ReadsInt32AndInt64Ids) {
+  for (auto [descr, data, dtype] :
+       {std::tuple{"<i4", bytesOf<int32_t>({0, 7, 50256, -2}), DType::I32},
+        std::tuple{"<i8", bytesOf<int64_t>({0, 7, 50256, -2}), DType::I64}}) {
+    std::string file = npy(std::string("{'descr': '") + descr +
+                               "', 'fortran_order': False, 'shape': (4,), }",
+                           data);
+    llvm::Expected<HostTensor> t = parseNpy(file, "ids.npy");
+    ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+    EXPECT_EQ(t->dtype, dtype);
+    EXPECT_EQ(t->shape, (llvm::SmallVector<int64_t, 4>{4}));
+    EXPECT_EQ(t->data, (TensorData{0.0f, 7.0f, 50256.0f, -2.0f}));
+    // Written back as the same integers.
+    llvm::Expected<HostTensor> back =
+        parseNpy(serializeNpy(*t), "back.npy");
+    ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+    EXPECT_EQ(back->dtype, dtype);
+    EXPECT_EQ(back->data, t->data);
+    EXPECT_NE(serializeNpy(*t).find(descr), std::string::npos);
+  }
+}
+
+TEST(NpyTest, RefusesIntegersBeyondWhatIsHeldExactly) {
+  // 2^24 + 1 is the first integer an f32 cannot hold: refused with its
+  // position and value, in both widths and from a file as from memory.
+  int64_t big = kMaxExactInteger + 1;
+  for (auto [descr, data] :
+       {std::pair{"<i4", bytesOf<int32_t>({3, big})},
+        std::pair{"<i8", bytesOf<int64_t>({3, big})},
+        std::pair{"<i8", bytesOf<int64_t>({3, -(int64_t(1) << 40)})}}) {
+    std::string file = npy(std::string("{'descr': '") + descr +
+                               "', 'fortran_order': False, 'shape': (2,), }",
+                           data);
+    std::string message = errorOf(parseNpy(file, "ids.npy"));
+    EXPECT_NE(message.find("ids.npy: element 1 is "), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("beyond the integers kb holds"), std::string::npos)
+        << message;
+    llvm::SmallString<128> path;
+    ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("ids", "npy", path));
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      ASSERT_FALSE(ec);
+      os << file;
+    }
+    message = errorOf(readNpy(path));
+    llvm::sys::fs::remove(path);
+    EXPECT_NE(message.find(": element 1 is "), std::string::npos) << message;
+  }
+  // Exactly 2^24 is held.
+  std::string file =
+      npy("{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }",
+          bytesOf<int32_t>({kMaxExactInteger}));
+  llvm::Expected<HostTensor> t = parseNpy(file, "ids.npy");
+  ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->data[0], 16777216.0f);
+}
+
+TEST(NpyTest, RejectsMalformedIntegerFiles) {
+  std::string three = bytesOf<int32_t>({1, 2, 3});
+  struct Bad {
+    std::string bytes, message;
+  } cases[] = {
+      {npy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", three),
+       "truncated data: shape 4 needs 16 bytes, 12 present"},
+      {npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", three),
+       "truncated data: shape 2 needs 16 bytes, 12 present"},
+      {npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", three),
+       "4 unexpected bytes after the data"},
+      {npy("{'descr': '>i4', 'fortran_order': False, 'shape': (3,), }", three),
+       "unsupported dtype '>i4'"},
+      {npy("{'descr': '<i2', 'fortran_order': False, 'shape': (6,), }", three),
+       "unsupported dtype '<i2'"},
+      {npy("{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", three),
+       "unsupported dtype '<u4'"},
   };
   for (const Bad &bad : cases) {
     std::string message = errorOf(parseNpy(bad.bytes, "in.npy"));

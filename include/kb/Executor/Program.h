@@ -34,7 +34,14 @@ struct TensorSpec {
   /// front end and PyTorch initialise layers, so that activations keep their
   /// magnitude through deep stacks instead of overflowing f16.
   int64_t fanIn = 0;
+  /// For an integer tensor (token ids): the vocabulary size of the embedding
+  /// that reads it, so that kb-run's random ids are valid, drawn in
+  /// [0, idBound); 0 when no embedding reads it (then [0, kDefaultIdBound)).
+  int64_t idBound = 0;
 };
+
+/// The range of kb-run's random integers for an argument no embedding reads.
+constexpr int64_t kDefaultIdBound = 1024;
 
 struct Program {
   mlir::ModuleOp module;

@@ -2,7 +2,10 @@
 //
 // kb's host runtime holds every tensor as f32 values that are exactly
 // representable in the tensor's dtype; these conversions do the rounding
-// (to nearest, ties to even, as the device does).
+// (to nearest, ties to even, as the device does). Integer tensors (token ids)
+// are held the same way: every integer of magnitude at most 2^24 is an exact
+// f32, and kb refuses larger ones where they enter (kMaxExactInteger), so one
+// f32 store serves ids as well (a vocabulary is far smaller than 2^24).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +20,16 @@
 
 namespace kb::runtime {
 
-enum class DType { F16, BF16, F32 };
+enum class DType { F16, BF16, F32, I32, I64 };
+
+/// The largest integer magnitude an integer tensor may hold: every integer up
+/// to it is an exact f32.
+constexpr int64_t kMaxExactInteger = int64_t(1) << 24;
+
+/// I32 or I64.
+inline bool isIntegerDType(DType dtype) {
+  return dtype == DType::I32 || dtype == DType::I64;
+}
 
 size_t dtypeSize(DType dtype);
 llvm::StringRef dtypeName(DType dtype);

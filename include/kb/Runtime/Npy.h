@@ -22,7 +22,9 @@ constexpr uint64_t kMaxNpyHeaderBytes = uint64_t(1) << 20;
 
 /// Parses an in-memory .npy (format 1.0, 2.0 or 3.0, little-endian, C order).
 /// '<f2' gives an f16 tensor, '<f4' an f32 one, or a bf16 one when `expected`
-/// is BF16 (numpy has no bf16: bf16 tensors travel as f32 and are rounded).
+/// is BF16 (numpy has no bf16: bf16 tensors travel as f32 and are rounded);
+/// '<i4' an i32 one and '<i8' an i64 one, whose elements must lie within
+/// kMaxExactInteger (HostTensor holds them as exact f32 values).
 /// Every malformed input is an error whose message starts with `name`.
 llvm::Expected<HostTensor>
 parseNpy(llvm::StringRef bytes, llvm::StringRef name,
@@ -35,7 +37,7 @@ llvm::Expected<HostTensor>
 readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt);
 
 /// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as
-/// '<f4').
+/// '<f4', i32 as '<i4', i64 as '<i8').
 std::string serializeNpy(const HostTensor &tensor);
 
 using kb::OutputFileSet;

@@ -284,7 +284,8 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
 };
 
 /// The rank converts to no value (the type converter maps `index` to
-/// nothing): its only readers are slices, whose DMAs carry it as a stride.
+/// nothing): its only readers are slices, whose DMAs carry it as a stride,
+/// and embeddings, whose row gathers do.
 struct TPRankOpLowering : public OpConversionPattern<TPRankOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -292,10 +293,10 @@ struct TPRankOpLowering : public OpConversionPattern<TPRankOp> {
   matchAndRewrite(TPRankOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     for (Operation *user : op->getUsers())
-      if (!isa<TPSliceOp>(user))
+      if (!isa<TPSliceOp, EmbeddingOp>(user))
         return user->emitOpError()
                << "uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only "
-                  "into kb.tp_slice";
+                  "into kb.tp_slice and kb.embedding";
     SmallVector<SmallVector<Value>> noValue(1);
     rewriter.replaceOpWithMultiple(op, std::move(noValue));
     return success();

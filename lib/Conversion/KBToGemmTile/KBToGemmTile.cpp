@@ -38,6 +38,7 @@ void kb::populateKBToGemmTileConversionPatterns(
   detail::populateElementwiseConversionPatterns(typeConverter, patterns);
   detail::populateAttentionConversionPatterns(typeConverter, patterns);
   detail::populateDecoderConversionPatterns(typeConverter, patterns);
+  detail::populateModelConversionPatterns(typeConverter, patterns);
   detail::populateCollectiveConversionPatterns(typeConverter, patterns,
                                                worldSize);
 }

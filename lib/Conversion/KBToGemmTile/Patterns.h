@@ -35,6 +35,10 @@ void populateAttentionConversionPatterns(
 void populateDecoderConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns);
+/// kb.embedding: row gathers by token id on the DMA engine.
+void populateModelConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns);
 /// kb.all_reduce (ring steps), kb.tp_slice and kb.tp_rank (rank-strided DMA).
 void populateCollectiveConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,

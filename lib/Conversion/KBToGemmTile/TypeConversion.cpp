@@ -60,7 +60,7 @@ kb::detail::checkPlaced(Operation *where, Type type,
   if (!gt::isDeviceElementType(tensor.getElementType()))
     return where->emitOpError()
            << "has a value of type " << type
-           << ": cube buffers hold f16, bf16 and f32 elements";
+           << ": cube buffers hold f16, bf16, f32, i32 and i64 elements";
   // kb-place checked this already; hand-written IR, or a policy whose
   // counts are left to the device, meets the device first here.
   if (failed(policy.verifyOnDevice(tensor.getShape(), device, [&] {

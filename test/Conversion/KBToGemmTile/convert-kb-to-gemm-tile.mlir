@@ -221,11 +221,11 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 
 // -----
 
-// Cube buffers hold f16, bf16 and f32: a placed tensor of index has no buffer.
+// Cube buffers hold f16, bf16, f32, i32 and i64: a placed tensor of index has no buffer.
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
-  // expected-error@+1 {{has a value of type 'tensor<4xindex, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>>': cube buffers hold f16, bf16 and f32 elements}}
+  // expected-error@+1 {{has a value of type 'tensor<4xindex, #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>>': cube buffers hold f16, bf16, f32, i32 and i64 elements}}
   func.func @index_tensor(%a: tensor<4xindex, #rep>) -> tensor<4xindex, #rep> {
     return %a : tensor<4xindex, #rep>
   }
@@ -252,7 +252,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
   func.func @rank_as_value(%a: tensor<4x8xf32, #rep>) -> (tensor<4x8xf32, #rep>, i32) {
     %r = kb.tp_rank : index
-    // expected-error@+1 {{'arith.index_cast' op uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only into kb.tp_slice}}
+    // expected-error@+1 {{'arith.index_cast' op uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only into kb.tp_slice and kb.embedding}}
     %i = arith.index_cast %r : index to i32
     return %a, %i : tensor<4x8xf32, #rep>, i32
   }

@@ -144,7 +144,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 // -----
 
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
-  // expected-error@+1 {{kb-place cannot place a tensor of type 'tensor<4xindex>': the device holds f16, bf16 and f32 elements}}
+  // expected-error@+1 {{kb-place cannot place a tensor of type 'tensor<4xindex>': the device holds f16, bf16, f32, i32 and i64 elements}}
   func.func @index_tensor(%a: tensor<4xindex>) -> tensor<4xindex> {
     return %a : tensor<4xindex>
   }

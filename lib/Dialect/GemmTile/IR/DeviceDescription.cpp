@@ -10,7 +10,8 @@ using namespace kb::gemm_tile;
 using kb::DeviceDescription;
 
 bool kb::gemm_tile::isDeviceElementType(mlir::Type type) {
-  return type.isF16() || type.isBF16() || type.isF32();
+  return type.isF16() || type.isBF16() || type.isF32() ||
+         type.isSignlessInteger(32) || type.isSignlessInteger(64);
 }
 
 DeviceDescription DeviceDescription::fromAttr(DeviceAttr attr) {

@@ -169,7 +169,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
     if (type && !gemm_tile::isDeviceElementType(type.getElementType()))
       return emitError(v.getLoc())
              << "kb-place cannot place a tensor of type " << type
-             << ": the device holds f16, bf16 and f32 elements";
+             << ": the device holds f16, bf16, f32, i32 and i64 elements";
     // No device work produces or reads an empty tensor, so nothing would
     // make a rank program with it yield or return defined data.
     if (type && llvm::is_contained(type.getShape(), 0))

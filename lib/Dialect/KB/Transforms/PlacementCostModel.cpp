@@ -276,6 +276,23 @@ double dataMoveSeconds(Operation *op,
   return seconds;
 }
 
+/// A row gather by token id: each result piece is a DMA of its rows from
+/// the table's columns, within the cube when the cube holds them.
+double embeddingSeconds(EmbeddingOp op,
+                        function_ref<DPPolicyAttr(Value)> policyOf,
+                        const DeviceDescription &device) {
+  Value table = op.getTable(), result = op.getResult();
+  int64_t eb = elementBytes(result), vocabRows = shapeOf(table)[0];
+  double seconds = 0;
+  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result))) {
+    Box columns{{0, piece.box.offsets[1]}, {vocabRows, piece.box.sizes[1]}};
+    bool local = holds(table, policyOf(table), piece.cube, columns);
+    seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
+                                           /*withinCube=*/local));
+  }
+  return seconds;
+}
+
 double allReduceOpSeconds(AllReduceOp op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
                           int64_t worldSize, const DeviceDescription &device) {
@@ -378,6 +395,8 @@ double kb::estimateOpSeconds(Operation *op,
     return rowOpSeconds(op, policyOf, device);
   if (isa<KVAppendOp, tensor::ExtractSliceOp>(op))
     return dataMoveSeconds(op, policyOf, device);
+  if (auto embedding = dyn_cast<EmbeddingOp>(op))
+    return embeddingSeconds(embedding, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
     return allReduceOpSeconds(reduce, policyOf, worldSize, device);
   if (auto gather = dyn_cast<AllGatherOp>(op))

@@ -23,7 +23,8 @@ using ::kb::kMaxCubeMemoryMiB;
 using ::kb::saturatingAdd;
 using ::kb::saturatingMul;
 
-/// Whether cube buffers hold elements of `type`: f16, bf16 or f32.
+/// Whether cube buffers hold elements of `type`: f16, bf16 or f32, or the
+/// signless i32 and i64 of token ids (which only DMA and row gathers touch).
 bool isDeviceElementType(mlir::Type type);
 
 /// The device of the module enclosing `op`: its `gemm_tile.device`

@@ -12,6 +12,9 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // bf16 or f32 whose memory space is #gemm_tile.cube<c> (checked by the
 // verifiers, which name the offending operand).
 def GemmTile_Buffer : MemRefOf<[F16, BF16, F32]>;
+// Any buffer a cube holds, token ids (i32, i64) included: what allocs, DMA and
+// function arguments carry. Compute ops take GemmTile_Buffer.
+def GemmTile_AnyBuffer : MemRefOf<[F16, BF16, F32, I32, I64]>;
 
 def GemmTile_AllocOp : GemmTile_Op<"alloc", [
     MemoryEffects<[MemAlloc<DefaultResource>]>]> {
@@ -24,7 +27,7 @@ def GemmTile_AllocOp : GemmTile_Op<"alloc", [
     %b = gemm_tile.alloc : memref<64x256xf16, #gemm_tile.cube<2>>
     ```
   }];
-  let results = (outs GemmTile_Buffer:$buffer);
+  let results = (outs GemmTile_AnyBuffer:$buffer);
   let assemblyFormat = "attr-dict `:` type($buffer)";
   let hasVerifier = 1;
 }
@@ -187,9 +190,9 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     ```
   }];
   let arguments = (ins
-      Arg<GemmTile_Buffer, "", [MemRead]>:$source,
+      Arg<GemmTile_AnyBuffer, "", [MemRead]>:$source,
       DenseI64ArrayAttr:$source_offsets,
-      Arg<GemmTile_Buffer, "", [MemWrite]>:$target,
+      Arg<GemmTile_AnyBuffer, "", [MemWrite]>:$target,
       DenseI64ArrayAttr:$target_offsets,
       DenseI64ArrayAttr:$sizes,
       OptionalAttr<DenseI64ArrayAttr>:$rank_stride,
@@ -297,5 +300,6 @@ def GemmTile_WaitOp : GemmTile_Op<"wait"> {
 
 include "kb/Dialect/GemmTile/IR/GemmTileAttentionOps.td"
 include "kb/Dialect/GemmTile/IR/GemmTileRowOps.td"
+include "kb/Dialect/GemmTile/IR/GemmTileModelOps.td"
 
 #endif // KB_DIALECT_GEMMTILE_IR_GEMMTILEOPS_TD

@@ -388,4 +388,5 @@ def KB_ReduceScatterOp : KB_AlongDimCollectiveOp<"reduce_scatter"> {
 }
 
 include "kb/Dialect/KB/IR/KBTransformerOps.td"
+include "kb/Dialect/KB/IR/KBModelOps.td"
 #endif // KB_DIALECT_KB_IR_KBOPS_TD

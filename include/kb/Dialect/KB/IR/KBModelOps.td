@@ -1,0 +1,92 @@
+//===- KBModelOps.td - ops of whole models ------------------*- tablegen -*-===//
+//
+// What a model needs around its decoder layers: the token-id embedding
+// (Megatron's VocabParallelEmbedding). Included from KBOps.td, which defines
+// KB_FloatTensor.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_DIALECT_KB_IR_KBMODELOPS_TD
+#define KB_DIALECT_KB_IR_KBMODELOPS_TD
+
+// Token ids: signless i32 or i64, as numpy's int32 and int64.
+def KB_IdTensor : RankedTensorOf<[I32, I64]>;
+
+def KB_EmbeddingOp : KB_Op<"embedding", [Pure,
+    DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
+  let summary = "Rows of an embedding table gathered by token id";
+  let description = [{
+    `result[s, :] = table[ids[s], :]` for `ids : [S]` (i32 or i64),
+    `table : [V, H]` and `result : [S, H]` of the table's element type. An
+    id outside `[0, V)` is an error when the program runs, naming the id,
+    its position and V. GPT-2's token embedding (`wte`) is one; its learned
+    positions (`wpe`) are another, of the ids `0 .. S-1` (`arange`).
+
+    ```mlir
+    %x = kb.embedding %ids, %wte : tensor<9xi32>, tensor<50257x768xf16> -> tensor<9x768xf16>
+    ```
+
+    Under TP world size W it is Megatron's `VocabParallelEmbedding`: the
+    vocabulary is cut into W shards of `N = ceil(V / W)` ids, rank r looks up
+    the ids in `[r·N, min((r+1)·N, V))`, writes zero rows for the others,
+    and the partial sums are reduced over the ranks (an all-reduce, or a
+    reduce-scatter along the tokens under sequence parallelism). When W
+    divides V the table is split along its rows and each rank holds its
+    shard; otherwise the vocabulary is padded to `W·N` (Megatron's
+    make-vocab-size-divisible-by, with the multiple W) and, since the padded
+    rows are never looked up, not stored: each rank reads its shard from the
+    whole table.
+
+    The local form, which kb-tp-partition builds, takes the rank and names
+    the vocabulary size V and the shard size N: the table is the rank's
+    shard when it has N rows, else the whole table of V rows.
+
+    ```mlir
+    %r = kb.tp_rank : index
+    %p = kb.embedding %ids, %wte_shard [%r] vocab 50256 shard 12564
+        : tensor<9xi32>, tensor<12564x768xf16> -> tensor<9x768xf16>
+    ```
+  }];
+  let arguments = (ins KB_IdTensor:$ids, KB_FloatTensor:$table,
+                       Optional<Index>:$rank,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$vocab_size,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$shard_rows);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $table (`[` $rank^ `]` `vocab` $vocab_size `shard` $shard_rows)?
+    attr-dict `:` type($ids) `,` type($table) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    // The global form.
+    OpBuilder<(ins "::mlir::Type":$resultType, "::mlir::Value":$ids,
+                   "::mlir::Value":$table), [{
+      build($_builder, $_state, resultType, ids, table, ::mlir::Value(),
+            ::mlir::IntegerAttr(), ::mlir::IntegerAttr());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// V: the vocabulary the ids index.
+    int64_t getVocabularySize() {
+      if (std::optional<uint64_t> v = getVocabSize())
+        return static_cast<int64_t>(*v);
+      return ::llvm::cast<::mlir::RankedTensorType>(getTable().getType())
+          .getDimSize(0);
+    }
+    /// N: the ids each rank owns (V in the global view).
+    int64_t getShardSize() {
+      if (std::optional<uint64_t> n = getShardRows())
+        return static_cast<int64_t>(*n);
+      return getVocabularySize();
+    }
+    /// Whether the table is a rank's shard of N rows, not the whole table.
+    bool holdsShard() {
+      return getRank() &&
+             ::llvm::cast<::mlir::RankedTensorType>(getTable().getType())
+                     .getDimSize(0) == getShardSize() &&
+             getShardSize() != getVocabularySize();
+    }
+  }];
+}
+
+#endif // KB_DIALECT_KB_IR_KBMODELOPS_TD
