@@ -284,9 +284,9 @@ double embeddingSeconds(EmbeddingOp op,
   Value table = op.getTable(), result = op.getResult();
   int64_t eb = elementBytes(result), vocabRows = shapeOf(table)[0];
   double seconds = 0;
-  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result))) {
+  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     Box columns{{0, piece.box.offsets[1]}, {vocabRows, piece.box.sizes[1]}};
-    bool local = holds(table, policyOf(table), piece.cube, columns);
+    bool local = holds(table, policyOf(table), piece.cube, columns, device);
     seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
                                            /*withinCube=*/local));
   }
