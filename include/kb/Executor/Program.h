@@ -34,6 +34,10 @@ struct TensorSpec {
   /// front end and PyTorch initialise layers, so that activations keep their
   /// magnitude through deep stacks instead of overflowing f16.
   int64_t fanIn = 0;
+  /// How many consecutive ranks hold each slice of a split tensor (KV heads
+  /// replicated over groups of ranks): W / replicas slices, rank r holding
+  /// slice r / replicas; gathered from one rank per group.
+  int64_t replicas = 1;
 };
 
 struct Program {
@@ -66,12 +70,15 @@ llvm::Error errorAt(mlir::Operation *op, const llvm::Twine &message);
 /// recursively, so the device program is one straight line of operations.
 llvm::Error inlineKernelCalls(mlir::func::FuncOp entry);
 
-/// Rank `rank`'s local part of a global tensor.
+/// Rank `rank`'s local part of a global tensor: slice rank / `replicas` of
+/// worldSize / `replicas` along `splitDim`.
 runtime::HostTensor scatter(const runtime::HostTensor &global, int64_t splitDim,
-                            int64_t rank, int64_t worldSize);
-/// The global tensor from every rank's local part.
+                            int64_t rank, int64_t worldSize,
+                            int64_t replicas = 1);
+/// The global tensor from every rank's local part; with `replicas`, from
+/// the first rank of each group of that many (the others hold copies).
 runtime::HostTensor gather(llvm::ArrayRef<runtime::HostTensor> locals,
-                           int64_t splitDim);
+                           int64_t splitDim, int64_t replicas = 1);
 /// The box of `t` at `offsets` with `sizes`.
 runtime::HostTensor extractBox(const runtime::HostTensor &t,
                                llvm::ArrayRef<int64_t> offsets,
