@@ -90,9 +90,11 @@ def _attention_block(rng, program, x, world, hidden, dtype, seed, inputs, kinds)
     use_rope = head_dim % 2 == 0 and rng.random() < 0.7
     kv_per_rank = int(rng.choice([k for k in (1, 2, 4) if heads_per_rank % k == 0]))
     heads, kv_heads = world * heads_per_rank, world * kv_per_rank
-    if world > 1 and rng.random() < 0.3:
-        # Fewer KV heads than ranks: W / kv_heads ranks share each KV head.
-        kv_heads = int(rng.choice([k for k in (1, 2, 4) if k < world and world % k == 0]))
+    fewer = [k for k in (1, 2, 4) if k < world and world % k == 0 and k * head_dim % world == 0]
+    if fewer and rng.random() < 0.3:
+        # Fewer KV heads than ranks: W / kv_heads ranks share each KV head. (The K and V
+        # projections are column-parallel layers, whose out_features W must divide.)
+        kv_heads = int(rng.choice(fewer))
     if rng.random() < 0.5:
         norm, kind = RMSNorm(hidden, dtype=dtype, seed=seed), "rms_norm"
     else:
