@@ -133,12 +133,13 @@ def test_gqa_fewer_kv_heads_than_ranks(world, kv_heads, dtype):
         assert_close(got, want, dtype, what)
 
 
-@pytest.mark.parametrize("position", [1, 7])
-def test_llama_decode_is_row_p_of_prefill(position):
+@pytest.mark.parametrize("position, world", [(1, 2), (7, 2), (7, 4)])
+def test_llama_decode_is_row_p_of_prefill(position, world):
     """The caches come from kb itself: a prefill over P tokens returns its rotated
     keys and values; decode of token P with them gives row P of a prefill over P + 1
-    tokens (W = 2, f16, P = 1 and a P that is no tile multiple)."""
-    initialize_model_parallel(tensor_model_parallel_size=2)
+    tokens (f16, P = 1 and a P that is no tile multiple; at W = 4 the 2 KV heads are
+    each replicated over 2 ranks)."""
+    initialize_model_parallel(tensor_model_parallel_size=world)
     dtype = "f16"
     layer = kb.LlamaDecoderLayer(HIDDEN, HEADS, KV_HEADS, FFN, dtype=dtype)
     tokens = round_to(np.random.default_rng(position).uniform(-1, 1,
