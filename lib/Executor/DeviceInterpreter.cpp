@@ -613,8 +613,8 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
     return e;
   SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
   // The slice index: the rank, or (rank / rank_replicas) mod rank_shards.
-  int64_t slice = rank.index / static_cast<int64_t>(
-                                   dma.getRankReplicas().value_or(1));
+  int64_t slice =
+      rank.index / static_cast<int64_t>(dma.getRankReplicas().value_or(1));
   if (std::optional<uint64_t> shards = dma.getRankShards())
     slice %= static_cast<int64_t>(*shards);
   if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
@@ -942,8 +942,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   }
   SmallVector<HostTensor> results;
   for (auto [i, parts] : llvm::enumerate(perResult))
-    results.push_back(
-        gather(parts, program.results[i].splitDim, program.results[i].replicas));
+    results.push_back(gather(parts, program.results[i].splitDim,
+                             program.results[i].replicas));
 
   // Statistics.
   run.pesPerCube = device.pesPerCube;

@@ -412,8 +412,8 @@ HostTensor kb::exec::scatter(const HostTensor &global, int64_t splitDim,
   return extractBox(global, offsets, sizes);
 }
 
-HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals,
-                            int64_t splitDim, int64_t replicas) {
+HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals, int64_t splitDim,
+                            int64_t replicas) {
   if (splitDim < 0)
     return locals.front();
   SmallVector<int64_t> shape(locals.front().shape.begin(),

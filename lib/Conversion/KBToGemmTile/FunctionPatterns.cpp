@@ -120,8 +120,8 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
     SmallVector<int64_t> resultSplits = splitDims(func, /*results=*/true);
     SmallVector<int64_t> argReplicas = splitDims(
         func, /*results=*/false, KBDialect::kSplitReplicasAttrName, 1);
-    SmallVector<int64_t> resultReplicas = splitDims(
-        func, /*results=*/true, KBDialect::kSplitReplicasAttrName, 1);
+    SmallVector<int64_t> resultReplicas =
+        splitDims(func, /*results=*/true, KBDialect::kSplitReplicasAttrName, 1);
     auto grouped = [](ArrayRef<int64_t> replicas) {
       return llvm::any_of(replicas, [](int64_t n) { return n > 1; });
     };

@@ -261,10 +261,9 @@ LogicalResult DMAOp::verify() {
   }
   // The slice index (rank / rank_replicas) mod rank_shards scales
   // rank_stride: without a stride it would move nothing.
-  for (auto [name, value] :
-       {std::pair<StringRef, std::optional<uint64_t>>{"rank_replicas",
-                                                      getRankReplicas()},
-        {"rank_shards", getRankShards()}}) {
+  for (auto [name, value] : {std::pair<StringRef, std::optional<uint64_t>>{
+                                 "rank_replicas", getRankReplicas()},
+                             {"rank_shards", getRankShards()}}) {
     if (!value)
       continue;
     if (!getRankStride())

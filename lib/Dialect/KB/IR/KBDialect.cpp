@@ -116,9 +116,9 @@ static LogicalResult verifySplitDim(Operation *op, NamedAttribute attr,
   if (attr.getName() == KBDialect::kSplitReplicasAttrName) {
     auto count = dyn_cast<IntegerAttr>(attr.getValue());
     if (!count || count.getInt() < 1)
-      return op->emitError() << "'" << attr.getName().getValue() << "' on "
-                             << what << " " << index
-                             << " must be a rank count of at least 1";
+      return op->emitError()
+             << "'" << attr.getName().getValue() << "' on " << what << " "
+             << index << " must be a rank count of at least 1";
     return success();
   }
   if (attr.getName() != KBDialect::kSplitDimAttrName)

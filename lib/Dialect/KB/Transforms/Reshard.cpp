@@ -33,8 +33,8 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
     auto type = cast<RankedTensorType>(local.getType());
     SmallVector<int64_t> shape(type.getShape());
     shape[dim] /= from.getReplicas();
-    auto own = RankedTensorType::get(shape, type.getElementType(),
-                                     type.getEncoding());
+    auto own =
+        RankedTensorType::get(shape, type.getElementType(), type.getEncoding());
     local = TPSliceOp::create(builder, loc, own, local, context.rank(), dim,
                               /*replicas=*/nullptr,
                               builder.getI64IntegerAttr(from.getReplicas()))
@@ -61,9 +61,8 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
     // Gather the whole value; a split along another dimension (or a grouped
     // split) is then a local slice of it (an all_to_all would send 1/W of
     // the bytes).
-    local = AllGatherOp::create(builder, loc,
-                                widened(local, from.getDim(), ws), local,
-                                from.getDim())
+    local = AllGatherOp::create(builder, loc, widened(local, from.getDim(), ws),
+                                local, from.getDim())
                 .getResult();
     if (to.isReplicated())
       return local;
