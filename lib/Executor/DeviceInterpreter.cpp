@@ -363,11 +363,12 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
           costOnly ? ArrayRef<int64_t>(spec.shape)
                    : ArrayRef<int64_t>(inputs[piece.getTensor()].shape);
       int64_t splitDim = spec.splitDim;
+      int64_t replicas = spec.replicas;
       SmallVector<int64_t> localShape(globalShape), offsets(piece.getOffsets());
       bool split =
           splitDim >= 0 && splitDim < static_cast<int64_t>(localShape.size());
       if (split)
-        localShape[splitDim] /= program.worldSize;
+        localShape[splitDim] /= program.worldSize / replicas;
       auto type = cast<MemRefType>(arg.getType());
       if (piece.getOffsets().size() != localShape.size())
         return errorAt(program.entry,
@@ -379,7 +380,7 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
                          "argument " + llvm::Twine(arg.getArgNumber()) +
                              "'s piece reaches outside its tensor");
       if (split)
-        offsets[splitDim] += r * localShape[splitDim];
+        offsets[splitDim] += r / replicas * localShape[splitDim];
       Buffer buffer;
       if (costOnly) {
         buffer.tensor.dtype = spec.dtype;
@@ -697,9 +698,14 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           touch(rank, dma, dma.getTarget(), true, token, target, size))
     return e;
   SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
+  // The slice index: the rank, or (rank / rank_replicas) mod rank_shards.
+  int64_t slice =
+      rank.index / static_cast<int64_t>(dma.getRankReplicas().value_or(1));
+  if (std::optional<uint64_t> shards = dma.getRankShards())
+    slice %= static_cast<int64_t>(*shards);
   if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
     for (size_t d = 0; d < srcOffsets.size(); ++d) {
-      srcOffsets[d] += rank.index * (*stride)[d];
+      srcOffsets[d] += slice * (*stride)[d];
       if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
         return errorAt(dma, "rank " + llvm::Twine(rank.index) +
                                 " reads outside the source in dimension " +
@@ -1079,7 +1085,7 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
     for (const TensorSpec &spec : program.results) {
       SmallVector<int64_t> shape(spec.shape.begin(), spec.shape.end());
       if (spec.splitDim >= 0)
-        shape[spec.splitDim] /= program.worldSize;
+        shape[spec.splitDim] /= program.worldSize / spec.replicas;
       locals.push_back(runtime::makeTensor(spec.dtype, shape));
       covered.push_back(0);
     }
@@ -1111,7 +1117,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
     }
   }
   for (auto [i, parts] : llvm::enumerate(perResult))
-    results.push_back(gather(parts, program.results[i].splitDim));
+    results.push_back(gather(parts, program.results[i].splitDim,
+                             program.results[i].replicas));
   return llvm::Error::success();
 }
 

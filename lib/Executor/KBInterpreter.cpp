@@ -235,7 +235,7 @@ kb::exec::runKBProgram(const Program &program,
     for (int64_t r = 0; r < ranks; ++r) {
       if (local)
         values[r][arg] = scatter(inputs[i], program.args[i].splitDim, r,
-                                 program.worldSize);
+                                 program.worldSize, program.args[i].replicas);
       else
         values[r].borrow(arg, inputs[i]);
     }
@@ -247,7 +247,8 @@ kb::exec::runKBProgram(const Program &program,
         SmallVector<HostTensor> parts;
         for (int64_t r = 0; r < ranks; ++r)
           parts.push_back(values[r][v]);
-        results.push_back(gather(parts, program.results[i].splitDim));
+        results.push_back(gather(parts, program.results[i].splitDim,
+                                 local ? program.results[i].replicas : 1));
       }
       return results;
     }
@@ -358,8 +359,11 @@ kb::exec::runKBProgram(const Program &program,
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {
-        vals[slice.getResult()] = scatter(vals[slice.getInput()],
-                                          slice.getDim(), r, program.worldSize);
+        // Slice (r / replicas) mod shards of `shards`.
+        int64_t shards = slice.getNumShards();
+        vals[slice.getResult()] =
+            scatter(vals[slice.getInput()], slice.getDim(),
+                    r / slice.getNumReplicas() % shards, shards);
       } else {
         return errorAt(&op, "kb-run cannot execute '" +
                                 op.getName().getStringRef() + "' in the " +

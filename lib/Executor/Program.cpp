@@ -67,9 +67,11 @@ static llvm::Expected<DType> dtypeOf(Type elementType) {
   return error("element type " + s + " is not f16, bf16, f32, i32 or i64");
 }
 
-/// The global spec of a tensor of local type `type` split along `splitDim`.
+/// The global spec of a tensor of local type `type` split along `splitDim`
+/// into worldSize / `replicas` slices.
 static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
-                                         int64_t worldSize, bool isLocal) {
+                                         int64_t worldSize, bool isLocal,
+                                         int64_t replicas = 1) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
     return error("kb-run needs statically shaped tensors at the entry");
@@ -78,12 +80,19 @@ static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
     return dtype.takeError();
   TensorSpec spec{*dtype, {}, splitDim};
   spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  if (replicas < 1 || worldSize % replicas != 0)
+    return error("a tensor held by groups of " + llvm::Twine(replicas) +
+                 " ranks needs the group to divide the world size (" +
+                 llvm::Twine(worldSize) + ")");
+  if (splitDim >= 0)
+    spec.replicas = replicas;
   if (splitDim >= static_cast<int64_t>(spec.shape.size()))
     return error("split dimension " + llvm::Twine(splitDim) +
                  " is outside a rank-" + llvm::Twine(spec.shape.size()) +
                  " tensor");
   if (isLocal && splitDim >= 0 &&
-      llvm::MulOverflow(spec.shape[splitDim], worldSize, spec.shape[splitDim]))
+      llvm::MulOverflow(spec.shape[splitDim], worldSize / spec.replicas,
+                        spec.shape[splitDim]))
     return error("split dimension " + llvm::Twine(splitDim) + " of " +
                  llvm::Twine(worldSize) + " ranks does not fit in int64");
   return spec;
@@ -207,10 +216,12 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
   for (const TensorSpec &spec :
        llvm::concat<const TensorSpec>(program.args, program.results)) {
     global += elements(spec.shape);
-    // A split tensor's W slices hold it once; a replicated one, W times
-    // (results are gathered from every rank's copy).
-    local +=
-        spec.splitDim < 0 ? w * elements(spec.shape) : elements(spec.shape);
+    // A split tensor's W slices hold it once (once per replica when groups
+    // of ranks hold each slice); a replicated one, W times (results are
+    // gathered from every rank's copy).
+    local += spec.splitDim < 0
+                 ? w * elements(spec.shape)
+                 : static_cast<double>(spec.replicas) * elements(spec.shape);
   }
   double total = global;
   if (program.view == View::Lowered) {
@@ -273,18 +284,36 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
         resultSplits.size() != static_cast<int64_t>(type.getNumResults()))
       return error("the lowered function lacks consistent kb.arg_split_dims "
                    "and kb.result_split_dims");
-    for (auto [t, split] :
-         llvm::zip_equal(type.getInputs(), argSplits.asArrayRef())) {
+    // Groups of ranks per slice, where any tensor has them (else 1).
+    SmallVector<int64_t> argReplicas(type.getNumInputs(), 1),
+        resultReplicas(type.getNumResults(), 1);
+    auto argGroups = func->getAttrOfType<DenseI64ArrayAttr>(
+        KBDialect::kArgSplitReplicasAttrName);
+    auto resultGroups = func->getAttrOfType<DenseI64ArrayAttr>(
+        KBDialect::kResultSplitReplicasAttrName);
+    if (argGroups || resultGroups) {
+      if (!argGroups || !resultGroups ||
+          argGroups.size() != static_cast<int64_t>(type.getNumInputs()) ||
+          resultGroups.size() != static_cast<int64_t>(type.getNumResults()))
+        return error("the lowered function lacks consistent "
+                     "kb.arg_split_replicas and kb.result_split_replicas");
+      argReplicas.assign(argGroups.asArrayRef().begin(),
+                         argGroups.asArrayRef().end());
+      resultReplicas.assign(resultGroups.asArrayRef().begin(),
+                            resultGroups.asArrayRef().end());
+    }
+    for (auto [t, split, replicas] : llvm::zip_equal(
+             type.getInputs(), argSplits.asArrayRef(), argReplicas)) {
       llvm::Expected<TensorSpec> spec =
-          specOf(t, split, program.worldSize, true);
+          specOf(t, split, program.worldSize, true, replicas);
       if (!spec)
         return spec.takeError();
       program.args.push_back(*spec);
     }
-    for (auto [t, split] :
-         llvm::zip_equal(type.getResults(), resultSplits.asArrayRef())) {
+    for (auto [t, split, replicas] : llvm::zip_equal(
+             type.getResults(), resultSplits.asArrayRef(), resultReplicas)) {
       llvm::Expected<TensorSpec> spec =
-          specOf(t, split, program.worldSize, true);
+          specOf(t, split, program.worldSize, true, replicas);
       if (!spec)
         return spec.takeError();
       program.results.push_back(*spec);
@@ -298,9 +327,11 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto split =
         func.getArgAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
+    auto replicas = func.getArgAttrOfType<IntegerAttr>(
+        i, KBDialect::kSplitReplicasAttrName);
     llvm::Expected<TensorSpec> spec =
         specOf(func.getArgumentTypes()[i], split ? split.getInt() : -1,
-               program.worldSize, spmd);
+               program.worldSize, spmd, replicas ? replicas.getInt() : 1);
     if (!spec)
       return spec.takeError();
     program.args.push_back(*spec);
@@ -309,9 +340,11 @@ llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     auto split =
         func.getResultAttrOfType<IntegerAttr>(i, KBDialect::kSplitDimAttrName);
+    auto replicas = func.getResultAttrOfType<IntegerAttr>(
+        i, KBDialect::kSplitReplicasAttrName);
     llvm::Expected<TensorSpec> spec =
         specOf(func.getResultTypes()[i], split ? split.getInt() : -1,
-               program.worldSize, spmd);
+               program.worldSize, spmd, replicas ? replicas.getInt() : 1);
     if (!spec)
       return spec.takeError();
     program.results.push_back(*spec);
@@ -381,26 +414,30 @@ void kb::exec::insertBox(HostTensor &t, const HostTensor &box,
 }
 
 HostTensor kb::exec::scatter(const HostTensor &global, int64_t splitDim,
-                             int64_t rank, int64_t worldSize) {
+                             int64_t rank, int64_t worldSize,
+                             int64_t replicas) {
   if (splitDim < 0)
     return global;
   SmallVector<int64_t> offsets(global.shape.size(), 0);
   SmallVector<int64_t> sizes(global.shape.begin(), global.shape.end());
-  sizes[splitDim] /= worldSize;
-  offsets[splitDim] = rank * sizes[splitDim];
+  sizes[splitDim] /= worldSize / replicas;
+  offsets[splitDim] = rank / replicas * sizes[splitDim];
   return extractBox(global, offsets, sizes);
 }
 
-HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals,
-                            int64_t splitDim) {
+HostTensor kb::exec::gather(llvm::ArrayRef<HostTensor> locals, int64_t splitDim,
+                            int64_t replicas) {
   if (splitDim < 0)
     return locals.front();
   SmallVector<int64_t> shape(locals.front().shape.begin(),
                              locals.front().shape.end());
-  shape[splitDim] *= locals.size();
+  int64_t groups = static_cast<int64_t>(locals.size()) / replicas;
+  shape[splitDim] *= groups;
   HostTensor global = runtime::makeTensor(locals.front().dtype, shape);
   SmallVector<int64_t> offsets(shape.size(), 0);
-  for (const HostTensor &local : locals) {
+  // One rank per group: the group's other ranks hold the same slice.
+  for (int64_t g = 0; g < groups; ++g) {
+    const HostTensor &local = locals[g * replicas];
     insertBox(global, local, offsets);
     offsets[splitDim] += local.shape[splitDim];
   }

@@ -79,15 +79,22 @@ def random_program(rng, index):
 
 
 def _attention_block(rng, program, x, world, hidden, dtype, seed, inputs, kinds):
-    """x + attention(norm(x)), with head counts that divide W and the hidden size;
-    with a KV cache (inputs after the parameters) half the time. Returns the block's
-    output and its extra outputs (k_new, v_new of a decode)."""
+    """x + attention(norm(x)), with query head counts that divide W and the hidden
+    size, and KV head counts that divide by W or (fewer KV heads than ranks, each
+    replicated over a group of ranks) divide W; with a KV cache (inputs after the
+    parameters) half the time. Returns the block's output and its extra outputs
+    (k_new, v_new of a decode)."""
     per_rank = hidden // world
     heads_per_rank = int(rng.choice([h for h in (1, 2, 4) if per_rank % h == 0]))
     head_dim = per_rank // heads_per_rank
     use_rope = head_dim % 2 == 0 and rng.random() < 0.7
     kv_per_rank = int(rng.choice([k for k in (1, 2, 4) if heads_per_rank % k == 0]))
     heads, kv_heads = world * heads_per_rank, world * kv_per_rank
+    fewer = [k for k in (1, 2, 4) if k < world and world % k == 0 and k * head_dim % world == 0]
+    if fewer and rng.random() < 0.3:
+        # Fewer KV heads than ranks: W / kv_heads ranks share each KV head. (The K and V
+        # projections are column-parallel layers, whose out_features W must divide.)
+        kv_heads = int(rng.choice(fewer))
     if rng.random() < 0.5:
         norm, kind = RMSNorm(hidden, dtype=dtype, seed=seed), "rms_norm"
     else:

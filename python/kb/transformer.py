@@ -192,8 +192,10 @@ class ParallelAttention:
     heads and nKV / W KV heads), RoPE on q and k when `rope`, causal attention with
     query head h reading KV head h // (nH / nKV), then @ wo (row-parallel, all-reduced).
     num_kv_heads defaults to num_heads (multi-head attention); head_dim is
-    hidden_size / num_heads. Both head counts must divide by the TP world size (kb does
-    not replicate KV heads across ranks yet): a ValueError naming both numbers.
+    hidden_size / num_heads. num_heads must divide by the TP world size W; with fewer
+    KV heads than ranks each KV head is replicated over W / nKV consecutive ranks (as
+    Megatron does for GQA), so nKV must divide W, else nKV must divide by W: a
+    ValueError naming both numbers otherwise.
     `fused_qkv` holds one [hidden, (nH + 2 nKV) * hd] weight (and bias) split as
     [q | k | v], as GPT-2 does. `names` gives the parameters' argument names.
     """
@@ -216,11 +218,16 @@ class ParallelAttention:
             raise ValueError(f"RoPE needs an even head_dim, got {self.head_dim} "
                              f"(hidden_size {hidden_size} / num_heads {num_heads})")
         ws = get_tensor_model_parallel_world_size()
-        for what, count in (("num_heads", self.num_heads),
-                            ("num_kv_heads", self.num_kv_heads)):
-            if count % ws:
-                raise ValueError(f"{what} ({count}) must be divisible by TP world size "
-                                 f"({ws})")
+        if self.num_heads % ws:
+            raise ValueError(f"num_heads ({self.num_heads}) must be divisible by TP world "
+                             f"size ({ws})")
+        if self.num_kv_heads < ws and ws % self.num_kv_heads:
+            raise ValueError(f"num_kv_heads ({self.num_kv_heads}) is below TP world size "
+                             f"({ws}) and must divide it, to replicate each KV head over "
+                             f"equal groups of ranks")
+        if self.num_kv_heads >= ws and self.num_kv_heads % ws:
+            raise ValueError(f"num_kv_heads ({self.num_kv_heads}) must be divisible by TP "
+                             f"world size ({ws})")
         self.rope, self.theta, self.world_size = bool(rope), float(theta), ws
         self.dtype = check_dtype(dtype)
         self.fused_qkv = bool(fused_qkv)

@@ -94,12 +94,52 @@ def test_gqa_world_size_four_llama3_theta():
     assert_close(got, expected, "f32")
 
 
-@pytest.mark.parametrize("position", [1, 7])
-def test_llama_decode_is_row_p_of_prefill(position):
+@pytest.mark.parametrize("world, kv_heads, dtype", [(4, 2, "f32"), (4, 1, "f16"),
+                                                    (8, 2, "f16")])
+def test_gqa_fewer_kv_heads_than_ranks(world, kv_heads, dtype):
+    """nKV < W: each KV head is replicated over W / nKV ranks (Megatron's GQA
+    partition). Prefill and decode (caches in, k_new and v_new out) on the device
+    with --check, against the float64 references; k_new and v_new are gathered
+    from one rank per group, so their values are exactly the reference's."""
+    initialize_model_parallel(tensor_model_parallel_size=world)
+    hidden, heads, ffn, cached = 64, 8, 48, 5
+    head_dim = hidden // heads
+    layer = kb.LlamaDecoderLayer(hidden, heads, kv_heads, ffn, dtype=dtype, seed=world)
+    rng = np.random.default_rng(world + kv_heads)
+    with kb.Program("gqa_prefill") as p:
+        p.output(layer(p.input("x", (3, hidden), dtype=dtype)))
+    x = rng.uniform(-1, 1, (3, hidden))
+    result = p.run(x, check=True, lower_to_device=LOWER)
+    assert result.report["check"]["passed"] and result.report["world_size"] == world
+    expected = ref.llama_decoder_layer(round_to(x, dtype), *layer.weights,
+                                       num_heads=heads, num_kv_heads=kv_heads)
+    assert_close(result.output, expected, dtype)
+
+    kv_cols = kv_heads * head_dim
+    with kb.Program("gqa_decode") as d:
+        x1 = d.input("x", (1, hidden), dtype=dtype)
+        caches = [d.input(name, (cached, kv_cols), dtype=dtype, after_parameters=True)
+                  for name in ("k_cache", "v_cache")]
+        d.output(*layer(x1, *caches))
+    inputs = [rng.uniform(-1, 1, (1, hidden)), rng.uniform(-1, 1, (cached, kv_cols)),
+              rng.uniform(-1, 1, (cached, kv_cols))]
+    result = d.run(inputs, check=True, lower_to_device=LOWER)
+    assert result.report["check"]["passed"]
+    expected = ref.llama_decoder_layer_decode(*[round_to(v, dtype) for v in inputs[:1]],
+                                              *layer.weights,
+                                              *[round_to(v, dtype) for v in inputs[1:]],
+                                              num_heads=heads, num_kv_heads=kv_heads)
+    for got, want, what in zip(result.outputs, expected, ("y", "k_new", "v_new")):
+        assert_close(got, want, dtype, what)
+
+
+@pytest.mark.parametrize("position, world", [(1, 2), (7, 2), (7, 4)])
+def test_llama_decode_is_row_p_of_prefill(position, world):
     """The caches come from kb itself: a prefill over P tokens returns its rotated
     keys and values; decode of token P with them gives row P of a prefill over P + 1
-    tokens (W = 2, f16, P = 1 and a P that is no tile multiple)."""
-    initialize_model_parallel(tensor_model_parallel_size=2)
+    tokens (f16, P = 1 and a P that is no tile multiple; at W = 4 the 2 KV heads are
+    each replicated over 2 ranks)."""
+    initialize_model_parallel(tensor_model_parallel_size=world)
     dtype = "f16"
     layer = kb.LlamaDecoderLayer(HIDDEN, HEADS, KV_HEADS, FFN, dtype=dtype)
     tokens = round_to(np.random.default_rng(position).uniform(-1, 1,
@@ -190,9 +230,12 @@ def test_gpt2_block_runs():
 
 def test_errors():
     initialize_model_parallel(tensor_model_parallel_size=4)
-    with pytest.raises(ValueError, match=r"num_kv_heads \(2\) must be divisible by TP "
+    with pytest.raises(ValueError, match=r"num_kv_heads \(6\) must be divisible by TP "
                                          r"world size \(4\)"):
-        kb.ParallelAttention(HIDDEN, HEADS, 2)
+        kb.ParallelAttention(48, 12, 6)
+    with pytest.raises(ValueError, match=r"num_kv_heads \(3\) is below TP world size "
+                                         r"\(4\) and must divide it"):
+        kb.ParallelAttention(48, 12, 3)
     with pytest.raises(ValueError, match=r"num_heads \(6\) must be divisible by TP world "
                                          r"size \(4\)"):
         kb.ParallelAttention(48, 6)

@@ -38,6 +38,10 @@ struct TensorSpec {
   /// that reads it, so that kb-run's random ids are valid, drawn in
   /// [0, idBound); 0 when no embedding reads it (then [0, kDefaultIdBound)).
   int64_t idBound = 0;
+  /// How many consecutive ranks hold each slice of a split tensor (KV heads
+  /// replicated over groups of ranks): W / replicas slices, rank r holding
+  /// slice r / replicas; gathered from one rank per group.
+  int64_t replicas = 1;
 };
 
 /// The range of kb-run's random integers for an argument no embedding reads.
@@ -73,12 +77,15 @@ llvm::Error errorAt(mlir::Operation *op, const llvm::Twine &message);
 /// recursively, so the device program is one straight line of operations.
 llvm::Error inlineKernelCalls(mlir::func::FuncOp entry);
 
-/// Rank `rank`'s local part of a global tensor.
+/// Rank `rank`'s local part of a global tensor: slice rank / `replicas` of
+/// worldSize / `replicas` along `splitDim`.
 runtime::HostTensor scatter(const runtime::HostTensor &global, int64_t splitDim,
-                            int64_t rank, int64_t worldSize);
-/// The global tensor from every rank's local part.
+                            int64_t rank, int64_t worldSize,
+                            int64_t replicas = 1);
+/// The global tensor from every rank's local part; with `replicas`, from
+/// the first rank of each group of that many (the others hold copies).
 runtime::HostTensor gather(llvm::ArrayRef<runtime::HostTensor> locals,
-                           int64_t splitDim);
+                           int64_t splitDim, int64_t replicas = 1);
 /// The box of `t` at `offsets` with `sizes`.
 runtime::HostTensor extractBox(const runtime::HostTensor &t,
                                llvm::ArrayRef<int64_t> offsets,

@@ -6,7 +6,8 @@
 // `kb.all_gather` and `kb.reduce_scatter` along a dimension one ring each
 // (half of that, (W-1)/W of the whole tensor);
 // `kb.tp_slice` of the rank becomes one DMA per piece whose source offset
-// moves with the rank, so `kb.tp_rank` itself has no device value.
+// moves with the rank's slice index (the rank, or its group's index when
+// groups of ranks share a slice), so `kb.tp_rank` itself has no device value.
 //
 //===----------------------------------------------------------------------===//
 
@@ -151,7 +152,8 @@ struct AllGatherOpLowering : public OpConversionPattern<AllGatherOp> {
               SmallVector<int64_t>(piece->box.sizes.size(), 0)),
           ring, rewriter.getDenseI64ArrayAttr(piece->box.offsets),
           rewriter.getDenseI64ArrayAttr(piece->box.sizes),
-          /*rank_stride=*/nullptr, rewriter.getDenseI64ArrayAttr(stride)));
+          /*rank_stride=*/nullptr, rewriter.getDenseI64ArrayAttr(stride),
+          /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr));
     waitFor(rewriter, loc, copies);
     for (int64_t step = 0; step + 1 < worldSize; ++step)
       gt::AllGatherStepOp::create(rewriter, loc, ring, step, worldSize,
@@ -243,13 +245,14 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
         deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     int64_t dim = op.getDim();
     int64_t sliceSize = type->getDimSize(dim);
-    // Every rank reads `piece.box` moved `rank` slices on: one source piece
-    // must hold all of them, so the DMA differs between ranks only in its
-    // offset.
+    // Every rank reads `piece.box` moved (rank / replicas) mod shards slices
+    // on: one source piece must hold all of them, so the DMA differs between
+    // ranks only in its offset.
+    int64_t shards = op.getNumShards();
     SmallVector<const Piece *> sources;
     for (const CubePiece &piece : cubePiecesOf(*type, device)) {
       Box reach = piece.box;
-      reach.sizes[dim] += (worldSize - 1) * sliceSize;
+      reach.sizes[dim] += (shards - 1) * sliceSize;
       const Piece *source = nullptr;
       for (const Piece &candidate : input.pieces)
         if (candidate.box.contains(reach) &&
@@ -267,13 +270,25 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
     DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<int64_t> stride(type->getRank(), 0);
     stride[dim] = sliceSize;
+    // The slice index is the rank itself for a plain split: the DMA then
+    // carries no grouping.
+    IntegerAttr replicas, shardCount;
+    if (op.getNumReplicas() != 1 || shards != worldSize) {
+      replicas = rewriter.getI64IntegerAttr(op.getNumReplicas());
+      shardCount = rewriter.getI64IntegerAttr(shards);
+    }
     SmallVector<Value> copies;
     for (auto [piece, source] : llvm::zip_equal(out.pieces, sources))
       copies.push_back(gt::DMAOp::create(
           rewriter, loc, tokenType(op.getContext()), source->buffer,
-          minus(piece.box.offsets, source->box.offsets), piece.buffer,
-          SmallVector<int64_t>(piece.box.sizes.size(), 0), piece.box.sizes,
-          rewriter.getDenseI64ArrayAttr(stride)));
+          rewriter.getDenseI64ArrayAttr(
+              minus(piece.box.offsets, source->box.offsets)),
+          piece.buffer,
+          rewriter.getDenseI64ArrayAttr(
+              SmallVector<int64_t>(piece.box.sizes.size(), 0)),
+          rewriter.getDenseI64ArrayAttr(piece.box.sizes),
+          rewriter.getDenseI64ArrayAttr(stride),
+          /*target_rank_stride=*/nullptr, replicas, shardCount));
     waitFor(rewriter, loc, copies);
     replaceByBuffers(rewriter, op, out);
     return success();

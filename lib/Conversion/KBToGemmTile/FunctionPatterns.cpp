@@ -42,16 +42,17 @@ func::FuncOp calleeOf(func::CallOp call) {
   return nullptr;
 }
 
-/// The `kb.split_dim` of each argument or result, -1 where there is none.
-SmallVector<int64_t> splitDims(func::FuncOp func, bool results) {
+/// The integer attribute `name` of each argument or result, `absent` where
+/// there is none (`kb.split_dim`: -1, `kb.split_replicas`: 1).
+SmallVector<int64_t> splitDims(func::FuncOp func, bool results,
+                               StringRef name = KBDialect::kSplitDimAttrName,
+                               int64_t absent = -1) {
   SmallVector<int64_t> dims;
   unsigned count = results ? func.getNumResults() : func.getNumArguments();
   for (unsigned i = 0; i < count; ++i) {
-    auto split = results ? func.getResultAttrOfType<IntegerAttr>(
-                               i, KBDialect::kSplitDimAttrName)
-                         : func.getArgAttrOfType<IntegerAttr>(
-                               i, KBDialect::kSplitDimAttrName);
-    dims.push_back(split ? split.getInt() : -1);
+    auto split = results ? func.getResultAttrOfType<IntegerAttr>(i, name)
+                         : func.getArgAttrOfType<IntegerAttr>(i, name);
+    dims.push_back(split ? split.getInt() : absent);
   }
   return dims;
 }
@@ -116,6 +117,13 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
     FunctionType local = func.getFunctionType();
     SmallVector<int64_t> argSplits = splitDims(func, /*results=*/false);
     SmallVector<int64_t> resultSplits = splitDims(func, /*results=*/true);
+    SmallVector<int64_t> argReplicas = splitDims(
+        func, /*results=*/false, KBDialect::kSplitReplicasAttrName, 1);
+    SmallVector<int64_t> resultReplicas =
+        splitDims(func, /*results=*/true, KBDialect::kSplitReplicasAttrName, 1);
+    auto grouped = [](ArrayRef<int64_t> replicas) {
+      return llvm::any_of(replicas, [](int64_t n) { return n > 1; });
+    };
     rewriter.applySignatureConversion(&func.getBody().front(), signature,
                                       &converter);
     rewriter.modifyOpInPlace(func, [&] {
@@ -135,6 +143,14 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
                     DenseI64ArrayAttr::get(ctx, argSplits));
       func->setAttr(KBDialect::kResultSplitDimsAttrName,
                     DenseI64ArrayAttr::get(ctx, resultSplits));
+      // Only where some tensor is held by groups of ranks (KV heads
+      // replicated): every other program's interface stays as it was.
+      if (grouped(argReplicas) || grouped(resultReplicas)) {
+        func->setAttr(KBDialect::kArgSplitReplicasAttrName,
+                      DenseI64ArrayAttr::get(ctx, argReplicas));
+        func->setAttr(KBDialect::kResultSplitReplicasAttrName,
+                      DenseI64ArrayAttr::get(ctx, resultReplicas));
+      }
     });
     return success();
   }

@@ -154,6 +154,22 @@ func.func @dma_negative_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memr
 
 // -----
 
+func.func @dma_replicas_without_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{has rank_replicas 2 but no rank_stride for it to scale}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] rank_replicas 2 : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @dma_zero_shards(%a: memref<4x8xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{expects rank_shards of at least 1, got 0}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] rank_stride [0, 4] rank_shards 0 : memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
 func.func @ring_size(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   // expected-error@+1 {{needs a ring of at least 2 SIPs, got 1}}
   gemm_tile.all_gather_step %a step 0 of 1 : memref<4x4xf32, #gemm_tile.cube<0>>

@@ -64,7 +64,13 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     %t6 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] target_rank_stride [0, 8]
     %t7 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] target_rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
-    gemm_tile.wait %t5, %t6, %t7
+    // Ranks 0, 1 read columns [0, 8), ranks 2, 3 columns [8, 16); then part
+    // r mod 2 of a group's slice.
+    // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8] rank_replicas 2 rank_shards 2
+    %t8 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] rank_replicas 2 rank_shards 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8] rank_shards 2 :
+    %t9 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] rank_shards 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    gemm_tile.wait %t5, %t6, %t7, %t8, %t9
     return %d : memref<8x16xf16, #gemm_tile.cube<1>>
   }
 

@@ -212,6 +212,46 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
 
 // -----
 
+module attributes {kb.spmd, kb.world_size = 8 : i64} {
+  func.func @slice_replicas_not_dividing(%x: tensor<8x6xf32>, %r: index) -> tensor<8x2xf32> {
+    // expected-error@+1 {{gives each slice to 3 ranks (replicas), which must divide TP world size (8)}}
+    %s = kb.tp_slice %x[%r] along 1 replicas 3 : tensor<8x6xf32> -> tensor<8x2xf32>
+    return %s : tensor<8x2xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 8 : i64} {
+  func.func @slice_shards_not_dividing(%x: tensor<8x6xf32>, %r: index) -> tensor<8x2xf32> {
+    // expected-error@+1 {{cuts 3 slices (shards), which must divide the 4 groups of 2 ranks in TP world size (8)}}
+    %s = kb.tp_slice %x[%r] along 1 replicas 2 shards 3 : tensor<8x6xf32> -> tensor<8x2xf32>
+    return %s : tensor<8x2xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 8 : i64} {
+  func.func @slice_groups_not_dividing(%x: tensor<8x6xf32>, %r: index) -> tensor<8x1xf32> {
+    // expected-error@+1 {{slices dimension 1 (size 6) into 4 slices, which do not divide it}}
+    %s = kb.tp_slice %x[%r] along 1 replicas 2 : tensor<8x6xf32> -> tensor<8x1xf32>
+    return %s : tensor<8x1xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 8 : i64} {
+  func.func @slice_groups_result(%x: tensor<8x8xf32>, %r: index) -> tensor<8x1xf32> {
+    // expected-error@+1 {{expects a result of shape 'tensor<8x4xf32>' (1/2 of dimension 1), got 'tensor<8x1xf32>'}}
+    %s = kb.tp_slice %x[%r] along 1 replicas 4 : tensor<8x8xf32> -> tensor<8x1xf32>
+    return %s : tensor<8x1xf32>
+  }
+}
+
+// -----
+
 module attributes {kb.spmd, kb.world_size = 4 : i64} {
   func.func @slice_result(%x: tensor<8x8xf32>, %r: index) -> tensor<8x4xf32> {
     // expected-error@+1 {{expects a result of shape 'tensor<8x2xf32>' (1/4 of dimension 1), got 'tensor<8x4xf32>'}}
@@ -367,6 +407,34 @@ func.func @split_dims_kind() attributes {kb.arg_split_dims = [1, 2]} {
 
 // expected-error@+1 {{'kb.result_split_dims' holds dimensions or -1 (replicated)}}
 func.func @split_dims_value() attributes {kb.result_split_dims = array<i64: -2>} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.split_replicas' on argument 0 must be a rank count of at least 1}}
+func.func @split_replicas_zero(%x: tensor<4x4xf32> {kb.split_dim = 1 : i64, kb.split_replicas = 0 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.split_replicas' on result 0 must be a rank count of at least 1}}
+func.func @split_replicas_kind(%x: tensor<4x4xf32>) -> (tensor<4x4xf32> {kb.split_dim = 1 : i64, kb.split_replicas = "two"}) {
+  return %x : tensor<4x4xf32>
+}
+
+// -----
+
+// expected-error@+1 {{'kb.arg_split_replicas' must be an array<i64> on a function}}
+func.func @split_replicas_array_kind() attributes {kb.arg_split_replicas = [1, 2]} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kb.result_split_replicas' holds rank counts, each at least 1}}
+func.func @split_replicas_array_value() attributes {kb.result_split_replicas = array<i64: 0>} {
   return
 }
 

@@ -291,6 +291,20 @@ LogicalResult DMAOp::verify() {
     if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
       return emitOpError() << "expects a non-negative rank_stride";
   }
+  // The slice index (rank / rank_replicas) mod rank_shards scales
+  // rank_stride: without a stride it would move nothing.
+  for (auto [name, value] : {std::pair<StringRef, std::optional<uint64_t>>{
+                                 "rank_replicas", getRankReplicas()},
+                             {"rank_shards", getRankShards()}}) {
+    if (!value)
+      continue;
+    if (!getRankStride())
+      return emitOpError() << "has " << name << " " << *value
+                           << " but no rank_stride for it to scale";
+    if (static_cast<int64_t>(*value) < 1)
+      return emitOpError() << "expects " << name << " of at least 1, got "
+                           << static_cast<int64_t>(*value);
+  }
   if (std::optional<ArrayRef<int64_t>> stride = getTargetRankStride()) {
     if (stride->size() != getSizes().size())
       return emitOpError() << "expects " << getSizes().size()

@@ -82,6 +82,17 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' holds dimensions or -1 (replicated)";
     return success();
   }
+  if (name == kArgSplitReplicasAttrName ||
+      name == kResultSplitReplicasAttrName) {
+    auto counts = dyn_cast<DenseI64ArrayAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !counts)
+      return op->emitError()
+             << "'" << name << "' must be an array<i64> on a function";
+    if (llvm::any_of(counts.asArrayRef(), [](int64_t n) { return n < 1; }))
+      return op->emitError()
+             << "'" << name << "' holds rank counts, each at least 1";
+    return success();
+  }
   if (name == kKernelAttrName) {
     if (!isa<func::FuncOp>(op) || !isa<UnitAttr>(attr.getValue()))
       return op->emitError()
@@ -98,10 +109,18 @@ LogicalResult KBDialect::verifyOperationAttribute(Operation *op,
                          << op->getName() << "'";
 }
 
-/// Verifies a `kb.split_dim` attribute on a function argument or result of
-/// type `type`.
+/// Verifies a `kb.split_dim` (or `kb.split_replicas`) attribute on a function
+/// argument or result of type `type`.
 static LogicalResult verifySplitDim(Operation *op, NamedAttribute attr,
                                     Type type, StringRef what, unsigned index) {
+  if (attr.getName() == KBDialect::kSplitReplicasAttrName) {
+    auto count = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!count || count.getInt() < 1)
+      return op->emitError()
+             << "'" << attr.getName().getValue() << "' on " << what << " "
+             << index << " must be a rank count of at least 1";
+    return success();
+  }
   if (attr.getName() != KBDialect::kSplitDimAttrName)
     return op->emitError() << "unknown kb attribute '"
                            << attr.getName().getValue() << "' on " << what

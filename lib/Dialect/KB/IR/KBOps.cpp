@@ -234,6 +234,13 @@ OpFoldResult TPRankOp::fold(FoldAdaptor) {
   return {};
 }
 
+int64_t TPSliceOp::getNumShards() {
+  if (std::optional<uint64_t> shards = getShards())
+    return *shards;
+  std::optional<int64_t> ws = lookupWorldSize(*this);
+  return ws ? *ws / getNumReplicas() : 0;
+}
+
 LogicalResult TPSliceOp::verify() {
   if (failed(verifyLocalView(*this)))
     return failure();
@@ -252,24 +259,44 @@ LogicalResult TPSliceOp::verify() {
   FailureOr<int64_t> ws = requireWorldSize(*this);
   if (failed(ws))
     return failure();
-  if (in.getDimSize(dim) % *ws != 0)
-    return emitOpError() << "slices dimension " << dim << " (size "
-                         << in.getDimSize(dim)
-                         << ") which must be divisible by TP world size ("
+  // Slice (rank / replicas) mod shards: every slice is taken by the same
+  // number of ranks only when replicas divides W and shards W / replicas.
+  int64_t replicas = getNumReplicas();
+  if (*ws % replicas != 0)
+    return emitOpError() << "gives each slice to " << replicas
+                         << " ranks (replicas), which must divide TP world "
+                            "size ("
                          << *ws << ")";
+  int64_t shards = getNumShards();
+  if ((*ws / replicas) % shards != 0)
+    return emitOpError() << "cuts " << shards
+                         << " slices (shards), which must divide the "
+                         << *ws / replicas << " groups of " << replicas
+                         << " ranks in TP world size (" << *ws << ")";
+  if (in.getDimSize(dim) % shards != 0) {
+    if (!getReplicas() && !getShards())
+      return emitOpError() << "slices dimension " << dim << " (size "
+                           << in.getDimSize(dim)
+                           << ") which must be divisible by TP world size ("
+                           << *ws << ")";
+    return emitOpError() << "slices dimension " << dim << " (size "
+                         << in.getDimSize(dim) << ") into " << shards
+                         << " slices, which do not divide it";
+  }
   SmallVector<int64_t> expected(in.getShape());
-  expected[dim] /= *ws;
+  expected[dim] /= shards;
   if (out.getShape() != ArrayRef<int64_t>(expected))
     return emitOpError() << "expects a result of shape "
                          << RankedTensorType::get(expected, in.getElementType())
-                         << " (1/" << *ws << " of dimension " << dim
+                         << " (1/" << shards << " of dimension " << dim
                          << "), got " << out;
   return success();
 }
 
 OpFoldResult TPSliceOp::fold(FoldAdaptor) {
   std::optional<int64_t> ws = lookupWorldSize(*this);
-  if (ws && *ws == 1 && getInput().getType() == getResult().getType())
+  if (getInput().getType() == getResult().getType() &&
+      ((ws && *ws == 1) || getNumShards() == 1))
     return getInput();
   return {};
 }

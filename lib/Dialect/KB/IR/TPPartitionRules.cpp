@@ -18,6 +18,9 @@ std::string TPLayout::str() const {
   case Kind::Replicated:
     return "replicated";
   case Kind::Split:
+    if (replicas > 1)
+      return "split(" + std::to_string(dim) + ", replicas " +
+             std::to_string(replicas) + ")";
     return "split(" + std::to_string(dim) + ")";
   case Kind::Partial:
     return ("partial(" + stringifyReductionKind(reduction) + ")").str();
@@ -62,10 +65,12 @@ TPRule kb::binaryElementwiseRule(ArrayRef<TPLayout> operands, int64_t lhsRank,
   if (rhs.isPartial())
     rhs = TPLayout::replicated();
 
-  // A bias follows lhs: split only when lhs's last dimension is.
+  // A bias follows lhs: split (in as many slices) only when lhs's last
+  // dimension is.
   if (rhsIsBias) {
-    TPLayout bias = lhs.isSplitAlong(lhsRank - 1) ? TPLayout::split(0)
-                                                  : TPLayout::replicated();
+    TPLayout bias = lhs.isAnySplitAlong(lhsRank - 1)
+                        ? TPLayout::split(0, lhs.getReplicas())
+                        : TPLayout::replicated();
     return {{lhs, bias}, {lhs}};
   }
   // Same shapes: meet in a split layout when one side is split (slicing the
@@ -84,16 +89,59 @@ SmallVector<Value, 1> kb::buildSameOpLocally(OpBuilder &builder, Operation *op,
 }
 
 //===----------------------------------------------------------------------===//
+// KV heads replicated over groups of ranks.
+//===----------------------------------------------------------------------===//
+
+/// How many consecutive ranks share each KV head of `attention`: W /
+/// num_kv_heads when there are fewer KV heads than ranks (and they divide
+/// W), else 1 (each rank holds num_kv_heads / W whole heads).
+static int64_t kvReplicasOf(AttentionOp attention) {
+  std::optional<int64_t> ws = lookupWorldSize(attention);
+  int64_t kvHeads = attention.getNumKvHeads();
+  if (!ws || kvHeads >= *ws || *ws % kvHeads != 0)
+    return 1;
+  return *ws / kvHeads;
+}
+
+/// How many ranks share each column slice of `value` when it becomes the
+/// keys or values of a kb.attention with fewer KV heads than ranks, through
+/// kb.rope and kb.kv_append (which keep heads where they are); 1 otherwise.
+/// The projection that makes K or V splits its weight that way from the
+/// start, so the heads never need a gather.
+static int64_t kvReplicas(Value value, int depth = 0) {
+  if (depth > 8)
+    return 1;
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto attention = dyn_cast<AttentionOp>(user)) {
+      if (use.getOperandNumber() != 0)
+        if (int64_t replicas = kvReplicasOf(attention); replicas > 1)
+          return replicas;
+      continue;
+    }
+    if (isa<RoPEOp>(user) ||
+        (isa<KVAppendOp>(user) && use.getOperandNumber() <= 1))
+      if (int64_t replicas = kvReplicas(user->getResult(0), depth + 1);
+          replicas > 1)
+        return replicas;
+  }
+  return 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Megatron's parallel linear layers.
 //===----------------------------------------------------------------------===//
 
 FailureOr<TPRule> ColumnParallelLinearOp::getTPRule(ArrayRef<TPLayout>) {
   // The input is replicated, the weight (and the bias) split on out_features;
-  // the result is split on its columns. No collective.
-  TPRule rule{{TPLayout::replicated(), TPLayout::split(1)},
-              {TPLayout::split(1)}};
+  // the result is split on its columns. No collective. A K or V projection
+  // of an attention with fewer KV heads than ranks splits by KV head, each
+  // head on W / num_kv_heads ranks (Megatron's replication).
+  int64_t replicas = kvReplicas(getResult());
+  TPRule rule{{TPLayout::replicated(), TPLayout::split(1, replicas)},
+              {TPLayout::split(1, replicas)}};
   if (getBias())
-    rule.operands.push_back(TPLayout::split(0));
+    rule.operands.push_back(TPLayout::split(0, replicas));
   return rule;
 }
 
@@ -174,7 +222,8 @@ FailureOr<TPRule> MatmulOp::getTPRule(ArrayRef<TPLayout> operands) {
   // Rows of lhs or columns of rhs split: the product is split the same way.
   if ((lhs.isSplitAlong(0) || isLinearPartial(lhs)) && rhs.isReplicated())
     return TPRule{{lhs, rhs}, {lhs}};
-  if (lhs.isReplicated() && rhs.isSplitAlong(1))
+  // (Also in slices per group of ranks: a K or V projection by KV heads.)
+  if (lhs.isReplicated() && rhs.isAnySplitAlong(1))
     return TPRule{{lhs, rhs}, {rhs}};
   // Otherwise the whole product on every rank.
   return TPRule{{TPLayout::replicated(), TPLayout::replicated()},
@@ -196,7 +245,7 @@ SmallVector<Value, 1> MatmulOp::buildLocalOp(OpBuilder &builder,
 /// the normalized dimension or a partial sum needs the whole value first.
 static TPRule rowNormRule(ArrayRef<TPLayout> operands, int64_t rank) {
   TPLayout in = operands.front();
-  if (in.isPartial() || in.isSplitAlong(rank - 1))
+  if (in.isPartial() || in.isAnySplitAlong(rank - 1) || in.isGrouped())
     in = TPLayout::replicated();
   TPRule rule{{in}, {in}};
   for (size_t i = 1; i < operands.size(); ++i)
@@ -245,14 +294,24 @@ FailureOr<TPRule> RoPEOp::getTPRule(ArrayRef<TPLayout> operands) {
   // ranks stay split. Rows split along tokens would shift each rank's
   // positions by its rank, so they are gathered first. A rotation is linear:
   // a partial sum stays partial.
+  // KV heads replicated over groups of ranks stay so: each group holds
+  // whole heads.
   TPLayout in = operands.front();
   std::optional<int64_t> worldSize = lookupWorldSize(*this);
-  bool wholeHeads = worldSize && getNumHeads() % *worldSize == 0;
-  if (in.isSplitAlong(1) && !wholeHeads)
-    return emitOpError() << "splits its " << getNumHeads()
-                         << " heads over TP world size (" << *worldSize
-                         << "), which does not divide them";
-  if (in.isSplitAlong(0) || (in.isPartial() && !isLinearPartial(in)))
+  if (in.isAnySplitAlong(1)) {
+    int64_t shards = in.getShards(worldSize.value_or(1));
+    if (getNumHeads() % shards != 0) {
+      if (in.isGrouped())
+        return emitOpError()
+               << "splits its " << getNumHeads() << " heads into " << shards
+               << " slices, one per group of " << in.getReplicas()
+               << " ranks, which do not divide them";
+      return emitOpError() << "splits its " << getNumHeads()
+                           << " heads over TP world size (" << shards
+                           << "), which does not divide them";
+    }
+  }
+  if (in.isAnySplitAlong(0) || (in.isPartial() && !isLinearPartial(in)))
     in = TPLayout::replicated();
   return TPRule{{in}, {in}};
 }
@@ -266,12 +325,25 @@ SmallVector<Value, 1> RoPEOp::buildLocalOp(OpBuilder &builder,
 FailureOr<TPRule> AttentionOp::getTPRule(ArrayRef<TPLayout>) {
   // Megatron: each rank holds num_heads / W query heads and the
   // num_kv_heads / W KV heads they use, and attends locally; the output
-  // stays split by heads for the row-parallel output projection.
-  if (failed(checkHeadsDivide(*this, "num_heads", getNumHeads())) ||
-      failed(checkHeadsDivide(*this, "num_kv_heads", getNumKvHeads())))
+  // stays split by heads for the row-parallel output projection. With fewer
+  // KV heads than ranks, each KV head is replicated over the W /
+  // num_kv_heads consecutive ranks whose query heads read it: rank r holds
+  // KV head r / (W / num_kv_heads), split(1, replicas W / num_kv_heads).
+  if (failed(checkHeadsDivide(*this, "num_heads", getNumHeads())))
+    return failure();
+  std::optional<int64_t> worldSize = lookupWorldSize(*this);
+  int64_t kvHeads = getNumKvHeads();
+  if (worldSize && kvHeads < *worldSize && *worldSize % kvHeads != 0)
+    return emitOpError() << "has fewer KV heads (" << kvHeads
+                         << ") than TP world size (" << *worldSize
+                         << "), which they must divide to be replicated "
+                            "over equal groups of ranks";
+  if ((!worldSize || kvHeads >= *worldSize) &&
+      failed(checkHeadsDivide(*this, "num_kv_heads", kvHeads)))
     return failure();
   TPLayout heads = TPLayout::split(1);
-  return TPRule{{heads, heads, heads}, {heads}};
+  TPLayout kv = TPLayout::split(1, kvReplicasOf(*this));
+  return TPRule{{heads, kv, kv}, {heads}};
 }
 
 SmallVector<Value, 1> AttentionOp::buildLocalOp(OpBuilder &builder,
@@ -281,9 +353,10 @@ SmallVector<Value, 1> AttentionOp::buildLocalOp(OpBuilder &builder,
   // and local widths: a q that is a function argument has its local type
   // already when the local op is built.)
   int64_t parts = lookupWorldSize(*this).value_or(1);
+  int64_t kvParts = parts / kvReplicasOf(*this);
   return {AttentionOp::create(builder, getLoc(), resultTypes.front(),
                               operands[0], operands[1], operands[2],
-                              getNumHeads() / parts, getNumKvHeads() / parts)
+                              getNumHeads() / parts, getNumKvHeads() / kvParts)
               .getResult()};
 }
 
@@ -293,8 +366,17 @@ FailureOr<TPRule> KVAppendOp::getTPRule(ArrayRef<TPLayout> operands) {
   // whenever the columns divide (slicing a replicated operand is local, and
   // the attention that reads the cache wants it split): a cache argument is
   // then scattered, never held whole by every rank.
+  // The heads of an attention with fewer KV heads than ranks are appended
+  // where that attention wants them: one KV head per group of ranks.
   std::optional<int64_t> worldSize = lookupWorldSize(*this);
   int64_t columns = cast<RankedTensorType>(getCache().getType()).getDimSize(1);
+  int64_t replicas = kvReplicas(getResult());
+  for (TPLayout layout : operands)
+    if (replicas == 1 && layout.isGrouped() && layout.getDim() == 1)
+      replicas = layout.getReplicas();
+  if (worldSize && replicas > 1 && columns % (*worldSize / replicas) == 0)
+    return TPRule{{TPLayout::split(1, replicas), TPLayout::split(1, replicas)},
+                  {TPLayout::split(1, replicas)}};
   bool splittable = worldSize && columns % *worldSize == 0;
   bool replicatedOnly = llvm::all_of(operands, [](TPLayout layout) {
     return layout.isReplicated() || layout.isPartial();

@@ -107,11 +107,17 @@ FailureOr<RankedTensorType> FunctionPartitioner::localType(Operation *where,
     if (dim >= tensor.getRank())
       return report() << "splits dimension " << dim << " of a rank-"
                       << tensor.getRank() << " tensor";
-    if (shape[dim] % worldSize != 0)
+    int64_t shards = layout.getShards(worldSize);
+    if (layout.isGrouped() && shape[dim] % shards != 0)
+      return report() << "splits dimension " << dim << " (size " << shape[dim]
+                      << ") into " << shards << " slices, one per group of "
+                      << layout.getReplicas()
+                      << " ranks, which do not divide it";
+    if (shape[dim] % shards != 0)
       return report() << "splits dimension " << dim << " (size " << shape[dim]
                       << ") over the TP world size (" << worldSize
                       << "), which does not divide it";
-    shape[dim] /= worldSize;
+    shape[dim] /= shards;
   }
   if (auto policy = getDPPolicy(tensor)) {
     auto emitError = [&] {
@@ -305,6 +311,10 @@ LogicalResult FunctionPartitioner::partitionReturn(func::ReturnOp op) {
     if (layout.isSplit())
       func.setResultAttr(index, KBDialect::kSplitDimAttrName,
                          builder.getI64IntegerAttr(layout.getDim()));
+    // A value held by groups of ranks is gathered from one rank per group.
+    if (layout.isGrouped())
+      func.setResultAttr(index, KBDialect::kSplitReplicasAttrName,
+                         builder.getI64IntegerAttr(layout.getReplicas()));
   }
   func::ReturnOp::create(builder, op->getLoc(), operands);
   return success();
@@ -367,6 +377,9 @@ LogicalResult FunctionPartitioner::run() {
       NamedAttrList attrs(argAttrs.back());
       attrs.set(KBDialect::kSplitDimAttrName,
                 builder.getI64IntegerAttr(layout.getDim()));
+      if (layout.isGrouped())
+        attrs.set(KBDialect::kSplitReplicasAttrName,
+                  builder.getI64IntegerAttr(layout.getReplicas()));
       argAttrs.back() = attrs.getDictionary(func.getContext());
     }
   }

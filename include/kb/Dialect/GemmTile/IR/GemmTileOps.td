@@ -183,10 +183,18 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     rank-generic program takes its rank's slice of a replicated tensor.
     With `target_rank_stride`, the target offsets move the same way: how a
     rank puts its slice where an all-gather along a dimension expects it.
+    With `rank_replicas R` and `rank_shards S` beside `rank_stride`, the
+    source moves by the rank's slice index `(rank / R) mod S` instead of the
+    rank: R consecutive ranks read the same slice (KV heads replicated over
+    groups of ranks), or a rank reads its part r mod S of its group's slice.
 
     ```mlir
     %t = gemm_tile.dma %x [0, 0] to %x1 [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // W = 8, two KV heads of 32 columns: ranks 0-3 read head 0, 4-7 head 1.
+    %k = gemm_tile.dma %wk [0, 0] to %wk1 [0, 0] sizes [16, 32] rank_stride [0, 32]
+        rank_replicas 4
+        : memref<16x64xf16, #gemm_tile.cube<0>>, memref<16x32xf16, #gemm_tile.cube<0>>
     ```
   }];
   let arguments = (ins
@@ -196,11 +204,14 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
       DenseI64ArrayAttr:$target_offsets,
       DenseI64ArrayAttr:$sizes,
       OptionalAttr<DenseI64ArrayAttr>:$rank_stride,
-      OptionalAttr<DenseI64ArrayAttr>:$target_rank_stride);
+      OptionalAttr<DenseI64ArrayAttr>:$target_rank_stride,
+      OptionalAttr<I64Attr>:$rank_replicas,
+      OptionalAttr<I64Attr>:$rank_shards);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
     $source $source_offsets `to` $target $target_offsets `sizes` $sizes
     (`rank_stride` $rank_stride^)? (`target_rank_stride` $target_rank_stride^)?
+    (`rank_replicas` $rank_replicas^)? (`rank_shards` $rank_shards^)?
     attr-dict `:` type($source) `,` type($target)
   }];
   let hasVerifier = 1;
@@ -212,7 +223,8 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
         "::llvm::ArrayRef<int64_t>":$sizes,
         "::mlir::DenseI64ArrayAttr":$rankStride), [{
       build($_builder, $_state, token, source, sourceOffsets, target,
-            targetOffsets, sizes, rankStride, ::mlir::DenseI64ArrayAttr());
+            targetOffsets, sizes, rankStride, ::mlir::DenseI64ArrayAttr(),
+            ::mlir::IntegerAttr(), ::mlir::IntegerAttr());
     }]>
   ];
 }

@@ -70,6 +70,11 @@ def KB_Dialect : Dialect {
     /// along which the global tensor is split over the TP ranks. Absent means
     /// every rank holds the whole tensor (replicated).
     static constexpr ::llvm::StringLiteral kSplitDimAttrName = "kb.split_dim";
+    /// Beside `kb.split_dim`: how many consecutive ranks hold each slice
+    /// (absent: 1). The tensor is cut into W / replicas slices, rank r
+    /// holding slice r / replicas (KV heads replicated over groups of ranks).
+    static constexpr ::llvm::StringLiteral kSplitReplicasAttrName =
+        "kb.split_replicas";
     /// On a lowered function: the local-view function type its pieces
     /// come from, and the TP split of each of its arguments and results
     /// (-1: replicated). See docs/design/0003-lowered-program-interface.md.
@@ -79,6 +84,12 @@ def KB_Dialect : Dialect {
         "kb.arg_split_dims";
     static constexpr ::llvm::StringLiteral kResultSplitDimsAttrName =
         "kb.result_split_dims";
+    /// Beside them, where any tensor is held by groups of ranks: each
+    /// argument's and result's `kb.split_replicas` (1 where absent).
+    static constexpr ::llvm::StringLiteral kArgSplitReplicasAttrName =
+        "kb.arg_split_replicas";
+    static constexpr ::llvm::StringLiteral kResultSplitReplicasAttrName =
+        "kb.result_split_replicas";
     /// Unit attribute of a function made by kb-outline-kernels: a kernel,
     /// the one copy of a distinct op's work, called wherever the op occurs.
     /// Its lowered signature holds every cube piece of its operands and

@@ -278,23 +278,45 @@ def KB_TPRankOp : KB_Op<"tp_rank", [Pure]> {
 }
 
 def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
-  let summary = "This rank's 1/W slice of a replicated tensor";
+  let summary = "This rank's slice of a tensor every rank of a group holds";
   let description = [{
     Takes the `rank`-th of W equal slices of `input` along dimension `dim`:
     the local view of a replicated tensor that an op needs split. The sliced
     dimension must divide by W and the result must be that slice. It folds to
     its input when W is 1.
 
+    With `replicas R` (default 1) and `shards S` (default W / R), it takes
+    slice `(rank / R) mod S` of S equal slices instead: `replicas R` makes
+    the layout `split(dim, replicas R)`, where R consecutive ranks hold the
+    same slice (Megatron's KV heads when there are fewer than ranks), and
+    `shards S` cuts a slice every rank of a group holds into the ranks' own
+    1/W slices (`split(dim, replicas S)` to `split(dim)`, rank r taking
+    part r mod S). R must divide W and S must divide W / R.
+
     ```mlir
     %r = kb.tp_rank : index
     %s = kb.tp_slice %x[%r] along 1 : tensor<8x64xf16> -> tensor<8x16xf16>
+    // W = 4, two KV heads of 16: ranks 0, 1 take head 0, ranks 2, 3 head 1.
+    %k = kb.tp_slice %wk[%r] along 1 replicas 2 : tensor<8x32xf16> -> tensor<8x16xf16>
+    // Each rank's quarter of its group's head: part r mod 2.
+    %p = kb.tp_slice %k[%r] along 1 shards 2 : tensor<8x16xf16> -> tensor<8x8xf16>
     ```
   }];
   let arguments = (ins KB_FloatTensor:$input, Index:$rank,
-                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim);
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$replicas,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$shards);
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `[` $rank `]` `along` $dim attr-dict `:` type($input) `->` type($result)
+    $input `[` $rank `]` `along` $dim (`replicas` $replicas^)? (`shards` $shards^)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// How many consecutive ranks take the same slice (1 by default).
+    int64_t getNumReplicas() { return getReplicas().value_or(1); }
+    /// Into how many slices the input is cut: `shards`, else W / replicas
+    /// (0 without a world size).
+    int64_t getNumShards();
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -31,6 +31,12 @@ struct ReshardContext {
 ///   split(e)      all_gather e      all_gather e + tp_slice  refused
 ///   partial(k)    all_reduce<k>     reduce_scatter<k> d      refused
 ///
+/// A grouped split, split(d, replicas R) (R consecutive ranks hold each
+/// slice): made from a replicated value by a tp_slice of slice r / R; made
+/// into split(d) by a local tp_slice (each rank's 1/W lies in its group's
+/// slice: part r mod R), and into anything else through that split(d), so a
+/// gather sends each element once, never one copy per replica.
+///
 /// A refusal names both layouts. The ops are created at the builder's
 /// insertion point with location `loc`.
 mlir::FailureOr<mlir::Value> reshard(ReshardContext &context,
