@@ -22,6 +22,11 @@ void kb::buildKBPipeline(OpPassManager &pm, const KBPipelineOptions &options) {
   pm.addPass(createKBPlacePass(place));
   if (!options.lowerToDevice)
     return;
+  if (options.overlapCollectives) {
+    KBOverlapCollectivesPassOptions overlap;
+    overlap.chunks = options.overlapChunks;
+    pm.addPass(createKBOverlapCollectivesPass(overlap));
+  }
   if (options.outlineOps)
     pm.addPass(createKBOutlineKernelsPass());
   pm.addPass(createConvertKBToGemmTilePass());

@@ -40,6 +40,8 @@ void kb::populateKBToGemmTileConversionPatterns(
   detail::populateDecoderConversionPatterns(typeConverter, patterns);
   detail::populateCollectiveConversionPatterns(typeConverter, patterns,
                                                worldSize);
+  detail::populateCollectiveMatmulConversionPatterns(typeConverter, patterns,
+                                                     worldSize);
 }
 
 /// Whether the type converter changes `type`: a tensor or the rank. Asked of

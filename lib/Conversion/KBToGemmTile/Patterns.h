@@ -39,6 +39,9 @@ void populateDecoderConversionPatterns(
 void populateCollectiveConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns, int64_t worldSize);
+void populateCollectiveMatmulConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns, int64_t worldSize);
 
 } // namespace kb::detail
 
