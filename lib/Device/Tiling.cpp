@@ -167,6 +167,18 @@ llvm::SmallVector<Box> kb::matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
   return splitEvenly(whole, dim, pieces.size());
 }
 
+bool kb::gemmRowsChunkable(llvm::ArrayRef<int64_t> shape,
+                           const Placement &policy) {
+  if (shape.size() != 2)
+    return false;
+  llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
+  llvm::SmallVector<Box> boxes = matmulComputeBoxes(shape, policy);
+  for (auto [piece, box] : llvm::zip_equal(pieces, boxes))
+    if (!(piece.box == box) || box.offsets[0] != 0 || box.sizes[0] != shape[0])
+      return false;
+  return true;
+}
+
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                                int64_t elementBytes) {
   // Two chunks of lhs and rhs in flight (double buffering) and the f32

@@ -2,14 +2,16 @@
 //
 // Each rank has its own buffers, clock and program counter. The scheduler
 // runs one rank until it reaches a yield point (a wait or a ring step), then
-// the next, round-robin; a ring step completes once every rank has reached
-// it. Asynchronous ops do their arithmetic when issued; their time comes from
-// the cost model (kb/Device/CostModel.h,
-// docs/design/0003-lowered-program-interface.md), and the hazard check makes
-// a missing wait an error rather than a silent race. PE ops and ring steps
-// are run through their interfaces (gemm_tile::PEComputeOpInterface,
-// gemm_tile::RingStepOpInterface): a new elementwise device op needs no code
-// here, only a kernel registered in the runtime.
+// the next, round-robin; a ring step starts once every rank has reached it
+// and the ring link is free, and either holds the rank until it is done or,
+// with a token, runs on the link while the rank goes on. Asynchronous ops do
+// their arithmetic when issued; their time comes from the cost model
+// (kb/Device/CostModel.h, docs/design/0003-lowered-program-interface.md), and
+// the hazard check makes a missing wait an error rather than a silent race.
+// PE ops and ring steps are run through their interfaces
+// (gemm_tile::PEComputeOpInterface, gemm_tile::RingStepOpInterface): a new
+// elementwise device op needs no code here, only a kernel registered in the
+// runtime.
 //
 // In cost-only mode (estimateDeviceProgram) the same schedule runs on shapes
 // alone: buffers hold a dtype and a shape but no data, no arithmetic is
@@ -117,6 +119,8 @@ struct Rank {
   };
   llvm::DenseMap<int64_t, Engine> pes;
   std::vector<double> dmaFree, dmaBusy;
+  // The SIP's ring link runs its steps in order, one at a time.
+  double linkFree = 0;
   SIPStats stats;
   bool done = false;
 };
@@ -172,6 +176,9 @@ private:
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
+  /// Fills in each rank's collectiveHiddenSeconds from the timeline: the
+  /// ring time during which one of the rank's PEs computes.
+  void collectiveHiddenSeconds();
   /// Checks that `op` may read or write the region (offsets/sizes; empty for
   /// the whole buffer) of `buffer` now, and records the access under `token`
   /// (-1 for a synchronous op).
@@ -243,6 +250,42 @@ private:
 };
 
 } // namespace
+
+void Machine::collectiveHiddenSeconds() {
+  std::vector<std::vector<std::pair<double, double>>> pe(ranks.size()),
+      link(ranks.size());
+  for (const TraceEvent &e : run.trace) {
+    if (e.rank < 0 || e.rank >= static_cast<int64_t>(ranks.size()))
+      continue;
+    if (e.engine == EngineKind::PE)
+      pe[e.rank].push_back({e.start, e.start + e.duration});
+    else if (e.engine == EngineKind::Ring)
+      link[e.rank].push_back({e.start, e.start + e.duration});
+  }
+  for (Rank &rank : ranks) {
+    // The union of the rank's PE intervals, then each ring step's share of
+    // it (ring steps never overlap each other: one link).
+    auto &busy = pe[rank.index];
+    llvm::sort(busy);
+    std::vector<std::pair<double, double>> merged;
+    for (auto [from, to] : busy) {
+      if (!merged.empty() && from <= merged.back().second)
+        merged.back().second = std::max(merged.back().second, to);
+      else
+        merged.push_back({from, to});
+    }
+    double hidden = 0;
+    for (auto [from, to] : link[rank.index]) {
+      auto it = llvm::lower_bound(
+          merged, std::make_pair(from, from),
+          [](const auto &a, const auto &b) { return a.second < b.first; });
+      for (; it != merged.end() && it->first < to; ++it)
+        hidden +=
+            std::max(0.0, std::min(to, it->second) - std::max(from, it->first));
+    }
+    rank.stats.collectiveHiddenSeconds = hidden;
+  }
+}
 
 void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> work;
@@ -435,12 +478,17 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   // The op's own earlier accesses (under `token`, whose table entry is made
   // once all its operands are checked) are not a conflict: an elementwise op
   // or a DMA may work in place, reading its whole region before writing it.
+  // A ring step may follow an asynchronous ring step on the same buffers
+  // without a wait: the link runs its steps in order.
+  bool linkOrdered = isa<gt::RingStepOpInterface>(op);
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     llvm::erase_if(list, [&](const Access &a) {
       return a.token != token && rank.tokenTable[a.token].waited;
     });
     for (const Access &a : list)
-      if (a.token != token && overlaps(a.offsets, a.sizes, offsets, sizes))
+      if (a.token != token && overlaps(a.offsets, a.sizes, offsets, sizes) &&
+          !(linkOrdered &&
+            isa<gt::RingStepOpInterface>(rank.tokenTable[a.token].op)))
         return rank.tokenTable[a.token].op;
     return nullptr;
   };
@@ -878,10 +926,13 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     return errorAt(op, "is a step of a ring of " + llvm::Twine(w) +
                            " SIPs, but the program runs on " +
                            llvm::Twine(program.worldSize));
+  // An asynchronous step's buffers are the link's until a wait on its token.
+  Value asyncToken = ring.getAsyncToken();
   for (Rank &rank : ranks) {
     flush(rank);
+    int64_t token = asyncToken ? rank.tokenTable.size() : -1;
     for (Value v : bufferValues)
-      if (llvm::Error e = touch(rank, op, v, true, -1))
+      if (llvm::Error e = touch(rank, op, v, true, token))
         return e;
   }
   SmallVector<SmallVector<int64_t>> shapes;
@@ -949,14 +1000,21 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
         runtime::roundBufferToDType(dst, s.length, t.dtype);
     }
   }
+  // Every rank has issued the step and its link is free.
   double start = 0;
   for (Rank &rank : ranks)
-    start = std::max(start, rank.clock);
+    start = std::max({start, rank.clock, rank.linkFree});
   // The step lasts as long as the largest chunk takes on its link (in f32
   // for a wide bf16 reduce-scatter).
   double duration = ringStepSeconds(device, maxBytes);
   for (Rank &rank : ranks) {
-    rank.clock = start + duration;
+    rank.linkFree = start + duration;
+    if (asyncToken) {
+      rank.tokens[asyncToken] = rank.tokenTable.size();
+      rank.tokenTable.push_back({start + duration, false, op});
+    } else {
+      rank.clock = start + duration;
+    }
     rank.stats.collectiveSeconds += duration;
     TraceEvent event;
     event.engine = EngineKind::Ring;
@@ -1058,6 +1116,7 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
 
   // Statistics.
   run.pesPerCube = device.pesPerCube;
+  collectiveHiddenSeconds();
   for (Rank &rank : ranks) {
     double end = rank.clock;
     for (const Token &t : rank.tokenTable)

@@ -267,6 +267,24 @@ kb::exec::runKBProgram(const Program &program,
         values[r][reduce.getResult()] = total;
       continue;
     }
+    if (auto fused = dyn_cast<MatmulAllReduceOp>(op)) {
+      // Each rank's gemm, then the all-reduce of kb.all_reduce.
+      HostTensor total =
+          matmul(values[0][fused.getLhs()], values[0][fused.getRhs()]);
+      for (int64_t r = 1; r < ranks; ++r) {
+        HostTensor part =
+            matmul(values[r][fused.getLhs()], values[r][fused.getRhs()]);
+        reduceInto(total.data.data(), part.data.data(), total.data.size(),
+                   fused.getReduction());
+      }
+      finishReduction(total.data.data(), total.data.size(),
+                      fused.getReduction(), ranks);
+      runtime::roundBufferToDType(total.data.data(), total.data.size(),
+                                  total.dtype);
+      for (int64_t r = 0; r < ranks; ++r)
+        values[r][fused.getResult()] = total;
+      continue;
+    }
     // Along a dimension: the identity on the global view's logical tensor;
     // in the local view the ranks' slices, concatenated or reduced.
     if (auto gatherOp = dyn_cast<AllGatherOp>(op)) {

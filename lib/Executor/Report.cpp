@@ -199,15 +199,16 @@ llvm::json::Value kb::exec::reportJSON(
   llvm::json::Array sips;
   if (run)
     for (auto [rank, sip] : llvm::enumerate(run->sips))
-      sips.push_back(
-          llvm::json::Object{{"rank", static_cast<int64_t>(rank)},
-                             {"compute_s", sip.computeSeconds},
-                             {"dma_s", sip.dmaSeconds},
-                             {"collective_s", sip.collectiveSeconds},
-                             {"end_s", sip.endSeconds},
-                             {"flops", sip.flops},
-                             {"dma_bytes", sip.dmaBytes},
-                             {"link_bytes_sent", sip.linkBytesSent}});
+      sips.push_back(llvm::json::Object{
+          {"rank", static_cast<int64_t>(rank)},
+          {"compute_s", sip.computeSeconds},
+          {"dma_s", sip.dmaSeconds},
+          {"collective_s", sip.collectiveSeconds},
+          {"collective_hidden_s", sip.collectiveHiddenSeconds},
+          {"end_s", sip.endSeconds},
+          {"flops", sip.flops},
+          {"dma_bytes", sip.dmaBytes},
+          {"link_bytes_sent", sip.linkBytesSent}});
   report["sips"] = std::move(sips);
   llvm::json::Array collectives;
   if (run)

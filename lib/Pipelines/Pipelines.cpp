@@ -27,6 +27,11 @@ void kb::buildKBDevicePipeline(OpPassManager &pm,
   pm.addPass(createKBPlacePass(place));
   if (!options.lowerToDevice)
     return;
+  if (options.overlapCollectives) {
+    KBOverlapCollectivesPassOptions overlap;
+    overlap.chunks = options.overlapChunks;
+    pm.addPass(createKBOverlapCollectivesPass(overlap));
+  }
   if (options.outlineOps)
     pm.addPass(createKBOutlineKernelsPass());
   pm.addPass(createConvertKBToGemmTilePass());

@@ -144,6 +144,12 @@ static cl::opt<bool> costModel(
     cl::desc("kb-pipeline: kb-place chooses policies by the placement cost "
              "model, else by the rule alone (default true)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> overlapCollectives(
+    "overlap-collectives",
+    cl::desc("kb-pipeline: cut a row-parallel gemm and its all-reduce into "
+             "row chunks whose rings run beside the next chunk's gemm, where "
+             "the cost model says it is faster (default true)"),
+    cl::init(true), cl::cat(category));
 
 /// A progress line on stderr: what kb-run is doing and how far the device
 /// program is. On a terminal it appears once a run has taken 2 s and is
@@ -216,6 +222,7 @@ static void buildPipeline(OpPassManager &pm, View view, bool advise = false) {
   kb::KBPipelineOptions options;
   options.outlineOps = outlineOps;
   options.costModel = costModel;
+  options.overlapCollectives = overlapCollectives;
   options.advisePlacement = advise;
   if (view == View::Local)
     kb::buildKBDevicePipeline(pm, options);
@@ -648,7 +655,8 @@ int main(int argc, char **argv) {
   bool compiles = analyzed->view == View::Global || compileLocal;
   if (!compiles)
     for (cl::Option *option : {static_cast<cl::Option *>(&outlineOps),
-                               static_cast<cl::Option *>(&costModel)})
+                               static_cast<cl::Option *>(&costModel),
+                               static_cast<cl::Option *>(&overlapCollectives)})
       if (option->getNumOccurrences())
         return fail(
             "--" + option->ArgStr + " is an option of the kb-pipeline, " +

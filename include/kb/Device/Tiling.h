@@ -72,6 +72,12 @@ llvm::SmallVector<Box> peShares(const Box &box, const Placement &policy,
 llvm::SmallVector<Box> matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
                                           const Placement &policy);
 
+/// Whether a gemm result of `shape` placed by `policy` can be computed in
+/// bands of whole rows, each band's ring run on its own: every cube
+/// computes exactly its own piece (no replica shares), and every piece spans
+/// all the rows.
+bool gemmRowsChunkable(llvm::ArrayRef<int64_t> shape, const Placement &policy);
+
 /// The box a cube computes for `piece` of a row op's [rows, cols] result:
 /// the piece widened in its last dimension to whole rows (`unit` 0, a norm)
 /// or to whole multiples of `unit` (rope's heads).

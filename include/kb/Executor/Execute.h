@@ -48,6 +48,9 @@ struct TraceEvent {
 /// What a SIP did, under the cost model.
 struct SIPStats {
   double computeSeconds = 0, dmaSeconds = 0, collectiveSeconds = 0;
+  /// Of collectiveSeconds, the ring time during which a PE of the SIP
+  /// computes: what asynchronous ring steps hide behind compute.
+  double collectiveHiddenSeconds = 0;
   double endSeconds = 0;
   double flops = 0;
   int64_t dmaBytes = 0, linkBytesSent = 0;

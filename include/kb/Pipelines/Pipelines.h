@@ -18,6 +18,18 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       llvm::cl::desc("Emit each distinct op's device work once, as a private "
                      "function called where the op occurs"),
       llvm::cl::init(true)};
+  Option<bool> overlapCollectives{
+      *this, "overlap-collectives",
+      llvm::cl::desc("Cut a row-parallel gemm and its all-reduce into row "
+                     "chunks whose rings run beside the next chunk's gemm, "
+                     "where the cost model says it is faster "
+                     "(kb-overlap-collectives; with lower-to-device)"),
+      llvm::cl::init(true)};
+  Option<int64_t> overlapChunks{
+      *this, "overlap-chunks",
+      llvm::cl::desc("The most row chunks kb-overlap-collectives cuts a gemm "
+                     "into"),
+      llvm::cl::init(4)};
   Option<bool> costModel{
       *this, "cost-model",
       llvm::cl::desc("kb-place chooses policies by the placement cost model "
@@ -31,8 +43,9 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
 };
 
 /// Global view to the device: partition, canonicalize, place and (with
-/// lower-to-device) outline kernels (with outline-ops), lower to gemm_tile and
-/// check cube memory and yield safety.
+/// lower-to-device) overlap collectives with compute (with
+/// overlap-collectives), outline kernels (with outline-ops), lower to
+/// gemm_tile and check cube memory, rings and yield safety.
 void buildKBPipeline(mlir::OpPassManager &pm, const KBPipelineOptions &options);
 
 /// The kb-pipeline after kb-tp-partition, for a local-view program (one a user

@@ -62,10 +62,10 @@ struct AllReduceOpLowering : public OpConversionPattern<AllReduceOp> {
     SmallVector<Value> ring = llvm::map_to_vector(
         distinct, [](const Piece *p) { return p->buffer; });
     for (int64_t step = 0; step + 1 < worldSize; ++step)
-      gt::ReduceScatterStepOp::create(rewriter, loc, kind, ring, step,
+      gt::ReduceScatterStepOp::create(rewriter, loc, Type(), kind, ring, step,
                                       worldSize, /*along=*/nullptr);
     for (int64_t step = 0; step + 1 < worldSize; ++step)
-      gt::AllGatherStepOp::create(rewriter, loc, ring, step, worldSize,
+      gt::AllGatherStepOp::create(rewriter, loc, Type(), ring, step, worldSize,
                                   /*along=*/nullptr);
     // Replicas in other cubes take the reduced copy.
     SmallVector<Value> broadcasts;
@@ -156,7 +156,7 @@ struct AllGatherOpLowering : public OpConversionPattern<AllGatherOp> {
           /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr));
     waitFor(rewriter, loc, copies);
     for (int64_t step = 0; step + 1 < worldSize; ++step)
-      gt::AllGatherStepOp::create(rewriter, loc, ring, step, worldSize,
+      gt::AllGatherStepOp::create(rewriter, loc, Type(), ring, step, worldSize,
                                   rewriter.getI64IntegerAttr(dim));
     for (const Piece &piece : result.pieces)
       if (piece.buffer != ring)
@@ -210,8 +210,8 @@ struct ReduceScatterOpLowering : public OpConversionPattern<ReduceScatterOp> {
           piece->box.offsets, piece->box.sizes, nullptr));
     waitFor(rewriter, loc, copies);
     for (int64_t step = 0; step + 1 < worldSize; ++step)
-      gt::ReduceScatterStepOp::create(rewriter, loc, op.getReduction(), ring,
-                                      step, worldSize,
+      gt::ReduceScatterStepOp::create(rewriter, loc, Type(), op.getReduction(),
+                                      ring, step, worldSize,
                                       rewriter.getI64IntegerAttr(dim));
     SmallVector<int64_t> stride(type->getRank(), 0);
     stride[dim] = type->getDimSize(dim);

@@ -41,6 +41,8 @@ void kb::populateKBToGemmTileConversionPatterns(
   detail::populateModelConversionPatterns(typeConverter, patterns);
   detail::populateCollectiveConversionPatterns(typeConverter, patterns,
                                                worldSize);
+  detail::populateCollectiveMatmulConversionPatterns(typeConverter, patterns,
+                                                     worldSize);
 }
 
 /// Whether the type converter changes `type`: a tensor or the rank. Asked of

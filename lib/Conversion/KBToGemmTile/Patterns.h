@@ -43,6 +43,9 @@ void populateModelConversionPatterns(
 void populateCollectiveConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns, int64_t worldSize);
+void populateCollectiveMatmulConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns, int64_t worldSize);
 
 } // namespace kb::detail
 

@@ -20,6 +20,17 @@ func.func @collective(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
 
 // -----
 
+// An asynchronous ring step is a yield point as well: every rank reaches it
+// before it starts, though the rank goes on while it runs.
+// CHECK-LABEL: func.func @async_collective
+func.func @async_collective(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  %t = gemm_tile.reduce_scatter_step <sum> %a step 0 of 2 : memref<4x4xf32, #gemm_tile.cube<0>> -> !gemm_tile.token
+  gemm_tile.wait %t
+  return
+}
+
+// -----
+
 // Functions without device work are not rank programs.
 // CHECK-LABEL: func.func @host
 func.func @host(%a: i32) -> i32 {

@@ -4,7 +4,9 @@
 // ring (a step missing, repeated or swapped, an all-gather half missing)
 // still executes and silently leaves chunks unreduced or stale. This pass
 // follows each buffer's steps in program order and refuses any sequence
-// other than complete rings.
+// other than complete rings. An asynchronous step (one with a token) keeps
+// its buffers on the ring link until a gemm_tile.wait on its token: any other
+// use before that, or a token never waited for, is refused too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,12 +96,34 @@ public:
       auto m = member.find(buffer);
       return m == member.end() ? open.end() : open.find(m->second);
     };
+    // Asynchronous steps not yet waited for, in program order.
+    SmallVector<RingStepOpInterface> inFlight;
     for (Operation &op : block) {
       if (std::optional<Step> step = asStep(&op)) {
         if (!advance(&op, *step, open, member))
           return false;
+        if (auto ring = cast<RingStepOpInterface>(&op); ring.getAsyncToken())
+          inFlight.push_back(ring);
         continue;
       }
+      if (auto wait = dyn_cast<WaitOp>(&op)) {
+        llvm::erase_if(inFlight, [&](RingStepOpInterface ring) {
+          return llvm::is_contained(wait.getTokens(), ring.getAsyncToken());
+        });
+        continue;
+      }
+      // The link may still be moving a buffer's chunks.
+      for (Value operand : op.getOperands())
+        for (RingStepOpInterface ring : inFlight)
+          if (llvm::is_contained(ring.getBuffers(), operand)) {
+            InFlightDiagnostic diag =
+                emitError(op.getLoc())
+                << "'" << op.getName()
+                << "' uses a buffer that an asynchronous ring step still "
+                   "moves: no gemm_tile.wait on its token before this use";
+            diag.attachNote(ring.getLoc()) << "the ring step is here";
+            return false;
+          }
       // Any other use sees a buffer whose chunks are half reduced or half
       // gathered; nested regions are checked block by block below.
       for (Value operand : op.getOperands()) {
@@ -137,6 +161,12 @@ public:
     for (auto &[buffer, state] : open) {
       emitError(state.opening->getLoc())
           << "the ring that starts here is not complete: " << missing(state);
+      return false;
+    }
+    if (!inFlight.empty()) {
+      emitError(inFlight.front().getLoc())
+          << "the token of this asynchronous ring step is never waited for "
+             "(a gemm_tile.wait on it must come before the block ends)";
       return false;
     }
     return true;

@@ -307,6 +307,22 @@ LogicalResult AllReduceOp::verify() {
   return verifyByteSize(*this, getInput(), "input");
 }
 
+LogicalResult MatmulAllReduceOp::verify() {
+  if (failed(verifyLocalView(*this)) ||
+      failed(verifyGemmShapes(*this, getLhs(), "lhs", getRhs(), "rhs",
+                              getResult())) ||
+      failed(verifySameElementType(
+          *this,
+          {{"lhs", getLhs()}, {"rhs", getRhs()}, {"result", getResult()}})))
+    return failure();
+  int64_t rows = tensorOf(getLhs()).getDimSize(0), chunks = getChunks();
+  if (chunks < 1 || rows % chunks != 0)
+    return emitOpError() << "cuts " << rows << " rows into " << chunks
+                         << " chunks; the chunk count must be positive and "
+                            "divide the rows";
+  return success();
+}
+
 OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   // Over a single rank every reduction (sum, max, min, avg) is the identity.
   std::optional<int64_t> ws = lookupWorldSize(*this);

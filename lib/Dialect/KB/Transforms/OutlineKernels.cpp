@@ -89,6 +89,8 @@ bool KernelOutliner::isOutlinable(Operation *op) const {
     return true;
   // Local compute: the gemm and every elementwise op (the ops whose result
   // type follows their first operand's).
+  if (isa<MatmulAllReduceOp>(op))
+    return true;
   return isa<MatmulOp>(op) ||
          (isa<KBDialect>(op->getDialect()) &&
           (op->hasTrait<OpTrait::SameOperandsAndResultType>() ||

@@ -64,7 +64,8 @@ def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
     buffer into its W equal slices along it; at each step every rank
     sends one chunk to rank `r + 1` and combines the chunk it receives from
     rank `r - 1` into its own, by a reduction or by overwriting it. A step
-    completes on all ranks together and is a yield point.
+    starts on all ranks together and is a yield point; with a token it
+    runs on the ring link while the rank goes on, until a wait on it.
   }];
   let cppNamespace = "::kb::gemm_tile";
   let methods = [
@@ -88,6 +89,12 @@ def GemmTile_RingStepOpInterface : OpInterface<"RingStepOpInterface"> {
       }],
       "std::optional<int64_t>", "getChunkDim", (ins), [{}],
       [{ return $_op.getAlong(); }]>,
+    InterfaceMethod<[{
+        The step's token when it is asynchronous (it runs on the ring link
+        until waited for), else a null value (the rank waits for it).
+      }],
+      "::mlir::Value", "getAsyncToken", (ins), [{}],
+      [{ return $_op.getToken(); }]>,
   ];
   let extraSharedClassDeclaration = [{
     /// Elements of all the buffers together.

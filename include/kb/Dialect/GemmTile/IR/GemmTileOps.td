@@ -252,8 +252,16 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
     reduction of chunk r, its own slice, as a reduce-scatter along a
     dimension leaves it. Such a ring needs no all-gather after it.
 
+    With a token result the step is asynchronous: it occupies the SIP's
+    ring link, not the rank, so PE and DMA work issued after it run while
+    it moves data. Its buffers may then not be read or written, except by
+    later ring steps (the link runs its steps in order), until a
+    `gemm_tile.wait` on its token. Without one, the rank waits for the step
+    to complete.
+
     ```mlir
     gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>> -> !gemm_tile.token
     gemm_tile.reduce_scatter_step <sum> %y step 0 of 4 along 1 : memref<8x16xf32, #gemm_tile.cube<0>>
     gemm_tile.reduce_scatter_step <sum> %y0, %y1 step 0 of 4
         : memref<4x16xf32, #gemm_tile.cube<0>>, memref<4x16xf32, #gemm_tile.cube<1>>
@@ -262,9 +270,10 @@ def GemmTile_ReduceScatterStepOp : GemmTile_Op<"reduce_scatter_step", [
   let arguments = (ins GemmTile_ReduceKindAttr:$kind,
       Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
       I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
+  let results = (outs Optional<GemmTile_TokenType>:$token);
   let assemblyFormat = [{
     $kind $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
-    `:` type($buffers)
+    `:` type($buffers) (`->` type($token)^)?
   }];
 }
 
@@ -281,6 +290,9 @@ def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step", [
     rank r starts holding chunk r (its own slice) and sends chunk
     `(r - s) mod W`: an all-gather along a dimension, which stands alone.
 
+    With a token result the step is asynchronous, as a
+    `gemm_tile.reduce_scatter_step` with one.
+
     ```mlir
     gemm_tile.all_gather_step %y step 0 of 4 : memref<8x16xf32, #gemm_tile.cube<0>>
     gemm_tile.all_gather_step %y step 0 of 4 along 0 : memref<8x16xf32, #gemm_tile.cube<0>>
@@ -288,9 +300,10 @@ def GemmTile_AllGatherStepOp : GemmTile_Op<"all_gather_step", [
   }];
   let arguments = (ins Arg<Variadic<GemmTile_Buffer>, "", [MemRead, MemWrite]>:$buffers,
       I64Attr:$step, I64Attr:$ring_size, OptionalAttr<I64Attr>:$along);
+  let results = (outs Optional<GemmTile_TokenType>:$token);
   let assemblyFormat = [{
     $buffers `step` $step `of` $ring_size (`along` $along^)? attr-dict
-    `:` type($buffers)
+    `:` type($buffers) (`->` type($token)^)?
   }];
 }
 

@@ -358,6 +358,32 @@ class KB_AlongDimCollectiveOp<string mnemonic>
   let hasFolder = 1;
 }
 
+def KB_MatmulAllReduceOp : KB_Op<"matmul_all_reduce", [Pure]> {
+  let summary = "A rank's gemm all-reduced over the TP ranks, row chunk by row chunk";
+  let description = [{
+    `result = all_reduce<reduction>(lhs · rhs)`, the row-parallel gemm and
+    its all-reduce as one local-view (SPMD) op: `kb-overlap-collectives`
+    makes it from a `kb.matmul` whose only use is a `kb.all_reduce`. The
+    lowering cuts the `M` rows into `chunks` equal bands and runs the ring of
+    band i on the ring link while the PEs compute band i + 1 (a decomposed
+    collective matmul), so the all-reduce hides behind the gemm. `chunks`
+    must divide `M`; with 1 it is the gemm, then the ring.
+
+    ```mlir
+    %y = kb.matmul_all_reduce <sum> %a, %b chunks 4
+        : (tensor<64x32xf16>, tensor<32x16xf16>) -> tensor<64x16xf16>
+    ```
+  }];
+  let arguments = (ins KB_ReductionKindAttr:$reduction, KB_FloatTensor:$lhs,
+                       KB_FloatTensor:$rhs, I64Attr:$chunks);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $reduction $lhs `,` $rhs `chunks` $chunks attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def KB_AllGatherOp : KB_AlongDimCollectiveOp<"all_gather"> {
   let summary = "Concatenate the TP ranks' tensors along a dimension";
   let description = [{

@@ -73,6 +73,35 @@ def KBPlacePass : Pass<"kb-place", "mlir::ModuleOp"> {
   let dependentDialects = ["::kb::KBDialect"];
 }
 
+def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> {
+  let summary = "Hide a row-parallel gemm's all-reduce behind the gemm, in row chunks";
+  let description = [{
+    Runs on the placed local view (after `kb-place`). A `kb.matmul` whose
+    only use is a `kb.all_reduce` (the partial sums of a row-parallel layer)
+    becomes one `kb.matmul_all_reduce` with a chunk count: its lowering
+    computes the rows in that many bands and runs each band's ring while the
+    PEs compute the next (a decomposed collective matmul, Wang et al.,
+    ASPLOS 2023), so only the last band's ring is exposed.
+
+    With `cost-model` (the default) the pass prices each candidate with the
+    device's cost model: the gemm band by band on the busiest PE and each
+    band's ring, pipelined, against the gemm then the whole ring, for every
+    chunk count from 2 to `chunks` that divides the rows; it fuses at the
+    fastest count, and only when that beats the unchunked pair. Without it,
+    every candidate whose rows divide by `chunks` is fused at `chunks`. A
+    gemm whose result is placed so that a cube computes a share of another
+    cube's piece, or whose pieces cut the rows, is left alone (the bands'
+    rings need each cube's own whole columns).
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"4",
+           "The most row chunks to cut a gemm into">,
+    Option<"useCostModel", "cost-model", "bool", /*default=*/"true",
+           "Fuse only where the cost model says it is faster, at the best count">
+  ];
+  let dependentDialects = ["::kb::KBDialect"];
+}
+
 def KBOutlineKernelsPass : Pass<"kb-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Make each distinct placed op a kernel called where it occurs";
   let description = [{

@@ -1,0 +1,65 @@
+// RUN: kb-opt %s -convert-kb-to-gemm-tile -gemm-tile-verify-rings -gemm-tile-check-yield-safety -split-input-file -verify-diagnostics | FileCheck %s
+
+// A row-parallel gemm and its all-reduce in two row chunks: each chunk's
+// tiles write a band buffer per cube piece; the band's ring runs
+// asynchronously (its steps return tokens) while the next band's tiles are
+// issued; once a band's ring is waited for, DMAs copy its rows into the
+// result pieces.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @row_parallel
+  // CHECK-SAME: (%[[X0:[^:]*]]: memref<8x16xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<1>>
+  // Band 0: rows 0-3, two PEs of two rows in each cube.
+  // CHECK: %[[B00:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[M0:.*]] = gemm_tile.matmul pe 0 %[[X0]] [0, 0], %{{.*}} [0, 0] to %[[B00]] [0, 0] sizes [2, 4, 16]
+  // CHECK: %[[M1:.*]] = gemm_tile.matmul pe 1 %[[X0]] [2, 0], %{{.*}} [0, 0] to %[[B00]] [2, 0] sizes [2, 4, 16]
+  // CHECK: %[[B01:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
+  // CHECK: gemm_tile.matmul pe 0
+  // CHECK: gemm_tile.matmul pe 1
+  // CHECK: gemm_tile.wait %[[M0]], %[[M1]]
+  // CHECK: %[[R0:.*]] = gemm_tile.reduce_scatter_step <sum> %[[B00]], %[[B01]] step 0 of 2 {{.*}} -> !gemm_tile.token
+  // CHECK: %[[R1:.*]] = gemm_tile.all_gather_step %[[B00]], %[[B01]] step 0 of 2 {{.*}} -> !gemm_tile.token
+  // Band 1: rows 4-7 of the lhs, issued before band 0's ring is waited for.
+  // CHECK: %[[B10:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  // CHECK: gemm_tile.matmul pe 0 %[[X0]] [4, 0], %{{.*}} [0, 0] to %[[B10]] [0, 0] sizes [2, 4, 16]
+  // CHECK: gemm_tile.matmul pe 1 %[[X0]] [6, 0]
+  // CHECK: gemm_tile.matmul pe 0
+  // CHECK: gemm_tile.matmul pe 1
+  // CHECK: gemm_tile.wait %[[R0]], %[[R1]]
+  // CHECK: gemm_tile.dma %[[B00]] [0, 0] to %[[Y0]] [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.dma %[[B01]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4]
+  // CHECK: gemm_tile.wait
+  // CHECK: gemm_tile.reduce_scatter_step <sum> %[[B10]], %{{.*}} step 0 of 2 {{.*}} -> !gemm_tile.token
+  // CHECK: gemm_tile.all_gather_step %[[B10]], %{{.*}} step 0 of 2 {{.*}} -> !gemm_tile.token
+  // CHECK: gemm_tile.wait
+  // CHECK: gemm_tile.dma %[[B10]] [0, 0] to %[[Y0]] [4, 0] sizes [4, 4]
+  // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[Y1]] [4, 0] sizes [4, 4]
+  // CHECK: gemm_tile.wait
+  // CHECK: return %[[Y0]], %[[Y1]]
+  func.func @row_parallel(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out> {
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<8x16xf32, #rep2>, tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}
+
+// -----
+
+// A result whose cube pieces cut the rows cannot have a ring per row band
+// over whole buffers: refused, naming the placement.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#rows = #kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  func.func @row_split(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x8xf32, #rep2>) -> tensor<8x8xf32, #rows> {
+    // expected-error @below {{cuts its rows into 2 chunks, but its result's placement #kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1> does not have every cube compute whole columns of its own piece}}
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<8x16xf32, #rep2>, tensor<16x8xf32, #rep2>) -> tensor<8x8xf32, #rows>
+    return %y : tensor<8x8xf32, #rows>
+  }
+}
