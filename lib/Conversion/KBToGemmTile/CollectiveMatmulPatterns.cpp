@@ -36,9 +36,10 @@ struct MatmulAllReduceOpLowering
     FailureOr<RankedTensorType> type = checkPlaced(op, op.getType(), device);
     if (failed(type))
       return failure();
-    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs());
-    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs());
-    DPPolicyAttr policy = getDPPolicy(*type);
+    DeviceTensor lhs = deviceTensor(op.getLhs().getType(), adaptor.getLhs(), device);
+    DeviceTensor rhs = deviceTensor(op.getRhs().getType(), adaptor.getRhs(), device);
+    DPPolicyAttr policyAttr = getDPPolicy(*type);
+    Placement policy = policyAttr.resolve(device);
     ArrayRef<int64_t> shape = type->getShape();
     int64_t k = op.getLhs().getType().getDimSize(1);
     int64_t elementBytes = op.getLhs().getType().getElementTypeBitWidth() / 8;
@@ -46,14 +47,14 @@ struct MatmulAllReduceOpLowering
     if (!gemmRowsChunkable(shape, policy))
       return op.emitOpError()
              << "cuts its rows into " << chunks
-             << " chunks, but its result's placement " << policy
+             << " chunks, but its result's placement " << policyAttr
              << " does not have every cube compute whole columns of its own "
                 "piece; place the result split by columns or on one cube";
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     Type token = tokenType(ctx);
 
-    DeviceTensor out = allocate(rewriter, loc, *type);
+    DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<const Piece *> distinct = distinctPieces(out);
 
     // Each distinct piece's operands, brought into its cube once.

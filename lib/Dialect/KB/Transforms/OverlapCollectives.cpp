@@ -63,7 +63,7 @@ std::optional<double>
 pipelinedSeconds(RankedTensorType result, int64_t k, int64_t chunks,
                  int64_t worldSize,
                  const gemm_tile::DeviceDescription &device) {
-  Placement policy = getDPPolicy(result);
+  Placement policy = getDPPolicy(result).resolve(device);
   ArrayRef<int64_t> shape = result.getShape();
   int64_t elementBytes = result.getElementTypeBitWidth() / 8;
   bool f32 = result.getElementType().isF32();
@@ -113,7 +113,8 @@ struct KBOverlapCollectivesPass
         continue;
       auto result = cast<RankedTensorType>(reduce.getType());
       DPPolicyAttr policy = getDPPolicy(result);
-      if (!policy || !gemmRowsChunkable(result.getShape(), policy))
+      if (!policy ||
+          !gemmRowsChunkable(result.getShape(), policy.resolve(device)))
         continue;
       int64_t rows = result.getDimSize(0);
       int64_t k = matmul.getLhs().getType().getDimSize(1);
