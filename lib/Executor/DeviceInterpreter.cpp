@@ -1028,7 +1028,15 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   // all-reduce, which its all-gather's last step closes; a ring along a
   // dimension is a reduce-scatter or an all-gather of its own. One ring is
   // one logical collective, however many cube pieces it spans.
-  if (step == 0 && (reduction || chunkDim)) {
+  if (step == 0 && (reduction || chunkDim) &&
+      op->hasAttr(gt::GemmTileDialect::kContinuesCollectiveAttrName) &&
+      !run.collectives.empty()) {
+    // The next row band of the collective the last ring began.
+    openCollectives[key] = run.collectives.size() - 1;
+    CollectiveStats &c = run.collectives.back();
+    c.bytes += n * runtime::dtypeSize(dtype);
+    c.reduceBytes += reduction ? n * eb : 0;
+  } else if (step == 0 && (reduction || chunkDim)) {
     openCollectives[key] = run.collectives.size();
     CollectiveStats c;
     c.op = !chunkDim ? "all_reduce"

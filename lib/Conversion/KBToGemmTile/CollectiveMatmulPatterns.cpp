@@ -140,12 +140,16 @@ struct MatmulAllReduceOpLowering
       previousRing.clear();
       if (worldSize > 1) {
         ReductionKind kind = op.getReduction();
-        for (int64_t step = 0; step + 1 < worldSize; ++step)
-          previousRing.push_back(
-              gt::ReduceScatterStepOp::create(rewriter, loc, token, kind, bands,
-                                              step, worldSize,
-                                              /*along=*/nullptr)
-                  .getToken());
+        for (int64_t step = 0; step + 1 < worldSize; ++step) {
+          auto ring = gt::ReduceScatterStepOp::create(
+              rewriter, loc, token, kind, bands, step, worldSize,
+              /*along=*/nullptr);
+          // Every band's ring after the first continues one all-reduce.
+          if (band > 0 && step == 0)
+            ring->setAttr(gt::GemmTileDialect::kContinuesCollectiveAttrName,
+                          rewriter.getUnitAttr());
+          previousRing.push_back(ring.getToken());
+        }
         for (int64_t step = 0; step + 1 < worldSize; ++step)
           previousRing.push_back(gt::AllGatherStepOp::create(rewriter, loc,
                                                              token, bands, step,

@@ -360,3 +360,19 @@ func.func @zip_kernel_unknown(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
   %t = gemm_tile.zip "gelu" pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
+
+// -----
+
+func.func @continues_collective_not_first_step(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{'gemm_tile.continues_collective' must be a unit attribute on step 0 of a ring}}
+  gemm_tile.reduce_scatter_step <sum> %a step 1 of 4 {gemm_tile.continues_collective} : memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}
+
+// -----
+
+func.func @continues_collective_not_a_ring(%a: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{'gemm_tile.continues_collective' must be a unit attribute on step 0 of a ring}}
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] {gemm_tile.continues_collective} : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}

@@ -29,6 +29,14 @@ LogicalResult GemmTileDialect::verifyOperationAttribute(Operation *op,
                                 "builtin.module";
     return success();
   }
+  if (attr.getName() == kContinuesCollectiveAttrName) {
+    auto ring = dyn_cast<RingStepOpInterface>(op);
+    if (!isa<UnitAttr>(attr.getValue()) || !ring || ring.getStep() != 0)
+      return op->emitError() << "'" << kContinuesCollectiveAttrName
+                             << "' must be a unit attribute on step 0 of a "
+                                "ring";
+    return success();
+  }
   return op->emitError() << "unknown gemm_tile attribute '"
                          << attr.getName().getValue() << "' on '"
                          << op->getName() << "'";

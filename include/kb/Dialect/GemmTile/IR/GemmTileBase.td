@@ -55,6 +55,12 @@ def GemmTile_Dialect : Dialect {
     /// Argument/result attribute of a lowered function: which local-view
     /// tensor a buffer is a piece of, and where.
     static constexpr ::llvm::StringLiteral kPieceAttrName = "gemm_tile.piece";
+    /// Unit attribute on the first step of a ring that carries the next
+    /// chunk of the collective the ring before it began (a collective cut
+    /// into row bands to overlap compute): kb-run reports the chunks as one
+    /// logical collective.
+    static constexpr ::llvm::StringLiteral kContinuesCollectiveAttrName =
+        "gemm_tile.continues_collective";
   }];
 }
 
