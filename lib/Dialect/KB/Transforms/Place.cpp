@@ -95,6 +95,26 @@ cubePieceBytes(RankedTensorType type, DPPolicyAttr policy,
   return checkedByteSize(piece, type.getElementTypeBitWidth() / 8);
 }
 
+/// What an op's placement-dependent figures (its estimate, the bytes it
+/// stages) depend on: its kind, attributes, types and the policies of its
+/// values. A model repeats its layers, so equal keys share those figures and
+/// placement costs the same per layer however deep the model is.
+using OpPlacementKey = SmallVector<const void *, 12>;
+static OpPlacementKey
+opPlacementKey(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf) {
+  OpPlacementKey key{op->getName().getAsOpaquePointer(),
+                     op->getRawDictionaryAttrs().getAsOpaquePointer()};
+  for (ValueRange values :
+       {ValueRange(op->getOperands()), ValueRange(op->getResults())})
+    for (Value v : values) {
+      key.push_back(v.getType().getAsOpaquePointer());
+      key.push_back(isa<RankedTensorType>(v.getType())
+                        ? policyOf(v).getAsOpaquePointer()
+                        : nullptr);
+    }
+  return key;
+}
+
 /// Rejects placements that put more in one cube than any device's cube holds:
 /// a tensor's piece, the arguments together (all resident from the start), or
 /// the operand rows and columns a gemm stages next to its result piece. Sizes
@@ -135,10 +155,16 @@ checkCubeBytes(func::FuncOp func, ArrayRef<Value> values,
       return func.emitOpError()
              << "has arguments that need " << bytes << " bytes in cube " << cube
              << ", more than any device's cube holds (2^50 bytes)";
+  // Layers repeat: equal ops under equal policies stage equal bytes.
+  std::map<OpPlacementKey, int64_t> stagedBytes;
   WalkResult walk = func.walk([&](Operation *op) {
     if (!isa<MatmulOp, AttentionOp>(op))
       return WalkResult::advance();
-    int64_t bytes = largestStagedBytes(op, policyOf, device);
+    auto [it, inserted] =
+        stagedBytes.try_emplace(opPlacementKey(op, policyOf), 0);
+    if (inserted)
+      it->second = largestStagedBytes(op, policyOf, device);
+    int64_t bytes = it->second;
     if (bytes <= gemm_tile::kMaxCubeMemoryBytes)
       return WalkResult::advance();
     op->emitOpError() << "stages " << bytes
@@ -239,30 +265,18 @@ KBPlacePass::placeFunction(func::FuncOp func,
   };
 
   int64_t worldSize = lookupWorldSize(func).value_or(1);
-  // A model repeats its layers: an op's estimate depends only on its kind,
-  // attributes, types and the policies of its values, so equal keys share it
-  // and placement costs the same per layer however deep the model is.
-  std::map<SmallVector<const void *, 12>, double> estimates;
+  // One estimate per distinct op (opPlacementKey).
+  std::map<OpPlacementKey, double> estimates;
   auto estimateCached = [&](Operation *op) {
-    SmallVector<const void *, 12> key{
-        op->getName().getAsOpaquePointer(),
-        op->getRawDictionaryAttrs().getAsOpaquePointer()};
-    for (ValueRange values :
-         {ValueRange(op->getOperands()), ValueRange(op->getResults())})
-      for (Value v : values) {
-        key.push_back(v.getType().getAsOpaquePointer());
-        key.push_back(isa<RankedTensorType>(v.getType())
-                          ? policyOf(v).getAsOpaquePointer()
-                          : nullptr);
-      }
-    auto [it, inserted] = estimates.try_emplace(std::move(key), 0.0);
+    auto [it, inserted] =
+        estimates.try_emplace(opPlacementKey(op, policyOf), 0.0);
     if (inserted)
       it->second = estimateOpSeconds(op, policyOf, worldSize, device);
     return it->second;
   };
   // The estimated seconds of the ops whose cost depends on a class: its
   // producers and users, under the policies chosen so far.
-  auto classSeconds = [&](Value leader) {
+  auto classOps = [&](Value leader) {
     llvm::SetVector<Operation *> ops;
     for (Value m : membersOf(leader)) {
       if (Operation *def = m.getDefiningOp())
@@ -270,10 +284,16 @@ KBPlacePass::placeFunction(func::FuncOp func,
       for (Operation *user : m.getUsers())
         ops.insert(user);
     }
+    return ops.takeVector();
+  };
+  auto opsSeconds = [&](ArrayRef<Operation *> ops) {
     double seconds = 0;
     for (Operation *op : ops)
       seconds += estimateCached(op);
     return seconds;
+  };
+  auto classSeconds = [&](Value leader) {
+    return opsSeconds(classOps(leader));
   };
   // The fastest of the candidates for a class and `start`, its estimate
   // `startSeconds` (only a clear gain displaces it: estimates within 1% are
@@ -281,11 +301,12 @@ KBPlacePass::placeFunction(func::FuncOp func,
   auto bestPolicy = [&](Value leader, DPPolicyAttr start,
                         double startSeconds) {
     std::pair<DPPolicyAttr, double> best{start, startSeconds};
+    SmallVector<Operation *> ops = classOps(leader);
     for (DPPolicyAttr candidate : candidatePolicies(
              ctx, cast<RankedTensorType>(leader.getType()).getShape(),
              device)) {
       chosen[leader] = candidate;
-      double seconds = classSeconds(leader);
+      double seconds = opsSeconds(ops);
       if (seconds < best.second * 0.99)
         best = {candidate, seconds};
     }
