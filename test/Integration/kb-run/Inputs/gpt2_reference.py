@@ -7,6 +7,9 @@ Usage:
       wte [V,H], wpe [n_ctx,H], each layer's 12 block weights, ln_f_w, ln_f_b; f16
       weights drawn as GPT-2 initializes them (normal, std 0.02; LayerNorm weights
       1 + 0.02 N, biases 0.02 N; wpe std 0.01).
+  gpt2_reference.py fan-in DIR LAYERS
+      checks kb-run's own random inputs (--save-inputs into DIR): each layer's fused
+      w_qkv and b_qkv are scaled by 1/sqrt(H), as every linear layer's weights.
   gpt2_reference.py check DIR LAYERS HEADS [RESULT]
       computes the logits from DIR's inputs and compares them with RESULT
       (DIR/result0.npy): the largest difference must be within 1e-2 of the largest
@@ -101,6 +104,14 @@ if __name__ == "__main__":
     mode, d = sys.argv[1], sys.argv[2]
     if mode == "inputs":
         make_inputs(d, *map(int, sys.argv[3:10]))
+        sys.exit(0)
+    if mode == "fan-in":
+        for i in range(int(sys.argv[3])):
+            w_qkv, b_qkv = (np.load(f"{d}/arg{5 + 12 * i + j}.npy") for j in (0, 1))
+            bound = 1 / math.sqrt(w_qkv.shape[0]) * 1.001
+            assert w_qkv.shape[1] == 3 * w_qkv.shape[0], w_qkv.shape
+            assert np.abs(w_qkv).max() <= bound and np.abs(b_qkv).max() <= bound
+        print("w_qkv and b_qkv within 1/sqrt(%d)" % w_qkv.shape[0])
         sys.exit(0)
     layers, heads = int(sys.argv[3]), int(sys.argv[4])
     result = sys.argv[5] if len(sys.argv) > 5 else f"{d}/result0.npy"
