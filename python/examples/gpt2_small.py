@@ -61,7 +61,10 @@ def main(argv=None):
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--sequence-parallel", action="store_true")
     args = parser.parse_args(argv)
-    program = build(args)
+    try:
+        program = build(args)
+    except ValueError as error:  # e.g. sequence parallelism over tokens W does not divide
+        parser.error(str(error))
     if args.write:
         with open(args.write, "w") as f:
             f.write(HEADER.format(w=args.world_size, **vars(args)))

@@ -33,6 +33,16 @@ def _positive(name, value):
     return value
 
 
+def _check_sequence_parallel_tokens(model, tokens):
+    """kb does not pad tokens for sequence parallelism: refused here with both numbers,
+    as kb-tp-partition refuses it."""
+    ws = current_program().world_size
+    if model.sequence_parallel and tokens % ws != 0:
+        raise ValueError(f"{model.__class__.__name__} with sequence_parallel=True splits "
+                         f"its {tokens} tokens over TP world size {ws}, which does not "
+                         f"divide them (kb does not pad)")
+
+
 class VocabParallelEmbedding:
     """Megatron's VocabParallelEmbedding(num_embeddings, embedding_dim): out[s] =
     weight[ids[s]] with weight [num_embeddings, embedding_dim]. `weight` may be given
@@ -202,6 +212,7 @@ class GPT2Model:
                  dtype="f16", seed=None, eps=1e-5, tied=True, sequence_parallel=False):
         from .transformer import GPT2Block, LayerNorm
         seed = 31 if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
         self.embedding = VocabParallelEmbedding(vocab_size, hidden_size, dtype,
                                                 seed=seed, name="wte")
         self.embedding.parameter_names = ("wte", None)
@@ -223,6 +234,7 @@ class GPT2Model:
         return self.forward(ids)
 
     def forward(self, ids):
+        _check_sequence_parallel_tokens(self, ids.shape[0])
         x = self.embedding(ids) + self.positions(ids.shape[0])
         for block in self.blocks:
             x = block(x)
@@ -245,6 +257,7 @@ class LlamaModel:
                  sequence_parallel=False):
         from .transformer import LlamaDecoderLayer, RMSNorm
         seed = 47 if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
         self.embedding = VocabParallelEmbedding(vocab_size, hidden_size, dtype, seed=seed,
                                                 name="embed_tokens")
         self.embedding.parameter_names = ("embed_tokens", None)
@@ -262,6 +275,7 @@ class LlamaModel:
         return self.forward(ids)
 
     def forward(self, ids):
+        _check_sequence_parallel_tokens(self, ids.shape[0])
         x = self.embedding(ids)
         for layer in self.layers:
             x = layer(x)

@@ -222,6 +222,12 @@ def test_sequence_parallel_on_the_models_emits_the_sp_form():
         assert "kb.sequence_parallel" in p.to_mlir()
         local = p.compile(lower_to_device=False)
         assert "kb.reduce_scatter" in local and "kb.all_gather" in local
+    for model in (kb.GPT2Model(1, 32, 4, 61, 16, sequence_parallel=True),
+                  kb.LlamaModel(1, 32, 4, 2, 64, 61, sequence_parallel=True)):
+        with kb.Program("sp9") as p:
+            ids = p.input("ids", (9,), dtype="i32")
+            with pytest.raises(ValueError, match="its 9 tokens over TP world size 4"):
+                model(ids)
     block = kb.GPT2Block(32, 4)
     with kb.Program("off") as p:
         x = p.input("x", (8, 32))
