@@ -38,6 +38,7 @@
 
 #include <deque>
 #include <functional>
+#include <vector>
 
 using namespace mlir;
 using namespace kb;
@@ -584,6 +585,21 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     const float *rhs = operand(rhsRegion, ldb);
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
+    // A transposed rhs (n × k rows of a table) is copied into k × n once per
+    // tile, so the product is the one gemm.
+    auto matmul = dyn_cast<gt::MatmulOp>(op.getOperation());
+    if (matmul && matmul.getTransposeRhs()) {
+      rank.pending.push_back([=] {
+        std::vector<float> b(static_cast<size_t>(k * n));
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t q = 0; q < k; ++q)
+            b[q * n + j] = rhs[j * ldb + q];
+        runtime::gemm(lhs, lda, b.data(), n, c, ldc, m, n, k, accumulate);
+        for (int64_t i = 0; i < m; ++i)
+          runtime::roundBufferToDType(c + i * ldc, n, outType);
+      });
+      break;
+    }
     // A large tile is split by columns into independent tasks, so that the
     // host threads share it even when a wait has fewer tiles than threads.
     for (auto [from, cols] : runtime::gemmColumnRanges(m, n, k, threads))
@@ -754,18 +770,24 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   if (std::optional<ArrayRef<int64_t>> stride = dma.getRankStride())
     for (size_t d = 0; d < srcOffsets.size(); ++d) {
       srcOffsets[d] += slice * (*stride)[d];
-      if (srcOffsets[d] + dma.getSizes()[d] > src.tensor.shape[d])
+      if (srcOffsets[d] + size[d] <= src.tensor.shape[d])
+        continue;
+      // A clipped copy takes what the source holds of its region (the last
+      // rank's shard of a padded vocabulary), possibly nothing.
+      if (!dma.getClip())
         return errorAt(dma, "rank " + llvm::Twine(rank.index) +
                                 " reads outside the source in dimension " +
                                 llvm::Twine(d) + " (rank_stride too large)");
+      size[d] = std::max<int64_t>(0, src.tensor.shape[d] - srcOffsets[d]);
+      srcOffsets[d] = std::min(srcOffsets[d], src.tensor.shape[d]);
     }
   HostTensor *from = &src.tensor, *to = &dst.tensor;
-  if (!costOnly)
+  int64_t elements = 1;
+  for (int64_t s : size)
+    elements *= s;
+  if (!costOnly && elements > 0)
     rank.pending.push_back(
         [=] { copyRegion(*from, srcOffsets, *to, target, size); });
-  int64_t elements = 1;
-  for (int64_t s : dma.getSizes())
-    elements *= s;
   int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
   rank.stats.dmaBytes += bytes;
   TraceEvent event;

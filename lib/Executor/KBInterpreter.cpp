@@ -19,6 +19,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVectorExtras.h"
 
+#include <algorithm>
+#include <vector>
+
 using namespace mlir;
 using namespace kb;
 using namespace kb::exec;
@@ -223,6 +226,28 @@ static llvm::Expected<HostTensor> embedding(EmbeddingOp op,
   return out;
 }
 
+/// kb.lm_head on rank `rank` (0 in the global view): the logits of the ids
+/// of the rank's columns against their table rows, zero past the vocabulary.
+static HostTensor lmHead(LMHeadOp op, const HostTensor &input,
+                         const HostTensor &table, int64_t rank) {
+  int64_t s = input.shape[0], h = input.shape[1];
+  int64_t cols = op.getType().getDimSize(1);
+  int64_t first = op.firstTableRow(rank);
+  // Rows [first, first + real) of the table are this rank's real ids.
+  int64_t real = std::clamp<int64_t>(table.shape[0] - first, 0, cols);
+  // The table rows transposed once, so the product is kb's one gemm.
+  std::vector<float> rowsT(static_cast<size_t>(h * real));
+  for (int64_t j = 0; j < real; ++j)
+    for (int64_t c = 0; c < h; ++c)
+      rowsT[c * real + j] = table.data[(first + j) * h + c];
+  HostTensor out = runtime::makeTensor(table.dtype, {s, cols});
+  if (real > 0)
+    runtime::gemm(input.data.data(), h, rowsT.data(), real, out.data.data(),
+                  cols, s, real, h, /*accumulate=*/false);
+  runtime::roundBufferToDType(out.data.data(), out.data.size(), out.dtype);
+  return out;
+}
+
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runKBProgram(const Program &program,
                        llvm::ArrayRef<HostTensor> inputs) {
@@ -350,6 +375,9 @@ kb::exec::runKBProgram(const Program &program,
         if (!rows)
           return rows.takeError();
         vals[embed.getResult()] = std::move(*rows);
+      } else if (auto head = dyn_cast<LMHeadOp>(op)) {
+        vals[head.getResult()] =
+            lmHead(head, vals[head.getInput()], vals[head.getTable()], r);
       } else if (auto append = dyn_cast<KVAppendOp>(op)) {
         vals[append.getResult()] =
             kvAppend(vals[append.getCache()], vals[append.getNewRows()]);

@@ -5,6 +5,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/IR/OpOrigin.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/MathExtras.h"
@@ -104,6 +105,10 @@ static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
 /// kb.add that takes the product (or its all_reduce).
 static void assignFanIns(Program &program) {
   auto entryArg = [&](Value v) -> TensorSpec * {
+    // A static slice of an argument is a part of it: GPT-2's fused w_qkv and
+    // b_qkv, whose column slices are the q, k and v layers' weights and biases.
+    while (auto slice = v ? v.getDefiningOp<tensor::ExtractSliceOp>() : nullptr)
+      v = slice.getSource();
     auto arg = dyn_cast_or_null<BlockArgument>(v);
     if (!arg || arg.getOwner()->getParentOp() != program.entry.getOperation() ||
         arg.getArgNumber() >= program.args.size())

@@ -24,7 +24,7 @@ MLPs, Llama and GPT-2 layers), models (the vocabulary-parallel embedding), dtype
 """
 from . import parallel_state, reference
 from .layers import ColumnParallelLinear, RowParallelLinear, all_gather, reduce_scatter, scale
-from .models import GPT2Model, ParallelLMHead, VocabParallelEmbedding
+from .models import GPT2Model, LlamaModel, ParallelLMHead, VocabParallelEmbedding
 from .ops import ELEMENTWISE
 from .policy import DPPolicy
 from .program import Program, RunResult, Tensor
@@ -38,7 +38,7 @@ __all__ = [
     "RunResult", "Tensor", "ToolError", "parallel_state", "reference",
     "RMSNorm", "LayerNorm", "ParallelAttention", "ParallelMLP", "SwiGLU",
     "LlamaDecoderLayer", "GPT2Block", "VocabParallelEmbedding",
-    "ParallelLMHead", "GPT2Model",
+    "ParallelLMHead", "GPT2Model", "LlamaModel",
 ]
 # Every elementwise op registered in kb.ops is kb.<name> (kb.gelu, kb.silu, kb.add, kb.mul).
 globals().update(ELEMENTWISE)

@@ -33,6 +33,16 @@ def _positive(name, value):
     return value
 
 
+def _check_sequence_parallel_tokens(model, tokens):
+    """kb does not pad tokens for sequence parallelism: refused here with both numbers,
+    as kb-tp-partition refuses it."""
+    ws = current_program().world_size
+    if model.sequence_parallel and tokens % ws != 0:
+        raise ValueError(f"{model.__class__.__name__} with sequence_parallel=True splits "
+                         f"its {tokens} tokens over TP world size {ws}, which does not "
+                         f"divide them (kb does not pad)")
+
+
 class VocabParallelEmbedding:
     """Megatron's VocabParallelEmbedding(num_embeddings, embedding_dim): out[s] =
     weight[ids[s]] with weight [num_embeddings, embedding_dim]. `weight` may be given
@@ -90,11 +100,16 @@ class ParallelLMHead:
     `weight` (or the random default) in its first vocab_size columns and zeros after.
     With gather_output=False the logits stay vocab-parallel (split along the
     vocabulary) and keep their padded columns, as Megatron hands them to its
-    vocab-parallel cross entropy. The tied head (x @ wte^T, the embedding's table) is
-    not expressible yet: kb's linear layers take in x out weights."""
+    vocab-parallel cross entropy.
+
+    Tied (`embedding=` a VocabParallelEmbedding of [vocab_size, hidden_size], as
+    Megatron's share_embeddings_and_output_weights): logits = x @ wte^T by kb.lm_head,
+    which reads the embedding's own table argument (no second copy, no transpose) and
+    computes the padded logits' columns per rank, the padded ones zero."""
 
     def __init__(self, hidden_size, vocab_size, dtype="f16", weight=None, seed=None,
-                 gather_output=True, make_vocab_size_divisible_by=1, name=None):
+                 gather_output=True, make_vocab_size_divisible_by=1, name=None,
+                 embedding=None):
         from .layers import ColumnParallelLinear
         self.hidden_size = _positive("hidden_size", hidden_size)
         self.vocab_size = _positive("vocab_size", vocab_size)
@@ -102,6 +117,17 @@ class ParallelLMHead:
                     * get_tensor_model_parallel_world_size())
         self.padded_vocab_size = -(-vocab_size // multiple) * multiple
         self.gather_output = bool(gather_output)
+        self.embedding = embedding
+        if embedding is not None:
+            if weight is not None:
+                raise ValueError(f"{self} is tied to {embedding}: it takes no weight")
+            if (embedding.num_embeddings, embedding.embedding_dim) != (vocab_size,
+                                                                      hidden_size):
+                raise ValueError(f"{self} cannot be tied to {embedding}: the table must "
+                                 f"be [{vocab_size}, {hidden_size}]")
+            self.linear = None
+            self.dtype = embedding.dtype
+            return
         self.linear = ColumnParallelLinear(hidden_size, self.padded_vocab_size, bias=False,
                                            dtype=dtype, seed=seed, name=name)
         self.dtype = self.linear.dtype
@@ -117,7 +143,9 @@ class ParallelLMHead:
 
     @property
     def weight(self):
-        """The unpadded weight [hidden_size, vocab_size]."""
+        """The unpadded weight [hidden_size, vocab_size] (wte^T when tied)."""
+        if self.embedding is not None:
+            return self.embedding.weight.T
         return self.linear.weight[:, :self.vocab_size]
 
     def __call__(self, x):
@@ -126,7 +154,17 @@ class ParallelLMHead:
     def forward(self, x):
         from .ops import all_gather
         from .transformer import extract_slice
-        logits = self.linear(x)
+        if self.embedding is None:
+            logits = self.linear(x)
+        else:
+            x = as_tensor(x, self)
+            if len(x.shape) != 2 or x.shape[1] != self.hidden_size:
+                raise ValueError(f"{self} takes [tokens, {self.hidden_size}], got "
+                                 f"{x.shape}")
+            program = current_program()
+            table, _ = program.layer_parameters(self.embedding, self.embedding.name)
+            logits = program.emit("lm_head", [x, table],
+                                  (x.shape[0], self.padded_vocab_size), self.dtype)
         if not self.gather_output:
             return logits
         logits = all_gather(logits, 1)
@@ -160,35 +198,85 @@ class _Positions:
 class GPT2Model:
     """GPT-2 from token ids to logits: wte(ids) + wpe[:S], n GPT2Blocks, the final
     LayerNorm, and the output layer over the vocabulary (kb.ParallelLMHead, padded to a
-    multiple of W), its weight wte^T: the tied values, passed as the head's own
-    argument (kb cannot yet multiply by a transposed weight).
+    multiple of W). Tied (the default, as GPT-2): the head multiplies by wte itself
+    (kb.lm_head). With tied=False the head has its own padded weight [H, Vp], holding
+    wte^T's values, as one more argument.
 
     Arguments in order: ids [S] (i32), wte [V, H], wpe [n_ctx, H], each block's 12
     weights (ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w, ln2_b, w_fc, b_fc, w_proj,
-    b_proj), ln_f_w, ln_f_b, then the head's padded weight [H, Vp]: the order of GPT-2's
-    checkpoints plus that last argument."""
+    b_proj), ln_f_w, ln_f_b (then lm_head [H, Vp] when untied): the order of GPT-2's
+    checkpoints. sequence_parallel=True runs the blocks with Megatron's sequence
+    parallelism (the token count must then be a multiple of W: kb does not pad)."""
 
     def __init__(self, num_layers, hidden_size, num_heads, vocab_size, n_ctx,
-                 dtype="f16", seed=None, eps=1e-5):
+                 dtype="f16", seed=None, eps=1e-5, tied=True, sequence_parallel=False):
         from .transformer import GPT2Block, LayerNorm
         seed = 31 if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
         self.embedding = VocabParallelEmbedding(vocab_size, hidden_size, dtype,
                                                 seed=seed, name="wte")
         self.embedding.parameter_names = ("wte", None)
         self.positions = _Positions(n_ctx, hidden_size, self.embedding.dtype, seed + 1)
-        self.blocks = [GPT2Block(hidden_size, num_heads, eps, dtype, seed + 1000 * (i + 1))
+        self.blocks = [GPT2Block(hidden_size, num_heads, eps, dtype, seed + 1000 * (i + 1),
+                                 sequence_parallel=sequence_parallel)
                        for i in range(_positive("num_layers", num_layers))]
         self.ln_f = LayerNorm(hidden_size, eps, dtype, seed + 2)
         self.ln_f.parameter_names = ("ln_f_w", "ln_f_b")
-        self.head = ParallelLMHead(hidden_size, vocab_size, dtype,
-                                   weight=self.embedding.weight.T)
+        if tied:
+            self.head = ParallelLMHead(hidden_size, vocab_size, dtype,
+                                       embedding=self.embedding)
+        else:
+            self.head = ParallelLMHead(hidden_size, vocab_size, dtype,
+                                       weight=self.embedding.weight.T)
+            self.head.linear.parameter_names = ("lm_head", None)
+
+    def __call__(self, ids):
+        return self.forward(ids)
+
+    def forward(self, ids):
+        _check_sequence_parallel_tokens(self, ids.shape[0])
+        x = self.embedding(ids) + self.positions(ids.shape[0])
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+
+class LlamaModel:
+    """A Llama model from token ids to logits (prefill): embed_tokens(ids), n
+    LlamaDecoderLayers (RoPE, grouped-query attention when num_kv_heads < num_heads,
+    SwiGLU), the final RMSNorm, and the untied output layer (kb.ParallelLMHead, its
+    vocabulary padded to a multiple of W).
+
+    Arguments in order: ids [S] (i32), embed_tokens [V, H], each layer's 9 weights
+    (attn_norm_w, wq, wk, wv, wo, mlp_norm_w, w_gate, w_up, w_down), norm_w [H], then
+    lm_head [H, Vp] (the head's weight padded with zero columns). sequence_parallel=True
+    runs the layers with Megatron's sequence parallelism."""
+
+    def __init__(self, num_layers, hidden_size, num_heads, num_kv_heads, ffn_hidden_size,
+                 vocab_size, dtype="f16", seed=None, eps=1e-5, theta=10000.0,
+                 sequence_parallel=False):
+        from .transformer import LlamaDecoderLayer, RMSNorm
+        seed = 47 if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
+        self.embedding = VocabParallelEmbedding(vocab_size, hidden_size, dtype, seed=seed,
+                                                name="embed_tokens")
+        self.embedding.parameter_names = ("embed_tokens", None)
+        self.layers = [LlamaDecoderLayer(hidden_size, num_heads, num_kv_heads,
+                                         ffn_hidden_size, eps, theta, dtype,
+                                         seed + 1000 * (i + 1),
+                                         sequence_parallel=sequence_parallel)
+                       for i in range(_positive("num_layers", num_layers))]
+        self.norm = RMSNorm(hidden_size, eps, dtype, seed + 2)
+        self.norm.parameter_names = ("norm_w", None)
+        self.head = ParallelLMHead(hidden_size, vocab_size, dtype, seed=seed + 3)
         self.head.linear.parameter_names = ("lm_head", None)
 
     def __call__(self, ids):
         return self.forward(ids)
 
     def forward(self, ids):
-        x = self.embedding(ids) + self.positions(ids.shape[0])
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.ln_f(x))
+        _check_sequence_parallel_tokens(self, ids.shape[0])
+        x = self.embedding(ids)
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(self.norm(x))

@@ -271,3 +271,20 @@ register("embedding",
          f"{result.ssa} = kb.embedding {names[0]}, {names[1]} : {_types(operands)} -> "
          f"{result.mlir_type}",
          _embedding)
+
+
+# The tied LM head (kb.lm_head): logits of x against the embedding's table, x · tableᵀ,
+# over the vocabulary padded to the result's columns (the padded logits are zero).
+
+def _lm_head(xs, attrs, result):
+    x, table = xs[0].astype(np.float64), xs[1].astype(np.float64)
+    out = np.zeros((x.shape[0], result.ir_shape[1]))
+    out[:, :table.shape[0]] = x @ table.T
+    return out
+
+
+register("lm_head",
+         lambda names, operands, result, attrs:
+         f"{result.ssa} = kb.lm_head {names[0]}, {names[1]} : {_types(operands)} -> "
+         f"{result.mlir_type}",
+         _lm_head)

@@ -339,11 +339,23 @@ def SwiGLU(hidden_size, ffn_hidden_size, dtype="f16", seed=None, names=None):
     return ParallelMLP(hidden_size, ffn_hidden_size, "swiglu", False, dtype, seed, names)
 
 
+def _turn_on_sequence_parallel(layer):
+    """Sequence parallelism is the program's (the module attribute kb.sequence_parallel,
+    which kb-tp-partition reads): a layer built with it turns it on where it runs, as
+    Megatron's linear layers with sequence_parallel=True do."""
+    if layer.sequence_parallel:
+        current_program().sequence_parallel = True
+
+
 class LlamaDecoderLayer:
     """A Llama decoder layer: h = x + attention(rmsnorm(x)), y = h + swiglu(rmsnorm(h)).
 
     LlamaDecoderLayer(hidden_size, num_heads, num_kv_heads, ffn_hidden_size,
-    eps=1e-5, theta=10000.0, dtype="f16", seed=None)
+    eps=1e-5, theta=10000.0, dtype="f16", seed=None, sequence_parallel=False)
+
+    With sequence_parallel=True the layer turns Megatron's sequence parallelism on for
+    the program it runs in (kb.sequence_parallel): its norms and residuals work on 1/W
+    of the tokens, all-gathered before the projections and reduce-scattered after.
 
     Its parameters, in the order the program's arguments take them (those of
     examples/llama2_7b_layer.mlir): attn_norm_w, wq, wk, wv, wo, mlp_norm_w, w_gate,
@@ -351,8 +363,10 @@ class LlamaDecoderLayer:
     a decode step (returns y, k_new, v_new)."""
 
     def __init__(self, hidden_size, num_heads, num_kv_heads, ffn_hidden_size,
-                 eps=DEFAULT_EPS, theta=DEFAULT_THETA, dtype="f16", seed=None):
+                 eps=DEFAULT_EPS, theta=DEFAULT_THETA, dtype="f16", seed=None,
+                 sequence_parallel=False):
         seed = _DEFAULT_SEED if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
         self.attn_norm = RMSNorm(hidden_size, eps, dtype, seed)
         self.attn_norm.parameter_names = ("attn_norm_w", None)
         self.attention = ParallelAttention(hidden_size, num_heads, num_kv_heads, rope=True,
@@ -373,6 +387,7 @@ class LlamaDecoderLayer:
         return self.forward(x, k_cache, v_cache, return_kv)
 
     def forward(self, x, k_cache=None, v_cache=None, return_kv=False):
+        _turn_on_sequence_parallel(self)
         attended = self.attention(self.attn_norm(x), k_cache, v_cache, return_kv)
         out, kv = (attended[0], attended[1:]) if isinstance(attended, tuple) else (attended, ())
         h = x + out
@@ -384,12 +399,16 @@ class GPT2Block:
     """A GPT-2 block: h = x + attention(layernorm(x)) @ w_o + b_o with the fused
     w_qkv, b_qkv; y = h + gelu(layernorm(h) @ w_fc + b_fc) @ w_proj + b_proj.
 
-    GPT2Block(hidden_size, num_heads, eps=1e-5, dtype="f16", seed=None); the MLP is
-    4 x hidden_size. Its parameters, in argument order (examples/gpt2_block.mlir):
-    ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w, ln2_b, w_fc, b_fc, w_proj, b_proj."""
+    GPT2Block(hidden_size, num_heads, eps=1e-5, dtype="f16", seed=None,
+    sequence_parallel=False); the MLP is 4 x hidden_size. Its parameters, in argument
+    order (examples/gpt2_block.mlir): ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w,
+    ln2_b, w_fc, b_fc, w_proj, b_proj. sequence_parallel=True turns Megatron's sequence
+    parallelism on for the program (as LlamaDecoderLayer's)."""
 
-    def __init__(self, hidden_size, num_heads, eps=DEFAULT_EPS, dtype="f16", seed=None):
+    def __init__(self, hidden_size, num_heads, eps=DEFAULT_EPS, dtype="f16", seed=None,
+                 sequence_parallel=False):
         seed = _DEFAULT_SEED if seed is None else seed
+        self.sequence_parallel = bool(sequence_parallel)
         self.ln1 = LayerNorm(hidden_size, eps, dtype, seed)
         self.ln1.parameter_names = ("ln1_w", "ln1_b")
         self.attention = ParallelAttention(hidden_size, num_heads, rope=False, bias=True,
@@ -412,5 +431,6 @@ class GPT2Block:
         return self.forward(x)
 
     def forward(self, x):
+        _turn_on_sequence_parallel(self)
         h = x + self.attention(self.ln1(x))
         return h + self.mlp(self.ln2(h))

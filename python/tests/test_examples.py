@@ -9,9 +9,9 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 PYTHON_DIR = os.path.join(os.path.dirname(__file__), "..")
 
 
-def run_example(name):
+def run_example(name, *args):
     env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
-    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], env=env,
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), *args], env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -54,3 +54,11 @@ def test_llama2_7b_layer():
     # One token streams the same weights as sixteen for a fraction of the FLOPs.
     assert 0 < float(decode.group(1)) < float(prefill.group(1))
     assert "decode of token 16 vs row 16 of a prefill over 17 tokens" in out
+
+
+def test_gpt2_small_reduced():
+    """GPT-2 small's example at a reduced size (the full one runs from test_gpt2_small.py):
+    the same script, W = 4, check=True, the device time printed."""
+    out = run_example("gpt2_small.py", "--layers", "1", "--hidden", "64", "--heads", "4")
+    assert "GPT-2 (1 layers, hidden 64, vocabulary 50257) at TP world size 4, 9 tokens" in out
+    assert re.search(r"device time [0-9.]+ ms; \d+ link bytes sent per rank; check passed", out)

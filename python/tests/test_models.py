@@ -167,9 +167,133 @@ def test_gpt2_model_from_ids_to_logits():
         p.output(model(ids))
     names = [t.name for t in p.arguments]
     assert names[:4] == ["ids", "wte", "wpe", "ln1_w"]
-    assert names[-3:] == ["ln_f_w", "ln_f_b", "lm_head"] and len(names) == 3 + 2 * 12 + 3
+    # Tied: GPT-2's own arguments, the head reading wte (kb.lm_head).
+    assert names[-2:] == ["ln_f_w", "ln_f_b"] and len(names) == 3 + 2 * 12 + 2
+    assert "kb.lm_head %" in p.to_mlir()
     ids = np.array([60, 0, 15, 16, 31, 32, 47, 48, 5], np.int32)
     got = p.run([ids], check=True).outputs[0].astype(np.float64)
     expected = p.reference([ids])[0].astype(np.float64)
     assert got.shape == (9, 61)
+    assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
+
+
+def test_gpt2_model_untied_has_its_own_head_weight():
+    initialize_model_parallel(tensor_model_parallel_size=2)
+    model = kb.GPT2Model(1, 16, 2, 61, 16, tied=False)
+    with kb.Program("gpt2") as p:
+        ids = p.input("ids", (4,), dtype="i32")
+        p.output(model(ids))
+    assert [t.name for t in p.arguments][-1] == "lm_head"
+    assert "kb.lm_head" not in p.to_mlir()
+    np.testing.assert_array_equal(model.head.weight, model.embedding.weight.T)
+
+
+def test_tied_head_checks_its_table():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    embedding = kb.VocabParallelEmbedding(61, 16)
+    with pytest.raises(ValueError, match=r"cannot be tied .*\[61, 32\]"):
+        kb.ParallelLMHead(32, 61, embedding=embedding)
+    with pytest.raises(ValueError, match="takes no weight"):
+        kb.ParallelLMHead(16, 61, weight=np.zeros((16, 61)), embedding=embedding)
+    head = kb.ParallelLMHead(16, 61, embedding=embedding, gather_output=False)
+    with kb.Program("head") as p:
+        ids = p.input("ids", (9,), dtype="i32")
+        p.output(head(embedding(ids)))
+    text = p.to_mlir()
+    # One table argument, read by both; the vocab-parallel logits keep their padding.
+    assert len(p.arguments) == 2
+    assert "-> tensor<9x64xf16>" in text and "kb.all_gather" not in text
+    ids_value = np.array([60, 0, 15, 16, 31, 32, 47, 48, 5], np.int32)
+    got = p.run([ids_value], check=True).outputs[0].astype(np.float64)
+    table = embedding.weight.astype(np.float64)
+    expected = np.zeros((9, 64))
+    expected[:, :61] = table[ids_value] @ table.T
+    assert not got[:, 61:].any()
+    assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()
+
+
+def test_sequence_parallel_on_the_models_emits_the_sp_form():
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    for model in (kb.GPT2Model(1, 32, 4, 61, 16, sequence_parallel=True),
+                  kb.LlamaModel(1, 32, 4, 2, 64, 61, sequence_parallel=True)):
+        with kb.Program("sp") as p:
+            ids = p.input("ids", (8,), dtype="i32")
+            p.output(model(ids))
+        assert "kb.sequence_parallel" in p.to_mlir()
+        local = p.compile(lower_to_device=False)
+        assert "kb.reduce_scatter" in local and "kb.all_gather" in local
+    for model in (kb.GPT2Model(1, 32, 4, 61, 16, sequence_parallel=True),
+                  kb.LlamaModel(1, 32, 4, 2, 64, 61, sequence_parallel=True)):
+        with kb.Program("sp9") as p:
+            ids = p.input("ids", (9,), dtype="i32")
+            with pytest.raises(ValueError, match="its 9 tokens over TP world size 4"):
+                model(ids)
+    block = kb.GPT2Block(32, 4)
+    with kb.Program("off") as p:
+        x = p.input("x", (8, 32))
+        p.output(block(x))
+    assert "kb.sequence_parallel" not in p.to_mlir()
+
+
+def _llama_float64(ids, weights, layers, heads, kv_heads, eps=1e-5, theta=10000.0):
+    """A Llama forward in float64 from the model's math (RMSNorm, rotate_half RoPE,
+    causal GQA, SwiGLU), independent of kb.reference."""
+    w = [a.astype(np.float64) for a in weights]
+    x = w[0][ids]
+    s = len(ids)
+
+    def rmsnorm(v, g):
+        return v / np.sqrt((v * v).mean(-1, keepdims=True) + eps) * g
+
+    def rope(v, n):
+        hd = v.shape[1] // n
+        inv = theta ** (-np.arange(0, hd, 2) / hd)
+        ang = np.arange(s)[:, None] * inv[None, :]
+        cos, sin = np.cos(np.concatenate([ang, ang], 1)), np.sin(np.concatenate([ang, ang], 1))
+        out = np.empty_like(v)
+        for h in range(n):
+            c = v[:, h * hd:(h + 1) * hd]
+            rot = np.concatenate([-c[:, hd // 2:], c[:, :hd // 2]], 1)
+            out[:, h * hd:(h + 1) * hd] = c * cos + rot * sin
+        return out
+
+    for i in range(layers):
+        an, wq, wk, wv, wo, mn, wg, wu, wd = w[1 + 9 * i: 10 + 9 * i]
+        n = rmsnorm(x, an)
+        q, k, v = rope(n @ wq, heads), rope(n @ wk, kv_heads), n @ wv
+        hd = q.shape[1] // heads
+        att = np.empty_like(q)
+        for h in range(heads):
+            g = h // (heads // kv_heads)
+            sc = q[:, h * hd:(h + 1) * hd] @ k[:, g * hd:(g + 1) * hd].T / np.sqrt(hd)
+            sc += np.triu(np.full((s, s), -np.inf), 1)
+            p = np.exp(sc - sc.max(-1, keepdims=True))
+            att[:, h * hd:(h + 1) * hd] = (p / p.sum(-1, keepdims=True)) @ v[:, g * hd:(g + 1) * hd]
+        h_ = x + att @ wo
+        m = rmsnorm(h_, mn)
+        gate = m @ wg
+        x = h_ + (gate / (1 + np.exp(-gate)) * (m @ wu)) @ wd
+    norm_w, lm_head = w[1 + 9 * layers], w[2 + 9 * layers]
+    return rmsnorm(x, norm_w) @ lm_head
+
+
+@pytest.mark.parametrize("sequence_parallel", [False, True])
+def test_llama_model_two_layers(sequence_parallel):
+    # Two layers, hidden 64, 4 heads sharing 2 KV heads (GQA), ffn 128, a 61-id
+    # vocabulary (the head padded to 64) at W = 4, 8 tokens: on the device with
+    # --check, and against a float64 Llama written here.
+    initialize_model_parallel(tensor_model_parallel_size=4)
+    model = kb.LlamaModel(2, 64, 4, 2, 128, 61, sequence_parallel=sequence_parallel)
+    with kb.Program("llama") as p:
+        ids = p.input("ids", (8,), dtype="i32")
+        p.output(model(ids))
+    names = [t.name for t in p.arguments]
+    assert names[:3] == ["ids", "embed_tokens", "attn_norm_w"]
+    assert names[-2:] == ["norm_w", "lm_head"] and len(names) == 2 + 2 * 9 + 2
+    assert ("kb.sequence_parallel" in p.to_mlir()) == sequence_parallel
+    ids_value = np.array([60, 0, 15, 16, 31, 32, 47, 5], np.int32)
+    got = p.run([ids_value], check=True).outputs[0].astype(np.float64)
+    values = p.argument_values([ids_value])
+    expected = _llama_float64(ids_value, values[1:-1] + [values[-1][:, :61]], 2, 4, 2)
+    assert got.shape == (8, 61)
     assert np.abs(got - expected).max() <= 1e-2 * np.abs(expected).max()

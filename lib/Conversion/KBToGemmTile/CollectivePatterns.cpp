@@ -300,7 +300,7 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
 
 /// The rank converts to no value (the type converter maps `index` to
 /// nothing): its only readers are slices, whose DMAs carry it as a stride,
-/// and embeddings, whose row gathers do.
+/// embeddings, whose row gathers do, and tied heads, whose staging DMAs do.
 struct TPRankOpLowering : public OpConversionPattern<TPRankOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -308,10 +308,10 @@ struct TPRankOpLowering : public OpConversionPattern<TPRankOp> {
   matchAndRewrite(TPRankOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     for (Operation *user : op->getUsers())
-      if (!isa<TPSliceOp, EmbeddingOp>(user))
+      if (!isa<TPSliceOp, EmbeddingOp, LMHeadOp>(user))
         return user->emitOpError()
                << "uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only "
-                  "into kb.tp_slice and kb.embedding";
+                  "into kb.tp_slice, kb.embedding and kb.lm_head";
     SmallVector<SmallVector<Value>> noValue(1);
     rewriter.replaceOpWithMultiple(op, std::move(noValue));
     return success();

@@ -252,7 +252,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
   func.func @rank_as_value(%a: tensor<4x8xf32, #rep>) -> (tensor<4x8xf32, #rep>, i32) {
     %r = kb.tp_rank : index
-    // expected-error@+1 {{'arith.index_cast' op uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only into kb.tp_slice and kb.embedding}}
+    // expected-error@+1 {{'arith.index_cast' op uses kb.tp_rank, which convert-kb-to-gemm-tile lowers only into kb.tp_slice, kb.embedding and kb.lm_head}}
     %i = arith.index_cast %r : index to i32
     return %a, %i : tensor<4x8xf32, #rep>, i32
   }

@@ -376,3 +376,20 @@ func.func @continues_collective_not_a_ring(%a: memref<4x4xf32, #gemm_tile.cube<0
   %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] {gemm_tile.continues_collective} : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
   return
 }
+
+// -----
+
+func.func @dma_clip_without_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  // expected-error@+1 {{has 'clip' but no rank_stride: a region that does not move with the rank is checked whole}}
+  %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] clip : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  return
+}
+
+// -----
+
+func.func @matmul_transposed_rhs_bounds(%a: memref<4x8xf32, #gemm_tile.cube<0>>, %b: memref<8x4xf32, #gemm_tile.cube<0>>, %c: memref<4x4xf32, #gemm_tile.cube<0>>) {
+  // A transposed rhs is read as n × k = 4 × 8: beyond the 8x4 buffer's columns.
+  // expected-error@+1 {{reads or writes rhs[0 : 0 + 8] in dimension 1, outside its size 4}}
+  %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [4, 4, 8] k_chunk 8 transpose_rhs : memref<4x8xf32, #gemm_tile.cube<0>>, memref<8x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  return
+}

@@ -68,6 +68,14 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     // r mod 2 of a group's slice.
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8] rank_replicas 2 rank_shards 2
     %t8 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] rank_replicas 2 rank_shards 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // The last rank's rows of a padded vocabulary: rank r reads rows
+    // [6r, 6r + 8) of 16, clipped at the end.
+    // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [6, 0] clip
+    %t9c = gemm_tile.dma %b [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [6, 0] clip : memref<16x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // The tied head's product: rhs read as 8 rows of 16 (n × k), transposed.
+    // CHECK: gemm_tile.matmul pe 1 {{.*}} sizes [8, 8, 16] k_chunk 16 transpose_rhs
+    %t10t = gemm_tile.matmul pe 1 %a [0, 0], %b [8, 0] to %c [0, 0] sizes [8, 8, 16] k_chunk 16 transpose_rhs
+        : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8] rank_shards 2 :
     %t9 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] rank_shards 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     gemm_tile.wait %t5, %t6, %t7, %t8, %t9

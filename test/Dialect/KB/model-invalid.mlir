@@ -105,3 +105,77 @@ module attributes {kb.spmd} {
     return %x : tensor<9x32xf16>
   }
 }
+
+// -----
+
+func.func @head_hidden(%x: tensor<9x32xf16>, %t: tensor<64x31xf16>) -> tensor<9x64xf16> {
+  // expected-error@+1 {{multiplies an input of 32 columns by a table of hidden size 31; they must be equal}}
+  %l = kb.lm_head %x, %t : tensor<9x32xf16>, tensor<64x31xf16> -> tensor<9x64xf16>
+  return %l : tensor<9x64xf16>
+}
+
+// -----
+
+func.func @head_rank(%x: tensor<9x32xf16>, %t: tensor<64xf16>) -> tensor<9x64xf16> {
+  // expected-error@+1 {{expects table of rank 2, got 'tensor<64xf16>'}}
+  %l = kb.lm_head %x, %t : tensor<9x32xf16>, tensor<64xf16> -> tensor<9x64xf16>
+  return %l : tensor<9x64xf16>
+}
+
+// -----
+
+func.func @head_types(%x: tensor<9x32xf32>, %t: tensor<64x32xf16>) -> tensor<9x64xf16> {
+  // expected-error@+1 {{expects one element type, got input 'f32', table 'f16' and result 'f16'}}
+  %l = kb.lm_head %x, %t : tensor<9x32xf32>, tensor<64x32xf16> -> tensor<9x64xf16>
+  return %l : tensor<9x64xf16>
+}
+
+// -----
+
+func.func @head_rows(%x: tensor<9x32xf16>, %t: tensor<64x32xf16>) -> tensor<8x64xf16> {
+  // expected-error@+1 {{expects a result of 9 rows (one per input row), got 8}}
+  %l = kb.lm_head %x, %t : tensor<9x32xf16>, tensor<64x32xf16> -> tensor<8x64xf16>
+  return %l : tensor<8x64xf16>
+}
+
+// -----
+
+func.func @head_too_few_logits(%x: tensor<9x32xf16>, %t: tensor<61x32xf16>) -> tensor<9x60xf16> {
+  // expected-error@+1 {{has 60 logits for a vocabulary of 61 ids; the result needs V columns or more (the vocabulary, padded)}}
+  %l = kb.lm_head %x, %t : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x60xf16>
+  return %l : tensor<9x60xf16>
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64, kb.spmd} {
+  func.func @head_shard_logits(%x: tensor<9x32xf16>, %t: tensor<61x32xf16>) -> tensor<9x15xf16> {
+    %r = kb.tp_rank : index
+    // expected-error@+1 {{has shards of 16 ids but a result of 15 logits per rank}}
+    %l = kb.lm_head %x, %t [%r] vocab 61 shard 16 : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x15xf16>
+    return %l : tensor<9x15xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64, kb.spmd} {
+  func.func @head_short_shards(%x: tensor<9x32xf16>, %t: tensor<61x32xf16>) -> tensor<9x15xf16> {
+    %r = kb.tp_rank : index
+    // expected-error@+1 {{has shards of 15 ids, which over TP world size 4 cover only 60 of the 61 ids}}
+    %l = kb.lm_head %x, %t [%r] vocab 61 shard 15 : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x15xf16>
+    return %l : tensor<9x15xf16>
+  }
+}
+
+// -----
+
+module attributes {kb.world_size = 4 : i64, kb.spmd} {
+  func.func @head_table(%x: tensor<9x32xf16>, %t: tensor<16x32xf16>) -> tensor<9x16xf16> {
+    %r = kb.tp_rank : index
+    // expected-error@+1 {{has a table of 16 rows, neither the whole vocabulary (61) nor a shard of 16 rows of it}}
+    %l = kb.lm_head %x, %t [%r] vocab 61 shard 16 : tensor<9x32xf16>, tensor<16x32xf16> -> tensor<9x16xf16>
+    return %l : tensor<9x16xf16>
+  }
+}
+

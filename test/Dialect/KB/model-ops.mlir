@@ -28,3 +28,28 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
     return %x, %y : tensor<9x32xf16>, tensor<9x32xf16>
   }
 }
+
+// -----
+
+// The tied head, both views: the global logits over the vocabulary padded to
+// 64, and rank r's 16 logits read from the whole table or from its shard.
+// CHECK-LABEL: func.func @lm_head
+// CHECK: kb.lm_head %{{.*}}, %{{.*}} : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x64xf16>
+func.func @lm_head(%x: tensor<9x32xf16>, %t: tensor<61x32xf16>) -> tensor<9x64xf16> {
+  %l = kb.lm_head %x, %t : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x64xf16>
+  return %l : tensor<9x64xf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @lm_head_local
+// CHECK: kb.lm_head %{{.*}}, %{{.*}}[%{{.*}}] vocab 61 shard 16 : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x16xf16>
+// CHECK: kb.lm_head %{{.*}}, %{{.*}}[%{{.*}}] vocab 64 shard 16 : tensor<9x32xf16>, tensor<16x32xf16> -> tensor<9x16xf16>
+module attributes {kb.world_size = 4 : i64, kb.spmd} {
+  func.func @lm_head_local(%x: tensor<9x32xf16>, %t: tensor<61x32xf16>, %s: tensor<16x32xf16>) -> (tensor<9x16xf16>, tensor<9x16xf16>) {
+    %r = kb.tp_rank : index
+    %a = kb.lm_head %x, %t [%r] vocab 61 shard 16 : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x16xf16>
+    %b = kb.lm_head %x, %s [%r] vocab 64 shard 16 : tensor<9x32xf16>, tensor<16x32xf16> -> tensor<9x16xf16>
+    return %a, %b : tensor<9x16xf16>, tensor<9x16xf16>
+  }
+}

@@ -248,7 +248,10 @@ LogicalResult MatmulOp::verify() {
 SmallVector<BufferRegion> MatmulOp::getReadRegions() {
   int64_t m = getSizes()[0], n = getSizes()[1], k = getSizes()[2];
   return {{getLhs(), llvm::to_vector<2>(getLhsOffsets()), {m, k}, "lhs"},
-          {getRhs(), llvm::to_vector<2>(getRhsOffsets()), {k, n}, "rhs"}};
+          {getRhs(), llvm::to_vector<2>(getRhsOffsets()),
+           getTransposeRhs() ? SmallVector<int64_t, 2>{n, k}
+                             : SmallVector<int64_t, 2>{k, n},
+           "rhs"}};
 }
 
 SmallVector<BufferRegion> MatmulOp::getWriteRegions() {
@@ -305,6 +308,9 @@ LogicalResult DMAOp::verify() {
       return emitOpError() << "expects " << name << " of at least 1, got "
                            << static_cast<int64_t>(*value);
   }
+  if (getClip() && !getRankStride())
+    return emitOpError() << "has 'clip' but no rank_stride: a region that "
+                            "does not move with the rank is checked whole";
   if (std::optional<ArrayRef<int64_t>> stride = getTargetRankStride()) {
     if (stride->size() != getSizes().size())
       return emitOpError() << "expects " << getSizes().size()

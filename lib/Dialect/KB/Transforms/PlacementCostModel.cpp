@@ -114,6 +114,38 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   return dma + compute + broadcast;
 }
 
+/// The tied head as the lowering runs it: each cube brings its input rows and
+/// the table rows of its columns, and its PEs multiply them transposed at a
+/// gemm's cost.
+double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+                     const DeviceDescription &device) {
+  DPPolicyAttr out = policyOf(op.getResult()), in = policyOf(op.getInput()),
+               table = policyOf(op.getTable());
+  int64_t k = shapeOf(op.getInput())[1], eb = elementBytes(op.getInput());
+  int64_t tableRows = shapeOf(op.getTable())[0];
+  bool f32 = op.getType().getElementType().isF32();
+  double dma = 0, compute = 0;
+  for (auto &[cube, box] : computeBoxes(op.getResult(), out, device)) {
+    if (box.numElements() == 0)
+      continue;
+    Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
+    int64_t first = std::min(box.offsets[1], tableRows);
+    Box tableBox{{first, 0},
+                 {std::min(box.sizes[1], tableRows - first), k}};
+    dma = std::max(dma, bringSeconds(op.getInput(), in, cube, rows, device) +
+                            bringSeconds(op.getTable(), table, cube, tableBox,
+                                         device));
+    Box local{{0, 0}, box.sizes};
+    for (const Box &share :
+         peShares(local, out.resolve(device), device.pesPerCube))
+      compute = std::max(
+          compute,
+          peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
+                                       eb, /*accumulate=*/false, f32)));
+  }
+  return dma + compute;
+}
+
 double elementwiseSeconds(Operation *op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
                           const DeviceDescription &device) {
@@ -385,6 +417,8 @@ double kb::estimateOpSeconds(Operation *op,
     return 0;
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return matmulSeconds(matmul, policyOf, device);
+  if (auto head = dyn_cast<LMHeadOp>(op))
+    return lmHeadSeconds(head, policyOf, device);
   // Every elementwise op, whatever its function: the device charges each
   // one's slabs by its bytes (kb::elementwiseWork), so one estimate fits all.
   if (isa<ElementwiseOpInterface>(op))

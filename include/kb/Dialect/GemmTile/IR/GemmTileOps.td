@@ -44,6 +44,11 @@ def GemmTile_MatmulOp : GemmTile_Op<"matmul", [
     the m × n accumulator in f32 and rounding once to `out`'s element type;
     two lhs and rhs chunks (double buffering) plus the accumulator must fit
     the PE's buffer. With `accumulate`, out's previous contents are added.
+    With `transpose_rhs`, rhs is read as the n × k region
+    `rhs[r0 : r0+n, r1 : r1+k]` and multiplied transposed (`lhs · rhsᵀ`):
+    the tied LM head's product with the embedding table, whose rows are the
+    vocabulary; the PE streams its k chunks from rows instead of columns, at
+    the same cost.
 
     ```mlir
     %t = gemm_tile.matmul pe 3 %a [0, 0], %b [0, 64] to %c [0, 0]
@@ -58,11 +63,13 @@ def GemmTile_MatmulOp : GemmTile_Op<"matmul", [
       Arg<GemmTile_Buffer, "", [MemRead]>:$rhs, DenseI64ArrayAttr:$rhs_offsets,
       Arg<GemmTile_Buffer, "", [MemRead, MemWrite]>:$out,
       DenseI64ArrayAttr:$out_offsets,
-      DenseI64ArrayAttr:$sizes, I64Attr:$k_chunk, UnitAttr:$accumulate);
+      DenseI64ArrayAttr:$sizes, I64Attr:$k_chunk, UnitAttr:$accumulate,
+      UnitAttr:$transpose_rhs);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
     `pe` $pe $lhs $lhs_offsets `,` $rhs $rhs_offsets `to` $out $out_offsets
-    `sizes` $sizes `k_chunk` $k_chunk (`accumulate` $accumulate^)? attr-dict
+    `sizes` $sizes `k_chunk` $k_chunk (`accumulate` $accumulate^)?
+    (`transpose_rhs` $transpose_rhs^)? attr-dict
     `:` type($lhs) `,` type($rhs) `,` type($out)
   }];
   let hasVerifier = 1;
@@ -187,6 +194,10 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     source moves by the rank's slice index `(rank / R) mod S` instead of the
     rank: R consecutive ranks read the same slice (KV heads replicated over
     groups of ranks), or a rank reads its part r mod S of its group's slice.
+    With `clip` beside `rank_stride`, a rank whose moved source region runs
+    past the end of the source copies only what the source holds of it (the
+    rest of the target keeps its contents; its bytes are not charged): the
+    last rank's rows of a vocabulary padded to a multiple of W.
 
     ```mlir
     %t = gemm_tile.dma %x [0, 0] to %x1 [0, 0] sizes [8, 16]
@@ -206,12 +217,14 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
       OptionalAttr<DenseI64ArrayAttr>:$rank_stride,
       OptionalAttr<DenseI64ArrayAttr>:$target_rank_stride,
       OptionalAttr<I64Attr>:$rank_replicas,
-      OptionalAttr<I64Attr>:$rank_shards);
+      OptionalAttr<I64Attr>:$rank_shards,
+      UnitAttr:$clip);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
     $source $source_offsets `to` $target $target_offsets `sizes` $sizes
     (`rank_stride` $rank_stride^)? (`target_rank_stride` $target_rank_stride^)?
     (`rank_replicas` $rank_replicas^)? (`rank_shards` $rank_shards^)?
+    (`clip` $clip^)?
     attr-dict `:` type($source) `,` type($target)
   }];
   let hasVerifier = 1;
@@ -224,7 +237,7 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
         "::mlir::DenseI64ArrayAttr":$rankStride), [{
       build($_builder, $_state, token, source, sourceOffsets, target,
             targetOffsets, sizes, rankStride, ::mlir::DenseI64ArrayAttr(),
-            ::mlir::IntegerAttr(), ::mlir::IntegerAttr());
+            ::mlir::IntegerAttr(), ::mlir::IntegerAttr(), /*clip=*/false);
     }]>
   ];
 }
