@@ -5,7 +5,16 @@ bound of the same work on the same device, and how much of the ring time the sch
 hides behind compute.
 
 bound = max(compute, memory, link), where
-  compute = FLOPs of one SIP / (cubes x PEs x PE rate),
+  compute = the PE work of one SIP spread evenly over its cubes x PEs: its FLOPs at
+            the PE rate (gemm tiles, attention, norms, RoPE: the ops that count
+            FLOPs) plus the engine-seconds of its PE ops that count none (gelu,
+            SiLU, bias adds and other elementwise ops, priced by the cost model by
+            their bytes over the PE's share of its cube's bandwidth), divided by
+            cubes x PEs. A PE op runs on one PE, so no schedule can finish that
+            work sooner: a lower bound on the busiest PE's busy time, and one that
+            does not move with the lowering's tiling. The gemm FLOPs alone (the
+            "flops" column, the bound before) left out the elementwise work the
+            PEs also do;
   memory  = bytes each SIP must read and write once / (cubes x cube-to-PE bandwidth),
   link    = the ring lower bound of every collective, bytes per rank / link bandwidth:
 the three engines can work at once, so the bound is the busiest one, not their sum.
@@ -78,12 +87,24 @@ def local_bytes(path):
 
 def bound(report, sip_bytes, f32):
     d = report["device"]
+    pes = d["cubes"] * d["pes_per_cube"]
     flops = max(s["flops"] for s in report["sips"])
     rate = (d["pe_gflops_f32"] if f32 else d["pe_gflops"]) * 1e9
-    compute = flops / (d["cubes"] * d["pes_per_cube"] * rate)
+    flop_bound = flops / (pes * rate)
+    # The per-op table is one SIP's (ops_sip): the PE engine-seconds of its
+    # ops without FLOPs (elementwise work, bandwidth-bound on the PEs).
+    elementwise = sum(op["pe_busy_s"] for op in report["ops"] if op["flops"] == 0)
+    compute = flop_bound + elementwise / pes
     memory = sip_bytes / (d["cubes"] * d["cube_pe_gbps"] * 1e9)
     link = sum(c["lower_bound_bytes_per_rank"] for c in report["collectives"]) / (d["link_gbps"] * 1e9)
-    return max(compute, memory, link), compute, memory, link
+    return max(compute, memory, link), compute, memory, link, flop_bound
+
+
+def busiest_pe_split(report):
+    """The SIP that ends last: its busiest PE's busy time, its busiest DMA
+    engine's, and its ring time (each engine-seconds)."""
+    sip = max(report["sips"], key=lambda s: s["end_s"])
+    return sip["compute_s"], sip["dma_s"], sip["collective_s"]
 
 
 def overlap(report):
@@ -114,8 +135,9 @@ def main():
     gemms = [(256, 512, 512, 1, "f16")] if a.smoke else [
         (2048, 4096, 4096, 1, "f16"), (2048, 4096, 16384, 4, "f16"),
         (1024, 4096, 4096, 1, "f32"), (4096, 8192, 8192, 8, "f16")]
-    print(f"{'case':<34} {'sim us':>10} {'bound us':>10} {'compute':>9} {'memory':>9} "
-          f"{'link':>8} {'ratio':>6} {'overlap':>8} {'no-ovl us':>10}")
+    print(f"{'case':<34} {'sim us':>10} {'bound us':>10} {'compute':>9} {'flops':>9} "
+          f"{'memory':>9} {'link':>8} {'ratio':>6} {'overlap':>8} {'no-ovl us':>10} "
+          f"{'PE/DMA/ring us (busiest)':>26}")
     met = []
     with tempfile.TemporaryDirectory() as tmp:
         for m, k, n, w, t in gemms:
@@ -142,15 +164,17 @@ def main():
             report = kb_run_report(path, tmp)
             if sip_bytes is None:
                 sip_bytes = local_bytes(path)
-            b, compute, memory, link = bound(report, sip_bytes, f32)
+            b, compute, memory, link, flop_bound = bound(report, sip_bytes, f32)
+            pe, dma, ring = busiest_pe_split(report)
             sim = report["device_time_s"]
             ovl = overlap(report)
             plain = kb_run_report(path, tmp, "--overlap-collectives=false")["device_time_s"] \
                 if compare else None
+            split = f"{pe * 1e6:.2f}/{dma * 1e6:.2f}/{ring * 1e6:.2f}"
             print(f"{name:<34} {sim * 1e6:>10.2f} {b * 1e6:>10.2f} {compute * 1e6:>9.2f} "
-                  f"{memory * 1e6:>9.2f} {link * 1e6:>8.2f} {b / sim:>6.2f} "
-                  f"{'-' if ovl is None else f'{ovl:.2f}':>8} "
-                  f"{'-' if plain is None else f'{plain * 1e6:.2f}':>10}")
+                  f"{flop_bound * 1e6:>9.2f} {memory * 1e6:>9.2f} {link * 1e6:>8.2f} "
+                  f"{b / sim:>6.2f} {'-' if ovl is None else f'{ovl:.2f}':>8} "
+                  f"{'-' if plain is None else f'{plain * 1e6:.2f}':>10} {split:>26}")
             if name in TARGETS:
                 met.append((name, b / sim, TARGETS[name][0]))
             if name.startswith("llama2_7b_layer S="):

@@ -9,6 +9,11 @@
 // collective matmul). Separate band buffers keep each ring an ordinary ring
 // over whole buffers: the chunking needs nothing new of the ring steps.
 //
+// The lhs is staged band by band too: a cube that lacks a band's rows of the
+// lhs (a column-parallel result split over the cubes, whose rows every cube
+// needs whole) receives them by DMA issued beside the previous band's tiles,
+// so only the first band's rows and the rhs wait before the PEs start.
+//
 //===----------------------------------------------------------------------===//
 
 #include "CubeBuffers.h"
@@ -22,6 +27,10 @@ using namespace kb::detail;
 namespace gt = kb::gemm_tile;
 
 namespace {
+
+/// Column groups of the rhs when a cube must receive its columns by DMA
+/// (as for a plain gemm, LinearAlgebraPatterns.cpp).
+constexpr int64_t kRhsStagingGroups = 4;
 
 struct MatmulAllReduceOpLowering
     : public OpConversionPattern<MatmulAllReduceOp> {
@@ -57,20 +66,60 @@ struct MatmulAllReduceOpLowering
     DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<const Piece *> distinct = distinctPieces(out);
 
-    // Each distinct piece's operands, brought into its cube once.
+    // Each distinct piece's rhs columns, brought into its cube once, and
+    // its lhs rows of one band (`aOffsets` is where the band's first row is).
     struct Operands {
       Value a, b;
       SmallVector<int64_t> aOffsets, bOffsets;
     };
     OperandStager stager(rewriter, loc);
     SmallVector<Operands> operands;
-    for (const Piece *piece : distinct) {
-      Box rows{{0, 0}, {shape[0], k}};
-      Box cols{{0, piece->box.offsets[1]}, {k, piece->box.sizes[1]}};
-      auto [a, aOffsets] = stager.bring(lhs, piece->cube, rows);
-      auto [b, bOffsets] = stager.bring(rhs, piece->cube, cols);
-      operands.push_back({a, b, aOffsets, bOffsets});
+    auto stageBand = [&](int64_t band) {
+      for (auto [piece, ops] : llvm::zip_equal(distinct, operands)) {
+        Box rows{{band * bandRows, 0}, {bandRows, k}};
+        std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece->cube, rows);
+      }
+    };
+    // A cube that lacks its rhs columns (a weight on another cube) receives
+    // them in `groups` column groups into one buffer: the first band's
+    // tiles are issued group by group, each group's copy moving while the
+    // PEs multiply the one before; later bands read the whole buffer.
+    auto colsOf = [&](const Piece *piece) {
+      return Box{{0, piece->box.offsets[1]}, {k, piece->box.sizes[1]}};
+    };
+    bool stagesRhs = llvm::any_of(distinct, [&](const Piece *piece) {
+      return !stager.holds(rhs, piece->cube, colsOf(piece));
+    });
+    int64_t groups = stagesRhs ? kRhsStagingGroups : 1;
+    while (groups > 1 && llvm::any_of(distinct, [&](const Piece *piece) {
+             return piece->box.sizes[1] % groups != 0;
+           }))
+      groups /= 2;
+    // Only while a PE's slab of a group stays one tile high: otherwise each
+    // group would repeat the band's row tiles.
+    if (groups > 1) {
+      Box group{{0, 0}, {bandRows, distinct.front()->box.sizes[1] / groups}};
+      SmallVector<Box> slabs = peShares(group, policy, device.pesPerCube);
+      std::optional<GemmTileSizes> tile =
+          slabs.empty() ? std::nullopt
+                        : chooseGemmTile(slabs.front().sizes[0],
+                                         slabs.front().sizes[1], k,
+                                         elementBytes, device);
+      if (!tile || tile->m < slabs.front().sizes[0])
+        groups = 1;
     }
+    auto stageRhsGroup = [&](int64_t group) {
+      for (auto [piece, ops] : llvm::zip_equal(distinct, operands)) {
+        Box cols = colsOf(piece);
+        int64_t width = cols.sizes[1] / groups;
+        Box part{{0, cols.offsets[1] + group * width}, {k, width}};
+        std::tie(ops.b, ops.bOffsets) =
+            stager.bringPart(rhs, piece->cube, cols, part);
+      }
+    };
+    operands.resize(distinct.size());
+    stageRhsGroup(0);
+    stageBand(0);
     stager.waitForStaging();
 
     llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
@@ -91,45 +140,61 @@ struct MatmulAllReduceOpLowering
       }
     };
     for (int64_t band = 0; band < chunks; ++band) {
-      int64_t firstRow = band * bandRows;
+      // This band's lhs rows, issued beside the previous band's tiles.
+      stager.waitForStaging();
       SmallVector<Value> bands, tiles;
-      for (auto [piece, ops] : llvm::zip_equal(distinct, operands)) {
-        int64_t cols = piece->box.sizes[1];
-        auto bandType = MemRefType::get(
-            {bandRows, cols}, type->getElementType(),
-            MemRefLayoutAttrInterface(), gt::CubeAttr::get(ctx, piece->cube));
-        Value buffer = gt::AllocOp::create(rewriter, loc, bandType);
-        bands.push_back(buffer);
-        Box local{{0, 0}, {bandRows, cols}};
-        SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
-        for (auto [pe, slab] : llvm::enumerate(slabs)) {
-          auto [cached, fresh] =
-              tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-          if (fresh)
-            cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
-                                            elementBytes, device);
-          std::optional<GemmTileSizes> tile = cached->second;
-          if (!tile)
-            return op.emitOpError()
-                   << "has no gemm tile that fits a PE buffer of "
-                   << device.peBufferBytes() << " bytes";
-          for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-            for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-              int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                      n = std::min(tile->n, slab.sizes[1] - j);
-              int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
-              tiles.push_back(gt::MatmulOp::create(
-                  rewriter, loc, token, pe, ops.a,
-                  SmallVector<int64_t>{ops.aOffsets[0] + firstRow + r,
-                                       ops.aOffsets[1]},
-                  ops.b,
-                  SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + c},
-                  buffer, SmallVector<int64_t>{r, c},
-                  SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                  /*accumulate=*/false));
-            }
+      for (const Piece *piece : distinct)
+        bands.push_back(gt::AllocOp::create(
+            rewriter, loc,
+            MemRefType::get({bandRows, piece->box.sizes[1]},
+                            type->getElementType(),
+                            MemRefLayoutAttrInterface(),
+                            gt::CubeAttr::get(ctx, piece->cube))));
+      // The first band in the rhs's column groups, the others whole.
+      int64_t bandGroups = band == 0 ? groups : 1;
+      for (int64_t group = 0; group < bandGroups; ++group) {
+        for (auto [piece, ops, buffer] :
+             llvm::zip_equal(distinct, operands, bands)) {
+          int64_t width = piece->box.sizes[1] / bandGroups;
+          Box local{{0, group * width}, {bandRows, width}};
+          SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
+          for (auto [pe, slab] : llvm::enumerate(slabs)) {
+            auto [cached, fresh] =
+                tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
+            if (fresh)
+              cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
+                                              elementBytes, device);
+            std::optional<GemmTileSizes> tile = cached->second;
+            if (!tile)
+              return op.emitOpError()
+                     << "has no gemm tile that fits a PE buffer of "
+                     << device.peBufferBytes() << " bytes";
+            for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
+              for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
+                int64_t m = std::min(tile->m, slab.sizes[0] - i),
+                        n = std::min(tile->n, slab.sizes[1] - j);
+                int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
+                tiles.push_back(gt::MatmulOp::create(
+                    rewriter, loc, token, pe, ops.a,
+                    SmallVector<int64_t>{ops.aOffsets[0] + r,
+                                         ops.aOffsets[1]},
+                    ops.b,
+                    SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + c},
+                    buffer, SmallVector<int64_t>{r, c},
+                    SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                    /*accumulate=*/false));
+              }
+          }
+        }
+        // The next column group moves while these tiles compute.
+        if (group + 1 < bandGroups) {
+          stageRhsGroup(group + 1);
+          stager.waitForStaging();
         }
       }
+      // The next band's lhs rows move while these tiles compute.
+      if (band + 1 < chunks)
+        stageBand(band + 1);
       // The previous band's ring has run beside these tiles; its rows go to
       // the result while the tiles finish.
       if (band > 0) {

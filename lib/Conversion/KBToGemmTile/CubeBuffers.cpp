@@ -101,6 +101,49 @@ void kb::detail::waitFor(OpBuilder &builder, Location loc,
   tokens.clear();
 }
 
+bool OperandStager::holds(const DeviceTensor &tensor, int64_t cube,
+                          const Box &box) const {
+  for (const Piece &p : tensor.pieces)
+    if (p.cube == cube && p.box.contains(box))
+      return true;
+  Value key = tensor.pieces.front().buffer;
+  return llvm::any_of(staged, [&](const Staged &s) {
+    return s.tensor == key && s.cube == cube && s.box.contains(box);
+  });
+}
+
+std::pair<Value, SmallVector<int64_t>>
+OperandStager::bringPart(const DeviceTensor &tensor, int64_t cube,
+                         const Box &box, const Box &part) {
+  for (const Piece &p : tensor.pieces)
+    if (p.cube == cube && p.box.contains(box))
+      return {p.buffer, minus(box.offsets, p.box.offsets)};
+  Value key = tensor.pieces.front().buffer;
+  Value buffer;
+  for (const Staged &s : staged)
+    if (s.tensor == key && s.cube == cube && s.box == box)
+      buffer = s.buffer;
+  if (!buffer) {
+    buffer = gt::AllocOp::create(
+        builder, loc,
+        MemRefType::get(box.sizes, tensor.type.getElementType(),
+                        MemRefLayoutAttrInterface(),
+                        gt::CubeAttr::get(builder.getContext(), cube)));
+    staged.push_back({key, cube, box, buffer});
+  }
+  for (const Piece *source : distinctPieces(tensor, cube)) {
+    std::optional<Box> overlap = source->box.intersect(part);
+    if (!overlap)
+      continue;
+    pending.push_back(gt::DMAOp::create(
+        builder, loc, tokenType(builder.getContext()), source->buffer,
+        minus(overlap->offsets, source->box.offsets), buffer,
+        minus(overlap->offsets, box.offsets), overlap->sizes,
+        /*rank_stride=*/nullptr));
+  }
+  return {buffer, SmallVector<int64_t>(box.sizes.size(), 0)};
+}
+
 std::pair<Value, SmallVector<int64_t>>
 OperandStager::bring(const DeviceTensor &tensor, int64_t cube, const Box &box) {
   for (const Piece &p : tensor.pieces)

@@ -99,6 +99,17 @@ public:
   std::pair<mlir::Value, llvm::SmallVector<int64_t>>
   bring(const DeviceTensor &tensor, int64_t cube, const Box &box);
 
+  /// Like `bring`, but copies only `part` of `box` now: the other parts
+  /// come by later calls with the same `box`, into the same buffer, so that
+  /// work on one part can start while the next moves.
+  std::pair<mlir::Value, llvm::SmallVector<int64_t>>
+  bringPart(const DeviceTensor &tensor, int64_t cube, const Box &box,
+            const Box &part);
+
+  /// Whether `cube` holds `box` of `tensor` already (a piece of it, or a
+  /// region brought before), so that `bring` would issue no DMA.
+  bool holds(const DeviceTensor &tensor, int64_t cube, const Box &box) const;
+
   /// Waits for the DMAs issued so far.
   void waitForStaging() { waitFor(builder, loc, pending); }
 

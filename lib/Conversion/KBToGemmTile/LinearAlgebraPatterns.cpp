@@ -4,7 +4,8 @@
 // Each cube computes its piece of the output (or, for an output replicated
 // over the cubes, a share of the whole, then copied to the other replicas,
 // so no cube needs every weight column); operand rows and columns that are
-// not in the cube arrive by DMA first. Within a cube each PE computes a slab,
+// not in the cube arrive by DMA, the rhs columns group by group beside the
+// previous group's tiles. Within a cube each PE computes a slab,
 // as one tile when it fits the PE's buffer, otherwise as the most
 // arithmetic-intense tiles that do.
 //
@@ -25,6 +26,33 @@ namespace {
 /// More tiles than this on one PE means a program no device could hold; the
 /// bound keeps absurd shapes from exhausting the compiler's memory.
 constexpr int64_t kMaxTilesPerSlab = 1 << 20;
+
+/// Column groups of a gemm whose rhs columns are staged by DMA: enough that
+/// the first group's copy, the only one the PEs wait for, is small, few
+/// enough that each group's tiles stay wide.
+constexpr int64_t kRhsStagingSteps = 4;
+
+/// Whether, with the compute boxes cut into `groups` column groups, a PE's
+/// slab of a group is still one tile high: otherwise every group would
+/// repeat the slab's row tiles (each reading its lhs rows again), and a
+/// tall gemm would have `groups` times the tiles. The first slab of the
+/// first box is the largest (splitEvenly makes the first parts longer).
+static bool slabsOneTileHigh(ArrayRef<Box> computeBoxes,
+                             const Placement &policy, int64_t groups,
+                             int64_t k, int64_t elementBytes,
+                             const gt::DeviceDescription &device) {
+  const Box *box = llvm::find_if(
+      computeBoxes, [](const Box &b) { return b.numElements() != 0; });
+  if (box == computeBoxes.end())
+    return false;
+  Box group{{0, 0}, {box->sizes[0], box->sizes[1] / groups}};
+  SmallVector<Box> slabs = peShares(group, policy, device.pesPerCube);
+  if (slabs.empty())
+    return false;
+  std::optional<GemmTileSizes> tile = chooseGemmTile(
+      slabs.front().sizes[0], slabs.front().sizes[1], k, elementBytes, device);
+  return tile && tile->m >= slabs.front().sizes[0];
+}
 
 struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
   MatmulOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
@@ -48,73 +76,112 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     Type token = tokenType(op.getContext());
 
     DeviceTensor out = allocate(rewriter, loc, *type, device);
+    OperandStager stager(rewriter, loc);
     // What each cube computes (one box per piece of the output).
     SmallVector<Box> computeBoxes = matmulComputeBoxes(shape, policy);
+
+    // A cube that lacks the rhs columns it multiplies by (a weight on
+    // another cube) receives them in column groups: group s + 1 moves while
+    // the PEs multiply group s, so only the first group's copy is waited for
+    // before the PEs start. The groups' tiles write disjoint columns: no
+    // accumulation, the same products as one step.
+    bool stagesRhs = false;
+    for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes))
+      if (box.numElements() != 0 &&
+          !stager.holds(rhs, piece.cube,
+                        Box{{0, box.offsets[1]}, {k, box.sizes[1]}}))
+        stagesRhs = true;
+    int64_t steps = stagesRhs ? kRhsStagingSteps : 1;
+    while (steps > 1 && llvm::any_of(computeBoxes, [&](const Box &box) {
+             return box.sizes[1] % steps != 0;
+           }))
+      steps /= 2;
+    if (steps > 1 && !slabsOneTileHigh(computeBoxes, policy, steps, k,
+                                       elementBytes, device))
+      steps = 1;
 
     struct Operands {
       Value a, b;
       SmallVector<int64_t> aOffsets, bOffsets;
     };
-    OperandStager stager(rewriter, loc);
-    SmallVector<Operands> operands;
-    for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
-      if (box.numElements() == 0) {
-        operands.push_back({});
-        continue;
+    // Each piece's lhs rows (whole, from the first step on) and its rhs
+    // columns of column group `step`.
+    SmallVector<Operands> operands(out.pieces.size());
+    auto stageStep = [&](int64_t step) {
+      for (auto [piece, box, ops] :
+           llvm::zip_equal(out.pieces, computeBoxes, operands)) {
+        if (box.numElements() == 0)
+          continue;
+        int64_t width = box.sizes[1] / steps;
+        if (step == 0) {
+          Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
+          std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece.cube, rows);
+        }
+        Box cols{{0, box.offsets[1] + step * width}, {k, width}};
+        std::tie(ops.b, ops.bOffsets) = stager.bring(rhs, piece.cube, cols);
       }
-      Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
-      Box cols{{0, box.offsets[1]}, {k, box.sizes[1]}};
-      auto [a, aOffsets] = stager.bring(lhs, piece.cube, rows);
-      auto [b, bOffsets] = stager.bring(rhs, piece.cube, cols);
-      operands.push_back({a, b, aOffsets, bOffsets});
-    }
+    };
+    stageStep(0);
     stager.waitForStaging();
 
     // Tile sizes by slab shape: the PEs of a cube mostly share one.
     llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
         tileSizes;
     SmallVector<Value> tiles;
-    for (auto [piece, box, ops] :
-         llvm::zip_equal(out.pieces, computeBoxes, operands)) {
-      if (box.numElements() == 0)
-        continue;
-      // The compute box relative to the piece's buffer.
-      Box local{minus(box.offsets, piece.box.offsets), box.sizes};
-      SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
-      for (auto [pe, slab] : llvm::enumerate(slabs)) {
-        int64_t rows = slab.sizes[0], cols = slab.sizes[1];
-        auto [cached, fresh] = tileSizes.try_emplace({rows, cols});
-        if (fresh)
-          cached->second = chooseGemmTile(rows, cols, k, elementBytes, device);
-        std::optional<GemmTileSizes> tile = cached->second;
-        if (!tile)
-          return op.emitOpError()
-                 << "has no gemm tile that fits a PE buffer of "
-                 << device.peBufferBytes() << " bytes";
-        int64_t count =
-            ((rows + tile->m - 1) / tile->m) * ((cols + tile->n - 1) / tile->n);
-        if (count > kMaxTilesPerSlab)
-          return op.emitOpError()
-                 << "would need " << count << " tiles on one PE (at most "
-                 << kMaxTilesPerSlab << "); the shapes are beyond the device";
-        for (int64_t i = 0; i < rows; i += tile->m) {
-          for (int64_t j = 0; j < cols; j += tile->n) {
-            int64_t m = std::min(tile->m, rows - i),
-                    n = std::min(tile->n, cols - j);
-            // Offsets of this tile in the output buffer and in the operands
-            // (which hold the compute box's rows and columns).
-            int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
-            int64_t ar = r - local.offsets[0], bc = c - local.offsets[1];
-            tiles.push_back(gt::MatmulOp::create(
-                rewriter, loc, token, pe, ops.a,
-                SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]},
-                ops.b,
-                SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + bc},
-                piece.buffer, SmallVector<int64_t>{r, c},
-                SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                /*accumulate=*/false));
+    for (int64_t step = 0; step < steps; ++step) {
+      for (auto [piece, box, ops] :
+           llvm::zip_equal(out.pieces, computeBoxes, operands)) {
+        if (box.numElements() == 0)
+          continue;
+        int64_t width = box.sizes[1] / steps;
+        // This step's columns of the compute box, relative to the piece's
+        // buffer; `first` is where they start in the compute box.
+        int64_t first = step * width;
+        Box local{minus(box.offsets, piece.box.offsets),
+                  {box.sizes[0], width}};
+        local.offsets[1] += first;
+        SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
+        for (auto [pe, slab] : llvm::enumerate(slabs)) {
+          int64_t rows = slab.sizes[0], cols = slab.sizes[1];
+          auto [cached, fresh] = tileSizes.try_emplace({rows, cols});
+          if (fresh)
+            cached->second =
+                chooseGemmTile(rows, cols, k, elementBytes, device);
+          std::optional<GemmTileSizes> tile = cached->second;
+          if (!tile)
+            return op.emitOpError()
+                   << "has no gemm tile that fits a PE buffer of "
+                   << device.peBufferBytes() << " bytes";
+          int64_t count = ((rows + tile->m - 1) / tile->m) *
+                          ((cols + tile->n - 1) / tile->n);
+          if (count > kMaxTilesPerSlab)
+            return op.emitOpError()
+                   << "would need " << count << " tiles on one PE (at most "
+                   << kMaxTilesPerSlab << "); the shapes are beyond the device";
+          for (int64_t i = 0; i < rows; i += tile->m) {
+            for (int64_t j = 0; j < cols; j += tile->n) {
+              int64_t m = std::min(tile->m, rows - i),
+                      n = std::min(tile->n, cols - j);
+              // Offsets of this tile in the output buffer and in the
+              // operands (the compute box's rows, this step's columns).
+              int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
+              int64_t ar = r - local.offsets[0], bc = c - local.offsets[1];
+              tiles.push_back(gt::MatmulOp::create(
+                  rewriter, loc, token, pe, ops.a,
+                  SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]},
+                  ops.b,
+                  SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + bc},
+                  piece.buffer, SmallVector<int64_t>{r, c},
+                  SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                  /*accumulate=*/false));
+            }
           }
         }
+      }
+      // The next group's columns move while these tiles compute.
+      if (step + 1 < steps) {
+        stageStep(step + 1);
+        stager.waitForStaging();
       }
     }
     waitFor(rewriter, loc, tiles);

@@ -17,9 +17,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<1>>
   // Band 0: rows 0-3, two PEs of two rows in each cube.
   // CHECK: %[[B00:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[B01:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
   // CHECK: %[[M0:.*]] = gemm_tile.matmul pe 0 %[[X0]] [0, 0], %{{.*}} [0, 0] to %[[B00]] [0, 0] sizes [2, 4, 16]
   // CHECK: %[[M1:.*]] = gemm_tile.matmul pe 1 %[[X0]] [2, 0], %{{.*}} [0, 0] to %[[B00]] [2, 0] sizes [2, 4, 16]
-  // CHECK: %[[B01:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
   // CHECK: gemm_tile.matmul pe 0
   // CHECK: gemm_tile.matmul pe 1
   // CHECK: gemm_tile.wait %[[M0]], %[[M1]]
@@ -27,6 +27,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: %[[R1:.*]] = gemm_tile.all_gather_step %[[B00]], %[[B01]] step 0 of 2 {{.*}} -> !gemm_tile.token
   // Band 1: rows 4-7 of the lhs, issued before band 0's ring is waited for.
   // CHECK: %[[B10:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
+  // CHECK: gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
   // CHECK: gemm_tile.matmul pe 0 %[[X0]] [4, 0], %{{.*}} [0, 0] to %[[B10]] [0, 0] sizes [2, 4, 16]
   // CHECK: gemm_tile.matmul pe 1 %[[X0]] [6, 0]
   // CHECK: gemm_tile.matmul pe 0
@@ -44,6 +45,56 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: return %[[Y0]], %[[Y1]]
   func.func @row_parallel(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out> {
     %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<8x16xf32, #rep2>, tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}
+
+// -----
+
+// A lhs split by columns over the cubes (a column-parallel result) is needed
+// whole by every cube: each band's rows are staged into each cube by DMA,
+// band 0's before the first tiles, band 1's issued right after band 0's
+// tiles, so they move while those tiles compute; band 1's tiles wait for
+// them.
+
+#cols = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @staged_bands
+  // CHECK-SAME: (%[[X0:[^:]*]]: memref<8x8xf32, #gemm_tile.cube<0>> {{[^%]*}}%[[X1:[^:]*]]: memref<8x8xf32, #gemm_tile.cube<1>>
+  // Band 0's rows of the lhs, whole, in each cube.
+  // CHECK: %[[S00:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[D0:.*]] = gemm_tile.dma %[[X0]] [0, 0] to %[[S00]] [0, 0] sizes [4, 8]
+  // CHECK: %[[D1:.*]] = gemm_tile.dma %[[X1]] [0, 0] to %[[S00]] [0, 8] sizes [4, 8]
+  // CHECK: %[[S01:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[D2:.*]] = gemm_tile.dma %[[X0]] [0, 0] to %[[S01]] [0, 0] sizes [4, 8]
+  // CHECK: %[[D3:.*]] = gemm_tile.dma %[[X1]] [0, 0] to %[[S01]] [0, 8] sizes [4, 8]
+  // CHECK: gemm_tile.wait %[[D0]], %[[D1]], %[[D2]], %[[D3]]
+  // CHECK: %[[M0:.*]] = gemm_tile.matmul pe 0 %[[S00]] [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 4, 16]
+  // CHECK: %[[M1:.*]] = gemm_tile.matmul pe 1 %[[S00]] [2, 0]
+  // CHECK: %[[M2:.*]] = gemm_tile.matmul pe 0 %[[S01]] [0, 0]
+  // CHECK: %[[M3:.*]] = gemm_tile.matmul pe 1 %[[S01]] [2, 0]
+  // Band 1's rows: issued before band 0's tiles are waited for.
+  // CHECK: %[[S10:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[E0:.*]] = gemm_tile.dma %[[X0]] [4, 0] to %[[S10]] [0, 0] sizes [4, 8]
+  // CHECK: %[[E1:.*]] = gemm_tile.dma %[[X1]] [4, 0] to %[[S10]] [0, 8] sizes [4, 8]
+  // CHECK: %[[S11:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[E2:.*]] = gemm_tile.dma %[[X0]] [4, 0] to %[[S11]] [0, 0] sizes [4, 8]
+  // CHECK: %[[E3:.*]] = gemm_tile.dma %[[X1]] [4, 0] to %[[S11]] [0, 8] sizes [4, 8]
+  // CHECK: gemm_tile.wait %[[M0]], %[[M1]], %[[M2]], %[[M3]]
+  // CHECK: gemm_tile.reduce_scatter_step
+  // CHECK: gemm_tile.all_gather_step
+  // CHECK: gemm_tile.wait %[[E0]], %[[E1]], %[[E2]], %[[E3]]
+  // CHECK: gemm_tile.matmul pe 0 %[[S10]] [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 4, 16]
+  // CHECK: gemm_tile.matmul pe 1 %[[S10]] [2, 0]
+  // CHECK: gemm_tile.matmul pe 0 %[[S11]] [0, 0]
+  // CHECK: gemm_tile.matmul pe 1 %[[S11]] [2, 0]
+  // CHECK-NOT: gemm_tile.dma %[[X0]]
+  // CHECK: return
+  func.func @staged_bands(%x: tensor<8x16xf32, #cols>, %w: tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out> {
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<8x16xf32, #cols>, tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out>
     return %y : tensor<8x8xf32, #out>
   }
 }
