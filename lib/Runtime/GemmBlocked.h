@@ -18,7 +18,7 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__AVX512F__) || defined(__F16C__)
+#if defined(__AVX512F__) || defined(__F16C__) || defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -28,7 +28,20 @@ namespace {
 /// for f16 bits, with the widest conversion the file is compiled for (f16 is
 /// exact in f32, so every instance gives the same values).
 inline void rowToF32(const float *src, float *dst, int64_t n) {
-  std::memcpy(dst, src, n * sizeof(float));
+  // Vector moves, not memcpy: GCC makes a variable-length memcpy a
+  // `rep movsq`, whose start-up cost dominated a 32-float panel row (a
+  // quarter of a small-tile run).
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+#endif
+#if defined(__AVX__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i)
+    dst[i] = src[i];
 }
 inline void rowToF32(const uint16_t *src, float *dst, int64_t n) {
   int64_t i = 0;
