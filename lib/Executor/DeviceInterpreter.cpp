@@ -76,9 +76,16 @@ struct Buffer {
   // A 2-D piece of a global input that is only read by gemms needs no copy:
   // its element (i, j) is view[i * viewStride + j], inside the global tensor,
   // and `tensor` holds its dtype and shape but no data. Any other use copies
-  // it first (Machine::bufferOf).
+  // it first (Machine::bufferOf). A half global input (f16 kept 16-bit)
+  // gives a halfView instead, which a gemm reads as its B operand and
+  // widens as it reads.
   const float *view = nullptr;
+  const uint16_t *halfView = nullptr;
   int64_t viewStride = 0;
+  // An allocation's data is made (zero) when an op first uses it and freed
+  // at the first wait after its last use (Machine::releaseDead), so a
+  // program's host memory is what is live, not every buffer it allocates.
+  bool allocation = false, released = false;
   std::vector<Access> writers, readers;
   // In its rank's `accessed` list (it has accesses a wait may retire).
   bool accessed = false;
@@ -124,6 +131,8 @@ struct Rank {
   double linkFree = 0;
   SIPStats stats;
   bool done = false;
+  // Ops before this index have had their dead buffers released.
+  size_t releasedUpTo = 0;
 };
 
 class Machine {
@@ -138,6 +147,8 @@ public:
     llvm::StringMap<int64_t> siteIndex;
     for (Operation &op : program.entry.getBody().front()) {
       ops.push_back(&op);
+      for (Value v : op.getOperands())
+        lastUse[v] = ops.size() - 1;
       OpOrigin origin = originOf(op.getLoc());
       OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
                                     : origin.op,
@@ -214,8 +225,43 @@ private:
                                   buffer.view + i * buffer.viewStride +
                                       t.shape[1]);
       buffer.view = nullptr;
+    } else if (buffer.halfView) {
+      HostTensor &t = buffer.tensor;
+      t.data.resize(t.numElements());
+      for (int64_t i = 0; i < t.shape[0]; ++i)
+        runtime::halvesToFloats(buffer.halfView + i * buffer.viewStride,
+                                t.data.data() + i * t.shape[1], t.shape[1]);
+      buffer.halfView = nullptr;
+    }
+    return materialize(buffer);
+  }
+  /// An allocation's zero data, made on its first use.
+  Buffer &materialize(Buffer &buffer) {
+    if (buffer.allocation && !costOnly && buffer.tensor.data.empty()) {
+      assert(!buffer.released && "a buffer used after its last use");
+      buffer.tensor.data.assign(buffer.tensor.numElements(), 0.0f);
     }
     return buffer;
+  }
+  /// Frees the data of the allocations whose last user comes before the
+  /// rank's current op: every op before it has been issued and, since this
+  /// runs after a flush, its arithmetic done. A tensor read by several ops
+  /// lives until the last of them.
+  void releaseDead(Rank &rank) {
+    if (costOnly)
+      return;
+    for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
+      for (Value v : ops[rank.releasedUpTo]->getOperands()) {
+        auto it = rank.buffers.find(v);
+        if (it == rank.buffers.end() ||
+            lastUse.lookup(v) != rank.releasedUpTo)
+          continue;
+        Buffer &buffer = rank.heap[it->second];
+        if (!buffer.allocation)
+          continue;
+        runtime::TensorData().swap(buffer.tensor.data);
+        buffer.released = true;
+      }
   }
   /// The buffer of `v` as it is, perhaps a view.
   Buffer &rawBufferOf(Rank &rank, Value v) {
@@ -242,6 +288,8 @@ private:
   // Shapes only: no host data, no arithmetic (estimateDeviceProgram).
   bool costOnly;
   std::vector<Operation *> ops;
+  // The index in `ops` of each value's last user.
+  llvm::DenseMap<Value, size_t> lastUse;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
   int64_t ringSteps = 0;
   std::vector<gt::AllocOp> allocs;
@@ -435,8 +483,11 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor.dtype = global.dtype;
         buffer.tensor.shape.assign(type.getShape().begin(),
                                    type.getShape().end());
-        buffer.view =
-            global.data.data() + offsets[0] * global.shape[1] + offsets[1];
+        int64_t at = offsets[0] * global.shape[1] + offsets[1];
+        if (global.isHalf())
+          buffer.halfView = global.halves.data() + at;
+        else
+          buffer.view = global.data.data() + at;
         buffer.viewStride = global.shape[1];
       } else {
         buffer.tensor = extractBox(global, offsets, type.getShape());
@@ -458,7 +509,10 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor.shape.assign(type.getShape().begin(),
                                    type.getShape().end());
       } else {
-        buffer.tensor = runtime::makeTensor(*dtype, type.getShape());
+        buffer.tensor.dtype = *dtype;
+        buffer.tensor.shape.assign(type.getShape().begin(),
+                                   type.getShape().end());
+        buffer.allocation = true; // made on first use (materialize)
       }
       buffer.cube = gt::getCube(type);
       rank.buffers[alloc.getResult()] = rank.heap.size();
@@ -571,18 +625,30 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
     int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
     // The operands are read in place, from a view into a global input or
-    // from the buffer's own data.
+    // from the buffer's own data; A is widened first if it is a half view
+    // (the kernels take f16 for B only: A is the activations, B the
+    // weights).
+    if (rawBufferOf(rank, lhsRegion.buffer).halfView)
+      bufferOf(rank, lhsRegion.buffer);
     auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
       Buffer &buffer = rawBufferOf(rank, region.buffer);
-      ld = buffer.view ? buffer.viewStride : buffer.tensor.shape[1];
+      ld = buffer.view || buffer.halfView ? buffer.viewStride
+                                          : buffer.tensor.shape[1];
       const float *base =
-          buffer.view ? buffer.view : buffer.tensor.data.data();
+          buffer.view ? buffer.view : materialize(buffer).tensor.data.data();
       return base + region.offsets[0] * ld + region.offsets[1];
     };
     int64_t lda, ldb, ldc = outTensor->shape[1];
     float *c = outTensor->data.data() + to[0] * ldc + to[1];
     const float *lhs = operand(lhsRegion, lda);
-    const float *rhs = operand(rhsRegion, ldb);
+    const uint16_t *halfRhs = nullptr;
+    const float *rhs = nullptr;
+    if (const Buffer &b = rawBufferOf(rank, rhsRegion.buffer); b.halfView) {
+      ldb = b.viewStride;
+      halfRhs = b.halfView + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
+    } else {
+      rhs = operand(rhsRegion, ldb);
+    }
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
     // A transposed rhs (n × k rows of a table) is copied into k × n once per
@@ -604,8 +670,12 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     // host threads share it even when a wait has fewer tiles than threads.
     for (auto [from, cols] : runtime::gemmColumnRanges(m, n, k, threads))
       rank.pending.push_back([=] {
-        runtime::gemm(lhs, lda, rhs + from, ldb, c + from, ldc, m, cols, k,
-                      accumulate);
+        if (halfRhs)
+          runtime::gemm(lhs, lda, halfRhs + from, ldb, c + from, ldc, m, cols,
+                        k, accumulate);
+        else
+          runtime::gemm(lhs, lda, rhs + from, ldb, c + from, ldc, m, cols, k,
+                        accumulate);
         for (int64_t i = 0; i < m; ++i)
           runtime::roundBufferToDType(c + i * ldc + from, cols, outType);
       });
@@ -867,6 +937,7 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     return issueGatherRows(rank, gather);
   if (isa<gt::WaitOp>(op)) {
     flush(rank);
+    releaseDead(rank);
     for (Value t : op->getOperands()) {
       Token &token = rank.tokenTable[rank.tokens[t]];
       token.waited = true;

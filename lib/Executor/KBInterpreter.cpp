@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallVectorExtras.h"
 
 #include <algorithm>
@@ -28,10 +29,18 @@ using namespace kb::exec;
 using runtime::HostTensor;
 
 static HostTensor matmul(const HostTensor &a, const HostTensor &b) {
+  if (a.isHalf())
+    return matmul(runtime::widened(a), b);
   int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
   HostTensor c = runtime::makeTensor(a.dtype, {m, n});
-  runtime::gemm(a.data.data(), k, b.data.data(), n, c.data.data(), n, m, n, k,
-                /*accumulate=*/false);
+  // A half weight is read as it is, widened inside the gemm: the reference
+  // holds no f32 copy of it.
+  if (b.isHalf())
+    runtime::gemm(a.data.data(), k, b.halves.data(), n, c.data.data(), n, m, n,
+                  k, /*accumulate=*/false);
+  else
+    runtime::gemm(a.data.data(), k, b.data.data(), n, c.data.data(), n, m, n,
+                  k, /*accumulate=*/false);
   runtime::roundBufferToDType(c.data.data(), c.data.size(), c.dtype);
   return c;
 }
@@ -198,6 +207,11 @@ public:
   };
   Ref operator[](Value v) { return Ref(*this, v); }
   void borrow(Value v, const HostTensor &t) { borrowed[v] = &t; }
+  /// Drops v's tensor (its last reader is done).
+  void release(Value v) {
+    own.erase(v);
+    borrowed.erase(v);
+  }
 
 private:
   llvm::DenseMap<Value, HostTensor> own;
@@ -248,6 +262,23 @@ static HostTensor lmHead(LMHeadOp op, const HostTensor &input,
   return out;
 }
 
+/// Whether every use of `v` is the weight (B) of a gemm, which reads a half
+/// tensor as it is; any other use needs its f32 values.
+static bool onlyGemmWeight(Value v) {
+  return llvm::all_of(v.getUses(), [](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (auto column = dyn_cast<ColumnParallelLinearOp>(user))
+      return use.get() == column.getWeight() && use.get() != column.getInput();
+    if (auto row = dyn_cast<RowParallelLinearOp>(user))
+      return use.get() == row.getWeight() && use.get() != row.getInput();
+    if (auto mm = dyn_cast<MatmulOp>(user))
+      return use.get() == mm.getRhs() && use.get() != mm.getLhs();
+    if (auto fused = dyn_cast<MatmulAllReduceOp>(user))
+      return use.get() == fused.getRhs() && use.get() != fused.getLhs();
+    return false;
+  });
+}
+
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runKBProgram(const Program &program,
                        llvm::ArrayRef<HostTensor> inputs) {
@@ -256,16 +287,31 @@ kb::exec::runKBProgram(const Program &program,
   // values[r][v]: rank r's tensor for SSA value v.
   std::vector<Values> values(ranks);
   Block &body = program.entry.getBody().front();
+  // Each value's last reader: its tensor is dropped once that op is done,
+  // so the reference holds what is live, not every intermediate.
+  llvm::DenseMap<Value, Operation *> lastUser;
+  for (Operation &op : body)
+    for (Value v : op.getOperands())
+      lastUser[v] = &op;
   for (auto [i, arg] : llvm::enumerate(body.getArguments()))
     for (int64_t r = 0; r < ranks; ++r) {
       if (local)
         values[r][arg] = scatter(inputs[i], program.args[i].splitDim, r,
                                  program.worldSize, program.args[i].replicas);
+      else if (inputs[i].isHalf() && !onlyGemmWeight(arg))
+        values[r][arg] = runtime::widened(inputs[i]);
       else
         values[r].borrow(arg, inputs[i]);
     }
 
   for (Operation &op : body) {
+    // After the op (every path but an error's `continue`s or returns).
+    llvm::scope_exit releaseOperands([&] {
+      for (Value v : op.getOperands())
+        if (lastUser.lookup(v) == &op)
+          for (Values &vals : values)
+            vals.release(v);
+    });
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       SmallVector<HostTensor> results;
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {

@@ -403,6 +403,16 @@ HostTensor kb::exec::extractBox(const HostTensor &t,
   // Rows arrive in the box's order: appending them writes each element once,
   // where zero-filling first would touch the memory twice.
   box.data.reserve(std::max<int64_t>(box.numElements(), 0));
+  if (t.isHalf()) {
+    // A half tensor's box is widened as it is cut.
+    box.data.resize(std::max<int64_t>(box.numElements(), 0));
+    forEachRow(t.shape, offsets, sizes,
+               [&](int64_t src, int64_t dst, int64_t n) {
+                 runtime::halvesToFloats(t.halves.data() + src,
+                                         box.data.data() + dst, n);
+               });
+    return box;
+  }
   forEachRow(t.shape, offsets, sizes, [&](int64_t src, int64_t dst, int64_t n) {
     box.data.insert(box.data.end(), t.data.data() + src,
                     t.data.data() + src + n);
@@ -422,7 +432,7 @@ HostTensor kb::exec::scatter(const HostTensor &global, int64_t splitDim,
                              int64_t rank, int64_t worldSize,
                              int64_t replicas) {
   if (splitDim < 0)
-    return global;
+    return runtime::widened(global);
   SmallVector<int64_t> offsets(global.shape.size(), 0);
   SmallVector<int64_t> sizes(global.shape.begin(), global.shape.end());
   sizes[splitDim] /= worldSize / replicas;

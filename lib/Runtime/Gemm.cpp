@@ -23,30 +23,42 @@ void gemvAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 void gemvAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
               float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemmAVX512(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemmAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemvAVX512(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemvAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 } // namespace kb::runtime::detail
 
 namespace {
 using namespace kb::runtime::detail;
 
-void gemmPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
+template <typename TB>
+void gemmPortable(const float *a, int64_t lda, const TB *b, int64_t ldb,
                   float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
   blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
-void gemvPortable(const float *a, int64_t lda, const float *b, int64_t ldb,
+template <typename TB>
+void gemvPortable(const float *a, int64_t lda, const TB *b, int64_t ldb,
                   float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
-  Gemv<4>::run(a, lda, b, ldb, c, ldc, m, n, k);
+  Gemv<4, TB>::run(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
-using GemmFn = void (*)(const float *, int64_t, const float *, int64_t, float *,
+template <typename TB>
+using GemmFn = void (*)(const float *, int64_t, const TB *, int64_t, float *,
                         int64_t, int64_t, int64_t, int64_t);
 
-/// The blocked kernel and the small-M one of one instruction set.
-struct GemmImpl {
-  GemmFn blocked, gemv;
+/// The blocked kernel and the small-M one of one instruction set, for B of
+/// element type TB (f32, or f16 bits).
+template <typename TB> struct GemmImpl {
+  GemmFn<TB> blocked, gemv;
 };
 
-GemmImpl kernelFn(GemmKernel kernel) {
+template <typename TB> GemmImpl<TB> kernelFn(GemmKernel kernel) {
   switch (kernel) {
   case GemmKernel::AVX512:
     return {gemmAVX512, gemvAVX512};
@@ -55,17 +67,18 @@ GemmImpl kernelFn(GemmKernel kernel) {
   case GemmKernel::Portable:
     break;
   }
-  return {gemmPortable, gemvPortable};
+  return {gemmPortable<TB>, gemvPortable<TB>};
 }
 
-GemmImpl selectGemm() {
+template <typename TB> GemmImpl<TB> selectGemm() {
   for (GemmKernel kernel : {GemmKernel::AVX512, GemmKernel::AVX2})
     if (gemmKernelSupported(kernel))
-      return kernelFn(kernel);
-  return kernelFn(GemmKernel::Portable);
+      return kernelFn<TB>(kernel);
+  return kernelFn<TB>(GemmKernel::Portable);
 }
 
-void run(GemmImpl impl, const float *a, int64_t lda, const float *b,
+template <typename TB>
+void run(GemmImpl<TB> impl, const float *a, int64_t lda, const TB *b,
          int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
          bool accumulate) {
   if (m <= 0 || n <= 0)
@@ -87,7 +100,8 @@ bool kb::runtime::gemmKernelSupported(GemmKernel kernel) {
   case GemmKernel::AVX512:
     return __builtin_cpu_supports("avx512f");
   case GemmKernel::AVX2:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
   case GemmKernel::Portable:
     return true;
   }
@@ -97,13 +111,27 @@ bool kb::runtime::gemmKernelSupported(GemmKernel kernel) {
 void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
                            const float *b, int64_t ldb, float *c, int64_t ldc,
                            int64_t m, int64_t n, int64_t k, bool accumulate) {
-  run(kernelFn(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  run(kernelFn<float>(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
+                           const uint16_t *b, int64_t ldb, float *c,
+                           int64_t ldc, int64_t m, int64_t n, int64_t k,
+                           bool accumulate) {
+  run(kernelFn<uint16_t>(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
 void kb::runtime::gemm(const float *a, int64_t lda, const float *b, int64_t ldb,
                        float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                        bool accumulate) {
-  static const GemmImpl impl = selectGemm();
+  static const GemmImpl<float> impl = selectGemm<float>();
+  run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
+                       int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
+                       int64_t k, bool accumulate) {
+  static const GemmImpl<uint16_t> impl = selectGemm<uint16_t>();
   run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 

@@ -20,4 +20,16 @@ void gemvAVX2(const float *a, int64_t lda, const float *b, int64_t ldb, float *c
           int64_t ldc, int64_t m, int64_t n, int64_t k) {
   Gemv<8>::run(a, lda, b, ldb, c, ldc, m, n, k);
 }
+
+// The same kernels with B as f16 bits, widened in B's packing or as it
+// streams.
+void gemmAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+               float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  blockedGemm<6, 16, 256, MicroKernel<6, 16, 8>>(a, lda, b, ldb, c, ldc, m, n, k);
+}
+
+void gemvAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+               float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  Gemv<8, uint16_t>::run(a, lda, b, ldb, c, ldc, m, n, k);
+}
 } // namespace kb::runtime::detail

@@ -11,15 +11,60 @@
 #ifndef KB_LIB_RUNTIME_GEMMBLOCKED_H
 #define KB_LIB_RUNTIME_GEMMBLOCKED_H
 
+#include "kb/Runtime/DType.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#if defined(__AVX512F__) || defined(__F16C__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace {
+
+/// dst[0 : n] = B's elements src[0 : n] as f32: a copy for f32, a conversion
+/// for f16 bits, with the widest conversion the file is compiled for (f16 is
+/// exact in f32, so every instance gives the same values).
+inline void rowToF32(const float *src, float *dst, int64_t n) {
+  // Vector moves, not memcpy: GCC makes a variable-length memcpy a
+  // `rep movsq`, whose start-up cost dominated a 32-float panel row (a
+  // quarter of a small-tile run).
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+#endif
+#if defined(__AVX__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i)
+    dst[i] = src[i];
+}
+inline void rowToF32(const uint16_t *src, float *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(dst + i, _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(
+                                  reinterpret_cast<const __m256i *>(src + i))));
+#endif
+#if defined(__F16C__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i *>(src + i))));
+#endif
+  for (; i < n; ++i)
+    dst[i] = kb::runtime::halfToFloat(src[i]);
+}
+inline float toF32(float x) { return x; }
+inline float toF32(uint16_t x) { return kb::runtime::halfToFloat(x); }
 
 constexpr int64_t kMC = 144; // rows of A per block (a multiple of MR)
 constexpr int64_t kNC = 3072;
+/// Column blocks of B up to this wide read A unpacked (blockedGemm).
+constexpr int64_t kUnpackedANC = 256;
 
 /// C tile (MR × NR, leading dimension ldc) += A panel · B panel, for the
 /// first mr × nr of it; panels are packed and zero-padded to MR / NR.
@@ -42,8 +87,12 @@ template <int MR, int NR, int VL> struct MicroKernel {
   // would cost an add, to turn -0.0 into +0.0).
   static inline Vec broadcast(float x) { return -Vec{} + x; }
 
+  /// A is a packed panel (element (i, p) at a[p * MR + i]) or, with
+  /// kUnpackedA, MR whole rows read in place (a[i * lda + p]).
+  template <bool kUnpackedA = false>
   static inline void run(int64_t kc, const float *a, const float *b, float *c,
-                         int64_t ldc, int64_t mr, int64_t nr) {
+                         int64_t ldc, int64_t mr, int64_t nr,
+                         int64_t lda = 0) {
     Vec acc[MR][kVecs];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kVecs; ++j)
@@ -53,7 +102,7 @@ template <int MR, int NR, int VL> struct MicroKernel {
       for (int j = 0; j < kVecs; ++j)
         bv[j] = load(b + p * NR + j * VL);
       for (int i = 0; i < MR; ++i) {
-        Vec av = broadcast(a[p * MR + i]);
+        Vec av = broadcast(kUnpackedA ? a[i * lda + p] : a[p * MR + i]);
         for (int j = 0; j < kVecs; ++j)
           acc[i][j] += av * bv[j];
       }
@@ -77,8 +126,8 @@ template <int MR, int NR, int VL> struct MicroKernel {
 /// The blocked loop nest around one micro-kernel shape. KC, the panel depth,
 /// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
 /// together; it is per kernel because NR differs.
-template <int MR, int NR, int KC, typename Kernel>
-inline void blockedGemm(const float *a, int64_t lda, const float *b,
+template <int MR, int NR, int KC, typename Kernel, typename TB>
+inline void blockedGemm(const float *a, int64_t lda, const TB *b,
                         int64_t ldb, float *c, int64_t ldc, int64_t m,
                         int64_t n, int64_t k) {
   thread_local std::vector<float> packedA, packedB;
@@ -88,24 +137,57 @@ inline void blockedGemm(const float *a, int64_t lda, const float *b,
     int64_t nc = std::min(kNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
       int64_t kc = std::min<int64_t>(KC, k - pc);
-      // Pack B[pc : pc+kc, jc : jc+nc] into NR-wide panels, zero-padded.
-      for (int64_t jr = 0; jr < nc; jr += NR) {
-        float *panel = packedB.data() + (jr / NR) * NR * kc;
-        int64_t nr = std::min<int64_t>(NR, nc - jr);
-        for (int64_t p = 0; p < kc; ++p) {
-          const float *row = b + (pc + p) * ldb + jc + jr;
-          float *dst = panel + p * NR;
-          std::memcpy(dst, row, nr * sizeof(float));
+      // Pack B[pc : pc+kc, jc : jc+nc] into NR-wide panels, zero-padded
+      // (and converted to f32: f16 weights are widened here, once per use).
+      // Row by row of B, each row's nc elements in one sweep: a weight
+      // viewed in place has rows a whole global row apart (a page or more),
+      // which the prefetcher does not follow, so a panel-by-panel pack took
+      // one cache miss per NR elements (a tenth of a prefill run).
+      for (int64_t p = 0; p < kc; ++p) {
+        const TB *row = b + (pc + p) * ldb + jc;
+        // The row 8 ahead, every cache line of it: the rows are too far
+        // apart for the hardware to fetch them early.
+        if (p + 8 < kc) {
+          const char *ahead =
+              reinterpret_cast<const char *>(b + (pc + p + 8) * ldb + jc);
+          for (int64_t at = 0; at < nc * int64_t(sizeof(TB)); at += 64)
+            __builtin_prefetch(ahead + at);
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          float *dst = packedB.data() + (jr / NR) * NR * kc + p * NR;
+          int64_t nr = std::min<int64_t>(NR, nc - jr);
+          rowToF32(row + jr, dst, nr);
           std::fill(dst + nr, dst + NR, 0.0f);
         }
       }
+      // With few columns of B per call (a device tile's 128 or 172), a
+      // packed A panel would serve only nc / NR micro-tiles, and packing A
+      // (the large operand of a tall tile) was a quarter of a prefill run:
+      // whole MR-row panels of A are then read in place, each row a stream
+      // the prefetcher follows; only a last partial panel is packed.
+      bool unpackedA = nc <= kUnpackedANC;
       for (int64_t ic = 0; ic < m; ic += kMC) {
         int64_t mc = std::min(kMC, m - ic);
+        if (unpackedA) {
+          int64_t whole = mc / MR * MR;
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            int64_t nr = std::min<int64_t>(NR, nc - jr);
+            const float *bp = packedB.data() + (jr / NR) * NR * kc;
+            for (int64_t ir = 0; ir < whole; ir += MR)
+              Kernel::template run<true>(kc, a + (ic + ir) * lda + pc, bp,
+                                         c + (ic + ir) * ldc + jc + jr, ldc,
+                                         MR, nr, lda);
+          }
+          if (whole == mc)
+            continue;
+          // The last rows: packed below as one partial panel.
+        }
         // Pack A[ic : ic+mc, pc : pc+kc] into MR-tall panels, zero-padded.
         // Written in panel order (one MR-long column at a time, from MR row
         // streams the prefetcher follows), not row by row with a stride of
         // MR: with n small, packing A is a good part of the work.
-        for (int64_t ir = 0; ir < mc; ir += MR) {
+        int64_t first = unpackedA ? mc / MR * MR : 0;
+        for (int64_t ir = first; ir < mc; ir += MR) {
           float *panel = packedA.data() + (ir / MR) * MR * kc;
           int64_t mr = std::min<int64_t>(MR, mc - ir);
           const float *rows = a + (ic + ir) * lda + pc;
@@ -120,7 +202,7 @@ inline void blockedGemm(const float *a, int64_t lda, const float *b,
         for (int64_t jr = 0; jr < nc; jr += NR) {
           int64_t nr = std::min<int64_t>(NR, nc - jr);
           const float *bp = packedB.data() + (jr / NR) * NR * kc;
-          for (int64_t ir = 0; ir < mc; ir += MR) {
+          for (int64_t ir = first; ir < mc; ir += MR) {
             int64_t mr = std::min<int64_t>(MR, mc - ir);
             Kernel::run(kc, packedA.data() + (ir / MR) * MR * kc, bp,
                         c + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
@@ -136,7 +218,8 @@ inline void blockedGemm(const float *a, int64_t lda, const float *b,
 /// R rows of C stays in registers across those kP rows. With few rows of A,
 /// packing B (a copy of all of it) costs as much as the product itself; this
 /// reads each weight once, as a decode step's matrix-vector products need.
-template <int VL> struct Gemv {
+/// B is f32 or f16 bits (TB), converted as it streams.
+template <int VL, typename TB = float> struct Gemv {
   typedef float Vec __attribute__((vector_size(VL * 4)));
   typedef float VecU
       __attribute__((vector_size(VL * 4), aligned(4), may_alias));
@@ -149,24 +232,41 @@ template <int VL> struct Gemv {
     *reinterpret_cast<VecU *>(p) = v;
   }
   static inline Vec broadcast(float x) { return -Vec{} + x; }
+  static inline Vec loadB(const float *p) { return load(p); }
+  static inline Vec loadB(const uint16_t *p) {
+#if defined(__AVX512F__)
+    if constexpr (VL == 16)
+      return (Vec)_mm512_maskz_cvtph_ps(0xffff, 
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+#endif
+#if defined(__F16C__)
+    if constexpr (VL == 8)
+      return (Vec)_mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+#endif
+    float v[VL];
+    for (int i = 0; i < VL; ++i)
+      v[i] = kb::runtime::halfToFloat(p[i]);
+    return load(v);
+  }
 
   /// kp (<= kP) rows of B starting at row p into the R rows of C.
   template <int R>
-  static inline void rows(const float *a, int64_t lda, const float *b,
+  static inline void rows(const float *a, int64_t lda, const TB *b,
                           int64_t ldb, float *c, int64_t ldc, int64_t n,
                           int64_t p, int kp) {
     Vec av[R][kP];
     for (int i = 0; i < R; ++i)
       for (int q = 0; q < kP; ++q)
         av[i][q] = broadcast(q < kp ? a[i * lda + p + q] : 0.0f);
-    const float *br[kP];
+    const TB *br[kP];
     for (int q = 0; q < kP; ++q)
       br[q] = b + (p + (q < kp ? q : 0)) * ldb;
     int64_t j = 0;
     for (; j + VL <= n; j += VL) {
       Vec bv[kP];
       for (int q = 0; q < kP; ++q)
-        bv[q] = load(br[q] + j);
+        bv[q] = loadB(br[q] + j);
       for (int i = 0; i < R; ++i) {
         Vec acc = load(c + i * ldc + j);
         for (int q = 0; q < kP; ++q)
@@ -178,20 +278,20 @@ template <int VL> struct Gemv {
       for (int i = 0; i < R; ++i) {
         float acc = c[i * ldc + j];
         for (int q = 0; q < kp; ++q)
-          acc += a[i * lda + p + q] * br[q][j];
+          acc += a[i * lda + p + q] * toF32(br[q][j]);
         c[i * ldc + j] = acc;
       }
   }
 
   template <int R>
-  static void block(const float *a, int64_t lda, const float *b, int64_t ldb,
+  static void block(const float *a, int64_t lda, const TB *b, int64_t ldb,
                     float *c, int64_t ldc, int64_t n, int64_t k) {
     for (int64_t p = 0; p < k; p += kP)
       rows<R>(a, lda, b, ldb, c, ldc, n, p,
               static_cast<int>(std::min<int64_t>(kP, k - p)));
   }
 
-  static void run(const float *a, int64_t lda, const float *b, int64_t ldb,
+  static void run(const float *a, int64_t lda, const TB *b, int64_t ldb,
                   float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
     for (int64_t i = 0; i < m; i += 8) {
       const float *ai = a + i * lda;

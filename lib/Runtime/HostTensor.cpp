@@ -80,6 +80,34 @@ int64_t kb::runtime::checkedNumElements(llvm::ArrayRef<int64_t> shape) {
 
 int64_t HostTensor::numElements() const { return checkedNumElements(shape); }
 
+void HostTensor::widen() {
+  if (!isHalf())
+    return;
+  data.resize(halves.size());
+  halvesToFloats(halves.data(), data.data(), halves.size());
+  HalfData().swap(halves);
+}
+
+void HostTensor::narrow() {
+  if (dtype != DType::F16 || isHalf() || data.empty())
+    return;
+  halves.resize(data.size());
+  for (size_t i = 0; i < data.size(); ++i)
+    halves[i] = floatToHalf(data[i]);
+  TensorData().swap(data);
+}
+
+HostTensor kb::runtime::widened(const HostTensor &t) {
+  if (!t.isHalf())
+    return t;
+  HostTensor w;
+  w.dtype = t.dtype;
+  w.shape = t.shape;
+  w.data.resize(t.halves.size());
+  halvesToFloats(t.halves.data(), w.data.data(), t.halves.size());
+  return w;
+}
+
 HostTensor kb::runtime::makeTensor(DType dtype, llvm::ArrayRef<int64_t> shape) {
   HostTensor t;
   t.dtype = dtype;

@@ -279,7 +279,8 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
 }
 
 llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
-                                                std::optional<DType> expected) {
+                                                std::optional<DType> expected,
+                                                bool keepHalf) {
   // What is read is bounded by what the header says: the header first (at
   // most kMaxNpyHeaderBytes), then the data only if the file's length is
   // exactly what the header announces.
@@ -318,6 +319,14 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
   HostTensor t;
   t.dtype = header->dtype;
   t.shape = header->shape;
+  if (keepHalf && header->dtype == DType::F16 && header->count > 0) {
+    // Little-endian f16 bits are the tensor's own: read as they are.
+    t.halves.resize(header->count);
+    if (llvm::Error e = file->read(header->dataStart, 2 * header->count,
+                                   reinterpret_cast<char *>(t.halves.data())))
+      return std::move(e);
+    return t;
+  }
   t.data.resize(header->count);
   if (header->dtype == DType::F16) {
     constexpr int64_t kBlock = int64_t(1) << 20;
@@ -374,7 +383,10 @@ std::string kb::runtime::serializeNpy(const HostTensor &t) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  if (t.dtype == DType::F16) {
+  if (t.isHalf()) {
+    out.append(reinterpret_cast<const char *>(t.halves.data()),
+               2 * t.halves.size());
+  } else if (t.dtype == DType::F16) {
     out.reserve(out.size() + 2 * t.data.size());
     for (float v : t.data) {
       uint16_t h = floatToHalf(v);

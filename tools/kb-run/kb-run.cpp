@@ -321,7 +321,10 @@ loadInputs(const Program &program) {
       result.push_back(std::move(t));
       continue;
     }
-    llvm::Expected<HostTensor> t = runtime::readNpy(inputs[i], spec.dtype);
+    // f16 inputs stay 16-bit (the weights are most of a run's memory); the
+    // gemms widen them as they read them.
+    llvm::Expected<HostTensor> t =
+        runtime::readNpy(inputs[i], spec.dtype, /*keepHalf=*/true);
     if (!t)
       return t.takeError();
     if (t->dtype != spec.dtype)

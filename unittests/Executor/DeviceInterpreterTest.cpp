@@ -174,6 +174,83 @@ TEST_F(DeviceInterpreterTest, TileTimeIsTheCostModelsFormula) {
   EXPECT_NEAR(results[0].data[0], dot, std::abs(dot) * 1e-3 + 1e-3);
 }
 
+/// %c is read by two gemms after waits (its data is freed only after the
+/// second), and %e by three; f = (a·b)·e, g = ((a·b)·e)·e.
+const char *kChain = R"(
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @chain(%a: memref<64x256xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+                   %b: memref<256x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+                   %e: memref<128x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      -> (memref<64x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<64x128xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<64x256xf16>, tensor<256x128xf16>, tensor<128x128xf16>) -> (tensor<64x128xf16>, tensor<64x128xf16>),
+                  kb.arg_split_dims = array<i64: -1, -1, -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %c = gemm_tile.alloc : memref<64x128xf16, #gemm_tile.cube<0>>
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [64, 128, 256] k_chunk 256
+        : memref<64x256xf16, #gemm_tile.cube<0>>, memref<256x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+    %d = gemm_tile.alloc : memref<64x128xf16, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.matmul pe 0 %c [0, 0], %e [0, 0] to %d [0, 0] sizes [64, 128, 128] k_chunk 128
+        : memref<64x128xf16, #gemm_tile.cube<0>>, memref<128x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2
+    %f = gemm_tile.alloc : memref<64x128xf16, #gemm_tile.cube<0>>
+    %t3 = gemm_tile.matmul pe 1 %c [0, 0], %e [0, 0] to %f [0, 0] sizes [64, 128, 128] k_chunk 128
+        : memref<64x128xf16, #gemm_tile.cube<0>>, memref<128x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3
+    %g = gemm_tile.alloc : memref<64x128xf16, #gemm_tile.cube<0>>
+    %t4 = gemm_tile.matmul pe 0 %d [0, 0], %e [0, 0] to %g [0, 0] sizes [64, 128, 128] k_chunk 128
+        : memref<64x128xf16, #gemm_tile.cube<0>>, memref<128x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t4
+    return %f, %g : memref<64x128xf16, #gemm_tile.cube<0>>, memref<64x128xf16, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, HalfInputsAndFreedBuffersGiveTheSameResults) {
+  llvm::SmallVector<HostTensor> wide = {
+      runtime::randomTensor(DType::F16, {64, 256}, 1),
+      runtime::randomTensor(DType::F16, {256, 128}, 2),
+      runtime::randomTensor(DType::F16, {128, 128}, 3)};
+  for (HostTensor &t : wide)
+    for (float &v : t.data)
+      v = runtime::roundToDType(v * 0.125f, DType::F16);
+  llvm::SmallVector<HostTensor> half = wide;
+  for (HostTensor &t : half)
+    t.narrow();
+  DeviceRun wideRun, halfRun;
+  llvm::SmallVector<HostTensor> fromWide = run(kChain, wide, wideRun);
+  llvm::SmallVector<HostTensor> fromHalf = run(kChain, half, halfRun);
+  ASSERT_EQ(fromWide.size(), 2u);
+  ASSERT_EQ(fromHalf.size(), 2u);
+  for (size_t r = 0; r < 2; ++r)
+    EXPECT_EQ(fromHalf[r].data, fromWide[r].data) << "result " << r;
+  // Against double-precision products, each rounded to f16 as the device
+  // rounds every gemm's result.
+  auto product = [](const std::vector<double> &x, const std::vector<double> &y,
+                    int m, int k, int n) {
+    std::vector<double> z(m * n);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double sum = 0;
+        for (int p = 0; p < k; ++p)
+          sum += x[i * k + p] * y[p * n + j];
+        z[i * n + j] = runtime::roundToDType(static_cast<float>(sum), DType::F16);
+      }
+    return z;
+  };
+  auto values = [](const HostTensor &t) {
+    return std::vector<double>(t.data.begin(), t.data.end());
+  };
+  std::vector<double> c = product(values(wide[0]), values(wide[1]), 64, 256, 128);
+  std::vector<double> f = product(c, values(wide[2]), 64, 128, 128);
+  std::vector<double> g = product(f, values(wide[2]), 64, 128, 128);
+  for (auto [got, expected] : {std::pair{&fromHalf[0], &f}, {&fromHalf[1], &g}})
+    for (size_t i = 0; i < expected->size(); ++i)
+      EXPECT_NEAR(got->data[i], (*expected)[i],
+                  4e-3 * (1 + std::abs((*expected)[i])))
+          << "element " << i;
+}
+
 /// A cost-only run (estimateDeviceProgram) has every figure and trace event
 /// of the numeric run, exactly.
 void expectSameCosts(const DeviceRun &numeric, const DeviceRun &cost) {

@@ -62,6 +62,53 @@ TEST_P(GemmTest, MatchesNaiveDoubleAccumulation) {
   }
 }
 
+// B held as f16 bits: the result is that of the f32 gemm on the widened B,
+// bit for bit (the kernels widen exactly and sum in the same order), and
+// within the f32 tolerance of a double-precision product of the f16 values.
+TEST_P(GemmTest, HalfWeightsMatchTheWidenedProduct) {
+  auto [kernel, c] = GetParam();
+  if (!gemmKernelSupported(kernel))
+    GTEST_SKIP() << "this CPU cannot run the variant";
+  std::vector<float> a(std::max<int64_t>(c.m * c.lda, 1)),
+      out(std::max<int64_t>(c.m * c.ldc, 1));
+  std::vector<uint16_t> half(std::max<int64_t>(c.k * c.ldb, 1));
+  uint32_t state = 777;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  };
+  for (float &v : a)
+    v = next();
+  for (uint16_t &h : half)
+    h = floatToHalf(next() * 4.0f);
+  std::vector<float> wide(half.size());
+  for (size_t i = 0; i < half.size(); ++i)
+    wide[i] = halfToFloat(half[i]);
+  for (float &v : out)
+    v = next();
+  std::vector<float> before = out, widened = out;
+  gemmWith(kernel, a.data(), c.lda, half.data(), c.ldb, out.data(), c.ldc, c.m,
+           c.n, c.k, c.accumulate);
+  gemmWith(kernel, a.data(), c.lda, wide.data(), c.ldb, widened.data(), c.ldc,
+           c.m, c.n, c.k, c.accumulate);
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.ldc; ++j) {
+      if (j >= c.n) {
+        EXPECT_EQ(out[i * c.ldc + j], before[i * c.ldc + j]);
+        continue;
+      }
+      EXPECT_EQ(out[i * c.ldc + j], widened[i * c.ldc + j])
+          << "at " << i << "," << j;
+      double expected = c.accumulate ? before[i * c.ldc + j] : 0.0;
+      for (int64_t p = 0; p < c.k; ++p)
+        expected += static_cast<double>(a[i * c.lda + p]) *
+                    halfToFloat(half[p * c.ldb + j]);
+      EXPECT_NEAR(out[i * c.ldc + j], expected, 4e-5 * (c.k + 1))
+          << "at " << i << "," << j;
+    }
+  }
+}
+
 std::string
 caseName(const ::testing::TestParamInfo<std::tuple<GemmKernel, Case>> &info) {
   GemmKernel kernel = std::get<0>(info.param);

@@ -38,19 +38,37 @@ template <typename T> struct TensorAllocator {
 };
 
 using TensorData = std::vector<float, TensorAllocator<float>>;
+using HalfData = std::vector<uint16_t, TensorAllocator<uint16_t>>;
 
 /// A dense row-major tensor. Values are held as f32 that are exactly
 /// representable in `dtype`: an f16 tensor holds f32 values rounded to f16,
 /// which lets one f32 kernel serve every dtype with f32 accumulation.
+///
+/// An f16 tensor may instead keep its elements as f16 bits in `halves`
+/// (`data` empty; isHalf()): half the memory of the f32 form. kb-run reads
+/// its f16 .npy inputs this way, since the weights are most of a run's
+/// memory. Only the readers that say so take a half tensor (the gemm's B
+/// operand, extractBox, serializeNpy); anything else first calls widen().
 struct HostTensor {
   DType dtype = DType::F32;
   llvm::SmallVector<int64_t, 4> shape;
   TensorData data;
+  HalfData halves;
 
   int64_t numElements() const;
   /// Bytes the tensor takes in its dtype (what the device stores).
   size_t storageBytes() const { return numElements() * dtypeSize(dtype); }
+  /// Whether the elements are in `halves` rather than `data`.
+  bool isHalf() const { return !halves.empty(); }
+  /// Moves the elements from `halves` to `data` (exact); no-op otherwise.
+  void widen();
+  /// Moves the elements from `data` to `halves` (an f16 tensor's values are
+  /// exact f16, so nothing is rounded); no-op for other dtypes.
+  void narrow();
 };
+
+/// The tensor with its elements in `data` (a copy, widened if half).
+HostTensor widened(const HostTensor &t);
 
 /// Elements in a tensor of `shape`, or -1 when the count overflows int64 or a
 /// dimension is negative.

@@ -27,6 +27,12 @@ namespace kb::runtime {
 /// dimensions lda, ldb, ldc, accumulating in f32.
 void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
           int64_t ldc, int64_t m, int64_t n, int64_t k, bool accumulate);
+/// The same with B held as f16 bits (an f16 weight kept 16-bit on the host):
+/// each element is widened to f32 (exactly) as the kernel reads it, in B's
+/// packing or, for few rows of A, as B streams. The sums are those of the f32
+/// gemm on the widened B.
+void gemm(const float *a, int64_t lda, const uint16_t *b, int64_t ldb, float *c,
+          int64_t ldc, int64_t m, int64_t n, int64_t k, bool accumulate);
 
 /// Products of at most this many rows of A take the unpacked, B-streaming
 /// kernel (a matrix-vector product per row group), more the packed one.
@@ -48,6 +54,9 @@ bool gemmKernelSupported(GemmKernel kernel);
 void gemmWith(GemmKernel kernel, const float *a, int64_t lda, const float *b,
               int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
               int64_t k, bool accumulate);
+void gemmWith(GemmKernel kernel, const float *a, int64_t lda,
+              const uint16_t *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
+              int64_t n, int64_t k, bool accumulate);
 
 /// out = 0.5·x·(1 + tanh(y)) with y = √(2/π)·(x + 0.044715·x³), in f32,
 /// computed as x / (1 + e^(-2y)).

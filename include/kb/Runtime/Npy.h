@@ -32,9 +32,11 @@ parseNpy(llvm::StringRef bytes, llvm::StringRef name,
 
 /// Reads and parses the .npy file at `path`, which must be a regular file;
 /// only the header is read before its length has been checked against the
-/// file's.
+/// file's. With `keepHalf`, an f16 file gives a half tensor
+/// (HostTensor::isHalf: its bits as they are in the file, half the memory).
 llvm::Expected<HostTensor>
-readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt);
+readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt,
+        bool keepHalf = false);
 
 /// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as
 /// '<f4', i32 as '<i4', i64 as '<i8').
