@@ -3,6 +3,8 @@
 #include "kb/Device/CostModel.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <vector>
 
 using namespace kb;
 
@@ -58,25 +60,107 @@ PEWork kb::ropeWork(int64_t rows, int64_t cols, int64_t elementBytes,
 }
 
 double kb::peSeconds(const DeviceDescription &device, const PEWork &work) {
-  double rate = (work.f32 ? device.peGflopsF32 : device.peGflops) * 1e9;
-  double perPeBandwidth = device.cubePeGBps * 1e9 / device.pesPerCube;
-  return std::max(work.flops / rate, work.bytes / perPeBandwidth);
+  double rate = (work.f32 ? device.peGflopsF32 : device.peGflops) * 1e9 *
+                device.computeEfficiencyPermille / 1000;
+  double perPeBandwidth = device.cubePeGBps * 1e9 *
+                          device.memoryEfficiencyPermille / 1000 /
+                          device.pesPerCube;
+  return device.kernelLaunchNs * 1e-9 +
+         std::max(work.flops / rate, work.bytes / perPeBandwidth);
+}
+
+int64_t kb::cubeHops(const DeviceDescription &device, int64_t from,
+                     int64_t to) {
+  if (from == to)
+    return 0;
+  if (device.meshCols <= 0)
+    return 1;
+  int64_t cols = device.meshCols;
+  return std::abs(from / cols - to / cols) + std::abs(from % cols - to % cols);
+}
+
+int64_t kb::farthestCubeHops(const DeviceDescription &device) {
+  if (device.cubes <= 1)
+    return 0;
+  if (device.meshCols <= 0)
+    return 1;
+  // Opposite corners; a partial last row still starts at column 0.
+  int64_t cols = std::min(device.meshCols, device.cubes);
+  int64_t rows = (device.cubes + cols - 1) / cols;
+  return (rows - 1) + (cols - 1);
+}
+
+double kb::meanCubeHops(const DeviceDescription &device) {
+  if (device.cubes <= 1)
+    return 0;
+  if (device.meshCols <= 0)
+    return 1;
+  // Sum over ordered pairs of cubes, by rows and columns separately, in
+  // O(cubes): placement asks for every copy it prices.
+  int64_t n = device.cubes, cols = std::min(device.meshCols, n);
+  std::vector<int64_t> perRow, perCol(cols, 0);
+  for (int64_t c = 0; c < n; ++c) {
+    if (c / cols >= static_cast<int64_t>(perRow.size()))
+      perRow.push_back(0);
+    ++perRow[c / cols];
+    ++perCol[c % cols];
+  }
+  // Σ over ordered pairs of |i - j| weighted by the counts, in one pass:
+  // each j against every i < j, from the running sums of c_i and i · c_i.
+  auto sumOfDistances = [](const std::vector<int64_t> &counts) {
+    double sum = 0, before = 0, weighted = 0;
+    for (size_t j = 0; j < counts.size(); ++j) {
+      sum += counts[j] * (static_cast<double>(j) * before - weighted);
+      before += counts[j];
+      weighted += static_cast<double>(j) * counts[j];
+    }
+    return 2 * sum;
+  };
+  double pairs = static_cast<double>(n) * (n - 1);
+  return (sumOfDistances(perRow) + sumOfDistances(perCol)) / pairs;
+}
+
+double kb::dmaLatencySeconds(const DeviceDescription &device, double hops) {
+  double local = device.dmaLatencyLocalNs, far = device.dmaLatencyFarCubeNs;
+  int64_t farthest = farthestCubeHops(device);
+  if (hops <= 0 || farthest == 0)
+    return local * 1e-9;
+  return (local + (far - local) * hops / farthest) * 1e-9;
+}
+
+/// A DMA's bytes at the rate of its path: the cube's memory within a cube,
+/// the mesh link between cubes.
+static double dmaTransferSeconds(const DeviceDescription &device, double bytes,
+                                 bool withinCube) {
+  if (withinCube)
+    return bytes / (device.cubePeGBps * 1e9 *
+                    device.memoryEfficiencyPermille / 1000);
+  return bytes / (device.cubeCubeGBps * 1e9);
+}
+
+double kb::dmaSeconds(const DeviceDescription &device, double bytes,
+                      int64_t from, int64_t to) {
+  return dmaLatencySeconds(device, cubeHops(device, from, to)) +
+         dmaTransferSeconds(device, bytes, from == to);
 }
 
 double kb::dmaSeconds(const DeviceDescription &device, double bytes,
                       bool withinCube) {
-  return bytes / ((withinCube ? device.cubePeGBps : device.cubeCubeGBps) * 1e9);
+  return dmaLatencySeconds(device, withinCube ? 0 : meanCubeHops(device)) +
+         dmaTransferSeconds(device, bytes, withinCube);
 }
 
 double kb::ringStepSeconds(const DeviceDescription &device, double chunkBytes) {
-  return chunkBytes / (device.linkGBps * 1e9);
+  return device.ringStepLatencyNs * 1e-9 + chunkBytes / (device.linkGBps * 1e9);
 }
 
 double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
                             int64_t worldSize) {
   if (worldSize <= 1)
     return 0;
-  return 2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
+  // 2 (W - 1) steps, each of the step latency and a 1/W chunk.
+  return 2.0 * (worldSize - 1) * device.ringStepLatencyNs * 1e-9 +
+         2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
 }
 
 double kb::ringHalfSeconds(const DeviceDescription &device, double bytes,

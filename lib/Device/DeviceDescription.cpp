@@ -11,10 +11,13 @@
 using namespace kb;
 
 namespace {
-/// One field per row: its name in IR and JSON, and where it lives.
+/// One field per row: its name in IR and JSON, where it lives, and the least
+/// value it may take (rates and sizes are positive; latencies, and the mesh
+/// width that is 0 without a mesh, may be 0).
 struct Field {
   llvm::StringLiteral name;
   int64_t DeviceDescription::*member;
+  int64_t least = 1;
 };
 constexpr Field kFields[] = {
     {"cubes", &DeviceDescription::cubes},
@@ -26,22 +29,89 @@ constexpr Field kFields[] = {
     {"cube_cube_gbps", &DeviceDescription::cubeCubeGBps},
     {"link_gbps", &DeviceDescription::linkGBps},
     {"cube_memory_mib", &DeviceDescription::cubeMemoryMiB},
+    {"mesh_cols", &DeviceDescription::meshCols, 0},
+    {"ring_step_latency_ns", &DeviceDescription::ringStepLatencyNs, 0},
+    {"dma_latency_local_ns", &DeviceDescription::dmaLatencyLocalNs, 0},
+    {"dma_latency_far_cube_ns", &DeviceDescription::dmaLatencyFarCubeNs, 0},
+    {"kernel_launch_ns", &DeviceDescription::kernelLaunchNs, 0},
+    {"compute_efficiency_permille",
+     &DeviceDescription::computeEfficiencyPermille},
+    {"memory_efficiency_permille",
+     &DeviceDescription::memoryEfficiencyPermille},
 };
+
+/// The field names, for the message about an unknown one.
+std::string fieldNames() {
+  std::string names;
+  for (const Field &field : kFields)
+    names += (names.empty() ? "" : ", ") + field.name.str();
+  return names;
+}
 } // namespace
+
+/// The AHBM family's numbers (docs/Device.md names the source of each).
+static DeviceDescription ahbm() {
+  DeviceDescription d{DeviceDescription::Small{}};
+  d.cubes = 16;
+  d.meshCols = 4;
+  d.cubePeGBps = 2048;  // 8 PEs x 8 pseudo-channels x 32 GB/s
+  d.cubeCubeGBps = 128; // a UCIe link of the mesh
+  d.linkGBps = 128;     // our choice: the same UCIe link between SIPs
+  d.ringStepLatencyNs = 409;
+  d.dmaLatencyLocalNs = 77;
+  d.dmaLatencyFarCubeNs = 573;
+  d.kernelLaunchNs = 77; // our choice: one local access before a PE's work
+  d.memoryEfficiencyPermille = 830; // 27.2 TB/s of 128 x 256 GB/s
+  return d;
+}
+
+/// The built-in default.
+DeviceDescription::DeviceDescription() {}
+
+std::optional<DeviceDescription>
+DeviceDescription::preset(llvm::StringRef name) {
+  if (name == "small")
+    return DeviceDescription(Small{});
+  if (name == "ahbm")
+    return ahbm();
+  return std::nullopt;
+}
+
+std::string DeviceDescription::presetNames() { return "ahbm, small"; }
 
 std::string DeviceDescription::validate() const {
   for (const Field &field : kFields)
-    if (this->*field.member <= 0)
-      return ("device field '" + field.name + "' must be positive, got " +
+    if (this->*field.member < field.least)
+      return ("device field '" + field.name + "' must be " +
+              (field.least ? "positive" : "at least 0") + ", got " +
               llvm::Twine(this->*field.member))
           .str();
   // Limits that keep byte and FLOP arithmetic far from overflow.
   if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > kMaxCubeMemoryMiB ||
       peBufferKiB > (int64_t(1) << 30) || peGflops > (int64_t(1) << 30) ||
       peGflopsF32 > (int64_t(1) << 30) || cubePeGBps > (int64_t(1) << 30) ||
-      cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30))
+      cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30) ||
+      ringStepLatencyNs > (int64_t(1) << 30) ||
+      dmaLatencyLocalNs > (int64_t(1) << 30) ||
+      dmaLatencyFarCubeNs > (int64_t(1) << 30) ||
+      kernelLaunchNs > (int64_t(1) << 30))
     return "device description is beyond any AHBM machine (at most 4096 "
-           "cubes, 4096 PEs per cube, 2^30 of any rate or size)";
+           "cubes, 4096 PEs per cube, 2^30 of any rate, size or latency)";
+  for (auto [name, value] :
+       {std::pair{"compute_efficiency_permille", computeEfficiencyPermille},
+        std::pair{"memory_efficiency_permille", memoryEfficiencyPermille}})
+    if (value > 1000)
+      return ("device field '" + llvm::Twine(name) +
+              "' is a share of the peak rate, at most 1000 per mille, got " +
+              llvm::Twine(value))
+          .str();
+  if (dmaLatencyFarCubeNs < dmaLatencyLocalNs)
+    return ("a DMA to the farthest cube ('dma_latency_far_cube_ns' = " +
+            llvm::Twine(dmaLatencyFarCubeNs) +
+            ") cannot take less than one within a cube "
+            "('dma_latency_local_ns' = " +
+            llvm::Twine(dmaLatencyLocalNs) + ")")
+        .str();
   return "";
 }
 
@@ -96,16 +166,27 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
   if (!object)
     return llvm::createStringError(
         "a device description must be a JSON object");
+  // "preset": the built-in description the other keys change.
   DeviceDescription d;
+  if (const llvm::json::Value *preset = object->get("preset")) {
+    std::optional<llvm::StringRef> name = preset->getAsString();
+    std::optional<DeviceDescription> base =
+        name ? DeviceDescription::preset(*name) : std::nullopt;
+    if (!base)
+      return llvm::createStringError(
+          "device field 'preset' must name a built-in device (" +
+          presetNames() + ")");
+    d = *base;
+  }
   for (const auto &[key, value] : *object) {
+    if (key == "preset")
+      continue;
     const Field *field = llvm::find_if(
         kFields, [&](const Field &f) { return f.name == key.str(); });
     if (field == std::end(kFields))
       return llvm::createStringError(
           "unknown device field '" + key.str() +
-          "' (known: cubes, pes_per_cube, pe_buffer_kib, pe_gflops, "
-          "pe_gflops_f32, cube_pe_gbps, cube_cube_gbps, link_gbps, "
-          "cube_memory_mib)");
+          "' (known: preset, " + fieldNames() + ")");
     // llvm::json converts a double to int64 unchecked at 2^63 (undefined
     // behaviour); no device field comes near 2^53, so refuse such numbers
     // before asking for an integer.

@@ -127,6 +127,9 @@ struct Rank {
   };
   llvm::DenseMap<int64_t, Engine> pes;
   std::vector<double> dmaFree, dmaBusy;
+  // The SIP's mesh links between cubes (from * cubes + to, one direction),
+  // when it has a mesh: transfers that share a link run one after another.
+  llvm::DenseMap<int64_t, double> meshLinkFree;
   // The SIP's ring link runs its steps in order, one at a time.
   double linkFree = 0;
   SIPStats stats;
@@ -185,6 +188,10 @@ private:
   void book(Rank &rank, Operation *op, Value token, double &engineFree,
             double &engineBusy, int64_t track, double duration,
             TraceEvent event);
+  /// Books a DMA of `bytes` from cube `from` to cube `to` on the target
+  /// cube's DMA engine and, on a mesh, on the links of its route.
+  void bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
+               int64_t to, int64_t bytes, TraceEvent event);
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
@@ -589,6 +596,40 @@ void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
   record(rank, op, track, start, duration, std::move(event));
 }
 
+/// The mesh links, in order, of the X-then-Y route from cube `from` to cube
+/// `to` (keys from * cubes + to of adjacent cubes); none without a mesh.
+static SmallVector<int64_t, 8> meshRoute(const gt::DeviceDescription &device,
+                                         int64_t from, int64_t to) {
+  SmallVector<int64_t, 8> links;
+  int64_t cols = device.meshCols;
+  if (cols <= 0 || from == to)
+    return links;
+  int64_t at = from;
+  auto hop = [&](int64_t next) {
+    links.push_back(at * device.cubes + next);
+    at = next;
+  };
+  while (at % cols != to % cols)
+    hop(at % cols < to % cols ? at + 1 : at - 1);
+  while (at / cols != to / cols)
+    hop(at / cols < to / cols ? at + cols : at - cols);
+  return links;
+}
+
+void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
+                      int64_t to, int64_t bytes, TraceEvent event) {
+  // On a mesh, the transfer holds every link of its route: it starts when
+  // they are all free too (the engine waits for them, idle).
+  SmallVector<int64_t, 8> route = meshRoute(device, from, to);
+  double &engineFree = rank.dmaFree[to];
+  for (int64_t link : route)
+    engineFree = std::max(engineFree, rank.meshLinkFree.lookup(link));
+  book(rank, op, token, engineFree, rank.dmaBusy[to], kDMATrackBase + to,
+       dmaSeconds(device, bytes, from, to), std::move(event));
+  for (int64_t link : route)
+    rank.meshLinkFree[link] = engineFree;
+}
+
 llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   SmallVector<gt::BufferRegion> reads = op.getReadRegions(),
                                 writes = op.getWriteRegions();
@@ -864,9 +905,8 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   event.engine = EngineKind::DMA;
   event.bytes = bytes;
   event.tile.assign(dma.getSizes().begin(), dma.getSizes().end());
-  book(rank, dma, dma.getToken(), rank.dmaFree[dst.cube],
-       rank.dmaBusy[dst.cube], kDMATrackBase + dst.cube,
-       dmaSeconds(device, bytes, src.cube == dst.cube), std::move(event));
+  bookDMA(rank, dma, dma.getToken(), src.cube, dst.cube, bytes,
+          std::move(event));
   return llvm::Error::success();
 }
 
@@ -922,9 +962,8 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
   event.engine = EngineKind::DMA;
   event.bytes = bytes;
   event.tile.assign(sizes.begin(), sizes.end());
-  book(rank, op, op.getToken(), rank.dmaFree[out.cube],
-       rank.dmaBusy[out.cube], kDMATrackBase + out.cube,
-       dmaSeconds(device, bytes, table.cube == out.cube), std::move(event));
+  bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes,
+          std::move(event));
   return llvm::Error::success();
 }
 

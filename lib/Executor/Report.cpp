@@ -1,6 +1,7 @@
 //===- Report.cpp - what kb-run tells its user ----------------------------===//
 
 #include "kb/Executor/Report.h"
+#include "kb/Device/CostModel.h"
 #include "kb/Executor/OpProfile.h"
 #include "kb/Version.h"
 
@@ -186,6 +187,19 @@ CheckResult kb::exec::compareResults(llvm::ArrayRef<HostTensor> results,
   return check;
 }
 
+/// A SIP's ring time during which none of its PEs computes.
+static double exposedSeconds(const SIPStats &sip) {
+  return std::max(0.0, sip.collectiveSeconds - sip.collectiveHiddenSeconds);
+}
+
+/// The SIP that ends last (the first of them): its timeline is the device
+/// time's.
+static const SIPStats &lastSIP(const DeviceRun &run) {
+  return *llvm::max_element(run.sips, [](const SIPStats &a, const SIPStats &b) {
+    return a.endSeconds < b.endSeconds;
+  });
+}
+
 llvm::json::Value kb::exec::reportJSON(
     const Program &program, const gemm_tile::DeviceDescription &device,
     const DeviceRun *run, const std::optional<CheckResult> &check) {
@@ -195,6 +209,9 @@ llvm::json::Value kb::exec::reportJSON(
   report["world_size"] = program.worldSize;
   report["view"] = viewName(program.view);
   report["device"] = device.toJSON();
+  // Whether the times come from the ideal machine (no latency, every unit at
+  // its peak rate), a bound rather than a prediction.
+  report["device_ideal"] = device.isIdeal();
   report["device_time_s"] = run ? run->deviceSeconds : 0.0;
   llvm::json::Array sips;
   if (run)
@@ -205,11 +222,24 @@ llvm::json::Value kb::exec::reportJSON(
           {"dma_s", sip.dmaSeconds},
           {"collective_s", sip.collectiveSeconds},
           {"collective_hidden_s", sip.collectiveHiddenSeconds},
+          {"collective_exposed_s", exposedSeconds(sip)},
           {"end_s", sip.endSeconds},
           {"flops", sip.flops},
           {"dma_bytes", sip.dmaBytes},
           {"link_bytes_sent", sip.linkBytesSent}});
   report["sips"] = std::move(sips);
+  // The ring time not hidden behind compute on the SIP that ends last, and
+  // its share of the device time.
+  if (run && !run->sips.empty()) {
+    const SIPStats &last = lastSIP(*run);
+    report["collective_exposed_s"] = exposedSeconds(last);
+    report["collective_exposed_share"] =
+        run->deviceSeconds > 0 ? exposedSeconds(last) / run->deviceSeconds
+                               : 0.0;
+  } else {
+    report["collective_exposed_s"] = 0.0;
+    report["collective_exposed_share"] = 0.0;
+  }
   llvm::json::Array collectives;
   if (run)
     for (const CollectiveStats &c : run->collectives)
@@ -307,6 +337,24 @@ static void printOpTable(llvm::raw_ostream &os, const DeviceRun &run,
        << run.sites[row.site].label() << "\n";
 }
 
+/// One line on what the device times include: "ideal" when they charge
+/// bytes and FLOPs at peak rates only, else the latencies and efficiencies.
+static void printDeviceModel(llvm::raw_ostream &os,
+                             const gemm_tile::DeviceDescription &device) {
+  if (device.isIdeal()) {
+    os << "device model: ideal (no latencies, every unit at its peak rate)\n";
+    return;
+  }
+  os << "device model: ring step " << device.ringStepLatencyNs
+     << " ns, DMA " << device.dmaLatencyLocalNs << " ns in a cube to "
+     << device.dmaLatencyFarCubeNs << " ns at " << farthestCubeHops(device)
+     << (farthestCubeHops(device) == 1 ? " hop" : " hops")
+     << ", PE kernel launch " << device.kernelLaunchNs
+     << llvm::format(" ns; compute at %.1f%%, memory at %.1f%% of peak\n",
+                     device.computeEfficiencyPermille / 10.0,
+                     device.memoryEfficiencyPermille / 10.0);
+}
+
 void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
                            const gemm_tile::DeviceDescription &device,
                            const DeviceRun *run,
@@ -314,8 +362,20 @@ void kb::exec::printReport(llvm::raw_ostream &os, const Program &program,
   os << "kb-run: " << viewName(program.view) << ", TP world size "
      << program.worldSize << ", device " << device.cubes << " cubes x "
      << device.pesPerCube << " PEs per SIP\n";
+  printDeviceModel(os, device);
   if (run) {
     os << llvm::format("device time: %.3f us\n", run->deviceSeconds * 1e6);
+    if (!run->sips.empty()) {
+      const SIPStats &last = lastSIP(*run);
+      os << llvm::format(
+          "exposed communication: %.3f us of %.3f us ring time not hidden "
+          "behind compute, %.1f%% of the device time (SIP %d)\n",
+          exposedSeconds(last) * 1e6, last.collectiveSeconds * 1e6,
+          run->deviceSeconds > 0
+              ? 100 * exposedSeconds(last) / run->deviceSeconds
+              : 0.0,
+          static_cast<int>(&last - run->sips.data()));
+    }
     os << "  rank   compute us       DMA us  collective us       GFLOP    DMA "
           "MB   link MB\n";
     for (auto [rank, sip] : llvm::enumerate(run->sips))

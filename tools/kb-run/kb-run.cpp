@@ -109,8 +109,10 @@ static cl::list<int64_t> traceRanks(
     cl::desc("Trace only these SIPs (comma-separated ranks; default all)"),
     cl::value_desc("r,r,..."), cl::CommaSeparated, cl::cat(category));
 static cl::opt<std::string>
-    deviceFile("device", cl::desc("Device description (JSON) to use"),
-               cl::value_desc("file.json"), cl::cat(category));
+    deviceFile("device",
+               cl::desc("Device to use: a built-in one by name (ahbm, "
+                        "small) or a description in a JSON file"),
+               cl::value_desc("name|file.json"), cl::cat(category));
 static cl::opt<bool>
     printResultsFlag("print-results",
                      cl::desc("Print a summary of each result"),
@@ -678,7 +680,12 @@ int main(int argc, char **argv) {
 
   // The device: --device, else the module's, else the built-in default.
   gemm_tile::DeviceDescription device = gemm_tile::lookupDevice(*module);
-  if (!deviceFile.empty()) {
+  if (std::optional<gemm_tile::DeviceDescription> named =
+          gemm_tile::DeviceDescription::preset(deviceFile)) {
+    device = *named;
+    (*module)->setAttr(gemm_tile::GemmTileDialect::kDeviceAttrName,
+                       device.toAttr(&ctx));
+  } else if (!deviceFile.empty()) {
     llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> json =
         readInputFile(deviceFile, uint64_t(1) << 20);
     if (!json)

@@ -60,6 +60,65 @@ TEST(CostModelTest, TransfersRunAtTheirLinksRates) {
   EXPECT_DOUBLE_EQ(allReduceSeconds(device, 1e6, 4), 1.5 * 1e6 / 100e9);
 }
 
+TEST(CostModelTest, LatenciesAndEfficienciesAddToTheIdealTimes) {
+  DeviceDescription ideal, device;
+  EXPECT_TRUE(ideal.isIdeal());
+  device.ringStepLatencyNs = 1000;
+  device.kernelLaunchNs = 50;
+  device.computeEfficiencyPermille = 500;
+  device.memoryEfficiencyPermille = 800;
+  EXPECT_FALSE(device.isIdeal());
+  // A step: α + bytes / β; an all-reduce: 2 (W - 1) of them.
+  EXPECT_DOUBLE_EQ(ringStepSeconds(device, 1e6), 1e-6 + 1e6 / 100e9);
+  EXPECT_DOUBLE_EQ(allReduceSeconds(device, 1e6, 4),
+                   6 * 1e-6 + 1.5 * 1e6 / 100e9);
+  EXPECT_DOUBLE_EQ(ringHalfSeconds(device, 1e6, 4), 3 * 1e-6 + 0.75 * 1e6 / 100e9);
+  // A PE op: its launch, then the longer of arithmetic at half the rate and
+  // traffic at 80% of the PE's bandwidth share.
+  PEWork square = matmulWork(128, 128, 128, 2, 2, false, false);
+  EXPECT_DOUBLE_EQ(peSeconds(device, square), 50e-9 + square.flops / 128e9);
+  PEWork thin = matmulWork(1, 1, 4096, 2, 2, false, false);
+  EXPECT_DOUBLE_EQ(peSeconds(device, thin), 50e-9 + thin.bytes / 100e9);
+  // Memory efficiency slows a copy within a cube, not one over a link.
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/true), 1e6 / 800e9);
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/false), 1e6 / 256e9);
+}
+
+TEST(CostModelTest, DMALatencyGrowsWithMeshHops) {
+  DeviceDescription device;
+  device.cubes = 16;
+  device.meshCols = 4;
+  device.dmaLatencyLocalNs = 77;
+  device.dmaLatencyFarCubeNs = 573;
+  // Cube c sits at row c / 4, column c mod 4.
+  EXPECT_EQ(cubeHops(device, 5, 5), 0);
+  EXPECT_EQ(cubeHops(device, 0, 1), 1);
+  EXPECT_EQ(cubeHops(device, 0, 4), 1);
+  EXPECT_EQ(cubeHops(device, 1, 14), 4);
+  EXPECT_EQ(cubeHops(device, 0, 15), 6);
+  EXPECT_EQ(cubeHops(device, 3, 12), 6);
+  EXPECT_EQ(farthestCubeHops(device), 6);
+  // Mean over distinct pairs of a 4 × 4 mesh: 2 · (20/16) · 16/15 = 8/3.
+  EXPECT_DOUBLE_EQ(meanCubeHops(device), 8.0 / 3);
+  EXPECT_DOUBLE_EQ(dmaLatencySeconds(device, 0), 77e-9);
+  EXPECT_DOUBLE_EQ(dmaLatencySeconds(device, 6), 573e-9);
+  EXPECT_DOUBLE_EQ(dmaLatencySeconds(device, 3), (77 + 248) * 1e-9);
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, 0, 15), 573e-9 + 1e6 / 256e9);
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, 2, 2), 77e-9 + 1e6 / 1e12);
+  // A partial last row: 6 cubes in rows of 4 reach from column 3 of row 0
+  // to column 0 of row 1.
+  device.cubes = 6;
+  EXPECT_EQ(farthestCubeHops(device), 4);
+  EXPECT_EQ(cubeHops(device, 3, 4), 4);
+  // Without a mesh every other cube is one hop, the farthest.
+  device.meshCols = 0;
+  EXPECT_EQ(cubeHops(device, 0, 5), 1);
+  EXPECT_DOUBLE_EQ(meanCubeHops(device), 1);
+  EXPECT_DOUBLE_EQ(dmaSeconds(device, 0, 0, 5), 573e-9);
+  device.cubes = 1;
+  EXPECT_EQ(farthestCubeHops(device), 0);
+}
+
 TEST(CostModelTest, AReplicatedGemmResultIsComputedOnceAcrossItsCubes) {
   // Split over the cubes: each cube computes its own piece.
   llvm::SmallVector<Box> sharded =

@@ -29,6 +29,69 @@ TEST(DeviceDescriptionTest, DefaultsAreTheBuiltInAHBM) {
   EXPECT_EQ(d.validate(), "");
 }
 
+TEST(DeviceDescriptionTest, LatencyFieldsParseAndAreChecked) {
+  llvm::Expected<DeviceDescription> d = DeviceDescription::fromJSON(
+      R"({"ring_step_latency_ns": 409, "dma_latency_local_ns": 77,
+          "dma_latency_far_cube_ns": 573, "kernel_launch_ns": 10,
+          "mesh_cols": 2, "compute_efficiency_permille": 900,
+          "memory_efficiency_permille": 830})");
+  ASSERT_TRUE(static_cast<bool>(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(d->ringStepLatencyNs, 409);
+  EXPECT_EQ(d->dmaLatencyFarCubeNs, 573);
+  EXPECT_EQ(d->meshCols, 2);
+  EXPECT_EQ(d->memoryEfficiencyPermille, 830);
+  EXPECT_FALSE(d->isIdeal());
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(R"({"kernel_launch_ns": -1})")),
+            "device field 'kernel_launch_ns' must be at least 0, got -1");
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(
+                R"({"compute_efficiency_permille": 0})")),
+            "device field 'compute_efficiency_permille' must be positive, got 0");
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(
+                R"({"memory_efficiency_permille": 1001})")),
+            "device field 'memory_efficiency_permille' is a share of the peak "
+            "rate, at most 1000 per mille, got 1001");
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(
+                R"({"dma_latency_local_ns": 100, "dma_latency_far_cube_ns": 50})")),
+            "a DMA to the farthest cube ('dma_latency_far_cube_ns' = 50) "
+            "cannot take less than one within a cube "
+            "('dma_latency_local_ns' = 100)");
+}
+
+TEST(DeviceDescriptionTest, BuiltInDescriptionsByName) {
+  std::optional<DeviceDescription> small = DeviceDescription::preset("small");
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->cubes, 4);
+  EXPECT_EQ(small->meshCols, 0);
+  EXPECT_EQ(small->cubePeGBps, 1000);
+  EXPECT_TRUE(small->isIdeal());
+  std::optional<DeviceDescription> ahbm = DeviceDescription::preset("ahbm");
+  ASSERT_TRUE(ahbm.has_value());
+  EXPECT_EQ(ahbm->cubes * ahbm->pesPerCube, 128);
+  EXPECT_EQ(ahbm->meshCols, 4);
+  EXPECT_EQ(ahbm->cubePeGBps, 8 * 8 * 32);
+  EXPECT_EQ(ahbm->cubePeGBps / ahbm->pesPerCube, 256);
+  EXPECT_EQ(ahbm->cubeCubeGBps, 128);
+  EXPECT_EQ(ahbm->dmaLatencyLocalNs, 77);
+  EXPECT_EQ(ahbm->dmaLatencyFarCubeNs, 573);
+  EXPECT_EQ(ahbm->ringStepLatencyNs, 409);
+  // 128 PEs reading locally reach 27.2 TB/s.
+  EXPECT_NEAR(ahbm->cubes * ahbm->cubePeGBps *
+                  ahbm->memoryEfficiencyPermille / 1000.0,
+              27200, 0.01 * 27200);
+  EXPECT_FALSE(ahbm->isIdeal());
+  EXPECT_EQ(ahbm->validate(), "");
+  EXPECT_FALSE(DeviceDescription::preset("large").has_value());
+  // JSON: a preset changed by the other keys.
+  llvm::Expected<DeviceDescription> d = DeviceDescription::fromJSON(
+      R"({"preset": "small", "link_gbps": 50})");
+  ASSERT_TRUE(static_cast<bool>(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(d->cubes, 4);
+  EXPECT_EQ(d->linkGBps, 50);
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(R"({"preset": "large"})"))
+                .find("must name a built-in device (ahbm, small)"),
+            std::string::npos);
+}
+
 TEST(DeviceDescriptionTest, JSONOverridesOnlyWhatItNames) {
   llvm::Expected<DeviceDescription> d =
       DeviceDescription::fromJSON(R"({"cubes": 2, "link_gbps": 50})");

@@ -5,10 +5,13 @@
 // and kb-run (which charges each gemm_tile op with them). The rates come
 // from the DeviceDescription only; no caller multiplies a rate itself.
 //
-// A PE's work costs the longer of its arithmetic at the PE's rate and its
-// traffic at its share of the cube's memory bandwidth (the cube's PEs share
-// it evenly). DMA runs at the cube's own bandwidth within a cube and at the
-// fabric's between cubes; a ring step at the link rate.
+// A PE's work costs a fixed launch time plus the longer of its arithmetic at
+// the PE's rate and its traffic at its share of the cube's memory bandwidth
+// (the cube's PEs share it evenly), each rate scaled by the device's
+// efficiency. A DMA costs its latency, which grows with the mesh hops between
+// its cubes, plus its bytes at the cube's own bandwidth within a cube and at
+// the mesh link's between cubes; a ring step costs its latency α plus its
+// bytes at the link rate.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,23 +62,49 @@ PEWork ropeWork(int64_t rows, int64_t cols, int64_t elementBytes, bool f32);
 /// Seconds a PE takes for `work`.
 double peSeconds(const DeviceDescription &device, const PEWork &work);
 
-/// Seconds a DMA of `bytes` takes, within one cube or between two.
+/// Mesh hops between cubes `from` and `to` of a SIP: 0 within a cube; on a
+/// mesh of `mesh_cols` cubes per row (cube c at row c / mesh_cols, column
+/// c mod mesh_cols) the Manhattan distance; without a mesh 1.
+int64_t cubeHops(const DeviceDescription &device, int64_t from, int64_t to);
+
+/// The most hops between two cubes of the SIP (1 without a mesh, 0 with one
+/// cube).
+int64_t farthestCubeHops(const DeviceDescription &device);
+
+/// The mean hops between two distinct cubes of the SIP: what placement
+/// charges for a copy whose source cube it does not know.
+double meanCubeHops(const DeviceDescription &device);
+
+/// Seconds before the first byte of a DMA over `hops` mesh hops arrives:
+/// `dma_latency_local_ns` within a cube, rising linearly with the hops to
+/// `dma_latency_far_cube_ns` at the farthest cube.
+double dmaLatencySeconds(const DeviceDescription &device, double hops);
+
+/// Seconds a DMA of `bytes` from cube `from` to cube `to` takes: its latency
+/// and its bytes at the cube's memory bandwidth (times the memory efficiency)
+/// within a cube, at `cube_cube_gbps` between cubes.
+double dmaSeconds(const DeviceDescription &device, double bytes, int64_t from,
+                  int64_t to);
+
+/// As above, for a copy within one cube or from a cube placement does not
+/// name (charged `meanCubeHops` hops).
 double dmaSeconds(const DeviceDescription &device, double bytes,
                   bool withinCube);
 
 /// Seconds one ring step takes when the largest chunk a rank sends has
-/// `chunkBytes` (every link carries one chunk, in parallel).
+/// `chunkBytes` (every link carries one chunk, in parallel): the step's
+/// latency α plus the chunk at the link rate.
 double ringStepSeconds(const DeviceDescription &device, double chunkBytes);
 
 /// Seconds a ring all-reduce (reduce-scatter then all-gather) of `bytes`
-/// over `worldSize` SIPs takes, as placement estimates it: each rank sends
-/// 2 (W - 1) / W of the buffer over its link.
+/// over `worldSize` SIPs takes, as placement estimates it: 2 (W - 1) steps,
+/// each rank sending 2 (W - 1) / W of the buffer over its link.
 double allReduceSeconds(const DeviceDescription &device, double bytes,
                         int64_t worldSize);
 
 /// Seconds one ring half (a reduce-scatter or an all-gather along a
-/// dimension) of a `bytes` tensor over `worldSize` SIPs takes: each rank
-/// sends (W - 1) / W of it over its link.
+/// dimension) of a `bytes` tensor over `worldSize` SIPs takes: W - 1 steps,
+/// each rank sending (W - 1) / W of it over its link.
 double ringHalfSeconds(const DeviceDescription &device, double bytes,
                        int64_t worldSize);
 

@@ -34,7 +34,22 @@ class DeviceAttr;
 constexpr int64_t kMaxCubeMemoryMiB = int64_t(1) << 30;
 constexpr int64_t kMaxCubeMemoryBytes = kMaxCubeMemoryMiB << 20;
 
+/// One AHBM SIP and its links. The in-class values are the small description
+/// (`preset("small")`: 4 cubes of 8 PEs, no latencies); a default-constructed
+/// one is the built-in default, set in DeviceDescription.cpp, so that
+/// changing the default rebuilds one file.
 struct DeviceDescription {
+  DeviceDescription();
+  /// The in-class values: the small description.
+  struct Small {};
+  explicit DeviceDescription(Small) {}
+
+  /// A named description: "ahbm" (the AHBM family's published numbers, a
+  /// 4 × 4 mesh of cubes) or "small"; std::nullopt for another name.
+  static std::optional<DeviceDescription> preset(llvm::StringRef name);
+  /// The names preset() knows, for messages: "ahbm, small".
+  static std::string presetNames();
+
   int64_t cubes = 4;
   int64_t pesPerCube = 8;
   int64_t peBufferKiB = 512;
@@ -44,12 +59,31 @@ struct DeviceDescription {
   int64_t cubeCubeGBps = 256;
   int64_t linkGBps = 100; // per direction per inter-SIP link
   int64_t cubeMemoryMiB = 16384;
+  // Cubes per row of the SIP's mesh of cubes; 0: no mesh, every pair of
+  // cubes has a link of its own (one hop, nothing shared).
+  int64_t meshCols = 0;
+  // Latencies (ns) and efficiencies (per mille of the peak rates). All zero
+  // and 1000: the ideal device, which charges bytes and FLOPs only.
+  int64_t ringStepLatencyNs = 0; // α of a ring step: α + bytes / link rate
+  int64_t dmaLatencyLocalNs = 0; // a DMA within one cube
+  int64_t dmaLatencyFarCubeNs = 0; // a DMA to the farthest cube of the SIP
+  int64_t kernelLaunchNs = 0;      // fixed cost of each PE op
+  int64_t computeEfficiencyPermille = 1000; // of pe_gflops, pe_gflops_f32
+  int64_t memoryEfficiencyPermille = 1000;  // of cube_pe_gbps
 
   int64_t peBufferBytes() const { return peBufferKiB * 1024; }
   int64_t cubeMemoryBytes() const { return cubeMemoryMiB * 1024 * 1024; }
 
   /// Whether one cube holds `bytes` (a saturated count never fits).
   bool cubeHolds(int64_t bytes) const { return bytes <= cubeMemoryBytes(); }
+
+  /// Whether the device charges no latency and runs at its peak rates.
+  bool isIdeal() const {
+    return ringStepLatencyNs == 0 && dmaLatencyLocalNs == 0 &&
+           dmaLatencyFarCubeNs == 0 && kernelLaunchNs == 0 &&
+           computeEfficiencyPermille == 1000 &&
+           memoryEfficiencyPermille == 1000;
+  }
 
   /// What is wrong with the description, or "" when nothing is.
   std::string validate() const;

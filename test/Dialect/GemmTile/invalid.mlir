@@ -219,8 +219,23 @@ module attributes {gemm_tile.device = #gemm_tile.device<pes_per_cube = 100000>} 
 
 // -----
 
-// expected-error@+1 {{'gemm_tile.device' must be a #gemm_tile.device on a builtin.module}}
+// expected-error@+1 {{'gemm_tile.device' must be a #gemm_tile.device or the name of a built-in one on a builtin.module}}
 module attributes {gemm_tile.device = 4 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'gemm_tile.device' names no built-in device: "large" (known: ahbm, small)}}
+module attributes {gemm_tile.device = "large"} {}
+
+// -----
+
+// expected-error@+1 {{device field 'memory_efficiency_permille' is a share of the peak rate, at most 1000 per mille, got 1200}}
+module attributes {gemm_tile.device = #gemm_tile.device<memory_efficiency_permille = 1200>} {}
+
+// -----
+
+// expected-error@+1 {{device field 'ring_step_latency_ns' must be at least 0, got -1}}
+module attributes {gemm_tile.device = #gemm_tile.device<ring_step_latency_ns = -1>} {}
 
 // -----
 

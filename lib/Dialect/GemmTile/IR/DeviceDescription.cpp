@@ -25,19 +25,35 @@ DeviceDescription DeviceDescription::fromAttr(DeviceAttr attr) {
   d.cubeCubeGBps = attr.getCubeCubeGbps();
   d.linkGBps = attr.getLinkGbps();
   d.cubeMemoryMiB = attr.getCubeMemoryMib();
+  d.meshCols = attr.getMeshCols();
+  d.ringStepLatencyNs = attr.getRingStepLatencyNs();
+  d.dmaLatencyLocalNs = attr.getDmaLatencyLocalNs();
+  d.dmaLatencyFarCubeNs = attr.getDmaLatencyFarCubeNs();
+  d.kernelLaunchNs = attr.getKernelLaunchNs();
+  d.computeEfficiencyPermille = attr.getComputeEfficiencyPermille();
+  d.memoryEfficiencyPermille = attr.getMemoryEfficiencyPermille();
   return d;
 }
 
 DeviceAttr DeviceDescription::toAttr(MLIRContext *ctx) const {
   return DeviceAttr::get(ctx, cubes, pesPerCube, peBufferKiB, peGflops,
                          peGflopsF32, cubePeGBps, cubeCubeGBps, linkGBps,
-                         cubeMemoryMiB);
+                         cubeMemoryMiB, meshCols, ringStepLatencyNs,
+                         dmaLatencyLocalNs, dmaLatencyFarCubeNs, kernelLaunchNs,
+                         computeEfficiencyPermille, memoryEfficiencyPermille);
 }
 
 DeviceDescription kb::gemm_tile::lookupDevice(Operation *op) {
-  for (Operation *it = op; it; it = it->getParentOp())
-    if (auto device =
-            it->getAttrOfType<DeviceAttr>(GemmTileDialect::kDeviceAttrName))
+  for (Operation *it = op; it; it = it->getParentOp()) {
+    Attribute attr = it->getAttr(GemmTileDialect::kDeviceAttrName);
+    if (auto device = dyn_cast_or_null<DeviceAttr>(attr))
       return DeviceDescription::fromAttr(device);
+    // A built-in description by name (the dialect's verifier refuses an
+    // unknown one).
+    if (auto name = dyn_cast_or_null<StringAttr>(attr))
+      if (std::optional<DeviceDescription> d =
+              DeviceDescription::preset(name.getValue()))
+        return *d;
+  }
   return DeviceDescription();
 }

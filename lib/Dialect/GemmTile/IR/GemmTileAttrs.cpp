@@ -38,15 +38,31 @@ LogicalResult CubeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-LogicalResult DeviceAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 int64_t cubes, int64_t pesPerCube,
-                                 int64_t peBufferKiB, int64_t peGflops,
-                                 int64_t peGflopsF32, int64_t cubePeGBps,
-                                 int64_t cubeCubeGBps, int64_t linkGBps,
-                                 int64_t cubeMemoryMiB) {
-  DeviceDescription d{cubes,        pesPerCube,  peBufferKiB,
-                      peGflops,     peGflopsF32, cubePeGBps,
-                      cubeCubeGBps, linkGBps,    cubeMemoryMiB};
+LogicalResult DeviceAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, int64_t cubes,
+    int64_t pesPerCube, int64_t peBufferKiB, int64_t peGflops,
+    int64_t peGflopsF32, int64_t cubePeGBps, int64_t cubeCubeGBps,
+    int64_t linkGBps, int64_t cubeMemoryMiB, int64_t meshCols,
+    int64_t ringStepLatencyNs, int64_t dmaLatencyLocalNs,
+    int64_t dmaLatencyFarCubeNs, int64_t kernelLaunchNs,
+    int64_t computeEfficiencyPermille, int64_t memoryEfficiencyPermille) {
+  DeviceDescription d;
+  d.cubes = cubes;
+  d.pesPerCube = pesPerCube;
+  d.peBufferKiB = peBufferKiB;
+  d.peGflops = peGflops;
+  d.peGflopsF32 = peGflopsF32;
+  d.cubePeGBps = cubePeGBps;
+  d.cubeCubeGBps = cubeCubeGBps;
+  d.linkGBps = linkGBps;
+  d.cubeMemoryMiB = cubeMemoryMiB;
+  d.meshCols = meshCols;
+  d.ringStepLatencyNs = ringStepLatencyNs;
+  d.dmaLatencyLocalNs = dmaLatencyLocalNs;
+  d.dmaLatencyFarCubeNs = dmaLatencyFarCubeNs;
+  d.kernelLaunchNs = kernelLaunchNs;
+  d.computeEfficiencyPermille = computeEfficiencyPermille;
+  d.memoryEfficiencyPermille = memoryEfficiencyPermille;
   std::string problem = d.validate();
   if (!problem.empty())
     return emitError() << problem;

@@ -23,10 +23,16 @@ void GemmTileDialect::initialize() {
 LogicalResult GemmTileDialect::verifyOperationAttribute(Operation *op,
                                                         NamedAttribute attr) {
   if (attr.getName() == kDeviceAttrName) {
-    if (!isa<ModuleOp>(op) || !isa<DeviceAttr>(attr.getValue()))
+    auto name = dyn_cast<StringAttr>(attr.getValue());
+    if (!isa<ModuleOp>(op) || !(isa<DeviceAttr>(attr.getValue()) || name))
       return op->emitError() << "'" << kDeviceAttrName
-                             << "' must be a #gemm_tile.device on a "
-                                "builtin.module";
+                             << "' must be a #gemm_tile.device or the name "
+                                "of a built-in one on a builtin.module";
+    if (name && !DeviceDescription::preset(name.getValue()))
+      return op->emitError()
+             << "'" << kDeviceAttrName << "' names no built-in device: \""
+             << name.getValue() << "\" (known: "
+             << DeviceDescription::presetNames() << ")";
     return success();
   }
   if (attr.getName() == kContinuesCollectiveAttrName) {

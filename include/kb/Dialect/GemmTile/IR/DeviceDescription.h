@@ -28,7 +28,8 @@ using ::kb::saturatingMul;
 bool isDeviceElementType(mlir::Type type);
 
 /// The device of the module enclosing `op`: its `gemm_tile.device`
-/// attribute, or the defaults.
+/// attribute (a #gemm_tile.device, or the name of a built-in description),
+/// or the defaults.
 DeviceDescription lookupDevice(mlir::Operation *op);
 
 } // namespace kb::gemm_tile

@@ -52,36 +52,39 @@ def GemmTile_DeviceAttr : AttrDef<GemmTile_Dialect, "Device"> {
   let mnemonic = "device";
   let summary = "Description of one AHBM SIP and its links";
   let description = [{
-    The machine kb compiles for and kb-run models. Every field has a default,
-    the built-in AHBM description (docs/Device.md):
-
-    | field | default | meaning |
-    |---|---|---|
-    | `cubes` | 4 | cubes per SIP |
-    | `pes_per_cube` | 8 | PEs per cube |
-    | `pe_buffer_kib` | 512 | local buffer per PE (KiB) |
-    | `pe_gflops` | 256 | f16/bf16 tile gemm rate per PE, f32 accumulate (GFLOP/s) |
-    | `pe_gflops_f32` | 128 | f32 tile gemm rate per PE (GFLOP/s) |
-    | `cube_pe_gbps` | 1000 | a cube's memory to its PEs, shared (GB/s) |
-    | `cube_cube_gbps` | 256 | DMA between cubes of a SIP (GB/s) |
-    | `link_gbps` | 100 | inter-SIP ring link, per direction (GB/s) |
-    | `cube_memory_mib` | 16384 | memory per cube (MiB) |
+    The machine kb compiles for and kb-run models: its counts, sizes and
+    rates, the latencies of a ring step, a DMA (by mesh hops) and a PE op,
+    and the share of the peak rates reached. docs/Device.md lists every
+    field with its unit, its default (the built-in description,
+    `kb::DeviceDescription()`) and its source. A field left out keeps its
+    default. The module attribute `gemm_tile.device` may also name a built-in
+    description, `gemm_tile.device = "small"`.
 
     ```mlir
     module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 4>} {}
     ```
   }];
+  // The defaults are the built-in description's (kb::DeviceDescription()),
+  // so that they are written once.
   let parameters = (ins
-    DefaultValuedParameter<"int64_t", "4">:$cubes,
-    DefaultValuedParameter<"int64_t", "8">:$pes_per_cube,
-    DefaultValuedParameter<"int64_t", "512">:$pe_buffer_kib,
-    DefaultValuedParameter<"int64_t", "256">:$pe_gflops,
-    DefaultValuedParameter<"int64_t", "128">:$pe_gflops_f32,
-    DefaultValuedParameter<"int64_t", "1000">:$cube_pe_gbps,
-    DefaultValuedParameter<"int64_t", "256">:$cube_cube_gbps,
-    DefaultValuedParameter<"int64_t", "100">:$link_gbps,
-    DefaultValuedParameter<"int64_t", "16384">:$cube_memory_mib
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().cubes">:$cubes,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().pesPerCube">:$pes_per_cube,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().peBufferKiB">:$pe_buffer_kib,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().peGflops">:$pe_gflops,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().peGflopsF32">:$pe_gflops_f32,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().cubePeGBps">:$cube_pe_gbps,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().cubeCubeGBps">:$cube_cube_gbps,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().linkGBps">:$link_gbps,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().cubeMemoryMiB">:$cube_memory_mib,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().meshCols">:$mesh_cols,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().ringStepLatencyNs">:$ring_step_latency_ns,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().dmaLatencyLocalNs">:$dma_latency_local_ns,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().dmaLatencyFarCubeNs">:$dma_latency_far_cube_ns,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().kernelLaunchNs">:$kernel_launch_ns,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().computeEfficiencyPermille">:$compute_efficiency_permille,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().memoryEfficiencyPermille">:$memory_efficiency_permille
   );
+
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
