@@ -15,6 +15,7 @@ namespace {
 struct Field {
   llvm::StringLiteral name;
   int64_t DeviceDescription::*member;
+  int64_t minimum = 1; // 0 for a field whose 0 means "not present"
 };
 constexpr Field kFields[] = {
     {"cubes", &DeviceDescription::cubes},
@@ -26,20 +27,35 @@ constexpr Field kFields[] = {
     {"cube_cube_gbps", &DeviceDescription::cubeCubeGBps},
     {"link_gbps", &DeviceDescription::linkGBps},
     {"cube_memory_mib", &DeviceDescription::cubeMemoryMiB},
+    {"switch_round_trip_ns", &DeviceDescription::switchRoundTripNs, 0},
+    {"switch_mibps", &DeviceDescription::switchMiBps, 0},
+    {"flit_bytes", &DeviceDescription::flitBytes},
+    {"flit_payload_bytes", &DeviceDescription::flitPayloadBytes},
 };
 } // namespace
 
 std::string DeviceDescription::validate() const {
   for (const Field &field : kFields)
-    if (this->*field.member <= 0)
-      return ("device field '" + field.name + "' must be positive, got " +
+    if (this->*field.member < field.minimum)
+      return ("device field '" + field.name + "' must be " +
+              (field.minimum > 0 ? "positive" : "non-negative") + ", got " +
               llvm::Twine(this->*field.member))
           .str();
+  if (switched() && switchMiBps == 0)
+    return "device field 'switch_mibps' must be positive when "
+           "'switch_round_trip_ns' selects switch collectives";
+  if (flitPayloadBytes > flitBytes)
+    return ("device field 'flit_payload_bytes' (" +
+            llvm::Twine(flitPayloadBytes) + ") exceeds 'flit_bytes' (" +
+            llvm::Twine(flitBytes) + ")")
+        .str();
   // Limits that keep byte and FLOP arithmetic far from overflow.
   if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > kMaxCubeMemoryMiB ||
       peBufferKiB > (int64_t(1) << 30) || peGflops > (int64_t(1) << 30) ||
       peGflopsF32 > (int64_t(1) << 30) || cubePeGBps > (int64_t(1) << 30) ||
-      cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30))
+      cubeCubeGBps > (int64_t(1) << 30) || linkGBps > (int64_t(1) << 30) ||
+      switchRoundTripNs > (int64_t(1) << 30) ||
+      switchMiBps > (int64_t(1) << 30) || flitBytes > (int64_t(1) << 30))
     return "device description is beyond any AHBM machine (at most 4096 "
            "cubes, 4096 PEs per cube, 2^30 of any rate or size)";
   return "";
@@ -105,7 +121,8 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
           "unknown device field '" + key.str() +
           "' (known: cubes, pes_per_cube, pe_buffer_kib, pe_gflops, "
           "pe_gflops_f32, cube_pe_gbps, cube_cube_gbps, link_gbps, "
-          "cube_memory_mib)");
+          "cube_memory_mib, switch_round_trip_ns, switch_mibps, flit_bytes, "
+          "flit_payload_bytes)");
     // llvm::json converts a double to int64 unchecked at 2^63 (undefined
     // behaviour); no device field comes near 2^53, so refuse such numbers
     // before asking for an integer.

@@ -25,13 +25,18 @@ DeviceDescription DeviceDescription::fromAttr(DeviceAttr attr) {
   d.cubeCubeGBps = attr.getCubeCubeGbps();
   d.linkGBps = attr.getLinkGbps();
   d.cubeMemoryMiB = attr.getCubeMemoryMib();
+  d.switchRoundTripNs = attr.getSwitchRoundTripNs();
+  d.switchMiBps = attr.getSwitchMibps();
+  d.flitBytes = attr.getFlitBytes();
+  d.flitPayloadBytes = attr.getFlitPayloadBytes();
   return d;
 }
 
 DeviceAttr DeviceDescription::toAttr(MLIRContext *ctx) const {
   return DeviceAttr::get(ctx, cubes, pesPerCube, peBufferKiB, peGflops,
                          peGflopsF32, cubePeGBps, cubeCubeGBps, linkGBps,
-                         cubeMemoryMiB);
+                         cubeMemoryMiB, switchRoundTripNs, switchMiBps,
+                         flitBytes, flitPayloadBytes);
 }
 
 DeviceDescription kb::gemm_tile::lookupDevice(Operation *op) {

@@ -43,10 +43,17 @@ LogicalResult DeviceAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t peBufferKiB, int64_t peGflops,
                                  int64_t peGflopsF32, int64_t cubePeGBps,
                                  int64_t cubeCubeGBps, int64_t linkGBps,
-                                 int64_t cubeMemoryMiB) {
+                                 int64_t cubeMemoryMiB,
+                                 int64_t switchRoundTripNs,
+                                 int64_t switchMiBps, int64_t flitBytes,
+                                 int64_t flitPayloadBytes) {
   DeviceDescription d{cubes,        pesPerCube,  peBufferKiB,
                       peGflops,     peGflopsF32, cubePeGBps,
                       cubeCubeGBps, linkGBps,    cubeMemoryMiB};
+  d.switchRoundTripNs = switchRoundTripNs;
+  d.switchMiBps = switchMiBps;
+  d.flitBytes = flitBytes;
+  d.flitPayloadBytes = flitPayloadBytes;
   std::string problem = d.validate();
   if (!problem.empty())
     return emitError() << problem;

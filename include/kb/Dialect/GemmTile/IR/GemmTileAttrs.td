@@ -66,6 +66,10 @@ def GemmTile_DeviceAttr : AttrDef<GemmTile_Dialect, "Device"> {
     | `cube_cube_gbps` | 256 | DMA between cubes of a SIP (GB/s) |
     | `link_gbps` | 100 | inter-SIP ring link, per direction (GB/s) |
     | `cube_memory_mib` | 16384 | memory per cube (MiB) |
+    | `switch_round_trip_ns` | 0 | > 0: collectives through a switch, one transfer's round trip (ns) |
+    | `switch_mibps` | 0 | a SIP's port on the switch (MiB/s) |
+    | `flit_bytes` | 256 | a flit on the switch |
+    | `flit_payload_bytes` | 192 | its payload |
 
     ```mlir
     module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 4>} {}
@@ -80,7 +84,12 @@ def GemmTile_DeviceAttr : AttrDef<GemmTile_Dialect, "Device"> {
     DefaultValuedParameter<"int64_t", "1000">:$cube_pe_gbps,
     DefaultValuedParameter<"int64_t", "256">:$cube_cube_gbps,
     DefaultValuedParameter<"int64_t", "100">:$link_gbps,
-    DefaultValuedParameter<"int64_t", "16384">:$cube_memory_mib
+    DefaultValuedParameter<"int64_t", "16384">:$cube_memory_mib,
+    // Switch collectives (docs/design/0013); 0 keeps the ring.
+    DefaultValuedParameter<"int64_t", "0">:$switch_round_trip_ns,
+    DefaultValuedParameter<"int64_t", "0">:$switch_mibps,
+    DefaultValuedParameter<"int64_t", "256">:$flit_bytes,
+    DefaultValuedParameter<"int64_t", "192">:$flit_payload_bytes
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
