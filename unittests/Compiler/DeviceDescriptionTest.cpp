@@ -110,6 +110,16 @@ TEST(DeviceDescriptionTest, AttributeRoundTrips) {
   EXPECT_EQ(back.cubes, 2);
   EXPECT_EQ(back.peGflopsF32, 99);
   EXPECT_EQ(back.linkGBps, d.linkGBps);
+  // The switch's fields travel too.
+  d.switchRoundTripNs = 180;
+  d.switchMiBps = 16384;
+  d.flitBytes = 128;
+  d.flitPayloadBytes = 96;
+  back = DeviceDescription::fromAttr(d.toAttr(&ctx));
+  EXPECT_EQ(back.switchRoundTripNs, 180);
+  EXPECT_EQ(back.switchMiBps, 16384);
+  EXPECT_EQ(back.flitBytes, 128);
+  EXPECT_EQ(back.flitPayloadBytes, 96);
 }
 
 } // namespace
