@@ -3,6 +3,7 @@
 #include "kb/Device/CostModel.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <vector>
 
@@ -158,6 +159,9 @@ double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
                             int64_t worldSize) {
   if (worldSize <= 1)
     return 0;
+  if (device.switched())
+    return switchGatherSeconds(device, bytes / worldSize, worldSize) +
+           switchMulticastSeconds(device, bytes);
   // 2 (W - 1) steps, each of the step latency and a 1/W chunk.
   return 2.0 * (worldSize - 1) * device.ringStepLatencyNs * 1e-9 +
          2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
@@ -166,4 +170,48 @@ double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
 double kb::ringHalfSeconds(const DeviceDescription &device, double bytes,
                            int64_t worldSize) {
   return allReduceSeconds(device, bytes, worldSize) / 2;
+}
+
+double kb::switchTransferSeconds(const DeviceDescription &device,
+                                 double flits) {
+  return device.switchRoundTripNs * 1e-9 +
+         flits * device.flitBytes / (device.switchMiBps * 1048576.0);
+}
+
+double kb::switchGatherSeconds(const DeviceDescription &device,
+                               double shareBytes, int64_t worldSize) {
+  double flits = std::ceil(shareBytes / device.flitPayloadBytes);
+  return switchTransferSeconds(device, flits * (worldSize - 1));
+}
+
+double kb::switchMulticastSeconds(const DeviceDescription &device,
+                                  double bytes) {
+  return switchTransferSeconds(device,
+                               std::ceil(bytes / device.flitPayloadBytes));
+}
+
+double kb::switchStepSeconds(const DeviceDescription &device,
+                             double chunkBytes, int64_t worldSize, bool gather,
+                             bool multicast) {
+  if (worldSize <= 1)
+    return 0;
+  double seconds = 0;
+  if (gather)
+    seconds += switchGatherSeconds(device, chunkBytes, worldSize);
+  if (multicast)
+    seconds += switchMulticastSeconds(device, chunkBytes * worldSize);
+  return seconds / (worldSize - 1);
+}
+
+double kb::collectiveStepSeconds(const DeviceDescription &device,
+                                 double chunkBytes, int64_t worldSize,
+                                 bool reduceHalf, bool alongDim) {
+  if (!device.switched())
+    return ringStepSeconds(device, chunkBytes);
+  // A flat all-reduce: the gather in its reduce-scatter half, the multicast
+  // in its all-gather half. Along a dimension: a reduce-scatter gathers, an
+  // all-gather gathers and multicasts.
+  bool gather = reduceHalf || alongDim;
+  bool multicast = !reduceHalf;
+  return switchStepSeconds(device, chunkBytes, worldSize, gather, multicast);
 }

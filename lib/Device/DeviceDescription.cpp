@@ -38,6 +38,10 @@ constexpr Field kFields[] = {
      &DeviceDescription::computeEfficiencyPermille},
     {"memory_efficiency_permille",
      &DeviceDescription::memoryEfficiencyPermille},
+    {"switch_round_trip_ns", &DeviceDescription::switchRoundTripNs, 0},
+    {"switch_mibps", &DeviceDescription::switchMiBps, 0},
+    {"flit_bytes", &DeviceDescription::flitBytes},
+    {"flit_payload_bytes", &DeviceDescription::flitPayloadBytes},
 };
 
 /// The field names, for the message about an unknown one.
@@ -86,6 +90,14 @@ std::string DeviceDescription::validate() const {
               (field.least ? "positive" : "at least 0") + ", got " +
               llvm::Twine(this->*field.member))
           .str();
+  if (switched() && switchMiBps == 0)
+    return "device field 'switch_mibps' must be positive when "
+           "'switch_round_trip_ns' selects switch collectives";
+  if (flitPayloadBytes > flitBytes)
+    return ("device field 'flit_payload_bytes' (" +
+            llvm::Twine(flitPayloadBytes) + ") exceeds 'flit_bytes' (" +
+            llvm::Twine(flitBytes) + ")")
+        .str();
   // Limits that keep byte and FLOP arithmetic far from overflow.
   if (cubes > 4096 || pesPerCube > 4096 || cubeMemoryMiB > kMaxCubeMemoryMiB ||
       peBufferKiB > (int64_t(1) << 30) || peGflops > (int64_t(1) << 30) ||
@@ -94,7 +106,9 @@ std::string DeviceDescription::validate() const {
       ringStepLatencyNs > (int64_t(1) << 30) ||
       dmaLatencyLocalNs > (int64_t(1) << 30) ||
       dmaLatencyFarCubeNs > (int64_t(1) << 30) ||
-      kernelLaunchNs > (int64_t(1) << 30))
+      kernelLaunchNs > (int64_t(1) << 30) ||
+      switchRoundTripNs > (int64_t(1) << 30) ||
+      switchMiBps > (int64_t(1) << 30) || flitBytes > (int64_t(1) << 30))
     return "device description is beyond any AHBM machine (at most 4096 "
            "cubes, 4096 PEs per cube, 2^30 of any rate, size or latency)";
   for (auto [name, value] :

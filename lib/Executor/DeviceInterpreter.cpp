@@ -1137,8 +1137,11 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (Rank &rank : ranks)
     start = std::max({start, rank.clock, rank.linkFree});
   // The step lasts as long as the largest chunk takes on its link (in f32
-  // for a wide bf16 reduce-scatter).
-  double duration = ringStepSeconds(device, maxBytes);
+  // for a wide bf16 reduce-scatter), or its share of the collective's
+  // gather and multicast on a switch.
+  double duration = collectiveStepSeconds(device, maxBytes, w,
+                                          reduction.has_value(),
+                                          chunkDim.has_value());
   for (Rank &rank : ranks) {
     rank.linkFree = start + duration;
     if (asyncToken) {

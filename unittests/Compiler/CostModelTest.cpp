@@ -119,6 +119,41 @@ TEST(CostModelTest, DMALatencyGrowsWithMeshHops) {
   EXPECT_EQ(farthestCubeHops(device), 0);
 }
 
+TEST(CostModelTest, SwitchCollectivesGatherThenMulticastInWholeFlits) {
+  // CENT's CXL port at TP = 8: 18 lanes of 4 GiB/s (multicast), 180 ns per
+  // one-hop round trip, 256-B flits of 192 payload bytes.
+  DeviceDescription device;
+  device.switchRoundTripNs = 180;
+  device.switchMiBps = 18 * 4096;
+  double rate = 18 * 4096 * 1048576.0;
+  // A 4096-element f16 vector: shares of 1024 B are 6 flits each, 7 ranks
+  // send theirs; the multicast carries ceil(8192 / 192) = 43 flits.
+  double gather = 180e-9 + 7 * 6 * 256 / rate;
+  double multicast = 180e-9 + 43 * 256 / rate;
+  EXPECT_DOUBLE_EQ(switchGatherSeconds(device, 1024, 8), gather);
+  EXPECT_DOUBLE_EQ(switchMulticastSeconds(device, 8192), multicast);
+  EXPECT_DOUBLE_EQ(allReduceSeconds(device, 8192, 8), gather + multicast);
+  // 1152 bytes fill 6 flits exactly; one more byte needs a seventh.
+  EXPECT_DOUBLE_EQ(switchGatherSeconds(device, 1152, 8), gather);
+  EXPECT_DOUBLE_EQ(switchGatherSeconds(device, 1153, 8),
+                   180e-9 + 7 * 7 * 256 / rate);
+  // The W - 1 steps of each half carry it in equal shares: an all-reduce's
+  // reduce-scatter the gather, its all-gather the multicast; an all-gather
+  // along a dimension both.
+  EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, true, false),
+                   gather);
+  EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, false, false),
+                   multicast);
+  EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, false, true),
+                   gather + multicast);
+  EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, true, true),
+                   gather);
+  // Without a switch a step is the ring's.
+  DeviceDescription ring;
+  EXPECT_DOUBLE_EQ(collectiveStepSeconds(ring, 1e6, 8, true, false),
+                   ringStepSeconds(ring, 1e6));
+}
+
 TEST(CostModelTest, AReplicatedGemmResultIsComputedOnceAcrossItsCubes) {
   // Split over the cubes: each cube computes its own piece.
   llvm::SmallVector<Box> sharded =

@@ -141,6 +141,28 @@ TEST(DeviceDescriptionTest, BadJSONIsAnErrorNotACrash) {
   EXPECT_EQ(errorOf(DeviceDescription::fromJSON(R"({"cubes": 4.0})")), "");
 }
 
+TEST(DeviceDescriptionTest, SwitchFieldsAreCheckedTogether) {
+  // 0 keeps the ring; a switch needs its port's rate; a flit's payload fits.
+  EXPECT_EQ(errorOf(DeviceDescription::fromJSON(R"({"switch_mibps": 0})")), "");
+  EXPECT_NE(
+      errorOf(DeviceDescription::fromJSON(R"({"switch_round_trip_ns": -1})"))
+          .find("'switch_round_trip_ns' must be at least 0, got -1"),
+      std::string::npos);
+  EXPECT_NE(
+      errorOf(DeviceDescription::fromJSON(R"({"switch_round_trip_ns": 180})"))
+          .find("'switch_mibps' must be positive"),
+      std::string::npos);
+  EXPECT_NE(errorOf(DeviceDescription::fromJSON(
+                        R"({"flit_bytes": 64, "flit_payload_bytes": 192})"))
+                .find("'flit_payload_bytes' (192) exceeds 'flit_bytes' (64)"),
+            std::string::npos);
+  llvm::Expected<DeviceDescription> cent = DeviceDescription::fromJSON(
+      R"({"switch_round_trip_ns": 180, "switch_mibps": 73728})");
+  ASSERT_TRUE(static_cast<bool>(cent));
+  EXPECT_TRUE(cent->switched());
+  EXPECT_FALSE(DeviceDescription().switched());
+}
+
 TEST(DeviceDescriptionTest, AttributeRoundTrips) {
   mlir::MLIRContext ctx;
   ctx.loadDialect<GemmTileDialect>();
@@ -151,6 +173,16 @@ TEST(DeviceDescriptionTest, AttributeRoundTrips) {
   EXPECT_EQ(back.cubes, 2);
   EXPECT_EQ(back.peGflopsF32, 99);
   EXPECT_EQ(back.linkGBps, d.linkGBps);
+  // The switch's fields travel too.
+  d.switchRoundTripNs = 180;
+  d.switchMiBps = 16384;
+  d.flitBytes = 128;
+  d.flitPayloadBytes = 96;
+  back = DeviceDescription::fromAttr(d.toAttr(&ctx));
+  EXPECT_EQ(back.switchRoundTripNs, 180);
+  EXPECT_EQ(back.switchMiBps, 16384);
+  EXPECT_EQ(back.flitBytes, 128);
+  EXPECT_EQ(back.flitPayloadBytes, 96);
 }
 
 } // namespace

@@ -108,6 +108,39 @@ double allReduceSeconds(const DeviceDescription &device, double bytes,
 double ringHalfSeconds(const DeviceDescription &device, double bytes,
                        int64_t worldSize);
 
+// Collectives through a switch (device.switched(), docs/design/0014): every
+// collective is a gather of the W ranks' shares at one port followed by a
+// multicast of the whole tensor, as CENT's CXL fabric does. A transfer costs
+// the one-hop round trip plus its flits at the port's rate; a flit of
+// `flitBytes` carries `flitPayloadBytes`, and a rank's share is packed into
+// whole flits.
+
+/// Seconds one switch transfer of `flits` flits takes.
+double switchTransferSeconds(const DeviceDescription &device, double flits);
+
+/// Seconds the gather of a collective takes: W - 1 ranks' shares of
+/// `shareBytes`, each in whole flits, through one port.
+double switchGatherSeconds(const DeviceDescription &device, double shareBytes,
+                           int64_t worldSize);
+
+/// Seconds the multicast of `bytes` (the whole tensor) takes.
+double switchMulticastSeconds(const DeviceDescription &device, double bytes);
+
+/// Seconds one ring step of a collective is charged on a switch: its share
+/// (1 / (W - 1)) of the gather when `gather`, plus of the multicast when
+/// `multicast`, of a collective whose ranks each send `chunkBytes`. An
+/// all-reduce's reduce-scatter steps carry the gather, its all-gather steps
+/// the multicast; an all-gather along a dimension carries both; a
+/// reduce-scatter along one the gather.
+double switchStepSeconds(const DeviceDescription &device, double chunkBytes,
+                         int64_t worldSize, bool gather, bool multicast);
+
+/// The one cost of a collective step: the ring's (ringStepSeconds) or, on a
+/// switch, switchStepSeconds. kb-run charges every ring step with it.
+double collectiveStepSeconds(const DeviceDescription &device,
+                             double chunkBytes, int64_t worldSize,
+                             bool reduceHalf, bool alongDim);
+
 } // namespace kb
 
 #endif // KB_DEVICE_COSTMODEL_H

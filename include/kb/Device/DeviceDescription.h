@@ -71,6 +71,16 @@ struct DeviceDescription {
   int64_t computeEfficiencyPermille = 1000; // of pe_gflops, pe_gflops_f32
   int64_t memoryEfficiencyPermille = 1000;  // of cube_pe_gbps
 
+  // Collectives through a switch instead of the ring (docs/design/0014): 0
+  // keeps the ring; > 0 is the one-hop round trip of one switch transfer.
+  int64_t switchRoundTripNs = 0;
+  int64_t switchMiBps = 0;       // a SIP's port on the switch (MiB/s)
+  int64_t flitBytes = 256;       // a flit on the switch's links
+  int64_t flitPayloadBytes = 192; // of which payload (3 x 64-B messages)
+
+  /// Whether collectives go through a switch (gather and multicast).
+  bool switched() const { return switchRoundTripNs > 0; }
+
   int64_t peBufferBytes() const { return peBufferKiB * 1024; }
   int64_t cubeMemoryBytes() const { return cubeMemoryMiB * 1024 * 1024; }
 

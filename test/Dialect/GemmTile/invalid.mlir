@@ -219,6 +219,17 @@ module attributes {gemm_tile.device = #gemm_tile.device<pes_per_cube = 100000>} 
 
 // -----
 
+// A switch needs its port's rate.
+// expected-error@+1 {{device field 'switch_mibps' must be positive when 'switch_round_trip_ns' selects switch collectives}}
+module attributes {gemm_tile.device = #gemm_tile.device<switch_round_trip_ns = 180>} {}
+
+// -----
+
+// expected-error@+1 {{device field 'flit_payload_bytes' (300) exceeds 'flit_bytes' (256)}}
+module attributes {gemm_tile.device = #gemm_tile.device<flit_payload_bytes = 300>} {}
+
+// -----
+
 // expected-error@+1 {{'gemm_tile.device' must be a #gemm_tile.device or the name of a built-in one on a builtin.module}}
 module attributes {gemm_tile.device = 4 : i64} {}
 

@@ -32,6 +32,10 @@ DeviceDescription DeviceDescription::fromAttr(DeviceAttr attr) {
   d.kernelLaunchNs = attr.getKernelLaunchNs();
   d.computeEfficiencyPermille = attr.getComputeEfficiencyPermille();
   d.memoryEfficiencyPermille = attr.getMemoryEfficiencyPermille();
+  d.switchRoundTripNs = attr.getSwitchRoundTripNs();
+  d.switchMiBps = attr.getSwitchMibps();
+  d.flitBytes = attr.getFlitBytes();
+  d.flitPayloadBytes = attr.getFlitPayloadBytes();
   return d;
 }
 
@@ -40,7 +44,9 @@ DeviceAttr DeviceDescription::toAttr(MLIRContext *ctx) const {
                          peGflopsF32, cubePeGBps, cubeCubeGBps, linkGBps,
                          cubeMemoryMiB, meshCols, ringStepLatencyNs,
                          dmaLatencyLocalNs, dmaLatencyFarCubeNs, kernelLaunchNs,
-                         computeEfficiencyPermille, memoryEfficiencyPermille);
+                         computeEfficiencyPermille, memoryEfficiencyPermille,
+                         switchRoundTripNs, switchMiBps, flitBytes,
+                         flitPayloadBytes);
 }
 
 DeviceDescription kb::gemm_tile::lookupDevice(Operation *op) {

@@ -45,7 +45,9 @@ LogicalResult DeviceAttr::verify(
     int64_t linkGBps, int64_t cubeMemoryMiB, int64_t meshCols,
     int64_t ringStepLatencyNs, int64_t dmaLatencyLocalNs,
     int64_t dmaLatencyFarCubeNs, int64_t kernelLaunchNs,
-    int64_t computeEfficiencyPermille, int64_t memoryEfficiencyPermille) {
+    int64_t computeEfficiencyPermille, int64_t memoryEfficiencyPermille,
+    int64_t switchRoundTripNs, int64_t switchMiBps, int64_t flitBytes,
+    int64_t flitPayloadBytes) {
   DeviceDescription d;
   d.cubes = cubes;
   d.pesPerCube = pesPerCube;
@@ -63,6 +65,10 @@ LogicalResult DeviceAttr::verify(
   d.kernelLaunchNs = kernelLaunchNs;
   d.computeEfficiencyPermille = computeEfficiencyPermille;
   d.memoryEfficiencyPermille = memoryEfficiencyPermille;
+  d.switchRoundTripNs = switchRoundTripNs;
+  d.switchMiBps = switchMiBps;
+  d.flitBytes = flitBytes;
+  d.flitPayloadBytes = flitPayloadBytes;
   std::string problem = d.validate();
   if (!problem.empty())
     return emitError() << problem;

@@ -54,7 +54,8 @@ def GemmTile_DeviceAttr : AttrDef<GemmTile_Dialect, "Device"> {
   let description = [{
     The machine kb compiles for and kb-run models: its counts, sizes and
     rates, the latencies of a ring step, a DMA (by mesh hops) and a PE op,
-    and the share of the peak rates reached. docs/Device.md lists every
+    the share of the peak rates reached, and, for collectives through a
+    switch instead of the ring, its round trip, port rate and flits. docs/Device.md lists every
     field with its unit, its default (the built-in description,
     `kb::DeviceDescription()`) and its source. A field left out keeps its
     default. The module attribute `gemm_tile.device` may also name a built-in
@@ -82,7 +83,11 @@ def GemmTile_DeviceAttr : AttrDef<GemmTile_Dialect, "Device"> {
     DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().dmaLatencyFarCubeNs">:$dma_latency_far_cube_ns,
     DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().kernelLaunchNs">:$kernel_launch_ns,
     DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().computeEfficiencyPermille">:$compute_efficiency_permille,
-    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().memoryEfficiencyPermille">:$memory_efficiency_permille
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().memoryEfficiencyPermille">:$memory_efficiency_permille,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().switchRoundTripNs">:$switch_round_trip_ns,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().switchMiBps">:$switch_mibps,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().flitBytes">:$flit_bytes,
+    DefaultValuedParameter<"int64_t", "::kb::DeviceDescription().flitPayloadBytes">:$flit_payload_bytes
   );
 
   let assemblyFormat = "`<` struct(params) `>`";
