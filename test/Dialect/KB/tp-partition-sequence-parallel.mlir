@@ -39,6 +39,35 @@ module attributes {kb.world_size = 4 : i64, kb.sequence_parallel} {
 
 // -----
 
+// A layer's input that only a norm and the residual add read arrives split
+// along the tokens, as the layer before leaves it: the norm runs on the
+// rank's rows and the column-parallel layer all-gathers them, so a layer
+// makes two all-gathers and two reduce-scatters. The norm's weight (rank 1)
+// and an input a gemm reads whole stay replicated.
+
+module attributes {kb.world_size = 4 : i64, kb.sequence_parallel} {
+  // CHECK-LABEL: func.func @pre_norm_block
+  // CHECK-SAME: (%[[X:.*]]: tensor<4x32xf32> {kb.split_dim = 0 : i64}, %[[G:.*]]: tensor<32xf32>,
+  // CHECK-SAME: -> (tensor<4x32xf32> {kb.split_dim = 0 : i64})
+  // CHECK: %[[N:.*]] = kb.rms_norm %[[X]], %[[G]] : tensor<4x32xf32>, tensor<32xf32>
+  // CHECK: %[[A:.*]] = kb.all_gather %[[N]] along 0 : tensor<4x32xf32> -> tensor<16x32xf32>
+  // CHECK: kb.matmul %[[A]]
+  // CHECK: %[[P:.*]] = kb.matmul
+  // CHECK: %[[S:.*]] = kb.reduce_scatter <sum> %[[P]] along 0 : tensor<16x32xf32> -> tensor<4x32xf32>
+  // CHECK: kb.add %[[S]], %[[X]] : tensor<4x32xf32>, tensor<4x32xf32>
+  // CHECK-NOT: kb.tp_slice
+  // CHECK-NOT: kb.all_reduce
+  func.func @pre_norm_block(%x: tensor<16x32xf32>, %g: tensor<32xf32>, %w1: tensor<32x64xf32>, %w2: tensor<64x32xf32>) -> tensor<16x32xf32> {
+    %n = kb.rms_norm %x, %g : tensor<16x32xf32>, tensor<32xf32>
+    %h = kb.column_parallel_linear %n, %w1 : (tensor<16x32xf32>, tensor<32x64xf32>) -> tensor<16x64xf32>
+    %y = kb.row_parallel_linear %h, %w2 : (tensor<16x64xf32>, tensor<64x32xf32>) -> tensor<16x32xf32>
+    %r = kb.add %y, %x : tensor<16x32xf32>, tensor<16x32xf32>
+    return %r : tensor<16x32xf32>
+  }
+}
+
+// -----
+
 // A norm reads the reduce-scattered rows: it works on whole rows, which
 // each rank holds.
 

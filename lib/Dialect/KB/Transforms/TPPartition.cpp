@@ -62,6 +62,9 @@ private:
   /// The layout a function argument is scattered in: the split every use
   /// asks for when all agree, else replicated.
   FailureOr<TPLayout> preferredArgLayout(BlockArgument arg);
+  /// Sequence parallelism: whether `arg` is an activation the layer before
+  /// would hand over split along the tokens (argTakesTokenSplit).
+  bool argTakesTokenSplit(BlockArgument arg);
   Value rank(Location loc);
 
   /// Sequence parallelism: the rule of an op that reads a partial sum is
@@ -343,6 +346,38 @@ FailureOr<TPLayout> FunctionPartitioner::preferredArgLayout(BlockArgument arg) {
   return preferred.value_or(TPLayout::replicated());
 }
 
+bool FunctionPartitioner::argTakesTokenSplit(BlockArgument arg) {
+  // Under sequence parallelism a layer hands its output to the next split
+  // along the tokens (the last reduce-scatter leaves it so), so the next
+  // layer's input arrives that way and its first column-parallel gemm
+  // all-gathers it: Megatron's 2 all-gathers and 2 reduce-scatters per
+  // layer. An argument is such an input when every use works on it split
+  // along the tokens and keeps it so (a norm, a residual add); one that a
+  // gemm reads whole stays replicated.
+  auto type = dyn_cast<RankedTensorType>(arg.getType());
+  if (!type || type.getRank() < 2 || type.getDimSize(0) % worldSize != 0 ||
+      arg.use_empty())
+    return false;
+  ScopedDiagnosticHandler quiet(arg.getContext(),
+                                [](Diagnostic &) { return success(); });
+  for (OpOperand &use : arg.getUses()) {
+    auto user = dyn_cast<TPPartitionOpInterface>(use.getOwner());
+    if (!user)
+      return false;
+    SmallVector<TPLayout> have(user->getNumOperands(),
+                               TPLayout::replicated());
+    unsigned index = use.getOperandNumber();
+    have[index] = TPLayout::split(0);
+    FailureOr<TPRule> rule = user.getTPRule(have);
+    if (failed(rule) || index >= rule->operands.size() ||
+        !rule->operands[index].isSplitAlong(0) ||
+        llvm::any_of(rule->results,
+                     [](TPLayout l) { return !l.isSplitAlong(0); }))
+      return false;
+  }
+  return true;
+}
+
 LogicalResult FunctionPartitioner::run() {
   if (func.isExternal())
     return success();
@@ -366,6 +401,8 @@ LogicalResult FunctionPartitioner::run() {
     if (failed(preferred))
       return failure();
     TPLayout layout = *preferred;
+    if (sequenceParallel && layout.isReplicated() && argTakesTokenSplit(arg))
+      layout = TPLayout::split(0);
     FailureOr<RankedTensorType> type =
         localType(func, arg.getType(), layout, arg);
     if (failed(type))
