@@ -394,6 +394,13 @@ static void forEachRow(llvm::ArrayRef<int64_t> shape,
   }
 }
 
+void kb::exec::forEachBoxRow(
+    llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> offsets,
+    llvm::ArrayRef<int64_t> sizes,
+    llvm::function_ref<void(int64_t, int64_t, int64_t)> fn) {
+  forEachRow(shape, offsets, sizes, fn);
+}
+
 HostTensor kb::exec::extractBox(const HostTensor &t,
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> sizes) {

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 namespace kb::exec {
@@ -93,6 +94,14 @@ runtime::HostTensor extractBox(const runtime::HostTensor &t,
 /// Writes `box` into `t` at `offsets`.
 void insertBox(runtime::HostTensor &t, const runtime::HostTensor &box,
                llvm::ArrayRef<int64_t> offsets);
+/// Calls `fn(offset, denseOffset, count)` for each contiguous run of the
+/// box at `offsets`/`sizes` of a row-major tensor of `shape`: the run's first
+/// element in the tensor and in the box laid out densely. Nothing for an
+/// empty box.
+void forEachBoxRow(llvm::ArrayRef<int64_t> shape,
+                   llvm::ArrayRef<int64_t> offsets,
+                   llvm::ArrayRef<int64_t> sizes,
+                   llvm::function_ref<void(int64_t, int64_t, int64_t)> fn);
 
 } // namespace kb::exec
 
