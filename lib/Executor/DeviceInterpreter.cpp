@@ -1384,11 +1384,25 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
   for (Rank &rank : ranks) {
     SmallVector<HostTensor> locals;
     SmallVector<int64_t> covered;
+    // gather() reads one rank per group of replicas (rank 0 of a replicated
+    // result): only those ranks' pieces are assembled, every rank's checked.
+    SmallVector<bool> assembled;
     for (const TensorSpec &spec : program.results) {
       SmallVector<int64_t> shape(spec.shape.begin(), spec.shape.end());
       if (spec.splitDim >= 0)
         shape[spec.splitDim] /= program.worldSize / spec.replicas;
-      locals.push_back(runtime::makeTensor(spec.dtype, shape));
+      bool needed = spec.splitDim < 0
+                        ? rank.index == 0
+                        : rank.index % std::max<int64_t>(spec.replicas, 1) == 0;
+      HostTensor local;
+      if (needed) {
+        local = runtime::makeTensor(spec.dtype, shape);
+      } else {
+        local.dtype = spec.dtype;
+        local.shape.assign(shape.begin(), shape.end());
+      }
+      locals.push_back(std::move(local));
+      assembled.push_back(needed);
       covered.push_back(0);
     }
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -1407,7 +1421,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
           return errorAt(program.entry,
                          "result " + llvm::Twine(i) +
                              "'s piece reaches outside its tensor");
-      insertBox(local, part, piece.getOffsets());
+      if (assembled[piece.getTensor()])
+        insertBox(local, part, piece.getOffsets());
       covered[piece.getTensor()] += part.numElements();
     }
     for (auto [i, local] : llvm::enumerate(locals)) {
@@ -1419,8 +1434,10 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
     }
   }
   for (auto [i, parts] : llvm::enumerate(perResult))
-    results.push_back(gather(parts, program.results[i].splitDim,
-                             program.results[i].replicas));
+    results.push_back(program.results[i].splitDim < 0
+                          ? std::move(parts.front())
+                          : gather(parts, program.results[i].splitDim,
+                                   program.results[i].replicas));
   return llvm::Error::success();
 }
 

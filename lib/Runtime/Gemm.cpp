@@ -134,26 +134,3 @@ void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
   static const GemmImpl<uint16_t> impl = selectGemm<uint16_t>();
   run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
-
-std::vector<std::pair<int64_t, int64_t>>
-kb::runtime::gemmColumnRanges(int64_t m, int64_t n, int64_t k, int parts) {
-  // Whole 64-column blocks (a multiple of every kernel's NR), and at least
-  // kMinTaskFlops of work each: below that a task costs more to hand to a
-  // thread than it saves.
-  constexpr int64_t kBlock = 64;
-  constexpr double kMinTaskFlops = 4e6;
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  double flops = 2.0 * m * n * k;
-  int64_t count = std::min<int64_t>({std::max(parts, 1), blocks,
-                                     std::max<int64_t>(1, flops / kMinTaskFlops)});
-  std::vector<std::pair<int64_t, int64_t>> ranges;
-  for (int64_t t = 0, begin = 0; t < count; ++t) {
-    int64_t end = std::min(n, (blocks * (t + 1) / count) * kBlock);
-    if (end > begin)
-      ranges.push_back({begin, end - begin});
-    begin = end;
-  }
-  if (ranges.empty())
-    ranges.push_back({0, n});
-  return ranges;
-}

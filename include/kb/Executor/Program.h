@@ -64,9 +64,10 @@ llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
                                        llvm::StringRef entryName);
 
 /// The host memory (bytes) running `program` takes, before any tensor is
-/// made: the global inputs and results, every rank's local copies, and for a
-/// lowered program every rank's cube buffers, all held as f32; with
-/// `withReference`, the unsharded run's too.
+/// made: the global inputs (an f16 input held 16-bit, as kb-run reads it;
+/// any other as f32) and results, every rank's local copies, and for a
+/// lowered program every rank's cube buffers, as f32; with `withReference`,
+/// the unsharded run's too.
 double hostBytesNeeded(const Program &program, bool withReference);
 
 /// Where `op` is in its source, as `file:line:col` (else its location).
