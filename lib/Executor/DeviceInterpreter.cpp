@@ -382,6 +382,8 @@ private:
   static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
+  // What each rank sends in a ring step (ringStep), reused by every step.
+  std::vector<std::vector<float>> ringChunks;
   // The collective record each buffer's current ring belongs to.
   llvm::DenseMap<Value, size_t> openCollectives;
 };
@@ -1186,7 +1188,12 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     return size;
   };
   // What each rank sends this step, read before anyone receives.
-  std::vector<std::vector<float>> sent(w);
+  // Kept across steps (cleared, not freed): fresh chunk vectors each step
+  // cost the kernel's page clearing on this, the issuing, thread.
+  std::vector<std::vector<float>> &sent = ringChunks;
+  sent.resize(w);
+  for (std::vector<float> &chunk : sent)
+    chunk.clear();
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
   DType dtype = bufferOf(ranks[0], key).tensor.dtype;
