@@ -26,6 +26,8 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/IR/OpOrigin.h"
 #include "kb/Executor/Execute.h"
+#include "kb/Executor/RegionKernels.h"
+#include "kb/Runtime/GemmBatch.h"
 #include "kb/Runtime/HostThreads.h"
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/TransformerKernels.h"
@@ -38,6 +40,8 @@
 
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <vector>
 
 using namespace mlir;
@@ -82,6 +86,11 @@ struct Buffer {
   const float *view = nullptr;
   const uint16_t *halfView = nullptr;
   int64_t viewStride = 0;
+  // A half view's global input and element offset in it, so that a gemm
+  // reading it as A can view the input's one widened copy instead
+  // (Machine::widenedInput), which `widenedCopy` keeps alive.
+  int64_t input = -1, viewOffset = 0;
+  std::shared_ptr<const runtime::TensorData> widenedCopy;
   // An allocation's data is made (zero) when an op first uses it and freed
   // at the first wait after its last use (Machine::releaseDead), so a
   // program's host memory is what is live, not every buffer it allocates.
@@ -114,6 +123,12 @@ struct Rank {
   // Arithmetic of the async ops issued since the last wait: independent of
   // each other (the hazard check guarantees it), run together at the wait.
   std::vector<std::function<void()>> pending;
+  // The gemm tiles among them, joined and split at the wait
+  // (runtime::joinGemms, splitGemms).
+  std::vector<runtime::GemmTask> pendingGemms;
+  // Reused blocks (Machine::materialize) to zero before the pending work
+  // runs, on the host threads: (first element, count).
+  std::vector<std::pair<float *, size_t>> pendingZero;
   std::vector<Token> tokenTable;
   // The buffers with recorded accesses: a wait retires those of its tokens
   // here, so that accesses no check will ask about again do not pile up
@@ -195,6 +210,8 @@ private:
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
+  /// Zeroes the reused blocks the rank's pending work will use.
+  void zeroPending(Rank &rank);
   /// Fills in each rank's collectiveHiddenSeconds from the timeline: the
   /// ring time during which one of the rank's PEs computes.
   void collectiveHiddenSeconds();
@@ -221,7 +238,7 @@ private:
   }
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
-  Buffer &bufferOf(Rank &rank, Value v) {
+  Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
     Buffer &buffer = rank.heap[rank.buffers[v]];
     if (buffer.view) {
       const HostTensor &t = buffer.tensor;
@@ -240,20 +257,74 @@ private:
                                 t.data.data() + i * t.shape[1], t.shape[1]);
       buffer.halfView = nullptr;
     }
-    return materialize(buffer);
+    return materialize(buffer, deferZero);
   }
-  /// An allocation's zero data, made on its first use.
-  Buffer &materialize(Buffer &buffer) {
-    if (buffer.allocation && !costOnly && buffer.tensor.data.empty()) {
-      assert(!buffer.released && "a buffer used after its last use");
-      buffer.tensor.data.assign(buffer.tensor.numElements(), 0.0f);
+  /// An allocation's zero data, made on its first use. A block freed by an
+  /// earlier buffer of the same size is reused when there is one (fresh
+  /// memory costs the kernel's page clearing, on the issuing thread); it is
+  /// zeroed at once, or, with `deferTo`, by the host threads before the
+  /// rank's pending work runs (every use of it is in that work). A fresh
+  /// block is zero as allocated and left untouched, so its pages are first
+  /// touched by the tile that writes them.
+  Buffer &materialize(Buffer &buffer, Rank *deferTo = nullptr) {
+    if (!buffer.allocation || costOnly || !buffer.tensor.data.empty())
+      return buffer;
+    assert(!buffer.released && "a buffer used after its last use");
+    size_t n = buffer.tensor.numElements();
+    auto it = freeBlocks.find(n);
+    if (it == freeBlocks.end()) {
+      buffer.tensor.data.resize(n);
+      return buffer;
     }
+    buffer.tensor.data = std::move(it->second.back());
+    it->second.pop_back();
+    if (it->second.empty())
+      freeBlocks.erase(it);
+    freeBytes -= n * sizeof(float);
+    if (deferTo)
+      deferTo->pendingZero.push_back({buffer.tensor.data.data(), n});
+    else
+      std::fill_n(buffer.tensor.data.data(), n, 0.0f);
     return buffer;
+  }
+  /// Keeps `data` for reuse by a later allocation of its size, up to
+  /// kFreeBlockBytes in all; frees it beyond that.
+  void recycle(runtime::TensorData &data) {
+    size_t bytes = data.size() * sizeof(float);
+    if (data.size() == 0 || freeBytes + bytes > kFreeBlockBytes) {
+      runtime::TensorData().swap(data);
+      return;
+    }
+    freeBytes += bytes;
+    freeBlocks[data.size()].push_back(std::move(data));
+    runtime::TensorData().swap(data);
+  }
+  /// The one f32 copy of half input `input`, widened on the host threads
+  /// when first asked for and shared by every rank's buffers that view it
+  /// (an f16 input read as a gemm's A: the kernels take f16 for B only).
+  /// It lives while a buffer holds it.
+  std::shared_ptr<const runtime::TensorData> widenedInput(int64_t input) {
+    if (auto copy = widenedInputs[input].lock())
+      return copy;
+    const runtime::HalfData &halves = inputs[input].halves;
+    auto copy = std::make_shared<runtime::TensorData>();
+    copy->resize(halves.size());
+    std::vector<std::function<void()>> work;
+    static constexpr size_t kChunk = size_t{1} << 20;
+    for (size_t at = 0; at < halves.size(); at += kChunk)
+      work.push_back([&, at] {
+        runtime::halvesToFloats(halves.data() + at, copy->data() + at,
+                                std::min(kChunk, halves.size() - at));
+      });
+    runtime::runOnHostThreads(work, threads);
+    widenedInputs[input] = copy;
+    return copy;
   }
   /// Frees the data of the allocations whose last user comes before the
   /// rank's current op: every op before it has been issued and, since this
   /// runs after a flush, its arithmetic done. A tensor read by several ops
   /// lives until the last of them.
+  /// An input's copy (a view copied out, a shared widened copy) goes too.
   void releaseDead(Rank &rank) {
     if (costOnly)
       return;
@@ -264,9 +335,10 @@ private:
             lastUse.lookup(v) != rank.releasedUpTo)
           continue;
         Buffer &buffer = rank.heap[it->second];
-        if (!buffer.allocation)
-          continue;
-        runtime::TensorData().swap(buffer.tensor.data);
+        recycle(buffer.tensor.data);
+        buffer.widenedCopy.reset();
+        buffer.view = nullptr;
+        buffer.halfView = nullptr;
         buffer.released = true;
       }
   }
@@ -301,6 +373,17 @@ private:
   int64_t ringSteps = 0;
   std::vector<gt::AllocOp> allocs;
   std::vector<Rank> ranks;
+  // The run's inputs and their shared widened copies (widenedInput).
+  ArrayRef<HostTensor> inputs;
+  std::vector<std::weak_ptr<const runtime::TensorData>> widenedInputs;
+  // Freed allocations' blocks by element count, for reuse (materialize):
+  // at most kFreeBlockBytes, so that the blocks kept never cost more memory
+  // than a large step of a program holds live.
+  static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
+  std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
+  size_t freeBytes = 0;
+  // What each rank sends in a ring step (ringStep), reused by every step.
+  std::vector<std::vector<float>> ringChunks;
   // The collective record each buffer's current ring belongs to.
   llvm::DenseMap<Value, size_t> openCollectives;
 };
@@ -343,9 +426,35 @@ void Machine::collectiveHiddenSeconds() {
   }
 }
 
+void Machine::zeroPending(Rank &rank) {
+  // In slices the threads share.
+  if (!rank.pendingZero.empty()) {
+    std::vector<std::function<void()>> zero;
+    static constexpr size_t kSlice = size_t{1} << 18;
+    for (auto [data, n] : rank.pendingZero)
+      for (size_t at = 0; at < n; at += kSlice)
+        zero.push_back([data = data, n = n, at] {
+          std::fill_n(data + at, std::min(kSlice, n - at), 0.0f);
+        });
+    rank.pendingZero.clear();
+    runtime::runOnHostThreads(zero, threads);
+  }
+}
+
 void Machine::flush(Rank &rank) {
+  // Reused blocks are zeroed before any work reads or writes them.
+  zeroPending(rank);
   std::vector<std::function<void()>> work;
-  work.swap(rank.pending);
+  if (!rank.pendingGemms.empty()) {
+    std::vector<runtime::GemmTask> gemms = runtime::splitGemms(
+        runtime::joinGemms(std::move(rank.pendingGemms)), threads);
+    rank.pendingGemms.clear();
+    for (const runtime::GemmTask &t : gemms)
+      work.push_back([t] { t.run(); });
+  }
+  for (auto &item : rank.pending)
+    work.push_back(std::move(item));
+  rank.pending.clear();
   runtime::runOnHostThreads(work, threads);
 }
 
@@ -491,9 +600,11 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor.shape.assign(type.getShape().begin(),
                                    type.getShape().end());
         int64_t at = offsets[0] * global.shape[1] + offsets[1];
-        if (global.isHalf())
+        if (global.isHalf()) {
           buffer.halfView = global.halves.data() + at;
-        else
+          buffer.input = piece.getTensor();
+          buffer.viewOffset = at;
+        } else
           buffer.view = global.data.data() + at;
         buffer.viewStride = global.shape[1];
       } else {
@@ -578,13 +689,6 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   return llvm::Error::success();
 }
 
-/// Copies a 2-D (or n-D) region between host tensors.
-static void copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
-                       HostTensor &dst, ArrayRef<int64_t> dstOffsets,
-                       ArrayRef<int64_t> sizes) {
-  insertBox(dst, extractBox(src, srcOffsets, sizes), dstOffsets);
-}
-
 void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
                    double &engineBusy, int64_t track, double duration,
                    TraceEvent event) {
@@ -655,7 +759,9 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   // The arithmetic, deferred to the next wait; in cost-only mode only the
   // kernel's existence and arity are checked, as the numeric run checks them.
   gt::HostKernel kernel = op.getHostKernel();
-  Buffer &out = bufferOf(rank, writes.front().buffer);
+  // Every use of the output is in the rank's pending work, so a reused
+  // block is zeroed there (materialize).
+  Buffer &out = bufferOf(rank, writes.front().buffer, &rank);
   HostTensor *outTensor = &out.tensor;
   SmallVector<int64_t, 2> to = writes.front().offsets,
                           size = writes.front().sizes;
@@ -666,17 +772,21 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     const gt::BufferRegion &lhsRegion = reads[0], &rhsRegion = reads[1];
     int64_t m = size[0], n = size[1], k = lhsRegion.sizes[1];
     // The operands are read in place, from a view into a global input or
-    // from the buffer's own data; A is widened first if it is a half view
-    // (the kernels take f16 for B only: A is the activations, B the
-    // weights).
-    if (rawBufferOf(rank, lhsRegion.buffer).halfView)
-      bufferOf(rank, lhsRegion.buffer);
+    // from the buffer's own data. A half view read as A views the input's
+    // one widened copy, shared by every rank (the kernels take f16 for B
+    // only: A is the activations, B the weights).
+    if (Buffer &a = rawBufferOf(rank, lhsRegion.buffer); a.halfView) {
+      a.widenedCopy = widenedInput(a.input);
+      a.view = a.widenedCopy->data() + a.viewOffset;
+      a.halfView = nullptr;
+    }
     auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
       Buffer &buffer = rawBufferOf(rank, region.buffer);
       ld = buffer.view || buffer.halfView ? buffer.viewStride
                                           : buffer.tensor.shape[1];
-      const float *base =
-          buffer.view ? buffer.view : materialize(buffer).tensor.data.data();
+      const float *base = buffer.view
+                              ? buffer.view
+                              : materialize(buffer, &rank).tensor.data.data();
       return base + region.offsets[0] * ld + region.offsets[1];
     };
     int64_t lda, ldb, ldc = outTensor->shape[1];
@@ -707,19 +817,22 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       });
       break;
     }
-    // A large tile is split by columns into independent tasks, so that the
-    // host threads share it even when a wait has fewer tiles than threads.
-    for (auto [from, cols] : runtime::gemmColumnRanges(m, n, k, threads))
-      rank.pending.push_back([=] {
-        if (halfRhs)
-          runtime::gemm(lhs, lda, halfRhs + from, ldb, c + from, ldc, m, cols,
-                        k, accumulate);
-        else
-          runtime::gemm(lhs, lda, rhs + from, ldb, c + from, ldc, m, cols, k,
-                        accumulate);
-        for (int64_t i = 0; i < m; ++i)
-          runtime::roundBufferToDType(c + i * ldc + from, cols, outType);
-      });
+    // Joined with the wait's other tiles that share an operand, then split
+    // for the host threads, at the wait (flush).
+    runtime::GemmTask task;
+    task.a = lhs;
+    task.lda = lda;
+    task.b = rhs;
+    task.halfB = halfRhs;
+    task.ldb = ldb;
+    task.c = c;
+    task.ldc = ldc;
+    task.m = m;
+    task.n = n;
+    task.k = k;
+    task.accumulate = accumulate;
+    task.outType = outType;
+    rank.pendingGemms.push_back(task);
     break;
   }
   case gt::HostKernel::Kind::Map: {
@@ -729,18 +842,11 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
     if (costOnly)
       break;
-    HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
+    HostTensor *in = &bufferOf(rank, reads[0].buffer, &rank).tensor;
     SmallVector<int64_t, 2> from = reads[0].offsets;
     float scale = static_cast<float>(kernel.scale);
-    rank.pending.push_back([=] {
-      HostTensor region = extractBox(*in, from, size);
-      map(region.data.data(), region.data.data(), region.data.size());
-      if (scale != 1.0f)
-        runtime::scale(region.data.data(), region.data.size(), scale);
-      runtime::roundBufferToDType(region.data.data(), region.data.size(),
-                                  outTensor->dtype);
-      insertBox(*outTensor, region, to);
-    });
+    rank.pending.push_back(
+        [=] { mapRegion(map, scale, *in, from, *outTensor, to, size); });
     break;
   }
   case gt::HostKernel::Kind::Zip: {
@@ -750,21 +856,15 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
     if (costOnly)
       break;
-    HostTensor *lhs = &bufferOf(rank, reads[0].buffer).tensor;
-    HostTensor *rhs = &bufferOf(rank, reads[1].buffer).tensor;
+    HostTensor *lhs = &bufferOf(rank, reads[0].buffer, &rank).tensor;
+    HostTensor *rhs = &bufferOf(rank, reads[1].buffer, &rank).tensor;
     SmallVector<int64_t, 2> lhsFrom = reads[0].offsets,
                             rhsFrom = reads[1].offsets,
                             rhsSize = reads[1].sizes;
+    // A shorter second region (a bias) combines with every row.
     rank.pending.push_back([=] {
-      HostTensor region = extractBox(*lhs, lhsFrom, size);
-      HostTensor other = extractBox(*rhs, rhsFrom, rhsSize);
-      // A shorter second region (a bias) combines with every row.
-      int64_t cols = std::max<int64_t>(other.numElements(), 1);
-      for (int64_t at = 0; at < region.numElements(); at += cols)
-        zip(region.data.data() + at, other.data.data(), cols);
-      runtime::roundBufferToDType(region.data.data(), region.data.size(),
-                                  outTensor->dtype);
-      insertBox(*outTensor, region, to);
+      zipRegion(zip, *lhs, lhsFrom, *rhs, rhsFrom, rhsSize, *outTensor, to,
+                size);
     });
     break;
   }
@@ -774,9 +874,9 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     // Regions q, k, v (verified 2-D, one element type) read in place.
     const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
                            &vRegion = reads[2];
-    HostTensor &qt = bufferOf(rank, qRegion.buffer).tensor,
-               &kt = bufferOf(rank, kRegion.buffer).tensor,
-               &vt = bufferOf(rank, vRegion.buffer).tensor;
+    HostTensor &qt = bufferOf(rank, qRegion.buffer, &rank).tensor,
+               &kt = bufferOf(rank, kRegion.buffer, &rank).tensor,
+               &vt = bufferOf(rank, vRegion.buffer, &rank).tensor;
     int64_t ldq = qt.shape[1], ldk = kt.shape[1], ldv = vt.shape[1],
             ldo = outTensor->shape[1];
     const float *q =
@@ -807,14 +907,15 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                              llvm::Twine(rows->params) + " numbers");
     if (costOnly)
       break;
-    HostTensor *in = &bufferOf(rank, reads[0].buffer).tensor;
+    HostTensor *in = &bufferOf(rank, reads[0].buffer, &rank).tensor;
     SmallVector<int64_t, 2> from = reads[0].offsets;
     // The vectors (a weight, a bias) with their regions.
     SmallVector<std::tuple<HostTensor *, SmallVector<int64_t, 2>,
                            SmallVector<int64_t, 2>>>
         vectors;
     for (const gt::BufferRegion &r : ArrayRef(reads).drop_front())
-      vectors.push_back({&bufferOf(rank, r.buffer).tensor, r.offsets, r.sizes});
+      vectors.push_back(
+          {&bufferOf(rank, r.buffer, &rank).tensor, r.offsets, r.sizes});
     runtime::RowKernel rowKernel = rows->kernel;
     SmallVector<double, 3> params = kernel.params;
     rank.pending.push_back([=] {
@@ -855,8 +956,8 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
     return e;
-  Buffer &src = bufferOf(rank, dma.getSource());
-  Buffer &dst = bufferOf(rank, dma.getTarget());
+  Buffer &src = bufferOf(rank, dma.getSource(), &rank);
+  Buffer &dst = bufferOf(rank, dma.getTarget(), &rank);
   // A rank-strided target is checked where this rank writes: the ranks'
   // slices of an all-gather's ring buffer are written by separate DMAs.
   SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
@@ -928,6 +1029,8 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
   Buffer &ids = bufferOf(rank, op.getIds());
   Buffer &table = bufferOf(rank, op.getTable());
   Buffer &out = bufferOf(rank, op.getOut());
+  // The ids are read now: a block reused for them must be zero now.
+  zeroPending(rank);
   const float *idData = ids.tensor.data.data() + op.getIdsOffsets()[0];
   auto vocab = static_cast<int64_t>(op.getVocab());
   for (int64_t i = 0; i < rows; ++i)
@@ -1085,7 +1188,12 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     return size;
   };
   // What each rank sends this step, read before anyone receives.
-  std::vector<std::vector<float>> sent(w);
+  // Kept across steps (cleared, not freed): fresh chunk vectors each step
+  // cost the kernel's page clearing on this, the issuing, thread.
+  std::vector<std::vector<float>> &sent = ringChunks;
+  sent.resize(w);
+  for (std::vector<float> &chunk : sent)
+    chunk.clear();
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
   DType dtype = bufferOf(ranks[0], key).tensor.dtype;
@@ -1215,6 +1323,8 @@ llvm::Expected<SmallVector<HostTensor>>
 Machine::execute(ArrayRef<HostTensor> inputs) {
   if (llvm::Error e = checkStatically())
     return std::move(e);
+  this->inputs = inputs;
+  widenedInputs.assign(inputs.size(), {});
   if (llvm::Error e = loadInputs(inputs))
     return std::move(e);
   while (true) {
@@ -1284,11 +1394,25 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
   for (Rank &rank : ranks) {
     SmallVector<HostTensor> locals;
     SmallVector<int64_t> covered;
+    // gather() reads one rank per group of replicas (rank 0 of a replicated
+    // result): only those ranks' pieces are assembled, every rank's checked.
+    SmallVector<bool> assembled;
     for (const TensorSpec &spec : program.results) {
       SmallVector<int64_t> shape(spec.shape.begin(), spec.shape.end());
       if (spec.splitDim >= 0)
         shape[spec.splitDim] /= program.worldSize / spec.replicas;
-      locals.push_back(runtime::makeTensor(spec.dtype, shape));
+      bool needed = spec.splitDim < 0
+                        ? rank.index == 0
+                        : rank.index % std::max<int64_t>(spec.replicas, 1) == 0;
+      HostTensor local;
+      if (needed) {
+        local = runtime::makeTensor(spec.dtype, shape);
+      } else {
+        local.dtype = spec.dtype;
+        local.shape.assign(shape.begin(), shape.end());
+      }
+      locals.push_back(std::move(local));
+      assembled.push_back(needed);
       covered.push_back(0);
     }
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -1307,7 +1431,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
           return errorAt(program.entry,
                          "result " + llvm::Twine(i) +
                              "'s piece reaches outside its tensor");
-      insertBox(local, part, piece.getOffsets());
+      if (assembled[piece.getTensor()])
+        insertBox(local, part, piece.getOffsets());
       covered[piece.getTensor()] += part.numElements();
     }
     for (auto [i, local] : llvm::enumerate(locals)) {
@@ -1319,8 +1444,10 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
     }
   }
   for (auto [i, parts] : llvm::enumerate(perResult))
-    results.push_back(gather(parts, program.results[i].splitDim,
-                             program.results[i].replicas));
+    results.push_back(program.results[i].splitDim < 0
+                          ? std::move(parts.front())
+                          : gather(parts, program.results[i].splitDim,
+                                   program.results[i].replicas));
   return llvm::Error::success();
 }
 

@@ -218,6 +218,12 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
     return n;
   };
   double w = static_cast<double>(program.worldSize), global = 0, local = 0;
+  // kb-run holds an f16 input 16-bit (readNpy's keepHalf); everything else
+  // is f32 on the host.
+  double heldInputs = 0;
+  for (const TensorSpec &spec : program.args)
+    heldInputs += elements(spec.shape) *
+                  (spec.dtype == runtime::DType::F16 ? 2 : 4);
   for (const TensorSpec &spec :
        llvm::concat<const TensorSpec>(program.args, program.results)) {
     global += elements(spec.shape);
@@ -228,7 +234,9 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
                  ? w * elements(spec.shape)
                  : static_cast<double>(spec.replicas) * elements(spec.shape);
   }
-  double total = global;
+  double total = 0;
+  for (const TensorSpec &spec : program.results)
+    total += elements(spec.shape);
   if (program.view == View::Lowered) {
     double buffers = 0;
     for (Type t : program.entry.getArgumentTypes())
@@ -243,7 +251,7 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
   }
   if (withReference)
     total += global;
-  return 4 * total;
+  return heldInputs + 4 * total;
 }
 
 llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,
@@ -392,6 +400,13 @@ static void forEachRow(llvm::ArrayRef<int64_t> shape,
     if (d < 0)
       return;
   }
+}
+
+void kb::exec::forEachBoxRow(
+    llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> offsets,
+    llvm::ArrayRef<int64_t> sizes,
+    llvm::function_ref<void(int64_t, int64_t, int64_t)> fn) {
+  forEachRow(shape, offsets, sizes, fn);
 }
 
 HostTensor kb::exec::extractBox(const HostTensor &t,

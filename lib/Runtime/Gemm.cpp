@@ -15,22 +15,20 @@
 using namespace kb::runtime;
 
 namespace kb::runtime::detail {
-void gemmAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
+// One template per ISA kernel for B of f32 or f16 bits (TB), instantiated for
+// both in its own file (KB_GEMM_INSTANCES).
+template <typename TB>
+void gemmAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemmAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
-              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemvAVX512(const float *a, int64_t lda, const float *b, int64_t ldb,
+template <typename TB>
+void gemmAVX2(const float *a, int64_t lda, const TB *b, int64_t ldb, float *c,
+              int64_t ldc, int64_t m, int64_t n, int64_t k);
+template <typename TB>
+void gemvAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemvAVX2(const float *a, int64_t lda, const float *b, int64_t ldb,
-              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemmAVX512(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
-                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemmAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
-              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemvAVX512(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
-                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
-void gemvAVX2(const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
-              float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+template <typename TB>
+void gemvAVX2(const float *a, int64_t lda, const TB *b, int64_t ldb, float *c,
+              int64_t ldc, int64_t m, int64_t n, int64_t k);
 } // namespace kb::runtime::detail
 
 namespace {
@@ -61,9 +59,9 @@ template <typename TB> struct GemmImpl {
 template <typename TB> GemmImpl<TB> kernelFn(GemmKernel kernel) {
   switch (kernel) {
   case GemmKernel::AVX512:
-    return {gemmAVX512, gemvAVX512};
+    return {gemmAVX512<TB>, gemvAVX512<TB>};
   case GemmKernel::AVX2:
-    return {gemmAVX2, gemvAVX2};
+    return {gemmAVX2<TB>, gemvAVX2<TB>};
   case GemmKernel::Portable:
     break;
   }
@@ -108,52 +106,43 @@ bool kb::runtime::gemmKernelSupported(GemmKernel kernel) {
   return false;
 }
 
+// The public f32-B and f16-B entry points are this one template.
+template <typename TB>
+static void gemmWithT(GemmKernel kernel, const float *a, int64_t lda,
+                      const TB *b, int64_t ldb, float *c, int64_t ldc,
+                      int64_t m, int64_t n, int64_t k, bool accumulate) {
+  run(kernelFn<TB>(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+template <typename TB>
+static void gemmT(const float *a, int64_t lda, const TB *b, int64_t ldb,
+                  float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                  bool accumulate) {
+  static const GemmImpl<TB> impl = selectGemm<TB>();
+  run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
 void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
                            const float *b, int64_t ldb, float *c, int64_t ldc,
                            int64_t m, int64_t n, int64_t k, bool accumulate) {
-  run(kernelFn<float>(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  gemmWithT(kernel, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
 void kb::runtime::gemmWith(GemmKernel kernel, const float *a, int64_t lda,
                            const uint16_t *b, int64_t ldb, float *c,
                            int64_t ldc, int64_t m, int64_t n, int64_t k,
                            bool accumulate) {
-  run(kernelFn<uint16_t>(kernel), a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  gemmWithT(kernel, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
 void kb::runtime::gemm(const float *a, int64_t lda, const float *b, int64_t ldb,
                        float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
                        bool accumulate) {
-  static const GemmImpl<float> impl = selectGemm<float>();
-  run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  gemmT(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
 void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
                        int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
                        int64_t k, bool accumulate) {
-  static const GemmImpl<uint16_t> impl = selectGemm<uint16_t>();
-  run(impl, a, lda, b, ldb, c, ldc, m, n, k, accumulate);
-}
-
-std::vector<std::pair<int64_t, int64_t>>
-kb::runtime::gemmColumnRanges(int64_t m, int64_t n, int64_t k, int parts) {
-  // Whole 64-column blocks (a multiple of every kernel's NR), and at least
-  // kMinTaskFlops of work each: below that a task costs more to hand to a
-  // thread than it saves.
-  constexpr int64_t kBlock = 64;
-  constexpr double kMinTaskFlops = 4e6;
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  double flops = 2.0 * m * n * k;
-  int64_t count = std::min<int64_t>({std::max(parts, 1), blocks,
-                                     std::max<int64_t>(1, flops / kMinTaskFlops)});
-  std::vector<std::pair<int64_t, int64_t>> ranges;
-  for (int64_t t = 0, begin = 0; t < count; ++t) {
-    int64_t end = std::min(n, (blocks * (t + 1) / count) * kBlock);
-    if (end > begin)
-      ranges.push_back({begin, end - begin});
-    begin = end;
-  }
-  if (ranges.empty())
-    ranges.push_back({0, n});
-  return ranges;
+  gemmT(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }

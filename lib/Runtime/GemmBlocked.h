@@ -312,4 +312,13 @@ template <int VL, typename TB = float> struct Gemv {
 
 } // namespace
 
+/// The f32-B and f16-B instances of an ISA file's kernel template `name`
+/// (declared in Gemm.cpp), so one definition serves both.
+#define KB_GEMM_INSTANCES(name)                                                \
+  template void name<float>(const float *, int64_t, const float *, int64_t,    \
+                            float *, int64_t, int64_t, int64_t, int64_t);      \
+  template void name<uint16_t>(const float *, int64_t, const uint16_t *,       \
+                               int64_t, float *, int64_t, int64_t, int64_t,    \
+                               int64_t);
+
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H

@@ -53,7 +53,7 @@ void *kb::runtime::allocateTensorStorage(size_t bytes) {
       (void)madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
     }
   } else {
-    p = std::malloc(bytes ? bytes : 1);
+    p = std::calloc(bytes ? bytes : 1, 1);
   }
   // kb-run checks a program's host memory against its limit before it runs,
   // so this is a host out of memory, as for any allocation.
@@ -112,7 +112,8 @@ HostTensor kb::runtime::makeTensor(DType dtype, llvm::ArrayRef<int64_t> shape) {
   HostTensor t;
   t.dtype = dtype;
   t.shape.assign(shape.begin(), shape.end());
-  t.data.assign(t.numElements(), 0.0f);
+  // Zero as allocated (allocateTensorStorage): resize writes nothing.
+  t.data.resize(t.numElements());
   return t;
 }
 

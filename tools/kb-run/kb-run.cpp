@@ -320,6 +320,8 @@ loadInputs(const Program &program) {
           v *= scale;
         runtime::roundBufferToDType(t.data.data(), t.data.size(), t.dtype);
       }
+      // Held 16-bit like a read f16 input (hostBytesNeeded counts it so).
+      t.narrow();
       result.push_back(std::move(t));
       continue;
     }

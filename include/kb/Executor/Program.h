@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 namespace kb::exec {
@@ -63,9 +64,10 @@ llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
                                        llvm::StringRef entryName);
 
 /// The host memory (bytes) running `program` takes, before any tensor is
-/// made: the global inputs and results, every rank's local copies, and for a
-/// lowered program every rank's cube buffers, all held as f32; with
-/// `withReference`, the unsharded run's too.
+/// made: the global inputs (an f16 input held 16-bit, as kb-run reads it;
+/// any other as f32) and results, every rank's local copies, and for a
+/// lowered program every rank's cube buffers, as f32; with `withReference`,
+/// the unsharded run's too.
 double hostBytesNeeded(const Program &program, bool withReference);
 
 /// Where `op` is in its source, as `file:line:col` (else its location).
@@ -93,6 +95,14 @@ runtime::HostTensor extractBox(const runtime::HostTensor &t,
 /// Writes `box` into `t` at `offsets`.
 void insertBox(runtime::HostTensor &t, const runtime::HostTensor &box,
                llvm::ArrayRef<int64_t> offsets);
+/// Calls `fn(offset, denseOffset, count)` for each contiguous run of the
+/// box at `offsets`/`sizes` of a row-major tensor of `shape`: the run's first
+/// element in the tensor and in the box laid out densely. Nothing for an
+/// empty box.
+void forEachBoxRow(llvm::ArrayRef<int64_t> shape,
+                   llvm::ArrayRef<int64_t> offsets,
+                   llvm::ArrayRef<int64_t> sizes,
+                   llvm::function_ref<void(int64_t, int64_t, int64_t)> fn);
 
 } // namespace kb::exec
 

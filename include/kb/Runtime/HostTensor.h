@@ -9,14 +9,18 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kb::runtime {
 
-/// Raw storage for tensor data: blocks of 2 MiB and more are mapped 2 MiB-
-/// aligned and advised as transparent huge pages, so touching a fresh tensor
-/// faults once per 2 MiB rather than once per 4 KiB (page faults were a third
-/// of kb-run's time on a 170 MiB run). Smaller blocks come from malloc.
+/// Raw storage for tensor data, always zero: blocks of 2 MiB and more are
+/// mapped 2 MiB-aligned and advised as transparent huge pages, so touching a
+/// fresh tensor faults once per 2 MiB rather than once per 4 KiB (page faults
+/// were a third of kb-run's time on a 170 MiB run). Smaller blocks come from
+/// calloc. Fresh mapped pages are zero without being written, so a tensor
+/// sized with resize() is first touched by whoever first writes it (a host
+/// thread's tile), not by the thread that made it.
 void *allocateTensorStorage(size_t bytes);
 /// Frees what allocateTensorStorage(bytes) returned.
 void freeTensorStorage(void *p, size_t bytes);
@@ -29,6 +33,18 @@ template <typename T> struct TensorAllocator {
     return static_cast<T *>(allocateTensorStorage(n * sizeof(T)));
   }
   void deallocate(T *p, size_t n) { freeTensorStorage(p, n * sizeof(T)); }
+  /// Elements made without a value are default-initialised, i.e. not
+  /// written: resize() on an empty vector leaves allocateTensorStorage's
+  /// zeros untouched (value-initialising would zero-fill every page on the
+  /// calling thread). Growing a vector within capacity it had before a
+  /// shrink therefore keeps the old values: tensors are sized once.
+  template <typename U> void construct(U *p) noexcept {
+    ::new (static_cast<void *>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U *p, Args &&...args) {
+    ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U> bool operator==(const TensorAllocator<U> &) const {
     return true;
   }

@@ -18,7 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace kb::runtime {
@@ -37,14 +36,6 @@ void gemm(const float *a, int64_t lda, const uint16_t *b, int64_t ldb, float *c,
 /// Products of at most this many rows of A take the unpacked, B-streaming
 /// kernel (a matrix-vector product per row group), more the packed one.
 constexpr int64_t kGemvMaxRows = 8;
-
-/// How to split a gemm of m×n×k among up to `parts` threads: (first column,
-/// columns) ranges covering 0..n in order, each a whole number of 64-column
-/// blocks but the last, and at least a few MFLOP each (one range when the
-/// product is small). Each range is an independent gemm on the same A and
-/// the range's columns of B and C, with the same sums as the whole.
-std::vector<std::pair<int64_t, int64_t>>
-gemmColumnRanges(int64_t m, int64_t n, int64_t k, int parts);
 
 /// The register-tile variants of gemm; gemm uses the best the CPU has.
 enum class GemmKernel { Portable, AVX2, AVX512 };

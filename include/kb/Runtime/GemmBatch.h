@@ -1,0 +1,62 @@
+//===- GemmBatch.h - the independent gemms between two waits ----*- C++ -*-===//
+//
+// A device program gives each PE its own gemm tile, so the tiles a wait
+// covers often share an operand: the 8 PEs of a cube multiply the same rows
+// of A by neighbouring column blocks of B, or neighbouring row blocks of A by
+// the same B. Run one by one, each tile packs the shared operand again (the
+// blocked kernel packs B per call, and A when the tile is wide). A batch
+// joins such tiles into one gemm first, so the shared operand is read and
+// packed once, then cuts the joined gemms into about as many parts as the
+// host threads need to share them evenly — by rows when a gemm is taller
+// than it is wide (each part then packs only its own rows of A), else by
+// columns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KB_RUNTIME_GEMMBATCH_H
+#define KB_RUNTIME_GEMMBATCH_H
+
+#include "kb/Runtime/DType.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace kb::runtime {
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n] (row-major, leading
+/// dimensions lda, ldb, ldc), then C rounded to `outType`. B is f32 (`b`) or
+/// f16 bits (`halfB`), exactly one of them set.
+struct GemmTask {
+  const float *a = nullptr;
+  int64_t lda = 0;
+  const float *b = nullptr;
+  const uint16_t *halfB = nullptr;
+  int64_t ldb = 0;
+  float *c = nullptr;
+  int64_t ldc = 0;
+  int64_t m = 0, n = 0, k = 0;
+  bool accumulate = false;
+  DType outType = DType::F32;
+
+  double flops() const { return 2.0 * m * n * k; }
+  /// Runs the product and the rounding.
+  void run() const;
+};
+
+/// Joins tasks that are one gemm cut in two: the same A rows and B, C
+/// columns side by side (`b`/`c` of the second start n columns after the
+/// first's), or the same B and A, C rows one after the other. The tasks
+/// must be independent (disjoint C regions, no C read as A or B); each
+/// element of C gets the same sum as before, term by term.
+std::vector<GemmTask> joinGemms(std::vector<GemmTask> tasks);
+
+/// Cuts each task so that `threads` threads share the batch evenly: a task
+/// of f of the batch's F flops goes into about 2·threads·f / F parts (at most
+/// `threads`, each of a few MFLOP at least), by rows (in whole multiples of
+/// every kernel's MR) when m > n, else by columns (whole 64-column blocks).
+/// Largest parts first.
+std::vector<GemmTask> splitGemms(std::vector<GemmTask> tasks, int threads);
+
+} // namespace kb::runtime
+
+#endif // KB_RUNTIME_GEMMBATCH_H

@@ -1,0 +1,144 @@
+//===- RegionKernels.cpp - elementwise work on regions of host tensors ----===//
+
+#include "kb/Executor/RegionKernels.h"
+
+#include "kb/Executor/Program.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <algorithm>
+
+using namespace kb;
+using namespace kb::exec;
+using runtime::HostTensor;
+using llvm::ArrayRef;
+using llvm::SmallVector;
+
+namespace {
+/// Where each contiguous run of a region starts in its tensor (runs of
+/// sizes.back() elements, one for a scalar).
+SmallVector<int64_t> runStarts(const HostTensor &t, ArrayRef<int64_t> offsets,
+                               ArrayRef<int64_t> sizes) {
+  SmallVector<int64_t> starts;
+  forEachBoxRow(t.shape, offsets, sizes,
+                [&](int64_t at, int64_t, int64_t) { starts.push_back(at); });
+  return starts;
+}
+
+int64_t runLength(ArrayRef<int64_t> sizes) {
+  return sizes.empty() ? 1 : sizes.back();
+}
+
+int64_t count(ArrayRef<int64_t> sizes) {
+  int64_t n = 1;
+  for (int64_t s : sizes)
+    n *= s;
+  return n;
+}
+
+/// Whether two regions of the same tensor share an element.
+bool overlap(ArrayRef<int64_t> aFrom, ArrayRef<int64_t> aSize,
+             ArrayRef<int64_t> bFrom, ArrayRef<int64_t> bSize) {
+  if (count(aSize) == 0 || count(bSize) == 0)
+    return false;
+  for (size_t d = 0; d < aSize.size() && d < bSize.size(); ++d)
+    if (aFrom[d] + aSize[d] <= bFrom[d] || bFrom[d] + bSize[d] <= aFrom[d])
+      return false;
+  return true;
+}
+
+/// Whether writing region `to` of `out` while reading `from` of `in` run by
+/// run could overwrite input not yet read: the same tensor, overlapping
+/// regions that are not the same region.
+bool clobbers(const HostTensor &in, ArrayRef<int64_t> from,
+              ArrayRef<int64_t> inSize, const HostTensor &out,
+              ArrayRef<int64_t> to, ArrayRef<int64_t> size) {
+  if (&in != &out || !overlap(from, inSize, to, size))
+    return false;
+  return !(ArrayRef<int64_t>(from) == to && inSize == size);
+}
+} // namespace
+
+void kb::exec::mapRegion(runtime::MapKernel map, float scale,
+                         const HostTensor &in, ArrayRef<int64_t> from,
+                         HostTensor &out, ArrayRef<int64_t> to,
+                         ArrayRef<int64_t> size) {
+  if (count(size) == 0)
+    return;
+  if (clobbers(in, from, size, out, to, size)) {
+    HostTensor region = extractBox(in, from, size);
+    SmallVector<int64_t> zero(size.size(), 0);
+    mapRegion(map, scale, region, zero, region, zero, size);
+    insertBox(out, region, to);
+    return;
+  }
+  SmallVector<int64_t> src = runStarts(in, from, size),
+                       dst = runStarts(out, to, size);
+  int64_t n = runLength(size);
+  for (size_t r = 0; r < dst.size(); ++r) {
+    float *row = out.data.data() + dst[r];
+    map(in.data.data() + src[r], row, n);
+    if (scale != 1.0f)
+      runtime::scale(row, n, scale);
+    runtime::roundBufferToDType(row, n, out.dtype);
+  }
+}
+
+void kb::exec::zipRegion(runtime::ZipKernel zip, const HostTensor &lhs,
+                         ArrayRef<int64_t> lhsFrom, const HostTensor &rhs,
+                         ArrayRef<int64_t> rhsFrom, ArrayRef<int64_t> rhsSize,
+                         HostTensor &out, ArrayRef<int64_t> to,
+                         ArrayRef<int64_t> size) {
+  int64_t total = count(size), n = runLength(size);
+  if (total == 0)
+    return;
+  int64_t cols = std::max<int64_t>(count(rhsSize), 1);
+  // The second region's runs line up with the first's (the same sizes), or
+  // it is one run as long as a run of the first (a bias row); anything else
+  // is cut the dense way, below.
+  bool sameShape = rhsSize == size;
+  bool biasRow = cols == n && runLength(rhsSize) == n;
+  if ((!sameShape && !biasRow) || clobbers(lhs, lhsFrom, size, out, to, size) ||
+      (&rhs == &out && overlap(rhsFrom, rhsSize, to, size))) {
+    HostTensor region = extractBox(lhs, lhsFrom, size);
+    HostTensor other = extractBox(rhs, rhsFrom, rhsSize);
+    for (int64_t at = 0; at < total; at += cols)
+      zip(region.data.data() + at, other.data.data(), cols);
+    runtime::roundBufferToDType(region.data.data(), region.data.size(),
+                                out.dtype);
+    insertBox(out, region, to);
+    return;
+  }
+  SmallVector<int64_t> src = runStarts(lhs, lhsFrom, size),
+                       dst = runStarts(out, to, size),
+                       other = runStarts(rhs, rhsFrom, rhsSize);
+  for (size_t r = 0; r < dst.size(); ++r) {
+    float *row = out.data.data() + dst[r];
+    const float *in = lhs.data.data() + src[r];
+    if (in != row)
+      std::copy_n(in, n, row);
+    zip(row, rhs.data.data() + other[sameShape ? r : 0], n);
+    runtime::roundBufferToDType(row, n, out.dtype);
+  }
+}
+
+void kb::exec::copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
+                          HostTensor &dst, ArrayRef<int64_t> dstOffsets,
+                          ArrayRef<int64_t> sizes) {
+  if (count(sizes) == 0)
+    return;
+  if (clobbers(src, srcOffsets, sizes, dst, dstOffsets, sizes)) {
+    insertBox(dst, extractBox(src, srcOffsets, sizes), dstOffsets);
+    return;
+  }
+  SmallVector<int64_t> from = runStarts(src, srcOffsets, sizes),
+                       to = runStarts(dst, dstOffsets, sizes);
+  int64_t n = runLength(sizes);
+  for (size_t r = 0; r < to.size(); ++r) {
+    float *row = dst.data.data() + to[r];
+    if (src.isHalf())
+      runtime::halvesToFloats(src.halves.data() + from[r], row, n);
+    else
+      std::copy_n(src.data.data() + from[r], n, row);
+  }
+}

@@ -1,0 +1,129 @@
+//===- GemmBatch.cpp - join and split the gemms between two waits ---------===//
+
+#include "kb/Runtime/GemmBatch.h"
+
+#include "kb/Runtime/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+using namespace kb::runtime;
+
+void GemmTask::run() const {
+  if (halfB)
+    gemm(a, lda, halfB, ldb, c, ldc, m, n, k, accumulate);
+  else
+    gemm(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  for (int64_t i = 0; i < m; ++i)
+    roundBufferToDType(c + i * ldc, n, outType);
+}
+
+namespace {
+uintptr_t addr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
+uintptr_t bAddr(const GemmTask &t) {
+  return t.halfB ? addr(t.halfB) : addr(t.b);
+}
+
+/// Sorts `tasks` by `key` then `order` and joins each task into the previous
+/// one of the same key when `follows(previous, next)`, with `join`.
+template <typename Key, typename Order, typename Follows, typename Join>
+std::vector<GemmTask> joinRuns(std::vector<GemmTask> tasks, Key key,
+                               Order order, Follows follows, Join join) {
+  std::sort(tasks.begin(), tasks.end(),
+            [&](const GemmTask &x, const GemmTask &y) {
+              return std::make_pair(key(x), order(x)) <
+                     std::make_pair(key(y), order(y));
+            });
+  std::vector<GemmTask> joined;
+  for (const GemmTask &t : tasks) {
+    if (!joined.empty() && key(joined.back()) == key(t) &&
+        follows(joined.back(), t))
+      join(joined.back(), t);
+    else
+      joined.push_back(t);
+  }
+  return joined;
+}
+} // namespace
+
+std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
+  auto common = [](const GemmTask &t) {
+    return std::make_tuple(t.halfB != nullptr, t.lda, t.ldb, t.ldc, t.k,
+                           t.accumulate, static_cast<int>(t.outType));
+  };
+  // Row blocks of one product: the same B columns, A and C rows that follow.
+  tasks = joinRuns(
+      std::move(tasks),
+      [&](const GemmTask &t) {
+        return std::make_tuple(common(t), bAddr(t), t.n);
+      },
+      [](const GemmTask &t) { return addr(t.a); },
+      [](const GemmTask &p, const GemmTask &t) {
+        return t.a == p.a + p.m * p.lda && t.c == p.c + p.m * p.ldc;
+      },
+      [](GemmTask &p, const GemmTask &t) { p.m += t.m; });
+  // Column blocks: the same A rows, B and C columns that follow.
+  return joinRuns(
+      std::move(tasks),
+      [&](const GemmTask &t) {
+        return std::make_tuple(common(t), addr(t.a), t.m);
+      },
+      [](const GemmTask &t) { return bAddr(t); },
+      [](const GemmTask &p, const GemmTask &t) {
+        bool bFollows = p.halfB ? t.halfB == p.halfB + p.n : t.b == p.b + p.n;
+        return bFollows && t.c == p.c + p.n;
+      },
+      [](GemmTask &p, const GemmTask &t) { p.n += t.n; });
+}
+
+std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
+                                              int threads) {
+  threads = std::max(threads, 1);
+  // Rows in multiples of 48 (a multiple of every kernel's MR: 12, 6, 4),
+  // columns in 64-column blocks (of every NR); below kMinFlops a part costs
+  // more to hand to a thread than it saves.
+  constexpr int64_t kRowBlock = 48, kColBlock = 64;
+  constexpr double kMinFlops = 4e6;
+  double total = 0;
+  for (const GemmTask &t : tasks)
+    total += t.flops();
+  std::vector<GemmTask> parts;
+  for (const GemmTask &t : tasks) {
+    bool byRows = t.m > t.n;
+    int64_t extent = byRows ? t.m : t.n;
+    int64_t unit = byRows ? kRowBlock : kColBlock;
+    int64_t blocks = (extent + unit - 1) / unit;
+    double share = total > 0 ? t.flops() / total : 1.0;
+    int64_t count = std::min<int64_t>(
+        {threads, blocks,
+         static_cast<int64_t>(std::ceil(2.0 * threads * share - 1e-9)),
+         std::max<int64_t>(1, static_cast<int64_t>(t.flops() / kMinFlops))});
+    count = std::max<int64_t>(count, 1);
+    for (int64_t p = 0, begin = 0; p < count; ++p) {
+      int64_t end = std::min(extent, blocks * (p + 1) / count * unit);
+      if (end <= begin)
+        continue;
+      GemmTask part = t;
+      if (byRows) {
+        part.a += begin * t.lda;
+        part.c += begin * t.ldc;
+        part.m = end - begin;
+      } else {
+        if (part.halfB)
+          part.halfB += begin;
+        else
+          part.b += begin;
+        part.c += begin;
+        part.n = end - begin;
+      }
+      parts.push_back(part);
+      begin = end;
+    }
+  }
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const GemmTask &x, const GemmTask &y) {
+                     return x.flops() > y.flops();
+                   });
+  return parts;
+}

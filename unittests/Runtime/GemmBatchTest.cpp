@@ -1,0 +1,160 @@
+//===- GemmBatchTest.cpp - joining and splitting a wait's gemm tiles ------===//
+
+#include "kb/Runtime/GemmBatch.h"
+#include "kb/Runtime/HostThreads.h"
+
+#include "gtest/gtest.h"
+
+#include <functional>
+#include <vector>
+
+using namespace kb::runtime;
+
+namespace {
+
+/// Values in [-0.5, 0.5), the same on every run.
+std::vector<float> values(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (float &x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>(seed >> 8) / 16777216.0f - 0.5f;
+  }
+  return v;
+}
+
+/// One product C = A · B (m × n × k, padded leading dimensions) cut into the
+/// tiles a device program gives its PEs.
+struct Product {
+  int64_t m, n, k, lda, ldb, ldc;
+  std::vector<float> a, b, c;
+  std::vector<uint16_t> halfB;
+  Product(int64_t m, int64_t n, int64_t k)
+      : m(m), n(n), k(k), lda(k + 3), ldb(n + 5), ldc(n + 1),
+        a(values(m * lda, 1)), b(values(k * ldb, 2)), c(m * ldc, 0.25f) {
+    for (float &x : b) {
+      halfB.push_back(floatToHalf(x));
+      x = halfToFloat(halfB.back());
+    }
+  }
+  /// The tile of rows [i, i + rows) and columns [j, j + cols).
+  GemmTask tile(int64_t i, int64_t rows, int64_t j, int64_t cols, bool half) {
+    GemmTask t;
+    t.a = a.data() + i * lda;
+    t.lda = lda;
+    if (half)
+      t.halfB = halfB.data() + j;
+    else
+      t.b = b.data() + j;
+    t.ldb = ldb;
+    t.c = c.data() + i * ldc + j;
+    t.ldc = ldc;
+    t.m = rows;
+    t.n = cols;
+    t.k = k;
+    t.accumulate = true;
+    return t;
+  }
+  double expected(int64_t i, int64_t j) const {
+    double sum = 0.25;
+    for (int64_t p = 0; p < k; ++p)
+      sum += static_cast<double>(a[i * lda + p]) * b[p * ldb + j];
+    return sum;
+  }
+};
+
+/// The 8 PEs of a cube: the same rows of A by neighbouring column blocks of
+/// B, or neighbouring row blocks of A by the same B. Each joins into one
+/// task covering the product.
+TEST(GemmBatchTest, TilesOfOneProductJoinIntoOne) {
+  Product p(96, 344, 64);
+  for (bool half : {false, true}) {
+    std::vector<GemmTask> byColumns, byRows;
+    for (int64_t j = 0; j < 344; j += 43)
+      byColumns.push_back(p.tile(0, 96, j, 43, half));
+    for (int64_t i = 0; i < 96; i += 12)
+      byRows.push_back(p.tile(i, 12, 0, 344, half));
+    // Given out of order: joining sorts them.
+    std::swap(byColumns[1], byColumns[6]);
+    std::swap(byRows[0], byRows[5]);
+    for (std::vector<GemmTask> *tiles : {&byColumns, &byRows}) {
+      std::vector<GemmTask> joined = joinGemms(*tiles);
+      ASSERT_EQ(joined.size(), 1u);
+      EXPECT_EQ(joined[0].m, 96);
+      EXPECT_EQ(joined[0].n, 344);
+      EXPECT_EQ(joined[0].a, p.a.data());
+      EXPECT_EQ(joined[0].c, p.c.data());
+    }
+  }
+}
+
+/// Tiles that are not one gemm cut in two stay apart: a gap between column
+/// blocks, another accumulate flag, A rows that follow but C rows that do
+/// not, f32 and f16 B at the same place.
+TEST(GemmBatchTest, TilesThatAreNotOneProductStayApart) {
+  Product p(96, 344, 64);
+  std::vector<GemmTask> tiles = {p.tile(0, 48, 0, 64, false),
+                                 p.tile(0, 48, 128, 64, false)};
+  EXPECT_EQ(joinGemms(tiles).size(), 2u);
+  tiles = {p.tile(0, 48, 0, 64, false), p.tile(0, 48, 64, 64, false)};
+  tiles[1].accumulate = false;
+  EXPECT_EQ(joinGemms(tiles).size(), 2u);
+  tiles = {p.tile(0, 48, 0, 64, false), p.tile(48, 48, 0, 64, false)};
+  tiles[1].c += 1;
+  EXPECT_EQ(joinGemms(tiles).size(), 2u);
+  tiles = {p.tile(0, 48, 0, 64, false), p.tile(0, 48, 64, 64, true)};
+  EXPECT_EQ(joinGemms(tiles).size(), 2u);
+}
+
+/// Split for t threads, the parts cover the product once: a tall product is
+/// cut by rows in multiples of 48, a wide one by columns in 64s, a small one
+/// not at all, and every element is the double-precision sum.
+TEST(GemmBatchTest, SplitPartsCoverTheProductAndMatchDoubles) {
+  for (auto [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {1000, 344, 96}, {96, 1376, 200}, {4, 900, 3000}, {8, 8, 8}}) {
+    for (int threads : {1, 2, 3}) {
+      Product p(m, n, k);
+      std::vector<GemmTask> parts =
+          splitGemms({p.tile(0, m, 0, n, /*half=*/true)}, threads);
+      bool small = 2.0 * m * n * k < 8e6;
+      EXPECT_EQ(parts.size(), small ? 1u : static_cast<size_t>(threads))
+          << m << "x" << n << "x" << k << " on " << threads;
+      std::vector<int> covered(m * n, 0);
+      for (const GemmTask &t : parts) {
+        int64_t row = (t.c - p.c.data()) / p.ldc,
+                col = (t.c - p.c.data()) % p.ldc;
+        if (parts.size() > 1 && m > n)
+          EXPECT_EQ(row % 48, 0);
+        if (parts.size() > 1 && m <= n)
+          EXPECT_EQ(col % 64, 0);
+        for (int64_t i = 0; i < t.m; ++i)
+          for (int64_t j = 0; j < t.n; ++j)
+            ++covered[(row + i) * n + col + j];
+      }
+      for (int c : covered)
+        ASSERT_EQ(c, 1);
+      std::vector<std::function<void()>> work;
+      for (const GemmTask &t : parts)
+        work.push_back([t] { t.run(); });
+      runOnHostThreads(work, threads);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          ASSERT_NEAR(p.c[i * p.ldc + j], p.expected(i, j), 1e-5 * (k + 1))
+              << i << "," << j;
+    }
+  }
+}
+
+/// A batch of equal tasks, at least two per thread, is not split; one task
+/// of a batch is split so that no thread waits for a single large one.
+TEST(GemmBatchTest, SplitsOnlyWhatTheThreadsNeed) {
+  Product p(512, 1376, 256);
+  std::vector<GemmTask> four;
+  for (int64_t i = 0; i < 512; i += 128)
+    four.push_back(p.tile(i, 128, 0, 1376, false));
+  EXPECT_EQ(splitGemms(four, 2).size(), 4u);
+  std::vector<GemmTask> three(four.begin(), four.begin() + 3);
+  EXPECT_EQ(splitGemms(three, 2).size(), 6u);
+  EXPECT_EQ(splitGemms(three, 1).size(), 3u);
+}
+
+} // namespace
