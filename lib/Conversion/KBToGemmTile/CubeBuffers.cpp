@@ -101,6 +101,24 @@ void kb::detail::waitFor(OpBuilder &builder, Location loc,
   tokens.clear();
 }
 
+void kb::detail::copySharesToReplicas(OpBuilder &builder, Location loc,
+                                       const DeviceTensor &out,
+                                       ArrayRef<Box> computeBoxes) {
+  Type token = tokenType(builder.getContext());
+  SmallVector<Value> copies;
+  for (auto [from, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+    if (box.numElements() == 0)
+      continue;
+    for (const Piece &to : out.pieces)
+      if (to.cube != from.cube)
+        copies.push_back(gt::DMAOp::create(
+            builder, loc, token, from.buffer,
+            minus(box.offsets, from.box.offsets), to.buffer,
+            minus(box.offsets, to.box.offsets), box.sizes, nullptr));
+  }
+  waitFor(builder, loc, copies);
+}
+
 bool OperandStager::holds(const DeviceTensor &tensor, int64_t cube,
                           const Box &box) const {
   for (const Piece &p : tensor.pieces)

@@ -82,6 +82,13 @@ llvm::SmallVector<int64_t> minus(llvm::ArrayRef<int64_t> a,
 
 mlir::Type tokenType(mlir::MLIRContext *ctx);
 
+/// For a result replicated over its cubes, of which cube i computed
+/// `computeBoxes[i]`: copies every cube's share into the other replicas, and
+/// waits for the copies.
+void copySharesToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
+                          const DeviceTensor &out,
+                          llvm::ArrayRef<Box> computeBoxes);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);

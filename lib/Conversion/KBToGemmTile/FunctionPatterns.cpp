@@ -57,12 +57,44 @@ SmallVector<int64_t> splitDims(func::FuncOp func, bool results,
   return dims;
 }
 
-DictionaryAttr pieceDict(MLIRContext *ctx, unsigned tensor,
-                         ArrayRef<int64_t> offsets) {
-  return DictionaryAttr::get(
-      ctx, {NamedAttribute(gt::GemmTileDialect::kPieceAttrName,
-                           gt::PieceAttr::get(ctx, tensor, offsets))});
-}
+/// The `{gemm_tile.piece = ...}` dictionaries of an entry point's arguments
+/// and results. An entry point of a deep model has thousands of arguments of a
+/// few types: each type's pieces are computed once, and a piece whose region
+/// repeats the one before (a replicated tensor) shares its dictionary.
+class PieceDicts {
+public:
+  PieceDicts(MLIRContext *ctx, const gt::DeviceDescription &device)
+      : ctx(ctx), device(device),
+        name(StringAttr::get(ctx, gt::GemmTileDialect::kPieceAttrName)) {}
+
+  /// The cube pieces of placed `type`.
+  ArrayRef<CubePiece> piecesOf(RankedTensorType type) {
+    auto [it, inserted] = pieces.try_emplace(type);
+    if (inserted)
+      it->second = cubePiecesOf(type, device);
+    return it->second;
+  }
+
+  /// The dictionary of tensor `tensor`'s piece at `offsets`.
+  DictionaryAttr get(unsigned tensor, ArrayRef<int64_t> offsets) {
+    if (last && lastTensor == tensor && lastOffsets == offsets)
+      return last;
+    last = DictionaryAttr::getWithSorted(
+        ctx, {NamedAttribute(name, gt::PieceAttr::get(ctx, tensor, offsets))});
+    lastTensor = tensor;
+    lastOffsets.assign(offsets.begin(), offsets.end());
+    return last;
+  }
+
+private:
+  MLIRContext *ctx;
+  const gt::DeviceDescription &device;
+  StringAttr name;
+  DenseMap<Type, SmallVector<CubePiece>> pieces;
+  DictionaryAttr last;
+  unsigned lastTensor = 0;
+  SmallVector<int64_t> lastOffsets;
+};
 
 struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
   FuncOpLowering(const CubeBufferTypeConverter &converter, MLIRContext *ctx)
@@ -78,6 +110,7 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
     bool kernel = isKernel(func);
 
     TypeConverter::SignatureConversion signature(func.getNumArguments());
+    PieceDicts pieceDicts(ctx, device);
     SmallVector<Attribute> argAttrs;
     for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
       if (failed(checkPlaced(func, type, device)))
@@ -89,8 +122,8 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
       if (kernel)
         continue;
       for (const CubePiece &piece :
-           cubePiecesOf(cast<RankedTensorType>(type), device))
-        argAttrs.push_back(pieceDict(ctx, index, piece.box.offsets));
+           pieceDicts.piecesOf(cast<RankedTensorType>(type)))
+        argAttrs.push_back(pieceDicts.get(index, piece.box.offsets));
     }
 
     // A result's type is that of the value returned, which the op that
@@ -107,10 +140,11 @@ struct FuncOpLowering : public OpConversionPattern<func::FuncOp> {
         resultAttrs.append(buffers.size(), DictionaryAttr::get(ctx));
         continue;
       }
-      SmallVector<CubePiece> pieces = cubePiecesOf(tensor, device);
+      ArrayRef<CubePiece> pieces = pieceDicts.piecesOf(tensor);
       for (unsigned piece : distinctPieceIndices(tensor, device)) {
         resultTypes.push_back(buffers[piece]);
-        resultAttrs.push_back(pieceDict(ctx, index, pieces[piece].box.offsets));
+        resultAttrs.push_back(
+            pieceDicts.get(index, pieces[piece].box.offsets));
       }
     }
 
@@ -185,8 +219,11 @@ struct CallOpLowering : public OpConversionPattern<func::CallOp> {
     SmallVector<Value> operands;
     for (ValueRange buffers : adaptor.getOperands())
       llvm::append_range(operands, buffers);
-    auto lowered = func::CallOp::create(
-        rewriter, call.getLoc(), call.getCallee(), resultTypes, operands);
+    // The callee's symbol as it is: built again from its name, it would be
+    // looked up in the context's uniquer once per call.
+    auto lowered = func::CallOp::create(rewriter, call.getLoc(),
+                                        call.getCalleeAttr(), resultTypes,
+                                        operands);
     SmallVector<SmallVector<Value>> results;
     unsigned next = 0;
     for (unsigned count : resultCounts) {

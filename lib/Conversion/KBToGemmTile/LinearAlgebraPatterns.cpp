@@ -186,23 +186,8 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     }
     waitFor(rewriter, loc, tiles);
 
-    if (policy.isCubeReplicated()) {
-      // Every replica takes the shares the other cubes computed.
-      SmallVector<Value> copies;
-      for (auto [from, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
-        if (box.numElements() == 0)
-          continue;
-        for (const Piece &to : out.pieces) {
-          if (to.cube == from.cube)
-            continue;
-          copies.push_back(gt::DMAOp::create(
-              rewriter, loc, token, from.buffer,
-              minus(box.offsets, from.box.offsets), to.buffer,
-              minus(box.offsets, to.box.offsets), box.sizes, nullptr));
-        }
-      }
-      waitFor(rewriter, loc, copies);
-    }
+    if (policy.isCubeReplicated())
+      copySharesToReplicas(rewriter, loc, out, computeBoxes);
     replaceByBuffers(rewriter, op, out);
     return success();
   }

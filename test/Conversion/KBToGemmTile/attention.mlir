@@ -11,15 +11,15 @@
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @prefill_by_heads
-  // CHECK-SAME: (%[[Q0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[Q1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>>
-  // CHECK-SAME: %[[K0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[K1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>>
-  // CHECK-SAME: %[[V0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[V1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK-SAME: (%[[Q0:[^:]*]]: !cube0_4x8xf32
+  // CHECK-SAME: %[[Q1:[^:]*]]: !cube1_4x8xf32
+  // CHECK-SAME: %[[K0:[^:]*]]: !cube0_4x8xf32
+  // CHECK-SAME: %[[K1:[^:]*]]: !cube1_4x8xf32
+  // CHECK-SAME: %[[V0:[^:]*]]: !cube0_4x8xf32
+  // CHECK-SAME: %[[V1:[^:]*]]: !cube1_4x8xf32
   // CHECK-NOT: gemm_tile.dma
-  // CHECK: %[[O0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[O1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[O0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+  // CHECK: %[[O1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
   // CHECK: %[[T0:.*]] = gemm_tile.attention pe 0 %[[Q0]] [0, 0], %[[K0]] [0, 0], %[[V0]] [0, 0] to %[[O0]] [0, 0] sizes [2, 2, 4] heads 2 position 0 key_chunk 2
   // CHECK: %[[T1:.*]] = gemm_tile.attention pe 1 %[[Q0]] [2, 0], %[[K0]] [0, 0], %[[V0]] [0, 0] to %[[O0]] [2, 0] sizes [2, 4, 4] heads 2 position 2 key_chunk 4
   // CHECK: %[[T2:.*]] = gemm_tile.attention pe 0 %[[Q1]] [0, 0], %[[K1]] [0, 4], %[[V1]] [0, 4] to %[[O1]] [0, 0] sizes [2, 2, 4] heads 2 position 0 key_chunk 2
@@ -48,8 +48,8 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @decode_replicated
   // CHECK-NOT: gemm_tile.dma
-  // CHECK: %[[O0:.*]] = gemm_tile.alloc : memref<1x16xf16, #gemm_tile.cube<0>>
-  // CHECK: %[[O1:.*]] = gemm_tile.alloc : memref<1x16xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[O0:.*]] = gemm_tile.alloc : !cube0_1x16xf16
+  // CHECK: %[[O1:.*]] = gemm_tile.alloc : !cube1_1x16xf16
   // CHECK: gemm_tile.attention pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[O0]] [0, 0] sizes [1, 5, 4] heads 1 position 4 key_chunk 5
   // CHECK: gemm_tile.attention pe 1 %{{.*}} [0, 4], %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[O0]] [0, 4] sizes [1, 5, 4] heads 1 position 4 key_chunk 5
   // CHECK: gemm_tile.attention pe 0 %{{.*}} [0, 8], %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[O1]] [0, 8] sizes [1, 5, 4] heads 1 position 4 key_chunk 5
@@ -79,18 +79,18 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 4, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @head_cut_by_the_policy
-  // CHECK: %[[O0:.*]] = gemm_tile.alloc : memref<2x2xbf16, #gemm_tile.cube<0>>
-  // CHECK: %[[O1:.*]] = gemm_tile.alloc : memref<2x2xbf16, #gemm_tile.cube<1>>
-  // CHECK: %[[Q:.*]] = gemm_tile.alloc : memref<2x4xbf16, #gemm_tile.cube<0>>
+  // CHECK: %[[O0:.*]] = gemm_tile.alloc : !cube0_2x2xbf16
+  // CHECK: %[[O1:.*]] = gemm_tile.alloc : !cube1_2x2xbf16
+  // CHECK: %[[Q:.*]] = gemm_tile.alloc : !cube0_2x4xbf16
   // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[Q]] [0, 0] sizes [2, 2]
   // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[Q]] [0, 2] sizes [2, 2]
   // CHECK: gemm_tile.wait
-  // CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<1x4xbf16, #gemm_tile.cube<0>>
+  // CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_1x4xbf16
   // CHECK: gemm_tile.attention pe 0 %[[Q]] [0, 0], {{.*}} to %[[S0]] [0, 0] sizes [1, 1, 4] heads 1 position 0 key_chunk 1
-  // CHECK: %[[S1:.*]] = gemm_tile.alloc : memref<1x4xbf16, #gemm_tile.cube<0>>
+  // CHECK: %[[S1:.*]] = gemm_tile.alloc : !cube0_1x4xbf16
   // CHECK: gemm_tile.attention pe 1 %[[Q]] [1, 0], {{.*}} to %[[S1]] [0, 0] sizes [1, 2, 4] heads 1 position 1 key_chunk 2
-  // CHECK: gemm_tile.attention pe 0 {{.*}} : memref<2x4xbf16, #gemm_tile.cube<2>>
-  // CHECK: gemm_tile.attention pe 1 {{.*}} : memref<2x4xbf16, #gemm_tile.cube<2>>
+  // CHECK: gemm_tile.attention pe 0 {{.*}} : !cube2_2x4xbf16
+  // CHECK: gemm_tile.attention pe 1 {{.*}} : !cube2_2x4xbf16
   // CHECK: gemm_tile.wait
   // CHECK: gemm_tile.dma %[[S0]] [0, 0] to %[[O0]] [0, 0] sizes [1, 2]
   // CHECK: gemm_tile.dma %[[S0]] [0, 2] to %[[O1]] [0, 0] sizes [1, 2]

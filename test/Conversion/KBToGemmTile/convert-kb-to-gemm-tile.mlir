@@ -9,18 +9,18 @@
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @local_gemm
-  // CHECK-SAME: (%[[X0:.*]]: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %[[X1:.*]]: memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %[[W0:.*]]: memref<16x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
-  // CHECK-SAME: %[[W1:.*]]: memref<16x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
-  // CHECK-SAME: -> (memref<8x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: memref<8x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 4]>})
+  // CHECK-SAME: (%[[X0:.*]]: !cube0_8x16xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[X1:.*]]: !cube1_8x16xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[W0:.*]]: !cube0_16x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+  // CHECK-SAME: %[[W1:.*]]: !cube1_16x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
+  // CHECK-SAME: -> (!cube0_8x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: !cube1_8x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 4]>})
   // CHECK-SAME: kb.arg_split_dims = array<i64: -1, 1>
   // CHECK-SAME: kb.local_function_type = (tensor<8x16xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>, tensor<16x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>>) -> tensor<8x8xf32, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>>
   // CHECK-SAME: kb.result_split_dims = array<i64: 1>
   // CHECK-NOT: gemm_tile.dma
-  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_8x4xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_8x4xf32
   // CHECK: %[[T0:.*]] = gemm_tile.matmul pe 0 %[[X0]] [0, 0], %[[W0]] [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16] k_chunk 16
   // CHECK: %[[T1:.*]] = gemm_tile.matmul pe 1 %[[X0]] [4, 0], %[[W0]] [0, 0] to %[[Y0]] [4, 0] sizes [4, 4, 16] k_chunk 16
   // CHECK: %[[T2:.*]] = gemm_tile.matmul pe 0 %[[X1]] [0, 0], %[[W1]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4, 16] k_chunk 16
@@ -45,12 +45,12 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @gathered_lhs
-  // CHECK-SAME: (%[[H0:[^:]*]]: memref<4x8xf16, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[H1:[^:]*]]: memref<4x8xf16, #gemm_tile.cube<1>>
-  // CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<4x16xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[H0:[^:]*]]: !cube0_4x8xf16
+  // CHECK-SAME: %[[H1:[^:]*]]: !cube1_4x8xf16
+  // CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_4x16xf16
   // CHECK: %[[D0:.*]] = gemm_tile.dma %[[H0]] [0, 0] to %[[S0]] [0, 0] sizes [4, 8]
   // CHECK: %[[D1:.*]] = gemm_tile.dma %[[H1]] [0, 0] to %[[S0]] [0, 8] sizes [4, 8]
-  // CHECK: gemm_tile.alloc : memref<4x16xf16, #gemm_tile.cube<1>>
+  // CHECK: gemm_tile.alloc : !cube1_4x16xf16
   // CHECK: gemm_tile.wait %[[D0]], %[[D1]], %{{.*}}, %{{.*}}
   // CHECK: gemm_tile.matmul pe 0 %[[S0]] [0, 0]
   func.func @gathered_lhs(%h: tensor<4x16xf16, #lhs>, %w: tensor<16x8xf16, #w>) -> tensor<4x8xf16, #w> {
@@ -69,8 +69,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func @replicated_output
-  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16]
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y1]] [0, 4] sizes [4, 4, 16]
   // CHECK: gemm_tile.wait
@@ -95,9 +95,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 module attributes {kb.spmd, kb.world_size = 4 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func @reduce_then_bias
-  // CHECK-SAME: (%[[P0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[P1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
-  // CHECK-SAME: %[[B:[^:]*]]: memref<8xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[P0:[^:]*]]: !cube0_4x4xf16
+  // CHECK-SAME: %[[P1:[^:]*]]: !cube1_4x4xf16
+  // CHECK-SAME: %[[B:[^:]*]]: !cube0_8xf16
   // CHECK: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 0 of 4
   // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 1 of 4
   // CHECK-NEXT: gemm_tile.reduce_scatter_step <avg> %[[P0]], %[[P1]] step 2 of 4
@@ -105,7 +105,7 @@ module attributes {kb.spmd, kb.world_size = 4 : i64,
   // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 1 of 4
   // CHECK-NEXT: gemm_tile.all_gather_step %[[P0]], %[[P1]] step 2 of 4
   // CHECK-NOT: _step
-  // CHECK: %[[S:.*]] = gemm_tile.alloc : memref<4xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[S:.*]] = gemm_tile.alloc : !cube1_4xf16
   // CHECK: gemm_tile.dma %[[B]] [4] to %[[S]] [0] sizes [4]
   // CHECK: gemm_tile.wait
   // CHECK: gemm_tile.zip "add" pe 0 %[[P0]] [0, 0], %[[B]] [0] to %{{.*}} [0, 0] sizes [4, 4]
@@ -303,11 +303,11 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 module attributes {kb.spmd, kb.world_size = 4 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func @all_gather_along_1
-  // CHECK-SAME: (%[[X0:[^:]*]]: memref<4x2xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[X1:[^:]*]]: memref<4x2xf32, #gemm_tile.cube<1>>
-  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-  // CHECK: %[[G:.*]] = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_4x2xf32
+  // CHECK-SAME: %[[X1:[^:]*]]: !cube1_4x2xf32
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
+  // CHECK: %[[G:.*]] = gemm_tile.alloc : !cube0_8x8xf32
   // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[G]] [0, 0] sizes [4, 2] target_rank_stride [0, 2]
   // CHECK: gemm_tile.dma %[[X1]] [0, 0] to %[[G]] [4, 0] sizes [4, 2] target_rank_stride [0, 2]
   // CHECK: gemm_tile.wait
@@ -336,10 +336,10 @@ module attributes {kb.spmd, kb.world_size = 4 : i64,
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func @reduce_scatter_along_0
-  // CHECK-SAME: (%[[X0:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[X1:[^:]*]]: memref<4x4xf16, #gemm_tile.cube<1>>
-  // CHECK: %[[Y:.*]] = gemm_tile.alloc : memref<2x8xf16, #gemm_tile.cube<0>>
-  // CHECK: %[[G:.*]] = gemm_tile.alloc : memref<4x8xf16, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_4x4xf16
+  // CHECK-SAME: %[[X1:[^:]*]]: !cube1_4x4xf16
+  // CHECK: %[[Y:.*]] = gemm_tile.alloc : !cube0_2x8xf16
+  // CHECK: %[[G:.*]] = gemm_tile.alloc : !cube0_4x8xf16
   // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[G]] [0, 0] sizes [4, 4]
   // CHECK: gemm_tile.dma %[[X1]] [0, 0] to %[[G]] [0, 4] sizes [4, 4]
   // CHECK: gemm_tile.wait

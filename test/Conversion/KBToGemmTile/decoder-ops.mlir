@@ -7,13 +7,13 @@
 // A norm of a replicated tensor: each replica's rows are split over the
 // cube's PEs (3 + 2 of 5 rows), whole rows each, the weight read in place.
 // CHECK-LABEL: func.func @rms_norm_replicated
-// CHECK-SAME: (%[[X0:[^:]*]]: memref<5x16xf16, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[X1:[^:]*]]: memref<5x16xf16, #gemm_tile.cube<1>>
-// CHECK-SAME: %[[W0:[^:]*]]: memref<16xf16, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[W1:[^:]*]]: memref<16xf16, #gemm_tile.cube<1>>
+// CHECK-SAME: (%[[X0:[^:]*]]: !cube0_5x16xf16
+// CHECK-SAME: %[[X1:[^:]*]]: !cube1_5x16xf16
+// CHECK-SAME: %[[W0:[^:]*]]: !cube0_16xf16
+// CHECK-SAME: %[[W1:[^:]*]]: !cube1_16xf16
 // CHECK-NOT: gemm_tile.dma
-// CHECK: %[[N0:.*]] = gemm_tile.alloc : memref<5x16xf16, #gemm_tile.cube<0>>
-// CHECK: %[[N1:.*]] = gemm_tile.alloc : memref<5x16xf16, #gemm_tile.cube<1>>
+// CHECK: %[[N0:.*]] = gemm_tile.alloc : !cube0_5x16xf16
+// CHECK: %[[N1:.*]] = gemm_tile.alloc : !cube1_5x16xf16
 // CHECK: %[[T0:.*]] = gemm_tile.rms_norm pe 0 %[[X0]] [0, 0], %[[W0]] to %[[N0]] [0, 0] sizes [3, 16] eps 9.99999974E-6
 // CHECK: %[[T1:.*]] = gemm_tile.rms_norm pe 1 %[[X0]] [3, 0], %[[W0]] to %[[N0]] [3, 0] sizes [2, 16]
 // CHECK: %[[T2:.*]] = gemm_tile.rms_norm pe 0 %[[X1]] [0, 0], %[[W1]] to %[[N1]] [0, 0] sizes [3, 16]
@@ -36,18 +36,18 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 // cube gathers whole rows and the whole weight and bias, normalizes them
 // into a scratch buffer, and copies its own columns out.
 // CHECK-LABEL: func.func @layer_norm_split_columns
-// CHECK-SAME: (%[[X0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[X1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>>
-// CHECK: %[[N0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-// CHECK: %[[N1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-// CHECK: %[[R0:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
+// CHECK-SAME: (%[[X0:[^:]*]]: !cube0_4x8xf32
+// CHECK-SAME: %[[X1:[^:]*]]: !cube1_4x8xf32
+// CHECK: %[[N0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+// CHECK: %[[N1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
+// CHECK: %[[R0:.*]] = gemm_tile.alloc : !cube0_4x16xf32
 // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[R0]] [0, 0] sizes [4, 8]
 // CHECK: gemm_tile.dma %[[X1]] [0, 0] to %[[R0]] [0, 8] sizes [4, 8]
-// CHECK: %[[W0:.*]] = gemm_tile.alloc : memref<16xf32, #gemm_tile.cube<0>>
-// CHECK: %[[B0:.*]] = gemm_tile.alloc : memref<16xf32, #gemm_tile.cube<0>>
-// CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
-// CHECK: %[[R1:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
-// CHECK: %[[S1:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
+// CHECK: %[[W0:.*]] = gemm_tile.alloc : !cube0_16xf32
+// CHECK: %[[B0:.*]] = gemm_tile.alloc : !cube0_16xf32
+// CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_4x16xf32
+// CHECK: %[[R1:.*]] = gemm_tile.alloc : !cube1_4x16xf32
+// CHECK: %[[S1:.*]] = gemm_tile.alloc : !cube1_4x16xf32
 // CHECK: gemm_tile.wait
 // CHECK: gemm_tile.layer_norm pe 0 %[[R0]] [0, 0], %[[W0]], %[[B0]] to %[[S0]] [0, 0] sizes [2, 16]
 // CHECK: gemm_tile.layer_norm pe 1 %[[R0]] [2, 0], %[[W0]], %[[B0]] to %[[S0]] [2, 0] sizes [2, 16]
@@ -74,9 +74,9 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 // shares its heads out over the PEs, all at the token's position (offset 7);
 // 3 rows over 2 PEs are split by rows, each slab at its first row's position.
 // CHECK-LABEL: func.func @rope_decode
-// CHECK-SAME: (%[[Q0:[^:]*]]: memref<1x16xbf16, #gemm_tile.cube<0>>
+// CHECK-SAME: (%[[Q0:[^:]*]]: !cube0_1x16xbf16
 // CHECK-NOT: gemm_tile.dma
-// CHECK: %[[R0:.*]] = gemm_tile.alloc : memref<1x16xbf16, #gemm_tile.cube<0>>
+// CHECK: %[[R0:.*]] = gemm_tile.alloc : !cube0_1x16xbf16
 // CHECK: gemm_tile.rope pe 0 %[[Q0]] [0, 0] to %[[R0]] [0, 0] sizes [1, 8] head_dim 8 position 7 theta 1.000000e+04
 // CHECK: gemm_tile.rope pe 1 %[[Q0]] [0, 8] to %[[R0]] [0, 8] sizes [1, 8] head_dim 8 position 7 theta 1.000000e+04
 // CHECK: gemm_tile.rope pe 0 {{.*}} sizes [1, 8] head_dim 8 position 7
@@ -104,12 +104,12 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 // result; the cache's pieces come from both cubes, the new row from the
 // replica in the same cube.
 // CHECK-LABEL: func.func @kv_append
-// CHECK-SAME: (%[[C0:[^:]*]]: memref<3x8xf16, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[C1:[^:]*]]: memref<3x8xf16, #gemm_tile.cube<1>>
-// CHECK-SAME: %[[K0:[^:]*]]: memref<1x8xf16, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[K1:[^:]*]]: memref<1x8xf16, #gemm_tile.cube<1>>
-// CHECK: %[[A0:.*]] = gemm_tile.alloc : memref<7x8xf16, #gemm_tile.cube<0>>
-// CHECK: %[[A1:.*]] = gemm_tile.alloc : memref<7x8xf16, #gemm_tile.cube<1>>
+// CHECK-SAME: (%[[C0:[^:]*]]: !cube0_3x8xf16
+// CHECK-SAME: %[[C1:[^:]*]]: !cube1_3x8xf16
+// CHECK-SAME: %[[K0:[^:]*]]: !cube0_1x8xf16
+// CHECK-SAME: %[[K1:[^:]*]]: !cube1_1x8xf16
+// CHECK: %[[A0:.*]] = gemm_tile.alloc : !cube0_7x8xf16
+// CHECK: %[[A1:.*]] = gemm_tile.alloc : !cube1_7x8xf16
 // CHECK: %[[D0:.*]] = gemm_tile.dma %[[C0]] [0, 0] to %[[A0]] [0, 0] sizes [3, 8]
 // CHECK: %[[D1:.*]] = gemm_tile.dma %[[C1]] [0, 0] to %[[A0]] [3, 0] sizes [3, 8]
 // CHECK: %[[D2:.*]] = gemm_tile.dma %[[K0]] [0, 0] to %[[A0]] [6, 0] sizes [1, 8]
@@ -132,10 +132,10 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 // GPT-2's fused W_qkv: the k columns [4, 8) of a weight whose cubes hold
 // columns [0, 6) and [6, 12); each result piece copies its columns.
 // CHECK-LABEL: func.func @qkv_split
-// CHECK-SAME: (%[[W0:[^:]*]]: memref<4x6xf32, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[W1:[^:]*]]: memref<4x6xf32, #gemm_tile.cube<1>>
-// CHECK: %[[K0:.*]] = gemm_tile.alloc : memref<4x2xf32, #gemm_tile.cube<0>>
-// CHECK: %[[K1:.*]] = gemm_tile.alloc : memref<4x2xf32, #gemm_tile.cube<1>>
+// CHECK-SAME: (%[[W0:[^:]*]]: !cube0_4x6xf32
+// CHECK-SAME: %[[W1:[^:]*]]: !cube1_4x6xf32
+// CHECK: %[[K0:.*]] = gemm_tile.alloc : !cube0_4x2xf32
+// CHECK: %[[K1:.*]] = gemm_tile.alloc : !cube1_4x2xf32
 // CHECK: gemm_tile.dma %[[W0]] [0, 4] to %[[K0]] [0, 0] sizes [4, 2]
 // CHECK: gemm_tile.dma %[[W1]] [0, 0] to %[[K1]] [0, 0] sizes [4, 2]
 // CHECK: gemm_tile.wait

@@ -7,14 +7,14 @@
 // 16 · rank + r (rank_stride 16).
 
 // CHECK-LABEL: func.func @shard
-// CHECK-SAME: %[[IDS0:[^:]*]]: memref<3xi32, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[T0:[^:]*]]: memref<16x8xf16, #gemm_tile.cube<0>>
-// CHECK-SAME: %[[T3:[^:]*]]: memref<16x8xf16, #gemm_tile.cube<3>>
-// CHECK: %[[OUT0:.*]] = gemm_tile.alloc : memref<9x8xf16, #gemm_tile.cube<0>>
-// CHECK: %[[OUT3:.*]] = gemm_tile.alloc : memref<9x8xf16, #gemm_tile.cube<3>>
-// CHECK: %[[I0:.*]] = gemm_tile.alloc : memref<9xi32, #gemm_tile.cube<0>>
+// CHECK-SAME: %[[IDS0:[^:]*]]: !cube0_3xi32
+// CHECK-SAME: %[[T0:[^:]*]]: !cube0_16x8xf16
+// CHECK-SAME: %[[T3:[^:]*]]: !cube3_16x8xf16
+// CHECK: %[[OUT0:.*]] = gemm_tile.alloc : !cube0_9x8xf16
+// CHECK: %[[OUT3:.*]] = gemm_tile.alloc : !cube3_9x8xf16
+// CHECK: %[[I0:.*]] = gemm_tile.alloc : !cube0_9xi32
 // CHECK-NEXT: gemm_tile.dma %[[IDS0]] [0] to %[[I0]] [0] sizes [3]
-// CHECK: %[[I3:.*]] = gemm_tile.alloc : memref<9xi32, #gemm_tile.cube<3>>
+// CHECK: %[[I3:.*]] = gemm_tile.alloc : !cube3_9xi32
 // CHECK: gemm_tile.wait
 // CHECK-NEXT: %[[G0:.*]] = gemm_tile.gather_rows %[[I0]] [0], %[[T0]] [0, 0] to %[[OUT0]] [0, 0] sizes [9, 8] table_rows 16 first_id 0 rank_stride 16 shard 16 vocab 64
 // CHECK: %[[G3:.*]] = gemm_tile.gather_rows %[[I3]] [0], %[[T3]] [0, 0] to %[[OUT3]] [0, 0] sizes [9, 8] table_rows 16 first_id 0 rank_stride 16 shard 16 vocab 64
@@ -34,7 +34,7 @@ module attributes {kb.world_size = 4 : i64} {
 // ids of its shard [16 · r, 16 · r + 16) ∩ [0, 61).
 
 // CHECK-LABEL: func.func @padded
-// CHECK: gemm_tile.gather_rows %{{.*}} [0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [9, 8] table_rows 61 first_id 0 rank_stride 0 shard 16 vocab 61 : memref<9xi64, #gemm_tile.cube<0>>, memref<61x8xf16, #gemm_tile.cube<0>>, memref<9x8xf16, #gemm_tile.cube<0>>
+// CHECK: gemm_tile.gather_rows %{{.*}} [0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [9, 8] table_rows 61 first_id 0 rank_stride 0 shard 16 vocab 61 : !cube0_9xi64, !cube0_61x8xf16, !cube0_9x8xf16
 module attributes {kb.world_size = 4 : i64} {
   func.func @padded(%ids: tensor<9xi64>, %wte: tensor<61x32xf16>) -> tensor<9x32xf16> {
     %x = kb.embedding %ids, %wte : tensor<9xi64>, tensor<61x32xf16> -> tensor<9x32xf16>

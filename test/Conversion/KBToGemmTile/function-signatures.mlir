@@ -12,11 +12,11 @@
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func private @gelu_0
-  // CHECK-SAME: (%[[A0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>, %[[A1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>>)
-  // CHECK-SAME: -> (memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>)
+  // CHECK-SAME: (%[[A0:[^:]*]]: !cube0_4x8xf32, %[[A1:[^:]*]]: !cube1_4x8xf32)
+  // CHECK-SAME: -> (!cube0_4x8xf32, !cube1_4x8xf32)
   // CHECK-SAME: attributes {kb.kernel}
-  // CHECK: %[[B0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[B1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[B0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+  // CHECK: %[[B1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
   // CHECK: gemm_tile.map "gelu" pe 0 %[[A0]] [0, 0] to %[[B0]] [0, 0] sizes [4, 8]
   // CHECK: gemm_tile.map "gelu" pe 0 %[[A1]] [0, 0] to %[[B1]] [0, 0] sizes [4, 8]
   // CHECK: return %[[B0]], %[[B1]] :
@@ -25,17 +25,17 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     return %0 : tensor<4x8xf32, #rep2>
   }
   // CHECK-LABEL: func.func @entry
-  // CHECK-SAME: (%[[X0:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %[[X1:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %[[Y0:[^:]*]]: memref<4x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
-  // CHECK-SAME: %[[Y1:[^:]*]]: memref<4x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
-  // CHECK-SAME: -> (memref<4x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: memref<4x4xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
-  // CHECK-SAME: memref<4x4xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_4x8xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[X1:[^:]*]]: !cube1_4x8xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %[[Y0:[^:]*]]: !cube0_4x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+  // CHECK-SAME: %[[Y1:[^:]*]]: !cube1_4x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
+  // CHECK-SAME: -> (!cube0_4x8xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: !cube0_4x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+  // CHECK-SAME: !cube1_4x4xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 4]>})
   // CHECK-SAME: kb.arg_split_dims = array<i64: -1, 1>
   // CHECK-SAME: kb.local_function_type = (tensor<4x8xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>, tensor<4x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>>) -> (tensor<4x8xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>, tensor<4x8xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>>)
   // CHECK-SAME: kb.result_split_dims = array<i64: -1, 1>
-  // CHECK-NEXT: %[[G:.*]]:2 = call @gelu_0(%[[X0]], %[[X1]]) : (memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>) -> (memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>)
+  // CHECK-NEXT: %[[G:.*]]:2 = call @gelu_0(%[[X0]], %[[X1]]) : (!cube0_4x8xf32, !cube1_4x8xf32) -> (!cube0_4x8xf32, !cube1_4x8xf32)
   // CHECK-NEXT: %[[H:.*]]:2 = call @gelu_0(%[[G]]#0, %[[G]]#1)
   // CHECK-NEXT: return %[[H]]#0, %[[Y0]], %[[Y1]] :
   func.func @entry(%x: tensor<4x8xf32, #rep2>, %y: tensor<4x8xf32, #cols> {kb.split_dim = 1 : i64})

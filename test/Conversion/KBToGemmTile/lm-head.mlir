@@ -7,13 +7,13 @@
 // padded rows stay zero; its PEs then multiply the staged rows transposed.
 
 // CHECK-LABEL: func.func @padded
-// CHECK-SAME: %[[T0:[^:]*]]: memref<61x8xf16, #gemm_tile.cube<0>>
-// CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<4x32xf16, #gemm_tile.cube<0>>
+// CHECK-SAME: %[[T0:[^:]*]]: !cube0_61x8xf16
+// CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_4x32xf16
 // CHECK-NEXT: gemm_tile.dma %[[T0]] [0, 0] to %[[S0]] [0, 0] sizes [4, 8] rank_stride [16, 0] clip
-// CHECK: %[[S1:.*]] = gemm_tile.alloc : memref<4x32xf16, #gemm_tile.cube<1>>
+// CHECK: %[[S1:.*]] = gemm_tile.alloc : !cube1_4x32xf16
 // CHECK-NEXT: gemm_tile.dma %[[T0]] [4, 0] to %[[S1]] [0, 0] sizes [4, 8] rank_stride [16, 0] clip
 // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %[[S0]] [0, 0] to %{{.*}} [0, 0] sizes [3, 4, 32] k_chunk 32 transpose_rhs
-// CHECK-SAME: memref<4x32xf16, #gemm_tile.cube<0>>, memref<9x4xf16, #gemm_tile.cube<0>>
+// CHECK-SAME: !cube0_4x32xf16, !cube0_9x4xf16
 module attributes {kb.world_size = 4 : i64} {
   func.func @padded(%h: tensor<9x32xf16>, %wte: tensor<61x32xf16>) -> tensor<9x64xf16> {
     %l = kb.lm_head %h, %wte : tensor<9x32xf16>, tensor<61x32xf16> -> tensor<9x64xf16>
@@ -27,8 +27,8 @@ module attributes {kb.world_size = 4 : i64} {
 // vocabulary), so the staging DMAs do not move with the rank.
 
 // CHECK-LABEL: func.func @shard
-// CHECK-SAME: %[[T0:[^:]*]]: memref<16x8xf16, #gemm_tile.cube<0>>
-// CHECK: %[[S0:.*]] = gemm_tile.alloc : memref<4x32xf16, #gemm_tile.cube<0>>
+// CHECK-SAME: %[[T0:[^:]*]]: !cube0_16x8xf16
+// CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_4x32xf16
 // CHECK-NEXT: gemm_tile.dma %[[T0]] [0, 0] to %[[S0]] [0, 0] sizes [4, 8] :
 // CHECK-NOT: clip
 // CHECK: gemm_tile.matmul pe 0 {{.*}} transpose_rhs

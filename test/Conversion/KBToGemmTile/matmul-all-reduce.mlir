@@ -12,12 +12,12 @@
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @row_parallel
-  // CHECK-SAME: (%[[X0:[^:]*]]: memref<8x16xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<8x4xf32, #gemm_tile.cube<1>>
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_8x16xf32
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_8x4xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_8x4xf32
   // Band 0: rows 0-3, two PEs of two rows in each cube.
-  // CHECK: %[[B00:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[B01:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[B00:.*]] = gemm_tile.alloc : !cube0_4x4xf32
+  // CHECK: %[[B01:.*]] = gemm_tile.alloc : !cube1_4x4xf32
   // CHECK: %[[M0:.*]] = gemm_tile.matmul pe 0 %[[X0]] [0, 0], %{{.*}} [0, 0] to %[[B00]] [0, 0] sizes [2, 4, 16]
   // CHECK: %[[M1:.*]] = gemm_tile.matmul pe 1 %[[X0]] [2, 0], %{{.*}} [0, 0] to %[[B00]] [2, 0] sizes [2, 4, 16]
   // CHECK: gemm_tile.matmul pe 0
@@ -26,8 +26,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: %[[R0:.*]] = gemm_tile.reduce_scatter_step <sum> %[[B00]], %[[B01]] step 0 of 2 {{.*}} -> !gemm_tile.token
   // CHECK: %[[R1:.*]] = gemm_tile.all_gather_step %[[B00]], %[[B01]] step 0 of 2 {{.*}} -> !gemm_tile.token
   // Band 1: rows 4-7 of the lhs, issued before band 0's ring is waited for.
-  // CHECK: %[[B10:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  // CHECK: gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[B10:.*]] = gemm_tile.alloc : !cube0_4x4xf32
+  // CHECK: gemm_tile.alloc : !cube1_4x4xf32
   // CHECK: gemm_tile.matmul pe 0 %[[X0]] [4, 0], %{{.*}} [0, 0] to %[[B10]] [0, 0] sizes [2, 4, 16]
   // CHECK: gemm_tile.matmul pe 1 %[[X0]] [6, 0]
   // CHECK: gemm_tile.matmul pe 0
@@ -63,12 +63,12 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @staged_bands
-  // CHECK-SAME: (%[[X0:[^:]*]]: memref<8x8xf32, #gemm_tile.cube<0>> {{[^%]*}}%[[X1:[^:]*]]: memref<8x8xf32, #gemm_tile.cube<1>>
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_8x8xf32 {{[^%]*}}%[[X1:[^:]*]]: !cube1_8x8xf32
   // Band 0's rows of the lhs, whole, in each cube.
-  // CHECK: %[[S00:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[S00:.*]] = gemm_tile.alloc : !cube0_4x16xf32
   // CHECK: %[[D0:.*]] = gemm_tile.dma %[[X0]] [0, 0] to %[[S00]] [0, 0] sizes [4, 8]
   // CHECK: %[[D1:.*]] = gemm_tile.dma %[[X1]] [0, 0] to %[[S00]] [0, 8] sizes [4, 8]
-  // CHECK: %[[S01:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[S01:.*]] = gemm_tile.alloc : !cube1_4x16xf32
   // CHECK: %[[D2:.*]] = gemm_tile.dma %[[X0]] [0, 0] to %[[S01]] [0, 0] sizes [4, 8]
   // CHECK: %[[D3:.*]] = gemm_tile.dma %[[X1]] [0, 0] to %[[S01]] [0, 8] sizes [4, 8]
   // CHECK: gemm_tile.wait %[[D0]], %[[D1]], %[[D2]], %[[D3]]
@@ -77,10 +77,10 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: %[[M2:.*]] = gemm_tile.matmul pe 0 %[[S01]] [0, 0]
   // CHECK: %[[M3:.*]] = gemm_tile.matmul pe 1 %[[S01]] [2, 0]
   // Band 1's rows: issued before band 0's tiles are waited for.
-  // CHECK: %[[S10:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[S10:.*]] = gemm_tile.alloc : !cube0_4x16xf32
   // CHECK: %[[E0:.*]] = gemm_tile.dma %[[X0]] [4, 0] to %[[S10]] [0, 0] sizes [4, 8]
   // CHECK: %[[E1:.*]] = gemm_tile.dma %[[X1]] [4, 0] to %[[S10]] [0, 8] sizes [4, 8]
-  // CHECK: %[[S11:.*]] = gemm_tile.alloc : memref<4x16xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[S11:.*]] = gemm_tile.alloc : !cube1_4x16xf32
   // CHECK: %[[E2:.*]] = gemm_tile.dma %[[X0]] [4, 0] to %[[S11]] [0, 0] sizes [4, 8]
   // CHECK: %[[E3:.*]] = gemm_tile.dma %[[X1]] [4, 0] to %[[S11]] [0, 8] sizes [4, 8]
   // CHECK: gemm_tile.wait %[[M0]], %[[M1]], %[[M2]], %[[M3]]

@@ -10,8 +10,8 @@
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @open
-  // CHECK-SAME: (%{{.*}}: memref<8x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %{{.*}}: memref<8x32xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
+  // CHECK-SAME: (%{{.*}}: !cube0_8x32xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %{{.*}}: !cube1_8x32xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
   // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
   // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
   // CHECK-NEXT: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
@@ -23,8 +23,8 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
     return %g : tensor<8x64xf32, #open>
   }
   // CHECK-LABEL: func.func @given
-  // CHECK-SAME: (%{{.*}}: memref<8x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-  // CHECK-SAME: %{{.*}}: memref<8x32xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
+  // CHECK-SAME: (%{{.*}}: !cube0_8x32xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+  // CHECK-SAME: %{{.*}}: !cube1_8x32xf32 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 32]>})
   // CHECK: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]
   // CHECK-NEXT: gemm_tile.map "gelu" pe 1 %{{.*}} [0, 16] to %{{.*}} [0, 16] sizes [8, 16]
   // CHECK-NEXT: gemm_tile.map "gelu" pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [8, 16]

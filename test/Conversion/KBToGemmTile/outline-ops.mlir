@@ -8,15 +8,15 @@
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 2>
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 2>} {
-  // CHECK: func.func private @gelu_0(%[[A:.*]]: memref<4x8xf32, #gemm_tile.cube<0>>) -> memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[B:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK: func.func private @gelu_0(%[[A:.*]]: !cube0_4x8xf32) -> !cube0_4x8xf32
+  // CHECK: %[[B:.*]] = gemm_tile.alloc : !cube0_4x8xf32
   // CHECK: %[[T0:.*]] = gemm_tile.map "gelu" pe 0 %[[A]] [0, 0] to %[[B]] [0, 0] sizes [4, 4]
   // CHECK: %[[T1:.*]] = gemm_tile.map "gelu" pe 1 %[[A]] [0, 4] to %[[B]] [0, 4] sizes [4, 4]
   // CHECK: gemm_tile.wait %[[T0]], %[[T1]]
   // CHECK: return %[[B]]
   // CHECK-NOT: func.func private
   // CHECK-LABEL: func.func @two_layers
-  // CHECK-SAME: (%[[X:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[X:[^:]*]]: !cube0_4x8xf32
   // CHECK-NOT: = gemm_tile.
   // CHECK: %[[G0:.*]] = call @gelu_0(%[[X]])
   // CHECK: %[[G1:.*]] = call @gelu_0(%[[G0]])
@@ -37,12 +37,12 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 1>} {
-  // CHECK-DAG: func.func private @add_0(%{{.*}}: memref<4x8xf32, #gemm_tile.cube<0>>) ->
-  // CHECK-DAG: func.func private @add_1(%{{.*}}: memref<4x8xf32, #gemm_tile.cube<0>>, %{{.*}}: memref<4x8xf32, #gemm_tile.cube<0>>) ->
+  // CHECK-DAG: func.func private @add_0(%{{.*}}: !cube0_4x8xf32) ->
+  // CHECK-DAG: func.func private @add_1(%{{.*}}: !cube0_4x8xf32, %{{.*}}: !cube0_4x8xf32) ->
   // CHECK-DAG: func.func private @all_reduce_0
   // CHECK-DAG: func.func private @all_reduce_1
   // CHECK-LABEL: func.func @aliasing
-  // CHECK-SAME: (%[[X:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>> {{.*}}, %[[Y:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[X:[^:]*]]: !cube0_4x8xf32 {{.*}}, %[[Y:[^:]*]]: !cube0_4x8xf32
   // CHECK: %[[D:.*]] = call @add_0(%[[X]])
   // CHECK: %[[S:.*]] = call @add_1(%[[X]], %[[Y]])
   // CHECK: %[[R0:.*]] = call @all_reduce_0(%[[D]])
@@ -70,7 +70,7 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 1>} {
   // CHECK-LABEL: func.func @all_reduce_0()
   // CHECK-LABEL: func.func private @all_reduce_1
-  // CHECK-SAME: (%[[P:[^:]*]]: memref<4x8xf32, #gemm_tile.cube<0>>) -> memref<4x8xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[P:[^:]*]]: !cube0_4x8xf32) -> !cube0_4x8xf32
   // CHECK-NEXT: gemm_tile.reduce_scatter_step <sum> %[[P]] step 0 of 2
   // CHECK-NEXT: gemm_tile.all_gather_step %[[P]] step 0 of 2
   // CHECK-NEXT: return %[[P]]

@@ -12,10 +12,10 @@
 module attributes {kb.spmd, kb.world_size = 1 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @column_groups
-  // CHECK-SAME: %[[W:[^:]*]]: memref<8x16xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-  // CHECK: %[[G0:.*]] = gemm_tile.alloc : memref<8x2xf32, #gemm_tile.cube<1>>
+  // CHECK-SAME: %[[W:[^:]*]]: !cube0_8x16xf32
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
+  // CHECK: %[[G0:.*]] = gemm_tile.alloc : !cube1_8x2xf32
   // CHECK: %[[D0:.*]] = gemm_tile.dma %[[W]] [0, 8] to %[[G0]] [0, 0] sizes [8, 2]
   // CHECK: gemm_tile.wait %[[D0]]
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %[[W]] [0, 0] to %[[Y0]] [0, 0] sizes [2, 2, 8]
@@ -23,7 +23,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %[[G0]] [0, 0] to %[[Y1]] [0, 0] sizes [2, 2, 8]
   // CHECK: gemm_tile.matmul pe 1 %{{.*}} [2, 0], %[[G0]] [0, 0] to %[[Y1]] [2, 0] sizes [2, 2, 8]
   // CHECK-NOT: gemm_tile.wait
-  // CHECK: %[[G1:.*]] = gemm_tile.alloc : memref<8x2xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[G1:.*]] = gemm_tile.alloc : !cube1_8x2xf32
   // CHECK: %[[D1:.*]] = gemm_tile.dma %[[W]] [0, 10] to %[[G1]] [0, 0] sizes [8, 2]
   // CHECK: gemm_tile.wait %[[D1]]
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %[[W]] [0, 2] to %[[Y0]] [0, 2] sizes [2, 2, 8]
@@ -72,10 +72,10 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
   // CHECK-LABEL: func.func @band_groups
-  // CHECK: %[[D0:.*]] = gemm_tile.dma %[[W:[^ ]*]] [0, 4] to %[[C1:[^ ]*]] [0, 0] sizes [8, 1] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[D0:.*]] = gemm_tile.dma %[[W:[^ ]*]] [0, 4] to %[[C1:[^ ]*]] [0, 0] sizes [8, 1] : !cube0_8x8xf32, !cube1_8x4xf32
   // CHECK: gemm_tile.wait %[[D0]]
-  // CHECK: %[[B0:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[B1:.*]] = gemm_tile.alloc : memref<4x4xf32, #gemm_tile.cube<1>>
+  // CHECK: %[[B0:.*]] = gemm_tile.alloc : !cube0_4x4xf32
+  // CHECK: %[[B1:.*]] = gemm_tile.alloc : !cube1_4x4xf32
   // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %[[W]] [0, 0] to %[[B0]] [0, 0] sizes [2, 1, 8]
   // CHECK: gemm_tile.matmul pe 1 %{{.*}} [2, 0], %[[C1]] [0, 0] to %[[B1]] [2, 0] sizes [2, 1, 8]
   // CHECK-NEXT: %[[D1:.*]] = gemm_tile.dma %[[W]] [0, 5] to %[[C1]] [0, 1] sizes [8, 1]

@@ -5,7 +5,7 @@
 func.func @attention_block(%q: memref<8x256xf16, #gemm_tile.cube<1>>, %k: memref<8x64xf16, #gemm_tile.cube<1>>,
                            %v: memref<8x64xf16, #gemm_tile.cube<1>>) -> memref<8x256xf16, #gemm_tile.cube<1>> {
   %o = gemm_tile.alloc : memref<8x256xf16, #gemm_tile.cube<1>>
-  // CHECK: %[[T:.*]] = gemm_tile.attention pe 1 %{{.*}} [2, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [2, 0] sizes [2, 4, 64] heads 4 position 2 key_chunk 4 : memref<8x256xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>, memref<8x256xf16, #gemm_tile.cube<1>>
+  // CHECK: %[[T:.*]] = gemm_tile.attention pe 1 %{{.*}} [2, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [2, 0] sizes [2, 4, 64] heads 4 position 2 key_chunk 4 : !cube1_8x256xf16, !cube1_8x64xf16, !cube1_8x64xf16, !cube1_8x256xf16
   %t = gemm_tile.attention pe 1 %q [2, 0], %k [0, 0], %v [0, 0] to %o [2, 0]
       sizes [2, 4, 64] heads 4 position 2 key_chunk 4
       : memref<8x256xf16, #gemm_tile.cube<1>>, memref<8x64xf16, #gemm_tile.cube<1>>,

@@ -5,8 +5,8 @@
 
 module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, cube_memory_mib = 1>} {
   // CHECK-LABEL: func.func @fits
-  // CHECK-NEXT: gemm_tile.alloc : memref<512x256xf32, #gemm_tile.cube<0>>
-  // CHECK-NEXT: gemm_tile.alloc : memref<512x512xf32, #gemm_tile.cube<1>>
+  // CHECK-NEXT: gemm_tile.alloc : !cube0_512x256xf32
+  // CHECK-NEXT: gemm_tile.alloc : !cube1_512x512xf32
   func.func @fits(%a: memref<512x256xf32, #gemm_tile.cube<0>>) {
     %b = gemm_tile.alloc : memref<512x256xf32, #gemm_tile.cube<0>>
     %c = gemm_tile.alloc : memref<512x512xf32, #gemm_tile.cube<1>>

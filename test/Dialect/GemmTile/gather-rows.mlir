@@ -4,8 +4,8 @@
 // piece in another cube; i64 ids.
 
 // CHECK-LABEL: func.func @gather
-// CHECK: gemm_tile.gather_rows %{{.*}} [0], %{{.*}} [0, 8] to %{{.*}} [0, 0] sizes [9, 8] table_rows 16 first_id 0 rank_stride 16 shard 16 vocab 64 : memref<9xi32, #gemm_tile.cube<0>>, memref<16x32xf16, #gemm_tile.cube<0>>, memref<9x8xf16, #gemm_tile.cube<1>>
-// CHECK: gemm_tile.gather_rows %{{.*}} [2], %{{.*}} [4, 0] to %{{.*}} [0, 0] sizes [3, 32] table_rows 12 first_id 4 rank_stride 0 shard 16 vocab 61 : memref<5xi64, #gemm_tile.cube<0>>
+// CHECK: gemm_tile.gather_rows %{{.*}} [0], %{{.*}} [0, 8] to %{{.*}} [0, 0] sizes [9, 8] table_rows 16 first_id 0 rank_stride 16 shard 16 vocab 64 : !cube0_9xi32, !cube0_16x32xf16, !cube1_9x8xf16
+// CHECK: gemm_tile.gather_rows %{{.*}} [2], %{{.*}} [4, 0] to %{{.*}} [0, 0] sizes [3, 32] table_rows 12 first_id 4 rank_stride 0 shard 16 vocab 61 : !cube0_5xi64
 func.func @gather(%ids: memref<9xi32, #gemm_tile.cube<0>>, %t: memref<16x32xf16, #gemm_tile.cube<0>>,
                   %out: memref<9x8xf16, #gemm_tile.cube<1>>, %ids64: memref<5xi64, #gemm_tile.cube<0>>,
                   %whole: memref<61x32xf32, #gemm_tile.cube<2>>, %o: memref<3x32xf32, #gemm_tile.cube<2>>) {

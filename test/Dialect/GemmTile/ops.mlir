@@ -5,13 +5,13 @@
 module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 4, link_gbps = 50>} {
   // CHECK-LABEL: func.func @every_op
   // CHECK-SAME: {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 8]>}
-  // CHECK-SAME: -> (memref<8x16xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+  // CHECK-SAME: -> (!cube1_8x16xf16 {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
   func.func @every_op(%a: memref<8x16xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 8]>},
                       %b: memref<16x16xf16, #gemm_tile.cube<0>>, %bias: memref<16xf16, #gemm_tile.cube<0>>)
       -> (memref<8x16xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>}) {
-    // CHECK: %[[C:.*]] = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: %[[C:.*]] = gemm_tile.alloc : !cube0_8x16xf16
     %c = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: %[[T0:.*]] = gemm_tile.matmul pe 3 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[C]] [0, 0] sizes [8, 16, 16] k_chunk 8 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: %[[T0:.*]] = gemm_tile.matmul pe 3 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[C]] [0, 0] sizes [8, 16, 16] k_chunk 8 : !cube0_8x16xf16, !cube0_16x16xf16, !cube0_8x16xf16
     %t0 = gemm_tile.matmul pe 3 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [8, 16, 16] k_chunk 8
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<16x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: gemm_tile.wait %[[T0]]
@@ -52,13 +52,13 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     gemm_tile.reduce_scatter_step <sum> %c step 0 of 2 along 1 : memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: gemm_tile.all_gather_step %[[C]] step 0 of 2 along 0 :
     gemm_tile.all_gather_step %c step 0 of 2 along 0 : memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.reduce_scatter_step <sum> %[[C]], %{{.*}} step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.reduce_scatter_step <sum> %[[C]], %{{.*}} step 0 of 2 : !cube0_8x16xf16, !cube0_8x16xf16
     gemm_tile.reduce_scatter_step <sum> %c, %a step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: gemm_tile.all_gather_step %[[C]], %{{.*}} step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
+    // CHECK: gemm_tile.all_gather_step %[[C]], %{{.*}} step 0 of 2 : !cube0_8x16xf16, !cube0_8x16xf16
     gemm_tile.all_gather_step %c, %a step 0 of 2 : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<0>>
-    // CHECK: %[[D:.*]] = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<1>>
+    // CHECK: %[[D:.*]] = gemm_tile.alloc : !cube1_8x16xf16
     %d = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<1>>
-    // CHECK: gemm_tile.dma %[[C]] [0, 0] to %[[D]] [0, 0] sizes [8, 16] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // CHECK: gemm_tile.dma %[[C]] [0, 0] to %[[D]] [0, 0] sizes [8, 16] : !cube0_8x16xf16, !cube1_8x16xf16
     %t5 = gemm_tile.dma %c [0, 0] to %d [0, 0] sizes [8, 16] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8]
     %t6 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
@@ -85,7 +85,7 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
   // Every element type; f32 output of a bf16 gemm.
   // CHECK-LABEL: func.func @types
   func.func @types(%a: memref<4x4xbf16, #gemm_tile.cube<1>>, %o: memref<4x4xf32, #gemm_tile.cube<1>>) {
-    // CHECK: gemm_tile.matmul pe 0 {{.*}} : memref<4x4xbf16, #gemm_tile.cube<1>>, memref<4x4xbf16, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<1>>
+    // CHECK: gemm_tile.matmul pe 0 {{.*}} : !cube1_4x4xbf16, !cube1_4x4xbf16, !cube1_4x4xf32
     %t = gemm_tile.matmul pe 0 %a [0, 0], %a [0, 0] to %o [0, 0] sizes [4, 4, 4] k_chunk 4
         : memref<4x4xbf16, #gemm_tile.cube<1>>, memref<4x4xbf16, #gemm_tile.cube<1>>, memref<4x4xf32, #gemm_tile.cube<1>>
     gemm_tile.wait %t

@@ -5,8 +5,8 @@
 // (the link runs its steps in order); other work may run meanwhile on other
 // buffers; the buffers are the ring's again after a wait on every token.
 // CHECK-LABEL: func.func @async_all_reduce
-// CHECK: %[[T0:.*]] = gemm_tile.reduce_scatter_step <sum> %{{.*}} step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<0>> -> !gemm_tile.token
-// CHECK: %[[T1:.*]] = gemm_tile.all_gather_step %{{.*}} step 0 of 2 : memref<8x4xf32, #gemm_tile.cube<0>> -> !gemm_tile.token
+// CHECK: %[[T0:.*]] = gemm_tile.reduce_scatter_step <sum> %{{.*}} step 0 of 2 : !cube0_8x4xf32 -> !gemm_tile.token
+// CHECK: %[[T1:.*]] = gemm_tile.all_gather_step %{{.*}} step 0 of 2 : !cube0_8x4xf32 -> !gemm_tile.token
 // CHECK: gemm_tile.map "gelu"
 // CHECK: gemm_tile.wait %{{.*}}, %[[T0]]
 // CHECK: gemm_tile.wait %[[T1]]

@@ -4,6 +4,7 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
@@ -11,9 +12,36 @@ using namespace kb::gemm_tile;
 
 #include "kb/Dialect/GemmTile/IR/GemmTileOpsDialect.cpp.inc"
 
+namespace {
+/// Names every cube buffer type once, at the top of a printed module
+/// (`!cube0_8x64xf16 = memref<8x64xf16, #gemm_tile.cube<0>>`), and by that
+/// name wherever it occurs. A lowered model passes the same few buffer types
+/// to every call of its kernels: spelled out, they were most of the printed
+/// program and of the time printing it.
+struct GemmTileOpAsmInterface : public OpAsmDialectInterface {
+  using OpAsmDialectInterface::OpAsmDialectInterface;
+
+  AliasResult getAlias(Type type, raw_ostream &os) const override {
+    auto memref = dyn_cast<MemRefType>(type);
+    if (!memref || !memref.hasStaticShape() ||
+        !memref.getLayout().isIdentity())
+      return AliasResult::NoAlias;
+    auto cube = dyn_cast_or_null<CubeAttr>(memref.getMemorySpace());
+    if (!cube)
+      return AliasResult::NoAlias;
+    os << "cube" << cube.getIndex() << '_';
+    for (int64_t size : memref.getShape())
+      os << size << 'x';
+    os << memref.getElementType();
+    return AliasResult::FinalAlias;
+  }
+};
+} // namespace
+
 void GemmTileDialect::initialize() {
   registerAttributes();
   registerTypes();
+  addInterfaces<GemmTileOpAsmInterface>();
   addOperations<
 #define GET_OP_LIST
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.cpp.inc"

@@ -83,20 +83,27 @@ LogicalResult EmbeddingOp::verify() {
   return success();
 }
 
-/// V of a global-view embedding under partition. kb-tp-partition gives a
-/// function argument its local type (and `kb.split_dim`) before it builds the
-/// local ops, so a table argument already split along its rows holds V / W of
-/// them.
-static int64_t globalVocabularySize(EmbeddingOp op, int64_t worldSize) {
-  int64_t rows = op.getVocabularySize();
-  auto arg = dyn_cast<BlockArgument>(op.getTable());
-  if (op.getRank() || !arg)
+/// V of a global-view op (kb.embedding, kb.lm_head) reading `table` of `rows`
+/// rows under partition. kb-tp-partition gives a function argument its local
+/// type (and `kb.split_dim`) before it builds the local ops, so a table
+/// argument already split along its rows holds V / W of them.
+static int64_t globalTableRows(Value table, int64_t rows, int64_t worldSize) {
+  auto arg = dyn_cast<BlockArgument>(table);
+  if (!arg)
     return rows;
   auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
   auto split = func ? func.getArgAttrOfType<IntegerAttr>(
                           arg.getArgNumber(), KBDialect::kSplitDimAttrName)
                     : IntegerAttr();
   return split && split.getInt() == 0 ? rows * worldSize : rows;
+}
+
+/// V of an embedding under partition: a local one (with a rank) has it as
+/// its vocabulary size.
+static int64_t globalVocabularySize(EmbeddingOp op, int64_t worldSize) {
+  return op.getRank() ? op.getVocabularySize()
+                      : globalTableRows(op.getTable(), op.getVocabularySize(),
+                                        worldSize);
 }
 
 FailureOr<TPRule> EmbeddingOp::getTPRule(ArrayRef<TPLayout>) {
@@ -202,19 +209,6 @@ LogicalResult LMHeadOp::verify() {
                          << " rows, neither the whole vocabulary (" << v
                          << ") nor a shard of " << n << " rows of it";
   return success();
-}
-
-/// V of a global-view op reading `table` under partition (see the
-/// embedding's).
-static int64_t globalTableRows(Value table, int64_t rows, int64_t worldSize) {
-  auto arg = dyn_cast<BlockArgument>(table);
-  if (!arg)
-    return rows;
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  auto split = func ? func.getArgAttrOfType<IntegerAttr>(
-                          arg.getArgNumber(), KBDialect::kSplitDimAttrName)
-                    : IntegerAttr();
-  return split && split.getInt() == 0 ? rows * worldSize : rows;
 }
 
 FailureOr<TPRule> LMHeadOp::getTPRule(ArrayRef<TPLayout>) {

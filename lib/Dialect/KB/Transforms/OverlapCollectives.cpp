@@ -106,6 +106,7 @@ struct KBOverlapCollectivesPass
       worldSize = ws.getInt();
     SmallVector<AllReduceOp> candidates;
     module.walk([&](AllReduceOp reduce) { candidates.push_back(reduce); });
+    bool changed = false;
     for (AllReduceOp reduce : candidates) {
       auto matmul = reduce.getInput().getDefiningOp<MatmulOp>();
       if (!matmul || !matmul->hasOneUse() ||
@@ -147,7 +148,11 @@ struct KBOverlapCollectivesPass
       reduce.replaceAllUsesWith(fused.getResult());
       reduce.erase();
       matmul.erase();
+      changed = true;
     }
+    // Nothing fused, nothing to verify again.
+    if (!changed)
+      markAllAnalysesPreserved();
   }
 };
 

@@ -100,18 +100,29 @@ cubePieceBytes(RankedTensorType type, DPPolicyAttr policy,
 /// values. A model repeats its layers, so equal keys share those figures and
 /// placement costs the same per layer however deep the model is.
 using OpPlacementKey = SmallVector<const void *, 12>;
-static OpPlacementKey
-opPlacementKey(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf) {
-  OpPlacementKey key{op->getName().getAsOpaquePointer(),
-                     op->getRawDictionaryAttrs().getAsOpaquePointer()};
+/// Appends the key of `op` to `key`, with `policyKey` standing for the
+/// policy of each tensor.
+static void appendOpPlacementKey(OpPlacementKey &key, Operation *op,
+                                 function_ref<const void *(Value)> policyKey) {
+  key.push_back(op->getName().getAsOpaquePointer());
+  key.push_back(op->getRawDictionaryAttrs().getAsOpaquePointer());
+  // The count keeps the keys of several ops in a row apart.
+  key.push_back(reinterpret_cast<const void *>(
+      static_cast<uintptr_t>(op->getNumOperands() + op->getNumResults())));
   for (ValueRange values :
        {ValueRange(op->getOperands()), ValueRange(op->getResults())})
     for (Value v : values) {
       key.push_back(v.getType().getAsOpaquePointer());
-      key.push_back(isa<RankedTensorType>(v.getType())
-                        ? policyOf(v).getAsOpaquePointer()
-                        : nullptr);
+      key.push_back(isa<RankedTensorType>(v.getType()) ? policyKey(v)
+                                                        : nullptr);
     }
+}
+static OpPlacementKey
+opPlacementKey(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf) {
+  OpPlacementKey key;
+  appendOpPlacementKey(key, op, [&](Value v) {
+    return policyOf(v).getAsOpaquePointer();
+  });
   return key;
 }
 
@@ -316,12 +327,43 @@ KBPlacePass::placeFunction(func::FuncOp func,
   auto us = [](double seconds) {
     return llvm::formatv("{0:F3}", seconds * 1e6).str();
   };
+  // Layers repeat, and so do their classes: a class decides the same as
+  // another when its type, its rule's policy and the keys of the ops around
+  // it agree, its own members' policies left out (those are what the
+  // candidates replace). One search per distinct class.
+  struct Decision {
+    DPPolicyAttr best;
+    double bestSeconds, ruleSeconds;
+  };
+  std::map<OpPlacementKey, Decision> decisions;
+  auto decisionKey = [&](Value leader, DPPolicyAttr rule,
+                         ArrayRef<Operation *> ops) {
+    OpPlacementKey key{leader.getType().getAsOpaquePointer(),
+                       rule.getAsOpaquePointer()};
+    // A placeholder no attribute has, for a member of the class deciding.
+    static const char member = 0;
+    auto policyOrMember = [&](Value v) -> const void * {
+      if (classes.getLeaderValue(v) == leader)
+        return &member;
+      return policyOf(v).getAsOpaquePointer();
+    };
+    for (Operation *op : ops)
+      appendOpPlacementKey(key, op, policyOrMember);
+    return key;
+  };
   for (Value leader : undecided) {
     if (!useCostModel)
       break;
     DPPolicyAttr rule = chosen[leader];
-    double ruleSeconds = classSeconds(leader);
-    auto [best, bestSeconds] = bestPolicy(leader, rule, ruleSeconds);
+    SmallVector<Operation *> ops = classOps(leader);
+    auto [it, inserted] =
+        decisions.try_emplace(decisionKey(leader, rule, ops), Decision{});
+    if (inserted) {
+      double ruleSeconds = opsSeconds(ops);
+      auto [best, bestSeconds] = bestPolicy(leader, rule, ruleSeconds);
+      it->second = {best, bestSeconds, ruleSeconds};
+    }
+    auto [best, bestSeconds, ruleSeconds] = it->second;
     chosen[leader] = best;
     if (emitRemarks)
       emitRemark(leader.getLoc())
