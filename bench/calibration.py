@@ -70,8 +70,8 @@ CENT_DEVICE = {
 #  1. RATE_FACTOR: the share of the AiM bank's peak rates (FLOPs and bytes) kb's PEs reach,
 #     applied to pe_gflops, pe_gflops_f32 and cube_pe_gbps.
 #  2. FIXED_BLOCK_US: a fixed cost per block (µs), added to kb's block time.
-RATE_FACTOR = 1.0
-FIXED_BLOCK_US = 0.0
+RATE_FACTOR = 0.4
+FIXED_BLOCK_US = 0.75
 
 # 13B's FFN (13824) is not divisible by 20 ranks, which kb's linear layers require: the
 # block is written with 13840 (692 columns per rank, CENT's ceil(13824 / 20) = 692).

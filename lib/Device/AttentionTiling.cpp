@@ -2,6 +2,7 @@
 
 #include "kb/Device/AttentionTiling.h"
 #include "kb/Device/ByteArithmetic.h"
+#include "kb/Device/CostModel.h"
 
 #include <algorithm>
 
@@ -19,7 +20,90 @@ int64_t kb::attentionWorkingSet(int64_t stackedRows, int64_t keyChunk,
   return saturatingAdd(saturatingAdd(rows, keys), scores);
 }
 
+int64_t kb::attentionCombineWorkingSet(int64_t stackedRows, int64_t headDim) {
+  return saturatingMul(saturatingMul(stackedRows, saturatingAdd(headDim, 2)),
+                       3 * 4);
+}
+
+llvm::SmallVector<std::pair<int64_t, double>, 8>
+kb::attentionBlockPESeconds(const AttentionBlock &b, int64_t d, int64_t eb,
+                            bool f32, const DeviceDescription &device) {
+  llvm::SmallVector<std::pair<int64_t, double>, 8> busy;
+  if (b.splits <= 1) {
+    busy.push_back(
+        {b.pe, peSeconds(device, attentionWork(b.heads, b.rows, b.keys, d, eb,
+                                               f32))});
+    return busy;
+  }
+  for (int64_t i = 0; i < b.splits; ++i)
+    busy.push_back(
+        {b.pe + i,
+         peSeconds(device, attentionPartialWork(b.heads, b.rows,
+                                                b.keyRange(i).second, d, eb,
+                                                f32))});
+  busy.front().second += peSeconds(
+      device, attentionCombineWork(b.splits, b.heads, b.rows, d, eb));
+  return busy;
+}
+
 namespace {
+
+/// Splits the keys of a cube's blocks over its idle PEs (see
+/// attentionBlocks): only when every block has a PE of its own and PEs are
+/// left over. Each block gets pesPerCube / blocks PEs, from PE
+/// j · that for block j, and the number of ranges among them that makes
+/// its time least.
+void splitOverKeys(llvm::MutableArrayRef<AttentionBlock> cube,
+                   const AttentionShape &s, const DeviceDescription &device) {
+  int64_t n = cube.size();
+  if (n == 0 || n >= device.pesPerCube)
+    return;
+  llvm::SmallVector<int64_t> pes;
+  for (const AttentionBlock &b : cube)
+    pes.push_back(b.pe);
+  llvm::sort(pes);
+  if (std::adjacent_find(pes.begin(), pes.end()) != pes.end())
+    return;
+  int64_t share = device.pesPerCube / n;
+  bool f32 = s.elementBytes == 4;
+  llvm::SmallVector<int64_t> splits;
+  for (const AttentionBlock &b : cube) {
+    int64_t stacked = saturatingMul(b.heads, b.rows);
+    int64_t most = std::min(share, b.keys / kMinKeysPerSplit);
+    if (attentionCombineWorkingSet(stacked, s.headDim) >
+        device.peBufferBytes())
+      most = 1;
+    int64_t best = 1;
+    double bestSeconds = peSeconds(
+        device, attentionWork(b.heads, b.rows, b.keys, s.headDim,
+                              s.elementBytes, f32));
+    for (int64_t count = 2; count <= most; ++count) {
+      AttentionBlock split = b;
+      split.splits = count;
+      // The ranges run at once: the longest (the last), then the combine.
+      double seconds =
+          peSeconds(device,
+                    attentionPartialWork(b.heads, b.rows,
+                                         split.keyRange(count - 1).second,
+                                         s.headDim, s.elementBytes, f32)) +
+          peSeconds(device, attentionCombineWork(count, b.heads, b.rows,
+                                                 s.headDim, s.elementBytes));
+      if (seconds < bestSeconds) {
+        best = count;
+        bestSeconds = seconds;
+      }
+    }
+    splits.push_back(best);
+  }
+  if (llvm::all_of(splits, [](int64_t c) { return c == 1; }))
+    return;
+  for (auto [j, b] : llvm::enumerate(cube)) {
+    b.pe = j * share;
+    b.splits = splits[j];
+    for (int64_t i = 0; i < b.splits; ++i)
+      b.keyChunk = std::min(b.keyChunk, b.keyRange(i).second);
+  }
+}
 
 /// Heads and rows per block and the key chunk, for blocks of at most
 /// `maxHeads` heads and `maxRows` rows.
@@ -123,6 +207,7 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
   for (auto [index, work] : llvm::enumerate(cubeWork)) {
     if (work.rows == 0 || work.heads == 0)
       continue;
+    size_t cubeFirst = blocks.size();
     // The PEs split the rows or the heads as the policy splits the result's
     // rows or columns; a PE-level replicate, the longer of the two.
     llvm::SmallVector<Work> peWork;
@@ -173,6 +258,8 @@ kb::attentionBlocks(const AttentionShape &s, const Placement &policy,
         h += run;
       }
     }
+    splitOverKeys(llvm::MutableArrayRef(blocks).drop_front(cubeFirst), s,
+                  device);
   }
   return blocks;
 }

@@ -39,6 +39,26 @@ PEWork kb::attentionWork(int64_t heads, int64_t rows, int64_t keys,
   return work;
 }
 
+PEWork kb::attentionPartialWork(int64_t heads, int64_t rows, int64_t keys,
+                                int64_t headDim, int64_t elementBytes,
+                                bool f32) {
+  double h = heads, r = rows, t = keys, d = headDim;
+  PEWork work = attentionWork(heads, rows, keys, headDim, elementBytes, f32);
+  work.bytes = (h * r * d + 2.0 * t * d) * elementBytes + h * r * (d + 2) * 4;
+  return work;
+}
+
+PEWork kb::attentionCombineWork(int64_t splits, int64_t heads, int64_t rows,
+                                int64_t headDim, int64_t elementBytes) {
+  double s = splits, stacked = static_cast<double>(heads) * rows,
+         d = headDim;
+  PEWork work;
+  work.flops = stacked * (s * (2.0 * d + 4.0) + d);
+  work.bytes = stacked * (s * (d + 2) * 4 + d * elementBytes);
+  work.f32 = true;
+  return work;
+}
+
 PEWork kb::normWork(int64_t rows, int64_t cols, int64_t elementBytes,
                     int64_t vectors, bool layerNorm, bool f32) {
   double values = static_cast<double>(rows) * cols;

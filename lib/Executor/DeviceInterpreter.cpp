@@ -896,6 +896,52 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     });
     break;
   }
+  case gt::HostKernel::Kind::AttentionPartial: {
+    if (costOnly)
+      break;
+    // Regions q, k, v (one element type) read in place; the partial rows
+    // (f32) written in place.
+    const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
+                           &vRegion = reads[2];
+    HostTensor &qt = bufferOf(rank, qRegion.buffer).tensor,
+               &kt = bufferOf(rank, kRegion.buffer).tensor,
+               &vt = bufferOf(rank, vRegion.buffer).tensor;
+    int64_t ldq = qt.shape[1], ldk = kt.shape[1], ldv = vt.shape[1],
+            ldp = outTensor->shape[1];
+    const float *q =
+        qt.data.data() + qRegion.offsets[0] * ldq + qRegion.offsets[1];
+    const float *k =
+        kt.data.data() + kRegion.offsets[0] * ldk + kRegion.offsets[1];
+    const float *v =
+        vt.data.data() + vRegion.offsets[0] * ldv + vRegion.offsets[1];
+    float *p = outTensor->data.data() + to[0] * ldp + to[1];
+    int64_t rows = qRegion.sizes[0], keys = kRegion.sizes[0],
+            headDim = kRegion.sizes[1], heads = kernel.heads,
+            position = kernel.position, keyBegin = kernel.keyBegin;
+    rank.pending.push_back([=] {
+      runtime::attentionPartialBlock(q, ldq, k, ldk, v, ldv, p, ldp, rows,
+                                     keys, heads, headDim, position, keyBegin);
+    });
+    break;
+  }
+  case gt::HostKernel::Kind::AttentionCombine: {
+    if (costOnly)
+      break;
+    const gt::BufferRegion &pRegion = reads[0];
+    HostTensor &pt = bufferOf(rank, pRegion.buffer).tensor;
+    int64_t ldp = pt.shape[1], ldo = outTensor->shape[1];
+    const float *p =
+        pt.data.data() + pRegion.offsets[0] * ldp + pRegion.offsets[1];
+    float *o = outTensor->data.data() + to[0] * ldo + to[1];
+    int64_t rows = size[0], heads = kernel.heads, splits = kernel.splits,
+            headDim = pRegion.sizes[1] - 2;
+    DType outType = outTensor->dtype;
+    rank.pending.push_back([=] {
+      runtime::attentionCombine(outType, p, ldp, splits, rows, heads, headDim,
+                                o, ldo);
+    });
+    break;
+  }
   case gt::HostKernel::Kind::Rows: {
     const runtime::RowKernelInfo *rows = runtime::lookupRowKernel(kernel.name);
     if (!rows)

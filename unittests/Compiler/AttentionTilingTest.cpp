@@ -112,3 +112,57 @@ TEST(AttentionTilingTest, WorkCountsBothProductsTheSoftmaxAndTheBytes) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(AttentionTilingTest, DecodeSplitsALongCacheOverTheIdlePEs) {
+  // One query of one head against 4096 keys on a cube of 8 PEs: the block's
+  // keys are cut into contiguous ranges of at least kMinKeysPerSplit keys,
+  // one PE each, and the split's time (longest partial, then the combine)
+  // is below the whole block's on one PE, as placement charges it.
+  DeviceDescription device;
+  AttentionShape s{1, 4096, 1, 1, 128, 2};
+  llvm::Expected<llvm::SmallVector<AttentionBlock>> blocks =
+      attentionBlocks(s, Placement{-1, -1, 1, 1}, device);
+  ASSERT_TRUE(static_cast<bool>(blocks)) << llvm::toString(blocks.takeError());
+  ASSERT_EQ(blocks->size(), 1u);
+  const AttentionBlock &b = (*blocks)[0];
+  EXPECT_GT(b.splits, 1);
+  EXPECT_LE(b.pe + b.splits, device.pesPerCube);
+  int64_t next = 0;
+  for (int64_t i = 0; i < b.splits; ++i) {
+    auto [first, count] = b.keyRange(i);
+    EXPECT_EQ(first, next) << "range " << i;
+    EXPECT_GE(count, kMinKeysPerSplit) << "range " << i;
+    EXPECT_LE(b.keyChunk, count);
+    next = first + count;
+  }
+  EXPECT_EQ(next, b.keys);
+  llvm::SmallVector<std::pair<int64_t, double>, 8> busy =
+      attentionBlockPESeconds(b, 128, 2, false, device);
+  ASSERT_EQ(static_cast<int64_t>(busy.size()), b.splits);
+  double whole = peSeconds(device, attentionWork(1, 1, 4096, 128, 2, false));
+  EXPECT_LT(busy.front().second, whole);
+  for (auto [i, entry] : llvm::enumerate(busy))
+    EXPECT_EQ(entry.first, b.pe + static_cast<int64_t>(i));
+}
+
+TEST(AttentionTilingTest, ShortCachesAndBusyPEsAreNotSplit) {
+  DeviceDescription device;
+  // 100 keys: no two ranges of kMinKeysPerSplit.
+  llvm::Expected<llvm::SmallVector<AttentionBlock>> shortCache =
+      attentionBlocks({1, 100, 1, 1, 128, 2}, Placement{-1, -1, 1, 1}, device);
+  ASSERT_TRUE(static_cast<bool>(shortCache));
+  for (const AttentionBlock &b : *shortCache)
+    EXPECT_EQ(b.splits, 1);
+  // Eight query rows over the cube's eight PEs: none idle.
+  llvm::Expected<llvm::SmallVector<AttentionBlock>> busy = attentionBlocks(
+      {8, 4096, 1, 1, 128, 2}, Placement{-1, 0, 1, device.pesPerCube},
+      device);
+  ASSERT_TRUE(static_cast<bool>(busy));
+  EXPECT_EQ(static_cast<int64_t>(busy->size()), device.pesPerCube);
+  for (const AttentionBlock &b : *busy)
+    EXPECT_EQ(b.splits, 1);
+}
+
+} // namespace

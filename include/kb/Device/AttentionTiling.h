@@ -24,6 +24,16 @@ namespace kb {
 int64_t attentionWorkingSet(int64_t stackedRows, int64_t keyChunk,
                             int64_t headDim, int64_t elementBytes);
 
+/// Bytes of PE buffer a gemm_tile.attention_combine of `stackedRows` rows
+/// takes: the f32 accumulator with each row's m and l, and two splits'
+/// partial rows (headDim + 2 f32 each) in flight. Saturates.
+int64_t attentionCombineWorkingSet(int64_t stackedRows, int64_t headDim);
+
+/// A key range is split off only when it keeps at least this many keys:
+/// shorter caches stay one op per block (a partial row and a combine cost
+/// about as much traffic as a few keys, and a launch each).
+constexpr int64_t kMinKeysPerSplit = 64;
+
 /// The shape of a rank-local attention.
 struct AttentionShape {
   int64_t queries, keys;        // S and T; query i sits at T − S + i
@@ -43,6 +53,16 @@ struct AttentionBlock {
   int64_t head, heads, kvHead;
   int64_t position, keys;
   int64_t keyChunk;
+  /// 1: one gemm_tile.attention on PE `pe`. More: split over keys, range i
+  /// a gemm_tile.attention_partial on PE `pe + i` (keyRange(i)), then a
+  /// gemm_tile.attention_combine on PE `pe` (docs/design/0015).
+  int64_t splits = 1;
+
+  /// Split i's keys [first, first + count): the block's keys cut evenly.
+  std::pair<int64_t, int64_t> keyRange(int64_t i) const {
+    int64_t first = keys * i / splits, end = keys * (i + 1) / splits;
+    return {first, end - first};
+  }
 
   /// The block's region of the result (and of q): rows × heads · headDim.
   Box outBox(int64_t headDim) const {
@@ -70,9 +90,23 @@ constexpr size_t kMaxAttentionBlocks = size_t(1) << 20;
 /// and values) and its rows cut into runs, as many as fit the buffer: the
 /// most stacked rows that fit with a chunk of min(keys, 16) keys (the whole
 /// run, else a power of two), then the largest chunk that fits.
+///
+/// Split over keys: when each busy PE of a cube has one block and fewer
+/// blocks than PEs (decode: few query rows), the cube's PEs are dealt out
+/// evenly to its blocks and each block's keys split over its PEs, into as
+/// many ranges (of at least kMinKeysPerSplit keys) as make the block's
+/// time (the longest partial, then the combine, by the cost model) least.
 llvm::Expected<llvm::SmallVector<AttentionBlock>>
 attentionBlocks(const AttentionShape &shape, const Placement &policy,
                 const DeviceDescription &device);
+
+/// Seconds each PE spends on block `b` by the cost model: one entry for an
+/// unsplit block; for a split one each range's partial on its PE, and the
+/// combine added to PE `b.pe`'s.
+llvm::SmallVector<std::pair<int64_t, double>, 8>
+attentionBlockPESeconds(const AttentionBlock &b, int64_t headDim,
+                        int64_t elementBytes, bool f32,
+                        const DeviceDescription &device);
 
 /// The regions of q and of k and v (the same for both) that the blocks of
 /// one cube read: the smallest boxes holding those of its blocks. What the

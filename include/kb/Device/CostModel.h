@@ -46,6 +46,21 @@ PEWork elementwiseWork(double elements, int64_t elementBytes, int64_t inputs);
 /// and the output written once, k and v read once for all its heads.
 PEWork attentionWork(int64_t heads, int64_t rows, int64_t keys, int64_t headDim,
                      int64_t elementBytes, bool f32);
+
+/// One key range of attention split over keys (gemm_tile.attention_partial):
+/// attentionWork's FLOPs over its `keys`, its q, k and v bytes, and its
+/// partial rows written in f32 (heads·rows rows of headDim + 2 floats)
+/// instead of the output.
+PEWork attentionPartialWork(int64_t heads, int64_t rows, int64_t keys,
+                            int64_t headDim, int64_t elementBytes, bool f32);
+
+/// The merge of `splits` partials (gemm_tile.attention_combine) into
+/// heads·rows output rows: per partial row 2·headDim + 4 FLOPs (its weight
+/// e^(m_s − m), the weighted sums of o and l), per output value one divide;
+/// bytes: the f32 partials read, the output written. Charged at the f32
+/// rate (the partials are f32).
+PEWork attentionCombineWork(int64_t splits, int64_t heads, int64_t rows,
+                            int64_t headDim, int64_t elementBytes);
 /// A norm of `rows` whole rows of `cols` values: reads the rows and its
 /// `vectors` (a weight, and LayerNorm's bias) and writes the rows. RMSNorm
 /// charges 4 FLOPs per value (square, sum, scale, weight), LayerNorm 7 (a

@@ -69,6 +69,33 @@ void causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
                           int64_t keys, int64_t numHeads, int64_t numKVHeads,
                           int64_t headDim, int64_t firstPosition);
 
+/// One key range's share of causalAttentionBlock, for attention split over
+/// keys across PEs (flash decoding): q holds `queries` rows of `numHeads`
+/// query heads of one KV head (leading dimension ldq), k and v hold `keys`
+/// keys of that KV head from global key `keyBegin` (ldk, ldv). Query i sits
+/// at position firstPosition + i and sees the keys keyBegin + t <=
+/// firstPosition + i. For stacked row r = j · queries + i (head j, query i)
+/// it writes partial row r (leading dimension ldp, headDim + 2 floats):
+///   m = max over the visible t of s_t, s_t = q·k_t / sqrt(headDim),
+///   l = Σ e^(s_t − m),  o = Σ e^(s_t − m) · v_t   (unnormalized)
+/// as [o_0 .. o_{headDim−1}, m, l], all f32 and not rounded. A row that sees
+/// none of the range gets m = −inf, l = 0, o = 0.
+void attentionPartialBlock(const float *q, int64_t ldq, const float *k,
+                           int64_t ldk, const float *v, int64_t ldv,
+                           float *partial, int64_t ldp, int64_t queries,
+                           int64_t keys, int64_t numHeads, int64_t headDim,
+                           int64_t firstPosition, int64_t keyBegin);
+
+/// Merges `splits` partials of attentionPartialBlock exactly: split s holds
+/// numHeads · queries partial rows from row s · numHeads · queries of
+/// `partial` (leading dimension ldp). For each stacked row r = j · queries
+/// + i, with m = max_s m_s and w_s = e^(m_s − m) (0 for m_s = −inf):
+///   out[i, j·headDim : +headDim] = Σ_s w_s · o_s / Σ_s w_s · l_s
+/// rounded to `dtype` (leading dimension ldo). A row no split sees is 0.
+void attentionCombine(DType dtype, const float *partial, int64_t ldp,
+                      int64_t splits, int64_t queries, int64_t numHeads,
+                      int64_t headDim, float *out, int64_t ldo);
+
 /// The softmax of one row of scores as causalAttention applies it:
 /// row[c] = e^(scale·row[c] − m) / Σ for c < visible (m the maximum of the
 /// scaled visible scores), and 0 for visible <= c < cols. visible >= 1.

@@ -8,8 +8,11 @@
 // not hold: the query heads of one KV head read one staged copy of its keys
 // and values. A block whose output region lies in its cube's piece of the
 // result writes there; one that crosses pieces (a policy cutting a head)
-// writes a scratch buffer in its cube. Then every other piece that shares a
-// block's region (a replica, or the rest of a cut head) gets it by DMA.
+// writes a scratch buffer in its cube. A block split over keys (decode, PEs
+// idle) becomes a partial per key range into an f32 buffer of the cube,
+// then a combine into the block's region (docs/design/0015). Then every
+// other piece that shares a block's region (a replica, or the rest of a cut
+// head) gets it by DMA.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,7 +89,15 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
       SmallVector<int64_t> at;
     };
     SmallVector<Written> written;
-    SmallVector<Value> work;
+    SmallVector<Value> work, partials;
+    // A block split over keys: its partial buffer and where its combine
+    // writes, emitted once every partial is done.
+    struct Combine {
+      const AttentionBlock *block;
+      Value partial, buffer;
+      SmallVector<int64_t> at;
+    };
+    SmallVector<Combine> combines;
     for (const AttentionBlock &b : *blocks) {
       const Piece &piece = out.pieces[b.piece];
       const Staged &s = *staged[b.piece];
@@ -105,11 +116,44 @@ struct AttentionOpLowering : public OpConversionPattern<AttentionOp> {
                                s.kAt[1] + b.kvHead * d - s.kvBox.offsets[1]};
       SmallVector<int64_t> vAt{s.vAt[0],
                                s.vAt[1] + b.kvHead * d - s.kvBox.offsets[1]};
-      work.push_back(gt::AttentionOp::create(
-          rewriter, loc, token, b.pe, s.q, qAt, s.k, kAt, s.v, vAt, w.buffer,
-          w.at, SmallVector<int64_t>{b.rows, b.keys, d}, b.heads, b.position,
-          b.keyChunk));
+      if (b.splits <= 1) {
+        work.push_back(gt::AttentionOp::create(
+            rewriter, loc, token, b.pe, s.q, qAt, s.k, kAt, s.v, vAt, w.buffer,
+            w.at, SmallVector<int64_t>{b.rows, b.keys, d}, b.heads,
+            b.position, b.keyChunk));
+        written.push_back(std::move(w));
+        continue;
+      }
+      // Split over keys: range i's partial rows [i·stacked, +stacked) of an
+      // f32 scratch buffer in the cube, on PE b.pe + i.
+      int64_t stacked = b.heads * b.rows;
+      auto partialType = MemRefType::get(
+          {b.splits * stacked, d + 2}, rewriter.getF32Type(),
+          MemRefLayoutAttrInterface(),
+          gt::CubeAttr::get(op.getContext(), piece.cube));
+      Value partial = gt::AllocOp::create(rewriter, loc, partialType);
+      for (int64_t i = 0; i < b.splits; ++i) {
+        auto [first, count] = b.keyRange(i);
+        partials.push_back(gt::AttentionPartialOp::create(
+            rewriter, loc, token, b.pe + i, s.q, qAt, s.k,
+            SmallVector<int64_t>{kAt[0] + first, kAt[1]}, s.v,
+            SmallVector<int64_t>{vAt[0] + first, vAt[1]}, partial,
+            SmallVector<int64_t>{i * stacked, 0},
+            SmallVector<int64_t>{b.rows, count, d}, b.heads, b.position,
+            first, std::min(b.keyChunk, count)));
+      }
+      combines.push_back({&b, partial, w.buffer, w.at});
       written.push_back(std::move(w));
+    }
+    // The combines read every partial of their block.
+    if (!combines.empty()) {
+      waitFor(rewriter, loc, partials);
+      for (const Combine &c : combines)
+        work.push_back(gt::AttentionCombineOp::create(
+            rewriter, loc, token, c.block->pe, c.partial,
+            SmallVector<int64_t>{0, 0}, c.buffer, c.at,
+            SmallVector<int64_t>{c.block->splits, c.block->rows, d},
+            c.block->heads));
     }
     waitFor(rewriter, loc, work);
 

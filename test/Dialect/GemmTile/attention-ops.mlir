@@ -19,3 +19,22 @@ func.func @attention_block(%q: memref<8x256xf16, #gemm_tile.cube<1>>, %k: memref
   gemm_tile.wait %t, %u
   return %o : memref<8x256xf16, #gemm_tile.cube<1>>
 }
+
+// Attention split over keys: two key ranges' partials, then their combine.
+// CHECK-LABEL: func.func @split_over_keys
+// CHECK: gemm_tile.attention_partial pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 0 key_chunk 64 : memref<1x16xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<4x10xf32, #gemm_tile.cube<0>>
+// CHECK: gemm_tile.attention_partial pe 1 %{{.*}} [0, 0], %{{.*}} [128, 0], %{{.*}} [128, 0] to %{{.*}} [2, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 128 key_chunk 64
+// CHECK: gemm_tile.attention_combine pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 1, 8] heads 2 : memref<4x10xf32, #gemm_tile.cube<0>>, memref<1x16xf16, #gemm_tile.cube<0>>
+func.func @split_over_keys(%q: memref<1x16xf16, #gemm_tile.cube<0>>, %k: memref<256x8xf16, #gemm_tile.cube<0>>,
+                           %v: memref<256x8xf16, #gemm_tile.cube<0>>, %o: memref<1x16xf16, #gemm_tile.cube<0>>) {
+  %p = gemm_tile.alloc : memref<4x10xf32, #gemm_tile.cube<0>>
+  %t0 = gemm_tile.attention_partial pe 0 %q [0, 0], %k [0, 0], %v [0, 0] to %p [0, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 0 key_chunk 64
+      : memref<1x16xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<4x10xf32, #gemm_tile.cube<0>>
+  %t1 = gemm_tile.attention_partial pe 1 %q [0, 0], %k [128, 0], %v [128, 0] to %p [2, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 128 key_chunk 64
+      : memref<1x16xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<4x10xf32, #gemm_tile.cube<0>>
+  gemm_tile.wait %t0, %t1
+  %t2 = gemm_tile.attention_combine pe 0 %p [0, 0] to %o [0, 0] sizes [2, 1, 8] heads 2
+      : memref<4x10xf32, #gemm_tile.cube<0>>, memref<1x16xf16, #gemm_tile.cube<0>>
+  gemm_tile.wait %t2
+  return
+}

@@ -92,3 +92,152 @@ HostKernel AttentionOp::getHostKernel() {
   kernel.position = getPosition();
   return kernel;
 }
+
+//===----------------------------------------------------------------------===//
+// Attention split over keys: a key range's partial, and the combine
+//===----------------------------------------------------------------------===//
+
+static bool isF32Buffer(Value v) { return elementTypeOf(v).isF32(); }
+
+LogicalResult AttentionPartialOp::verify() {
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != 3)
+    return emitOpError() << "expects sizes [rows, keys, head_dim], got "
+                         << sizes.size() << " sizes";
+  int64_t rows = sizes[0], keys = sizes[1], headDim = sizes[2];
+  int64_t heads = getHeads(), position = getPosition(),
+          keyBegin = getKeyBegin();
+  if (heads <= 0)
+    return emitOpError() << "expects a positive number of heads, got " << heads;
+  if (failed(verifyPERegions(*this)))
+    return failure();
+  Type elementType = elementTypeOf(getQ());
+  if (elementTypeOf(getK()) != elementType ||
+      elementTypeOf(getV()) != elementType)
+    return emitOpError() << "expects one element type for q, k and v, got "
+                         << elementTypeOf(getQ()) << ", "
+                         << elementTypeOf(getK()) << " and "
+                         << elementTypeOf(getV());
+  if (!isF32Buffer(getPartial()))
+    return emitOpError() << "writes f32 partials (o, m, l), but partial holds "
+                         << elementTypeOf(getPartial());
+  if (position < 0)
+    return emitOpError() << "has its first query row at position " << position
+                         << "; positions are >= 0";
+  if (keyBegin < 0 || keyBegin + keys > position + rows)
+    return emitOpError() << "reads keys " << keyBegin << " to "
+                         << keyBegin + keys - 1
+                         << ", but its query rows at positions " << position
+                         << " to " << position + rows - 1 << " see keys 0 to "
+                         << position + rows - 1;
+  int64_t chunk = getKeyChunk();
+  if (chunk <= 0 || chunk > keys)
+    return emitOpError() << "key_chunk must be in [1, " << keys << "], got "
+                         << chunk;
+  DeviceDescription device = lookupDevice(*this);
+  int64_t working =
+      kb::attentionWorkingSet(kb::saturatingMul(heads, rows), chunk, headDim,
+                              elementType.getIntOrFloatBitWidth() / 8);
+  if (working > device.peBufferBytes())
+    return emitOpError() << "needs " << byteCountText(working)
+                         << " bytes of PE buffer for " << heads << " x " << rows
+                         << " query rows of head_dim " << headDim
+                         << " with key_chunk " << chunk << ", but a PE has "
+                         << device.peBufferBytes();
+  return success();
+}
+
+SmallVector<BufferRegion> AttentionPartialOp::getReadRegions() {
+  int64_t rows = getSizes()[0], keys = getSizes()[1], d = getSizes()[2];
+  int64_t columns = kb::saturatingMul(getHeads(), d);
+  return {{getQ(), llvm::to_vector<2>(getQOffsets()), {rows, columns}, "q"},
+          {getK(), llvm::to_vector<2>(getKOffsets()), {keys, d}, "k"},
+          {getV(), llvm::to_vector<2>(getVOffsets()), {keys, d}, "v"}};
+}
+
+SmallVector<BufferRegion> AttentionPartialOp::getWriteRegions() {
+  int64_t rows = getSizes()[0], d = getSizes()[2];
+  return {{getPartial(),
+           llvm::to_vector<2>(getPartialOffsets()),
+           {kb::saturatingMul(getHeads(), rows), kb::saturatingAdd(d, 2)},
+           "partial"}};
+}
+
+bool AttentionPartialOp::canWorkInPlace() { return false; }
+
+kb::PEWork AttentionPartialOp::getWork() {
+  Type elementType = elementTypeOf(getQ());
+  return kb::attentionPartialWork(
+      getHeads(), getSizes()[0], getSizes()[1], getSizes()[2],
+      elementType.getIntOrFloatBitWidth() / 8, elementType.isF32());
+}
+
+HostKernel AttentionPartialOp::getHostKernel() {
+  HostKernel kernel{HostKernel::Kind::AttentionPartial, "attention_partial"};
+  kernel.heads = getHeads();
+  kernel.position = getPosition();
+  kernel.keyBegin = getKeyBegin();
+  return kernel;
+}
+
+LogicalResult AttentionCombineOp::verify() {
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != 3)
+    return emitOpError() << "expects sizes [splits, rows, head_dim], got "
+                         << sizes.size() << " sizes";
+  int64_t splits = sizes[0], rows = sizes[1], headDim = sizes[2];
+  int64_t heads = getHeads();
+  if (heads <= 0)
+    return emitOpError() << "expects a positive number of heads, got " << heads;
+  if (splits < 2)
+    return emitOpError() << "combines " << splits
+                         << " partials; a split needs at least 2";
+  if (failed(verifyPERegions(*this)))
+    return failure();
+  if (!isF32Buffer(getPartial()))
+    return emitOpError() << "reads f32 partials (o, m, l), but partial holds "
+                         << elementTypeOf(getPartial());
+  DeviceDescription device = lookupDevice(*this);
+  int64_t working =
+      kb::attentionCombineWorkingSet(kb::saturatingMul(heads, rows), headDim);
+  if (working > device.peBufferBytes())
+    return emitOpError() << "needs " << byteCountText(working)
+                         << " bytes of PE buffer to combine " << heads << " x "
+                         << rows << " rows of head_dim " << headDim
+                         << ", but a PE has " << device.peBufferBytes();
+  return success();
+}
+
+SmallVector<BufferRegion> AttentionCombineOp::getReadRegions() {
+  int64_t splits = getSizes()[0], rows = getSizes()[1], d = getSizes()[2];
+  int64_t stacked = kb::saturatingMul(getHeads(), rows);
+  return {{getPartial(),
+           llvm::to_vector<2>(getPartialOffsets()),
+           {kb::saturatingMul(splits, stacked), kb::saturatingAdd(d, 2)},
+           "partial"}};
+}
+
+SmallVector<BufferRegion> AttentionCombineOp::getWriteRegions() {
+  int64_t rows = getSizes()[1], d = getSizes()[2];
+  return {{getOut(),
+           llvm::to_vector<2>(getOutOffsets()),
+           {rows, kb::saturatingMul(getHeads(), d)},
+           "out"}};
+}
+
+// Its output and the partials are different buffers (f32 against the
+// output's type, and every output row needs all splits).
+bool AttentionCombineOp::canWorkInPlace() { return false; }
+
+kb::PEWork AttentionCombineOp::getWork() {
+  return kb::attentionCombineWork(
+      getSizes()[0], getHeads(), getSizes()[1], getSizes()[2],
+      elementTypeOf(getOut()).getIntOrFloatBitWidth() / 8);
+}
+
+HostKernel AttentionCombineOp::getHostKernel() {
+  HostKernel kernel{HostKernel::Kind::AttentionCombine, "attention_combine"};
+  kernel.heads = getHeads();
+  kernel.splits = getSizes()[0];
+  return kernel;
+}

@@ -229,8 +229,10 @@ double attentionSeconds(AttentionOp op,
   llvm::DenseMap<int64_t, double> peBusy;
   std::vector<double> copies(pieces.size(), 0);
   for (const AttentionBlock &b : *blocks) {
-    peBusy[b.piece * device.pesPerCube + b.pe] +=
-        peSeconds(device, attentionWork(b.heads, b.rows, b.keys, d, eb, f32));
+    // A block split over keys busies its PEs with a partial each, and its
+    // first PE with the combine too.
+    for (auto [pe, seconds] : attentionBlockPESeconds(b, d, eb, f32, device))
+      peBusy[b.piece * device.pesPerCube + pe] += seconds;
     Box box = b.outBox(d);
     bool inPlace = pieces[b.piece].box.contains(box);
     for (auto [index, to] : llvm::enumerate(pieces)) {

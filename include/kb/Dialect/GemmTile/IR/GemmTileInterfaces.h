@@ -29,9 +29,19 @@ struct BufferRegion {
 /// kernel (Rows) on whole rows of the first read region, the other read
 /// regions rank-1 vectors of one element per column (a weight, a bias); or
 /// causal attention of its q, k and v regions
-/// (kb::runtime::causalAttentionBlock).
+/// (kb::runtime::causalAttentionBlock); or, split over keys, one key range's
+/// partial softmax (AttentionPartial, kb::runtime::attentionPartialBlock)
+/// and their merge (AttentionCombine, kb::runtime::attentionCombine).
 struct HostKernel {
-  enum class Kind { Gemm, Map, Zip, Rows, Attention };
+  enum class Kind {
+    Gemm,
+    Map,
+    Zip,
+    Rows,
+    Attention,
+    AttentionPartial,
+    AttentionCombine
+  };
   Kind kind;
   llvm::StringRef name;    // Map and Zip: the runtime kernel's name
   bool accumulate = false; // Gemm: add to the output's previous contents
@@ -41,6 +51,8 @@ struct HostKernel {
   llvm::SmallVector<double, 3> params = {};
   int64_t heads = 1;       // Attention: query heads over the one KV head
   int64_t position = 0;    // Attention: the first query row's position
+  int64_t keyBegin = 0;    // AttentionPartial: the range's first key
+  int64_t splits = 1;      // AttentionCombine: the partials it merges
 };
 
 /// The cube a buffer lives in, or -1 when its type is not a cube buffer.
