@@ -44,7 +44,8 @@ protected:
   /// The estimate of the op named `opName` in the function `body`, whose
   /// values carry their policies in their types, on `device`.
   double estimate(const std::string &body, StringRef opName,
-                  const DeviceDescription &device = DeviceDescription()) {
+                  const DeviceDescription &device =
+                      DeviceDescription(DeviceDescription::Small{})) {
     module = parseSourceString<ModuleOp>(
         "module attributes {kb.spmd, kb.world_size = 1 : i64} {\n" + body +
             "\n}",
@@ -88,7 +89,7 @@ std::string binary(const std::string &op, const std::string &rhsType) {
 }
 
 TEST_F(PlacementCostModelTest, EveryElementwiseOpIsItsBusiestSlabsBytes) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   double one = peSeconds(device, elementwiseWork(8 * 32, 2, 1));
   double two = peSeconds(device, elementwiseWork(8 * 32, 2, 2));
   ASSERT_GT(one, 0);
@@ -103,7 +104,7 @@ TEST_F(PlacementCostModelTest, EveryElementwiseOpIsItsBusiestSlabsBytes) {
 }
 
 TEST_F(PlacementCostModelTest, AnOperandItsCubeLacksArrivesByDMAFirst) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   // The rhs split by rows: each cube needs all 64 rows of its 32 columns and
   // holds 16 of them, so the 64 x 32 box comes over the fabric.
   std::string rows =
@@ -120,7 +121,7 @@ TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
   EXPECT_DOUBLE_EQ(estimate(unary("gelu"), "kb.gelu"),
                    estimate(given, "kb.gelu"));
   // On a device of 2 cubes of 2 PEs the same text means 32 x 64 slabs.
-  DeviceDescription small;
+  DeviceDescription small{DeviceDescription::Small{}};
   small.cubes = 2;
   small.pesPerCube = 2;
   EXPECT_DOUBLE_EQ(estimate(unary("gelu"), "kb.gelu", small),
@@ -133,7 +134,7 @@ const char *kRows =
     "tensor<64x128xf16, #kb.dp<cube = shard(0), pe = replicate>>";
 
 TEST_F(PlacementCostModelTest, RowOpsChargeTheBusiestPEsWholeRows) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   int64_t rows = 0;
   for (const Box &share : rowShares(Box{{0, 0}, {16, 128}}, 0, 8))
     rows = std::max(rows, share.sizes[0]);
