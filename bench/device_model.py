@@ -23,7 +23,12 @@ overlap = the share of ring time during which a PE computes (collective_hidden_s
 collective_s, summed over the SIPs). Each example also runs with
 --overlap-collectives=false, for the time the overlap saves.
 
-  device_model.py [--smoke] [--tokens S] [--only SUBSTRING,...]
+The rates in the bound are the ones the device reaches: its peak times its compute and
+memory efficiency (per mille); its latencies are left out (a bound, not a prediction).
+Every case runs on each device named by --devices (default: ahbm, the default device,
+then small), one row per device.
+
+  device_model.py [--smoke] [--tokens S] [--only SUBSTRING,...] [--devices NAME,...]
 """
 import argparse
 import json
@@ -57,8 +62,10 @@ TARGETS = {
 
 def kb_run_report(path, tmp, *extra):
     report = os.path.join(tmp, "report.json")
-    subprocess.run([os.path.join(BIN, "kb-run"), path, "--quiet", "--report", report, *extra],
-                   check=True)
+    # --cost-only: the same device time as a numeric run (test/Integration/kb-run/
+    # cost-only.test), without the arithmetic.
+    subprocess.run([os.path.join(BIN, "kb-run"), path, "--quiet", "--cost-only", "--report",
+                    report, *extra], check=True)
     with open(report) as f:
         return json.load(f)
 
@@ -89,13 +96,15 @@ def bound(report, sip_bytes, f32):
     d = report["device"]
     pes = d["cubes"] * d["pes_per_cube"]
     flops = max(s["flops"] for s in report["sips"])
-    rate = (d["pe_gflops_f32"] if f32 else d["pe_gflops"]) * 1e9
+    rate = (d["pe_gflops_f32"] if f32 else d["pe_gflops"]) * 1e9 \
+        * d["compute_efficiency_permille"] / 1000
     flop_bound = flops / (pes * rate)
     # The per-op table is one SIP's (ops_sip): the PE engine-seconds of its
     # ops without FLOPs (elementwise work, bandwidth-bound on the PEs).
     elementwise = sum(op["pe_busy_s"] for op in report["ops"] if op["flops"] == 0)
     compute = flop_bound + elementwise / pes
-    memory = sip_bytes / (d["cubes"] * d["cube_pe_gbps"] * 1e9)
+    memory = sip_bytes / (d["cubes"] * d["cube_pe_gbps"] * 1e9
+                          * d["memory_efficiency_permille"] / 1000)
     link = sum(c["lower_bound_bytes_per_rank"] for c in report["collectives"]) / (d["link_gbps"] * 1e9)
     return max(compute, memory, link), compute, memory, link, flop_bound
 
@@ -130,12 +139,15 @@ def main():
                    help="tokens of the Llama-2-7B layer's prefill case (default 512)")
     p.add_argument("--only", default="",
                    help="run only the cases whose name contains one of these (comma-separated)")
+    p.add_argument("--devices", default="ahbm,small",
+                   help="built-in devices to run every case on (default ahbm,small)")
     a = p.parse_args()
+    devices = [d for d in a.devices.split(",") if d]
     cases = []
     gemms = [(256, 512, 512, 1, "f16")] if a.smoke else [
         (2048, 4096, 4096, 1, "f16"), (2048, 4096, 16384, 4, "f16"),
         (1024, 4096, 4096, 1, "f32"), (4096, 8192, 8192, 8, "f16")]
-    print(f"{'case':<34} {'sim us':>10} {'bound us':>10} {'compute':>9} {'flops':>9} "
+    print(f"{'case':<34} {'device':<6} {'sim us':>10} {'bound us':>10} {'compute':>9} {'flops':>9} "
           f"{'memory':>9} {'link':>8} {'ratio':>6} {'overlap':>8} {'no-ovl us':>10} "
           f"{'PE/DMA/ring us (busiest)':>26}")
     met = []
@@ -158,27 +170,29 @@ def main():
             cases.append((f"llama2_7b_layer S={a.tokens}", llama_layer(a.tokens, tmp), None,
                           False, True))
         only = [s for s in a.only.split(",") if s]
-        for name, path, sip_bytes, f32, compare in cases:
+        for (name, path, sip_bytes, f32, compare), device in (
+                (c, d) for c in cases for d in devices):
             if only and not any(s in name for s in only):
                 continue
-            report = kb_run_report(path, tmp)
+            report = kb_run_report(path, tmp, "--device", device)
             if sip_bytes is None:
                 sip_bytes = local_bytes(path)
             b, compute, memory, link, flop_bound = bound(report, sip_bytes, f32)
             pe, dma, ring = busiest_pe_split(report)
             sim = report["device_time_s"]
             ovl = overlap(report)
-            plain = kb_run_report(path, tmp, "--overlap-collectives=false")["device_time_s"] \
+            plain = kb_run_report(path, tmp, "--device", device,
+                                  "--overlap-collectives=false")["device_time_s"] \
                 if compare else None
             split = f"{pe * 1e6:.2f}/{dma * 1e6:.2f}/{ring * 1e6:.2f}"
-            print(f"{name:<34} {sim * 1e6:>10.2f} {b * 1e6:>10.2f} {compute * 1e6:>9.2f} "
+            print(f"{name:<34} {device:<6} {sim * 1e6:>10.2f} {b * 1e6:>10.2f} {compute * 1e6:>9.2f} "
                   f"{flop_bound * 1e6:>9.2f} {memory * 1e6:>9.2f} {link * 1e6:>8.2f} "
                   f"{b / sim:>6.2f} {'-' if ovl is None else f'{ovl:.2f}':>8} "
                   f"{'-' if plain is None else f'{plain * 1e6:.2f}':>10} {split:>26}")
             if name in TARGETS:
-                met.append((name, b / sim, TARGETS[name][0]))
+                met.append((f"{name} ({device})", b / sim, TARGETS[name][0]))
             if name.startswith("llama2_7b_layer S="):
-                met.append((name + " overlap", ovl or 0.0, 0.70))
+                met.append((f"{name} overlap ({device})", ovl or 0.0, 0.70))
     print("targets: " + "; ".join(
         f"{n} {v:.2f} >= {t:.2f} {'met' if v >= t else 'NOT met'}" for n, v, t in met))
 

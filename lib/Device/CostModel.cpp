@@ -141,6 +141,24 @@ double kb::meanCubeHops(const DeviceDescription &device) {
   return (sumOfDistances(perRow) + sumOfDistances(perCol)) / pairs;
 }
 
+llvm::SmallVector<int64_t, 8>
+kb::meshRoute(const DeviceDescription &device, int64_t from, int64_t to) {
+  llvm::SmallVector<int64_t, 8> links;
+  int64_t cols = device.meshCols;
+  if (cols <= 0 || from == to)
+    return links;
+  int64_t at = from;
+  auto hop = [&](int64_t next) {
+    links.push_back(at * device.cubes + next);
+    at = next;
+  };
+  while (at % cols != to % cols)
+    hop(at % cols < to % cols ? at + 1 : at - 1);
+  while (at / cols != to / cols)
+    hop(at / cols < to / cols ? at + cols : at - cols);
+  return links;
+}
+
 double kb::dmaLatencySeconds(const DeviceDescription &device, double hops) {
   double local = device.dmaLatencyLocalNs, far = device.dmaLatencyFarCubeNs;
   int64_t farthest = farthestCubeHops(device);

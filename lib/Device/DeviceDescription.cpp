@@ -69,8 +69,9 @@ static DeviceDescription ahbm() {
   return d;
 }
 
-/// The built-in default.
-DeviceDescription::DeviceDescription() {}
+/// The built-in default: the AHBM family's description. `small` is by name
+/// only.
+DeviceDescription::DeviceDescription() { *this = ahbm(); }
 
 std::optional<DeviceDescription>
 DeviceDescription::preset(llvm::StringRef name) {

@@ -700,31 +700,11 @@ void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
   record(rank, op, track, start, duration, std::move(event));
 }
 
-/// The mesh links, in order, of the X-then-Y route from cube `from` to cube
-/// `to` (keys from * cubes + to of adjacent cubes); none without a mesh.
-static SmallVector<int64_t, 8> meshRoute(const gt::DeviceDescription &device,
-                                         int64_t from, int64_t to) {
-  SmallVector<int64_t, 8> links;
-  int64_t cols = device.meshCols;
-  if (cols <= 0 || from == to)
-    return links;
-  int64_t at = from;
-  auto hop = [&](int64_t next) {
-    links.push_back(at * device.cubes + next);
-    at = next;
-  };
-  while (at % cols != to % cols)
-    hop(at % cols < to % cols ? at + 1 : at - 1);
-  while (at / cols != to / cols)
-    hop(at / cols < to / cols ? at + cols : at - cols);
-  return links;
-}
-
 void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
                       int64_t to, int64_t bytes, TraceEvent event) {
   // On a mesh, the transfer holds every link of its route: it starts when
   // they are all free too (the engine waits for them, idle).
-  SmallVector<int64_t, 8> route = meshRoute(device, from, to);
+  SmallVector<int64_t, 8> route = kb::meshRoute(device, from, to);
   double &engineFree = rank.dmaFree[to];
   for (int64_t link : route)
     engineFree = std::max(engineFree, rank.meshLinkFree.lookup(link));

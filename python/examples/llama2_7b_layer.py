@@ -7,8 +7,9 @@ unsharded program, reporting their device time. Each is also compared with the f
 reference (kb.reference), and decode of token 16 with row 16 of a prefill over 17
 tokens. Exits 1 if an error exceeds the f16 tolerance.
 
-    PYTHONPATH=python /usr/bin/python3 python/examples/llama2_7b_layer.py
+    PYTHONPATH=python /usr/bin/python3 python/examples/llama2_7b_layer.py [--device small]
 """
+import argparse
 import sys
 
 import numpy as np
@@ -41,12 +42,17 @@ def program(layer, tokens, cache=0):
 
 
 def main():
+    parser = argparse.ArgumentParser(description="A Llama-2-7B layer in prefill and decode.")
+    parser.add_argument("--device", default=None,
+                        help="a built-in device (ahbm, small); default: kb's default, ahbm")
+    name = parser.parse_args().device
+    device = {"preset": name} if name else None
     initialize_model_parallel(tensor_model_parallel_size=TP)
     layer = kb.LlamaDecoderLayer(HIDDEN, HEADS, HEADS, FFN, dtype="f16")
     tokens = np.random.default_rng(0).uniform(-1, 1, (TOKENS + 1, HIDDEN)).astype(np.float16)
 
     prefill = program(layer, TOKENS)
-    prefilled = prefill.run(tokens[:TOKENS], check=True)
+    prefilled = prefill.run(tokens[:TOKENS], check=True, device=device)
     y, k_cache, v_cache = prefilled.outputs
     expected = kb.reference.llama_decoder_layer(tokens[:TOKENS], *layer.weights,
                                                 num_heads=HEADS, num_kv_heads=HEADS)
@@ -56,7 +62,7 @@ def main():
           f"the float64 reference {prefill_error:.2e}")
 
     decode = program(layer, 1, cache=TOKENS)
-    result = decode.run([tokens[TOKENS:], k_cache, v_cache], check=True)
+    result = decode.run([tokens[TOKENS:], k_cache, v_cache], check=True, device=device)
     y_new, k_new, v_new = result.outputs
     expected = kb.reference.llama_decoder_layer_decode(
         tokens[TOKENS:], *layer.weights, k_cache, v_cache, num_heads=HEADS,
@@ -66,7 +72,7 @@ def main():
           f"{result.report['device_time_s'] * 1e6:.2f} us; check passed; max error vs the "
           f"float64 reference {decode_error:.2e}")
 
-    longer = program(layer, TOKENS + 1).run(tokens, check=True)
+    longer = program(layer, TOKENS + 1).run(tokens, check=True, device=device)
     row_error = error(y_new, longer.outputs[0][TOKENS:])
     print(f"decode of token {TOKENS} vs row {TOKENS} of a prefill over {TOKENS + 1} "
           f"tokens: max error {row_error:.2e} (tolerance {TOLERANCE})")

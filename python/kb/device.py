@@ -7,9 +7,10 @@ import numpy as np
 _cache = {}
 
 
-def counts(device=None):
-    """(cubes, pes_per_cube) of `device` (a dict of device fields, or None for kb's
-    default), read from the report of a one-element kb-run."""
+def fields(device=None):
+    """Every field of `device` (a dict of device fields, optionally with "preset": the
+    built-in description they change, or None for kb's default, `ahbm`), read from the
+    report of a one-element kb-run."""
     key = tuple(sorted((device or {}).items()))
     if key not in _cache:
         from .layers import gelu
@@ -17,5 +18,11 @@ def counts(device=None):
         with Program("device_probe", world_size=1) as p:
             p.output(gelu(p.input((1, 1), dtype="f32")))
         report = p.run(np.zeros((1, 1)), check=False, device=device).report["device"]
-        _cache[key] = (int(report["cubes"]), int(report["pes_per_cube"]))
-    return _cache[key]
+        _cache[key] = {k: int(v) for k, v in report.items()}
+    return dict(_cache[key])
+
+
+def counts(device=None):
+    """(cubes, pes_per_cube) of `device` (as for fields())."""
+    d = fields(device)
+    return d["cubes"], d["pes_per_cube"]

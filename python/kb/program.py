@@ -258,13 +258,21 @@ class Program:
         return [v.reshape(t.ir_shape) for v, t in zip(values, self.arguments)]
 
     # Tools.
-    def compile(self, lower_to_device=True):
+    def compile(self, lower_to_device=True, device=None):
         """The program after `kb-opt --kb-pipeline`, as text: the device (gemm_tile)
-        program, or with lower_to_device=False the per-rank local view."""
+        program, or with lower_to_device=False the per-rank local view. `device` is a
+        dict of device-description fields (docs/Device.md; `{"preset": "small"}` names
+        a built-in one), else kb's default device."""
         with tempfile.TemporaryDirectory(prefix="kb-") as tmp:
             source = self._write(tmp)
             option = "" if lower_to_device else "=lower-to-device=false"
-            return run_tool("kb-opt", [f"--kb-pipeline{option}", source]).stdout
+            args = [f"--kb-pipeline{option}", source]
+            if device:
+                device_path = os.path.join(tmp, "device.json")
+                with open(device_path, "w") as f:
+                    json.dump(device, f)
+                args.insert(0, f"--kb-device={device_path}")
+            return run_tool("kb-opt", args).stdout
 
     def run(self, inputs=None, check=True, trace=None, device=None, lower_to_device=True):
         """Runs the program on the simulated AHBM system with kb-run (which compiles the

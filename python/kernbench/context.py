@@ -94,7 +94,8 @@ class Launch:
 
 class Context:
     """The `ctx` / `torch` a benchmark's run() is given. `device` is a dict of device
-    fields (docs/Device.md) for kb-run; it also says what None (= all) counts."""
+    fields (docs/Device.md) for kb-run, "preset" naming the built-in one they change
+    (`{"preset": "small"}`); it also says what None (= all) counts."""
 
     # torch-style dtype names, for `torch.zeros(..., dtype=torch.float16)`.
     float16 = half = "f16"
@@ -345,7 +346,10 @@ class DeviceProgram:
         result_splits = ", ".join(["0"] * len(self.results))
         device_attr = ""
         if self.device_fields:
-            fields = ", ".join(f"{k} = {int(v)}" for k, v in self.device_fields.items())
+            given = self.device_fields
+            if "preset" in given:  # the named description, every field spelled out
+                given = device.fields(given)
+            fields = ", ".join(f"{k} = {int(v)}" for k, v in given.items())
             device_attr = f", gemm_tile.device = #gemm_tile.device<{fields}>"
         return (f"module attributes {{kb.spmd, kb.world_size = {self.world_size} : i64"
                 f"{device_attr}}} {{\n"

@@ -150,7 +150,7 @@ def test_fill_zeros_is_kernbenchs_zeros():
 
 def test_num_cubes_none_means_all_of_the_devices():
     parallel_state.initialize_model_parallel(tensor_model_parallel_size=2)
-    for device, cubes in ((None, 4), ({"cubes": 2}, 2)):
+    for device, cubes in ((None, 16), ({"cubes": 2}, 2)):
         torch = Recorder()
         for rank in range(2):
             torch.ahbm.set_device(rank)
@@ -293,12 +293,12 @@ def test_kb_opt_errors_name_the_line_of_the_per_rank_code():
         torch.ahbm.set_device(rank)
         x = torch.zeros((2, 8), dtype="f32", name="x")
         weight_line = inspect.currentframe().f_lineno + 1
-        w = torch.zeros((8, 4), dtype="f32", dp=DPPolicy(num_cubes=8), name="w")
+        w = torch.zeros((8, 4), dtype="f32", dp=DPPolicy(num_cubes=32), name="w")
         torch.launch("g", kernels._gemm_kernel, x, w, torch.empty((2, 4), dtype="f32"),
                      2, 8, 4)
     trace = torch.trace("p")
     trace.run("kb")  # kb's placement ignores the policy
     with pytest.raises(kb.ToolError) as e:
         trace.run("given")
-    assert f"{__file__}:{weight_line}:13: error: DPPolicy names 8 cubes, but the device " \
-           f"has 4" in e.value.stderr
+    assert f"{__file__}:{weight_line}:13: error: DPPolicy names 32 cubes, but the device " \
+           f"has 16" in e.value.stderr

@@ -10,9 +10,13 @@
 // or truncates an existing file, not even its own input. Diagnostics do not
 // print the operation they are attached to unless
 // `--mlir-print-op-on-diagnostic` asks for it: the location says where.
+// `--kb-device=<name|file.json>` gives a module without a `gemm_tile.device`
+// attribute the device to compile for (the built-in default otherwise).
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
+#include "kb/Dialect/GemmTile/IR/GemmTileDialect.h"
 #include "kb/InitAllDialects.h"
 #include "kb/InitAllPasses.h"
 #include "kb/Support/InputFiles.h"
@@ -51,7 +55,41 @@ struct LocateImplicitModule
       module->setLoc(module.getBody()->front().getLoc());
   }
 };
+
+/// Sets `gemm_tile.device` on a module that has none, before any pass that
+/// reads it: `device` is a built-in description's name or the parsed JSON.
+struct SetModuleDevice
+    : public mlir::PassWrapper<SetModuleDevice, mlir::OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SetModuleDevice)
+  SetModuleDevice(std::string name, kb::DeviceDescription device)
+      : name(std::move(name)), device(device) {}
+  llvm::StringRef getArgument() const override { return "kb-set-device"; }
+  void runOnOperation() override {
+    markAllAnalysesPreserved();
+    auto module = llvm::dyn_cast<mlir::ModuleOp>(getOperation());
+    if (!module ||
+        module->hasAttr(kb::gemm_tile::GemmTileDialect::kDeviceAttrName))
+      return;
+    mlir::MLIRContext *ctx = module.getContext();
+    ctx->getOrLoadDialect<kb::gemm_tile::GemmTileDialect>();
+    // A built-in description keeps its name in the IR; a file's is spelled
+    // out field by field.
+    mlir::Attribute attr =
+        name.empty() ? mlir::Attribute(device.toAttr(ctx))
+                     : mlir::Attribute(mlir::StringAttr::get(ctx, name));
+    module->setAttr(kb::gemm_tile::GemmTileDialect::kDeviceAttrName, attr);
+  }
+  std::string name;
+  kb::DeviceDescription device;
+};
 } // namespace
+
+static llvm::cl::opt<std::string> deviceOption(
+    "kb-device",
+    llvm::cl::desc("Device for a module without a gemm_tile.device attribute: "
+                   "a built-in one by name (ahbm, small) or a description in "
+                   "a JSON file (default: the built-in default, ahbm)"),
+    llvm::cl::value_desc("name|file.json"));
 
 static int fail(llvm::Error error) {
   llvm::WithColor::error(llvm::errs(), "kb-opt")
@@ -77,11 +115,40 @@ int main(int argc, char **argv) {
       args.size(), args.data(), "kb optimizer driver\n", registry);
   mlir::MlirOptMainConfig config =
       mlir::MlirOptMainConfig::createFromCLOptions();
+  // --kb-device: a name, else a JSON file, read and checked before any
+  // input is.
+  std::string deviceName;
+  kb::DeviceDescription device;
+  if (!deviceOption.empty()) {
+    if (std::optional<kb::DeviceDescription> named =
+            kb::DeviceDescription::preset(deviceOption)) {
+      deviceName = deviceOption;
+      device = *named;
+    } else {
+      llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> json =
+          kb::readInputFile(deviceOption, uint64_t(1) << 20);
+      if (!json)
+        return fail(llvm::createStringError(
+            "--kb-device=" + deviceOption + ": not a built-in device (" +
+            kb::DeviceDescription::presetNames() +
+            ") nor a readable file: " + llvm::toString(json.takeError())));
+      llvm::Expected<kb::DeviceDescription> parsed =
+          kb::DeviceDescription::fromJSON((*json)->getBuffer());
+      if (!parsed)
+        return fail(llvm::createStringError(
+            deviceOption + ": " + llvm::toString(parsed.takeError())));
+      device = *parsed;
+    }
+  }
   mlir::MlirOptMainConfig userConfig = config;
-  config.setPassPipelineSetupFn([userConfig](mlir::PassManager &pm) {
-    pm.addPass(std::make_unique<LocateImplicitModule>());
-    return userConfig.setupPassPipeline(pm);
-  });
+  bool setDevice = !deviceOption.empty();
+  config.setPassPipelineSetupFn(
+      [userConfig, setDevice, deviceName, device](mlir::PassManager &pm) {
+        pm.addPass(std::make_unique<LocateImplicitModule>());
+        if (setDevice)
+          pm.addPass(std::make_unique<SetModuleDevice>(deviceName, device));
+        return userConfig.setupPassPipeline(pm);
+      });
   if (config.shouldShowDialects()) {
     llvm::outs() << "Available Dialects: ";
     llvm::interleaveComma(registry.getDialectNames(), llvm::outs());

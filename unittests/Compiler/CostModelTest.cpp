@@ -12,7 +12,8 @@ using namespace kb;
 namespace {
 
 TEST(CostModelTest, AGemmTileTakesTheLongerOfArithmeticAndTraffic) {
-  DeviceDescription device; // 256 GFLOP/s f16, 128 f32, 1000 GB/s per 8 PEs
+  // small: 256 GFLOP/s f16, 128 f32, 1000 GB/s per 8 PEs
+  DeviceDescription device{DeviceDescription::Small{}};
   PEWork work = matmulWork(128, 128, 128, 2, 2, /*accumulate=*/false,
                            /*f32=*/false);
   EXPECT_DOUBLE_EQ(work.flops, 2.0 * 128 * 128 * 128);
@@ -28,7 +29,7 @@ TEST(CostModelTest, AGemmTileTakesTheLongerOfArithmeticAndTraffic) {
 }
 
 TEST(CostModelTest, ElementwiseWorkReadsEveryInputAndWritesOnce) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   EXPECT_DOUBLE_EQ(elementwiseWork(1024, 2, 1).bytes, 1024.0 * 2 * 2);
   EXPECT_DOUBLE_EQ(elementwiseWork(1024, 2, 2).bytes, 1024.0 * 2 * 3);
   EXPECT_DOUBLE_EQ(peSeconds(device, elementwiseWork(1024, 4, 2)),
@@ -36,7 +37,7 @@ TEST(CostModelTest, ElementwiseWorkReadsEveryInputAndWritesOnce) {
 }
 
 TEST(CostModelTest, RowOpsChargeTheirRowsVectorsAndArithmetic) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   // RMSNorm of 16 rows of 4096 f16: the rows read and written, one weight.
   PEWork rms = normWork(16, 4096, 2, 1, /*layerNorm=*/false, /*f32=*/false);
   EXPECT_DOUBLE_EQ(rms.flops, 4.0 * 16 * 4096);
@@ -52,7 +53,7 @@ TEST(CostModelTest, RowOpsChargeTheirRowsVectorsAndArithmetic) {
 }
 
 TEST(CostModelTest, TransfersRunAtTheirLinksRates) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/true), 1e6 / 1e12);
   EXPECT_DOUBLE_EQ(dmaSeconds(device, 1e6, /*withinCube=*/false), 1e6 / 256e9);
   EXPECT_DOUBLE_EQ(ringStepSeconds(device, 1e6), 1e6 / 100e9);
@@ -61,7 +62,8 @@ TEST(CostModelTest, TransfersRunAtTheirLinksRates) {
 }
 
 TEST(CostModelTest, LatenciesAndEfficienciesAddToTheIdealTimes) {
-  DeviceDescription ideal, device;
+  DeviceDescription ideal{DeviceDescription::Small{}},
+      device{DeviceDescription::Small{}};
   EXPECT_TRUE(ideal.isIdeal());
   device.ringStepLatencyNs = 1000;
   device.kernelLaunchNs = 50;
@@ -85,7 +87,7 @@ TEST(CostModelTest, LatenciesAndEfficienciesAddToTheIdealTimes) {
 }
 
 TEST(CostModelTest, DMALatencyGrowsWithMeshHops) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   device.cubes = 16;
   device.meshCols = 4;
   device.dmaLatencyLocalNs = 77;
@@ -122,7 +124,7 @@ TEST(CostModelTest, DMALatencyGrowsWithMeshHops) {
 TEST(CostModelTest, SwitchCollectivesGatherThenMulticastInWholeFlits) {
   // CENT's CXL port at TP = 8: 18 lanes of 4 GiB/s (multicast), 180 ns per
   // one-hop round trip, 256-B flits of 192 payload bytes.
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   device.switchRoundTripNs = 180;
   device.switchMiBps = 18 * 4096;
   double rate = 18 * 4096 * 1048576.0;
@@ -149,7 +151,7 @@ TEST(CostModelTest, SwitchCollectivesGatherThenMulticastInWholeFlits) {
   EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, true, true),
                    gather);
   // Without a switch a step is the ring's.
-  DeviceDescription ring;
+  DeviceDescription ring{DeviceDescription::Small{}};
   EXPECT_DOUBLE_EQ(collectiveStepSeconds(ring, 1e6, 8, true, false),
                    ringStepSeconds(ring, 1e6));
 }
@@ -172,7 +174,7 @@ TEST(CostModelTest, AReplicatedGemmResultIsComputedOnceAcrossItsCubes) {
 }
 
 TEST(CostModelTest, CubeMemoryOverflowNamesTheFirstFullCube) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   device.cubeMemoryMiB = 1;
   EXPECT_EQ(cubeMemoryOverflow({1 << 20, 1 << 20}, device), std::nullopt);
   EXPECT_EQ(cubeMemoryOverflow({0, (1 << 20) + 1, int64_t(1) << 40}, device),

@@ -17,7 +17,19 @@ std::string errorOf(llvm::Expected<DeviceDescription> d) {
 }
 
 TEST(DeviceDescriptionTest, DefaultsAreTheBuiltInAHBM) {
-  DeviceDescription d;
+  DeviceDescription ahbm = *DeviceDescription::preset("ahbm");
+  EXPECT_TRUE(DeviceDescription().toJSON() == ahbm.toJSON());
+  EXPECT_EQ(ahbm.cubes, 16);
+  EXPECT_EQ(ahbm.meshCols, 4);
+  EXPECT_EQ(ahbm.dmaLatencyFarCubeNs, 573);
+  EXPECT_FALSE(ahbm.isIdeal());
+}
+
+TEST(DeviceDescriptionTest, SmallIsByNameOnly) {
+  DeviceDescription d = *DeviceDescription::preset("small");
+  EXPECT_TRUE(d.toJSON() ==
+              DeviceDescription(DeviceDescription::Small{}).toJSON());
+  EXPECT_TRUE(d.isIdeal());
   EXPECT_EQ(d.cubes, 4);
   EXPECT_EQ(d.pesPerCube, 8);
   EXPECT_EQ(d.peBufferBytes(), 512 * 1024);

@@ -44,7 +44,8 @@ protected:
   /// The estimate of the op named `opName` in the function `body`, whose
   /// values carry their policies in their types, on `device`.
   double estimate(const std::string &body, StringRef opName,
-                  const DeviceDescription &device = DeviceDescription()) {
+                  const DeviceDescription &device =
+                      DeviceDescription(DeviceDescription::Small{})) {
     module = parseSourceString<ModuleOp>(
         "module attributes {kb.spmd, kb.world_size = 1 : i64} {\n" + body +
             "\n}",
@@ -88,7 +89,7 @@ std::string binary(const std::string &op, const std::string &rhsType) {
 }
 
 TEST_F(PlacementCostModelTest, EveryElementwiseOpIsItsBusiestSlabsBytes) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   double one = peSeconds(device, elementwiseWork(8 * 32, 2, 1));
   double two = peSeconds(device, elementwiseWork(8 * 32, 2, 2));
   ASSERT_GT(one, 0);
@@ -103,14 +104,52 @@ TEST_F(PlacementCostModelTest, EveryElementwiseOpIsItsBusiestSlabsBytes) {
 }
 
 TEST_F(PlacementCostModelTest, AnOperandItsCubeLacksArrivesByDMAFirst) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   // The rhs split by rows: each cube needs all 64 rows of its 32 columns and
-  // holds 16 of them, so the 64 x 32 box comes over the fabric.
+  // holds 16 of them, so the 64 x 32 box is staged from the four pieces, 16
+  // rows each, one after another on the cube's DMA engine: three over the
+  // fabric, one within the cube.
   std::string rows =
       "tensor<64x128xf16, #kb.dp<cube = shard(0), pe = replicate>>";
   EXPECT_DOUBLE_EQ(estimate(binary("mul", rows), "kb.mul"),
-                   dmaSeconds(device, 64 * 32 * 2, /*withinCube=*/false) +
+                   3 * dmaSeconds(device, 16 * 32 * 2, 0, 1) +
+                       dmaSeconds(device, 16 * 32 * 2, 0, 0) +
                        peSeconds(device, elementwiseWork(8 * 32, 2, 2)));
+}
+
+TEST_F(PlacementCostModelTest, CopiesOnAMeshWaitForTheirEngineAndLinks) {
+  // ahbm: 16 cubes on a 4 x 4 mesh. A gemm whose weight is on cube 0 alone,
+  // its result's columns over the 16 cubes: every other cube fetches its 16
+  // columns from cube 0, and all 15 copies leave cube 0 over its two links
+  // (cube 1 to the east, cube 4 to the south), so the copies through each
+  // link run one after another.
+  DeviceDescription device = *DeviceDescription::preset("ahbm");
+  std::string body =
+      "func.func @f(%x: tensor<64x64xf16, #kb.dp<cube = replicate, pe = "
+      "replicate>>, %w: tensor<64x256xf16, #kb.dp<cube = replicate, pe = "
+      "replicate, num_cubes = 1, num_pes = 1>>) -> tensor<64x256xf16, "
+      "#kb.dp<cube = shard(1), pe = shard(0)>> {\n"
+      "  %y = kb.matmul %x, %w : (tensor<64x64xf16, #kb.dp<cube = replicate, "
+      "pe = replicate>>, tensor<64x256xf16, #kb.dp<cube = replicate, pe = "
+      "replicate, num_cubes = 1, num_pes = 1>>) -> tensor<64x256xf16, "
+      "#kb.dp<cube = shard(1), pe = shard(0)>>\n"
+      "  return %y : tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+      "shard(0)>>\n}";
+  double seconds = estimate(body, "kb.matmul", device);
+  double compute = peSeconds(device, matmulWork(8, 16, 64, 2, 2, false, false));
+  double box = 64 * 16 * 2;
+  // X then Y: cubes 1, 2, 3 leave east, every other cube (4..15 but the first
+  // row) leaves east too when its column is not 0, else south. The east link
+  // carries the copies to cubes whose column is 1..3: 12 of them.
+  double east = 0;
+  for (int64_t to = 1; to < 16; ++to)
+    if (to % 4 != 0)
+      east += dmaSeconds(device, box, 0, to);
+  EXPECT_GE(seconds, east + compute);
+  // Each copy alone, at the mean hops, as if it had its engine and links to
+  // itself, is far less.
+  EXPECT_GT(seconds, 5 * (dmaSeconds(device, box, /*withinCube=*/false) +
+                          compute));
 }
 
 TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
@@ -120,7 +159,7 @@ TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
   EXPECT_DOUBLE_EQ(estimate(unary("gelu"), "kb.gelu"),
                    estimate(given, "kb.gelu"));
   // On a device of 2 cubes of 2 PEs the same text means 32 x 64 slabs.
-  DeviceDescription small;
+  DeviceDescription small{DeviceDescription::Small{}};
   small.cubes = 2;
   small.pesPerCube = 2;
   EXPECT_DOUBLE_EQ(estimate(unary("gelu"), "kb.gelu", small),
@@ -133,7 +172,7 @@ const char *kRows =
     "tensor<64x128xf16, #kb.dp<cube = shard(0), pe = replicate>>";
 
 TEST_F(PlacementCostModelTest, RowOpsChargeTheBusiestPEsWholeRows) {
-  DeviceDescription device;
+  DeviceDescription device{DeviceDescription::Small{}};
   int64_t rows = 0;
   for (const Box &share : rowShares(Box{{0, 0}, {16, 128}}, 0, 8))
     rows = std::max(rows, share.sizes[0]);

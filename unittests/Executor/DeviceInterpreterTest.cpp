@@ -42,7 +42,7 @@ protected:
       return {};
     }
     llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
-        *program, inputs, gemm_tile::DeviceDescription(), stats, true);
+        *program, inputs, gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}), stats, true);
     if (!results) {
       ADD_FAILURE() << llvm::toString(results.takeError());
       return {};
@@ -159,7 +159,7 @@ TEST_F(DeviceInterpreterTest, TileTimeIsTheCostModelsFormula) {
   HostTensor b = runtime::randomTensor(DType::F16, {256, 128}, 2);
   DeviceRun stats;
   llvm::SmallVector<HostTensor> results = run(kOneTile, {a, b}, stats);
-  gemm_tile::DeviceDescription d;
+  gemm_tile::DeviceDescription d{gemm_tile::DeviceDescription::Small{}};
   double flops = 2.0 * 64 * 128 * 256;
   double bytes = (64 * 256 + 256 * 128 + 64 * 128) * 2.0;
   double expected = std::max(flops / (d.peGflops * 1e9),
@@ -297,7 +297,7 @@ TEST_F(DeviceInterpreterTest, CostOnlyRunsTheSameScheduleWithoutNumbers) {
     llvm::Expected<Program> program = analyzeProgram(*module, "");
     ASSERT_TRUE(static_cast<bool>(program));
     llvm::Error e = estimateDeviceProgram(
-        *program, gemm_tile::DeviceDescription(), cost);
+        *program, gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}), cost);
     ASSERT_FALSE(static_cast<bool>(e)) << llvm::toString(std::move(e));
     expectSameCosts(numeric, cost);
   }

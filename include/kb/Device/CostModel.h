@@ -19,6 +19,7 @@
 #define KB_DEVICE_COSTMODEL_H
 
 #include "kb/Device/DeviceDescription.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace kb {
 
@@ -89,6 +90,13 @@ int64_t farthestCubeHops(const DeviceDescription &device);
 /// The mean hops between two distinct cubes of the SIP: what placement
 /// charges for a copy whose source cube it does not know.
 double meanCubeHops(const DeviceDescription &device);
+
+/// The mesh links, in order, of the X-then-Y route a DMA from cube `from` to
+/// cube `to` takes (each link keyed from * cubes + to of two adjacent cubes);
+/// none within a cube or without a mesh. A DMA holds every link of its route
+/// for its whole duration.
+llvm::SmallVector<int64_t, 8> meshRoute(const DeviceDescription &device,
+                                        int64_t from, int64_t to);
 
 /// Seconds before the first byte of a DMA over `hops` mesh hops arrives:
 /// `dma_latency_local_ns` within a cube, rising linearly with the hops to

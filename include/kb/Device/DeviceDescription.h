@@ -36,8 +36,8 @@ constexpr int64_t kMaxCubeMemoryBytes = kMaxCubeMemoryMiB << 20;
 
 /// One AHBM SIP and its links. The in-class values are the small description
 /// (`preset("small")`: 4 cubes of 8 PEs, no latencies); a default-constructed
-/// one is the built-in default, set in DeviceDescription.cpp, so that
-/// changing the default rebuilds one file.
+/// one is the built-in default, `preset("ahbm")`, set in
+/// DeviceDescription.cpp, so that changing the default rebuilds one file.
 struct DeviceDescription {
   DeviceDescription();
   /// The in-class values: the small description.

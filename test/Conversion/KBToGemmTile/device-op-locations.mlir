@@ -1,5 +1,5 @@
-// RUN: kb-opt %s --kb-pipeline -mlir-print-debuginfo -mlir-print-local-scope | FileCheck %s --check-prefix=OUTLINED
-// RUN: kb-opt %s --kb-pipeline=outline-ops=false -mlir-print-debuginfo -mlir-print-local-scope | FileCheck %s --check-prefix=INLINE
+// RUN: kb-opt --kb-device=small %s --kb-pipeline -mlir-print-debuginfo -mlir-print-local-scope | FileCheck %s --check-prefix=OUTLINED
+// RUN: kb-opt --kb-device=small %s --kb-pipeline=outline-ops=false -mlir-print-debuginfo -mlir-print-local-scope | FileCheck %s --check-prefix=INLINE
 
 // Every device op keeps the kb op and the user's line it came from: its
 // location is the kb op's, named after it ("kb.matmul"), inside the layer's

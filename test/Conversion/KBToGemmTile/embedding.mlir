@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -kb-tp-partition -kb-place='cost-model=false' -convert-kb-to-gemm-tile -split-input-file | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -kb-tp-partition -kb-place='cost-model=false' -convert-kb-to-gemm-tile -split-input-file | FileCheck %s
 
 // A rank's shard of the vocabulary (16 ids of 64), its columns over 4 cubes:
 // the ids (split over 3 cubes by the rule for vectors) are staged whole into

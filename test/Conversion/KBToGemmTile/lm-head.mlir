@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -kb-tp-partition -kb-place='cost-model=false' -convert-kb-to-gemm-tile -split-input-file | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -kb-tp-partition -kb-place='cost-model=false' -convert-kb-to-gemm-tile -split-input-file | FileCheck %s
 
 // The tied head over a vocabulary 4 does not divide (61, shards of 16): the
 // table is whole on every rank (its hidden columns over 4 cubes), and each

@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -convert-kb-to-gemm-tile -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -convert-kb-to-gemm-tile -split-input-file -verify-diagnostics | FileCheck %s
 
 // A policy whose counts are left open (kernbench's None) lowers as the
 // device's counts: on a device of 2 cubes of 2 PEs, `cube = shard(1)` is two

@@ -82,10 +82,10 @@ func.func @first_id(%ids: memref<9xi32, #gemm_tile.cube<0>>, %t: memref<16x32xf1
 
 // -----
 
-func.func @cube(%ids: memref<9xi32, #gemm_tile.cube<9>>, %t: memref<16x32xf16, #gemm_tile.cube<0>>, %out: memref<9x32xf16, #gemm_tile.cube<0>>) {
-  // expected-error@+1 {{expects ids in one of the 4 cubes' memory, got 'memref<9xi32, #gemm_tile.cube<9>>'}}
+func.func @cube(%ids: memref<9xi32, #gemm_tile.cube<19>>, %t: memref<16x32xf16, #gemm_tile.cube<0>>, %out: memref<9x32xf16, #gemm_tile.cube<0>>) {
+  // expected-error@+1 {{expects ids in one of the 16 cubes' memory, got 'memref<9xi32, #gemm_tile.cube<19>>'}}
   %0 = gemm_tile.gather_rows %ids [0], %t [0, 0] to %out [0, 0] sizes [9, 32] table_rows 16 first_id 0 rank_stride 16 shard 16 vocab 64
-      : memref<9xi32, #gemm_tile.cube<9>>, memref<16x32xf16, #gemm_tile.cube<0>>, memref<9x32xf16, #gemm_tile.cube<0>>
+      : memref<9xi32, #gemm_tile.cube<19>>, memref<16x32xf16, #gemm_tile.cube<0>>, memref<9x32xf16, #gemm_tile.cube<0>>
   return
 }
 

@@ -48,9 +48,9 @@ func.func @no_cube(%a: memref<4x4xf32>) {
 
 // -----
 
-func.func @cube_range(%a: memref<4x4xf32, #gemm_tile.cube<4>>) {
-  // expected-error@+1 {{input is in cube 4, but the device has 4 cubes}}
-  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<4>>, memref<4x4xf32, #gemm_tile.cube<4>>
+func.func @cube_range(%a: memref<4x4xf32, #gemm_tile.cube<16>>) {
+  // expected-error@+1 {{input is in cube 16, but the device has 16 cubes}}
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<16>>, memref<4x4xf32, #gemm_tile.cube<16>>
   return
 }
 

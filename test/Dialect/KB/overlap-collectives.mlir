@@ -1,5 +1,5 @@
-// RUN: kb-opt %s -kb-tp-partition -kb-place -kb-overlap-collectives='cost-model=false chunks=4' -split-input-file | FileCheck %s --check-prefix=FORCED
-// RUN: kb-opt %s -kb-tp-partition -kb-place -kb-overlap-collectives -split-input-file | FileCheck %s --check-prefix=COST
+// RUN: kb-opt --kb-device=small %s -kb-tp-partition -kb-place -kb-overlap-collectives='cost-model=false chunks=4' -split-input-file | FileCheck %s --check-prefix=FORCED
+// RUN: kb-opt --kb-device=small %s -kb-tp-partition -kb-place -kb-overlap-collectives -split-input-file | FileCheck %s --check-prefix=COST
 
 // A row-parallel layer: its partial product's only use is the all-reduce, so
 // the pair becomes one kb.matmul_all_reduce. Forced, at the given count; by

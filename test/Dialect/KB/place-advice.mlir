@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -kb-place='advise=true' -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -kb-place='advise=true' -split-input-file -verify-diagnostics | FileCheck %s
 
 // A policy the user gave is kept. With `advise`, kb-place says when the policy
 // kb would choose is clearly faster, naming both with their estimates: the

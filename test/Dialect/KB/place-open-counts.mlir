@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -kb-place -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -kb-place -split-input-file -verify-diagnostics | FileCheck %s
 
 // kb-place is the first pass that knows the device: it checks a policy with
 // a count left open against it (the count is the device's) and keeps the

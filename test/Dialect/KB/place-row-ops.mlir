@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -kb-place='remarks=true' -split-input-file -o /dev/null 2>&1 | FileCheck %s
+// RUN: kb-opt --kb-device=small %s -kb-place='remarks=true' -split-input-file -o /dev/null 2>&1 | FileCheck %s
 
 // A norm reduces over whole rows: under the rule's column split each cube
 // would stage every row and compute it whole (docs/Placement.md), so the

@@ -1,5 +1,5 @@
-// RUN: kb-opt %s -kb-place='cost-model=false' -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=RULE
-// RUN: kb-opt %s -kb-place -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=COST
+// RUN: kb-opt --kb-device=small %s -kb-place='cost-model=false' -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=RULE
+// RUN: kb-opt --kb-device=small %s -kb-place -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=COST
 
 // The rule alone: the gemm lhs is replicated over every cube, the other 2-D
 // tensors are sharded by columns over the cubes and rows over the PEs, the

@@ -52,14 +52,79 @@ bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
   return piece && piece->contains(box);
 }
 
-/// Seconds for cube `cube` to hold `box` of `v`: nothing when one of its
-/// pieces there contains it, else a DMA of the box over the fabric.
-double bringSeconds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
-                    const DeviceDescription &device) {
+/// Devices with more cubes than this are priced without source cubes: the
+/// pieces a copy draws from cost O(cubes) to find, per copy.
+constexpr int64_t kMaxCubesWithSources = 64;
+
+/// The copies of one phase of an op's lowering (those issued together, before
+/// one wait), priced as kb-run charges them: in issue order, each on its
+/// destination cube's DMA engine (one per cube, so a cube's copies run one
+/// after another), holding every mesh link of its route for its whole
+/// duration (so copies that share a link run one after another too); each
+/// starts when its engine and its links are free. The phase takes until the
+/// last copy ends. Charging a copy its hops alone, as if every copy had its
+/// engine and links to itself, misses most of the time of copies that fan
+/// out of one cube or cross the middle of the mesh.
+class Copies {
+public:
+  explicit Copies(const DeviceDescription &device) : device(device) {}
+
+  /// A copy of `bytes` from cube `from` to cube `to`.
+  void add(int64_t from, int64_t to, double bytes) {
+    double start = engineFree.lookup(to);
+    SmallVector<int64_t, 8> route = meshRoute(device, from, to);
+    for (int64_t link : route)
+      start = std::max(start, linkFree.lookup(link));
+    double end = start + dmaSeconds(device, bytes, from, to);
+    engineFree[to] = end;
+    for (int64_t link : route)
+      linkFree[link] = end;
+    last = std::max(last, end);
+  }
+
+  /// A copy into cube `to` from a cube not known here: the mean hops, on the
+  /// destination's engine only.
+  void addFromAnywhere(int64_t to, double bytes) {
+    double end = engineFree.lookup(to) +
+                 dmaSeconds(device, bytes, /*withinCube=*/false);
+    engineFree[to] = end;
+    last = std::max(last, end);
+  }
+
+  double seconds() const { return last; }
+
+private:
+  const DeviceDescription &device;
+  llvm::DenseMap<int64_t, double> engineFree, linkFree;
+  double last = 0;
+};
+
+/// Records the copies that bring `box` of `v` into cube `cube`, as the
+/// lowering's operand staging issues them: none when a piece of `v` there
+/// holds the box, else one DMA from each distinct piece that overlaps it (of
+/// equal pieces the one in `cube`, else the first).
+void bring(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
+           const Box &box, const DeviceDescription &device) {
   if (holds(v, policy, cube, box, device))
-    return 0;
-  return dmaSeconds(device, boxBytes(box, elementBytes(v)),
-                    /*withinCube=*/false);
+    return;
+  int64_t eb = elementBytes(v);
+  if (device.cubes > kMaxCubesWithSources) {
+    copies.addFromAnywhere(cube, boxBytes(box, eb));
+    return;
+  }
+  SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy.resolve(device));
+  SmallVector<const CubePiece *> distinct;
+  for (const CubePiece &p : pieces) {
+    auto *it = llvm::find_if(
+        distinct, [&](const CubePiece *q) { return q->box == p.box; });
+    if (it == distinct.end())
+      distinct.push_back(&p);
+    else if (p.cube == cube)
+      *it = &p;
+  }
+  for (const CubePiece *source : distinct)
+    if (std::optional<Box> overlap = source->box.intersect(box))
+      copies.add(source->cube, cube, boxBytes(*overlap, eb));
 }
 
 /// The boxes of `v` each cube computes, with their cubes.
@@ -88,14 +153,15 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
-  double dma = 0, compute = 0, broadcast = 0;
+  double compute = 0;
+  Copies staging(device), broadcast(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
   for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(op, box);
-    dma = std::max(dma, bringSeconds(op.getLhs(), lhs, cube, rows, device) +
-                            bringSeconds(op.getRhs(), rhs, cube, cols, device));
+    bring(staging, op.getLhs(), lhs, cube, rows, device);
+    bring(staging, op.getRhs(), rhs, cube, cols, device);
     Box local{{0, 0}, box.sizes};
     // Each PE's slab as one tile: the lowering's tiles of a slab read its
     // operands about once.
@@ -105,13 +171,17 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           compute,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
-    if (out.isCubeReplicated())
-      broadcast += dmaSeconds(device, boxBytes(box, eb), /*withinCube=*/false);
   }
-  // Each replica receives every share but its own, on its own DMA engine.
-  if (out.isCubeReplicated() && !boxes.empty())
-    broadcast = broadcast * (boxes.size() - 1) / boxes.size();
-  return dma + compute + broadcast;
+  // Each replica receives every share but its own.
+  if (out.isCubeReplicated())
+    for (auto &[from, box] : boxes) {
+      if (box.numElements() == 0)
+        continue;
+      for (auto &[to, other] : boxes)
+        if (to != from)
+          broadcast.add(from, to, boxBytes(box, eb));
+    }
+  return staging.seconds() + compute + broadcast.seconds();
 }
 
 /// The tied head as the lowering runs it: each cube brings its input rows and
@@ -124,7 +194,8 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   int64_t k = shapeOf(op.getInput())[1], eb = elementBytes(op.getInput());
   int64_t tableRows = shapeOf(op.getTable())[0];
   bool f32 = op.getType().getElementType().isF32();
-  double dma = 0, compute = 0;
+  double compute = 0;
+  Copies staging(device);
   for (auto &[cube, box] : computeBoxes(op.getResult(), out, device)) {
     if (box.numElements() == 0)
       continue;
@@ -132,9 +203,8 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
     int64_t first = std::min(box.offsets[1], tableRows);
     Box tableBox{{first, 0},
                  {std::min(box.sizes[1], tableRows - first), k}};
-    dma = std::max(dma, bringSeconds(op.getInput(), in, cube, rows, device) +
-                            bringSeconds(op.getTable(), table, cube, tableBox,
-                                         device));
+    bring(staging, op.getInput(), in, cube, rows, device);
+    bring(staging, op.getTable(), table, cube, tableBox, device);
     Box local{{0, 0}, box.sizes};
     for (const Box &share :
          peShares(local, out.resolve(device), device.pesPerCube))
@@ -143,7 +213,7 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
-  return dma + compute;
+  return staging.seconds() + compute;
 }
 
 double elementwiseSeconds(Operation *op,
@@ -152,18 +222,16 @@ double elementwiseSeconds(Operation *op,
   Value result = op->getResult(0);
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
-  double dma = 0, compute = 0;
+  double compute = 0;
+  Copies staging(device);
   for (const CubePiece &piece :
        cubePieces(shapeOf(result), out.resolve(device))) {
-    double cubeDMA = 0;
     for (Value operand : op->getOperands()) {
       Box box = piece.box;
       if (shapeOf(operand).size() != shapeOf(result).size())
         box = Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}};
-      cubeDMA +=
-          bringSeconds(operand, policyOf(operand), piece.cube, box, device);
+      bring(staging, operand, policyOf(operand), piece.cube, box, device);
     }
-    dma = std::max(dma, cubeDMA);
     Box local{SmallVector<int64_t, 2>(piece.box.sizes.size(), 0),
               piece.box.sizes};
     for (const Box &share :
@@ -172,7 +240,7 @@ double elementwiseSeconds(Operation *op,
           compute, peSeconds(device, elementwiseWork(boxBytes(share, 1), eb,
                                                      op->getNumOperands())));
   }
-  return dma + compute;
+  return staging.seconds() + compute;
 }
 
 /// The blocks convert-kb-to-gemm-tile cuts `op` into under `policyOf`, or
@@ -213,21 +281,20 @@ double attentionSeconds(AttentionOp op,
       cubePieces(shapeOf(result), out.resolve(device));
   int64_t d = op.getHeadDim(), eb = elementBytes(result);
   bool f32 = op.getType().getElementType().isF32();
-  double dma = 0;
+  Copies staging(device), copies(device);
   for (auto [piece, boxes] : llvm::zip_equal(
            pieces, attentionOperandBoxes(*blocks, pieces.size(), d))) {
     if (!boxes)
       continue;
-    dma = std::max(dma, bringSeconds(op.getQ(), policyOf(op.getQ()), piece.cube,
-                                     boxes->q, device) +
-                            bringSeconds(op.getK(), policyOf(op.getK()),
-                                         piece.cube, boxes->kv, device) +
-                            bringSeconds(op.getV(), policyOf(op.getV()),
-                                         piece.cube, boxes->kv, device));
+    bring(staging, op.getQ(), policyOf(op.getQ()), piece.cube, boxes->q,
+          device);
+    bring(staging, op.getK(), policyOf(op.getK()), piece.cube, boxes->kv,
+          device);
+    bring(staging, op.getV(), policyOf(op.getV()), piece.cube, boxes->kv,
+          device);
   }
   // The PEs that get blocks, not every PE of every piece.
   llvm::DenseMap<int64_t, double> peBusy;
-  std::vector<double> copies(pieces.size(), 0);
   for (const AttentionBlock &b : *blocks) {
     // A block split over keys busies its PEs with a partial each, and its
     // first PE with the combine too.
@@ -239,16 +306,13 @@ double attentionSeconds(AttentionOp op,
       if (inPlace && index == static_cast<size_t>(b.piece))
         continue;
       if (std::optional<Box> overlap = to.box.intersect(box))
-        copies[index] +=
-            dmaSeconds(device, boxBytes(*overlap, eb),
-                       /*withinCube=*/to.cube == pieces[b.piece].cube);
+        copies.add(pieces[b.piece].cube, to.cube, boxBytes(*overlap, eb));
     }
   }
   double compute = 0;
   for (const auto &[pe, seconds] : peBusy)
     compute = std::max(compute, seconds);
-  double copy = copies.empty() ? 0 : *llvm::max_element(copies);
-  return dma + compute + copy;
+  return staging.seconds() + compute + copies.seconds();
 }
 
 /// A norm or rope as the lowering emits it: each cube stages the whole rows
@@ -267,15 +331,14 @@ double rowOpSeconds(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf,
   bool f32 = cast<RankedTensorType>(result.getType()).getElementType().isF32();
   auto rope = dyn_cast<RoPEOp>(op);
   int64_t unit = rope ? static_cast<int64_t>(rope.getHeadDim()) : 0;
-  double dma = 0, compute = 0, copy = 0;
+  double compute = 0;
+  Copies staging(device), copies(device);
   for (const CubePiece &piece : cubePieces(shape, out.resolve(device))) {
     Box work = rowWorkBox(piece.box, shape[1], unit);
-    double cubeDMA =
-        bringSeconds(input, policyOf(input), piece.cube, work, device);
+    bring(staging, input, policyOf(input), piece.cube, work, device);
     for (Value vector : op->getOperands().drop_front())
-      cubeDMA += bringSeconds(vector, policyOf(vector), piece.cube,
-                              Box{{0}, {shape[1]}}, device);
-    dma = std::max(dma, cubeDMA);
+      bring(staging, vector, policyOf(vector), piece.cube, Box{{0}, {shape[1]}},
+            device);
     for (const Box &share :
          rowShares(Box{{0, 0}, work.sizes}, unit, device.pesPerCube)) {
       PEWork w =
@@ -285,10 +348,9 @@ double rowOpSeconds(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf,
       compute = std::max(compute, peSeconds(device, w));
     }
     if (!(work == piece.box))
-      copy = std::max(copy, dmaSeconds(device, boxBytes(piece.box, eb),
-                                       /*withinCube=*/true));
+      copies.add(piece.cube, piece.cube, boxBytes(piece.box, eb));
   }
-  return dma + compute + copy;
+  return staging.seconds() + compute + copies.seconds();
 }
 
 /// An op that only moves data (kv_append, a slice): each result piece
@@ -299,15 +361,17 @@ double dataMoveSeconds(Operation *op,
                        const DeviceDescription &device) {
   Value source = op->getOperand(0), result = op->getResult(0);
   int64_t eb = elementBytes(result);
-  double seconds = 0;
+  Copies copies(device);
   for (const CubePiece &piece :
        cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     bool local = shapeOf(source) == shapeOf(result) &&
                  holds(source, policyOf(source), piece.cube, piece.box, device);
-    seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
-                                           /*withinCube=*/local));
+    if (local)
+      copies.add(piece.cube, piece.cube, boxBytes(piece.box, eb));
+    else
+      copies.addFromAnywhere(piece.cube, boxBytes(piece.box, eb));
   }
-  return seconds;
+  return copies.seconds();
 }
 
 /// A row gather by token id: each result piece is a DMA of its rows from
@@ -317,14 +381,15 @@ double embeddingSeconds(EmbeddingOp op,
                         const DeviceDescription &device) {
   Value table = op.getTable(), result = op.getResult();
   int64_t eb = elementBytes(result), vocabRows = shapeOf(table)[0];
-  double seconds = 0;
+  Copies copies(device);
   for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     Box columns{{0, piece.box.offsets[1]}, {vocabRows, piece.box.sizes[1]}};
-    bool local = holds(table, policyOf(table), piece.cube, columns, device);
-    seconds = std::max(seconds, dmaSeconds(device, boxBytes(piece.box, eb),
-                                           /*withinCube=*/local));
+    if (holds(table, policyOf(table), piece.cube, columns, device))
+      copies.add(piece.cube, piece.cube, boxBytes(piece.box, eb));
+    else
+      copies.addFromAnywhere(piece.cube, boxBytes(piece.box, eb));
   }
-  return seconds;
+  return copies.seconds();
 }
 
 double allReduceOpSeconds(AllReduceOp op,
@@ -335,11 +400,19 @@ double allReduceOpSeconds(AllReduceOp op,
   DPPolicyAttr policy = policyOf(op.getResult());
   double bytes = tensorBytes(op.getResult());
   double ring = kb::allReduceSeconds(device, bytes, worldSize);
-  // The reduced copy goes to each other replica.
-  double replicas = policy.isCubeReplicated()
-                        ? dmaSeconds(device, bytes, /*withinCube=*/false)
-                        : 0;
-  return ring + replicas;
+  // The ring runs on the distinct pieces; each other replica copies the
+  // reduced piece it repeats.
+  Copies replicas(device);
+  if (policy.isCubeReplicated()) {
+    SmallVector<CubePiece> pieces =
+        cubePieces(shapeOf(op.getResult()), policy.resolve(device));
+    for (const CubePiece &piece : llvm::drop_begin(pieces))
+      if (device.cubes > kMaxCubesWithSources)
+        replicas.addFromAnywhere(piece.cube, bytes);
+      else
+        replicas.add(pieces.front().cube, piece.cube, bytes);
+  }
+  return ring + replicas.seconds();
 }
 
 /// The bytes of the largest operand box a cube's attention blocks stage
@@ -486,11 +559,20 @@ kb::candidatePolicies(MLIRContext *ctx, ArrayRef<int64_t> shape,
         return count;
     return int64_t(1);
   };
-  SmallVector<std::pair<int64_t, int64_t>> cubeLevels = {
-      {DPPolicyAttr::kReplicate, device.cubes}};
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
-    if (int64_t count = largestDivisor(shape[d], device.cubes); count > 1)
-      cubeLevels.push_back({d, count});
+  // All the cubes, and on a mesh also one row of it: a small tensor whose
+  // pieces every cube needs costs fewer and nearer copies on a few
+  // neighbouring cubes than spread over the whole mesh.
+  SmallVector<int64_t, 2> cubeCounts = {device.cubes};
+  if (device.meshCols > 1 && device.meshCols < device.cubes)
+    cubeCounts.push_back(device.meshCols);
+  SmallVector<std::pair<int64_t, int64_t>> cubeLevels;
+  for (int64_t limit : cubeCounts) {
+    cubeLevels.push_back({DPPolicyAttr::kReplicate, limit});
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+      if (int64_t count = largestDivisor(shape[d], limit);
+          count > 1 && !llvm::is_contained(cubeLevels, std::pair{d, count}))
+        cubeLevels.push_back({d, count});
+  }
   SmallVector<DPPolicyAttr> candidates;
   for (auto [cubeDim, cubes] : cubeLevels) {
     SmallVector<int64_t> piece(shape);

@@ -3,8 +3,10 @@
 //
 // An analytic estimate, op by op, of the device time that
 // convert-kb-to-gemm-tile's lowering of a local-view op takes under given
-// policies: operand DMA into each cube, tile compute on the busiest PE,
-// copies to replicas and ring collectives. It cuts tensors with the
+// policies: operand copies into each cube, tile compute on the busiest PE,
+// copies to replicas and ring collectives. The copies issued together are
+// replayed as kb-run charges them: from their source cubes, in issue order,
+// each waiting for its destination's DMA engine and its mesh route's links. It cuts tensors with the
 // lowering's tiling and prices work with the device's cost model, both in
 // kb/Device. kb-place compares candidate policies with it; kb-run's
 // simulation is the measurement.
@@ -41,7 +43,8 @@ largestStagedBytes(mlir::Operation *op,
 
 /// The policies kb-place considers for a tensor of `shape` on `device`:
 /// replicated or sharded along each dimension at the cube level, by the
-/// largest count that divides; likewise at the PE level.
+/// largest count that divides the cubes and, on a mesh, one row of it;
+/// likewise at the PE level.
 llvm::SmallVector<DPPolicyAttr>
 candidatePolicies(mlir::MLIRContext *ctx, llvm::ArrayRef<int64_t> shape,
                   const DeviceDescription &device);
