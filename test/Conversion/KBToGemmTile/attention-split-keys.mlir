@@ -1,4 +1,4 @@
-// RUN: kb-opt %s -convert-kb-to-gemm-tile -gemm-tile-check-cube-memory -split-input-file | FileCheck %s
+// RUN: kb-opt %s --kb-device=small -convert-kb-to-gemm-tile -gemm-tile-check-cube-memory -split-input-file | FileCheck %s
 
 // Decode (one query at position 255 against 256 keys) of two heads of one KV
 // head, a head a PE, on a cube of four PEs: two PEs would sit idle, so each
@@ -9,16 +9,16 @@
 #out = #kb.dp<cube = replicate, pe = shard(1), num_cubes = 1, num_pes = 2>
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
-                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4>} {
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4, cube_pe_gbps = 1000, cube_cube_gbps = 256, link_gbps = 100, mesh_cols = 0, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0, memory_efficiency_permille = 1000>} {
   // CHECK-LABEL: func.func @decode_split
-  // CHECK-SAME: (%[[Q:[^:]*]]: memref<1x16xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[K:[^:]*]]: memref<256x8xf32, #gemm_tile.cube<0>>
-  // CHECK-SAME: %[[V:[^:]*]]: memref<256x8xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[O:.*]] = gemm_tile.alloc : memref<1x16xf32, #gemm_tile.cube<0>>
-  // CHECK: %[[P0:.*]] = gemm_tile.alloc : memref<2x10xf32, #gemm_tile.cube<0>>
+  // CHECK-SAME: (%[[Q:[^:]*]]: !cube0_1x16xf32
+  // CHECK-SAME: %[[K:[^:]*]]: !cube0_256x8xf32
+  // CHECK-SAME: %[[V:[^:]*]]: !cube0_256x8xf32
+  // CHECK: %[[O:.*]] = gemm_tile.alloc : !cube0_1x16xf32
+  // CHECK: %[[P0:.*]] = gemm_tile.alloc : !cube0_2x10xf32
   // CHECK: %[[T0:.*]] = gemm_tile.attention_partial pe 0 %[[Q]] [0, 0], %[[K]] [0, 0], %[[V]] [0, 0] to %[[P0]] [0, 0] sizes [1, 128, 8] heads 1 position 255 key_begin 0 key_chunk 128
   // CHECK: %[[T1:.*]] = gemm_tile.attention_partial pe 1 %[[Q]] [0, 0], %[[K]] [128, 0], %[[V]] [128, 0] to %[[P0]] [1, 0] sizes [1, 128, 8] heads 1 position 255 key_begin 128 key_chunk 128
-  // CHECK: %[[P1:.*]] = gemm_tile.alloc : memref<2x10xf32, #gemm_tile.cube<0>>
+  // CHECK: %[[P1:.*]] = gemm_tile.alloc : !cube0_2x10xf32
   // CHECK: %[[T2:.*]] = gemm_tile.attention_partial pe 2 %[[Q]] [0, 8], %[[K]] [0, 0], %[[V]] [0, 0] to %[[P1]] [0, 0] sizes [1, 128, 8] heads 1 position 255 key_begin 0 key_chunk 128
   // CHECK: %[[T3:.*]] = gemm_tile.attention_partial pe 3 %[[Q]] [0, 8], %[[K]] [128, 0], %[[V]] [128, 0] to %[[P1]] [1, 0] sizes [1, 128, 8] heads 1 position 255 key_begin 128 key_chunk 128
   // CHECK: gemm_tile.wait %[[T0]], %[[T1]], %[[T2]], %[[T3]]
@@ -43,7 +43,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 #out = #kb.dp<cube = replicate, pe = shard(1), num_cubes = 1, num_pes = 2>
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
-                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4>} {
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4, cube_pe_gbps = 1000, cube_cube_gbps = 256, link_gbps = 100, mesh_cols = 0, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0, memory_efficiency_permille = 1000>} {
   // CHECK-LABEL: func.func @short_cache
   // CHECK-NOT: gemm_tile.attention_partial
   // CHECK: gemm_tile.attention pe 0 {{.*}} sizes [1, 100, 8] heads 1 position 99
@@ -66,7 +66,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 #out = #kb.dp<cube = replicate, pe = shard(0), num_cubes = 1, num_pes = 4>
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
-                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4>} {
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4, cube_pe_gbps = 1000, cube_cube_gbps = 256, link_gbps = 100, mesh_cols = 0, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0, memory_efficiency_permille = 1000>} {
   // CHECK-LABEL: func.func @no_idle_pe
   // CHECK-NOT: gemm_tile.attention_partial
   // CHECK: gemm_tile.attention pe 0 {{.*}} sizes [1, 253, 8] heads 2 position 252
@@ -93,7 +93,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 #out = #kb.dp<cube = replicate, pe = shard(1), num_cubes = 1, num_pes = 1>
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
-                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4, pe_buffer_kib = 76>} {
+                   gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube = 4, pe_buffer_kib = 76, cube_pe_gbps = 1000, cube_cube_gbps = 256, link_gbps = 100, mesh_cols = 0, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0, memory_efficiency_permille = 1000>} {
   // CHECK-LABEL: func.func @combine_too_big
   // CHECK-NOT: gemm_tile.attention_
   // CHECK: gemm_tile.attention pe 0 {{.*}} sizes [1, 512, 64] heads 100 position 511 key_chunk 18

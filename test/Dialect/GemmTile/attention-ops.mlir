@@ -22,9 +22,9 @@ func.func @attention_block(%q: memref<8x256xf16, #gemm_tile.cube<1>>, %k: memref
 
 // Attention split over keys: two key ranges' partials, then their combine.
 // CHECK-LABEL: func.func @split_over_keys
-// CHECK: gemm_tile.attention_partial pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 0 key_chunk 64 : memref<1x16xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<256x8xf16, #gemm_tile.cube<0>>, memref<4x10xf32, #gemm_tile.cube<0>>
+// CHECK: gemm_tile.attention_partial pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0], %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 0 key_chunk 64 : !cube0_1x16xf16, !cube0_256x8xf16, !cube0_256x8xf16, !cube0_4x10xf32
 // CHECK: gemm_tile.attention_partial pe 1 %{{.*}} [0, 0], %{{.*}} [128, 0], %{{.*}} [128, 0] to %{{.*}} [2, 0] sizes [1, 128, 8] heads 2 position 255 key_begin 128 key_chunk 64
-// CHECK: gemm_tile.attention_combine pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 1, 8] heads 2 : memref<4x10xf32, #gemm_tile.cube<0>>, memref<1x16xf16, #gemm_tile.cube<0>>
+// CHECK: gemm_tile.attention_combine pe 0 %{{.*}} [0, 0] to %{{.*}} [0, 0] sizes [2, 1, 8] heads 2 : !cube0_4x10xf32, !cube0_1x16xf16
 func.func @split_over_keys(%q: memref<1x16xf16, #gemm_tile.cube<0>>, %k: memref<256x8xf16, #gemm_tile.cube<0>>,
                            %v: memref<256x8xf16, #gemm_tile.cube<0>>, %o: memref<1x16xf16, #gemm_tile.cube<0>>) {
   %p = gemm_tile.alloc : memref<4x10xf32, #gemm_tile.cube<0>>
