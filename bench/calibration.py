@@ -63,6 +63,12 @@ CENT_DEVICE = {
     "link_gbps": 64, "cube_memory_mib": 512,
     "switch_round_trip_ns": CXL_ROUND_TRIP_NS, "flit_bytes": FLIT_BYTES,
     "flit_payload_bytes": FLIT_PAYLOAD,
+    # CENT's channels hang off one device bus, not a mesh, and its timing has no fixed
+    # latencies beside the CXL round trip: every field the AHBM default would supply is
+    # set, so the description is CENT's alone.
+    "mesh_cols": 0, "ring_step_latency_ns": 0, "dma_latency_local_ns": 0,
+    "dma_latency_far_cube_ns": 0, "kernel_launch_ns": 0,
+    "compute_efficiency_permille": 1000, "memory_efficiency_permille": 1000,
 }
 
 # The fitted parameters (at most two), fitted by `calibration.py --fit` on the nine rows
