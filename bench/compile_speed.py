@@ -10,13 +10,21 @@ gen_gpt.py, measures side by side in one run:
   - in-process time from --mlir-timing: kb's partition stage (kb-tp-partition) against
     sharding-propagation + shard-partition;
   - per-layer cost, to show how each grows with N.
-Medians of --repeat runs (default 5). Prints a table and the ratios the targets name.
+Medians of --repeat runs (default 5). Prints a table and the ratios the targets name; the
+last column is the ratio of CPU seconds (user + system, all threads) of the full kb
+pipeline and the shard pipeline, which holds when other work shares the machine's cores.
 
-  compile_speed.py [--layers 1,8,32,96,1536,6144] [--repeat 5] [--smoke]
+  compile_speed.py [--layers 1,8,32,96,1536,6144] [--repeat 5] [--device ahbm|small] [--smoke]
+
+kb lowers onto every cube of the device, so its output (and time) grows with the cube
+count: --device names the built-in description the program is compiled for (`ahbm`, the
+default device, 16 cubes; `small`, 4 cubes, the device of the figures taken before `ahbm`
+became the default).
 """
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +40,14 @@ import gen_gpt  # noqa: E402
 
 KB_OPT = kbtools.tool("kb-opt")
 MLIR_OPT = "/usr/lib/llvm-22/bin/mlir-opt"
+# The fields of `small` that differ from the default device (lib/Device/DeviceDescription.cpp).
+DEVICES = {
+    "ahbm": {},
+    "small": {"cubes": 4, "mesh_cols": 0, "cube_pe_gbps": 1000, "cube_cube_gbps": 256,
+              "link_gbps": 100, "ring_step_latency_ns": 0, "dma_latency_local_ns": 0,
+              "dma_latency_far_cube_ns": 0, "kernel_launch_ns": 0,
+              "memory_efficiency_permille": 1000},
+}
 SHARD_PIPELINE = ("builtin.module(func.func(sharding-propagation,shard-partition,"
                   "canonicalize,cse))")
 
@@ -46,35 +62,48 @@ def timing(stderr, names):
     return total
 
 
-def run(cmd):
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd, cpu=None):
+    """Runs `cmd`; returns its wall seconds and stderr, and appends its CPU seconds (user +
+    system, every thread) to `cpu` — the figure that holds when other work shares the
+    cores."""
+    cpu_start = child_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"compile_speed: {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    if cpu is not None:
+        cpu.append(child_cpu() - cpu_start)
     return wall, proc.stderr
 
 
-def measure(n, repeat, tmp, tokens):
+def measure(n, repeat, tmp, tokens, device):
     kb_in = os.path.join(tmp, f"gpt{n}.kb.mlir")
     sh_in = os.path.join(tmp, f"gpt{n}.shard.mlir")
     with open(kb_in, "w") as f:
-        f.write(gen_gpt.kb_program(n, tokens, 12288, 49152, 8))
+        f.write(gen_gpt.kb_program(n, tokens, 12288, 49152, 8, DEVICES[device]))
     with open(sh_in, "w") as f:
         f.write(gen_gpt.shard_program(n, tokens, 12288, 49152, 8))
-    kb_wall, kb_part, sh_wall, sh_part, kb_local = [], [], [], [], []
+    kb_wall, kb_part, sh_wall, sh_part, kb_local, kb_cpu, sh_cpu = [], [], [], [], [], [], []
     for _ in range(repeat):
-        w, err = run([KB_OPT, "--kb-pipeline", kb_in, "-o", os.devnull, "--mlir-timing"])
+        w, err = run([KB_OPT, "--kb-pipeline", kb_in, "-o", os.devnull, "--mlir-timing"],
+                     kb_cpu)
         kb_wall.append(w)
         kb_part.append(timing(err, {"KBTPPartitionPass"}))
         w, _ = run([KB_OPT, "--kb-pipeline=lower-to-device=false", kb_in, "-o", os.devnull])
         kb_local.append(w)
         w, err = run([MLIR_OPT, f"--pass-pipeline={SHARD_PIPELINE}", sh_in, "-o", os.devnull,
-                      "--mlir-timing"])
+                      "--mlir-timing"], sh_cpu)
         sh_wall.append(w)
         sh_part.append(timing(err, {"ShardingPropagation", "Partition"}))
     med = statistics.median
-    return med(kb_wall), med(kb_part), med(sh_wall), med(sh_part), med(kb_local)
+    return (med(kb_wall), med(kb_part), med(sh_wall), med(sh_part), med(kb_local),
+            med(kb_cpu) / med(sh_cpu))
 
 
 def main():
@@ -82,6 +111,7 @@ def main():
     p.add_argument("--layers", default="1,8,32,96,1536,6144")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--tokens", type=int, default=8)
+    p.add_argument("--device", default="ahbm", choices=sorted(DEVICES))
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one run (for CI)")
     a = p.parse_args()
     layers = [1, 2] if a.smoke else [int(x) for x in a.layers.split(",")]
@@ -90,20 +120,21 @@ def main():
         if not os.access(tool, os.X_OK):
             sys.exit(f"compile_speed: {tool} not found (build kb first: scripts/build.sh)")
 
+    print(f"device: {a.device}")
     print(f"{'N':>6} {'kb wall s':>10} {'kb local s':>10} {'shard wall s':>12} "
           f"{'wall ratio':>10} {'local ratio':>11} {'kb part s':>10} {'shard part s':>12} "
-          f"{'part ratio':>10} {'kb us/layer':>11} {'shard us/layer':>14}")
+          f"{'part ratio':>10} {'kb us/layer':>11} {'shard us/layer':>14} {'cpu ratio':>9}")
     per_layer = {}
     ratios = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in layers:
-            kb_wall, kb_part, sh_wall, sh_part, kb_local = measure(n, repeat, tmp, a.tokens)
+            kb_wall, kb_part, sh_wall, sh_part, kb_local, cpu_ratio = measure(n, repeat, tmp, a.tokens, a.device)
             per_layer[n] = (kb_wall / n, sh_wall / n)
             ratios[n] = (kb_wall / sh_wall, kb_part / sh_part if sh_part else float("nan"))
             print(f"{n:>6} {kb_wall:>10.4f} {kb_local:>10.4f} {sh_wall:>12.4f} "
                   f"{ratios[n][0]:>10.2f} {kb_local / sh_wall:>11.2f} {kb_part:>10.5f} "
                   f"{sh_part:>12.5f} {ratios[n][1]:>10.2f} "
-                  f"{kb_wall / n * 1e6:>11.1f} {sh_wall / n * 1e6:>14.1f}", flush=True)
+                  f"{kb_wall / n * 1e6:>11.1f} {sh_wall / n * 1e6:>14.1f} {cpu_ratio:>9.2f}", flush=True)
     lo, hi = min(layers), max(layers)
     if hi > 96 and 96 in per_layer:
         print(f"per-layer growth N=96 -> N={hi}: kb {per_layer[hi][0] / per_layer[96][0]:.2f}x, "

@@ -11,7 +11,7 @@ cost-only estimates of bench/gpt3_estimate.py.
 import argparse
 
 
-def kb_program(n, m, h, f, tp):
+def kb_program(n, m, h, f, tp, device_fields=None):
     args = ["%x: tensor<{m}x{h}xf16>".format(m=m, h=h)]
     body = []
     cur = "%x"
@@ -25,9 +25,11 @@ def kb_program(n, m, h, f, tp):
                     f"(tensor<{m}x{f}xf16>, tensor<{f}x{h}xf16>) -> tensor<{m}x{h}xf16>")
         cur = f"%y{i}"
     # Thousands of GPT-3 layers hold more weights than a real SIP: the compiler
-    # benchmark describes a device with room for them (the cube count and rates are
-    # the defaults), so that every stage runs.
-    device = "gemm_tile.device = #gemm_tile.device<cube_memory_mib = 1073741824>"
+    # benchmark describes a device with room for them (the other fields are the
+    # default device's unless `device_fields` names them), so that every stage runs.
+    fields = dict(device_fields or {}, cube_memory_mib=1073741824)
+    device = ("gemm_tile.device = #gemm_tile.device<"
+              + ", ".join(f"{k} = {v}" for k, v in fields.items()) + ">")
     return (f"module attributes {{kb.world_size = {tp} : i64, {device}}} {{\n"
             f"  func.func @gpt({', '.join(args)}) -> tensor<{m}x{h}xf16> {{\n"
             + "\n".join(body) +
