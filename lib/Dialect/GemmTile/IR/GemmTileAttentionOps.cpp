@@ -17,17 +17,62 @@ static Type elementTypeOf(Value v) {
   return cast<MemRefType>(v.getType()).getElementType();
 }
 
-LogicalResult AttentionOp::verify() {
-  ArrayRef<int64_t> sizes = getSizes();
+/// The checks gemm_tile.attention and gemm_tile.attention_partial share
+/// before their own: three sizes, a positive head count, and regions inside
+/// their buffers.
+template <typename AttentionLikeOp>
+static LogicalResult verifyAttentionShape(AttentionLikeOp op) {
+  ArrayRef<int64_t> sizes = op.getSizes();
   if (sizes.size() != 3)
-    return emitOpError() << "expects sizes [rows, keys, head_dim], got "
-                         << sizes.size() << " sizes";
-  int64_t rows = sizes[0], keys = sizes[1], headDim = sizes[2];
-  int64_t heads = getHeads(), position = getPosition();
-  if (heads <= 0)
-    return emitOpError() << "expects a positive number of heads, got " << heads;
-  if (failed(verifyPERegions(*this)))
+    return op.emitOpError() << "expects sizes [rows, keys, head_dim], got "
+                            << sizes.size() << " sizes";
+  if (op.getHeads() <= 0)
+    return op.emitOpError()
+           << "expects a positive number of heads, got " << op.getHeads();
+  return verifyPERegions(op);
+}
+
+/// The key chunk is within the keys, and a chunk's working set fits the PE
+/// buffer.
+template <typename AttentionLikeOp>
+static LogicalResult verifyAttentionChunk(AttentionLikeOp op,
+                                          Type elementType) {
+  int64_t rows = op.getSizes()[0], keys = op.getSizes()[1],
+          headDim = op.getSizes()[2], heads = op.getHeads();
+  int64_t chunk = op.getKeyChunk();
+  if (chunk <= 0 || chunk > keys)
+    return op.emitOpError()
+           << "key_chunk must be in [1, " << keys << "], got " << chunk;
+  DeviceDescription device = lookupDevice(op);
+  int64_t working =
+      kb::attentionWorkingSet(kb::saturatingMul(heads, rows), chunk, headDim,
+                              elementType.getIntOrFloatBitWidth() / 8);
+  if (working > device.peBufferBytes())
+    return op.emitOpError()
+           << "needs " << byteCountText(working) << " bytes of PE buffer for "
+           << heads << " x " << rows << " query rows of head_dim " << headDim
+           << " with key_chunk " << chunk << ", but a PE has "
+           << device.peBufferBytes();
+  return success();
+}
+
+/// q's rows of every head, and one head's keys and values.
+template <typename AttentionLikeOp>
+static SmallVector<BufferRegion> attentionReadRegions(AttentionLikeOp op) {
+  int64_t rows = op.getSizes()[0], keys = op.getSizes()[1],
+          d = op.getSizes()[2];
+  int64_t columns = kb::saturatingMul(op.getHeads(), d);
+  return {
+      {op.getQ(), llvm::to_vector<2>(op.getQOffsets()), {rows, columns}, "q"},
+      {op.getK(), llvm::to_vector<2>(op.getKOffsets()), {keys, d}, "k"},
+      {op.getV(), llvm::to_vector<2>(op.getVOffsets()), {keys, d}, "v"}};
+}
+
+LogicalResult AttentionOp::verify() {
+  if (failed(verifyAttentionShape(*this)))
     return failure();
+  int64_t rows = getSizes()[0], keys = getSizes()[1];
+  int64_t position = getPosition();
   Type elementType = elementTypeOf(getQ());
   if (elementTypeOf(getK()) != elementType ||
       elementTypeOf(getV()) != elementType ||
@@ -43,29 +88,11 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "has query rows at positions " << position << " to "
                          << position << " + " << rows
                          << " - 1, but reads keys 0 to " << keys - 1;
-  int64_t chunk = getKeyChunk();
-  if (chunk <= 0 || chunk > keys)
-    return emitOpError() << "key_chunk must be in [1, " << keys << "], got "
-                         << chunk;
-  DeviceDescription device = lookupDevice(*this);
-  int64_t working =
-      kb::attentionWorkingSet(kb::saturatingMul(heads, rows), chunk, headDim,
-                              elementType.getIntOrFloatBitWidth() / 8);
-  if (working > device.peBufferBytes())
-    return emitOpError() << "needs " << byteCountText(working)
-                         << " bytes of PE buffer for " << heads << " x " << rows
-                         << " query rows of head_dim " << headDim
-                         << " with key_chunk " << chunk << ", but a PE has "
-                         << device.peBufferBytes();
-  return success();
+  return verifyAttentionChunk(*this, elementType);
 }
 
 SmallVector<BufferRegion> AttentionOp::getReadRegions() {
-  int64_t rows = getSizes()[0], keys = getSizes()[1], d = getSizes()[2];
-  int64_t columns = kb::saturatingMul(getHeads(), d);
-  return {{getQ(), llvm::to_vector<2>(getQOffsets()), {rows, columns}, "q"},
-          {getK(), llvm::to_vector<2>(getKOffsets()), {keys, d}, "k"},
-          {getV(), llvm::to_vector<2>(getVOffsets()), {keys, d}, "v"}};
+  return attentionReadRegions(*this);
 }
 
 SmallVector<BufferRegion> AttentionOp::getWriteRegions() {
@@ -100,17 +127,10 @@ HostKernel AttentionOp::getHostKernel() {
 static bool isF32Buffer(Value v) { return elementTypeOf(v).isF32(); }
 
 LogicalResult AttentionPartialOp::verify() {
-  ArrayRef<int64_t> sizes = getSizes();
-  if (sizes.size() != 3)
-    return emitOpError() << "expects sizes [rows, keys, head_dim], got "
-                         << sizes.size() << " sizes";
-  int64_t rows = sizes[0], keys = sizes[1], headDim = sizes[2];
-  int64_t heads = getHeads(), position = getPosition(),
-          keyBegin = getKeyBegin();
-  if (heads <= 0)
-    return emitOpError() << "expects a positive number of heads, got " << heads;
-  if (failed(verifyPERegions(*this)))
+  if (failed(verifyAttentionShape(*this)))
     return failure();
+  int64_t rows = getSizes()[0], keys = getSizes()[1];
+  int64_t position = getPosition(), keyBegin = getKeyBegin();
   Type elementType = elementTypeOf(getQ());
   if (elementTypeOf(getK()) != elementType ||
       elementTypeOf(getV()) != elementType)
@@ -130,29 +150,11 @@ LogicalResult AttentionPartialOp::verify() {
                          << ", but its query rows at positions " << position
                          << " to " << position + rows - 1 << " see keys 0 to "
                          << position + rows - 1;
-  int64_t chunk = getKeyChunk();
-  if (chunk <= 0 || chunk > keys)
-    return emitOpError() << "key_chunk must be in [1, " << keys << "], got "
-                         << chunk;
-  DeviceDescription device = lookupDevice(*this);
-  int64_t working =
-      kb::attentionWorkingSet(kb::saturatingMul(heads, rows), chunk, headDim,
-                              elementType.getIntOrFloatBitWidth() / 8);
-  if (working > device.peBufferBytes())
-    return emitOpError() << "needs " << byteCountText(working)
-                         << " bytes of PE buffer for " << heads << " x " << rows
-                         << " query rows of head_dim " << headDim
-                         << " with key_chunk " << chunk << ", but a PE has "
-                         << device.peBufferBytes();
-  return success();
+  return verifyAttentionChunk(*this, elementType);
 }
 
 SmallVector<BufferRegion> AttentionPartialOp::getReadRegions() {
-  int64_t rows = getSizes()[0], keys = getSizes()[1], d = getSizes()[2];
-  int64_t columns = kb::saturatingMul(getHeads(), d);
-  return {{getQ(), llvm::to_vector<2>(getQOffsets()), {rows, columns}, "q"},
-          {getK(), llvm::to_vector<2>(getKOffsets()), {keys, d}, "k"},
-          {getV(), llvm::to_vector<2>(getVOffsets()), {keys, d}, "v"}};
+  return attentionReadRegions(*this);
 }
 
 SmallVector<BufferRegion> AttentionPartialOp::getWriteRegions() {
