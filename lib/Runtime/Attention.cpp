@@ -31,8 +31,8 @@ static constexpr int64_t kStackedRows = 256;
 /// (one row of `keys` scores at the least, no more than k itself holds).
 static constexpr int64_t kScoreFloats = int64_t(1) << 22;
 
-void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
-                                         int64_t visible, float scale) {
+std::pair<float, float> kb::runtime::scaledExpRow(float *row, int64_t visible,
+                                                  float scale) {
   F4 s = splat(scale);
   // Scale the visible scores and find their maximum.
   F4 m = splat(-std::numeric_limits<float>::infinity());
@@ -64,8 +64,14 @@ void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
     for (int64_t i = 0; i < n; ++i)
       tailTotal += e[i];
   }
-  F4 inv = splat(1.0f / (sum(total) + tailTotal));
-  for (c = 0; c + kLanes <= visible; c += kLanes)
+  return {rowMax, sum(total) + tailTotal};
+}
+
+void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
+                                         int64_t visible, float scale) {
+  F4 inv = splat(1.0f / scaledExpRow(row, visible, scale).second);
+  int64_t c = 0;
+  for (; c + kLanes <= visible; c += kLanes)
     store(row + c, load(row + c) * inv);
   for (; c < visible; ++c)
     row[c] *= inv[0];

@@ -36,37 +36,9 @@ static std::pair<float, float> expMaskedRow(float *row, int64_t cols,
     std::fill_n(row, cols, 0.0f);
     return {kNegInf, 0.0f};
   }
-  F4 s = splat(scale);
-  F4 m = splat(kNegInf);
-  int64_t c = 0;
-  for (; c + kLanes <= visible; c += kLanes) {
-    F4 x = load(row + c) * s;
-    store(row + c, x);
-    m = max(m, x);
-  }
-  float rowMax = max(m);
-  for (; c < visible; ++c) {
-    row[c] *= scale;
-    rowMax = std::max(rowMax, row[c]);
-  }
-  F4 total = {};
-  float tailTotal = 0;
-  F4 mx = splat(rowMax);
-  for (c = 0; c + kLanes <= visible; c += kLanes) {
-    F4 e = vec::exp(load(row + c) - mx);
-    store(row + c, e);
-    total += e;
-  }
-  if (c < visible) {
-    int64_t n = visible - c;
-    F4 e = vec::exp(loadPartial(row + c, n, rowMax) - mx);
-    storePartial(row + c, e, n);
-    for (int64_t i = 0; i < n; ++i)
-      tailTotal += e[i];
-  }
-  for (c = visible; c < cols; ++c)
-    row[c] = 0.0f;
-  return {rowMax, sum(total) + tailTotal};
+  std::pair<float, float> stats = scaledExpRow(row, visible, scale);
+  std::fill(row + visible, row + cols, 0.0f);
+  return stats;
 }
 
 void kb::runtime::attentionPartialBlock(const float *q, int64_t ldq,

@@ -17,6 +17,7 @@
 #include "kb/Runtime/DType.h"
 
 #include <cstdint>
+#include <utility>
 
 namespace kb::runtime {
 
@@ -95,6 +96,11 @@ void attentionPartialBlock(const float *q, int64_t ldq, const float *k,
 void attentionCombine(DType dtype, const float *partial, int64_t ldp,
                       int64_t splits, int64_t queries, int64_t numHeads,
                       int64_t headDim, float *out, int64_t ldo);
+
+/// The unnormalized half of that softmax: row[c] = e^(scale·row[c] − m) for
+/// c < visible, m the maximum of the scaled scores; returns {m, Σ}. Entries
+/// from `visible` on are left as they are. visible >= 1.
+std::pair<float, float> scaledExpRow(float *row, int64_t visible, float scale);
 
 /// The softmax of one row of scores as causalAttention applies it:
 /// row[c] = e^(scale·row[c] − m) / Σ for c < visible (m the maximum of the
