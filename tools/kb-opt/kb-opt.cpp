@@ -65,11 +65,15 @@ struct SetModuleDevice
       : name(std::move(name)), device(device) {}
   llvm::StringRef getArgument() const override { return "kb-set-device"; }
   void runOnOperation() override {
-    markAllAnalysesPreserved();
     auto module = llvm::dyn_cast<mlir::ModuleOp>(getOperation());
     if (!module ||
-        module->hasAttr(kb::gemm_tile::GemmTileDialect::kDeviceAttrName))
+        module->hasAttr(kb::gemm_tile::GemmTileDialect::kDeviceAttrName)) {
+      markAllAnalysesPreserved();
       return;
+    }
+    // A device set here changes what verifies (the cubes a buffer may name,
+    // the memory a cube has): nothing is marked preserved, so the verifier
+    // checks the module against its new device before any pass runs.
     mlir::MLIRContext *ctx = module.getContext();
     ctx->getOrLoadDialect<kb::gemm_tile::GemmTileDialect>();
     // A built-in description keeps its name in the IR; a file's is spelled
