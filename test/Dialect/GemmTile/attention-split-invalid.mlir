@@ -211,3 +211,16 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 1, pes_per_cube 
     return
   }
 }
+
+// -----
+
+!q = memref<1x16xf16, #gemm_tile.cube<0>>
+!kv = memref<256x8xf16, #gemm_tile.cube<0>>
+!p = memref<8x10xf32, #gemm_tile.cube<0>>
+
+func.func @partial_key_begin_near_int64_max(%q: !q, %k: !kv, %p: !p) {
+  // key_begin + keys would wrap around int64; the end saturates instead.
+  // expected-error@+1 {{'gemm_tile.attention_partial' op reads keys 9223372036854775800 to 9223372036854775806, but its query rows at positions 0 to 0 see keys 0 to 0}}
+  %t = gemm_tile.attention_partial pe 0 %q [0, 0], %k [0, 0], %k [0, 0] to %p [0, 0] sizes [1, 64, 8] heads 2 position 0 key_begin 9223372036854775800 key_chunk 16 : !q, !kv, !kv, !p
+  return
+}

@@ -144,12 +144,15 @@ LogicalResult AttentionPartialOp::verify() {
   if (position < 0)
     return emitOpError() << "has its first query row at position " << position
                          << "; positions are >= 0";
-  if (keyBegin < 0 || keyBegin + keys > position + rows)
-    return emitOpError() << "reads keys " << keyBegin << " to "
-                         << keyBegin + keys - 1
+  // Ends saturate: an absurd key_begin or position is refused (or, for the
+  // position, seen as "every key visible"), never wrapped around.
+  int64_t keyEnd = kb::saturatingAdd(keyBegin, keys);
+  int64_t seenEnd = kb::saturatingAdd(position, rows);
+  if (keyBegin < 0 || keyEnd > seenEnd)
+    return emitOpError() << "reads keys " << keyBegin << " to " << keyEnd - 1
                          << ", but its query rows at positions " << position
-                         << " to " << position + rows - 1 << " see keys 0 to "
-                         << position + rows - 1;
+                         << " to " << seenEnd - 1 << " see keys 0 to "
+                         << seenEnd - 1;
   return verifyAttentionChunk(*this, elementType);
 }
 
