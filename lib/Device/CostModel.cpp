@@ -152,10 +152,25 @@ kb::meshRoute(const DeviceDescription &device, int64_t from, int64_t to) {
     links.push_back(at * device.cubes + next);
     at = next;
   };
-  while (at % cols != to % cols)
-    hop(at % cols < to % cols ? at + 1 : at - 1);
-  while (at / cols != to / cols)
-    hop(at / cols < to / cols ? at + cols : at - cols);
+  auto alongRow = [&] {
+    while (at % cols != to % cols)
+      hop(at % cols < to % cols ? at + 1 : at - 1);
+  };
+  auto alongColumn = [&] {
+    while (at / cols != to / cols)
+      hop(at / cols < to / cols ? at + cols : at - cols);
+  };
+  // Along the row first, unless the source sits in a partial last row that
+  // has no cube in the destination's column: then up first, through full
+  // rows. Either way every cube passed exists, and the route is as long as
+  // the Manhattan distance.
+  if ((from / cols) * cols + to % cols < device.cubes) {
+    alongRow();
+    alongColumn();
+  } else {
+    alongColumn();
+    alongRow();
+  }
   return links;
 }
 

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 
 #include <limits>
+#include <vector>
 
 using namespace kb;
 
@@ -119,6 +120,37 @@ TEST(CostModelTest, DMALatencyGrowsWithMeshHops) {
   EXPECT_DOUBLE_EQ(dmaSeconds(device, 0, 0, 5), 573e-9);
   device.cubes = 1;
   EXPECT_EQ(farthestCubeHops(device), 0);
+}
+
+TEST(CostModelTest, MeshRoutesPassOnlyCubesThatExist) {
+  DeviceDescription device{DeviceDescription::Small{}};
+  device.cubes = 16;
+  device.meshCols = 4;
+  auto cubesPassed = [&](int64_t from, int64_t to) {
+    std::vector<int64_t> cubes{from};
+    for (int64_t link : meshRoute(device, from, to)) {
+      EXPECT_EQ(link / device.cubes, cubes.back()) << from << " -> " << to;
+      cubes.push_back(link % device.cubes);
+    }
+    return cubes;
+  };
+  // Along the row, then along the column.
+  EXPECT_EQ(cubesPassed(0, 6), (std::vector<int64_t>{0, 1, 2, 6}));
+  EXPECT_TRUE(meshRoute(device, 7, 7).empty());
+  // 6 cubes in rows of 4: row 1 holds cubes 4 and 5 only. From 5 to 3 the
+  // row-first route would pass cubes 6 and 7; it goes up first instead.
+  device.cubes = 6;
+  EXPECT_EQ(cubesPassed(5, 3), (std::vector<int64_t>{5, 1, 2, 3}));
+  EXPECT_EQ(cubesPassed(3, 4), (std::vector<int64_t>{3, 2, 1, 0, 4}));
+  for (int64_t from = 0; from < device.cubes; ++from)
+    for (int64_t to = 0; to < device.cubes; ++to) {
+      std::vector<int64_t> cubes = cubesPassed(from, to);
+      EXPECT_EQ(static_cast<int64_t>(cubes.size()) - 1,
+                cubeHops(device, from, to));
+      for (int64_t cube : cubes)
+        EXPECT_LT(cube, device.cubes) << from << " -> " << to;
+      EXPECT_EQ(cubes.back(), to);
+    }
 }
 
 TEST(CostModelTest, SwitchCollectivesGatherThenMulticastInWholeFlits) {
