@@ -117,14 +117,17 @@ double kb::meanCubeHops(const DeviceDescription &device) {
   if (device.meshCols <= 0)
     return 1;
   // Sum over ordered pairs of cubes, by rows and columns separately, in
-  // O(cubes): placement asks for every copy it prices.
+  // O(rows + columns): placement and kb-run ask for every copy they price
+  // from an unknown cube. Full rows hold `cols` cubes, a partial last one
+  // the rest; column j holds a cube of every full row, and of the last row
+  // when j < the rest.
   int64_t n = device.cubes, cols = std::min(device.meshCols, n);
-  std::vector<int64_t> perRow, perCol(cols, 0);
-  for (int64_t c = 0; c < n; ++c) {
-    if (c / cols >= static_cast<int64_t>(perRow.size()))
-      perRow.push_back(0);
-    ++perRow[c / cols];
-    ++perCol[c % cols];
+  int64_t fullRows = n / cols, rest = n % cols;
+  std::vector<int64_t> perRow(fullRows, cols), perCol(cols, fullRows);
+  if (rest > 0) {
+    perRow.push_back(rest);
+    for (int64_t j = 0; j < rest; ++j)
+      ++perCol[j];
   }
   // Σ over ordered pairs of |i - j| weighted by the counts, in one pass:
   // each j against every i < j, from the running sums of c_i and i · c_i.

@@ -69,8 +69,12 @@ class Copies {
 public:
   explicit Copies(const DeviceDescription &device) : device(device) {}
 
-  /// A copy of `bytes` from cube `from` to cube `to`.
+  /// A copy of `bytes` from cube `from` to cube `to`. Beyond
+  /// kMaxCubesWithSources cubes it is priced from anywhere: an op's copies
+  /// can number cubes², and each route up to a mesh's width plus height links.
   void add(int64_t from, int64_t to, double bytes) {
+    if (device.cubes > kMaxCubesWithSources)
+      return addFromAnywhere(to, bytes);
     double start = engineFree.lookup(to);
     SmallVector<int64_t, 8> route = meshRoute(device, from, to);
     for (int64_t link : route)
@@ -172,15 +176,25 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
-  // Each replica receives every share but its own.
-  if (out.isCubeReplicated())
+  // Each replica receives every share but its own: one copy per share on a
+  // mesh small enough to route, else all of them at once from anywhere
+  // (linear in the cubes).
+  if (out.isCubeReplicated()) {
+    double allShares = 0;
+    for (auto &[from, box] : boxes)
+      allShares += boxBytes(box, eb);
     for (auto &[from, box] : boxes) {
+      if (device.cubes > kMaxCubesWithSources) {
+        broadcast.addFromAnywhere(from, allShares - boxBytes(box, eb));
+        continue;
+      }
       if (box.numElements() == 0)
         continue;
       for (auto &[to, other] : boxes)
         if (to != from)
           broadcast.add(from, to, boxBytes(box, eb));
     }
+  }
   return staging.seconds() + compute + broadcast.seconds();
 }
 
