@@ -303,16 +303,12 @@ KBPlacePass::placeFunction(func::FuncOp func,
       seconds += estimateCached(op);
     return seconds;
   };
-  auto classSeconds = [&](Value leader) {
-    return opsSeconds(classOps(leader));
-  };
   // The fastest of the candidates for a class and `start`, its estimate
-  // `startSeconds` (only a clear gain displaces it: estimates within 1% are
-  // ties). Leaves the class at `start`.
-  auto bestPolicy = [&](Value leader, DPPolicyAttr start,
-                        double startSeconds) {
+  // `startSeconds` over the class's ops `ops` (only a clear gain displaces
+  // it: estimates within 1% are ties). Leaves the class at `start`.
+  auto bestPolicy = [&](Value leader, ArrayRef<Operation *> ops,
+                        DPPolicyAttr start, double startSeconds) {
     std::pair<DPPolicyAttr, double> best{start, startSeconds};
-    SmallVector<Operation *> ops = classOps(leader);
     for (DPPolicyAttr candidate : candidatePolicies(
              ctx, cast<RankedTensorType>(leader.getType()).getShape(),
              device)) {
@@ -360,7 +356,7 @@ KBPlacePass::placeFunction(func::FuncOp func,
         decisions.try_emplace(decisionKey(leader, rule, ops), Decision{});
     if (inserted) {
       double ruleSeconds = opsSeconds(ops);
-      auto [best, bestSeconds] = bestPolicy(leader, rule, ruleSeconds);
+      auto [best, bestSeconds] = bestPolicy(leader, ops, rule, ruleSeconds);
       it->second = {best, bestSeconds, ruleSeconds};
     }
     auto [best, bestSeconds, ruleSeconds] = it->second;
@@ -376,8 +372,10 @@ KBPlacePass::placeFunction(func::FuncOp func,
   if (advise) {
     for (Value leader : given) {
       DPPolicyAttr theirs = chosen[leader];
-      double theirSeconds = classSeconds(leader);
-      auto [best, bestSeconds] = bestPolicy(leader, theirs, theirSeconds);
+      SmallVector<Operation *> ops = classOps(leader);
+      double theirSeconds = opsSeconds(ops);
+      auto [best, bestSeconds] =
+          bestPolicy(leader, ops, theirs, theirSeconds);
       if (best != theirs)
         emitRemark(leader.getLoc())
             << "kb-place advice: the given " << theirs << " is estimated at "
