@@ -223,9 +223,14 @@ double kb::allReduceSeconds(const DeviceDescription &device, double bytes,
          2.0 * (worldSize - 1) / worldSize * bytes / (device.linkGBps * 1e9);
 }
 
-double kb::ringHalfSeconds(const DeviceDescription &device, double bytes,
-                           int64_t worldSize) {
-  return allReduceSeconds(device, bytes, worldSize) / 2;
+double kb::alongDimCollectiveSeconds(const DeviceDescription &device,
+                                     double bytes, int64_t worldSize,
+                                     bool reduce) {
+  if (worldSize <= 1)
+    return 0;
+  return (worldSize - 1) * collectiveStepSeconds(device, bytes / worldSize,
+                                                 worldSize, reduce,
+                                                 /*alongDim=*/true);
 }
 
 double kb::switchTransferSeconds(const DeviceDescription &device,

@@ -75,7 +75,10 @@ TEST(CostModelTest, LatenciesAndEfficienciesAddToTheIdealTimes) {
   EXPECT_DOUBLE_EQ(ringStepSeconds(device, 1e6), 1e-6 + 1e6 / 100e9);
   EXPECT_DOUBLE_EQ(allReduceSeconds(device, 1e6, 4),
                    6 * 1e-6 + 1.5 * 1e6 / 100e9);
-  EXPECT_DOUBLE_EQ(ringHalfSeconds(device, 1e6, 4), 3 * 1e-6 + 0.75 * 1e6 / 100e9);
+  EXPECT_DOUBLE_EQ(alongDimCollectiveSeconds(device, 1e6, 4, false),
+                   3 * 1e-6 + 0.75 * 1e6 / 100e9);
+  EXPECT_DOUBLE_EQ(alongDimCollectiveSeconds(device, 1e6, 4, true),
+                   3 * 1e-6 + 0.75 * 1e6 / 100e9);
   // A PE op: its launch, then the longer of arithmetic at half the rate and
   // traffic at 80% of the PE's bandwidth share.
   PEWork square = matmulWork(128, 128, 128, 2, 2, false, false);
@@ -182,6 +185,10 @@ TEST(CostModelTest, SwitchCollectivesGatherThenMulticastInWholeFlits) {
                    gather + multicast);
   EXPECT_DOUBLE_EQ(7 * collectiveStepSeconds(device, 1024, 8, true, true),
                    gather);
+  // Placement prices those collectives with the same steps.
+  EXPECT_DOUBLE_EQ(alongDimCollectiveSeconds(device, 8192, 8, false),
+                   gather + multicast);
+  EXPECT_DOUBLE_EQ(alongDimCollectiveSeconds(device, 8192, 8, true), gather);
   // Without a switch a step is the ring's.
   DeviceDescription ring{DeviceDescription::Small{}};
   EXPECT_DOUBLE_EQ(collectiveStepSeconds(ring, 1e6, 8, true, false),

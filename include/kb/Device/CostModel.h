@@ -125,11 +125,14 @@ double ringStepSeconds(const DeviceDescription &device, double chunkBytes);
 double allReduceSeconds(const DeviceDescription &device, double bytes,
                         int64_t worldSize);
 
-/// Seconds one ring half (a reduce-scatter or an all-gather along a
-/// dimension) of a `bytes` tensor over `worldSize` SIPs takes: W - 1 steps,
-/// each rank sending (W - 1) / W of it over its link.
-double ringHalfSeconds(const DeviceDescription &device, double bytes,
-                       int64_t worldSize);
+/// Seconds a collective along a dimension — an all-gather, or a
+/// reduce-scatter when `reduce` — of a `bytes` tensor over `worldSize` SIPs
+/// takes: its W - 1 steps of a 1/W chunk, each charged as kb-run charges it
+/// (collectiveStepSeconds). On a ring, each rank sends (W - 1) / W of the
+/// tensor over its link; on a switch, the all-gather gathers and multicasts,
+/// the reduce-scatter gathers.
+double alongDimCollectiveSeconds(const DeviceDescription &device, double bytes,
+                                 int64_t worldSize, bool reduce);
 
 // Collectives through a switch (device.switched(), docs/design/0014): every
 // collective is a gather of the W ranks' shares at one port followed by a

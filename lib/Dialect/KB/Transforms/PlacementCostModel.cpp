@@ -480,7 +480,9 @@ double alongDimSeconds(Operation *op, Value whole,
   if (worldSize == 1)
     return 0;
   double bytes = tensorBytes(whole);
-  double ring = kb::ringHalfSeconds(device, bytes, worldSize);
+  bool reduce = isa<ReduceScatterOp>(op);
+  double ring =
+      kb::alongDimCollectiveSeconds(device, bytes, worldSize, reduce);
   double slice = dmaSeconds(device, bytes / worldSize, /*withinCube=*/false);
   DPPolicyAttr policy = policyOf(op->getResult(0));
   double copies = isa<AllGatherOp>(op) && policy && policy.isCubeReplicated()
