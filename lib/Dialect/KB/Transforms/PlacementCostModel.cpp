@@ -151,6 +151,31 @@ std::pair<Box, Box> operandBoxes(MatmulOp op, const Box &box) {
           Box{{0, box.offsets[1]}, {k, box.sizes[1]}}};
 }
 
+/// The copies after a cube-replicated result is computed in shares (the
+/// lowering's copySharesToReplicas): each replica receives every share but its
+/// own. One copy per share on a mesh small enough to route, else all of them
+/// at once from anywhere (linear in the cubes).
+double sharesToReplicasSeconds(
+    const SmallVector<std::pair<int64_t, Box>> &boxes, int64_t eb,
+    const DeviceDescription &device) {
+  Copies broadcast(device);
+  double allShares = 0;
+  for (auto &[from, box] : boxes)
+    allShares += boxBytes(box, eb);
+  for (auto &[from, box] : boxes) {
+    if (device.cubes > kMaxCubesWithSources) {
+      broadcast.addFromAnywhere(from, allShares - boxBytes(box, eb));
+      continue;
+    }
+    if (box.numElements() == 0)
+      continue;
+    for (auto &[to, other] : boxes)
+      if (to != from)
+        broadcast.add(from, to, boxBytes(box, eb));
+  }
+  return broadcast.seconds();
+}
+
 double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                      const DeviceDescription &device) {
   DPPolicyAttr out = policyOf(op.getResult()), lhs = policyOf(op.getLhs()),
@@ -158,7 +183,7 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
   double compute = 0;
-  Copies staging(device), broadcast(device);
+  Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
   for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
@@ -176,26 +201,9 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
-  // Each replica receives every share but its own: one copy per share on a
-  // mesh small enough to route, else all of them at once from anywhere
-  // (linear in the cubes).
-  if (out.isCubeReplicated()) {
-    double allShares = 0;
-    for (auto &[from, box] : boxes)
-      allShares += boxBytes(box, eb);
-    for (auto &[from, box] : boxes) {
-      if (device.cubes > kMaxCubesWithSources) {
-        broadcast.addFromAnywhere(from, allShares - boxBytes(box, eb));
-        continue;
-      }
-      if (box.numElements() == 0)
-        continue;
-      for (auto &[to, other] : boxes)
-        if (to != from)
-          broadcast.add(from, to, boxBytes(box, eb));
-    }
-  }
-  return staging.seconds() + compute + broadcast.seconds();
+  double broadcast =
+      out.isCubeReplicated() ? sharesToReplicasSeconds(boxes, eb, device) : 0;
+  return staging.seconds() + compute + broadcast;
 }
 
 /// The tied head as the lowering runs it: each cube brings its input rows and
@@ -210,7 +218,8 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   bool f32 = op.getType().getElementType().isF32();
   double compute = 0;
   Copies staging(device);
-  for (auto &[cube, box] : computeBoxes(op.getResult(), out, device)) {
+  auto boxes = computeBoxes(op.getResult(), out, device);
+  for (auto &[cube, box] : boxes) {
     if (box.numElements() == 0)
       continue;
     Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
@@ -227,7 +236,11 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
-  return staging.seconds() + compute;
+  // As the lowering, a cube-replicated result is computed in shares and
+  // copied to the replicas.
+  double broadcast =
+      out.isCubeReplicated() ? sharesToReplicasSeconds(boxes, eb, device) : 0;
+  return staging.seconds() + compute + broadcast;
 }
 
 double elementwiseSeconds(Operation *op,
