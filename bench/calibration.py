@@ -5,14 +5,25 @@ through kb's device model: per row, kb's PIM-side and link times against CENT's.
 CENT's rows (bench/data/cent_llama2_decode.csv, from the artifact's
 cent_simulation/simulation_results.csv) give, per transformer block in decode at KV length
 L, the PIM time and the CXL communication time of Llama-2-7B/13B/70B on 8/20/32 devices,
-all tensor-parallel (PP = 1). For each row this script writes the block as a kb program in
-CENT's dataflow (gen_llama2.py --dataflow cent), runs `kb-run --cost-only` on the CENT
-device description below, and prints
+all tensor-parallel (PP = 1). For each row this script writes the block as kb programs in
+CENT's dataflow and runs `kb-run --cost-only` on the CENT device description below:
+
+- the block around the attention, TP over the devices (gen_llama2.py --dataflow cent):
+  the projections, the gathers of q, k and v, wo and the FFN, with CENT's transfers;
+- the attention with its KV-cache append on one device (gen_llama2.attention_program):
+  CENT attends on one device of the TP group (its "intra-device attention": the cache of
+  every KV head lives in that device's channels, a KV head and the query heads that read
+  it in one channel; the other devices hold only their FC weights). kb's TP would split
+  the heads over the ranks, which is not CENT's mapping, so the attention is its own
+  single-device program, on the block's critical path between the gathers and wo.
+
+It prints
 
   model, TP, L, kb PIM-side, CENT PIM, kb link, CENT CXL, kb block, CENT PIM+CXL, error %
 
-kb's PIM-side time is the device time less the link time not hidden behind compute; kb's
-link time is the report's `collective_s`; the block is their sum plus FIXED_BLOCK_US. The
+kb's PIM-side time is the TP program's device time less the link time not hidden behind
+compute, plus the attention program's device time; kb's link time is the TP program's
+`collective_s`; the block is their sum plus FIXED_BLOCK_US. The
 last line is `calibration: N rows, max error E%, mean M%` (E and M over the block errors).
 
   calibration.py [--models 7b,13b,70b] [--kv 128,2048,4096 | --all-kv] [--fit [--max-factor F]]
@@ -77,11 +88,13 @@ CENT_DEVICE = {
 #     applied to pe_gflops, pe_gflops_f32 and cube_pe_gbps.
 #  2. FIXED_BLOCK_US: a fixed cost per block (µs), added to kb's block time.
 RATE_FACTOR = 0.4
-FIXED_BLOCK_US = 0.75
+FIXED_BLOCK_US = 1.0
 
 # 13B's FFN (13824) is not divisible by 20 ranks, which kb's linear layers require: the
-# block is written with 13840 (692 columns per rank, CENT's ceil(13824 / 20) = 692).
-FFN_OVERRIDE = {"13b": 13840}
+# block is written with 14080, 704 columns per rank (CENT's share is ceil(13824 / 20) =
+# 692): 704 = 32 x 22 columns spread over all 32 channels of a rank, as CENT spreads its
+# columns over every bank, where 692 = 4 x 173 would leave kb's placement 4 channels.
+FFN_OVERRIDE = {"13b": 14080}
 
 
 def cent_cxl_us(hidden, ffn, devices):
@@ -130,21 +143,31 @@ def run_kb(row, out, rate_factor=RATE_FACTOR):
     program = os.path.join(out, name + ".mlir")
     device = os.path.join(out, name + ".device.json")
     report = os.path.join(out, name + ".report.json")
+    attention = os.path.join(out, name + ".attention.mlir")
+    attention_report = os.path.join(out, name + ".attention.report.json")
     with open(program, "w") as fh:
         fh.write(gen_llama2.block_program(cache=row["seq_len"], tp=row["tp"],
                                           dataflow="cent", **shape))
+    with open(attention, "w") as fh:
+        fh.write(gen_llama2.attention_program(cache=row["seq_len"], **shape))
     with open(device, "w") as fh:
         json.dump(device_for(row["devices"], rate_factor), fh)
-    done = subprocess.run([kbtools.tool("kb-run"), program, "--cost-only", "--quiet",
-                           "--device", device, "--report", report],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"kb-run failed on {name}:\n{done.stderr}")
-    r = json.load(open(report))
+
+    def run(path, to):
+        done = subprocess.run([kbtools.tool("kb-run"), path, "--cost-only", "--quiet",
+                               "--device", device, "--report", to],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"kb-run failed on {path}:\n{done.stderr}")
+        return json.load(open(to))
+
+    r = run(program, report)
     sip = max(r["sips"], key=lambda s: s["end_s"])
     link = sip["collective_s"]
     exposed = link - sip["collective_hidden_s"]
-    return (r["device_time_s"] - exposed) * 1e6, link * 1e6
+    # The attention runs between the q, k, v gathers and wo, on one device.
+    attend = run(attention, attention_report)["device_time_s"]
+    return (r["device_time_s"] - exposed + attend) * 1e6, link * 1e6
 
 
 def table(rows, out):

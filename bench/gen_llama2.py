@@ -21,23 +21,29 @@ LLAMA2 = {
 def block_program(hidden, heads, kv_heads, ffn, cache, tp, device=None, dataflow="megatron"):
     """The global-view program of one decode step of one block; its results are the
     block's output y [1, H] and the new token's k and v rows [1, nKV·hd] (in the "cent"
-    dataflow also its rotated q row, and all three gathered whole).
+    dataflow its rotated q, k and v rows gathered whole).
 
     dataflow "megatron": Megatron's TP block, two all-reduces (after wo and w_down).
-    dataflow "cent": the transfers CENT's block makes (its closed form counts 6 gathers and
-    6 broadcasts): the rotated q, k and v are gathered whole (CENT gathers them to apply
-    RoPE centrally), wo stays row-parallel (one all-reduce), and the FFN is column-parallel
-    twice: the SiLU product is gathered (F wide) for w_down, whose output is gathered."""
+    dataflow "cent": the block around CENT's attention, with the transfers CENT's block
+    makes (its closed form counts 6 gathers and 6 broadcasts): the rotated q, k and v are
+    gathered whole (CENT attends on one device: attention_program), wo stays row-parallel
+    (one all-reduce) on the attention's output, a function argument here, and the FFN is
+    column-parallel twice: the SiLU product is gathered (F wide) for w_down, whose output
+    is gathered. With grouped KV heads, k and v are projected repeated to the query heads
+    (wk and wv H wide): CENT's closed form moves them at the hidden width."""
     assert dataflow in ("megatron", "cent"), dataflow
     t = lambda *shape: "tensor<" + "x".join(map(str, shape)) + "xf16>"
     h, f = hidden, ffn
-    kv = hidden // heads * kv_heads
+    cent = dataflow == "cent"
+    kv = hidden if cent else hidden // heads * kv_heads
     keys = cache + 1
     hd = hidden // heads
     args = [f"%x: {t(1, h)}", f"%attn_norm_w: {t(h)}", f"%wq: {t(h, h)}",
             f"%wk: {t(h, kv)}", f"%wv: {t(h, kv)}", f"%wo: {t(h, h)}",
             f"%mlp_norm_w: {t(h)}", f"%w_gate: {t(h, f)}", f"%w_up: {t(h, f)}",
-            f"%w_down: {t(f, h)}", f"%k_cache: {t(cache, kv)}", f"%v_cache: {t(cache, kv)}"]
+            f"%w_down: {t(f, h)}"]
+    args += ([f"%attn: {t(1, h)}"] if cent else
+             [f"%k_cache: {t(cache, kv)}", f"%v_cache: {t(cache, kv)}"])
     col = lambda out, x, w, k, o: (f"    %{out} = kb.column_parallel_linear {x}, %{w} : "
                                    f"({t(1, k)}, {t(k, o)}) -> {t(1, o)}")
     row = lambda out, x, w, k, o: (f"    %{out} = kb.row_parallel_linear {x}, %{w} : "
@@ -51,10 +57,11 @@ def block_program(hidden, heads, kv_heads, ffn, cache, tp, device=None, dataflow
            f"    %k_all = kb.all_gather %k_new along 1 : {t(1, kv)} -> {t(1, kv)}",
            f"    %v_all = kb.all_gather %v_new along 1 : {t(1, kv)} -> {t(1, kv)}"]
           if dataflow == "cent" else []),
-        f"    %keys = kb.kv_append %k_cache, %k_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}",
-        f"    %values = kb.kv_append %v_cache, %v_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}",
-        f"    %attn = kb.attention %q_rot, %keys, %values heads {heads} kv_heads {kv_heads} : "
-        f"({t(1, h)}, {t(keys, kv)}, {t(keys, kv)}) -> {t(1, h)}",
+        *([] if cent else [
+            f"    %keys = kb.kv_append %k_cache, %k_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}",
+            f"    %values = kb.kv_append %v_cache, %v_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}",
+            f"    %attn = kb.attention %q_rot, %keys, %values heads {heads} kv_heads {kv_heads} : "
+            f"({t(1, h)}, {t(keys, kv)}, {t(keys, kv)}) -> {t(1, h)}"]),
         row("o", "%attn", "wo", h, h),
         f"    %h = kb.add %x, %o : {t(1, h)}, {t(1, h)}",
         f"    %m = kb.rms_norm %h, %mlp_norm_w : {t(1, h)}, {t(h)}",
@@ -78,6 +85,27 @@ def block_program(hidden, heads, kv_heads, ffn, cache, tp, device=None, dataflow
             f"  func.func @llama2_block({', '.join(args)})\n"
             f"      -> ({', '.join(results)}) {{\n"
             + "\n".join(body) + "\n  }\n}\n")
+
+
+def attention_program(hidden, heads, kv_heads, cache, device=None, **_):
+    """CENT's attention of one decode step, on one device (its TP blocks attend on one
+    device, each channel holding whole KV heads and the query heads that read them): the
+    new token's rotated q [1, H] and k, v rows [1, nKV·hd] against the cache of L tokens,
+    appended first. Its result is the attention's output [1, H]."""
+    t = lambda *shape: "tensor<" + "x".join(map(str, shape)) + "xf16>"
+    h, kv, keys = hidden, hidden // heads * kv_heads, cache + 1
+    attrs = ["kb.world_size = 1 : i64"]
+    if device:
+        attrs.append(f"gemm_tile.device = #gemm_tile.device<{device}>")
+    return (f"module attributes {{{', '.join(attrs)}}} {{\n"
+            f"  func.func @llama2_attention(%q: {t(1, h)}, %k_new: {t(1, kv)}, "
+            f"%v_new: {t(1, kv)}, %k_cache: {t(cache, kv)}, %v_cache: {t(cache, kv)})\n"
+            f"      -> {t(1, h)} {{\n"
+            f"    %keys = kb.kv_append %k_cache, %k_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}\n"
+            f"    %values = kb.kv_append %v_cache, %v_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}\n"
+            f"    %attn = kb.attention %q, %keys, %values heads {heads} kv_heads {kv_heads} : "
+            f"({t(1, h)}, {t(keys, kv)}, {t(keys, kv)}) -> {t(1, h)}\n"
+            f"    return %attn : {t(1, h)}\n  }}\n}}\n")
 
 
 def main():

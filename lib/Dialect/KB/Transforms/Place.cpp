@@ -66,6 +66,52 @@ DPPolicyAttr defaultPolicy(MLIRContext *ctx, ArrayRef<int64_t> shape,
                            pes > 1 ? pes : device.pesPerCube);
 }
 
+/// The number of cubes over which `v` keeps whole heads a cube when it is a
+/// decode attention's q, k, v or result, or the cache or new rows a
+/// kv_append joins into its k or v (an attention reading a KV cache): the
+/// largest count of at most the device's cubes that divides the KV heads,
+/// so that a cube holds whole KV heads and the query heads that read them.
+/// Each cube's attention blocks then read the keys and values where the
+/// cache lives, and the append writes each cube's heads in that cube,
+/// instead of staging every KV head's columns from the cubes a plain column
+/// split spreads them over (docs/design/0016-kv-cache-with-its-heads.md).
+/// std::nullopt for any other value.
+std::optional<int64_t>
+attentionCubes(Value v, const gemm_tile::DeviceDescription &device) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || type.getRank() != 2)
+    return std::nullopt;
+  auto readsCache = [](AttentionOp op) {
+    return op.getK().getDefiningOp<KVAppendOp>() ||
+           op.getV().getDefiningOp<KVAppendOp>();
+  };
+  auto cubesOf = [&](AttentionOp op) -> std::optional<int64_t> {
+    if (!readsCache(op))
+      return std::nullopt;
+    return largestDivisor(op.getNumKvHeads(), device.cubes);
+  };
+  if (auto op = v.getDefiningOp<AttentionOp>())
+    return cubesOf(op);
+  auto viaAppend = [&](KVAppendOp append) -> std::optional<int64_t> {
+    for (OpOperand &use : append.getResult().getUses())
+      if (auto op = dyn_cast<AttentionOp>(use.getOwner());
+          op && use.get() != op.getQ())
+        return cubesOf(op);
+    return std::nullopt;
+  };
+  for (OpOperand &use : v.getUses()) {
+    if (auto op = dyn_cast<AttentionOp>(use.getOwner()))
+      if (std::optional<int64_t> cubes = cubesOf(op))
+        return cubes;
+    if (auto append = dyn_cast<KVAppendOp>(use.getOwner()))
+      if (std::optional<int64_t> cubes = viaAppend(append))
+        return cubes;
+  }
+  if (auto append = v.getDefiningOp<KVAppendOp>())
+    return viaAppend(append);
+  return std::nullopt;
+}
+
 struct KBPlacePass : public kb::impl::KBPlacePassBase<KBPlacePass> {
   using KBPlacePassBase::KBPlacePassBase;
   void runOnOperation() override;
@@ -86,7 +132,7 @@ checkAgainstDevice(Location loc, Type type, DPPolicyAttr policy,
 
 /// Bytes of the piece of a tensor of `type` (static, of floats) that each
 /// cube of `policy` holds, or std::nullopt when that does not fit in int64.
-static std::optional<int64_t>
+std::optional<int64_t>
 cubePieceBytes(RankedTensorType type, DPPolicyAttr policy,
                const gemm_tile::DeviceDescription &device) {
   SmallVector<int64_t> piece(type.getShape());
@@ -258,7 +304,20 @@ KBPlacePass::placeFunction(func::FuncOp func,
         feedsGemmLhs |= isa<TPSliceOp>(use.getOwner());
       }
     }
-    if (!policy) {
+    std::optional<int64_t> headCubes;
+    for (Value m : membersOf(v))
+      if (!headCubes)
+        headCubes = attentionCubes(m, device);
+    if (!policy && headCubes && !feedsGemmLhs) {
+      // Whole heads a cube, the columns split over the cubes the KV heads
+      // divide into; the rows over the PEs as the rule would.
+      DPPolicyAttr rule = defaultPolicy(
+          ctx, cast<RankedTensorType>(v.getType()).getShape(), false, device);
+      policy = DPPolicyAttr::get(
+          ctx, *headCubes > 1 ? 1 : DPPolicyAttr::kReplicate,
+          rule.getPeDim(), *headCubes, rule.getNumPes(device));
+      undecided.push_back(v);
+    } else if (!policy) {
       policy =
           defaultPolicy(ctx, cast<RankedTensorType>(v.getType()).getShape(),
                         feedsGemmLhs, device);
