@@ -116,8 +116,14 @@ double kb::meanCubeHops(const DeviceDescription &device) {
     return 0;
   if (device.meshCols <= 0)
     return 1;
+  // Placement asks for every copy it prices, so the last answer is kept: it
+  // depends on the mesh's shape alone.
+  thread_local int64_t cachedCubes = -1, cachedCols = -1;
+  thread_local double cached = 0;
+  if (cachedCubes == device.cubes && cachedCols == device.meshCols)
+    return cached;
   // Sum over ordered pairs of cubes, by rows and columns separately, in
-  // O(cubes): placement asks for every copy it prices.
+  // O(cubes).
   int64_t n = device.cubes, cols = std::min(device.meshCols, n);
   std::vector<int64_t> perRow, perCol(cols, 0);
   for (int64_t c = 0; c < n; ++c) {
@@ -138,7 +144,10 @@ double kb::meanCubeHops(const DeviceDescription &device) {
     return 2 * sum;
   };
   double pairs = static_cast<double>(n) * (n - 1);
-  return (sumOfDistances(perRow) + sumOfDistances(perCol)) / pairs;
+  cachedCubes = device.cubes;
+  cachedCols = device.meshCols;
+  cached = (sumOfDistances(perRow) + sumOfDistances(perCol)) / pairs;
+  return cached;
 }
 
 llvm::SmallVector<int64_t, 8>

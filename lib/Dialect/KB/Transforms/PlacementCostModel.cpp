@@ -91,6 +91,19 @@ public:
     last = std::max(last, end);
   }
 
+  /// `count` copies of `bytes` in all into cube `to`, each from a cube not
+  /// known here: `count` times the mean hops' latency, on the destination's
+  /// engine only.
+  void addManyFromAnywhere(int64_t to, int64_t count, double bytes) {
+    if (count == 0)
+      return;
+    double end = engineFree.lookup(to) +
+                 (count - 1) * dmaSeconds(device, 0, /*withinCube=*/false) +
+                 dmaSeconds(device, bytes, /*withinCube=*/false);
+    engineFree[to] = end;
+    last = std::max(last, end);
+  }
+
   double seconds() const { return last; }
 
 private:
@@ -172,8 +185,23 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
-  // Each replica receives every share but its own.
-  if (out.isCubeReplicated())
+  // Each replica receives every share but its own. On a device too large to
+  // price sources, one charge per replica (cubes^2 routes would cost more
+  // than the whole program's placement).
+  if (out.isCubeReplicated() && device.cubes > kMaxCubesWithSources) {
+    int64_t shares = 0;
+    double bytes = 0;
+    for (auto &[from, box] : boxes)
+      if (box.numElements() != 0) {
+        ++shares;
+        bytes += boxBytes(box, eb);
+      }
+    for (auto &[to, own] : boxes) {
+      bool owns = own.numElements() != 0;
+      broadcast.addManyFromAnywhere(
+          to, shares - owns, bytes - (owns ? boxBytes(own, eb) : 0));
+    }
+  } else if (out.isCubeReplicated())
     for (auto &[from, box] : boxes) {
       if (box.numElements() == 0)
         continue;
