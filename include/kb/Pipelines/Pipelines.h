@@ -29,7 +29,7 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       *this, "overlap-chunks",
       llvm::cl::desc("The most row chunks kb-overlap-collectives cuts a gemm "
                      "into"),
-      llvm::cl::init(8)};
+      llvm::cl::init(4)};
   Option<bool> costModel{
       *this, "cost-model",
       llvm::cl::desc("kb-place chooses policies by the placement cost model "

@@ -94,7 +94,7 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     rings need each cube's own whole columns).
   }];
   let options = [
-    Option<"chunks", "chunks", "int64_t", /*default=*/"8",
+    Option<"chunks", "chunks", "int64_t", /*default=*/"4",
            "The most row chunks to cut a gemm into">,
     Option<"useCostModel", "cost-model", "bool", /*default=*/"true",
            "Fuse only where the cost model says it is faster, at the best count">
