@@ -9,14 +9,23 @@ bound = max(compute, memory, link), where
             the PE rate (gemm tiles, attention, norms, RoPE: the ops that count
             FLOPs) plus the engine-seconds of its PE ops that count none (gelu,
             SiLU, bias adds and other elementwise ops, priced by the cost model by
-            their bytes over the PE's share of its cube's bandwidth), divided by
-            cubes x PEs. A PE op runs on one PE, so no schedule can finish that
-            work sooner: a lower bound on the busiest PE's busy time, and one that
-            does not move with the lowering's tiling. The gemm FLOPs alone (the
-            "flops" column, the bound before) left out the elementwise work the
-            PEs also do;
-  memory  = bytes each SIP must read and write once / (cubes x cube-to-PE bandwidth),
-  link    = the ring lower bound of every collective, bytes per rank / link bandwidth:
+            their bytes over the PE's share of its cube's bandwidth, without the
+            kernel launch each of their kernels paid), divided by cubes x PEs,
+            plus one kernel launch. A PE op runs on one PE, so no schedule can
+            finish that work sooner, and the busiest PE launches at least one
+            kernel before it does any: a lower bound on the busiest PE's busy
+            time, and one that does not move with the lowering's tiling (launches
+            beyond the first are the tiling's choice, so they are not counted);
+  memory  = bytes each SIP must read and write once / (cubes x cube-to-PE bandwidth);
+            a PE reads its own cube's memory, so no DMA latency is unavoidable;
+  link    = for every collective, its ring steps times the device's step latency
+            plus its ring lower bound of bytes per rank over the link bandwidth:
+            the ring algorithm the device runs needs 2(W - 1) dependent steps for
+            an all-reduce and W - 1 for an all-gather or a reduce-scatter, each
+            paying the step latency, and no rank can send fewer than those bytes;
+            the link carries one step at a time, so the collectives add up.
+            Splitting a collective into chunks (the overlap pass) only adds steps,
+            so this is a lower bound on the link's busy time for any schedule;
 the three engines can work at once, so the bound is the busiest one, not their sum.
 ratio = bound / simulated (1.0 is the bound reached);
 overlap = the share of ring time during which a PE computes (collective_hidden_s over
@@ -24,7 +33,10 @@ collective_s, summed over the SIPs). Each example also runs with
 --overlap-collectives=false, for the time the overlap saves.
 
 The rates in the bound are the ones the device reaches: its peak times its compute and
-memory efficiency (per mille); its latencies are left out (a bound, not a prediction).
+memory efficiency (per mille). Of its fixed latencies the bound counts those no schedule
+avoids (above): one kernel launch and the ring's step latencies; DMA latencies are left
+out, since a placement whose operands sit in the cubes that use them needs no DMA. On an
+ideal device (`small`) those terms are 0 and the bound is the bytes-and-FLOPs one.
 Every case runs on each device named by --devices (default: ahbm, the default device,
 then small), one row per device.
 
@@ -92,20 +104,36 @@ def local_bytes(path):
                re.findall(r"tensor<([^>]*?)(?:,\s*#kb\.dp<[^>]*>)?>", header))
 
 
+def ring_steps(op, w):
+    """Dependent steps of the device's ring algorithm for one collective."""
+    return {"all_reduce": 2 * (w - 1)}.get(op, w - 1)
+
+
 def bound(report, sip_bytes, f32):
     d = report["device"]
     pes = d["cubes"] * d["pes_per_cube"]
+    launch = d["kernel_launch_ns"] * 1e-9
     flops = max(s["flops"] for s in report["sips"])
     rate = (d["pe_gflops_f32"] if f32 else d["pe_gflops"]) * 1e9 \
         * d["compute_efficiency_permille"] / 1000
     flop_bound = flops / (pes * rate)
     # The per-op table is one SIP's (ops_sip): the PE engine-seconds of its
-    # ops without FLOPs (elementwise work, bandwidth-bound on the PEs).
-    elementwise = sum(op["pe_busy_s"] for op in report["ops"] if op["flops"] == 0)
-    compute = flop_bound + elementwise / pes
+    # ops without FLOPs (elementwise work, bandwidth-bound on the PEs), less
+    # the launch each of their kernels paid.
+    elementwise = sum(op["pe_busy_s"] - op["pe_kernels"] * launch
+                      for op in report["ops"] if op["flops"] == 0)
+    compute = flop_bound + elementwise / pes + (launch if flops or elementwise else 0)
     memory = sip_bytes / (d["cubes"] * d["cube_pe_gbps"] * 1e9
                           * d["memory_efficiency_permille"] / 1000)
-    link = sum(c["lower_bound_bytes_per_rank"] for c in report["collectives"]) / (d["link_gbps"] * 1e9)
+    link_bw = d["link_gbps"] * 1e9
+    if d.get("switch_round_trip_ns", 0):
+        # Through a switch: no ring steps; the bytes alone still bound it.
+        step = lambda c: 0.0
+    else:
+        step = lambda c: ring_steps(c["op"], report["world_size"]) \
+            * d["ring_step_latency_ns"] * 1e-9
+    link = sum(step(c) + c["lower_bound_bytes_per_rank"] / link_bw
+               for c in report["collectives"])
     return max(compute, memory, link), compute, memory, link, flop_bound
 
 

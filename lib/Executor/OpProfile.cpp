@@ -49,6 +49,7 @@ OpTable kb::exec::profileOps(const DeviceRun &run) {
     r.flops += e->flops;
     switch (e->engine) {
     case EngineKind::PE:
+      ++r.peKernels;
       r.peSeconds += e->duration;
       break;
     case EngineKind::DMA:

@@ -272,6 +272,7 @@ llvm::json::Value kb::exec::reportJSON(
           {"flops", row.flops},
           {"dma_bytes", row.dmaBytes},
           {"link_bytes", row.linkBytes},
+          {"pe_kernels", row.peKernels},
           {"pe_busy_s", row.peSeconds},
           {"dma_busy_s", row.dmaSeconds},
           {"ring_busy_s", row.ringSeconds},

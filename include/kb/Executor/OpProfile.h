@@ -22,6 +22,9 @@ namespace kb::exec {
 struct OpProfile {
   int64_t site;          // into DeviceRun::sites
   int64_t deviceOps = 0; // device ops of the site on the SIP
+  /// Its device ops on PEs: each paid one kernel launch, which the bound
+  /// (bench/device_model.py) takes out of the elementwise PE work.
+  int64_t peKernels = 0;
   double flops = 0;
   int64_t dmaBytes = 0, linkBytes = 0;
   /// Engine-seconds: the sum of its device ops' durations on PEs, DMA

@@ -406,6 +406,12 @@ KBPlacePass::placeFunction(func::FuncOp func,
       appendOpPlacementKey(key, op, policyOrMember);
     return key;
   };
+  struct RuleChoice {
+    Value leader;
+    DPPolicyAttr rule;
+    Decision decision;
+  };
+  SmallVector<RuleChoice> rules;
   for (Value leader : undecided) {
     if (!useCostModel)
       break;
@@ -418,14 +424,42 @@ KBPlacePass::placeFunction(func::FuncOp func,
       auto [best, bestSeconds] = bestPolicy(leader, ops, rule, ruleSeconds);
       it->second = {best, bestSeconds, ruleSeconds};
     }
-    auto [best, bestSeconds, ruleSeconds] = it->second;
-    chosen[leader] = best;
-    if (emitRemarks)
-      emitRemark(leader.getLoc())
-          << "kb-place: " << best << " (estimated " << us(bestSeconds)
-          << " us for the ops using it; the rule's " << rule << ": "
-          << us(ruleSeconds) << " us)";
+    chosen[leader] = it->second.best;
+    rules.push_back({leader, rule, it->second});
   }
+  // A class decided before the classes after it, against their rules: a
+  // bias sharded like its add's rule, say, when the add's result then moved
+  // to one mesh row. A second sweep in program order lets each class answer
+  // its neighbours' choices; a class moves only for a clear gain, as above,
+  // so the sweep does not undo the first.
+  std::map<OpPlacementKey, Decision> refinements;
+  for (RuleChoice &r : rules) {
+    DPPolicyAttr current = chosen[r.leader];
+    SmallVector<Operation *> ops = classOps(r.leader);
+    auto [it, inserted] = refinements.try_emplace(
+        decisionKey(r.leader, current, ops), Decision{});
+    if (inserted) {
+      double seconds = opsSeconds(ops);
+      auto [best, bestSeconds] = bestPolicy(r.leader, ops, current, seconds);
+      it->second = {best, bestSeconds, seconds};
+    }
+    if (it->second.best != current)
+      r.decision.best = it->second.best;
+    r.decision.bestSeconds = it->second.bestSeconds;
+    chosen[r.leader] = r.decision.best;
+  }
+  // Both estimates under the final placement of the other classes.
+  if (emitRemarks)
+    for (const RuleChoice &r : rules) {
+      SmallVector<Operation *> ops = classOps(r.leader);
+      chosen[r.leader] = r.rule;
+      double ruleSeconds = opsSeconds(ops);
+      chosen[r.leader] = r.decision.best;
+      emitRemark(r.leader.getLoc())
+          << "kb-place: " << r.decision.best << " (estimated "
+          << us(opsSeconds(ops)) << " us for the ops using it; the rule's "
+          << r.rule << ": " << us(ruleSeconds) << " us)";
+    }
   // A policy the user gave is kept; asked to advise, kb-place says when it
   // clearly loses to the one kb would choose, with both estimates.
   if (advise) {

@@ -95,6 +95,19 @@ public:
     last = std::max(last, end);
   }
 
+  /// `count` copies of `bytes` in all into cube `to`, each from a cube not
+  /// known here: `count` times the mean hops' latency, on the destination's
+  /// engine only.
+  void addManyFromAnywhere(int64_t to, int64_t count, double bytes) {
+    if (count == 0)
+      return;
+    double end = engineFree.lookup(to) +
+                 (count - 1) * dmaSeconds(device, 0, /*withinCube=*/false) +
+                 dmaSeconds(device, bytes, /*withinCube=*/false);
+    engineFree[to] = end;
+    last = std::max(last, end);
+  }
+
   double seconds() const { return last; }
 
 private:
@@ -153,20 +166,29 @@ std::pair<Box, Box> operandBoxes(MatmulOp op, const Box &box) {
 
 /// The copies after a cube-replicated result is computed in shares (the
 /// lowering's copySharesToReplicas): each replica receives every share but its
-/// own. One copy per share on a mesh small enough to route, else all of them
-/// at once from anywhere (linear in the cubes).
+/// own. One routed copy per share on a mesh small enough to route, else one
+/// charge per replica for all its copies from anywhere (cubes² routes would
+/// cost more than the whole program's placement).
 double sharesToReplicasSeconds(
     const SmallVector<std::pair<int64_t, Box>> &boxes, int64_t eb,
     const DeviceDescription &device) {
   Copies broadcast(device);
-  double allShares = 0;
-  for (auto &[from, box] : boxes)
-    allShares += boxBytes(box, eb);
-  for (auto &[from, box] : boxes) {
-    if (device.cubes > kMaxCubesWithSources) {
-      broadcast.addFromAnywhere(from, allShares - boxBytes(box, eb));
-      continue;
+  if (device.cubes > kMaxCubesWithSources) {
+    int64_t shares = 0;
+    double bytes = 0;
+    for (auto &[from, box] : boxes)
+      if (box.numElements() != 0) {
+        ++shares;
+        bytes += boxBytes(box, eb);
+      }
+    for (auto &[to, own] : boxes) {
+      bool owns = own.numElements() != 0;
+      broadcast.addManyFromAnywhere(to, shares - owns,
+                                    bytes - (owns ? boxBytes(own, eb) : 0));
     }
+    return broadcast.seconds();
+  }
+  for (auto &[from, box] : boxes) {
     if (box.numElements() == 0)
       continue;
     for (auto &[to, other] : boxes)
