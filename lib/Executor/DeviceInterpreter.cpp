@@ -35,6 +35,7 @@
 #include "Reduction.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -91,6 +92,14 @@ struct Buffer {
   // (Machine::widenedInput), which `widenedCopy` keeps alive.
   int64_t input = -1, viewOffset = 0;
   std::shared_ptr<const runtime::TensorData> widenedCopy;
+  // A buffer that a wait's copies filled exactly as they filled another
+  // (the same sources, regions and shape: a DMA broadcast of one band to
+  // every cube) views that buffer's data instead of holding its own
+  // (Machine::shareCopies): `viewOf` is the buffer it views, `viewers` the
+  // buffers viewing this one. Before the viewed buffer is used otherwise or
+  // freed, its data passes to a viewer (Machine::handOver).
+  int64_t viewOf = -1;
+  std::vector<int64_t> viewers;
   // An allocation's data is made (zero) when an op first uses it and freed
   // at the first wait after its last use (Machine::releaseDead), so a
   // program's host memory is what is live, not every buffer it allocates.
@@ -123,6 +132,14 @@ struct Rank {
   // Arithmetic of the async ops issued since the last wait: independent of
   // each other (the hazard check guarantees it), run together at the wait.
   std::vector<std::function<void()>> pending;
+  // The DMAs among them, run at the wait after shareCopies.
+  struct Copy {
+    int64_t source, target; // buffer indices
+    HostTensor *from, *to;
+    SmallVector<int64_t, 2> fromOffsets, toOffsets, sizes;
+    int64_t elements;
+  };
+  std::vector<Copy> pendingCopies;
   // The gemm tiles among them, joined and split at the wait
   // (runtime::joinGemms, splitGemms).
   std::vector<runtime::GemmTask> pendingGemms;
@@ -239,7 +256,11 @@ private:
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
   Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
-    Buffer &buffer = rank.heap[rank.buffers[v]];
+    int64_t index = rank.buffers[v];
+    Buffer &buffer = rank.heap[index];
+    // Its data may change: buffers viewing it take the current data first.
+    handOver(rank, index, /*keep=*/true);
+    buffer.viewOf = -1;
     if (buffer.view) {
       const HostTensor &t = buffer.tensor;
       buffer.tensor.data.reserve(t.numElements());
@@ -259,6 +280,37 @@ private:
     }
     return materialize(buffer, deferZero);
   }
+  /// Passes the data of buffer `index` to the first buffer still viewing it,
+  /// which the others then view, so that the data the pending and later work
+  /// reads stays where it is; with `keep`, the buffer gets a copy of it.
+  void handOver(Rank &rank, int64_t index, bool keep) {
+    Buffer &buffer = rank.heap[index];
+    if (buffer.viewers.empty())
+      return;
+    std::vector<int64_t> viewers;
+    for (int64_t v : buffer.viewers)
+      if (rank.heap[v].viewOf == index && rank.heap[v].view)
+        viewers.push_back(v);
+    buffer.viewers.clear();
+    if (viewers.empty())
+      return;
+    Buffer &heir = rank.heap[viewers.front()];
+    heir.tensor.data = std::move(buffer.tensor.data);
+    runtime::TensorData().swap(buffer.tensor.data);
+    heir.view = nullptr;
+    heir.viewOf = -1;
+    for (int64_t v : ArrayRef(viewers).drop_front())
+      rank.heap[v].viewOf = viewers.front();
+    heir.viewers.assign(viewers.begin() + 1, viewers.end());
+    if (keep)
+      buffer.tensor.data = heir.tensor.data;
+  }
+  /// Runs the rank's pending copies, except where they fill a buffer
+  /// exactly as they fill another: such a buffer views the first one's data
+  /// instead (a band broadcast to 16 cubes is copied once, not 16 times, and
+  /// the gemms reading it see one operand). A buffer the copies fill
+  /// completely is not zeroed first.
+  void shareCopies(Rank &rank, std::vector<std::function<void()>> &work);
   /// An allocation's zero data, made on its first use. A block freed by an
   /// earlier buffer of the same size is reused when there is one (fresh
   /// memory costs the kernel's page clearing, on the issuing thread); it is
@@ -335,6 +387,8 @@ private:
             lastUse.lookup(v) != rank.releasedUpTo)
           continue;
         Buffer &buffer = rank.heap[it->second];
+        handOver(rank, it->second, /*keep=*/false);
+        buffer.viewOf = -1;
         recycle(buffer.tensor.data);
         buffer.widenedCopy.reset();
         buffer.view = nullptr;
@@ -441,7 +495,83 @@ void Machine::zeroPending(Rank &rank) {
   }
 }
 
+void Machine::shareCopies(Rank &rank,
+                          std::vector<std::function<void()>> &work) {
+  std::vector<Rank::Copy> copies = std::move(rank.pendingCopies);
+  rank.pendingCopies.clear();
+  if (copies.empty())
+    return;
+  // The copies by target, in issue order; a target that is also a source
+  // (a copy within one buffer) keeps its copies as they are.
+  llvm::DenseMap<int64_t, SmallVector<size_t, 16>> byTarget;
+  SmallVector<int64_t> targets;
+  llvm::DenseSet<int64_t> sources;
+  for (auto [i, c] : llvm::enumerate(copies)) {
+    auto [it, fresh] = byTarget.try_emplace(c.target);
+    if (fresh)
+      targets.push_back(c.target);
+    it->second.push_back(i);
+    sources.insert(c.source);
+  }
+  std::map<std::vector<int64_t>, int64_t> filledBy;
+  llvm::DenseSet<const float *> filled;
+  std::vector<bool> dropped(copies.size(), false);
+  for (int64_t target : targets) {
+    Buffer &buffer = rank.heap[target];
+    SmallVector<size_t, 16> &list = byTarget[target];
+    int64_t elements = 0;
+    for (size_t i : list)
+      elements += copies[i].elements;
+    // The hazard check keeps a wait's writes disjoint, and nothing reads
+    // what they write before the wait: copies that add up to the buffer
+    // fill all of it, whatever it held.
+    if (sources.contains(target) || elements != buffer.tensor.numElements())
+      continue;
+    filled.insert(buffer.tensor.data.data());
+    if (!buffer.allocation || buffer.tensor.shape.size() != 2)
+      continue;
+    // What fills it: the shape, then each copy's source, regions, sizes,
+    // in target order.
+    llvm::sort(list, [&](size_t x, size_t y) {
+      return copies[x].toOffsets < copies[y].toOffsets;
+    });
+    std::vector<int64_t> key(buffer.tensor.shape.begin(),
+                             buffer.tensor.shape.end());
+    key.push_back(static_cast<int64_t>(buffer.tensor.dtype));
+    for (size_t i : list) {
+      const Rank::Copy &c = copies[i];
+      key.push_back(c.source);
+      key.insert(key.end(), c.fromOffsets.begin(), c.fromOffsets.end());
+      key.insert(key.end(), c.toOffsets.begin(), c.toOffsets.end());
+      key.insert(key.end(), c.sizes.begin(), c.sizes.end());
+    }
+    auto [it, fresh] = filledBy.try_emplace(std::move(key), target);
+    if (fresh)
+      continue;
+    Buffer &owner = rank.heap[it->second];
+    // Its block is free now; it stays in `filled`, so it is not zeroed.
+    recycle(buffer.tensor.data);
+    buffer.view = owner.tensor.data.data();
+    buffer.viewStride = owner.tensor.shape[1];
+    buffer.viewOf = it->second;
+    owner.viewers.push_back(target);
+    for (size_t i : list)
+      dropped[i] = true;
+  }
+  if (!filled.empty())
+    llvm::erase_if(rank.pendingZero, [&](const auto &block) {
+      return filled.contains(block.first);
+    });
+  for (size_t i = 0; i < copies.size(); ++i)
+    if (!dropped[i])
+      work.push_back([c = std::move(copies[i])] {
+        copyRegion(*c.from, c.fromOffsets, *c.to, c.toOffsets, c.sizes);
+      });
+}
+
 void Machine::flush(Rank &rank) {
+  std::vector<std::function<void()>> copies;
+  shareCopies(rank, copies);
   // Reused blocks are zeroed before any work reads or writes them.
   zeroPending(rank);
   std::vector<std::function<void()>> work;
@@ -455,6 +585,8 @@ void Machine::flush(Rank &rank) {
   for (auto &item : rank.pending)
     work.push_back(std::move(item));
   rank.pending.clear();
+  for (auto &item : copies)
+    work.push_back(std::move(item));
   runtime::runOnHostThreads(work, threads);
 }
 
@@ -1024,8 +1156,11 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   for (int64_t s : size)
     elements *= s;
   if (!costOnly && elements > 0)
-    rank.pending.push_back(
-        [=] { copyRegion(*from, srcOffsets, *to, target, size); });
+    rank.pendingCopies.push_back({rank.buffers[dma.getSource()],
+                                  rank.buffers[dma.getTarget()], from, to,
+                                  SmallVector<int64_t, 2>(
+                                      ArrayRef<int64_t>(srcOffsets)),
+                                  target, size, elements});
   int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
   rank.stats.dmaBytes += bytes;
   TraceEvent event;

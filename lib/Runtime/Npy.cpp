@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kb/Runtime/Npy.h"
+#include "kb/Runtime/HostThreads.h"
 #include "kb/Support/InputFiles.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -278,9 +279,38 @@ kb::runtime::parseNpy(llvm::StringRef bytes, llvm::StringRef name,
   return t;
 }
 
+/// Reads `count` bytes at `offset` of `file` into `into`, in pieces of a few
+/// MiB shared by `threads` host threads: the copy from the page cache and
+/// the kernel's clearing of the fresh pages it lands in run in parallel.
+static llvm::Error readInPieces(const InputFile &file, uint64_t offset,
+                                uint64_t count, char *into, int threads) {
+  constexpr uint64_t kPiece = uint64_t(4) << 20;
+  if (threads <= 1 || count <= kPiece)
+    return file.read(offset, count, into);
+  std::vector<std::function<void()>> work;
+  std::vector<llvm::Error> errors;
+  uint64_t pieces = (count + kPiece - 1) / kPiece;
+  errors.reserve(pieces);
+  for (uint64_t i = 0; i < pieces; ++i)
+    errors.push_back(llvm::Error::success());
+  for (uint64_t i = 0; i < pieces; ++i)
+    work.push_back([&, i] {
+      uint64_t at = i * kPiece, n = std::min(kPiece, count - at);
+      errors[i] = file.read(offset + at, n, into + at);
+    });
+  runOnHostThreads(work, threads);
+  llvm::Error first = llvm::Error::success();
+  for (llvm::Error &e : errors)
+    if (e && !first)
+      first = std::move(e);
+    else
+      llvm::consumeError(std::move(e));
+  return first;
+}
+
 llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
                                                 std::optional<DType> expected,
-                                                bool keepHalf) {
+                                                bool keepHalf, int threads) {
   // What is read is bounded by what the header says: the header first (at
   // most kMaxNpyHeaderBytes), then the data only if the file's length is
   // exactly what the header announces.
@@ -322,8 +352,9 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
   if (keepHalf && header->dtype == DType::F16 && header->count > 0) {
     // Little-endian f16 bits are the tensor's own: read as they are.
     t.halves.resize(header->count);
-    if (llvm::Error e = file->read(header->dataStart, 2 * header->count,
-                                   reinterpret_cast<char *>(t.halves.data())))
+    if (llvm::Error e = readInPieces(
+            *file, header->dataStart, 2 * header->count,
+            reinterpret_cast<char *>(t.halves.data()), threads))
       return std::move(e);
     return t;
   }
@@ -354,8 +385,8 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
     }
   } else if (header->dataBytes != 0) {
     if (llvm::Error e =
-            file->read(header->dataStart, header->dataBytes,
-                       reinterpret_cast<char *>(t.data.data())))
+            readInPieces(*file, header->dataStart, header->dataBytes,
+                         reinterpret_cast<char *>(t.data.data()), threads))
       return std::move(e);
     if (t.dtype == DType::BF16)
       roundBufferToDType(t.data.data(), t.data.size(), DType::BF16);

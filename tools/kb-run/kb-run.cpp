@@ -291,7 +291,7 @@ static LogicalResult verifyRings(ModuleOp module, bool instrument) {
 
 /// The global inputs: read from --input files or made from --seed.
 static llvm::Expected<SmallVector<HostTensor>>
-loadInputs(const Program &program) {
+loadInputs(const Program &program, int threads) {
   SmallVector<HostTensor> result;
   if (!inputs.empty() && inputs.size() != program.args.size())
     return llvm::createStringError(
@@ -328,7 +328,7 @@ loadInputs(const Program &program) {
     // f16 inputs stay 16-bit (the weights are most of a run's memory); the
     // gemms widen them as they read them.
     llvm::Expected<HostTensor> t =
-        runtime::readNpy(inputs[i], spec.dtype, /*keepHalf=*/true);
+        runtime::readNpy(inputs[i], spec.dtype, /*keepHalf=*/true, threads);
     if (!t)
       return t.takeError();
     if (t->dtype != spec.dtype)
@@ -800,7 +800,8 @@ int main(int argc, char **argv) {
   if (llvm::Error e = checkOutputs(&program))
     return fail(std::move(e));
   llvm::Expected<SmallVector<HostTensor>> globalInputs =
-      costOnly ? SmallVector<HostTensor>() : loadInputs(program);
+      costOnly ? SmallVector<HostTensor>()
+               : loadInputs(program, *hostThreadCount);
   if (!globalInputs)
     return fail(globalInputs.takeError());
 
