@@ -149,7 +149,8 @@ def run_kb(row, out, rate_factor=RATE_FACTOR):
         fh.write(gen_llama2.block_program(cache=row["seq_len"], tp=row["tp"],
                                           dataflow="cent", **shape))
     with open(attention, "w") as fh:
-        fh.write(gen_llama2.attention_program(cache=row["seq_len"], **shape))
+        fh.write(gen_llama2.attention_program(cache=row["seq_len"], cubes=CENT_DEVICE["cubes"],
+                                              pes=CENT_DEVICE["pes_per_cube"], **shape))
     with open(device, "w") as fh:
         json.dump(device_for(row["devices"], rate_factor), fh)
 

@@ -87,13 +87,28 @@ def block_program(hidden, heads, kv_heads, ffn, cache, tp, device=None, dataflow
             + "\n".join(body) + "\n  }\n}\n")
 
 
-def attention_program(hidden, heads, kv_heads, cache, device=None, **_):
+def attention_program(hidden, heads, kv_heads, cache, device=None, cubes=None, pes=None,
+                      **_):
     """CENT's attention of one decode step, on one device (its TP blocks attend on one
     device, each channel holding whole KV heads and the query heads that read them): the
     new token's rotated q [1, H] and k, v rows [1, nKV·hd] against the cache of L tokens,
-    appended first. Its result is the attention's output [1, H]."""
-    t = lambda *shape: "tensor<" + "x".join(map(str, shape)) + "xf16>"
-    h, kv, keys = hidden, hidden // heads * kv_heads, cache + 1
+    appended first. Its result is the attention's output [1, H].
+
+    With `cubes` and `pes` (the device's), the appended keys and values are placed as
+    CENT places them — split by whole KV heads over the most channels that divide the KV
+    heads — instead of where kb-place would choose: the program then follows CENT's
+    dataflow, not kb's (which may place the keys over more channels)."""
+    kv, keys = hidden // heads * kv_heads, cache + 1
+    pinned = ""
+    if cubes and pes:
+        channels = max(c for c in range(1, min(cubes, kv_heads) + 1) if kv_heads % c == 0)
+        pinned = (f", #kb.dp<cube = shard(1), pe = replicate, num_cubes = {channels}, "
+                  f"num_pes = {pes}>")
+
+    def t(*shape, policy=""):
+        return "tensor<" + "x".join(map(str, shape)) + "xf16" + policy + ">"
+
+    h = hidden
     attrs = ["kb.world_size = 1 : i64"]
     if device:
         attrs.append(f"gemm_tile.device = #gemm_tile.device<{device}>")
@@ -101,10 +116,12 @@ def attention_program(hidden, heads, kv_heads, cache, device=None, **_):
             f"  func.func @llama2_attention(%q: {t(1, h)}, %k_new: {t(1, kv)}, "
             f"%v_new: {t(1, kv)}, %k_cache: {t(cache, kv)}, %v_cache: {t(cache, kv)})\n"
             f"      -> {t(1, h)} {{\n"
-            f"    %keys = kb.kv_append %k_cache, %k_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}\n"
-            f"    %values = kb.kv_append %v_cache, %v_new : {t(cache, kv)}, {t(1, kv)} -> {t(keys, kv)}\n"
+            f"    %keys = kb.kv_append %k_cache, %k_new : {t(cache, kv)}, {t(1, kv)} -> "
+            f"{t(keys, kv, policy=pinned)}\n"
+            f"    %values = kb.kv_append %v_cache, %v_new : {t(cache, kv)}, {t(1, kv)} -> "
+            f"{t(keys, kv, policy=pinned)}\n"
             f"    %attn = kb.attention %q, %keys, %values heads {heads} kv_heads {kv_heads} : "
-            f"({t(1, h)}, {t(keys, kv)}, {t(keys, kv)}) -> {t(1, h)}\n"
+            f"({t(1, h)}, {t(keys, kv, policy=pinned)}, {t(keys, kv, policy=pinned)}) -> {t(1, h)}\n"
             f"    return %attn : {t(1, h)}\n  }}\n}}\n")
 
 
