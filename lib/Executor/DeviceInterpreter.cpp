@@ -1190,6 +1190,21 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
   Buffer &ids = bufferOf(rank, op.getIds());
   Buffer &table = bufferOf(rank, op.getTable());
   Buffer &out = bufferOf(rank, op.getOut());
+  // Charged as a DMA of the whole region (each row is read or skipped by the
+  // engine; the cost model cannot know the ids): rows × cols × bytes. The
+  // charge does not depend on the ids, so --cost-only, which has none, books
+  // the same time.
+  int64_t bytes = rows * cols * runtime::dtypeSize(out.tensor.dtype);
+  rank.stats.dmaBytes += bytes;
+  TraceEvent event;
+  event.engine = EngineKind::DMA;
+  event.bytes = bytes;
+  event.tile.assign(sizes.begin(), sizes.end());
+  if (costOnly) {
+    bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes,
+            std::move(event));
+    return llvm::Error::success();
+  }
   // The ids are read now: a block reused for them must be zero now.
   zeroPending(rank);
   const float *idData = ids.tensor.data.data() + op.getIdsOffsets()[0];
@@ -1218,14 +1233,6 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
                     outData + i * ldOut);
     }
   });
-  // Charged as a DMA of the whole region (each row is read or skipped by the
-  // engine; the cost model cannot know the ids): rows × cols × bytes.
-  int64_t bytes = rows * cols * runtime::dtypeSize(out.tensor.dtype);
-  rank.stats.dmaBytes += bytes;
-  TraceEvent event;
-  event.engine = EngineKind::DMA;
-  event.bytes = bytes;
-  event.tile.assign(sizes.begin(), sizes.end());
   bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes,
           std::move(event));
   return llvm::Error::success();
