@@ -134,10 +134,17 @@ void copyBox(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
     return bytesOf ? bytesOf(overlap) : boxBytes(overlap, eb);
   };
   if (device.cubes > kMaxCubesWithSources) {
-    if (holds(v, policy, cube, box, device))
-      copies.add(cube, cube, bytes(box));
+    // Only what the tensor has of the box moves: a kv_append's piece may
+    // reach past the cache, or lie wholly in the new rows.
+    Box whole{SmallVector<int64_t, 2>(shapeOf(v).size(), 0),
+              SmallVector<int64_t, 2>(shapeOf(v))};
+    std::optional<Box> inside = whole.intersect(box);
+    if (!inside)
+      return;
+    if (holds(v, policy, cube, *inside, device))
+      copies.add(cube, cube, bytes(*inside));
     else
-      copies.addFromAnywhere(cube, bytes(box));
+      copies.addFromAnywhere(cube, bytes(*inside));
     return;
   }
   SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy.resolve(device));
