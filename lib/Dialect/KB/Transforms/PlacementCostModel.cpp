@@ -72,8 +72,9 @@ public:
   /// A copy of `bytes` from cube `from` to cube `to`. Beyond
   /// kMaxCubesWithSources cubes it is priced from anywhere: an op's copies
   /// can number cubes², and each route up to a mesh's width plus height links.
+  /// A copy within one cube has no route to find, so it stays exact there.
   void add(int64_t from, int64_t to, double bytes) {
-    if (device.cubes > kMaxCubesWithSources)
+    if (from != to && device.cubes > kMaxCubesWithSources)
       return addFromAnywhere(to, bytes);
     double start = engineFree.lookup(to);
     SmallVector<int64_t, 8> route = meshRoute(device, from, to);
@@ -116,17 +117,34 @@ private:
   double last = 0;
 };
 
-/// Records the copies that bring `box` of `v` into cube `cube`, as the
-/// lowering's operand staging issues them: none when a piece of `v` there
-/// holds the box, else one DMA from each distinct piece that overlaps it (of
-/// equal pieces the one in `cube`, else the first).
-void bring(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
-           const Box &box, const DeviceDescription &device) {
-  if (holds(v, policy, cube, box, device))
-    return;
+/// Records the DMAs that bring `box` of `v` (placed by `policy`) into cube
+/// `cube` as the lowering issues them when it copies whatever the cube holds
+/// (copyBox, and operand staging once it decided to stage): one from each
+/// distinct piece of `v` that overlaps the box (of equal pieces the one in
+/// `cube`, else the first), within the cube when that piece is the cube's
+/// own. `bytesOf` gives the bytes moved for an overlap (the overlap's own by
+/// default; a row gather moves its tokens' rows of it). Beyond
+/// kMaxCubesWithSources cubes only the cube's own piece is looked at: the
+/// whole box then comes from it, or from anywhere.
+void copyBox(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
+             const Box &box, const DeviceDescription &device,
+             function_ref<double(const Box &)> bytesOf = nullptr) {
   int64_t eb = elementBytes(v);
+  auto bytes = [&](const Box &overlap) {
+    return bytesOf ? bytesOf(overlap) : boxBytes(overlap, eb);
+  };
   if (device.cubes > kMaxCubesWithSources) {
-    copies.addFromAnywhere(cube, boxBytes(box, eb));
+    // Only what the tensor has of the box moves: a kv_append's piece may
+    // reach past the cache, or lie wholly in the new rows.
+    Box whole{SmallVector<int64_t, 2>(shapeOf(v).size(), 0),
+              SmallVector<int64_t, 2>(shapeOf(v))};
+    std::optional<Box> inside = whole.intersect(box);
+    if (!inside)
+      return;
+    if (holds(v, policy, cube, *inside, device))
+      copies.add(cube, cube, bytes(*inside));
+    else
+      copies.addFromAnywhere(cube, bytes(*inside));
     return;
   }
   SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy.resolve(device));
@@ -141,7 +159,37 @@ void bring(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
   }
   for (const CubePiece *source : distinct)
     if (std::optional<Box> overlap = source->box.intersect(box))
-      copies.add(source->cube, cube, boxBytes(*overlap, eb));
+      copies.add(source->cube, cube, bytes(*overlap));
+}
+
+/// Records the copies that bring `box` of `v` into cube `cube`, as the
+/// lowering's operand staging issues them: none when a piece of `v` there
+/// holds the box, else copyBox's.
+void bring(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
+           const Box &box, const DeviceDescription &device) {
+  if (holds(v, policy, cube, box, device))
+    return;
+  if (device.cubes > kMaxCubesWithSources) {
+    copies.addFromAnywhere(cube, boxBytes(box, elementBytes(v)));
+    return;
+  }
+  copyBox(copies, v, policy, cube, box, device);
+}
+
+/// Records the copies that fill the destination piece `to` with the elements
+/// of `source` (placed by `from`) at `origin` + the piece's box, as the
+/// lowering of a data-moving op issues them: from each source piece the box
+/// overlaps, over the mesh from where that piece sits, or within the cube
+/// when the piece is the cube's own. The source's placement decides where
+/// the copies come from and how far they go; the destination's, where they
+/// land and how many there are.
+void copyInto(Copies &copies, Value source, DPPolicyAttr from,
+              const CubePiece &to, ArrayRef<int64_t> origin,
+              const DeviceDescription &device) {
+  Box box = to.box;
+  for (auto [offset, by] : llvm::zip_equal(box.offsets, origin))
+    offset += by;
+  copyBox(copies, source, from, to.cube, box, device);
 }
 
 /// The boxes of `v` each cube computes, with their cubes.
@@ -402,41 +450,112 @@ double rowOpSeconds(Operation *op, function_ref<DPPolicyAttr(Value)> policyOf,
   return staging.seconds() + compute + copies.seconds();
 }
 
-/// An op that only moves data (kv_append, a slice): each result piece
-/// arrives by DMA, over the fabric unless its cube holds the source (taken
-/// as the first operand, the larger one of a kv_append).
-double dataMoveSeconds(Operation *op,
+/// A kv_append as the lowering issues it: each result piece takes the
+/// cache rows it covers, then the new rows it covers (moved down by the
+/// cached rows), from wherever their pieces sit; all in one phase. A cache
+/// placed like the result costs one copy within each cube; placed otherwise,
+/// every piece pulls its rows over the mesh.
+double kvAppendSeconds(KVAppendOp op,
                        function_ref<DPPolicyAttr(Value)> policyOf,
                        const DeviceDescription &device) {
-  Value source = op->getOperand(0), result = op->getResult(0);
-  int64_t eb = elementBytes(result);
+  Value cache = op.getCache(), rows = op.getNewRows(), result = op.getResult();
+  int64_t cached = shapeOf(cache)[0];
+  SmallVector<int64_t, 2> atCache(shapeOf(result).size(), 0),
+      atRows(shapeOf(result).size(), 0);
+  atRows[0] = -cached;
   Copies copies(device);
   for (const CubePiece &piece :
        cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
-    bool local = shapeOf(source) == shapeOf(result) &&
-                 holds(source, policyOf(source), piece.cube, piece.box, device);
-    if (local)
-      copies.add(piece.cube, piece.cube, boxBytes(piece.box, eb));
-    else
-      copies.addFromAnywhere(piece.cube, boxBytes(piece.box, eb));
+    copyInto(copies, cache, policyOf(cache), piece, atCache, device);
+    copyInto(copies, rows, policyOf(rows), piece, atRows, device);
   }
   return copies.seconds();
 }
 
-/// A row gather by token id: each result piece is a DMA of its rows from
-/// the table's columns, within the cube when the cube holds them.
+/// A static slice as the lowering issues it: each result piece copies its
+/// box, moved by the slice's offsets, from the source pieces that hold it.
+/// A slice the lowering refuses (dynamic offsets, strides, fewer
+/// dimensions) is priced as one copy a piece from anywhere.
+double extractSliceSeconds(tensor::ExtractSliceOp op,
+                           function_ref<DPPolicyAttr(Value)> policyOf,
+                           const DeviceDescription &device) {
+  Value source = op.getSource(), result = op.getResult();
+  bool lowered =
+      op->getNumOperands() == 1 &&
+      llvm::all_of(op.getStaticStrides(), [](int64_t s) { return s == 1; }) &&
+      shapeOf(source).size() == shapeOf(result).size();
+  Copies copies(device);
+  for (const CubePiece &piece :
+       cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
+    if (lowered)
+      copyInto(copies, source, policyOf(source), piece, op.getStaticOffsets(),
+               device);
+    else
+      copies.addFromAnywhere(piece.cube,
+                             boxBytes(piece.box, elementBytes(result)));
+  }
+  return copies.seconds();
+}
+
+/// A row gather by token id as the lowering issues it: each result piece
+/// stages its token ids, then gathers its columns from each distinct table
+/// piece that holds some of them, charged as a copy of the piece's rows of
+/// those columns from the table piece's cube (kb-run cannot know the ids).
 double embeddingSeconds(EmbeddingOp op,
                         function_ref<DPPolicyAttr(Value)> policyOf,
                         const DeviceDescription &device) {
-  Value table = op.getTable(), result = op.getResult();
+  Value ids = op.getIds(), table = op.getTable(), result = op.getResult();
   int64_t eb = elementBytes(result), vocabRows = shapeOf(table)[0];
-  Copies copies(device);
-  for (const CubePiece &piece : cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
+  Copies staging(device), gathers(device);
+  SmallVector<CubePiece> pieces =
+      cubePieces(shapeOf(result), policyOf(result).resolve(device));
+  for (const CubePiece &piece : pieces)
+    bring(staging, ids, policyOf(ids),
+          piece.cube, Box{{piece.box.offsets[0]}, {piece.box.sizes[0]}},
+          device);
+  for (const CubePiece &piece : pieces) {
+    int64_t tokens = piece.box.sizes[0];
     Box columns{{0, piece.box.offsets[1]}, {vocabRows, piece.box.sizes[1]}};
-    if (holds(table, policyOf(table), piece.cube, columns, device))
-      copies.add(piece.cube, piece.cube, boxBytes(piece.box, eb));
-    else
-      copies.addFromAnywhere(piece.cube, boxBytes(piece.box, eb));
+    copyBox(gathers, table, policyOf(table), piece.cube, columns, device,
+            [&](const Box &overlap) {
+              return static_cast<double>(tokens) * overlap.sizes[1] * eb;
+            });
+  }
+  return staging.seconds() + gathers.seconds();
+}
+
+/// A rank-dependent slice as the lowering issues it: one DMA a result
+/// piece, from a source piece that holds every rank's slice of it (the
+/// cube's own preferred). A placement the lowering refuses, with no such
+/// piece, costs infinitely much.
+double tpSliceSeconds(TPSliceOp op, function_ref<DPPolicyAttr(Value)> policyOf,
+                      const DeviceDescription &device) {
+  Value input = op.getInput(), result = op.getResult();
+  int64_t dim = op.getDim(), eb = elementBytes(result);
+  int64_t sliceSize = shapeOf(result)[dim], shards = op.getNumShards();
+  DPPolicyAttr from = policyOf(input);
+  Copies copies(device);
+  SmallVector<CubePiece> sources;
+  for (const CubePiece &piece :
+       cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
+    Box reach = piece.box;
+    reach.sizes[dim] += (shards - 1) * sliceSize;
+    double bytes = boxBytes(piece.box, eb);
+    if (holds(input, from, piece.cube, reach, device)) {
+      copies.add(piece.cube, piece.cube, bytes);
+      continue;
+    }
+    if (device.cubes > kMaxCubesWithSources) {
+      copies.addFromAnywhere(piece.cube, bytes);
+      continue;
+    }
+    if (sources.empty())
+      sources = cubePieces(shapeOf(input), from.resolve(device));
+    const CubePiece *source = llvm::find_if(
+        sources, [&](const CubePiece &p) { return p.box.contains(reach); });
+    if (source == sources.end())
+      return std::numeric_limits<double>::infinity();
+    copies.add(source->cube, piece.cube, bytes);
   }
   return copies.seconds();
 }
@@ -553,8 +672,10 @@ double kb::estimateOpSeconds(Operation *op,
     return attentionSeconds(attention, policyOf, device);
   if (isa<RMSNormOp, LayerNormOp, RoPEOp>(op))
     return rowOpSeconds(op, policyOf, device);
-  if (isa<KVAppendOp, tensor::ExtractSliceOp>(op))
-    return dataMoveSeconds(op, policyOf, device);
+  if (auto append = dyn_cast<KVAppendOp>(op))
+    return kvAppendSeconds(append, policyOf, device);
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return extractSliceSeconds(slice, policyOf, device);
   if (auto embedding = dyn_cast<EmbeddingOp>(op))
     return embeddingSeconds(embedding, policyOf, device);
   if (auto reduce = dyn_cast<AllReduceOp>(op))
@@ -566,8 +687,7 @@ double kb::estimateOpSeconds(Operation *op,
     return alongDimSeconds(op, scatter.getInput(), policyOf, worldSize,
                            device);
   if (auto slice = dyn_cast<TPSliceOp>(op))
-    return dmaSeconds(device, tensorBytes(slice.getResult()),
-                      /*withinCube=*/false);
+    return tpSliceSeconds(slice, policyOf, device);
   return 0;
 }
 
