@@ -63,9 +63,9 @@ std::string kb::exec::trackName(int64_t track, int64_t pesPerCube) {
 
 namespace {
 
+/// An asynchronous op issued and not yet retired by a wait.
 struct Token {
   double end = 0;
-  bool waited = false;
   Operation *op = nullptr;
 };
 
@@ -146,7 +146,15 @@ struct Rank {
   // Reused blocks (Machine::materialize) to zero before the pending work
   // runs, on the host threads: (first element, count).
   std::vector<std::pair<float *, size_t>> pendingZero;
-  std::vector<Token> tokenTable;
+  // The asynchronous ops issued and not yet retired by a wait, by token id
+  // (ids count up over the run: nextToken). A wait drops the ops it
+  // retires, and with them their accesses (retireWaitedAccesses): a rank
+  // holds what is in flight, not every op of the run (a whole model's
+  // worth). An access whose token is not here was waited for.
+  llvm::DenseMap<int64_t, Token> liveTokens;
+  int64_t nextToken = 0;
+  /// Whether the op of token id `token` has been retired by a wait.
+  bool retired(int64_t token) const { return !liveTokens.count(token); }
   // The buffers with recorded accesses: a wait retires those of its tokens
   // here, so that accesses no check will ask about again do not pile up
   // (a whole model's worth, on every rank).
@@ -174,9 +182,10 @@ class Machine {
 public:
   Machine(const Program &program, const gt::DeviceDescription &device,
           DeviceRun &run, int threads, const ProgressFn &progress,
-          bool costOnly = false)
+          bool costOnly, bool traceDetails)
       : program(program), device(device), run(run), progress(progress),
-        threads(std::max(threads, 1)), costOnly(costOnly) {
+        threads(std::max(threads, 1)), costOnly(costOnly),
+        traceDetails(traceDetails) {
     // Each op's site: the kernel or kb op, layer and user line its
     // location names, the row of the per-op table it counts in.
     llvm::StringMap<int64_t> siteIndex;
@@ -193,6 +202,10 @@ public:
       if (fresh)
         run.sites.push_back(std::move(site));
       sites[&op] = it->second;
+      // Each records one event per rank.
+      if (isa<gt::PEComputeOpInterface, gt::DMAOp, gt::GatherRowsOp,
+              gt::RingStepOpInterface>(op))
+        ++eventsPerRank;
     }
   }
 
@@ -219,11 +232,12 @@ private:
   /// site, rank, track and times.
   void book(Rank &rank, Operation *op, Value token, double &engineFree,
             double &engineBusy, int64_t track, double duration,
-            TraceEvent event);
+            TraceEvent event, TraceDetail detail);
   /// Books a DMA of `bytes` from cube `from` to cube `to` on the target
   /// cube's DMA engine and, on a mesh, on the links of its route.
   void bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
-               int64_t to, int64_t bytes, TraceEvent event);
+               int64_t to, int64_t bytes, TraceEvent event,
+               TraceDetail detail);
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
@@ -243,9 +257,8 @@ private:
     llvm::erase_if(rank.accessed, [&](int64_t index) {
       Buffer &buffer = rank.heap[index];
       for (std::vector<Access> *list : {&buffer.writers, &buffer.readers}) {
-        llvm::erase_if(*list, [&](const Access &a) {
-          return rank.tokenTable[a.token].waited;
-        });
+        llvm::erase_if(*list,
+                       [&](const Access &a) { return rank.retired(a.token); });
         if (list->empty())
           std::vector<Access>().swap(*list); // its memory too
       }
@@ -402,15 +415,28 @@ private:
   }
   /// Records `event` of `op` on `rank`'s `track`, always: the per-op
   /// table is made from the timeline, whether or not a trace is written.
+  /// Its `detail` is kept only when the trace is asked for.
   void record(Rank &rank, Operation *op, int64_t track, double start,
-              double duration, TraceEvent event) {
+              double duration, TraceEvent event, TraceDetail detail) {
     event.site = sites.lookup(op);
     event.rank = rank.index;
     event.track = track;
     event.start = start;
     event.duration = duration;
-    event.deviceOp = op->getName().stripDialect();
-    run.trace.push_back(std::move(event));
+    if (traceDetails) {
+      detail.deviceOp = op->getName().stripDialect();
+      event.detail = run.details.size();
+      run.details.push_back(std::move(detail));
+    }
+    run.trace.push_back(event);
+  }
+  /// Makes `value` the token of an asynchronous op in flight.
+  void addToken(Rank &rank, Value value, Token token) {
+    int64_t id = rank.nextToken++;
+    rank.tokens[value] = id;
+    rank.liveTokens[id] = token;
+    run.maxOutstandingOps = std::max<int64_t>(run.maxOutstandingOps,
+                                              rank.liveTokens.size());
   }
 
   const Program &program;
@@ -420,11 +446,15 @@ private:
   int threads;
   // Shapes only: no host data, no arithmetic (estimateDeviceProgram).
   bool costOnly;
+  // Keep the events' details (DeviceRun::details) for a trace.
+  bool traceDetails;
   std::vector<Operation *> ops;
   // The index in `ops` of each value's last user.
   llvm::DenseMap<Value, size_t> lastUse;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
   int64_t ringSteps = 0;
+  // The device ops that record an event (per rank).
+  size_t eventsPerRank = 0;
   std::vector<gt::AllocOp> allocs;
   std::vector<Rank> ranks;
   // The run's inputs and their shared widened copies (widenedInput).
@@ -445,20 +475,20 @@ private:
 } // namespace
 
 void Machine::collectiveHiddenSeconds() {
-  std::vector<std::vector<std::pair<double, double>>> pe(ranks.size()),
-      link(ranks.size());
-  for (const TraceEvent &e : run.trace) {
-    if (e.rank < 0 || e.rank >= static_cast<int64_t>(ranks.size()))
-      continue;
-    if (e.engine == EngineKind::PE)
-      pe[e.rank].push_back({e.start, e.start + e.duration});
-    else if (e.engine == EngineKind::Ring)
-      link[e.rank].push_back({e.start, e.start + e.duration});
-  }
+  // One rank at a time: the intervals of every rank at once would be a
+  // second timeline at the run's end, when its memory peaks.
   for (Rank &rank : ranks) {
+    std::vector<std::pair<double, double>> busy, link;
+    for (const TraceEvent &e : run.trace) {
+      if (e.rank != rank.index)
+        continue;
+      if (e.engine == EngineKind::PE)
+        busy.push_back({e.start, e.start + e.duration});
+      else if (e.engine == EngineKind::Ring)
+        link.push_back({e.start, e.start + e.duration});
+    }
     // The union of the rank's PE intervals, then each ring step's share of
     // it (ring steps never overlap each other: one link).
-    auto &busy = pe[rank.index];
     llvm::sort(busy);
     std::vector<std::pair<double, double>> merged;
     for (auto [from, to] : busy) {
@@ -468,7 +498,7 @@ void Machine::collectiveHiddenSeconds() {
         merged.push_back({from, to});
     }
     double hidden = 0;
-    for (auto [from, to] : link[rank.index]) {
+    for (auto [from, to] : link) {
       auto it = llvm::lower_bound(
           merged, std::make_pair(from, from),
           [](const auto &a, const auto &b) { return a.second < b.first; });
@@ -681,7 +711,9 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
   ranks.reserve(program.worldSize);
   // At most one event per op and rank: reserved once, the timeline of a
   // whole model does not pass through a vector twice its size as it grows.
-  run.trace.reserve(run.trace.size() + ops.size() * program.worldSize);
+  run.trace.reserve(run.trace.size() + eventsPerRank * program.worldSize);
+  if (traceDetails)
+    run.details.reserve(run.details.size() + eventsPerRank * program.worldSize);
   for (int64_t r = 0; r < program.worldSize; ++r) {
     Rank rank;
     rank.index = r;
@@ -788,13 +820,13 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   bool linkOrdered = isa<gt::RingStepOpInterface>(op);
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     llvm::erase_if(list, [&](const Access &a) {
-      return a.token != token && rank.tokenTable[a.token].waited;
+      return a.token != token && rank.retired(a.token);
     });
     for (const Access &a : list)
       if (a.token != token && overlaps(a.offsets, a.sizes, offsets, sizes) &&
           !(linkOrdered &&
-            isa<gt::RingStepOpInterface>(rank.tokenTable[a.token].op)))
-        return rank.tokenTable[a.token].op;
+            isa<gt::RingStepOpInterface>(rank.liveTokens.lookup(a.token).op)))
+        return rank.liveTokens.lookup(a.token).op;
     return nullptr;
   };
   auto where = [](Operation *other) { return locationOf(other); };
@@ -823,17 +855,17 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
 
 void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
                    double &engineBusy, int64_t track, double duration,
-                   TraceEvent event) {
+                   TraceEvent event, TraceDetail detail) {
   double start = std::max(rank.clock, engineFree);
   engineFree = start + duration;
   engineBusy += duration;
-  rank.tokens[token] = rank.tokenTable.size();
-  rank.tokenTable.push_back({start + duration, false, op});
-  record(rank, op, track, start, duration, std::move(event));
+  addToken(rank, token, {start + duration, op});
+  record(rank, op, track, start, duration, event, std::move(detail));
 }
 
 void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
-                      int64_t to, int64_t bytes, TraceEvent event) {
+                      int64_t to, int64_t bytes, TraceEvent event,
+                      TraceDetail detail) {
   // On a mesh, the transfer holds every link of its route: it starts when
   // they are all free too (the engine waits for them, idle).
   SmallVector<int64_t, 8> route = kb::meshRoute(device, from, to);
@@ -841,7 +873,7 @@ void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
   for (int64_t link : route)
     engineFree = std::max(engineFree, rank.meshLinkFree.lookup(link));
   book(rank, op, token, engineFree, rank.dmaBusy[to], kDMATrackBase + to,
-       dmaSeconds(device, bytes, from, to), std::move(event));
+       dmaSeconds(device, bytes, from, to), event, std::move(detail));
   for (int64_t link : route)
     rank.meshLinkFree[link] = engineFree;
 }
@@ -849,7 +881,7 @@ void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
 llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   SmallVector<gt::BufferRegion> reads = op.getReadRegions(),
                                 writes = op.getWriteRegions();
-  int64_t token = rank.tokenTable.size();
+  int64_t token = rank.nextToken;
   for (const gt::BufferRegion &r : reads)
     if (llvm::Error e =
             touch(rank, op, r.buffer, false, token, r.offsets, r.sizes))
@@ -1098,15 +1130,16 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   TraceEvent event;
   event.engine = EngineKind::PE;
   event.flops = work.flops;
-  event.tile.assign(size.begin(), size.end());
+  TraceDetail detail;
+  detail.tile.assign(size.begin(), size.end());
   Rank::Engine &engine = rank.pes[pe];
   book(rank, op, op.getToken(), engine.free, engine.busy, pe,
-       peSeconds(device, work), std::move(event));
+       peSeconds(device, work), event, std::move(detail));
   return llvm::Error::success();
 }
 
 llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
-  int64_t token = rank.tokenTable.size();
+  int64_t token = rank.nextToken;
   // A rank-strided source is checked as a whole: its region moves with
   // the rank.
   if (llvm::Error e = touch(
@@ -1166,14 +1199,15 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   TraceEvent event;
   event.engine = EngineKind::DMA;
   event.bytes = bytes;
-  event.tile.assign(dma.getSizes().begin(), dma.getSizes().end());
-  bookDMA(rank, dma, dma.getToken(), src.cube, dst.cube, bytes,
-          std::move(event));
+  TraceDetail detail;
+  detail.tile.assign(dma.getSizes().begin(), dma.getSizes().end());
+  bookDMA(rank, dma, dma.getToken(), src.cube, dst.cube, bytes, event,
+          std::move(detail));
   return llvm::Error::success();
 }
 
 llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
-  int64_t token = rank.tokenTable.size();
+  int64_t token = rank.nextToken;
   ArrayRef<int64_t> sizes = op.getSizes();
   int64_t rows = sizes[0], cols = sizes[1];
   SmallVector<int64_t, 2> tableSizes{static_cast<int64_t>(op.getTableRows()),
@@ -1199,10 +1233,11 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
   TraceEvent event;
   event.engine = EngineKind::DMA;
   event.bytes = bytes;
-  event.tile.assign(sizes.begin(), sizes.end());
+  TraceDetail detail;
+  detail.tile.assign(sizes.begin(), sizes.end());
   if (costOnly) {
-    bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes,
-            std::move(event));
+    bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes, event,
+            std::move(detail));
     return llvm::Error::success();
   }
   // The ids are read now: a block reused for them must be zero now.
@@ -1233,8 +1268,8 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
                     outData + i * ldOut);
     }
   });
-  bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes,
-          std::move(event));
+  bookDMA(rank, op, op.getToken(), table.cube, out.cube, bytes, event,
+          std::move(detail));
   return llvm::Error::success();
 }
 
@@ -1248,10 +1283,16 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
   if (isa<gt::WaitOp>(op)) {
     flush(rank);
     releaseDead(rank);
+    // The ops it waits for are retired: the clock passes their ends, so
+    // nothing later (the run's end included) needs them.
     for (Value t : op->getOperands()) {
-      Token &token = rank.tokenTable[rank.tokens[t]];
-      token.waited = true;
-      rank.clock = std::max(rank.clock, token.end);
+      auto id = rank.tokens.find(t);
+      if (id == rank.tokens.end())
+        continue; // waited for before
+      auto token = rank.liveTokens.find(id->second);
+      rank.clock = std::max(rank.clock, token->second.end);
+      rank.liveTokens.erase(token);
+      rank.tokens.erase(id);
     }
     retireWaitedAccesses(rank);
     return llvm::Error::success();
@@ -1333,7 +1374,7 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   Value asyncToken = ring.getAsyncToken();
   for (Rank &rank : ranks) {
     flush(rank);
-    int64_t token = asyncToken ? rank.tokenTable.size() : -1;
+    int64_t token = asyncToken ? rank.nextToken : -1;
     for (Value v : bufferValues)
       if (llvm::Error e = touch(rank, op, v, true, token))
         return e;
@@ -1421,8 +1462,7 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   for (Rank &rank : ranks) {
     rank.linkFree = start + duration;
     if (asyncToken) {
-      rank.tokens[asyncToken] = rank.tokenTable.size();
-      rank.tokenTable.push_back({start + duration, false, op});
+      addToken(rank, asyncToken, {start + duration, op});
     } else {
       rank.clock = start + duration;
     }
@@ -1430,9 +1470,10 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     TraceEvent event;
     event.engine = EngineKind::Ring;
     event.bytes = chunkSize(sentChunk[rank.index]) * eb;
-    event.tile = {chunkSize(sentChunk[rank.index])};
-    event.ringStep = ringSteps;
-    record(rank, op, kLinkTrack, start, duration, std::move(event));
+    TraceDetail detail;
+    detail.tile = {chunkSize(sentChunk[rank.index])};
+    detail.ringStep = ringSteps;
+    record(rank, op, kLinkTrack, start, duration, event, std::move(detail));
   }
   ++ringSteps;
   // Account the ring. A flat reduce-scatter's first step opens an
@@ -1540,7 +1581,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   collectiveHiddenSeconds();
   for (Rank &rank : ranks) {
     double end = rank.clock;
-    for (const Token &t : rank.tokenTable)
+    // A retired op ended by the clock.
+    for (const auto &[id, t] : rank.liveTokens)
       end = std::max(end, t.end);
     rank.stats.endSeconds = end;
     for (const auto &[track, engine] : rank.pes)
@@ -1622,18 +1664,20 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
 llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
-                           bool /*recordTrace*/, int threads,
+                           bool recordTrace, int threads,
                            const ProgressFn &progress) {
-  Machine machine(program, device, run, threads, progress);
+  Machine machine(program, device, run, threads, progress,
+                  /*costOnly=*/false, /*traceDetails=*/recordTrace);
   return machine.execute(inputs);
 }
 
 llvm::Error kb::exec::estimateDeviceProgram(const Program &program,
                                             const gt::DeviceDescription &device,
                                             DeviceRun &run,
-                                            const ProgressFn &progress) {
+                                            const ProgressFn &progress,
+                                            bool traceDetails) {
   Machine machine(program, device, run, /*threads=*/1, progress,
-                  /*costOnly=*/true);
+                  /*costOnly=*/true, traceDetails);
   llvm::Expected<SmallVector<HostTensor>> results = machine.execute({});
   return results.takeError();
 }

@@ -439,14 +439,22 @@ llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize,
       continue;
     const OpSite &site = run.sites[e.site];
     llvm::json::Object args{{"op", site.op},
-                            {"device_op", e.deviceOp},
                             {"layer", site.layer},
                             {"loc", site.where},
                             {"flops", e.flops},
-                            {"bytes", e.bytes},
-                            {"tile", llvm::json::Array(e.tile)}};
-    if (e.ringStep >= 0)
-      args["ring_step"] = e.ringStep;
+                            {"bytes", e.bytes}};
+    // The details, when the run kept them (it does when a trace is asked).
+    const TraceDetail *detail =
+        e.detail >= 0 && static_cast<size_t>(e.detail) < run.details.size()
+            ? &run.details[e.detail]
+            : nullptr;
+    int64_t ringStep = detail ? detail->ringStep : -1;
+    if (detail) {
+      args["device_op"] = detail->deviceOp;
+      args["tile"] = llvm::json::Array(detail->tile);
+    }
+    if (ringStep >= 0)
+      args["ring_step"] = ringStep;
     events.push_back(llvm::json::Object{{"name", site.label()},
                                         {"cat", categoryOf(e.engine)},
                                         {"ph", "X"},
@@ -459,8 +467,8 @@ llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize,
     // A ring step sends rank r's chunk to rank r + 1: an arrow from the
     // sender's slice to the receiver's, both shown.
     int64_t to = (e.rank + 1) % worldSize;
-    if (e.ringStep >= 0 && worldSize > 1 && shown.count(to)) {
-      int64_t id = e.ringStep * worldSize + e.rank;
+    if (ringStep >= 0 && worldSize > 1 && shown.count(to)) {
+      int64_t id = ringStep * worldSize + e.rank;
       events.push_back(llvm::json::Object{{"name", "ring send"},
                                           {"cat", "collective"},
                                           {"ph", "s"},

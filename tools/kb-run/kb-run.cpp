@@ -810,8 +810,12 @@ int main(int argc, char **argv) {
                      ? "running the device program"
                      : "running the local view on the host");
   auto onProgress = [&](double done) { progress.update(done); };
+  // The events' details (device op, tile, ring step) are printed by the
+  // trace alone; a whole model's worth is kept only when it is written.
+  bool traceDetails = !traceFile.empty() || !plotFile.empty();
   auto estimate = [&]() -> llvm::Expected<SmallVector<HostTensor>> {
-    if (llvm::Error e = estimateDeviceProgram(program, device, run, onProgress))
+    if (llvm::Error e = estimateDeviceProgram(program, device, run, onProgress,
+                                              traceDetails))
       return std::move(e);
     return SmallVector<HostTensor>(); // no numbers, no results
   };
@@ -819,7 +823,7 @@ int main(int argc, char **argv) {
       costOnly ? estimate()
       : program.view == View::Lowered
           ? runDeviceProgram(program, *globalInputs, device, run,
-                             !traceFile.empty(), *hostThreadCount, onProgress)
+                             traceDetails, *hostThreadCount, onProgress)
           : runKBProgram(program, *globalInputs);
   if (!results)
     return fail(results.takeError());

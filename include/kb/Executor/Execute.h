@@ -29,18 +29,30 @@ struct OpSite {
   std::string label() const;
 };
 
-enum class EngineKind { PE, DMA, Ring };
+enum class EngineKind : uint8_t { PE, DMA, Ring };
 
-/// One interval of the simulated timeline: a device op on one engine.
+/// One interval of the simulated timeline: a device op on one engine. Kept
+/// small (56 bytes): a whole model's timeline holds one per device op and
+/// rank (4 million for GPT-3 175B at W = 8), and the per-op table needs only
+/// these fields. What only the trace prints is in a TraceDetail.
 struct TraceEvent {
-  int64_t site; // index into DeviceRun::sites
-  int64_t rank;
-  int64_t track;          // see trackName()
-  double start, duration; // seconds
-  EngineKind engine;
-  llvm::StringRef deviceOp; // "matmul", "dma", ... (the context's string)
+  double start = 0, duration = 0; // seconds
   double flops = 0;
-  int64_t bytes = 0;                  // moved by a DMA, sent by a ring step
+  int64_t bytes = 0; // moved by a DMA, sent by a ring step
+  int32_t site = 0;  // index into DeviceRun::sites
+  int32_t rank = 0;
+  int32_t track = 0; // see trackName()
+  /// Index into DeviceRun::details, or -1 when the run kept no details.
+  int32_t detail = -1;
+  EngineKind engine = EngineKind::PE;
+};
+static_assert(sizeof(TraceEvent) <= 56, "a timeline event is kept per op "
+                                        "and rank: keep it small");
+
+/// What the trace (--trace, --plot) says of an event besides its times: kept
+/// only when the run is asked for it.
+struct TraceDetail {
+  llvm::StringRef deviceOp;           // "matmul", "dma", ... (the context's)
   llvm::SmallVector<int64_t, 2> tile; // the region it writes or moves
   int64_t ringStep = -1; // ring steps: which one, counted over the run
 };
@@ -94,6 +106,12 @@ struct DeviceRun {
   std::vector<OpSite> sites;
   /// Every rank's device work (always: the per-op table is made from it).
   std::vector<TraceEvent> trace;
+  /// The events' details, when the run was asked for them (traceDetails).
+  std::vector<TraceDetail> details;
+  /// The most asynchronous ops (DMAs, PE tiles, ring steps) a rank held at
+  /// once, issued and not yet retired by a wait: the simulator's bookkeeping
+  /// grows with this, not with the length of the program.
+  int64_t maxOutstandingOps = 0;
   double deviceSeconds = 0;
   int64_t pesPerCube = 0;
 };
@@ -108,8 +126,9 @@ std::string trackName(int64_t track, int64_t pesPerCube);
 /// Runs a lowered gemm_tile program for W ranks with real arithmetic,
 /// interleaving the ranks at waits and ring steps, and models its time. The
 /// independent tile work between two waits runs on up to `threads` host
-/// threads; the results do not depend on the count. (`recordTrace` is
-/// accepted for compatibility: the timeline is always recorded.)
+/// threads; the results do not depend on the count. The timeline is always
+/// recorded (the per-op table is made from it); `recordTrace` keeps the
+/// events' details too (DeviceRun::details), which only a trace prints.
 /// Told the share of the device program's operations the ranks have issued
 /// (0 to 1), once per scheduling round: kb-run's progress line.
 using ProgressFn = std::function<void(double)>;
@@ -123,10 +142,13 @@ llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
 /// --cost-only): no inputs, no host tensors, no arithmetic, the hazard checks
 /// and every figure of `run` as the numeric run gives them. Its host memory
 /// and time grow with the device ops and the buffers' count, not their size.
+/// `traceDetails` keeps the events' details, as runDeviceProgram's
+/// `recordTrace`.
 llvm::Error estimateDeviceProgram(const Program &program,
                                   const gemm_tile::DeviceDescription &device,
                                   DeviceRun &run,
-                                  const ProgressFn &progress = nullptr);
+                                  const ProgressFn &progress = nullptr,
+                                  bool traceDetails = false);
 
 } // namespace kb::exec
 
