@@ -271,6 +271,7 @@ private:
                                       t.shape[1]);
       buffer.view = nullptr;
     } else if (buffer.halfView) {
+      ++run.hostWidenings;
       HostTensor &t = buffer.tensor;
       t.data.resize(t.numElements());
       for (int64_t i = 0; i < t.shape[0]; ++i)
@@ -358,6 +359,7 @@ private:
   std::shared_ptr<const runtime::TensorData> widenedInput(int64_t input) {
     if (auto copy = widenedInputs[input].lock())
       return copy;
+    ++run.hostWidenings;
     const runtime::HalfData &halves = inputs[input].halves;
     auto copy = std::make_shared<runtime::TensorData>();
     copy->resize(halves.size());
