@@ -141,7 +141,7 @@ struct Rank {
   };
   std::vector<Copy> pendingCopies;
   // The gemm tiles among them, joined and split at the wait
-  // (runtime::joinGemms, splitGemms).
+  // (runtime::joinGemms, groupGemms, splitGemms).
   std::vector<runtime::GemmTask> pendingGemms;
   // Reused blocks (Machine::materialize) to zero before the pending work
   // runs, on the host threads: (first element, count).
@@ -602,7 +602,8 @@ void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> work;
   if (!rank.pendingGemms.empty()) {
     std::vector<runtime::GemmTask> gemms = runtime::splitGemms(
-        runtime::joinGemms(std::move(rank.pendingGemms)), threads);
+        runtime::groupGemms(runtime::joinGemms(std::move(rank.pendingGemms))),
+        threads);
     rank.pendingGemms.clear();
     for (const runtime::GemmTask &t : gemms)
       work.push_back([t] { t.run(); });
