@@ -141,7 +141,7 @@ struct Rank {
   };
   std::vector<Copy> pendingCopies;
   // The gemm tiles among them, joined and split at the wait
-  // (runtime::joinGemms, splitGemms).
+  // (runtime::joinGemms, groupGemms, splitGemms).
   std::vector<runtime::GemmTask> pendingGemms;
   // Reused blocks (Machine::materialize) to zero before the pending work
   // runs, on the host threads: (first element, count).
@@ -284,6 +284,7 @@ private:
                                       t.shape[1]);
       buffer.view = nullptr;
     } else if (buffer.halfView) {
+      ++run.hostWidenings;
       HostTensor &t = buffer.tensor;
       t.data.resize(t.numElements());
       for (int64_t i = 0; i < t.shape[0]; ++i)
@@ -371,6 +372,7 @@ private:
   std::shared_ptr<const runtime::TensorData> widenedInput(int64_t input) {
     if (auto copy = widenedInputs[input].lock())
       return copy;
+    ++run.hostWidenings;
     const runtime::HalfData &halves = inputs[input].halves;
     auto copy = std::make_shared<runtime::TensorData>();
     copy->resize(halves.size());
@@ -408,6 +410,29 @@ private:
         buffer.halfView = nullptr;
         buffer.released = true;
       }
+  }
+  /// An attention op's q, k and v regions (reads 0 to 2, verified 2-D and of
+  /// one element type), read in place by its deferred kernel.
+  struct AttentionOperands {
+    const float *q, *k, *v;
+    int64_t ldq, ldk, ldv;
+  };
+  /// Their start and row stride in their buffers' data. A reused block among
+  /// them (never written, so zero) is zeroed by the host threads before the
+  /// rank's pending work, where the kernel reads it, not on the issuing
+  /// thread now.
+  AttentionOperands attentionOperands(Rank &rank,
+                                      ArrayRef<gt::BufferRegion> reads) {
+    AttentionOperands in;
+    const float **at[] = {&in.q, &in.k, &in.v};
+    int64_t *ld[] = {&in.ldq, &in.ldk, &in.ldv};
+    for (int i = 0; i < 3; ++i) {
+      const HostTensor &t = bufferOf(rank, reads[i].buffer, &rank).tensor;
+      *ld[i] = t.shape[1];
+      *at[i] = t.data.data() + reads[i].offsets[0] * t.shape[1] +
+               reads[i].offsets[1];
+    }
+    return in;
   }
   /// The buffer of `v` as it is, perhaps a view.
   Buffer &rawBufferOf(Rank &rank, Value v) {
@@ -607,7 +632,8 @@ void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> work;
   if (!rank.pendingGemms.empty()) {
     std::vector<runtime::GemmTask> gemms = runtime::splitGemms(
-        runtime::joinGemms(std::move(rank.pendingGemms)), threads);
+        runtime::groupGemms(runtime::joinGemms(std::move(rank.pendingGemms))),
+        threads);
     rank.pendingGemms.clear();
     for (const runtime::GemmTask &t : gemms)
       work.push_back([t] { t.run(); });
@@ -1016,19 +1042,11 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     if (costOnly)
       break;
     // Regions q, k, v (verified 2-D, one element type) read in place.
-    const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
-                           &vRegion = reads[2];
-    HostTensor &qt = bufferOf(rank, qRegion.buffer, &rank).tensor,
-               &kt = bufferOf(rank, kRegion.buffer, &rank).tensor,
-               &vt = bufferOf(rank, vRegion.buffer, &rank).tensor;
-    int64_t ldq = qt.shape[1], ldk = kt.shape[1], ldv = vt.shape[1],
+    AttentionOperands in = attentionOperands(rank, reads);
+    const float *q = in.q, *k = in.k, *v = in.v;
+    int64_t ldq = in.ldq, ldk = in.ldk, ldv = in.ldv,
             ldo = outTensor->shape[1];
-    const float *q =
-        qt.data.data() + qRegion.offsets[0] * ldq + qRegion.offsets[1];
-    const float *k =
-        kt.data.data() + kRegion.offsets[0] * ldk + kRegion.offsets[1];
-    const float *v =
-        vt.data.data() + vRegion.offsets[0] * ldv + vRegion.offsets[1];
+    const gt::BufferRegion &kRegion = reads[1];
     float *o = outTensor->data.data() + to[0] * ldo + to[1];
     int64_t rows = size[0], keys = kRegion.sizes[0], headDim = kRegion.sizes[1],
             heads = kernel.heads, position = kernel.position;
@@ -1045,19 +1063,11 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       break;
     // Regions q, k, v (one element type) read in place; the partial rows
     // (f32) written in place.
-    const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1],
-                           &vRegion = reads[2];
-    HostTensor &qt = bufferOf(rank, qRegion.buffer).tensor,
-               &kt = bufferOf(rank, kRegion.buffer).tensor,
-               &vt = bufferOf(rank, vRegion.buffer).tensor;
-    int64_t ldq = qt.shape[1], ldk = kt.shape[1], ldv = vt.shape[1],
+    AttentionOperands in = attentionOperands(rank, reads);
+    const float *q = in.q, *k = in.k, *v = in.v;
+    int64_t ldq = in.ldq, ldk = in.ldk, ldv = in.ldv,
             ldp = outTensor->shape[1];
-    const float *q =
-        qt.data.data() + qRegion.offsets[0] * ldq + qRegion.offsets[1];
-    const float *k =
-        kt.data.data() + kRegion.offsets[0] * ldk + kRegion.offsets[1];
-    const float *v =
-        vt.data.data() + vRegion.offsets[0] * ldv + vRegion.offsets[1];
+    const gt::BufferRegion &qRegion = reads[0], &kRegion = reads[1];
     float *p = outTensor->data.data() + to[0] * ldp + to[1];
     int64_t rows = qRegion.sizes[0], keys = kRegion.sizes[0],
             headDim = kRegion.sizes[1], heads = kernel.heads,
@@ -1072,7 +1082,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     if (costOnly)
       break;
     const gt::BufferRegion &pRegion = reads[0];
-    HostTensor &pt = bufferOf(rank, pRegion.buffer).tensor;
+    HostTensor &pt = bufferOf(rank, pRegion.buffer, &rank).tensor;
     int64_t ldp = pt.shape[1], ldo = outTensor->shape[1];
     const float *p =
         pt.data.data() + pRegion.offsets[0] * ldp + pRegion.offsets[1];

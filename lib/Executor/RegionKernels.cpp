@@ -29,6 +29,22 @@ int64_t runLength(ArrayRef<int64_t> sizes) {
   return sizes.empty() ? 1 : sizes.back();
 }
 
+/// Calls fn(r, inAt, outAt, n) for each contiguous run r of a region of
+/// `size`, at `from` in `in` and at `to` in `out`: the two regions' runs pair
+/// up in order, each n elements long, starting at inAt and outAt. The one
+/// walk that every region kernel below makes.
+template <typename Fn>
+void forEachRun(const HostTensor &in, ArrayRef<int64_t> from,
+                const HostTensor &out, ArrayRef<int64_t> to,
+                ArrayRef<int64_t> size, Fn fn) {
+  SmallVector<int64_t> src = runStarts(in, from, size);
+  int64_t n = runLength(size);
+  forEachBoxRow(out.shape, to, size, [&](int64_t at, int64_t dense, int64_t) {
+    size_t r = n > 0 ? static_cast<size_t>(dense / n) : 0;
+    fn(r, src[r], at, n);
+  });
+}
+
 int64_t count(ArrayRef<int64_t> sizes) {
   int64_t n = 1;
   for (int64_t s : sizes)
@@ -72,16 +88,14 @@ void kb::exec::mapRegion(runtime::MapKernel map, float scale,
     insertBox(out, region, to);
     return;
   }
-  SmallVector<int64_t> src = runStarts(in, from, size),
-                       dst = runStarts(out, to, size);
-  int64_t n = runLength(size);
-  for (size_t r = 0; r < dst.size(); ++r) {
-    float *row = out.data.data() + dst[r];
-    map(in.data.data() + src[r], row, n);
-    if (scale != 1.0f)
-      runtime::scale(row, n, scale);
-    runtime::roundBufferToDType(row, n, out.dtype);
-  }
+  forEachRun(in, from, out, to, size,
+             [&](size_t, int64_t inAt, int64_t outAt, int64_t n) {
+               float *row = out.data.data() + outAt;
+               map(in.data.data() + inAt, row, n);
+               if (scale != 1.0f)
+                 runtime::scale(row, n, scale);
+               runtime::roundBufferToDType(row, n, out.dtype);
+             });
 }
 
 void kb::exec::zipRegion(runtime::ZipKernel zip, const HostTensor &lhs,
@@ -109,17 +123,16 @@ void kb::exec::zipRegion(runtime::ZipKernel zip, const HostTensor &lhs,
     insertBox(out, region, to);
     return;
   }
-  SmallVector<int64_t> src = runStarts(lhs, lhsFrom, size),
-                       dst = runStarts(out, to, size),
-                       other = runStarts(rhs, rhsFrom, rhsSize);
-  for (size_t r = 0; r < dst.size(); ++r) {
-    float *row = out.data.data() + dst[r];
-    const float *in = lhs.data.data() + src[r];
-    if (in != row)
-      std::copy_n(in, n, row);
-    zip(row, rhs.data.data() + other[sameShape ? r : 0], n);
-    runtime::roundBufferToDType(row, n, out.dtype);
-  }
+  SmallVector<int64_t> other = runStarts(rhs, rhsFrom, rhsSize);
+  forEachRun(lhs, lhsFrom, out, to, size,
+             [&](size_t r, int64_t inAt, int64_t outAt, int64_t n) {
+               float *row = out.data.data() + outAt;
+               const float *in = lhs.data.data() + inAt;
+               if (in != row)
+                 std::copy_n(in, n, row);
+               zip(row, rhs.data.data() + other[sameShape ? r : 0], n);
+               runtime::roundBufferToDType(row, n, out.dtype);
+             });
 }
 
 void kb::exec::copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
@@ -131,14 +144,12 @@ void kb::exec::copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,
     insertBox(dst, extractBox(src, srcOffsets, sizes), dstOffsets);
     return;
   }
-  SmallVector<int64_t> from = runStarts(src, srcOffsets, sizes),
-                       to = runStarts(dst, dstOffsets, sizes);
-  int64_t n = runLength(sizes);
-  for (size_t r = 0; r < to.size(); ++r) {
-    float *row = dst.data.data() + to[r];
-    if (src.isHalf())
-      runtime::halvesToFloats(src.halves.data() + from[r], row, n);
-    else
-      std::copy_n(src.data.data() + from[r], n, row);
-  }
+  forEachRun(src, srcOffsets, dst, dstOffsets, sizes,
+             [&](size_t, int64_t from, int64_t to, int64_t n) {
+               float *row = dst.data.data() + to;
+               if (src.isHalf())
+                 runtime::halvesToFloats(src.halves.data() + from, row, n);
+               else
+                 std::copy_n(src.data.data() + from, n, row);
+             });
 }

@@ -18,11 +18,11 @@ namespace kb::runtime::detail {
 // One template per ISA kernel for B of f32 or f16 bits (TB), instantiated for
 // both in its own file (KB_GEMM_INSTANCES).
 template <typename TB>
-void gemmAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
-                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemmAVX512(const float *a, int64_t lda, const Columns<TB> *cols,
+                int64_t count, int64_t m, int64_t k);
 template <typename TB>
-void gemmAVX2(const float *a, int64_t lda, const TB *b, int64_t ldb, float *c,
-              int64_t ldc, int64_t m, int64_t n, int64_t k);
+void gemmAVX2(const float *a, int64_t lda, const Columns<TB> *cols,
+              int64_t count, int64_t m, int64_t k);
 template <typename TB>
 void gemvAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
@@ -35,9 +35,9 @@ namespace {
 using namespace kb::runtime::detail;
 
 template <typename TB>
-void gemmPortable(const float *a, int64_t lda, const TB *b, int64_t ldb,
-                  float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
-  blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, b, ldb, c, ldc, m, n, k);
+void gemmPortable(const float *a, int64_t lda, const Columns<TB> *cols,
+                  int64_t count, int64_t m, int64_t k) {
+  blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, cols, count, m, k);
 }
 
 template <typename TB>
@@ -52,8 +52,12 @@ using GemmFn = void (*)(const float *, int64_t, const TB *, int64_t, float *,
 
 /// The blocked kernel and the small-M one of one instruction set, for B of
 /// element type TB (f32, or f16 bits).
+template <typename TB>
+using BlockedFn = void (*)(const float *, int64_t, const Columns<TB> *,
+                           int64_t, int64_t, int64_t);
 template <typename TB> struct GemmImpl {
-  GemmFn<TB> blocked, gemv;
+  BlockedFn<TB> blocked;
+  GemmFn<TB> gemv;
 };
 
 template <typename TB> GemmImpl<TB> kernelFn(GemmKernel kernel) {
@@ -75,21 +79,41 @@ template <typename TB> GemmImpl<TB> selectGemm() {
   return kernelFn<TB>(GemmKernel::Portable);
 }
 
+/// The column blocks `cols[0 : count]` sharing A (m × k).
+template <typename TB>
+void runColumns(GemmImpl<TB> impl, const float *a, int64_t lda,
+                const Columns<TB> *cols, int64_t count, int64_t m, int64_t k,
+                bool accumulate) {
+  if (m <= 0)
+    return;
+  if (!accumulate)
+    for (int64_t s = 0; s < count; ++s)
+      for (int64_t i = 0; i < m; ++i)
+        std::fill(cols[s].c + i * cols[s].ldc,
+                  cols[s].c + i * cols[s].ldc + std::max<int64_t>(cols[s].n, 0),
+                  0.0f);
+  if (k <= 0)
+    return;
+  if (m <= kGemvMaxRows) {
+    // B streams once per block whatever the grouping.
+    for (int64_t s = 0; s < count; ++s)
+      if (cols[s].n > 0)
+        impl.gemv(a, lda, cols[s].b, cols[s].ldb, cols[s].c, cols[s].ldc, m,
+                  cols[s].n, k);
+    return;
+  }
+  impl.blocked(a, lda, cols, count, m, k);
+}
+
 template <typename TB>
 void run(GemmImpl<TB> impl, const float *a, int64_t lda, const TB *b,
          int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n, int64_t k,
          bool accumulate) {
-  if (m <= 0 || n <= 0)
+  if (n <= 0)
     return;
-  if (!accumulate)
-    for (int64_t i = 0; i < m; ++i)
-      std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-  if (k <= 0)
-    return;
-  (m <= kGemvMaxRows ? impl.gemv : impl.blocked)(a, lda, b, ldb, c, ldc, m, n,
-                                                  k);
+  Columns<TB> cols{b, ldb, c, ldc, n};
+  runColumns(impl, a, lda, &cols, 1, m, k, accumulate);
 }
-
 } // namespace
 
 bool kb::runtime::gemmKernelSupported(GemmKernel kernel) {
@@ -145,4 +169,26 @@ void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
                        int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
                        int64_t k, bool accumulate) {
   gemmT(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+void kb::runtime::gemmColumns(const float *a, int64_t lda,
+                              const GemmColumns *cols, int64_t count,
+                              int64_t m, int64_t k, bool accumulate) {
+  if (count <= 0)
+    return;
+  if (cols[0].halfB) {
+    static const GemmImpl<uint16_t> impl = selectGemm<uint16_t>();
+    std::vector<Columns<uint16_t>> blocks;
+    for (int64_t s = 0; s < count; ++s)
+      blocks.push_back({cols[s].halfB, cols[s].ldb, cols[s].c, cols[s].ldc,
+                        cols[s].n});
+    runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
+    return;
+  }
+  static const GemmImpl<float> impl = selectGemm<float>();
+  std::vector<Columns<float>> blocks;
+  for (int64_t s = 0; s < count; ++s)
+    blocks.push_back({cols[s].b, cols[s].ldb, cols[s].c, cols[s].ldc,
+                      cols[s].n});
+  runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
 }

@@ -10,11 +10,10 @@
 
 namespace kb::runtime::detail {
 template <typename TB>
-void gemmAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
-                float *c, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+void gemmAVX512(const float *a, int64_t lda, const Columns<TB> *cols,
+                int64_t count, int64_t m, int64_t k) {
   // KC = 384 measured best on an AVX-512 host (77% of its FMA peak on 1024³).
-  blockedGemm<12, 32, 384, MicroKernel<12, 32, 16>>(a, lda, b, ldb, c, ldc, m,
-                                                    n, k);
+  blockedGemm<12, 32, 384, MicroKernel<12, 32, 16>>(a, lda, cols, count, m, k);
 }
 
 template <typename TB>
@@ -23,6 +22,6 @@ void gemvAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
   Gemv<16, TB>::run(a, lda, b, ldb, c, ldc, m, n, k);
 }
 
-KB_GEMM_INSTANCES(gemmAVX512)
+KB_GEMM_COLUMN_INSTANCES(gemmAVX512)
 KB_GEMM_INSTANCES(gemvAVX512)
 } // namespace kb::runtime::detail

@@ -11,6 +11,14 @@
 using namespace kb::runtime;
 
 void GemmTask::run() const {
+  if (!blocks.empty()) {
+    gemmColumns(a, lda, blocks.data(), static_cast<int64_t>(blocks.size()), m,
+                k, accumulate);
+    for (const GemmColumns &block : blocks)
+      for (int64_t i = 0; i < m; ++i)
+        roundBufferToDType(block.c + i * block.ldc, block.n, outType);
+    return;
+  }
   if (halfB)
     gemm(a, lda, halfB, ldb, c, ldc, m, n, k, accumulate);
   else
@@ -77,6 +85,44 @@ std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
       [](GemmTask &p, const GemmTask &t) { p.n += t.n; });
 }
 
+std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
+  auto key = [](const GemmTask &t) {
+    return std::make_tuple(addr(t.a), t.lda, t.m, t.k, t.halfB != nullptr,
+                           t.accumulate, static_cast<int>(t.outType));
+  };
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [&](const GemmTask &x, const GemmTask &y) {
+                     return key(x) < key(y);
+                   });
+  auto blockOf = [](const GemmTask &t) {
+    GemmColumns block;
+    block.b = t.b;
+    block.halfB = t.halfB;
+    block.ldb = t.ldb;
+    block.c = t.c;
+    block.ldc = t.ldc;
+    block.n = t.n;
+    return block;
+  };
+  std::vector<GemmTask> grouped;
+  for (size_t i = 0, j; i < tasks.size(); i = j) {
+    for (j = i + 1; j < tasks.size() && key(tasks[j]) == key(tasks[i]); ++j)
+      ;
+    if (j == i + 1 || !tasks[i].blocks.empty()) {
+      grouped.insert(grouped.end(), tasks.begin() + i, tasks.begin() + j);
+      continue;
+    }
+    GemmTask group = tasks[i];
+    group.n = 0;
+    for (size_t t = i; t < j; ++t) {
+      group.blocks.push_back(blockOf(tasks[t]));
+      group.n += tasks[t].n;
+    }
+    grouped.push_back(std::move(group));
+  }
+  return grouped;
+}
+
 std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
                                               int threads) {
   threads = std::max(threads, 1);
@@ -100,6 +146,29 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
          static_cast<int64_t>(std::ceil(2.0 * threads * share - 1e-9)),
          std::max<int64_t>(1, static_cast<int64_t>(t.flops() / kMinFlops))});
     count = std::max<int64_t>(count, 1);
+    if (!t.blocks.empty() && !byRows) {
+      // Whole blocks to each part, about n / count columns each.
+      count = std::min<int64_t>(count, t.blocks.size());
+      size_t next = 0;
+      int64_t done = 0;
+      for (int64_t p = 0; p < count; ++p) {
+        GemmTask part = t;
+        part.blocks.clear();
+        part.n = 0;
+        int64_t target = t.n * (p + 1) / count;
+        while (next < t.blocks.size() &&
+               (part.blocks.empty() || done + t.blocks[next].n <= target ||
+                p == count - 1)) {
+          part.blocks.push_back(t.blocks[next]);
+          part.n += t.blocks[next].n;
+          done += t.blocks[next].n;
+          ++next;
+        }
+        if (!part.blocks.empty())
+          parts.push_back(std::move(part));
+      }
+      continue;
+    }
     for (int64_t p = 0, begin = 0; p < count; ++p) {
       int64_t end = std::min(extent, blocks * (p + 1) / count * unit);
       if (end <= begin)
@@ -108,6 +177,8 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
       if (byRows) {
         part.a += begin * t.lda;
         part.c += begin * t.ldc;
+        for (GemmColumns &block : part.blocks)
+          block.c += begin * block.ldc;
         part.m = end - begin;
       } else {
         if (part.halfB)

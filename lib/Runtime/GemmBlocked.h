@@ -16,11 +16,27 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #if defined(__AVX512F__) || defined(__F16C__) || defined(__AVX__)
 #include <immintrin.h>
 #endif
+
+namespace kb::runtime::detail {
+/// One block of columns of a product: C[:, 0 : n] (ldc) += A · B[:, 0 : n]
+/// (ldb), B of f32 or f16 bits. The blocked kernels take several blocks that
+/// share A (a device tile's columns of one weight, each in its own buffer),
+/// so A's blocks are read and packed once for all of them.
+template <typename TB> struct Columns {
+  const TB *b;
+  int64_t ldb;
+  float *c;
+  int64_t ldc;
+  int64_t n;
+};
+} // namespace kb::runtime::detail
 
 namespace {
 
@@ -60,6 +76,33 @@ inline void rowToF32(const uint16_t *src, float *dst, int64_t n) {
 }
 inline float toF32(float x) { return x; }
 inline float toF32(uint16_t x) { return kb::runtime::halfToFloat(x); }
+
+/// A thread's packing buffer: grown as needed and never zero-filled. Every
+/// element a kernel reads is written by the packing first (panel padding is
+/// zeroed explicitly), so a std::vector's value-initialising resize only
+/// cost a memset of the whole buffer on each thread's first gemm (5% of a
+/// small `mlp` run). 64-byte aligned, so panels start on a cache line.
+class PackBuffer {
+public:
+  float *get(int64_t n) {
+    if (n > size) {
+      data.reset(static_cast<float *>(
+          ::operator new[](n * sizeof(float), std::align_val_t(64))));
+      size = n;
+    }
+    return data.get();
+  }
+  int64_t capacity() const { return size; }
+
+private:
+  struct Free {
+    void operator()(float *p) const {
+      ::operator delete[](p, std::align_val_t(64));
+    }
+  };
+  std::unique_ptr<float[], Free> data;
+  int64_t size = 0;
+};
 
 constexpr int64_t kMC = 144; // rows of A per block (a multiple of MR)
 constexpr int64_t kNC = 3072;
@@ -123,62 +166,104 @@ template <int MR, int NR, int VL> struct MicroKernel {
   }
 };
 
-/// The blocked loop nest around one micro-kernel shape. KC, the panel depth,
+/// The blocked loop nest around one micro-kernel shape, for the column
+/// blocks `cols[0 : count]` that share A (m × k). KC, the panel depth,
 /// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
-/// together; it is per kernel because NR differs.
+/// together; it is per kernel because NR differs. The blocks are packed side
+/// by side, up to kNC columns at a time (a wider block is cut), and each
+/// (mc × kc) block of A is read or packed once for all of them: with a
+/// device tile's 86 columns per block, reading A (2048 × 4096, rows 16 KiB
+/// apart, whose 12 rows of a micro-tile then share one L1 set) again for
+/// every block took most of a prefill run. Each element of C is summed in
+/// the same order whatever the blocks, so the results do not depend on them.
 template <int MR, int NR, int KC, typename Kernel, typename TB>
-inline void blockedGemm(const float *a, int64_t lda, const TB *b,
-                        int64_t ldb, float *c, int64_t ldc, int64_t m,
-                        int64_t n, int64_t k) {
-  thread_local std::vector<float> packedA, packedB;
-  packedA.resize(((kMC + MR - 1) / MR) * MR * KC);
-  packedB.resize(((kNC + NR - 1) / NR) * NR * KC);
-  for (int64_t jc = 0; jc < n; jc += kNC) {
-    int64_t nc = std::min(kNC, n - jc);
+inline void blockedGemm(const float *a, int64_t lda,
+                        const kb::runtime::detail::Columns<TB> *cols,
+                        int64_t count, int64_t m, int64_t k) {
+  using Cols = kb::runtime::detail::Columns<TB>;
+  thread_local PackBuffer packBufferA, packBufferB;
+  float *packedA = packBufferA.get(((kMC + MR - 1) / MR) * MR * KC);
+  float *packedB = packBufferB.get(((kNC + NR - 1) / NR) * NR * KC);
+  // The blocks cut to at most kNC columns, then grouped while their panels
+  // (each block's padded to NR) fit the kNC-wide packing buffer.
+  std::vector<Cols> pieces;
+  for (int64_t s = 0; s < count; ++s)
+    for (int64_t jc = 0; jc < cols[s].n; jc += kNC)
+      pieces.push_back({cols[s].b + jc, cols[s].ldb, cols[s].c + jc,
+                        cols[s].ldc, std::min(kNC, cols[s].n - jc)});
+  auto padded = [](int64_t n) { return (n + NR - 1) / NR * NR; };
+  for (size_t g0 = 0, g1; g0 < pieces.size(); g0 = g1) {
+    int64_t width = padded(pieces[g0].n);
+    for (g1 = g0 + 1;
+         g1 < pieces.size() && width + padded(pieces[g1].n) <= kNC; ++g1)
+      width += padded(pieces[g1].n);
     for (int64_t pc = 0; pc < k; pc += KC) {
       int64_t kc = std::min<int64_t>(KC, k - pc);
-      // Pack B[pc : pc+kc, jc : jc+nc] into NR-wide panels, zero-padded
-      // (and converted to f32: f16 weights are widened here, once per use).
-      // Row by row of B, each row's nc elements in one sweep: a weight
-      // viewed in place has rows a whole global row apart (a page or more),
-      // which the prefetcher does not follow, so a panel-by-panel pack took
-      // one cache miss per NR elements (a tenth of a prefill run).
-      for (int64_t p = 0; p < kc; ++p) {
-        const TB *row = b + (pc + p) * ldb + jc;
-        // The row 8 ahead, every cache line of it: the rows are too far
-        // apart for the hardware to fetch them early.
-        if (p + 8 < kc) {
-          const char *ahead =
-              reinterpret_cast<const char *>(b + (pc + p + 8) * ldb + jc);
-          for (int64_t at = 0; at < nc * int64_t(sizeof(TB)); at += 64)
-            __builtin_prefetch(ahead + at);
+      // Pack B[pc : pc+kc, block] of each block into NR-wide panels,
+      // zero-padded (and converted to f32: f16 weights are widened here,
+      // once per use), block after block. Row by row of B, each row's nc
+      // elements in one sweep: a weight viewed in place has rows a whole
+      // global row apart (a page or more), which the prefetcher does not
+      // follow, so a panel-by-panel pack took one cache miss per NR
+      // elements (a tenth of a prefill run).
+      for (size_t g = g0, panel0 = 0; g < g1; ++g) {
+        const Cols &piece = pieces[g];
+        int64_t nc = piece.n;
+        for (int64_t p = 0; p < kc; ++p) {
+          const TB *row = piece.b + (pc + p) * piece.ldb;
+          // The row 8 ahead, every cache line of it: the rows are too far
+          // apart for the hardware to fetch them early.
+          if (p + 8 < kc) {
+            const char *ahead =
+                reinterpret_cast<const char *>(row + 8 * piece.ldb);
+            for (int64_t at = 0; at < nc * int64_t(sizeof(TB)); at += 64)
+              __builtin_prefetch(ahead + at);
+          }
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            float *dst = packedB + (panel0 + jr) * kc + p * NR;
+            int64_t nr = std::min<int64_t>(NR, nc - jr);
+            rowToF32(row + jr, dst, nr);
+            std::fill(dst + nr, dst + NR, 0.0f);
+          }
         }
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          float *dst = packedB.data() + (jr / NR) * NR * kc + p * NR;
-          int64_t nr = std::min<int64_t>(NR, nc - jr);
-          rowToF32(row + jr, dst, nr);
-          std::fill(dst + nr, dst + NR, 0.0f);
-        }
+        panel0 += padded(nc);
       }
-      // With few columns of B per call (a device tile's 128 or 172), a
-      // packed A panel would serve only nc / NR micro-tiles, and packing A
+      // With few columns of B in all (a lone device tile's 128 or 172), a
+      // packed A panel would serve only a few micro-tiles, and packing A
       // (the large operand of a tall tile) was a quarter of a prefill run:
       // whole MR-row panels of A are then read in place, each row a stream
       // the prefetcher follows; only a last partial panel is packed.
-      bool unpackedA = nc <= kUnpackedANC;
+      bool unpackedA = width <= kUnpackedANC;
+      // Every micro-tile of A's rows [ic + from, ic + to) (MR-row panels
+      // at `panels`, or A itself with `inPlace`) against every block.
+      auto multiply = [&](int64_t ic, int64_t from, int64_t to,
+                          const float *panels, bool inPlace) {
+        for (size_t g = g0, panel0 = 0; g < g1; ++g) {
+          const Cols &piece = pieces[g];
+          for (int64_t jr = 0; jr < piece.n; jr += NR) {
+            int64_t nr = std::min<int64_t>(NR, piece.n - jr);
+            const float *bp = packedB + (panel0 + jr) * kc;
+            for (int64_t ir = from; ir < to; ir += MR) {
+              int64_t mr = std::min<int64_t>(MR, to - ir);
+              float *c = piece.c + (ic + ir) * piece.ldc + jr;
+              if (inPlace)
+                Kernel::template run<true>(kc, a + (ic + ir) * lda + pc, bp,
+                                           c, piece.ldc, MR, nr, lda);
+              else
+                Kernel::run(kc, panels + (ir / MR) * MR * kc, bp, c,
+                            piece.ldc, mr, nr);
+            }
+          }
+          panel0 += padded(piece.n);
+        }
+      };
       for (int64_t ic = 0; ic < m; ic += kMC) {
         int64_t mc = std::min(kMC, m - ic);
+        int64_t first = 0;
         if (unpackedA) {
-          int64_t whole = mc / MR * MR;
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            int64_t nr = std::min<int64_t>(NR, nc - jr);
-            const float *bp = packedB.data() + (jr / NR) * NR * kc;
-            for (int64_t ir = 0; ir < whole; ir += MR)
-              Kernel::template run<true>(kc, a + (ic + ir) * lda + pc, bp,
-                                         c + (ic + ir) * ldc + jc + jr, ldc,
-                                         MR, nr, lda);
-          }
-          if (whole == mc)
+          first = mc / MR * MR;
+          multiply(ic, 0, first, nullptr, /*inPlace=*/true);
+          if (first == mc)
             continue;
           // The last rows: packed below as one partial panel.
         }
@@ -186,9 +271,8 @@ inline void blockedGemm(const float *a, int64_t lda, const TB *b,
         // Written in panel order (one MR-long column at a time, from MR row
         // streams the prefetcher follows), not row by row with a stride of
         // MR: with n small, packing A is a good part of the work.
-        int64_t first = unpackedA ? mc / MR * MR : 0;
         for (int64_t ir = first; ir < mc; ir += MR) {
-          float *panel = packedA.data() + (ir / MR) * MR * kc;
+          float *panel = packedA + (ir / MR) * MR * kc;
           int64_t mr = std::min<int64_t>(MR, mc - ir);
           const float *rows = a + (ic + ir) * lda + pc;
           for (int64_t p = 0; p < kc; ++p) {
@@ -199,15 +283,7 @@ inline void blockedGemm(const float *a, int64_t lda, const TB *b,
               dst[i] = 0.0f;
           }
         }
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          int64_t nr = std::min<int64_t>(NR, nc - jr);
-          const float *bp = packedB.data() + (jr / NR) * NR * kc;
-          for (int64_t ir = first; ir < mc; ir += MR) {
-            int64_t mr = std::min<int64_t>(MR, mc - ir);
-            Kernel::run(kc, packedA.data() + (ir / MR) * MR * kc, bp,
-                        c + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
-          }
-        }
+        multiply(ic, first, mc, packedA, /*inPlace=*/false);
       }
     }
   }
@@ -319,6 +395,15 @@ template <int VL, typename TB = float> struct Gemv {
                             float *, int64_t, int64_t, int64_t, int64_t);      \
   template void name<uint16_t>(const float *, int64_t, const uint16_t *,       \
                                int64_t, float *, int64_t, int64_t, int64_t,    \
+                               int64_t);
+
+/// The f32-B and f16-B instances of an ISA file's blocked kernel `name`,
+/// which takes column blocks sharing A (blockedGemm).
+#define KB_GEMM_COLUMN_INSTANCES(name)                                         \
+  template void name<float>(const float *, int64_t, const Columns<float> *,    \
+                            int64_t, int64_t, int64_t);                        \
+  template void name<uint16_t>(const float *, int64_t,                         \
+                               const Columns<uint16_t> *, int64_t, int64_t,    \
                                int64_t);
 
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H

@@ -407,6 +407,9 @@ TEST_F(DeviceInterpreterTest, RanksShareOneWidenedCopyOfAHalfA) {
       ASSERT_NEAR(results[0].data[i * 48 + j], sum, 2e-3 * (1 + std::abs(sum)))
           << i << "," << j;
     }
+  // One widening of x in all: the four ranks' eight gemm pieces and the
+  // zips (which copy their piece out of the widened data) share it.
+  EXPECT_EQ(stats.hostWidenings, 1);
   // z = 2 x of rank 0's second piece (rows 12 to 24).
   ASSERT_EQ(results[1].shape, (llvm::SmallVector<int64_t, 4>{12, 64}));
   for (int64_t i = 0; i < 12; ++i)

@@ -147,6 +147,45 @@ INSTANTIATE_TEST_SUITE_P(
                           Case{9, 100, 200, 200, 100, 100, false})),
     caseName);
 
+// The packing buffers are kept per thread and not zero-filled, so they hold
+// the previous product's panels: a product with partial panels (m, n and k
+// not multiples of the micro-tile) after one that filled the buffers with NaN
+// must still read only what its own packing wrote, padding included.
+TEST(GemmPackingTest, StalePackingBuffersDoNotReachTheResult) {
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    // Wide and deep enough to fill the whole A and B packing buffers
+    // (more than a B block's columns and an A block's rows).
+    int64_t bm = 300, bn = 3100, bk = 400;
+    std::vector<float> a(bm * bk, nan), b(bk * bn, nan), out(bm * bn, 0.0f);
+    gemmWith(kernel, a.data(), bk, b.data(), bn, out.data(), bn, bm, bn, bk,
+             false);
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{13, 300, 7},
+                           {145, 37, 385}, {9, 3077, 10}}) {
+      std::vector<float> sa(m * k), sb(k * n), sc(m * n, 0.0f);
+      for (int64_t i = 0; i < m * k; ++i)
+        sa[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+      for (int64_t i = 0; i < k * n; ++i)
+        sb[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+      gemmWith(kernel, sa.data(), k, sb.data(), n, sc.data(), n, m, n, k,
+               false);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          // Small integers: every partial sum is exact in f32.
+          float expected = 0.0f;
+          for (int64_t p = 0; p < k; ++p)
+            expected += sa[i * k + p] * sb[p * n + j];
+          ASSERT_EQ(sc[i * n + j], expected)
+              << "kernel " << static_cast<int>(kernel) << " m" << m << " n"
+              << n << " k" << k << " at " << i << "," << j;
+        }
+    }
+  }
+}
+
 TEST(HostThreadsTest, RunsEveryItemOnceWhateverTheThreads) {
   for (int threads : {1, 2, 4, 16}) {
     std::vector<int> hits(100, 0);

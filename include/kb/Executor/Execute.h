@@ -114,6 +114,10 @@ struct DeviceRun {
   int64_t maxOutstandingOps = 0;
   double deviceSeconds = 0;
   int64_t pesPerCube = 0;
+  /// How many times the run widened 16-bit host data to f32: a half input's
+  /// one copy shared by the ranks' gemms (its A operand), or a piece of it
+  /// that another op reads as its own data. Host work, not device time.
+  int64_t hostWidenings = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is

@@ -6,7 +6,9 @@
 // the same B. Run one by one, each tile packs the shared operand again (the
 // blocked kernel packs B per call, and A when the tile is wide). A batch
 // joins such tiles into one gemm first, so the shared operand is read and
-// packed once, then cuts the joined gemms into about as many parts as the
+// packed once, gathers the tiles that still share A (each PE's C in its own
+// buffer) into one task of column blocks, so A is read and packed once for
+// them too, then cuts the joined gemms into about as many parts as the
 // host threads need to share them evenly — by rows when a gemm is taller
 // than it is wide (each part then packs only its own rows of A), else by
 // columns.
@@ -17,6 +19,7 @@
 #define KB_RUNTIME_GEMMBATCH_H
 
 #include "kb/Runtime/DType.h"
+#include "kb/Runtime/Kernels.h"
 
 #include <cstdint>
 #include <vector>
@@ -37,6 +40,9 @@ struct GemmTask {
   int64_t m = 0, n = 0, k = 0;
   bool accumulate = false;
   DType outType = DType::F32;
+  /// Set by groupGemms: the column blocks of B and C (each n_s wide, n in
+  /// all) that share this task's A; `b`, `halfB` and `c` are then unused.
+  std::vector<GemmColumns> blocks;
 
   double flops() const { return 2.0 * m * n * k; }
   /// Runs the product and the rounding.
@@ -50,10 +56,18 @@ struct GemmTask {
 /// element of C gets the same sum as before, term by term.
 std::vector<GemmTask> joinGemms(std::vector<GemmTask> tasks);
 
+/// Gathers the tasks that share A (the same rows, m, k, B's element type,
+/// accumulate flag and output type) but whose columns are not one product's
+/// (each tile's C in its own buffer) into one task of several column blocks,
+/// so that its blocked gemm reads and packs A once for all of them
+/// (gemmColumns); its n is then the blocks' total. Sums as before.
+std::vector<GemmTask> groupGemms(std::vector<GemmTask> tasks);
+
 /// Cuts each task so that `threads` threads share the batch evenly: a task
 /// of f of the batch's F flops goes into about 2·threads·f / F parts (at most
 /// `threads`, each of a few MFLOP at least), by rows (in whole multiples of
-/// every kernel's MR) when m > n, else by columns (whole 64-column blocks).
+/// every kernel's MR) when m > n, else by columns (whole 64-column blocks; a
+/// grouped task's parts take whole blocks).
 /// Largest parts first.
 std::vector<GemmTask> splitGemms(std::vector<GemmTask> tasks, int threads);
 

@@ -33,6 +33,23 @@ void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
 void gemm(const float *a, int64_t lda, const uint16_t *b, int64_t ldb, float *c,
           int64_t ldc, int64_t m, int64_t n, int64_t k, bool accumulate);
 
+/// One block of columns of a product whose A other blocks share
+/// (gemmColumns): B's columns (f32 `b`, or f16 bits `halfB`; ldb), C's (ldc),
+/// n of them.
+struct GemmColumns {
+  const float *b = nullptr;
+  const uint16_t *halfB = nullptr;
+  int64_t ldb = 0;
+  float *c = nullptr;
+  int64_t ldc = 0;
+  int64_t n = 0;
+};
+/// For each block s of cols[0 : count] (all f32 B or all f16 B):
+/// C_s = (accumulate ? C_s : 0) + A[m×k] · B_s, bit for bit what gemm gives
+/// for the block alone; A is read, or packed, once for all of them.
+void gemmColumns(const float *a, int64_t lda, const GemmColumns *cols,
+                 int64_t count, int64_t m, int64_t k, bool accumulate);
+
 /// Products of at most this many rows of A take the unpacked, B-streaming
 /// kernel (a matrix-vector product per row group), more the packed one.
 constexpr int64_t kGemvMaxRows = 8;
