@@ -84,7 +84,7 @@ def kb_run_report(path, tmp, *extra):
 
 def tensor_bytes(ty):
     dims, elt = ty.rsplit("x", 1)[0], ty.rsplit("x", 1)[1]
-    size = {"f16": 2, "bf16": 2, "f32": 4}[elt.split(",")[0].strip(">")]
+    size = {"f16": 2, "bf16": 2, "f32": 4, "i32": 4, "i64": 8}[elt.split(",")[0].strip(">")]
     n = 1
     for d in dims.split("x"):
         n *= int(d)
@@ -190,7 +190,7 @@ def main():
             cases.append((f"gemm {m}x{k}x{n} TP{w} {t}", path, sip_bytes, t == "f32", False))
         examples = ["mlp_seed.mlir"] if a.smoke else [
             "mlp_seed.mlir", "mlp_small_f32.mlir", "llama2_7b_mlp.mlir", "gpt2_block.mlir",
-            "llama2_7b_layer.mlir"]
+            "gpt2_small.mlir", "llama2_7b_layer.mlir"]
         for name in examples:
             cases.append((name, os.path.join(ROOT, "examples", name), None,
                           "f32" in name, True))
