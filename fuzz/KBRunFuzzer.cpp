@@ -3,7 +3,9 @@
 // Parses arbitrary text as a module and, when it verifies and is a kb
 // program of modest size, runs it the way kb-run does (a lowered one on the
 // device interpreter, a global or local one on the reference interpreter).
-// Whatever the program, the executor must return results or an error.
+// Whatever the program, the executor must return results or an error; and
+// where a lowered program runs, its --cost-only estimate must run too and
+// give the identical device time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +20,10 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/Support/raw_ostream.h"
+
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -77,7 +82,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 *program, inputs, kb::gemm_tile::lookupDevice(*module), run,
                 /*recordTrace=*/true)
           : kb::exec::runKBProgram(*program, inputs);
-  if (!results)
+  if (!results) {
     llvm::consumeError(results.takeError());
+    return 0;
+  }
+  // --cost-only runs the same schedule on shapes alone: where the numeric run
+  // succeeds, it must too, with the same device time to the bit.
+  if (program->view == kb::exec::View::Lowered) {
+    kb::exec::DeviceRun estimate;
+    if (llvm::Error e = kb::exec::estimateDeviceProgram(
+            *program, kb::gemm_tile::lookupDevice(*module), estimate)) {
+      llvm::errs() << "kb-run-fuzzer: --cost-only fails where the numeric run "
+                      "succeeds: "
+                   << llvm::toString(std::move(e)) << "\n";
+      abort();
+    }
+    if (estimate.deviceSeconds != run.deviceSeconds) {
+      llvm::errs() << "kb-run-fuzzer: --cost-only device time "
+                   << estimate.deviceSeconds << " s, numeric "
+                   << run.deviceSeconds << " s\n";
+      abort();
+    }
+  }
   return 0;
 }
