@@ -51,10 +51,11 @@ TEST(RegionKernelsTest, MapInPlaceRoundsToTheOutputsDType) {
       double expected = inside ? siluOf(x) : x;
       ASSERT_NEAR(at(t, i, j), expected, 1e-3 * (1 + std::abs(expected)))
           << i << "," << j;
-      if (inside)
+      if (inside) {
         ASSERT_EQ(static_cast<float>(at(t, i, j)),
                   runtime::roundToDType(static_cast<float>(at(t, i, j)),
                                         DType::F16));
+      }
     }
 }
 
