@@ -122,10 +122,12 @@ TEST(GemmBatchTest, SplitPartsCoverTheProductAndMatchDoubles) {
       for (const GemmTask &t : parts) {
         int64_t row = (t.c - p.c.data()) / p.ldc,
                 col = (t.c - p.c.data()) % p.ldc;
-        if (parts.size() > 1 && m > n)
+        if (parts.size() > 1 && m > n) {
           EXPECT_EQ(row % 48, 0);
-        if (parts.size() > 1 && m <= n)
+        }
+        if (parts.size() > 1 && m <= n) {
           EXPECT_EQ(col % 64, 0);
+        }
         for (int64_t i = 0; i < t.m; ++i)
           for (int64_t j = 0; j < t.n; ++j)
             ++covered[(row + i) * n + col + j];
@@ -199,8 +201,9 @@ TEST(GemmBatchTest, TilesSharingAGroupIntoOneTaskWithTheSameSums) {
         EXPECT_EQ(group.blocks.size(), static_cast<size_t>(tiles));
         EXPECT_EQ(group.n, n);
         std::vector<GemmTask> parts = splitGemms(grouped, threads);
-        if (m > 8 && threads > 1)
+        if (m > 8 && threads > 1) {
           EXPECT_GT(parts.size(), 2u) << "the group is cut for the threads";
+        }
         std::vector<std::function<void()>> work;
         for (const GemmTask &t : parts)
           work.push_back([t] { t.run(); });
