@@ -2,16 +2,16 @@
 """Executor speed: kb-run on the lowered TP MLP against numpy (OpenBLAS) computing the
 same unsharded MLP, at the same thread count, side by side in one run.
 
-Three shapes (bench/shapes.py): the training-like MLP (M 512, f32), a GPT-3 layer's MLP
-decoding 4 tokens (f16 weights, 2.4 GB) and Llama-2-7B's MLP on a 2048-token prompt
-(f16). Both sides are whole processes on the same .npy inputs, timed from start to exit:
+Four shapes (bench/shapes.py): the training-like MLP (M 512, f32), a GPT-3 layer's MLP
+decoding 4 tokens (f16 weights, 2.4 GB), Llama-2-7B's MLP on a 2048-token prompt (f16)
+and its whole decoder layer (attention included) on a 1024-token prompt (f16). Both sides are whole processes on the same .npy inputs, timed from start to exit:
 kb-run reads them, compiles with the kb pipeline, runs the W ranks' device program and
 writes its result; a Python process imports numpy, reads them, computes in f32 and writes
 its result. numpy runs with OpenBLAS's own core detection (OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE removed from its environment only) and the kernel it picked is printed.
 Medians of --repeat runs (default 5); the ratio kb-run / numpy is the figure of merit.
 
-  executor_speed.py [--shapes mlp,gpt3-decode,llama-prefill] [--repeat 5] [--threads 1,2]
+  executor_speed.py [--shapes mlp,gpt3-decode,llama-prefill,llama-layer-prefill] [--repeat 5] [--threads 1,2]
                     [--smoke]
 """
 import argparse
@@ -28,7 +28,7 @@ import shapes
 import numpy as np
 
 KB_RUN = kbtools.tool("kb-run")
-TARGETS = {"mlp": 0.8, "gpt3-decode": 1.0, "llama-prefill": 1.0}
+TARGETS = {"mlp": 0.8, "gpt3-decode": 1.0, "llama-prefill": 1.0, "llama-layer-prefill": 1.0}
 
 
 def main():

@@ -717,10 +717,11 @@ llvm::Error Machine::checkStatically() {
       allocs.push_back(alloc);
     }
   }
-  // Held as f32 on the host, for every rank (in cost-only mode, nothing).
+  // Held as f32 on the host, for every rank, at most the allocations live at
+  // once (in cost-only mode, nothing).
   if (costOnly)
     return llvm::Error::success();
-  double hostBytes = static_cast<double>(total) * 2 * program.worldSize;
+  double hostBytes = hostBytesNeeded(program, /*withReference=*/false);
   if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
         program.entry,

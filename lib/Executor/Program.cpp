@@ -210,6 +210,61 @@ static void assignLoweredFanIns(Program &program) {
   }
 }
 
+double kb::exec::peakLiveAllocationElements(func::FuncOp entry) {
+  // The executor makes an allocation's data when an op first uses it and
+  // frees it at the first wait after its last use (DeviceInterpreter's
+  // releaseDead), so a rank holds at most the peak of what is live between
+  // those two points, not every allocation of the program: a whole
+  // decoder layer's buffers are many times its peak. An allocation nothing
+  // uses is counted where it is made, so an absurd one is still refused.
+  if (entry.getBody().empty())
+    return 0;
+  Block &body = entry.getBody().front();
+  llvm::DenseMap<Operation *, int64_t> position;
+  std::vector<int64_t> waitAtOrAfter;
+  for (Operation &op : body)
+    position[&op] = static_cast<int64_t>(position.size());
+  int64_t count = static_cast<int64_t>(position.size());
+  waitAtOrAfter.assign(count + 1, count);
+  {
+    int64_t i = count;
+    for (Operation &op : llvm::reverse(body)) {
+      --i;
+      waitAtOrAfter[i] =
+          isa<gemm_tile::WaitOp>(op) ? i : waitAtOrAfter[i + 1];
+    }
+  }
+  std::vector<double> change(count + 2, 0.0);
+  for (Operation &op : body) {
+    auto alloc = dyn_cast<gemm_tile::AllocOp>(op);
+    if (!alloc)
+      continue;
+    int64_t first = position[&op], last = first;
+    bool used = false;
+    for (Operation *user : alloc->getUsers()) {
+      Operation *top = body.findAncestorOpInBlock(*user);
+      if (!top)
+        continue;
+      int64_t at = position[top];
+      first = used ? std::min(first, at) : at;
+      last = std::max(last, at);
+      used = true;
+    }
+    int64_t end = used ? waitAtOrAfter[last] : first;
+    double n = 1;
+    for (int64_t d : alloc.getType().getShape())
+      n *= static_cast<double>(std::max<int64_t>(d, 0));
+    change[first] += n;
+    change[std::min(end, count) + 1] -= n;
+  }
+  double live = 0, peak = 0;
+  for (double delta : change) {
+    live += delta;
+    peak = std::max(peak, live);
+  }
+  return peak;
+}
+
 double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
   auto elements = [](llvm::ArrayRef<int64_t> shape) {
     double n = 1;
@@ -242,10 +297,7 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
     for (Type t : program.entry.getArgumentTypes())
       if (auto m = dyn_cast<MemRefType>(t))
         buffers += elements(m.getShape());
-    program.entry.walk([&](gemm_tile::AllocOp alloc) {
-      buffers += elements(alloc.getType().getShape());
-    });
-    total += w * buffers;
+    total += w * (buffers + peakLiveAllocationElements(program.entry));
   } else if (program.view == View::Local) {
     total += local;
   }

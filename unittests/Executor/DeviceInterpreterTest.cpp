@@ -477,6 +477,22 @@ TEST_F(DeviceInterpreterTest, HostBytesCountHalfInputsAtTwoBytes) {
   EXPECT_EQ(hostBytesNeeded(*program, false), inputs + results + buffers);
 }
 
+/// The up-front memory check counts the allocations live at once, as the
+/// executor makes them at their first use and frees them at the wait after
+/// their last: in kReuse, %c (freed at the second wait) and %d, then %d and
+/// %e (both returned) — two of its three 16x24 buffers at the peak.
+TEST_F(DeviceInterpreterTest, HostBytesCountTheAllocationsLiveAtOnce) {
+  module = mlir::parseSourceString<mlir::ModuleOp>(kReuse, &ctx);
+  ASSERT_TRUE(module);
+  llvm::Expected<Program> program = analyzeProgram(*module, "");
+  ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+  EXPECT_EQ(peakLiveAllocationElements(program->entry), 2.0 * 16 * 24);
+  // Inputs and results at 4 bytes, the arguments' buffers and the peak.
+  double inputs = 4.0 * (16 * 32 + 32 * 24), results = 4.0 * 2 * 16 * 24;
+  double buffers = 4.0 * (16 * 32 + 32 * 24 + 2 * 16 * 24);
+  EXPECT_EQ(hostBytesNeeded(*program, false), inputs + results + buffers);
+}
+
 TEST_F(DeviceInterpreterTest, RunsAreDeterministic) {
   HostTensor global = runtime::randomTensor(DType::F32, {40, 3}, 9);
   DeviceRun first, second;

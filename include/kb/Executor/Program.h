@@ -66,9 +66,13 @@ llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
 /// The host memory (bytes) running `program` takes, before any tensor is
 /// made: the global inputs (an f16 input held 16-bit, as kb-run reads it;
 /// any other as f32) and results, every rank's local copies, and for a
-/// lowered program every rank's cube buffers, as f32; with `withReference`,
-/// the unsharded run's too.
+/// lowered program every rank's cube buffers live at once at their peak, as
+/// f32; with `withReference`, the unsharded run's too.
 double hostBytesNeeded(const Program &program, bool withReference);
+/// The most elements of `entry`'s cube allocations one rank holds at once:
+/// each from the op that first uses it to the first wait after its last use,
+/// as the executor makes and frees them (an unused one where it is made).
+double peakLiveAllocationElements(mlir::func::FuncOp entry);
 
 /// Where `op` is in its source, as `file:line:col` (else its location).
 std::string locationOf(mlir::Operation *op);
