@@ -171,24 +171,28 @@ void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
   gemmT(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
+/// gemmColumns for blocks whose B is `b` of each GemmColumns (f32 or f16).
+template <typename TB>
+static void gemmColumnsOf(const TB *GemmColumns::*b, const float *a,
+                          int64_t lda, const GemmColumns *cols, int64_t count,
+                          int64_t m, int64_t k, bool accumulate) {
+  static const GemmImpl<TB> impl = selectGemm<TB>();
+  std::vector<Columns<TB>> blocks;
+  blocks.reserve(count);
+  for (int64_t s = 0; s < count; ++s)
+    blocks.push_back({cols[s].*b, cols[s].ldb, cols[s].c, cols[s].ldc,
+                      cols[s].n});
+  runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
+}
+
 void kb::runtime::gemmColumns(const float *a, int64_t lda,
                               const GemmColumns *cols, int64_t count,
                               int64_t m, int64_t k, bool accumulate) {
   if (count <= 0)
     return;
-  if (cols[0].halfB) {
-    static const GemmImpl<uint16_t> impl = selectGemm<uint16_t>();
-    std::vector<Columns<uint16_t>> blocks;
-    for (int64_t s = 0; s < count; ++s)
-      blocks.push_back({cols[s].halfB, cols[s].ldb, cols[s].c, cols[s].ldc,
-                        cols[s].n});
-    runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
-    return;
-  }
-  static const GemmImpl<float> impl = selectGemm<float>();
-  std::vector<Columns<float>> blocks;
-  for (int64_t s = 0; s < count; ++s)
-    blocks.push_back({cols[s].b, cols[s].ldb, cols[s].c, cols[s].ldc,
-                      cols[s].n});
-  runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
+  // A group's blocks share B's type (groupGemms keys on it).
+  if (cols[0].halfB)
+    gemmColumnsOf(&GemmColumns::halfB, a, lda, cols, count, m, k, accumulate);
+  else
+    gemmColumnsOf(&GemmColumns::b, a, lda, cols, count, m, k, accumulate);
 }
