@@ -37,7 +37,7 @@ using namespace kb::runtime::detail;
 template <typename TB>
 void gemmPortable(const float *a, int64_t lda, const Columns<TB> *cols,
                   int64_t count, int64_t m, int64_t k) {
-  blockedGemm<4, 8, 256, MicroKernel<4, 8, 4>>(a, lda, cols, count, m, k);
+  blockedGemm<4, 8, 256, 4>(a, lda, cols, count, m, k);
 }
 
 template <typename TB>

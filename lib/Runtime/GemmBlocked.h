@@ -166,6 +166,31 @@ template <int MR, int NR, int VL> struct MicroKernel {
   }
 };
 
+/// The width of the B panel that starts `r` columns before a block's end: a
+/// whole NR panel while more than 3/4 of it would be used, else a half or a
+/// quarter one, so a block's last columns cost at most NR/4 - 1 columns of
+/// padding arithmetic, not up to NR - 1. A device tile's 86 columns are
+/// multiplied as 32 + 32 + 16 + 8, not 3 × 32 (a tenth of a prefill's
+/// gate and up products was padding).
+template <int NR> constexpr int64_t panelWidth(int64_t r) {
+  return r > 3 * NR / 4 ? NR : r > NR / 4 ? NR / 2 : NR / 4;
+}
+/// The columns of n once packed into panelWidth panels: every panel but the
+/// last is full, so a panel starting at column jr sits at jr · kc.
+template <int NR> constexpr int64_t paddedWidth(int64_t n) {
+  int64_t jr = 0;
+  while (jr < n) {
+    int64_t w = panelWidth<NR>(n - jr);
+    if (n - jr <= w)
+      return jr + w;
+    jr += w;
+  }
+  return jr;
+}
+static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
+              paddedWidth<32>(26) == 32 && paddedWidth<32>(64) == 64 &&
+              paddedWidth<16>(5) == 8 && paddedWidth<8>(1) == 2);
+
 /// The blocked loop nest around one micro-kernel shape, for the column
 /// blocks `cols[0 : count]` that share A (m × k). KC, the panel depth,
 /// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
@@ -176,22 +201,26 @@ template <int MR, int NR, int VL> struct MicroKernel {
 /// apart, whose 12 rows of a micro-tile then share one L1 set) again for
 /// every block took most of a prefill run. Each element of C is summed in
 /// the same order whatever the blocks, so the results do not depend on them.
-template <int MR, int NR, int KC, typename Kernel, typename TB>
+template <int MR, int NR, int KC, int VL, typename TB>
 inline void blockedGemm(const float *a, int64_t lda,
                         const kb::runtime::detail::Columns<TB> *cols,
                         int64_t count, int64_t m, int64_t k) {
   using Cols = kb::runtime::detail::Columns<TB>;
+  // The micro-kernels of the three panel widths (panelWidth).
+  using Kernel = MicroKernel<MR, NR, VL>;
+  using HalfKernel = MicroKernel<MR, NR / 2, std::min(VL, NR / 2)>;
+  using QuarterKernel = MicroKernel<MR, NR / 4, std::min(VL, NR / 4)>;
   thread_local PackBuffer packBufferA, packBufferB;
   float *packedA = packBufferA.get(((kMC + MR - 1) / MR) * MR * KC);
   float *packedB = packBufferB.get(((kNC + NR - 1) / NR) * NR * KC);
   // The blocks cut to at most kNC columns, then grouped while their panels
-  // (each block's padded to NR) fit the kNC-wide packing buffer.
+  // (each block's padded to whole panels) fit the kNC-wide packing buffer.
   std::vector<Cols> pieces;
   for (int64_t s = 0; s < count; ++s)
     for (int64_t jc = 0; jc < cols[s].n; jc += kNC)
       pieces.push_back({cols[s].b + jc, cols[s].ldb, cols[s].c + jc,
                         cols[s].ldc, std::min(kNC, cols[s].n - jc)});
-  auto padded = [](int64_t n) { return (n + NR - 1) / NR * NR; };
+  auto padded = [](int64_t n) { return paddedWidth<NR>(n); };
   for (size_t g0 = 0, g1; g0 < pieces.size(); g0 = g1) {
     int64_t width = padded(pieces[g0].n);
     for (g1 = g0 + 1;
@@ -219,11 +248,12 @@ inline void blockedGemm(const float *a, int64_t lda,
             for (int64_t at = 0; at < nc * int64_t(sizeof(TB)); at += 64)
               __builtin_prefetch(ahead + at);
           }
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            float *dst = packedB + (panel0 + jr) * kc + p * NR;
-            int64_t nr = std::min<int64_t>(NR, nc - jr);
+          for (int64_t jr = 0, w; jr < nc; jr += w) {
+            w = panelWidth<NR>(nc - jr);
+            float *dst = packedB + (panel0 + jr) * kc + p * w;
+            int64_t nr = std::min<int64_t>(w, nc - jr);
             rowToF32(row + jr, dst, nr);
-            std::fill(dst + nr, dst + NR, 0.0f);
+            std::fill(dst + nr, dst + w, 0.0f);
           }
         }
         panel0 += padded(nc);
@@ -240,19 +270,29 @@ inline void blockedGemm(const float *a, int64_t lda,
                           const float *panels, bool inPlace) {
         for (size_t g = g0, panel0 = 0; g < g1; ++g) {
           const Cols &piece = pieces[g];
-          for (int64_t jr = 0; jr < piece.n; jr += NR) {
-            int64_t nr = std::min<int64_t>(NR, piece.n - jr);
+          for (int64_t jr = 0, w; jr < piece.n; jr += w) {
+            w = panelWidth<NR>(piece.n - jr);
+            int64_t nr = std::min<int64_t>(w, piece.n - jr);
             const float *bp = packedB + (panel0 + jr) * kc;
-            for (int64_t ir = from; ir < to; ir += MR) {
-              int64_t mr = std::min<int64_t>(MR, to - ir);
-              float *c = piece.c + (ic + ir) * piece.ldc + jr;
-              if (inPlace)
-                Kernel::template run<true>(kc, a + (ic + ir) * lda + pc, bp,
-                                           c, piece.ldc, MR, nr, lda);
-              else
-                Kernel::run(kc, panels + (ir / MR) * MR * kc, bp, c,
-                            piece.ldc, mr, nr);
-            }
+            auto tiles = [&](auto kernel) {
+              using K = decltype(kernel);
+              for (int64_t ir = from; ir < to; ir += MR) {
+                int64_t mr = std::min<int64_t>(MR, to - ir);
+                float *c = piece.c + (ic + ir) * piece.ldc + jr;
+                if (inPlace)
+                  K::template run<true>(kc, a + (ic + ir) * lda + pc, bp, c,
+                                        piece.ldc, MR, nr, lda);
+                else
+                  K::run(kc, panels + (ir / MR) * MR * kc, bp, c, piece.ldc,
+                         mr, nr);
+              }
+            };
+            if (w == NR)
+              tiles(Kernel{});
+            else if (w == NR / 2)
+              tiles(HalfKernel{});
+            else
+              tiles(QuarterKernel{});
           }
           panel0 += padded(piece.n);
         }

@@ -186,6 +186,41 @@ TEST(GemmPackingTest, StalePackingBuffersDoNotReachTheResult) {
   }
 }
 
+// A block's last columns go through half- and quarter-width panels and
+// micro-kernels (panelWidth): every remainder of the widest panel, and a
+// device tile's 86 and 172 columns, against exact small-integer sums, with
+// A read in place (narrow blocks) and packed (its last partial row panel).
+TEST(GemmPackingTest, EveryColumnTailIsExact) {
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    std::vector<int64_t> widths;
+    for (int64_t n = 1; n <= 70; ++n)
+      widths.push_back(n);
+    widths.insert(widths.end(), {86, 172, 300});
+    for (int64_t n : widths) {
+      int64_t m = 29, k = 41;
+      std::vector<float> a(m * k), b(k * n), c(m * n, 1.0f);
+      for (int64_t i = 0; i < m * k; ++i)
+        a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+      for (int64_t i = 0; i < k * n; ++i)
+        b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+      gemmWith(kernel, a.data(), k, b.data(), n, c.data(), n, m, n, k,
+               /*accumulate=*/true);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          float expected = 1.0f;
+          for (int64_t p = 0; p < k; ++p)
+            expected += a[i * k + p] * b[p * n + j];
+          ASSERT_EQ(c[i * n + j], expected)
+              << "kernel " << static_cast<int>(kernel) << " n" << n << " at "
+              << i << "," << j;
+        }
+    }
+  }
+}
+
 TEST(HostThreadsTest, RunsEveryItemOnceWhateverTheThreads) {
   for (int threads : {1, 2, 4, 16}) {
     std::vector<int> hits(100, 0);
