@@ -101,8 +101,7 @@ struct MatmulReduceScatterOpLowering
 
     llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
         tileSizes;
-    SmallVector<Value> previousRing, copies;
-    Value previousBuffer;
+    SmallVector<Value> copies;
     // Rank r's rows of chunk `chunk`, in the ring buffer `ring`, into rows
     // [chunk·s, (chunk+1)·s) of every result piece that has some of them.
     auto copyOut = [&](int64_t chunk, Value ring) {
@@ -118,6 +117,49 @@ struct MatmulReduceScatterOpLowering
             minus(overlap->offsets, piece.box.offsets), overlap->sizes,
             rewriter.getDenseI64ArrayAttr({part, 0})));
       }
+    };
+    // A chunk moves through three stages, each beside the next chunk's
+    // tiles: its pieces are copied into one ring buffer (the DMA engine of
+    // the ring's cube), its ring runs (the link), its rows are copied out.
+    struct InFlight {
+      int64_t chunk = -1;
+      Value ring;
+      SmallVector<Value> tokens;
+    };
+    InFlight gathering, reducing;
+    auto gather = [&](int64_t chunk, ArrayRef<Value> buffers) {
+      gathering = InFlight{chunk, buffers.front(), {}};
+      if (computeInRing)
+        return;
+      gathering.ring = gt::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get(chunkShape, elementType, MemRefLayoutAttrInterface(),
+                          gt::CubeAttr::get(ctx, ringCube)));
+      for (auto [piece, buffer] : llvm::zip_equal(pieces, buffers))
+        gathering.tokens.push_back(gt::DMAOp::create(
+            rewriter, loc, token, buffer, SmallVector<int64_t>{0, 0},
+            gathering.ring, piece.box.offsets, piece.box.sizes, nullptr));
+    };
+    auto startRing = [&]() {
+      waitFor(rewriter, loc, gathering.tokens);
+      reducing = InFlight{gathering.chunk, gathering.ring, {}};
+      for (int64_t step = 0; step + 1 < worldSize; ++step) {
+        auto ringStep = gt::ReduceScatterStepOp::create(
+            rewriter, loc, token, op.getReduction(), ValueRange{reducing.ring},
+            step, worldSize, rewriter.getI64IntegerAttr(0));
+        // Every chunk's ring after the first continues one reduce-scatter.
+        if (reducing.chunk > 0 && step == 0)
+          ringStep->setAttr(gt::GemmTileDialect::kContinuesCollectiveAttrName,
+                            rewriter.getUnitAttr());
+        reducing.tokens.push_back(ringStep.getToken());
+      }
+    };
+    auto finishRing = [&]() {
+      if (reducing.chunk < 0)
+        return;
+      waitFor(rewriter, loc, reducing.tokens);
+      copyOut(reducing.chunk, reducing.ring);
+      reducing = InFlight();
     };
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       SmallVector<Value> buffers, tiles;
@@ -166,42 +208,19 @@ struct MatmulReduceScatterOpLowering
           }
         }
       }
-      // The previous chunk's ring has run beside these tiles; its rows go
-      // to the result while the tiles finish.
+      // Beside these tiles: the chunk before last's ring is done and its
+      // rows go to the result; the last chunk's copy into its ring buffer
+      // has run, and its ring starts.
       if (chunk > 0) {
-        waitFor(rewriter, loc, previousRing);
-        copyOut(chunk - 1, previousBuffer);
+        finishRing();
+        startRing();
       }
       waitFor(rewriter, loc, tiles);
-      Value ring = buffers.front();
-      if (!computeInRing) {
-        ring = gt::AllocOp::create(
-            rewriter, loc,
-            MemRefType::get(chunkShape, elementType,
-                            MemRefLayoutAttrInterface(),
-                            gt::CubeAttr::get(ctx, ringCube)));
-        SmallVector<Value> gathers;
-        for (auto [piece, buffer] : llvm::zip_equal(pieces, buffers))
-          gathers.push_back(gt::DMAOp::create(
-              rewriter, loc, token, buffer, SmallVector<int64_t>{0, 0}, ring,
-              piece.box.offsets, piece.box.sizes, nullptr));
-        waitFor(rewriter, loc, gathers);
-      }
-      previousRing.clear();
-      for (int64_t step = 0; step + 1 < worldSize; ++step) {
-        auto ringStep = gt::ReduceScatterStepOp::create(
-            rewriter, loc, token, op.getReduction(), ValueRange{ring}, step,
-            worldSize, rewriter.getI64IntegerAttr(0));
-        // Every chunk's ring after the first continues one reduce-scatter.
-        if (chunk > 0 && step == 0)
-          ringStep->setAttr(gt::GemmTileDialect::kContinuesCollectiveAttrName,
-                            rewriter.getUnitAttr());
-        previousRing.push_back(ringStep.getToken());
-      }
-      previousBuffer = ring;
+      gather(chunk, buffers);
     }
-    waitFor(rewriter, loc, previousRing);
-    copyOut(chunks - 1, previousBuffer);
+    finishRing();
+    startRing();
+    finishRing();
     waitFor(rewriter, loc, copies);
     replaceByBuffers(rewriter, op, out);
     return success();

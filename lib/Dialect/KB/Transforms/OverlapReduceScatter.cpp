@@ -52,10 +52,14 @@ std::optional<double> runSeconds(int64_t rows, int64_t cols, int64_t k,
 }
 
 /// The estimated time of the gemm of the `product` (M × N, placed) and its
-/// reduce-scatter along the rows in `chunks` chunks: the first chunk's
-/// tiles, then each later chunk's beside the previous chunk's copy into its
-/// ring buffer and ring, then the last ring. With `fused` false, the pair as
-/// kb.matmul and kb.reduce_scatter lower: the whole gemm, the copy, the ring.
+/// reduce-scatter along the rows in `chunks` chunks. A chunk's collective
+/// is three copies in a row: its pieces into one ring buffer (on that
+/// cube's DMA engine, one after another), the ring, and the rank's rows out
+/// to the result (on each result cube's engine, at once). Fused, the
+/// first chunk's tiles, then each later chunk's beside the previous chunk's
+/// collective, then the last collective; with `fused` false, the pair as
+/// kb.matmul and kb.reduce_scatter lower: the whole gemm, then the whole
+/// collective.
 std::optional<double> estimateSeconds(RankedTensorType product, int64_t k,
                                       int64_t chunks, int64_t worldSize,
                                       bool fused,
@@ -80,14 +84,13 @@ std::optional<double> estimateSeconds(RankedTensorType product, int64_t k,
   double compute = runs * *run;
   double chunkBytes =
       static_cast<double>(shape[0] / chunks) * shape[1] * elementBytes;
-  // The pieces' copies into the ring buffer (none when one piece is the
-  // chunk), then the ring.
-  double copy = pieces > 1 || cols != shape[1]
-                    ? dmaSeconds(device, chunkBytes / pieces, false)
-                    : 0;
-  double ring =
-      copy + alongDimCollectiveSeconds(device, chunkBytes, worldSize, true);
-  return compute + (chunks - 1) * std::max(compute, ring) + ring;
+  double gather = pieces > 1 || cols != shape[1]
+                      ? pieces * dmaSeconds(device, chunkBytes / pieces, false)
+                      : 0;
+  double collective =
+      gather + alongDimCollectiveSeconds(device, chunkBytes, worldSize, true) +
+      dmaSeconds(device, chunkBytes / worldSize, false);
+  return compute + (chunks - 1) * std::max(compute, collective) + collective;
 }
 
 } // namespace
