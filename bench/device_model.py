@@ -150,13 +150,17 @@ def overlap(report):
     return hidden / ring if ring > 0 else None
 
 
-def llama_layer(tokens, tmp):
-    """examples/llama2_7b_layer.mlir with `tokens` tokens in prefill."""
+def llama_layer(tokens, tmp, sequence_parallel=False):
+    """examples/llama2_7b_layer.mlir with `tokens` tokens in prefill; with
+    `sequence_parallel`, partitioned as Megatron's sequence parallelism."""
     with open(os.path.join(ROOT, "examples", "llama2_7b_layer.mlir")) as f:
         text = f.read()
-    path = os.path.join(tmp, f"llama2_7b_layer_{tokens}.mlir")
+    text = re.sub(r"\b16x", f"{tokens}x", text)
+    if sequence_parallel:
+        text = text.replace("module attributes {", "module attributes {kb.sequence_parallel, ", 1)
+    path = os.path.join(tmp, f"llama2_7b_layer_{tokens}{'_sp' if sequence_parallel else ''}.mlir")
     with open(path, "w") as f:
-        f.write(re.sub(r"\b16x", f"{tokens}x", text))
+        f.write(text)
     return path
 
 
@@ -197,6 +201,8 @@ def main():
         if not a.smoke:
             cases.append((f"llama2_7b_layer S={a.tokens}", llama_layer(a.tokens, tmp), None,
                           False, True))
+            cases.append((f"llama2_7b_layer SP S={a.tokens}",
+                          llama_layer(a.tokens, tmp, sequence_parallel=True), None, False, True))
         only = [s for s in a.only.split(",") if s]
         for (name, path, sip_bytes, f32, compare), device in (
                 (c, d) for c in cases for d in devices):

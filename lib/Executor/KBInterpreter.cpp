@@ -275,6 +275,8 @@ static bool onlyGemmWeight(Value v) {
       return use.get() == mm.getRhs() && use.get() != mm.getLhs();
     if (auto fused = dyn_cast<MatmulAllReduceOp>(user))
       return use.get() == fused.getRhs() && use.get() != fused.getLhs();
+    if (auto fused = dyn_cast<MatmulReduceScatterOp>(user))
+      return use.get() == fused.getRhs() && use.get() != fused.getLhs();
     return false;
   });
 }
@@ -354,6 +356,26 @@ kb::exec::runKBProgram(const Program &program,
                                   total.dtype);
       for (int64_t r = 0; r < ranks; ++r)
         values[r][fused.getResult()] = total;
+      continue;
+    }
+    if (auto fused = dyn_cast<MatmulReduceScatterOp>(op)) {
+      // Each rank's gemm, then the reduce-scatter of kb.reduce_scatter: the
+      // chunks change the order of the device's work, not its sums.
+      HostTensor total =
+          matmul(values[0][fused.getLhs()], values[0][fused.getRhs()]);
+      for (int64_t r = 1; r < ranks; ++r) {
+        HostTensor part =
+            matmul(values[r][fused.getLhs()], values[r][fused.getRhs()]);
+        reduceInto(total.data.data(), part.data.data(), total.data.size(),
+                   fused.getReduction());
+      }
+      finishReduction(total.data.data(), total.data.size(),
+                      fused.getReduction(), ranks);
+      runtime::roundBufferToDType(total.data.data(), total.data.size(),
+                                  total.dtype);
+      for (int64_t r = 0; r < ranks; ++r)
+        values[r][fused.getResult()] =
+            scatter(total, fused.getDim(), r, program.worldSize);
       continue;
     }
     // Along a dimension: the identity on the global view's logical tensor;

@@ -43,6 +43,8 @@ void kb::populateKBToGemmTileConversionPatterns(
                                                worldSize);
   detail::populateCollectiveMatmulConversionPatterns(typeConverter, patterns,
                                                      worldSize);
+  detail::populateMatmulReduceScatterConversionPatterns(typeConverter,
+                                                        patterns, worldSize);
 }
 
 /// Whether the type converter changes `type`: a tensor or the rank. Asked of

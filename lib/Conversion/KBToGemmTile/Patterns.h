@@ -46,6 +46,11 @@ void populateCollectiveConversionPatterns(
 void populateCollectiveMatmulConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns, int64_t worldSize);
+/// kb.matmul_reduce_scatter: chunks of the gemm whose rings along the rows
+/// run beside the next chunk's tiles.
+void populateMatmulReduceScatterConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns, int64_t worldSize);
 
 } // namespace kb::detail
 

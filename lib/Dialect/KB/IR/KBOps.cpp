@@ -323,6 +323,44 @@ LogicalResult MatmulAllReduceOp::verify() {
   return success();
 }
 
+LogicalResult MatmulReduceScatterOp::verify() {
+  if (failed(verifyLocalView(*this)) ||
+      failed(verifyStaticRank(*this, getLhs(), "lhs", 2)) ||
+      failed(verifyStaticRank(*this, getRhs(), "rhs", 2)) ||
+      failed(verifyStaticRank(*this, getResult(), "result", 2)) ||
+      failed(verifySameElementType(
+          *this,
+          {{"lhs", getLhs()}, {"rhs", getRhs()}, {"result", getResult()}})))
+    return failure();
+  // Only the tokens: a chunk is then W runs of whole rows, one per rank's
+  // slice, that a ring along 0 scatters back to their ranks.
+  if (getDim() != 0)
+    return emitOpError() << "reduce-scatters along dimension " << getDim()
+                         << "; only along 0 (the rows, as sequence "
+                            "parallelism splits the tokens) is supported";
+  FailureOr<int64_t> ws = requireWorldSize(*this);
+  if (failed(ws))
+    return failure();
+  ArrayRef<int64_t> a = tensorOf(getLhs()).getShape(),
+                    b = tensorOf(getRhs()).getShape(),
+                    c = tensorOf(getResult()).getShape();
+  if (a[1] != b[0])
+    return emitOpError() << "contracts lhs dimension 1 (size " << a[1]
+                         << ") with rhs dimension 0 (size " << b[0]
+                         << "); they must be equal";
+  int64_t rows = a[0], chunks = getChunks();
+  if (chunks < 1 || rows % (*ws * chunks) != 0)
+    return emitOpError() << "cuts each of the " << *ws << " ranks' slices of "
+                         << rows << " rows into " << chunks
+                         << " chunks; the chunk count must be positive and "
+                            "TP world size times it must divide the rows";
+  if (c[0] != rows / *ws || c[1] != b[1])
+    return emitOpError() << "expects a " << rows / *ws << "x" << b[1]
+                         << " result (1/" << *ws << " of the " << rows
+                         << " rows), got " << c[0] << "x" << c[1];
+  return success();
+}
+
 OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   // Over a single rank every reduction (sum, max, min, avg) is the identity.
   std::optional<int64_t> ws = lookupWorldSize(*this);

@@ -11,6 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OverlapReduceScatter.h"
+
 #include "kb/Device/CostModel.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
@@ -150,6 +152,9 @@ struct KBOverlapCollectivesPass
       matmul.erase();
       changed = true;
     }
+    // Sequence parallelism's gemm + reduce-scatter along the tokens.
+    changed |= fuseMatmulReduceScatters(module, device, worldSize, maxChunks,
+                                        useCostModel);
     // Nothing fused, nothing to verify again.
     if (!changed)
       markAllAnalysesPreserved();

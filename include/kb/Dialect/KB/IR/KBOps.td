@@ -384,6 +384,40 @@ def KB_MatmulAllReduceOp : KB_Op<"matmul_all_reduce", [Pure]> {
   let hasVerifier = 1;
 }
 
+def KB_MatmulReduceScatterOp : KB_Op<"matmul_reduce_scatter", [Pure]> {
+  let summary = "A rank's gemm reduce-scattered over the TP ranks along its rows, chunk by chunk";
+  let description = [{
+    `result = reduce_scatter<reduction>(lhs · rhs) along 0`, the row-parallel
+    gemm of sequence parallelism and its reduce-scatter along the tokens as
+    one local-view (SPMD) op: `kb-overlap-collectives` makes it from a
+    `kb.matmul` whose only use is a `kb.reduce_scatter ... along 0`. Rank r
+    receives rows `[r·M/W, (r+1)·M/W)` of the reduced product, as from the
+    pair. The lowering cuts every rank's slice into `chunks` equal parts:
+    chunk i is part i of each of the W slices (M/chunks rows), computed into
+    a buffer of its own whose ring reduce-scatter along 0 runs on the link
+    while the PEs compute chunk i + 1, so only the last chunk's ring is
+    exposed. `dim` must be 0 and `W · chunks` must divide `M`; with one
+    chunk it is the gemm, then the ring. `compute`, when present, is the
+    placement the gemm's M × N product had before the fusion: the chunks
+    are computed in its cube pieces (each cube whole columns of its own),
+    since the result's placement suits the 1/W of the rows that follow.
+
+    ```mlir
+    %y = kb.matmul_reduce_scatter <sum> %a, %b along 0 chunks 2
+        : (tensor<64x32xf16>, tensor<32x16xf16>) -> tensor<16x16xf16>
+    ```
+  }];
+  let arguments = (ins KB_ReductionKindAttr:$reduction, KB_FloatTensor:$lhs,
+                       KB_FloatTensor:$rhs, I64Attr:$dim, I64Attr:$chunks,
+                       OptionalAttr<KB_DPPolicyAttr>:$compute);
+  let results = (outs KB_FloatTensor:$result);
+  let assemblyFormat = [{
+    $reduction $lhs `,` $rhs `along` $dim `chunks` $chunks attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def KB_AllGatherOp : KB_AlongDimCollectiveOp<"all_gather"> {
   let summary = "Concatenate the TP ranks' tensors along a dimension";
   let description = [{

@@ -92,6 +92,12 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     gemm whose result is placed so that a cube computes a share of another
     cube's piece, or whose pieces cut the rows, is left alone (the bands'
     rings need each cube's own whole columns).
+
+    Under sequence parallelism a `kb.matmul` whose only use is a
+    `kb.reduce_scatter ... along 0` becomes one `kb.matmul_reduce_scatter`
+    the same way (chunk counts whose product with W divides the rows): each
+    chunk is part i of every rank's slice, whose ring along the rows runs
+    while the PEs compute the next chunk.
   }];
   let options = [
     Option<"chunks", "chunks", "int64_t", /*default=*/"4",

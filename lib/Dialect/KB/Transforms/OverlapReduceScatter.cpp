@@ -1,0 +1,157 @@
+//===- OverlapReduceScatter.cpp - a gemm's reduce-scatter behind the gemm -===//
+//
+// Under sequence parallelism a row-parallel layer's partial product is
+// reduce-scattered along the tokens: rank r keeps rows [r·M/W, (r+1)·M/W).
+// Run after the gemm, the ring leaves the PEs idle. Cut into C chunks —
+// part i of every rank's slice, so that each chunk's ring along the rows
+// scatters it to the right ranks — the ring of chunk i runs while the PEs
+// compute chunk i + 1 (the lowering, MatmulReduceScatterPatterns.cpp). The
+// chunks are priced with the cost model kb-run charges: each chunk's tiles
+// are W runs of s = M/(W·C) rows that read the weight slab again, so small
+// chunks cost PE time, and every chunk's ring pays the W − 1 step latencies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OverlapReduceScatter.h"
+
+#include "kb/Device/CostModel.h"
+#include "kb/Device/Tiling.h"
+#include "kb/Dialect/KB/IR/KBOps.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace kb;
+
+namespace {
+
+/// Seconds the busiest PE of a cube takes for `rows` rows of a piece of
+/// `cols` columns with reduction `k`, tiled as the lowering tiles it; or
+/// std::nullopt when no tile fits.
+std::optional<double> runSeconds(int64_t rows, int64_t cols, int64_t k,
+                                 int64_t elementBytes, bool f32,
+                                 const Placement &policy,
+                                 const gemm_tile::DeviceDescription &device) {
+  double busiest = 0;
+  Box run{{0, 0}, {rows, cols}};
+  for (const Box &slab : peShares(run, policy, device.pesPerCube)) {
+    std::optional<GemmTileSizes> tile =
+        chooseGemmTile(slab.sizes[0], slab.sizes[1], k, elementBytes, device);
+    if (!tile)
+      return std::nullopt;
+    double seconds = 0;
+    for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
+      for (int64_t j = 0; j < slab.sizes[1]; j += tile->n)
+        seconds += peSeconds(
+            device, matmulWork(std::min(tile->m, slab.sizes[0] - i),
+                               std::min(tile->n, slab.sizes[1] - j), k,
+                               elementBytes, elementBytes, false, f32));
+    busiest = std::max(busiest, seconds);
+  }
+  return busiest;
+}
+
+/// The estimated time of the gemm of the `product` (M × N, placed) and its
+/// reduce-scatter along the rows in `chunks` chunks. A chunk's collective
+/// is three copies in a row: its pieces into one ring buffer (on that
+/// cube's DMA engine, one after another), the ring, and the rank's rows out
+/// to the result (on each result cube's engine, at once). Fused, the
+/// first chunk's tiles, then each later chunk's beside the previous chunk's
+/// collective, then the last collective; with `fused` false, the pair as
+/// kb.matmul and kb.reduce_scatter lower: the whole gemm, then the whole
+/// collective.
+std::optional<double> estimateSeconds(RankedTensorType product, int64_t k,
+                                      int64_t chunks, int64_t worldSize,
+                                      bool fused,
+                                      const gemm_tile::DeviceDescription &device) {
+  Placement policy = getDPPolicy(product).resolve(device);
+  ArrayRef<int64_t> shape = product.getShape();
+  int64_t elementBytes = product.getElementTypeBitWidth() / 8;
+  bool f32 = product.getElementType().isF32();
+  int64_t cols = 0, pieces = 0;
+  for (const CubePiece &piece : cubePieces(shape, policy)) {
+    cols = std::max(cols, piece.box.sizes[1]);
+    ++pieces;
+  }
+  // A fused chunk's tiles are W runs of s rows each; the pair's one run of
+  // all the rows.
+  int64_t runs = fused ? worldSize : 1;
+  int64_t runRows = shape[0] / (runs * chunks);
+  std::optional<double> run =
+      runSeconds(runRows, cols, k, elementBytes, f32, policy, device);
+  if (!run)
+    return std::nullopt;
+  double compute = runs * *run;
+  double chunkBytes =
+      static_cast<double>(shape[0] / chunks) * shape[1] * elementBytes;
+  double gather = pieces > 1 || cols != shape[1]
+                      ? pieces * dmaSeconds(device, chunkBytes / pieces, false)
+                      : 0;
+  double collective =
+      gather + alongDimCollectiveSeconds(device, chunkBytes, worldSize, true) +
+      dmaSeconds(device, chunkBytes / worldSize, false);
+  return compute + (chunks - 1) * std::max(compute, collective) + collective;
+}
+
+} // namespace
+
+bool kb::fuseMatmulReduceScatters(ModuleOp module,
+                                  const gemm_tile::DeviceDescription &device,
+                                  int64_t worldSize, int64_t maxChunks,
+                                  bool useCostModel) {
+  if (worldSize < 2)
+    return false;
+  SmallVector<ReduceScatterOp> candidates;
+  module.walk([&](ReduceScatterOp scatter) {
+    if (scatter.getDim() == 0)
+      candidates.push_back(scatter);
+  });
+  bool changed = false;
+  for (ReduceScatterOp scatter : candidates) {
+    auto matmul = scatter.getInput().getDefiningOp<MatmulOp>();
+    if (!matmul || !matmul->hasOneUse() ||
+        matmul->getBlock() != scatter->getBlock())
+      continue;
+    auto product = cast<RankedTensorType>(matmul.getType());
+    DPPolicyAttr policy = getDPPolicy(product);
+    // The chunks are computed in the product's pieces, whole columns each.
+    if (!policy || !getDPPolicy(scatter.getType()) ||
+        !gemmRowsChunkable(product.getShape(), policy.resolve(device)))
+      continue;
+    int64_t rows = product.getDimSize(0);
+    int64_t k = matmul.getLhs().getType().getDimSize(1);
+    auto divides = [&](int64_t c) { return rows % (worldSize * c) == 0; };
+    int64_t best = 1;
+    if (!useCostModel) {
+      best = divides(maxChunks) ? maxChunks : 1;
+    } else {
+      std::optional<double> plain =
+          estimateSeconds(product, k, 1, worldSize, /*fused=*/false, device);
+      double fastest = plain ? *plain : 0;
+      for (int64_t c = 2; plain && c <= maxChunks; ++c) {
+        if (!divides(c))
+          continue;
+        std::optional<double> t =
+            estimateSeconds(product, k, c, worldSize, /*fused=*/true, device);
+        // A clear gain only: the estimate leaves out the copies out of the
+        // ring buffers, as kb-overlap-collectives' all-reduce does.
+        if (t && *t < 0.98 * fastest) {
+          fastest = *t;
+          best = c;
+        }
+      }
+    }
+    if (best < 2)
+      continue;
+    OpBuilder builder(scatter);
+    auto fused = MatmulReduceScatterOp::create(
+        builder, matmul.getLoc(), scatter.getType(),
+        scatter.getReductionAttr(), matmul.getLhs(), matmul.getRhs(),
+        builder.getI64IntegerAttr(0), builder.getI64IntegerAttr(best), policy);
+    scatter.replaceAllUsesWith(fused.getResult());
+    scatter.erase();
+    matmul.erase();
+    changed = true;
+  }
+  return changed;
+}
