@@ -14,6 +14,8 @@
 #include "CubeBuffers.h"
 #include "Patterns.h"
 
+#include "kb/Device/CostModel.h"
+
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
@@ -27,10 +29,83 @@ namespace {
 /// bound keeps absurd shapes from exhausting the compiler's memory.
 constexpr int64_t kMaxTilesPerSlab = 1 << 20;
 
-/// Column groups of a gemm whose rhs columns are staged by DMA: enough that
-/// the first group's copy, the only one the PEs wait for, is small, few
-/// enough that each group's tiles stay wide.
+/// The most column groups of a gemm whose rhs columns are staged by DMA:
+/// enough that the first group's copy, the only one the PEs wait for, is
+/// small, few enough that each group's tiles stay wide. Fewer are taken when
+/// they are faster (stagedGemmSeconds).
 constexpr int64_t kRhsStagingSteps = 4;
+
+/// Seconds the staging and the tiles of a gemm take with its rhs columns
+/// brought in `steps` column groups, replayed as kb-run runs them: each
+/// group's copies (CopySchedule: on the destination's DMA engine and the
+/// mesh links of their routes) issued when the group before them may start,
+/// each PE's slab of a group (as one tile) once its copies and its previous
+/// group are done. Every group's copy pays its DMA latency, and copies from
+/// one cube share its links: on a device with latencies (`ahbm`: 160-573 ns
+/// a copy between cubes) more groups can cost more than the compute they let
+/// start early, as with a weight on one cube whose columns three other cubes
+/// fetch over its one link east (the seed's block: 12.9 us with four groups,
+/// 10.0 us with one).
+static double stagedGemmSeconds(const DeviceTensor &lhs,
+                                const DeviceTensor &rhs,
+                                const DeviceTensor &out,
+                                ArrayRef<Box> computeBoxes,
+                                const Placement &policy, int64_t steps,
+                                int64_t k, bool f32,
+                                const gt::DeviceDescription &device) {
+  CopySchedule copies(device);
+  // The copies OperandStager::bring issues for `box` of `t` into `cube`.
+  auto stage = [&](const DeviceTensor &t, int64_t cube, const Box &box,
+                   double issued, double &done) {
+    if (llvm::any_of(t.pieces, [&](const Piece &p) {
+          return p.cube == cube && p.box.contains(box);
+        }))
+      return;
+    int64_t eb = t.type.getElementTypeBitWidth() / 8;
+    for (const Piece *source : distinctPieces(t, cube))
+      if (std::optional<Box> overlap = source->box.intersect(box))
+        done = std::max(done, copies.add(source->cube, cube,
+                                         double(overlap->numElements()) * eb,
+                                         issued));
+  };
+  auto stageStep = [&](int64_t step, double issued) {
+    double done = issued;
+    for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+      if (box.numElements() == 0)
+        continue;
+      int64_t width = box.sizes[1] / steps;
+      if (step == 0)
+        stage(lhs, piece.cube, Box{{box.offsets[0], 0}, {box.sizes[0], k}},
+              issued, done);
+      stage(rhs, piece.cube,
+            Box{{0, box.offsets[1] + step * width}, {k, width}}, issued,
+            done);
+    }
+    return done;
+  };
+  int64_t eb = lhs.type.getElementTypeBitWidth() / 8;
+  SmallVector<double> peFree(out.pieces.size() * device.pesPerCube, 0);
+  double ready = stageStep(0, 0), end = ready;
+  for (int64_t step = 0; step < steps; ++step) {
+    for (auto [index, box] : llvm::enumerate(computeBoxes)) {
+      if (box.numElements() == 0)
+        continue;
+      Box group{{0, 0}, {box.sizes[0], box.sizes[1] / steps}};
+      for (auto [pe, slab] :
+           llvm::enumerate(peShares(group, policy, device.pesPerCube))) {
+        double &free = peFree[index * device.pesPerCube + pe];
+        free = std::max(free, ready) +
+               peSeconds(device, matmulWork(slab.sizes[0], slab.sizes[1], k,
+                                            eb, eb, /*accumulate=*/false,
+                                            f32));
+        end = std::max(end, free);
+      }
+    }
+    if (step + 1 < steps)
+      ready = stageStep(step + 1, ready);
+  }
+  return end;
+}
 
 /// Whether, with the compute boxes cut into `groups` column groups, a PE's
 /// slab of a group is still one tile high: otherwise every group would
@@ -99,6 +174,23 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     if (steps > 1 && !slabsOneTileHigh(computeBoxes, policy, steps, k,
                                        elementBytes, device))
       steps = 1;
+    // Of the groupings that divide (halving), the fastest; a tie keeps the
+    // more groups, whose first copy is the smaller.
+    if (steps > 1) {
+      bool f32 = type->getElementType().isF32();
+      int64_t best = steps;
+      double bestSeconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes,
+                                             policy, steps, k, f32, device);
+      for (int64_t fewer = steps / 2; fewer >= 1; fewer /= 2) {
+        double seconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes, policy,
+                                           fewer, k, f32, device);
+        if (seconds < bestSeconds) {
+          best = fewer;
+          bestSeconds = seconds;
+        }
+      }
+      steps = best;
+    }
 
     struct Operands {
       Value a, b;
