@@ -44,8 +44,9 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
 
 // The same gemm on a device with latencies (the default's, `ahbm`: 160 ns
 // for a copy to the next cube): four copies of 64 bytes would each pay the
-// latency, for tiles of a few nanoseconds. The columns come in one copy, and
-// the tiles that read them follow one wait.
+// latency, for tiles of a few nanoseconds. The columns come in one copy.
+// Cube 0, which holds the weight, multiplies at once; only cube 1's tiles
+// wait for the copy.
 
 #rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
 #one = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
@@ -56,9 +57,11 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK-SAME: %[[W:[^:]*]]: !cube0_8x16xf32
   // CHECK: %[[G:.*]] = gemm_tile.alloc : !cube1_8x8xf32
   // CHECK: %[[D:.*]] = gemm_tile.dma %[[W]] [0, 8] to %[[G]] [0, 0] sizes [8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %{{.*}}, %[[W]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 1 %{{.*}}, %[[W]] [0, 0] to %{{.*}} sizes [2, 8, 8]
   // CHECK-NEXT: gemm_tile.wait %[[D]]
-  // CHECK-NOT: gemm_tile.dma
-  // CHECK-COUNT-4: gemm_tile.matmul {{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %{{.*}}, %[[G]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 1 %{{.*}}, %[[G]] [0, 0] to %{{.*}} sizes [2, 8, 8]
   // CHECK-NEXT: gemm_tile.wait
   // CHECK-NEXT: return
   func.func @one_group_with_latencies(%x: tensor<4x8xf32, #rep2>, %w: tensor<8x16xf32, #one>) -> tensor<4x16xf32, #out> {
