@@ -195,6 +195,10 @@ public:
   /// When the last copy ends (0 without copies).
   double seconds() const { return last; }
 
+  /// When the last copy into cube `cube` ends (0 without copies into it):
+  /// a cube's copies run on its own engine, one after another.
+  double secondsInto(int64_t cube) const { return engineFree.lookup(cube); }
+
 private:
   const DeviceDescription &device;
   llvm::DenseMap<int64_t, double> engineFree, linkFree;

@@ -217,10 +217,11 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
-  double compute = 0;
   Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
-  for (auto &[cube, box] : boxes) {
+  SmallVector<double> compute(boxes.size(), 0);
+  for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
+    auto &[cube, box] = cubeBox;
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(op, box);
@@ -231,14 +232,24 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
     // operands about once.
     for (const Box &share :
          peShares(local, out.resolve(device), device.pesPerCube))
-      compute = std::max(
-          compute,
+      compute[index] = std::max(
+          compute[index],
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
+  // As the lowering waits, cube after cube, for each cube's own copies
+  // before its tiles: a cube starts once its copies and those of the cubes
+  // before it are in (a cube that holds its operands, at once).
+  double waited = 0, end = 0;
+  for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
+    if (cubeBox.second.numElements() == 0)
+      continue;
+    waited = std::max(waited, staging.secondsInto(cubeBox.first));
+    end = std::max(end, waited + compute[index]);
+  }
   double broadcast =
       out.isCubeReplicated() ? sharesToReplicasSeconds(boxes, eb, device) : 0;
-  return staging.seconds() + compute + broadcast;
+  return end + broadcast;
 }
 
 /// The tied head as the lowering runs it: each cube brings its input rows and
