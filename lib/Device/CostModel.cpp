@@ -276,3 +276,36 @@ double kb::collectiveStepSeconds(const DeviceDescription &device,
   bool multicast = !reduceHalf;
   return switchStepSeconds(device, chunkBytes, worldSize, gather, multicast);
 }
+
+double CopySchedule::add(int64_t from, int64_t to, double bytes,
+                         double issued) {
+  double start = std::max(issued, engineFree.lookup(to));
+  llvm::SmallVector<int64_t, 8> route = meshRoute(device, from, to);
+  for (int64_t link : route)
+    start = std::max(start, linkFree.lookup(link));
+  double end = start + dmaSeconds(device, bytes, from, to);
+  engineFree[to] = end;
+  for (int64_t link : route)
+    linkFree[link] = end;
+  last = std::max(last, end);
+  return end;
+}
+
+double CopySchedule::addFromAnywhere(int64_t to, double bytes, double issued) {
+  double end = std::max(issued, engineFree.lookup(to)) +
+               dmaSeconds(device, bytes, /*withinCube=*/false);
+  engineFree[to] = end;
+  last = std::max(last, end);
+  return end;
+}
+
+void CopySchedule::addManyFromAnywhere(int64_t to, int64_t count,
+                                       double bytes) {
+  if (count == 0)
+    return;
+  double end = engineFree.lookup(to) +
+               (count - 1) * dmaSeconds(device, 0, /*withinCube=*/false) +
+               dmaSeconds(device, bytes, /*withinCube=*/false);
+  engineFree[to] = end;
+  last = std::max(last, end);
+}

@@ -19,6 +19,7 @@
 #define KB_DEVICE_COSTMODEL_H
 
 #include "kb/Device/DeviceDescription.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace kb {
@@ -166,6 +167,43 @@ double switchStepSeconds(const DeviceDescription &device, double chunkBytes,
 double collectiveStepSeconds(const DeviceDescription &device,
                              double chunkBytes, int64_t worldSize,
                              bool reduceHalf, bool alongDim);
+
+/// Copies between the cubes of one SIP, scheduled as kb-run runs them: each
+/// on its destination cube's DMA engine (one per cube, so a cube's copies run
+/// one after another), holding every mesh link of its route for its whole
+/// duration (so copies that share a link run one after another too); each
+/// starts when it is issued and its engine and links are free. Placement
+/// prices an op's copies with it, and the lowering weighs how to stage an
+/// operand with it, so both see the contention kb-run charges.
+class CopySchedule {
+public:
+  explicit CopySchedule(const DeviceDescription &device) : device(device) {}
+
+  /// A copy of `bytes` from cube `from` to cube `to`, issued at `issued`
+  /// seconds; returns when it ends.
+  double add(int64_t from, int64_t to, double bytes, double issued = 0);
+
+  /// A copy into cube `to` from a cube not known here: the mean hops, on the
+  /// destination's engine only.
+  double addFromAnywhere(int64_t to, double bytes, double issued = 0);
+
+  /// `count` copies of `bytes` in all into cube `to`, each from a cube not
+  /// known here: `count` times the mean hops' latency, on the destination's
+  /// engine only.
+  void addManyFromAnywhere(int64_t to, int64_t count, double bytes);
+
+  /// When the last copy ends (0 without copies).
+  double seconds() const { return last; }
+
+  /// When the last copy into cube `cube` ends (0 without copies into it):
+  /// a cube's copies run on its own engine, one after another.
+  double secondsInto(int64_t cube) const { return engineFree.lookup(cube); }
+
+private:
+  const DeviceDescription &device;
+  llvm::DenseMap<int64_t, double> engineFree, linkFree;
+  double last = 0;
+};
 
 } // namespace kb
 

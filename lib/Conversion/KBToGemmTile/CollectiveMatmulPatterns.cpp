@@ -65,6 +65,16 @@ struct MatmulAllReduceOpLowering
 
     DeviceTensor out = allocate(rewriter, loc, *type, device);
     SmallVector<const Piece *> distinct = distinctPieces(out);
+    // A band is written into buffers of its own, so how its PEs share it is
+    // the lowering's choice, not the result's PE split: each band is cut
+    // along its longer dimension, which gives the squarer slab and so the
+    // tile that reads the fewest operand bytes per FLOP. A result split by
+    // rows over the PEs would otherwise give each PE bandRows / PEs rows of a
+    // band: 2 rows of the seed's 16-row bands on `small`, tiles that read a
+    // 256 x 64 block of the weight for 2 rows, bound by the cube's bandwidth
+    // (35.7 PE-us where 32.8 of FLOPs). The PE count stays the result's.
+    Placement bandPolicy = policy;
+    bandPolicy.peDim = Placement::kReplicate;
 
     // Each distinct piece's rhs columns, brought into its cube once, and
     // its lhs rows of one band (`aOffsets` is where the band's first row is).
@@ -99,7 +109,7 @@ struct MatmulAllReduceOpLowering
     // group would repeat the band's row tiles.
     if (groups > 1) {
       Box group{{0, 0}, {bandRows, distinct.front()->box.sizes[1] / groups}};
-      SmallVector<Box> slabs = peShares(group, policy, device.pesPerCube);
+      SmallVector<Box> slabs = peShares(group, bandPolicy, device.pesPerCube);
       std::optional<GemmTileSizes> tile =
           slabs.empty() ? std::nullopt
                         : chooseGemmTile(slabs.front().sizes[0],
@@ -157,7 +167,8 @@ struct MatmulAllReduceOpLowering
              llvm::zip_equal(distinct, operands, bands)) {
           int64_t width = piece->box.sizes[1] / bandGroups;
           Box local{{0, group * width}, {bandRows, width}};
-          SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
+          SmallVector<Box> slabs =
+              peShares(local, bandPolicy, device.pesPerCube);
           for (auto [pe, slab] : llvm::enumerate(slabs)) {
             auto [cached, fresh] =
                 tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});

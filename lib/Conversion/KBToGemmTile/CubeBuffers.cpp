@@ -101,21 +101,28 @@ void kb::detail::waitFor(OpBuilder &builder, Location loc,
   tokens.clear();
 }
 
+void kb::detail::copyShareToReplicas(OpBuilder &builder, Location loc,
+                                      const DeviceTensor &out, unsigned from,
+                                      const Box &share,
+                                      SmallVectorImpl<Value> &copies) {
+  if (share.numElements() == 0)
+    return;
+  Type token = tokenType(builder.getContext());
+  const Piece &source = out.pieces[from];
+  for (const Piece &to : out.pieces)
+    if (to.cube != source.cube)
+      copies.push_back(gt::DMAOp::create(
+          builder, loc, token, source.buffer,
+          minus(share.offsets, source.box.offsets), to.buffer,
+          minus(share.offsets, to.box.offsets), share.sizes, nullptr));
+}
+
 void kb::detail::copySharesToReplicas(OpBuilder &builder, Location loc,
                                        const DeviceTensor &out,
                                        ArrayRef<Box> computeBoxes) {
-  Type token = tokenType(builder.getContext());
   SmallVector<Value> copies;
-  for (auto [from, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
-    if (box.numElements() == 0)
-      continue;
-    for (const Piece &to : out.pieces)
-      if (to.cube != from.cube)
-        copies.push_back(gt::DMAOp::create(
-            builder, loc, token, from.buffer,
-            minus(box.offsets, from.box.offsets), to.buffer,
-            minus(box.offsets, to.box.offsets), box.sizes, nullptr));
-  }
+  for (auto [from, box] : llvm::enumerate(computeBoxes))
+    copyShareToReplicas(builder, loc, out, from, box, copies);
   waitFor(builder, loc, copies);
 }
 

@@ -15,6 +15,8 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
+#include <utility>
+
 namespace kb::detail {
 
 /// A cube piece of a tensor with the buffer that holds it.
@@ -89,6 +91,13 @@ void copySharesToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
                           const DeviceTensor &out,
                           llvm::ArrayRef<Box> computeBoxes);
 
+/// Issues the copies of `share`, computed in `out.pieces[from]`, into the
+/// other replicas of `out`, appending their tokens to `copies`.
+void copyShareToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
+                         const DeviceTensor &out, unsigned from,
+                         const Box &share,
+                         llvm::SmallVectorImpl<mlir::Value> &copies);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);
@@ -119,6 +128,12 @@ public:
 
   /// Waits for the DMAs issued so far.
   void waitForStaging() { waitFor(builder, loc, pending); }
+
+  /// The DMAs issued since the last wait or take, for the caller to wait for
+  /// (one cube's operands, before that cube's tiles only).
+  llvm::SmallVector<mlir::Value> takePending() {
+    return std::exchange(pending, {});
+  }
 
 private:
   /// A region of a tensor already brought into a cube; the tensor is named

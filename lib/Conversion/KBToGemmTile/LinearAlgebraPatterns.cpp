@@ -14,6 +14,8 @@
 #include "CubeBuffers.h"
 #include "Patterns.h"
 
+#include "kb/Device/CostModel.h"
+
 #include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
@@ -27,10 +29,93 @@ namespace {
 /// bound keeps absurd shapes from exhausting the compiler's memory.
 constexpr int64_t kMaxTilesPerSlab = 1 << 20;
 
-/// Column groups of a gemm whose rhs columns are staged by DMA: enough that
-/// the first group's copy, the only one the PEs wait for, is small, few
-/// enough that each group's tiles stay wide.
+/// The most column groups of a gemm whose rhs columns are staged by DMA:
+/// enough that the first group's copy, the only one the PEs wait for, is
+/// small, few enough that each group's tiles stay wide. Fewer are taken when
+/// they are faster (stagedGemmSeconds).
 constexpr int64_t kRhsStagingSteps = 4;
+
+/// Seconds the staging and the tiles of a gemm take with its rhs columns
+/// brought in `steps` column groups, replayed as kb-run runs them: each
+/// group's copies (CopySchedule: on the destination's DMA engine and the
+/// mesh links of their routes) issued when the group before them may start,
+/// each PE's slab of a group (as one tile) once its copies and its previous
+/// group are done. Every group's copy pays its DMA latency, and copies from
+/// one cube share its links: on a device with latencies (`ahbm`: 160-573 ns
+/// a copy between cubes) more groups can cost more than the compute they let
+/// start early, as with a weight on one cube whose columns three other cubes
+/// fetch over its one link east (the seed's block: 12.9 us with four groups,
+/// 10.0 us with one).
+static double stagedGemmSeconds(const DeviceTensor &lhs,
+                                const DeviceTensor &rhs,
+                                const DeviceTensor &out,
+                                ArrayRef<Box> computeBoxes,
+                                const Placement &policy, int64_t steps,
+                                int64_t k, bool f32,
+                                const gt::DeviceDescription &device) {
+  CopySchedule copies(device);
+  // The copies OperandStager::bring issues for `box` of `t` into `cube`.
+  auto stage = [&](const DeviceTensor &t, int64_t cube, const Box &box,
+                   double issued, double &done) {
+    if (llvm::any_of(t.pieces, [&](const Piece &p) {
+          return p.cube == cube && p.box.contains(box);
+        }))
+      return;
+    int64_t eb = t.type.getElementTypeBitWidth() / 8;
+    for (const Piece *source : distinctPieces(t, cube))
+      if (std::optional<Box> overlap = source->box.intersect(box))
+        done = std::max(done, copies.add(source->cube, cube,
+                                         double(overlap->numElements()) * eb,
+                                         issued));
+  };
+  // When each piece's copies of a step are done.
+  SmallVector<double> pieceDone(out.pieces.size(), 0);
+  auto stageStep = [&](int64_t step, double issued) {
+    double done = issued;
+    for (auto [index, piece, box] :
+         llvm::enumerate(out.pieces, computeBoxes)) {
+      if (box.numElements() == 0)
+        continue;
+      int64_t width = box.sizes[1] / steps;
+      double own = issued;
+      if (step == 0)
+        stage(lhs, piece.cube, Box{{box.offsets[0], 0}, {box.sizes[0], k}},
+              issued, own);
+      stage(rhs, piece.cube,
+            Box{{0, box.offsets[1] + step * width}, {k, width}}, issued, own);
+      pieceDone[index] = own;
+      done = std::max(done, own);
+    }
+    return done;
+  };
+  int64_t eb = lhs.type.getElementTypeBitWidth() / 8;
+  SmallVector<double> peFree(out.pieces.size() * device.pesPerCube, 0);
+  double ready = stageStep(0, 0), end = 0;
+  // In one step, each piece's tiles wait for that piece's copies only, as
+  // the rank reaches its wait: after the waits of the pieces before it.
+  double inOrder = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    for (auto [index, box] : llvm::enumerate(computeBoxes)) {
+      if (box.numElements() == 0)
+        continue;
+      inOrder = std::max(inOrder, pieceDone[index]);
+      double start = steps == 1 ? inOrder : ready;
+      Box group{{0, 0}, {box.sizes[0], box.sizes[1] / steps}};
+      for (auto [pe, slab] :
+           llvm::enumerate(peShares(group, policy, device.pesPerCube))) {
+        double &free = peFree[index * device.pesPerCube + pe];
+        free = std::max(free, start) +
+               peSeconds(device, matmulWork(slab.sizes[0], slab.sizes[1], k,
+                                            eb, eb, /*accumulate=*/false,
+                                            f32));
+        end = std::max(end, free);
+      }
+    }
+    if (step + 1 < steps)
+      ready = stageStep(step + 1, ready);
+  }
+  return end;
+}
 
 /// Whether, with the compute boxes cut into `groups` column groups, a PE's
 /// slab of a group is still one tile high: otherwise every group would
@@ -99,6 +184,23 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     if (steps > 1 && !slabsOneTileHigh(computeBoxes, policy, steps, k,
                                        elementBytes, device))
       steps = 1;
+    // Of the groupings that divide (halving), the fastest; a tie keeps the
+    // more groups, whose first copy is the smaller.
+    if (steps > 1) {
+      bool f32 = type->getElementType().isF32();
+      int64_t best = steps;
+      double bestSeconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes,
+                                             policy, steps, k, f32, device);
+      for (int64_t fewer = steps / 2; fewer >= 1; fewer /= 2) {
+        double seconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes, policy,
+                                           fewer, k, f32, device);
+        if (seconds < bestSeconds) {
+          best = fewer;
+          bestSeconds = seconds;
+        }
+      }
+      steps = best;
+    }
 
     struct Operands {
       Value a, b;
@@ -107,9 +209,14 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     // Each piece's lhs rows (whole, from the first step on) and its rhs
     // columns of column group `step`.
     SmallVector<Operands> operands(out.pieces.size());
+    // In one step, each piece's copies, waited for just before its own
+    // tiles: a cube that holds its operands (the weight's own cube) starts at
+    // once, and each other cube as soon as its columns are in, instead of
+    // every cube after the last copy.
+    SmallVector<SmallVector<Value>> pieceCopies(out.pieces.size());
     auto stageStep = [&](int64_t step) {
-      for (auto [piece, box, ops] :
-           llvm::zip_equal(out.pieces, computeBoxes, operands)) {
+      for (auto [index, piece, box, ops] :
+           llvm::enumerate(out.pieces, computeBoxes, operands)) {
         if (box.numElements() == 0)
           continue;
         int64_t width = box.sizes[1] / steps;
@@ -119,6 +226,8 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
         }
         Box cols{{0, box.offsets[1] + step * width}, {k, width}};
         std::tie(ops.b, ops.bOffsets) = stager.bring(rhs, piece.cube, cols);
+        if (steps == 1)
+          pieceCopies[index] = stager.takePending();
       }
     };
     stageStep(0);
@@ -127,12 +236,15 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     // Tile sizes by slab shape: the PEs of a cube mostly share one.
     llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
         tileSizes;
-    SmallVector<Value> tiles;
+    // Each piece's tiles, so that a replicated result's shares can move as
+    // soon as their own cube is done.
+    SmallVector<SmallVector<Value>> tiles(out.pieces.size());
     for (int64_t step = 0; step < steps; ++step) {
-      for (auto [piece, box, ops] :
-           llvm::zip_equal(out.pieces, computeBoxes, operands)) {
+      for (auto [index, piece, box, ops] : llvm::enumerate(
+               out.pieces, computeBoxes, operands)) {
         if (box.numElements() == 0)
           continue;
+        waitFor(rewriter, loc, pieceCopies[index]);
         int64_t width = box.sizes[1] / steps;
         // This step's columns of the compute box, relative to the piece's
         // buffer; `first` is where they start in the compute box.
@@ -166,7 +278,7 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
               // operands (the compute box's rows, this step's columns).
               int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
               int64_t ar = r - local.offsets[0], bc = c - local.offsets[1];
-              tiles.push_back(gt::MatmulOp::create(
+              tiles[index].push_back(gt::MatmulOp::create(
                   rewriter, loc, token, pe, ops.a,
                   SmallVector<int64_t>{ops.aOffsets[0] + ar, ops.aOffsets[1]},
                   ops.b,
@@ -184,10 +296,26 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
         stager.waitForStaging();
       }
     }
-    waitFor(rewriter, loc, tiles);
-
-    if (policy.isCubeReplicated())
-      copySharesToReplicas(rewriter, loc, out, computeBoxes);
+    if (policy.isCubeReplicated()) {
+      // A replicated result: each cube's share is copied into the other
+      // replicas once that cube's tiles are done, while the cubes after it
+      // still compute. Cubes whose rhs columns come from another cube finish
+      // one after another (the seed's weight on cube 0 reaches cubes 1, 2
+      // and 3 in turn over one link), and waiting for all of them before
+      // any copy left the mesh idle meanwhile. The copies are issued in the
+      // same order as before, only no later.
+      SmallVector<Value> copies;
+      for (auto [index, box] : llvm::enumerate(computeBoxes)) {
+        waitFor(rewriter, loc, tiles[index]);
+        copyShareToReplicas(rewriter, loc, out, index, box, copies);
+      }
+      waitFor(rewriter, loc, copies);
+    } else {
+      SmallVector<Value> all;
+      for (SmallVector<Value> &pieceTiles : tiles)
+        all.append(pieceTiles);
+      waitFor(rewriter, loc, all);
+    }
     replaceByBuffers(rewriter, op, out);
     return success();
   }

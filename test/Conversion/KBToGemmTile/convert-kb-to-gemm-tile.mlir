@@ -37,8 +37,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 // -----
 
 // An lhs sharded over the cubes by columns must be gathered into each cube
-// that multiplies it: DMA from both pieces into a staging buffer, a wait,
-// then the tiles.
+// that multiplies it: DMA from both pieces into a staging buffer of each
+// cube, then, cube by cube, a wait for that cube's copies and its tiles.
 
 #lhs = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
 #w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
@@ -50,9 +50,13 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_4x16xf16
   // CHECK: %[[D0:.*]] = gemm_tile.dma %[[H0]] [0, 0] to %[[S0]] [0, 0] sizes [4, 8]
   // CHECK: %[[D1:.*]] = gemm_tile.dma %[[H1]] [0, 0] to %[[S0]] [0, 8] sizes [4, 8]
-  // CHECK: gemm_tile.alloc : !cube1_4x16xf16
-  // CHECK: gemm_tile.wait %[[D0]], %[[D1]], %{{.*}}, %{{.*}}
-  // CHECK: gemm_tile.matmul pe 0 %[[S0]] [0, 0]
+  // CHECK: %[[S1:.*]] = gemm_tile.alloc : !cube1_4x16xf16
+  // CHECK: %[[D2:.*]] = gemm_tile.dma %[[H0]] [0, 0] to %[[S1]] [0, 0] sizes [4, 8]
+  // CHECK: %[[D3:.*]] = gemm_tile.dma %[[H1]] [0, 0] to %[[S1]] [0, 8] sizes [4, 8]
+  // CHECK-NEXT: gemm_tile.wait %[[D0]], %[[D1]]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %[[S0]] [0, 0]
+  // CHECK-NEXT: gemm_tile.wait %[[D2]], %[[D3]]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %[[S1]] [0, 0]
   func.func @gathered_lhs(%h: tensor<4x16xf16, #lhs>, %w: tensor<16x8xf16, #w>) -> tensor<4x8xf16, #w> {
     %y = kb.matmul %h, %w : (tensor<4x16xf16, #lhs>, tensor<16x8xf16, #w>) -> tensor<4x8xf16, #w>
     return %y : tensor<4x8xf16, #w>
@@ -62,7 +66,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 // -----
 
 // A replicated output is computed once: each cube computes half the
-// columns, then DMA copies each half to the other replica.
+// columns, then DMA copies each half to the other replica, as soon as the
+// tiles of its own cube are done (cube 0's copy moves while cube 1's tiles
+// may still run).
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
 #w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
@@ -71,12 +77,13 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
   // CHECK-LABEL: func.func @replicated_output
   // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
   // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_4x8xf32
-  // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16]
-  // CHECK: gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y1]] [0, 4] sizes [4, 4, 16]
-  // CHECK: gemm_tile.wait
-  // CHECK: %[[C0:.*]] = gemm_tile.dma %[[Y0]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4]
-  // CHECK: %[[C1:.*]] = gemm_tile.dma %[[Y1]] [0, 4] to %[[Y0]] [0, 4] sizes [4, 4]
-  // CHECK: gemm_tile.wait %[[C0]], %[[C1]]
+  // CHECK: %[[T0:.*]] = gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y0]] [0, 0] sizes [4, 4, 16]
+  // CHECK: %[[T1:.*]] = gemm_tile.matmul pe 0 %{{.*}} [0, 0], %{{.*}} [0, 0] to %[[Y1]] [0, 4] sizes [4, 4, 16]
+  // CHECK-NEXT: gemm_tile.wait %[[T0]]
+  // CHECK-NEXT: %[[C0:.*]] = gemm_tile.dma %[[Y0]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.wait %[[T1]]
+  // CHECK-NEXT: %[[C1:.*]] = gemm_tile.dma %[[Y1]] [0, 4] to %[[Y0]] [0, 4] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.wait %[[C0]], %[[C1]]
   // CHECK: return %[[Y0]] :
   func.func @replicated_output(%x: tensor<4x16xf32, #rep>, %w: tensor<16x8xf32, #w>) -> tensor<4x8xf32, #rep> {
     %y = kb.matmul %x, %w : (tensor<4x16xf32, #rep>, tensor<16x8xf32, #w>) -> tensor<4x8xf32, #rep>

@@ -114,3 +114,29 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     return %y : tensor<8x8xf32, #rows>
   }
 }
+
+// -----
+
+// A band is cut over the PEs along its longer dimension, whatever the
+// result's PE split: the result splits rows over the PEs, but a band of 2
+// rows and 8 columns gives each PE 2 rows of 4 columns (the squarer slab),
+// not 1 row of 8 that would read the whole rhs block for one row.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @wide_bands
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_8x16xf32
+  // CHECK: %[[B00:.*]] = gemm_tile.alloc : !cube0_2x8xf32
+  // CHECK: gemm_tile.alloc : !cube1_2x8xf32
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %[[X0]] [0, 0], %{{.*}} [0, 0] to %[[B00]] [0, 0] sizes [2, 4, 16]
+  // CHECK-NEXT: gemm_tile.matmul pe 1 %[[X0]] [0, 0], %{{.*}} [0, 4] to %[[B00]] [0, 4] sizes [2, 4, 16]
+  // CHECK-NOT: sizes [1, 8, 16]
+  // CHECK: return
+  func.func @wide_bands(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x16xf32, #w>) -> tensor<8x16xf32, #out> {
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 4 : (tensor<8x16xf32, #rep2>, tensor<16x16xf32, #w>) -> tensor<8x16xf32, #out>
+    return %y : tensor<8x16xf32, #out>
+  }
+}

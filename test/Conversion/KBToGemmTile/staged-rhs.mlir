@@ -4,13 +4,14 @@
 // columns in four groups. Only the first group's copy is waited for before
 // the PEs start; each later group's copy is issued after the tiles of the
 // group before it, so it moves while they compute. Cube 0 holds the weight
-// and reads it in place.
+// and reads it in place. The device has no latencies: a group's copy costs
+// its bytes alone, so the most groups are the fastest.
 
 #rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
 #one = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
 #out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
 module attributes {kb.spmd, kb.world_size = 1 : i64,
-                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0>} {
   // CHECK-LABEL: func.func @column_groups
   // CHECK-SAME: %[[W:[^:]*]]: !cube0_8x16xf32
   // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_4x8xf32
@@ -34,6 +35,36 @@ module attributes {kb.spmd, kb.world_size = 1 : i64,
   // CHECK-NEXT: gemm_tile.wait
   // CHECK-NEXT: return %[[Y0]], %[[Y1]]
   func.func @column_groups(%x: tensor<4x8xf32, #rep2>, %w: tensor<8x16xf32, #one>) -> tensor<4x16xf32, #out> {
+    %y = kb.matmul %x, %w : (tensor<4x8xf32, #rep2>, tensor<8x16xf32, #one>) -> tensor<4x16xf32, #out>
+    return %y : tensor<4x16xf32, #out>
+  }
+}
+
+// -----
+
+// The same gemm on a device with latencies (the default's, `ahbm`: 160 ns
+// for a copy to the next cube): four copies of 64 bytes would each pay the
+// latency, for tiles of a few nanoseconds. The columns come in one copy.
+// Cube 0, which holds the weight, multiplies at once; only cube 1's tiles
+// wait for the copy.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#one = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @one_group_with_latencies
+  // CHECK-SAME: %[[W:[^:]*]]: !cube0_8x16xf32
+  // CHECK: %[[G:.*]] = gemm_tile.alloc : !cube1_8x8xf32
+  // CHECK: %[[D:.*]] = gemm_tile.dma %[[W]] [0, 8] to %[[G]] [0, 0] sizes [8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %{{.*}}, %[[W]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 1 %{{.*}}, %[[W]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.wait %[[D]]
+  // CHECK-NEXT: gemm_tile.matmul pe 0 %{{.*}}, %[[G]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.matmul pe 1 %{{.*}}, %[[G]] [0, 0] to %{{.*}} sizes [2, 8, 8]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: return
+  func.func @one_group_with_latencies(%x: tensor<4x8xf32, #rep2>, %w: tensor<8x16xf32, #one>) -> tensor<4x16xf32, #out> {
     %y = kb.matmul %x, %w : (tensor<4x8xf32, #rep2>, tensor<8x16xf32, #one>) -> tensor<4x16xf32, #out>
     return %y : tensor<4x16xf32, #out>
   }

@@ -57,64 +57,29 @@ bool holds(Value v, DPPolicyAttr policy, int64_t cube, const Box &box,
 constexpr int64_t kMaxCubesWithSources = 64;
 
 /// The copies of one phase of an op's lowering (those issued together, before
-/// one wait), priced as kb-run charges them: in issue order, each on its
-/// destination cube's DMA engine (one per cube, so a cube's copies run one
-/// after another), holding every mesh link of its route for its whole
-/// duration (so copies that share a link run one after another too); each
-/// starts when its engine and its links are free. The phase takes until the
-/// last copy ends. Charging a copy its hops alone, as if every copy had its
-/// engine and links to itself, misses most of the time of copies that fan
-/// out of one cube or cross the middle of the mesh.
-class Copies {
+/// one wait), priced as kb-run charges them (CopySchedule: in issue order, on
+/// the destination's DMA engine and every mesh link of the route); the phase
+/// takes until the last copy ends. Charging a copy its hops alone, as if
+/// every copy had its engine and links to itself, misses most of the time of
+/// copies that fan out of one cube or cross the middle of the mesh.
+class Copies : public CopySchedule {
 public:
-  explicit Copies(const DeviceDescription &device) : device(device) {}
+  explicit Copies(const DeviceDescription &device)
+      : CopySchedule(device), cubes(device.cubes) {}
 
   /// A copy of `bytes` from cube `from` to cube `to`. Beyond
   /// kMaxCubesWithSources cubes it is priced from anywhere: an op's copies
   /// can number cubes², and each route up to a mesh's width plus height links.
   /// A copy within one cube has no route to find, so it stays exact there.
   void add(int64_t from, int64_t to, double bytes) {
-    if (from != to && device.cubes > kMaxCubesWithSources)
-      return addFromAnywhere(to, bytes);
-    double start = engineFree.lookup(to);
-    SmallVector<int64_t, 8> route = meshRoute(device, from, to);
-    for (int64_t link : route)
-      start = std::max(start, linkFree.lookup(link));
-    double end = start + dmaSeconds(device, bytes, from, to);
-    engineFree[to] = end;
-    for (int64_t link : route)
-      linkFree[link] = end;
-    last = std::max(last, end);
+    if (from != to && cubes > kMaxCubesWithSources)
+      addFromAnywhere(to, bytes);
+    else
+      CopySchedule::add(from, to, bytes);
   }
-
-  /// A copy into cube `to` from a cube not known here: the mean hops, on the
-  /// destination's engine only.
-  void addFromAnywhere(int64_t to, double bytes) {
-    double end = engineFree.lookup(to) +
-                 dmaSeconds(device, bytes, /*withinCube=*/false);
-    engineFree[to] = end;
-    last = std::max(last, end);
-  }
-
-  /// `count` copies of `bytes` in all into cube `to`, each from a cube not
-  /// known here: `count` times the mean hops' latency, on the destination's
-  /// engine only.
-  void addManyFromAnywhere(int64_t to, int64_t count, double bytes) {
-    if (count == 0)
-      return;
-    double end = engineFree.lookup(to) +
-                 (count - 1) * dmaSeconds(device, 0, /*withinCube=*/false) +
-                 dmaSeconds(device, bytes, /*withinCube=*/false);
-    engineFree[to] = end;
-    last = std::max(last, end);
-  }
-
-  double seconds() const { return last; }
 
 private:
-  const DeviceDescription &device;
-  llvm::DenseMap<int64_t, double> engineFree, linkFree;
-  double last = 0;
+  int64_t cubes;
 };
 
 /// Records the DMAs that bring `box` of `v` (placed by `policy`) into cube
@@ -252,10 +217,11 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
-  double compute = 0;
   Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
-  for (auto &[cube, box] : boxes) {
+  SmallVector<double> compute(boxes.size(), 0);
+  for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
+    auto &[cube, box] = cubeBox;
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(op, box);
@@ -266,14 +232,24 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
     // operands about once.
     for (const Box &share :
          peShares(local, out.resolve(device), device.pesPerCube))
-      compute = std::max(
-          compute,
+      compute[index] = std::max(
+          compute[index],
           peSeconds(device, matmulWork(share.sizes[0], share.sizes[1], k, eb,
                                        eb, /*accumulate=*/false, f32)));
   }
+  // As the lowering waits, cube after cube, for each cube's own copies
+  // before its tiles: a cube starts once its copies and those of the cubes
+  // before it are in (a cube that holds its operands, at once).
+  double waited = 0, end = 0;
+  for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
+    if (cubeBox.second.numElements() == 0)
+      continue;
+    waited = std::max(waited, staging.secondsInto(cubeBox.first));
+    end = std::max(end, waited + compute[index]);
+  }
   double broadcast =
       out.isCubeReplicated() ? sharesToReplicasSeconds(boxes, eb, device) : 0;
-  return staging.seconds() + compute + broadcast;
+  return end + broadcast;
 }
 
 /// The tied head as the lowering runs it: each cube brings its input rows and
