@@ -112,6 +112,10 @@ struct DeviceRun {
   /// once, issued and not yet retired by a wait: the simulator's bookkeeping
   /// grows with this, not with the length of the program.
   int64_t maxOutstandingOps = 0;
+  /// A cost-only run: the most buffers (a dtype, a shape and a cube each) a
+  /// rank held at once. A dead buffer's slot is reused, so this follows the
+  /// buffers live at once, not all the program allocates.
+  int64_t maxShapeBuffers = 0;
   double deviceSeconds = 0;
   int64_t pesPerCube = 0;
   /// How many times the run widened 16-bit host data to f32: a half input's
