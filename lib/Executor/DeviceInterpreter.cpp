@@ -192,19 +192,31 @@ public:
     // Each op's site: the kernel or kb op, layer and user line its
     // location names, the row of the per-op table it counts in.
     llvm::StringMap<int64_t> siteIndex;
+    // The site by location and op name: the ops of one kernel call share
+    // their location, so a whole model's ops make a few thousand sites'
+    // names, not one per op.
+    llvm::DenseMap<std::pair<const void *, const void *>, int64_t> siteOf;
     for (Operation &op : program.entry.getBody().front()) {
       ops.push_back(&op);
       for (Value v : op.getOperands())
         lastUse[v] = ops.size() - 1;
-      OpOrigin origin = originOf(op.getLoc());
-      OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
-                                    : origin.op,
-                  origin.layer, origin.where()};
-      std::string key = site.op + '\0' + site.layer + '\0' + site.where;
-      auto [it, fresh] = siteIndex.try_emplace(key, run.sites.size());
-      if (fresh)
-        run.sites.push_back(std::move(site));
-      sites[&op] = it->second;
+      auto [known, first] = siteOf.try_emplace(
+          {op.getLoc().getAsOpaquePointer(),
+           op.getName().getAsOpaquePointer()},
+          0);
+      if (!first) {
+        sites[&op] = known->second;
+      } else {
+        OpOrigin origin = originOf(op.getLoc());
+        OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
+                                      : origin.op,
+                    origin.layer, origin.where()};
+        std::string key = site.op + '\0' + site.layer + '\0' + site.where;
+        auto [it, fresh] = siteIndex.try_emplace(key, run.sites.size());
+        if (fresh)
+          run.sites.push_back(std::move(site));
+        sites[&op] = known->second = it->second;
+      }
       // Each records one event per rank.
       if (isa<gt::PEComputeOpInterface, gt::DMAOp, gt::GatherRowsOp,
               gt::RingStepOpInterface>(op))
@@ -426,15 +438,19 @@ private:
     if (dyingAt.empty()) {
       // Which values die at each op, found once for every rank: a lookup
       // in lastUse per operand, op and rank was a tenth of a GPT-3 estimate.
+      // Buffers only (memrefs): most values are the async ops' tokens.
+      auto isBuffer = [](Value v) { return isa<BaseMemRefType>(v.getType()); };
       dyingAt.assign(ops.size() + 1, 0);
       for (auto &[value, index] : lastUse)
-        ++dyingAt[index + 1];
+        if (isBuffer(value))
+          ++dyingAt[index + 1];
       for (size_t i = 0; i < ops.size(); ++i)
         dyingAt[i + 1] += dyingAt[i];
-      dying.resize(lastUse.size());
+      dying.resize(dyingAt.back());
       std::vector<uint32_t> at(dyingAt.begin(), dyingAt.end() - 1);
       for (auto &[value, index] : lastUse)
-        dying[at[index]++] = value;
+        if (isBuffer(value))
+          dying[at[index]++] = value;
     }
     for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
       for (Value v : ArrayRef(dying).slice(dyingAt[rank.releasedUpTo],
