@@ -519,7 +519,7 @@ private:
   void record(Rank &rank, Operation *op, int64_t track, double start,
               double duration, TraceEvent event, TraceDetail detail) {
     event.site = sites.lookup(op);
-    event.rank = rank.index;
+    event.rank = static_cast<int16_t>(rank.index);
     event.track = track;
     event.start = start;
     event.duration = duration;
