@@ -176,6 +176,9 @@ struct Rank {
   bool done = false;
   // Ops before this index have had their dead buffers released.
   size_t releasedUpTo = 0;
+  // Cost-only: slots of `heap` whose buffers are dead, for the next
+  // allocation (Machine::releaseShapes).
+  std::vector<int64_t> freeSlots;
 };
 
 class Machine {
@@ -189,19 +192,31 @@ public:
     // Each op's site: the kernel or kb op, layer and user line its
     // location names, the row of the per-op table it counts in.
     llvm::StringMap<int64_t> siteIndex;
+    // The site by location and op name: the ops of one kernel call share
+    // their location, so a whole model's ops make a few thousand sites'
+    // names, not one per op.
+    llvm::DenseMap<std::pair<const void *, const void *>, int64_t> siteOf;
     for (Operation &op : program.entry.getBody().front()) {
       ops.push_back(&op);
       for (Value v : op.getOperands())
         lastUse[v] = ops.size() - 1;
-      OpOrigin origin = originOf(op.getLoc());
-      OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
-                                    : origin.op,
-                  origin.layer, origin.where()};
-      std::string key = site.op + '\0' + site.layer + '\0' + site.where;
-      auto [it, fresh] = siteIndex.try_emplace(key, run.sites.size());
-      if (fresh)
-        run.sites.push_back(std::move(site));
-      sites[&op] = it->second;
+      auto [known, first] = siteOf.try_emplace(
+          {op.getLoc().getAsOpaquePointer(),
+           op.getName().getAsOpaquePointer()},
+          0);
+      if (!first) {
+        sites[&op] = known->second;
+      } else {
+        OpOrigin origin = originOf(op.getLoc());
+        OpSite site{origin.op.empty() ? op.getName().stripDialect().str()
+                                      : origin.op,
+                    origin.layer, origin.where()};
+        std::string key = site.op + '\0' + site.layer + '\0' + site.where;
+        auto [it, fresh] = siteIndex.try_emplace(key, run.sites.size());
+        if (fresh)
+          run.sites.push_back(std::move(site));
+        sites[&op] = known->second = it->second;
+      }
       // Each records one event per rank.
       if (isa<gt::PEComputeOpInterface, gt::DMAOp, gt::GatherRowsOp,
               gt::RingStepOpInterface>(op))
@@ -394,7 +409,7 @@ private:
   /// An input's copy (a view copied out, a shared widened copy) goes too.
   void releaseDead(Rank &rank) {
     if (costOnly)
-      return;
+      return releaseShapes(rank);
     for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
       for (Value v : ops[rank.releasedUpTo]->getOperands()) {
         auto it = rank.buffers.find(v);
@@ -410,6 +425,66 @@ private:
         buffer.halfView = nullptr;
         buffer.released = true;
       }
+  }
+  /// releaseDead in cost-only mode: a buffer past its last use, an input's
+  /// piece or an allocation, gives its slot to a later allocation (made
+  /// when its gemm_tile.alloc issues), so that a rank holds the buffers
+  /// live at once, not every buffer of the run: one Buffer per allocation
+  /// and rank was the largest part of a whole model's estimate
+  /// (docs/design/0012). Nothing later reads it: no op uses the value, and
+  /// its accesses still in flight can conflict with no later access. Its
+  /// slot keeps `accessed`, so that it stays listed once in rank.accessed.
+  void releaseShapes(Rank &rank) {
+    if (dyingAt.empty()) {
+      // Which values die at each op, found once for every rank: a lookup
+      // in lastUse per operand, op and rank was a tenth of a GPT-3 estimate.
+      // Buffers only (memrefs): most values are the async ops' tokens.
+      auto isBuffer = [](Value v) { return isa<BaseMemRefType>(v.getType()); };
+      dyingAt.assign(ops.size() + 1, 0);
+      for (auto &[value, index] : lastUse)
+        if (isBuffer(value))
+          ++dyingAt[index + 1];
+      for (size_t i = 0; i < ops.size(); ++i)
+        dyingAt[i + 1] += dyingAt[i];
+      dying.resize(dyingAt.back());
+      std::vector<uint32_t> at(dyingAt.begin(), dyingAt.end() - 1);
+      for (auto &[value, index] : lastUse)
+        if (isBuffer(value))
+          dying[at[index]++] = value;
+    }
+    for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
+      for (Value v : ArrayRef(dying).slice(dyingAt[rank.releasedUpTo],
+                                           dyingAt[rank.releasedUpTo + 1] -
+                                               dyingAt[rank.releasedUpTo])) {
+        auto it = rank.buffers.find(v);
+        if (it == rank.buffers.end())
+          continue;
+        Buffer &slot = rank.heap[it->second];
+        bool accessed = slot.accessed;
+        slot = Buffer();
+        slot.accessed = accessed;
+        rank.freeSlots.push_back(it->second);
+        rank.buffers.erase(it);
+      }
+  }
+  /// Cost-only: the buffer of `alloc` on `rank`, a dtype, a shape and a cube,
+  /// in a free slot when there is one.
+  void makeShapeBuffer(Rank &rank, gt::AllocOp alloc, DType dtype) {
+    MemRefType type = alloc.getType();
+    int64_t index = static_cast<int64_t>(rank.heap.size());
+    if (!rank.freeSlots.empty()) {
+      index = rank.freeSlots.back();
+      rank.freeSlots.pop_back();
+    } else {
+      rank.heap.emplace_back();
+    }
+    Buffer &buffer = rank.heap[index];
+    buffer.tensor.dtype = dtype;
+    buffer.tensor.shape.assign(type.getShape().begin(), type.getShape().end());
+    buffer.cube = gt::getCube(type);
+    rank.buffers[alloc.getResult()] = index;
+    run.maxShapeBuffers = std::max<int64_t>(run.maxShapeBuffers,
+                                            rank.buffers.size());
   }
   /// An attention op's q, k and v regions (reads 0 to 2, verified 2-D and of
   /// one element type), read in place by its deferred kernel.
@@ -444,7 +519,7 @@ private:
   void record(Rank &rank, Operation *op, int64_t track, double start,
               double duration, TraceEvent event, TraceDetail detail) {
     event.site = sites.lookup(op);
-    event.rank = rank.index;
+    event.rank = static_cast<int16_t>(rank.index);
     event.track = track;
     event.start = start;
     event.duration = duration;
@@ -476,6 +551,10 @@ private:
   std::vector<Operation *> ops;
   // The index in `ops` of each value's last user.
   llvm::DenseMap<Value, size_t> lastUse;
+  // Cost-only: the values whose last user is op i are
+  // dying[dyingAt[i] .. dyingAt[i + 1]) (releaseShapes).
+  std::vector<uint32_t> dyingAt;
+  std::vector<Value> dying;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
   int64_t ringSteps = 0;
   // The device ops that record an event (per rank).
@@ -812,17 +891,15 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
       llvm::Expected<DType> dtype = dtypeOf(alloc, type.getElementType());
       if (!dtype)
         return dtype.takeError();
+      // Cost-only: made when the alloc issues (makeShapeBuffer), in the
+      // slot of a dead buffer.
+      if (costOnly)
+        continue;
       Buffer buffer;
-      if (costOnly) {
-        buffer.tensor.dtype = *dtype;
-        buffer.tensor.shape.assign(type.getShape().begin(),
-                                   type.getShape().end());
-      } else {
-        buffer.tensor.dtype = *dtype;
-        buffer.tensor.shape.assign(type.getShape().begin(),
-                                   type.getShape().end());
-        buffer.allocation = true; // made on first use (materialize)
-      }
+      buffer.tensor.dtype = *dtype;
+      buffer.tensor.shape.assign(type.getShape().begin(),
+                                 type.getShape().end());
+      buffer.allocation = true; // made on first use (materialize)
       buffer.cube = gt::getCube(type);
       rank.buffers[alloc.getResult()] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
@@ -845,15 +922,20 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   // A ring step may follow an asynchronous ring step on the same buffers
   // without a wait: the link runs its steps in order.
   bool linkOrdered = isa<gt::RingStepOpInterface>(op);
+  // Only a wait retires tokens, and it drops their accesses
+  // (retireWaitedAccesses), so a retired one is rare here: it is skipped,
+  // looked up only for an access that overlaps (a lookup per access and
+  // touch was a tenth of a whole model's estimate).
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
-    llvm::erase_if(list, [&](const Access &a) {
-      return a.token != token && rank.retired(a.token);
-    });
-    for (const Access &a : list)
-      if (a.token != token && overlaps(a.offsets, a.sizes, offsets, sizes) &&
-          !(linkOrdered &&
-            isa<gt::RingStepOpInterface>(rank.liveTokens.lookup(a.token).op)))
-        return rank.liveTokens.lookup(a.token).op;
+    for (const Access &a : list) {
+      if (a.token == token || !overlaps(a.offsets, a.sizes, offsets, sizes))
+        continue;
+      auto live = rank.liveTokens.find(a.token);
+      if (live == rank.liveTokens.end())
+        continue;
+      if (!(linkOrdered && isa<gt::RingStepOpInterface>(live->second.op)))
+        return live->second.op;
+    }
     return nullptr;
   };
   auto where = [](Operation *other) { return locationOf(other); };
@@ -1308,9 +1390,13 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
     retireWaitedAccesses(rank);
     return llvm::Error::success();
   }
-  // Buffers were made when the program was loaded.
-  if (isa<gt::AllocOp>(op))
+  // Buffers were made when the program was loaded; in cost-only mode, now.
+  if (auto alloc = dyn_cast<gt::AllocOp>(op)) {
+    if (costOnly)
+      makeShapeBuffer(rank, alloc,
+                      cantFail(dtypeOf(alloc, alloc.getType().getElementType())));
     return llvm::Error::success();
+  }
   if (op->hasTrait<OpTrait::ReturnLike>()) {
     flush(rank);
     for (Value v : op->getOperands())

@@ -153,6 +153,11 @@ static cl::opt<bool> overlapCollectives(
              "row chunks whose rings run beside the next chunk's gemm, where "
              "the cost model says it is faster (default true)"),
     cl::init(true), cl::cat(category));
+static cl::opt<int64_t> overlapChunks(
+    "overlap-chunks",
+    cl::desc("kb-pipeline: the most row chunks the overlap of collectives "
+             "cuts a gemm into (default: the kb-pipeline's)"),
+    cl::init(0), cl::cat(category));
 
 /// A progress line on stderr: what kb-run is doing and how far the device
 /// program is. On a terminal it appears once a run has taken 2 s and is
@@ -226,6 +231,8 @@ static void buildPipeline(OpPassManager &pm, View view, bool advise = false) {
   options.outlineOps = outlineOps;
   options.costModel = costModel;
   options.overlapCollectives = overlapCollectives;
+  if (overlapChunks.getNumOccurrences())
+    options.overlapChunks = overlapChunks;
   options.advisePlacement = advise;
   if (view == View::Local)
     kb::buildKBDevicePipeline(pm, options);
@@ -678,7 +685,8 @@ int main(int argc, char **argv) {
   if (!compiles)
     for (cl::Option *option : {static_cast<cl::Option *>(&outlineOps),
                                static_cast<cl::Option *>(&costModel),
-                               static_cast<cl::Option *>(&overlapCollectives)})
+                               static_cast<cl::Option *>(&overlapCollectives),
+                               static_cast<cl::Option *>(&overlapChunks)})
       if (option->getNumOccurrences())
         return fail(
             "--" + option->ArgStr + " is an option of the kb-pipeline, " +

@@ -358,6 +358,55 @@ TEST_F(DeviceInterpreterTest, AWaitRetiresTheOpsItWaitsFor) {
   }
 }
 
+/// `rounds` buffers, each allocated, filled from the input and dead after
+/// its wait, then the returned one.
+std::string deadBufferRounds(int64_t rounds) {
+  const std::string type = "memref<16x24xf32, #gemm_tile.cube<0>>";
+  const std::string piece =
+      "{gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>}";
+  std::string body;
+  for (int64_t i = 0; i <= rounds; ++i) {
+    std::string n = std::to_string(i);
+    body += "    %b" + n + " = gemm_tile.alloc : " + type + "\n    %s" + n +
+            " = gemm_tile.dma %a [0, 0] to %b" + n + " [0, 0] sizes [16, 24] : " +
+            type + ", " + type + "\n    gemm_tile.wait %s" + n + "\n";
+  }
+  return "module attributes {kb.spmd, kb.world_size = 2 : i64} {\n"
+         "  func.func @f(%a: " +
+         type + " " + piece + ") -> (" + type + " " + piece +
+         ") attributes {kb.local_function_type = (tensor<16x24xf32>) -> "
+         "tensor<16x24xf32>, kb.arg_split_dims = array<i64: -1>, "
+         "kb.result_split_dims = array<i64: -1>} {\n" +
+         body + "    return %b" + std::to_string(rounds) + " : " + type +
+         "\n  }\n}\n";
+}
+
+/// A cost-only run holds the buffers live at once: a dead one's slot goes to
+/// the next allocation (a whole model's estimate would otherwise hold one
+/// buffer per allocation and rank). The schedule is the numeric run's.
+TEST_F(DeviceInterpreterTest, CostOnlyReusesTheSlotsOfDeadBuffers) {
+  HostTensor a = runtime::randomTensor(DType::F32, {16, 24}, 4);
+  for (int64_t rounds : {1, 30}) {
+    std::string text = deadBufferRounds(rounds);
+    DeviceRun numeric, cost;
+    llvm::SmallVector<HostTensor> results = run(text, {a}, numeric);
+    ASSERT_EQ(results.size(), 1u);
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    ASSERT_TRUE(module);
+    llvm::Expected<Program> program = analyzeProgram(*module, "");
+    ASSERT_TRUE(static_cast<bool>(program));
+    llvm::Error e = estimateDeviceProgram(
+        *program,
+        gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}),
+        cost);
+    ASSERT_FALSE(static_cast<bool>(e)) << llvm::toString(std::move(e));
+    expectSameCosts(numeric, cost);
+    // The input and at most the previous round's buffer beside the new one.
+    EXPECT_LE(cost.maxShapeBuffers, 3) << rounds << " rounds";
+    EXPECT_GE(cost.maxShapeBuffers, 2) << rounds << " rounds";
+  }
+}
+
 /// An f16 input read as a gemm's A by every rank, two cube pieces per rank
 /// at different rows: each reads its rows of the one widened copy the ranks
 /// share (and a zip then reads a piece as its own data).

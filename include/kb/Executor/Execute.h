@@ -32,21 +32,23 @@ struct OpSite {
 enum class EngineKind : uint8_t { PE, DMA, Ring };
 
 /// One interval of the simulated timeline: a device op on one engine. Kept
-/// small (56 bytes): a whole model's timeline holds one per device op and
-/// rank (4 million for GPT-3 175B at W = 8), and the per-op table needs only
-/// these fields. What only the trace prints is in a TraceDetail.
+/// small (48 bytes): a whole model's timeline holds one per device op and
+/// rank (7.2 million for GPT-3 175B's prefill at W = 8), and the per-op table
+/// needs only these fields. What only the trace prints is in a TraceDetail.
 struct TraceEvent {
   double start = 0, duration = 0; // seconds
   double flops = 0;
   int64_t bytes = 0; // moved by a DMA, sent by a ring step
   int32_t site = 0;  // index into DeviceRun::sites
-  int32_t rank = 0;
   int32_t track = 0; // see trackName()
   /// Index into DeviceRun::details, or -1 when the run kept no details.
   int32_t detail = -1;
+  /// 16 bits, beside the engine: kb-run runs at most 4096 ranks
+  /// (analyzeProgram refuses more).
+  int16_t rank = 0;
   EngineKind engine = EngineKind::PE;
 };
-static_assert(sizeof(TraceEvent) <= 56, "a timeline event is kept per op "
+static_assert(sizeof(TraceEvent) <= 48, "a timeline event is kept per op "
                                         "and rank: keep it small");
 
 /// What the trace (--trace, --plot) says of an event besides its times: kept
@@ -112,6 +114,10 @@ struct DeviceRun {
   /// once, issued and not yet retired by a wait: the simulator's bookkeeping
   /// grows with this, not with the length of the program.
   int64_t maxOutstandingOps = 0;
+  /// A cost-only run: the most buffers (a dtype, a shape and a cube each) a
+  /// rank held at once. A dead buffer's slot is reused, so this follows the
+  /// buffers live at once, not all the program allocates.
+  int64_t maxShapeBuffers = 0;
   double deviceSeconds = 0;
   int64_t pesPerCube = 0;
   /// How many times the run widened 16-bit host data to f32: a half input's

@@ -28,8 +28,8 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
   Option<int64_t> overlapChunks{
       *this, "overlap-chunks",
       llvm::cl::desc("The most row chunks kb-overlap-collectives cuts a gemm "
-                     "into"),
-      llvm::cl::init(4)};
+                     "into (it picks the count by its estimate)"),
+      llvm::cl::init(8)};
   Option<bool> costModel{
       *this, "cost-model",
       llvm::cl::desc("kb-place chooses policies by the placement cost model "

@@ -22,7 +22,8 @@ module attributes {kb.world_size = 4 : i64} {
 // -----
 
 // Rows that the chunk count does not divide are left alone when forced; the
-// cost model tries every count up to it (here 3 of the 6 rows' divisors); one
+// cost model tries every count up to it that divides them (here 2, 3 and 6,
+// up to the default 8) and takes 6 on this ideal device; one
 // row (a decode step) cannot be cut at all.
 module attributes {kb.world_size = 4 : i64} {
   // FORCED-LABEL: func.func @rows_not_dividing
@@ -30,7 +31,7 @@ module attributes {kb.world_size = 4 : i64} {
   // FORCED: kb.all_reduce
   // FORCED-NOT: kb.matmul_all_reduce
   // COST-LABEL: func.func @rows_not_dividing
-  // COST: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 3
+  // COST: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 6
   func.func @rows_not_dividing(%x: tensor<6x64xf32>, %w: tensor<64x32xf32>) -> tensor<6x32xf32> {
     %y = kb.row_parallel_linear %x, %w : (tensor<6x64xf32>, tensor<64x32xf32>) -> tensor<6x32xf32>
     return %y : tensor<6x32xf32>

@@ -6,8 +6,9 @@
 // exposed. This pass picks the pairs and the band count; the lowering of
 // kb.matmul_all_reduce does the interleaving. The choice is priced with the
 // same cost model kb-run charges (kb/Device/CostModel.h): smaller bands cost
-// PE time (the weight is read once per band), so the pass only cuts where
-// the ring it hides is worth more.
+// PE time (the weight is read once per band), and an lhs sharded over the
+// cubes is staged band by band, a DMA latency per piece and band, so the
+// pass only cuts where the ring it hides is worth more.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,12 +59,64 @@ std::optional<double> bandSeconds(int64_t rows, int64_t cols, int64_t k,
   return busiest;
 }
 
+/// Seconds until the first `rows` rows of the lhs (all its columns) are
+/// staged in the cubes that compute the result, from the cubes that hold
+/// them, as the lowering stages a band of an lhs sharded over the cubes: for
+/// each result cube in turn, one copy per lhs piece into its band buffer.
+/// The copies are booked as kb-run books them: on the target cube's DMA
+/// engine, each starting once the engine and every mesh link of its route
+/// are free, holding those links to its end; copies that share a link run
+/// one after another, so a band costs up to twice its busiest link's load.
+/// 0 when every result cube holds its lhs rows (a replicated lhs).
+double bandStagingSeconds(RankedTensorType lhs, RankedTensorType result,
+                          int64_t rows,
+                          const gemm_tile::DeviceDescription &device) {
+  DPPolicyAttr lhsPolicy = getDPPolicy(lhs);
+  if (!lhsPolicy)
+    return 0;
+  int64_t elementBytes = lhs.getElementTypeBitWidth() / 8;
+  SmallVector<CubePiece> sources =
+      cubePieces(lhs.getShape(), lhsPolicy.resolve(device));
+  Box band{{0, 0}, {rows, lhs.getDimSize(1)}};
+  llvm::DenseMap<int64_t, double> engineFree, linkFree;
+  double end = 0;
+  for (const CubePiece &target :
+       cubePieces(result.getShape(), getDPPolicy(result).resolve(device))) {
+    // A cube whose own piece holds the band reads it in place.
+    if (llvm::any_of(sources, [&](const CubePiece &source) {
+          return source.cube == target.cube && source.box.contains(band);
+        }))
+      continue;
+    double &free = engineFree[target.cube];
+    for (const CubePiece &source : sources) {
+      std::optional<Box> part = source.box.intersect(band);
+      if (!part)
+        continue;
+      SmallVector<int64_t, 8> route =
+          meshRoute(device, source.cube, target.cube);
+      for (int64_t link : route)
+        free = std::max(free, linkFree.lookup(link));
+      free += dmaSeconds(device,
+                         static_cast<double>(part->numElements()) *
+                             elementBytes,
+                         source.cube, target.cube);
+      for (int64_t link : route)
+        linkFree[link] = free;
+      end = std::max(end, free);
+    }
+  }
+  return end;
+}
+
 /// The estimated time of the gemm and its all-reduce in `chunks` bands: the
-/// first band's gemm, then each later band's gemm beside the previous band's
-/// ring, then the last ring.
+/// first band's lhs rows staged, then each band's gemm beside the next
+/// band's staging and the previous band's ring, then the last ring. The
+/// staging is what the PEs wait for first, and it pays a DMA latency per
+/// source piece and band: on an lhs sharded over the cubes it grows with
+/// the bands.
 std::optional<double>
-pipelinedSeconds(RankedTensorType result, int64_t k, int64_t chunks,
-                 int64_t worldSize,
+pipelinedSeconds(RankedTensorType lhs, RankedTensorType result, int64_t k,
+                 int64_t chunks, int64_t worldSize,
                  const gemm_tile::DeviceDescription &device) {
   Placement policy = getDPPolicy(result).resolve(device);
   ArrayRef<int64_t> shape = result.getShape();
@@ -81,7 +134,9 @@ pipelinedSeconds(RankedTensorType result, int64_t k, int64_t chunks,
     return std::nullopt;
   double ring = allReduceSeconds(
       device, static_cast<double>(rows) * shape[1] * elementBytes, worldSize);
-  return *compute + (chunks - 1) * std::max(*compute, ring) + ring;
+  double staging = bandStagingSeconds(lhs, result, rows, device);
+  return staging + *compute +
+         (chunks - 1) * std::max({*compute, ring, staging}) + ring;
 }
 
 struct KBOverlapCollectivesPass
@@ -125,17 +180,26 @@ struct KBOverlapCollectivesPass
       if (!useCostModel) {
         best = rows % maxChunks == 0 ? maxChunks : 1;
       } else {
+        auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
         std::optional<double> plain =
-            pipelinedSeconds(result, k, 1, worldSize, device);
+            pipelinedSeconds(lhs, result, k, 1, worldSize, device);
         double fastest = plain ? *plain : 0;
+        // A clear gain only: the estimate leaves out the copies out of the
+        // band buffers, which grow with the result's bytes, as its ring
+        // does; so a count must gain a share of the whole ring, not of the
+        // gemm (2% of a GPT-3 gemm's 9.7 ms, 195 us, is more than twice the
+        // ring time 8 bands hide beyond 4).
+        double margin =
+            0.05 * allReduceSeconds(device,
+                                    static_cast<double>(result.getNumElements()) *
+                                        (result.getElementTypeBitWidth() / 8),
+                                    worldSize);
         for (int64_t c = 2; plain && c <= maxChunks; ++c) {
           if (rows % c != 0)
             continue;
           std::optional<double> t =
-              pipelinedSeconds(result, k, c, worldSize, device);
-          // A clear gain only: the estimate leaves out the copies out of
-          // the band buffers.
-          if (t && *t < 0.98 * fastest) {
+              pipelinedSeconds(lhs, result, k, c, worldSize, device);
+          if (t && *t < fastest - margin) {
             fastest = *t;
             best = c;
           }

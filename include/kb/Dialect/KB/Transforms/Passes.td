@@ -84,8 +84,12 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     ASPLOS 2023), so only the last band's ring is exposed.
 
     With `cost-model` (the default) the pass prices each candidate with the
-    device's cost model: the gemm band by band on the busiest PE and each
-    band's ring, pipelined, against the gemm then the whole ring, for every
+    device's cost model: the first band's lhs rows staged into the cubes
+    that compute it (an lhs sharded over the cubes is copied band by band,
+    each copy paying its DMA latency and waiting for its mesh links, as
+    kb-run books it), then the gemm band by band on the busiest PE beside
+    the next band's staging and the previous band's ring, pipelined, against
+    the gemm then the whole ring, for every
     chunk count from 2 to `chunks` that divides the rows; it fuses at the
     fastest count, and only when that beats the unchunked pair. Without it,
     every candidate whose rows divide by `chunks` is fused at `chunks`. A
@@ -100,7 +104,7 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     while the PEs compute the next chunk.
   }];
   let options = [
-    Option<"chunks", "chunks", "int64_t", /*default=*/"4",
+    Option<"chunks", "chunks", "int64_t", /*default=*/"8",
            "The most row chunks to cut a gemm into">,
     Option<"useCostModel", "cost-model", "bool", /*default=*/"true",
            "Fuse only where the cost model says it is faster, at the best count">
