@@ -418,6 +418,93 @@ TEST_F(DeviceInterpreterTest, RanksShareOneWidenedCopyOfAHalfA) {
           << i << "," << j;
 }
 
+/// A replicated f16 input that two cubes of each of four ranks read as
+/// their own data (an add of the residual), never as a gemm's operand: the
+/// eight pieces show the same rows, so the run widens them once and every
+/// zip reads that one copy.
+const char *kSharedPiece = R"(
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @f(%x0: memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %x1: memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x32xf16>) -> (tensor<8x32xf16>, tensor<8x32xf16>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %y0 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<0>>
+    %y1 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.zip "add" pe 0 %x0 [0, 0], %x0 [0, 0] to %y0 [0, 0] sizes [8, 32]
+        : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.zip "add" pe 0 %x1 [0, 0], %x1 [0, 0] to %y1 [0, 0] sizes [8, 32]
+        : memref<8x32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0, %t1
+    return %y0, %y1 : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, RanksShareOneCopyOfAReplicatedPiece) {
+  HostTensor x = runtime::randomTensor(DType::F16, {8, 32}, 21);
+  HostTensor half = x;
+  half.narrow();
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kSharedPiece, {half}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  for (const HostTensor &y : results) {
+    ASSERT_EQ(y.shape, (llvm::SmallVector<int64_t, 4>{8, 32}));
+    for (int64_t i = 0; i < 8 * 32; ++i)
+      ASSERT_EQ(y.data[i], 2 * x.data[i]) << i;
+  }
+  // Once, not once per piece (8).
+  EXPECT_EQ(stats.hostWidenings, 1);
+}
+
+/// %b1 is filled as %b0 is (both copies of %a), so it views %b0's data. A
+/// zip then reads %b1 while, in the same wait, a gemm overwrites %b0: the
+/// zip must read %a's values, not the gemm's. (The gemm runs before the
+/// zip on one host thread, so a zip reading %b0's current data would see
+/// the product.)
+const char *kViewerRead = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%a: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %w: memref<16x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>, tensor<16x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
+    %b0 = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %b1 = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %a [0, 0] to %b0 [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.dma %a [0, 0] to %b1 [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0, %t1
+    %o = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %t2 = gemm_tile.zip "add" pe 0 %b1 [0, 0], %b1 [0, 0] to %o [0, 0] sizes [8, 16]
+        : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    %t3 = gemm_tile.matmul pe 0 %a [0, 0], %w [0, 0] to %b0 [0, 0] sizes [8, 16, 16] k_chunk 16
+        : memref<8x16xf32, #gemm_tile.cube<0>>, memref<16x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2, %t3
+    return %o, %b0, %b1 : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AViewerIsReadAsItWasFilled) {
+  HostTensor a = runtime::randomTensor(DType::F32, {8, 16}, 22);
+  HostTensor w = runtime::randomTensor(DType::F32, {16, 16}, 23);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kViewerRead, {a, w}, stats);
+  ASSERT_EQ(results.size(), 3u);
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t j = 0; j < 16; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < 16; ++p)
+        sum += static_cast<double>(a.data[i * 16 + p]) * w.data[p * 16 + j];
+      ASSERT_EQ(results[0].data[i * 16 + j], 2 * a.data[i * 16 + j]);
+      ASSERT_NEAR(results[1].data[i * 16 + j], sum, 1e-5);
+      ASSERT_EQ(results[2].data[i * 16 + j], a.data[i * 16 + j]);
+    }
+}
+
 /// %c is freed after its last use and %e, of the same size, reuses its
 /// block: the rows no DMA writes must read as zero, as in a fresh buffer.
 const char *kReuse = R"(
