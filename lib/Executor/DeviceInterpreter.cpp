@@ -1660,6 +1660,9 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   widenedInputs.assign(inputs.size(), {});
   if (llvm::Error e = loadInputs(inputs))
     return std::move(e);
+  // The cube buffers made from here on come and go: small pages
+  // (HostTensor.h).
+  runtime::TransientTensorScope transient;
   while (true) {
     for (Rank &rank : ranks)
       if (!rank.done)
