@@ -282,6 +282,9 @@ struct ArgumentUse {
 
 static ArgumentUse useOf(BlockArgument arg) {
   ArgumentUse use;
+  // One nothing uses is counted as a copy, so that an absurd one is still
+  // refused here (as an unused allocation is).
+  use.own = arg.use_empty();
   for (Operation *user : arg.getUsers()) {
     if (auto compute = dyn_cast<gemm_tile::PEComputeOpInterface>(user)) {
       for (const gemm_tile::BufferRegion &w : compute.getWriteRegions())
