@@ -4,7 +4,7 @@ same unsharded MLP, at the same thread count, side by side in one run.
 
 Four shapes (bench/shapes.py): the training-like MLP (M 512, f32), a GPT-3 layer's MLP
 decoding 4 tokens (f16 weights, 2.4 GB), Llama-2-7B's MLP on a 2048-token prompt (f16)
-and its whole decoder layer (attention included) on a 1024-token prompt (f16). Both sides are whole processes on the same .npy inputs, timed from start to exit:
+and its whole decoder layer (attention included) on a 2048-token prompt (f16). Both sides are whole processes on the same .npy inputs, timed from start to exit:
 kb-run reads them, compiles with the kb pipeline, runs the W ranks' device program and
 writes its result; a Python process imports numpy, reads them, computes in f32 and writes
 its result. numpy runs with OpenBLAS's own core detection (OPENBLAS_CORETYPE and

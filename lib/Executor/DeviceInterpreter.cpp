@@ -41,6 +41,7 @@
 
 #include <deque>
 #include <functional>
+#include <array>
 #include <map>
 #include <memory>
 #include <vector>
@@ -62,7 +63,6 @@ std::string kb::exec::trackName(int64_t track, int64_t pesPerCube) {
 }
 
 namespace {
-
 /// An asynchronous op issued and not yet retired by a wait.
 struct Token {
   double end = 0;
@@ -92,6 +92,16 @@ struct Buffer {
   // (Machine::widenedInput), which `widenedCopy` keeps alive.
   int64_t input = -1, viewOffset = 0;
   std::shared_ptr<const runtime::TensorData> widenedCopy;
+  // An op that reads a view as its own data (a norm or an add reading the
+  // residual) reads `shared`: the piece copied (widened, if half) out of the
+  // global input once for every buffer of every rank that holds the same
+  // piece (Machine::readOf). A replicated input is then one f32 copy, not
+  // one per cube and rank. It is never written: a write copies the view out
+  // into the buffer's own data first (bufferOf), and later reads read that.
+  std::shared_ptr<const HostTensor> shared;
+  // A 2-D view of an input, counted among its piece's holders
+  // (Machine::sharedPieces) until it is released.
+  bool sharer = false;
   // A buffer that a wait's copies filled exactly as they filled another
   // (the same sources, regions and shape: a DMA broadcast of one band to
   // every cube) views that buffer's data instead of holding its own
@@ -100,6 +110,9 @@ struct Buffer {
   // freed, its data passes to a viewer (Machine::handOver).
   int64_t viewOf = -1;
   std::vector<int64_t> viewers;
+  // Pending work reads this buffer's tensor in place of a viewer's
+  // (readOf): it is not handed over before that work has run.
+  bool pinned = false;
   // An allocation's data is made (zero) when an op first uses it and freed
   // at the first wait after its last use (Machine::releaseDead), so a
   // program's host memory is what is live, not every buffer it allocates.
@@ -135,7 +148,8 @@ struct Rank {
   // The DMAs among them, run at the wait after shareCopies.
   struct Copy {
     int64_t source, target; // buffer indices
-    HostTensor *from, *to;
+    const HostTensor *from;
+    HostTensor *to;
     SmallVector<int64_t, 2> fromOffsets, toOffsets, sizes;
     int64_t elements;
   };
@@ -146,6 +160,8 @@ struct Rank {
   // Reused blocks (Machine::materialize) to zero before the pending work
   // runs, on the host threads: (first element, count).
   std::vector<std::pair<float *, size_t>> pendingZero;
+  // The buffers pinned by the pending work (Buffer::pinned).
+  std::vector<int64_t> pinned;
   // The asynchronous ops issued and not yet retired by a wait, by token id
   // (ids count up over the run: nextToken). A wait drops the ops it
   // retires, and with them their accesses (retireWaitedAccesses): a rank
@@ -309,6 +325,68 @@ private:
     }
     return materialize(buffer, deferZero);
   }
+  /// The data of `v` for an op that only reads it: a view of a global
+  /// input reads its shared piece (Buffer::shared, made on first use);
+  /// anything else is bufferOf's.
+  const HostTensor &readOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
+    Buffer &buffer = rawBufferOf(rank, v);
+    // A buffer others view keeps its data while it is only read.
+    if (buffer.input < 0 && !buffer.view && !buffer.tensor.data.empty())
+      return buffer.tensor;
+    // A viewer reads the buffer it views, which keeps its tensor until the
+    // work has run (handOver). Callers take every buffer they write with
+    // bufferOf before they read any with readOf, so that no pending work of
+    // the op itself is lost to a flush.
+    if (buffer.viewOf >= 0 && buffer.view) {
+      Buffer &owner = rank.heap[buffer.viewOf];
+      if (!owner.pinned) {
+        owner.pinned = true;
+        rank.pinned.push_back(buffer.viewOf);
+      }
+      return owner.tensor;
+    }
+    if (costOnly || buffer.input < 0 || (!buffer.view && !buffer.halfView))
+      return bufferOf(rank, v, deferZero).tensor;
+    if (!buffer.shared)
+      buffer.shared = sharedPiece(buffer);
+    return *buffer.shared;
+  }
+  /// The piece that view `buffer` shows, as a dense f32 tensor: the one
+  /// copy every buffer showing the same rows and columns of the same input
+  /// shares, kept until the last of them (every rank's) is released.
+  std::shared_ptr<const HostTensor> sharedPiece(const Buffer &buffer) {
+    const HostTensor &t = buffer.tensor;
+    std::shared_ptr<const HostTensor> &slot =
+        sharedPieces[pieceKey(buffer)].piece;
+    if (slot)
+      return slot;
+    auto piece = std::make_shared<HostTensor>();
+    piece->dtype = t.dtype;
+    piece->shape = t.shape;
+    int64_t rows = t.shape[0], cols = t.shape[1];
+    piece->data.resize(rows * cols);
+    if (buffer.halfView)
+      ++run.hostWidenings;
+    // In bands of rows on the host threads: the fresh pages are cleared by
+    // the thread that writes them.
+    std::vector<std::function<void()>> work;
+    int64_t band = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(cols, 1));
+    float *out = piece->data.data();
+    for (int64_t from = 0; from < rows; from += band)
+      work.push_back([&, from] {
+        for (int64_t i = from; i < std::min(rows, from + band); ++i) {
+          if (buffer.halfView)
+            runtime::halvesToFloats(buffer.halfView + i * buffer.viewStride,
+                                    out + i * cols, cols);
+          else
+            std::copy_n(buffer.view + i * buffer.viewStride, cols,
+                        out + i * cols);
+        }
+      });
+    runtime::runOnHostThreads(work, threads);
+    slot = piece;
+    return piece;
+  }
   /// Passes the data of buffer `index` to the first buffer still viewing it,
   /// which the others then view, so that the data the pending and later work
   /// reads stays where it is; with `keep`, the buffer gets a copy of it.
@@ -316,6 +394,10 @@ private:
     Buffer &buffer = rank.heap[index];
     if (buffer.viewers.empty())
       return;
+    // Pending work reads its tensor for a viewer: the heir takes the data
+    // (the vector, not the tensor), so that work runs first.
+    if (buffer.pinned)
+      flush(rank);
     std::vector<int64_t> viewers;
     for (int64_t v : buffer.viewers)
       if (rank.heap[v].viewOf == index && rank.heap[v].view)
@@ -421,6 +503,13 @@ private:
         buffer.viewOf = -1;
         recycle(buffer.tensor.data);
         buffer.widenedCopy.reset();
+        buffer.shared.reset();
+        if (buffer.sharer) {
+          auto piece = sharedPieces.find(pieceKey(buffer));
+          if (--piece->second.holders == 0)
+            sharedPieces.erase(piece);
+          buffer.sharer = false;
+        }
         buffer.view = nullptr;
         buffer.halfView = nullptr;
         buffer.released = true;
@@ -502,7 +591,7 @@ private:
     const float **at[] = {&in.q, &in.k, &in.v};
     int64_t *ld[] = {&in.ldq, &in.ldk, &in.ldv};
     for (int i = 0; i < 3; ++i) {
-      const HostTensor &t = bufferOf(rank, reads[i].buffer, &rank).tensor;
+      const HostTensor &t = readOf(rank, reads[i].buffer, &rank);
       *ld[i] = t.shape[1];
       *at[i] = t.data.data() + reads[i].offsets[0] * t.shape[1] +
                reads[i].offsets[1];
@@ -564,6 +653,20 @@ private:
   // The run's inputs and their shared widened copies (widenedInput).
   ArrayRef<HostTensor> inputs;
   std::vector<std::weak_ptr<const runtime::TensorData>> widenedInputs;
+  // The input pieces read as data (sharedPiece), by pieceKey, with the
+  // count of view buffers not yet released that show each: a piece stays
+  // while a rank still has a reader of it, so that ranks reaching it one
+  // after another do not each make it again.
+  struct SharedPiece {
+    std::shared_ptr<const HostTensor> piece;
+    int64_t holders = 0;
+  };
+  std::map<std::array<int64_t, 4>, SharedPiece> sharedPieces;
+  /// A view's piece: its input, element offset, rows and columns.
+  static std::array<int64_t, 4> pieceKey(const Buffer &buffer) {
+    return {buffer.input, buffer.viewOffset, buffer.tensor.shape[0],
+            buffer.tensor.shape[1]};
+  }
   // Freed allocations' blocks by element count, for reuse (materialize):
   // at most kFreeBlockBytes, so that the blocks kept never cost more memory
   // than a large step of a program holds live.
@@ -723,6 +826,9 @@ void Machine::flush(Rank &rank) {
   for (auto &item : copies)
     work.push_back(std::move(item));
   runtime::runOnHostThreads(work, threads);
+  for (int64_t index : rank.pinned)
+    rank.heap[index].pinned = false;
+  rank.pinned.clear();
 }
 
 /// The host dtype of a cube buffer's elements; an element type the device
@@ -870,13 +976,15 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor.shape.assign(type.getShape().begin(),
                                    type.getShape().end());
         int64_t at = offsets[0] * global.shape[1] + offsets[1];
-        if (global.isHalf()) {
+        buffer.input = piece.getTensor();
+        buffer.viewOffset = at;
+        if (global.isHalf())
           buffer.halfView = global.halves.data() + at;
-          buffer.input = piece.getTensor();
-          buffer.viewOffset = at;
-        } else
+        else
           buffer.view = global.data.data() + at;
         buffer.viewStride = global.shape[1];
+        buffer.sharer = true;
+        ++sharedPieces[pieceKey(buffer)].holders;
       } else {
         buffer.tensor = extractBox(global, offsets, type.getShape());
       }
@@ -1095,7 +1203,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
     if (costOnly)
       break;
-    HostTensor *in = &bufferOf(rank, reads[0].buffer, &rank).tensor;
+    const HostTensor *in = &readOf(rank, reads[0].buffer, &rank);
     SmallVector<int64_t, 2> from = reads[0].offsets;
     float scale = static_cast<float>(kernel.scale);
     rank.pending.push_back(
@@ -1109,8 +1217,8 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                      "kb-run has no elementwise kernel '" + kernel.name + "'");
     if (costOnly)
       break;
-    HostTensor *lhs = &bufferOf(rank, reads[0].buffer, &rank).tensor;
-    HostTensor *rhs = &bufferOf(rank, reads[1].buffer, &rank).tensor;
+    const HostTensor *lhs = &readOf(rank, reads[0].buffer, &rank);
+    const HostTensor *rhs = &readOf(rank, reads[1].buffer, &rank);
     SmallVector<int64_t, 2> lhsFrom = reads[0].offsets,
                             rhsFrom = reads[1].offsets,
                             rhsSize = reads[1].sizes;
@@ -1165,7 +1273,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     if (costOnly)
       break;
     const gt::BufferRegion &pRegion = reads[0];
-    HostTensor &pt = bufferOf(rank, pRegion.buffer, &rank).tensor;
+    const HostTensor &pt = readOf(rank, pRegion.buffer, &rank);
     int64_t ldp = pt.shape[1], ldo = outTensor->shape[1];
     const float *p =
         pt.data.data() + pRegion.offsets[0] * ldp + pRegion.offsets[1];
@@ -1190,15 +1298,15 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                              llvm::Twine(rows->params) + " numbers");
     if (costOnly)
       break;
-    HostTensor *in = &bufferOf(rank, reads[0].buffer, &rank).tensor;
+    const HostTensor *in = &readOf(rank, reads[0].buffer, &rank);
     SmallVector<int64_t, 2> from = reads[0].offsets;
     // The vectors (a weight, a bias) with their regions.
-    SmallVector<std::tuple<HostTensor *, SmallVector<int64_t, 2>,
+    SmallVector<std::tuple<const HostTensor *, SmallVector<int64_t, 2>,
                            SmallVector<int64_t, 2>>>
         vectors;
     for (const gt::BufferRegion &r : ArrayRef(reads).drop_front())
       vectors.push_back(
-          {&bufferOf(rank, r.buffer, &rank).tensor, r.offsets, r.sizes});
+          {&readOf(rank, r.buffer, &rank), r.offsets, r.sizes});
     runtime::RowKernel rowKernel = rows->kernel;
     SmallVector<double, 3> params = kernel.params;
     rank.pending.push_back([=] {
@@ -1240,8 +1348,12 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
     return e;
-  Buffer &src = bufferOf(rank, dma.getSource(), &rank);
+  // The source is only read: a view of an input copies from its shared
+  // piece (readOf).
+  // (The target first: readOf's rule.)
   Buffer &dst = bufferOf(rank, dma.getTarget(), &rank);
+  const HostTensor &srcTensor = readOf(rank, dma.getSource(), &rank);
+  const Buffer &src = rawBufferOf(rank, dma.getSource());
   // A rank-strided target is checked where this rank writes: the ranks'
   // slices of an all-gather's ring buffer are written by separate DMAs.
   SmallVector<int64_t, 2> target(dma.getTargetOffsets()), size(dma.getSizes());
@@ -1277,7 +1389,8 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
       size[d] = std::max<int64_t>(0, src.tensor.shape[d] - srcOffsets[d]);
       srcOffsets[d] = std::min(srcOffsets[d], src.tensor.shape[d]);
     }
-  HostTensor *from = &src.tensor, *to = &dst.tensor;
+  const HostTensor *from = &srcTensor;
+  HostTensor *to = &dst.tensor;
   int64_t elements = 1;
   for (int64_t s : size)
     elements *= s;
@@ -1633,6 +1746,9 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   widenedInputs.assign(inputs.size(), {});
   if (llvm::Error e = loadInputs(inputs))
     return std::move(e);
+  // The cube buffers made from here on come and go: small pages
+  // (HostTensor.h).
+  runtime::TransientTensorScope transient;
   while (true) {
     for (Rank &rank : ranks)
       if (!rank.done)

@@ -11,6 +11,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <set>
 
 using namespace mlir;
 using namespace kb;
@@ -265,6 +266,99 @@ double kb::exec::peakLiveAllocationElements(func::FuncOp entry) {
   return peak;
 }
 
+namespace {
+/// How the executor holds a lowered entry's argument (DeviceInterpreter's
+/// loadInputs, bufferOf, readOf).
+struct ArgumentUse {
+  // Read as a gemm's A (an f16 input's A reads its one widened copy).
+  bool gemmA = false;
+  // Read as its own data by another op or a DMA: a 2-D piece reads the one
+  // copy of its rows that every rank's buffers showing them share.
+  bool readAsData = false;
+  // Written, returned or used otherwise: the rank's own f32 copy.
+  bool own = false;
+};
+} // namespace
+
+static ArgumentUse useOf(BlockArgument arg) {
+  ArgumentUse use;
+  // One nothing uses is counted as a copy, so that an absurd one is still
+  // refused here (as an unused allocation is).
+  use.own = arg.use_empty();
+  for (Operation *user : arg.getUsers()) {
+    if (auto compute = dyn_cast<gemm_tile::PEComputeOpInterface>(user)) {
+      for (const gemm_tile::BufferRegion &w : compute.getWriteRegions())
+        use.own |= w.buffer == arg;
+      SmallVector<gemm_tile::BufferRegion> reads = compute.getReadRegions();
+      bool gemm =
+          compute.getHostKernel().kind == gemm_tile::HostKernel::Kind::Gemm;
+      for (auto [i, r] : llvm::enumerate(reads))
+        if (r.buffer == arg) {
+          if (!gemm)
+            use.readAsData = true;
+          else if (i == 0)
+            use.gemmA = true;
+        }
+    } else if (auto dma = dyn_cast<gemm_tile::DMAOp>(user)) {
+      use.own |= dma.getTarget() == arg;
+      use.readAsData |= dma.getSource() == arg;
+    } else {
+      use.own = true;
+    }
+  }
+  return use;
+}
+
+/// The f32 elements a lowered program's arguments hold on the host: a
+/// piece only gemms read is a view of its input and holds nothing; a piece
+/// read as data is one shared copy for all the ranks and cubes that show the
+/// same rows of the input; an f16 input read as a gemm's A, one widened
+/// copy of the whole input; anything else, a copy on every rank.
+static double argumentElements(const Program &program) {
+  auto elements = [](llvm::ArrayRef<int64_t> shape) {
+    double n = 1;
+    for (int64_t d : shape)
+      n *= static_cast<double>(std::max<int64_t>(d, 0));
+    return n;
+  };
+  double w = static_cast<double>(program.worldSize), perRank = 0, once = 0;
+  std::set<std::vector<int64_t>> sharedPieces;
+  std::set<int64_t> widenedInputs;
+  for (BlockArgument arg : program.entry.getArguments()) {
+    auto type = dyn_cast<MemRefType>(arg.getType());
+    if (!type)
+      continue;
+    double n = elements(type.getShape());
+    auto piece = program.entry.getArgAttrOfType<gemm_tile::PieceAttr>(
+        arg.getArgNumber(), gemm_tile::GemmTileDialect::kPieceAttrName);
+    ArgumentUse use = useOf(arg);
+    const TensorSpec *spec =
+        piece && piece.getTensor() >= 0 &&
+                piece.getTensor() < static_cast<int64_t>(program.args.size())
+            ? &program.args[piece.getTensor()]
+            : nullptr;
+    // Only a 2-D piece of a 2-D input is a view (loadInputs).
+    if (!spec || use.own || type.getRank() != 2 || spec->shape.size() != 2) {
+      perRank += n;
+      continue;
+    }
+    if (use.gemmA && spec->dtype == runtime::DType::F16 &&
+        widenedInputs.insert(piece.getTensor()).second)
+      once += elements(spec->shape);
+    if (!use.readAsData)
+      continue;
+    // The same offsets on every rank when the input is replicated; one of
+    // W / replicas slices when it is split.
+    std::vector<int64_t> key{piece.getTensor()};
+    llvm::append_range(key, piece.getOffsets());
+    llvm::append_range(key, type.getShape());
+    bool split = spec->splitDim >= 0 && spec->splitDim < 2;
+    if (sharedPieces.insert(key).second)
+      once += n * (split ? w / std::max<int64_t>(spec->replicas, 1) : 1.0);
+  }
+  return w * perRank + once;
+}
+
 double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
   auto elements = [](llvm::ArrayRef<int64_t> shape) {
     double n = 1;
@@ -293,11 +387,8 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
   for (const TensorSpec &spec : program.results)
     total += elements(spec.shape);
   if (program.view == View::Lowered) {
-    double buffers = 0;
-    for (Type t : program.entry.getArgumentTypes())
-      if (auto m = dyn_cast<MemRefType>(t))
-        buffers += elements(m.getShape());
-    total += w * (buffers + peakLiveAllocationElements(program.entry));
+    total += argumentElements(program) +
+             w * peakLiveAllocationElements(program.entry);
   } else if (program.view == View::Local) {
     total += local;
   }

@@ -467,6 +467,93 @@ TEST_F(DeviceInterpreterTest, RanksShareOneWidenedCopyOfAHalfA) {
           << i << "," << j;
 }
 
+/// A replicated f16 input that two cubes of each of four ranks read as
+/// their own data (an add of the residual), never as a gemm's operand: the
+/// eight pieces show the same rows, so the run widens them once and every
+/// zip reads that one copy.
+const char *kSharedPiece = R"(
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @f(%x0: memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %x1: memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x32xf16>) -> (tensor<8x32xf16>, tensor<8x32xf16>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %y0 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<0>>
+    %y1 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.zip "add" pe 0 %x0 [0, 0], %x0 [0, 0] to %y0 [0, 0] sizes [8, 32]
+        : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.zip "add" pe 0 %x1 [0, 0], %x1 [0, 0] to %y1 [0, 0] sizes [8, 32]
+        : memref<8x32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0, %t1
+    return %y0, %y1 : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, RanksShareOneCopyOfAReplicatedPiece) {
+  HostTensor x = runtime::randomTensor(DType::F16, {8, 32}, 21);
+  HostTensor half = x;
+  half.narrow();
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kSharedPiece, {half}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  for (const HostTensor &y : results) {
+    ASSERT_EQ(y.shape, (llvm::SmallVector<int64_t, 4>{8, 32}));
+    for (int64_t i = 0; i < 8 * 32; ++i)
+      ASSERT_EQ(y.data[i], 2 * x.data[i]) << i;
+  }
+  // Once, not once per piece (8).
+  EXPECT_EQ(stats.hostWidenings, 1);
+}
+
+/// %b1 is filled as %b0 is (both copies of %a), so it views %b0's data. A
+/// zip then reads %b1 while, in the same wait, a gemm overwrites %b0: the
+/// zip must read %a's values, not the gemm's. (The gemm runs before the
+/// zip on one host thread, so a zip reading %b0's current data would see
+/// the product.)
+const char *kViewerRead = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%a: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %w: memref<16x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>, tensor<16x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
+    %b0 = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %b1 = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %a [0, 0] to %b0 [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.dma %a [0, 0] to %b1 [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0, %t1
+    %o = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %t2 = gemm_tile.zip "add" pe 0 %b1 [0, 0], %b1 [0, 0] to %o [0, 0] sizes [8, 16]
+        : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    %t3 = gemm_tile.matmul pe 0 %a [0, 0], %w [0, 0] to %b0 [0, 0] sizes [8, 16, 16] k_chunk 16
+        : memref<8x16xf32, #gemm_tile.cube<0>>, memref<16x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2, %t3
+    return %o, %b0, %b1 : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AViewerIsReadAsItWasFilled) {
+  HostTensor a = runtime::randomTensor(DType::F32, {8, 16}, 22);
+  HostTensor w = runtime::randomTensor(DType::F32, {16, 16}, 23);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kViewerRead, {a, w}, stats);
+  ASSERT_EQ(results.size(), 3u);
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t j = 0; j < 16; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < 16; ++p)
+        sum += static_cast<double>(a.data[i * 16 + p]) * w.data[p * 16 + j];
+      ASSERT_EQ(results[0].data[i * 16 + j], 2 * a.data[i * 16 + j]);
+      ASSERT_NEAR(results[1].data[i * 16 + j], sum, 1e-5);
+      ASSERT_EQ(results[2].data[i * 16 + j], a.data[i * 16 + j]);
+    }
+}
+
 /// %c is freed after its last use and %e, of the same size, reuses its
 /// block: the rows no DMA writes must read as zero, as in a fresh buffer.
 const char *kReuse = R"(
@@ -517,12 +604,28 @@ TEST_F(DeviceInterpreterTest, HostBytesCountHalfInputsAtTwoBytes) {
   llvm::Expected<Program> program = analyzeProgram(*module, "");
   ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
   // Inputs 96x64 and 64x48 at 2 bytes; results 96x48 and 12x64, and the 4
-  // ranks' buffers (arguments 2 x 12x64 + 2 x 64x48, allocations 2 x 12x48
-  // + 12x64), at 4.
+  // ranks' allocations (2 x 12x48 + 12x64), at 4. Of the arguments, only
+  // what the executor makes: the one widened x (96x64) the gemms' A reads,
+  // and %x1, which the zip reads as data, once per rank's slice of x (4 x
+  // 12x64); %x0 and the weights are views.
   double inputs = 2.0 * (96 * 64 + 64 * 48);
   double results = 4.0 * (96 * 48 + 12 * 64);
-  double buffers =
-      4.0 * 4 * (2 * 12 * 64 + 2 * 64 * 48 + 2 * 12 * 48 + 12 * 64);
+  double buffers = 4.0 * 4 * (2 * 12 * 48 + 12 * 64) +
+                   4.0 * (96 * 64 + 4 * 12 * 64);
+  EXPECT_EQ(hostBytesNeeded(*program, false), inputs + results + buffers);
+}
+
+/// A replicated piece read as data by two cubes on each of four ranks is
+/// one copy in the estimate, as in the run (kSharedPiece).
+TEST_F(DeviceInterpreterTest, HostBytesCountASharedPieceOnce) {
+  module = mlir::parseSourceString<mlir::ModuleOp>(kSharedPiece, &ctx);
+  ASSERT_TRUE(module);
+  llvm::Expected<Program> program = analyzeProgram(*module, "");
+  ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+  // The input at 2 bytes; the results, the one shared 8x32 piece and the
+  // 4 ranks' two allocations at 4.
+  double inputs = 2.0 * 8 * 32, results = 4.0 * 2 * 8 * 32;
+  double buffers = 4.0 * (8 * 32 + 4 * 2 * 8 * 32);
   EXPECT_EQ(hostBytesNeeded(*program, false), inputs + results + buffers);
 }
 
@@ -536,9 +639,10 @@ TEST_F(DeviceInterpreterTest, HostBytesCountTheAllocationsLiveAtOnce) {
   llvm::Expected<Program> program = analyzeProgram(*module, "");
   ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
   EXPECT_EQ(peakLiveAllocationElements(program->entry), 2.0 * 16 * 24);
-  // Inputs and results at 4 bytes, the arguments' buffers and the peak.
+  // Inputs and results at 4 bytes, and the peak; the arguments, which only
+  // the gemm reads, are views of the inputs.
   double inputs = 4.0 * (16 * 32 + 32 * 24), results = 4.0 * 2 * 16 * 24;
-  double buffers = 4.0 * (16 * 32 + 32 * 24 + 2 * 16 * 24);
+  double buffers = 4.0 * (2 * 16 * 24);
   EXPECT_EQ(hostBytesNeeded(*program, false), inputs + results + buffers);
 }
 

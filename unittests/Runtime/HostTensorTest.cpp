@@ -4,8 +4,13 @@
 
 #include "gtest/gtest.h"
 
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <numeric>
+#include <optional>
+#include <string>
 
 using namespace kb::runtime;
 
@@ -40,6 +45,45 @@ TEST(HostTensorTest, LargeTensorsStartOnAHugePageBoundary) {
   HostTensor t = makeTensor(DType::F32, {3, int64_t{1} << 18}); // 3 MiB
   EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data.data()) % (uintptr_t{2} << 20),
             0u);
+}
+
+/// Whether the mapping that holds `p` is advised as huge pages ("hg" among
+/// its VmFlags in /proc/self/smaps); std::nullopt where smaps does not say.
+std::optional<bool> advisedHuge(const void *p) {
+  std::ifstream smaps("/proc/self/smaps");
+  auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &begin, &end) ==
+            2 &&
+        line.find(' ') != std::string::npos &&
+        line.find('-') < line.find(' ')) {
+      inside = begin <= at && at < end;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0)
+      return line.find(" hg") != std::string::npos;
+  }
+  return std::nullopt;
+}
+
+// The executor's cube buffers, made during a run, take small pages: a
+// huge-page fault on advised memory may compact memory first.
+TEST(HostTensorTest, TransientTensorsAreNotAdvisedAsHugePages) {
+  HostTensor kept = makeTensor(DType::F32, {int64_t{1} << 20}); // 4 MiB
+  std::optional<bool> keptHuge = advisedHuge(kept.data.data());
+  if (!keptHuge || !*keptHuge)
+    GTEST_SKIP() << "this kernel has no transparent huge pages to advise";
+  HostTensor transient;
+  {
+    TransientTensorScope scope;
+    transient = makeTensor(DType::F32, {int64_t{1} << 20});
+  }
+  EXPECT_EQ(advisedHuge(transient.data.data()), std::optional<bool>(false));
+  // Outside the scope again, advised.
+  HostTensor later = makeTensor(DType::F32, {int64_t{1} << 20});
+  EXPECT_EQ(advisedHuge(later.data.data()), std::optional<bool>(true));
 }
 #endif
 

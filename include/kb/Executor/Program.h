@@ -66,8 +66,12 @@ llvm::Expected<Program> analyzeProgram(mlir::ModuleOp module,
 /// The host memory (bytes) running `program` takes, before any tensor is
 /// made: the global inputs (an f16 input held 16-bit, as kb-run reads it;
 /// any other as f32) and results, every rank's local copies, and for a
-/// lowered program every rank's cube buffers live at once at their peak, as
-/// f32; with `withReference`, the unsharded run's too.
+/// lowered program every rank's cube allocations live at once at their
+/// peak, as f32, and its arguments as the executor holds them (a piece only
+/// gemms read: nothing; a piece read as data: one copy for every rank and
+/// cube showing the same rows; an f16 input read as a gemm's A: one widened
+/// copy; any other: a copy per rank); with `withReference`, the unsharded
+/// run's too.
 double hostBytesNeeded(const Program &program, bool withReference);
 /// The most elements of `entry`'s cube allocations one rank holds at once:
 /// each from the op that first uses it to the first wait after its last use,

@@ -15,13 +15,25 @@
 namespace kb::runtime {
 
 /// Raw storage for tensor data, always zero: blocks of 2 MiB and more are
-/// mapped 2 MiB-aligned and advised as transparent huge pages, so touching a
+/// mapped 2 MiB-aligned and advised as transparent huge pages (outside a
+/// TransientTensorScope), so touching a
 /// fresh tensor faults once per 2 MiB rather than once per 4 KiB (page faults
 /// were a third of kb-run's time on a 170 MiB run). Smaller blocks come from
 /// calloc. Fresh mapped pages are zero without being written, so a tensor
 /// sized with resize() is first touched by whoever first writes it (a host
 /// thread's tile), not by the thread that made it.
 void *allocateTensorStorage(size_t bytes);
+/// While one is open (on any thread), blocks are not advised as huge pages:
+/// the executor's cube buffers, made and freed by the thousand during a
+/// run, would each pay the kernel's compaction for a huge page at its first
+/// fault. Tensors that live long (the inputs, read once, which every gemm
+/// reads) keep the advice and its fewer TLB misses.
+struct TransientTensorScope {
+  TransientTensorScope();
+  ~TransientTensorScope();
+  TransientTensorScope(const TransientTensorScope &) = delete;
+  TransientTensorScope &operator=(const TransientTensorScope &) = delete;
+};
 /// Frees what allocateTensorStorage(bytes) returned.
 void freeTensorStorage(void *p, size_t bytes);
 
