@@ -31,15 +31,11 @@ namespace kb {
 using namespace mlir;
 using namespace kb;
 
-namespace {
-
-/// Seconds the busiest PE of a cube takes for `rows` rows of a piece of
-/// `cols` columns with reduction `k`, tiled as the lowering tiles it; or
-/// std::nullopt when no tile fits.
-std::optional<double> bandSeconds(int64_t rows, int64_t cols, int64_t k,
-                                  int64_t elementBytes, bool f32,
-                                  const Placement &policy,
-                                  const gemm_tile::DeviceDescription &device) {
+// Declared in OverlapReduceScatter.h: both halves of the pass price with it.
+std::optional<double>
+kb::gemmBandSeconds(int64_t rows, int64_t cols, int64_t k, int64_t elementBytes,
+                    bool f32, const Placement &policy,
+                    const gemm_tile::DeviceDescription &device) {
   double busiest = 0;
   Box band{{0, 0}, {rows, cols}};
   for (const Box &slab : peShares(band, policy, device.pesPerCube)) {
@@ -58,6 +54,9 @@ std::optional<double> bandSeconds(int64_t rows, int64_t cols, int64_t k,
   }
   return busiest;
 }
+
+namespace {
+
 
 /// Seconds until the first `rows` rows of the lhs (all its columns) are
 /// staged in the cubes that compute the result, from the cubes that hold
@@ -129,7 +128,7 @@ pipelinedSeconds(RankedTensorType lhs, RankedTensorType result, int64_t k,
   for (const CubePiece &piece : cubePieces(shape, policy))
     cols = std::max(cols, piece.box.sizes[1]);
   std::optional<double> compute =
-      bandSeconds(rows, cols, k, elementBytes, f32, policy, device);
+      gemmBandSeconds(rows, cols, k, elementBytes, f32, policy, device);
   if (!compute)
     return std::nullopt;
   double ring = allReduceSeconds(

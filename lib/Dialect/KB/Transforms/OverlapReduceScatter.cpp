@@ -25,32 +25,6 @@ using namespace kb;
 
 namespace {
 
-/// Seconds the busiest PE of a cube takes for `rows` rows of a piece of
-/// `cols` columns with reduction `k`, tiled as the lowering tiles it; or
-/// std::nullopt when no tile fits.
-std::optional<double> runSeconds(int64_t rows, int64_t cols, int64_t k,
-                                 int64_t elementBytes, bool f32,
-                                 const Placement &policy,
-                                 const gemm_tile::DeviceDescription &device) {
-  double busiest = 0;
-  Box run{{0, 0}, {rows, cols}};
-  for (const Box &slab : peShares(run, policy, device.pesPerCube)) {
-    std::optional<GemmTileSizes> tile =
-        chooseGemmTile(slab.sizes[0], slab.sizes[1], k, elementBytes, device);
-    if (!tile)
-      return std::nullopt;
-    double seconds = 0;
-    for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-      for (int64_t j = 0; j < slab.sizes[1]; j += tile->n)
-        seconds += peSeconds(
-            device, matmulWork(std::min(tile->m, slab.sizes[0] - i),
-                               std::min(tile->n, slab.sizes[1] - j), k,
-                               elementBytes, elementBytes, false, f32));
-    busiest = std::max(busiest, seconds);
-  }
-  return busiest;
-}
-
 /// The estimated time of the gemm of the `product` (M × N, placed) and its
 /// reduce-scatter along the rows in `chunks` chunks. A chunk's collective
 /// is three copies in a row: its pieces into one ring buffer (on that
@@ -78,7 +52,7 @@ std::optional<double> estimateSeconds(RankedTensorType product, int64_t k,
   int64_t runs = fused ? worldSize : 1;
   int64_t runRows = shape[0] / (runs * chunks);
   std::optional<double> run =
-      runSeconds(runRows, cols, k, elementBytes, f32, policy, device);
+      gemmBandSeconds(runRows, cols, k, elementBytes, f32, policy, device);
   if (!run)
     return std::nullopt;
   double compute = runs * *run;

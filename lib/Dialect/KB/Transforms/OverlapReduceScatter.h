@@ -12,7 +12,20 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
+
 namespace kb {
+
+struct Placement; // kb/Device/Placement.h
+
+/// Seconds the busiest PE of a cube takes for `rows` rows of a piece of
+/// `cols` columns with reduction `k`, tiled as the lowering tiles it; or
+/// std::nullopt when no tile fits. Both halves of kb-overlap-collectives
+/// price a chunk's gemm with it (OverlapCollectives.cpp).
+std::optional<double>
+gemmBandSeconds(int64_t rows, int64_t cols, int64_t k, int64_t elementBytes,
+                bool f32, const Placement &policy,
+                const gemm_tile::DeviceDescription &device);
 
 /// Fuses every `kb.matmul` whose only use is a `kb.reduce_scatter` along 0
 /// into one `kb.matmul_reduce_scatter`, at the chunk count (2 to
