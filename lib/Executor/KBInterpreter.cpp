@@ -340,39 +340,33 @@ kb::exec::runKBProgram(const Program &program,
         values[r][reduce.getResult()] = total;
       continue;
     }
-    if (auto fused = dyn_cast<MatmulAllReduceOp>(op)) {
-      // Each rank's gemm, then the all-reduce of kb.all_reduce.
-      HostTensor total =
-          matmul(values[0][fused.getLhs()], values[0][fused.getRhs()]);
+    // Every rank's gemm of a fused collective matmul, reduced over the
+    // ranks as its collective reduces (the chunks change the order of the
+    // device's work, not its sums).
+    auto reducedProduct = [&](Value lhs, Value rhs, ReductionKind kind) {
+      HostTensor total = matmul(values[0][lhs], values[0][rhs]);
       for (int64_t r = 1; r < ranks; ++r) {
-        HostTensor part =
-            matmul(values[r][fused.getLhs()], values[r][fused.getRhs()]);
+        HostTensor part = matmul(values[r][lhs], values[r][rhs]);
         reduceInto(total.data.data(), part.data.data(), total.data.size(),
-                   fused.getReduction());
+                   kind);
       }
-      finishReduction(total.data.data(), total.data.size(),
-                      fused.getReduction(), ranks);
+      finishReduction(total.data.data(), total.data.size(), kind, ranks);
       runtime::roundBufferToDType(total.data.data(), total.data.size(),
                                   total.dtype);
+      return total;
+    };
+    if (auto fused = dyn_cast<MatmulAllReduceOp>(op)) {
+      // Each rank's gemm, then the all-reduce of kb.all_reduce.
+      HostTensor total = reducedProduct(fused.getLhs(), fused.getRhs(),
+                                        fused.getReduction());
       for (int64_t r = 0; r < ranks; ++r)
         values[r][fused.getResult()] = total;
       continue;
     }
     if (auto fused = dyn_cast<MatmulReduceScatterOp>(op)) {
-      // Each rank's gemm, then the reduce-scatter of kb.reduce_scatter: the
-      // chunks change the order of the device's work, not its sums.
-      HostTensor total =
-          matmul(values[0][fused.getLhs()], values[0][fused.getRhs()]);
-      for (int64_t r = 1; r < ranks; ++r) {
-        HostTensor part =
-            matmul(values[r][fused.getLhs()], values[r][fused.getRhs()]);
-        reduceInto(total.data.data(), part.data.data(), total.data.size(),
-                   fused.getReduction());
-      }
-      finishReduction(total.data.data(), total.data.size(),
-                      fused.getReduction(), ranks);
-      runtime::roundBufferToDType(total.data.data(), total.data.size(),
-                                  total.dtype);
+      // Each rank's gemm, then the reduce-scatter of kb.reduce_scatter.
+      HostTensor total = reducedProduct(fused.getLhs(), fused.getRhs(),
+                                        fused.getReduction());
       for (int64_t r = 0; r < ranks; ++r)
         values[r][fused.getResult()] =
             scatter(total, fused.getDim(), r, program.worldSize);
