@@ -78,8 +78,38 @@ public:
       CopySchedule::add(from, to, bytes);
   }
 
+  /// The distinct pieces of `v` placed by `policy`, in the order of their
+  /// first cube, each with the cubes that hold it. Found once per phase:
+  /// a phase brings the same operand into every cube, and enumerating and
+  /// comparing its pieces per cube was most of kb-place's time.
+  struct DistinctPiece {
+    Box box;
+    SmallVector<int64_t, 4> cubes;
+  };
+  ArrayRef<DistinctPiece> distinctPieces(Value v, DPPolicyAttr policy,
+                                         const DeviceDescription &device) {
+    for (auto &[key, pieces] : known)
+      if (key.first == v && key.second == policy)
+        return pieces;
+    SmallVector<DistinctPiece> pieces;
+    for (CubePiece &p : cubePieces(shapeOf(v), policy.resolve(device))) {
+      auto *it = llvm::find_if(
+          pieces, [&](const DistinctPiece &q) { return q.box == p.box; });
+      if (it == pieces.end())
+        pieces.push_back({std::move(p.box), {p.cube}});
+      else
+        it->cubes.push_back(p.cube);
+    }
+    known.emplace_back(std::make_pair(v, policy), std::move(pieces));
+    return known.back().second;
+  }
+
 private:
   int64_t cubes;
+  SmallVector<std::pair<std::pair<Value, DPPolicyAttr>,
+                        SmallVector<DistinctPiece>>,
+              2>
+      known;
 };
 
 /// Records the DMAs that bring `box` of `v` (placed by `policy`) into cube
@@ -112,19 +142,12 @@ void copyBox(Copies &copies, Value v, DPPolicyAttr policy, int64_t cube,
       copies.addFromAnywhere(cube, bytes(*inside));
     return;
   }
-  SmallVector<CubePiece> pieces = cubePieces(shapeOf(v), policy.resolve(device));
-  SmallVector<const CubePiece *> distinct;
-  for (const CubePiece &p : pieces) {
-    auto *it = llvm::find_if(
-        distinct, [&](const CubePiece *q) { return q->box == p.box; });
-    if (it == distinct.end())
-      distinct.push_back(&p);
-    else if (p.cube == cube)
-      *it = &p;
-  }
-  for (const CubePiece *source : distinct)
-    if (std::optional<Box> overlap = source->box.intersect(box))
-      copies.add(source->cube, cube, bytes(*overlap));
+  for (const Copies::DistinctPiece &source :
+       copies.distinctPieces(v, policy, device))
+    if (std::optional<Box> overlap = source.box.intersect(box))
+      copies.add(llvm::is_contained(source.cubes, cube) ? cube
+                                                        : source.cubes.front(),
+                 cube, bytes(*overlap));
 }
 
 /// Records the copies that bring `box` of `v` into cube `cube`, as the
