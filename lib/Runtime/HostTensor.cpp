@@ -32,7 +32,23 @@ constexpr size_t kPage = 4096;
 size_t roundUp(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 // Open TransientTensorScopes, on any thread.
 std::atomic<int> transientScopes{0};
+// The block offered to this thread's next allocation (offerNextAllocation).
+thread_local void *offeredBlock = nullptr;
+thread_local size_t offeredBytes = 0;
 } // namespace
+
+size_t kb::runtime::minimumAdoptedBytes() { return kHugePage; }
+
+void kb::runtime::offerNextAllocation(void *p, size_t bytes) {
+  offeredBlock = p;
+  offeredBytes = bytes;
+}
+
+bool kb::runtime::takeBackOffer() {
+  bool pending = offeredBlock != nullptr;
+  offeredBlock = nullptr;
+  return pending;
+}
 
 kb::runtime::TransientTensorScope::TransientTensorScope() {
   ++transientScopes;
@@ -42,6 +58,11 @@ kb::runtime::TransientTensorScope::~TransientTensorScope() {
 }
 
 void *kb::runtime::allocateTensorStorage(size_t bytes) {
+  if (offeredBlock && bytes == offeredBytes && bytes >= kHugePage) {
+    void *p = offeredBlock;
+    offeredBlock = nullptr;
+    return p;
+  }
   void *p = nullptr;
   if (bytes >= kHugePage) {
     // Mapped directly, 2 MiB-aligned and exactly as long as the tensor (the
@@ -78,9 +99,13 @@ void *kb::runtime::allocateTensorStorage(size_t bytes) {
 }
 
 void kb::runtime::freeTensorStorage(void *p, size_t bytes) {
-  if (bytes >= kHugePage)
-    munmap(p, roundUp(bytes, kPage));
-  else
+  if (bytes >= kHugePage) {
+    // From the page holding `p`: an adopted file mapping starts at its
+    // file's page, before the data (a .npy header).
+    auto at = reinterpret_cast<uintptr_t>(p);
+    uintptr_t start = at / kPage * kPage;
+    munmap(reinterpret_cast<void *>(start), roundUp(at - start + bytes, kPage));
+  } else
     std::free(p);
 }
 

@@ -13,8 +13,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include <sys/mman.h>
 
 using namespace kb::runtime;
 using kb::InputFile;
@@ -308,6 +311,56 @@ static llvm::Error readInPieces(const InputFile &file, uint64_t offset,
   return first;
 }
 
+/// Makes `v` hold the `count` elements at byte `offset` of `file` as a
+/// private mapping of the file (adoptMappedStorage) rather than a copy, and
+/// faults its pages in from the page cache in pieces on up to `threads`
+/// host threads: no fresh page is cleared and nothing is copied until
+/// someone writes. False when the block is too small to own a mapping or
+/// the file cannot be mapped: the caller reads it instead. An error when
+/// the file shrank since it was opened.
+template <typename T>
+static llvm::Expected<bool> mapData(const InputFile &file, llvm::StringRef path,
+                                    uint64_t offset, size_t count,
+                                    std::vector<T, TensorAllocator<T>> &v,
+                                    int threads) {
+  uint64_t bytes = uint64_t(count) * sizeof(T);
+  if (bytes < minimumAdoptedBytes())
+    return false;
+  void *mapped = file.mapPrivate(offset, bytes);
+  if (!mapped)
+    return false;
+  if (!adoptMappedStorage(v, static_cast<T *>(mapped), count)) {
+    kb::unmapPrivate(mapped, bytes);
+    return false;
+  }
+  constexpr uint64_t kPiece = uint64_t(4) << 20;
+  auto start = reinterpret_cast<uintptr_t>(mapped) / 4096 * 4096;
+  uint64_t length = reinterpret_cast<uintptr_t>(mapped) - start + bytes;
+  uint64_t pieces = (length + kPiece - 1) / kPiece;
+  std::vector<int> errors(pieces, 0);
+  std::vector<std::function<void()>> work;
+  for (uint64_t i = 0; i < pieces; ++i)
+    work.push_back([&, i] {
+      uint64_t at = i * kPiece, n = std::min(kPiece, length - at);
+      // EINVAL: a kernel without MADV_POPULATE_READ (before Linux 5.14);
+      // the pages then come in at first touch.
+      if (::madvise(reinterpret_cast<void *>(start + at), n,
+                    MADV_POPULATE_READ) != 0 &&
+          errno != EINVAL)
+        errors[i] = errno;
+    });
+  runOnHostThreads(work, std::max(1, threads));
+  for (int error : errors)
+    if (error) {
+      std::vector<T, TensorAllocator<T>>().swap(v);
+      std::string why = error == EFAULT ? "the file ended early (it changed "
+                                          "while being read)"
+                                        : std::strerror(error);
+      return fail(path, "cannot read: " + why);
+    }
+  return true;
+}
+
 llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
                                                 std::optional<DType> expected,
                                                 bool keepHalf, int threads) {
@@ -350,13 +403,28 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
   t.dtype = header->dtype;
   t.shape = header->shape;
   if (keepHalf && header->dtype == DType::F16 && header->count > 0) {
-    // Little-endian f16 bits are the tensor's own: read as they are.
+    // Little-endian f16 bits are the tensor's own: mapped, or read as they
+    // are.
+    llvm::Expected<bool> mapped = mapData(*file, path, header->dataStart,
+                                          header->count, t.halves, threads);
+    if (!mapped)
+      return mapped.takeError();
+    if (*mapped)
+      return t;
     t.halves.resize(header->count);
     if (llvm::Error e = readInPieces(
             *file, header->dataStart, 2 * header->count,
             reinterpret_cast<char *>(t.halves.data()), threads))
       return std::move(e);
     return t;
+  }
+  if (header->dtype == DType::F32) {
+    llvm::Expected<bool> mapped = mapData(*file, path, header->dataStart,
+                                          header->count, t.data, threads);
+    if (!mapped)
+      return mapped.takeError();
+    if (*mapped)
+      return t;
   }
   t.data.resize(header->count);
   if (header->dtype == DType::F16) {

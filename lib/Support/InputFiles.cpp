@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +130,31 @@ llvm::Error InputFile::read(uint64_t offset, uint64_t count, char *into) const {
     count -= n;
   }
   return llvm::Error::success();
+}
+
+static uint64_t pageSize() {
+  static const uint64_t size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+void *InputFile::mapPrivate(uint64_t offset, uint64_t count) const {
+  if (count == 0 || offset > fileSize || count > fileSize - offset)
+    return nullptr;
+  uint64_t start = offset / pageSize() * pageSize();
+  uint64_t length = offset - start + count;
+  if (length > SIZE_MAX)
+    return nullptr;
+  void *mapped = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                        fd, static_cast<off_t>(start));
+  if (mapped == MAP_FAILED)
+    return nullptr;
+  return static_cast<char *>(mapped) + (offset - start);
+}
+
+void kb::unmapPrivate(void *p, uint64_t count) {
+  auto at = reinterpret_cast<uintptr_t>(p);
+  uintptr_t start = at / pageSize() * pageSize();
+  ::munmap(reinterpret_cast<void *>(start), at - start + count);
 }
 
 llvm::Error kb::checkNesting(llvm::StringRef text, llvm::StringRef name,

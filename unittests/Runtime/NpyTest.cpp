@@ -9,6 +9,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
 
+#include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <tuple>
 
 #include <sys/wait.h>
@@ -253,6 +256,77 @@ std::string contentsOf(llvm::StringRef path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path);
   return buffer ? (*buffer)->getBuffer().str() : "<unreadable>";
+}
+
+/// The path of the file mapped at `address` in this process
+/// (/proc/self/maps), "" when the address is anonymous memory or unmapped.
+std::string fileMappedAt(const void *address) {
+  auto at = reinterpret_cast<uintptr_t>(address);
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, device, inode, path;
+    fields >> range >> perms >> offset >> device >> inode >> path;
+    size_t dash = range.find('-');
+    uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (at >= begin && at < end)
+      return path;
+  }
+  return "";
+}
+
+TEST(NpyTest, LargeInputsAreMappedNotCopiedAndNeverWrittenBack) {
+  if (minimumAdoptedBytes() == SIZE_MAX)
+    GTEST_SKIP() << "tensors come from malloc in this build (sanitizers)";
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("kb-npy-map", dir));
+  // Just over the size a tensor can adopt, with a tail that is not a whole
+  // page: f32 as data, f16 (kept half) as halves.
+  int64_t rows = static_cast<int64_t>(minimumAdoptedBytes() / 4 / 1000) + 3;
+  for (DType dtype : {DType::F32, DType::F16}) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, dtype == DType::F32 ? "w32.npy" : "w16.npy");
+    int64_t columns = dtype == DType::F32 ? 1000 : 2000;
+    HostTensor written = randomTensor(dtype, {rows, columns}, 5);
+    ASSERT_FALSE(static_cast<bool>(writeNpyAtomic(path, written)));
+    std::string fileBefore = contentsOf(path);
+    {
+      llvm::Expected<HostTensor> t =
+          readNpy(path, dtype, /*keepHalf=*/true, /*threads=*/2);
+      ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+      const void *storage = dtype == DType::F32
+                                ? static_cast<const void *>(t->data.data())
+                                : static_cast<const void *>(t->halves.data());
+      // The tensor's elements are the file's pages, not a copy of them.
+      EXPECT_EQ(fileMappedAt(storage), path.str().str());
+      EXPECT_EQ(widened(*t).data, written.data);
+      // Writes stay in this process: the mapping is copy-on-write.
+      if (dtype == DType::F32) {
+        t->data.front() = 1234.0f;
+        t->data.back() = -1.0f;
+        EXPECT_EQ(t->data.front(), 1234.0f);
+      } else {
+        t->halves.front() = 0x3c00;
+        t->halves.back() = 0xbc00;
+      }
+      EXPECT_EQ(contentsOf(path), fileBefore);
+    }
+    // Freed with the tensor: no mapping of the file is left.
+    std::ifstream maps("/proc/self/maps");
+    std::string all((std::istreambuf_iterator<char>(maps)),
+                    std::istreambuf_iterator<char>());
+    EXPECT_EQ(all.find(path.str().str()), std::string::npos);
+  }
+  // Below the size a tensor can adopt, the data is read into fresh memory.
+  llvm::SmallString<128> small(dir);
+  llvm::sys::path::append(small, "small.npy");
+  ASSERT_FALSE(static_cast<bool>(
+      writeNpyAtomic(small, randomTensor(DType::F32, {64, 64}, 2))));
+  llvm::Expected<HostTensor> t = readNpy(small);
+  ASSERT_TRUE(static_cast<bool>(t));
+  EXPECT_NE(fileMappedAt(t->data.data()), small.str().str());
+  llvm::sys::fs::remove_directories(dir);
 }
 
 /// A fresh directory, removed with everything in it at the end of the test.

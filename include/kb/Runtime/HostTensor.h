@@ -36,6 +36,15 @@ struct TransientTensorScope {
 };
 /// Frees what allocateTensorStorage(bytes) returned.
 void freeTensorStorage(void *p, size_t bytes);
+/// The smallest block a tensor can adopt (adoptMappedStorage): smaller
+/// tensors come from calloc, which cannot own a mapping. Never, under
+/// AddressSanitizer (every tensor comes from malloc there).
+size_t minimumAdoptedBytes();
+/// Makes the next allocateTensorStorage(bytes) on this thread return `p`
+/// instead of fresh memory; taken back (false) if that allocation did not
+/// come. Use adoptMappedStorage.
+void offerNextAllocation(void *p, size_t bytes);
+bool takeBackOffer();
 
 template <typename T> struct TensorAllocator {
   using value_type = T;
@@ -67,6 +76,27 @@ template <typename T> struct TensorAllocator {
 
 using TensorData = std::vector<float, TensorAllocator<float>>;
 using HalfData = std::vector<uint16_t, TensorAllocator<uint16_t>>;
+
+/// Makes the empty `v` hold the `count` elements at `p` without copying
+/// them: `p` is a private file mapping of at least minimumAdoptedBytes()
+/// (InputFile::mapPrivate), which `v` then owns and frees by unmapping it,
+/// as any large tensor's storage. kb-run's inputs are held this way: reading
+/// them into fresh memory cost more in the kernel's clearing of the fresh
+/// pages than in the copy. False (and `v` still empty, `p` still the
+/// caller's) if `v` is not empty or the block is too small.
+template <typename T>
+bool adoptMappedStorage(std::vector<T, TensorAllocator<T>> &v, T *p,
+                        size_t count) {
+  if (!v.empty() || count * sizeof(T) < minimumAdoptedBytes())
+    return false;
+  offerNextAllocation(p, count * sizeof(T));
+  v.resize(count);
+  if (!takeBackOffer())
+    return true;
+  // The vector asked for another size: it has fresh memory, not `p`.
+  std::vector<T, TensorAllocator<T>>().swap(v);
+  return false;
+}
 
 /// A dense row-major tensor. Values are held as f32 that are exactly
 /// representable in `dtype`: an f16 tensor holds f32 values rounded to f16,

@@ -48,6 +48,16 @@ public:
   /// Reads exactly `count` bytes at `offset`; fewer is an error (the file
   /// shrank while being read).
   llvm::Error read(uint64_t offset, uint64_t count, char *into) const;
+  /// The `count` bytes at `offset`, mapped privately (copy-on-write: writes
+  /// stay in this process, the file never changes) and readable and writable;
+  /// nullptr when they cannot be mapped (the caller reads them instead). The
+  /// mapping starts at the page holding `offset`: release it with
+  /// unmapPrivate(p, count). Pages come from the page cache as they are
+  /// first touched, so nothing is cleared or copied up front. Like any
+  /// mapped file, a file truncated by another process while mapped makes
+  /// the lost pages unreadable (SIGBUS): kb's inputs are files users write
+  /// before the run.
+  void *mapPrivate(uint64_t offset, uint64_t count) const;
 
 private:
   InputFile(std::string path, int fd, uint64_t size)
@@ -56,6 +66,10 @@ private:
   int fd;
   uint64_t fileSize;
 };
+
+/// Releases a mapping made by InputFile::mapPrivate(offset, count) that
+/// returned `p`.
+void unmapPrivate(void *p, uint64_t count);
 
 /// Returns an error located at the first bracket (`{`, `[`, `(` or `<`, outside
 /// strings and `//` comments) that opens more than `limit` levels, e.g.
