@@ -35,6 +35,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -285,13 +286,15 @@ static OwningOpRef<ModuleOp> parseFile(llvm::StringRef path, MLIRContext &ctx,
 /// order (gemm-tile-verify-rings): a broken ring runs to the end with wrong
 /// numbers. The pass reports what is wrong through the diagnostics.
 /// With `instrument` (a lowered input: no pipeline ran), MLIR's pass-manager
-/// options (--mlir-timing, --mlir-print-ir-*) apply to it.
-static LogicalResult verifyRings(ModuleOp module, bool instrument) {
+/// options (--mlir-print-ir-*) apply to it and its pass is timed in
+/// `timing`.
+static LogicalResult verifyRings(ModuleOp module, bool instrument,
+                                 TimingScope &timing) {
   PassManager pm(module->getContext());
   if (instrument) {
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
-    applyDefaultTimingPassManagerCLOptions(pm);
+    pm.enableTiming(timing);
   }
   pm.addPass(kb::gemm_tile::createGemmTileVerifyRingsPass());
   return pm.run(module);
@@ -665,6 +668,18 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
+  // --mlir-timing times kb-run's phases, with the pipeline's passes nested
+  // in the compile: where a run's time goes, and which part of it the host
+  // threads do not share.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
+  TimingScope phaseTiming;
+  auto timePhase = [&](llvm::StringRef name) {
+    phaseTiming.stop();
+    phaseTiming = rootTiming.nest(name);
+  };
+
   ProgressLine progress;
   endProgressLine = [&] { progress.finish(); };
   // Output locations are checked before any work, so a bad one costs nothing
@@ -672,6 +687,7 @@ int main(int argc, char **argv) {
   if (llvm::Error e = checkOutputs(nullptr))
     return fail(std::move(e));
 
+  timePhase("parse");
   OwningOpRef<ModuleOp> module = parseFile(inputFile, ctx, sourceMgr);
   if (!module)
     return 1;
@@ -752,10 +768,11 @@ int main(int argc, char **argv) {
     llvm::StringRef pipelineName =
         compileLocal ? "kb-device-pipeline" : "kb-pipeline";
     progress.phase(("compiling with the " + pipelineName).str());
+    timePhase(("compile (" + pipelineName + ")").str());
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
-    applyDefaultTimingPassManagerCLOptions(pm);
+    pm.enableTiming(phaseTiming);
     buildPipeline(pm, analyzed->view, /*advise=*/true);
     {
       PlacementAdviceCollector collector(&ctx);
@@ -788,8 +805,11 @@ int main(int argc, char **argv) {
       return 1;
     referenceName += " (" + referenceFile + ")";
   }
+  if (program.view == View::Lowered && analyzed->view == View::Lowered)
+    timePhase("verify rings");
   if (program.view == View::Lowered &&
-      failed(verifyRings(*module, analyzed->view == View::Lowered)))
+      failed(verifyRings(*module, analyzed->view == View::Lowered,
+                         phaseTiming)))
     return fail("the ring collectives of " + inputFile +
                 " are incomplete or out of order");
   if (check) {
@@ -854,6 +874,9 @@ int main(int argc, char **argv) {
         return loadInputs(program, *hostThreadCount);
     return early;
   };
+  // Inputs read beside the compile: only the wait for them is timed here.
+  timePhase(earlyInputs.valid() ? "read inputs (what the compile did not hide)"
+                                : "read inputs");
   llvm::Expected<SmallVector<HostTensor>> globalInputs = readInputs();
   if (!globalInputs)
     return fail(globalInputs.takeError());
@@ -862,6 +885,9 @@ int main(int argc, char **argv) {
   progress.phase(program.view == View::Lowered
                      ? "running the device program"
                      : "running the local view on the host");
+  timePhase(costOnly ? "estimate the device program (cost only)"
+            : program.view == View::Lowered ? "run the device program"
+                                            : "run the local view on the host");
   auto onProgress = [&](double done) { progress.update(done); };
   // The events' details (device op, tile, ring step) are printed by the
   // trace alone; a whole model's worth is kept only when it is written.
@@ -885,6 +911,7 @@ int main(int argc, char **argv) {
   if (referenceProgram) {
     progress.phase(compileLocal ? "running the local view on the host"
                                 : "running the unsharded reference");
+    timePhase("check against the reference");
     llvm::Expected<SmallVector<HostTensor>> expected =
         runKBProgram(*referenceProgram, *globalInputs);
     if (!expected)
@@ -911,6 +938,7 @@ int main(int argc, char **argv) {
   }
 
   progress.phase("writing the outputs");
+  timePhase("write outputs and the report");
   // Every output is written before any is put in place: a failure on the last
   // one must not leave the first ones behind.
   const DeviceRun *device_run = program.view == View::Lowered ? &run : nullptr;
