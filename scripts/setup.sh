@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   cmake ninja-build g++ libgtest-dev
+  # LLVM's static archives, which kb links, name zstd's CMake target
+  libzstd-dev
   python3-numpy python3-pytest libopenblas0-pthread
   # offline `pip install ./python` into a venv (python/tests/test_install.py)
   python3-venv python3-setuptools python3-wheel python3-pip
