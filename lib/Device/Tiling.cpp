@@ -17,6 +17,8 @@ bool Box::contains(const Box &other) const {
 
 std::optional<Box> Box::intersect(const Box &other) const {
   Box result;
+  result.offsets.reserve(offsets.size());
+  result.sizes.reserve(offsets.size());
   for (size_t d = 0; d < offsets.size(); ++d) {
     int64_t lo = std::max(offsets[d], other.offsets[d]);
     int64_t hi =
@@ -43,14 +45,17 @@ int64_t Box::numElements() const {
 /// times when `dim` is replicate).
 static llvm::SmallVector<Box> split(const Box &box, int64_t dim,
                                     int64_t count) {
+  // Placement prices thousands of candidates, each split into pieces and
+  // shares: the parts are reserved once and moved in, not regrown and copied.
   llvm::SmallVector<Box> parts;
+  parts.reserve(count);
   for (int64_t i = 0; i < count; ++i) {
     Box part = box;
     if (dim != Placement::kReplicate) {
       part.sizes[dim] = box.sizes[dim] / count;
       part.offsets[dim] = box.offsets[dim] + i * part.sizes[dim];
     }
-    parts.push_back(part);
+    parts.push_back(std::move(part));
   }
   return parts;
 }
@@ -60,9 +65,11 @@ llvm::SmallVector<CubePiece> kb::cubePieces(llvm::ArrayRef<int64_t> shape,
   Box whole{llvm::SmallVector<int64_t, 2>(shape.size(), 0),
             llvm::SmallVector<int64_t, 2>(shape)};
   llvm::SmallVector<CubePiece> pieces;
+  llvm::SmallVector<Box> boxes = split(whole, policy.cubeDim, policy.numCubes);
+  pieces.reserve(boxes.size());
   int64_t cube = 0;
-  for (Box &box : split(whole, policy.cubeDim, policy.numCubes))
-    pieces.push_back({cube++, box});
+  for (Box &box : boxes)
+    pieces.push_back({cube++, std::move(box)});
   return pieces;
 }
 
@@ -82,13 +89,14 @@ std::optional<Box> kb::cubePieceBox(llvm::ArrayRef<int64_t> shape,
 llvm::SmallVector<Box> kb::splitEvenly(const Box &box, int64_t dim,
                                        int64_t count) {
   llvm::SmallVector<Box> parts;
+  parts.reserve(std::max<int64_t>(count, 0));
   int64_t size = box.sizes[dim], offset = box.offsets[dim];
   for (int64_t i = 0; i < count; ++i) {
     Box part = box;
     part.sizes[dim] = size / count + (i < size % count ? 1 : 0);
     part.offsets[dim] = offset;
     offset += part.sizes[dim];
-    parts.push_back(part);
+    parts.push_back(std::move(part));
   }
   return parts;
 }
