@@ -221,6 +221,48 @@ TEST(GemmPackingTest, EveryColumnTailIsExact) {
   }
 }
 
+// A packed by 4 × 4 transposed blocks (packPanelA4: whole MR-row panels,
+// k in steps of 4, the rest column by column) and f16 B rows converted 16
+// and 8 at a time with the last n % 8 through a padded copy: k around every
+// multiple of 4 and across a KC panel, A's rows at an odd stride (unaligned
+// loads), 300 columns (so A is packed) whose blocks end on every n % 8;
+// exact small-integer sums, f16 and f32 B alike.
+TEST(GemmPackingTest, PackedAPanelsAndHalfRowTailsAreExact) {
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    for (int64_t k : {1, 2, 3, 4, 5, 7, 8, 41, 385})
+      for (int64_t n : {300, 297, 263, 258}) {
+        int64_t m = 37, lda = k + 3;
+        std::vector<float> a(m * lda), b(k * n), c(m * n), ch(m * n);
+        std::vector<uint16_t> half(k * n);
+        for (int64_t i = 0; i < m * lda; ++i)
+          a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+        for (int64_t i = 0; i < k * n; ++i) {
+          b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+          half[i] = floatToHalf(b[i]);
+        }
+        gemmWith(kernel, a.data(), lda, b.data(), n, c.data(), n, m, n, k,
+                 false);
+        gemmWith(kernel, a.data(), lda, half.data(), n, ch.data(), n, m, n, k,
+                 false);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            float expected = 0.0f;
+            for (int64_t p = 0; p < k; ++p)
+              expected += a[i * lda + p] * b[p * n + j];
+            ASSERT_EQ(c[i * n + j], expected)
+                << "kernel " << static_cast<int>(kernel) << " k" << k << " n"
+                << n << " at " << i << "," << j;
+            ASSERT_EQ(ch[i * n + j], expected)
+                << "f16 B, kernel " << static_cast<int>(kernel) << " k" << k
+                << " n" << n << " at " << i << "," << j;
+          }
+      }
+  }
+}
+
 TEST(HostThreadsTest, RunsEveryItemOnceWhateverTheThreads) {
   for (int threads : {1, 2, 4, 16}) {
     std::vector<int> hits(100, 0);
