@@ -142,8 +142,11 @@ template <int MR, int NR, int VL> struct MicroKernel {
   static inline Vec broadcast(float x) { return -Vec{} + x; }
 
   /// A is a packed panel (element (i, p) at a[p * MR + i]) or, with
-  /// kUnpackedA, MR whole rows read in place (a[i * lda + p]).
-  template <bool kUnpackedA = false>
+  /// kUnpackedA, MR whole rows read in place (a[i * lda + p]). kOverwrite
+  /// (a product's first panel of k, C not accumulated into): C = 0 + the
+  /// tile, exactly what zero-filling C first and adding gave (0 + -0 is +0),
+  /// without reading C or writing it twice.
+  template <bool kUnpackedA = false, bool kOverwrite = false>
   static inline void run(int64_t kc, const float *a, const float *b, float *c,
                          int64_t ldc, int64_t mr, int64_t nr,
                          int64_t lda = 0) {
@@ -173,7 +176,8 @@ template <int MR, int NR, int VL> struct MicroKernel {
     if (mr == MR && nr == NR) {
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < kVecs; ++j)
-          store(c + i * ldc + j * VL, load(c + i * ldc + j * VL) + acc[i][j]);
+          store(c + i * ldc + j * VL,
+                (kOverwrite ? Vec{} : load(c + i * ldc + j * VL)) + acc[i][j]);
       return;
     }
     float tile[MR * NR];
@@ -182,7 +186,7 @@ template <int MR, int NR, int VL> struct MicroKernel {
         store(tile + i * NR + j * VL, acc[i][j]);
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j)
-        c[i * ldc + j] += tile[i * NR + j];
+        c[i * ldc + j] = (kOverwrite ? 0.0f : c[i * ldc + j]) + tile[i * NR + j];
   }
 };
 
@@ -259,7 +263,7 @@ static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
 template <int MR, int NR, int KC, int VL, typename TB>
 inline void blockedGemm(const float *a, int64_t lda,
                         const kb::runtime::detail::Columns<TB> *cols,
-                        int64_t count, int64_t m, int64_t k) {
+                        int64_t count, int64_t m, int64_t k, bool accumulate) {
   using Cols = kb::runtime::detail::Columns<TB>;
   // The micro-kernels of the three panel widths (panelWidth).
   using Kernel = MicroKernel<MR, NR, VL>;
@@ -321,6 +325,9 @@ inline void blockedGemm(const float *a, int64_t lda,
       bool unpackedA = width <= kUnpackedANC;
       // Every micro-tile of A's rows [ic + from, ic + to) (MR-row panels
       // at `panels`, or A itself with `inPlace`) against every block.
+      // Without `accumulate`, the first panel of k writes C (the kernels'
+      // kOverwrite): C is not zero-filled beforehand.
+      bool overwrite = !accumulate && pc == 0;
       auto multiply = [&](int64_t ic, int64_t from, int64_t to,
                           const float *panels, bool inPlace) {
         for (size_t g = g0, panel0 = 0; g < g1; ++g) {
@@ -334,12 +341,19 @@ inline void blockedGemm(const float *a, int64_t lda,
               for (int64_t ir = from; ir < to; ir += MR) {
                 int64_t mr = std::min<int64_t>(MR, to - ir);
                 float *c = piece.c + (ic + ir) * piece.ldc + jr;
-                if (inPlace)
-                  K::template run<true>(kc, a + (ic + ir) * lda + pc, bp, c,
-                                        piece.ldc, MR, nr, lda);
+                const float *ap = a + (ic + ir) * lda + pc;
+                const float *panel = panels + (ir / MR) * MR * kc;
+                if (inPlace && overwrite)
+                  K::template run<true, true>(kc, ap, bp, c, piece.ldc, MR,
+                                              nr, lda);
+                else if (inPlace)
+                  K::template run<true>(kc, ap, bp, c, piece.ldc, MR, nr,
+                                        lda);
+                else if (overwrite)
+                  K::template run<false, true>(kc, panel, bp, c, piece.ldc,
+                                               mr, nr);
                 else
-                  K::run(kc, panels + (ir / MR) * MR * kc, bp, c, piece.ldc,
-                         mr, nr);
+                  K::run(kc, panel, bp, c, piece.ldc, mr, nr);
               }
             };
             if (w == NR)
@@ -500,9 +514,9 @@ template <int VL, typename TB = float> struct Gemv {
 /// which takes column blocks sharing A (blockedGemm).
 #define KB_GEMM_COLUMN_INSTANCES(name)                                         \
   template void name<float>(const float *, int64_t, const Columns<float> *,    \
-                            int64_t, int64_t, int64_t);                        \
+                            int64_t, int64_t, int64_t, bool);                  \
   template void name<uint16_t>(const float *, int64_t,                         \
                                const Columns<uint16_t> *, int64_t, int64_t,    \
-                               int64_t);
+                               int64_t, bool);
 
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H
