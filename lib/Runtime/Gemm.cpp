@@ -19,10 +19,10 @@ namespace kb::runtime::detail {
 // both in its own file (KB_GEMM_INSTANCES).
 template <typename TB>
 void gemmAVX512(const float *a, int64_t lda, const Columns<TB> *cols,
-                int64_t count, int64_t m, int64_t k);
+                int64_t count, int64_t m, int64_t k, bool accumulate);
 template <typename TB>
 void gemmAVX2(const float *a, int64_t lda, const Columns<TB> *cols,
-              int64_t count, int64_t m, int64_t k);
+              int64_t count, int64_t m, int64_t k, bool accumulate);
 template <typename TB>
 void gemvAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
@@ -36,8 +36,8 @@ using namespace kb::runtime::detail;
 
 template <typename TB>
 void gemmPortable(const float *a, int64_t lda, const Columns<TB> *cols,
-                  int64_t count, int64_t m, int64_t k) {
-  blockedGemm<4, 8, 256, 4>(a, lda, cols, count, m, k);
+                  int64_t count, int64_t m, int64_t k, bool accumulate) {
+  blockedGemm<4, 8, 256, 4>(a, lda, cols, count, m, k, accumulate);
 }
 
 template <typename TB>
@@ -54,7 +54,7 @@ using GemmFn = void (*)(const float *, int64_t, const TB *, int64_t, float *,
 /// element type TB (f32, or f16 bits).
 template <typename TB>
 using BlockedFn = void (*)(const float *, int64_t, const Columns<TB> *,
-                           int64_t, int64_t, int64_t);
+                           int64_t, int64_t, int64_t, bool);
 template <typename TB> struct GemmImpl {
   BlockedFn<TB> blocked;
   GemmFn<TB> gemv;
@@ -86,7 +86,10 @@ void runColumns(GemmImpl<TB> impl, const float *a, int64_t lda,
                 bool accumulate) {
   if (m <= 0)
     return;
-  if (!accumulate)
+  // The blocked kernel writes C on its first panel of k when not
+  // accumulating (kOverwrite); the others add to C, zero-filled here.
+  bool blocked = m > kGemvMaxRows && k > 0;
+  if (!accumulate && !blocked)
     for (int64_t s = 0; s < count; ++s)
       for (int64_t i = 0; i < m; ++i)
         std::fill(cols[s].c + i * cols[s].ldc,
@@ -102,7 +105,7 @@ void runColumns(GemmImpl<TB> impl, const float *a, int64_t lda,
                   cols[s].n, k);
     return;
   }
-  impl.blocked(a, lda, cols, count, m, k);
+  impl.blocked(a, lda, cols, count, m, k, accumulate);
 }
 
 template <typename TB>

@@ -70,6 +70,17 @@ inline void rowToF32(const uint16_t *src, float *dst, int64_t n) {
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(
                                   reinterpret_cast<const __m128i *>(src + i))));
+  // The last n % 8 through a zero-padded copy: a device tile's 86 columns
+  // end on 6, which took 6 calls of the scalar halfToFloat per row of B.
+  if (i < n) {
+    uint16_t in[8] = {};
+    float out[8];
+    std::memcpy(in, src + i, (n - i) * sizeof(uint16_t));
+    _mm256_storeu_ps(out, _mm256_cvtph_ps(_mm_loadu_si128(
+                              reinterpret_cast<const __m128i *>(in))));
+    std::memcpy(dst + i, out, (n - i) * sizeof(float));
+    return;
+  }
 #endif
   for (; i < n; ++i)
     dst[i] = kb::runtime::halfToFloat(src[i]);
@@ -131,8 +142,11 @@ template <int MR, int NR, int VL> struct MicroKernel {
   static inline Vec broadcast(float x) { return -Vec{} + x; }
 
   /// A is a packed panel (element (i, p) at a[p * MR + i]) or, with
-  /// kUnpackedA, MR whole rows read in place (a[i * lda + p]).
-  template <bool kUnpackedA = false>
+  /// kUnpackedA, MR whole rows read in place (a[i * lda + p]). kOverwrite
+  /// (a product's first panel of k, C not accumulated into): C = 0 + the
+  /// tile, exactly what zero-filling C first and adding gave (0 + -0 is +0),
+  /// without reading C or writing it twice.
+  template <bool kUnpackedA = false, bool kOverwrite = false>
   static inline void run(int64_t kc, const float *a, const float *b, float *c,
                          int64_t ldc, int64_t mr, int64_t nr,
                          int64_t lda = 0) {
@@ -140,6 +154,15 @@ template <int MR, int NR, int VL> struct MicroKernel {
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kVecs; ++j)
         acc[i][j] = Vec{};
+    // C's tile, wanted only after the kc steps, into L1 meanwhile: its rows
+    // are a device tile's width apart in a buffer of MBs that each of k/KC
+    // panels of B sweeps again, so without this every micro-tile ended on
+    // MR × 2-3 cache misses from L3 or memory (kb-run's llama-prefill
+    // 3% less CPU, kb-kernel-bench's down group 4 points of peak).
+    for (int i = 0; i < MR; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + NR - 1, 1);
+    }
     for (int64_t p = 0; p < kc; ++p) {
       Vec bv[kVecs];
       for (int j = 0; j < kVecs; ++j)
@@ -153,7 +176,8 @@ template <int MR, int NR, int VL> struct MicroKernel {
     if (mr == MR && nr == NR) {
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < kVecs; ++j)
-          store(c + i * ldc + j * VL, load(c + i * ldc + j * VL) + acc[i][j]);
+          store(c + i * ldc + j * VL,
+                (kOverwrite ? Vec{} : load(c + i * ldc + j * VL)) + acc[i][j]);
       return;
     }
     float tile[MR * NR];
@@ -162,9 +186,44 @@ template <int MR, int NR, int VL> struct MicroKernel {
         store(tile + i * NR + j * VL, acc[i][j]);
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j)
-        c[i * ldc + j] += tile[i * NR + j];
+        c[i * ldc + j] = (kOverwrite ? 0.0f : c[i * ldc + j]) + tile[i * NR + j];
   }
 };
+
+/// Packs the first kc / 4 · 4 columns of MR whole rows of A (`rows`, lda
+/// apart) into an MR-tall panel (element (i, p) at panel[p * MR + i]) by
+/// 4 × 4 blocks: four 4-float loads, a transpose in registers and four
+/// 4-float stores, in place of 16 scalar loads and stores (packing A was
+/// 2% of a llama-prefill run). Returns the columns packed; the same
+/// values land where the scalar loop would put them.
+template <int MR>
+inline int64_t packPanelA4(const float *rows, int64_t lda, int64_t kc,
+                           float *panel) {
+  typedef float V4 __attribute__((vector_size(16)));
+  typedef float V4U __attribute__((vector_size(16), aligned(4), may_alias));
+  typedef int I4 __attribute__((vector_size(16)));
+  auto load = [](const float *p) { return V4(*reinterpret_cast<const V4U *>(p)); };
+  auto store = [](float *p, V4 v) { *reinterpret_cast<V4U *>(p) = v; };
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4)
+    for (int i = 0; i < MR; i += 4) {
+      const float *r = rows + i * lda + p;
+      V4 r0 = load(r), r1 = load(r + lda), r2 = load(r + 2 * lda),
+         r3 = load(r + 3 * lda);
+      // (r0[0] r1[0] r0[1] r1[1]), (r2[0] r3[0] r2[1] r3[1]), and the same
+      // of elements 2 and 3; then column q of the block from two of them.
+      V4 lo01 = __builtin_shuffle(r0, r1, I4{0, 4, 1, 5});
+      V4 lo23 = __builtin_shuffle(r2, r3, I4{0, 4, 1, 5});
+      V4 hi01 = __builtin_shuffle(r0, r1, I4{2, 6, 3, 7});
+      V4 hi23 = __builtin_shuffle(r2, r3, I4{2, 6, 3, 7});
+      float *dst = panel + p * MR + i;
+      store(dst, __builtin_shuffle(lo01, lo23, I4{0, 1, 4, 5}));
+      store(dst + MR, __builtin_shuffle(lo01, lo23, I4{2, 3, 6, 7}));
+      store(dst + 2 * MR, __builtin_shuffle(hi01, hi23, I4{0, 1, 4, 5}));
+      store(dst + 3 * MR, __builtin_shuffle(hi01, hi23, I4{2, 3, 6, 7}));
+    }
+  return p;
+}
 
 /// The width of the B panel that starts `r` columns before a block's end: a
 /// whole NR panel while more than 3/4 of it would be used, else a half or a
@@ -204,7 +263,7 @@ static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
 template <int MR, int NR, int KC, int VL, typename TB>
 inline void blockedGemm(const float *a, int64_t lda,
                         const kb::runtime::detail::Columns<TB> *cols,
-                        int64_t count, int64_t m, int64_t k) {
+                        int64_t count, int64_t m, int64_t k, bool accumulate) {
   using Cols = kb::runtime::detail::Columns<TB>;
   // The micro-kernels of the three panel widths (panelWidth).
   using Kernel = MicroKernel<MR, NR, VL>;
@@ -266,6 +325,9 @@ inline void blockedGemm(const float *a, int64_t lda,
       bool unpackedA = width <= kUnpackedANC;
       // Every micro-tile of A's rows [ic + from, ic + to) (MR-row panels
       // at `panels`, or A itself with `inPlace`) against every block.
+      // Without `accumulate`, the first panel of k writes C (the kernels'
+      // kOverwrite): C is not zero-filled beforehand.
+      bool overwrite = !accumulate && pc == 0;
       auto multiply = [&](int64_t ic, int64_t from, int64_t to,
                           const float *panels, bool inPlace) {
         for (size_t g = g0, panel0 = 0; g < g1; ++g) {
@@ -279,12 +341,19 @@ inline void blockedGemm(const float *a, int64_t lda,
               for (int64_t ir = from; ir < to; ir += MR) {
                 int64_t mr = std::min<int64_t>(MR, to - ir);
                 float *c = piece.c + (ic + ir) * piece.ldc + jr;
-                if (inPlace)
-                  K::template run<true>(kc, a + (ic + ir) * lda + pc, bp, c,
-                                        piece.ldc, MR, nr, lda);
+                const float *ap = a + (ic + ir) * lda + pc;
+                const float *panel = panels + (ir / MR) * MR * kc;
+                if (inPlace && overwrite)
+                  K::template run<true, true>(kc, ap, bp, c, piece.ldc, MR,
+                                              nr, lda);
+                else if (inPlace)
+                  K::template run<true>(kc, ap, bp, c, piece.ldc, MR, nr,
+                                        lda);
+                else if (overwrite)
+                  K::template run<false, true>(kc, panel, bp, c, piece.ldc,
+                                               mr, nr);
                 else
-                  K::run(kc, panels + (ir / MR) * MR * kc, bp, c, piece.ldc,
-                         mr, nr);
+                  K::run(kc, panel, bp, c, piece.ldc, mr, nr);
               }
             };
             if (w == NR)
@@ -315,7 +384,11 @@ inline void blockedGemm(const float *a, int64_t lda,
           float *panel = packedA + (ir / MR) * MR * kc;
           int64_t mr = std::min<int64_t>(MR, mc - ir);
           const float *rows = a + (ic + ir) * lda + pc;
-          for (int64_t p = 0; p < kc; ++p) {
+          int64_t p = 0;
+          if constexpr (MR % 4 == 0)
+            if (mr == MR)
+              p = packPanelA4<MR>(rows, lda, kc, panel);
+          for (; p < kc; ++p) {
             float *dst = panel + p * MR;
             for (int64_t i = 0; i < mr; ++i)
               dst[i] = rows[i * lda + p];
@@ -441,9 +514,9 @@ template <int VL, typename TB = float> struct Gemv {
 /// which takes column blocks sharing A (blockedGemm).
 #define KB_GEMM_COLUMN_INSTANCES(name)                                         \
   template void name<float>(const float *, int64_t, const Columns<float> *,    \
-                            int64_t, int64_t, int64_t);                        \
+                            int64_t, int64_t, int64_t, bool);                  \
   template void name<uint16_t>(const float *, int64_t,                         \
                                const Columns<uint16_t> *, int64_t, int64_t,    \
-                               int64_t);
+                               int64_t, bool);
 
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H

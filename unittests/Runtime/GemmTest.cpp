@@ -221,6 +221,106 @@ TEST(GemmPackingTest, EveryColumnTailIsExact) {
   }
 }
 
+// A packed by 4 × 4 transposed blocks (packPanelA4: whole MR-row panels,
+// k in steps of 4, the rest column by column) and f16 B rows converted 16
+// and 8 at a time with the last n % 8 through a padded copy: k around every
+// multiple of 4 and across a KC panel, A's rows at an odd stride (unaligned
+// loads), 300 columns (so A is packed) whose blocks end on every n % 8;
+// exact small-integer sums, f16 and f32 B alike.
+TEST(GemmPackingTest, PackedAPanelsAndHalfRowTailsAreExact) {
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    for (int64_t k : {1, 2, 3, 4, 5, 7, 8, 41, 385})
+      for (int64_t n : {300, 297, 263, 258}) {
+        int64_t m = 37, lda = k + 3;
+        std::vector<float> a(m * lda), b(k * n), c(m * n), ch(m * n);
+        std::vector<uint16_t> half(k * n);
+        for (int64_t i = 0; i < m * lda; ++i)
+          a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+        for (int64_t i = 0; i < k * n; ++i) {
+          b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+          half[i] = floatToHalf(b[i]);
+        }
+        gemmWith(kernel, a.data(), lda, b.data(), n, c.data(), n, m, n, k,
+                 false);
+        gemmWith(kernel, a.data(), lda, half.data(), n, ch.data(), n, m, n, k,
+                 false);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            float expected = 0.0f;
+            for (int64_t p = 0; p < k; ++p)
+              expected += a[i * lda + p] * b[p * n + j];
+            ASSERT_EQ(c[i * n + j], expected)
+                << "kernel " << static_cast<int>(kernel) << " k" << k << " n"
+                << n << " at " << i << "," << j;
+            ASSERT_EQ(ch[i * n + j], expected)
+                << "f16 B, kernel " << static_cast<int>(kernel) << " k" << k
+                << " n" << n << " at " << i << "," << j;
+          }
+      }
+  }
+}
+
+// Without accumulate the blocked kernel writes C on its first panel of k
+// instead of adding to a zero-filled C: whatever C held (NaN here) is gone,
+// in whole and partial micro-tiles, with A read in place (narrow blocks) or
+// packed (wide), k across several panels, and several column blocks.
+TEST(GemmPackingTest, OverwritingIgnoresWhatCHeld) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{29, 86, 800},
+                           {9, 300, 5}, {40, 33, 1}, {13, 700, 390}}) {
+      std::vector<float> a(m * k), b(k * n), c(m * n, nan);
+      for (int64_t i = 0; i < m * k; ++i)
+        a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+      for (int64_t i = 0; i < k * n; ++i)
+        b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+      gemmWith(kernel, a.data(), k, b.data(), n, c.data(), n, m, n, k,
+               /*accumulate=*/false);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          float expected = 0.0f;
+          for (int64_t p = 0; p < k; ++p)
+            expected += a[i * k + p] * b[p * n + j];
+          ASSERT_EQ(c[i * n + j], expected)
+              << "kernel " << static_cast<int>(kernel) << " m" << m << " n"
+              << n << " k" << k << " at " << i << "," << j;
+        }
+    }
+  }
+  // Three blocks sharing A, each C in its own NaN-filled buffer.
+  int64_t m = 30, k = 400;
+  std::vector<float> a(m * k), b(k * 3 * 86);
+  for (int64_t i = 0; i < m * k; ++i)
+    a[i] = static_cast<float>((i * 3) % 7) - 3.0f;
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<float>((i * 5) % 9) - 4.0f;
+  std::vector<std::vector<float>> c(3, std::vector<float>(m * 86, nan));
+  std::vector<GemmColumns> cols(3);
+  for (int s = 0; s < 3; ++s) {
+    cols[s].b = b.data() + s * 86;
+    cols[s].ldb = 3 * 86;
+    cols[s].c = c[s].data();
+    cols[s].ldc = 86;
+    cols[s].n = 86;
+  }
+  gemmColumns(a.data(), k, cols.data(), 3, m, k, /*accumulate=*/false);
+  for (int s = 0; s < 3; ++s)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < 86; ++j) {
+        float expected = 0.0f;
+        for (int64_t p = 0; p < k; ++p)
+          expected += a[i * k + p] * b[p * 3 * 86 + s * 86 + j];
+        ASSERT_EQ(c[s][i * 86 + j], expected)
+            << "block " << s << " at " << i << "," << j;
+      }
+}
+
 TEST(HostThreadsTest, RunsEveryItemOnceWhateverTheThreads) {
   for (int threads : {1, 2, 4, 16}) {
     std::vector<int> hits(100, 0);
