@@ -7,9 +7,9 @@
 // each of the W slices: s = m/C rows from every slice, stacked. Chunk i is
 // gathered into a ring buffer of its own (the rank's s rows put at its
 // place by a DMA whose target moves with the rank, then the W − 1 steps of
-// a ring all-gather along 0), copied to every other cube that computes, and
-// multiplied there by each weight: W runs of s rows, written to rows
-// r·m + i·s of every result piece. The ring of chunk i + 1 runs, and its
+// a ring all-gather along 0), copied to every other cube that computes (by
+// doubling), and multiplied there by each weight: W runs of s rows,
+// written to rows r·m + i·s of every result piece. The ring of chunk i + 1 runs, and its
 // copies go out, while the PEs compute chunk i, so only the first chunk's
 // gather is exposed; and no cube receives the whole gathered tensor, only
 // its chunks.
@@ -43,8 +43,7 @@ struct AllGatherMatmulOpLowering
     MLIRContext *ctx = op.getContext();
     Type token = tokenType(ctx);
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    DeviceTensor input =
-        deviceTensor(inputType, adaptor.getInput(), device);
+    DeviceTensor input = deviceTensor(inputType, adaptor.getInput(), device);
     // The verifier checked that the chunks divide the rank's rows.
     int64_t slice = inputType.getDimSize(0), k = inputType.getDimSize(1);
     int64_t chunks = op.getChunks(), part = slice / chunks,
@@ -89,8 +88,8 @@ struct AllGatherMatmulOpLowering
     // and reads the gathered chunk in place.
     llvm::MapVector<int64_t, Value> chunkBuffer;
     for (const Product &product : products)
-      for (auto [piece, box] : llvm::zip_equal(product.out.pieces,
-                                               product.boxes))
+      for (auto [piece, box] :
+           llvm::zip_equal(product.out.pieces, product.boxes))
         if (box.numElements() != 0)
           chunkBuffer.insert({piece.cube, Value()});
     int64_t ringCube = chunkBuffer.empty() ? input.pieces.front().cube
@@ -153,8 +152,9 @@ struct AllGatherMatmulOpLowering
                product.out.pieces, product.boxes, operands.back())) {
         if (box.numElements() == 0)
           continue;
-        std::tie(ops.b, ops.bOffsets) = stager.bring(
-            product.rhs, piece.cube, Box{{0, box.offsets[1]}, {k, box.sizes[1]}});
+        std::tie(ops.b, ops.bOffsets) =
+            stager.bring(product.rhs, piece.cube,
+                         Box{{0, box.offsets[1]}, {k, box.sizes[1]}});
       }
     }
     stager.waitForStaging();
@@ -167,70 +167,87 @@ struct AllGatherMatmulOpLowering
       tiles.emplace_back(product.out.pieces.size());
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       waitFor(rewriter, loc, ringTokens);
-      // The gathered chunk to every other cube that computes, each copy on
-      // its target's DMA engine.
-      llvm::DenseMap<int64_t, SmallVector<Value>> arrived;
+      // The gathered chunk to every other cube that computes, by doubling:
+      // each cube that holds it copies it to one that does not, so no cube's
+      // links carry more than one copy at a time (the ring cube alone would
+      // send all of them, one after another on its few links). A cube's
+      // tiles start once its own copy is in, and its copy onwards once that
+      // copy is waited for.
+      SmallVector<int64_t> order;
       for (auto &[cube, buffer] : chunkBuffer) {
-        if (cube == ringCube) {
-          buffer = ring;
-          continue;
-        }
-        buffer = gt::AllocOp::create(rewriter, loc, chunkType(cube));
-        arrived[cube].push_back(gt::DMAOp::create(
-            rewriter, loc, token, ring, SmallVector<int64_t>{0, 0}, buffer,
-            SmallVector<int64_t>{0, 0}, SmallVector<int64_t>{chunkRows, k},
-            nullptr));
+        buffer =
+            cube == ringCube
+                ? ring
+                : Value(gt::AllocOp::create(rewriter, loc, chunkType(cube)));
+        order.push_back(cube);
       }
+      SmallVector<Value> level;
+      auto copyLevel = [&](size_t holders) {
+        for (size_t j = 0; j < holders && j + holders < order.size(); ++j)
+          level.push_back(gt::DMAOp::create(
+              rewriter, loc, token, chunkBuffer[order[j]],
+              SmallVector<int64_t>{0, 0}, chunkBuffer[order[j + holders]],
+              SmallVector<int64_t>{0, 0}, SmallVector<int64_t>{chunkRows, k},
+              nullptr));
+      };
+      copyLevel(1);
       // The next chunk's ring runs beside these copies and tiles.
       if (chunk + 1 < chunks)
         ring = startRing(chunk + 1, ringTokens);
-      for (auto &[cube, buffer] : chunkBuffer) {
-        // This cube's tiles once its own copy is in, while the copies to
-        // the cubes after it still move.
-        waitFor(rewriter, loc, arrived[cube]);
-        for (auto [p, product] : llvm::enumerate(products)) {
-          for (auto [index, piece, box, ops] :
-               llvm::enumerate(product.out.pieces, product.boxes,
-                               operands[p])) {
-            if (piece.cube != cube || box.numElements() == 0)
-              continue;
-            for (int64_t r = 0; r < worldSize; ++r) {
-              // Rank r's part: product rows [r·m + chunk·s, +s), from rows
-              // [r·s, (r+1)·s) of the chunk buffer.
-              int64_t firstRow = r * slice + chunk * part;
-              Box local{{firstRow - piece.box.offsets[0],
-                         box.offsets[1] - piece.box.offsets[1]},
-                        {part, box.sizes[1]}};
-              for (auto [pe, slab] : llvm::enumerate(
-                       peShares(local, product.policy, device.pesPerCube))) {
-                auto [cached, fresh] =
-                    tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-                if (fresh)
-                  cached->second = chooseGemmTile(
-                      slab.sizes[0], slab.sizes[1], k, elementBytes, device);
-                std::optional<GemmTileSizes> tile = cached->second;
-                if (!tile)
-                  return op.emitOpError()
-                         << "has no gemm tile that fits a PE buffer of "
-                         << device.peBufferBytes() << " bytes";
-                for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-                  for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-                    int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                            n = std::min(tile->n, slab.sizes[1] - j);
-                    int64_t row = slab.offsets[0] + i,
-                            col = slab.offsets[1] + j;
-                    tiles[p][index].push_back(gt::MatmulOp::create(
-                        rewriter, loc, token, pe, buffer,
-                        SmallVector<int64_t>{r * part + row - local.offsets[0],
-                                             0},
-                        ops.b,
-                        SmallVector<int64_t>{ops.bOffsets[0],
-                                             ops.bOffsets[1] + col -
-                                                 local.offsets[1]},
-                        piece.buffer, SmallVector<int64_t>{row, col},
-                        SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                        /*accumulate=*/false));
-                  }
+      for (size_t first = 0, holders = 1; first < order.size();
+           first = holders, holders *= 2) {
+        // Cubes [first, holders) hold the chunk: the next level's copies
+        // from them, then their tiles.
+        if (first > 0) {
+          waitFor(rewriter, loc, level);
+          copyLevel(holders);
+        }
+        for (size_t c = first; c < std::min(holders, order.size()); ++c) {
+          int64_t cube = order[c];
+          Value buffer = chunkBuffer[cube];
+          for (auto [p, product] : llvm::enumerate(products)) {
+            for (auto [index, piece, box, ops] : llvm::enumerate(
+                     product.out.pieces, product.boxes, operands[p])) {
+              if (piece.cube != cube || box.numElements() == 0)
+                continue;
+              for (int64_t r = 0; r < worldSize; ++r) {
+                // Rank r's part: product rows [r·m + chunk·s, +s), from rows
+                // [r·s, (r+1)·s) of the chunk buffer.
+                int64_t firstRow = r * slice + chunk * part;
+                Box local{{firstRow - piece.box.offsets[0],
+                           box.offsets[1] - piece.box.offsets[1]},
+                          {part, box.sizes[1]}};
+                for (auto [pe, slab] : llvm::enumerate(
+                         peShares(local, product.policy, device.pesPerCube))) {
+                  auto [cached, fresh] =
+                      tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
+                  if (fresh)
+                    cached->second = chooseGemmTile(
+                        slab.sizes[0], slab.sizes[1], k, elementBytes, device);
+                  std::optional<GemmTileSizes> tile = cached->second;
+                  if (!tile)
+                    return op.emitOpError()
+                           << "has no gemm tile that fits a PE buffer of "
+                           << device.peBufferBytes() << " bytes";
+                  for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
+                    for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
+                      int64_t m = std::min(tile->m, slab.sizes[0] - i),
+                              n = std::min(tile->n, slab.sizes[1] - j);
+                      int64_t row = slab.offsets[0] + i,
+                              col = slab.offsets[1] + j;
+                      tiles[p][index].push_back(gt::MatmulOp::create(
+                          rewriter, loc, token, pe, buffer,
+                          SmallVector<int64_t>{
+                              r * part + row - local.offsets[0], 0},
+                          ops.b,
+                          SmallVector<int64_t>{ops.bOffsets[0],
+                                               ops.bOffsets[1] + col -
+                                                   local.offsets[1]},
+                          piece.buffer, SmallVector<int64_t>{row, col},
+                          SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                          /*accumulate=*/false));
+                    }
+                }
               }
             }
           }

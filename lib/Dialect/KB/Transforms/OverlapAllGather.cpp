@@ -22,6 +22,7 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace kb;
@@ -47,8 +48,8 @@ bool computesWholeRows(RankedTensorType type,
 /// The estimated time of the all-gather of the `gathered` tensor (M × K,
 /// W·m rows) and the gemms into `products` in `chunks` chunks. A chunk's
 /// gather is its ring (with the rank's rows put into the ring buffer) and
-/// one copy of the chunk to the other cubes that compute (each on its
-/// target's DMA engine, at once); its compute, each product's busiest PE
+/// its copies to the other cubes that compute (a doubling, ⌈log2 n⌉ copies
+/// of the chunk in a row for n cubes); its compute, each product's busiest PE
 /// over W runs of s = m/C rows. Fused, the first chunk's gather, then each
 /// chunk's gemms beside the next chunk's gather, then the last gemms; with
 /// `fused` false, the pair as kb.all_gather and kb.matmul lower: the whole
@@ -82,10 +83,14 @@ estimateSeconds(RankedTensorType gathered, ArrayRef<RankedTensorType> products,
   }
   double chunkBytes =
       static_cast<double>(rows / chunks) * k * elementBytes;
+  // Fused, the chunk reaches the cubes by doubling, one copy a level; the
+  // pair's gather copies the whole to every cube at once, as placement
+  // prices it.
+  int64_t levels = fused ? llvm::Log2_64_Ceil(cubes.size()) : 1;
   double gather =
       dmaSeconds(device, chunkBytes / worldSize, false) +
       alongDimCollectiveSeconds(device, chunkBytes, worldSize, false) +
-      (cubes.size() > 1 ? dmaSeconds(device, chunkBytes, false) : 0);
+      (cubes.size() > 1 ? levels * dmaSeconds(device, chunkBytes, false) : 0);
   return gather + (chunks - 1) * std::max(compute, gather) + compute;
 }
 
