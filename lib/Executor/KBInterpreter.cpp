@@ -277,6 +277,8 @@ static bool onlyGemmWeight(Value v) {
       return use.get() == fused.getRhs() && use.get() != fused.getLhs();
     if (auto fused = dyn_cast<MatmulReduceScatterOp>(user))
       return use.get() == fused.getRhs() && use.get() != fused.getLhs();
+    if (auto fused = dyn_cast<AllGatherMatmulOp>(user))
+      return use.get() != fused.getInput();
     return false;
   });
 }
@@ -370,6 +372,20 @@ kb::exec::runKBProgram(const Program &program,
       for (int64_t r = 0; r < ranks; ++r)
         values[r][fused.getResult()] =
             scatter(total, fused.getDim(), r, program.worldSize);
+      continue;
+    }
+    if (auto fused = dyn_cast<AllGatherMatmulOp>(op)) {
+      // The all-gather of kb.all_gather, then each rank's gemms of
+      // kb.matmul: the chunks change the order of the device's work, not
+      // its products.
+      SmallVector<HostTensor> parts;
+      for (int64_t r = 0; r < ranks; ++r)
+        parts.push_back(values[r][fused.getInput()]);
+      HostTensor whole = gather(parts, fused.getDim());
+      for (int64_t r = 0; r < ranks; ++r)
+        for (auto [rhs, result] :
+             llvm::zip_equal(fused.getRhs(), fused.getResults()))
+          values[r][result] = matmul(whole, values[r][rhs]);
       continue;
     }
     // Along a dimension: the identity on the global view's logical tensor;

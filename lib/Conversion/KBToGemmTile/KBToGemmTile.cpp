@@ -45,6 +45,8 @@ void kb::populateKBToGemmTileConversionPatterns(
                                                      worldSize);
   detail::populateMatmulReduceScatterConversionPatterns(typeConverter,
                                                         patterns, worldSize);
+  detail::populateAllGatherMatmulConversionPatterns(typeConverter, patterns,
+                                                    worldSize);
 }
 
 /// Whether the type converter changes `type`: a tensor or the rank. Asked of

@@ -51,6 +51,11 @@ void populateCollectiveMatmulConversionPatterns(
 void populateMatmulReduceScatterConversionPatterns(
     const CubeBufferTypeConverter &typeConverter,
     mlir::RewritePatternSet &patterns, int64_t worldSize);
+/// kb.all_gather_matmul: chunks of the gathered rows whose gemms run beside
+/// the next chunk's ring along the rows.
+void populateAllGatherMatmulConversionPatterns(
+    const CubeBufferTypeConverter &typeConverter,
+    mlir::RewritePatternSet &patterns, int64_t worldSize);
 
 } // namespace kb::detail
 

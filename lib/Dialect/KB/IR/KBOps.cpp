@@ -361,6 +361,56 @@ LogicalResult MatmulReduceScatterOp::verify() {
   return success();
 }
 
+LogicalResult AllGatherMatmulOp::verify() {
+  if (failed(verifyLocalView(*this)) ||
+      failed(verifyStaticRank(*this, getInput(), "input", 2)))
+    return failure();
+  if (getRhs().empty() || getRhs().size() != getResults().size())
+    return emitOpError() << "multiplies the gathered rows by "
+                         << getRhs().size() << " weights into "
+                         << getResults().size()
+                         << " results; it needs one result per weight, and "
+                            "at least one";
+  // Only the tokens: a chunk is then W runs of whole rows, one per rank's
+  // slice, that a ring along 0 gathers.
+  if (getDim() != 0)
+    return emitOpError() << "gathers along dimension " << getDim()
+                         << "; only along 0 (the rows, as sequence "
+                            "parallelism splits the tokens) is supported";
+  FailureOr<int64_t> ws = requireWorldSize(*this);
+  if (failed(ws))
+    return failure();
+  ArrayRef<int64_t> a = tensorOf(getInput()).getShape();
+  int64_t rows = a[0], chunks = getChunks();
+  if (chunks < 1 || rows % chunks != 0)
+    return emitOpError() << "cuts each rank's " << rows << " rows into "
+                         << chunks
+                         << " chunks; the chunk count must be positive and "
+                            "divide them";
+  for (auto [j, rhs, result] : llvm::enumerate(getRhs(), getResults())) {
+    std::string rhsName = "rhs #" + std::to_string(j);
+    std::string resultName = "result #" + std::to_string(j);
+    if (failed(verifyStaticRank(*this, rhs, rhsName, 2)) ||
+        failed(verifyStaticRank(*this, result, resultName, 2)) ||
+        failed(verifySameElementType(*this, {{"input", getInput()},
+                                             {rhsName, rhs},
+                                             {resultName, result}})))
+      return failure();
+    ArrayRef<int64_t> b = tensorOf(rhs).getShape(),
+                      c = tensorOf(result).getShape();
+    if (a[1] != b[0])
+      return emitOpError() << "contracts input dimension 1 (size " << a[1]
+                           << ") with " << rhsName << " dimension 0 (size "
+                           << b[0] << "); they must be equal";
+    if (c[0] != rows * *ws || c[1] != b[1])
+      return emitOpError() << "expects " << resultName << " of "
+                           << rows * *ws << "x" << b[1] << " (the " << *ws
+                           << " ranks' " << rows << " rows), got " << c[0]
+                           << "x" << c[1];
+  }
+  return success();
+}
+
 OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   // Over a single rank every reduction (sum, max, min, avg) is the identity.
   std::optional<int64_t> ws = lookupWorldSize(*this);

@@ -89,7 +89,7 @@ bool KernelOutliner::isOutlinable(Operation *op) const {
     return true;
   // Local compute: the gemm and every elementwise op (the ops whose result
   // type follows their first operand's).
-  if (isa<MatmulAllReduceOp, MatmulReduceScatterOp>(op))
+  if (isa<MatmulAllReduceOp, MatmulReduceScatterOp, AllGatherMatmulOp>(op))
     return true;
   return isa<MatmulOp>(op) ||
          (isa<KBDialect>(op->getDialect()) &&

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OverlapAllGather.h"
 #include "OverlapReduceScatter.h"
 
 #include "kb/Device/CostModel.h"
@@ -218,6 +219,9 @@ struct KBOverlapCollectivesPass
     // Sequence parallelism's gemm + reduce-scatter along the tokens.
     changed |= fuseMatmulReduceScatters(module, device, worldSize, maxChunks,
                                         useCostModel);
+    // And its all-gather along the tokens with the gemms that read it.
+    changed |= fuseAllGatherMatmuls(module, device, worldSize, maxChunks,
+                                    useCostModel);
     // Nothing fused, nothing to verify again.
     if (!changed)
       markAllAnalysesPreserved();

@@ -418,6 +418,40 @@ def KB_MatmulReduceScatterOp : KB_Op<"matmul_reduce_scatter", [Pure]> {
   let hasVerifier = 1;
 }
 
+def KB_AllGatherMatmulOp : KB_Op<"all_gather_matmul", [Pure]> {
+  let summary = "The TP ranks' rows gathered, chunk by chunk, into gemms with several weights";
+  let description = [{
+    `results[j] = all_gather(input along 0) · rhs[j]`, sequence parallelism's
+    all-gather along the tokens and the column-parallel gemms that read the
+    gathered activation, as one local-view (SPMD) op: `kb-overlap-collectives`
+    makes it from a `kb.all_gather ... along 0` whose every use is the lhs
+    of a `kb.matmul` (q, k and v; gate and up). Rank r contributes its m
+    rows, rows `[r·m, (r+1)·m)` of the gathered M = W·m. The lowering cuts
+    every rank's rows into `chunks` equal parts: chunk i is part i of each of
+    the W slices, gathered by one ring along 0 into a buffer of its own and
+    copied to the cubes that compute, whose gemms run while the ring and
+    the copies bring chunk i + 1, so only the first chunk's gather is
+    exposed. The gathered tensor itself is not a result: the gemms are its
+    only readers (docs/design/0017-all-gather-matmul.md). `dim` must be 0
+    and `chunks` must divide m; with one chunk it is the gather, then the
+    gemms.
+
+    ```mlir
+    %q, %k = kb.all_gather_matmul %x, %wq, %wk along 0 chunks 2
+        : (tensor<16x32xf16>, tensor<32x8xf16>, tensor<32x8xf16>)
+        -> (tensor<64x8xf16>, tensor<64x8xf16>)
+    ```
+  }];
+  let arguments = (ins KB_FloatTensor:$input, Variadic<KB_FloatTensor>:$rhs,
+                       I64Attr:$dim, I64Attr:$chunks);
+  let results = (outs Variadic<KB_FloatTensor>:$results);
+  let assemblyFormat = [{
+    $input `,` $rhs `along` $dim `chunks` $chunks attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def KB_AllGatherOp : KB_AlongDimCollectiveOp<"all_gather"> {
   let summary = "Concatenate the TP ranks' tensors along a dimension";
   let description = [{

@@ -102,6 +102,15 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     the same way (chunk counts whose product with W divides the rows): each
     chunk is part i of every rank's slice, whose ring along the rows runs
     while the PEs compute the next chunk.
+
+    And a `kb.all_gather ... along 0` whose every use is the lhs of a
+    `kb.matmul` (sequence parallelism's column-parallel layers: q, k and v,
+    or gate and up) becomes one `kb.all_gather_matmul` with all their
+    weights (chunk counts that divide the rank's rows): chunk i, part i of
+    every rank's rows, is gathered by its own ring and copied to the cubes
+    while the PEs compute chunk i - 1. A product whose placement has a cube
+    compute only some of its rows is left alone, and so is a gathered
+    tensor read by anything else.
   }];
   let options = [
     Option<"chunks", "chunks", "int64_t", /*default=*/"8",
