@@ -1310,16 +1310,11 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     runtime::RowKernel rowKernel = rows->kernel;
     SmallVector<double, 3> params = kernel.params;
     rank.pending.push_back([=] {
-      HostTensor region = extractBox(*in, from, size);
-      SmallVector<HostTensor, 2> vectorRegions;
-      SmallVector<const float *, 2> vectorData;
+      SmallVector<RowVector, 2> rowVectors;
       for (const auto &[tensor, offsets, sizes] : vectors)
-        vectorRegions.push_back(extractBox(*tensor, offsets, sizes));
-      for (const HostTensor &v : vectorRegions)
-        vectorData.push_back(v.data.data());
-      rowKernel(outTensor->dtype, region.data.data(), vectorData,
-                region.data.data(), size[0], size[1], params);
-      insertBox(*outTensor, region, to);
+        rowVectors.push_back({tensor, offsets, sizes});
+      rowRegion(rowKernel, params, *in, from, rowVectors, *outTensor, to,
+                size);
     });
     break;
   }
