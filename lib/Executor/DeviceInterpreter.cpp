@@ -120,6 +120,10 @@ struct Buffer {
   std::vector<Access> writers, readers;
   // In its rank's `accessed` list (it has accesses a wait may retire).
   bool accessed = false;
+  // An argument's piece (its tensor, offsets and shape) while no op has
+  // taken the buffer to write (bufferOf): two buffers with the same origin
+  // hold the same numbers (Machine::contentOf).
+  std::vector<int64_t> origin;
 };
 
 /// Whether two regions (empty sizes: the whole buffer) overlap.
@@ -162,6 +166,16 @@ struct Rank {
   std::vector<std::pair<float *, size_t>> pendingZero;
   // The buffers pinned by the pending work (Buffer::pinned).
   std::vector<int64_t> pinned;
+  // The elementwise and row ops among the pending work: the item of
+  // `pending` each is, its output buffer and what it computes (its kernel
+  // and the contents and regions it reads, where it writes), for
+  // Machine::shareResults.
+  struct Result {
+    size_t item;
+    int64_t target, elements;
+    std::vector<int64_t> key;
+  };
+  std::vector<Result> pendingResults;
   // The asynchronous ops issued and not yet retired by a wait, by token id
   // (ids count up over the run: nextToken). A wait drops the ops it
   // retires, and with them their accesses (retireWaitedAccesses): a rank
@@ -305,6 +319,7 @@ private:
     // Its data may change: buffers viewing it take the current data first.
     handOver(rank, index, /*keep=*/true);
     buffer.viewOf = -1;
+    buffer.origin.clear();
     if (buffer.view) {
       const HostTensor &t = buffer.tensor;
       buffer.tensor.data.reserve(t.numElements());
@@ -422,6 +437,59 @@ private:
   /// the gemms reading it see one operand). A buffer the copies fill
   /// completely is not zeroed first.
   void shareCopies(Rank &rank, std::vector<std::function<void()>> &work);
+  /// Drops the pending elementwise and row ops that would fill a buffer
+  /// exactly as others fill another (the same kernels on the same contents
+  /// and regions: a replicated RMSNorm or residual add on every cube of a
+  /// rank): that buffer views the first one's data instead, which later
+  /// writes to either hand over (bufferOf). Their device time was booked
+  /// when they issued.
+  void shareResults(Rank &rank);
+  /// Appends to `key` what names the data of buffer `index` as the rank's
+  /// pending work reads it: the buffer a viewer views, an argument's piece
+  /// while nothing has written it, else the buffer itself.
+  void contentOf(Rank &rank, int64_t index, std::vector<int64_t> &key) {
+    while (rank.heap[index].viewOf >= 0 && rank.heap[index].view)
+      index = rank.heap[index].viewOf;
+    const Buffer &buffer = rank.heap[index];
+    if (!buffer.origin.empty()) {
+      key.push_back(-2);
+      key.insert(key.end(), buffer.origin.begin(), buffer.origin.end());
+      return;
+    }
+    key.push_back(-1);
+    key.push_back(index);
+  }
+  /// Records the pending item just pushed for `op` (an elementwise or row
+  /// op writing `write`) for shareResults.
+  void noteResult(Rank &rank, const gt::HostKernel &kernel,
+                  ArrayRef<gt::BufferRegion> reads,
+                  const gt::BufferRegion &write) {
+    Rank::Result result;
+    result.item = rank.pending.size() - 1;
+    result.target = rank.buffers[write.buffer];
+    result.elements = 1;
+    for (int64_t s : write.sizes)
+      result.elements *= s;
+    std::vector<int64_t> &key = result.key;
+    key.push_back(static_cast<int64_t>(kernel.kind));
+    key.push_back(static_cast<int64_t>(kernel.name.size()));
+    key.insert(key.end(), kernel.name.begin(), kernel.name.end());
+    key.push_back(llvm::bit_cast<int64_t>(kernel.scale));
+    for (double p : kernel.params)
+      key.push_back(llvm::bit_cast<int64_t>(p));
+    for (const gt::BufferRegion &r : reads) {
+      // An op reading its own output (in place) computes from what the
+      // buffer held: nothing another buffer's fill can stand for.
+      if (r.buffer == write.buffer)
+        result.target = -1;
+      contentOf(rank, rank.buffers[r.buffer], key);
+      key.insert(key.end(), r.offsets.begin(), r.offsets.end());
+      key.insert(key.end(), r.sizes.begin(), r.sizes.end());
+    }
+    key.insert(key.end(), write.offsets.begin(), write.offsets.end());
+    key.insert(key.end(), write.sizes.begin(), write.sizes.end());
+    rank.pendingResults.push_back(std::move(result));
+  }
   /// An allocation's zero data, made on its first use. A block freed by an
   /// earlier buffer of the same size is reused when there is one (fresh
   /// memory costs the kernel's page clearing, on the issuing thread); it is
@@ -806,9 +874,72 @@ void Machine::shareCopies(Rank &rank,
       });
 }
 
+void Machine::shareResults(Rank &rank) {
+  std::vector<Rank::Result> results = std::move(rank.pendingResults);
+  rank.pendingResults.clear();
+  if (results.size() < 2)
+    return;
+  // The ops by output buffer, in issue order.
+  llvm::DenseMap<int64_t, SmallVector<size_t, 16>> byTarget;
+  SmallVector<int64_t> targets;
+  for (auto [i, r] : llvm::enumerate(results)) {
+    if (r.target < 0)
+      continue;
+    auto [it, fresh] = byTarget.try_emplace(r.target);
+    if (fresh)
+      targets.push_back(r.target);
+    it->second.push_back(i);
+  }
+  // (An op working in place, target -1, shares nothing: its buffer's other
+  // ops do not add up to the buffer.)
+  std::map<std::vector<int64_t>, int64_t> filledBy;
+  llvm::DenseSet<const float *> dropped;
+  for (int64_t target : targets) {
+    Buffer &buffer = rank.heap[target];
+    SmallVector<size_t, 16> &list = byTarget[target];
+    int64_t elements = 0;
+    for (size_t i : list)
+      elements += results[i].elements;
+    // The hazard check keeps a wait's writes disjoint: ops that add up to
+    // the buffer are all that write it, and nothing reads it before the
+    // wait. A buffer others view keeps its data.
+    if (elements != buffer.tensor.numElements() || !buffer.allocation ||
+        buffer.tensor.shape.size() != 2 || !buffer.viewers.empty() ||
+        buffer.view || buffer.tensor.data.empty())
+      continue;
+    llvm::sort(list, [&](size_t x, size_t y) {
+      return results[x].key < results[y].key;
+    });
+    std::vector<int64_t> key(buffer.tensor.shape.begin(),
+                             buffer.tensor.shape.end());
+    key.push_back(static_cast<int64_t>(buffer.tensor.dtype));
+    for (size_t i : list)
+      key.insert(key.end(), results[i].key.begin(), results[i].key.end());
+    auto [it, fresh] = filledBy.try_emplace(std::move(key), target);
+    if (fresh)
+      continue;
+    Buffer &owner = rank.heap[it->second];
+    for (size_t i : list)
+      rank.pending[results[i].item] = nullptr;
+    run.sharedResults += list.size();
+    dropped.insert(buffer.tensor.data.data());
+    recycle(buffer.tensor.data);
+    buffer.view = owner.tensor.data.data();
+    buffer.viewStride = owner.tensor.shape[1];
+    buffer.viewOf = it->second;
+    owner.viewers.push_back(target);
+  }
+  // A dropped buffer's block is free: not zeroed for work that will not run.
+  if (!dropped.empty())
+    llvm::erase_if(rank.pendingZero, [&](const auto &block) {
+      return dropped.contains(block.first);
+    });
+}
+
 void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> copies;
   shareCopies(rank, copies);
+  shareResults(rank);
   // Reused blocks are zeroed before any work reads or writes them.
   zeroPending(rank);
   std::vector<std::function<void()>> work;
@@ -821,7 +952,8 @@ void Machine::flush(Rank &rank) {
       work.push_back([t] { t.run(); });
   }
   for (auto &item : rank.pending)
-    work.push_back(std::move(item));
+    if (item) // not dropped by shareResults
+      work.push_back(std::move(item));
   rank.pending.clear();
   for (auto &item : copies)
     work.push_back(std::move(item));
@@ -989,6 +1121,12 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor = extractBox(global, offsets, type.getShape());
       }
       buffer.cube = gt::getCube(type);
+      if (!costOnly) {
+        buffer.origin.push_back(piece.getTensor());
+        buffer.origin.insert(buffer.origin.end(), offsets.begin(), offsets.end());
+        buffer.origin.insert(buffer.origin.end(), type.getShape().begin(),
+                             type.getShape().end());
+      }
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
     }
@@ -1208,6 +1346,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     float scale = static_cast<float>(kernel.scale);
     rank.pending.push_back(
         [=] { mapRegion(map, scale, *in, from, *outTensor, to, size); });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   case gt::HostKernel::Kind::Zip: {
@@ -1227,6 +1366,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       zipRegion(zip, *lhs, lhsFrom, *rhs, rhsFrom, rhsSize, *outTensor, to,
                 size);
     });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   case gt::HostKernel::Kind::Attention: {
@@ -1316,6 +1456,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       rowRegion(rowKernel, params, *in, from, rowVectors, *outTensor, to,
                 size);
     });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   }
@@ -1840,7 +1981,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
-      const HostTensor &part = bufferOf(rank, v).tensor;
+      // Read, not taken: a buffer viewing another's data is not copied out.
+      const HostTensor &part = readOf(rank, v);
       if (part.shape.size() != local.shape.size())
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           "'s piece does not match its tensor");
