@@ -176,6 +176,13 @@ struct Rank {
     std::vector<int64_t> key;
   };
   std::vector<Result> pendingResults;
+  // Allocations that only elementwise and row ops of the pending work
+  // write so far, whose data is made at the wait (Machine::flush), after
+  // shareResults: a buffer that views another's numbers never gets its own.
+  std::vector<int64_t> pendingData;
+  // The buffers the pending elementwise and row ops fill completely: a
+  // reused block among them is not zeroed (shareResults).
+  std::vector<int64_t> filledByResults;
   // The asynchronous ops issued and not yet retired by a wait, by token id
   // (ids count up over the run: nextToken). A wait drops the ops it
   // retires, and with them their accesses (retireWaitedAccesses): a rank
@@ -313,7 +320,11 @@ private:
   }
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
-  Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
+  /// With `deferData`, an allocation without data gets it at the wait
+  /// (Rank::pendingData): its writer is an elementwise or row op, which
+  /// takes the output's data when it runs.
+  Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr,
+                   bool deferData = false) {
     int64_t index = rank.buffers[v];
     Buffer &buffer = rank.heap[index];
     // Its data may change: buffers viewing it take the current data first.
@@ -337,6 +348,12 @@ private:
         runtime::halvesToFloats(buffer.halfView + i * buffer.viewStride,
                                 t.data.data() + i * t.shape[1], t.shape[1]);
       buffer.halfView = nullptr;
+    }
+    if (deferData && buffer.allocation && !costOnly &&
+        buffer.tensor.data.empty()) {
+      if (!llvm::is_contained(rank.pendingData, index))
+        rank.pendingData.push_back(index);
+      return buffer;
     }
     return materialize(buffer, deferZero);
   }
@@ -519,10 +536,10 @@ private:
     return buffer;
   }
   /// Keeps `data` for reuse by a later allocation of its size, up to
-  /// kFreeBlockBytes in all; frees it beyond that.
+  /// freeBlockLimit in all; frees it beyond that.
   void recycle(runtime::TensorData &data) {
     size_t bytes = data.size() * sizeof(float);
-    if (data.size() == 0 || freeBytes + bytes > kFreeBlockBytes) {
+    if (data.size() == 0 || freeBytes + bytes > freeBlockLimit) {
       runtime::TensorData().swap(data);
       return;
     }
@@ -738,7 +755,12 @@ private:
   // Freed allocations' blocks by element count, for reuse (materialize):
   // at most kFreeBlockBytes, so that the blocks kept never cost more memory
   // than a large step of a program holds live.
+  // The limit grows with the program (checkStatically): a quarter of its
+  // estimated host memory. 512 MiB held a 1024-token layer's freed blocks
+  // for less than one rank's step (its cubes' 16 MiB buffers): 3.3 GB of
+  // fresh blocks against 1.2 GB at 1 GiB.
   static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
+  size_t freeBlockLimit = kFreeBlockBytes;
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
   // What each rank sends in a ring step (ringStep), reused by every step.
@@ -877,8 +899,6 @@ void Machine::shareCopies(Rank &rank,
 void Machine::shareResults(Rank &rank) {
   std::vector<Rank::Result> results = std::move(rank.pendingResults);
   rank.pendingResults.clear();
-  if (results.size() < 2)
-    return;
   // The ops by output buffer, in issue order.
   llvm::DenseMap<int64_t, SmallVector<size_t, 16>> byTarget;
   SmallVector<int64_t> targets;
@@ -904,8 +924,11 @@ void Machine::shareResults(Rank &rank) {
     // the buffer are all that write it, and nothing reads it before the
     // wait. A buffer others view keeps its data.
     if (elements != buffer.tensor.numElements() || !buffer.allocation ||
-        buffer.tensor.shape.size() != 2 || !buffer.viewers.empty() ||
-        buffer.view || buffer.tensor.data.empty())
+        buffer.view)
+      continue;
+    // Whatever its block held, these ops overwrite all of it.
+    rank.filledByResults.push_back(target);
+    if (buffer.tensor.shape.size() != 2 || !buffer.viewers.empty())
       continue;
     llvm::sort(list, [&](size_t x, size_t y) {
       return results[x].key < results[y].key;
@@ -918,11 +941,13 @@ void Machine::shareResults(Rank &rank) {
     auto [it, fresh] = filledBy.try_emplace(std::move(key), target);
     if (fresh)
       continue;
-    Buffer &owner = rank.heap[it->second];
+    Buffer &owner = materialize(rank.heap[it->second], &rank);
     for (size_t i : list)
       rank.pending[results[i].item] = nullptr;
     run.sharedResults += list.size();
-    dropped.insert(buffer.tensor.data.data());
+    rank.filledByResults.pop_back();
+    if (!buffer.tensor.data.empty())
+      dropped.insert(buffer.tensor.data.data());
     recycle(buffer.tensor.data);
     buffer.view = owner.tensor.data.data();
     buffer.viewStride = owner.tensor.shape[1];
@@ -940,6 +965,22 @@ void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> copies;
   shareCopies(rank, copies);
   shareResults(rank);
+  // The outputs whose data waited for shareResults: those not viewing
+  // another's get it now, before any work runs.
+  for (int64_t index : rank.pendingData)
+    if (!rank.heap[index].view)
+      materialize(rank.heap[index], &rank);
+  rank.pendingData.clear();
+  // A block the elementwise and row ops fill completely needs no zeroing.
+  if (!rank.filledByResults.empty()) {
+    llvm::DenseSet<const float *> filled;
+    for (int64_t index : rank.filledByResults)
+      filled.insert(rank.heap[index].tensor.data.data());
+    llvm::erase_if(rank.pendingZero, [&](const auto &block) {
+      return filled.contains(block.first);
+    });
+    rank.filledByResults.clear();
+  }
   // Reused blocks are zeroed before any work reads or writes them.
   zeroPending(rank);
   std::vector<std::function<void()>> work;
@@ -1039,6 +1080,7 @@ llvm::Error Machine::checkStatically() {
   if (costOnly)
     return llvm::Error::success();
   double hostBytes = hostBytesNeeded(program, /*withReference=*/false);
+  freeBlockLimit = std::max(kFreeBlockBytes, static_cast<size_t>(hostBytes / 4));
   if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
         program.entry,
@@ -1259,8 +1301,14 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   // kernel's existence and arity are checked, as the numeric run checks them.
   gt::HostKernel kernel = op.getHostKernel();
   // Every use of the output is in the rank's pending work, so a reused
-  // block is zeroed there (materialize).
-  Buffer &out = bufferOf(rank, writes.front().buffer, &rank);
+  // block is zeroed there (materialize). The elementwise and row kernels
+  // take the output's data when they run: it is made at the wait, and not
+  // at all if the buffer views another's (shareResults).
+  bool takesDataLate = kernel.kind == gt::HostKernel::Kind::Map ||
+                       kernel.kind == gt::HostKernel::Kind::Zip ||
+                       kernel.kind == gt::HostKernel::Kind::Rows;
+  Buffer &out =
+      bufferOf(rank, writes.front().buffer, &rank, takesDataLate);
   HostTensor *outTensor = &out.tensor;
   SmallVector<int64_t, 2> to = writes.front().offsets,
                           size = writes.front().sizes;
