@@ -10,7 +10,7 @@ numpy in the program's own dtype.
   llama-layer-prefill  the whole Llama-2-7B decoder layer (examples/llama2_7b_layer.mlir:
                  RMSNorm, q/k/v, RoPE, causal attention over 32 heads of 128, wo, residual,
                  RMSNorm, SwiGLU MLP, residual) on a 2048-token prompt, TP 8, f16 (kb-run
-                 estimates 12.5 GiB of host memory and peaks at 8.6 GiB)
+                 estimates 12.5 GiB of host memory and peaks at 2.3 GiB)
 
 Each has a smoke size, so the test suite's --smoke runs stay small.
 """

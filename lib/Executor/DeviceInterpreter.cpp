@@ -120,6 +120,10 @@ struct Buffer {
   std::vector<Access> writers, readers;
   // In its rank's `accessed` list (it has accesses a wait may retire).
   bool accessed = false;
+  // An argument's piece (its tensor, offsets and shape) while no op has
+  // taken the buffer to write (bufferOf): two buffers with the same origin
+  // hold the same numbers (Machine::contentOf).
+  std::vector<int64_t> origin;
 };
 
 /// Whether two regions (empty sizes: the whole buffer) overlap.
@@ -162,6 +166,23 @@ struct Rank {
   std::vector<std::pair<float *, size_t>> pendingZero;
   // The buffers pinned by the pending work (Buffer::pinned).
   std::vector<int64_t> pinned;
+  // The elementwise and row ops among the pending work: the item of
+  // `pending` each is, its output buffer and what it computes (its kernel
+  // and the contents and regions it reads, where it writes), for
+  // Machine::shareResults.
+  struct Result {
+    size_t item;
+    int64_t target, elements;
+    std::vector<int64_t> key;
+  };
+  std::vector<Result> pendingResults;
+  // Allocations that only elementwise and row ops of the pending work
+  // write so far, whose data is made at the wait (Machine::flush), after
+  // shareResults: a buffer that views another's numbers never gets its own.
+  std::vector<int64_t> pendingData;
+  // The buffers the pending elementwise and row ops fill completely: a
+  // reused block among them is not zeroed (shareResults).
+  std::vector<int64_t> filledByResults;
   // The asynchronous ops issued and not yet retired by a wait, by token id
   // (ids count up over the run: nextToken). A wait drops the ops it
   // retires, and with them their accesses (retireWaitedAccesses): a rank
@@ -299,12 +320,17 @@ private:
   }
   /// The buffer of `v`, its data copied out of the global input first if it
   /// was a view: every use but a gemm's operands needs the buffer's own data.
-  Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
+  /// With `deferData`, an allocation without data gets it at the wait
+  /// (Rank::pendingData): its writer is an elementwise or row op, which
+  /// takes the output's data when it runs.
+  Buffer &bufferOf(Rank &rank, Value v, Rank *deferZero = nullptr,
+                   bool deferData = false) {
     int64_t index = rank.buffers[v];
     Buffer &buffer = rank.heap[index];
     // Its data may change: buffers viewing it take the current data first.
     handOver(rank, index, /*keep=*/true);
     buffer.viewOf = -1;
+    buffer.origin.clear();
     if (buffer.view) {
       const HostTensor &t = buffer.tensor;
       buffer.tensor.data.reserve(t.numElements());
@@ -322,6 +348,12 @@ private:
         runtime::halvesToFloats(buffer.halfView + i * buffer.viewStride,
                                 t.data.data() + i * t.shape[1], t.shape[1]);
       buffer.halfView = nullptr;
+    }
+    if (deferData && buffer.allocation && !costOnly &&
+        buffer.tensor.data.empty()) {
+      if (!llvm::is_contained(rank.pendingData, index))
+        rank.pendingData.push_back(index);
+      return buffer;
     }
     return materialize(buffer, deferZero);
   }
@@ -422,6 +454,59 @@ private:
   /// the gemms reading it see one operand). A buffer the copies fill
   /// completely is not zeroed first.
   void shareCopies(Rank &rank, std::vector<std::function<void()>> &work);
+  /// Drops the pending elementwise and row ops that would fill a buffer
+  /// exactly as others fill another (the same kernels on the same contents
+  /// and regions: a replicated RMSNorm or residual add on every cube of a
+  /// rank): that buffer views the first one's data instead, which later
+  /// writes to either hand over (bufferOf). Their device time was booked
+  /// when they issued.
+  void shareResults(Rank &rank);
+  /// Appends to `key` what names the data of buffer `index` as the rank's
+  /// pending work reads it: the buffer a viewer views, an argument's piece
+  /// while nothing has written it, else the buffer itself.
+  void contentOf(Rank &rank, int64_t index, std::vector<int64_t> &key) {
+    while (rank.heap[index].viewOf >= 0 && rank.heap[index].view)
+      index = rank.heap[index].viewOf;
+    const Buffer &buffer = rank.heap[index];
+    if (!buffer.origin.empty()) {
+      key.push_back(-2);
+      key.insert(key.end(), buffer.origin.begin(), buffer.origin.end());
+      return;
+    }
+    key.push_back(-1);
+    key.push_back(index);
+  }
+  /// Records the pending item just pushed for `op` (an elementwise or row
+  /// op writing `write`) for shareResults.
+  void noteResult(Rank &rank, const gt::HostKernel &kernel,
+                  ArrayRef<gt::BufferRegion> reads,
+                  const gt::BufferRegion &write) {
+    Rank::Result result;
+    result.item = rank.pending.size() - 1;
+    result.target = rank.buffers[write.buffer];
+    result.elements = 1;
+    for (int64_t s : write.sizes)
+      result.elements *= s;
+    std::vector<int64_t> &key = result.key;
+    key.push_back(static_cast<int64_t>(kernel.kind));
+    key.push_back(static_cast<int64_t>(kernel.name.size()));
+    key.insert(key.end(), kernel.name.begin(), kernel.name.end());
+    key.push_back(llvm::bit_cast<int64_t>(kernel.scale));
+    for (double p : kernel.params)
+      key.push_back(llvm::bit_cast<int64_t>(p));
+    for (const gt::BufferRegion &r : reads) {
+      // An op reading its own output (in place) computes from what the
+      // buffer held: nothing another buffer's fill can stand for.
+      if (r.buffer == write.buffer)
+        result.target = -1;
+      contentOf(rank, rank.buffers[r.buffer], key);
+      key.insert(key.end(), r.offsets.begin(), r.offsets.end());
+      key.insert(key.end(), r.sizes.begin(), r.sizes.end());
+    }
+    key.insert(key.end(), write.offsets.begin(), write.offsets.end());
+    key.insert(key.end(), write.sizes.begin(), write.sizes.end());
+    rank.pendingResults.push_back(std::move(result));
+  }
   /// An allocation's zero data, made on its first use. A block freed by an
   /// earlier buffer of the same size is reused when there is one (fresh
   /// memory costs the kernel's page clearing, on the issuing thread); it is
@@ -451,10 +536,10 @@ private:
     return buffer;
   }
   /// Keeps `data` for reuse by a later allocation of its size, up to
-  /// kFreeBlockBytes in all; frees it beyond that.
+  /// freeBlockLimit in all; frees it beyond that.
   void recycle(runtime::TensorData &data) {
     size_t bytes = data.size() * sizeof(float);
-    if (data.size() == 0 || freeBytes + bytes > kFreeBlockBytes) {
+    if (data.size() == 0 || freeBytes + bytes > freeBlockLimit) {
       runtime::TensorData().swap(data);
       return;
     }
@@ -670,7 +755,12 @@ private:
   // Freed allocations' blocks by element count, for reuse (materialize):
   // at most kFreeBlockBytes, so that the blocks kept never cost more memory
   // than a large step of a program holds live.
+  // The limit grows with the program (checkStatically): a quarter of its
+  // estimated host memory. 512 MiB held a 1024-token layer's freed blocks
+  // for less than one rank's step (its cubes' 16 MiB buffers): 3.3 GB of
+  // fresh blocks against 1.2 GB at 1 GiB.
   static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
+  size_t freeBlockLimit = kFreeBlockBytes;
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
   // What each rank sends in a ring step (ringStep), reused by every step.
@@ -806,9 +896,91 @@ void Machine::shareCopies(Rank &rank,
       });
 }
 
+void Machine::shareResults(Rank &rank) {
+  std::vector<Rank::Result> results = std::move(rank.pendingResults);
+  rank.pendingResults.clear();
+  // The ops by output buffer, in issue order.
+  llvm::DenseMap<int64_t, SmallVector<size_t, 16>> byTarget;
+  SmallVector<int64_t> targets;
+  for (auto [i, r] : llvm::enumerate(results)) {
+    if (r.target < 0)
+      continue;
+    auto [it, fresh] = byTarget.try_emplace(r.target);
+    if (fresh)
+      targets.push_back(r.target);
+    it->second.push_back(i);
+  }
+  // (An op working in place, target -1, shares nothing: its buffer's other
+  // ops do not add up to the buffer.)
+  std::map<std::vector<int64_t>, int64_t> filledBy;
+  llvm::DenseSet<const float *> dropped;
+  for (int64_t target : targets) {
+    Buffer &buffer = rank.heap[target];
+    SmallVector<size_t, 16> &list = byTarget[target];
+    int64_t elements = 0;
+    for (size_t i : list)
+      elements += results[i].elements;
+    // The hazard check keeps a wait's writes disjoint: ops that add up to
+    // the buffer are all that write it, and nothing reads it before the
+    // wait. A buffer others view keeps its data.
+    if (elements != buffer.tensor.numElements() || !buffer.allocation ||
+        buffer.view)
+      continue;
+    // Whatever its block held, these ops overwrite all of it.
+    rank.filledByResults.push_back(target);
+    if (buffer.tensor.shape.size() != 2 || !buffer.viewers.empty())
+      continue;
+    llvm::sort(list, [&](size_t x, size_t y) {
+      return results[x].key < results[y].key;
+    });
+    std::vector<int64_t> key(buffer.tensor.shape.begin(),
+                             buffer.tensor.shape.end());
+    key.push_back(static_cast<int64_t>(buffer.tensor.dtype));
+    for (size_t i : list)
+      key.insert(key.end(), results[i].key.begin(), results[i].key.end());
+    auto [it, fresh] = filledBy.try_emplace(std::move(key), target);
+    if (fresh)
+      continue;
+    Buffer &owner = materialize(rank.heap[it->second], &rank);
+    for (size_t i : list)
+      rank.pending[results[i].item] = nullptr;
+    run.sharedResults += list.size();
+    rank.filledByResults.pop_back();
+    if (!buffer.tensor.data.empty())
+      dropped.insert(buffer.tensor.data.data());
+    recycle(buffer.tensor.data);
+    buffer.view = owner.tensor.data.data();
+    buffer.viewStride = owner.tensor.shape[1];
+    buffer.viewOf = it->second;
+    owner.viewers.push_back(target);
+  }
+  // A dropped buffer's block is free: not zeroed for work that will not run.
+  if (!dropped.empty())
+    llvm::erase_if(rank.pendingZero, [&](const auto &block) {
+      return dropped.contains(block.first);
+    });
+}
+
 void Machine::flush(Rank &rank) {
   std::vector<std::function<void()>> copies;
   shareCopies(rank, copies);
+  shareResults(rank);
+  // The outputs whose data waited for shareResults: those not viewing
+  // another's get it now, before any work runs.
+  for (int64_t index : rank.pendingData)
+    if (!rank.heap[index].view)
+      materialize(rank.heap[index], &rank);
+  rank.pendingData.clear();
+  // A block the elementwise and row ops fill completely needs no zeroing.
+  if (!rank.filledByResults.empty()) {
+    llvm::DenseSet<const float *> filled;
+    for (int64_t index : rank.filledByResults)
+      filled.insert(rank.heap[index].tensor.data.data());
+    llvm::erase_if(rank.pendingZero, [&](const auto &block) {
+      return filled.contains(block.first);
+    });
+    rank.filledByResults.clear();
+  }
   // Reused blocks are zeroed before any work reads or writes them.
   zeroPending(rank);
   std::vector<std::function<void()>> work;
@@ -821,7 +993,8 @@ void Machine::flush(Rank &rank) {
       work.push_back([t] { t.run(); });
   }
   for (auto &item : rank.pending)
-    work.push_back(std::move(item));
+    if (item) // not dropped by shareResults
+      work.push_back(std::move(item));
   rank.pending.clear();
   for (auto &item : copies)
     work.push_back(std::move(item));
@@ -907,6 +1080,7 @@ llvm::Error Machine::checkStatically() {
   if (costOnly)
     return llvm::Error::success();
   double hostBytes = hostBytesNeeded(program, /*withReference=*/false);
+  freeBlockLimit = std::max(kFreeBlockBytes, static_cast<size_t>(hostBytes / 4));
   if (hostBytes > 16.0 * (1ull << 30))
     return errorAt(
         program.entry,
@@ -989,6 +1163,12 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
         buffer.tensor = extractBox(global, offsets, type.getShape());
       }
       buffer.cube = gt::getCube(type);
+      if (!costOnly) {
+        buffer.origin.push_back(piece.getTensor());
+        buffer.origin.insert(buffer.origin.end(), offsets.begin(), offsets.end());
+        buffer.origin.insert(buffer.origin.end(), type.getShape().begin(),
+                             type.getShape().end());
+      }
       rank.buffers[arg] = rank.heap.size();
       rank.heap.push_back(std::move(buffer));
     }
@@ -1121,8 +1301,14 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
   // kernel's existence and arity are checked, as the numeric run checks them.
   gt::HostKernel kernel = op.getHostKernel();
   // Every use of the output is in the rank's pending work, so a reused
-  // block is zeroed there (materialize).
-  Buffer &out = bufferOf(rank, writes.front().buffer, &rank);
+  // block is zeroed there (materialize). The elementwise and row kernels
+  // take the output's data when they run: it is made at the wait, and not
+  // at all if the buffer views another's (shareResults).
+  bool takesDataLate = kernel.kind == gt::HostKernel::Kind::Map ||
+                       kernel.kind == gt::HostKernel::Kind::Zip ||
+                       kernel.kind == gt::HostKernel::Kind::Rows;
+  Buffer &out =
+      bufferOf(rank, writes.front().buffer, &rank, takesDataLate);
   HostTensor *outTensor = &out.tensor;
   SmallVector<int64_t, 2> to = writes.front().offsets,
                           size = writes.front().sizes;
@@ -1208,6 +1394,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     float scale = static_cast<float>(kernel.scale);
     rank.pending.push_back(
         [=] { mapRegion(map, scale, *in, from, *outTensor, to, size); });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   case gt::HostKernel::Kind::Zip: {
@@ -1227,6 +1414,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       zipRegion(zip, *lhs, lhsFrom, *rhs, rhsFrom, rhsSize, *outTensor, to,
                 size);
     });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   case gt::HostKernel::Kind::Attention: {
@@ -1310,17 +1498,13 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     runtime::RowKernel rowKernel = rows->kernel;
     SmallVector<double, 3> params = kernel.params;
     rank.pending.push_back([=] {
-      HostTensor region = extractBox(*in, from, size);
-      SmallVector<HostTensor, 2> vectorRegions;
-      SmallVector<const float *, 2> vectorData;
+      SmallVector<RowVector, 2> rowVectors;
       for (const auto &[tensor, offsets, sizes] : vectors)
-        vectorRegions.push_back(extractBox(*tensor, offsets, sizes));
-      for (const HostTensor &v : vectorRegions)
-        vectorData.push_back(v.data.data());
-      rowKernel(outTensor->dtype, region.data.data(), vectorData,
-                region.data.data(), size[0], size[1], params);
-      insertBox(*outTensor, region, to);
+        rowVectors.push_back({tensor, offsets, sizes});
+      rowRegion(rowKernel, params, *in, from, rowVectors, *outTensor, to,
+                size);
     });
+    noteResult(rank, kernel, reads, writes.front());
     break;
   }
   }
@@ -1845,7 +2029,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
-      const HostTensor &part = bufferOf(rank, v).tensor;
+      // Read, not taken: a buffer viewing another's data is not copied out.
+      const HostTensor &part = readOf(rank, v);
       if (part.shape.size() != local.shape.size())
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           "'s piece does not match its tensor");

@@ -7,6 +7,7 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
+#include <vector>
 
 using namespace kb;
 using namespace kb::exec;
@@ -133,6 +134,68 @@ void kb::exec::zipRegion(runtime::ZipKernel zip, const HostTensor &lhs,
                zip(row, rhs.data.data() + other[sameShape ? r : 0], n);
                runtime::roundBufferToDType(row, n, out.dtype);
              });
+}
+
+namespace {
+/// Whether a 2-D region's rows lie one after another in `t`: full rows, or
+/// a single row.
+bool denseRows(const HostTensor &t, ArrayRef<int64_t> from,
+               ArrayRef<int64_t> size) {
+  return t.shape.size() == 2 && !t.isHalf() &&
+         (size[0] <= 1 || (from[1] == 0 && size[1] == t.shape[1]));
+}
+/// A block of `n` floats that lives with the host thread, reused by its
+/// later row kernels.
+float *scratch(size_t n) {
+  thread_local std::vector<float> block;
+  if (block.size() < n)
+    block.resize(n);
+  return block.data();
+}
+} // namespace
+
+void kb::exec::rowRegion(runtime::RowKernel kernel, ArrayRef<double> params,
+                         const HostTensor &in, ArrayRef<int64_t> from,
+                         ArrayRef<RowVector> vectors, HostTensor &out,
+                         ArrayRef<int64_t> to, ArrayRef<int64_t> size) {
+  int64_t rows = size[0], cols = size.size() > 1 ? size[1] : 1;
+  if (count(size) == 0)
+    return;
+  // The vectors: in place when 1-D (a weight row), else copied out.
+  SmallVector<HostTensor, 2> copied;
+  SmallVector<const float *, 2> vectorData;
+  for (const RowVector &v : vectors) {
+    if (v.tensor->shape.size() == 1 && !v.tensor->isHalf()) {
+      vectorData.push_back(v.tensor->data.data() + v.offsets[0]);
+      continue;
+    }
+    copied.push_back(extractBox(*v.tensor, v.offsets, v.sizes));
+    vectorData.push_back(copied.back().data.data());
+  }
+  bool direct = size.size() == 2 && denseRows(in, from, size) &&
+                denseRows(out, to, size) &&
+                !clobbers(in, from, size, out, to, size);
+  if (direct) {
+    kernel(out.dtype, in.data.data() + from[0] * in.shape[1] + from[1],
+           vectorData, out.data.data() + to[0] * out.shape[1] + to[1], rows,
+           cols, params);
+    return;
+  }
+  // Copied into the thread's block, computed there in place, copied back.
+  float *block = scratch(static_cast<size_t>(count(size)));
+  if (in.isHalf()) {
+    forEachBoxRow(in.shape, from, size, [&](int64_t src, int64_t dst, int64_t n) {
+      runtime::halvesToFloats(in.halves.data() + src, block + dst, n);
+    });
+  } else {
+    forEachBoxRow(in.shape, from, size, [&](int64_t src, int64_t dst, int64_t n) {
+      std::copy_n(in.data.data() + src, n, block + dst);
+    });
+  }
+  kernel(out.dtype, block, vectorData, block, rows, cols, params);
+  forEachBoxRow(out.shape, to, size, [&](int64_t dst, int64_t src, int64_t n) {
+    std::copy_n(block + src, n, out.data.data() + dst);
+  });
 }
 
 void kb::exec::copyRegion(const HostTensor &src, ArrayRef<int64_t> srcOffsets,

@@ -1,6 +1,7 @@
 //===- DeviceInterpreterTest.cpp - ring collectives and the cost model ----===//
 
 #include "kb/Executor/Execute.h"
+#include "kb/Runtime/TransformerKernels.h"
 #include "kb/InitAllDialects.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -554,6 +555,68 @@ TEST_F(DeviceInterpreterTest, AViewerIsReadAsItWasFilled) {
     }
 }
 
+/// Each rank's cubes 0 and 1 compute the RMSNorm of the same rows of x
+/// with the same weight (a replicated op, as placement leaves the layer's
+/// norms): the host computes cube 1's tiles not at all, %y1 viewing %y0's
+/// numbers. Cube 2 normalizes other rows and computes them. %y0 is then
+/// doubled in place: %y1 must keep the norm.
+const char *kReplicatedNorm = R"(
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @f(%x0: memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %x1: memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %x2: memref<8x32xf16, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [8, 0]>},
+               %w0: memref<32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0]>},
+               %w1: memref<32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0]>},
+               %w2: memref<32xf16, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0]>})
+      -> (memref<8x32xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x32xf16, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x32xf16, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<16x32xf16>, tensor<32xf16>) -> (tensor<8x32xf16>, tensor<8x32xf16>, tensor<8x32xf16>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
+    %y0 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<0>>
+    %y1 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<1>>
+    %y2 = gemm_tile.alloc : memref<8x32xf16, #gemm_tile.cube<2>>
+    %n00 = gemm_tile.rms_norm pe 0 %x0 [0, 0], %w0 to %y0 [0, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<0>>, memref<32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>
+    %n01 = gemm_tile.rms_norm pe 1 %x0 [4, 0], %w0 to %y0 [4, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<0>>, memref<32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>
+    %n10 = gemm_tile.rms_norm pe 0 %x1 [0, 0], %w1 to %y1 [0, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<1>>, memref<32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>
+    %n11 = gemm_tile.rms_norm pe 1 %x1 [4, 0], %w1 to %y1 [4, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<1>>, memref<32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<1>>
+    %n20 = gemm_tile.rms_norm pe 0 %x2 [0, 0], %w2 to %y2 [0, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<2>>, memref<32xf16, #gemm_tile.cube<2>>, memref<8x32xf16, #gemm_tile.cube<2>>
+    %n21 = gemm_tile.rms_norm pe 1 %x2 [4, 0], %w2 to %y2 [4, 0] sizes [4, 32] eps 9.99999974E-6 : memref<8x32xf16, #gemm_tile.cube<2>>, memref<32xf16, #gemm_tile.cube<2>>, memref<8x32xf16, #gemm_tile.cube<2>>
+    gemm_tile.wait %n00, %n01, %n10, %n11, %n20, %n21
+    %t = gemm_tile.zip "add" pe 0 %y0 [0, 0], %y0 [0, 0] to %y0 [0, 0] sizes [8, 32] : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t
+    return %y0, %y1, %y2 : memref<8x32xf16, #gemm_tile.cube<0>>, memref<8x32xf16, #gemm_tile.cube<1>>, memref<8x32xf16, #gemm_tile.cube<2>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AReplicatedNormIsComputedOncePerRank) {
+  HostTensor x = runtime::randomTensor(DType::F16, {16, 32}, 31);
+  HostTensor w = runtime::randomTensor(DType::F16, {32}, 32);
+  HostTensor halfX = x, halfW = w;
+  halfX.narrow();
+  halfW.narrow();
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kReplicatedNorm, {halfX, halfW}, stats);
+  ASSERT_EQ(results.size(), 3u);
+  std::vector<float> norm(16 * 32);
+  runtime::rmsNorm(DType::F16, x.data.data(), w.data.data(), norm.data(), 16,
+                   32, 9.99999974E-6f);
+  for (int64_t i = 0; i < 8 * 32; ++i) {
+    ASSERT_EQ(results[0].data[i],
+              runtime::roundToDType(2 * norm[i], DType::F16)) << i;
+    ASSERT_EQ(results[1].data[i], norm[i]) << i;
+    ASSERT_EQ(results[2].data[i], norm[8 * 32 + i]) << i;
+  }
+  // Cube 1's two tiles on each of the two ranks; the device runs them all
+  // (six norm tiles and the zip per rank).
+  EXPECT_EQ(stats.sharedResults, 4);
+  int64_t tiles = 0;
+  for (const TraceEvent &e : stats.trace)
+    tiles += e.engine == EngineKind::PE;
+  EXPECT_EQ(tiles, 2 * 7);
+}
+
 /// %c is freed after its last use and %e, of the same size, reuses its
 /// block: the rows no DMA writes must read as zero, as in a fresh buffer.
 const char *kReuse = R"(
@@ -595,6 +658,57 @@ TEST_F(DeviceInterpreterTest, AReusedBlockIsZeroWhereNothingWroteIt) {
         ASSERT_NEAR(result->data[i * 24 + j], expected, 1e-5)
             << "rows " << rows << " at " << i << "," << j;
       }
+}
+
+/// %g, which nothing reads, is freed at the first wait and %e reuses its
+/// block; a zip fills %e's first 4 rows: the others must read as zero. A
+/// map then fills all of %f, in %c's or %d's block: %f is the map's,
+/// whatever the block held, without being zeroed first.
+const char *kReuseByZip = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%a: memref<16x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %b: memref<32x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<16x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<16x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<16x24xf32>, tensor<16x24xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %c = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %d = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.matmul pe 1 %a [0, 0], %b [0, 0] to %d [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %g = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t4 = gemm_tile.matmul pe 2 %a [0, 0], %b [0, 0] to %g [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t, %t1, %t4
+    %e = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %f = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %c [0, 0], %d [0, 0] to %e [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2
+    %t3 = gemm_tile.map "silu" pe 0 %e [0, 0] to %f [0, 0] sizes [16, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3
+    return %e, %f : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AReusedBlockAZipFillsInPartIsZeroElsewhere) {
+  HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 15);
+  HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 16);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kReuseByZip, {a, b}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 24; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < 32; ++p)
+        sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
+      double e = i < 4 ? 2 * sum : 0.0;
+      ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
+      ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
+          << i << "," << j;
+    }
 }
 
 /// The up-front memory check counts an f16 input 16-bit, as kb-run holds it.

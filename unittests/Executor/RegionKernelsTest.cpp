@@ -1,6 +1,7 @@
 //===- RegionKernelsTest.cpp - elementwise work on regions in place -------===//
 
 #include "kb/Executor/RegionKernels.h"
+#include "kb/Runtime/TransformerKernels.h"
 
 #include "gtest/gtest.h"
 
@@ -113,6 +114,64 @@ TEST(RegionKernelsTest, CopyRegionWidensAHalfSource) {
       ASSERT_EQ(at(out, i, j),
                 i >= 1 && j >= 1 ? at(wide, i - 1 + 2, j - 1 + 40) : 0.0)
           << i << "," << j;
+}
+
+/// A row kernel on regions where they lie gives, bit for bit, what the
+/// kernel gives on a dense copy of the rows: full rows (read in place),
+/// part of each row (through the thread's block) and in place, with the
+/// weight read from its offset in a longer vector. Rope's first position
+/// is its parameter, so its rows are not renumbered.
+TEST(RegionKernelsTest, RowKernelsOnRegionsMatchTheKernelOnACopy) {
+  HostTensor in = runtime::randomTensor(DType::F16, {12, 64}, 5);
+  HostTensor weight = runtime::randomTensor(DType::F32, {80}, 6);
+  const runtime::RowKernelInfo *norm = runtime::lookupRowKernel("rms_norm");
+  const runtime::RowKernelInfo *rope = runtime::lookupRowKernel("rope");
+  ASSERT_TRUE(norm && rope);
+  // (from, to, sizes) of a 12 x 64 input in a 16 x 64 output.
+  struct Case {
+    int64_t fromRow, fromCol, toRow, toCol, rows, cols;
+  };
+  for (Case c : {Case{2, 0, 3, 0, 8, 64}, Case{1, 16, 5, 32, 6, 32},
+                 Case{4, 0, 0, 0, 1, 64}}) {
+    for (bool isNorm : {true, false}) {
+      const runtime::RowKernelInfo *kernel = isNorm ? norm : rope;
+      llvm::SmallVector<double, 3> params;
+      if (isNorm)
+        params = {1e-5};
+      else
+        params = {16, 7, 10000.0};
+      HostTensor out = runtime::randomTensor(DType::F16, {16, 64}, 7);
+      HostTensor expected = out;
+      std::vector<float> rows(c.rows * c.cols), result(c.rows * c.cols);
+      for (int64_t i = 0; i < c.rows; ++i)
+        for (int64_t j = 0; j < c.cols; ++j)
+          rows[i * c.cols + j] = at(in, c.fromRow + i, c.fromCol + j);
+      kernel->kernel(DType::F16, rows.data(), {weight.data.data() + 9},
+                     result.data(), c.rows, c.cols, params);
+      for (int64_t i = 0; i < c.rows; ++i)
+        for (int64_t j = 0; j < c.cols; ++j)
+          expected.data[(c.toRow + i) * 64 + c.toCol + j] =
+              result[i * c.cols + j];
+      llvm::SmallVector<int64_t, 2> offsets{9}, sizes{c.cols};
+      RowVector vector{&weight, offsets, sizes};
+      llvm::ArrayRef<RowVector> vectors =
+          isNorm ? llvm::ArrayRef<RowVector>(vector)
+                 : llvm::ArrayRef<RowVector>();
+      rowRegion(kernel->kernel, params, in, {c.fromRow, c.fromCol}, vectors,
+                out, {c.toRow, c.toCol}, {c.rows, c.cols});
+      ASSERT_EQ(out.data, expected.data) << c.fromCol << " " << isNorm;
+      // In place: the input's own region.
+      HostTensor self = in;
+      HostTensor selfExpected = in;
+      for (int64_t i = 0; i < c.rows; ++i)
+        for (int64_t j = 0; j < c.cols; ++j)
+          selfExpected.data[(c.fromRow + i) * 64 + c.fromCol + j] =
+              result[i * c.cols + j];
+      rowRegion(kernel->kernel, params, self, {c.fromRow, c.fromCol}, vectors,
+                self, {c.fromRow, c.fromCol}, {c.rows, c.cols});
+      ASSERT_EQ(self.data, selfExpected.data) << c.fromCol << " " << isNorm;
+    }
+  }
 }
 
 } // namespace

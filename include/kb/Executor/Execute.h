@@ -124,6 +124,11 @@ struct DeviceRun {
   /// one copy shared by the ranks' gemms (its A operand), or a piece of it
   /// that another op reads as its own data. Host work, not device time.
   int64_t hostWidenings = 0;
+  /// How many elementwise and row tiles the host did not compute because
+  /// another buffer of their rank was filled by the same kernels on the
+  /// same data (a replicated op's cubes): the buffer views that one's
+  /// numbers. Host work, not device time.
+  int64_t sharedResults = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is

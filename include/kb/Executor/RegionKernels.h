@@ -37,6 +37,24 @@ void zipRegion(runtime::ZipKernel zip, const runtime::HostTensor &lhs,
                llvm::ArrayRef<int64_t> rhsSize, runtime::HostTensor &out,
                llvm::ArrayRef<int64_t> to, llvm::ArrayRef<int64_t> size);
 
+/// A vector a row kernel reads (a norm's weight, a bias): a region of a
+/// tensor.
+struct RowVector {
+  const runtime::HostTensor *tensor;
+  llvm::ArrayRef<int64_t> offsets, sizes;
+};
+
+/// out[to : to + size] = kernel(in[from : from + size], vectors, params), a
+/// 2-D region of size[0] rows of size[1] elements, in out's dtype. Runs the
+/// kernel on the regions where they lie when their rows are contiguous (full
+/// rows, or one), else through one reused per-thread block: a fresh region
+/// per tile cost the kernel's page clearing twice (the layer's norms were a
+/// third of its CPU that way). `in` may be `out` (the same region).
+void rowRegion(runtime::RowKernel kernel, llvm::ArrayRef<double> params,
+               const runtime::HostTensor &in, llvm::ArrayRef<int64_t> from,
+               llvm::ArrayRef<RowVector> vectors, runtime::HostTensor &out,
+               llvm::ArrayRef<int64_t> to, llvm::ArrayRef<int64_t> size);
+
 /// dst[dstOffsets : + sizes] = src[srcOffsets : + sizes] (f32 data; a half
 /// `src` is widened as it is copied).
 void copyRegion(const runtime::HostTensor &src,
