@@ -85,10 +85,17 @@ struct MatmulAllReduceOpLowering
     OperandStager stager(rewriter, loc);
     SmallVector<Operands> operands;
     auto stageBand = [&](int64_t band) {
-      for (auto [piece, ops] : llvm::zip_equal(distinct, operands)) {
-        Box rows{{band * bandRows, 0}, {bandRows, k}};
+      Box rows{{band * bandRows, 0}, {bandRows, k}};
+      // An lhs sharded over the cubes (the SwiGLU product) has a part of
+      // every band's rows in every cube: relayed over the mesh when that
+      // pays. Its gather's wait holds the rank, not the PEs: the band
+      // before has its tiles issued.
+      SmallVector<std::pair<int64_t, Box>> requests;
+      for (const Piece *piece : distinct)
+        requests.push_back({piece->cube, rows});
+      stager.relayByMeshRows(lhs, requests, device);
+      for (auto [piece, ops] : llvm::zip_equal(distinct, operands))
         std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece->cube, rows);
-      }
     };
     // A cube that lacks its rhs columns (a weight on another cube) receives
     // them in `groups` column groups into one buffer: the first band's

@@ -2,6 +2,8 @@
 
 #include "CubeBuffers.h"
 
+#include "kb/Device/MeshRelay.h"
+
 using namespace mlir;
 using namespace kb;
 using namespace kb::detail;
@@ -195,4 +197,92 @@ OperandStager::bring(const DeviceTensor &tensor, int64_t cube, const Box &box) {
   }
   staged.push_back({key, cube, box, buffer});
   return {buffer, SmallVector<int64_t>(box.sizes.size(), 0)};
+}
+
+void OperandStager::relayByMeshRows(const DeviceTensor &tensor,
+                                    ArrayRef<std::pair<int64_t, Box>> requests,
+                                    const gt::DeviceDescription &device) {
+  // The tensor's distinct regions with the cubes that hold each, and the
+  // piece of each (region, cube), for the copies' sources.
+  SmallVector<HeldBox> held;
+  SmallVector<SmallVector<const Piece *, 4>> holders;
+  for (const Piece &p : tensor.pieces) {
+    auto *it =
+        llvm::find_if(held, [&](const HeldBox &h) { return h.box == p.box; });
+    if (it == held.end()) {
+      held.push_back({p.box, {p.cube}});
+      holders.push_back({&p});
+    } else {
+      it->cubes.push_back(p.cube);
+      holders[it - held.begin()].push_back(&p);
+    }
+  }
+  // What bring would find staged already is not asked again.
+  SmallVector<std::pair<int64_t, Box>> open;
+  for (const auto &[cube, box] : requests)
+    if (!holds(tensor, cube, box))
+      open.push_back({cube, box});
+  MeshRelayPlan plan = planMeshRelay(
+      device, held, open, double(tensor.type.getElementTypeBitWidth()) / 8);
+  if (!plan.pays())
+    return;
+
+  Value key = tensor.pieces.front().buffer;
+  SmallVector<Value> targets;
+  issueRelayPlan(
+      builder, loc, plan, tensor.type.getElementType(), holders,
+      [&](unsigned request) -> std::pair<Value, Box> {
+        return {targets[request], plan.requests[request].second};
+      },
+      [&] {
+        // The relays are read from here on: their copies must be in.
+        waitForStaging();
+        for (const auto &[cube, box] : plan.requests) {
+          targets.push_back(gt::AllocOp::create(
+              builder, loc,
+              MemRefType::get(box.sizes, tensor.type.getElementType(),
+                              MemRefLayoutAttrInterface(),
+                              gt::CubeAttr::get(builder.getContext(), cube))));
+          staged.push_back({key, cube, box, targets.back()});
+        }
+      },
+      pending);
+}
+
+void kb::detail::issueRelayPlan(
+    OpBuilder &builder, Location loc, const MeshRelayPlan &plan,
+    Type elementType, ArrayRef<SmallVector<const Piece *, 4>> holders,
+    function_ref<std::pair<Value, Box>(unsigned)> targetOf,
+    function_ref<void()> gathered, SmallVectorImpl<Value> &copies) {
+  Type token = tokenType(builder.getContext());
+  SmallVector<Value> relayBuffers;
+  for (const MeshRelayPlan::Relay &r : plan.relays)
+    relayBuffers.push_back(gt::AllocOp::create(
+        builder, loc,
+        MemRefType::get(r.box.sizes, elementType, MemRefLayoutAttrInterface(),
+                        gt::CubeAttr::get(builder.getContext(), r.cube))));
+  // The buffer a copy reads and the box that buffer holds.
+  auto sourceOf = [&](const RelayCopy &c) -> std::pair<Value, Box> {
+    if (c.fromRelay)
+      return {relayBuffers[c.source], plan.relays[c.source].box};
+    for (const Piece *p : holders[c.source])
+      if (p->cube == c.from)
+        return {p->buffer, p->box};
+    llvm_unreachable("a relay plan copies from a cube that holds the piece");
+  };
+  auto issue = [&](const RelayCopy &c, Value target, const Box &targetBox,
+                   SmallVectorImpl<Value> &tokens) {
+    auto [source, sourceBox] = sourceOf(c);
+    tokens.push_back(gt::DMAOp::create(
+        builder, loc, token, source, minus(c.region.offsets, sourceBox.offsets),
+        target, minus(c.region.offsets, targetBox.offsets), c.region.sizes,
+        /*rank_stride=*/nullptr));
+  };
+  for (const RelayCopy &c : plan.gather)
+    issue(c, relayBuffers[c.target], plan.relays[c.target].box, copies);
+  gathered();
+  for (const RelayCopy &c : plan.deliver) {
+    auto [target, box] = targetOf(c.target);
+    issue(c, target, box, copies);
+  }
 }

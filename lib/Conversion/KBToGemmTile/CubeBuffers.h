@@ -11,6 +11,7 @@
 #define LIB_CONVERSION_KBTOGEMMTILE_CUBEBUFFERS_H
 
 #include "kb/Conversion/KBToGemmTile/KBToGemmTile.h"
+#include "kb/Device/MeshRelay.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
@@ -98,6 +99,20 @@ void copyShareToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
                          const Box &share,
                          llvm::SmallVectorImpl<mlir::Value> &copies);
 
+/// Issues the copies of a mesh relay plan (kb/Device/MeshRelay.h): the
+/// gather into fresh relay buffers, then `gathered` (which must wait for
+/// them), then the deliveries into `targetOf(request)` (a buffer and the box
+/// it holds). `holders[i]` are the pieces holding the plan's piece i (a
+/// buffer each, with the box it holds). Appends every copy's token to
+/// `copies`.
+void issueRelayPlan(
+    mlir::OpBuilder &builder, mlir::Location loc, const MeshRelayPlan &plan,
+    mlir::Type elementType,
+    llvm::ArrayRef<llvm::SmallVector<const Piece *, 4>> holders,
+    llvm::function_ref<std::pair<mlir::Value, Box>(unsigned)> targetOf,
+    llvm::function_ref<void()> gathered,
+    llvm::SmallVectorImpl<mlir::Value> &copies);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);
@@ -125,6 +140,18 @@ public:
   /// Whether `cube` holds `box` of `tensor` already (a piece of it, or a
   /// region brought before), so that `bring` would issue no DMA.
   bool holds(const DeviceTensor &tensor, int64_t cube, const Box &box) const;
+
+  /// Before the cubes of a mesh bring their regions of `tensor`
+  /// (`requests`: each a cube and the box it will `bring`): stages them by
+  /// relay (kb/Device/MeshRelay.h) when that is faster than each cube
+  /// copying every piece straight — one cube of each mesh row per column
+  /// gathers its row's pieces, a wait, then each requesting cube copies one
+  /// box per row from the relays in its column. The requests' buffers are
+  /// recorded as staged, so their `bring`s issue nothing; the copies into
+  /// them stay pending, like any bring's.
+  void relayByMeshRows(const DeviceTensor &tensor,
+                       llvm::ArrayRef<std::pair<int64_t, Box>> requests,
+                       const gemm_tile::DeviceDescription &device);
 
   /// Waits for the DMAs issued so far.
   void waitForStaging() { waitFor(builder, loc, pending); }

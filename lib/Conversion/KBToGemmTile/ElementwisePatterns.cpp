@@ -46,6 +46,14 @@ DeviceTensor lowerElementwise(ConversionPatternRewriter &rewriter, Location loc,
     SmallVector<int64_t> inOffsets, rhsOffsets;
   };
   OperandStager stager(rewriter, loc);
+  // Every piece reads its own box of each operand: on a mesh, the parts of
+  // a replicated result's operand that sit across the mesh come by relay.
+  SmallVector<std::pair<int64_t, Box>> requests;
+  for (const Piece &piece : out.pieces)
+    requests.push_back({piece.cube, piece.box});
+  stager.relayByMeshRows(input, requests, device);
+  if (rhs && !bias)
+    stager.relayByMeshRows(*rhs, requests, device);
   SmallVector<Operands> operands;
   for (const Piece &piece : out.pieces) {
     Operands o;

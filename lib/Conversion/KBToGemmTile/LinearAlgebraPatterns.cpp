@@ -230,6 +230,14 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
           pieceCopies[index] = stager.takePending();
       }
     };
+    // The lhs rows each cube reads whole: a K-sharded lhs (the SwiGLU
+    // product) has a part in every cube, relayed along the mesh's rows.
+    SmallVector<std::pair<int64_t, Box>> lhsRequests;
+    for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes))
+      if (box.numElements() != 0)
+        lhsRequests.push_back(
+            {piece.cube, Box{{box.offsets[0], 0}, {box.sizes[0], k}}});
+    stager.relayByMeshRows(lhs, lhsRequests, device);
     stageStep(0);
     stager.waitForStaging();
 
@@ -296,7 +304,45 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
         stager.waitForStaging();
       }
     }
-    if (policy.isCubeReplicated()) {
+    // A replicated result whose shares every replica needs from across the
+    // mesh: relayed along the mesh's rows, then its columns, when that is
+    // faster (kb/Device/MeshRelay.h; the q and k projections of the
+    // Llama-2-7B layer's 512-token prefill, shared over 16 cubes, took 55
+    // us each copied straight). All tiles first: the relays read every
+    // share.
+    SmallVector<HeldBox> shares;
+    SmallVector<SmallVector<const Piece *, 4>> shareHolders;
+    SmallVector<std::pair<int64_t, Box>> replicas;
+    if (policy.isCubeReplicated())
+      for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+        replicas.push_back({piece.cube, piece.box});
+        if (box.numElements() == 0)
+          continue;
+        shares.push_back({box, {piece.cube}});
+        shareHolders.push_back({&piece});
+      }
+    MeshRelayPlan relay =
+        policy.isCubeReplicated()
+            ? planMeshRelay(device, shares, replicas, double(elementBytes),
+                            /*maxCubes=*/64, /*inPlace=*/true)
+            : MeshRelayPlan();
+    if (relay.pays()) {
+      SmallVector<Value> all, copies;
+      for (SmallVector<Value> &pieceTiles : tiles)
+        all.append(pieceTiles);
+      waitFor(rewriter, loc, all);
+      issueRelayPlan(
+          rewriter, loc, relay, type->getElementType(), shareHolders,
+          [&](unsigned request) -> std::pair<Value, Box> {
+            const Piece &piece =
+                *llvm::find_if(out.pieces, [&](const Piece &p) {
+                  return p.cube == relay.requests[request].first;
+                });
+            return {piece.buffer, piece.box};
+          },
+          [&] { waitFor(rewriter, loc, copies); }, copies);
+      waitFor(rewriter, loc, copies);
+    } else if (policy.isCubeReplicated()) {
       // A replicated result: each cube's share is copied into the other
       // replicas once that cube's tiles are done, while the cubes after it
       // still compute. Cubes whose rhs columns come from another cube finish

@@ -2,14 +2,16 @@
 
 // The down projection of the Llama-2-7B MLP at W = 8 (128 tokens) on ahbm,
 // its lhs (the SwiGLU product) sharded over the 16 cubes by its columns: each
-// cube computing its columns of the result first copies a band's rows from
-// all 16 cubes, 16 copies a band, each paying its DMA latency and waiting for
-// the mesh links it crosses (about 13 us a band, nearly what the band's gemm
-// takes). Every band pays that again, so the pass cuts fewer bands than with
-// the lhs in every cube: 2 (kb-run: 160.4 us against 162.1 at 4 and 201.9
-// at 8). Priced without the staging, it cut 4.
+// cube computing its columns of the result needs a band's rows from all 16
+// cubes. Copied straight, that was 16 copies a band into each cube, each
+// paying its DMA latency and waiting for the mesh links it crosses (about
+// 13 us a band, nearly what the band's gemm takes), and the pass cut 2 bands.
+// The lowering now relays a band across the mesh (one cube per mesh row and
+// column gathers its row's pieces, then each cube takes one box per row:
+// kb/Device/MeshRelay.h) and the pass prices that plan, about 3.5 us a band:
+// 4 bands (kb-run: 145.7 us against 150.2 at 2 and 157.2 at 8).
 // CHECK-LABEL: func.func @lhs_sharded
-// CHECK: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 2 :
+// CHECK: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 4 :
 // CHECK-NOT: kb.all_reduce
 
 // The same gemm with its lhs in every cube: nothing to stage, 4 bands.

@@ -16,6 +16,7 @@
 #include "OverlapReduceScatter.h"
 
 #include "kb/Device/CostModel.h"
+#include "kb/Device/MeshRelay.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/DeviceDescription.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
@@ -78,10 +79,32 @@ double bandStagingSeconds(RankedTensorType lhs, RankedTensorType result,
   SmallVector<CubePiece> sources =
       cubePieces(lhs.getShape(), lhsPolicy.resolve(device));
   Box band{{0, 0}, {rows, lhs.getDimSize(1)}};
+  SmallVector<CubePiece> targets =
+      cubePieces(result.getShape(), getDPPolicy(result).resolve(device));
+  // Relayed over the mesh when that is faster, as the lowering stages it
+  // (OperandStager::relayByMeshRows, one plan for both).
+  SmallVector<HeldBox> held;
+  for (const CubePiece &source : sources) {
+    auto *it = llvm::find_if(
+        held, [&](const HeldBox &h) { return h.box == source.box; });
+    if (it == held.end())
+      held.push_back({source.box, {source.cube}});
+    else
+      it->cubes.push_back(source.cube);
+  }
+  SmallVector<std::pair<int64_t, Box>> requests;
+  for (const CubePiece &target : targets)
+    if (llvm::none_of(requests, [&](const std::pair<int64_t, Box> &r) {
+          return r.first == target.cube;
+        }))
+      requests.push_back({target.cube, band});
+  MeshRelayPlan plan =
+      planMeshRelay(device, held, requests, double(elementBytes));
+  if (plan.pays())
+    return plan.relayedSeconds;
   llvm::DenseMap<int64_t, double> engineFree, linkFree;
   double end = 0;
-  for (const CubePiece &target :
-       cubePieces(result.getShape(), getDPPolicy(result).resolve(device))) {
+  for (const CubePiece &target : targets) {
     // A cube whose own piece holds the band reads it in place.
     if (llvm::any_of(sources, [&](const CubePiece &source) {
           return source.cube == target.cube && source.box.contains(band);

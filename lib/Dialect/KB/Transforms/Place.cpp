@@ -335,13 +335,17 @@ KBPlacePass::placeFunction(func::FuncOp func,
   };
 
   int64_t worldSize = lookupWorldSize(func).value_or(1);
-  // One estimate per distinct op (opPlacementKey).
-  std::map<OpPlacementKey, double> estimates;
+  // One estimate per distinct op (opPlacementKey), priced with the mesh
+  // relays the lowering takes, or (`meshRelays` false, for the second
+  // search below) without them.
+  bool meshRelays = true;
+  std::map<OpPlacementKey, double> estimates[2];
   auto estimateCached = [&](Operation *op) {
     auto [it, inserted] =
-        estimates.try_emplace(opPlacementKey(op, policyOf), 0.0);
+        estimates[meshRelays].try_emplace(opPlacementKey(op, policyOf), 0.0);
     if (inserted)
-      it->second = estimateOpSeconds(op, policyOf, worldSize, device);
+      it->second =
+          estimateOpSeconds(op, policyOf, worldSize, device, meshRelays);
     return it->second;
   };
   // The estimated seconds of the ops whose cost depends on a class: its
@@ -390,7 +394,6 @@ KBPlacePass::placeFunction(func::FuncOp func,
     DPPolicyAttr best;
     double bestSeconds, ruleSeconds;
   };
-  std::map<OpPlacementKey, Decision> decisions;
   auto decisionKey = [&](Value leader, DPPolicyAttr rule,
                          ArrayRef<Operation *> ops) {
     OpPlacementKey key{leader.getType().getAsOpaquePointer(),
@@ -411,42 +414,72 @@ KBPlacePass::placeFunction(func::FuncOp func,
     DPPolicyAttr rule;
     Decision decision;
   };
-  SmallVector<RuleChoice> rules;
-  for (Value leader : undecided) {
-    if (!useCostModel)
-      break;
-    DPPolicyAttr rule = chosen[leader];
-    SmallVector<Operation *> ops = classOps(leader);
-    auto [it, inserted] =
-        decisions.try_emplace(decisionKey(leader, rule, ops), Decision{});
-    if (inserted) {
-      double ruleSeconds = opsSeconds(ops);
-      auto [best, bestSeconds] = bestPolicy(leader, ops, rule, ruleSeconds);
-      it->second = {best, bestSeconds, ruleSeconds};
+  // The greedy search: the first sweep, then the second.
+  auto search = [&] {
+    std::map<OpPlacementKey, Decision> decisions;
+    SmallVector<RuleChoice> rules;
+    for (Value leader : undecided) {
+      if (!useCostModel)
+        break;
+      DPPolicyAttr rule = chosen[leader];
+      SmallVector<Operation *> ops = classOps(leader);
+      auto [it, inserted] =
+          decisions.try_emplace(decisionKey(leader, rule, ops), Decision{});
+      if (inserted) {
+        double ruleSeconds = opsSeconds(ops);
+        auto [best, bestSeconds] = bestPolicy(leader, ops, rule, ruleSeconds);
+        it->second = {best, bestSeconds, ruleSeconds};
+      }
+      chosen[leader] = it->second.best;
+      rules.push_back({leader, rule, it->second});
     }
-    chosen[leader] = it->second.best;
-    rules.push_back({leader, rule, it->second});
-  }
-  // A class decided before the classes after it, against their rules: a
-  // bias sharded like its add's rule, say, when the add's result then moved
-  // to one mesh row. A second sweep in program order lets each class answer
-  // its neighbours' choices; a class moves only for a clear gain, as above,
-  // so the sweep does not undo the first.
-  std::map<OpPlacementKey, Decision> refinements;
-  for (RuleChoice &r : rules) {
-    DPPolicyAttr current = chosen[r.leader];
-    SmallVector<Operation *> ops = classOps(r.leader);
-    auto [it, inserted] = refinements.try_emplace(
-        decisionKey(r.leader, current, ops), Decision{});
-    if (inserted) {
-      double seconds = opsSeconds(ops);
-      auto [best, bestSeconds] = bestPolicy(r.leader, ops, current, seconds);
-      it->second = {best, bestSeconds, seconds};
+    // A class decided before the classes after it, against their rules: a
+    // bias sharded like its add's rule, say, when the add's result then moved
+    // to one mesh row. A second sweep in program order lets each class answer
+    // its neighbours' choices; a class moves only for a clear gain, as above,
+    // so the sweep does not undo the first.
+    std::map<OpPlacementKey, Decision> refinements;
+    for (RuleChoice &r : rules) {
+      DPPolicyAttr current = chosen[r.leader];
+      SmallVector<Operation *> ops = classOps(r.leader);
+      auto [it, inserted] = refinements.try_emplace(
+          decisionKey(r.leader, current, ops), Decision{});
+      if (inserted) {
+        double seconds = opsSeconds(ops);
+        auto [best, bestSeconds] = bestPolicy(r.leader, ops, current, seconds);
+        it->second = {best, bestSeconds, seconds};
+      }
+      if (it->second.best != current)
+        r.decision.best = it->second.best;
+      r.decision.bestSeconds = it->second.bestSeconds;
+      chosen[r.leader] = r.decision.best;
     }
-    if (it->second.best != current)
-      r.decision.best = it->second.best;
-    r.decision.bestSeconds = it->second.bestSeconds;
-    chosen[r.leader] = r.decision.best;
+    return rules;
+  };
+  auto functionSeconds = [&] {
+    double total = 0;
+    func.walk([&](Operation *op) { total += estimateCached(op); });
+    return total;
+  };
+  // Relays make a region cut over every cube cheap to read whole, which can
+  // lead the greedy sweeps to another, worse, end: on the seed's block they
+  // sharded an activation that its one-cube weight then had to meet across
+  // the mesh (13.3 us against 9.3). So the search runs twice, pricing
+  // relays and not, and keeps the placement whose whole function is faster
+  // as the lowering runs it (relays priced); a tie keeps the first.
+  llvm::DenseMap<Value, DPPolicyAttr> start = chosen;
+  SmallVector<RuleChoice> rules = search();
+  if (useCostModel) {
+    double relayedSeconds = functionSeconds();
+    llvm::DenseMap<Value, DPPolicyAttr> relayedChoice = std::move(chosen);
+    chosen = std::move(start);
+    meshRelays = false;
+    SmallVector<RuleChoice> plainRules = search();
+    meshRelays = true;
+    if (functionSeconds() < relayedSeconds)
+      rules = std::move(plainRules);
+    else
+      chosen = std::move(relayedChoice);
   }
   // Both estimates under the final placement of the other classes.
   if (emitRemarks)
@@ -481,11 +514,9 @@ KBPlacePass::placeFunction(func::FuncOp func,
   // against kb-run's device time (the estimate runs the ops one after the
   // other, as their waits do).
   if (emitRemarks) {
-    double total = 0;
-    func.walk([&](Operation *op) { total += estimateCached(op); });
     emitRemark(func.getLoc())
         << "kb-place: @" << func.getSymName() << " is estimated at "
-        << us(total) << " us on the device under these placements";
+        << us(functionSeconds()) << " us on the device under these placements";
   }
 
   if (failed(checkCubeBytes(func, values, policyOf, device)))

@@ -3,6 +3,7 @@
 #include "kb/Dialect/KB/Transforms/PlacementCostModel.h"
 #include "kb/Device/AttentionTiling.h"
 #include "kb/Device/CostModel.h"
+#include "kb/Device/MeshRelay.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
@@ -73,10 +74,14 @@ public:
   /// A copy within one cube has no route to find, so it stays exact there.
   void add(int64_t from, int64_t to, double bytes) {
     if (from != to && cubes > kMaxCubesWithSources)
-      addFromAnywhere(to, bytes);
+      addFromAnywhere(to, bytes, issued);
     else
-      CopySchedule::add(from, to, bytes);
+      CopySchedule::add(from, to, bytes, issued);
   }
+
+  /// When the copies added from now on are issued: after the wait that
+  /// ends a relay's gather (relayed below).
+  double issued = 0;
 
   /// The distinct pieces of `v` placed by `policy`, in the order of their
   /// first cube, each with the cubes that hold it. Found once per phase:
@@ -180,6 +185,38 @@ void copyInto(Copies &copies, Value source, DPPolicyAttr from,
   copyBox(copies, source, from, to.cube, box, device);
 }
 
+/// When `requests` (each a cube and the box of `v` it reads) are staged by
+/// relay over the mesh, as the lowering's OperandStager::relayByMeshRows does
+/// when kb/Device/MeshRelay.h finds it faster than each cube copying every
+/// piece straight: records the relays' gather (before the copies already in
+/// `copies`' schedule start, which is where the lowering issues it, first),
+/// then the copies into the requesting cubes after it, and makes the copies
+/// added later issue after the gather too; returns whether it relays. The
+/// requests' own staging then copies nothing.
+bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
+             ArrayRef<std::pair<int64_t, Box>> requests,
+             const DeviceDescription &device) {
+  if (device.cubes > kMaxCubesWithSources)
+    return false;
+  SmallVector<HeldBox> held;
+  for (const Copies::DistinctPiece &p :
+       copies.distinctPieces(v, policy, device))
+    held.push_back({p.box, p.cubes});
+  MeshRelayPlan plan = planMeshRelay(
+      device, held, requests, double(elementBytes(v)), kMaxCubesWithSources);
+  if (!plan.pays())
+    return false;
+  double eb = double(elementBytes(v));
+  for (const RelayCopy &c : plan.gather)
+    copies.CopySchedule::add(c.from, c.to, double(c.region.numElements()) * eb,
+                             copies.issued);
+  double gathered = std::max(copies.issued, copies.seconds());
+  copies.issued = gathered;
+  for (const RelayCopy &c : plan.deliver)
+    copies.add(c.from, c.to, double(c.region.numElements()) * eb);
+  return true;
+}
+
 /// The boxes of `v` each cube computes, with their cubes.
 SmallVector<std::pair<int64_t, Box>>
 computeBoxes(Value v, DPPolicyAttr policy, const DeviceDescription &device) {
@@ -207,7 +244,8 @@ std::pair<Box, Box> operandBoxes(MatmulOp op, const Box &box) {
 /// cost more than the whole program's placement).
 double sharesToReplicasSeconds(
     const SmallVector<std::pair<int64_t, Box>> &boxes, int64_t eb,
-    const DeviceDescription &device) {
+    const DeviceDescription &device,
+    const SmallVector<std::pair<int64_t, Box>> *replicaBoxes = nullptr) {
   Copies broadcast(device);
   if (device.cubes > kMaxCubesWithSources) {
     int64_t shares = 0;
@@ -231,24 +269,49 @@ double sharesToReplicasSeconds(
       if (to != from)
         broadcast.add(from, to, boxBytes(box, eb));
   }
+  // Relayed along the mesh's rows, then its columns, when that is faster,
+  // as the lowering does (kb/Device/MeshRelay.h): the replicas' requests are
+  // the whole result, each share held in place by its cube.
+  if (replicaBoxes) {
+    SmallVector<HeldBox> shares;
+    for (auto &[from, box] : boxes)
+      if (box.numElements() != 0)
+        shares.push_back({box, {from}});
+    MeshRelayPlan plan =
+        planMeshRelay(device, shares, *replicaBoxes, double(eb),
+                      kMaxCubesWithSources, /*inPlace=*/true);
+    if (plan.pays())
+      return plan.relayedSeconds;
+  }
   return broadcast.seconds();
 }
 
 double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
-                     const DeviceDescription &device) {
+                     const DeviceDescription &device, bool meshRelays) {
   DPPolicyAttr out = policyOf(op.getResult()), lhs = policyOf(op.getLhs()),
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
   Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
+  // The lhs rows every cube reads whole, relayed over the mesh first when
+  // that pays (a K-sharded lhs); the lowering's first cube then waits for
+  // all of those copies, which it takes with its own.
+  SmallVector<std::pair<int64_t, Box>> lhsRequests;
+  for (auto &[cube, box] : boxes)
+    if (box.numElements() != 0)
+      lhsRequests.push_back({cube, operandBoxes(op, box).first});
+  bool lhsRelayed =
+      meshRelays && relayed(staging, op.getLhs(), lhs, lhsRequests, device);
+  double relayDone = lhsRelayed ? staging.seconds() : 0;
   SmallVector<double> compute(boxes.size(), 0);
   for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
     auto &[cube, box] = cubeBox;
     if (box.numElements() == 0)
       continue;
     auto [rows, cols] = operandBoxes(op, box);
-    bring(staging, op.getLhs(), lhs, cube, rows, device);
+    if (!lhsRelayed)
+      bring(staging, op.getLhs(), lhs, cube, rows, device);
     bring(staging, op.getRhs(), rhs, cube, cols, device);
     Box local{{0, 0}, box.sizes};
     // Each PE's slab as one tile: the lowering's tiles of a slab read its
@@ -263,15 +326,22 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   // As the lowering waits, cube after cube, for each cube's own copies
   // before its tiles: a cube starts once its copies and those of the cubes
   // before it are in (a cube that holds its operands, at once).
-  double waited = 0, end = 0;
+  double waited = relayDone, end = 0;
   for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
     if (cubeBox.second.numElements() == 0)
       continue;
     waited = std::max(waited, staging.secondsInto(cubeBox.first));
     end = std::max(end, waited + compute[index]);
   }
-  double broadcast =
-      out.isCubeReplicated() ? sharesToReplicasSeconds(boxes, eb, device) : 0;
+  double broadcast = 0;
+  if (out.isCubeReplicated()) {
+    SmallVector<std::pair<int64_t, Box>> replicas;
+    for (const CubePiece &piece :
+         cubePieces(shapeOf(op.getResult()), out.resolve(device)))
+      replicas.push_back({piece.cube, piece.box});
+    broadcast = sharesToReplicasSeconds(boxes, eb, device,
+                                        meshRelays ? &replicas : nullptr);
+  }
   return end + broadcast;
 }
 
@@ -314,15 +384,29 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
 
 double elementwiseSeconds(Operation *op,
                           function_ref<DPPolicyAttr(Value)> policyOf,
-                          const DeviceDescription &device) {
+                          const DeviceDescription &device, bool meshRelays) {
   Value result = op->getResult(0);
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
   double compute = 0;
   Copies staging(device);
-  for (const CubePiece &piece :
-       cubePieces(shapeOf(result), out.resolve(device))) {
+  SmallVector<CubePiece> pieces =
+      cubePieces(shapeOf(result), out.resolve(device));
+  // Each operand of the result's shape, relayed over the mesh first when
+  // that pays, as the lowering does.
+  SmallVector<std::pair<int64_t, Box>> requests;
+  for (const CubePiece &piece : pieces)
+    requests.push_back({piece.cube, piece.box});
+  SmallVector<Value> relayedOperands;
+  for (Value operand : op->getOperands())
+    if (meshRelays && shapeOf(operand).size() == shapeOf(result).size() &&
+        !llvm::is_contained(relayedOperands, operand) &&
+        relayed(staging, operand, policyOf(operand), requests, device))
+      relayedOperands.push_back(operand);
+  for (const CubePiece &piece : pieces) {
     for (Value operand : op->getOperands()) {
+      if (llvm::is_contained(relayedOperands, operand))
+        continue;
       Box box = piece.box;
       if (shapeOf(operand).size() != shapeOf(result).size())
         box = Box{{piece.box.offsets.back()}, {piece.box.sizes.back()}};
@@ -648,8 +732,8 @@ double alongDimSeconds(Operation *op, Value whole,
 
 double kb::estimateOpSeconds(Operation *op,
                              function_ref<DPPolicyAttr(Value)> policyOf,
-                             int64_t worldSize,
-                             const DeviceDescription &device) {
+                             int64_t worldSize, const DeviceDescription &device,
+                             bool meshRelays) {
   // Pieces and boxes of a dynamic shape mean nothing; such a program cannot
   // be lowered either, so there is no device time to estimate.
   auto isStaticTensor = [](Type type) {
@@ -660,13 +744,13 @@ double kb::estimateOpSeconds(Operation *op,
       !llvm::all_of(op->getResultTypes(), isStaticTensor))
     return 0;
   if (auto matmul = dyn_cast<MatmulOp>(op))
-    return matmulSeconds(matmul, policyOf, device);
+    return matmulSeconds(matmul, policyOf, device, meshRelays);
   if (auto head = dyn_cast<LMHeadOp>(op))
     return lmHeadSeconds(head, policyOf, device);
   // Every elementwise op, whatever its function: the device charges each
   // one's slabs by its bytes (kb::elementwiseWork), so one estimate fits all.
   if (isa<ElementwiseOpInterface>(op))
-    return elementwiseSeconds(op, policyOf, device);
+    return elementwiseSeconds(op, policyOf, device, meshRelays);
   if (auto attention = dyn_cast<AttentionOp>(op))
     return attentionSeconds(attention, policyOf, device);
   if (isa<RMSNormOp, LayerNormOp, RoPEOp>(op))

@@ -25,9 +25,13 @@ namespace kb {
 
 /// Estimated seconds for `op` (a local-view kb op) when each tensor value `v`
 /// is placed by `policyOf(v)`.
+/// With `meshRelays` false, operands are priced as if each cube copied every
+/// piece straight, never relayed over the mesh (kb/Device/MeshRelay.h): what
+/// the lowering did before it relayed, which kb-place searches with too.
 double estimateOpSeconds(mlir::Operation *op,
                          llvm::function_ref<DPPolicyAttr(mlir::Value)> policyOf,
-                         int64_t worldSize, const DeviceDescription &device);
+                         int64_t worldSize, const DeviceDescription &device,
+                         bool meshRelays = true);
 
 /// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
 /// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
