@@ -71,10 +71,16 @@ kb::planMeshRelay(const DeviceDescription &device,
 
   // The relays: for a request taking two or more pieces from another row,
   // that row's cube in the request's column gathers them, when together they
-  // make one box (one copy moves it on).
-  for (const auto &[cube, box] : plan.requests) {
-    llvm::SmallVector<RelayCopy> direct =
-        sourcesOf(pieces, {}, cols, cube, box, 0, inPlace);
+  // make one box (one copy moves it on). Each request's direct copies are
+  // kept for the replay below: placement plans relays for every candidate
+  // it prices, so they are found once.
+  llvm::SmallVector<llvm::SmallVector<RelayCopy>> directCopies;
+  directCopies.reserve(plan.requests.size());
+  for (auto [index, request] : llvm::enumerate(plan.requests)) {
+    const auto &[cube, box] = request;
+    directCopies.push_back(sourcesOf(pieces, {}, cols, cube, box,
+                                     static_cast<unsigned>(index), inPlace));
+    const llvm::SmallVector<RelayCopy> &direct = directCopies.back();
     for (int64_t row = 0; row < device.cubes / cols; ++row) {
       if (row == cube / cols)
         continue;
@@ -113,10 +119,19 @@ kb::planMeshRelay(const DeviceDescription &device,
   // them, instead of a far copy issued early blocking the near ones' links
   // (in request order the layer's residual relay took 2.5 times as long on
   // the 4 x 4 mesh).
+  // (A stable sort on hops counted once per copy: the comparator counting
+  // them was most of a plan's time.)
   auto nearestFirst = [&](llvm::SmallVector<RelayCopy> &copies) {
-    llvm::stable_sort(copies, [&](const RelayCopy &a, const RelayCopy &b) {
-      return cubeHops(device, a.from, a.to) < cubeHops(device, b.from, b.to);
-    });
+    llvm::SmallVector<std::pair<int64_t, unsigned>> order;
+    order.reserve(copies.size());
+    for (auto [i, c] : llvm::enumerate(copies))
+      order.push_back({cubeHops(device, c.from, c.to), unsigned(i)});
+    llvm::stable_sort(order, llvm::less_first());
+    llvm::SmallVector<RelayCopy> sorted;
+    sorted.reserve(copies.size());
+    for (const auto &[hops, i] : order)
+      sorted.push_back(std::move(copies[i]));
+    copies = std::move(sorted);
   };
   for (auto [index, r] : llvm::enumerate(plan.relays))
     plan.gather.append(sourcesOf(pieces, {}, cols, r.cube, r.box,
@@ -132,9 +147,8 @@ kb::planMeshRelay(const DeviceDescription &device,
   // Both replayed as kb-run runs them: the direct copies in the order the
   // requests' own staging issues them, against gather, a wait, deliver.
   CopySchedule direct(device), relayed(device);
-  for (auto [index, request] : llvm::enumerate(plan.requests))
-    for (const RelayCopy &c : sourcesOf(pieces, {}, cols, request.first,
-                                        request.second, index, inPlace))
+  for (const llvm::SmallVector<RelayCopy> &copies : directCopies)
+    for (const RelayCopy &c : copies)
       direct.add(c.from, c.to, bytes(c.region));
   for (const RelayCopy &c : plan.gather)
     relayed.add(c.from, c.to, bytes(c.region));
