@@ -343,9 +343,15 @@ KBPlacePass::placeFunction(func::FuncOp func,
   auto estimateCached = [&](Operation *op) {
     auto [it, inserted] =
         estimates[meshRelays].try_emplace(opPlacementKey(op, policyOf), 0.0);
-    if (inserted)
+    if (inserted) {
+      uint64_t relaysBefore = relaysPricedOnThisThread();
       it->second =
           estimateOpSeconds(op, policyOf, worldSize, device, meshRelays);
+      // An estimate that relayed nothing is the one without relays too: the
+      // second search finds it instead of pricing the op again.
+      if (meshRelays && relaysPricedOnThisThread() == relaysBefore)
+        estimates[false].try_emplace(it->first, it->second);
+    }
     return it->second;
   };
   // The estimated seconds of the ops whose cost depends on a class: its

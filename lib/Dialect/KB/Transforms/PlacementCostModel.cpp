@@ -193,6 +193,9 @@ void copyInto(Copies &copies, Value source, DPPolicyAttr from,
 /// then the copies into the requesting cubes after it, and makes the copies
 /// added later issue after the gather too; returns whether it relays. The
 /// requests' own staging then copies nothing.
+/// The relays priced as paying on this thread (relaysPricedOnThisThread).
+thread_local uint64_t relaysPriced = 0;
+
 bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
              ArrayRef<std::pair<int64_t, Box>> requests,
              const DeviceDescription &device) {
@@ -206,6 +209,7 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
       device, held, requests, double(elementBytes(v)), kMaxCubesWithSources);
   if (!plan.pays())
     return false;
+  ++relaysPriced;
   double eb = double(elementBytes(v));
   for (const RelayCopy &c : plan.gather)
     copies.CopySchedule::add(c.from, c.to, double(c.region.numElements()) * eb,
@@ -280,8 +284,10 @@ double sharesToReplicasSeconds(
     MeshRelayPlan plan =
         planMeshRelay(device, shares, *replicaBoxes, double(eb),
                       kMaxCubesWithSources, /*inPlace=*/true);
-    if (plan.pays())
+    if (plan.pays()) {
+      ++relaysPriced;
       return plan.relayedSeconds;
+    }
   }
   return broadcast.seconds();
 }
@@ -729,6 +735,8 @@ double alongDimSeconds(Operation *op, Value whole,
 }
 
 } // namespace
+
+uint64_t kb::relaysPricedOnThisThread() { return relaysPriced; }
 
 double kb::estimateOpSeconds(Operation *op,
                              function_ref<DPPolicyAttr(Value)> policyOf,

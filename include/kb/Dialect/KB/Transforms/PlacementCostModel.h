@@ -33,6 +33,12 @@ double estimateOpSeconds(mlir::Operation *op,
                          int64_t worldSize, const DeviceDescription &device,
                          bool meshRelays = true);
 
+/// How many times estimateOpSeconds (with `meshRelays`) has found relaying an
+/// operand or a result's shares faster than copying straight, on this
+/// thread so far. An estimate during which it did not grow equals the one
+/// without relays: kb-place reuses it for its search without relays.
+uint64_t relaysPricedOnThisThread();
+
 /// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
 /// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
 /// rhs columns a cube's share of the result multiplies, when no piece of the
