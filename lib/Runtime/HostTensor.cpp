@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 using namespace kb::runtime;
 
@@ -102,9 +103,12 @@ void kb::runtime::freeTensorStorage(void *p, size_t bytes) {
   if (bytes >= kHugePage) {
     // From the page holding `p`: an adopted file mapping starts at its
     // file's page, before the data (a .npy header).
+    // (The system's page, as the mapping was made: munmap rounds the
+    // length up itself.)
+    static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     auto at = reinterpret_cast<uintptr_t>(p);
-    uintptr_t start = at / kPage * kPage;
-    munmap(reinterpret_cast<void *>(start), roundUp(at - start + bytes, kPage));
+    uintptr_t start = at / page * page;
+    munmap(reinterpret_cast<void *>(start), at - start + bytes);
   } else
     std::free(p);
 }

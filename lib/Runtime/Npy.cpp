@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 using namespace kb::runtime;
 using kb::InputFile;
@@ -334,7 +335,8 @@ static llvm::Expected<bool> mapData(const InputFile &file, llvm::StringRef path,
     return false;
   }
   constexpr uint64_t kPiece = uint64_t(4) << 20;
-  auto start = reinterpret_cast<uintptr_t>(mapped) / 4096 * 4096;
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto start = reinterpret_cast<uintptr_t>(mapped) / page * page;
   uint64_t length = reinterpret_cast<uintptr_t>(mapped) - start + bytes;
   uint64_t pieces = (length + kPiece - 1) / kPiece;
   std::vector<int> errors(pieces, 0);
