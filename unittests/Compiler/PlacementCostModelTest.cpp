@@ -152,6 +152,31 @@ TEST_F(PlacementCostModelTest, CopiesOnAMeshWaitForTheirEngineAndLinks) {
                           compute));
 }
 
+TEST_F(PlacementCostModelTest, KeptRelayPlansPriceAsFreshOnes) {
+  // ahbm: the lhs's columns (the gemm's K) over the 16 cubes; every cube
+  // reads whole rows, which the mesh relays (kb/Device/MeshRelay.h).
+  DeviceDescription device = *DeviceDescription::preset("ahbm");
+  std::string lhs = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+                    "replicate>>";
+  std::string rhs = "tensor<256x256xf16, #kb.dp<cube = shard(1), pe = "
+                    "replicate>>";
+  std::string out = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+                    "shard(0)>>";
+  std::string body = "func.func @f(%x: " + lhs + ", %w: " + rhs + ") -> " +
+                     out + " {\n  %y = kb.matmul %x, %w : (" + lhs + ", " +
+                     rhs + ") -> " + out + "\n  return %y : " + out + "\n}";
+  uint64_t before = relaysPricedOnThisThread();
+  double fresh = estimate(body, "kb.matmul", device);
+  ASSERT_GT(relaysPricedOnThisThread(), before) << "the case must relay";
+  RelayPlanCacheScope scope;
+  before = relaysPricedOnThisThread();
+  EXPECT_DOUBLE_EQ(estimate(body, "kb.matmul", device), fresh);
+  // The second time the plan is the kept one, counted as relayed all the
+  // same (kb-place's search without relays relies on the count).
+  EXPECT_DOUBLE_EQ(estimate(body, "kb.matmul", device), fresh);
+  EXPECT_EQ(relaysPricedOnThisThread(), before + 2);
+}
+
 TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
   std::string given = unary("gelu");
   for (size_t at; (at = given.find("pe = shard(0)>")) != std::string::npos;)

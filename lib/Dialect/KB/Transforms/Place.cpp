@@ -335,6 +335,9 @@ KBPlacePass::placeFunction(func::FuncOp func,
   };
 
   int64_t worldSize = lookupWorldSize(func).value_or(1);
+  // Every candidate of a class re-prices its neighbours' operand staging:
+  // the relay plans repeat, and each is kept once.
+  RelayPlanCacheScope relayPlans;
   // One estimate per distinct op (opPlacementKey), priced with the mesh
   // relays the lowering takes, or (`meshRelays` false, for the second
   // search below) without them.

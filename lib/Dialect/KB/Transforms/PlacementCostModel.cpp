@@ -8,8 +8,10 @@
 #include "kb/Dialect/KB/IR/KBOps.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/Hashing.h"
 
 #include <limits>
+#include <unordered_map>
 
 using namespace mlir;
 using namespace kb;
@@ -185,6 +187,62 @@ void copyInto(Copies &copies, Value source, DPPolicyAttr from,
   copyBox(copies, source, from, to.cube, box, device);
 }
 
+/// The relays priced as paying on this thread (relaysPricedOnThisThread).
+thread_local uint64_t relaysPriced = 0;
+
+} // namespace
+
+/// Relay plans by their inputs, encoded as integers (RelayPlanCacheScope).
+struct RelayPlanCacheScope::Plans {
+  struct Hash {
+    size_t operator()(const std::vector<int64_t> &key) const {
+      return llvm::hash_combine_range(key.begin(), key.end());
+    }
+  };
+  std::unordered_map<std::vector<int64_t>, MeshRelayPlan, Hash> byInputs;
+};
+
+namespace {
+
+/// The innermost live RelayPlanCacheScope's plans on this thread, if any.
+thread_local RelayPlanCacheScope::Plans *activeRelayPlans = nullptr;
+
+void appendBox(std::vector<int64_t> &key, const Box &box) {
+  key.push_back(static_cast<int64_t>(box.offsets.size()));
+  key.insert(key.end(), box.offsets.begin(), box.offsets.end());
+  key.insert(key.end(), box.sizes.begin(), box.sizes.end());
+}
+
+/// planMeshRelay's plan, kept by the live RelayPlanCacheScope when there is
+/// one. The reference is valid until the next call on this thread.
+const MeshRelayPlan &planRelay(const DeviceDescription &device,
+                               ArrayRef<HeldBox> pieces,
+                               ArrayRef<std::pair<int64_t, Box>> requests,
+                               int64_t eb, int64_t maxCubes, bool inPlace) {
+  if (!activeRelayPlans) {
+    static thread_local MeshRelayPlan uncached;
+    uncached =
+        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
+    return uncached;
+  }
+  std::vector<int64_t> key{eb, maxCubes, inPlace,
+                           static_cast<int64_t>(pieces.size())};
+  for (const HeldBox &piece : pieces) {
+    appendBox(key, piece.box);
+    key.push_back(static_cast<int64_t>(piece.cubes.size()));
+    key.insert(key.end(), piece.cubes.begin(), piece.cubes.end());
+  }
+  for (const auto &[cube, box] : requests) {
+    key.push_back(cube);
+    appendBox(key, box);
+  }
+  auto [it, inserted] = activeRelayPlans->byInputs.try_emplace(std::move(key));
+  if (inserted)
+    it->second =
+        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
+  return it->second;
+}
+
 /// When `requests` (each a cube and the box of `v` it reads) are staged by
 /// relay over the mesh, as the lowering's OperandStager::relayByMeshRows does
 /// when kb/Device/MeshRelay.h finds it faster than each cube copying every
@@ -193,9 +251,6 @@ void copyInto(Copies &copies, Value source, DPPolicyAttr from,
 /// then the copies into the requesting cubes after it, and makes the copies
 /// added later issue after the gather too; returns whether it relays. The
 /// requests' own staging then copies nothing.
-/// The relays priced as paying on this thread (relaysPricedOnThisThread).
-thread_local uint64_t relaysPriced = 0;
-
 bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
              ArrayRef<std::pair<int64_t, Box>> requests,
              const DeviceDescription &device) {
@@ -205,8 +260,8 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
   for (const Copies::DistinctPiece &p :
        copies.distinctPieces(v, policy, device))
     held.push_back({p.box, p.cubes});
-  MeshRelayPlan plan = planMeshRelay(
-      device, held, requests, double(elementBytes(v)), kMaxCubesWithSources);
+  const MeshRelayPlan &plan = planRelay(device, held, requests, elementBytes(v),
+                                        kMaxCubesWithSources, /*inPlace=*/false);
   if (!plan.pays())
     return false;
   ++relaysPriced;
@@ -281,9 +336,9 @@ double sharesToReplicasSeconds(
     for (auto &[from, box] : boxes)
       if (box.numElements() != 0)
         shares.push_back({box, {from}});
-    MeshRelayPlan plan =
-        planMeshRelay(device, shares, *replicaBoxes, double(eb),
-                      kMaxCubesWithSources, /*inPlace=*/true);
+    const MeshRelayPlan &plan = planRelay(device, shares, *replicaBoxes, eb,
+                                          kMaxCubesWithSources,
+                                          /*inPlace=*/true);
     if (plan.pays()) {
       ++relaysPriced;
       return plan.relayedSeconds;
@@ -737,6 +792,13 @@ double alongDimSeconds(Operation *op, Value whole,
 } // namespace
 
 uint64_t kb::relaysPricedOnThisThread() { return relaysPriced; }
+
+RelayPlanCacheScope::RelayPlanCacheScope()
+    : plans(std::make_unique<Plans>()), outer(activeRelayPlans) {
+  activeRelayPlans = plans.get();
+}
+
+RelayPlanCacheScope::~RelayPlanCacheScope() { activeRelayPlans = outer; }
 
 double kb::estimateOpSeconds(Operation *op,
                              function_ref<DPPolicyAttr(Value)> policyOf,

@@ -21,6 +21,8 @@
 
 #include "mlir/IR/Operation.h"
 
+#include <memory>
+
 namespace kb {
 
 /// Estimated seconds for `op` (a local-view kb op) when each tensor value `v`
@@ -38,6 +40,27 @@ double estimateOpSeconds(mlir::Operation *op,
 /// thread so far. An estimate during which it did not grow equals the one
 /// without relays: kb-place reuses it for its search without relays.
 uint64_t relaysPricedOnThisThread();
+
+/// While one is alive on a thread, estimateOpSeconds keeps each mesh relay
+/// plan it makes (kb/Device/MeshRelay.h) by the plan's inputs and reuses it.
+/// A search prices one operand's staging under many candidates of the other
+/// classes: on a two-gemm MLP kb-place asked for 269 plans, most of them
+/// repeats, and a plan on a 4 x 4 mesh costs more than the rest of an
+/// estimate. Scopes nest; one device per scope (the device is not part of
+/// the key).
+class RelayPlanCacheScope {
+public:
+  RelayPlanCacheScope();
+  ~RelayPlanCacheScope();
+  RelayPlanCacheScope(const RelayPlanCacheScope &) = delete;
+  RelayPlanCacheScope &operator=(const RelayPlanCacheScope &) = delete;
+
+  struct Plans;
+
+private:
+  std::unique_ptr<Plans> plans;
+  Plans *outer;
+};
 
 /// The bytes of the largest operand region convert-kb-to-gemm-tile stages in
 /// one cube to lower `op` under `policyOf`: for a kb.matmul, the lhs rows or
