@@ -464,7 +464,8 @@ llvm::Expected<HostTensor> kb::runtime::readNpy(llvm::StringRef path,
   return t;
 }
 
-std::string kb::runtime::serializeNpy(const HostTensor &t) {
+kb::runtime::NpyBytes kb::runtime::npyBytes(const HostTensor &t) {
+  NpyBytes bytes;
   std::string header = "{'descr': '";
   header += t.dtype == DType::F16   ? "<f2"
             : t.dtype == DType::I32 ? "<i4"
@@ -478,38 +479,48 @@ std::string kb::runtime::serializeNpy(const HostTensor &t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::string out = "\x93NUMPY";
+  std::string &out = bytes.header;
+  out = "\x93NUMPY";
   out += '\x01';
   out += '\x00';
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
+  // f32 and kept-f16 storage is the file's data as it is: a view, not a copy.
   if (t.isHalf()) {
-    out.append(reinterpret_cast<const char *>(t.halves.data()),
-               2 * t.halves.size());
-  } else if (t.dtype == DType::F16) {
-    out.reserve(out.size() + 2 * t.data.size());
+    bytes.storage = llvm::StringRef(
+        reinterpret_cast<const char *>(t.halves.data()), 2 * t.halves.size());
+    return bytes;
+  }
+  std::string &converted = bytes.converted;
+  if (t.dtype == DType::F16) {
+    converted.reserve(2 * t.data.size());
     for (float v : t.data) {
       uint16_t h = floatToHalf(v);
-      out.append(reinterpret_cast<const char *>(&h), 2);
+      converted.append(reinterpret_cast<const char *>(&h), 2);
     }
   } else if (t.dtype == DType::I32) {
-    out.reserve(out.size() + 4 * t.data.size());
+    converted.reserve(4 * t.data.size());
     for (float v : t.data) {
       int32_t i = static_cast<int32_t>(v);
-      out.append(reinterpret_cast<const char *>(&i), 4);
+      converted.append(reinterpret_cast<const char *>(&i), 4);
     }
   } else if (t.dtype == DType::I64) {
-    out.reserve(out.size() + 8 * t.data.size());
+    converted.reserve(8 * t.data.size());
     for (float v : t.data) {
       int64_t i = static_cast<int64_t>(v);
-      out.append(reinterpret_cast<const char *>(&i), 8);
+      converted.append(reinterpret_cast<const char *>(&i), 8);
     }
   } else {
-    out.append(reinterpret_cast<const char *>(t.data.data()),
-               4 * t.data.size());
+    bytes.storage = llvm::StringRef(
+        reinterpret_cast<const char *>(t.data.data()), 4 * t.data.size());
   }
-  return out;
+  return bytes;
+}
+
+std::string kb::runtime::serializeNpy(const HostTensor &t) {
+  NpyBytes bytes = npyBytes(t);
+  return bytes.header + bytes.data().str();
 }
 
 llvm::Error kb::runtime::writeNpyAtomic(llvm::StringRef path,

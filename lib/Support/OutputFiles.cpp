@@ -114,6 +114,11 @@ std::string kb::outputIdentity(llvm::StringRef path) {
 }
 
 llvm::Error OutputFileSet::add(llvm::StringRef path, llvm::StringRef contents) {
+  return add(path, llvm::ArrayRef<llvm::StringRef>(contents));
+}
+
+llvm::Error OutputFileSet::add(llvm::StringRef path,
+                               llvm::ArrayRef<llvm::StringRef> parts) {
   auto refuse = [&](const llvm::Twine &why) {
     return fail(path, "cannot write: " + why);
   };
@@ -128,7 +133,8 @@ llvm::Error OutputFileSet::add(llvm::StringRef path, llvm::StringRef contents) {
       return refuse("it is also the destination of " + other.path);
   if (*kind == Destination::WriteThrough) {
     p.target = path.str(); // a device is written by the name given
-    p.contents = contents.str();
+    for (llvm::StringRef part : parts)
+      p.contents += part;
     pending.push_back(std::move(p));
     return llvm::Error::success();
   }
@@ -141,7 +147,8 @@ llvm::Error OutputFileSet::add(llvm::StringRef path, llvm::StringRef contents) {
   // An interrupted run must not leave its temporaries either.
   llvm::sys::RemoveFileOnSignal(temp);
   llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-  os << contents;
+  for (llvm::StringRef part : parts)
+    os << part;
   os.close();
   if (os.has_error()) {
     std::string message = os.error().message();

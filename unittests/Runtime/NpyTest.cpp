@@ -55,6 +55,33 @@ TEST(NpyTest, RoundTripsEveryDTypeAndRank) {
   }
 }
 
+TEST(NpyTest, WritesF32AndKeptF16DataFromTheTensorsOwnStorage) {
+  HostTensor f32 = randomTensor(DType::F32, {3, 5}, 3);
+  NpyBytes bytes = npyBytes(f32);
+  // A view of the tensor's elements, not a copy of them.
+  EXPECT_EQ(bytes.data().data(), reinterpret_cast<const char *>(f32.data.data()));
+  EXPECT_EQ(bytes.header.size() % 64, 0u);
+  EXPECT_EQ(bytes.header + bytes.data().str(), serializeNpy(f32));
+
+  HostTensor half = randomTensor(DType::F16, {4, 2}, 5);
+  half.narrow();
+  ASSERT_TRUE(half.isHalf());
+  bytes = npyBytes(half);
+  EXPECT_EQ(bytes.data().data(),
+            reinterpret_cast<const char *>(half.halves.data()));
+  llvm::Expected<HostTensor> back =
+      parseNpy(bytes.header + bytes.data().str(), "h.npy", DType::F16);
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  half.widen();
+  EXPECT_EQ(back->data, half.data);
+
+  // An f16 tensor held as floats is converted: two bytes an element.
+  HostTensor wide = randomTensor(DType::F16, {7}, 9);
+  bytes = npyBytes(wide);
+  EXPECT_EQ(bytes.data().size(), 14u);
+  EXPECT_EQ(bytes.data().data(), bytes.converted.data());
+}
+
 TEST(NpyTest, ReadsNumpysOwnLayout) {
   float values[] = {1.5f, -2.0f};
   std::string data(reinterpret_cast<const char *>(values), sizeof values);
@@ -359,6 +386,16 @@ TEST_F(OutputFileSetTest, CommitPutsExactlyTheSetInPlace) {
   EXPECT_EQ(contentsOf(in("result0.npy")), "zero");
   EXPECT_EQ(contentsOf(in("r.json")), "{}");
   EXPECT_EQ(contentsOf(in("empty")), "");
+}
+
+TEST_F(OutputFileSetTest, PartsAreWrittenInOrderAsOneFile) {
+  {
+    OutputFileSet set;
+    llvm::StringRef parts[] = {"head", "", "er+", "data"};
+    ASSERT_FALSE(static_cast<bool>(set.add(in("t.npy"), parts)));
+    ASSERT_FALSE(static_cast<bool>(set.commit()));
+  }
+  EXPECT_EQ(contentsOf(in("t.npy")), "header+data");
 }
 
 TEST_F(OutputFileSetTest, AnUnwritableDestinationLeavesNoneOfTheOthers) {

@@ -40,6 +40,21 @@ llvm::Expected<HostTensor>
 readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt,
         bool keepHalf = false, int threads = 1);
 
+/// The .npy bytes of a tensor in two parts, for writing without first
+/// copying its data into one string: the header (magic, version, length and
+/// the padded dict), then the data — a view of the tensor's own storage when
+/// it holds the file's dtype (f32, f16 kept 16-bit), else converted here.
+/// The view lives as long as the tensor's storage.
+struct NpyBytes {
+  std::string header;
+  std::string converted;
+  llvm::StringRef storage;
+  llvm::StringRef data() const {
+    return storage.data() ? storage : llvm::StringRef(converted);
+  }
+};
+NpyBytes npyBytes(const HostTensor &tensor);
+
 /// The .npy bytes of `tensor` (format 1.0; f16 as '<f2', f32 and bf16 as
 /// '<f4', i32 as '<i4', i64 as '<i8').
 std::string serializeNpy(const HostTensor &tensor);

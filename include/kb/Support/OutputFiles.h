@@ -8,6 +8,8 @@
 #ifndef KB_SUPPORT_OUTPUTFILES_H
 #define KB_SUPPORT_OUTPUTFILES_H
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -68,6 +70,9 @@ public:
   /// Adds `contents` for `path`. The error names `path`; the files added
   /// before stay in the set.
   llvm::Error add(llvm::StringRef path, llvm::StringRef contents);
+  /// Adds the concatenation of `parts` for `path`, without joining them
+  /// first (a large tensor's data is written from where it is).
+  llvm::Error add(llvm::StringRef path, llvm::ArrayRef<llvm::StringRef> parts);
 
   /// Puts every file in place, in the order they were added. On failure the
   /// destinations are as they were before and the error names the one that
