@@ -216,6 +216,13 @@ struct Rank {
   // Cost-only: slots of `heap` whose buffers are dead, for the next
   // allocation (Machine::releaseShapes).
   std::vector<int64_t> freeSlots;
+  // With more than one host thread, the arithmetic up to the wait the rank
+  // last yielded at runs on the host threads while the other ranks are
+  // simulated (Machine::startFlush); the wait completes when the rank next
+  // steps (Machine::joinRank). Last, so that it is joined before the
+  // buffers its work uses are destroyed.
+  Operation *yieldedAt = nullptr;
+  std::unique_ptr<runtime::HostBatch> inFlight;
 };
 
 class Machine {
@@ -293,8 +300,30 @@ private:
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
+  /// Starts the rank's deferred arithmetic on the host threads and returns
+  /// without waiting for it: ranks are independent between collectives, so
+  /// the next rank's ops are simulated meanwhile (the simulation is serial;
+  /// on a 4-rank MLP it was a fifth of a 2-thread run, with the second
+  /// thread idle).
+  void startFlush(Rank &rank);
+  /// Waits for the rank's started arithmetic, helping with it, and
+  /// completes the wait the rank yielded at.
+  void joinRank(Rank &rank);
+  /// Joins every rank whose arithmetic is under way; whether there was one.
+  bool joinStartedRanks();
+  /// Gathers the rank's deferred arithmetic for a flush: `zero` clears the
+  /// reused blocks it will use and runs first, `work` after it.
+  void collectFlush(Rank &rank, std::vector<std::function<void()>> &zero,
+                    std::vector<std::function<void()>> &work);
+  /// Ends a flush of the rank's collected work, once it has run.
+  void endFlush(Rank &rank);
+  /// Retires what `wait` waits for, the rank's arithmetic up to it done,
+  /// and releases the buffers dead before the op at `upTo`.
+  void completeWait(Rank &rank, Operation *wait, size_t upTo);
   /// Zeroes the reused blocks the rank's pending work will use.
   void zeroPending(Rank &rank);
+  /// The slices of zeroPending's work, for the host threads.
+  void collectZero(Rank &rank, std::vector<std::function<void()>> &zero);
   /// Fills in each rank's collectiveHiddenSeconds from the timeline: the
   /// ring time during which one of the rank's PEs computes.
   void collectiveHiddenSeconds();
@@ -520,6 +549,11 @@ private:
     assert(!buffer.released && "a buffer used after its last use");
     size_t n = buffer.tensor.numElements();
     auto it = freeBlocks.find(n);
+    // Before fresh memory, the ranks whose arithmetic is under way give
+    // back their dead buffers: else each rank's round of dead buffers is
+    // held while the others allocate theirs (GPT-2's block: 174 -> 257 MB).
+    if (it == freeBlocks.end() && joinStartedRanks())
+      it = freeBlocks.find(n);
     if (it == freeBlocks.end()) {
       buffer.tensor.data.resize(n);
       return buffer;
@@ -574,10 +608,11 @@ private:
   /// runs after a flush, its arithmetic done. A tensor read by several ops
   /// lives until the last of them.
   /// An input's copy (a view copied out, a shared widened copy) goes too.
-  void releaseDead(Rank &rank) {
+  /// Releases at the ops before `upTo`.
+  void releaseDead(Rank &rank, size_t upTo) {
     if (costOnly)
-      return releaseShapes(rank);
-    for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
+      return releaseShapes(rank, upTo);
+    for (; rank.releasedUpTo < upTo; ++rank.releasedUpTo)
       for (Value v : ops[rank.releasedUpTo]->getOperands()) {
         auto it = rank.buffers.find(v);
         if (it == rank.buffers.end() ||
@@ -608,7 +643,7 @@ private:
   /// (docs/design/0012). Nothing later reads it: no op uses the value, and
   /// its accesses still in flight can conflict with no later access. Its
   /// slot keeps `accessed`, so that it stays listed once in rank.accessed.
-  void releaseShapes(Rank &rank) {
+  void releaseShapes(Rank &rank, size_t upTo) {
     if (dyingAt.empty()) {
       // Which values die at each op, found once for every rank: a lookup
       // in lastUse per operand, op and rank was a tenth of a GPT-3 estimate.
@@ -626,7 +661,7 @@ private:
         if (isBuffer(value))
           dying[at[index]++] = value;
     }
-    for (; rank.releasedUpTo < rank.pc; ++rank.releasedUpTo)
+    for (; rank.releasedUpTo < upTo; ++rank.releasedUpTo)
       for (Value v : ArrayRef(dying).slice(dyingAt[rank.releasedUpTo],
                                            dyingAt[rank.releasedUpTo + 1] -
                                                dyingAt[rank.releasedUpTo])) {
@@ -807,19 +842,24 @@ void Machine::collectiveHiddenSeconds() {
   }
 }
 
-void Machine::zeroPending(Rank &rank) {
+void Machine::collectZero(Rank &rank,
+                          std::vector<std::function<void()>> &zero) {
   // In slices the threads share.
-  if (!rank.pendingZero.empty()) {
-    std::vector<std::function<void()>> zero;
-    static constexpr size_t kSlice = size_t{1} << 18;
-    for (auto [data, n] : rank.pendingZero)
-      for (size_t at = 0; at < n; at += kSlice)
-        zero.push_back([data = data, n = n, at] {
-          std::fill_n(data + at, std::min(kSlice, n - at), 0.0f);
-        });
-    rank.pendingZero.clear();
-    runtime::runOnHostThreads(zero, threads);
-  }
+  static constexpr size_t kSlice = size_t{1} << 18;
+  for (auto [data, n] : rank.pendingZero)
+    for (size_t at = 0; at < n; at += kSlice)
+      zero.push_back([data = data, n = n, at] {
+        std::fill_n(data + at, std::min(kSlice, n - at), 0.0f);
+      });
+  rank.pendingZero.clear();
+}
+
+void Machine::zeroPending(Rank &rank) {
+  if (rank.pendingZero.empty())
+    return;
+  std::vector<std::function<void()>> zero;
+  collectZero(rank, zero);
+  runtime::runOnHostThreads(zero, threads);
 }
 
 void Machine::shareCopies(Rank &rank,
@@ -962,6 +1002,67 @@ void Machine::shareResults(Rank &rank) {
 }
 
 void Machine::flush(Rank &rank) {
+  joinRank(rank);
+  std::vector<std::function<void()>> zero, work;
+  collectFlush(rank, zero, work);
+  runtime::runOnHostThreads(zero, threads);
+  runtime::runOnHostThreads(work, threads);
+  endFlush(rank);
+}
+
+void Machine::startFlush(Rank &rank) {
+  joinRank(rank);
+  std::vector<std::function<void()>> zero, work;
+  collectFlush(rank, zero, work);
+  // On this thread: the host threads may be busy with another rank's work,
+  // and the zeroing must end before this rank's work starts.
+  for (std::function<void()> &item : zero)
+    item();
+  rank.inFlight =
+      std::make_unique<runtime::HostBatch>(std::move(work), threads);
+}
+
+bool Machine::joinStartedRanks() {
+  bool any = false;
+  for (Rank &rank : ranks)
+    if (rank.inFlight) {
+      joinRank(rank);
+      any = true;
+    }
+  return any;
+}
+
+void Machine::joinRank(Rank &rank) {
+  if (!rank.inFlight)
+    return;
+  rank.inFlight->join();
+  rank.inFlight.reset();
+  endFlush(rank);
+  // The rank stepped past the wait it yielded at: the wait is the op
+  // before its pc.
+  if (Operation *wait = std::exchange(rank.yieldedAt, nullptr))
+    completeWait(rank, wait, rank.pc - 1);
+}
+
+void Machine::completeWait(Rank &rank, Operation *wait, size_t upTo) {
+  releaseDead(rank, upTo);
+  // The ops it waits for are retired: the clock passes their ends, so
+  // nothing later (the run's end included) needs them.
+  for (Value t : wait->getOperands()) {
+    auto id = rank.tokens.find(t);
+    if (id == rank.tokens.end())
+      continue; // waited for before
+    auto token = rank.liveTokens.find(id->second);
+    rank.clock = std::max(rank.clock, token->second.end);
+    rank.liveTokens.erase(token);
+    rank.tokens.erase(id);
+  }
+  retireWaitedAccesses(rank);
+}
+
+void Machine::collectFlush(Rank &rank,
+                           std::vector<std::function<void()>> &zero,
+                           std::vector<std::function<void()>> &work) {
   std::vector<std::function<void()>> copies;
   shareCopies(rank, copies);
   shareResults(rank);
@@ -982,8 +1083,7 @@ void Machine::flush(Rank &rank) {
     rank.filledByResults.clear();
   }
   // Reused blocks are zeroed before any work reads or writes them.
-  zeroPending(rank);
-  std::vector<std::function<void()>> work;
+  collectZero(rank, zero);
   if (!rank.pendingGemms.empty()) {
     std::vector<runtime::GemmTask> gemms = runtime::splitGemms(
         runtime::groupGemms(runtime::joinGemms(std::move(rank.pendingGemms))),
@@ -998,7 +1098,9 @@ void Machine::flush(Rank &rank) {
   rank.pending.clear();
   for (auto &item : copies)
     work.push_back(std::move(item));
-  runtime::runOnHostThreads(work, threads);
+}
+
+void Machine::endFlush(Rank &rank) {
   for (int64_t index : rank.pinned)
     rank.heap[index].pinned = false;
   rank.pinned.clear();
@@ -1671,20 +1773,16 @@ llvm::Error Machine::issue(Rank &rank, Operation *op) {
   if (auto gather = dyn_cast<gt::GatherRowsOp>(op))
     return issueGatherRows(rank, gather);
   if (isa<gt::WaitOp>(op)) {
-    flush(rank);
-    releaseDead(rank);
-    // The ops it waits for are retired: the clock passes their ends, so
-    // nothing later (the run's end included) needs them.
-    for (Value t : op->getOperands()) {
-      auto id = rank.tokens.find(t);
-      if (id == rank.tokens.end())
-        continue; // waited for before
-      auto token = rank.liveTokens.find(id->second);
-      rank.clock = std::max(rank.clock, token->second.end);
-      rank.liveTokens.erase(token);
-      rank.tokens.erase(id);
+    // The rank yields here (step). With host threads to spare its
+    // arithmetic runs while the other ranks are simulated, and the wait
+    // completes when the rank steps again; else now.
+    if (threads > 1 && !costOnly) {
+      startFlush(rank);
+      rank.yieldedAt = op;
+      return llvm::Error::success();
     }
-    retireWaitedAccesses(rank);
+    flush(rank);
+    completeWait(rank, op, rank.pc);
     return llvm::Error::success();
   }
   // Buffers were made when the program was loaded; in cost-only mode, now.
@@ -1908,6 +2006,7 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
 }
 
 llvm::Error Machine::step(Rank &rank) {
+  joinRank(rank);
   while (rank.pc < ops.size()) {
     Operation *op = ops[rank.pc];
     if (isa<gt::RingStepOpInterface>(op))
@@ -1968,6 +2067,9 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       ++rank.pc;
   }
 
+  // (A rank is done after its return, which flushed it: nothing runs.)
+  for (Rank &rank : ranks)
+    joinRank(rank);
   SmallVector<HostTensor> results;
   if (!costOnly)
     if (llvm::Error e = gatherResults(results))

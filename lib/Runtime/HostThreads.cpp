@@ -50,11 +50,41 @@ void kb::runtime::runOnHostThreads(std::vector<std::function<void()>> &work,
     for (size_t i = next++; i < work.size(); i = next++)
       work[i]();
   };
-  llvm::StdThreadPool &pool = hostPool().get(workers - 1);
+  // The pool as large as the threads asked for, not the work: a pool that
+  // grew would replace the one a HostBatch may still be running on.
+  llvm::StdThreadPool &pool = hostPool().get(std::max(threads, 1) - 1);
   // A group of its own: wait() returns when this flush's helpers are done.
   llvm::ThreadPoolTaskGroup group(pool);
   for (int t = 1; t < workers; ++t)
     group.async(worker);
   worker();
   group.wait();
+}
+
+HostBatch::HostBatch(std::vector<std::function<void()>> items, int threads)
+    : work(std::move(items)) {
+  int helpers = std::min<int>(std::max(threads, 1), work.size()) - 1;
+  if (helpers <= 0) {
+    runItems();
+    return;
+  }
+  llvm::StdThreadPool &pool = hostPool().get(std::max(threads, 1) - 1);
+  group = std::make_unique<llvm::ThreadPoolTaskGroup>(pool);
+  for (int t = 0; t < helpers; ++t)
+    group->async([this] { runItems(); });
+}
+
+HostBatch::~HostBatch() { join(); }
+
+void HostBatch::runItems() {
+  for (size_t i = next++; i < work.size(); i = next++)
+    work[i]();
+}
+
+void HostBatch::join() {
+  if (!group)
+    return;
+  runItems();
+  group->wait();
+  group.reset();
 }

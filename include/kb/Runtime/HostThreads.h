@@ -9,8 +9,14 @@
 #ifndef KB_RUNTIME_HOSTTHREADS_H
 #define KB_RUNTIME_HOSTTHREADS_H
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <vector>
+
+namespace llvm {
+class ThreadPoolTaskGroup;
+} // namespace llvm
 
 namespace kb::runtime {
 
@@ -18,6 +24,29 @@ namespace kb::runtime {
 /// threads, the caller's among them, and returns when all are done. Items are
 /// taken in order, so the earliest start first.
 void runOnHostThreads(std::vector<std::function<void()>> &work, int threads);
+
+/// Work started on the pool's threads while the caller goes on: the caller
+/// simulates the next rank's ops while the threads compute the last one's
+/// tiles, and joins in when it needs the results (join). With one thread
+/// the work runs at once, in the constructor.
+class HostBatch {
+public:
+  HostBatch(std::vector<std::function<void()>> work, int threads);
+  HostBatch(const HostBatch &) = delete;
+  HostBatch &operator=(const HostBatch &) = delete;
+  /// Joins.
+  ~HostBatch();
+  /// Runs the items no thread has taken yet on the caller's thread and
+  /// returns when every item is done.
+  void join();
+
+private:
+  void runItems();
+
+  std::vector<std::function<void()>> work;
+  std::atomic<size_t> next{0};
+  std::unique_ptr<llvm::ThreadPoolTaskGroup> group;
+};
 
 } // namespace kb::runtime
 
