@@ -43,6 +43,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
@@ -121,8 +122,9 @@ static cl::opt<bool>
                      cl::cat(category));
 static cl::opt<int> threads(
     "host-threads",
-    cl::desc("Host threads for the device program's tile work (default: "
-             "$KB_RUN_THREADS, else every core)"),
+    cl::desc("Host threads kb-run uses, for the compile and the device "
+             "program's tile work (default: $KB_RUN_THREADS, else every "
+             "core)"),
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
@@ -660,7 +662,15 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   kb::registerAllDialects(registry);
-  MLIRContext ctx(registry);
+  // The compile's threads are the host threads too: --host-threads 1 runs
+  // kb-run on one thread, its compile included (kb-place's two searches and
+  // the verifier run side by side otherwise).
+  std::optional<llvm::DefaultThreadPool> compileThreads;
+  MLIRContext ctx(registry, MLIRContext::Threading::DISABLED);
+  if (*hostThreadCount > 1) {
+    compileThreads.emplace(llvm::hardware_concurrency(*hostThreadCount));
+    ctx.setThreadPool(*compileThreads);
+  }
   ctx.loadAllAvailableDialects();
   // A diagnostic names its location and says what is wrong; printing the op
   // with it would dump a whole function or module.
