@@ -414,6 +414,57 @@ SmallVector<SmallVector<int64_t>> unevenBands(int64_t rows, int64_t chunks) {
   return cuts;
 }
 
+/// The band count and, when uneven, the band sizes the cost model finds
+/// fastest for the gemm `lhs` x `rhs` -> `result` and its all-reduce: 1
+/// when no cut clearly beats the pair.
+std::pair<int64_t, SmallVector<int64_t>>
+chooseBands(RankedTensorType lhs, RankedTensorType rhs, RankedTensorType result,
+            int64_t maxChunks, int64_t worldSize,
+            const gemm_tile::DeviceDescription &device) {
+  int64_t rows = result.getDimSize(0), k = lhs.getDimSize(1);
+  std::pair<int64_t, SmallVector<int64_t>> choice{1, {}};
+  BandPricer price(lhs, rhs, result, k, worldSize, device);
+  std::optional<double> plain = pipelinedSeconds({rows}, price);
+  double fastest = plain ? *plain : 0;
+  // A clear gain only: the estimate leaves out the copies out of the
+  // band buffers, which grow with the result's bytes, as its ring
+  // does; so a count must gain a share of the whole ring, not of the
+  // gemm (2% of a GPT-3 gemm's 9.7 ms, 195 us, is more than twice the
+  // ring time 8 bands hide beyond 4).
+  double wholeRing =
+      allReduceSeconds(device,
+                       static_cast<double>(result.getNumElements()) *
+                           (result.getElementTypeBitWidth() / 8),
+                       worldSize);
+  double margin = 0.05 * wholeRing;
+  for (int64_t c = 2; plain && c <= maxChunks; ++c) {
+    if (rows % c != 0)
+      continue;
+    std::optional<double> t =
+        pipelinedSeconds(SmallVector<int64_t>(c, rows / c), price);
+    if (t && *t < fastest - margin) {
+      fastest = *t;
+      choice.first = c;
+    }
+  }
+  // Then uneven bands, at any count: a short first band starts the
+  // PEs sooner, a short last band exposes a shorter ring. They copy
+  // out the same bytes as even bands, so a smaller gain suffices, but
+  // still 1% of the whole ring, not to follow the estimate's noise.
+  double unevenMargin = (choice.first < 2 ? margin : 0.01 * wholeRing);
+  double unevenFastest = fastest - unevenMargin;
+  for (int64_t c = 2; plain && c <= maxChunks; ++c)
+    for (SmallVector<int64_t> &cut : unevenBands(rows, c)) {
+      std::optional<double> t = pipelinedSeconds(cut, price);
+      if (t && *t < unevenFastest) {
+        unevenFastest = *t;
+        choice.first = c;
+        choice.second = std::move(cut);
+      }
+    }
+  return choice;
+}
+
 struct KBOverlapCollectivesPass
     : public kb::impl::KBOverlapCollectivesPassBase<KBOverlapCollectivesPass> {
   using KBOverlapCollectivesPassBase::KBOverlapCollectivesPassBase;
@@ -438,6 +489,9 @@ struct KBOverlapCollectivesPass
       worldSize = ws.getInt();
     SmallVector<AllReduceOp> candidates;
     module.walk([&](AllReduceOp reduce) { candidates.push_back(reduce); });
+    llvm::DenseMap<std::tuple<Type, Type, Type>,
+                   std::pair<int64_t, SmallVector<int64_t>>>
+        choices;
     bool changed = false;
     for (AllReduceOp reduce : candidates) {
       auto matmul = reduce.getInput().getDefiningOp<MatmulOp>();
@@ -450,53 +504,21 @@ struct KBOverlapCollectivesPass
           !gemmRowsChunkable(result.getShape(), policy.resolve(device)))
         continue;
       int64_t rows = result.getDimSize(0);
-      int64_t k = matmul.getLhs().getType().getDimSize(1);
       int64_t best = 1;
       SmallVector<int64_t> bestBands;
       if (!useCostModel) {
         best = rows % maxChunks == 0 ? maxChunks : 1;
       } else {
+        // Typed alike, priced alike: a model's layers repeat the same few
+        // gemms, and the band search prices each of them once.
         auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
-        BandPricer price(lhs, cast<RankedTensorType>(matmul.getRhs().getType()),
-                         result, k, worldSize, device);
-        std::optional<double> plain = pipelinedSeconds({rows}, price);
-        double fastest = plain ? *plain : 0;
-        // A clear gain only: the estimate leaves out the copies out of the
-        // band buffers, which grow with the result's bytes, as its ring
-        // does; so a count must gain a share of the whole ring, not of the
-        // gemm (2% of a GPT-3 gemm's 9.7 ms, 195 us, is more than twice the
-        // ring time 8 bands hide beyond 4).
-        double wholeRing =
-            allReduceSeconds(device,
-                             static_cast<double>(result.getNumElements()) *
-                                 (result.getElementTypeBitWidth() / 8),
-                             worldSize);
-        double margin = 0.05 * wholeRing;
-        for (int64_t c = 2; plain && c <= maxChunks; ++c) {
-          if (rows % c != 0)
-            continue;
-          std::optional<double> t =
-              pipelinedSeconds(SmallVector<int64_t>(c, rows / c), price);
-          if (t && *t < fastest - margin) {
-            fastest = *t;
-            best = c;
-          }
-        }
-        // Then uneven bands, at any count: a short first band starts the
-        // PEs sooner, a short last band exposes a shorter ring. They copy
-        // out the same bytes as even bands, so a smaller gain suffices, but
-        // still 1% of the whole ring, not to follow the estimate's noise.
-        double unevenMargin = (best < 2 ? margin : 0.01 * wholeRing);
-        double unevenFastest = fastest - unevenMargin;
-        for (int64_t c = 2; plain && c <= maxChunks; ++c)
-          for (SmallVector<int64_t> &cut : unevenBands(rows, c)) {
-            std::optional<double> t = pipelinedSeconds(cut, price);
-            if (t && *t < unevenFastest) {
-              unevenFastest = *t;
-              best = c;
-              bestBands = std::move(cut);
-            }
-          }
+        auto rhs = cast<RankedTensorType>(matmul.getRhs().getType());
+        auto [it, fresh] = choices.try_emplace({lhs, rhs, result});
+        if (fresh)
+          it->second =
+              chooseBands(lhs, rhs, result, maxChunks, worldSize, device);
+        best = it->second.first;
+        bestBands = it->second.second;
       }
       if (best < 2)
         continue;
