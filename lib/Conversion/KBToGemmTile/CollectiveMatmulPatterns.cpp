@@ -1,13 +1,15 @@
 //===- CollectiveMatmulPatterns.cpp - a gemm whose all-reduce it hides ----===//
 //
-// `kb.matmul_all_reduce` cuts the gemm's rows into bands. Each band is
-// computed on all the PEs into band buffers of its own (one per cube piece),
-// and its ring all-reduce runs asynchronously on those buffers while the PEs
-// compute the next band; a band's reduced rows are copied into the result
-// pieces once its ring is done. So the link, the PEs and the DMA engines
-// work at once, and only the last band's ring is exposed (a decomposed
-// collective matmul). Separate band buffers keep each ring an ordinary ring
-// over whole buffers: the chunking needs nothing new of the ring steps.
+// `kb.matmul_all_reduce` cuts the gemm's rows into bands, equal or of the
+// sizes the op gives (a short first and last band, docs/Pipeline.md). Each
+// band is computed on all the PEs into band buffers of its own (one per
+// cube piece), and its ring all-reduce runs asynchronously on those buffers
+// while the PEs compute the next band; a band's reduced rows are copied
+// into the result pieces once its ring is done. So the link, the PEs and the
+// DMA engines work at once, and only the last band's ring is exposed (a
+// decomposed collective matmul). Separate band buffers keep each ring an
+// ordinary ring over whole buffers: the chunking needs nothing new of the ring
+// steps.
 //
 // The lhs is staged band by band too: a cube that lacks a band's rows of the
 // lhs (a column-parallel result split over the cubes, whose rows every cube
@@ -52,7 +54,12 @@ struct MatmulAllReduceOpLowering
     ArrayRef<int64_t> shape = type->getShape();
     int64_t k = op.getLhs().getType().getDimSize(1);
     int64_t elementBytes = op.getLhs().getType().getElementTypeBitWidth() / 8;
-    int64_t chunks = op.getChunks(), bandRows = shape[0] / chunks;
+    // Each band's rows and first row: equal bands, or the op's uneven ones.
+    SmallVector<int64_t> bandRows = op.getBandRows();
+    int64_t chunks = bandRows.size();
+    SmallVector<int64_t> bandStart(chunks, 0);
+    for (int64_t band = 1; band < chunks; ++band)
+      bandStart[band] = bandStart[band - 1] + bandRows[band - 1];
     if (!gemmRowsChunkable(shape, policy))
       return op.emitOpError()
              << "cuts its rows into " << chunks
@@ -85,7 +92,7 @@ struct MatmulAllReduceOpLowering
     OperandStager stager(rewriter, loc);
     SmallVector<Operands> operands;
     auto stageBand = [&](int64_t band) {
-      Box rows{{band * bandRows, 0}, {bandRows, k}};
+      Box rows{{bandStart[band], 0}, {bandRows[band], k}};
       // An lhs sharded over the cubes (the SwiGLU product) has a part of
       // every band's rows in every cube: relayed over the mesh when that
       // pays. Its gather's wait holds the rank, not the PEs: the band
@@ -115,7 +122,8 @@ struct MatmulAllReduceOpLowering
     // Only while a PE's slab of a group stays one tile high: otherwise each
     // group would repeat the band's row tiles.
     if (groups > 1) {
-      Box group{{0, 0}, {bandRows, distinct.front()->box.sizes[1] / groups}};
+      Box group{{0, 0},
+                {bandRows.front(), distinct.front()->box.sizes[1] / groups}};
       SmallVector<Box> slabs = peShares(group, bandPolicy, device.pesPerCube);
       std::optional<GemmTileSizes> tile =
           slabs.empty() ? std::nullopt
@@ -152,8 +160,8 @@ struct MatmulAllReduceOpLowering
         Value from = buffers[source - distinct.begin()];
         copies.push_back(gt::DMAOp::create(
             rewriter, loc, token, from, SmallVector<int64_t>{0, 0},
-            piece.buffer, SmallVector<int64_t>{band * bandRows, 0},
-            SmallVector<int64_t>{bandRows, piece.box.sizes[1]}, nullptr));
+            piece.buffer, SmallVector<int64_t>{bandStart[band], 0},
+            SmallVector<int64_t>{bandRows[band], piece.box.sizes[1]}, nullptr));
       }
     };
     for (int64_t band = 0; band < chunks; ++band) {
@@ -163,9 +171,8 @@ struct MatmulAllReduceOpLowering
       for (const Piece *piece : distinct)
         bands.push_back(gt::AllocOp::create(
             rewriter, loc,
-            MemRefType::get({bandRows, piece->box.sizes[1]},
-                            type->getElementType(),
-                            MemRefLayoutAttrInterface(),
+            MemRefType::get({bandRows[band], piece->box.sizes[1]},
+                            type->getElementType(), MemRefLayoutAttrInterface(),
                             gt::CubeAttr::get(ctx, piece->cube))));
       // The first band in the rhs's column groups, the others whole.
       int64_t bandGroups = band == 0 ? groups : 1;
@@ -173,7 +180,7 @@ struct MatmulAllReduceOpLowering
         for (auto [piece, ops, buffer] :
              llvm::zip_equal(distinct, operands, bands)) {
           int64_t width = piece->box.sizes[1] / bandGroups;
-          Box local{{0, group * width}, {bandRows, width}};
+          Box local{{0, group * width}, {bandRows[band], width}};
           SmallVector<Box> slabs =
               peShares(local, bandPolicy, device.pesPerCube);
           for (auto [pe, slab] : llvm::enumerate(slabs)) {

@@ -140,3 +140,46 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     return %y : tensor<8x16xf32, #out>
   }
 }
+
+// -----
+
+// Uneven bands, 2 then 5 then 1 rows of 8 (not a divisor): each band has
+// band buffers of its own rows, its lhs rows staged from where the band
+// starts, its own ring, and its rows copied to where the band starts in the
+// result. The ring and yield checks pass as for even bands.
+
+#cols = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @uneven_bands
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_8x8xf32 {{[^%]*}}%[[X1:[^:]*]]: !cube1_8x8xf32
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_8x4xf32
+  // CHECK: gemm_tile.alloc : !cube1_8x4xf32
+  // CHECK: %[[S0:.*]] = gemm_tile.alloc : !cube0_2x16xf32
+  // CHECK: gemm_tile.dma %[[X0]] [0, 0] to %[[S0]] [0, 0] sizes [2, 8]
+  // CHECK: %[[B0:.*]] = gemm_tile.alloc : !cube0_2x4xf32
+  // CHECK: gemm_tile.matmul pe 0 %[[S0]] [0, 0], %{{.*}} [0, 0] to %[[B0]] [0, 0] sizes [2, 2, 16]
+  // Band 1's rows 2-6, staged beside band 0's tiles.
+  // CHECK: %[[S1:.*]] = gemm_tile.alloc : !cube0_5x16xf32
+  // CHECK: gemm_tile.dma %[[X0]] [2, 0] to %[[S1]] [0, 0] sizes [5, 8]
+  // CHECK: gemm_tile.reduce_scatter_step <sum> %[[B0]], %{{.*}} step 0 of 2
+  // CHECK: %[[B1:.*]] = gemm_tile.alloc : !cube0_5x4xf32
+  // CHECK: gemm_tile.matmul pe 0 %[[S1]] [0, 0], %{{.*}} [0, 0] to %[[B1]] [0, 0] sizes [3, 4, 16]
+  // CHECK: gemm_tile.matmul pe 1 %[[S1]] [3, 0], %{{.*}} [0, 0] to %[[B1]] [3, 0] sizes [2, 4, 16]
+  // Band 2's row 7.
+  // CHECK: %[[S2:.*]] = gemm_tile.alloc : !cube0_1x16xf32
+  // CHECK: gemm_tile.dma %[[X0]] [7, 0] to %[[S2]] [0, 0] sizes [1, 8]
+  // CHECK: gemm_tile.dma %[[B0]] [0, 0] to %[[Y0]] [0, 0] sizes [2, 4]
+  // CHECK: gemm_tile.reduce_scatter_step <sum> %[[B1]], %{{.*}} step 0 of 2
+  // CHECK: %[[B2:.*]] = gemm_tile.alloc : !cube0_1x4xf32
+  // CHECK: gemm_tile.dma %[[B1]] [0, 0] to %[[Y0]] [2, 0] sizes [5, 4]
+  // CHECK: gemm_tile.reduce_scatter_step <sum> %[[B2]], %{{.*}} step 0 of 2
+  // CHECK: gemm_tile.dma %[[B2]] [0, 0] to %[[Y0]] [7, 0] sizes [1, 4]
+  // CHECK: return
+  func.func @uneven_bands(%x: tensor<8x16xf32, #cols>, %w: tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out> {
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 3 bands [2, 5, 1] : (tensor<8x16xf32, #cols>, tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}

@@ -316,11 +316,44 @@ LogicalResult MatmulAllReduceOp::verify() {
           {{"lhs", getLhs()}, {"rhs", getRhs()}, {"result", getResult()}})))
     return failure();
   int64_t rows = tensorOf(getLhs()).getDimSize(0), chunks = getChunks();
-  if (chunks < 1 || rows % chunks != 0)
-    return emitOpError() << "cuts " << rows << " rows into " << chunks
-                         << " chunks; the chunk count must be positive and "
-                            "divide the rows";
+  std::optional<ArrayRef<int64_t>> bands = getBands();
+  if (!bands) {
+    if (chunks < 1 || rows % chunks != 0)
+      return emitOpError() << "cuts " << rows << " rows into " << chunks
+                           << " chunks; the chunk count must be positive and "
+                              "divide the rows";
+    return success();
+  }
+  // Uneven bands: each is a band of whole rows the lowering computes and
+  // rings on its own, so all of them must be there, none empty, and
+  // together exactly the rows.
+  if (static_cast<int64_t>(bands->size()) != chunks)
+    return emitOpError() << "has " << bands->size() << " band sizes for "
+                         << chunks << " chunks; give one size per chunk";
+  int64_t sum = 0;
+  for (auto [i, band] : llvm::enumerate(*bands)) {
+    if (band < 1)
+      return emitOpError() << "has band #" << i << " of " << band
+                           << " rows; every band needs at least one row";
+    // Compared before adding, so that no sum of sizes overflows.
+    if (band > rows - sum)
+      return emitOpError() << "has bands of more than its " << rows
+                           << " rows; the band sizes must sum to the rows";
+    sum += band;
+  }
+  if (sum != rows)
+    return emitOpError() << "has bands of " << sum << " rows in all for "
+                         << rows
+                         << " rows; the band sizes must sum to the "
+                            "rows";
   return success();
+}
+
+SmallVector<int64_t> MatmulAllReduceOp::getBandRows() {
+  if (std::optional<ArrayRef<int64_t>> bands = getBands())
+    return SmallVector<int64_t>(*bands);
+  int64_t rows = tensorOf(getLhs()).getDimSize(0), chunks = getChunks();
+  return SmallVector<int64_t>(chunks, rows / chunks);
 }
 
 LogicalResult MatmulReduceScatterOp::verify() {

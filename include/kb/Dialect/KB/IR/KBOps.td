@@ -364,22 +364,34 @@ def KB_MatmulAllReduceOp : KB_Op<"matmul_all_reduce", [Pure]> {
     `result = all_reduce<reduction>(lhs · rhs)`, the row-parallel gemm and
     its all-reduce as one local-view (SPMD) op: `kb-overlap-collectives`
     makes it from a `kb.matmul` whose only use is a `kb.all_reduce`. The
-    lowering cuts the `M` rows into `chunks` equal bands and runs the ring of
+    lowering cuts the `M` rows into `chunks` bands and runs the ring of
     band i on the ring link while the PEs compute band i + 1 (a decomposed
-    collective matmul), so the all-reduce hides behind the gemm. `chunks`
-    must divide `M`; with 1 it is the gemm, then the ring.
+    collective matmul), so the all-reduce hides behind the gemm. Without
+    `bands` the bands are equal and `chunks` must divide `M`; with 1 it is
+    the gemm, then the ring. `bands`, when present, gives each band's row
+    count, first to last: `chunks` of them, each positive, summing to `M`
+    (a small first band starts the PEs after a short staging, a small last
+    band leaves a short ring exposed).
 
     ```mlir
     %y = kb.matmul_all_reduce <sum> %a, %b chunks 4
         : (tensor<64x32xf16>, tensor<32x16xf16>) -> tensor<64x16xf16>
+    %z = kb.matmul_all_reduce <sum> %a, %b chunks 4 bands [8, 24, 24, 8]
+        : (tensor<64x32xf16>, tensor<32x16xf16>) -> tensor<64x16xf16>
     ```
   }];
   let arguments = (ins KB_ReductionKindAttr:$reduction, KB_FloatTensor:$lhs,
-                       KB_FloatTensor:$rhs, I64Attr:$chunks);
+                       KB_FloatTensor:$rhs, I64Attr:$chunks,
+                       OptionalAttr<DenseI64ArrayAttr>:$bands);
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
-    $reduction $lhs `,` $rhs `chunks` $chunks attr-dict `:`
+    $reduction $lhs `,` $rhs `chunks` $chunks (`bands` $bands^)? attr-dict `:`
     functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Each band's row count, first to last: `bands`, or `chunks` equal
+    /// bands of the rows.
+    ::llvm::SmallVector<int64_t> getBandRows();
   }];
   let hasVerifier = 1;
 }

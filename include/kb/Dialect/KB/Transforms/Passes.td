@@ -91,8 +91,12 @@ def KBOverlapCollectivesPass : Pass<"kb-overlap-collectives", "mlir::ModuleOp"> 
     the next band's staging and the previous band's ring, pipelined, against
     the gemm then the whole ring, for every
     chunk count from 2 to `chunks` that divides the rows; it fuses at the
-    fastest count, and only when that beats the unchunked pair. Without it,
-    every candidate whose rows divide by `chunks` is fused at `chunks`. A
+    fastest count, and only when that beats the unchunked pair. Then it
+    prices uneven bands at every count up to `chunks` (a short first band,
+    a short last band, the rest even or ramped up to the middle) and takes
+    the fastest when it beats the equal bands by 1% of the whole ring.
+    Without it, every candidate whose rows divide by `chunks` is fused at
+    `chunks`, in equal bands. A
     gemm whose result is placed so that a cube computes a share of another
     cube's piece, or whose pieces cut the rows, is left alone (the bands'
     rings need each cube's own whole columns).
