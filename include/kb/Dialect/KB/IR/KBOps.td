@@ -140,11 +140,12 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
 // An elementwise op of two operands, computed in f32 and rounded to the
 // element type; the result has `lhs`'s type. `rhs` either has `lhs`'s shape
 // or is rank 1 with `lhs`'s last dimension, broadcast over the leading ones.
+// Only placement may give the result another #kb.dp than `lhs`'s (printed
+// `-> type` then).
 // `partials` names how the op treats partial sums under TP
 // (kb::PartialOperands).
 class KB_BinaryElementwiseOp<string mnemonic, string partials>
-    : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<mnemonic, [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>,
         DeclareOpInterfaceMethods<KB_ElementwiseOpInterface,
                                   ["getKernelScale"]>]> {
@@ -152,6 +153,7 @@ class KB_BinaryElementwiseOp<string mnemonic, string partials>
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)
+    `` custom<PlacedLike>(ref(type($lhs)), type($result))
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

@@ -16,8 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 def KB_RMSNormOp
-    : KB_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<"rms_norm", [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Root-mean-square norm over the last axis, times a weight";
   let description = [{
@@ -37,13 +36,13 @@ def KB_RMSNormOp
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+    `` custom<PlacedLike>(ref(type($input)), type($result))
   }];
   let hasVerifier = 1;
 }
 
 def KB_LayerNormOp
-    : KB_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<"layer_norm", [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Layer norm over the last axis, with weight and bias";
   let description = [{
@@ -66,7 +65,7 @@ def KB_LayerNormOp
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
-    `,` type($bias)
+    `,` type($bias) `` custom<PlacedLike>(ref(type($input)), type($result))
   }];
   let hasVerifier = 1;
 }
