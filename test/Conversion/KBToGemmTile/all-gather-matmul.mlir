@@ -118,3 +118,30 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     return %y : tensor<8x8xf32, #rows>
   }
 }
+
+// -----
+
+// A product replicated over the 16 cubes of ahbm's 4 x 4 mesh, as the
+// sequence-parallel Llama-2-7B layer's q and k: once its tiles are done,
+// its column shares reach the replicas by relay, as kb.matmul's do
+// (mesh-relay.mlir) and as placement prices them: the cube of each mesh
+// row in each column gathers its row's four shares (64 copies of 16 x 16),
+// the rank waits, and each cube takes one 16 x 64 box per mesh row from the
+// relays in its column (64 copies), instead of 240 copies straight.
+#rep16 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
+#w16 = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 16, num_pes = 8>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @replicated_relayed
+  // CHECK: gemm_tile.matmul pe 7 {{.*}} [12, 254] sizes [4, 2, 64] {{.*}} !cube15_16x256xf16
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x64xf16
+  // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 16]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 64]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: return
+  func.func @replicated_relayed(%x: tensor<8x64xf16, #rep16>, %a: tensor<64x256xf16, #w16>) -> tensor<16x256xf16, #rep16> {
+    %y = kb.all_gather_matmul %x, %a along 0 chunks 2 : (tensor<8x64xf16, #rep16>, tensor<64x256xf16, #w16>) -> tensor<16x256xf16, #rep16>
+    return %y : tensor<16x256xf16, #rep16>
+  }
+}

@@ -59,3 +59,24 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
     return %y : tensor<16x256xf16, #rep16>
   }
 }
+
+// -----
+
+// The same residual add with its sum placed like the all-reduced %y, as
+// kb-place places a layer's output (test/Dialect/KB/place-residual.mlir):
+// each cube adds its own columns, reading its column piece of the replicated
+// %x in place, so nothing is copied or relayed.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
+#cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 16, num_pes = 8>
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  // CHECK-LABEL: func.func @residual_in_place
+  // CHECK-NOT: gemm_tile.dma
+  // CHECK-COUNT-128: gemm_tile.zip "add"
+  // CHECK-NOT: gemm_tile.dma
+  // CHECK: return
+  func.func @residual_in_place(%x: tensor<16x256xf16, #rep>, %y: tensor<16x256xf16, #cols>) -> tensor<16x256xf16, #cols> {
+    %h = kb.add %x, %y : tensor<16x256xf16, #rep>, tensor<16x256xf16, #cols> -> tensor<16x256xf16, #cols>
+    return %h : tensor<16x256xf16, #cols>
+  }
+}

@@ -613,3 +613,12 @@ module attributes {kb.world_size = 4 : i64} {
     return %y : tensor<8x6xf32>
   }
 }
+
+// -----
+
+// Only the placement of a binary op's result may differ from its lhs's.
+func.func @add_result_shape(%a: tensor<8x16xf32>, %b: tensor<8x16xf32>) -> tensor<16x8xf32> {
+  // expected-error@+1 {{'kb.add' op expects a result of its first operand's shape and element type ('tensor<8x16xf32>'), got 'tensor<16x8xf32>'}}
+  %c = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xf32> -> tensor<16x8xf32>
+  return %c : tensor<16x8xf32>
+}

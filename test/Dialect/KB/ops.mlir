@@ -133,3 +133,23 @@ module attributes {kb.world_size = 2 : i64} {
     return %y : tensor<8x64xf16>
   }
 }
+
+// -----
+
+// A binary op's result may carry another placement than its lhs (kb-place
+// gives it one when the lhs is a residual stream read elsewhere too): the
+// result's type is then printed after an arrow, and omitted when it is the
+// lhs's.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8>
+#cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  // CHECK-LABEL: func.func @placed_apart
+  func.func @placed_apart(%x: tensor<8x16xf16, #rep>, %y: tensor<8x16xf16, #cols>) -> (tensor<8x16xf16, #cols>, tensor<8x16xf16, #rep>) {
+    // CHECK: kb.add %{{.*}}, %{{.*}} : tensor<8x16xf16, #kb.dp<cube = replicate, {{.*}}>>, tensor<8x16xf16, #kb.dp<cube = shard(1), {{.*}}>> -> tensor<8x16xf16, #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>>
+    %h = kb.add %x, %y : tensor<8x16xf16, #rep>, tensor<8x16xf16, #cols> -> tensor<8x16xf16, #cols>
+    // CHECK: kb.mul %{{.*}}, %{{.*}} : tensor<8x16xf16, #kb.dp<cube = replicate, {{.*}}>>, tensor<8x16xf16, #kb.dp<cube = shard(1), {{.*}}>>{{$}}
+    %m = kb.mul %x, %y : tensor<8x16xf16, #rep>, tensor<8x16xf16, #cols> -> tensor<8x16xf16, #rep>
+    return %h, %m : tensor<8x16xf16, #cols>, tensor<8x16xf16, #rep>
+  }
+}

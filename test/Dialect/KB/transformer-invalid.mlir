@@ -83,7 +83,7 @@ func.func @layer_norm_eps(%x: tensor<4x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf
 // -----
 
 func.func @norm_result_type(%x: tensor<4x8xf32>, %w: tensor<8xf32>) -> tensor<4x8xf16> {
-  // expected-error@+1 {{'kb.rms_norm' op failed to verify that all of {input, result} have same type}}
+  // expected-error@+1 {{'kb.rms_norm' op expects a result of its first operand's shape and element type ('tensor<4x8xf32>'), got 'tensor<4x8xf16>'}}
   %0 = "kb.rms_norm"(%x, %w) : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf16>
   return %0 : tensor<4x8xf16>
 }

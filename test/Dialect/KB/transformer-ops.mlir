@@ -80,3 +80,20 @@ func.func @first_token(%cache: tensor<0x32xbf16>, %new: tensor<3x32xbf16>) -> te
   %0 = kb.kv_append %cache, %new : tensor<0x32xbf16>, tensor<3x32xbf16> -> tensor<3x32xbf16>
   return %0 : tensor<3x32xbf16>
 }
+
+// -----
+
+// A norm's result may be placed apart from its input (each cube stages the
+// whole rows its piece needs): printed after an arrow.
+
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8>
+#cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 4, num_pes = 8>
+// CHECK-LABEL: func.func @norms_placed_apart
+func.func @norms_placed_apart(%x: tensor<8x16xf16, #cols>, %w: tensor<16xf16>, %b: tensor<16xf16>)
+    -> (tensor<8x16xf16, #rep>, tensor<8x16xf16, #rep>) {
+  // CHECK: kb.rms_norm %{{.*}}, %{{.*}} : tensor<8x16xf16, #kb.dp<cube = shard(1), {{.*}}>>, tensor<16xf16> -> tensor<8x16xf16, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8>>
+  %0 = kb.rms_norm %x, %w : tensor<8x16xf16, #cols>, tensor<16xf16> -> tensor<8x16xf16, #rep>
+  // CHECK: kb.layer_norm %{{.*}}, %{{.*}}, %{{.*}} : tensor<8x16xf16, #kb.dp<cube = shard(1), {{.*}}>>, tensor<16xf16>, tensor<16xf16> -> tensor<8x16xf16, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 8>>
+  %1 = kb.layer_norm %x, %w, %b : tensor<8x16xf16, #cols>, tensor<16xf16>, tensor<16xf16> -> tensor<8x16xf16, #rep>
+  return %0, %1 : tensor<8x16xf16, #rep>, tensor<8x16xf16, #rep>
+}

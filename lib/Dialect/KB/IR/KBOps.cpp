@@ -524,5 +524,33 @@ OpFoldResult ReduceScatterOp::fold(FoldAdaptor) {
 
 #include "kb/Dialect/KB/IR/ElementwiseOpInterface.cpp.inc"
 
+LogicalResult kb::verifyResultShapeOfFirstOperand(Operation *op) {
+  auto operand = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  auto result = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (operand && result && operand.getShape() == result.getShape() &&
+      operand.getElementType() == result.getElementType())
+    return success();
+  return op->emitOpError()
+         << "expects a result of its first operand's shape and element type ("
+         << op->getOperand(0).getType() << "), got "
+         << op->getResult(0).getType();
+}
+
+/// The result type of an op whose result is placed like its first operand
+/// unless placement moved it: `-> type` when it differs, else nothing.
+static ParseResult parsePlacedLike(OpAsmParser &parser, Type operand,
+                                   Type &result) {
+  result = operand;
+  if (failed(parser.parseOptionalArrow()))
+    return success();
+  return parser.parseType(result);
+}
+
+static void printPlacedLike(OpAsmPrinter &printer, Operation *, Type operand,
+                            Type result) {
+  if (result != operand)
+    printer << " -> " << result;
+}
+
 #define GET_OP_CLASSES
 #include "kb/Dialect/KB/IR/KBOps.cpp.inc"

@@ -151,7 +151,7 @@ ColumnParallelLinearOp::buildLocalOp(OpBuilder &builder, ValueRange operands,
   Value y = MatmulOp::create(builder, getLoc(), resultTypes.front(),
                              operands[0], operands[1]);
   if (getBias())
-    y = AddOp::create(builder, getLoc(), y, operands[2]);
+    y = AddOp::create(builder, getLoc(), y.getType(), y, operands[2]);
   return {y};
 }
 
@@ -204,7 +204,7 @@ SmallVector<Value, 1> RowParallelLinearOp::buildLocalOp(OpBuilder &builder,
                                   ReductionKind::Sum, y, /*dim=*/0);
     else
       y = AllReduceOp::create(builder, getLoc(), ReductionKind::Sum, y);
-    y = AddOp::create(builder, getLoc(), y, operands[2]);
+    y = AddOp::create(builder, getLoc(), y.getType(), y, operands[2]);
   }
   return {y};
 }

@@ -111,9 +111,13 @@ class KB_Attr<string name, string attrMnemonic, list<Trait> traits = []>
   let mnemonic = attrMnemonic;
 }
 
-// Marks an op whose result has the type of its first operand, encoding
-// included (AllTypesMatch states and verifies it; this makes it queryable):
-// placement gives both one DPPolicy, as it does for SameOperandsAndResultType.
+// Marks an op whose result has the shape and element type of its first
+// operand (its verifier checks them; this makes it queryable). The #kb.dp
+// encodings may differ: kb-place gives both one DPPolicy unless the operand
+// is read elsewhere too (a residual stream that a norm and an add both read),
+// where the op's result may live elsewhere than its operand and its lowering
+// stages what it reads. Written `: <operand types> -> <result type>` when the
+// result's type differs, else the result's type is the first operand's.
 def KB_ResultTypeOfFirstOperand
     : NativeOpTrait<"ResultTypeOfFirstOperand"> {
   let cppNamespace = "::kb";

@@ -16,11 +16,19 @@
 #include <optional>
 
 namespace kb {
-/// The result has the type of the first operand (see KBBase.td); a marker,
-/// verified by the op's AllTypesMatch constraint.
+/// Checks that `op`'s result has its first operand's shape and element type
+/// (its #kb.dp encoding may differ).
+mlir::LogicalResult verifyResultShapeOfFirstOperand(mlir::Operation *op);
+
+/// The result has the shape and element type of the first operand, and its
+/// type unless placement moved it (see KBBase.td).
 template <typename ConcreteType>
 class ResultTypeOfFirstOperand
     : public mlir::OpTrait::TraitBase<ConcreteType, ResultTypeOfFirstOperand> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    return verifyResultShapeOfFirstOperand(op);
+  }
 };
 } // namespace kb
 

@@ -140,11 +140,12 @@ class KB_UnaryElementwiseOp<string mnemonic, string linear = "false",
 // An elementwise op of two operands, computed in f32 and rounded to the
 // element type; the result has `lhs`'s type. `rhs` either has `lhs`'s shape
 // or is rank 1 with `lhs`'s last dimension, broadcast over the leading ones.
+// Only placement may give the result another #kb.dp than `lhs`'s (printed
+// `-> type` then).
 // `partials` names how the op treats partial sums under TP
 // (kb::PartialOperands).
 class KB_BinaryElementwiseOp<string mnemonic, string partials>
-    : KB_Op<mnemonic, [Pure, AllTypesMatch<["lhs", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<mnemonic, [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>,
         DeclareOpInterfaceMethods<KB_ElementwiseOpInterface,
                                   ["getKernelScale"]>]> {
@@ -152,6 +153,7 @@ class KB_BinaryElementwiseOp<string mnemonic, string partials>
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)
+    `` custom<PlacedLike>(ref(type($lhs)), type($result))
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -229,7 +231,9 @@ def KB_AddOp : KB_BinaryElementwiseOp<"add", "BothOrNone"> {
   let summary = "Elementwise addition, with bias broadcast";
   let description = [{
     `result = lhs + rhs`, computed in f32 and rounded to the element type;
-    the result has `lhs`'s type.
+    the result has `lhs`'s type, or another `#kb.dp` placement of its shape
+    and element type, written after an arrow (kb-place gives a residual
+    stream's sum one, docs/Placement.md).
     `rhs` either has `lhs`'s shape or is rank 1 with `lhs`'s last dimension,
     in which case it is broadcast over the leading dimensions (a bias).
     Under TP, the sum of two partial sums is a partial sum.
@@ -237,6 +241,8 @@ def KB_AddOp : KB_BinaryElementwiseOp<"add", "BothOrNone"> {
     ```mlir
     %s = kb.add %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
     %y = kb.add %a, %bias : tensor<8x16xf32>, tensor<16xf32>
+    %h = kb.add %x, %o : tensor<8x16xf32, #rep>, tensor<8x16xf32, #cols>
+        -> tensor<8x16xf32, #cols>
     ```
   }];
 }
@@ -245,7 +251,8 @@ def KB_MulOp : KB_BinaryElementwiseOp<"mul", "OneTimesReplicated"> {
   let summary = "Elementwise product, with rank-1 broadcast";
   let description = [{
     `result = lhs ⊙ rhs` (Hadamard product), computed in f32 and rounded to
-    the element type; the result has `lhs`'s type. `rhs` either has `lhs`'s
+    the element type; the result has `lhs`'s type (or, after an arrow,
+    another placement of it, as `kb.add`). `rhs` either has `lhs`'s
     shape or is rank 1 with `lhs`'s last dimension, broadcast over the leading
     dimensions (a norm's weight). It joins the two branches of Llama's SwiGLU:
     `silu(x·W_gate) ⊙ (x·W_up)`. Under TP, a partial sum times a replicated

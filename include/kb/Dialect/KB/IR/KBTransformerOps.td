@@ -16,14 +16,15 @@
 //===----------------------------------------------------------------------===//
 
 def KB_RMSNormOp
-    : KB_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<"rms_norm", [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Root-mean-square norm over the last axis, times a weight";
   let description = [{
     `result = input / sqrt(mean(input², last axis) + eps) · weight`, the
     RMSNorm of Llama (Hugging Face's `LlamaRMSNorm`). `input` has any static
-    shape `[..., H]`, `weight` is `[H]`, and the result has `input`'s type.
+    shape `[..., H]`, `weight` is `[H]`, and the result has `input`'s type
+    (or, after an arrow, another `#kb.dp` placement of its shape and element
+    type: each cube then stages the whole rows it normalizes).
     The sum of squares accumulates in f32 and the result is rounded once to
     the element type. `eps` defaults to 1e-5 and must be positive.
 
@@ -37,20 +38,21 @@ def KB_RMSNormOp
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight)
+    `` custom<PlacedLike>(ref(type($input)), type($result))
   }];
   let hasVerifier = 1;
 }
 
 def KB_LayerNormOp
-    : KB_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
-        KB_ResultTypeOfFirstOperand,
+    : KB_Op<"layer_norm", [Pure, KB_ResultTypeOfFirstOperand,
         DeclareOpInterfaceMethods<KB_TPPartitionOpInterface>]> {
   let summary = "Layer norm over the last axis, with weight and bias";
   let description = [{
     `result = (input − mean) / sqrt(var + eps) · weight + bias` over the last
     axis, with the biased variance (`torch.nn.LayerNorm`, as GPT-2 uses it).
     `input` has any static shape `[..., H]`, `weight` and `bias` are `[H]`,
-    and the result has `input`'s type. Mean and variance accumulate in f32
+    and the result has `input`'s type (or, after an arrow, another placement
+    of it, as `kb.rms_norm`). Mean and variance accumulate in f32
     (two passes: the variance sums squared deviations from the mean, which
     does not cancel for rows with a large mean); the result is rounded once
     to the element type. `eps` defaults to 1e-5 and must be positive.
@@ -66,7 +68,7 @@ def KB_LayerNormOp
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
-    `,` type($bias)
+    `,` type($bias) `` custom<PlacedLike>(ref(type($input)), type($result))
   }];
   let hasVerifier = 1;
 }
