@@ -264,38 +264,17 @@ struct AllGatherMatmulOpLowering
     SmallVector<Value> copies;
     for (auto [p, product] : llvm::enumerate(products)) {
       if (product.policy.isCubeReplicated()) {
-        SmallVector<HeldBox> shares;
-        SmallVector<SmallVector<const Piece *, 4>> shareHolders;
-        SmallVector<std::pair<int64_t, Box>> replicas;
-        for (auto [piece, box] :
-             llvm::zip_equal(product.out.pieces, product.boxes)) {
-          replicas.push_back({piece.cube, piece.box});
-          if (box.numElements() == 0)
-            continue;
-          shares.push_back({box, {piece.cube}});
-          shareHolders.push_back({&piece});
-        }
-        MeshRelayPlan relay =
-            planMeshRelay(device, shares, replicas, double(elementBytes),
-                          /*maxCubes=*/64, /*inPlace=*/true);
-        if (relay.pays()) {
+        ShareRelay relay = planShareRelay(product.out, product.boxes,
+                                          elementBytes, device);
+        if (relay.plan.pays()) {
           SmallVector<Value> all;
           for (SmallVector<Value> &pieceTiles : tiles[p]) {
             all.append(pieceTiles);
             pieceTiles.clear();
           }
           waitFor(rewriter, loc, all);
-          const DeviceTensor &out = product.out;
-          issueRelayPlan(
-              rewriter, loc, relay, elementType, shareHolders,
-              [&](unsigned request) -> std::pair<Value, Box> {
-                const Piece &piece =
-                    *llvm::find_if(out.pieces, [&](const Piece &q) {
-                      return q.cube == relay.requests[request].first;
-                    });
-                return {piece.buffer, piece.box};
-              },
-              [&] { waitFor(rewriter, loc, copies); }, copies);
+          issueShareRelay(rewriter, loc, relay, product.out, elementType,
+                          copies);
         } else {
           for (auto [index, box] : llvm::enumerate(product.boxes)) {
             waitFor(rewriter, loc, tiles[p][index]);

@@ -249,6 +249,40 @@ void OperandStager::relayByMeshRows(const DeviceTensor &tensor,
       pending);
 }
 
+ShareRelay kb::detail::planShareRelay(const DeviceTensor &out,
+                                     ArrayRef<Box> computeBoxes,
+                                     int64_t elementBytes,
+                                     const gemm_tile::DeviceDescription &device) {
+  ShareRelay relay;
+  SmallVector<HeldBox> shares;
+  SmallVector<std::pair<int64_t, Box>> replicas;
+  for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
+    replicas.push_back({piece.cube, piece.box});
+    if (box.numElements() == 0)
+      continue;
+    shares.push_back({box, {piece.cube}});
+    relay.holders.push_back({&piece});
+  }
+  relay.plan = planMeshRelay(device, shares, replicas, double(elementBytes),
+                             /*maxCubes=*/64, /*inPlace=*/true);
+  return relay;
+}
+
+void kb::detail::issueShareRelay(OpBuilder &builder, Location loc,
+                                 const ShareRelay &relay,
+                                 const DeviceTensor &out, Type elementType,
+                                 SmallVectorImpl<Value> &copies) {
+  issueRelayPlan(
+      builder, loc, relay.plan, elementType, relay.holders,
+      [&](unsigned request) -> std::pair<Value, Box> {
+        const Piece &piece = *llvm::find_if(out.pieces, [&](const Piece &p) {
+          return p.cube == relay.plan.requests[request].first;
+        });
+        return {piece.buffer, piece.box};
+      },
+      [&] { waitFor(builder, loc, copies); }, copies);
+}
+
 void kb::detail::issueRelayPlan(
     OpBuilder &builder, Location loc, const MeshRelayPlan &plan,
     Type elementType, ArrayRef<SmallVector<const Piece *, 4>> holders,

@@ -113,6 +113,24 @@ void issueRelayPlan(
     llvm::function_ref<void()> gathered,
     llvm::SmallVectorImpl<mlir::Value> &copies);
 
+/// The mesh relay that brings every share of a result replicated over its
+/// cubes (cube i computed `computeBoxes[i]` of `out`) into every replica, as
+/// placement prices it, with the piece holding each share.
+struct ShareRelay {
+  MeshRelayPlan plan;
+  llvm::SmallVector<llvm::SmallVector<const Piece *, 4>> holders;
+};
+ShareRelay planShareRelay(const DeviceTensor &out,
+                          llvm::ArrayRef<Box> computeBoxes,
+                          int64_t elementBytes,
+                          const gemm_tile::DeviceDescription &device);
+/// Issues `relay` (which pays) into `out`'s replicas, appending the copies'
+/// tokens to `copies`.
+void issueShareRelay(mlir::OpBuilder &builder, mlir::Location loc,
+                     const ShareRelay &relay, const DeviceTensor &out,
+                     mlir::Type elementType,
+                     llvm::SmallVectorImpl<mlir::Value> &copies);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);

@@ -310,37 +310,16 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     // Llama-2-7B layer's 512-token prefill, shared over 16 cubes, took 55
     // us each copied straight). All tiles first: the relays read every
     // share.
-    SmallVector<HeldBox> shares;
-    SmallVector<SmallVector<const Piece *, 4>> shareHolders;
-    SmallVector<std::pair<int64_t, Box>> replicas;
+    ShareRelay relay;
     if (policy.isCubeReplicated())
-      for (auto [piece, box] : llvm::zip_equal(out.pieces, computeBoxes)) {
-        replicas.push_back({piece.cube, piece.box});
-        if (box.numElements() == 0)
-          continue;
-        shares.push_back({box, {piece.cube}});
-        shareHolders.push_back({&piece});
-      }
-    MeshRelayPlan relay =
-        policy.isCubeReplicated()
-            ? planMeshRelay(device, shares, replicas, double(elementBytes),
-                            /*maxCubes=*/64, /*inPlace=*/true)
-            : MeshRelayPlan();
-    if (relay.pays()) {
+      relay = planShareRelay(out, computeBoxes, elementBytes, device);
+    if (relay.plan.pays()) {
       SmallVector<Value> all, copies;
       for (SmallVector<Value> &pieceTiles : tiles)
         all.append(pieceTiles);
       waitFor(rewriter, loc, all);
-      issueRelayPlan(
-          rewriter, loc, relay, type->getElementType(), shareHolders,
-          [&](unsigned request) -> std::pair<Value, Box> {
-            const Piece &piece =
-                *llvm::find_if(out.pieces, [&](const Piece &p) {
-                  return p.cube == relay.requests[request].first;
-                });
-            return {piece.buffer, piece.box};
-          },
-          [&] { waitFor(rewriter, loc, copies); }, copies);
+      issueShareRelay(rewriter, loc, relay, out, type->getElementType(),
+                      copies);
       waitFor(rewriter, loc, copies);
     } else if (policy.isCubeReplicated()) {
       // A replicated result: each cube's share is copied into the other
