@@ -246,6 +246,19 @@ static void buildPipeline(OpPassManager &pm, View view, bool advise = false) {
 /// The progress line, ended before an error is printed.
 static std::function<void()> endProgressLine;
 
+// Whether the build checks for leaks at exit (AddressSanitizer, with gcc or
+// clang): kb-run then frees everything before it exits.
+#if defined(__SANITIZE_ADDRESS__)
+#define KB_RUN_LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KB_RUN_LEAK_CHECKED 1
+#endif
+#endif
+#ifndef KB_RUN_LEAK_CHECKED
+#define KB_RUN_LEAK_CHECKED 0
+#endif
+
 static int fail(const llvm::Twine &message) {
   if (endProgressLine)
     endProgressLine();
@@ -1039,7 +1052,7 @@ int main(int argc, char **argv) {
   // a 512-token MLP, all on one thread), so kb-run leaves them to the system,
   // as clang and lld do; --mlir-timing's report is printed first. A build
   // with AddressSanitizer tears down as usual, for its leak check.
-#if !defined(__SANITIZE_ADDRESS__)
+#if !KB_RUN_LEAK_CHECKED
   phaseTiming.stop();
   rootTiming.stop();
   timing.print();
