@@ -35,6 +35,8 @@ void kb::buildKBDevicePipeline(OpPassManager &pm,
   if (options.outlineOps)
     pm.addPass(createKBOutlineKernelsPass());
   pm.addPass(createConvertKBToGemmTilePass());
+  if (options.outlineOps && options.prefetchCopies)
+    pm.addPass(gemm_tile::createGemmTilePrefetchCopiesPass());
   pm.addPass(gemm_tile::createGemmTileCheckCubeMemoryPass());
   pm.addPass(gemm_tile::createGemmTileVerifyRingsPass());
   pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());

@@ -30,6 +30,12 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
       llvm::cl::desc("The most row chunks kb-overlap-collectives cuts a gemm "
                      "into (it picks the count by its estimate)"),
       llvm::cl::init(8)};
+  Option<bool> prefetchCopies{
+      *this, "prefetch-copies",
+      llvm::cl::desc("Issue a kernel's first copies of data no earlier call "
+                     "writes (weights) during the calls before it "
+                     "(gemm-tile-prefetch-copies; with outline-ops)"),
+      llvm::cl::init(true)};
   Option<bool> costModel{
       *this, "cost-model",
       llvm::cl::desc("kb-place chooses policies by the placement cost model "

@@ -84,4 +84,44 @@ def GemmTileVerifyRingsPass
   }];
 }
 
+def GemmTilePrefetchCopiesPass
+    : Pass<"gemm-tile-prefetch-copies", "mlir::ModuleOp"> {
+  let summary = "Issue a kernel's first copies during the calls before it";
+  let description = [{
+    A kernel (a private function called from the program's entry) starts
+    with the copies its first tiles wait for, and the kernel before it ends
+    waiting for everything; a copy of a weight, which no kernel writes,
+    could therefore start no earlier than the previous kernel's last tile.
+    This pass moves each such copy out of the kernel into its callers:
+    a `gemm_tile.dma` before the kernel's first operation other than an
+    alloc or a copy, from one of the kernel's arguments into a buffer the
+    kernel allocates, is issued by the caller with its alloc, before as
+    many of the preceding calls (up to 16) as it can pass: calls that do
+    not produce its source, do not write it (or a buffer a callee returned
+    as it), and issue no copy of their own (a cube's DMA engine serves
+    copies in the order they are issued, so passing a call's copies would
+    delay them). The kernel takes the buffer and the copy's
+    `!gemm_tile.token` as arguments and waits on the token where it waited
+    on the copy. A copy is moved when at some call it can start during an
+    earlier call; the kernel's signature is then changed for all its calls,
+    so kernels stay shared, and a call that can pass nothing issues the copy
+    just before itself. Copies are never reordered among themselves, so
+    every copy, tile and ring step starts no later than before.
+
+    Cube memory is never freed while a program runs, so an earlier alloc
+    needs no more of it; `gemm-tile-check-cube-memory` runs afterwards.
+
+    ```mlir
+    // Before: @down copies its weight %arg1 only after @gelu's tiles.
+    %g = call @gelu(%h) : (...) -> ...
+    %y = call @down(%g, %w) : (...) -> ...
+    // After: the copy runs beside @gelu.
+    %b = gemm_tile.alloc : memref<256x16xf16, #gemm_tile.cube<1>>
+    %t = gemm_tile.dma %w [0, 64] to %b [0, 0] sizes [256, 16] : ...
+    %g = call @gelu(%h) : (...) -> ...
+    %y = call @down(%g, %w, %b, %t) : (...) -> ...
+    ```
+  }];
+}
+
 #endif // KB_DIALECT_GEMMTILE_TRANSFORMS_PASSES_TD
