@@ -91,10 +91,12 @@ public:
   void run() {
     // Kernels: private functions of one block called only by func.call
     // from the single block of public functions.
+    // Only kernels with a candidate copy need their calls found.
     SmallVector<func::FuncOp> kernels;
     for (auto func : module.getOps<func::FuncOp>())
       if (func.isPrivate() && !func.isExternal() &&
-          func.getBody().hasOneBlock() && collectCallers(func))
+          func.getBody().hasOneBlock() && !headCopies(func).empty() &&
+          collectCallers(func))
         kernels.push_back(func);
     for (func::FuncOp kernel : kernels)
       planKernel(kernel);
@@ -119,13 +121,22 @@ private:
   /// Records the calls of `kernel`; false when some use is not a call from a
   /// public function's only block, whose operands the pass could not follow.
   bool collectCallers(func::FuncOp kernel) {
-    std::optional<SymbolTable::UseRange> uses =
-        SymbolTable::getSymbolUses(kernel, module);
-    if (!uses)
-      return false;
+    if (!usesFound) {
+      // One walk over the calls for every kernel: a walk of every symbol
+      // use per kernel was most of the pass on a 96-layer model. A kernel
+      // is only ever called (kb-outline-kernels makes nothing else refer
+      // to it); a use of another kind would make the changed signature
+      // fail verification, with its location.
+      usesFound = true;
+      module.walk([&](CallOpInterface call) {
+        if (auto callee = dyn_cast_if_present<SymbolRefAttr>(
+                call.getCallableForCallee()))
+          usersOf[callee.getRootReference()].push_back(call);
+      });
+    }
     SmallVector<func::CallOp> sites;
-    for (const SymbolTable::SymbolUse &use : *uses) {
-      auto call = dyn_cast<func::CallOp>(use.getUser());
+    for (Operation *user : usersOf.lookup(kernel.getSymNameAttr())) {
+      auto call = dyn_cast<func::CallOp>(user);
       auto caller = call ? call->getParentOfType<func::FuncOp>() : nullptr;
       if (!caller || caller.isPrivate() || !caller.getBody().hasOneBlock() ||
           call->getBlock() != &caller.getBody().front())
@@ -164,6 +175,14 @@ private:
   /// The alias class of a caller's buffer: a call's result is its operand
   /// when the callee returns that argument as it is.
   Value root(Value value) {
+    auto [it, fresh] = roots.try_emplace(value, value);
+    if (!fresh)
+      return it->second;
+    Value found = rootOf(value);
+    roots[value] = found;
+    return found;
+  }
+  Value rootOf(Value value) {
     while (true) {
       auto result = dyn_cast<OpResult>(value);
       auto call = result ? dyn_cast<func::CallOp>(result.getOwner()) : nullptr;
@@ -238,12 +257,18 @@ private:
     SmallVector<SmallVector<unsigned>> reaches(candidates.size());
     SmallVector<Candidate> chosen;
     SmallVector<unsigned> chosenIndex;
+    // Candidates often share a source (a weight's column groups): its
+    // reach at a call is found once.
+    llvm::DenseMap<std::pair<Operation *, unsigned>, unsigned> reachOf;
     for (auto [i, candidate] : llvm::enumerate(candidates)) {
       bool earlier = false;
       for (func::CallOp call : sites) {
-        reaches[i].push_back(
-            reach(call, call.getOperand(candidate.sourceArg)));
-        earlier |= reaches[i].back() > 0;
+        auto [it, fresh] =
+            reachOf.try_emplace({call, candidate.sourceArg}, 0);
+        if (fresh)
+          it->second = reach(call, call.getOperand(candidate.sourceArg));
+        reaches[i].push_back(it->second);
+        earlier |= it->second > 0;
       }
       if (earlier) {
         chosen.push_back(candidate);
@@ -342,6 +367,11 @@ private:
   // whether its function only reads it (onlyReads).
   llvm::DenseMap<Operation *, bool> dmaUsers;
   llvm::DenseMap<Value, bool> readOnly;
+  // A caller's values by their alias class (root).
+  llvm::DenseMap<Value, Value> roots;
+  // Every symbol use of the module, by the name it refers to (found once).
+  bool usesFound = false;
+  llvm::DenseMap<StringAttr, SmallVector<Operation *>> usersOf;
 };
 
 struct GemmTilePrefetchCopiesPass
