@@ -173,7 +173,7 @@ private:
   }
 
   /// The alias class of a caller's buffer: a call's result is its operand
-  /// when the callee returns that argument as it is.
+  /// when the callee returns that argument as it is; null when unknown.
   Value root(Value value) {
     auto [it, fresh] = roots.try_emplace(value, value);
     if (!fresh)
@@ -187,9 +187,16 @@ private:
       auto result = dyn_cast<OpResult>(value);
       auto call = result ? dyn_cast<func::CallOp>(result.getOwner()) : nullptr;
       func::FuncOp callee = call ? lookup(call) : nullptr;
-      if (!callee || callee.isExternal())
+      if (!call)
         return value;
-      auto ret = cast<func::ReturnOp>(callee.getBody().front().getTerminator());
+      // A callee whose returns this does not read may return any argument:
+      // its result may be any buffer (the null class, which meets all).
+      auto ret = callee && callee.getBody().hasOneBlock()
+                     ? dyn_cast<func::ReturnOp>(
+                           callee.getBody().front().getTerminator())
+                     : func::ReturnOp();
+      if (!ret)
+        return Value();
       auto arg =
           dyn_cast<BlockArgument>(ret.getOperand(result.getResultNumber()));
       if (!arg)
@@ -219,7 +226,8 @@ private:
       return false;
     Value sourceRoot = root(source);
     for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
-      if (root(operand) != sourceRoot)
+      Value operandRoot = root(operand);
+      if (operandRoot && sourceRoot && operandRoot != sourceRoot)
         continue;
       BlockArgument arg = callee.getArgument(i);
       auto [reads, first] = readOnly.try_emplace(arg, false);
