@@ -230,3 +230,42 @@ func.func @two_layers(%x: !x, %w1: !w, %w2: !w) -> !x {
   %y3 = call @late(%g2, %w1) : (!x, !w) -> !x
   return %y3 : !x
 }
+
+// -----
+
+// Memory is never freed while a program runs, so an alloc issued earlier
+// needs none more: cube 1 holds exactly its 1 MiB (the input, gelu's
+// result, the copied weight and the product: 128 + 128 + 512 + 256 KiB)
+// before and after the copy moves, and gemm-tile-check-cube-memory (the
+// second RUN line) still accepts it.
+
+!w = memref<512x512xf16, #gemm_tile.cube<0>>
+!x = memref<128x512xf16, #gemm_tile.cube<1>>
+!b = memref<512x512xf16, #gemm_tile.cube<1>>
+!y = memref<256x512xf16, #gemm_tile.cube<1>>
+module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, cube_memory_mib = 1>} {
+  func.func private @gelu(%x: !x) -> !x {
+    %y = gemm_tile.alloc : !x
+    %t = gemm_tile.map "gelu" pe 0 %x [0, 0] to %y [0, 0] sizes [128, 512] : !x, !x
+    gemm_tile.wait %t
+    return %y : !x
+  }
+  func.func private @down(%x: !x, %w: !w) -> !y {
+    %b = gemm_tile.alloc : !b
+    %tb = gemm_tile.dma %w [0, 0] to %b [0, 0] sizes [512, 512] : !w, !b
+    gemm_tile.wait %tb
+    %y = gemm_tile.alloc : !y
+    %t = gemm_tile.matmul pe 0 %x [0, 0], %b [0, 0] to %y [0, 0] sizes [8, 16, 512] k_chunk 64 : !x, !b, !y
+    gemm_tile.wait %t
+    return %y : !y
+  }
+  // CHECK-LABEL: func.func @full
+  // CHECK-NEXT: gemm_tile.alloc : !cube1_512x512xf16
+  // CHECK-NEXT: gemm_tile.dma
+  // CHECK-NEXT: call @gelu
+  func.func @full(%x: !x, %w: !w) -> !y {
+    %g = call @gelu(%x) : (!x) -> !x
+    %y = call @down(%g, %w) : (!x, !w) -> !y
+    return %y : !y
+  }
+}
