@@ -35,6 +35,31 @@ constexpr int64_t kMaxTilesPerSlab = 1 << 20;
 /// they are faster (stagedGemmSeconds).
 constexpr int64_t kRhsStagingSteps = 4;
 
+/// How a compute box's columns are cut into the groups its rhs arrives in:
+/// `steps` equal groups, the first of them cut again into a quarter and the
+/// rest when `splitFirst`. The PEs wait only for the first group's copy, so
+/// a smaller first group starts them sooner, and the three quarters after
+/// it still move while its tiles compute (the seed's first gemm on `small`:
+/// 2 KiB instead of 8 KiB a cube before any tile).
+struct ColumnGroups {
+  int64_t steps = 1;
+  bool splitFirst = false;
+
+  int64_t count() const { return steps + (splitFirst ? 1 : 0); }
+  /// The first column (relative to the box) and the width of group `group`
+  /// of a box `cols` wide.
+  std::pair<int64_t, int64_t> span(int64_t cols, int64_t group) const {
+    int64_t width = cols / steps;
+    if (!splitFirst)
+      return {group * width, width};
+    if (group == 0)
+      return {0, width / 4};
+    if (group == 1)
+      return {width / 4, width - width / 4};
+    return {(group - 1) * width, width};
+  }
+};
+
 /// Seconds the staging and the tiles of a gemm take with its rhs columns
 /// brought in `steps` column groups, replayed as kb-run runs them: each
 /// group's copies (CopySchedule: on the destination's DMA engine and the
@@ -50,7 +75,7 @@ static double stagedGemmSeconds(const DeviceTensor &lhs,
                                 const DeviceTensor &rhs,
                                 const DeviceTensor &out,
                                 ArrayRef<Box> computeBoxes,
-                                const Placement &policy, int64_t steps,
+                                const Placement &policy, ColumnGroups groups,
                                 int64_t k, bool f32,
                                 const gt::DeviceDescription &device) {
   CopySchedule copies(device);
@@ -76,13 +101,13 @@ static double stagedGemmSeconds(const DeviceTensor &lhs,
          llvm::enumerate(out.pieces, computeBoxes)) {
       if (box.numElements() == 0)
         continue;
-      int64_t width = box.sizes[1] / steps;
+      auto [first, width] = groups.span(box.sizes[1], step);
       double own = issued;
       if (step == 0)
         stage(lhs, piece.cube, Box{{box.offsets[0], 0}, {box.sizes[0], k}},
               issued, own);
       stage(rhs, piece.cube,
-            Box{{0, box.offsets[1] + step * width}, {k, width}}, issued, own);
+            Box{{0, box.offsets[1] + first}, {k, width}}, issued, own);
       pieceDone[index] = own;
       done = std::max(done, own);
     }
@@ -94,13 +119,14 @@ static double stagedGemmSeconds(const DeviceTensor &lhs,
   // In one step, each piece's tiles wait for that piece's copies only, as
   // the rank reaches its wait: after the waits of the pieces before it.
   double inOrder = 0;
+  int64_t steps = groups.count();
   for (int64_t step = 0; step < steps; ++step) {
     for (auto [index, box] : llvm::enumerate(computeBoxes)) {
       if (box.numElements() == 0)
         continue;
       inOrder = std::max(inOrder, pieceDone[index]);
       double start = steps == 1 ? inOrder : ready;
-      Box group{{0, 0}, {box.sizes[0], box.sizes[1] / steps}};
+      Box group{{0, 0}, {box.sizes[0], groups.span(box.sizes[1], step).second}};
       for (auto [pe, slab] :
            llvm::enumerate(peShares(group, policy, device.pesPerCube))) {
         double &free = peFree[index * device.pesPerCube + pe];
@@ -186,21 +212,34 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
       steps = 1;
     // Of the groupings that divide (halving), the fastest; a tie keeps the
     // more groups, whose first copy is the smaller.
+    ColumnGroups groups{steps, false};
     if (steps > 1) {
       bool f32 = type->getElementType().isF32();
       int64_t best = steps;
       double bestSeconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes,
-                                             policy, steps, k, f32, device);
+                                             policy, groups, k, f32, device);
       for (int64_t fewer = steps / 2; fewer >= 1; fewer /= 2) {
         double seconds = stagedGemmSeconds(lhs, rhs, out, computeBoxes, policy,
-                                           fewer, k, f32, device);
+                                           {fewer, false}, k, f32, device);
         if (seconds < bestSeconds) {
           best = fewer;
           bestSeconds = seconds;
         }
       }
-      steps = best;
+      groups.steps = best;
+      // The first group cut again, where its quarter is whole columns and
+      // the replay finds it faster (each copy pays its latency, each tile
+      // reads its lhs rows again).
+      ColumnGroups split{best, true};
+      if (llvm::all_of(computeBoxes,
+                       [&](const Box &box) {
+                         return (box.sizes[1] / best) % 4 == 0;
+                       }) &&
+          stagedGemmSeconds(lhs, rhs, out, computeBoxes, policy, split, k,
+                            f32, device) < bestSeconds)
+        groups = split;
     }
+    steps = groups.count();
 
     struct Operands {
       Value a, b;
@@ -219,12 +258,12 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
            llvm::enumerate(out.pieces, computeBoxes, operands)) {
         if (box.numElements() == 0)
           continue;
-        int64_t width = box.sizes[1] / steps;
+        auto [first, width] = groups.span(box.sizes[1], step);
         if (step == 0) {
           Box rows{{box.offsets[0], 0}, {box.sizes[0], k}};
           std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece.cube, rows);
         }
-        Box cols{{0, box.offsets[1] + step * width}, {k, width}};
+        Box cols{{0, box.offsets[1] + first}, {k, width}};
         std::tie(ops.b, ops.bOffsets) = stager.bring(rhs, piece.cube, cols);
         if (steps == 1)
           pieceCopies[index] = stager.takePending();
@@ -253,10 +292,9 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
         if (box.numElements() == 0)
           continue;
         waitFor(rewriter, loc, pieceCopies[index]);
-        int64_t width = box.sizes[1] / steps;
         // This step's columns of the compute box, relative to the piece's
         // buffer; `first` is where they start in the compute box.
-        int64_t first = step * width;
+        auto [first, width] = groups.span(box.sizes[1], step);
         Box local{minus(box.offsets, piece.box.offsets),
                   {box.sizes[0], width}};
         local.offsets[1] += first;

@@ -125,3 +125,32 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
     return %y : tensor<8x8xf32, #out>
   }
 }
+
+// -----
+
+// Groups of 8 columns: the first is cut again into 2 and 6, so the PEs of
+// cube 1 wait for a 256-byte copy before their first tiles, not a 1 KiB one,
+// and the 6 columns after them move while those tiles compute (the replay
+// finds it faster on a device without latencies).
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#one = #kb.dp<cube = replicate, pe = replicate, num_cubes = 1, num_pes = 1>
+#out = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 1 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2, ring_step_latency_ns = 0, dma_latency_local_ns = 0, dma_latency_far_cube_ns = 0, kernel_launch_ns = 0>} {
+  // CHECK-LABEL: func.func @first_group_split
+  // CHECK-SAME: %[[W:[^:]*]]: !cube0_64x64xf16
+  // CHECK: %[[D0:.*]] = gemm_tile.dma %[[W]] [0, 32] to %{{.*}} [0, 0] sizes [64, 2]
+  // CHECK-NEXT: gemm_tile.wait %[[D0]]
+  // CHECK: gemm_tile.matmul pe 0 {{.*}} sizes [8, 2, 64]
+  // CHECK: %[[D1:.*]] = gemm_tile.dma %[[W]] [0, 34] to %{{.*}} [0, 0] sizes [64, 6]
+  // CHECK-NEXT: gemm_tile.wait %[[D1]]
+  // CHECK: gemm_tile.dma %[[W]] [0, 40] to %{{.*}} [0, 0] sizes [64, 8]
+  // CHECK: gemm_tile.dma %[[W]] [0, 48] to %{{.*}} [0, 0] sizes [64, 8]
+  // CHECK: gemm_tile.dma %[[W]] [0, 56] to %{{.*}} [0, 0] sizes [64, 8]
+  // CHECK-NOT: gemm_tile.dma
+  func.func @first_group_split(%x: tensor<16x64xf16, #rep2>, %w: tensor<64x64xf16, #one>) -> tensor<16x64xf16, #out> {
+    %y = kb.matmul %x, %w : (tensor<16x64xf16, #rep2>, tensor<64x64xf16, #one>) -> tensor<16x64xf16, #out>
+    return %y : tensor<16x64xf16, #out>
+  }
+}
