@@ -1,0 +1,298 @@
+//===- DeferWaits.cpp - a kernel's trailing copies waited for by its caller ===//
+//
+// Every outlined kernel ends waiting for everything it issued, so the copies
+// it issues after its last tile (a column-parallel gemm's result moved into
+// the layout its reader wants) hold the rank although the next kernel may
+// not read them. This pass makes a kernel return the tokens of such copies
+// instead; each call waits on them just before the first later op of its
+// caller that may touch the copies' buffers, and at the latest before the
+// caller returns (docs/design/0021-deferred-copy-waits.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
+#include "kb/Dialect/GemmTile/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace kb::gemm_tile {
+#define GEN_PASS_DEF_GEMMTILEDEFERWAITSPASS
+#include "kb/Dialect/GemmTile/Transforms/Passes.h.inc"
+} // namespace kb::gemm_tile
+
+using namespace mlir;
+using namespace kb::gemm_tile;
+
+namespace {
+
+/// Where a kernel's buffer is visible to a caller.
+struct Reach {
+  // An argument's position, or -1.
+  int arg = -1;
+  // The first position at which the kernel returns the buffer, or -1.
+  int result = -1;
+};
+
+/// A copy at the tail of a kernel whose wait its callers could take over.
+struct Trailing {
+  DMAOp dma;
+  Reach source, target;
+};
+
+class Deferrer {
+public:
+  explicit Deferrer(ModuleOp module) : module(module) {}
+
+  void run() {
+    // Kernels: private functions of one block called only by func.call
+    // from the single block of public functions (as prefetch-copies).
+    SmallVector<func::FuncOp> kernels;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isPrivate() && !func.isExternal() &&
+          func.getBody().hasOneBlock() && collectCallers(func))
+        kernels.push_back(func);
+    for (func::FuncOp kernel : kernels)
+      defer(kernel);
+  }
+
+private:
+  /// Records the calls of `kernel`; false when some use is not a call from a
+  /// public function's only block, whose later ops the pass could not scan.
+  bool collectCallers(func::FuncOp kernel) {
+    std::optional<SymbolTable::UseRange> uses =
+        SymbolTable::getSymbolUses(kernel, module);
+    if (!uses)
+      return false;
+    SmallVector<func::CallOp> sites;
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      auto caller = call ? call->getParentOfType<func::FuncOp>() : nullptr;
+      if (!caller || caller.isPrivate() || !caller.getBody().hasOneBlock() ||
+          call->getBlock() != &caller.getBody().front())
+        return false;
+      sites.push_back(call);
+    }
+    if (sites.empty())
+      return false;
+    callers[kernel] = std::move(sites);
+    return true;
+  }
+
+  /// How a caller sees the kernel's buffer `value`: through an argument, a
+  /// result, both or neither (a buffer the kernel allocates and keeps).
+  /// None for a buffer made otherwise (a nested call's result), which the
+  /// pass does not follow.
+  std::optional<Reach> reachOf(func::FuncOp kernel, Value value) {
+    Reach reach;
+    Block &body = kernel.getBody().front();
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      if (arg.getOwner() != &body)
+        return std::nullopt;
+      reach.arg = arg.getArgNumber();
+    } else if (!value.getDefiningOp<AllocOp>() ||
+               value.getDefiningOp()->getBlock() != &body) {
+      return std::nullopt;
+    }
+    for (OpOperand &returned : body.getTerminator()->getOpOperands())
+      if (returned.get() == value) {
+        reach.result = returned.getOperandNumber();
+        break;
+      }
+    return reach;
+  }
+
+  /// The copies issued after the kernel's last other work and waited for
+  /// only by its final wait (the op before its return), in issue order.
+  SmallVector<Trailing> trailingCopies(func::FuncOp kernel, WaitOp &last) {
+    SmallVector<Trailing> copies;
+    Block &body = kernel.getBody().front();
+    Operation *ret = body.getTerminator();
+    last = dyn_cast_or_null<WaitOp>(ret->getPrevNode());
+    if (!last)
+      return copies;
+    for (Operation *op = last->getPrevNode(); op; op = op->getPrevNode()) {
+      if (isa<AllocOp>(op))
+        continue;
+      auto dma = dyn_cast<DMAOp>(op);
+      if (!dma)
+        break;
+      // A token used elsewhere (an earlier wait, a return) is left alone.
+      if (!dma.getToken().hasOneUse() ||
+          *dma.getToken().user_begin() != last.getOperation())
+        continue;
+      std::optional<Reach> source = reachOf(kernel, dma.getSource());
+      std::optional<Reach> target = reachOf(kernel, dma.getTarget());
+      if (source && target)
+        copies.push_back({dma, *source, *target});
+    }
+    std::reverse(copies.begin(), copies.end());
+    return copies;
+  }
+
+  func::FuncOp lookup(func::CallOp call) {
+    return symbols.lookupNearestSymbolFrom<func::FuncOp>(call,
+                                                         call.getCalleeAttr());
+  }
+
+  /// The alias class of a caller's buffer: a call's result is its operand
+  /// when the callee returns that argument as it is.
+  Value root(Value value) {
+    while (true) {
+      auto result = dyn_cast<OpResult>(value);
+      auto call = result ? dyn_cast<func::CallOp>(result.getOwner()) : nullptr;
+      func::FuncOp callee = call ? lookup(call) : nullptr;
+      if (!callee || callee.isExternal() || !callee.getBody().hasOneBlock())
+        return value;
+      auto ret = dyn_cast<func::ReturnOp>(
+          callee.getBody().front().getTerminator());
+      if (!ret)
+        return value;
+      auto arg =
+          dyn_cast<BlockArgument>(ret.getOperand(result.getResultNumber()));
+      if (!arg)
+        return value;
+      value = call.getOperand(arg.getArgNumber());
+    }
+  }
+
+  /// The caller's alias classes of the buffers a trailing copy touches, as
+  /// seen at `call`.
+  void rootsAt(func::CallOp call, const Trailing &copy,
+               SmallVectorImpl<Value> &roots) {
+    for (const Reach &reach : {copy.source, copy.target}) {
+      if (reach.arg >= 0)
+        roots.push_back(root(call.getOperand(reach.arg)));
+      if (reach.result >= 0)
+        roots.push_back(root(call.getResult(reach.result)));
+    }
+  }
+
+  /// Whether `op`, after a call in its caller, may touch a buffer of one of
+  /// the alias classes `roots` or is one the pass cannot see through. A
+  /// buffer reaches a callee only as an operand and a caller only as a
+  /// result (gemm_tile has no views nor globals), so an op whose buffer
+  /// operands are of other classes cannot touch the copy's.
+  bool mayTouch(Operation *op, ArrayRef<Value> roots) {
+    if (isa<AllocOp, WaitOp>(op))
+      return false;
+    if (op->hasTrait<OpTrait::IsTerminator>() || op->getNumRegions() != 0)
+      return true;
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      func::FuncOp callee = lookup(call);
+      if (!callee || callee.isExternal())
+        return true;
+    } else if (!isa<GemmTileDialect>(op->getDialect())) {
+      // Host-side or unknown ops: not reasoned about.
+      return true;
+    }
+    return llvm::any_of(op->getOperands(), [&](Value operand) {
+      return isa<MemRefType>(operand.getType()) &&
+             llvm::is_contained(roots, root(operand));
+    });
+  }
+
+  /// The op of `call`'s block before which a wait on `copy` must come.
+  Operation *firstToucher(func::CallOp call, const Trailing &copy) {
+    SmallVector<Value, 4> roots;
+    rootsAt(call, copy, roots);
+    Operation *op = call->getNextNode();
+    while (!mayTouch(op, roots))
+      op = op->getNextNode();
+    return op;
+  }
+
+  /// Whether some op that does work runs between `call` and `point`: a wait
+  /// moved past only allocs and waits is not worth a result.
+  static bool passesWork(func::CallOp call, Operation *point) {
+    for (Operation *op = call->getNextNode(); op != point;
+         op = op->getNextNode())
+      if (!isa<AllocOp, WaitOp>(op))
+        return true;
+    return false;
+  }
+
+  void defer(func::FuncOp kernel) {
+    WaitOp last;
+    SmallVector<Trailing> copies = trailingCopies(kernel, last);
+    if (copies.empty())
+      return;
+    ArrayRef<func::CallOp> sites = callers[kernel];
+    // Per call site, per copy: the op the copy's wait goes before. A copy
+    // is deferred when at some call its wait can pass work; the kernel's
+    // signature is then changed for all its calls alike (kernels are never
+    // cloned), a call that can pass nothing waiting just after itself.
+    SmallVector<SmallVector<Operation *>> points(sites.size());
+    SmallVector<unsigned> chosen;
+    for (auto [i, copy] : llvm::enumerate(copies)) {
+      bool gains = false;
+      for (auto [s, call] : llvm::enumerate(sites)) {
+        points[s].push_back(firstToucher(call, copy));
+        gains |= passesWork(call, points[s].back());
+      }
+      if (gains)
+        chosen.push_back(i);
+    }
+    if (chosen.empty())
+      return;
+
+    // The kernel returns the chosen copies' tokens after its results and
+    // no longer waits on them.
+    Block &body = kernel.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    unsigned firstToken = ret.getNumOperands();
+    SmallVector<Value> tokens;
+    for (unsigned i : chosen)
+      tokens.push_back(copies[i].dma.getToken());
+    llvm::DenseSet<Value> deferred(tokens.begin(), tokens.end());
+    SmallVector<Value> kept;
+    for (Value t : last.getTokens())
+      if (!deferred.contains(t))
+        kept.push_back(t);
+    if (kept.empty())
+      last.erase();
+    else
+      last.getTokensMutable().assign(kept);
+    ret.getOperandsMutable().append(tokens);
+    SmallVector<Type> resultTypes(kernel.getResultTypes());
+    for (Value t : tokens)
+      resultTypes.push_back(t.getType());
+    kernel.setFunctionType(FunctionType::get(
+        kernel.getContext(), kernel.getArgumentTypes(), resultTypes));
+
+    for (auto [s, site] : llvm::enumerate(sites)) {
+      func::CallOp call = site;
+      OpBuilder builder(call);
+      auto replacement = func::CallOp::create(builder, call.getLoc(), kernel,
+                                              call.getOperands());
+      replacement->setDiscardableAttrs(call->getDiscardableAttrDictionary());
+      call.replaceAllUsesWith(
+          replacement.getResults().take_front(call.getNumResults()));
+      // One wait per point, its tokens in the kernel's issue order; the
+      // points are found on the old call, whose later ops are the same.
+      llvm::MapVector<Operation *, SmallVector<Value>> waits;
+      for (auto [n, i] : llvm::enumerate(chosen))
+        waits[points[s][i]].push_back(replacement.getResult(firstToken + n));
+      for (auto &[point, waited] : waits) {
+        builder.setInsertionPoint(point);
+        WaitOp::create(builder, call.getLoc(), waited);
+      }
+      call.erase();
+    }
+  }
+
+  ModuleOp module;
+  SymbolTableCollection symbols;
+  llvm::DenseMap<func::FuncOp, SmallVector<func::CallOp>> callers;
+};
+
+struct GemmTileDeferWaitsPass
+    : public kb::gemm_tile::impl::GemmTileDeferWaitsPassBase<
+          GemmTileDeferWaitsPass> {
+  void runOnOperation() override { Deferrer(getOperation()).run(); }
+};
+
+} // namespace
