@@ -222,3 +222,54 @@ func.func @entry(%x: !a, %o: !a, %y: !a) {
   call @nested(%x, %o, %y) : (!a, !a, !a) -> ()
   return
 }
+
+// -----
+
+// A callee may return one buffer at two results: both are the buffer. @two
+// returns its alloc twice; @q copies into the first, so a later use of the
+// second waits for the copy. @q itself returns its copy's target twice, and
+// a use of either result waits.
+
+!a = memref<8x16xf16, #gemm_tile.cube<0>>
+func.func private @two() -> (!a, !a) {
+  %b = gemm_tile.alloc : !a
+  %t = gemm_tile.map "gelu" pe 0 %b [0, 0] to %b [0, 0] sizes [8, 16] : !a, !a
+  gemm_tile.wait %t
+  return %b, %b : !a, !a
+}
+func.func private @q(%x: !a, %o: !a) {
+  %c = gemm_tile.dma %x [0, 0] to %o [0, 0] sizes [8, 16] : !a, !a
+  gemm_tile.wait %c
+  return
+}
+func.func private @q2(%x: !a) -> (!a, !a) {
+  %o = gemm_tile.alloc : !a
+  %c = gemm_tile.dma %x [0, 0] to %o [0, 0] sizes [8, 16] : !a, !a
+  gemm_tile.wait %c
+  return %o, %o : !a, !a
+}
+func.func private @other(%y: !a) {
+  %t = gemm_tile.map "gelu" pe 1 %y [0, 0] to %y [0, 0] sizes [8, 16] : !a, !a
+  gemm_tile.wait %t
+  return
+}
+// CHECK-LABEL: func.func @twice
+// CHECK-NEXT: %[[B:.*]]:2 = call @two()
+// CHECK-NEXT: %[[T:.*]] = call @q(%arg0, %[[B]]#0)
+// CHECK-NEXT: call @other(%arg1)
+// CHECK-NEXT: gemm_tile.wait %[[T]]
+// CHECK-NEXT: call @other(%[[B]]#1)
+// CHECK-NEXT: %[[Q:.*]]:3 = call @q2(%arg0)
+// CHECK-NEXT: call @other(%arg1)
+// CHECK-NEXT: gemm_tile.wait %[[Q]]#2
+// CHECK-NEXT: call @other(%[[Q]]#1)
+func.func @twice(%x: !a, %y: !a) {
+  %b:2 = call @two() : () -> (!a, !a)
+  call @q(%x, %b#0) : (!a, !a) -> ()
+  call @other(%y) : (!a) -> ()
+  call @other(%b#1) : (!a) -> ()
+  %o:2 = call @q2(%x) : (!a) -> (!a, !a)
+  call @other(%y) : (!a) -> ()
+  call @other(%o#1) : (!a) -> ()
+  return
+}

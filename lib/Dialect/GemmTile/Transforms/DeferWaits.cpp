@@ -33,8 +33,8 @@ namespace {
 struct Reach {
   // An argument's position, or -1.
   int arg = -1;
-  // The first position at which the kernel returns the buffer, or -1.
-  int result = -1;
+  // The positions at which the kernel returns the buffer.
+  SmallVector<unsigned, 1> results;
 };
 
 /// A copy at the tail of a kernel whose wait its callers could take over.
@@ -49,36 +49,50 @@ public:
 
   void run() {
     // Kernels: private functions of one block called only by func.call
-    // from the single block of public functions (as prefetch-copies).
+    // from the single block of public functions (as prefetch-copies). The
+    // trailing copies are looked for first, in each function alone: a
+    // program with none (GPT-3's) costs no walk of the module.
     SmallVector<func::FuncOp> kernels;
-    for (auto func : module.getOps<func::FuncOp>())
+    for (auto func : module.getOps<func::FuncOp>()) {
+      WaitOp last;
       if (func.isPrivate() && !func.isExternal() &&
-          func.getBody().hasOneBlock() && collectCallers(func))
+          func.getBody().hasOneBlock() && !trailingCopies(func, last).empty())
         kernels.push_back(func);
+    }
+    if (kernels.empty() || !collectCallers())
+      return;
     for (func::FuncOp kernel : kernels)
-      defer(kernel);
+      if (callers.contains(kernel))
+        defer(kernel);
   }
 
 private:
-  /// Records the calls of `kernel`; false when some use is not a call from a
-  /// public function's only block, whose later ops the pass could not scan.
-  bool collectCallers(func::FuncOp kernel) {
+  /// Records the calls of every function that is only called by func.call
+  /// from a public function's only block (whose later ops the pass can
+  /// scan), in one walk of the module; false when the module holds symbol
+  /// uses it cannot enumerate.
+  bool collectCallers() {
     std::optional<SymbolTable::UseRange> uses =
-        SymbolTable::getSymbolUses(kernel, module);
+        SymbolTable::getSymbolUses(&module.getBodyRegion());
     if (!uses)
       return false;
-    SmallVector<func::CallOp> sites;
+    llvm::DenseSet<Operation *> otherUses;
     for (const SymbolTable::SymbolUse &use : *uses) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          module, use.getSymbolRef());
+      if (!callee)
+        continue;
       auto call = dyn_cast<func::CallOp>(use.getUser());
       auto caller = call ? call->getParentOfType<func::FuncOp>() : nullptr;
       if (!caller || caller.isPrivate() || !caller.getBody().hasOneBlock() ||
-          call->getBlock() != &caller.getBody().front())
-        return false;
-      sites.push_back(call);
+          call->getBlock() != &caller.getBody().front() ||
+          call.getCalleeAttr() != use.getSymbolRef())
+        otherUses.insert(callee);
+      else
+        callers[callee].push_back(call);
     }
-    if (sites.empty())
-      return false;
-    callers[kernel] = std::move(sites);
+    for (Operation *callee : otherUses)
+      callers.erase(cast<func::FuncOp>(callee));
     return true;
   }
 
@@ -98,10 +112,8 @@ private:
       return std::nullopt;
     }
     for (OpOperand &returned : body.getTerminator()->getOpOperands())
-      if (returned.get() == value) {
-        reach.result = returned.getOperandNumber();
-        break;
-      }
+      if (returned.get() == value)
+        reach.results.push_back(returned.getOperandNumber());
     return reach;
   }
 
@@ -138,25 +150,45 @@ private:
                                                          call.getCalleeAttr());
   }
 
-  /// The alias class of a caller's buffer: a call's result is its operand
-  /// when the callee returns that argument as it is.
+  /// The alias class of a caller's buffer, named by one value: a call's
+  /// result is its operand when the callee returns that argument as it is,
+  /// and its first result that returns the same buffer otherwise (a callee
+  /// may return one buffer twice). Memoized: the scans after each call ask
+  /// for the same operands again.
   Value root(Value value) {
+    // Iterative: a chain of calls that return their argument (an in-place
+    // all-reduce per layer) is as long as the model is deep.
+    SmallVector<Value> chain;
     while (true) {
+      if (auto known = classOf.find(value); known != classOf.end()) {
+        value = known->second;
+        break;
+      }
+      chain.push_back(value);
       auto result = dyn_cast<OpResult>(value);
       auto call = result ? dyn_cast<func::CallOp>(result.getOwner()) : nullptr;
       func::FuncOp callee = call ? lookup(call) : nullptr;
       if (!callee || callee.isExternal() || !callee.getBody().hasOneBlock())
-        return value;
-      auto ret = dyn_cast<func::ReturnOp>(
-          callee.getBody().front().getTerminator());
+        break;
+      auto ret =
+          dyn_cast<func::ReturnOp>(callee.getBody().front().getTerminator());
       if (!ret)
-        return value;
-      auto arg =
-          dyn_cast<BlockArgument>(ret.getOperand(result.getResultNumber()));
-      if (!arg)
-        return value;
-      value = call.getOperand(arg.getArgNumber());
+        break;
+      Value returned = ret.getOperand(result.getResultNumber());
+      if (auto arg = dyn_cast<BlockArgument>(returned)) {
+        value = call.getOperand(arg.getArgNumber());
+        continue;
+      }
+      for (auto [i, other] : llvm::enumerate(ret.getOperands()))
+        if (other == returned) {
+          value = call.getResult(i);
+          break;
+        }
+      break;
     }
+    for (Value v : chain)
+      classOf[v] = value;
+    return value;
   }
 
   /// The caller's alias classes of the buffers a trailing copy touches, as
@@ -166,43 +198,54 @@ private:
     for (const Reach &reach : {copy.source, copy.target}) {
       if (reach.arg >= 0)
         roots.push_back(root(call.getOperand(reach.arg)));
-      if (reach.result >= 0)
-        roots.push_back(root(call.getResult(reach.result)));
+      for (unsigned result : reach.results)
+        roots.push_back(root(call.getResult(result)));
     }
   }
 
-  /// Whether `op`, after a call in its caller, may touch a buffer of one of
-  /// the alias classes `roots` or is one the pass cannot see through. A
-  /// buffer reaches a callee only as an operand and a caller only as a
-  /// result (gemm_tile has no views nor globals), so an op whose buffer
-  /// operands are of other classes cannot touch the copy's.
-  bool mayTouch(Operation *op, ArrayRef<Value> roots) {
+  /// Whether `op`, after a call in its caller, may touch any buffer for all
+  /// the pass can tell. Otherwise it touches only the alias classes of its
+  /// buffer operands: a buffer reaches a callee only as an operand and a
+  /// caller only as a result (gemm_tile has no views nor globals). Allocs
+  /// and waits touch nothing.
+  bool isOpaque(Operation *op) {
     if (isa<AllocOp, WaitOp>(op))
       return false;
     if (op->hasTrait<OpTrait::IsTerminator>() || op->getNumRegions() != 0)
       return true;
     if (auto call = dyn_cast<func::CallOp>(op)) {
       func::FuncOp callee = lookup(call);
-      if (!callee || callee.isExternal())
-        return true;
-    } else if (!isa<GemmTileDialect>(op->getDialect())) {
-      // Host-side or unknown ops: not reasoned about.
-      return true;
+      return !callee || callee.isExternal();
     }
-    return llvm::any_of(op->getOperands(), [&](Value operand) {
-      return isa<MemRefType>(operand.getType()) &&
-             llvm::is_contained(roots, root(operand));
-    });
+    // Host-side or unknown ops: not reasoned about.
+    return !isa<GemmTileDialect>(op->getDialect());
   }
 
-  /// The op of `call`'s block before which a wait on `copy` must come.
-  Operation *firstToucher(func::CallOp call, const Trailing &copy) {
-    SmallVector<Value, 4> roots;
-    rootsAt(call, copy, roots);
-    Operation *op = call->getNextNode();
-    while (!mayTouch(op, roots))
-      op = op->getNextNode();
-    return op;
+  /// For each of `copies`, the op of `call`'s block before which its wait
+  /// must come, in one scan of the ops after the call.
+  SmallVector<Operation *> firstTouchers(func::CallOp call,
+                                         ArrayRef<Trailing> copies) {
+    SmallVector<SmallVector<Value, 4>> classes(copies.size());
+    for (auto [copy, roots] : llvm::zip_equal(copies, classes))
+      rootsAt(call, copy, roots);
+    SmallVector<Operation *> points(copies.size(), nullptr);
+    unsigned open = copies.size();
+    for (Operation *op = call->getNextNode(); open; op = op->getNextNode()) {
+      bool opaque = isOpaque(op);
+      SmallVector<Value, 8> touched;
+      if (!opaque)
+        for (Value operand : op->getOperands())
+          if (isa<MemRefType>(operand.getType()))
+            touched.push_back(root(operand));
+      for (auto [point, roots] : llvm::zip_equal(points, classes))
+        if (!point && (opaque || llvm::any_of(roots, [&](Value v) {
+                         return llvm::is_contained(touched, v);
+                       }))) {
+          point = op;
+          --open;
+        }
+    }
+    return points;
   }
 
   /// Whether some op that does work runs between `call` and `point`: a wait
@@ -225,17 +268,15 @@ private:
     // is deferred when at some call its wait can pass work; the kernel's
     // signature is then changed for all its calls alike (kernels are never
     // cloned), a call that can pass nothing waiting just after itself.
-    SmallVector<SmallVector<Operation *>> points(sites.size());
+    SmallVector<SmallVector<Operation *>> points;
+    for (func::CallOp call : sites)
+      points.push_back(firstTouchers(call, copies));
     SmallVector<unsigned> chosen;
-    for (auto [i, copy] : llvm::enumerate(copies)) {
-      bool gains = false;
-      for (auto [s, call] : llvm::enumerate(sites)) {
-        points[s].push_back(firstToucher(call, copy));
-        gains |= passesWork(call, points[s].back());
-      }
-      if (gains)
+    for (unsigned i = 0; i < copies.size(); ++i)
+      if (llvm::any_of(llvm::seq<size_t>(0, sites.size()), [&](size_t s) {
+            return passesWork(sites[s], points[s][i]);
+          }))
         chosen.push_back(i);
-    }
     if (chosen.empty())
       return;
 
@@ -282,11 +323,14 @@ private:
       }
       call.erase();
     }
+    // The erased calls' results may be keys or classes of the memo.
+    classOf.clear();
   }
 
   ModuleOp module;
   SymbolTableCollection symbols;
   llvm::DenseMap<func::FuncOp, SmallVector<func::CallOp>> callers;
+  llvm::DenseMap<Value, Value> classOf; // root()'s memo
 };
 
 struct GemmTileDeferWaitsPass
