@@ -37,6 +37,8 @@ void kb::buildKBDevicePipeline(OpPassManager &pm,
   pm.addPass(createConvertKBToGemmTilePass());
   if (options.outlineOps && options.prefetchCopies)
     pm.addPass(gemm_tile::createGemmTilePrefetchCopiesPass());
+  if (options.outlineOps && options.deferWaits)
+    pm.addPass(gemm_tile::createGemmTileDeferWaitsPass());
   pm.addPass(gemm_tile::createGemmTileCheckCubeMemoryPass());
   pm.addPass(gemm_tile::createGemmTileVerifyRingsPass());
   pm.addPass(gemm_tile::createGemmTileCheckYieldSafetyPass());

@@ -36,6 +36,12 @@ struct KBPipelineOptions : public mlir::PassPipelineOptions<KBPipelineOptions> {
                      "writes (weights) during the calls before it "
                      "(gemm-tile-prefetch-copies; with outline-ops)"),
       llvm::cl::init(true)};
+  Option<bool> deferWaits{
+      *this, "defer-waits",
+      llvm::cl::desc("Wait for a kernel's trailing copies in its caller, "
+                     "just before the first op that may touch their buffers "
+                     "(gemm-tile-defer-waits; with outline-ops)"),
+      llvm::cl::init(true)};
   Option<bool> costModel{
       *this, "cost-model",
       llvm::cl::desc("kb-place chooses policies by the placement cost model "

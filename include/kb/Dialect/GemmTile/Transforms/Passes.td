@@ -124,4 +124,40 @@ def GemmTilePrefetchCopiesPass
   }];
 }
 
+def GemmTileDeferWaitsPass : Pass<"gemm-tile-defer-waits", "mlir::ModuleOp"> {
+  let summary = "Wait for a kernel's trailing copies in its caller";
+  let description = [{
+    A kernel (a private function called from the single block of public
+    functions) ends waiting for everything it issued, so the copies it
+    issues after its last other work hold the rank although the ops after
+    the call may not use them. This pass takes each `gemm_tile.dma` between
+    a kernel's last op other than an alloc or a copy and its final
+    `gemm_tile.wait` (the op before its return), whose token only that wait
+    uses and whose buffers are the kernel's arguments, results or own
+    allocations, out of that wait: the kernel returns the token as an extra
+    `!gemm_tile.token` result, and each call waits on it just before the
+    first later op of its caller that may touch the copy's source or target
+    (an op with one of them, or a buffer a callee returned as it, among its
+    operands; a call of an external function, an op with regions, an op of
+    another dialect, the return). A copy is deferred when at some call its
+    wait passes work (an op other than an alloc or a wait); the kernel's
+    signature is then changed for all its calls, so kernels stay shared, and
+    a call that can pass nothing waits just after itself. No op is issued
+    in another order, and a wait only moves later, so every op starts no
+    later than before.
+
+    ```mlir
+    // Before: @q ends waiting for the copy of its result into %o.
+    %o = call @q(%x, %w) : (...) -> ...
+    %k = call @k(%x, %wk) : (...) -> ...
+    %a = call @attn(%o, %k) : (...) -> ...
+    // After: @k runs while the copy moves.
+    %o, %t = call @q(%x, %w) : (...) -> (..., !gemm_tile.token)
+    %k = call @k(%x, %wk) : (...) -> ...
+    gemm_tile.wait %t
+    %a = call @attn(%o, %k) : (...) -> ...
+    ```
+  }];
+}
+
 #endif // KB_DIALECT_GEMMTILE_TRANSFORMS_PASSES_TD
