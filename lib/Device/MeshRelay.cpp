@@ -4,7 +4,12 @@
 
 #include "kb/Device/CostModel.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+#include <queue>
+#include <tuple>
 
 using namespace kb;
 
@@ -44,6 +49,145 @@ sourcesOf(llvm::ArrayRef<HeldBox> pieces,
         {from, cube, false, static_cast<unsigned>(index), target, *overlap});
   }
   return result;
+}
+
+/// `region` cut into `parts` boxes along its first dimension of at least
+/// `parts` elements (whole when there is none): equal regions are cut alike,
+/// so a forwarded part is the part it forwards.
+llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
+  llvm::SmallVector<Box> result;
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  if (parts <= 1 || dim == region.sizes.end()) {
+    result.push_back(region);
+    return result;
+  }
+  size_t d = dim - region.sizes.begin();
+  int64_t size = *dim;
+  for (unsigned m = 0; m < parts; ++m) {
+    Box part = region;
+    int64_t lo = size * m / parts, hi = size * (m + 1) / parts;
+    part.offsets[d] += lo;
+    part.sizes[d] = hi - lo;
+    result.push_back(std::move(part));
+  }
+  return result;
+}
+
+/// The delivery of `plan` relayed hop by hop in `parts` parts (see
+/// MeshRelayPlan::deliver): each copy from a relay more than one hop away in
+/// its column that the cube one hop nearer also takes from that relay (the
+/// same region) is forwarded from there instead, part by part. The copies are
+/// ordered as a rank issuing them runs best: those from the relays first (on
+/// each engine, the ones the most forwarding waits for first), then each
+/// forwarded part as soon as the part it forwards is in, the rank waiting for
+/// it. Replayed after `gather` on a CopySchedule; returns the copies and when
+/// the last ends, or no copies when nothing is forwarded.
+std::pair<llvm::SmallVector<RelayCopy>, double>
+hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
+         unsigned parts, double elementBytes) {
+  int64_t cols = device.meshCols;
+  size_t n = plan.deliver.size();
+  // The copies from each relay into each cube, to find a neighbour's.
+  llvm::DenseMap<std::pair<unsigned, int64_t>, llvm::SmallVector<unsigned, 2>>
+      byRelayAndCube;
+  for (auto [i, c] : llvm::enumerate(plan.deliver))
+    if (c.fromRelay)
+      byRelayAndCube[{c.source, c.to}].push_back(unsigned(i));
+  llvm::SmallVector<int> forwards(n, -1);
+  llvm::SmallVector<bool> forwarded(n, false);
+  bool any = false;
+  for (auto [i, c] : llvm::enumerate(plan.deliver)) {
+    if (!c.fromRelay || cubeHops(device, c.from, c.to) < 2)
+      continue;
+    int64_t nearer = c.to + (c.from > c.to ? cols : -cols);
+    auto it = byRelayAndCube.find({c.source, nearer});
+    if (it == byRelayAndCube.end())
+      continue;
+    for (unsigned j : it->second)
+      if (plan.deliver[j].region == c.region) {
+        forwards[i] = int(j);
+        forwarded[j] = true;
+        any = true;
+        break;
+      }
+  }
+  if (!any)
+    return {};
+
+  // The copies cut into parts: a chain's (forwarding or forwarded), one
+  // node a part; the others whole.
+  struct Node {
+    RelayCopy copy;
+    int dep = -1;     // the node whose part this one forwards
+    int depth = 0;    // how many forwards follow this part down the column
+    unsigned part = 0;
+    llvm::SmallVector<unsigned, 1> next;
+  };
+  llvm::SmallVector<Node> nodes;
+  nodes.reserve(n * parts);
+  llvm::SmallVector<unsigned> firstNode(n);
+  // A forwarded copy's source is nearer its relay, so it comes earlier in
+  // the nearest-first delivery, and its nodes are made first.
+  for (auto [i, c] : llvm::enumerate(plan.deliver)) {
+    firstNode[i] = unsigned(nodes.size());
+    bool chain = forwards[i] >= 0 || forwarded[i];
+    llvm::SmallVector<Box> boxes =
+        chain ? partsOf(c.region, parts) : llvm::SmallVector<Box>{c.region};
+    for (auto [m, box] : llvm::enumerate(boxes)) {
+      Node node;
+      node.copy = c;
+      node.copy.region = std::move(box);
+      node.part = unsigned(m);
+      if (forwards[i] >= 0) {
+        const RelayCopy &from = plan.deliver[forwards[i]];
+        node.copy.from = from.to;
+        node.copy.fromRelay = false;
+        node.copy.fromRequest = true;
+        node.copy.source = from.target;
+        node.dep = int(firstNode[forwards[i]] + m);
+        nodes[node.dep].next.push_back(unsigned(nodes.size()));
+      }
+      nodes.push_back(std::move(node));
+    }
+  }
+  for (size_t i = nodes.size(); i-- > 0;)
+    if (nodes[i].dep >= 0)
+      nodes[nodes[i].dep].depth =
+          std::max(nodes[nodes[i].dep].depth, nodes[i].depth + 1);
+
+  // Issued in the order of when each can start: the copies from the relays
+  // at once after the gather, a forwarded part when its source part ends.
+  CopySchedule schedule(device);
+  for (const RelayCopy &c : plan.gather)
+    schedule.add(c.from, c.to, double(c.region.numElements()) * elementBytes);
+  double clock = schedule.seconds();
+  using Ready = std::tuple<double, int, unsigned, unsigned>;
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (node.dep < 0)
+      ready.push({clock, -node.depth, node.part, unsigned(i)});
+  llvm::SmallVector<int> position(nodes.size(), -1);
+  llvm::SmallVector<double> ends(nodes.size(), 0);
+  llvm::SmallVector<RelayCopy> order;
+  order.reserve(nodes.size());
+  while (!ready.empty()) {
+    auto [at, negDepth, part, i] = ready.top();
+    ready.pop();
+    clock = std::max(clock, at);
+    Node &node = nodes[i];
+    if (node.dep >= 0)
+      node.copy.after = position[node.dep];
+    position[i] = int(order.size());
+    ends[i] =
+        schedule.add(node.copy.from, node.copy.to,
+                     double(node.copy.region.numElements()) * elementBytes,
+                     clock);
+    order.push_back(node.copy);
+    for (unsigned next : node.next)
+      ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
+  }
+  return {std::move(order), schedule.seconds()};
 }
 
 } // namespace
@@ -160,5 +304,27 @@ kb::planMeshRelay(const DeviceDescription &device,
     relayed.add(c.from, c.to, bytes(c.region), plan.gatheredSeconds);
   plan.directSeconds = direct.seconds();
   plan.relayedSeconds = relayed.seconds();
+
+  // Hop by hop, in the parts that replay fastest, where that beats the
+  // boxes sent straight down the columns (short relays, all latency, keep
+  // them: forwarding adds a copy's latency per hop and part).
+  // The time is about convex in the parts (each part more pays a latency per
+  // hop, and shortens the pipeline's fill), so the doubling stops at the
+  // first that does not help: placement makes a plan for every candidate.
+  llvm::SmallVector<RelayCopy> best;
+  double previous = std::numeric_limits<double>::infinity();
+  for (unsigned parts : {1u, 2u, 4u, 8u}) {
+    auto [copies, seconds] = hopByHop(device, plan, parts, elementBytes);
+    if (copies.empty() || seconds >= previous)
+      break;
+    previous = seconds;
+    if (seconds < plan.relayedSeconds) {
+      plan.relayedSeconds = seconds;
+      plan.chunks = parts;
+      best = std::move(copies);
+    }
+  }
+  if (plan.chunks > 0)
+    plan.deliver = std::move(best);
   return plan;
 }

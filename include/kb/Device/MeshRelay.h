@@ -10,6 +10,14 @@
 // (mesh columns - 1) + (mesh rows - 1) copies into a cube, routed on
 // disjoint rows, then columns.
 //
+// A copy holds every link of its route for its whole time, so boxes sent
+// straight down a column share its middle links: on the 4 x 4 mesh the link
+// between the middle rows carries four of them. Where a replay finds it
+// faster, the delivery is relayed hop by hop instead: each cube forwards a
+// box it received to its next cube down the column, in parts, once each part
+// is in (a pipeline down the column), so every copy is one hop and each link
+// carries each box once.
+//
 // The lowering (OperandStager::relayByMeshRows) issues exactly this plan and
 // placement prices it (PlacementCostModel.cpp): one plan for both, so the
 // estimate and kb-run agree on it.
@@ -37,8 +45,10 @@ struct HeldBox {
 };
 
 /// One copy of a relay plan: `region` of the tensor from cube `from` (out of
-/// held piece `source`, or out of relay `source` when `fromRelay`) into cube
-/// `to`, for relay or request `target`.
+/// held piece `source`, out of relay `source` when `fromRelay`, or out of
+/// request `source`'s buffer when `fromRequest`) into cube `to`, for relay or
+/// request `target`. A copy with `after` >= 0 forwards what copy `after` of
+/// its wave brought into `from`: the rank waits for that copy first.
 struct RelayCopy {
   int64_t from;
   int64_t to;
@@ -46,6 +56,8 @@ struct RelayCopy {
   unsigned source;
   unsigned target;
   Box region;
+  bool fromRequest = false;
+  int after = -1;
 };
 
 struct MeshRelayPlan {
@@ -62,10 +74,15 @@ struct MeshRelayPlan {
   /// Into the relays, nearest first; all of them end before `deliver` starts.
   llvm::SmallVector<RelayCopy> gather;
   /// Into the requests' buffers, nearest first: from the relays in the
-  /// request's column, and from the pieces no relay copy covers.
+  /// request's column, and from the pieces no relay copy covers. Relayed hop
+  /// by hop (`chunks` > 0), a box from a relay more than one hop away is
+  /// forwarded down the column instead, in `chunks` parts, by the cube one
+  /// hop nearer the relay, from its own request's buffer, once the part is
+  /// there (`after`); the copies are then in the order the rank issues them.
   llvm::SmallVector<RelayCopy> deliver;
-  /// The direct copies alone, and the relayed plan (gather, a wait, deliver),
-  /// replayed on the device's CopySchedule.
+  unsigned chunks = 0;
+  /// The direct copies alone, and the relayed plan (gather, a wait, deliver
+  /// with its waits), replayed on the device's CopySchedule.
   double directSeconds = 0;
   double gatheredSeconds = 0;
   double relayedSeconds = 0;

@@ -299,6 +299,8 @@ void kb::detail::issueRelayPlan(
   auto sourceOf = [&](const RelayCopy &c) -> std::pair<Value, Box> {
     if (c.fromRelay)
       return {relayBuffers[c.source], plan.relays[c.source].box};
+    if (c.fromRequest)
+      return targetOf(c.source);
     for (const Piece *p : holders[c.source])
       if (p->cube == c.from)
         return {p->buffer, p->box};
@@ -315,8 +317,20 @@ void kb::detail::issueRelayPlan(
   for (const RelayCopy &c : plan.gather)
     issue(c, relayBuffers[c.target], plan.relays[c.target].box, copies);
   gathered();
+  // A forwarded part (hop by hop) is read from the buffer it was copied
+  // into: the rank waits for that copy first, and the copies it has waited
+  // for are not waited for again.
+  SmallVector<Value> delivered;
+  SmallVector<bool> waited(plan.deliver.size(), false);
   for (const RelayCopy &c : plan.deliver) {
+    if (c.after >= 0 && !waited[c.after]) {
+      gt::WaitOp::create(builder, loc, ValueRange{delivered[c.after]});
+      waited[c.after] = true;
+    }
     auto [target, box] = targetOf(c.target);
-    issue(c, target, box, copies);
+    issue(c, target, box, delivered);
   }
+  for (auto [token, done] : llvm::zip_equal(delivered, waited))
+    if (!done)
+      copies.push_back(token);
 }

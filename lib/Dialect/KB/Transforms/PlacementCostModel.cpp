@@ -271,8 +271,17 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
                              copies.issued);
   double gathered = std::max(copies.issued, copies.seconds());
   copies.issued = gathered;
-  for (const RelayCopy &c : plan.deliver)
-    copies.add(c.from, c.to, double(c.region.numElements()) * eb);
+  // A forwarded part is issued once the rank has waited for the copy that
+  // brought it, as the lowering waits (a hop-by-hop delivery); the copies
+  // added after it issue no earlier.
+  SmallVector<double> ends;
+  ends.reserve(plan.deliver.size());
+  for (const RelayCopy &c : plan.deliver) {
+    if (c.after >= 0)
+      copies.issued = std::max(copies.issued, ends[c.after]);
+    ends.push_back(copies.CopySchedule::add(
+        c.from, c.to, double(c.region.numElements()) * eb, copies.issued));
+  }
   return true;
 }
 
