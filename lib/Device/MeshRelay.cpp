@@ -8,6 +8,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <limits>
+#include <optional>
 #include <queue>
 #include <tuple>
 
@@ -74,38 +75,48 @@ llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
   return result;
 }
 
-/// The delivery of `plan` relayed hop by hop in `parts` parts (see
-/// MeshRelayPlan::deliver): each copy from a relay more than one hop away in
-/// its column that the cube one hop nearer also takes from that relay (the
-/// same region) is forwarded from there instead, part by part. The copies are
-/// ordered as a rank issuing them runs best: those from the relays first (on
-/// each engine, the ones the most forwarding waits for first), then each
-/// forwarded part as soon as the part it forwards is in, the rank waiting for
-/// it. Replayed after `gather` on a CopySchedule; returns the copies and when
-/// the last ends, or no copies when nothing is forwarded.
-std::pair<llvm::SmallVector<RelayCopy>, double>
-hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
-         unsigned parts, double elementBytes) {
+/// A wave of `plan` (its gather, `alongRows`, or its delivery) relayed hop
+/// by hop in `parts` parts (see MeshRelayPlan::deliver): each copy more than
+/// one hop along its mesh row (a gather's, from a piece) or column (a
+/// delivery's, from a relay) whose source the cube one hop nearer also takes
+/// (the same region, into its relay or request) is forwarded from there
+/// instead, part by part. The copies are ordered as a rank issuing them runs
+/// best: the others first (on each engine, the ones the most forwarding
+/// waits for first), then each forwarded part as soon as the part it
+/// forwards is in, the rank waiting for it. Replayed on `before` (the copies
+/// that end before the wave starts); returns the copies and the replay, or
+/// no copies when nothing is forwarded.
+std::pair<llvm::SmallVector<RelayCopy>, CopySchedule>
+hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
+         bool alongRows, const CopySchedule &before, unsigned parts,
+         double elementBytes) {
   int64_t cols = device.meshCols;
-  size_t n = plan.deliver.size();
-  // The copies from each relay into each cube, to find a neighbour's.
+  size_t n = wave.size();
+  // A gather takes pieces, a delivery relays: the copies from each source
+  // into each cube, to find a neighbour's.
+  auto fromSource = [&](const RelayCopy &c) {
+    return alongRows ? !c.fromRelay && !c.fromRequest : c.fromRelay;
+  };
   llvm::DenseMap<std::pair<unsigned, int64_t>, llvm::SmallVector<unsigned, 2>>
-      byRelayAndCube;
-  for (auto [i, c] : llvm::enumerate(plan.deliver))
-    if (c.fromRelay)
-      byRelayAndCube[{c.source, c.to}].push_back(unsigned(i));
+      bySourceAndCube;
+  for (auto [i, c] : llvm::enumerate(wave))
+    if (fromSource(c))
+      bySourceAndCube[{c.source, c.to}].push_back(unsigned(i));
   llvm::SmallVector<int> forwards(n, -1);
   llvm::SmallVector<bool> forwarded(n, false);
   bool any = false;
-  for (auto [i, c] : llvm::enumerate(plan.deliver)) {
-    if (!c.fromRelay || cubeHops(device, c.from, c.to) < 2)
+  for (auto [i, c] : llvm::enumerate(wave)) {
+    bool onItsLine = alongRows ? c.from / cols == c.to / cols
+                               : c.from % cols == c.to % cols;
+    if (!fromSource(c) || !onItsLine || cubeHops(device, c.from, c.to) < 2)
       continue;
-    int64_t nearer = c.to + (c.from > c.to ? cols : -cols);
-    auto it = byRelayAndCube.find({c.source, nearer});
-    if (it == byRelayAndCube.end())
+    int64_t step = alongRows ? 1 : cols;
+    int64_t nearer = c.to + (c.from > c.to ? step : -step);
+    auto it = bySourceAndCube.find({c.source, nearer});
+    if (it == bySourceAndCube.end())
       continue;
     for (unsigned j : it->second)
-      if (plan.deliver[j].region == c.region) {
+      if (wave[j].region == c.region) {
         forwards[i] = int(j);
         forwarded[j] = true;
         any = true;
@@ -113,7 +124,7 @@ hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
       }
   }
   if (!any)
-    return {};
+    return {{}, before};
 
   // The copies cut into parts: a chain's (forwarding or forwarded), one
   // node a part; the others whole.
@@ -127,9 +138,9 @@ hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
   llvm::SmallVector<Node> nodes;
   nodes.reserve(n * parts);
   llvm::SmallVector<unsigned> firstNode(n);
-  // A forwarded copy's source is nearer its relay, so it comes earlier in
-  // the nearest-first delivery, and its nodes are made first.
-  for (auto [i, c] : llvm::enumerate(plan.deliver)) {
+  // A forwarded copy's source is nearer, so it comes earlier in the
+  // nearest-first wave, and its nodes are made first.
+  for (auto [i, c] : llvm::enumerate(wave)) {
     firstNode[i] = unsigned(nodes.size());
     bool chain = forwards[i] >= 0 || forwarded[i];
     llvm::SmallVector<Box> boxes =
@@ -140,10 +151,12 @@ hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
       node.copy.region = std::move(box);
       node.part = unsigned(m);
       if (forwards[i] >= 0) {
-        const RelayCopy &from = plan.deliver[forwards[i]];
+        // Out of the relay (a gather) or the request (a delivery) that
+        // the nearer cube's copy fills.
+        const RelayCopy &from = wave[forwards[i]];
         node.copy.from = from.to;
-        node.copy.fromRelay = false;
-        node.copy.fromRequest = true;
+        node.copy.fromRelay = alongRows;
+        node.copy.fromRequest = !alongRows;
         node.copy.source = from.target;
         node.dep = int(firstNode[forwards[i]] + m);
         nodes[node.dep].next.push_back(unsigned(nodes.size()));
@@ -156,11 +169,9 @@ hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
       nodes[nodes[i].dep].depth =
           std::max(nodes[nodes[i].dep].depth, nodes[i].depth + 1);
 
-  // Issued in the order of when each can start: the copies from the relays
-  // at once after the gather, a forwarded part when its source part ends.
-  CopySchedule schedule(device);
-  for (const RelayCopy &c : plan.gather)
-    schedule.add(c.from, c.to, double(c.region.numElements()) * elementBytes);
+  // Issued in the order of when each can start: the copies from the
+  // sources at once, a forwarded part when its source part ends.
+  CopySchedule schedule = before;
   double clock = schedule.seconds();
   using Ready = std::tuple<double, int, unsigned, unsigned>;
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
@@ -187,7 +198,7 @@ hopByHop(const DeviceDescription &device, const MeshRelayPlan &plan,
     for (unsigned next : node.next)
       ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
   }
-  return {std::move(order), schedule.seconds()};
+  return {std::move(order), std::move(schedule)};
 }
 
 } // namespace
@@ -293,38 +304,57 @@ kb::planMeshRelay(const DeviceDescription &device,
 
   // Both replayed as kb-run runs them: the direct copies in the order the
   // requests' own staging issues them, against gather, a wait, deliver.
-  CopySchedule direct(device), relayed(device);
+  CopySchedule direct(device), gathered(device);
   for (const llvm::SmallVector<RelayCopy> &copies : directCopies)
     for (const RelayCopy &c : copies)
       direct.add(c.from, c.to, bytes(c.region));
+  plan.directSeconds = direct.seconds();
   for (const RelayCopy &c : plan.gather)
-    relayed.add(c.from, c.to, bytes(c.region));
-  plan.gatheredSeconds = relayed.seconds();
+    gathered.add(c.from, c.to, bytes(c.region));
+
+  // Each wave hop by hop, in the parts that replay fastest, where that beats
+  // its copies sent straight (short waves, all latency, may keep them:
+  // forwarding pays a copy's latency per hop and part). The time is about
+  // convex in the parts (each part more pays a latency per hop, and shortens
+  // the pipeline's fill), so the doubling stops at the first that does not
+  // help: placement makes a plan for every candidate it prices. The wave
+  // ends with a wait, so the delivery's replay only starts later.
+  auto fastest = [&](llvm::SmallVector<RelayCopy> &wave, bool alongRows,
+                     const CopySchedule &before, double straight,
+                     std::optional<CopySchedule> &replayed) {
+    unsigned chosen = 0;
+    llvm::SmallVector<RelayCopy> best;
+    double previous = std::numeric_limits<double>::infinity();
+    for (unsigned parts : {1u, 2u, 4u, 8u}) {
+      auto [copies, replay] =
+          hopByHop(device, wave, alongRows, before, parts, elementBytes);
+      if (copies.empty() || replay.seconds() >= previous)
+        break;
+      previous = replay.seconds();
+      if (replay.seconds() < straight) {
+        straight = replay.seconds();
+        chosen = parts;
+        best = std::move(copies);
+        replayed.reset();
+        replayed.emplace(std::move(replay));
+      }
+    }
+    if (chosen > 0)
+      wave = std::move(best);
+    return chosen;
+  };
+  std::optional<CopySchedule> hopGathered, hopRelayed;
+  plan.gatherChunks = fastest(plan.gather, /*alongRows=*/true,
+                              CopySchedule(device), gathered.seconds(),
+                              hopGathered);
+  const CopySchedule &afterGather = hopGathered ? *hopGathered : gathered;
+  plan.gatheredSeconds = afterGather.seconds();
+  CopySchedule relayed = afterGather;
   for (const RelayCopy &c : plan.deliver)
     relayed.add(c.from, c.to, bytes(c.region), plan.gatheredSeconds);
-  plan.directSeconds = direct.seconds();
-  plan.relayedSeconds = relayed.seconds();
-
-  // Hop by hop, in the parts that replay fastest, where that beats the
-  // boxes sent straight down the columns (short relays, all latency, keep
-  // them: forwarding adds a copy's latency per hop and part).
-  // The time is about convex in the parts (each part more pays a latency per
-  // hop, and shortens the pipeline's fill), so the doubling stops at the
-  // first that does not help: placement makes a plan for every candidate.
-  llvm::SmallVector<RelayCopy> best;
-  double previous = std::numeric_limits<double>::infinity();
-  for (unsigned parts : {1u, 2u, 4u, 8u}) {
-    auto [copies, seconds] = hopByHop(device, plan, parts, elementBytes);
-    if (copies.empty() || seconds >= previous)
-      break;
-    previous = seconds;
-    if (seconds < plan.relayedSeconds) {
-      plan.relayedSeconds = seconds;
-      plan.chunks = parts;
-      best = std::move(copies);
-    }
-  }
-  if (plan.chunks > 0)
-    plan.deliver = std::move(best);
+  plan.chunks = fastest(plan.deliver, /*alongRows=*/false, afterGather,
+                        relayed.seconds(), hopRelayed);
+  plan.relayedSeconds =
+      hopRelayed ? hopRelayed->seconds() : relayed.seconds();
   return plan;
 }

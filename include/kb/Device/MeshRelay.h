@@ -48,7 +48,8 @@ struct HeldBox {
 /// held piece `source`, out of relay `source` when `fromRelay`, or out of
 /// request `source`'s buffer when `fromRequest`) into cube `to`, for relay or
 /// request `target`. A copy with `after` >= 0 forwards what copy `after` of
-/// its wave brought into `from`: the rank waits for that copy first.
+/// its wave (gather or deliver) brought into `from`: the rank waits for that
+/// copy first.
 struct RelayCopy {
   int64_t from;
   int64_t to;
@@ -72,7 +73,10 @@ struct MeshRelayPlan {
   llvm::SmallVector<std::pair<int64_t, Box>> requests;
   llvm::SmallVector<Relay> relays;
   /// Into the relays, nearest first; all of them end before `deliver` starts.
+  /// Relayed hop by hop like the delivery (`gatherChunks` > 0, below), along
+  /// the mesh rows: a piece is forwarded by the relay one hop nearer it.
   llvm::SmallVector<RelayCopy> gather;
+  unsigned gatherChunks = 0;
   /// Into the requests' buffers, nearest first: from the relays in the
   /// request's column, and from the pieces no relay copy covers. Relayed hop
   /// by hop (`chunks` > 0), a box from a relay more than one hop away is

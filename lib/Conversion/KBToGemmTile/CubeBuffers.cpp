@@ -314,23 +314,28 @@ void kb::detail::issueRelayPlan(
         target, minus(c.region.offsets, targetBox.offsets), c.region.sizes,
         /*rank_stride=*/nullptr));
   };
-  for (const RelayCopy &c : plan.gather)
-    issue(c, relayBuffers[c.target], plan.relays[c.target].box, copies);
-  gathered();
   // A forwarded part (hop by hop) is read from the buffer it was copied
   // into: the rank waits for that copy first, and the copies it has waited
   // for are not waited for again.
-  SmallVector<Value> delivered;
-  SmallVector<bool> waited(plan.deliver.size(), false);
-  for (const RelayCopy &c : plan.deliver) {
-    if (c.after >= 0 && !waited[c.after]) {
-      gt::WaitOp::create(builder, loc, ValueRange{delivered[c.after]});
-      waited[c.after] = true;
+  auto issueWave = [&](ArrayRef<RelayCopy> wave,
+                       function_ref<std::pair<Value, Box>(unsigned)> into) {
+    SmallVector<Value> tokens;
+    SmallVector<bool> waited(wave.size(), false);
+    for (const RelayCopy &c : wave) {
+      if (c.after >= 0 && !waited[c.after]) {
+        gt::WaitOp::create(builder, loc, ValueRange{tokens[c.after]});
+        waited[c.after] = true;
+      }
+      auto [target, box] = into(c.target);
+      issue(c, target, box, tokens);
     }
-    auto [target, box] = targetOf(c.target);
-    issue(c, target, box, delivered);
-  }
-  for (auto [token, done] : llvm::zip_equal(delivered, waited))
-    if (!done)
-      copies.push_back(token);
+    for (auto [token, done] : llvm::zip_equal(tokens, waited))
+      if (!done)
+        copies.push_back(token);
+  };
+  issueWave(plan.gather, [&](unsigned relay) -> std::pair<Value, Box> {
+    return {relayBuffers[relay], plan.relays[relay].box};
+  });
+  gathered();
+  issueWave(plan.deliver, targetOf);
 }

@@ -9,9 +9,9 @@
 // each mesh row in each column first gathers its row's four pieces (its own
 // within the cube, three along the row: 64 copies of 16 x 16), the rank
 // waits for them, and then each cube takes one 16 x 64 box per mesh row down
-// its column (its own row's within the cube): 64 copies, those from a relay
-// two or three rows away forwarded hop by hop (below). The gather nearest
-// first: the copies within a cube lead.
+// its column (its own row's within the cube): 64 copies. Both waves go hop
+// by hop (a piece or box two or three cubes away forwarded by the cube one
+// hop nearer, below), which replays faster even for copies this small.
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 #cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 16, num_pes = 8>
@@ -20,7 +20,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x256xf16
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x64xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 16]
-  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: sizes [16, 16]
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x256xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 64]
@@ -76,8 +76,10 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 
 // The residual add at 256 x 1024: each relay's box is 256 x 256 (128 KiB,
 // 1.0 us over a link), so sent straight down a column the boxes queue on the
-// middle links (the link between rows 1 and 2 carries four). Relayed hop by
-// hop instead, in two parts of 128 rows: the parts of the boxes that go on
+// middle links (the link between rows 1 and 2 carries four). The gather
+// along the rows goes hop by hop (whole pieces: a piece two or three columns
+// away is forwarded by the relay one hop nearer, after a wait for it), and so
+// does the delivery, in two parts of 128 rows: the parts of the boxes that go on
 // down the column come first from the relays one hop away (row 0's box into
 // row 1 leads: rows 2 and 3 wait for it), then the whole boxes nothing
 // forwards and each cube's own row's (24 copies); then each part two or
@@ -91,7 +93,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-LABEL: func.func @residual_hop_by_hop
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_256x256xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [256, 64]
-  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_256x1024xf16
   // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
   // CHECK-COUNT-31: gemm_tile.dma {{.*}} sizes [128, 256] : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
@@ -101,8 +103,14 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: gemm_tile.dma
   // CHECK: gemm_tile.zip "add"
-  // Row 0's first part, once in cube 4, goes on to cube 8 from there.
+  // The gather along the rows goes hop by hop too: cube 4's piece, once in
+  // cube 5's relay, goes on to cube 6's from there. Then row 0's first
+  // part, once in cube 4, goes on to cube 8.
   // HOP-LABEL: func.func @residual_hop_by_hop
+  // HOP: %[[COL0:[0-9]+]] = gemm_tile.dma %{{[a-z0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube4_256x64xf16, !cube5_256x256xf16
+  // HOP-NOT: !cube5_256x256xf16, !cube6_256x256xf16
+  // HOP: gemm_tile.wait %[[COL0]]{{$}}
+  // HOP-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube5_256x256xf16, !cube6_256x256xf16
   // HOP: %[[ROW0:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
   // HOP-NOT: !cube4_256x1024xf16, !cube8_256x1024xf16
   // HOP: gemm_tile.wait %[[ROW0]]{{$}}
