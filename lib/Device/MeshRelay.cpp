@@ -182,13 +182,23 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
   llvm::SmallVector<double> ends(nodes.size(), 0);
   llvm::SmallVector<RelayCopy> order;
   order.reserve(nodes.size());
+  // When the part the last copy issued forwards ended, if it forwards one.
+  double lastWaitedEnd = -1;
   while (!ready.empty()) {
     auto [at, negDepth, part, i] = ready.top();
     ready.pop();
     clock = std::max(clock, at);
     Node &node = nodes[i];
-    if (node.dep >= 0)
+    if (node.dep >= 0) {
       node.copy.after = position[node.dep];
+      // The mesh's columns (rows) run alike, so parts often arrive at once:
+      // one wait covers them (a wait costs kb-run a pass over the rank's
+      // pending accesses), and nothing issues earlier or later for it.
+      node.copy.joinsWait = lastWaitedEnd == ends[node.dep];
+      lastWaitedEnd = ends[node.dep];
+    } else {
+      lastWaitedEnd = -1;
+    }
     position[i] = int(order.size());
     ends[i] =
         schedule.add(node.copy.from, node.copy.to,

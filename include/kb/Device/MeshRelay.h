@@ -59,6 +59,9 @@ struct RelayCopy {
   Box region;
   bool fromRequest = false;
   int after = -1;
+  /// Whether copy `after` ends when the previous copy's `after` does: one
+  /// wait, before the previous copy, covers both.
+  bool joinsWait = false;
 };
 
 struct MeshRelayPlan {

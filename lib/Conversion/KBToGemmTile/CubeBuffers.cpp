@@ -319,12 +319,24 @@ void kb::detail::issueRelayPlan(
   // for are not waited for again.
   auto issueWave = [&](ArrayRef<RelayCopy> wave,
                        function_ref<std::pair<Value, Box>(unsigned)> into) {
+    // Copies whose sources arrive at once (`joinsWait`) share the first
+    // one's wait.
     SmallVector<Value> tokens;
     SmallVector<bool> waited(wave.size(), false);
-    for (const RelayCopy &c : wave) {
-      if (c.after >= 0 && !waited[c.after]) {
-        gt::WaitOp::create(builder, loc, ValueRange{tokens[c.after]});
-        waited[c.after] = true;
+    for (auto [i, c] : llvm::enumerate(wave)) {
+      if (c.after >= 0 && !c.joinsWait) {
+        SmallVector<Value> due;
+        for (size_t j = i; j < wave.size() && wave[j].after >= 0 &&
+                           (j == i || wave[j].joinsWait);
+             ++j)
+          if (!waited[wave[j].after]) {
+            // Sources that end at once are all issued before this copy,
+            // which starts when they end.
+            assert(size_t(wave[j].after) < i && "a joined wait's copy is in");
+            due.push_back(tokens[wave[j].after]);
+            waited[wave[j].after] = true;
+          }
+        waitFor(builder, loc, due);
       }
       auto [target, box] = into(c.target);
       issue(c, target, box, tokens);

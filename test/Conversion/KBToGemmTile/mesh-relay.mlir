@@ -47,7 +47,8 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 // within the cube) first, then each box of a relay two or three rows away
 // forwarded by the cube one hop nearer, from its replica, after a wait for
 // the copy that brought it there (24 copies, one hop each, where 24 copies
-// straight from the relays held two or three column links each).
+// straight from the relays held two or three column links each; one wait
+// covers the copies that end at once).
 
 #rep16 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
@@ -61,7 +62,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-COUNT-4: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
   // CHECK-NEXT: %[[ROW3:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 192] sizes [16, 64] : !cube12_16x64xf16, !cube8_16x256xf16
   // CHECK-COUNT-35: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
-  // CHECK-NEXT: gemm_tile.wait %[[ROW3]]{{$}}
+  // CHECK-NEXT: gemm_tile.wait {{(%[0-9]+, )*}}%[[ROW3]]{{(, %[0-9]+)*$}}
   // CHECK-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 192] to %{{[0-9]+}} [0, 192] sizes [16, 64] : !cube8_16x256xf16, !cube4_16x256xf16
   // CHECK-COUNT-23: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x256xf16, !cube{{[0-9]+}}_16x256xf16
   // CHECK-NEXT: gemm_tile.wait
@@ -85,7 +86,8 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 // forwards and each cube's own row's (24 copies); then each part two or
 // three rows from its relay is forwarded by the cube one hop nearer, out of
 // that cube's own staged buffer, after a wait for the copy that brought it
-// (48 copies, each one hop).
+// (48 copies, each one hop; the four columns run alike, so one wait covers
+// the parts that arrive at once).
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 #cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 16, num_pes = 8>
@@ -98,7 +100,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
   // CHECK-COUNT-31: gemm_tile.dma {{.*}} sizes [128, 256] : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
   // CHECK-COUNT-24: gemm_tile.dma {{.*}} sizes [256, 256] : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
-  // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}{{$}}
+  // CHECK-NEXT: gemm_tile.wait
   // CHECK-COUNT-48: gemm_tile.dma {{.*}} sizes [128, 256] : !cube{{[0-9]+}}_256x1024xf16, !cube{{[0-9]+}}_256x1024xf16
   // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: gemm_tile.dma
@@ -109,12 +111,14 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // HOP-LABEL: func.func @residual_hop_by_hop
   // HOP: %[[COL0:[0-9]+]] = gemm_tile.dma %{{[a-z0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube4_256x64xf16, !cube5_256x256xf16
   // HOP-NOT: !cube5_256x256xf16, !cube6_256x256xf16
-  // HOP: gemm_tile.wait %[[COL0]]{{$}}
-  // HOP-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube5_256x256xf16, !cube6_256x256xf16
+  // HOP: gemm_tile.wait {{(%[0-9]+, )*}}%[[COL0]]{{(, %[0-9]+)*$}}
+  // HOP-NOT: gemm_tile.wait
+  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube5_256x256xf16, !cube6_256x256xf16
   // HOP: %[[ROW0:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
   // HOP-NOT: !cube4_256x1024xf16, !cube8_256x1024xf16
-  // HOP: gemm_tile.wait %[[ROW0]]{{$}}
-  // HOP-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube4_256x1024xf16, !cube8_256x1024xf16
+  // HOP: gemm_tile.wait {{(%[0-9]+, )*}}%[[ROW0]]{{(, %[0-9]+)*$}}
+  // HOP-NOT: gemm_tile.wait
+  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube4_256x1024xf16, !cube8_256x1024xf16
   func.func @residual_hop_by_hop(%x: tensor<256x1024xf16, #rep>, %y: tensor<256x1024xf16, #cols>) -> tensor<256x1024xf16, #rep> {
     %h = kb.add %x, %y : tensor<256x1024xf16, #rep>, tensor<256x1024xf16, #cols>
     return %h : tensor<256x1024xf16, #rep>
