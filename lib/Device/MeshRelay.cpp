@@ -204,7 +204,7 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
         schedule.add(node.copy.from, node.copy.to,
                      double(node.copy.region.numElements()) * elementBytes,
                      clock);
-    order.push_back(node.copy);
+    order.push_back(std::move(node.copy));
     for (unsigned next : node.next)
       ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
   }

@@ -16,7 +16,8 @@
 // faster, the delivery is relayed hop by hop instead: each cube forwards a
 // box it received to its next cube down the column, in parts, once each part
 // is in (a pipeline down the column), so every copy is one hop and each link
-// carries each box once.
+// carries each box once. The gather along the rows may go the same way, a
+// relay forwarding a piece to the next relay along its row.
 //
 // The lowering (OperandStager::relayByMeshRows) issues exactly this plan and
 // placement prices it (PlacementCostModel.cpp): one plan for both, so the
