@@ -75,23 +75,17 @@ llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
   return result;
 }
 
-/// A wave of `plan` (its gather, `alongRows`, or its delivery) relayed hop
-/// by hop in `parts` parts (see MeshRelayPlan::deliver): each copy more than
-/// one hop along its mesh row (a gather's, from a piece) or column (a
-/// delivery's, from a relay) whose source the cube one hop nearer also takes
-/// (the same region, into its relay or request) is forwarded from there
-/// instead, part by part. The copies are ordered as a rank issuing them runs
-/// best: the others first (on each engine, the ones the most forwarding
-/// waits for first), then each forwarded part as soon as the part it
-/// forwards is in, the rank waiting for it. Replayed on `before` (the copies
-/// that end before the wave starts); returns the copies and the replay, or
-/// no copies when nothing is forwarded.
-std::pair<llvm::SmallVector<RelayCopy>, CopySchedule>
-hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
-         bool alongRows, const CopySchedule &before, unsigned parts,
-         double elementBytes) {
+/// For each copy of a wave (a gather's, `alongRows`, or a delivery's), the
+/// copy it would forward hop by hop, or -1; empty when no copy would. A copy
+/// more than one hop along its mesh row (a gather's, from a piece) or
+/// column (a delivery's, from a relay) whose source the cube one hop nearer
+/// also takes (the same region, into its relay or request) can be forwarded
+/// from there. Found once per wave: placement plans relays for every
+/// candidate it prices.
+llvm::SmallVector<int> forwardsOf(const DeviceDescription &device,
+                                  llvm::ArrayRef<RelayCopy> wave,
+                                  bool alongRows) {
   int64_t cols = device.meshCols;
-  size_t n = wave.size();
   // A gather takes pieces, a delivery relays: the copies from each source
   // into each cube, to find a neighbour's.
   auto fromSource = [&](const RelayCopy &c) {
@@ -102,8 +96,7 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
   for (auto [i, c] : llvm::enumerate(wave))
     if (fromSource(c))
       bySourceAndCube[{c.source, c.to}].push_back(unsigned(i));
-  llvm::SmallVector<int> forwards(n, -1);
-  llvm::SmallVector<bool> forwarded(n, false);
+  llvm::SmallVector<int> forwards(wave.size(), -1);
   bool any = false;
   for (auto [i, c] : llvm::enumerate(wave)) {
     bool onItsLine = alongRows ? c.from / cols == c.to / cols
@@ -118,13 +111,32 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
     for (unsigned j : it->second)
       if (wave[j].region == c.region) {
         forwards[i] = int(j);
-        forwarded[j] = true;
         any = true;
         break;
       }
   }
   if (!any)
-    return {{}, before};
+    forwards.clear();
+  return forwards;
+}
+
+/// `wave` (a gather's, `alongRows`, or a delivery's) relayed hop by hop in
+/// `parts` parts (see MeshRelayPlan::deliver), each copy with a forward
+/// (`forwards`, from forwardsOf) forwarded from the cube one hop nearer,
+/// part by part. The copies are ordered as a rank issuing them runs best:
+/// the others first (on each engine, the ones the most forwarding waits for
+/// first), then each forwarded part as soon as the part it forwards is in,
+/// the rank waiting for it. Replayed on `before` (the copies that end before
+/// the wave starts); returns the copies and the replay.
+std::pair<llvm::SmallVector<RelayCopy>, CopySchedule>
+hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
+         llvm::ArrayRef<int> forwards, bool alongRows,
+         const CopySchedule &before, unsigned parts, double elementBytes) {
+  size_t n = wave.size();
+  llvm::SmallVector<bool> forwarded(n, false);
+  for (int j : forwards)
+    if (j >= 0)
+      forwarded[j] = true;
 
   // The copies cut into parts: a chain's (forwarding or forwarded), one
   // node a part; the others whole.
@@ -333,12 +345,15 @@ kb::planMeshRelay(const DeviceDescription &device,
                      const CopySchedule &before, double straight,
                      std::optional<CopySchedule> &replayed) {
     unsigned chosen = 0;
+    llvm::SmallVector<int> forwards = forwardsOf(device, wave, alongRows);
+    if (forwards.empty())
+      return chosen;
     llvm::SmallVector<RelayCopy> best;
     double previous = std::numeric_limits<double>::infinity();
     for (unsigned parts : {1u, 2u, 4u, 8u}) {
-      auto [copies, replay] =
-          hopByHop(device, wave, alongRows, before, parts, elementBytes);
-      if (copies.empty() || replay.seconds() >= previous)
+      auto [copies, replay] = hopByHop(device, wave, forwards, alongRows,
+                                       before, parts, elementBytes);
+      if (replay.seconds() >= previous)
         break;
       previous = replay.seconds();
       if (replay.seconds() < straight) {
