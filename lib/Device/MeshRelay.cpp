@@ -143,7 +143,7 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
   struct Node {
     RelayCopy copy;
     int dep = -1;     // the node whose part this one forwards
-    int depth = 0;    // how many forwards follow this part down the column
+    int depth = 0;    // how many forwards follow this part along its line
     unsigned part = 0;
     llvm::SmallVector<unsigned, 1> next;
   };
