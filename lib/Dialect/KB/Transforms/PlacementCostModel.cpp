@@ -200,6 +200,10 @@ struct RelayPlanCacheScope::Plans {
     }
   };
   std::unordered_map<std::vector<int64_t>, MeshRelayPlan, Hash> byInputs;
+  /// The encoded pieces of an operand (its type and policy, one object per
+  /// value each): a kept plan is found without enumerating the pieces again.
+  llvm::DenseMap<std::pair<const void *, const void *>, std::vector<int64_t>>
+      operandPieces;
 };
 
 namespace {
@@ -213,34 +217,51 @@ void appendBox(std::vector<int64_t> &key, const Box &box) {
   key.insert(key.end(), box.sizes.begin(), box.sizes.end());
 }
 
-/// planMeshRelay's plan, kept by the live RelayPlanCacheScope when there is
-/// one. The reference is valid until the next call on this thread.
-const MeshRelayPlan &planRelay(const DeviceDescription &device,
-                               ArrayRef<HeldBox> pieces,
-                               ArrayRef<std::pair<int64_t, Box>> requests,
-                               int64_t eb, int64_t maxCubes, bool inPlace) {
-  if (!activeRelayPlans) {
-    static thread_local MeshRelayPlan uncached;
-    uncached =
-        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
-    return uncached;
-  }
-  std::vector<int64_t> key{eb, maxCubes, inPlace,
-                           static_cast<int64_t>(pieces.size())};
+/// Appends `pieces` to a plan's key.
+void appendPieces(std::vector<int64_t> &key, ArrayRef<HeldBox> pieces) {
+  key.push_back(static_cast<int64_t>(pieces.size()));
   for (const HeldBox &piece : pieces) {
     appendBox(key, piece.box);
     key.push_back(static_cast<int64_t>(piece.cubes.size()));
     key.insert(key.end(), piece.cubes.begin(), piece.cubes.end());
   }
+}
+
+/// planMeshRelay's plan for the pieces `piecesOf` makes, kept by the live
+/// RelayPlanCacheScope when there is one, by the pieces' inputs as
+/// `keyOfPieces` encodes them: a kept plan is found without making the
+/// pieces (for an operand, enumerating them cost more than the lookup). The
+/// reference is valid until the next call on this thread.
+const MeshRelayPlan &
+planRelay(const DeviceDescription &device,
+          function_ref<void(std::vector<int64_t> &)> keyOfPieces,
+          function_ref<SmallVector<HeldBox>()> piecesOf,
+          ArrayRef<std::pair<int64_t, Box>> requests, int64_t eb,
+          int64_t maxCubes, bool inPlace) {
+  if (!activeRelayPlans) {
+    static thread_local MeshRelayPlan uncached;
+    uncached = planMeshRelay(device, piecesOf(), requests, double(eb),
+                             maxCubes, inPlace);
+    return uncached;
+  }
+  // Looked up with one buffer per thread: most lookups find a kept plan,
+  // and the key is copied only into a new entry.
+  static thread_local std::vector<int64_t> key;
+  key.clear();
+  key.push_back(eb);
+  key.push_back(maxCubes);
+  key.push_back(inPlace);
+  keyOfPieces(key);
   for (const auto &[cube, box] : requests) {
     key.push_back(cube);
     appendBox(key, box);
   }
-  auto [it, inserted] = activeRelayPlans->byInputs.try_emplace(std::move(key));
-  if (inserted)
-    it->second =
-        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
-  return it->second;
+  auto found = activeRelayPlans->byInputs.find(key);
+  if (found != activeRelayPlans->byInputs.end())
+    return found->second;
+  MeshRelayPlan plan =
+      planMeshRelay(device, piecesOf(), requests, double(eb), maxCubes, inPlace);
+  return activeRelayPlans->byInputs.emplace(key, std::move(plan)).first->second;
 }
 
 /// When `requests` (each a cube and the box of `v` it reads) are staged by
@@ -256,12 +277,25 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
              const DeviceDescription &device) {
   if (device.cubes > kMaxCubesWithSources)
     return false;
-  SmallVector<HeldBox> held;
-  for (const Copies::DistinctPiece &p :
-       copies.distinctPieces(v, policy, device))
-    held.push_back({p.box, p.cubes});
-  const MeshRelayPlan &plan = planRelay(device, held, requests, elementBytes(v),
-                                        kMaxCubesWithSources, /*inPlace=*/false);
+  auto piecesOf = [&] {
+    SmallVector<HeldBox> held;
+    for (const Copies::DistinctPiece &p :
+         copies.distinctPieces(v, policy, device))
+      held.push_back({p.box, p.cubes});
+    return held;
+  };
+  // The pieces are those of `v`'s type under `policy` on the scope's one
+  // device: encoded once per pair.
+  auto keyOfPieces = [&](std::vector<int64_t> &key) {
+    auto [it, inserted] = activeRelayPlans->operandPieces.try_emplace(
+        {v.getType().getAsOpaquePointer(), policy.getAsOpaquePointer()});
+    if (inserted)
+      appendPieces(it->second, piecesOf());
+    key.insert(key.end(), it->second.begin(), it->second.end());
+  };
+  const MeshRelayPlan &plan =
+      planRelay(device, keyOfPieces, piecesOf, requests, elementBytes(v),
+                kMaxCubesWithSources, /*inPlace=*/false);
   if (!plan.pays())
     return false;
   ++relaysPriced;
@@ -345,9 +379,12 @@ double sharesToReplicasSeconds(
     for (auto &[from, box] : boxes)
       if (box.numElements() != 0)
         shares.push_back({box, {from}});
-    const MeshRelayPlan &plan = planRelay(device, shares, *replicaBoxes, eb,
-                                          kMaxCubesWithSources,
-                                          /*inPlace=*/true);
+    auto keyOfPieces = [&](std::vector<int64_t> &key) {
+      appendPieces(key, shares);
+    };
+    const MeshRelayPlan &plan = planRelay(
+        device, keyOfPieces, [&] { return shares; }, *replicaBoxes, eb,
+        kMaxCubesWithSources, /*inPlace=*/true);
     if (plan.pays()) {
       ++relaysPriced;
       return plan.relayedSeconds;
