@@ -214,6 +214,38 @@ TEST_F(PlacementCostModelTest, KeptRelaysPriceAsFreshOnesUnderOtherPolicies) {
   EXPECT_EQ(relaysPricedOnThisThread(), before + 2 * relays);
 }
 
+TEST_F(PlacementCostModelTest, KeptElementwiseRelaysPriceAsFreshOnes) {
+  // ahbm: both operands' columns over the 16 cubes, the result's rows: each
+  // cube reads a slab of rows of every cube's piece, relayed. The first
+  // relay starts the staging (its copies kept with its plan), the second
+  // is recorded after it.
+  DeviceDescription device = *DeviceDescription::preset("ahbm");
+  auto add = [](const std::string &rhsPE) {
+    std::string x = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+                    "replicate>>";
+    std::string r = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = " +
+                    rhsPE + ">>";
+    std::string y = "tensor<64x256xf16, #kb.dp<cube = shard(0), pe = "
+                    "shard(0)>>";
+    return "func.func @f(%x: " + x + ", %r: " + r + ") -> " + y +
+           " {\n  %y = kb.add %x, %r : " + x + ", " + r + " -> " + y +
+           "\n  return %y : " + y + "\n}";
+  };
+  std::vector<std::string> bodies = {add("replicate"), add("shard(0)"),
+                                     add("replicate")};
+  std::vector<double> fresh;
+  uint64_t before = relaysPricedOnThisThread();
+  for (const std::string &body : bodies)
+    fresh.push_back(estimate(body, "kb.add", device));
+  uint64_t relays = relaysPricedOnThisThread() - before;
+  ASSERT_EQ(relays, 2 * bodies.size()) << "both operands must relay";
+  RelayPlanCacheScope scope;
+  before = relaysPricedOnThisThread();
+  for (auto [body, seconds] : llvm::zip_equal(bodies, fresh))
+    EXPECT_DOUBLE_EQ(estimate(body, "kb.add", device), seconds) << body;
+  EXPECT_EQ(relaysPricedOnThisThread(), before + relays);
+}
+
 TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
   std::string given = unary("gelu");
   for (size_t at; (at = given.find("pe = shard(0)>")) != std::string::npos;)

@@ -554,20 +554,37 @@ double elementwiseSeconds(Operation *op,
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
   double compute = 0;
-  Copies staging(device);
   SmallVector<CubePiece> pieces =
       cubePieces(shapeOf(result), out.resolve(device));
   // Each operand of the result's shape, relayed over the mesh first when
-  // that pays, as the lowering does.
+  // that pays, as the lowering does. The operands before the first that
+  // relays record nothing, so that one starts the staging
+  // (relayedFromStart).
   SmallVector<std::pair<int64_t, Box>> requests;
   for (const CubePiece &piece : pieces)
     requests.push_back({piece.cube, piece.box});
   SmallVector<Value> relayedOperands;
-  for (Value operand : op->getOperands())
-    if (meshRelays && shapeOf(operand).size() == shapeOf(result).size() &&
-        !llvm::is_contained(relayedOperands, operand) &&
-        relayed(staging, operand, policyOf(operand), requests, device))
+  std::optional<Copies> relayedStaging;
+  for (Value operand : op->getOperands()) {
+    if (!meshRelays || shapeOf(operand).size() != shapeOf(result).size() ||
+        llvm::is_contained(relayedOperands, operand))
+      continue;
+    if (relayedStaging) {
+      if (relayed(*relayedStaging, operand, policyOf(operand), requests,
+                  device))
+        relayedOperands.push_back(operand);
+      continue;
+    }
+    bool relays = false;
+    Copies started = relayedFromStart(operand, policyOf(operand), requests,
+                                      device, relays);
+    if (relays) {
+      relayedStaging.emplace(std::move(started));
       relayedOperands.push_back(operand);
+    }
+  }
+  Copies staging =
+      relayedStaging ? std::move(*relayedStaging) : Copies(device);
   for (const CubePiece &piece : pieces) {
     for (Value operand : op->getOperands()) {
       if (llvm::is_contained(relayedOperands, operand))
