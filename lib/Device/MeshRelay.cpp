@@ -168,11 +168,13 @@ struct HopReplay {
 /// the wave starts); returns the replay, whose order hopByHopCopies turns
 /// into copies. (Only the fastest of the replays becomes copies: making each
 /// part's RelayCopy, two boxes each, for every replay was most of the
-/// replays' cost.)
-HopReplay hopByHop(const DeviceDescription &device,
-                   llvm::ArrayRef<RelayCopy> wave, llvm::ArrayRef<int> forwards,
-                   const CopySchedule &before, unsigned parts,
-                   double elementBytes) {
+/// replays' cost.) None, without a replay, when the busiest destination's
+/// engine, which runs its copies one after another, shows the replay would
+/// take at least `noFasterThan`.
+std::optional<HopReplay>
+hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
+         llvm::ArrayRef<int> forwards, const CopySchedule &before,
+         unsigned parts, double elementBytes, double noFasterThan) {
   size_t n = wave.size();
   llvm::SmallVector<bool> forwarded(n, false);
   for (int j : forwards)
@@ -215,6 +217,29 @@ HopReplay hopByHop(const DeviceDescription &device,
       nodes.push_back(std::move(node));
     }
   }
+
+  // Each engine runs its copies one after another, from when it is free or
+  // the wave starts, whichever is later: the busiest one bounds the replay
+  // from below. (A replay in more parts mostly adds a latency a part to
+  // each engine, so the doubling's last replay often need not be made. The
+  // bound adds in another order than the replay: the margin covers the
+  // rounding, so the replays choose as without it.)
+  double clock = before.seconds();
+  if (noFasterThan < std::numeric_limits<double>::infinity()) {
+    llvm::SmallVector<double, 16> busy(size_t(device.cubes), -1);
+    double atLeast = clock;
+    for (const Node &node : nodes) {
+      int64_t to = wave[node.copy].to;
+      double &engine = busy[size_t(to)];
+      if (engine < 0)
+        engine = std::max(clock, before.secondsInto(to));
+      engine += dmaSeconds(device, node.bytes, node.from, to);
+      atLeast = std::max(atLeast, engine);
+    }
+    if (atLeast * (1 - 1e-9) >= noFasterThan)
+      return std::nullopt;
+  }
+
   for (size_t i = nodes.size(); i-- > 0;)
     if (nodes[i].dep >= 0)
       nodes[nodes[i].dep].depth =
@@ -224,7 +249,6 @@ HopReplay hopByHop(const DeviceDescription &device,
   // sources at once, a forwarded part when its source part ends.
   HopReplay result{before, {}};
   CopySchedule &schedule = result.schedule;
-  double clock = schedule.seconds();
   using Ready = std::tuple<double, int, unsigned, unsigned>;
   std::vector<Ready> heap;
   heap.reserve(nodes.size());
@@ -424,18 +448,21 @@ kb::planMeshRelay(const DeviceDescription &device,
     llvm::SmallVector<IssuedPart> best;
     double previous = std::numeric_limits<double>::infinity();
     for (unsigned parts : {1u, 2u, 4u, 8u}) {
-      HopReplay replay =
-          hopByHop(device, wave, forwards, before, parts, elementBytes);
-      double seconds = replay.schedule.seconds();
+      // The doubling ends at a replay no faster than the last.
+      std::optional<HopReplay> replay = hopByHop(
+          device, wave, forwards, before, parts, elementBytes, previous);
+      if (!replay)
+        break;
+      double seconds = replay->schedule.seconds();
       if (seconds >= previous)
         break;
       previous = seconds;
       if (seconds < straight) {
         straight = seconds;
         chosen = parts;
-        best = std::move(replay.order);
+        best = std::move(replay->order);
         replayed.reset();
-        replayed.emplace(std::move(replay.schedule));
+        replayed.emplace(std::move(replay->schedule));
       }
     }
     if (chosen > 0)
