@@ -222,7 +222,61 @@ struct Rank {
   // steps (Machine::joinRank). Last, so that it is joined before the
   // buffers its work uses are destroyed.
   Operation *yieldedAt = nullptr;
+  // When its batch was started, in the run's order of batches.
+  int64_t startedAt = 0;
   std::unique_ptr<runtime::HostBatch> inFlight;
+};
+
+/// One ring step's data movement on the host (Machine::ringStep): what
+/// each rank sends, read before any rank receives, then reduced into or
+/// copied over its neighbour's chunk.
+struct RingMove {
+  struct Span {
+    const float *data;
+    int64_t length;
+  };
+  struct Target {
+    float *data;
+    int64_t length;
+    DType dtype;
+  };
+  std::optional<ReductionKind> reduction;
+  // The reduce-scatter's last step completes the reduction.
+  bool last = false;
+  // A bf16 partial sum is rounded once, when complete.
+  bool wideReduce = false;
+  int64_t ranks = 0;
+  std::vector<std::vector<Span>> sent;       // by sending rank
+  std::vector<std::vector<Target>> received; // by receiving rank
+
+  /// `staging` holds what each rank sends: kept across steps (cleared, not
+  /// freed), since fresh vectors each step cost the kernel's page clearing.
+  void run(std::vector<std::vector<float>> &staging) const {
+    staging.resize(ranks);
+    for (int64_t r = 0; r < ranks; ++r) {
+      staging[r].clear();
+      for (const Span &s : sent[r])
+        staging[r].insert(staging[r].end(), s.data, s.data + s.length);
+    }
+    for (int64_t r = 0; r < ranks; ++r) {
+      const float *in = staging[(r + ranks - 1) % ranks].data();
+      for (const Target &t : received[r]) {
+        const float *src = in;
+        in += t.length;
+        if (!reduction) {
+          std::copy(src, src + t.length, t.data);
+          continue;
+        }
+        reduceInto(t.data, src, t.length, *reduction);
+        if (last)
+          finishReduction(t.data, t.length, *reduction, ranks);
+        // The chunks a wide partial sum passed through are overwritten by
+        // the all-gather, or, along a dimension, belong to other ranks.
+        if (!wideReduce || last)
+          runtime::roundBufferToDType(t.data, t.length, t.dtype);
+      }
+    }
+  }
 };
 
 class Machine {
@@ -310,7 +364,16 @@ private:
   /// completes the wait the rank yielded at.
   void joinRank(Rank &rank);
   /// Joins every rank whose arithmetic is under way; whether there was one.
-  bool joinStartedRanks();
+  /// Joins the ranks whose arithmetic is done, without waiting for any.
+  bool joinFinishedRanks();
+  /// Joins the rank whose batch started first, unless it is the only one
+  /// running.
+  bool joinOldestRank();
+  /// Starts the data movement of the ring steps issued so far on the host
+  /// threads, in their order, after the movement already under way.
+  void startRingMoves();
+  /// Returns when every issued ring step's data has moved.
+  void joinRingMoves();
   /// Gathers the rank's deferred arithmetic for a flush: `zero` clears the
   /// reused blocks it will use and runs first, `work` after it.
   void collectFlush(Rank &rank, std::vector<std::function<void()>> &zero,
@@ -549,10 +612,13 @@ private:
     assert(!buffer.released && "a buffer used after its last use");
     size_t n = buffer.tensor.numElements();
     auto it = freeBlocks.find(n);
-    // Before fresh memory, the ranks whose arithmetic is under way give
-    // back their dead buffers: else each rank's round of dead buffers is
-    // held while the others allocate theirs (GPT-2's block: 174 -> 257 MB).
-    if (it == freeBlocks.end() && joinStartedRanks())
+    // Before fresh memory, the ranks whose arithmetic is done give back
+    // their dead buffers, and then the oldest batch still running but the
+    // newest: else each rank's round of dead buffers is held while the
+    // others allocate theirs (GPT-2's block: 174 -> 259 MB). The newest is
+    // left to the host threads, which would idle while this one simulates
+    // the rank that asked (13.6 of the 512-token MLP's 84 ms).
+    if (it == freeBlocks.end() && (joinFinishedRanks() || joinOldestRank()))
       it = freeBlocks.find(n);
     if (it == freeBlocks.end()) {
       buffer.tensor.data.resize(n);
@@ -766,6 +832,8 @@ private:
   std::vector<Value> dying;
   llvm::DenseMap<Operation *, int64_t> sites; // into run.sites
   int64_t ringSteps = 0;
+  // Rank batches started so far (Rank::startedAt).
+  int64_t batchesStarted = 0;
   // The device ops that record an event (per rank).
   size_t eventsPerRank = 0;
   std::vector<gt::AllocOp> allocs;
@@ -798,10 +866,17 @@ private:
   size_t freeBlockLimit = kFreeBlockBytes;
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
-  // What each rank sends in a ring step (ringStep), reused by every step.
+  // What each rank sends in a ring step (RingMove::run), reused by every
+  // step.
   std::vector<std::vector<float>> ringChunks;
   // The collective record each buffer's current ring belongs to.
   llvm::DenseMap<Value, size_t> openCollectives;
+  // The ring steps issued since the ranks last resumed, whose data has not
+  // moved yet (startRingMoves).
+  std::vector<RingMove> pendingRingMoves;
+  // The ring steps' data movement under way on the host threads. Last, so
+  // that it is joined before the buffers it writes are destroyed.
+  std::unique_ptr<runtime::HostBatch> ringMovesInFlight;
 };
 
 } // namespace
@@ -1018,18 +1093,59 @@ void Machine::startFlush(Rank &rank) {
   // and the zeroing must end before this rank's work starts.
   for (std::function<void()> &item : zero)
     item();
+  rank.startedAt = batchesStarted++;
   rank.inFlight =
       std::make_unique<runtime::HostBatch>(std::move(work), threads);
 }
 
-bool Machine::joinStartedRanks() {
+bool Machine::joinFinishedRanks() {
   bool any = false;
   for (Rank &rank : ranks)
-    if (rank.inFlight) {
+    if (rank.inFlight && rank.inFlight->done()) {
       joinRank(rank);
       any = true;
     }
   return any;
+}
+
+bool Machine::joinOldestRank() {
+  Rank *oldest = nullptr;
+  int running = 0;
+  for (Rank &rank : ranks)
+    if (rank.inFlight) {
+      ++running;
+      if (!oldest || rank.startedAt < oldest->startedAt)
+        oldest = &rank;
+    }
+  if (running < 2)
+    return false;
+  joinRank(*oldest);
+  return true;
+}
+
+void Machine::startRingMoves() {
+  if (pendingRingMoves.empty())
+    return;
+  if (ringMovesInFlight)
+    ringMovesInFlight->join();
+  std::vector<std::function<void()>> work;
+  work.push_back([this, moves = std::move(pendingRingMoves)] {
+    for (const RingMove &move : moves)
+      move.run(ringChunks);
+  });
+  pendingRingMoves.clear();
+  ringMovesInFlight =
+      std::make_unique<runtime::HostBatch>(std::move(work), threads);
+}
+
+void Machine::joinRingMoves() {
+  if (ringMovesInFlight) {
+    ringMovesInFlight->join();
+    ringMovesInFlight.reset();
+  }
+  for (const RingMove &move : pendingRingMoves)
+    move.run(ringChunks);
+  pendingRingMoves.clear();
 }
 
 void Machine::joinRank(Rank &rank) {
@@ -1045,6 +1161,19 @@ void Machine::joinRank(Rank &rank) {
 }
 
 void Machine::completeWait(Rank &rank, Operation *wait, size_t upTo) {
+  // Past a wait for a ring step, its buffers are read: its data must have
+  // moved.
+  for (Value t : wait->getOperands()) {
+    auto id = rank.tokens.find(t);
+    if (id == rank.tokens.end())
+      continue;
+    auto token = rank.liveTokens.find(id->second);
+    if (token != rank.liveTokens.end() &&
+        isa_and_nonnull<gt::RingStepOpInterface>(token->second.op)) {
+      joinRingMoves();
+      break;
+    }
+  }
   releaseDead(rank, upTo);
   // The ops it waits for are retired: the clock passes their ends, so
   // nothing later (the run's end included) needs them.
@@ -1888,13 +2017,6 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
       size += s.length;
     return size;
   };
-  // What each rank sends this step, read before anyone receives.
-  // Kept across steps (cleared, not freed): fresh chunk vectors each step
-  // cost the kernel's page clearing on this, the issuing, thread.
-  std::vector<std::vector<float>> &sent = ringChunks;
-  sent.resize(w);
-  for (std::vector<float> &chunk : sent)
-    chunk.clear();
   std::vector<int64_t> sentChunk(w);
   int64_t maxBytes = 0;
   DType dtype = bufferOf(ranks[0], key).tensor.dtype;
@@ -1903,6 +2025,16 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
   // the other types, send the buffer's own elements.
   bool wideReduce = reduction && dtype == DType::BF16;
   size_t eb = wideReduce ? 4 : runtime::dtypeSize(dtype);
+  // The step's data movement: what each rank sends (read before anyone
+  // receives) and where its neighbour puts it, as pointers into the ranks'
+  // buffers, which live at least until a wait retires the step.
+  RingMove move;
+  move.reduction = reduction;
+  move.last = step == w - 2;
+  move.wideReduce = wideReduce;
+  move.ranks = w;
+  move.sent.resize(w);
+  move.received.resize(w);
   for (int64_t r = 0; r < w; ++r) {
     int64_t c = ring.getSentChunk(r);
     sentChunk[r] = c;
@@ -1913,33 +2045,27 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
         continue;
       const float *data =
           bufferOf(ranks[r], bufferValues[s.buffer]).tensor.data.data();
-      sent[r].insert(sent[r].end(), data + s.offset,
-                     data + s.offset + s.length);
+      move.sent[r].push_back({data + s.offset, s.length});
     }
     ranks[r].stats.linkBytesSent += elements * eb;
     maxBytes = std::max<int64_t>(maxBytes, elements * eb);
   }
   for (int64_t r = 0; r < w && !costOnly; ++r) {
-    int64_t from = (r + w - 1) % w, c = sentChunk[from];
-    const float *in = sent[from].data();
-    for (const ChunkSegment &s : segmentsOf(c)) {
+    int64_t from = (r + w - 1) % w;
+    for (const ChunkSegment &s : segmentsOf(sentChunk[from])) {
       HostTensor &t = bufferOf(ranks[r], bufferValues[s.buffer]).tensor;
-      float *dst = t.data.data() + s.offset;
-      const float *src = in;
-      in += s.length;
-      if (!reduction) {
-        std::copy(src, src + s.length, dst);
-        continue;
-      }
-      reduceInto(dst, src, s.length, *reduction);
-      if (step == w - 2)
-        finishReduction(dst, s.length, *reduction, w);
-      // A wide partial sum is rounded once, when it is complete (the last
-      // step); the chunks it passed through are overwritten by the
-      // all-gather, or, along a dimension, belong to other ranks.
-      if (!wideReduce || step == w - 2)
-        runtime::roundBufferToDType(dst, s.length, t.dtype);
+      move.received[r].push_back(
+          {t.data.data() + s.offset, s.length, t.dtype});
     }
+  }
+  if (!costOnly) {
+    // An asynchronous step's buffers are the link's until a wait retires
+    // it (the hazard check holds every other op off them), so its data
+    // moves on the host threads while the ranks' next ops are simulated
+    // (startRingMoves); a step that holds its ranks moves it now.
+    pendingRingMoves.push_back(std::move(move));
+    if (!asyncToken)
+      joinRingMoves();
   }
   // Every rank has issued the step and its link is free.
   double start = 0;
@@ -2065,11 +2191,16 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       return std::move(e);
     for (Rank &rank : ranks)
       ++rank.pc;
+    // The ring's consecutive steps issued, the ranks go on while its data
+    // moves.
+    if (!isa<gt::RingStepOpInterface>(ops[ranks[0].pc]))
+      startRingMoves();
   }
 
   // (A rank is done after its return, which flushed it: nothing runs.)
   for (Rank &rank : ranks)
     joinRank(rank);
+  joinRingMoves();
   SmallVector<HostTensor> results;
   if (!costOnly)
     if (llvm::Error e = gatherResults(results))
@@ -2166,9 +2297,18 @@ kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
                            bool recordTrace, int threads,
                            const ProgressFn &progress) {
-  Machine machine(program, device, run, threads, progress,
-                  /*costOnly=*/false, /*traceDetails=*/recordTrace);
-  return machine.execute(inputs);
+  auto machine = std::make_shared<Machine>(program, device, run, threads,
+                                          progress, /*costOnly=*/false,
+                                          /*traceDetails=*/recordTrace);
+  llvm::Expected<SmallVector<HostTensor>> results = machine->execute(inputs);
+  // The run's buffers (thousands of blocks, most of them mapped) are freed
+  // on a host thread while the caller writes the results: a few ms that
+  // would be the last thing the run does alone. The results are copies;
+  // nothing freed there is read again.
+  runtime::runInBackground([machine = std::move(machine)]() mutable {
+    machine.reset();
+  }, threads);
+  return results;
 }
 
 llvm::Error kb::exec::estimateDeviceProgram(const Program &program,

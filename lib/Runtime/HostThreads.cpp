@@ -18,11 +18,15 @@ struct HostPool {
   std::mutex mutex;
   std::unique_ptr<llvm::StdThreadPool> pool;
   int size = 0;
+  // runInBackground's work. After the pool: destroyed (so waited for)
+  // before it.
+  std::unique_ptr<llvm::ThreadPoolTaskGroup> background;
 
   llvm::StdThreadPool &get(int helpers) {
     std::lock_guard<std::mutex> lock(mutex);
     if (!pool || size < helpers) {
-      pool.reset(); // joins the old threads first
+      background.reset(); // waits for the old pool's background work
+      pool.reset();       // joins the old threads first
       pool = std::make_unique<llvm::StdThreadPool>(
           llvm::hardware_concurrency(helpers));
       size = helpers;
@@ -61,9 +65,23 @@ void kb::runtime::runOnHostThreads(std::vector<std::function<void()>> &work,
   group.wait();
 }
 
+void kb::runtime::runInBackground(std::function<void()> work, int threads) {
+  if (threads <= 1) {
+    work();
+    return;
+  }
+  HostPool &host = hostPool();
+  llvm::StdThreadPool &pool = host.get(threads - 1);
+  std::lock_guard<std::mutex> lock(host.mutex);
+  if (!host.background)
+    host.background = std::make_unique<llvm::ThreadPoolTaskGroup>(pool);
+  host.background->async(std::move(work));
+}
+
 HostBatch::HostBatch(std::vector<std::function<void()>> items, int threads)
     : work(std::move(items)) {
-  int helpers = std::min<int>(std::max(threads, 1), work.size()) - 1;
+  // Even a single item goes to the pool: the caller goes on meanwhile.
+  int helpers = std::min<int>(std::max(threads, 1) - 1, work.size());
   if (helpers <= 0) {
     runItems();
     return;
@@ -77,8 +95,10 @@ HostBatch::HostBatch(std::vector<std::function<void()>> items, int threads)
 HostBatch::~HostBatch() { join(); }
 
 void HostBatch::runItems() {
-  for (size_t i = next++; i < work.size(); i = next++)
+  for (size_t i = next++; i < work.size(); i = next++) {
     work[i]();
+    finished.fetch_add(1, std::memory_order_release);
+  }
 }
 
 void HostBatch::join() {

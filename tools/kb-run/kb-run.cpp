@@ -133,6 +133,11 @@ static cl::opt<bool> costOnly(
     cl::desc("Run the device program's schedule on shapes alone: the same "
              "report, no inputs, no arithmetic, no results"),
     cl::cat(category));
+static cl::opt<bool> verifyEach(
+    "verify-each",
+    cl::desc("Verify the IR after every pass of the pipeline, as kb-opt and "
+             "mlir-opt do (default: once, after the last pass)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> progressFlag(
     "progress",
     cl::desc("Show a progress line on stderr (default: on a terminal, for "
@@ -796,10 +801,16 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return fail("invalid pass-manager options");
     pm.enableTiming(phaseTiming);
+    // kb-opt verifies the IR after every pass, as mlir-opt does; kb-run
+    // verifies the pipeline's result once (below), its check passes still
+    // guarding what the executor relies on: verifying after each of a dozen
+    // passes was a fifth of a small layer's compile. --verify-each restores
+    // it, to find the pass that broke the IR.
+    pm.enableVerifier(verifyEach);
     buildPipeline(pm, analyzed->view, /*advise=*/true);
     {
       PlacementAdviceCollector collector(&ctx);
-      if (failed(pm.run(*module)))
+      if (failed(pm.run(*module)) || (!verifyEach && failed(verify(*module))))
         return fail(compileLocal
                         ? "the kb-device-pipeline failed on " + inputFile +
                               " (a local-view program: placement and "

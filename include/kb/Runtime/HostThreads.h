@@ -25,6 +25,11 @@ namespace kb::runtime {
 /// taken in order, so the earliest start first.
 void runOnHostThreads(std::vector<std::function<void()>> &work, int threads);
 
+/// Runs `work` on a pool thread while the caller goes on, and never waits
+/// for it (the pool does, before the process ends): freeing a run's many
+/// buffers while its results are written. With one thread, at once.
+void runInBackground(std::function<void()> work, int threads);
+
 /// Work started on the pool's threads while the caller goes on: the caller
 /// simulates the next rank's ops while the threads compute the last one's
 /// tiles, and joins in when it needs the results (join). With one thread
@@ -39,12 +44,17 @@ public:
   /// Runs the items no thread has taken yet on the caller's thread and
   /// returns when every item is done.
   void join();
+  /// Whether every item has run, so that join would not wait.
+  bool done() const {
+    return finished.load(std::memory_order_acquire) == work.size();
+  }
 
 private:
   void runItems();
 
   std::vector<std::function<void()>> work;
   std::atomic<size_t> next{0};
+  std::atomic<size_t> finished{0};
   std::unique_ptr<llvm::ThreadPoolTaskGroup> group;
 };
 
