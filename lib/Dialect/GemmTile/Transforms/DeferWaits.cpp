@@ -13,6 +13,8 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 
+#include "KernelCalls.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
@@ -59,43 +61,15 @@ public:
           func.getBody().hasOneBlock() && !trailingCopies(func, last).empty())
         kernels.push_back(func);
     }
-    if (kernels.empty() || !collectCallers())
+    if (kernels.empty())
       return;
+    KernelCalls calls(module);
     for (func::FuncOp kernel : kernels)
-      if (callers.contains(kernel))
-        defer(kernel);
+      if (!calls.of(kernel).empty())
+        defer(kernel, calls.of(kernel));
   }
 
 private:
-  /// Records the calls of every function that is only called by func.call
-  /// from a public function's only block (whose later ops the pass can
-  /// scan), in one walk of the module; false when the module holds symbol
-  /// uses it cannot enumerate.
-  bool collectCallers() {
-    std::optional<SymbolTable::UseRange> uses =
-        SymbolTable::getSymbolUses(&module.getBodyRegion());
-    if (!uses)
-      return false;
-    llvm::DenseSet<Operation *> otherUses;
-    for (const SymbolTable::SymbolUse &use : *uses) {
-      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
-          module, use.getSymbolRef());
-      if (!callee)
-        continue;
-      auto call = dyn_cast<func::CallOp>(use.getUser());
-      auto caller = call ? call->getParentOfType<func::FuncOp>() : nullptr;
-      if (!caller || caller.isPrivate() || !caller.getBody().hasOneBlock() ||
-          call->getBlock() != &caller.getBody().front() ||
-          call.getCalleeAttr() != use.getSymbolRef())
-        otherUses.insert(callee);
-      else
-        callers[callee].push_back(call);
-    }
-    for (Operation *callee : otherUses)
-      callers.erase(cast<func::FuncOp>(callee));
-    return true;
-  }
-
   /// How a caller sees the kernel's buffer `value`: through an argument, a
   /// result, both or neither (a buffer the kernel allocates and keeps).
   /// None for a buffer made otherwise (a nested call's result), which the
@@ -263,12 +237,12 @@ private:
     return false;
   }
 
-  void defer(func::FuncOp kernel) {
+  /// Defers `kernel`'s trailing copies to its calls, `sites`.
+  void defer(func::FuncOp kernel, ArrayRef<func::CallOp> sites) {
     WaitOp last;
     SmallVector<Trailing> copies = trailingCopies(kernel, last);
     if (copies.empty())
       return;
-    ArrayRef<func::CallOp> sites = callers[kernel];
     // Per call site, per copy: the op the copy's wait goes before. A copy
     // is deferred when at some call its wait can pass work; the kernel's
     // signature is then changed for all its calls alike (kernels are never
@@ -334,7 +308,6 @@ private:
 
   ModuleOp module;
   SymbolTableCollection symbols;
-  llvm::DenseMap<func::FuncOp, SmallVector<func::CallOp>> callers;
   llvm::DenseMap<Value, Value> classOf; // root()'s memo
 };
 

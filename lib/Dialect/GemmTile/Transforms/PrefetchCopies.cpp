@@ -14,6 +14,8 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 
+#include "KernelCalls.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -22,6 +24,8 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <optional>
 
 namespace kb::gemm_tile {
 #define GEN_PASS_DEF_GEMMTILEPREFETCHCOPIESPASS
@@ -118,34 +122,16 @@ public:
   }
 
 private:
-  /// Records the calls of `kernel`; false when some use is not a call from a
-  /// public function's only block, whose operands the pass could not follow.
+  /// Records the calls of `kernel`; false when it has none or one whose
+  /// caller the pass cannot read in order (KernelCalls).
   bool collectCallers(func::FuncOp kernel) {
-    if (!usesFound) {
-      // One walk over the calls for every kernel: a walk of every symbol
-      // use per kernel was most of the pass on a 96-layer model. A kernel
-      // is only ever called (kb-outline-kernels makes nothing else refer
-      // to it); a use of another kind would make the changed signature
-      // fail verification, with its location.
-      usesFound = true;
-      module.walk([&](CallOpInterface call) {
-        if (auto callee = dyn_cast_if_present<SymbolRefAttr>(
-                call.getCallableForCallee()))
-          usersOf[callee.getRootReference()].push_back(call);
-      });
-    }
-    SmallVector<func::CallOp> sites;
-    for (Operation *user : usersOf.lookup(kernel.getSymNameAttr())) {
-      auto call = dyn_cast<func::CallOp>(user);
-      auto caller = call ? call->getParentOfType<func::FuncOp>() : nullptr;
-      if (!caller || caller.isPrivate() || !caller.getBody().hasOneBlock() ||
-          call->getBlock() != &caller.getBody().front())
-        return false;
-      sites.push_back(call);
-    }
+    // Found once, for every kernel, when the first has copies to move.
+    if (!kernelCalls)
+      kernelCalls.emplace(module);
+    ArrayRef<func::CallOp> sites = kernelCalls->of(kernel);
     if (sites.empty())
       return false;
-    callers[kernel] = std::move(sites);
+    callers[kernel].assign(sites.begin(), sites.end());
     return true;
   }
 
@@ -377,9 +363,7 @@ private:
   llvm::DenseMap<Value, bool> readOnly;
   // A caller's values by their alias class (root).
   llvm::DenseMap<Value, Value> roots;
-  // Every symbol use of the module, by the name it refers to (found once).
-  bool usesFound = false;
-  llvm::DenseMap<StringAttr, SmallVector<Operation *>> usersOf;
+  std::optional<KernelCalls> kernelCalls;
 };
 
 struct GemmTilePrefetchCopiesPass
