@@ -14,10 +14,6 @@
 #include <memory>
 #include <vector>
 
-namespace llvm {
-class ThreadPoolTaskGroup;
-} // namespace llvm
-
 namespace kb::runtime {
 
 /// Runs every item of `work` (independent of each other) on up to `threads`
@@ -33,7 +29,8 @@ void runInBackground(std::function<void()> work, int threads);
 /// Work started on the pool's threads while the caller goes on: the caller
 /// simulates the next rank's ops while the threads compute the last one's
 /// tiles, and joins in when it needs the results (join). With one thread
-/// the work runs at once, in the constructor.
+/// the work runs at once, in the constructor; with more, even a single item
+/// goes to a pool thread.
 class HostBatch {
 public:
   HostBatch(std::vector<std::function<void()>> work, int threads);
@@ -42,20 +39,16 @@ public:
   /// Joins.
   ~HostBatch();
   /// Runs the items no thread has taken yet on the caller's thread and
-  /// returns when every item is done.
+  /// returns when every item is done, without waiting for pool tasks that
+  /// have not started (they find nothing left).
   void join();
   /// Whether every item has run, so that join would not wait.
-  bool done() const {
-    return finished.load(std::memory_order_acquire) == work.size();
-  }
+  bool done() const;
+
+  struct Items;
 
 private:
-  void runItems();
-
-  std::vector<std::function<void()>> work;
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> finished{0};
-  std::unique_ptr<llvm::ThreadPoolTaskGroup> group;
+  std::shared_ptr<Items> items;
 };
 
 } // namespace kb::runtime
