@@ -2,6 +2,7 @@
 
 #include "kb/Runtime/HostThreads.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/ThreadPool.h"
 
 #include <algorithm>
@@ -52,21 +53,29 @@ struct HostBatch::Items {
   explicit Items(std::vector<std::function<void()>> work)
       : work(std::move(work)), size(this->work.size()) {}
 
-  /// Runs items until none is left to take.
-  void run() {
-    size_t ran = 0;
-    for (size_t i = next++; i < size; i = next++) {
-      work[i]();
-      // What it captured goes now, not when the last task lets go of this.
-      work[i] = nullptr;
-      ++ran;
-    }
-    if (ran == 0)
-      return;
+  /// Runs the next item no thread has taken; false when none is left.
+  bool runOne() {
+    size_t i = next++;
+    if (i >= size)
+      return false;
+    work[i]();
+    // What it captured goes now, not when the last task lets go of this.
+    work[i] = nullptr;
     std::lock_guard<std::mutex> lock(mutex);
-    finished.store(finished.load() + ran, std::memory_order_release);
+    finished.store(finished.load() + 1, std::memory_order_release);
     if (finished.load() == size)
       allDone.notify_all();
+    return true;
+  }
+
+  /// Runs items until none is left to take.
+  void run() {
+    while (runOne()) {
+    }
+  }
+
+  bool done() const {
+    return finished.load(std::memory_order_acquire) == size;
   }
 
   /// Returns when every item has run.
@@ -82,6 +91,46 @@ struct HostBatch::Items {
   std::mutex mutex;
   std::condition_variable allDone;
 };
+
+namespace {
+/// The batches whose items the pool's threads may still be running: a
+/// thread that joins one and finds its items all taken runs other batches'
+/// items rather than wait (their items are independent of its batch's, or
+/// they would not be running together). Without it the simulating thread
+/// waited a quarter of a 2-thread run while the pool thread worked.
+struct ActiveBatches {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<HostBatch::Items>> batches;
+
+  void add(std::shared_ptr<HostBatch::Items> items) {
+    std::lock_guard<std::mutex> lock(mutex);
+    batches.push_back(std::move(items));
+  }
+  void remove(const HostBatch::Items *items) {
+    std::lock_guard<std::mutex> lock(mutex);
+    llvm::erase_if(batches, [&](const auto &b) { return b.get() == items; });
+  }
+  /// Runs one item of a batch other than `self`; false when no batch has
+  /// one left to take.
+  bool helpOther(const HostBatch::Items *self) {
+    std::shared_ptr<HostBatch::Items> other;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (const auto &b : batches)
+        if (b.get() != self && b->next.load() < b->size) {
+          other = b;
+          break;
+        }
+    }
+    return other && other->runOne();
+  }
+};
+
+ActiveBatches &activeBatches() {
+  static ActiveBatches active;
+  return active;
+}
+} // namespace
 
 void kb::runtime::runOnHostThreads(std::vector<std::function<void()>> &work,
                                    int threads) {
@@ -119,21 +168,23 @@ HostBatch::HostBatch(std::vector<std::function<void()>> work, int threads)
   // The pool as large as the threads asked for, not the work: a pool that
   // grew would replace (and join) the one another batch may be running on.
   llvm::StdThreadPool &pool = hostPool().get(std::max(threads, 1) - 1);
+  activeBatches().add(items);
   for (int t = 0; t < helpers; ++t)
     pool.async([items = items] { items->run(); });
 }
 
 HostBatch::~HostBatch() { join(); }
 
-bool HostBatch::done() const {
-  return !items ||
-         items->finished.load(std::memory_order_acquire) == items->size;
-}
+bool HostBatch::done() const { return !items || items->done(); }
 
 void HostBatch::join() {
   if (!items)
     return;
   items->run();
+  // The items under way on other threads: meanwhile, other batches' items.
+  while (!items->done() && activeBatches().helpOther(items.get())) {
+  }
   items->wait();
+  activeBatches().remove(items.get());
   items.reset();
 }

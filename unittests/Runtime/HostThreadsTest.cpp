@@ -83,28 +83,71 @@ TEST(HostThreadsTest, AnEmptyOrOneThreadBatchIsDoneAtOnce) {
   EXPECT_EQ(count, 3);
 }
 
-TEST(HostThreadsTest, BackgroundWorkRunsOffTheCallerAndIsDoneBeforeThePoolGrows) {
+TEST(HostThreadsTest, BackgroundWorkRunsOffTheCaller) {
   // One thread: at once, on the caller.
   std::thread::id ranOn;
   runInBackground([&] { ranOn = std::this_thread::get_id(); }, 1);
   EXPECT_EQ(ranOn, std::this_thread::get_id());
-  // Two: on a pool thread, and the caller does not wait for it. A pool
-  // made larger afterwards first waits for the background work.
+  // Two: on a pool thread, and the caller does not wait for it.
   std::atomic<bool> release{false}, finished{false};
+  std::thread::id backgroundOn;
   runInBackground(
       [&] {
         while (!release)
           std::this_thread::sleep_for(std::chrono::microseconds(50));
+        backgroundOn = std::this_thread::get_id();
         finished = true;
       },
       2);
   EXPECT_FALSE(finished);
   release = true;
-  std::atomic<int> count{0};
-  // (More threads than any other test asks for, so that the pool grows.)
-  { HostBatch grown(counting(count, 8), /*threads=*/16); }
+  for (int i = 0; i < 100000 && !finished; ++i)
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
   EXPECT_TRUE(finished);
-  EXPECT_EQ(count, 8);
+  EXPECT_NE(backgroundOn, std::this_thread::get_id());
+}
+
+TEST(HostThreadsTest, AJoinRunsOtherBatchesItemsWhileItsOwnAreUnderWay) {
+  // Batch `first`'s one item holds a pool thread until all of `second`'s
+  // eight 5 ms items have run (or a watchdog lets it go after 2 s). Joining
+  // `first`, the caller has nothing of it left to take: it runs `second`'s
+  // items meanwhile, beside the one pool task `second` has.
+  std::atomic<bool> release{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 2000 && !release; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    release = true;
+  });
+  std::atomic<bool> taken{false};
+  std::vector<std::function<void()>> a;
+  a.push_back([&] {
+    taken = true;
+    while (!release)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  });
+  HostBatch first(std::move(a), /*threads=*/2);
+  // The pool thread has it before anything else happens.
+  while (!taken)
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> ran{0}, onCaller{0};
+  std::vector<std::function<void()>> b;
+  for (int i = 0; i < 8; ++i)
+    b.push_back([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (std::this_thread::get_id() == caller)
+        ++onCaller;
+      if (++ran == 8)
+        release = true;
+    });
+  HostBatch second(std::move(b), /*threads=*/2);
+  auto start = std::chrono::steady_clock::now();
+  first.join();
+  EXPECT_EQ(ran, 8);
+  EXPECT_GE(onCaller, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  second.join();
+  watchdog.join();
 }
 
 TEST(HostThreadsTest, ADestroyedBatchHasRunEveryItem) {
