@@ -4,7 +4,13 @@
 
 #include "kb/Device/CostModel.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+#include <optional>
+#include <queue>
+#include <tuple>
 
 using namespace kb;
 
@@ -44,6 +50,177 @@ sourcesOf(llvm::ArrayRef<HeldBox> pieces,
         {from, cube, false, static_cast<unsigned>(index), target, *overlap});
   }
   return result;
+}
+
+/// `region` cut into `parts` boxes along its first dimension of at least
+/// `parts` elements (whole when there is none): equal regions are cut alike,
+/// so a forwarded part is the part it forwards.
+llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
+  llvm::SmallVector<Box> result;
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  if (parts <= 1 || dim == region.sizes.end()) {
+    result.push_back(region);
+    return result;
+  }
+  size_t d = dim - region.sizes.begin();
+  int64_t size = *dim;
+  for (unsigned m = 0; m < parts; ++m) {
+    Box part = region;
+    int64_t lo = size * m / parts, hi = size * (m + 1) / parts;
+    part.offsets[d] += lo;
+    part.sizes[d] = hi - lo;
+    result.push_back(std::move(part));
+  }
+  return result;
+}
+
+/// For each copy of a wave (a gather's, `alongRows`, or a delivery's), the
+/// copy it would forward hop by hop, or -1; empty when no copy would. A copy
+/// more than one hop along its mesh row (a gather's, from a piece) or
+/// column (a delivery's, from a relay) whose source the cube one hop nearer
+/// also takes (the same region, into its relay or request) can be forwarded
+/// from there. Found once per wave: placement plans relays for every
+/// candidate it prices.
+llvm::SmallVector<int> forwardsOf(const DeviceDescription &device,
+                                  llvm::ArrayRef<RelayCopy> wave,
+                                  bool alongRows) {
+  int64_t cols = device.meshCols;
+  // A gather takes pieces, a delivery relays: the copies from each source
+  // into each cube, to find a neighbour's.
+  auto fromSource = [&](const RelayCopy &c) {
+    return alongRows ? !c.fromRelay && !c.fromRequest : c.fromRelay;
+  };
+  llvm::DenseMap<std::pair<unsigned, int64_t>, llvm::SmallVector<unsigned, 2>>
+      bySourceAndCube;
+  for (auto [i, c] : llvm::enumerate(wave))
+    if (fromSource(c))
+      bySourceAndCube[{c.source, c.to}].push_back(unsigned(i));
+  llvm::SmallVector<int> forwards(wave.size(), -1);
+  bool any = false;
+  for (auto [i, c] : llvm::enumerate(wave)) {
+    bool onItsLine = alongRows ? c.from / cols == c.to / cols
+                               : c.from % cols == c.to % cols;
+    if (!fromSource(c) || !onItsLine || cubeHops(device, c.from, c.to) < 2)
+      continue;
+    int64_t step = alongRows ? 1 : cols;
+    int64_t nearer = c.to + (c.from > c.to ? step : -step);
+    auto it = bySourceAndCube.find({c.source, nearer});
+    if (it == bySourceAndCube.end())
+      continue;
+    for (unsigned j : it->second)
+      if (wave[j].region == c.region) {
+        forwards[i] = int(j);
+        any = true;
+        break;
+      }
+  }
+  if (!any)
+    forwards.clear();
+  return forwards;
+}
+
+/// `wave` (a gather's, `alongRows`, or a delivery's) relayed hop by hop in
+/// `parts` parts (see MeshRelayPlan::deliver), each copy with a forward
+/// (`forwards`, from forwardsOf) forwarded from the cube one hop nearer,
+/// part by part. The copies are ordered as a rank issuing them runs best:
+/// the others first (on each engine, the ones the most forwarding waits for
+/// first), then each forwarded part as soon as the part it forwards is in,
+/// the rank waiting for it. Replayed on `before` (the copies that end before
+/// the wave starts); returns the copies and the replay.
+std::pair<llvm::SmallVector<RelayCopy>, CopySchedule>
+hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
+         llvm::ArrayRef<int> forwards, bool alongRows,
+         const CopySchedule &before, unsigned parts, double elementBytes) {
+  size_t n = wave.size();
+  llvm::SmallVector<bool> forwarded(n, false);
+  for (int j : forwards)
+    if (j >= 0)
+      forwarded[j] = true;
+
+  // The copies cut into parts: a chain's (forwarding or forwarded), one
+  // node a part; the others whole.
+  struct Node {
+    RelayCopy copy;
+    int dep = -1;     // the node whose part this one forwards
+    int depth = 0;    // how many forwards follow this part along its line
+    unsigned part = 0;
+    llvm::SmallVector<unsigned, 1> next;
+  };
+  llvm::SmallVector<Node> nodes;
+  nodes.reserve(n * parts);
+  llvm::SmallVector<unsigned> firstNode(n);
+  // A forwarded copy's source is nearer, so it comes earlier in the
+  // nearest-first wave, and its nodes are made first.
+  for (auto [i, c] : llvm::enumerate(wave)) {
+    firstNode[i] = unsigned(nodes.size());
+    bool chain = forwards[i] >= 0 || forwarded[i];
+    llvm::SmallVector<Box> boxes =
+        chain ? partsOf(c.region, parts) : llvm::SmallVector<Box>{c.region};
+    for (auto [m, box] : llvm::enumerate(boxes)) {
+      Node node;
+      node.copy = c;
+      node.copy.region = std::move(box);
+      node.part = unsigned(m);
+      if (forwards[i] >= 0) {
+        // Out of the relay (a gather) or the request (a delivery) that
+        // the nearer cube's copy fills.
+        const RelayCopy &from = wave[forwards[i]];
+        node.copy.from = from.to;
+        node.copy.fromRelay = alongRows;
+        node.copy.fromRequest = !alongRows;
+        node.copy.source = from.target;
+        node.dep = int(firstNode[forwards[i]] + m);
+        nodes[node.dep].next.push_back(unsigned(nodes.size()));
+      }
+      nodes.push_back(std::move(node));
+    }
+  }
+  for (size_t i = nodes.size(); i-- > 0;)
+    if (nodes[i].dep >= 0)
+      nodes[nodes[i].dep].depth =
+          std::max(nodes[nodes[i].dep].depth, nodes[i].depth + 1);
+
+  // Issued in the order of when each can start: the copies from the
+  // sources at once, a forwarded part when its source part ends.
+  CopySchedule schedule = before;
+  double clock = schedule.seconds();
+  using Ready = std::tuple<double, int, unsigned, unsigned>;
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (node.dep < 0)
+      ready.push({clock, -node.depth, node.part, unsigned(i)});
+  llvm::SmallVector<int> position(nodes.size(), -1);
+  llvm::SmallVector<double> ends(nodes.size(), 0);
+  llvm::SmallVector<RelayCopy> order;
+  order.reserve(nodes.size());
+  // When the part the last copy issued forwards ended, if it forwards one.
+  double lastWaitedEnd = -1;
+  while (!ready.empty()) {
+    auto [at, negDepth, part, i] = ready.top();
+    ready.pop();
+    clock = std::max(clock, at);
+    Node &node = nodes[i];
+    if (node.dep >= 0) {
+      node.copy.after = position[node.dep];
+      // The mesh's columns (rows) run alike, so parts often arrive at once:
+      // one wait covers them (a wait costs kb-run a pass over the rank's
+      // pending accesses), and nothing issues earlier or later for it.
+      node.copy.joinsWait = lastWaitedEnd == ends[node.dep];
+      lastWaitedEnd = ends[node.dep];
+    } else {
+      lastWaitedEnd = -1;
+    }
+    position[i] = int(order.size());
+    ends[i] =
+        schedule.add(node.copy.from, node.copy.to,
+                     double(node.copy.region.numElements()) * elementBytes,
+                     clock);
+    order.push_back(std::move(node.copy));
+    for (unsigned next : node.next)
+      ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
+  }
+  return {std::move(order), std::move(schedule)};
 }
 
 } // namespace
@@ -149,16 +326,60 @@ kb::planMeshRelay(const DeviceDescription &device,
 
   // Both replayed as kb-run runs them: the direct copies in the order the
   // requests' own staging issues them, against gather, a wait, deliver.
-  CopySchedule direct(device), relayed(device);
+  CopySchedule direct(device), gathered(device);
   for (const llvm::SmallVector<RelayCopy> &copies : directCopies)
     for (const RelayCopy &c : copies)
       direct.add(c.from, c.to, bytes(c.region));
+  plan.directSeconds = direct.seconds();
   for (const RelayCopy &c : plan.gather)
-    relayed.add(c.from, c.to, bytes(c.region));
-  plan.gatheredSeconds = relayed.seconds();
+    gathered.add(c.from, c.to, bytes(c.region));
+
+  // Each wave hop by hop, in the parts that replay fastest, where that beats
+  // its copies sent straight (short waves, all latency, may keep them:
+  // forwarding pays a copy's latency per hop and part). The time is about
+  // convex in the parts (each part more pays a latency per hop, and shortens
+  // the pipeline's fill), so the doubling stops at the first that does not
+  // help: placement makes a plan for every candidate it prices. The wave
+  // ends with a wait, so the delivery's replay only starts later.
+  auto fastest = [&](llvm::SmallVector<RelayCopy> &wave, bool alongRows,
+                     const CopySchedule &before, double straight,
+                     std::optional<CopySchedule> &replayed) {
+    unsigned chosen = 0;
+    llvm::SmallVector<int> forwards = forwardsOf(device, wave, alongRows);
+    if (forwards.empty())
+      return chosen;
+    llvm::SmallVector<RelayCopy> best;
+    double previous = std::numeric_limits<double>::infinity();
+    for (unsigned parts : {1u, 2u, 4u, 8u}) {
+      auto [copies, replay] = hopByHop(device, wave, forwards, alongRows,
+                                       before, parts, elementBytes);
+      if (replay.seconds() >= previous)
+        break;
+      previous = replay.seconds();
+      if (replay.seconds() < straight) {
+        straight = replay.seconds();
+        chosen = parts;
+        best = std::move(copies);
+        replayed.reset();
+        replayed.emplace(std::move(replay));
+      }
+    }
+    if (chosen > 0)
+      wave = std::move(best);
+    return chosen;
+  };
+  std::optional<CopySchedule> hopGathered, hopRelayed;
+  plan.gatherChunks = fastest(plan.gather, /*alongRows=*/true,
+                              CopySchedule(device), gathered.seconds(),
+                              hopGathered);
+  const CopySchedule &afterGather = hopGathered ? *hopGathered : gathered;
+  plan.gatheredSeconds = afterGather.seconds();
+  CopySchedule relayed = afterGather;
   for (const RelayCopy &c : plan.deliver)
     relayed.add(c.from, c.to, bytes(c.region), plan.gatheredSeconds);
-  plan.directSeconds = direct.seconds();
-  plan.relayedSeconds = relayed.seconds();
+  plan.chunks = fastest(plan.deliver, /*alongRows=*/false, afterGather,
+                        relayed.seconds(), hopRelayed);
+  plan.relayedSeconds =
+      hopRelayed ? hopRelayed->seconds() : relayed.seconds();
   return plan;
 }

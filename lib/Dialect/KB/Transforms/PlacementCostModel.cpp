@@ -266,13 +266,22 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
     return false;
   ++relaysPriced;
   double eb = double(elementBytes(v));
-  for (const RelayCopy &c : plan.gather)
-    copies.CopySchedule::add(c.from, c.to, double(c.region.numElements()) * eb,
-                             copies.issued);
-  double gathered = std::max(copies.issued, copies.seconds());
-  copies.issued = gathered;
-  for (const RelayCopy &c : plan.deliver)
-    copies.add(c.from, c.to, double(c.region.numElements()) * eb);
+  // A forwarded part is issued once the rank has waited for the copy that
+  // brought it, as the lowering waits (a wave relayed hop by hop); the
+  // copies added after it issue no earlier.
+  auto replay = [&](ArrayRef<RelayCopy> wave) {
+    SmallVector<double> ends;
+    ends.reserve(wave.size());
+    for (const RelayCopy &c : wave) {
+      if (c.after >= 0)
+        copies.issued = std::max(copies.issued, ends[c.after]);
+      ends.push_back(copies.CopySchedule::add(
+          c.from, c.to, double(c.region.numElements()) * eb, copies.issued));
+    }
+  };
+  replay(plan.gather);
+  copies.issued = std::max(copies.issued, copies.seconds());
+  replay(plan.deliver);
   return true;
 }
 
