@@ -53,15 +53,18 @@ sourcesOf(llvm::ArrayRef<HeldBox> pieces,
 }
 
 /// `region` cut into `parts` boxes along its first dimension of at least
-/// `parts` elements (whole when there is none): equal regions are cut alike,
-/// so a forwarded part is the part it forwards.
-llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
-  llvm::SmallVector<Box> result;
+/// `parts` elements (whole when there is none), into `result`: equal regions
+/// are cut alike, so a forwarded part is the part it forwards. (Into the
+/// caller's vector: a vector of boxes per copy was a heap allocation per copy
+/// and replay.)
+void partsOf(const Box &region, unsigned parts,
+             llvm::SmallVectorImpl<Box> &result) {
+  result.clear();
   auto *dim = llvm::find_if(region.sizes,
                             [&](int64_t size) { return size >= parts; });
   if (parts <= 1 || dim == region.sizes.end()) {
     result.push_back(region);
-    return result;
+    return;
   }
   size_t d = dim - region.sizes.begin();
   int64_t size = *dim;
@@ -72,7 +75,26 @@ llvm::SmallVector<Box> partsOf(const Box &region, unsigned parts) {
     part.sizes[d] = hi - lo;
     result.push_back(std::move(part));
   }
-  return result;
+}
+
+/// The elements of each of partsOf(`region`, `parts`), into `result`: a
+/// replay needs only the parts' sizes, not their boxes.
+void partElements(const Box &region, unsigned parts,
+                  llvm::SmallVectorImpl<int64_t> &result) {
+  result.clear();
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  if (parts <= 1 || dim == region.sizes.end()) {
+    result.push_back(region.numElements());
+    return;
+  }
+  size_t d = dim - region.sizes.begin();
+  int64_t size = *dim;
+  Box part{{}, region.sizes};
+  for (unsigned m = 0; m < parts; ++m) {
+    part.sizes[d] = size * (m + 1) / parts - size * m / parts;
+    result.push_back(part.numElements());
+  }
 }
 
 /// For each copy of a wave (a gather's, `alongRows`, or a delivery's), the
@@ -120,6 +142,22 @@ llvm::SmallVector<int> forwardsOf(const DeviceDescription &device,
   return forwards;
 }
 
+/// One copy of a hop-by-hop wave as a rank issues it: part `part` of the
+/// wave's copy `copy` (the whole copy when it is not cut), and the RelayCopy
+/// fields the order sets.
+struct IssuedPart {
+  unsigned copy;
+  unsigned part;
+  int after;
+  bool joinsWait;
+};
+
+/// A replay of a wave hop by hop: its schedule, and the order of the parts.
+struct HopReplay {
+  CopySchedule schedule;
+  llvm::SmallVector<IssuedPart> order;
+};
+
 /// `wave` (a gather's, `alongRows`, or a delivery's) relayed hop by hop in
 /// `parts` parts (see MeshRelayPlan::deliver), each copy with a forward
 /// (`forwards`, from forwardsOf) forwarded from the cube one hop nearer,
@@ -127,11 +165,16 @@ llvm::SmallVector<int> forwardsOf(const DeviceDescription &device,
 /// the others first (on each engine, the ones the most forwarding waits for
 /// first), then each forwarded part as soon as the part it forwards is in,
 /// the rank waiting for it. Replayed on `before` (the copies that end before
-/// the wave starts); returns the copies and the replay.
-std::pair<llvm::SmallVector<RelayCopy>, CopySchedule>
+/// the wave starts); returns the replay, whose order hopByHopCopies turns
+/// into copies. (Only the fastest of the replays becomes copies: making each
+/// part's RelayCopy, two boxes each, for every replay was most of the
+/// replays' cost.) None, without a replay, when the busiest destination's
+/// engine, which runs its copies one after another, shows the replay would
+/// take at least `noFasterThan`.
+std::optional<HopReplay>
 hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
-         llvm::ArrayRef<int> forwards, bool alongRows,
-         const CopySchedule &before, unsigned parts, double elementBytes) {
+         llvm::ArrayRef<int> forwards, const CopySchedule &before,
+         unsigned parts, double elementBytes, double noFasterThan) {
   size_t n = wave.size();
   llvm::SmallVector<bool> forwarded(n, false);
   for (int j : forwards)
@@ -141,41 +184,62 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
   // The copies cut into parts: a chain's (forwarding or forwarded), one
   // node a part; the others whole.
   struct Node {
-    RelayCopy copy;
-    int dep = -1;     // the node whose part this one forwards
-    int depth = 0;    // how many forwards follow this part along its line
-    unsigned part = 0;
+    unsigned copy;
+    unsigned part;
+    int64_t from;
+    double bytes;
+    int dep = -1;  // the node whose part this one forwards
+    int depth = 0; // how many forwards follow this part along its line
     llvm::SmallVector<unsigned, 1> next;
   };
   llvm::SmallVector<Node> nodes;
   nodes.reserve(n * parts);
   llvm::SmallVector<unsigned> firstNode(n);
+  llvm::SmallVector<int64_t, 8> elements;
   // A forwarded copy's source is nearer, so it comes earlier in the
   // nearest-first wave, and its nodes are made first.
   for (auto [i, c] : llvm::enumerate(wave)) {
     firstNode[i] = unsigned(nodes.size());
     bool chain = forwards[i] >= 0 || forwarded[i];
-    llvm::SmallVector<Box> boxes =
-        chain ? partsOf(c.region, parts) : llvm::SmallVector<Box>{c.region};
-    for (auto [m, box] : llvm::enumerate(boxes)) {
+    partElements(c.region, chain ? parts : 1, elements);
+    for (auto [m, count] : llvm::enumerate(elements)) {
       Node node;
-      node.copy = c;
-      node.copy.region = std::move(box);
+      node.copy = unsigned(i);
       node.part = unsigned(m);
+      // Out of the relay (a gather) or the request (a delivery) that the
+      // nearer cube's copy fills.
+      node.from = forwards[i] >= 0 ? wave[forwards[i]].to : c.from;
+      node.bytes = double(count) * elementBytes;
       if (forwards[i] >= 0) {
-        // Out of the relay (a gather) or the request (a delivery) that
-        // the nearer cube's copy fills.
-        const RelayCopy &from = wave[forwards[i]];
-        node.copy.from = from.to;
-        node.copy.fromRelay = alongRows;
-        node.copy.fromRequest = !alongRows;
-        node.copy.source = from.target;
         node.dep = int(firstNode[forwards[i]] + m);
         nodes[node.dep].next.push_back(unsigned(nodes.size()));
       }
       nodes.push_back(std::move(node));
     }
   }
+
+  // Each engine runs its copies one after another, from when it is free or
+  // the wave starts, whichever is later: the busiest one bounds the replay
+  // from below. (A replay in more parts mostly adds a latency a part to
+  // each engine, so the doubling's last replay often need not be made. The
+  // bound adds in another order than the replay: the margin covers the
+  // rounding, so the replays choose as without it.)
+  double clock = before.seconds();
+  if (noFasterThan < std::numeric_limits<double>::infinity()) {
+    llvm::SmallVector<double, 16> busy(size_t(device.cubes), -1);
+    double atLeast = clock;
+    for (const Node &node : nodes) {
+      int64_t to = wave[node.copy].to;
+      double &engine = busy[size_t(to)];
+      if (engine < 0)
+        engine = std::max(clock, before.secondsInto(to));
+      engine += dmaSeconds(device, node.bytes, node.from, to);
+      atLeast = std::max(atLeast, engine);
+    }
+    if (atLeast * (1 - 1e-9) >= noFasterThan)
+      return std::nullopt;
+  }
+
   for (size_t i = nodes.size(); i-- > 0;)
     if (nodes[i].dep >= 0)
       nodes[nodes[i].dep].depth =
@@ -183,16 +247,19 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
 
   // Issued in the order of when each can start: the copies from the
   // sources at once, a forwarded part when its source part ends.
-  CopySchedule schedule = before;
-  double clock = schedule.seconds();
+  HopReplay result{before, {}};
+  CopySchedule &schedule = result.schedule;
   using Ready = std::tuple<double, int, unsigned, unsigned>;
-  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
+  std::vector<Ready> heap;
+  heap.reserve(nodes.size());
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready(
+      std::greater<Ready>(), std::move(heap));
   for (auto [i, node] : llvm::enumerate(nodes))
     if (node.dep < 0)
       ready.push({clock, -node.depth, node.part, unsigned(i)});
   llvm::SmallVector<int> position(nodes.size(), -1);
   llvm::SmallVector<double> ends(nodes.size(), 0);
-  llvm::SmallVector<RelayCopy> order;
+  llvm::SmallVector<IssuedPart> &order = result.order;
   order.reserve(nodes.size());
   // When the part the last copy issued forwards ended, if it forwards one.
   double lastWaitedEnd = -1;
@@ -200,27 +267,57 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
     auto [at, negDepth, part, i] = ready.top();
     ready.pop();
     clock = std::max(clock, at);
-    Node &node = nodes[i];
+    const Node &node = nodes[i];
+    IssuedPart issued{node.copy, node.part, -1, false};
     if (node.dep >= 0) {
-      node.copy.after = position[node.dep];
+      issued.after = position[node.dep];
       // The mesh's columns (rows) run alike, so parts often arrive at once:
       // one wait covers them (a wait costs kb-run a pass over the rank's
       // pending accesses), and nothing issues earlier or later for it.
-      node.copy.joinsWait = lastWaitedEnd == ends[node.dep];
+      issued.joinsWait = lastWaitedEnd == ends[node.dep];
       lastWaitedEnd = ends[node.dep];
     } else {
       lastWaitedEnd = -1;
     }
     position[i] = int(order.size());
-    ends[i] =
-        schedule.add(node.copy.from, node.copy.to,
-                     double(node.copy.region.numElements()) * elementBytes,
-                     clock);
-    order.push_back(std::move(node.copy));
+    ends[i] = schedule.add(node.from, wave[node.copy].to, node.bytes, clock);
+    order.push_back(issued);
     for (unsigned next : node.next)
       ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
   }
-  return {std::move(order), std::move(schedule)};
+  return result;
+}
+
+/// The copies of hopByHop's `order` for `wave` in `parts` parts.
+llvm::SmallVector<RelayCopy> hopByHopCopies(llvm::ArrayRef<RelayCopy> wave,
+                                            llvm::ArrayRef<int> forwards,
+                                            bool alongRows, unsigned parts,
+                                            llvm::ArrayRef<IssuedPart> order) {
+  llvm::SmallVector<bool> forwarded(wave.size(), false);
+  for (int j : forwards)
+    if (j >= 0)
+      forwarded[j] = true;
+  llvm::SmallVector<RelayCopy> copies;
+  copies.reserve(order.size());
+  llvm::SmallVector<Box, 8> boxes;
+  for (const IssuedPart &issued : order) {
+    unsigned i = issued.copy;
+    RelayCopy copy = wave[i];
+    bool chain = forwards[i] >= 0 || forwarded[i];
+    partsOf(wave[i].region, chain ? parts : 1, boxes);
+    copy.region = std::move(boxes[issued.part]);
+    if (forwards[i] >= 0) {
+      const RelayCopy &from = wave[forwards[i]];
+      copy.from = from.to;
+      copy.fromRelay = alongRows;
+      copy.fromRequest = !alongRows;
+      copy.source = from.target;
+    }
+    copy.after = issued.after;
+    copy.joinsWait = issued.joinsWait;
+    copies.push_back(std::move(copy));
+  }
+  return copies;
 }
 
 } // namespace
@@ -348,24 +445,28 @@ kb::planMeshRelay(const DeviceDescription &device,
     llvm::SmallVector<int> forwards = forwardsOf(device, wave, alongRows);
     if (forwards.empty())
       return chosen;
-    llvm::SmallVector<RelayCopy> best;
+    llvm::SmallVector<IssuedPart> best;
     double previous = std::numeric_limits<double>::infinity();
     for (unsigned parts : {1u, 2u, 4u, 8u}) {
-      auto [copies, replay] = hopByHop(device, wave, forwards, alongRows,
-                                       before, parts, elementBytes);
-      if (replay.seconds() >= previous)
+      // The doubling ends at a replay no faster than the last.
+      std::optional<HopReplay> replay = hopByHop(
+          device, wave, forwards, before, parts, elementBytes, previous);
+      if (!replay)
         break;
-      previous = replay.seconds();
-      if (replay.seconds() < straight) {
-        straight = replay.seconds();
+      double seconds = replay->schedule.seconds();
+      if (seconds >= previous)
+        break;
+      previous = seconds;
+      if (seconds < straight) {
+        straight = seconds;
         chosen = parts;
-        best = std::move(copies);
+        best = std::move(replay->order);
         replayed.reset();
-        replayed.emplace(std::move(replay));
+        replayed.emplace(std::move(replay->schedule));
       }
     }
     if (chosen > 0)
-      wave = std::move(best);
+      wave = hopByHopCopies(wave, forwards, alongRows, chosen, best);
     return chosen;
   };
   std::optional<CopySchedule> hopGathered, hopRelayed;

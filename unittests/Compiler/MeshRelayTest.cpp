@@ -146,6 +146,42 @@ TEST(MeshRelayTest, LargeBoxesGoHopByHopDownTheColumns) {
   EXPECT_LT(plan.gatheredSeconds, 4.5 * dmaSeconds(device, 1 << 18, 0, 1));
 }
 
+TEST(MeshRelayTest, RelaysOfEverySizeChooseAsEveryReplayWould) {
+  // From latency-bound boxes to bandwidth-bound ones: the replays in more
+  // parts a busiest-engine bound skips, and the parts each wave takes, as
+  // every replay made (figures from the planner that made them all).
+  DeviceDescription device; // ahbm
+  struct Expected {
+    int64_t rows;
+    unsigned gatherChunks, chunks;
+    double gatheredSeconds, relayedSeconds;
+  };
+  const Expected expected[] = {
+      {1, 1, 1, 7.1770431726907655e-07, 1.4415215863453818e-06},
+      {4, 1, 1, 7.2381726907630531e-07, 1.4720863453815265e-06},
+      {16, 1, 1, 7.4826907630522107e-07, 1.5943453815261048e-06},
+      {64, 1, 1, 8.460763052208837e-07, 2.0833815261044183e-06},
+      {256, 1, 1, 1.2373052208835344e-06, 4.0395261044176718e-06},
+      {1024, 1, 2, 2.8022208835341369e-06, 1.1319104417670683e-05},
+      {4096, 2, 4, 8.5168835341365471e-06, 3.7910417670682729e-05},
+      {16384, 4, 8, 2.9393534136546175e-05, 0.00013832967068273081},
+  };
+  for (const Expected &e : expected) {
+    llvm::SmallVector<HeldBox> pieces;
+    for (int64_t c = 0; c < 16; ++c)
+      pieces.push_back({Box{{0, 16 * c}, {e.rows, 16}}, {c}});
+    llvm::SmallVector<std::pair<int64_t, Box>> requests;
+    for (int64_t c = 0; c < 16; ++c)
+      requests.push_back({c, Box{{0, 0}, {e.rows, 256}}});
+    MeshRelayPlan plan = planMeshRelay(device, pieces, requests, 4);
+    ASSERT_TRUE(plan.pays()) << e.rows << " rows";
+    EXPECT_EQ(plan.gatherChunks, e.gatherChunks) << e.rows << " rows";
+    EXPECT_EQ(plan.chunks, e.chunks) << e.rows << " rows";
+    EXPECT_DOUBLE_EQ(plan.gatheredSeconds, e.gatheredSeconds) << e.rows;
+    EXPECT_DOUBLE_EQ(plan.relayedSeconds, e.relayedSeconds) << e.rows;
+  }
+}
+
 TEST(MeshRelayTest, NothingToRelayWithoutAMeshOrForRowNeighbours) {
   // small: no mesh.
   DeviceDescription small{DeviceDescription::Small{}};
