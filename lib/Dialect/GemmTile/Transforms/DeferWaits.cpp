@@ -196,11 +196,11 @@ private:
   }
 
   /// For each of `copies`, the op of `call`'s block before which its wait
-  /// must come, in one scan of the ops after the call. The scan reaches
-  /// kMaxReach ops at most, and a copy whose buffers none of them touches
-  /// waits there: a wait earlier than needed is still right, and a buffer
-  /// first read a whole model further on would make the pass quadratic in
-  /// the model's depth.
+  /// must come, in one scan of the ops after the call. The scan passes
+  /// kMaxReach calls at most, and a copy whose buffers nothing before the
+  /// next touches waits there: a wait earlier than needed is still right,
+  /// and a buffer first read a whole model further on would make the pass
+  /// quadratic in the model's depth.
   static constexpr unsigned kMaxReach = 64;
   SmallVector<Operation *> firstTouchers(func::CallOp call,
                                          ArrayRef<Trailing> copies) {
@@ -210,7 +210,8 @@ private:
     SmallVector<Operation *> points(copies.size(), nullptr);
     unsigned open = copies.size(), reach = 0;
     for (Operation *op = call->getNextNode(); open; op = op->getNextNode()) {
-      bool opaque = isOpaque(op) || ++reach == kMaxReach;
+      bool opaque =
+          isOpaque(op) || (isa<func::CallOp>(op) && ++reach > kMaxReach);
       SmallVector<Value, 8> touched;
       if (!opaque)
         for (Value operand : op->getOperands())
