@@ -14,9 +14,28 @@
 using namespace kb::runtime;
 
 namespace {
+/// The batches whose items the pool's threads may still be running: a
+/// thread that joins one and finds its items all taken runs other batches'
+/// items rather than wait (their items are independent of its batch's, or
+/// they would not be running together). Without it the simulating thread
+/// waited a quarter of a 2-thread run while the pool thread worked.
+struct ActiveBatches {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<HostBatch::Items>> batches;
+
+  void add(std::shared_ptr<HostBatch::Items> items);
+  void remove(const HostBatch::Items *items);
+  /// Runs one item of a batch other than `self`; false when no batch has
+  /// one left to take.
+  bool helpOther(const HostBatch::Items *self);
+};
+
 /// The pool and how many threads it has; it only grows (a larger request
 /// replaces it), so a run's threads start once.
 struct HostPool {
+  // First, so destroyed last: work the pool still runs as it is destroyed
+  // may join batches.
+  ActiveBatches active;
   std::mutex mutex;
   std::unique_ptr<llvm::StdThreadPool> pool;
   int size = 0;
@@ -92,45 +111,29 @@ struct HostBatch::Items {
   std::condition_variable allDone;
 };
 
-namespace {
-/// The batches whose items the pool's threads may still be running: a
-/// thread that joins one and finds its items all taken runs other batches'
-/// items rather than wait (their items are independent of its batch's, or
-/// they would not be running together). Without it the simulating thread
-/// waited a quarter of a 2-thread run while the pool thread worked.
-struct ActiveBatches {
-  std::mutex mutex;
-  std::vector<std::shared_ptr<HostBatch::Items>> batches;
 
-  void add(std::shared_ptr<HostBatch::Items> items) {
-    std::lock_guard<std::mutex> lock(mutex);
-    batches.push_back(std::move(items));
-  }
-  void remove(const HostBatch::Items *items) {
-    std::lock_guard<std::mutex> lock(mutex);
-    llvm::erase_if(batches, [&](const auto &b) { return b.get() == items; });
-  }
-  /// Runs one item of a batch other than `self`; false when no batch has
-  /// one left to take.
-  bool helpOther(const HostBatch::Items *self) {
-    std::shared_ptr<HostBatch::Items> other;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      for (const auto &b : batches)
-        if (b.get() != self && b->next.load() < b->size) {
-          other = b;
-          break;
-        }
-    }
-    return other && other->runOne();
-  }
-};
-
-ActiveBatches &activeBatches() {
-  static ActiveBatches active;
-  return active;
+void ActiveBatches::add(std::shared_ptr<HostBatch::Items> items) {
+  std::lock_guard<std::mutex> lock(mutex);
+  batches.push_back(std::move(items));
 }
-} // namespace
+
+void ActiveBatches::remove(const HostBatch::Items *items) {
+  std::lock_guard<std::mutex> lock(mutex);
+  llvm::erase_if(batches, [&](const auto &b) { return b.get() == items; });
+}
+
+bool ActiveBatches::helpOther(const HostBatch::Items *self) {
+  std::shared_ptr<HostBatch::Items> other;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto &b : batches)
+      if (b.get() != self && b->next.load() < b->size) {
+        other = b;
+        break;
+      }
+  }
+  return other && other->runOne();
+}
 
 void kb::runtime::runOnHostThreads(std::vector<std::function<void()>> &work,
                                    int threads) {
@@ -168,7 +171,7 @@ HostBatch::HostBatch(std::vector<std::function<void()>> work, int threads)
   // The pool as large as the threads asked for, not the work: a pool that
   // grew would replace (and join) the one another batch may be running on.
   llvm::StdThreadPool &pool = hostPool().get(std::max(threads, 1) - 1);
-  activeBatches().add(items);
+  hostPool().active.add(items);
   for (int t = 0; t < helpers; ++t)
     pool.async([items = items] { items->run(); });
 }
@@ -182,9 +185,9 @@ void HostBatch::join() {
     return;
   items->run();
   // The items under way on other threads: meanwhile, other batches' items.
-  while (!items->done() && activeBatches().helpOther(items.get())) {
+  while (!items->done() && hostPool().active.helpOther(items.get())) {
   }
   items->wait();
-  activeBatches().remove(items.get());
+  hostPool().active.remove(items.get());
   items.reset();
 }
