@@ -4,7 +4,13 @@
 
 #include "kb/Device/CostModel.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+#include <optional>
+#include <queue>
+#include <tuple>
 
 using namespace kb;
 
@@ -44,6 +50,274 @@ sourcesOf(llvm::ArrayRef<HeldBox> pieces,
         {from, cube, false, static_cast<unsigned>(index), target, *overlap});
   }
   return result;
+}
+
+/// `region` cut into `parts` boxes along its first dimension of at least
+/// `parts` elements (whole when there is none), into `result`: equal regions
+/// are cut alike, so a forwarded part is the part it forwards. (Into the
+/// caller's vector: a vector of boxes per copy was a heap allocation per copy
+/// and replay.)
+void partsOf(const Box &region, unsigned parts,
+             llvm::SmallVectorImpl<Box> &result) {
+  result.clear();
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  if (parts <= 1 || dim == region.sizes.end()) {
+    result.push_back(region);
+    return;
+  }
+  size_t d = dim - region.sizes.begin();
+  int64_t size = *dim;
+  for (unsigned m = 0; m < parts; ++m) {
+    Box part = region;
+    int64_t lo = size * m / parts, hi = size * (m + 1) / parts;
+    part.offsets[d] += lo;
+    part.sizes[d] = hi - lo;
+    result.push_back(std::move(part));
+  }
+}
+
+/// The elements of each of partsOf(`region`, `parts`), into `result`: a
+/// replay needs only the parts' sizes, not their boxes.
+void partElements(const Box &region, unsigned parts,
+                  llvm::SmallVectorImpl<int64_t> &result) {
+  result.clear();
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  if (parts <= 1 || dim == region.sizes.end()) {
+    result.push_back(region.numElements());
+    return;
+  }
+  size_t d = dim - region.sizes.begin();
+  int64_t size = *dim;
+  Box part{{}, region.sizes};
+  for (unsigned m = 0; m < parts; ++m) {
+    part.sizes[d] = size * (m + 1) / parts - size * m / parts;
+    result.push_back(part.numElements());
+  }
+}
+
+/// For each copy of a wave (a gather's, `alongRows`, or a delivery's), the
+/// copy it would forward hop by hop, or -1; empty when no copy would. A copy
+/// more than one hop along its mesh row (a gather's, from a piece) or
+/// column (a delivery's, from a relay) whose source the cube one hop nearer
+/// also takes (the same region, into its relay or request) can be forwarded
+/// from there. Found once per wave: placement plans relays for every
+/// candidate it prices.
+llvm::SmallVector<int> forwardsOf(const DeviceDescription &device,
+                                  llvm::ArrayRef<RelayCopy> wave,
+                                  bool alongRows) {
+  int64_t cols = device.meshCols;
+  // A gather takes pieces, a delivery relays: the copies from each source
+  // into each cube, to find a neighbour's.
+  auto fromSource = [&](const RelayCopy &c) {
+    return alongRows ? !c.fromRelay && !c.fromRequest : c.fromRelay;
+  };
+  llvm::DenseMap<std::pair<unsigned, int64_t>, llvm::SmallVector<unsigned, 2>>
+      bySourceAndCube;
+  for (auto [i, c] : llvm::enumerate(wave))
+    if (fromSource(c))
+      bySourceAndCube[{c.source, c.to}].push_back(unsigned(i));
+  llvm::SmallVector<int> forwards(wave.size(), -1);
+  bool any = false;
+  for (auto [i, c] : llvm::enumerate(wave)) {
+    bool onItsLine = alongRows ? c.from / cols == c.to / cols
+                               : c.from % cols == c.to % cols;
+    if (!fromSource(c) || !onItsLine || cubeHops(device, c.from, c.to) < 2)
+      continue;
+    int64_t step = alongRows ? 1 : cols;
+    int64_t nearer = c.to + (c.from > c.to ? step : -step);
+    auto it = bySourceAndCube.find({c.source, nearer});
+    if (it == bySourceAndCube.end())
+      continue;
+    for (unsigned j : it->second)
+      if (wave[j].region == c.region) {
+        forwards[i] = int(j);
+        any = true;
+        break;
+      }
+  }
+  if (!any)
+    forwards.clear();
+  return forwards;
+}
+
+/// One copy of a hop-by-hop wave as a rank issues it: part `part` of the
+/// wave's copy `copy` (the whole copy when it is not cut), and the RelayCopy
+/// fields the order sets.
+struct IssuedPart {
+  unsigned copy;
+  unsigned part;
+  int after;
+  bool joinsWait;
+};
+
+/// A replay of a wave hop by hop: its schedule, and the order of the parts.
+struct HopReplay {
+  CopySchedule schedule;
+  llvm::SmallVector<IssuedPart> order;
+};
+
+/// `wave` (a gather's, `alongRows`, or a delivery's) relayed hop by hop in
+/// `parts` parts (see MeshRelayPlan::deliver), each copy with a forward
+/// (`forwards`, from forwardsOf) forwarded from the cube one hop nearer,
+/// part by part. The copies are ordered as a rank issuing them runs best:
+/// the others first (on each engine, the ones the most forwarding waits for
+/// first), then each forwarded part as soon as the part it forwards is in,
+/// the rank waiting for it. Replayed on `before` (the copies that end before
+/// the wave starts); returns the replay, whose order hopByHopCopies turns
+/// into copies. (Only the fastest of the replays becomes copies: making each
+/// part's RelayCopy, two boxes each, for every replay was most of the
+/// replays' cost.) None, without a replay, when the busiest destination's
+/// engine, which runs its copies one after another, shows the replay would
+/// take at least `noFasterThan`.
+std::optional<HopReplay>
+hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
+         llvm::ArrayRef<int> forwards, const CopySchedule &before,
+         unsigned parts, double elementBytes, double noFasterThan) {
+  size_t n = wave.size();
+  llvm::SmallVector<bool> forwarded(n, false);
+  for (int j : forwards)
+    if (j >= 0)
+      forwarded[j] = true;
+
+  // The copies cut into parts: a chain's (forwarding or forwarded), one
+  // node a part; the others whole.
+  struct Node {
+    unsigned copy;
+    unsigned part;
+    int64_t from;
+    double bytes;
+    int dep = -1;  // the node whose part this one forwards
+    int depth = 0; // how many forwards follow this part along its line
+    llvm::SmallVector<unsigned, 1> next;
+  };
+  llvm::SmallVector<Node> nodes;
+  nodes.reserve(n * parts);
+  llvm::SmallVector<unsigned> firstNode(n);
+  llvm::SmallVector<int64_t, 8> elements;
+  // A forwarded copy's source is nearer, so it comes earlier in the
+  // nearest-first wave, and its nodes are made first.
+  for (auto [i, c] : llvm::enumerate(wave)) {
+    firstNode[i] = unsigned(nodes.size());
+    bool chain = forwards[i] >= 0 || forwarded[i];
+    partElements(c.region, chain ? parts : 1, elements);
+    for (auto [m, count] : llvm::enumerate(elements)) {
+      Node node;
+      node.copy = unsigned(i);
+      node.part = unsigned(m);
+      // Out of the relay (a gather) or the request (a delivery) that the
+      // nearer cube's copy fills.
+      node.from = forwards[i] >= 0 ? wave[forwards[i]].to : c.from;
+      node.bytes = double(count) * elementBytes;
+      if (forwards[i] >= 0) {
+        node.dep = int(firstNode[forwards[i]] + m);
+        nodes[node.dep].next.push_back(unsigned(nodes.size()));
+      }
+      nodes.push_back(std::move(node));
+    }
+  }
+
+  // Each engine runs its copies one after another, from when it is free or
+  // the wave starts, whichever is later: the busiest one bounds the replay
+  // from below. (A replay in more parts mostly adds a latency a part to
+  // each engine, so the doubling's last replay often need not be made. The
+  // bound adds in another order than the replay: the margin covers the
+  // rounding, so the replays choose as without it.)
+  double clock = before.seconds();
+  if (noFasterThan < std::numeric_limits<double>::infinity()) {
+    llvm::SmallVector<double, 16> busy(size_t(device.cubes), -1);
+    double atLeast = clock;
+    for (const Node &node : nodes) {
+      int64_t to = wave[node.copy].to;
+      double &engine = busy[size_t(to)];
+      if (engine < 0)
+        engine = std::max(clock, before.secondsInto(to));
+      engine += dmaSeconds(device, node.bytes, node.from, to);
+      atLeast = std::max(atLeast, engine);
+    }
+    if (atLeast * (1 - 1e-9) >= noFasterThan)
+      return std::nullopt;
+  }
+
+  for (size_t i = nodes.size(); i-- > 0;)
+    if (nodes[i].dep >= 0)
+      nodes[nodes[i].dep].depth =
+          std::max(nodes[nodes[i].dep].depth, nodes[i].depth + 1);
+
+  // Issued in the order of when each can start: the copies from the
+  // sources at once, a forwarded part when its source part ends.
+  HopReplay result{before, {}};
+  CopySchedule &schedule = result.schedule;
+  using Ready = std::tuple<double, int, unsigned, unsigned>;
+  std::vector<Ready> heap;
+  heap.reserve(nodes.size());
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready(
+      std::greater<Ready>(), std::move(heap));
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (node.dep < 0)
+      ready.push({clock, -node.depth, node.part, unsigned(i)});
+  llvm::SmallVector<int> position(nodes.size(), -1);
+  llvm::SmallVector<double> ends(nodes.size(), 0);
+  llvm::SmallVector<IssuedPart> &order = result.order;
+  order.reserve(nodes.size());
+  // When the part the last copy issued forwards ended, if it forwards one.
+  double lastWaitedEnd = -1;
+  while (!ready.empty()) {
+    auto [at, negDepth, part, i] = ready.top();
+    ready.pop();
+    clock = std::max(clock, at);
+    const Node &node = nodes[i];
+    IssuedPart issued{node.copy, node.part, -1, false};
+    if (node.dep >= 0) {
+      issued.after = position[node.dep];
+      // The mesh's columns (rows) run alike, so parts often arrive at once:
+      // one wait covers them (a wait costs kb-run a pass over the rank's
+      // pending accesses), and nothing issues earlier or later for it.
+      issued.joinsWait = lastWaitedEnd == ends[node.dep];
+      lastWaitedEnd = ends[node.dep];
+    } else {
+      lastWaitedEnd = -1;
+    }
+    position[i] = int(order.size());
+    ends[i] = schedule.add(node.from, wave[node.copy].to, node.bytes, clock);
+    order.push_back(issued);
+    for (unsigned next : node.next)
+      ready.push({ends[i], -nodes[next].depth, nodes[next].part, next});
+  }
+  return result;
+}
+
+/// The copies of hopByHop's `order` for `wave` in `parts` parts.
+llvm::SmallVector<RelayCopy> hopByHopCopies(llvm::ArrayRef<RelayCopy> wave,
+                                            llvm::ArrayRef<int> forwards,
+                                            bool alongRows, unsigned parts,
+                                            llvm::ArrayRef<IssuedPart> order) {
+  llvm::SmallVector<bool> forwarded(wave.size(), false);
+  for (int j : forwards)
+    if (j >= 0)
+      forwarded[j] = true;
+  llvm::SmallVector<RelayCopy> copies;
+  copies.reserve(order.size());
+  llvm::SmallVector<Box, 8> boxes;
+  for (const IssuedPart &issued : order) {
+    unsigned i = issued.copy;
+    RelayCopy copy = wave[i];
+    bool chain = forwards[i] >= 0 || forwarded[i];
+    partsOf(wave[i].region, chain ? parts : 1, boxes);
+    copy.region = std::move(boxes[issued.part]);
+    if (forwards[i] >= 0) {
+      const RelayCopy &from = wave[forwards[i]];
+      copy.from = from.to;
+      copy.fromRelay = alongRows;
+      copy.fromRequest = !alongRows;
+      copy.source = from.target;
+    }
+    copy.after = issued.after;
+    copy.joinsWait = issued.joinsWait;
+    copies.push_back(std::move(copy));
+  }
+  return copies;
 }
 
 } // namespace
@@ -149,16 +423,64 @@ kb::planMeshRelay(const DeviceDescription &device,
 
   // Both replayed as kb-run runs them: the direct copies in the order the
   // requests' own staging issues them, against gather, a wait, deliver.
-  CopySchedule direct(device), relayed(device);
+  CopySchedule direct(device), gathered(device);
   for (const llvm::SmallVector<RelayCopy> &copies : directCopies)
     for (const RelayCopy &c : copies)
       direct.add(c.from, c.to, bytes(c.region));
+  plan.directSeconds = direct.seconds();
   for (const RelayCopy &c : plan.gather)
-    relayed.add(c.from, c.to, bytes(c.region));
-  plan.gatheredSeconds = relayed.seconds();
+    gathered.add(c.from, c.to, bytes(c.region));
+
+  // Each wave hop by hop, in the parts that replay fastest, where that beats
+  // its copies sent straight (short waves, all latency, may keep them:
+  // forwarding pays a copy's latency per hop and part). The time is about
+  // convex in the parts (each part more pays a latency per hop, and shortens
+  // the pipeline's fill), so the doubling stops at the first that does not
+  // help: placement makes a plan for every candidate it prices. The wave
+  // ends with a wait, so the delivery's replay only starts later.
+  auto fastest = [&](llvm::SmallVector<RelayCopy> &wave, bool alongRows,
+                     const CopySchedule &before, double straight,
+                     std::optional<CopySchedule> &replayed) {
+    unsigned chosen = 0;
+    llvm::SmallVector<int> forwards = forwardsOf(device, wave, alongRows);
+    if (forwards.empty())
+      return chosen;
+    llvm::SmallVector<IssuedPart> best;
+    double previous = std::numeric_limits<double>::infinity();
+    for (unsigned parts : {1u, 2u, 4u, 8u}) {
+      // The doubling ends at a replay no faster than the last.
+      std::optional<HopReplay> replay = hopByHop(
+          device, wave, forwards, before, parts, elementBytes, previous);
+      if (!replay)
+        break;
+      double seconds = replay->schedule.seconds();
+      if (seconds >= previous)
+        break;
+      previous = seconds;
+      if (seconds < straight) {
+        straight = seconds;
+        chosen = parts;
+        best = std::move(replay->order);
+        replayed.reset();
+        replayed.emplace(std::move(replay->schedule));
+      }
+    }
+    if (chosen > 0)
+      wave = hopByHopCopies(wave, forwards, alongRows, chosen, best);
+    return chosen;
+  };
+  std::optional<CopySchedule> hopGathered, hopRelayed;
+  plan.gatherChunks = fastest(plan.gather, /*alongRows=*/true,
+                              CopySchedule(device), gathered.seconds(),
+                              hopGathered);
+  const CopySchedule &afterGather = hopGathered ? *hopGathered : gathered;
+  plan.gatheredSeconds = afterGather.seconds();
+  CopySchedule relayed = afterGather;
   for (const RelayCopy &c : plan.deliver)
     relayed.add(c.from, c.to, bytes(c.region), plan.gatheredSeconds);
-  plan.directSeconds = direct.seconds();
-  plan.relayedSeconds = relayed.seconds();
+  plan.chunks = fastest(plan.deliver, /*alongRows=*/false, afterGather,
+                        relayed.seconds(), hopRelayed);
+  plan.relayedSeconds =
+      hopRelayed ? hopRelayed->seconds() : relayed.seconds();
   return plan;
 }

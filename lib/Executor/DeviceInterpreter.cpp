@@ -104,8 +104,9 @@ struct Buffer {
   bool sharer = false;
   // A buffer that a wait's copies filled exactly as they filled another
   // (the same sources, regions and shape: a DMA broadcast of one band to
-  // every cube) views that buffer's data instead of holding its own
-  // (Machine::shareCopies): `viewOf` is the buffer it views, `viewers` the
+  // every cube), or that a relay's copies filled from the same regions
+  // (Machine::relayCopy), views that buffer's data instead of holding its
+  // own (Machine::shareCopies): `viewOf` is the buffer it views, `viewers` the
   // buffers viewing this one. Before the viewed buffer is used otherwise or
   // freed, its data passes to a viewer (Machine::handOver).
   int64_t viewOf = -1;
@@ -124,6 +125,10 @@ struct Buffer {
   // taken the buffer to write (bufferOf): two buffers with the same origin
   // hold the same numbers (Machine::contentOf).
   std::vector<int64_t> origin;
+  // Counts the ops that took the buffer to change it (bufferOf): a relay's
+  // replica of a region holds that region's data while neither the replica
+  // nor the region's buffer has been taken since (Rank::Replica).
+  uint64_t version = 0;
 };
 
 /// Whether two regions (empty sizes: the whole buffer) overlap.
@@ -183,6 +188,34 @@ struct Rank {
   // The buffers the pending elementwise and row ops fill completely: a
   // reused block among them is not zeroed (shareResults).
   std::vector<int64_t> filledByResults;
+  // A relay's forwarded buffers (Machine::relayCopy): a buffer that only
+  // copies fill, each copy reading a region of a buffer with data, or of
+  // another such buffer, which stands for the region it was filled from.
+  // Its copies do not run until something else uses it (a deferred
+  // replica, realizeReplica); once they fill it, a buffer filled from the
+  // same regions views the first one's data, across waits, where
+  // shareCopies sees one wait's copies. A part is valid while its root's
+  // version is the one it was read at: taking the root to change it first
+  // realizes the deferred replicas that read it (replicaReaders).
+  struct ReplicaPart {
+    SmallVector<int64_t, 2> toOffsets, sizes, rootOffsets;
+    int64_t root;
+    uint64_t rootVersion;
+  };
+  struct Replica {
+    std::vector<ReplicaPart> parts;
+    int64_t elements = 0;
+    // Not yet copied: its data is made by realizeReplica.
+    bool deferred = true;
+    // Once filled, its data is its parts' while its own version is this.
+    uint64_t version = 0;
+  };
+  llvm::DenseMap<int64_t, Replica> replicas;
+  // The deferred replicas reading each root.
+  llvm::DenseMap<int64_t, SmallVector<int64_t, 4>> replicaReaders;
+  // The replicas filled, by what fills them (shape, dtype, parts): the
+  // buffer and its version then.
+  std::map<std::vector<int64_t>, std::pair<int64_t, uint64_t>> replicaOwners;
   // The asynchronous ops issued and not yet retired by a wait, by token id
   // (ids count up over the run: nextToken). A wait drops the ops it
   // retires, and with them their accesses (retireWaitedAccesses): a rank
@@ -419,6 +452,8 @@ private:
                    bool deferData = false) {
     int64_t index = rank.buffers[v];
     Buffer &buffer = rank.heap[index];
+    // Its data may change: replicas of it take the current data first.
+    takeReplicas(rank, index);
     // Its data may change: buffers viewing it take the current data first.
     handOver(rank, index, /*keep=*/true);
     buffer.viewOf = -1;
@@ -453,6 +488,7 @@ private:
   /// input reads its shared piece (Buffer::shared, made on first use);
   /// anything else is bufferOf's.
   const HostTensor &readOf(Rank &rank, Value v, Rank *deferZero = nullptr) {
+    realizeReplica(rank, rank.buffers[v]);
     Buffer &buffer = rawBufferOf(rank, v);
     // A buffer others view keeps its data while it is only read.
     if (buffer.input < 0 && !buffer.view && !buffer.tensor.data.empty())
@@ -539,6 +575,254 @@ private:
     heir.viewers.assign(viewers.begin() + 1, viewers.end());
     if (keep)
       buffer.tensor.data = heir.tensor.data;
+  }
+  /// Where region (offsets, sizes) of buffer `index` holds its data from,
+  /// as `root` and `rootOffsets`: the region of the buffer a relay's replica
+  /// was filled from (Rank::Replica), else the buffer itself (the one it
+  /// views, for a viewer). False where there is no data to copy from: a
+  /// deferred replica's region that no one part covers, a view of an input,
+  /// an allocation not yet written or zeroed only by the pending work.
+  bool replicaRoot(Rank &rank, int64_t index, ArrayRef<int64_t> offsets,
+                   ArrayRef<int64_t> sizes, int64_t &root,
+                   SmallVector<int64_t, 2> &rootOffsets) {
+    auto it = rank.replicas.find(index);
+    if (it != rank.replicas.end() &&
+        (it->second.deferred ||
+         it->second.version == rank.heap[index].version)) {
+      for (const Rank::ReplicaPart &p : it->second.parts) {
+        if (!(p.toOffsets[0] <= offsets[0] && p.toOffsets[1] <= offsets[1] &&
+              offsets[0] + sizes[0] <= p.toOffsets[0] + p.sizes[0] &&
+              offsets[1] + sizes[1] <= p.toOffsets[1] + p.sizes[1]))
+          continue;
+        const Buffer &from = rank.heap[p.root];
+        if (from.tensor.data.empty() || from.version != p.rootVersion)
+          break;
+        root = p.root;
+        rootOffsets = {p.rootOffsets[0] + offsets[0] - p.toOffsets[0],
+                       p.rootOffsets[1] + offsets[1] - p.toOffsets[1]};
+        return true;
+      }
+      if (it->second.deferred)
+        return false;
+    }
+    while (rank.heap[index].viewOf >= 0 && rank.heap[index].view)
+      index = rank.heap[index].viewOf;
+    const Buffer &buffer = rank.heap[index];
+    if (buffer.view || buffer.halfView ||
+        buffer.tensor.data.empty() || buffer.tensor.shape.size() != 2 ||
+        llvm::any_of(rank.pendingZero, [&](const auto &block) {
+          return block.first == buffer.tensor.data.data();
+        }))
+      return false;
+    root = index;
+    rootOffsets.assign(offsets.begin(), offsets.end());
+    return true;
+  }
+  /// Whether a copy of `sizes` from `source` at `from` into `target` at
+  /// `to` can be a part of the target's replica instead of running
+  /// (relayCopy), and the root region it reads: the target has only ever
+  /// been filled so (a relay's box forwarded hop by hop: its parts are
+  /// copies of copies). Not if the target had other data or another use,
+  /// or the region is filled twice.
+  bool canRelay(Rank &rank, int64_t source, int64_t target,
+                ArrayRef<int64_t> from, ArrayRef<int64_t> to,
+                ArrayRef<int64_t> sizes, int64_t &root,
+                SmallVector<int64_t, 2> &rootOffsets) {
+    Buffer &dst = rank.heap[target];
+    if (costOnly || source == target || !dst.allocation || dst.released ||
+        dst.tensor.shape.size() != 2 || sizes.size() != 2 ||
+        rank.heap[source].tensor.dtype != dst.tensor.dtype)
+      return false;
+    auto it = rank.replicas.find(target);
+    bool deferred = it != rank.replicas.end() && it->second.deferred;
+    if (!deferred &&
+        (!dst.tensor.data.empty() || dst.view || dst.halfView ||
+         dst.viewOf >= 0 || !dst.viewers.empty() ||
+         llvm::is_contained(rank.pendingData, target)))
+      return false;
+    if (deferred && llvm::any_of(it->second.parts, [&](const auto &p) {
+          return overlaps(p.toOffsets, p.sizes, to, sizes);
+        }))
+      return false;
+    return replicaRoot(rank, source, from, sizes, root, rootOffsets) &&
+           root != target;
+  }
+  /// Records a copy canRelay allowed as a part of the target's replica; a
+  /// replica its parts fill completely is filled (fillReplica).
+  void relayCopy(Rank &rank, int64_t target, ArrayRef<int64_t> to,
+                 ArrayRef<int64_t> sizes, int64_t elements, int64_t root,
+                 ArrayRef<int64_t> rootOffsets) {
+    Rank::Replica &replica = rank.replicas[target];
+    if (!replica.deferred)
+      replica = Rank::Replica();
+    replica.parts.push_back({SmallVector<int64_t, 2>(to),
+                             SmallVector<int64_t, 2>(sizes),
+                             SmallVector<int64_t, 2>(rootOffsets), root,
+                             rank.heap[root].version});
+    replica.elements += elements;
+    SmallVector<int64_t, 4> &readers = rank.replicaReaders[root];
+    if (!llvm::is_contained(readers, target))
+      readers.push_back(target);
+    if (replica.elements == rank.heap[target].tensor.numElements())
+      fillReplica(rank, target);
+  }
+  /// A replica its parts fill completely: it views the buffer filled from
+  /// the same regions before, if that still holds them, else gets its data.
+  void fillReplica(Rank &rank, int64_t index) {
+    Rank::Replica &replica = rank.replicas[index];
+    Buffer &buffer = rank.heap[index];
+    // Parts that continue each other in the target and in one root are one
+    // part: a box forwarded in parts fills as one copied whole does.
+    std::vector<Rank::ReplicaPart> &parts = replica.parts;
+    auto byTarget = [](const auto &x, const auto &y) {
+      return x.toOffsets < y.toOffsets;
+    };
+    for (bool merged = true; merged;) {
+      merged = false;
+      llvm::sort(parts, byTarget);
+      for (size_t i = 0; i < parts.size(); ++i)
+        for (size_t j = i + 1; j < parts.size(); ++j)
+          for (int d = 0; d < 2; ++d) {
+            Rank::ReplicaPart &a = parts[i], &b = parts[j];
+            int e = 1 - d;
+            if (a.root != b.root || a.rootVersion != b.rootVersion ||
+                a.toOffsets[e] != b.toOffsets[e] || a.sizes[e] != b.sizes[e] ||
+                a.rootOffsets[e] != b.rootOffsets[e] ||
+                a.toOffsets[d] + a.sizes[d] != b.toOffsets[d] ||
+                a.rootOffsets[d] + a.sizes[d] != b.rootOffsets[d])
+              continue;
+            a.sizes[d] += b.sizes[d];
+            parts.erase(parts.begin() + j);
+            merged = true;
+            break;
+          }
+    }
+    auto view = [&](int64_t ownerIndex) {
+      Buffer &owner = rank.heap[ownerIndex];
+      buffer.view = owner.tensor.data.data();
+      buffer.viewStride = owner.tensor.shape[1];
+      buffer.viewOf = ownerIndex;
+      owner.viewers.push_back(index);
+      replica.deferred = false;
+      replica.version = buffer.version;
+      ++run.replicaViews;
+      releaseKept(rank, replica);
+    };
+    // A copy of all of one buffer views it (a box forwarded from a replica
+    // whose own source is gone).
+    if (parts.size() == 1) {
+      const Rank::ReplicaPart &p = parts.front();
+      const Buffer &root = rank.heap[p.root];
+      if (p.rootOffsets[0] == 0 && p.rootOffsets[1] == 0 &&
+          root.tensor.shape == buffer.tensor.shape && !root.released &&
+          !root.view && !root.tensor.data.empty())
+        return view(p.root);
+    }
+    std::vector<int64_t> key(buffer.tensor.shape.begin(),
+                             buffer.tensor.shape.end());
+    key.push_back(static_cast<int64_t>(buffer.tensor.dtype));
+    for (const Rank::ReplicaPart &p : replica.parts) {
+      key.insert(key.end(), p.toOffsets.begin(), p.toOffsets.end());
+      key.insert(key.end(), p.sizes.begin(), p.sizes.end());
+      key.push_back(p.root);
+      key.push_back(static_cast<int64_t>(p.rootVersion));
+      key.insert(key.end(), p.rootOffsets.begin(), p.rootOffsets.end());
+    }
+    auto [it, fresh] = rank.replicaOwners.try_emplace(std::move(key), index, 0);
+    if (!fresh) {
+      auto [ownerIndex, version] = it->second;
+      Buffer &owner = rank.heap[ownerIndex];
+      if (!owner.released && owner.version == version && !owner.view &&
+          !owner.tensor.data.empty())
+        return view(ownerIndex);
+      it->second = {index, 0};
+    }
+    realizeReplica(rank, index);
+    it->second.second = buffer.version;
+  }
+  /// Makes a deferred replica's data: its parts copied from their roots,
+  /// now, while the roots hold what they held when the parts were read
+  /// (takeReplicas realizes a root's replicas before it changes).
+  void realizeReplica(Rank &rank, int64_t index) {
+    if (rank.replicas.empty())
+      return;
+    auto it = rank.replicas.find(index);
+    if (it == rank.replicas.end() || !it->second.deferred)
+      return;
+    Rank::Replica &replica = it->second;
+    Buffer &buffer = materialize(rank.heap[index], &rank);
+    // A reused block is zeroed here where the parts leave it: the pending
+    // work's zeroing would run after the copies.
+    float *data = buffer.tensor.data.data();
+    if (!rank.pendingZero.empty() && rank.pendingZero.back().first == data) {
+      if (replica.elements != buffer.tensor.numElements())
+        std::fill_n(data, buffer.tensor.numElements(), 0.0f);
+      rank.pendingZero.pop_back();
+    }
+    for (const Rank::ReplicaPart &p : replica.parts)
+      copyRegion(rank.heap[p.root].tensor, p.rootOffsets, buffer.tensor,
+                 p.toOffsets, p.sizes);
+    replica.deferred = false;
+    replica.version = buffer.version;
+    releaseKept(rank, replica);
+  }
+  /// Buffer `index` is about to change: it and the deferred replicas read
+  /// from it get their data first, and its version moves on.
+  void takeReplicas(Rank &rank, int64_t index) {
+    if (!rank.replicas.empty()) {
+      realizeReplica(rank, index);
+      auto readers = rank.replicaReaders.find(index);
+      if (readers != rank.replicaReaders.end()) {
+        SmallVector<int64_t, 4> list = std::move(readers->second);
+        rank.replicaReaders.erase(readers);
+        for (int64_t reader : list)
+          realizeReplica(rank, reader);
+      }
+    }
+    ++rank.heap[index].version;
+  }
+  /// Buffer `index` is released: its own replica is forgotten. True if
+  /// it keeps its data, and the buffers viewing it, for the deferred
+  /// replicas read from it (a relay's source dies with its last copy,
+  /// before the replicas forwarded from it are complete), until none is
+  /// left (releaseKept).
+  bool dropReplicas(Rank &rank, int64_t index) {
+    if (rank.replicas.empty())
+      return false;
+    auto own = rank.replicas.find(index);
+    if (own != rank.replicas.end()) {
+      Rank::Replica replica = std::move(own->second);
+      rank.replicas.erase(own);
+      if (replica.deferred)
+        releaseKept(rank, replica);
+    }
+    if (!rank.heap[index].tensor.data.empty() && waitingReaders(rank, index))
+      return true;
+    takeReplicas(rank, index);
+    return false;
+  }
+  /// Whether a deferred replica reads root `index`.
+  bool waitingReaders(Rank &rank, int64_t index) {
+    auto readers = rank.replicaReaders.find(index);
+    if (readers == rank.replicaReaders.end())
+      return false;
+    return llvm::any_of(readers->second, [&](int64_t reader) {
+      auto it = rank.replicas.find(reader);
+      return it != rank.replicas.end() && it->second.deferred;
+    });
+  }
+  /// A replica is no longer deferred: the released roots it read that no
+  /// deferred replica reads any more free their data.
+  void releaseKept(Rank &rank, const Rank::Replica &replica) {
+    for (const Rank::ReplicaPart &p : replica.parts) {
+      Buffer &root = rank.heap[p.root];
+      if (!root.released || root.tensor.data.empty() ||
+          waitingReaders(rank, p.root))
+        continue;
+      rank.replicaReaders.erase(p.root);
+      handOver(rank, p.root, /*keep=*/false);
+      recycle(root.tensor.data);
+    }
   }
   /// Runs the rank's pending copies, except where they fill a buffer
   /// exactly as they fill another: such a buffer views the first one's data
@@ -685,9 +969,12 @@ private:
             lastUse.lookup(v) != rank.releasedUpTo)
           continue;
         Buffer &buffer = rank.heap[it->second];
-        handOver(rank, it->second, /*keep=*/false);
+        bool kept = dropReplicas(rank, it->second);
+        if (!kept)
+          handOver(rank, it->second, /*keep=*/false);
         buffer.viewOf = -1;
-        recycle(buffer.tensor.data);
+        if (!kept)
+          recycle(buffer.tensor.data);
         buffer.widenedCopy.reset();
         buffer.shared.reset();
         if (buffer.sharer) {
@@ -1559,6 +1846,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       a.halfView = nullptr;
     }
     auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
+      realizeReplica(rank, rank.buffers[region.buffer]);
       Buffer &buffer = rawBufferOf(rank, region.buffer);
       ld = buffer.view || buffer.halfView ? buffer.viewStride
                                           : buffer.tensor.shape[1];
@@ -1763,11 +2051,25 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
     return e;
+  // A relay's copy into a buffer that only such copies fill is recorded,
+  // not run (relayCopy, once the target's access is checked): neither
+  // buffer's data is taken.
+  int64_t sourceIndex = rank.buffers[dma.getSource()],
+          targetIndex = rank.buffers[dma.getTarget()], root = -1;
+  SmallVector<int64_t, 2> rootOffsets;
+  bool relayed = !costOnly && !dma.getRankStride() &&
+                 !dma.getTargetRankStride() && !dma.getClip() &&
+                 canRelay(rank, sourceIndex, targetIndex, dma.getSourceOffsets(),
+                          dma.getTargetOffsets(), dma.getSizes(), root,
+                          rootOffsets);
   // The source is only read: a view of an input copies from its shared
   // piece (readOf).
   // (The target first: readOf's rule.)
-  Buffer &dst = bufferOf(rank, dma.getTarget(), &rank);
-  const HostTensor &srcTensor = readOf(rank, dma.getSource(), &rank);
+  Buffer &dst = relayed ? rawBufferOf(rank, dma.getTarget())
+                        : bufferOf(rank, dma.getTarget(), &rank);
+  const HostTensor &srcTensor = relayed
+                                    ? rawBufferOf(rank, dma.getSource()).tensor
+                                    : readOf(rank, dma.getSource(), &rank);
   const Buffer &src = rawBufferOf(rank, dma.getSource());
   // A rank-strided target is checked where this rank writes: the ranks'
   // slices of an all-gather's ring buffer are written by separate DMAs.
@@ -1809,7 +2111,10 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   int64_t elements = 1;
   for (int64_t s : size)
     elements *= s;
-  if (!costOnly && elements > 0)
+  if (relayed && elements > 0)
+    relayCopy(rank, targetIndex, target, size, elements, root,
+              rootOffsets);
+  else if (!costOnly && elements > 0)
     rank.pendingCopies.push_back({rank.buffers[dma.getSource()],
                                   rank.buffers[dma.getTarget()], from, to,
                                   SmallVector<int64_t, 2>(

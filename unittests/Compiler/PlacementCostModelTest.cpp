@@ -177,6 +177,75 @@ TEST_F(PlacementCostModelTest, KeptRelayPlansPriceAsFreshOnes) {
   EXPECT_EQ(relaysPricedOnThisThread(), before + 2);
 }
 
+TEST_F(PlacementCostModelTest, KeptRelaysPriceAsFreshOnesUnderOtherPolicies) {
+  // The lhs relay of the test above under candidates a search prices: a
+  // policy of the same pieces (the plan found by another type and policy),
+  // and rhs policies that stage differently after the same relay (the
+  // relay's copies kept with the plan). Each prices as without kept plans.
+  DeviceDescription device = *DeviceDescription::preset("ahbm");
+  auto matmul = [](const std::string &lhsPE, const std::string &rhsCube) {
+    std::string lhs = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = " +
+                      lhsPE + ">>";
+    std::string rhs = "tensor<256x256xf16, #kb.dp<cube = " + rhsCube +
+                      ", pe = replicate>>";
+    std::string out = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+                      "shard(0)>>";
+    return "func.func @f(%x: " + lhs + ", %w: " + rhs + ") -> " + out +
+           " {\n  %y = kb.matmul %x, %w : (" + lhs + ", " + rhs + ") -> " +
+           out + "\n  return %y : " + out + "\n}";
+  };
+  std::vector<std::string> bodies = {
+      matmul("replicate", "shard(1)"), matmul("shard(0)", "shard(1)"),
+      matmul("replicate", "shard(0)"), matmul("shard(0)", "shard(0)"),
+      matmul("replicate", "replicate")};
+  std::vector<double> fresh;
+  uint64_t before = relaysPricedOnThisThread();
+  for (const std::string &body : bodies)
+    fresh.push_back(estimate(body, "kb.matmul", device));
+  uint64_t relays = relaysPricedOnThisThread() - before;
+  ASSERT_GT(relays, 0u) << "the cases must relay";
+  // Not all alike: the rhs's staging after the relay differs.
+  EXPECT_NE(fresh[0], fresh[2]);
+  RelayPlanCacheScope scope;
+  before = relaysPricedOnThisThread();
+  for (int round = 0; round < 2; ++round)
+    for (auto [body, seconds] : llvm::zip_equal(bodies, fresh))
+      EXPECT_DOUBLE_EQ(estimate(body, "kb.matmul", device), seconds) << body;
+  EXPECT_EQ(relaysPricedOnThisThread(), before + 2 * relays);
+}
+
+TEST_F(PlacementCostModelTest, KeptElementwiseRelaysPriceAsFreshOnes) {
+  // ahbm: both operands' columns over the 16 cubes, the result's rows: each
+  // cube reads a slab of rows of every cube's piece, relayed. The first
+  // relay starts the staging (its copies kept with its plan), the second
+  // is recorded after it.
+  DeviceDescription device = *DeviceDescription::preset("ahbm");
+  auto add = [](const std::string &rhsPE) {
+    std::string x = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = "
+                    "replicate>>";
+    std::string r = "tensor<64x256xf16, #kb.dp<cube = shard(1), pe = " +
+                    rhsPE + ">>";
+    std::string y = "tensor<64x256xf16, #kb.dp<cube = shard(0), pe = "
+                    "shard(0)>>";
+    return "func.func @f(%x: " + x + ", %r: " + r + ") -> " + y +
+           " {\n  %y = kb.add %x, %r : " + x + ", " + r + " -> " + y +
+           "\n  return %y : " + y + "\n}";
+  };
+  std::vector<std::string> bodies = {add("replicate"), add("shard(0)"),
+                                     add("replicate")};
+  std::vector<double> fresh;
+  uint64_t before = relaysPricedOnThisThread();
+  for (const std::string &body : bodies)
+    fresh.push_back(estimate(body, "kb.add", device));
+  uint64_t relays = relaysPricedOnThisThread() - before;
+  ASSERT_EQ(relays, 2 * bodies.size()) << "both operands must relay";
+  RelayPlanCacheScope scope;
+  before = relaysPricedOnThisThread();
+  for (auto [body, seconds] : llvm::zip_equal(bodies, fresh))
+    EXPECT_DOUBLE_EQ(estimate(body, "kb.add", device), seconds) << body;
+  EXPECT_EQ(relaysPricedOnThisThread(), before + relays);
+}
+
 TEST_F(PlacementCostModelTest, OpenCountsArePricedAsTheDevicesCounts) {
   std::string given = unary("gelu");
   for (size_t at; (at = given.find("pe = shard(0)>")) != std::string::npos;)

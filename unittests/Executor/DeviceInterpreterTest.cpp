@@ -776,4 +776,103 @@ TEST_F(DeviceInterpreterTest, RunsAreDeterministic) {
   }
 }
 
+
+/// A relay's box forwarded hop by hop: %s (cube 0) goes to %a (cube 1) in
+/// two parts, and %a forwards it to %b (cube 2) a part per wait, while %c
+/// takes it whole from %s. Each holds all of %s, so each views it (%b
+/// views %a, which stands for %s) and the host runs none of the copies.
+/// %a is then doubled in place: the others keep what they were filled with.
+const char *kForwardedReplicas = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
+    %s = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %t0 = gemm_tile.dma %x [0, 0] to %s [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t0
+    %a = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %b = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<2>>
+    %c = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.dma %s [0, 0] to %a [0, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    %t2 = gemm_tile.dma %s [4, 0] to %a [4, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    %t3 = gemm_tile.dma %s [0, 0] to %c [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t1, %t2, %t3
+    %t4 = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    gemm_tile.wait %t4
+    %t5 = gemm_tile.dma %a [4, 0] to %b [4, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    gemm_tile.wait %t5
+    %t6 = gemm_tile.zip "add" pe 0 %a [0, 0], %a [0, 0] to %a [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t6
+    return %a, %b, %c : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>, memref<8x16xf32, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, ARelaysForwardedBoxesViewTheFirstReplica) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 16}, 41);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kForwardedReplicas, {x}, stats);
+  ASSERT_EQ(results.size(), 3u);
+  for (int64_t i = 0; i < 8 * 16; ++i) {
+    ASSERT_EQ(results[0].data[i], 2 * x.data[i]) << i;
+    ASSERT_EQ(results[1].data[i], x.data[i]) << i;
+    ASSERT_EQ(results[2].data[i], x.data[i]) << i;
+  }
+  EXPECT_EQ(stats.replicaViews, 3);
+}
+
+/// The same relay where %s changes between the copies: doubled in place
+/// after %a is filled and while %f has only its first part, then copied to
+/// %c and forwarded from %a to %b. %a and %b must hold the first %s, %c the
+/// doubled one, %f one half of each. %a views %s until %s changes (then it
+/// takes the data), %c views the doubled %s and %b views %a, not %s; %f,
+/// whose first part's source changed before its second came, is copied.
+const char *kChangedSource = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x16xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<2>> {gemm_tile.piece = #gemm_tile.piece<tensor = 3, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1, -1, -1>} {
+    %s = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %t0 = gemm_tile.dma %x [0, 0] to %s [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t0
+    %a = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<1>>
+    %b = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<2>>
+    %c = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %f = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<2>>
+    %t1 = gemm_tile.dma %s [0, 0] to %a [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<1>>
+    %t2 = gemm_tile.dma %s [0, 0] to %f [0, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    gemm_tile.wait %t1, %t2
+    %t3 = gemm_tile.zip "add" pe 0 %s [0, 0], %s [0, 0] to %s [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3
+    %t4 = gemm_tile.dma %s [0, 0] to %c [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    %t5 = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    %t6 = gemm_tile.dma %s [4, 0] to %f [4, 0] sizes [4, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    gemm_tile.wait %t4, %t5, %t6
+    return %a, %b, %c, %f : memref<8x16xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>, memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<2>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AReplicaOfAChangedSourceIsItsOwn) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 16}, 42);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kChangedSource, {x}, stats);
+  ASSERT_EQ(results.size(), 4u);
+  for (int64_t i = 0; i < 8 * 16; ++i) {
+    ASSERT_EQ(results[0].data[i], x.data[i]) << i;
+    ASSERT_EQ(results[1].data[i], x.data[i]) << i;
+    ASSERT_EQ(results[2].data[i], 2 * x.data[i]) << i;
+    ASSERT_EQ(results[3].data[i], i < 4 * 16 ? x.data[i] : 2 * x.data[i])
+        << i;
+  }
+  EXPECT_EQ(stats.replicaViews, 3);
+}
+
 } // namespace

@@ -10,6 +10,15 @@
 // (mesh columns - 1) + (mesh rows - 1) copies into a cube, routed on
 // disjoint rows, then columns.
 //
+// A copy holds every link of its route for its whole time, so boxes sent
+// straight down a column share its middle links: on the 4 x 4 mesh the link
+// between the middle rows carries four of them. Where a replay finds it
+// faster, the delivery is relayed hop by hop instead: each cube forwards a
+// box it received to its next cube down the column, in parts, once each part
+// is in (a pipeline down the column), so every copy is one hop and each link
+// carries each box once. The gather along the rows may go the same way, a
+// relay forwarding a piece to the next relay along its row.
+//
 // The lowering (OperandStager::relayByMeshRows) issues exactly this plan and
 // placement prices it (PlacementCostModel.cpp): one plan for both, so the
 // estimate and kb-run agree on it.
@@ -37,8 +46,11 @@ struct HeldBox {
 };
 
 /// One copy of a relay plan: `region` of the tensor from cube `from` (out of
-/// held piece `source`, or out of relay `source` when `fromRelay`) into cube
-/// `to`, for relay or request `target`.
+/// held piece `source`, out of relay `source` when `fromRelay`, or out of
+/// request `source`'s buffer when `fromRequest`) into cube `to`, for relay or
+/// request `target`. A copy with `after` >= 0 forwards what copy `after` of
+/// its wave (gather or deliver) brought into `from`: the rank waits for that
+/// copy first.
 struct RelayCopy {
   int64_t from;
   int64_t to;
@@ -46,6 +58,11 @@ struct RelayCopy {
   unsigned source;
   unsigned target;
   Box region;
+  bool fromRequest = false;
+  int after = -1;
+  /// Whether copy `after` ends when the previous copy's `after` does: one
+  /// wait, before the previous copy, covers both.
+  bool joinsWait = false;
 };
 
 struct MeshRelayPlan {
@@ -60,12 +77,20 @@ struct MeshRelayPlan {
   llvm::SmallVector<std::pair<int64_t, Box>> requests;
   llvm::SmallVector<Relay> relays;
   /// Into the relays, nearest first; all of them end before `deliver` starts.
+  /// Relayed hop by hop like the delivery (`gatherChunks` > 0, below), along
+  /// the mesh rows: a piece is forwarded by the relay one hop nearer it.
   llvm::SmallVector<RelayCopy> gather;
+  unsigned gatherChunks = 0;
   /// Into the requests' buffers, nearest first: from the relays in the
-  /// request's column, and from the pieces no relay copy covers.
+  /// request's column, and from the pieces no relay copy covers. Relayed hop
+  /// by hop (`chunks` > 0), a box from a relay more than one hop away is
+  /// forwarded down the column instead, in `chunks` parts, by the cube one
+  /// hop nearer the relay, from its own request's buffer, once the part is
+  /// there (`after`); the copies are then in the order the rank issues them.
   llvm::SmallVector<RelayCopy> deliver;
-  /// The direct copies alone, and the relayed plan (gather, a wait, deliver),
-  /// replayed on the device's CopySchedule.
+  unsigned chunks = 0;
+  /// The direct copies alone, and the relayed plan (gather, a wait, deliver
+  /// with its waits), replayed on the device's CopySchedule.
   double directSeconds = 0;
   double gatheredSeconds = 0;
   double relayedSeconds = 0;

@@ -129,6 +129,11 @@ struct DeviceRun {
   /// same data (a replicated op's cubes): the buffer views that one's
   /// numbers. Host work, not device time.
   int64_t sharedResults = 0;
+  /// How many buffers a relay's copies filled from the same regions as
+  /// another buffer of their rank, directly or forwarded hop by hop from
+  /// cube to cube: the buffer views that one's numbers, and the host runs
+  /// none of its copies. Host work, not device time.
+  int64_t replicaViews = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is

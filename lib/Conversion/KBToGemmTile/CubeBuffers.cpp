@@ -299,6 +299,8 @@ void kb::detail::issueRelayPlan(
   auto sourceOf = [&](const RelayCopy &c) -> std::pair<Value, Box> {
     if (c.fromRelay)
       return {relayBuffers[c.source], plan.relays[c.source].box};
+    if (c.fromRequest)
+      return targetOf(c.source);
     for (const Piece *p : holders[c.source])
       if (p->cube == c.from)
         return {p->buffer, p->box};
@@ -312,11 +314,40 @@ void kb::detail::issueRelayPlan(
         target, minus(c.region.offsets, targetBox.offsets), c.region.sizes,
         /*rank_stride=*/nullptr));
   };
-  for (const RelayCopy &c : plan.gather)
-    issue(c, relayBuffers[c.target], plan.relays[c.target].box, copies);
+  // A forwarded part (hop by hop) is read from the buffer it was copied
+  // into: the rank waits for that copy first, and the copies it has waited
+  // for are not waited for again.
+  auto issueWave = [&](ArrayRef<RelayCopy> wave,
+                       function_ref<std::pair<Value, Box>(unsigned)> into) {
+    // Copies whose sources arrive at once (`joinsWait`) share the first
+    // one's wait.
+    SmallVector<Value> tokens;
+    SmallVector<bool> waited(wave.size(), false);
+    for (auto [i, c] : llvm::enumerate(wave)) {
+      if (c.after >= 0 && !c.joinsWait) {
+        SmallVector<Value> due;
+        for (size_t j = i; j < wave.size() && wave[j].after >= 0 &&
+                           (j == i || wave[j].joinsWait);
+             ++j)
+          if (!waited[wave[j].after]) {
+            // Sources that end at once are all issued before this copy,
+            // which starts when they end.
+            assert(size_t(wave[j].after) < i && "a joined wait's copy is in");
+            due.push_back(tokens[wave[j].after]);
+            waited[wave[j].after] = true;
+          }
+        waitFor(builder, loc, due);
+      }
+      auto [target, box] = into(c.target);
+      issue(c, target, box, tokens);
+    }
+    for (auto [token, done] : llvm::zip_equal(tokens, waited))
+      if (!done)
+        copies.push_back(token);
+  };
+  issueWave(plan.gather, [&](unsigned relay) -> std::pair<Value, Box> {
+    return {relayBuffers[relay], plan.relays[relay].box};
+  });
   gathered();
-  for (const RelayCopy &c : plan.deliver) {
-    auto [target, box] = targetOf(c.target);
-    issue(c, target, box, copies);
-  }
+  issueWave(plan.deliver, targetOf);
 }

@@ -102,9 +102,10 @@ void copyShareToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
 /// Issues the copies of a mesh relay plan (kb/Device/MeshRelay.h): the
 /// gather into fresh relay buffers, then `gathered` (which must wait for
 /// them), then the deliveries into `targetOf(request)` (a buffer and the box
-/// it holds). `holders[i]` are the pieces holding the plan's piece i (a
-/// buffer each, with the box it holds). Appends every copy's token to
-/// `copies`.
+/// it holds), a hop-by-hop delivery's forwarded parts each after a wait for
+/// the copy that brought it. `holders[i]` are the pieces holding the plan's
+/// piece i (a buffer each, with the box it holds). Appends the token of
+/// every copy not waited for already to `copies`.
 void issueRelayPlan(
     mlir::OpBuilder &builder, mlir::Location loc, const MeshRelayPlan &plan,
     mlir::Type elementType,

@@ -70,6 +70,11 @@ public:
   explicit Copies(const DeviceDescription &device)
       : CopySchedule(device), cubes(device.cubes) {}
 
+  /// Copies that start as `schedule` does, issuing from `issued` on.
+  Copies(const CopySchedule &schedule, double issued,
+         const DeviceDescription &device)
+      : CopySchedule(schedule), issued(issued), cubes(device.cubes) {}
+
   /// A copy of `bytes` from cube `from` to cube `to`. Beyond
   /// kMaxCubesWithSources cubes it is priced from anywhere: an op's copies
   /// can number cubes², and each route up to a mesh's width plus height links.
@@ -190,6 +195,15 @@ void copyInto(Copies &copies, Value source, DPPolicyAttr from,
 /// The relays priced as paying on this thread (relaysPricedOnThisThread).
 thread_local uint64_t relaysPriced = 0;
 
+/// A relay plan and, once asked for, its copies recorded into Copies that
+/// had none (relayedFromStart): what they leave, the same for every op that
+/// relays the same plan first.
+struct KeptRelay {
+  MeshRelayPlan plan;
+  std::optional<CopySchedule> fromStart;
+  double fromStartIssued = 0;
+};
+
 } // namespace
 
 /// Relay plans by their inputs, encoded as integers (RelayPlanCacheScope).
@@ -199,7 +213,11 @@ struct RelayPlanCacheScope::Plans {
       return llvm::hash_combine_range(key.begin(), key.end());
     }
   };
-  std::unordered_map<std::vector<int64_t>, MeshRelayPlan, Hash> byInputs;
+  std::unordered_map<std::vector<int64_t>, KeptRelay, Hash> byInputs;
+  /// The encoded pieces of an operand (its type and policy, one object per
+  /// value each): a kept plan is found without enumerating the pieces again.
+  llvm::DenseMap<std::pair<const void *, const void *>, std::vector<int64_t>>
+      operandPieces;
 };
 
 namespace {
@@ -213,34 +231,99 @@ void appendBox(std::vector<int64_t> &key, const Box &box) {
   key.insert(key.end(), box.sizes.begin(), box.sizes.end());
 }
 
-/// planMeshRelay's plan, kept by the live RelayPlanCacheScope when there is
-/// one. The reference is valid until the next call on this thread.
-const MeshRelayPlan &planRelay(const DeviceDescription &device,
-                               ArrayRef<HeldBox> pieces,
-                               ArrayRef<std::pair<int64_t, Box>> requests,
-                               int64_t eb, int64_t maxCubes, bool inPlace) {
-  if (!activeRelayPlans) {
-    static thread_local MeshRelayPlan uncached;
-    uncached =
-        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
-    return uncached;
-  }
-  std::vector<int64_t> key{eb, maxCubes, inPlace,
-                           static_cast<int64_t>(pieces.size())};
+/// Appends `pieces` to a plan's key.
+void appendPieces(std::vector<int64_t> &key, ArrayRef<HeldBox> pieces) {
+  key.push_back(static_cast<int64_t>(pieces.size()));
   for (const HeldBox &piece : pieces) {
     appendBox(key, piece.box);
     key.push_back(static_cast<int64_t>(piece.cubes.size()));
     key.insert(key.end(), piece.cubes.begin(), piece.cubes.end());
   }
+}
+
+/// planMeshRelay's plan for the pieces `piecesOf` makes, kept by the live
+/// RelayPlanCacheScope when there is one, by the pieces' inputs as
+/// `keyOfPieces` encodes them: a kept plan is found without making the
+/// pieces (for an operand, enumerating them cost more than the lookup). The
+/// reference is valid until the next call on this thread.
+KeptRelay &
+planRelay(const DeviceDescription &device,
+          function_ref<void(std::vector<int64_t> &)> keyOfPieces,
+          function_ref<SmallVector<HeldBox>()> piecesOf,
+          ArrayRef<std::pair<int64_t, Box>> requests, int64_t eb,
+          int64_t maxCubes, bool inPlace) {
+  if (!activeRelayPlans) {
+    static thread_local KeptRelay uncached;
+    uncached.plan = planMeshRelay(device, piecesOf(), requests, double(eb),
+                                  maxCubes, inPlace);
+    uncached.fromStart.reset();
+    return uncached;
+  }
+  // Looked up with one buffer per thread: most lookups find a kept plan,
+  // and the key is copied only into a new entry.
+  static thread_local std::vector<int64_t> key;
+  key.clear();
+  key.push_back(eb);
+  key.push_back(maxCubes);
+  key.push_back(inPlace);
+  keyOfPieces(key);
   for (const auto &[cube, box] : requests) {
     key.push_back(cube);
     appendBox(key, box);
   }
-  auto [it, inserted] = activeRelayPlans->byInputs.try_emplace(std::move(key));
-  if (inserted)
-    it->second =
-        planMeshRelay(device, pieces, requests, double(eb), maxCubes, inPlace);
-  return it->second;
+  auto found = activeRelayPlans->byInputs.find(key);
+  if (found != activeRelayPlans->byInputs.end())
+    return found->second;
+  KeptRelay kept{
+      planMeshRelay(device, piecesOf(), requests, double(eb), maxCubes,
+                    inPlace),
+      std::nullopt};
+  return activeRelayPlans->byInputs.emplace(key, std::move(kept)).first->second;
+}
+
+/// Records `plan`'s copies into `copies` (see relayed).
+void recordRelay(Copies &copies, const MeshRelayPlan &plan, double eb) {
+  // A forwarded part is issued once the rank has waited for the copy that
+  // brought it, as the lowering waits (a wave relayed hop by hop); the
+  // copies added after it issue no earlier.
+  auto replay = [&](ArrayRef<RelayCopy> wave) {
+    SmallVector<double> ends;
+    ends.reserve(wave.size());
+    for (const RelayCopy &c : wave) {
+      if (c.after >= 0)
+        copies.issued = std::max(copies.issued, ends[c.after]);
+      ends.push_back(copies.CopySchedule::add(
+          c.from, c.to, double(c.region.numElements()) * eb, copies.issued));
+    }
+  };
+  replay(plan.gather);
+  copies.issued = std::max(copies.issued, copies.seconds());
+  replay(plan.deliver);
+}
+
+/// The relay plan for staging `requests` of `v` (see relayed), with the
+/// pieces of `v` from `copies`.
+KeptRelay &relayPlan(Copies &copies, Value v, DPPolicyAttr policy,
+                     ArrayRef<std::pair<int64_t, Box>> requests,
+                     const DeviceDescription &device) {
+  auto piecesOf = [&] {
+    SmallVector<HeldBox> held;
+    for (const Copies::DistinctPiece &p :
+         copies.distinctPieces(v, policy, device))
+      held.push_back({p.box, p.cubes});
+    return held;
+  };
+  // The pieces are those of `v`'s type under `policy` on the scope's one
+  // device: encoded once per pair.
+  auto keyOfPieces = [&](std::vector<int64_t> &key) {
+    auto [it, inserted] = activeRelayPlans->operandPieces.try_emplace(
+        {v.getType().getAsOpaquePointer(), policy.getAsOpaquePointer()});
+    if (inserted)
+      appendPieces(it->second, piecesOf());
+    key.insert(key.end(), it->second.begin(), it->second.end());
+  };
+  return planRelay(device, keyOfPieces, piecesOf, requests, elementBytes(v),
+                   kMaxCubesWithSources, /*inPlace=*/false);
 }
 
 /// When `requests` (each a cube and the box of `v` it reads) are staged by
@@ -256,24 +339,39 @@ bool relayed(Copies &copies, Value v, DPPolicyAttr policy,
              const DeviceDescription &device) {
   if (device.cubes > kMaxCubesWithSources)
     return false;
-  SmallVector<HeldBox> held;
-  for (const Copies::DistinctPiece &p :
-       copies.distinctPieces(v, policy, device))
-    held.push_back({p.box, p.cubes});
-  const MeshRelayPlan &plan = planRelay(device, held, requests, elementBytes(v),
-                                        kMaxCubesWithSources, /*inPlace=*/false);
+  const MeshRelayPlan &plan =
+      relayPlan(copies, v, policy, requests, device).plan;
   if (!plan.pays())
     return false;
   ++relaysPriced;
-  double eb = double(elementBytes(v));
-  for (const RelayCopy &c : plan.gather)
-    copies.CopySchedule::add(c.from, c.to, double(c.region.numElements()) * eb,
-                             copies.issued);
-  double gathered = std::max(copies.issued, copies.seconds());
-  copies.issued = gathered;
-  for (const RelayCopy &c : plan.deliver)
-    copies.add(c.from, c.to, double(c.region.numElements()) * eb);
+  recordRelay(copies, plan, double(elementBytes(v)));
   return true;
+}
+
+/// An op's staging that starts with relayed(`v`, `policy`, `requests`),
+/// `relays` telling whether it relays. The copies the relay leaves are kept
+/// with its plan: a search prices the same relay first for many candidates
+/// of the other operands (replaying its copies was a tenth of kb-place's
+/// instructions on kb-run's mlp).
+Copies relayedFromStart(Value v, DPPolicyAttr policy,
+                        ArrayRef<std::pair<int64_t, Box>> requests,
+                        const DeviceDescription &device, bool &relays) {
+  relays = false;
+  if (device.cubes > kMaxCubesWithSources)
+    return Copies(device);
+  Copies pieces(device);
+  KeptRelay &kept = relayPlan(pieces, v, policy, requests, device);
+  if (!kept.plan.pays())
+    return Copies(device);
+  ++relaysPriced;
+  relays = true;
+  if (!kept.fromStart) {
+    Copies copies(device);
+    recordRelay(copies, kept.plan, double(elementBytes(v)));
+    kept.fromStart.emplace(copies);
+    kept.fromStartIssued = copies.issued;
+  }
+  return Copies(*kept.fromStart, kept.fromStartIssued, device);
 }
 
 /// The boxes of `v` each cube computes, with their cubes.
@@ -336,9 +434,13 @@ double sharesToReplicasSeconds(
     for (auto &[from, box] : boxes)
       if (box.numElements() != 0)
         shares.push_back({box, {from}});
-    const MeshRelayPlan &plan = planRelay(device, shares, *replicaBoxes, eb,
-                                          kMaxCubesWithSources,
-                                          /*inPlace=*/true);
+    auto keyOfPieces = [&](std::vector<int64_t> &key) {
+      appendPieces(key, shares);
+    };
+    const MeshRelayPlan &plan =
+        planRelay(device, keyOfPieces, [&] { return shares; }, *replicaBoxes,
+                  eb, kMaxCubesWithSources, /*inPlace=*/true)
+            .plan;
     if (plan.pays()) {
       ++relaysPriced;
       return plan.relayedSeconds;
@@ -353,7 +455,6 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                rhs = policyOf(op.getRhs());
   int64_t k = shapeOf(op.getLhs())[1], eb = elementBytes(op.getLhs());
   bool f32 = op.getType().getElementType().isF32();
-  Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
   // The lhs rows every cube reads whole, relayed over the mesh first when
   // that pays (a K-sharded lhs); the lowering's first cube then waits for
@@ -362,8 +463,11 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   for (auto &[cube, box] : boxes)
     if (box.numElements() != 0)
       lhsRequests.push_back({cube, operandBoxes(op, box).first});
-  bool lhsRelayed =
-      meshRelays && relayed(staging, op.getLhs(), lhs, lhsRequests, device);
+  bool lhsRelayed = false;
+  Copies staging =
+      meshRelays ? relayedFromStart(op.getLhs(), lhs, lhsRequests, device,
+                                    lhsRelayed)
+                 : Copies(device);
   double relayDone = lhsRelayed ? staging.seconds() : 0;
   SmallVector<double> compute(boxes.size(), 0);
   for (auto [index, cubeBox] : llvm::enumerate(boxes)) {
@@ -450,20 +554,37 @@ double elementwiseSeconds(Operation *op,
   DPPolicyAttr out = policyOf(result);
   int64_t eb = elementBytes(result);
   double compute = 0;
-  Copies staging(device);
   SmallVector<CubePiece> pieces =
       cubePieces(shapeOf(result), out.resolve(device));
   // Each operand of the result's shape, relayed over the mesh first when
-  // that pays, as the lowering does.
+  // that pays, as the lowering does. The operands before the first that
+  // relays record nothing, so that one starts the staging
+  // (relayedFromStart).
   SmallVector<std::pair<int64_t, Box>> requests;
   for (const CubePiece &piece : pieces)
     requests.push_back({piece.cube, piece.box});
   SmallVector<Value> relayedOperands;
-  for (Value operand : op->getOperands())
-    if (meshRelays && shapeOf(operand).size() == shapeOf(result).size() &&
-        !llvm::is_contained(relayedOperands, operand) &&
-        relayed(staging, operand, policyOf(operand), requests, device))
+  std::optional<Copies> relayedStaging;
+  for (Value operand : op->getOperands()) {
+    if (!meshRelays || shapeOf(operand).size() != shapeOf(result).size() ||
+        llvm::is_contained(relayedOperands, operand))
+      continue;
+    if (relayedStaging) {
+      if (relayed(*relayedStaging, operand, policyOf(operand), requests,
+                  device))
+        relayedOperands.push_back(operand);
+      continue;
+    }
+    bool relays = false;
+    Copies started = relayedFromStart(operand, policyOf(operand), requests,
+                                      device, relays);
+    if (relays) {
+      relayedStaging.emplace(std::move(started));
       relayedOperands.push_back(operand);
+    }
+  }
+  Copies staging =
+      relayedStaging ? std::move(*relayedStaging) : Copies(device);
   for (const CubePiece &piece : pieces) {
     for (Value operand : op->getOperands()) {
       if (llvm::is_contained(relayedOperands, operand))

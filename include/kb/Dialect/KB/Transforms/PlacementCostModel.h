@@ -46,8 +46,10 @@ uint64_t relaysPricedOnThisThread();
 /// A search prices one operand's staging under many candidates of the other
 /// classes: on a two-gemm MLP kb-place asked for 269 plans, most of them
 /// repeats, and a plan on a 4 x 4 mesh costs more than the rest of an
-/// estimate. Scopes nest; one device per scope (the device is not part of
-/// the key).
+/// estimate. An operand's plan is found by its type and policy (its pieces
+/// are enumerated once per pair), and a relay that starts an op's staging
+/// keeps the schedule its copies leave with the plan. Scopes nest; one
+/// device per scope (the device is not part of the key).
 class RelayPlanCacheScope {
 public:
   RelayPlanCacheScope();
