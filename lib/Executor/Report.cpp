@@ -434,9 +434,21 @@ llvm::json::Value kb::exec::traceJSON(const DeviceRun &run, int64_t worldSize,
       shown.insert(r);
   llvm::json::Array events;
   std::set<std::pair<int64_t, int64_t>> tracks;
-  for (const TraceEvent &e : run.trace) {
-    if (!shown.count(e.rank))
-      continue;
+  // Each shown rank's events together, in the order that rank issued them.
+  // How the simulator interleaved the ranks is not part of the schedule: a
+  // numeric run goes on past a wait that leaves the host nothing to run,
+  // where a cost-only run, which cannot tell, switches ranks.
+  std::vector<std::vector<size_t>> byRank(worldSize);
+  for (size_t i = 0; i < run.trace.size(); ++i)
+    if (shown.count(run.trace[i].rank))
+      byRank[run.trace[i].rank].push_back(i);
+  std::vector<size_t> order;
+  order.reserve(run.trace.size());
+  for (std::vector<size_t> &indices : byRank)
+    order.insert(order.end(), indices.begin(), indices.end());
+  byRank.clear();
+  for (size_t i : order) {
+    const TraceEvent &e = run.trace[i];
     const OpSite &site = run.sites[e.site];
     llvm::json::Object args{{"op", site.op},
                             {"layer", site.layer},

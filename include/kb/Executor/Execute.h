@@ -134,6 +134,10 @@ struct DeviceRun {
   /// cube to cube: the buffer views that one's numbers, and the host runs
   /// none of its copies. Host work, not device time.
   int64_t replicaViews = 0;
+  /// How many freed blocks kept for reuse were freed for good because a
+  /// buffer of a size none of them had needed fresh memory. Host memory,
+  /// not device time.
+  int64_t evictedBlocks = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is
