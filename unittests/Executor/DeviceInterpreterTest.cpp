@@ -921,9 +921,10 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
         sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
       double e = i < 4 ? 2 * sum : 0.0;
       ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
-      if (i < 4)
+      if (i < 4) {
         ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
             << i << "," << j;
+      }
     }
   // %h's 384 bytes need one of the two kept 1536-byte blocks freed, not both.
   EXPECT_EQ(stats.evictedBlocks, 1);

@@ -19,9 +19,9 @@ namespace kb::runtime {
 /// TransientTensorScope), so touching a
 /// fresh tensor faults once per 2 MiB rather than once per 4 KiB (page faults
 /// were a third of kb-run's time on a 170 MiB run). Smaller blocks come from
-/// calloc. Fresh mapped pages are zero without being written, so a tensor
-/// sized with resize() is first touched by whoever first writes it (a host
-/// thread's tile), not by the thread that made it.
+/// calloc. Mapped blocks are faulted in when made, with one call
+/// (MADV_POPULATE_WRITE) rather than a fault per page: still zero, never
+/// written by the thread that made them.
 void *allocateTensorStorage(size_t bytes);
 /// While one is open (on any thread), blocks are not advised as huge pages:
 /// the executor's cube buffers, made and freed by the thousand during a

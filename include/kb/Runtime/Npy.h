@@ -34,8 +34,7 @@ parseNpy(llvm::StringRef bytes, llvm::StringRef name,
 /// only the header is read before its length has been checked against the
 /// file's. With `keepHalf`, an f16 file gives a half tensor
 /// (HostTensor::isHalf: its bits as they are in the file, half the memory).
-/// f32 and kept-f16 data is read in pieces on up to `threads` host threads,
-/// so that the first touch of the tensor's pages is shared out too.
+/// f32 and kept-f16 data is read in pieces on up to `threads` host threads.
 llvm::Expected<HostTensor>
 readNpy(llvm::StringRef path, std::optional<DType> expected = std::nullopt,
         bool keepHalf = false, int threads = 1);
