@@ -87,14 +87,26 @@ void *kb::runtime::allocateTensorStorage(size_t bytes) {
     return p;
   }
   void *p = nullptr;
-  if (bytes >= kMappedFrom && bytes < kHugePage) {
+  // Huge pages only for tensors that live long. Not for transient ones: with
+  // THP's defrag at "madvise" (Debian's default) a fault on advised memory
+  // compacts memory to find a huge page, on every fresh block, and the
+  // executor makes and frees thousands (6 of the 13 s of system time of the
+  // Llama-2-7B layer on 1024 tokens).
+  bool huge = bytes >= kHugePage &&
+              transientScopes.load(std::memory_order_relaxed) == 0;
+  if (bytes >= kMappedFrom && !huge) {
+    // Exactly as long as the tensor: aligning it as below would unmap the
+    // slack, and every munmap while another host thread runs interrupts
+    // that thread's core to flush its TLB (an exit to the hypervisor in a
+    // VM: on the 512-token MLP at 2 host threads, 117 of them in a run were
+    // 4% of its samples).
     void *mapped = mmap(nullptr, roundUp(bytes, kPage), PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped != MAP_FAILED) {
       p = mapped;
       populate(p, roundUp(bytes, kPage));
     }
-  } else if (bytes >= kHugePage) {
+  } else if (huge) {
     // Mapped directly, 2 MiB-aligned and exactly as long as the tensor (the
     // slack around the alignment is unmapped), and unmapped when freed: malloc
     // would keep freed blocks and raise its mmap threshold, which cost RSS.
@@ -110,13 +122,8 @@ void *kb::runtime::allocateTensorStorage(size_t bytes) {
         munmap(reinterpret_cast<void *>(aligned + length), tail);
       p = reinterpret_cast<void *>(aligned);
       // Advice only: where THP is off, the pages are simply small. The tail
-      // past the last whole huge page keeps small pages. Not for transient
-      // tensors: with THP's defrag at "madvise" (Debian's default) a fault
-      // on advised memory compacts memory to find a huge page, on every
-      // fresh block, and the executor makes and frees thousands (6 of the
-      // 13 s of system time of the Llama-2-7B layer on 1024 tokens).
-      if (transientScopes.load(std::memory_order_relaxed) == 0)
-        (void)madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+      // past the last whole huge page keeps small pages.
+      (void)madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
       populate(p, length);
     }
   } else {
