@@ -642,6 +642,16 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 }
 )";
 
+/// Element (i, j) of a · b for the 16x32 and 32x24 operands of the reuse
+/// programs below, in double.
+double product16x24(const HostTensor &a, const HostTensor &b, int64_t i,
+                    int64_t j) {
+  double sum = 0;
+  for (int64_t p = 0; p < 32; ++p)
+    sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
+  return sum;
+}
+
 TEST_F(DeviceInterpreterTest, AReusedBlockIsZeroWhereNothingWroteIt) {
   HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 13);
   HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 14);
@@ -651,10 +661,7 @@ TEST_F(DeviceInterpreterTest, AReusedBlockIsZeroWhereNothingWroteIt) {
   for (auto [result, rows] : {std::pair{&results[0], 8}, {&results[1], 4}})
     for (int64_t i = 0; i < 16; ++i)
       for (int64_t j = 0; j < 24; ++j) {
-        double sum = 0;
-        for (int64_t p = 0; p < 32; ++p)
-          sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
-        double expected = i < rows ? sum : 0.0;
+        double expected = i < rows ? product16x24(a, b, i, j) : 0.0;
         ASSERT_NEAR(result->data[i * 24 + j], expected, 1e-5)
             << "rows " << rows << " at " << i << "," << j;
       }
@@ -701,10 +708,7 @@ TEST_F(DeviceInterpreterTest, AReusedBlockAZipFillsInPartIsZeroElsewhere) {
   ASSERT_EQ(results.size(), 2u);
   for (int64_t i = 0; i < 16; ++i)
     for (int64_t j = 0; j < 24; ++j) {
-      double sum = 0;
-      for (int64_t p = 0; p < 32; ++p)
-        sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
-      double e = i < 4 ? 2 * sum : 0.0;
+      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
       ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
       ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
           << i << "," << j;
@@ -916,10 +920,7 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
   ASSERT_EQ(results.size(), 2u);
   for (int64_t i = 0; i < 16; ++i)
     for (int64_t j = 0; j < 24; ++j) {
-      double sum = 0;
-      for (int64_t p = 0; p < 32; ++p)
-        sum += static_cast<double>(a.data[i * 32 + p]) * b.data[p * 24 + j];
-      double e = i < 4 ? 2 * sum : 0.0;
+      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
       ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
       if (i < 4) {
         ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
