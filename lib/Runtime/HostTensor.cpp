@@ -98,8 +98,8 @@ void *kb::runtime::allocateTensorStorage(size_t bytes) {
     // Exactly as long as the tensor: aligning it as below would unmap the
     // slack, and every munmap while another host thread runs interrupts
     // that thread's core to flush its TLB (an exit to the hypervisor in a
-    // VM: on the 512-token MLP at 2 host threads, 117 of them in a run were
-    // 4% of its samples).
+    // VM: on the 512-token MLP at 2 host threads, those flushes were 4% of
+    // its samples).
     void *mapped = mmap(nullptr, roundUp(bytes, kPage), PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped != MAP_FAILED) {
