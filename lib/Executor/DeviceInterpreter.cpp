@@ -1512,7 +1512,8 @@ bool Machine::waitsForRecordsOnly(Rank &rank, Operation *wait) const {
     auto id = rank.tokens.find(t);
     if (id == rank.tokens.end())
       continue; // waited for before
-    if (rank.liveTokens.find(id->second)->second.hostWork)
+    auto token = rank.liveTokens.find(id->second);
+    if (token != rank.liveTokens.end() && token->second.hostWork)
       return false;
   }
   return true;
