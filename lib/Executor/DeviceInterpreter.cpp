@@ -170,6 +170,9 @@ struct Rank {
   // The gemm tiles among them, joined and split at the wait
   // (runtime::joinGemms, groupGemms, splitGemms).
   std::vector<runtime::GemmTask> pendingGemms;
+  // The A operands of pendingGemms made of pieces (Machine::gemmPieces),
+  // one list per distinct set of pieces.
+  std::map<std::vector<int64_t>, runtime::APieces> pendingPieces;
   // Reused blocks (Machine::materialize) to zero before the pending work
   // runs, on the host threads: (first element, count).
   std::vector<std::pair<float *, size_t>> pendingZero;
@@ -589,31 +592,51 @@ private:
       buffer.tensor.data = heir.tensor.data;
   }
   /// Where region (offsets, sizes) of buffer `index` holds its data from,
-  /// as `root` and `rootOffsets`: the region of the buffer a relay's replica
-  /// was filled from (Rank::Replica), else the buffer itself (the one it
-  /// views, for a viewer). False where there is no data to copy from: a
-  /// deferred replica's region that no one part covers, a view of an input,
-  /// an allocation not yet written or zeroed only by the pending work.
-  bool replicaRoot(Rank &rank, int64_t index, ArrayRef<int64_t> offsets,
-                   ArrayRef<int64_t> sizes, int64_t &root,
-                   SmallVector<int64_t, 2> &rootOffsets) {
+  /// as pieces that tile it, each a box of a root buffer (ReplicaPart, its
+  /// offsets relative to the region): for a relay's replica (Rank::Replica),
+  /// the regions of the buffers its parts were filled from, else the buffer
+  /// itself (the one it views, for a viewer), whole. False where there is
+  /// no data to read: a deferred replica's region its parts do not all
+  /// cover with their roots unchanged, a view of an input, an allocation not
+  /// yet written or zeroed only by the pending work.
+  bool replicaPieces(Rank &rank, int64_t index, ArrayRef<int64_t> offsets,
+                     ArrayRef<int64_t> sizes,
+                     SmallVectorImpl<Rank::ReplicaPart> &pieces) {
+    pieces.clear();
     auto it = rank.replicas.find(index);
     if (it != rank.replicas.end() &&
         (it->second.deferred ||
          it->second.version == rank.heap[index].version)) {
+      int64_t covered = 0;
+      bool stale = false;
       for (const Rank::ReplicaPart &p : it->second.parts) {
-        if (!(p.toOffsets[0] <= offsets[0] && p.toOffsets[1] <= offsets[1] &&
-              offsets[0] + sizes[0] <= p.toOffsets[0] + p.sizes[0] &&
-              offsets[1] + sizes[1] <= p.toOffsets[1] + p.sizes[1]))
+        int64_t lo[2], hi[2];
+        for (int d = 0; d < 2; ++d) {
+          lo[d] = std::max(offsets[d], p.toOffsets[d]);
+          hi[d] = std::min(offsets[d] + sizes[d], p.toOffsets[d] + p.sizes[d]);
+        }
+        if (lo[0] >= hi[0] || lo[1] >= hi[1])
           continue;
         const Buffer &from = rank.heap[p.root];
-        if (from.tensor.data.empty() || from.version != p.rootVersion)
+        if (from.tensor.data.empty() || from.version != p.rootVersion) {
+          stale = true;
           break;
-        root = p.root;
-        rootOffsets = {p.rootOffsets[0] + offsets[0] - p.toOffsets[0],
-                       p.rootOffsets[1] + offsets[1] - p.toOffsets[1]};
-        return true;
+        }
+        Rank::ReplicaPart piece;
+        piece.root = p.root;
+        piece.rootVersion = p.rootVersion;
+        for (int d = 0; d < 2; ++d) {
+          piece.toOffsets.push_back(lo[d] - offsets[d]);
+          piece.sizes.push_back(hi[d] - lo[d]);
+          piece.rootOffsets.push_back(p.rootOffsets[d] + lo[d] -
+                                      p.toOffsets[d]);
+        }
+        covered += piece.sizes[0] * piece.sizes[1];
+        pieces.push_back(std::move(piece));
       }
+      if (!stale && covered == sizes[0] * sizes[1])
+        return true;
+      pieces.clear();
       if (it->second.deferred)
         return false;
     }
@@ -626,8 +649,13 @@ private:
           return block.first == buffer.tensor.data.data();
         }))
       return false;
-    root = index;
-    rootOffsets.assign(offsets.begin(), offsets.end());
+    Rank::ReplicaPart whole;
+    whole.root = index;
+    whole.rootVersion = buffer.version;
+    whole.toOffsets = {0, 0};
+    whole.sizes.assign(sizes.begin(), sizes.end());
+    whole.rootOffsets.assign(offsets.begin(), offsets.end());
+    pieces.push_back(std::move(whole));
     return true;
   }
   /// Whether a copy of `sizes` from `source` at `from` into `target` at
@@ -638,8 +666,8 @@ private:
   /// or the region is filled twice.
   bool canRelay(Rank &rank, int64_t source, int64_t target,
                 ArrayRef<int64_t> from, ArrayRef<int64_t> to,
-                ArrayRef<int64_t> sizes, int64_t &root,
-                SmallVector<int64_t, 2> &rootOffsets) {
+                ArrayRef<int64_t> sizes,
+                SmallVectorImpl<Rank::ReplicaPart> &pieces) {
     Buffer &dst = rank.heap[target];
     if (costOnly || source == target || !dst.allocation || dst.released ||
         dst.tensor.shape.size() != 2 || sizes.size() != 2 ||
@@ -656,25 +684,29 @@ private:
           return overlaps(p.toOffsets, p.sizes, to, sizes);
         }))
       return false;
-    return replicaRoot(rank, source, from, sizes, root, rootOffsets) &&
-           root != target;
+    return replicaPieces(rank, source, from, sizes, pieces) &&
+           llvm::none_of(pieces, [&](const Rank::ReplicaPart &piece) {
+             return piece.root == target;
+           });
   }
-  /// Records a copy canRelay allowed as a part of the target's replica; a
-  /// replica its parts fill completely is filled (fillReplica).
+  /// Records a copy canRelay allowed (its pieces, at `to` in the target) as
+  /// parts of the target's replica; a replica its parts fill completely is
+  /// filled (fillReplica).
   void relayCopy(Rank &rank, int64_t target, ArrayRef<int64_t> to,
-                 ArrayRef<int64_t> sizes, int64_t elements, int64_t root,
-                 ArrayRef<int64_t> rootOffsets) {
+                 int64_t elements, ArrayRef<Rank::ReplicaPart> pieces) {
     Rank::Replica &replica = rank.replicas[target];
     if (!replica.deferred)
       replica = Rank::Replica();
-    replica.parts.push_back({SmallVector<int64_t, 2>(to),
-                             SmallVector<int64_t, 2>(sizes),
-                             SmallVector<int64_t, 2>(rootOffsets), root,
-                             rank.heap[root].version});
+    for (const Rank::ReplicaPart &piece : pieces) {
+      Rank::ReplicaPart part = piece;
+      for (int d = 0; d < 2; ++d)
+        part.toOffsets[d] += to[d];
+      SmallVector<int64_t, 4> &readers = rank.replicaReaders[part.root];
+      if (!llvm::is_contained(readers, target))
+        readers.push_back(target);
+      replica.parts.push_back(std::move(part));
+    }
     replica.elements += elements;
-    SmallVector<int64_t, 4> &readers = rank.replicaReaders[root];
-    if (!llvm::is_contained(readers, target))
-      readers.push_back(target);
     if (replica.elements == rank.heap[target].tensor.numElements())
       fillReplica(rank, target);
   }
@@ -740,17 +772,28 @@ private:
       key.push_back(static_cast<int64_t>(p.rootVersion));
       key.insert(key.end(), p.rootOffsets.begin(), p.rootOffsets.end());
     }
-    auto [it, fresh] = rank.replicaOwners.try_emplace(std::move(key), index, 0);
+    auto [it, fresh] = rank.replicaOwners.try_emplace(
+        std::move(key), index, buffer.version);
     if (!fresh) {
       auto [ownerIndex, version] = it->second;
       Buffer &owner = rank.heap[ownerIndex];
       if (!owner.released && owner.version == version && !owner.view &&
           !owner.tensor.data.empty())
         return view(ownerIndex);
-      it->second = {index, 0};
+      // An owner not yet copied stays the owner: once something makes its
+      // data (realizeReplica), the replicas filled after it view that.
+      if (owner.released || owner.version != version || owner.view ||
+          !isDeferred(rank, ownerIndex))
+        it->second = {index, buffer.version};
     }
-    realizeReplica(rank, index);
-    it->second.second = buffer.version;
+    // Not copied yet: a gemm reads its regions where its parts read them
+    // (readThroughReplica), and any other use copies them first
+    // (realizeReplica).
+  }
+  /// Whether buffer `index` is a relay's replica whose copies have not run.
+  bool isDeferred(Rank &rank, int64_t index) {
+    auto it = rank.replicas.find(index);
+    return it != rank.replicas.end() && it->second.deferred;
   }
   /// Makes a deferred replica's data: its parts copied from their roots,
   /// now, while the roots hold what they held when the parts were read
@@ -778,9 +821,75 @@ private:
     replica.version = buffer.version;
     releaseKept(rank, replica);
   }
+  /// Where a gemm reads `region` of deferred replica `index` in place: the
+  /// regions of the roots its parts were copied from (replicaPieces, in
+  /// `pieces`), if each root holds its own data. The roots are pinned: they
+  /// are not changed or freed before the pending work has run (takeReplicas,
+  /// releaseKept, handOver flush first). The replica's copies then never
+  /// run: a relay's band of activations gathered on every cube is read
+  /// where the cubes made it (copying each rank's bands into fresh blocks
+  /// took a tenth of a Llama-2-7B MLP's host time).
+  bool readThroughReplica(Rank &rank, int64_t index,
+                          const gt::BufferRegion &region,
+                          SmallVectorImpl<Rank::ReplicaPart> &pieces) {
+    if (!isDeferred(rank, index) || region.offsets.size() != 2 ||
+        !replicaPieces(rank, index, region.offsets, region.sizes, pieces))
+      return false;
+    for (const Rank::ReplicaPart &piece : pieces) {
+      const Buffer &root = rank.heap[piece.root];
+      if (root.view || root.halfView || root.tensor.data.empty())
+        return false;
+    }
+    for (const Rank::ReplicaPart &piece : pieces) {
+      Buffer &root = rank.heap[piece.root];
+      if (!root.pinned) {
+        root.pinned = true;
+        rank.pinned.push_back(piece.root);
+      }
+    }
+    ++run.replicaReads;
+    return true;
+  }
+  /// The address of `piece`'s first element, and its root's leading
+  /// dimension in `ld`.
+  const float *pieceData(Rank &rank, const Rank::ReplicaPart &piece,
+                         int64_t &ld) {
+    const HostTensor &t = rank.heap[piece.root].tensor;
+    ld = t.shape[1];
+    return t.data.data() + piece.rootOffsets[0] * ld + piece.rootOffsets[1];
+  }
+  /// `pieces` as a gemm's A, one shared list for every tile of the rank's
+  /// pending work that reads the same pieces (groupGemms then packs that A
+  /// once for all of them).
+  runtime::APieces gemmPieces(Rank &rank,
+                              ArrayRef<Rank::ReplicaPart> pieces) {
+    std::vector<runtime::APiece> list;
+    std::vector<int64_t> key;
+    for (const Rank::ReplicaPart &piece : pieces) {
+      runtime::APiece a;
+      a.row = piece.toOffsets[0];
+      a.col = piece.toOffsets[1];
+      a.rows = piece.sizes[0];
+      a.cols = piece.sizes[1];
+      a.data = pieceData(rank, piece, a.ld);
+      key.insert(key.end(), {a.row, a.col, a.rows, a.cols,
+                             static_cast<int64_t>(
+                                 reinterpret_cast<uintptr_t>(a.data)),
+                             a.ld});
+      list.push_back(a);
+    }
+    runtime::APieces &shared = rank.pendingPieces[key];
+    if (!shared)
+      shared = std::make_shared<const std::vector<runtime::APiece>>(
+          std::move(list));
+    return shared;
+  }
   /// Buffer `index` is about to change: it and the deferred replicas read
-  /// from it get their data first, and its version moves on.
+  /// from it get their data first, and its version moves on. Pending work
+  /// that reads it for a replica (readThroughReplica) runs first.
   void takeReplicas(Rank &rank, int64_t index) {
+    if (rank.heap[index].pinned)
+      flush(rank);
     if (!rank.replicas.empty()) {
       realizeReplica(rank, index);
       auto readers = rank.replicaReaders.find(index);
@@ -832,6 +941,9 @@ private:
           waitingReaders(rank, p.root))
         continue;
       rank.replicaReaders.erase(p.root);
+      // Pending work may read it for a replica (readThroughReplica).
+      if (root.pinned)
+        flush(rank);
       handOver(rank, p.root, /*keep=*/false);
       recycle(root.tensor.data);
     }
@@ -1563,6 +1675,7 @@ void Machine::collectFlush(Rank &rank,
         runtime::groupGemms(runtime::joinGemms(std::move(rank.pendingGemms))),
         threads);
     rank.pendingGemms.clear();
+    rank.pendingPieces.clear();
     for (const runtime::GemmTask &t : gemms)
       work.push_back([t] { t.run(); });
   }
@@ -1904,8 +2017,26 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
       a.view = a.widenedCopy->data() + a.viewOffset;
       a.halfView = nullptr;
     }
-    auto operand = [&](const gt::BufferRegion &region, int64_t &ld) {
-      realizeReplica(rank, rank.buffers[region.buffer]);
+    auto matmul = dyn_cast<gt::MatmulOp>(op.getOperation());
+    bool transposed = matmul && matmul.getTransposeRhs();
+    // A deferred replica's region is read where its parts were copied from
+    // (readThroughReplica): one piece in place, an A of several gathered
+    // when its task runs.
+    runtime::APieces lhsPieces;
+    auto operand = [&](const gt::BufferRegion &region, int64_t &ld,
+                       bool gathered) -> const float * {
+      int64_t index = rank.buffers[region.buffer];
+      SmallVector<Rank::ReplicaPart, 4> pieces;
+      if (readThroughReplica(rank, index, region, pieces)) {
+        if (pieces.size() == 1)
+          return pieceData(rank, pieces.front(), ld);
+        if (gathered) {
+          lhsPieces = gemmPieces(rank, pieces);
+          ld = region.sizes[1];
+          return nullptr;
+        }
+      }
+      realizeReplica(rank, index);
       Buffer &buffer = rawBufferOf(rank, region.buffer);
       ld = buffer.view || buffer.halfView ? buffer.viewStride
                                           : buffer.tensor.shape[1];
@@ -1916,21 +2047,20 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     };
     int64_t lda, ldb, ldc = outTensor->shape[1];
     float *c = outTensor->data.data() + to[0] * ldc + to[1];
-    const float *lhs = operand(lhsRegion, lda);
+    const float *lhs = operand(lhsRegion, lda, /*gathered=*/!transposed);
     const uint16_t *halfRhs = nullptr;
     const float *rhs = nullptr;
     if (const Buffer &b = rawBufferOf(rank, rhsRegion.buffer); b.halfView) {
       ldb = b.viewStride;
       halfRhs = b.halfView + rhsRegion.offsets[0] * ldb + rhsRegion.offsets[1];
     } else {
-      rhs = operand(rhsRegion, ldb);
+      rhs = operand(rhsRegion, ldb, /*gathered=*/false);
     }
     bool accumulate = kernel.accumulate;
     DType outType = outTensor->dtype;
     // A transposed rhs (n × k rows of a table) is copied into k × n once per
     // tile, so the product is the one gemm.
-    auto matmul = dyn_cast<gt::MatmulOp>(op.getOperation());
-    if (matmul && matmul.getTransposeRhs()) {
+    if (transposed) {
       rank.pending.push_back([=] {
         std::vector<float> b(static_cast<size_t>(k * n));
         for (int64_t j = 0; j < n; ++j)
@@ -1947,6 +2077,7 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     runtime::GemmTask task;
     task.a = lhs;
     task.lda = lda;
+    task.aPieces = lhsPieces;
     task.b = rhs;
     task.halfB = halfRhs;
     task.ldb = ldb;
@@ -2114,13 +2245,12 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   // not run (relayCopy, once the target's access is checked): neither
   // buffer's data is taken.
   int64_t sourceIndex = rank.buffers[dma.getSource()],
-          targetIndex = rank.buffers[dma.getTarget()], root = -1;
-  SmallVector<int64_t, 2> rootOffsets;
+          targetIndex = rank.buffers[dma.getTarget()];
+  SmallVector<Rank::ReplicaPart, 4> pieces;
   bool relayed = !costOnly && !dma.getRankStride() &&
                  !dma.getTargetRankStride() && !dma.getClip() &&
                  canRelay(rank, sourceIndex, targetIndex, dma.getSourceOffsets(),
-                          dma.getTargetOffsets(), dma.getSizes(), root,
-                          rootOffsets);
+                          dma.getTargetOffsets(), dma.getSizes(), pieces);
   // The source is only read: a view of an input copies from its shared
   // piece (readOf).
   // (The target first: readOf's rule.)
@@ -2171,8 +2301,7 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   for (int64_t s : size)
     elements *= s;
   if (relayed && elements > 0)
-    relayCopy(rank, targetIndex, target, size, elements, root,
-              rootOffsets);
+    relayCopy(rank, targetIndex, target, elements, pieces);
   else if (!costOnly && elements > 0)
     rank.pendingCopies.push_back({rank.buffers[dma.getSource()],
                                   rank.buffers[dma.getTarget()], from, to,
@@ -2634,6 +2763,30 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
+      // A relay's replica not yet copied is inserted from the regions its
+      // parts read, on the ranks assembled only (the all-reduced output on
+      // each cube of each rank: a copy per rank into blocks of their own
+      // was a tenth of a Llama-2-7B MLP's host time).
+      int64_t index = rank.buffers[v];
+      SmallVector<Rank::ReplicaPart, 4> pieces;
+      const HostTensor &buffer = rank.heap[index].tensor;
+      if (isDeferred(rank, index) && buffer.shape.size() == 2 &&
+          local.shape.size() == 2 &&
+          replicaPieces(rank, index, {0, 0}, buffer.shape, pieces)) {
+        for (int d = 0; d < 2; ++d)
+          if (piece.getOffsets()[d] + buffer.shape[d] > local.shape[d])
+            return errorAt(program.entry,
+                           "result " + llvm::Twine(i) +
+                               "'s piece reaches outside its tensor");
+        if (assembled[piece.getTensor()])
+          for (const Rank::ReplicaPart &p : pieces)
+            copyRegion(rank.heap[p.root].tensor, p.rootOffsets, local,
+                       {piece.getOffsets()[0] + p.toOffsets[0],
+                        piece.getOffsets()[1] + p.toOffsets[1]},
+                       p.sizes);
+        covered[piece.getTensor()] += buffer.numElements();
+        continue;
+      }
       // Read, not taken: a buffer viewing another's data is not copied out.
       const HostTensor &part = readOf(rank, v);
       if (part.shape.size() != local.shape.size())

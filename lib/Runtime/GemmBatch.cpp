@@ -10,7 +10,34 @@
 
 using namespace kb::runtime;
 
+namespace {
+/// Rows [row, row + m) of the A that `pieces` tile, k wide, gathered into a
+/// buffer of this thread (grown as needed, never freed): its pages are
+/// warm after the first task, where a fresh buffer per task cost a page
+/// fault per 4 KiB.
+const float *gatherA(const std::vector<APiece> &pieces, int64_t row, int64_t m,
+                     int64_t k) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < static_cast<size_t>(m * k))
+    buffer.resize(m * k);
+  float *out = buffer.data();
+  for (const APiece &p : pieces) {
+    int64_t from = std::max(row, p.row), to = std::min(row + m, p.row + p.rows);
+    for (int64_t i = from; i < to; ++i)
+      std::copy_n(p.data + (i - p.row) * p.ld, p.cols,
+                  out + (i - row) * k + p.col);
+  }
+  return out;
+}
+} // namespace
+
 void GemmTask::run() const {
+  const float *a = this->a;
+  int64_t lda = this->lda;
+  if (aPieces) {
+    a = gatherA(*aPieces, aRow, m, k);
+    lda = k;
+  }
   if (!blocks.empty()) {
     gemmColumns(a, lda, blocks.data(), static_cast<int64_t>(blocks.size()), m,
                 k, accumulate);
@@ -31,6 +58,17 @@ namespace {
 uintptr_t addr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 uintptr_t bAddr(const GemmTask &t) {
   return t.halfB ? addr(t.halfB) : addr(t.b);
+}
+/// What names A's first row: its address, or its pieces and row.
+std::pair<uintptr_t, int64_t> aAddr(const GemmTask &t) {
+  return t.aPieces ? std::make_pair(addr(t.aPieces.get()), t.aRow)
+                   : std::make_pair(addr(t.a), int64_t{0});
+}
+/// Whether `t`'s rows of A follow `p`'s.
+bool aFollows(const GemmTask &p, const GemmTask &t) {
+  if (p.aPieces || t.aPieces)
+    return p.aPieces == t.aPieces && t.aRow == p.aRow + p.m;
+  return t.a == p.a + p.m * p.lda;
 }
 
 /// Sorts `tasks` by `key` then `order` and joins each task into the previous
@@ -66,16 +104,16 @@ std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
       [&](const GemmTask &t) {
         return std::make_tuple(common(t), bAddr(t), t.n);
       },
-      [](const GemmTask &t) { return addr(t.a); },
+      [](const GemmTask &t) { return aAddr(t); },
       [](const GemmTask &p, const GemmTask &t) {
-        return t.a == p.a + p.m * p.lda && t.c == p.c + p.m * p.ldc;
+        return aFollows(p, t) && t.c == p.c + p.m * p.ldc;
       },
       [](GemmTask &p, const GemmTask &t) { p.m += t.m; });
   // Column blocks: the same A rows, B and C columns that follow.
   return joinRuns(
       std::move(tasks),
       [&](const GemmTask &t) {
-        return std::make_tuple(common(t), addr(t.a), t.m);
+        return std::make_tuple(common(t), aAddr(t), t.m);
       },
       [](const GemmTask &t) { return bAddr(t); },
       [](const GemmTask &p, const GemmTask &t) {
@@ -87,7 +125,7 @@ std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
 
 std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
   auto key = [](const GemmTask &t) {
-    return std::make_tuple(addr(t.a), t.lda, t.m, t.k, t.halfB != nullptr,
+    return std::make_tuple(aAddr(t), t.lda, t.m, t.k, t.halfB != nullptr,
                            t.accumulate, static_cast<int>(t.outType));
   };
   std::stable_sort(tasks.begin(), tasks.end(),
@@ -175,7 +213,10 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
         continue;
       GemmTask part = t;
       if (byRows) {
-        part.a += begin * t.lda;
+        if (part.aPieces)
+          part.aRow += begin;
+        else
+          part.a += begin * t.lda;
         part.c += begin * t.ldc;
         for (GemmColumns &block : part.blocks)
           block.c += begin * block.ldc;

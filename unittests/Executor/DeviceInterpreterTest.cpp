@@ -932,3 +932,77 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
 }
 
 } // namespace
+
+/// A relay's replica read where its parts were copied from. %r (cube 2)
+/// takes %x's two column halves from %s0 (cube 0) and %s1 (cube 1); %f
+/// (cube 3) takes all of %r, so it stands for both halves; %q (cube 1)
+/// takes %s1. The wait for %t5 runs host work (%t9), so %r, dead after
+/// %t5, is released there. The matmul reads %f's two pieces from %s0 and
+/// %s1, copying neither into %f. The zip then reads %f (its copies run),
+/// after which %s0, dead since it was relayed and read by no replica still
+/// to be copied, frees its block while the matmul that reads it is
+/// pending; %n, of its size, is written in the same wait.
+const char *kReadThrough = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x16xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %y: memref<16x12xf32, #gemm_tile.cube<3>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<8x12xf32, #gemm_tile.cube<3>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x16xf32, #gemm_tile.cube<3>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 3, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>, tensor<16x12xf32>) -> (tensor<8x12xf32>, tensor<8x8xf32>, tensor<8x16xf32>, tensor<8x8xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1, -1, -1>} {
+    %s0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %s1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %x [0, 0] to %s0 [0, 0] sizes [8, 8] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.dma %x [0, 8] to %s1 [0, 0] sizes [8, 8] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0, %t1
+    %r = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<2>>
+    %q = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t2 = gemm_tile.dma %s0 [0, 0] to %r [0, 0] sizes [8, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    %t3 = gemm_tile.dma %s1 [0, 0] to %r [0, 8] sizes [8, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<2>>
+    %t4 = gemm_tile.dma %s1 [0, 0] to %q [0, 0] sizes [8, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t2, %t3, %t4
+    %f = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<3>>
+    %t5 = gemm_tile.dma %r [0, 0] to %f [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<2>>, memref<8x16xf32, #gemm_tile.cube<3>>
+    %m = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<0>>
+    %t9 = gemm_tile.zip "add" pe 1 %x [0, 0], %x [0, 0] to %m [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x16xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t5, %t9
+    %c = gemm_tile.alloc : memref<8x12xf32, #gemm_tile.cube<3>>
+    %t6 = gemm_tile.matmul pe 0 %f [0, 0], %y [0, 0] to %c [0, 0] sizes [8, 12, 16] k_chunk 16
+        : memref<8x16xf32, #gemm_tile.cube<3>>, memref<16x12xf32, #gemm_tile.cube<3>>, memref<8x12xf32, #gemm_tile.cube<3>>
+    %w = gemm_tile.alloc : memref<8x16xf32, #gemm_tile.cube<3>>
+    %t7 = gemm_tile.zip "add" pe 1 %f [0, 0], %f [0, 0] to %w [0, 0] sizes [8, 16] : memref<8x16xf32, #gemm_tile.cube<3>>, memref<8x16xf32, #gemm_tile.cube<3>>, memref<8x16xf32, #gemm_tile.cube<3>>
+    %n = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %t8 = gemm_tile.dma %x [4, 8] to %n [0, 0] sizes [4, 8] : memref<8x16xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t6, %t7, %t8
+    return %c, %q, %w, %n : memref<8x12xf32, #gemm_tile.cube<3>>, memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x16xf32, #gemm_tile.cube<3>>, memref<8x8xf32, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, AGemmReadsAReplicaWhereItsPartsWereCopiedFrom) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 16}, 51);
+  HostTensor y = runtime::randomTensor(DType::F32, {16, 12}, 52);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kReadThrough, {x, y}, stats);
+  ASSERT_EQ(results.size(), 4u);
+  for (int64_t i = 0; i < 8; ++i) {
+    for (int64_t j = 0; j < 12; ++j) {
+      double e = 0;
+      for (int64_t p = 0; p < 16; ++p)
+        e += double(x.data[i * 16 + p]) * y.data[p * 12 + j];
+      ASSERT_NEAR(results[0].data[i * 12 + j], e, 1e-4) << i << "," << j;
+    }
+    for (int64_t j = 0; j < 8; ++j) {
+      ASSERT_EQ(results[1].data[i * 8 + j], x.data[i * 16 + 8 + j]);
+      ASSERT_EQ(results[3].data[i * 8 + j],
+                i < 4 ? x.data[(i + 4) * 16 + 8 + j] : 0)
+          << i << "," << j;
+    }
+    for (int64_t j = 0; j < 16; ++j)
+      ASSERT_EQ(results[2].data[i * 16 + j], 2 * x.data[i * 16 + j]);
+  }
+  // The matmul's A, in two pieces; %f's copies ran for the zip only.
+  EXPECT_EQ(stats.replicaReads, 1);
+}

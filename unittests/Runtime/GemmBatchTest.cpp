@@ -219,4 +219,69 @@ TEST(GemmBatchTest, TilesSharingAGroupIntoOneTaskWithTheSameSums) {
   }
 }
 
+/// An A that lies in pieces (a replica read where its parts were copied
+/// from: column bands, one cut in rows too), each in a buffer of its own:
+/// the tiles reading the same pieces join by rows and group by columns as
+/// tiles of one A do, are cut for 1 to 3 threads, and every element of C is
+/// bit for bit what the tile's gemm on A in one buffer gives.
+TEST(GemmBatchTest, TilesOfAnAInPiecesJoinAndGroupWithTheSameSums) {
+  for (auto [m, cols, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {600, 86, 344}, {6, 300, 86}}) {
+    for (int threads : {1, 2, 3}) {
+      int64_t tiles = 4, n = tiles * cols;
+      Product p(m, n, k);
+      // A's columns in three bands, the middle one cut in two by rows.
+      int64_t c1 = k / 3, c2 = 2 * k / 3, r1 = m / 2;
+      std::vector<std::vector<float>> storage;
+      auto piece = [&](int64_t row, int64_t col, int64_t rows, int64_t cols) {
+        int64_t ld = cols + 2;
+        storage.emplace_back(rows * ld);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            storage.back()[i * ld + j] = p.a[(row + i) * p.lda + col + j];
+        return APiece{row, col, rows, cols, storage.back().data(), ld};
+      };
+      storage.reserve(4);
+      auto pieces = std::make_shared<const std::vector<APiece>>(
+          std::vector<APiece>{piece(0, 0, m, c1), piece(0, c1, r1, c2 - c1),
+                              piece(r1, c1, m - r1, c2 - c1),
+                              piece(0, c2, m, k - c2)});
+      int64_t ldc = cols + 3;
+      std::vector<std::vector<float>> outs(tiles), refs(tiles);
+      std::vector<GemmTask> tasks;
+      for (int64_t t = 0; t < tiles; ++t) {
+        outs[t] = values(m * ldc, 20 + t);
+        refs[t] = outs[t];
+        GemmTask ref = p.tile(0, m, t * cols, cols, /*half=*/true);
+        ref.c = refs[t].data();
+        ref.ldc = ldc;
+        ref.run();
+        // Each tile in two row blocks, as two PEs' tiles.
+        for (int64_t r : {int64_t{0}, m / 2}) {
+          GemmTask task = ref;
+          task.a = nullptr;
+          task.aPieces = pieces;
+          task.aRow = r;
+          task.m = r == 0 ? m / 2 : m - m / 2;
+          task.c = outs[t].data() + r * ldc;
+          tasks.push_back(task);
+        }
+      }
+      std::vector<GemmTask> grouped = groupGemms(joinGemms(tasks));
+      ASSERT_EQ(grouped.size(), 1u);
+      EXPECT_EQ(grouped[0].m, m);
+      EXPECT_EQ(grouped[0].blocks.size(), static_cast<size_t>(tiles));
+      std::vector<std::function<void()>> work;
+      for (const GemmTask &t : splitGemms(grouped, threads))
+        work.push_back([t] { t.run(); });
+      runOnHostThreads(work, threads);
+      for (int64_t t = 0; t < tiles; ++t)
+        for (int64_t i = 0; i < m * ldc; ++i)
+          ASSERT_EQ(outs[t][i], refs[t][i])
+              << "tile " << t << " element " << i << ", " << m << "x" << cols
+              << "x" << k << " on " << threads;
+    }
+  }
+}
+
 } // namespace

@@ -134,6 +134,10 @@ struct DeviceRun {
   /// cube to cube: the buffer views that one's numbers, and the host runs
   /// none of its copies. Host work, not device time.
   int64_t replicaViews = 0;
+  /// How many gemm operands read a relay's replica where its copies would
+  /// have read it from (the region of the buffer it was filled from), so
+  /// the replica's copies never ran. Host work, not device time.
+  int64_t replicaReads = 0;
   /// How many freed blocks kept for reuse were freed for good because a
   /// buffer of a size none of them had needed fresh memory. Host memory,
   /// not device time.

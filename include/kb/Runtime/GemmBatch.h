@@ -22,16 +22,32 @@
 #include "kb/Runtime/Kernels.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace kb::runtime {
 
+/// A box of an A that lies in several buffers: rows [row, row + rows) and
+/// columns [col, col + cols) of A are `data` (leading dimension ld).
+struct APiece {
+  int64_t row = 0, col = 0, rows = 0, cols = 0;
+  const float *data = nullptr;
+  int64_t ld = 0;
+};
+/// An A made of pieces that tile it (a relay's replica, read where its
+/// parts were copied from), shared by the tasks that read it.
+using APieces = std::shared_ptr<const std::vector<APiece>>;
+
 /// C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n] (row-major, leading
 /// dimensions lda, ldb, ldc), then C rounded to `outType`. B is f32 (`b`) or
-/// f16 bits (`halfB`), exactly one of them set.
+/// f16 bits (`halfB`), exactly one of them set. A is `a`, or, with
+/// `aPieces`, rows [aRow, aRow + m) of the A its pieces tile, gathered into
+/// a buffer of the running thread when the task runs.
 struct GemmTask {
   const float *a = nullptr;
   int64_t lda = 0;
+  APieces aPieces;
+  int64_t aRow = 0;
   const float *b = nullptr;
   const uint16_t *halfB = nullptr;
   int64_t ldb = 0;
