@@ -772,8 +772,8 @@ private:
       key.push_back(static_cast<int64_t>(p.rootVersion));
       key.insert(key.end(), p.rootOffsets.begin(), p.rootOffsets.end());
     }
-    auto [it, fresh] = rank.replicaOwners.try_emplace(
-        std::move(key), index, buffer.version);
+    auto [it, fresh] =
+        rank.replicaOwners.try_emplace(std::move(key), index, buffer.version);
     if (!fresh) {
       auto [ownerIndex, version] = it->second;
       Buffer &owner = rank.heap[ownerIndex];
@@ -861,8 +861,7 @@ private:
   /// `pieces` as a gemm's A, one shared list for every tile of the rank's
   /// pending work that reads the same pieces (groupGemms then packs that A
   /// once for all of them).
-  runtime::APieces gemmPieces(Rank &rank,
-                              ArrayRef<Rank::ReplicaPart> pieces) {
+  runtime::APieces gemmPieces(Rank &rank, ArrayRef<Rank::ReplicaPart> pieces) {
     std::vector<runtime::APiece> list;
     std::vector<int64_t> key;
     for (const Rank::ReplicaPart &piece : pieces) {
@@ -872,16 +871,16 @@ private:
       a.rows = piece.sizes[0];
       a.cols = piece.sizes[1];
       a.data = pieceData(rank, piece, a.ld);
-      key.insert(key.end(), {a.row, a.col, a.rows, a.cols,
-                             static_cast<int64_t>(
-                                 reinterpret_cast<uintptr_t>(a.data)),
-                             a.ld});
+      key.insert(key.end(),
+                 {a.row, a.col, a.rows, a.cols,
+                  static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.data)),
+                  a.ld});
       list.push_back(a);
     }
     runtime::APieces &shared = rank.pendingPieces[key];
     if (!shared)
-      shared = std::make_shared<const std::vector<runtime::APiece>>(
-          std::move(list));
+      shared =
+          std::make_shared<const std::vector<runtime::APiece>>(std::move(list));
     return shared;
   }
   /// Buffer `index` is about to change: it and the deferred replicas read

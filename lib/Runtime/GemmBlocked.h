@@ -254,12 +254,17 @@ static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
 /// blocks `cols[0 : count]` that share A (m × k). KC, the panel depth,
 /// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
 /// together; it is per kernel because NR differs. The blocks are packed side
-/// by side, up to kNC columns at a time (a wider block is cut), and each
-/// (mc × kc) block of A is read or packed once for all of them: with a
+/// by side as one product's columns, up to kNC columns at a time (a wider
+/// block is cut), in NR-wide panels that run across the blocks' edges, and
+/// each (mc × kc) block of A is read or packed once for all of them: with a
 /// device tile's 86 columns per block, reading A (2048 × 4096, rows 16 KiB
 /// apart, whose 12 rows of a micro-tile then share one L1 set) again for
-/// every block took most of a prefill run. Each element of C is summed in
-/// the same order whatever the blocks, so the results do not depend on them.
+/// every block took most of a prefill run, and panels cut at each block's
+/// edge (32 + 32 + 16 + 8 columns) ran a quarter of its products in the
+/// narrow kernels. A panel that spans blocks multiplies into a strip
+/// (stripBuffer), copied to the blocks' Cs at the end. Each element of C is
+/// summed in the same order whatever the blocks and panels, so the results
+/// do not depend on them.
 template <int MR, int NR, int KC, int VL, typename TB>
 inline void blockedGemm(const float *a, int64_t lda,
                         const kb::runtime::detail::Columns<TB> *cols,
@@ -272,98 +277,162 @@ inline void blockedGemm(const float *a, int64_t lda,
   thread_local PackBuffer packBufferA, packBufferB;
   float *packedA = packBufferA.get(((kMC + MR - 1) / MR) * MR * KC);
   float *packedB = packBufferB.get(((kNC + NR - 1) / NR) * NR * KC);
-  // The blocks cut to at most kNC columns, then grouped while their panels
-  // (each block's padded to whole panels) fit the kNC-wide packing buffer.
+  // The blocks cut to at most kNC columns, then grouped while their columns
+  // fit the kNC-wide packing buffer.
   std::vector<Cols> pieces;
   for (int64_t s = 0; s < count; ++s)
     for (int64_t jc = 0; jc < cols[s].n; jc += kNC)
       pieces.push_back({cols[s].b + jc, cols[s].ldb, cols[s].c + jc,
                         cols[s].ldc, std::min(kNC, cols[s].n - jc)});
-  auto padded = [](int64_t n) { return paddedWidth<NR>(n); };
+  // A panel of the group: columns [jr, jr + w) of the pieces side by side,
+  // of which `nr` hold columns of a piece (the rest is padding), and the
+  // segments of pieces it covers, left to right.
+  struct Segment {
+    size_t piece;
+    int64_t at;   // the segment's first column in the piece
+    int64_t from; // ... and in the panel
+    int64_t n;
+  };
+  struct Panel {
+    int64_t jr, w, nr;
+    size_t firstSegment, segments;
+    // A panel of several segments: its columns in the strip.
+    int64_t strip = -1;
+  };
+  // The panels that span pieces are multiplied into a strip of this
+  // thread's, as if one C, and copied to the pieces' Cs once at the end:
+  // adding a stack tile to each piece's C after every panel of k cost more
+  // than the narrow kernels it replaces.
+  thread_local std::vector<float> stripBuffer;
+  std::vector<Panel> panels;
+  std::vector<Segment> segments;
+  std::vector<int64_t> starts;
   for (size_t g0 = 0, g1; g0 < pieces.size(); g0 = g1) {
-    int64_t width = padded(pieces[g0].n);
-    for (g1 = g0 + 1;
-         g1 < pieces.size() && width + padded(pieces[g1].n) <= kNC; ++g1)
-      width += padded(pieces[g1].n);
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      int64_t kc = std::min<int64_t>(KC, k - pc);
-      // Pack B[pc : pc+kc, block] of each block into NR-wide panels,
-      // zero-padded (and converted to f32: f16 weights are widened here,
-      // once per use), block after block. Row by row of B, each row's nc
-      // elements in one sweep: a weight viewed in place has rows a whole
-      // global row apart (a page or more), which the prefetcher does not
-      // follow, so a panel-by-panel pack took one cache miss per NR
-      // elements (a tenth of a prefill run).
-      for (size_t g = g0, panel0 = 0; g < g1; ++g) {
-        const Cols &piece = pieces[g];
-        int64_t nc = piece.n;
-        for (int64_t p = 0; p < kc; ++p) {
-          const TB *row = piece.b + (pc + p) * piece.ldb;
-          // The row 8 ahead, every cache line of it: the rows are too far
-          // apart for the hardware to fetch them early.
-          if (p + 8 < kc) {
-            const char *ahead =
-                reinterpret_cast<const char *>(row + 8 * piece.ldb);
-            for (int64_t at = 0; at < nc * int64_t(sizeof(TB)); at += 64)
-              __builtin_prefetch(ahead + at);
-          }
-          for (int64_t jr = 0, w; jr < nc; jr += w) {
-            w = panelWidth<NR>(nc - jr);
-            float *dst = packedB + (panel0 + jr) * kc + p * w;
-            int64_t nr = std::min<int64_t>(w, nc - jr);
-            rowToF32(row + jr, dst, nr);
-            std::fill(dst + nr, dst + w, 0.0f);
+    int64_t width = pieces[g0].n;
+    for (g1 = g0 + 1; g1 < pieces.size() && width + pieces[g1].n <= kNC; ++g1)
+      width += pieces[g1].n;
+    // The group's panels and where each piece starts among its columns.
+    starts.clear();
+    for (size_t g = g0, at = 0; g < g1; at += pieces[g].n, ++g)
+      starts.push_back(at);
+    panels.clear();
+    segments.clear();
+    for (int64_t jr = 0, w; jr < width; jr += w) {
+      w = panelWidth<NR>(width - jr);
+      Panel panel{jr, w, std::min(w, width - jr), segments.size(), 0};
+      for (size_t g = g0; g < g1; ++g) {
+        int64_t lo = std::max(jr, starts[g - g0]),
+                hi = std::min(jr + panel.nr, starts[g - g0] + pieces[g].n);
+        if (lo < hi)
+          segments.push_back({g, lo - starts[g - g0], lo - jr, hi - lo});
+      }
+      panel.segments = segments.size() - panel.firstSegment;
+      panels.push_back(panel);
+    }
+    int64_t stripLd = 0;
+    for (Panel &panel : panels)
+      if (panel.segments > 1) {
+        panel.strip = stripLd;
+        stripLd += NR;
+      }
+    if (stripBuffer.size() < static_cast<size_t>(m * stripLd))
+      stripBuffer.resize(m * stripLd);
+    float *strip = stripBuffer.data();
+    // Copies between the strip and the pieces' Cs, for every row of C.
+    auto stripCopy = [&](bool toStrip) {
+      for (const Panel &panel : panels)
+        for (size_t s = 0; panel.strip >= 0 && s < panel.segments; ++s) {
+          const Segment &seg = segments[panel.firstSegment + s];
+          const Cols &piece = pieces[seg.piece];
+          for (int64_t i = 0; i < m; ++i) {
+            float *c = piece.c + i * piece.ldc + seg.at;
+            float *t = strip + i * stripLd + panel.strip + seg.from;
+            if (toStrip)
+              std::copy_n(c, seg.n, t);
+            else
+              std::copy_n(t, seg.n, c);
           }
         }
-        panel0 += padded(nc);
+    };
+    if (accumulate)
+      stripCopy(/*toStrip=*/true);
+    int64_t padded = paddedWidth<NR>(width);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = std::min<int64_t>(KC, k - pc);
+      // Pack B[pc : pc+kc, group] into the NR-wide panels, zero-padded (and
+      // converted to f32: f16 weights are widened here, once per use). Row
+      // by row of B, each row's segments in one sweep: a weight viewed in
+      // place has rows a whole global row apart (a page or more), which the
+      // prefetcher does not follow, so a panel-by-panel pack took one cache
+      // miss per NR elements (a tenth of a prefill run).
+      for (int64_t p = 0; p < kc; ++p) {
+        // The rows 8 ahead, every cache line of them: the rows are too far
+        // apart for the hardware to fetch them early.
+        if (p + 8 < kc)
+          for (size_t g = g0; g < g1; ++g) {
+            const char *ahead = reinterpret_cast<const char *>(
+                pieces[g].b + (pc + p + 8) * pieces[g].ldb);
+            for (int64_t at = 0; at < pieces[g].n * int64_t(sizeof(TB));
+                 at += 64)
+              __builtin_prefetch(ahead + at);
+          }
+        for (const Panel &panel : panels) {
+          float *dst = packedB + panel.jr * kc + p * panel.w;
+          for (size_t s = 0; s < panel.segments; ++s) {
+            const Segment &seg = segments[panel.firstSegment + s];
+            const Cols &piece = pieces[seg.piece];
+            rowToF32(piece.b + (pc + p) * piece.ldb + seg.at, dst + seg.from,
+                     seg.n);
+          }
+          std::fill(dst + panel.nr, dst + panel.w, 0.0f);
+        }
       }
       // With few columns of B in all (a lone device tile's 128 or 172), a
       // packed A panel would serve only a few micro-tiles, and packing A
       // (the large operand of a tall tile) was a quarter of a prefill run:
       // whole MR-row panels of A are then read in place, each row a stream
       // the prefetcher follows; only a last partial panel is packed.
-      bool unpackedA = width <= kUnpackedANC;
+      bool unpackedA = padded <= kUnpackedANC;
       // Every micro-tile of A's rows [ic + from, ic + to) (MR-row panels
-      // at `panels`, or A itself with `inPlace`) against every block.
+      // at `aPanels`, or A itself with `inPlace`) against every panel.
       // Without `accumulate`, the first panel of k writes C (the kernels'
       // kOverwrite): C is not zero-filled beforehand.
       bool overwrite = !accumulate && pc == 0;
       auto multiply = [&](int64_t ic, int64_t from, int64_t to,
-                          const float *panels, bool inPlace) {
-        for (size_t g = g0, panel0 = 0; g < g1; ++g) {
-          const Cols &piece = pieces[g];
-          for (int64_t jr = 0, w; jr < piece.n; jr += w) {
-            w = panelWidth<NR>(piece.n - jr);
-            int64_t nr = std::min<int64_t>(w, piece.n - jr);
-            const float *bp = packedB + (panel0 + jr) * kc;
-            auto tiles = [&](auto kernel) {
-              using K = decltype(kernel);
-              for (int64_t ir = from; ir < to; ir += MR) {
-                int64_t mr = std::min<int64_t>(MR, to - ir);
-                float *c = piece.c + (ic + ir) * piece.ldc + jr;
-                const float *ap = a + (ic + ir) * lda + pc;
-                const float *panel = panels + (ir / MR) * MR * kc;
-                if (inPlace && overwrite)
-                  K::template run<true, true>(kc, ap, bp, c, piece.ldc, MR,
-                                              nr, lda);
-                else if (inPlace)
-                  K::template run<true>(kc, ap, bp, c, piece.ldc, MR, nr,
-                                        lda);
-                else if (overwrite)
-                  K::template run<false, true>(kc, panel, bp, c, piece.ldc,
-                                               mr, nr);
-                else
-                  K::run(kc, panel, bp, c, piece.ldc, mr, nr);
-              }
-            };
-            if (w == NR)
-              tiles(Kernel{});
-            else if (w == NR / 2)
-              tiles(HalfKernel{});
-            else
-              tiles(QuarterKernel{});
-          }
-          panel0 += padded(piece.n);
+                          const float *aPanels, bool inPlace) {
+        for (const Panel &panel : panels) {
+          const float *bp = packedB + panel.jr * kc;
+          // One piece's columns: its C. Else the strip.
+          const Segment &first = segments[panel.firstSegment];
+          float *c0 = panel.strip >= 0
+                          ? strip + panel.strip
+                          : pieces[first.piece].c + first.at;
+          int64_t ldc = panel.strip >= 0 ? stripLd : pieces[first.piece].ldc;
+          auto tiles = [&](auto kernel) {
+            using K = decltype(kernel);
+            for (int64_t ir = from; ir < to; ir += MR) {
+              int64_t mr = std::min<int64_t>(MR, to - ir);
+              const float *ap = a + (ic + ir) * lda + pc;
+              const float *aPanel = aPanels + (ir / MR) * MR * kc;
+              float *c = c0 + (ic + ir) * ldc;
+              if (inPlace && overwrite)
+                K::template run<true, true>(kc, ap, bp, c, ldc, MR, panel.nr,
+                                            lda);
+              else if (inPlace)
+                K::template run<true>(kc, ap, bp, c, ldc, MR, panel.nr, lda);
+              else if (overwrite)
+                K::template run<false, true>(kc, aPanel, bp, c, ldc, mr,
+                                             panel.nr);
+              else
+                K::run(kc, aPanel, bp, c, ldc, mr, panel.nr);
+            }
+          };
+          if (panel.w == NR)
+            tiles(Kernel{});
+          else if (panel.w == NR / 2)
+            tiles(HalfKernel{});
+          else
+            tiles(QuarterKernel{});
         }
       };
       for (int64_t ic = 0; ic < m; ic += kMC) {
@@ -399,6 +468,7 @@ inline void blockedGemm(const float *a, int64_t lda,
         multiply(ic, first, mc, packedA, /*inPlace=*/false);
       }
     }
+    stripCopy(/*toStrip=*/false);
   }
 }
 

@@ -163,57 +163,63 @@ TEST(GemmBatchTest, SplitsOnlyWhatTheThreadsNeed) {
 /// buffer (as each PE's output is): grouped into one task of blocks that
 /// shares A, and cut for 1 to 3 threads (by rows when tall, by whole blocks
 /// when wide), every element of C is bit for bit what each tile's own gemm
-/// gives. Tiles with other A rows or another B type stay apart.
+/// gives, added to C or overwriting it (86-column blocks: the kernel's
+/// panels span blocks). Tiles with other A rows or another B type stay
+/// apart.
 TEST(GemmBatchTest, TilesSharingAGroupIntoOneTaskWithTheSameSums) {
   for (auto [m, cols, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
            {600, 86, 300}, {40, 300, 200}, {6, 86, 100}}) {
     for (bool half : {false, true}) {
       for (int threads : {1, 2, 3}) {
-        int64_t tiles = 5, n = tiles * cols;
-        Product p(m, n, k);
-        // Each tile's C: its own buffer, of other leading dimension.
-        int64_t ldc = cols + 3;
-        std::vector<std::vector<float>> outs(tiles), refs(tiles);
-        std::vector<GemmTask> tasks;
-        for (int64_t t = 0; t < tiles; ++t) {
-          outs[t] = values(m * ldc, 10 + t);
-          refs[t] = outs[t];
-          GemmTask task = p.tile(0, m, t * cols, cols, half);
-          task.c = outs[t].data();
-          task.ldc = ldc;
-          task.outType = DType::F16;
-          GemmTask ref = task;
-          ref.c = refs[t].data();
-          ref.run();
-          tasks.push_back(task);
+        for (bool accumulate : {true, false}) {
+          int64_t tiles = 5, n = tiles * cols;
+          Product p(m, n, k);
+          // Each tile's C: its own buffer, of other leading dimension.
+          int64_t ldc = cols + 3;
+          std::vector<std::vector<float>> outs(tiles), refs(tiles);
+          std::vector<GemmTask> tasks;
+          for (int64_t t = 0; t < tiles; ++t) {
+            outs[t] = values(m * ldc, 10 + t);
+            refs[t] = outs[t];
+            GemmTask task = p.tile(0, m, t * cols, cols, half);
+            task.c = outs[t].data();
+            task.ldc = ldc;
+            task.outType = DType::F16;
+            task.accumulate = accumulate;
+            GemmTask ref = task;
+            ref.c = refs[t].data();
+            ref.run();
+            tasks.push_back(task);
+          }
+          // A tile of other rows of A is not in the group.
+          std::vector<float> other(m * ldc, 0.0f);
+          GemmTask apart = p.tile(0, m, 0, cols, half);
+          apart.accumulate = accumulate;
+          apart.a += 1;
+          apart.c = other.data();
+          apart.ldc = ldc;
+          tasks.push_back(apart);
+          std::vector<GemmTask> grouped = groupGemms(tasks);
+          ASSERT_EQ(grouped.size(), 2u);
+          const GemmTask &group =
+              grouped[0].blocks.empty() ? grouped[1] : grouped[0];
+          EXPECT_EQ(group.blocks.size(), static_cast<size_t>(tiles));
+          EXPECT_EQ(group.n, n);
+          std::vector<GemmTask> parts = splitGemms(grouped, threads);
+          if (m > 8 && threads > 1) {
+            EXPECT_GT(parts.size(), 2u) << "the group is cut for the threads";
+          }
+          std::vector<std::function<void()>> work;
+          for (const GemmTask &t : parts)
+            work.push_back([t] { t.run(); });
+          runOnHostThreads(work, threads);
+          for (int64_t t = 0; t < tiles; ++t)
+            for (int64_t i = 0; i < m * ldc; ++i)
+              ASSERT_EQ(outs[t][i], refs[t][i])
+                  << "tile " << t << " element " << i << ", " << m << "x"
+                  << cols << "x" << k << (half ? " f16" : " f32") << " on "
+                  << threads << (accumulate ? ", adding" : ", overwriting");
         }
-        // A tile of other rows of A is not in the group.
-        std::vector<float> other(m * ldc, 0.0f);
-        GemmTask apart = p.tile(0, m, 0, cols, half);
-        apart.a += 1;
-        apart.c = other.data();
-        apart.ldc = ldc;
-        tasks.push_back(apart);
-        std::vector<GemmTask> grouped = groupGemms(tasks);
-        ASSERT_EQ(grouped.size(), 2u);
-        const GemmTask &group =
-            grouped[0].blocks.empty() ? grouped[1] : grouped[0];
-        EXPECT_EQ(group.blocks.size(), static_cast<size_t>(tiles));
-        EXPECT_EQ(group.n, n);
-        std::vector<GemmTask> parts = splitGemms(grouped, threads);
-        if (m > 8 && threads > 1) {
-          EXPECT_GT(parts.size(), 2u) << "the group is cut for the threads";
-        }
-        std::vector<std::function<void()>> work;
-        for (const GemmTask &t : parts)
-          work.push_back([t] { t.run(); });
-        runOnHostThreads(work, threads);
-        for (int64_t t = 0; t < tiles; ++t)
-          for (int64_t i = 0; i < m * ldc; ++i)
-            ASSERT_EQ(outs[t][i], refs[t][i])
-                << "tile " << t << " element " << i << ", " << m << "x"
-                << cols << "x" << k << (half ? " f16" : " f32") << " on "
-                << threads;
       }
     }
   }
@@ -242,10 +248,10 @@ TEST(GemmBatchTest, TilesOfAnAInPiecesJoinAndGroupWithTheSameSums) {
         return APiece{row, col, rows, cols, storage.back().data(), ld};
       };
       storage.reserve(4);
-      auto pieces = std::make_shared<const std::vector<APiece>>(
-          std::vector<APiece>{piece(0, 0, m, c1), piece(0, c1, r1, c2 - c1),
-                              piece(r1, c1, m - r1, c2 - c1),
-                              piece(0, c2, m, k - c2)});
+      auto pieces =
+          std::make_shared<const std::vector<APiece>>(std::vector<APiece>{
+              piece(0, 0, m, c1), piece(0, c1, r1, c2 - c1),
+              piece(r1, c1, m - r1, c2 - c1), piece(0, c2, m, k - c2)});
       int64_t ldc = cols + 3;
       std::vector<std::vector<float>> outs(tiles), refs(tiles);
       std::vector<GemmTask> tasks;
