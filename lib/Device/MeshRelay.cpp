@@ -52,22 +52,30 @@ sourcesOf(llvm::ArrayRef<HeldBox> pieces,
   return result;
 }
 
-/// `region` cut into `parts` boxes along its first dimension of at least
-/// `parts` elements (whole when there is none), into `result`: equal regions
-/// are cut alike, so a forwarded part is the part it forwards. (Into the
-/// caller's vector: a vector of boxes per copy was a heap allocation per copy
-/// and replay.)
+/// The dimension partsOf cuts `region` along for `parts` parts: its first
+/// of at least `parts` elements; -1 when it is not cut (one part, or no
+/// dimension that long).
+int cutDimension(const Box &region, unsigned parts) {
+  if (parts <= 1)
+    return -1;
+  auto *dim = llvm::find_if(region.sizes,
+                            [&](int64_t size) { return size >= parts; });
+  return dim == region.sizes.end() ? -1 : dim - region.sizes.begin();
+}
+
+/// `region` cut into `parts` boxes along cutDimension (whole when there is
+/// none), into `result`: equal regions are cut alike, so a forwarded part
+/// is the part it forwards. (Into the caller's vector: a vector of boxes per
+/// copy was a heap allocation per copy and replay.)
 void partsOf(const Box &region, unsigned parts,
              llvm::SmallVectorImpl<Box> &result) {
   result.clear();
-  auto *dim = llvm::find_if(region.sizes,
-                            [&](int64_t size) { return size >= parts; });
-  if (parts <= 1 || dim == region.sizes.end()) {
+  int d = cutDimension(region, parts);
+  if (d < 0) {
     result.push_back(region);
     return;
   }
-  size_t d = dim - region.sizes.begin();
-  int64_t size = *dim;
+  int64_t size = region.sizes[d];
   for (unsigned m = 0; m < parts; ++m) {
     Box part = region;
     int64_t lo = size * m / parts, hi = size * (m + 1) / parts;
@@ -82,14 +90,12 @@ void partsOf(const Box &region, unsigned parts,
 void partElements(const Box &region, unsigned parts,
                   llvm::SmallVectorImpl<int64_t> &result) {
   result.clear();
-  auto *dim = llvm::find_if(region.sizes,
-                            [&](int64_t size) { return size >= parts; });
-  if (parts <= 1 || dim == region.sizes.end()) {
+  int d = cutDimension(region, parts);
+  if (d < 0) {
     result.push_back(region.numElements());
     return;
   }
-  size_t d = dim - region.sizes.begin();
-  int64_t size = *dim;
+  int64_t size = region.sizes[d];
   Box part{{}, region.sizes};
   for (unsigned m = 0; m < parts; ++m) {
     part.sizes[d] = size * (m + 1) / parts - size * m / parts;
