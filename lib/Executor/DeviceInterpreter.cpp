@@ -823,17 +823,19 @@ private:
   }
   /// Where a gemm reads `region` of deferred replica `index` in place: the
   /// regions of the roots its parts were copied from (replicaPieces, in
-  /// `pieces`), if each root holds its own data. The roots are pinned: they
+  /// `pieces`; one only, unless `severalPieces`), if each root holds its own
+  /// data. The roots are pinned: they
   /// are not changed or freed before the pending work has run (takeReplicas,
   /// releaseKept, handOver flush first). The replica's copies then never
   /// run: a relay's band of activations gathered on every cube is read
   /// where the cubes made it (copying each rank's bands into fresh blocks
   /// took a tenth of a Llama-2-7B MLP's host time).
   bool readThroughReplica(Rank &rank, int64_t index,
-                          const gt::BufferRegion &region,
+                          const gt::BufferRegion &region, bool severalPieces,
                           SmallVectorImpl<Rank::ReplicaPart> &pieces) {
     if (!isDeferred(rank, index) || region.offsets.size() != 2 ||
-        !replicaPieces(rank, index, region.offsets, region.sizes, pieces))
+        !replicaPieces(rank, index, region.offsets, region.sizes, pieces) ||
+        (!severalPieces && pieces.size() > 1))
       return false;
     for (const Rank::ReplicaPart &piece : pieces) {
       const Buffer &root = rank.heap[piece.root];
@@ -2026,14 +2028,12 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
                        bool gathered) -> const float * {
       int64_t index = rank.buffers[region.buffer];
       SmallVector<Rank::ReplicaPart, 4> pieces;
-      if (readThroughReplica(rank, index, region, pieces)) {
+      if (readThroughReplica(rank, index, region, gathered, pieces)) {
         if (pieces.size() == 1)
           return pieceData(rank, pieces.front(), ld);
-        if (gathered) {
-          lhsPieces = gemmPieces(rank, pieces);
-          ld = region.sizes[1];
-          return nullptr;
-        }
+        lhsPieces = gemmPieces(rank, pieces);
+        ld = region.sizes[1];
+        return nullptr;
       }
       realizeReplica(rank, index);
       Buffer &buffer = rawBufferOf(rank, region.buffer);
