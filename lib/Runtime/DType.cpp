@@ -2,6 +2,8 @@
 
 #include "kb/Runtime/DType.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstring>
 #include <immintrin.h>
@@ -157,6 +159,33 @@ halvesToFloatsF16C(const uint16_t *in, float *out, size_t n) {
                                   reinterpret_cast<const __m128i *>(in + i))));
   for (; i < n; ++i)
     out[i] = halfToFloat(in[i]);
+}
+
+__attribute__((target("f16c,avx2"))) static void
+floatsToHalvesF16C(const float *in, uint16_t *out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(in + i);
+    // NaNs keep the scalar conversion's bits (F16C keeps the payload).
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
+      break;
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i)
+    out[i] = floatToHalf(in[i]);
+}
+
+void kb::runtime::floatsToHalves(const float *in, uint16_t *out, size_t n) {
+  if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2")) {
+    // In blocks, so that one NaN sends only its block to the scalar loop.
+    constexpr size_t kBlock = 4096;
+    for (size_t at = 0; at < n; at += kBlock)
+      floatsToHalvesF16C(in + at, out + at, std::min(kBlock, n - at));
+    return;
+  }
+  for (size_t i = 0; i < n; ++i)
+    out[i] = floatToHalf(in[i]);
 }
 
 void kb::runtime::halvesToFloats(const uint16_t *in, float *out, size_t n) {

@@ -492,24 +492,29 @@ kb::runtime::NpyBytes kb::runtime::npyBytes(const HostTensor &t) {
         reinterpret_cast<const char *>(t.halves.data()), 2 * t.halves.size());
     return bytes;
   }
+  // Converted into a string sized once (an append per element was most of
+  // writing a 2048 x 4096 f16 result).
   std::string &converted = bytes.converted;
+  size_t n = t.data.size();
   if (t.dtype == DType::F16) {
-    converted.reserve(2 * t.data.size());
-    for (float v : t.data) {
-      uint16_t h = floatToHalf(v);
-      converted.append(reinterpret_cast<const char *>(&h), 2);
+    converted.resize(2 * n);
+    std::vector<uint16_t> halves(std::min<size_t>(n, size_t{1} << 16));
+    for (size_t at = 0; at < n; at += halves.size()) {
+      size_t count = std::min(halves.size(), n - at);
+      floatsToHalves(t.data.data() + at, halves.data(), count);
+      std::memcpy(&converted[2 * at], halves.data(), 2 * count);
     }
   } else if (t.dtype == DType::I32) {
-    converted.reserve(4 * t.data.size());
-    for (float v : t.data) {
-      int32_t i = static_cast<int32_t>(v);
-      converted.append(reinterpret_cast<const char *>(&i), 4);
+    converted.resize(4 * n);
+    for (size_t i = 0; i < n; ++i) {
+      int32_t v = static_cast<int32_t>(t.data[i]);
+      std::memcpy(&converted[4 * i], &v, 4);
     }
   } else if (t.dtype == DType::I64) {
-    converted.reserve(8 * t.data.size());
-    for (float v : t.data) {
-      int64_t i = static_cast<int64_t>(v);
-      converted.append(reinterpret_cast<const char *>(&i), 8);
+    converted.resize(8 * n);
+    for (size_t i = 0; i < n; ++i) {
+      int64_t v = static_cast<int64_t>(t.data[i]);
+      std::memcpy(&converted[8 * i], &v, 8);
     }
   } else {
     bytes.storage = llvm::StringRef(

@@ -113,3 +113,31 @@ TEST(DTypeBufferTest, HalvesToFloatsIsHalfToFloatForEveryBitPattern) {
     }
   }
 }
+
+TEST(DTypeBufferTest, FloatsToHalvesIsFloatToHalfBitForBit) {
+  // Every f16 value, the points halfway between neighbours (ties round to
+  // even), values beyond the range, subnormals, and NaNs with payloads,
+  // at offsets that leave vector tails.
+  std::vector<float> in;
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float v = kb::runtime::halfToFloat(static_cast<uint16_t>(h));
+    in.push_back(v);
+    float next = kb::runtime::halfToFloat(static_cast<uint16_t>(h + 1));
+    if (std::isfinite(v) && std::isfinite(next))
+      in.push_back(v + (next - v) / 2);
+  }
+  for (float v : {1e-9f, -3e-8f, 65520.0f, 1e6f, -1e30f})
+    in.push_back(v);
+  for (uint32_t bits : {0x7fc00001u, 0xffa00000u, 0x7f800001u}) {
+    float nan;
+    std::memcpy(&nan, &bits, 4);
+    in.push_back(nan);
+  }
+  for (size_t skip : {0, 1, 5}) {
+    std::vector<uint16_t> out(in.size() - skip, 0x1234);
+    kb::runtime::floatsToHalves(in.data() + skip, out.data(), out.size());
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_EQ(out[i], kb::runtime::floatToHalf(in[skip + i]))
+          << "value " << in[skip + i] << " at " << i;
+  }
+}

@@ -44,6 +44,10 @@ float bf16ToFloat(uint16_t bits);
 /// one (exact, as every f16 is an f32).
 void halvesToFloats(const uint16_t *in, float *out, size_t n);
 
+/// out[i] = floatToHalf(in[i]), with the CPU's F16C conversion where it has
+/// one (the same rounding; a NaN takes floatToHalf's bits).
+void floatsToHalves(const float *in, uint16_t *out, size_t n);
+
 /// `value` rounded to `dtype` and back to f32.
 float roundToDType(float value, DType dtype);
 /// Rounds every element of `data` to `dtype` in place.
