@@ -824,12 +824,12 @@ private:
   /// Where a gemm reads `region` of deferred replica `index` in place: the
   /// regions of the roots its parts were copied from (replicaPieces, in
   /// `pieces`; one only, unless `severalPieces`), if each root holds its own
-  /// data. The roots are pinned: they
-  /// are not changed or freed before the pending work has run (takeReplicas,
-  /// releaseKept, handOver flush first). The replica's copies then never
-  /// run: a relay's band of activations gathered on every cube is read
-  /// where the cubes made it (copying each rank's bands into fresh blocks
-  /// took a tenth of a Llama-2-7B MLP's host time).
+  /// data. The roots are pinned: they are not changed or freed before the
+  /// pending work has run (takeReplicas, releaseKept, handOver flush first).
+  /// The replica's copies then never run: a relay's band of activations
+  /// gathered on every cube is read where the cubes made it (copying each
+  /// rank's bands into fresh blocks took a tenth of a Llama-2-7B MLP's host
+  /// time, with the copies of the results below).
   bool readThroughReplica(Rank &rank, int64_t index,
                           const gt::BufferRegion &region, bool severalPieces,
                           SmallVectorImpl<Rank::ReplicaPart> &pieces) {
@@ -2764,8 +2764,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
       HostTensor &local = locals[piece.getTensor()];
       // A relay's replica not yet copied is inserted from the regions its
       // parts read, on the ranks assembled only (the all-reduced output on
-      // each cube of each rank: a copy per rank into blocks of their own
-      // was a tenth of a Llama-2-7B MLP's host time).
+      // each cube of each rank, which every rank copied into blocks of its
+      // own only to read them once here).
       int64_t index = rank.buffers[v];
       SmallVector<Rank::ReplicaPart, 4> pieces;
       const HostTensor &buffer = rank.heap[index].tensor;
