@@ -30,6 +30,7 @@
 #include "kb/Runtime/GemmBatch.h"
 #include "kb/Runtime/HostThreads.h"
 #include "kb/Runtime/Kernels.h"
+#include "kb/Runtime/PackedWeights.h"
 #include "kb/Runtime/TransformerKernels.h"
 
 #include "Reduction.h"
@@ -1298,6 +1299,14 @@ private:
   // fresh blocks against 1.2 GB at 1 GiB.
   static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
   size_t freeBlockLimit = kFreeBlockBytes;
+  // The f16 input weights' blocks packed for the gemm kernel once for the
+  // run (a product of few rows, as the overlap of collectives' row chunks
+  // of a row-parallel gemm, would pack its weight again each time). The
+  // inputs live for the whole run and a half view is never written, so a
+  // block's address names its numbers while the cache lives. At most
+  // kPackedWeightBytes: beyond it, products pack as before.
+  static constexpr size_t kPackedWeightBytes = size_t{512} << 20;
+  runtime::PackedWeights packedWeights{kPackedWeightBytes};
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
   // What evictKeptBlocks leaves kept: 1/8 of the program's estimated host
@@ -2087,6 +2096,9 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
     task.k = k;
     task.accumulate = accumulate;
     task.outType = outType;
+    // An f16 B is a half view: a piece of an input, constant for the run.
+    if (halfRhs)
+      task.weights = &packedWeights;
     rank.pendingGemms.push_back(task);
     break;
   }
@@ -2708,6 +2720,8 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
 
   // Statistics.
   run.pesPerCube = device.pesPerCube;
+  run.packedWeightBlocks = static_cast<int64_t>(packedWeights.packs());
+  run.packedWeightReads = static_cast<int64_t>(packedWeights.hits());
   collectiveHiddenSeconds();
   for (Rank &rank : ranks) {
     double end = rank.clock;

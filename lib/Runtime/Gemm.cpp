@@ -12,6 +12,8 @@
 
 #include "GemmBlocked.h"
 
+#include <optional>
+
 using namespace kb::runtime;
 
 namespace kb::runtime::detail {
@@ -19,10 +21,12 @@ namespace kb::runtime::detail {
 // both in its own file (KB_GEMM_INSTANCES).
 template <typename TB>
 void gemmAVX512(const float *a, int64_t lda, const Columns<TB> *cols,
-                int64_t count, int64_t m, int64_t k, bool accumulate);
+                int64_t count, int64_t m, int64_t k, bool accumulate,
+                PackedWeights *weights);
 template <typename TB>
 void gemmAVX2(const float *a, int64_t lda, const Columns<TB> *cols,
-              int64_t count, int64_t m, int64_t k, bool accumulate);
+              int64_t count, int64_t m, int64_t k, bool accumulate,
+              PackedWeights *weights);
 template <typename TB>
 void gemvAVX512(const float *a, int64_t lda, const TB *b, int64_t ldb,
                 float *c, int64_t ldc, int64_t m, int64_t n, int64_t k);
@@ -36,8 +40,9 @@ using namespace kb::runtime::detail;
 
 template <typename TB>
 void gemmPortable(const float *a, int64_t lda, const Columns<TB> *cols,
-                  int64_t count, int64_t m, int64_t k, bool accumulate) {
-  blockedGemm<4, 8, 256, 4>(a, lda, cols, count, m, k, accumulate);
+                  int64_t count, int64_t m, int64_t k, bool accumulate,
+                  PackedWeights *weights) {
+  blockedGemm<4, 8, 256, 4>(a, lda, cols, count, m, k, accumulate, weights);
 }
 
 template <typename TB>
@@ -53,8 +58,8 @@ using GemmFn = void (*)(const float *, int64_t, const TB *, int64_t, float *,
 /// The blocked kernel and the small-M one of one instruction set, for B of
 /// element type TB (f32, or f16 bits).
 template <typename TB>
-using BlockedFn = void (*)(const float *, int64_t, const Columns<TB> *,
-                           int64_t, int64_t, int64_t, bool);
+using BlockedFn = void (*)(const float *, int64_t, const Columns<TB> *, int64_t,
+                           int64_t, int64_t, bool, PackedWeights *);
 template <typename TB> struct GemmImpl {
   BlockedFn<TB> blocked;
   GemmFn<TB> gemv;
@@ -79,11 +84,12 @@ template <typename TB> GemmImpl<TB> selectGemm() {
   return kernelFn<TB>(GemmKernel::Portable);
 }
 
-/// The column blocks `cols[0 : count]` sharing A (m × k).
+/// The column blocks `cols[0 : count]` sharing A (m × k); their B packed
+/// in `weights` when given.
 template <typename TB>
 void runColumns(GemmImpl<TB> impl, const float *a, int64_t lda,
                 const Columns<TB> *cols, int64_t count, int64_t m, int64_t k,
-                bool accumulate) {
+                bool accumulate, PackedWeights *weights = nullptr) {
   if (m <= 0)
     return;
   // The blocked kernel writes C on its first panel of k when not
@@ -105,7 +111,7 @@ void runColumns(GemmImpl<TB> impl, const float *a, int64_t lda,
                   cols[s].n, k);
     return;
   }
-  impl.blocked(a, lda, cols, count, m, k, accumulate);
+  impl.blocked(a, lda, cols, count, m, k, accumulate, weights);
 }
 
 template <typename TB>
@@ -174,28 +180,53 @@ void kb::runtime::gemm(const float *a, int64_t lda, const uint16_t *b,
   gemmT(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
-/// gemmColumns for blocks whose B is `b` of each GemmColumns (f32 or f16).
+/// gemmColumns for blocks whose B is `b` of each GemmColumns (f32 or f16),
+/// with `impl`.
 template <typename TB>
-static void gemmColumnsOf(const TB *GemmColumns::*b, const float *a,
-                          int64_t lda, const GemmColumns *cols, int64_t count,
-                          int64_t m, int64_t k, bool accumulate) {
-  static const GemmImpl<TB> impl = selectGemm<TB>();
+static void gemmColumnsOf(GemmImpl<TB> impl, const TB *GemmColumns::*b,
+                          const float *a, int64_t lda, const GemmColumns *cols,
+                          int64_t count, int64_t m, int64_t k, bool accumulate,
+                          PackedWeights *weights) {
   std::vector<Columns<TB>> blocks;
   blocks.reserve(count);
   for (int64_t s = 0; s < count; ++s)
     blocks.push_back({cols[s].*b, cols[s].ldb, cols[s].c, cols[s].ldc,
                       cols[s].n});
-  runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate);
+  runColumns(impl, a, lda, blocks.data(), count, m, k, accumulate, weights);
 }
 
-void kb::runtime::gemmColumns(const float *a, int64_t lda,
-                              const GemmColumns *cols, int64_t count,
-                              int64_t m, int64_t k, bool accumulate) {
+/// gemmColumns with `kernel`'s instances, or the best the CPU has.
+static void gemmColumnsWithKernel(std::optional<GemmKernel> kernel,
+                                  const float *a, int64_t lda,
+                                  const GemmColumns *cols, int64_t count,
+                                  int64_t m, int64_t k, bool accumulate,
+                                  PackedWeights *weights) {
   if (count <= 0)
     return;
   // A group's blocks share B's type (groupGemms keys on it).
-  if (cols[0].halfB)
-    gemmColumnsOf(&GemmColumns::halfB, a, lda, cols, count, m, k, accumulate);
-  else
-    gemmColumnsOf(&GemmColumns::b, a, lda, cols, count, m, k, accumulate);
+  if (cols[0].halfB) {
+    static const GemmImpl<uint16_t> best = selectGemm<uint16_t>();
+    gemmColumnsOf(kernel ? kernelFn<uint16_t>(*kernel) : best,
+                  &GemmColumns::halfB, a, lda, cols, count, m, k, accumulate,
+                  weights);
+  } else {
+    static const GemmImpl<float> best = selectGemm<float>();
+    gemmColumnsOf(kernel ? kernelFn<float>(*kernel) : best, &GemmColumns::b, a,
+                  lda, cols, count, m, k, accumulate, weights);
+  }
+}
+
+void kb::runtime::gemmColumns(const float *a, int64_t lda,
+                              const GemmColumns *cols, int64_t count, int64_t m,
+                              int64_t k, bool accumulate,
+                              PackedWeights *weights) {
+  gemmColumnsWithKernel(std::nullopt, a, lda, cols, count, m, k, accumulate,
+                        weights);
+}
+
+void kb::runtime::gemmColumnsWith(GemmKernel kernel, const float *a,
+                                  int64_t lda, const GemmColumns *cols,
+                                  int64_t count, int64_t m, int64_t k,
+                                  bool accumulate, PackedWeights *weights) {
+  gemmColumnsWithKernel(kernel, a, lda, cols, count, m, k, accumulate, weights);
 }

@@ -10,10 +10,11 @@
 namespace kb::runtime::detail {
 template <typename TB>
 void gemmAVX2(const float *a, int64_t lda, const Columns<TB> *cols,
-              int64_t count, int64_t m, int64_t k, bool accumulate) {
+              int64_t count, int64_t m, int64_t k, bool accumulate,
+              PackedWeights *weights) {
   // KC = 256: a 16 KiB B micro-panel and a 6 KiB A micro-panel share a
   // 32 KiB L1 (KC = 384 overflowed it: 45-50% of peak against 60-70% on Zen 3).
-  blockedGemm<6, 16, 256, 8>(a, lda, cols, count, m, k, accumulate);
+  blockedGemm<6, 16, 256, 8>(a, lda, cols, count, m, k, accumulate, weights);
 }
 
 template <typename TB>

@@ -11,9 +11,10 @@
 namespace kb::runtime::detail {
 template <typename TB>
 void gemmAVX512(const float *a, int64_t lda, const Columns<TB> *cols,
-                int64_t count, int64_t m, int64_t k, bool accumulate) {
+                int64_t count, int64_t m, int64_t k, bool accumulate,
+                PackedWeights *weights) {
   // KC = 384 measured best on an AVX-512 host (77% of its FMA peak on 1024³).
-  blockedGemm<12, 32, 384, 16>(a, lda, cols, count, m, k, accumulate);
+  blockedGemm<12, 32, 384, 16>(a, lda, cols, count, m, k, accumulate, weights);
 }
 
 template <typename TB>

@@ -31,6 +31,17 @@ const float *gatherA(const std::vector<APiece> &pieces, int64_t row, int64_t m,
 }
 } // namespace
 
+GemmColumns GemmTask::columns() const {
+  GemmColumns block;
+  block.b = b;
+  block.halfB = halfB;
+  block.ldb = ldb;
+  block.c = c;
+  block.ldc = ldc;
+  block.n = n;
+  return block;
+}
+
 void GemmTask::run() const {
   const float *a = this->a;
   int64_t lda = this->lda;
@@ -40,16 +51,16 @@ void GemmTask::run() const {
   }
   if (!blocks.empty()) {
     gemmColumns(a, lda, blocks.data(), static_cast<int64_t>(blocks.size()), m,
-                k, accumulate);
+                k, accumulate, weights);
     for (const GemmColumns &block : blocks)
       for (int64_t i = 0; i < m; ++i)
         roundBufferToDType(block.c + i * block.ldc, block.n, outType);
     return;
   }
-  if (halfB)
-    gemm(a, lda, halfB, ldb, c, ldc, m, n, k, accumulate);
-  else
-    gemm(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+  if (n > 0) {
+    GemmColumns block = columns();
+    gemmColumns(a, lda, &block, 1, m, k, accumulate, weights);
+  }
   for (int64_t i = 0; i < m; ++i)
     roundBufferToDType(c + i * ldc, n, outType);
 }
@@ -96,7 +107,8 @@ std::vector<GemmTask> joinRuns(std::vector<GemmTask> tasks, Key key,
 std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
   auto common = [](const GemmTask &t) {
     return std::make_tuple(t.halfB != nullptr, t.lda, t.ldb, t.ldc, t.k,
-                           t.accumulate, static_cast<int>(t.outType));
+                           t.accumulate, static_cast<int>(t.outType),
+                           t.weights);
   };
   // Row blocks of one product: the same B columns, A and C rows that follow.
   tasks = joinRuns(
@@ -126,22 +138,12 @@ std::vector<GemmTask> kb::runtime::joinGemms(std::vector<GemmTask> tasks) {
 std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
   auto key = [](const GemmTask &t) {
     return std::make_tuple(aAddr(t), t.lda, t.m, t.k, t.halfB != nullptr,
-                           t.accumulate, static_cast<int>(t.outType));
+                           t.accumulate, static_cast<int>(t.outType),
+                           t.weights);
   };
-  std::stable_sort(tasks.begin(), tasks.end(),
-                   [&](const GemmTask &x, const GemmTask &y) {
-                     return key(x) < key(y);
-                   });
-  auto blockOf = [](const GemmTask &t) {
-    GemmColumns block;
-    block.b = t.b;
-    block.halfB = t.halfB;
-    block.ldb = t.ldb;
-    block.c = t.c;
-    block.ldc = t.ldc;
-    block.n = t.n;
-    return block;
-  };
+  std::stable_sort(
+      tasks.begin(), tasks.end(),
+      [&](const GemmTask &x, const GemmTask &y) { return key(x) < key(y); });
   std::vector<GemmTask> grouped;
   for (size_t i = 0, j; i < tasks.size(); i = j) {
     for (j = i + 1; j < tasks.size() && key(tasks[j]) == key(tasks[i]); ++j)
@@ -153,7 +155,7 @@ std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
     GemmTask group = tasks[i];
     group.n = 0;
     for (size_t t = i; t < j; ++t) {
-      group.blocks.push_back(blockOf(tasks[t]));
+      group.blocks.push_back(tasks[t].columns());
       group.n += tasks[t].n;
     }
     grouped.push_back(std::move(group));

@@ -12,6 +12,7 @@
 #define KB_LIB_RUNTIME_GEMMBLOCKED_H
 
 #include "kb/Runtime/DType.h"
+#include "kb/Runtime/PackedWeights.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -119,6 +120,11 @@ constexpr int64_t kMC = 144; // rows of A per block (a multiple of MR)
 constexpr int64_t kNC = 3072;
 /// Column blocks of B up to this wide read A unpacked (blockedGemm).
 constexpr int64_t kUnpackedANC = 256;
+/// Products of at most this many rows of A take B's panels from a
+/// PackedWeights cache when they are given one. Packing an element of B
+/// costs a few multiply-adds' time, against m of them in the product: a few
+/// percent at this m, and kept in the thread's buffer while still warm.
+constexpr int64_t kCachedPackMaxRows = 512;
 
 /// C tile (MR × NR, leading dimension ldc) += A panel · B panel, for the
 /// first mr × nr of it; panels are packed and zero-padded to MR / NR.
@@ -137,6 +143,28 @@ template <int MR, int NR, int VL> struct MicroKernel {
   static inline void store(float *p, Vec v) {
     *reinterpret_cast<VecU *>(p) = v;
   }
+  // A panel of B in f32, or in f16 bits (a weight's panels kept packed in
+  // PackedWeights: half the bytes to read again), widened as it is loaded.
+  static inline Vec loadB(const float *p) { return load(p); }
+  static inline Vec loadB(const uint16_t *p) {
+#if defined(__AVX512F__)
+    if constexpr (VL == 16)
+      return (Vec)_mm512_maskz_cvtph_ps(
+          0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+#endif
+#if defined(__F16C__)
+    if constexpr (VL == 8)
+      return (Vec)_mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    if constexpr (VL == 4)
+      return (Vec)_mm_cvtph_ps(
+          _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
+#endif
+    float v[VL];
+    for (int i = 0; i < VL; ++i)
+      v[i] = kb::runtime::halfToFloat(p[i]);
+    return load(v);
+  }
   // -0.0 + x is x for every x, so this folds to a plain broadcast (+0.0
   // would cost an add, to turn -0.0 into +0.0).
   static inline Vec broadcast(float x) { return -Vec{} + x; }
@@ -146,10 +174,10 @@ template <int MR, int NR, int VL> struct MicroKernel {
   /// (a product's first panel of k, C not accumulated into): C = 0 + the
   /// tile, exactly what zero-filling C first and adding gave (0 + -0 is +0),
   /// without reading C or writing it twice.
-  template <bool kUnpackedA = false, bool kOverwrite = false>
-  static inline void run(int64_t kc, const float *a, const float *b, float *c,
-                         int64_t ldc, int64_t mr, int64_t nr,
-                         int64_t lda = 0) {
+  template <bool kUnpackedA = false, bool kOverwrite = false,
+            typename TP = float>
+  static inline void run(int64_t kc, const float *a, const TP *b, float *c,
+                         int64_t ldc, int64_t mr, int64_t nr, int64_t lda = 0) {
     Vec acc[MR][kVecs];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < kVecs; ++j)
@@ -166,7 +194,7 @@ template <int MR, int NR, int VL> struct MicroKernel {
     for (int64_t p = 0; p < kc; ++p) {
       Vec bv[kVecs];
       for (int j = 0; j < kVecs; ++j)
-        bv[j] = load(b + p * NR + j * VL);
+        bv[j] = loadB(b + p * NR + j * VL);
       for (int i = 0; i < MR; ++i) {
         Vec av = broadcast(kUnpackedA ? a[i * lda + p] : a[p * MR + i]);
         for (int j = 0; j < kVecs; ++j)
@@ -250,6 +278,38 @@ static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
               paddedWidth<32>(26) == 32 && paddedWidth<32>(64) == 64 &&
               paddedWidth<16>(5) == 8 && paddedWidth<8>(1) == 2);
 
+/// All k rows of one column block of B packed as blockedGemm packs a
+/// block alone, but in B's own element type (f16 bits stay 16-bit: the
+/// micro-kernel widens them as it loads, and a cached weight's panels are
+/// read from memory by every product, so half the bytes is the speed),
+/// panel block by panel block of KC rows: rows [pc, pc + kc) at
+/// out + paddedWidth(n) · pc, each NR-wide (or narrower, panelWidth)
+/// panel at its first column · kc within them, zero-padded.
+template <int NR, int KC, typename TB>
+inline void packWholeBlock(const TB *b, int64_t ldb, int64_t n, int64_t k,
+                           TB *out) {
+  int64_t padded = paddedWidth<NR>(n);
+  for (int64_t pc = 0; pc < k; pc += KC) {
+    int64_t kc = std::min<int64_t>(KC, k - pc);
+    for (int64_t p = 0; p < kc; ++p) {
+      // Rows a whole weight row apart: fetched 8 ahead (see blockedGemm).
+      if (pc + p + 8 < k) {
+        const char *ahead =
+            reinterpret_cast<const char *>(b + (pc + p + 8) * ldb);
+        for (int64_t at = 0; at < n * int64_t(sizeof(TB)); at += 64)
+          __builtin_prefetch(ahead + at);
+      }
+      for (int64_t jr = 0, w; jr < n; jr += w) {
+        w = panelWidth<NR>(n - jr);
+        int64_t nr = std::min(w, n - jr);
+        TB *dst = out + padded * pc + jr * kc + p * w;
+        std::copy_n(b + (pc + p) * ldb + jr, nr, dst);
+        std::fill(dst + nr, dst + w, TB{}); // +0.0 in f32 and f16 alike
+      }
+    }
+  }
+}
+
 /// The blocked loop nest around one micro-kernel shape, for the column
 /// blocks `cols[0 : count]` that share A (m × k). KC, the panel depth,
 /// keeps one B micro-panel (KC × NR) and one A micro-panel (MR × KC) in L1
@@ -265,10 +325,16 @@ static_assert(paddedWidth<32>(86) == 88 && paddedWidth<32>(172) == 176 &&
 /// (stripBuffer), copied to the blocks' Cs at the end. Each element of C is
 /// summed in the same order whatever the blocks and panels, so the results
 /// do not depend on them.
+///
+/// With `weights` (B's blocks constant while it lives) and at most
+/// kCachedPackMaxRows rows, each block's panels are packed once into the
+/// cache (packWholeBlock: panels then end at each block's edge) and read
+/// from there by this and every later product of the block.
 template <int MR, int NR, int KC, int VL, typename TB>
 inline void blockedGemm(const float *a, int64_t lda,
                         const kb::runtime::detail::Columns<TB> *cols,
-                        int64_t count, int64_t m, int64_t k, bool accumulate) {
+                        int64_t count, int64_t m, int64_t k, bool accumulate,
+                        kb::runtime::PackedWeights *weights) {
   using Cols = kb::runtime::detail::Columns<TB>;
   // The micro-kernels of the three panel widths (panelWidth).
   using Kernel = MicroKernel<MR, NR, VL>;
@@ -298,6 +364,10 @@ inline void blockedGemm(const float *a, int64_t lda,
     size_t firstSegment, segments;
     // A panel of several segments: its columns in the strip.
     int64_t strip = -1;
+    // A panel of a block packed in `weights`: the block's packed panels
+    // (packWholeBlock) and their padded width.
+    const TB *packed = nullptr;
+    int64_t packedWidth = 0;
   };
   // The panels that span pieces are multiplied into a strip of this
   // thread's, as if one C, and copied to the pieces' Cs once at the end:
@@ -317,7 +387,34 @@ inline void blockedGemm(const float *a, int64_t lda,
       starts.push_back(at);
     panels.clear();
     segments.clear();
-    for (int64_t jr = 0, w; jr < width; jr += w) {
+    // Each piece's panels from the cache, when all of the group's are there.
+    std::vector<const TB *> cached;
+    if (weights && m <= kCachedPackMaxRows)
+      for (size_t g = g0; g < g1; ++g) {
+        const Cols &piece = pieces[g];
+        auto *packed = static_cast<const TB *>(weights->get(
+            {piece.b, piece.ldb, piece.n, k, int64_t(sizeof(TB)), NR, KC},
+            paddedWidth<NR>(piece.n) * k * sizeof(TB), [&](void *out) {
+              packWholeBlock<NR, KC>(piece.b, piece.ldb, piece.n, k,
+                                     static_cast<TB *>(out));
+            }));
+        if (!packed) {
+          cached.clear();
+          break;
+        }
+        cached.push_back(packed);
+      }
+    for (size_t g = g0; !cached.empty() && g < g1; ++g)
+      for (int64_t jr = 0, w; jr < pieces[g].n; jr += w) {
+        w = panelWidth<NR>(pieces[g].n - jr);
+        Panel panel{starts[g - g0] + jr, w, std::min(w, pieces[g].n - jr),
+                    segments.size(), 1};
+        panel.packed = cached[g - g0];
+        panel.packedWidth = paddedWidth<NR>(pieces[g].n);
+        segments.push_back({g, jr, 0, panel.nr});
+        panels.push_back(panel);
+      }
+    for (int64_t jr = 0, w; cached.empty() && jr < width; jr += w) {
       w = panelWidth<NR>(width - jr);
       Panel panel{jr, w, std::min(w, width - jr), segments.size(), 0};
       for (size_t g = g0; g < g1; ++g) {
@@ -356,7 +453,12 @@ inline void blockedGemm(const float *a, int64_t lda,
     };
     if (accumulate)
       stripCopy(/*toStrip=*/true);
-    int64_t padded = paddedWidth<NR>(width);
+    int64_t padded = 0;
+    if (cached.empty())
+      padded = paddedWidth<NR>(width);
+    else
+      for (size_t g = g0; g < g1; ++g)
+        padded += paddedWidth<NR>(pieces[g].n);
     for (int64_t pc = 0; pc < k; pc += KC) {
       int64_t kc = std::min<int64_t>(KC, k - pc);
       // Pack B[pc : pc+kc, group] into the NR-wide panels, zero-padded (and
@@ -365,7 +467,7 @@ inline void blockedGemm(const float *a, int64_t lda,
       // place has rows a whole global row apart (a page or more), which the
       // prefetcher does not follow, so a panel-by-panel pack took one cache
       // miss per NR elements (a tenth of a prefill run).
-      for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t p = 0; cached.empty() && p < kc; ++p) {
         // The rows 8 ahead, every cache line of them: the rows are too far
         // apart for the hardware to fetch them early.
         if (p + 8 < kc)
@@ -408,7 +510,8 @@ inline void blockedGemm(const float *a, int64_t lda,
                           ? strip + panel.strip
                           : pieces[first.piece].c + first.at;
           int64_t ldc = panel.strip >= 0 ? stripLd : pieces[first.piece].ldc;
-          auto tiles = [&](auto kernel) {
+          // B's panel packed here, or in the cache in B's own type.
+          auto tiles = [&](auto kernel, const auto *bp) {
             using K = decltype(kernel);
             for (int64_t ir = from; ir < to; ir += MR) {
               int64_t mr = std::min<int64_t>(MR, to - ir);
@@ -427,12 +530,19 @@ inline void blockedGemm(const float *a, int64_t lda,
                 K::run(kc, aPanel, bp, c, ldc, mr, panel.nr);
             }
           };
-          if (panel.w == NR)
-            tiles(Kernel{});
-          else if (panel.w == NR / 2)
-            tiles(HalfKernel{});
+          auto widths = [&](const auto *bp) {
+            if (panel.w == NR)
+              tiles(Kernel{}, bp);
+            else if (panel.w == NR / 2)
+              tiles(HalfKernel{}, bp);
+            else
+              tiles(QuarterKernel{}, bp);
+          };
+          if (panel.packed)
+            widths(panel.packed + panel.packedWidth * pc +
+                   segments[panel.firstSegment].at * kc);
           else
-            tiles(QuarterKernel{});
+            widths(bp);
         }
       };
       for (int64_t ic = 0; ic < m; ic += kMC) {
@@ -584,9 +694,10 @@ template <int VL, typename TB = float> struct Gemv {
 /// which takes column blocks sharing A (blockedGemm).
 #define KB_GEMM_COLUMN_INSTANCES(name)                                         \
   template void name<float>(const float *, int64_t, const Columns<float> *,    \
-                            int64_t, int64_t, int64_t, bool);                  \
+                            int64_t, int64_t, int64_t, bool,                   \
+                            kb::runtime::PackedWeights *);                     \
   template void name<uint16_t>(const float *, int64_t,                         \
                                const Columns<uint16_t> *, int64_t, int64_t,    \
-                               int64_t, bool);
+                               int64_t, bool, kb::runtime::PackedWeights *);
 
 #endif // KB_LIB_RUNTIME_GEMMBLOCKED_H

@@ -508,6 +508,56 @@ TEST_F(DeviceInterpreterTest, RanksShareOneCopyOfAReplicatedPiece) {
   EXPECT_EQ(stats.hostWidenings, 1);
 }
 
+/// Three row bands of one product in three waits (as the overlap of
+/// collectives cuts a row-parallel gemm), each rank's B a half view of the
+/// f16 weight: the weight is packed for the kernel once, and the later
+/// bands read it packed.
+const char *kRowBands = R"(
+module attributes {kb.spmd, kb.world_size = 2 : i64} {
+  func.func @f(%x: memref<48x64xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %w: memref<64x48xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<48x48xf16, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<48x64xf16>, tensor<64x48xf16>) -> (tensor<48x48xf16>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1>} {
+    %y = gemm_tile.alloc : memref<48x48xf16, #gemm_tile.cube<0>>
+    %t0 = gemm_tile.matmul pe 0 %x [0, 0], %w [0, 0] to %y [0, 0] sizes [16, 48, 64] k_chunk 64
+        : memref<48x64xf16, #gemm_tile.cube<0>>, memref<64x48xf16, #gemm_tile.cube<0>>, memref<48x48xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t0
+    %t1 = gemm_tile.matmul pe 0 %x [16, 0], %w [0, 0] to %y [16, 0] sizes [16, 48, 64] k_chunk 64
+        : memref<48x64xf16, #gemm_tile.cube<0>>, memref<64x48xf16, #gemm_tile.cube<0>>, memref<48x48xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t1
+    %t2 = gemm_tile.matmul pe 0 %x [32, 0], %w [0, 0] to %y [32, 0] sizes [16, 48, 64] k_chunk 64
+        : memref<48x64xf16, #gemm_tile.cube<0>>, memref<64x48xf16, #gemm_tile.cube<0>>, memref<48x48xf16, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2
+    return %y : memref<48x48xf16, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, RowBandsOfAWeightReadItPackedOnce) {
+  HostTensor x = runtime::randomTensor(DType::F16, {48, 64}, 31);
+  HostTensor w = runtime::randomTensor(DType::F16, {64, 48}, 32);
+  llvm::SmallVector<HostTensor> half = {x, w};
+  for (HostTensor &t : half)
+    t.narrow();
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kRowBands, half, stats);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_EQ(results[0].shape, (llvm::SmallVector<int64_t, 4>{48, 48}));
+  for (int64_t i = 0; i < 48; ++i)
+    for (int64_t j = 0; j < 48; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < 64; ++p)
+        sum += static_cast<double>(x.data[i * 64 + p]) * w.data[p * 48 + j];
+      ASSERT_NEAR(results[0].data[i * 48 + j], sum, 2e-3 * (1 + std::abs(sum)))
+          << i << "," << j;
+    }
+  // Both ranks' weight (replicated) is the one input piece: packed once
+  // for the run; the five other bands read it packed.
+  EXPECT_EQ(stats.packedWeightBlocks, 1);
+  EXPECT_EQ(stats.packedWeightReads, 5);
+}
+
 /// %b1 is filled as %b0 is (both copies of %a), so it views %b0's data. A
 /// zip then reads %b1 while, in the same wait, a gemm overwrites %b0: the
 /// zip must read %a's values, not the gemm's. (The gemm runs before the

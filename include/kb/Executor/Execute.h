@@ -138,6 +138,11 @@ struct DeviceRun {
   /// have read it from (the region of the buffer it was filled from), so
   /// the replica's copies never ran. Host work, not device time.
   int64_t replicaReads = 0;
+  /// How many f16 weight blocks the host packed for its gemm kernel once
+  /// for the run, and how many later products read them so packed (a
+  /// row-parallel gemm cut into row chunks multiplies each block once per
+  /// chunk). Host work, not device time.
+  int64_t packedWeightBlocks = 0, packedWeightReads = 0;
   /// How many freed blocks kept for reuse were freed for good because a
   /// buffer of a size none of them had needed fresh memory. Host memory,
   /// not device time.

@@ -20,6 +20,7 @@
 
 #include "kb/Runtime/DType.h"
 #include "kb/Runtime/Kernels.h"
+#include "kb/Runtime/PackedWeights.h"
 
 #include <cstdint>
 #include <memory>
@@ -56,11 +57,16 @@ struct GemmTask {
   int64_t m = 0, n = 0, k = 0;
   bool accumulate = false;
   DType outType = DType::F32;
+  /// B does not change while this cache lives (an input weight of the run):
+  /// a product of few rows takes B's packed panels from it (gemmColumns).
+  PackedWeights *weights = nullptr;
   /// Set by groupGemms: the column blocks of B and C (each n_s wide, n in
   /// all) that share this task's A; `b`, `halfB` and `c` are then unused.
   std::vector<GemmColumns> blocks;
 
   double flops() const { return 2.0 * m * n * k; }
+  /// B and C (b or halfB, c) as one column block.
+  GemmColumns columns() const;
   /// Runs the product and the rounding.
   void run() const;
 };

@@ -21,6 +21,7 @@
 #include <vector>
 
 namespace kb::runtime {
+class PackedWeights;
 
 /// C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n], row-major with leading
 /// dimensions lda, ldb, ldc, accumulating in f32.
@@ -46,9 +47,12 @@ struct GemmColumns {
 };
 /// For each block s of cols[0 : count] (all f32 B or all f16 B):
 /// C_s = (accumulate ? C_s : 0) + A[m×k] · B_s, bit for bit what gemm gives
-/// for the block alone; A is read, or packed, once for all of them.
+/// for the block alone; A is read, or packed, once for all of them. With
+/// `weights`, the blocks' B must not change while it lives: a product of
+/// few rows takes their packed panels from it (packing them on first use).
 void gemmColumns(const float *a, int64_t lda, const GemmColumns *cols,
-                 int64_t count, int64_t m, int64_t k, bool accumulate);
+                 int64_t count, int64_t m, int64_t k, bool accumulate,
+                 PackedWeights *weights = nullptr);
 
 /// Products of at most this many rows of A take the unpacked, B-streaming
 /// kernel (a matrix-vector product per row group), more the packed one.
@@ -65,6 +69,11 @@ void gemmWith(GemmKernel kernel, const float *a, int64_t lda, const float *b,
 void gemmWith(GemmKernel kernel, const float *a, int64_t lda,
               const uint16_t *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
               int64_t n, int64_t k, bool accumulate);
+/// gemmColumns with the given variant (which the CPU must support).
+void gemmColumnsWith(GemmKernel kernel, const float *a, int64_t lda,
+                     const GemmColumns *cols, int64_t count, int64_t m,
+                     int64_t k, bool accumulate,
+                     PackedWeights *weights = nullptr);
 
 /// out = 0.5·x·(1 + tanh(y)) with y = √(2/π)·(x + 0.044715·x³), in f32,
 /// computed as x / (1 + e^(-2y)).
