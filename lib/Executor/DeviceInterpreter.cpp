@@ -2834,11 +2834,15 @@ llvm::Expected<SmallVector<HostTensor>>
 kb::exec::runDeviceProgram(const Program &program, ArrayRef<HostTensor> inputs,
                            const gt::DeviceDescription &device, DeviceRun &run,
                            bool recordTrace, int threads,
-                           const ProgressFn &progress) {
+                           const ProgressFn &progress, RunMemory *memory) {
   auto machine = std::make_shared<Machine>(program, device, run, threads,
                                           progress, /*costOnly=*/false,
                                           /*traceDetails=*/recordTrace);
   llvm::Expected<SmallVector<HostTensor>> results = machine->execute(inputs);
+  if (memory) {
+    *memory = std::move(machine);
+    return results;
+  }
   // The run's buffers (thousands of blocks, most of them mapped) are freed
   // on a host thread while the caller writes the results: a few ms that
   // would be the last thing the run does alone. The results are copies;

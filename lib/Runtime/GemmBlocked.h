@@ -86,6 +86,27 @@ inline void rowToF32(const uint16_t *src, float *dst, int64_t n) {
   for (; i < n; ++i)
     dst[i] = kb::runtime::halfToFloat(src[i]);
 }
+/// dst[0 : n] = src[0 : n] for a panel row of B in its own type, by vector
+/// moves: a libc memmove call per 64-byte panel row was most of a weight
+/// block's packing.
+template <typename TB>
+inline void copyPanelRow(const TB *src, TB *dst, int64_t n) {
+  int64_t bytes = n * int64_t(sizeof(TB)), i = 0;
+  auto *from = reinterpret_cast<const char *>(src);
+  auto *to = reinterpret_cast<char *>(dst);
+#if defined(__AVX512F__)
+  for (; i + 64 <= bytes; i += 64)
+    _mm512_storeu_si512(to + i, _mm512_loadu_si512(from + i));
+#endif
+#if defined(__AVX__)
+  for (; i + 32 <= bytes; i += 32)
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(to + i),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(from + i)));
+#endif
+  if (i < bytes)
+    std::memcpy(to + i, from + i, bytes - i);
+}
 inline float toF32(float x) { return x; }
 inline float toF32(uint16_t x) { return kb::runtime::halfToFloat(x); }
 
@@ -303,7 +324,7 @@ inline void packWholeBlock(const TB *b, int64_t ldb, int64_t n, int64_t k,
         w = panelWidth<NR>(n - jr);
         int64_t nr = std::min(w, n - jr);
         TB *dst = out + padded * pc + jr * kc + p * w;
-        std::copy_n(b + (pc + p) * ldb + jr, nr, dst);
+        copyPanelRow(b + (pc + p) * ldb + jr, dst, nr);
         std::fill(dst + nr, dst + w, TB{}); // +0.0 in f32 and f16 alike
       }
     }

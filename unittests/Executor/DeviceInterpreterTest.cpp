@@ -28,10 +28,12 @@ protected:
     ctx.loadAllAvailableDialects();
   }
 
-  /// Runs `text` on `inputs`; fails the test on any error.
+  /// Runs `text` on `inputs`; fails the test on any error. With `memory`,
+  /// the run's host memory is handed over there.
   llvm::SmallVector<HostTensor> run(const std::string &text,
                                     llvm::ArrayRef<HostTensor> inputs,
-                                    DeviceRun &stats) {
+                                    DeviceRun &stats,
+                                    RunMemory *memory = nullptr) {
     module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
     EXPECT_TRUE(module) << text;
     if (!module)
@@ -43,7 +45,9 @@ protected:
       return {};
     }
     llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
-        *program, inputs, gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}), stats, true);
+        *program, inputs,
+        gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}),
+        stats, true, /*threads=*/1, /*progress=*/nullptr, memory);
     if (!results) {
       ADD_FAILURE() << llvm::toString(results.takeError());
       return {};
@@ -556,6 +560,18 @@ TEST_F(DeviceInterpreterTest, RowBandsOfAWeightReadItPackedOnce) {
   // for the run; the five other bands read it packed.
   EXPECT_EQ(stats.packedWeightBlocks, 1);
   EXPECT_EQ(stats.packedWeightReads, 5);
+
+  // Asked for, the run's host memory (its packed weights among it) is the
+  // caller's to free or to leave to the process's exit; the results are
+  // the same and do not depend on it.
+  DeviceRun kept;
+  RunMemory memory;
+  llvm::SmallVector<HostTensor> again = run(kRowBands, half, kept, &memory);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(memory);
+  EXPECT_EQ(memory.use_count(), 1);
+  memory.reset();
+  EXPECT_EQ(again[0].data, results[0].data);
 }
 
 /// %b1 is filled as %b0 is (both copies of %a), so it views %b0's data. A

@@ -7,6 +7,7 @@
 #include "kb/Executor/Program.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -165,11 +166,19 @@ std::string trackName(int64_t track, int64_t pesPerCube);
 /// Told the share of the device program's operations the ranks have issued
 /// (0 to 1), once per scheduling round: kb-run's progress line.
 using ProgressFn = std::function<void(double)>;
+/// A run's host memory once its results are made (its buffers, kept blocks
+/// and packed weights: thousands of mappings), handed to a caller that asks
+/// for it. Dropping it frees them; a process about to exit can leave them
+/// to the exit instead, which frees them at once where one munmap each,
+/// with a second host thread about, takes as long as writing the results.
+/// Without a caller's, the run frees them on a host thread.
+using RunMemory = std::shared_ptr<void>;
 
 llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
     const Program &program, llvm::ArrayRef<runtime::HostTensor> inputs,
     const gemm_tile::DeviceDescription &device, DeviceRun &run,
-    bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr);
+    bool recordTrace, int threads = 1, const ProgressFn &progress = nullptr,
+    RunMemory *memory = nullptr);
 
 /// Runs the same schedule as runDeviceProgram on shapes alone (kb-run
 /// --cost-only): no inputs, no host tensors, no arithmetic, the hazard checks
