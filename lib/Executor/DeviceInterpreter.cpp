@@ -930,8 +930,7 @@ private:
     if (readers == rank.replicaReaders.end())
       return false;
     return llvm::any_of(readers->second, [&](int64_t reader) {
-      auto it = rank.replicas.find(reader);
-      return it != rank.replicas.end() && it->second.deferred;
+      return isDeferred(rank, reader);
     });
   }
   /// A replica is no longer deferred: the released roots it read that no
@@ -2776,6 +2775,19 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
         return errorAt(program.entry, "result " + llvm::Twine(i) +
                                           " has no valid gemm_tile.piece");
       HostTensor &local = locals[piece.getTensor()];
+      // Whether a part of `shape` fits its tensor at the piece's offsets.
+      auto fits = [&](ArrayRef<int64_t> shape) -> llvm::Error {
+        if (shape.size() != local.shape.size())
+          return errorAt(program.entry,
+                         "result " + llvm::Twine(i) +
+                             "'s piece does not match its tensor");
+        for (size_t d = 0; d < shape.size(); ++d)
+          if (piece.getOffsets()[d] + shape[d] > local.shape[d])
+            return errorAt(program.entry,
+                           "result " + llvm::Twine(i) +
+                               "'s piece reaches outside its tensor");
+        return llvm::Error::success();
+      };
       // A relay's replica not yet copied is inserted from the regions its
       // parts read, on the ranks assembled only (the all-reduced output on
       // each cube of each rank, which every rank copied into blocks of its
@@ -2786,11 +2798,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
       if (isDeferred(rank, index) && buffer.shape.size() == 2 &&
           local.shape.size() == 2 &&
           replicaPieces(rank, index, {0, 0}, buffer.shape, pieces)) {
-        for (int d = 0; d < 2; ++d)
-          if (piece.getOffsets()[d] + buffer.shape[d] > local.shape[d])
-            return errorAt(program.entry,
-                           "result " + llvm::Twine(i) +
-                               "'s piece reaches outside its tensor");
+        if (llvm::Error e = fits(buffer.shape))
+          return e;
         if (assembled[piece.getTensor()])
           for (const Rank::ReplicaPart &p : pieces)
             copyRegion(rank.heap[p.root].tensor, p.rootOffsets, local,
@@ -2802,14 +2811,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
       }
       // Read, not taken: a buffer viewing another's data is not copied out.
       const HostTensor &part = readOf(rank, v);
-      if (part.shape.size() != local.shape.size())
-        return errorAt(program.entry, "result " + llvm::Twine(i) +
-                                          "'s piece does not match its tensor");
-      for (size_t d = 0; d < part.shape.size(); ++d)
-        if (piece.getOffsets()[d] + part.shape[d] > local.shape[d])
-          return errorAt(program.entry,
-                         "result " + llvm::Twine(i) +
-                             "'s piece reaches outside its tensor");
+      if (llvm::Error e = fits(part.shape))
+        return e;
       if (assembled[piece.getTensor()])
         insertBox(local, part, piece.getOffsets());
       covered[piece.getTensor()] += part.numElements();
