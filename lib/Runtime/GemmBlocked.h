@@ -107,6 +107,28 @@ inline void copyPanelRow(const TB *src, TB *dst, int64_t n) {
   if (i < bytes)
     std::memcpy(to + i, from + i, bytes - i);
 }
+/// VL f16 values at p, widened to f32 into a vector of VL floats (Vec), with
+/// the widest conversion the file is compiled for: the kernels' loads of f16
+/// B, in a cached panel or streamed.
+template <typename Vec, int VL> inline Vec widenHalves(const uint16_t *p) {
+#if defined(__AVX512F__)
+  if constexpr (VL == 16)
+    return (Vec)_mm512_maskz_cvtph_ps(
+        0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+#endif
+#if defined(__F16C__)
+  if constexpr (VL == 8)
+    return (Vec)_mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  if constexpr (VL == 4)
+    return (Vec)_mm_cvtph_ps(
+        _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
+#endif
+  Vec v;
+  for (int i = 0; i < VL; ++i)
+    v[i] = kb::runtime::halfToFloat(p[i]);
+  return v;
+}
 inline float toF32(float x) { return x; }
 inline float toF32(uint16_t x) { return kb::runtime::halfToFloat(x); }
 
@@ -167,25 +189,7 @@ template <int MR, int NR, int VL> struct MicroKernel {
   // A panel of B in f32, or in f16 bits (a weight's panels kept packed in
   // PackedWeights: half the bytes to read again), widened as it is loaded.
   static inline Vec loadB(const float *p) { return load(p); }
-  static inline Vec loadB(const uint16_t *p) {
-#if defined(__AVX512F__)
-    if constexpr (VL == 16)
-      return (Vec)_mm512_maskz_cvtph_ps(
-          0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
-#endif
-#if defined(__F16C__)
-    if constexpr (VL == 8)
-      return (Vec)_mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
-    if constexpr (VL == 4)
-      return (Vec)_mm_cvtph_ps(
-          _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
-#endif
-    float v[VL];
-    for (int i = 0; i < VL; ++i)
-      v[i] = kb::runtime::halfToFloat(p[i]);
-    return load(v);
-  }
+  static inline Vec loadB(const uint16_t *p) { return widenHalves<Vec, VL>(p); }
   // -0.0 + x is x for every x, so this folds to a plain broadcast (+0.0
   // would cost an add, to turn -0.0 into +0.0).
   static inline Vec broadcast(float x) { return -Vec{} + x; }
@@ -623,22 +627,7 @@ template <int VL, typename TB = float> struct Gemv {
   }
   static inline Vec broadcast(float x) { return -Vec{} + x; }
   static inline Vec loadB(const float *p) { return load(p); }
-  static inline Vec loadB(const uint16_t *p) {
-#if defined(__AVX512F__)
-    if constexpr (VL == 16)
-      return (Vec)_mm512_maskz_cvtph_ps(0xffff, 
-          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
-#endif
-#if defined(__F16C__)
-    if constexpr (VL == 8)
-      return (Vec)_mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
-#endif
-    float v[VL];
-    for (int i = 0; i < VL; ++i)
-      v[i] = kb::runtime::halfToFloat(p[i]);
-    return load(v);
-  }
+  static inline Vec loadB(const uint16_t *p) { return widenHalves<Vec, VL>(p); }
 
   /// kp (<= kP) rows of B starting at row p into the R rows of C.
   template <int R>

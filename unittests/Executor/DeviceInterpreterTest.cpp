@@ -412,6 +412,22 @@ TEST_F(DeviceInterpreterTest, CostOnlyReusesTheSlotsOfDeadBuffers) {
   }
 }
 
+/// y = x · w (x m × k, w k × n, the f32 values of f16 inputs) within f16's
+/// rounding, against doubles.
+void expectHalfProduct(const HostTensor &x, const HostTensor &w,
+                       const HostTensor &y) {
+  int64_t m = x.shape[0], k = x.shape[1], n = w.shape[1];
+  ASSERT_EQ(y.shape, (llvm::SmallVector<int64_t, 4>{m, n}));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += static_cast<double>(x.data[i * k + p]) * w.data[p * n + j];
+      ASSERT_NEAR(y.data[i * n + j], sum, 2e-3 * (1 + std::abs(sum)))
+          << i << "," << j;
+    }
+}
+
 /// An f16 input read as a gemm's A by every rank, two cube pieces per rank
 /// at different rows: each reads its rows of the one widened copy the ranks
 /// share (and a zip then reads a piece as its own data).
@@ -451,16 +467,8 @@ TEST_F(DeviceInterpreterTest, RanksShareOneWidenedCopyOfAHalfA) {
   DeviceRun stats;
   llvm::SmallVector<HostTensor> results = run(kSharedA, half, stats);
   ASSERT_EQ(results.size(), 2u);
-  ASSERT_EQ(results[0].shape, (llvm::SmallVector<int64_t, 4>{96, 48}));
   // y = x · w, rounded to f16, against doubles: every rank's rows.
-  for (int64_t i = 0; i < 96; ++i)
-    for (int64_t j = 0; j < 48; ++j) {
-      double sum = 0;
-      for (int64_t p = 0; p < 64; ++p)
-        sum += static_cast<double>(x.data[i * 64 + p]) * w.data[p * 48 + j];
-      ASSERT_NEAR(results[0].data[i * 48 + j], sum, 2e-3 * (1 + std::abs(sum)))
-          << i << "," << j;
-    }
+  expectHalfProduct(x, w, results[0]);
   // One widening of x in all: the four ranks' eight gemm pieces and the
   // zips (which copy their piece out of the widened data) share it.
   EXPECT_EQ(stats.hostWidenings, 1);
@@ -547,15 +555,7 @@ TEST_F(DeviceInterpreterTest, RowBandsOfAWeightReadItPackedOnce) {
   DeviceRun stats;
   llvm::SmallVector<HostTensor> results = run(kRowBands, half, stats);
   ASSERT_EQ(results.size(), 1u);
-  ASSERT_EQ(results[0].shape, (llvm::SmallVector<int64_t, 4>{48, 48}));
-  for (int64_t i = 0; i < 48; ++i)
-    for (int64_t j = 0; j < 48; ++j) {
-      double sum = 0;
-      for (int64_t p = 0; p < 64; ++p)
-        sum += static_cast<double>(x.data[i * 64 + p]) * w.data[p * 48 + j];
-      ASSERT_NEAR(results[0].data[i * 48 + j], sum, 2e-3 * (1 + std::abs(sum)))
-          << i << "," << j;
-    }
+  expectHalfProduct(x, w, results[0]);
   // Both ranks' weight (replicated) is the one input piece: packed once
   // for the run; the five other bands read it packed.
   EXPECT_EQ(stats.packedWeightBlocks, 1);
