@@ -82,6 +82,30 @@ TEST_P(RopeTest, RowAtOffsetEqualsThatRowOfAPrefill) {
     EXPECT_EQ(decode[i], prefill[c.offset * cols + i]) << i;
 }
 
+TEST(RopeTest, AnglesFromTheThreadsTableAreThoseComputedPerCall) {
+  // Up to position 8192 the angles come from a table kept per thread for
+  // the (θ, head dim) last used; a call reaching past it computes them. A
+  // row gives the same bits either way, across changes of θ and head dim.
+  for (double theta : {10000.0, 500000.0, 10000.0})
+    for (int64_t headDim : {64, 6}) {
+      int64_t heads = 2, cols = heads * headDim;
+      for (int64_t position : {int64_t{3}, int64_t{8000}}) {
+        // Rows [position, 8200): past the table, so computed per call.
+        int64_t rows = 8200 - position;
+        std::vector<float> x = randomValues(DType::F32, rows * cols, 13);
+        std::vector<float> computed(x.size()), tabled(cols);
+        rope(DType::F32, x.data(), computed.data(), rows, heads, headDim,
+             position, theta);
+        rope(DType::F32, x.data(), tabled.data(), 1, heads, headDim, position,
+             theta);
+        for (int64_t i = 0; i < cols; ++i)
+          ASSERT_EQ(tabled[i], computed[i])
+              << "theta " << theta << " hd " << headDim << " position "
+              << position << " element " << i;
+      }
+    }
+}
+
 TEST(RopeTest, PositionZeroIsTheIdentity) {
   std::vector<float> x = randomValues(DType::F32, 2 * 64, 11), y(x.size());
   rope(DType::F32, x.data(), y.data(), 1, 2, 64, 0, 10000.0);
