@@ -7,7 +7,9 @@
 // products, each packing it again (Llama-2-7B's down projection at 2048
 // tokens: 36 products per rank, each packing 1376 × 4096 weights). A block
 // whose B cannot change for the cache's life — an input weight of a run —
-// is packed once into this cache and read from it by every later product.
+// is packed once into this cache, in its own element type (f16 panels, which
+// the micro-kernel widens as it loads them: half the bytes to read again),
+// and read from it by every later product.
 //
 // Owned by the run, not the process: a weight's address means that weight
 // only while the run holds its inputs.
