@@ -79,17 +79,18 @@ void kb::runtime::scaledMaskedSoftmaxRow(float *row, int64_t cols,
     row[c] = 0.0f;
 }
 
-/// keysT[d][t] = k_g[t][d] for the keys × headDim block of KV head g, in
-/// 32 × 32 tiles so that neither side strides through memory a float at a
-/// time.
+/// keysT[d][t] = k_g[t][d] (leading dimension ldt) for the keys × headDim
+/// block of KV head g, in 32 × 32 tiles so that neither side strides
+/// through memory a float at a time.
 static void transposeKeys(const float *k, int64_t kvCols, int64_t g,
-                          int64_t keys, int64_t headDim, float *keysT) {
+                          int64_t keys, int64_t headDim, float *keysT,
+                          int64_t ldt) {
   constexpr int64_t kTile = 32;
   for (int64_t t0 = 0; t0 < keys; t0 += kTile)
     for (int64_t d0 = 0; d0 < headDim; d0 += kTile)
       for (int64_t t = t0; t < std::min(keys, t0 + kTile); ++t)
         for (int64_t d = d0; d < std::min(headDim, d0 + kTile); ++d)
-          keysT[d * keys + t] = k[t * kvCols + g * headDim + d];
+          keysT[d * ldt + t] = k[t * kvCols + g * headDim + d];
 }
 
 void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
@@ -105,6 +106,18 @@ void kb::runtime::causalAttention(DType dtype, const float *q, const float *k,
 void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
                                        const float *k, int64_t ldk,
                                        const float *v, int64_t ldv, float *out,
+                                       int64_t ldo, int64_t queries,
+                                       int64_t keys, int64_t numHeads,
+                                       int64_t numKVHeads, int64_t headDim,
+                                       int64_t firstPosition) {
+  RowPiece kPiece{0, keys, k, ldk}, vPiece{0, keys, v, ldv};
+  causalAttentionBlock(dtype, q, ldq, kPiece, vPiece, out, ldo, queries, keys,
+                       numHeads, numKVHeads, headDim, firstPosition);
+}
+
+void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
+                                       llvm::ArrayRef<RowPiece> k,
+                                       llvm::ArrayRef<RowPiece> v, float *out,
                                        int64_t ldo, int64_t queries,
                                        int64_t keys, int64_t numHeads,
                                        int64_t numKVHeads, int64_t headDim,
@@ -125,7 +138,11 @@ void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
   std::vector<float> keysT(headDim * keys), scores(heads * chunk * keys),
       stackedQ(heads * chunk * headDim), stackedOut(heads * chunk * headDim);
   for (int64_t g = 0; g < numKVHeads; ++g) {
-    transposeKeys(k, ldk, g, keys, headDim, keysT.data());
+    for (const RowPiece &piece : k)
+      if (piece.row < keys)
+        transposeKeys(piece.data, piece.ld, g,
+                      std::min(piece.rows, keys - piece.row), headDim,
+                      keysT.data() + piece.row, keys);
     for (int64_t h0 = g * group; h0 < (g + 1) * group; h0 += heads) {
       int64_t blockHeads = std::min(heads, (g + 1) * group - h0);
       for (int64_t first = 0; first < queries; first += chunk) {
@@ -145,8 +162,17 @@ void kb::runtime::causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
           for (int64_t i = 0; i < rows; ++i)
             scaledMaskedSoftmaxRow(scores.data() + (j * rows + i) * seen, seen,
                                    firstPosition + first + i + 1, scale);
-        gemm(scores.data(), seen, v + g * headDim, ldv, stackedOut.data(),
-             headDim, stacked, headDim, seen, /*accumulate=*/false);
+        // Probabilities · v, the keys of each piece of v in turn.
+        bool accumulate = false;
+        for (const RowPiece &piece : v) {
+          int64_t count = std::min(piece.rows, seen - piece.row);
+          if (count <= 0)
+            continue;
+          gemm(scores.data() + piece.row, seen, piece.data + g * headDim,
+               piece.ld, stackedOut.data(), headDim, stacked, headDim, count,
+               accumulate);
+          accumulate = true;
+        }
         for (int64_t j = 0; j < blockHeads; ++j)
           for (int64_t i = 0; i < rows; ++i) {
             float *row = out + (first + i) * ldo + (h0 + j) * headDim;

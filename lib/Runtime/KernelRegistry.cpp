@@ -44,9 +44,9 @@ struct RowEntry {
   RowKernelInfo info;
 };
 constexpr RowEntry kRowKernels[] = {
-    {"rms_norm", {rmsNormRows, 1, 1}},
-    {"layer_norm", {layerNormRows, 2, 1}},
-    {"rope", {ropeRows, 0, 3}},
+    {"rms_norm", {rmsNormRows, 1, 1, -1}},
+    {"layer_norm", {layerNormRows, 2, 1, -1}},
+    {"rope", {ropeRows, 0, 3, 1}},
 };
 } // namespace
 

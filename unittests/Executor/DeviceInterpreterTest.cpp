@@ -1072,3 +1072,133 @@ TEST_F(DeviceInterpreterTest, AGemmReadsAReplicaWhereItsPartsWereCopiedFrom) {
   // The matmul's A, in two pieces; %f's copies ran for the zip only.
   EXPECT_EQ(stats.replicaReads, 1);
 }
+
+/// A relay that gathers each cube's band of keys into a buffer on every
+/// cube, the buffer already holding the band its cube computed (a
+/// column-parallel k or v projection's rows, gathered for attention). Cube
+/// 0 computes rows 0-3 of %k0 (2x), cube 1 rows 4-7 of %k1; each band is
+/// relayed into the other cube's buffer. Both cubes rotate all 8 rows
+/// (rope) and attend with them as keys and the gathered rows as values.
+/// Neither relay copy runs: the rotations read each band where its cube
+/// made it (one rotation serves both cubes), the attention reads the
+/// values so, and the result %k1 is assembled from the bands.
+const char *kGatheredBands = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<4x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<4x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
+    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0
+    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t1, %t2
+    %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [4, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3, %t4
+    %r0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %r1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t5 = gemm_tile.rope pe 0 %k0 [0, 0] to %r0 [0, 0] sizes [8, 8] head_dim 8 position 0 theta 1.0e4 : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t6 = gemm_tile.rope pe 0 %k1 [0, 0] to %r1 [0, 0] sizes [8, 8] head_dim 8 position 0 theta 1.0e4 : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t5, %t6
+    %o0 = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<0>>
+    %o1 = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+    %t7 = gemm_tile.attention pe 0 %r0 [0, 0], %r0 [0, 0], %k0 [0, 0] to %o0 [0, 0] sizes [4, 4, 8] heads 1 position 0 key_chunk 4 : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<0>>
+    %t8 = gemm_tile.attention pe 0 %r1 [4, 0], %r1 [0, 0], %k1 [0, 0] to %o1 [0, 0] sizes [4, 8, 8] heads 1 position 4 key_chunk 4 : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t7, %t8
+    return %o0, %o1, %k1 : memref<4x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest,
+       BandsGatheredOnEveryCubeAreReadWhereTheyWereMade) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 8}, 61);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kGatheredBands, {x}, stats);
+  ASSERT_EQ(results.size(), 3u);
+  // The reference in doubles: v = 2x, k = q = rope(v) at positions 0-7.
+  double v[8][8], k[8][8];
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c)
+      v[r][c] = 2.0 * x.data[r * 8 + c];
+  for (int r = 0; r < 8; ++r)
+    for (int i = 0; i < 4; ++i) {
+      double angle = r * std::pow(1.0e4, -2.0 * i / 8);
+      k[r][i] = v[r][i] * std::cos(angle) - v[r][i + 4] * std::sin(angle);
+      k[r][i + 4] = v[r][i + 4] * std::cos(angle) + v[r][i] * std::sin(angle);
+    }
+  for (int p = 0; p < 8; ++p) {
+    double scores[8], peak = -1e300, total = 0;
+    for (int t = 0; t <= p; ++t) {
+      scores[t] = 0;
+      for (int c = 0; c < 8; ++c)
+        scores[t] += k[p][c] * k[t][c] / std::sqrt(8.0);
+      peak = std::max(peak, scores[t]);
+    }
+    for (int t = 0; t <= p; ++t)
+      total += std::exp(scores[t] - peak);
+    const HostTensor &out = results[p / 4];
+    for (int c = 0; c < 8; ++c) {
+      double e = 0;
+      for (int t = 0; t <= p; ++t)
+        e += std::exp(scores[t] - peak) / total * v[t][c];
+      ASSERT_NEAR(out.data[(p % 4) * 8 + c], e, 1e-5) << p << "," << c;
+    }
+  }
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c)
+      ASSERT_EQ(results[2].data[r * 8 + c], static_cast<float>(v[r][c]));
+  // The two rotations and the two values, read in bands; cube 1's
+  // rotation is cube 0's.
+  EXPECT_EQ(stats.replicaReads, 4);
+  EXPECT_EQ(stats.sharedResults, 1);
+}
+
+/// A gathered buffer (as kGatheredBands) written after the relay: the
+/// relayed band is copied in before the write, which overwrites the cube's
+/// own band, and the other cube's buffer keeps the band it was sent.
+const char *kGatheredThenWritten = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0
+    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t1, %t2
+    %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [4, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3, %t4
+    %t5 = gemm_tile.zip "mul" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t5
+    return %k0, %k1 : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest,
+       AGatheredBufferWrittenAfterItsRelayGetsItsBandsFirst) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 8}, 62);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kGatheredThenWritten, {x}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) {
+      float e = x.data[r * 8 + c];
+      ASSERT_EQ(results[0].data[r * 8 + c], e + e) << r << "," << c;
+      ASSERT_EQ(results[1].data[r * 8 + c], r < 4 ? e + e : e * e)
+          << r << "," << c;
+    }
+}

@@ -148,6 +148,57 @@ TEST(AttentionTest, BlocksOfRowsAndHeadsOnStridedViewsEqualTheWhole) {
   }
 }
 
+TEST(AttentionTest, KeysAndValuesInRowPiecesEqualTheWhole) {
+  // Keys and values held in row bands of separate buffers (a relay's
+  // gathered bands, read where each cube made them), listed out of order:
+  // the same attention as the contiguous form, within rounding (the product
+  // by v adds band by band); one piece each gives the same bits.
+  Case c{6, 11, 2, 1, 8, 1.0f};
+  int64_t qCols = c.heads * c.headDim, kvCols = c.kvHeads * c.headDim;
+  std::vector<float> q = randomValues(DType::F32, c.queries * qCols, 51);
+  std::vector<float> k = randomValues(DType::F32, c.keys * kvCols, 52);
+  std::vector<float> v = randomValues(DType::F32, c.keys * kvCols, 53);
+  std::vector<double> expected = naiveAttention(q, k, v, c);
+  int64_t position = c.keys - c.queries;
+  std::vector<float> whole(c.queries * qCols);
+  causalAttentionBlock(DType::F32, q.data(), qCols, k.data(), kvCols, v.data(),
+                       kvCols, whole.data(), qCols, c.queries, c.keys, c.heads,
+                       c.kvHeads, c.headDim, position);
+  std::vector<float> single(c.queries * qCols);
+  RowPiece kAll{0, c.keys, k.data(), kvCols}, vAll{0, c.keys, v.data(), kvCols};
+  causalAttentionBlock(DType::F32, q.data(), qCols, kAll, vAll, single.data(),
+                       qCols, c.queries, c.keys, c.heads, c.kvHeads, c.headDim,
+                       position);
+  EXPECT_EQ(single, whole);
+  // Bands of 4, 4 and 3 rows, each copied into a buffer of its own with a
+  // wider leading dimension.
+  int64_t ld = kvCols + 3;
+  std::vector<std::vector<float>> kBands, vBands;
+  std::vector<RowPiece> kPieces, vPieces;
+  for (int64_t row : {8, 0, 4}) {
+    int64_t rows = std::min<int64_t>(4, c.keys - row);
+    kBands.emplace_back(rows * ld, 99.0f);
+    vBands.emplace_back(rows * ld, 99.0f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t col = 0; col < kvCols; ++col) {
+        kBands.back()[r * ld + col] = k[(row + r) * kvCols + col];
+        vBands.back()[r * ld + col] = v[(row + r) * kvCols + col];
+      }
+    kPieces.push_back({row, rows, kBands.back().data(), ld});
+    vPieces.push_back({row, rows, vBands.back().data(), ld});
+  }
+  std::vector<float> banded(c.queries * qCols);
+  causalAttentionBlock(DType::F32, q.data(), qCols, kPieces, vPieces,
+                       banded.data(), qCols, c.queries, c.keys, c.heads,
+                       c.kvHeads, c.headDim, position);
+  for (size_t i = 0; i < banded.size(); ++i) {
+    EXPECT_NEAR(banded[i], whole[i], 1e-6) << i;
+    EXPECT_NEAR(banded[i], expected[i],
+                tolerance(DType::F32, expected[i], 4e-6))
+        << i;
+  }
+}
+
 TEST(AttentionTest, SoftmaxRowSumsToOneAndZeroesTheMaskedTail) {
   for (int64_t cols : {1, 3, 4, 9, 130}) {
     for (int64_t visible : {int64_t(1), (cols + 1) / 2, cols}) {

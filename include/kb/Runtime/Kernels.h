@@ -129,6 +129,11 @@ using RowKernel = void (*)(DType dtype, const float *in,
 struct RowKernelInfo {
   RowKernel kernel;
   unsigned vectors, params;
+  /// The param that is the first row's position, for a kernel whose rows
+  /// differ by position (rope); -1 if every row is computed alike. A band
+  /// of rows is then computed apart as a region's rows are together, the
+  /// position moved by the band's first row.
+  int positionParam = -1;
 };
 /// The row kernels gemm_tile's row ops name (GemmTileRowOps.td's host
 /// kernels: rms_norm, layer_norm, rope), or nullptr.

@@ -16,6 +16,8 @@
 
 #include "kb/Runtime/DType.h"
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
 #include <utility>
 
@@ -69,6 +71,26 @@ void causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
                           int64_t ldv, float *out, int64_t ldo, int64_t queries,
                           int64_t keys, int64_t numHeads, int64_t numKVHeads,
                           int64_t headDim, int64_t firstPosition);
+
+/// Rows [row, row + rows) of a matrix, at `data` with leading dimension
+/// `ld`: a matrix held in row bands where they were made (the keys a relay
+/// gathered from every cube, read where each cube computed its band).
+struct RowPiece {
+  int64_t row = 0, rows = 0;
+  const float *data = nullptr;
+  int64_t ld = 0;
+};
+
+/// causalAttentionBlock with k and v in row pieces that tile their first
+/// `keys` rows (in any order). With one piece each, the same sums as the
+/// contiguous form; with several, the product by v accumulates piece by
+/// piece.
+void causalAttentionBlock(DType dtype, const float *q, int64_t ldq,
+                          llvm::ArrayRef<RowPiece> k,
+                          llvm::ArrayRef<RowPiece> v, float *out, int64_t ldo,
+                          int64_t queries, int64_t keys, int64_t numHeads,
+                          int64_t numKVHeads, int64_t headDim,
+                          int64_t firstPosition);
 
 /// One key range's share of causalAttentionBlock, for attention split over
 /// keys across PEs (flash decoding): q holds `queries` rows of `numHeads`
