@@ -1475,9 +1475,8 @@ private:
   // of a row-parallel gemm, would pack its weight again each time). The
   // inputs live for the whole run and a half view is never written, so a
   // block's address names its numbers while the cache lives. At most
-  // kPackedWeightBytes: beyond it, products pack as before.
-  static constexpr size_t kPackedWeightBytes = size_t{512} << 20;
-  runtime::PackedWeights packedWeights{kPackedWeightBytes};
+  // PackedWeights::kRunBytes: beyond it, products pack as before.
+  runtime::PackedWeights packedWeights{runtime::PackedWeights::kRunBytes};
   std::map<size_t, std::vector<runtime::TensorData>> freeBlocks;
   size_t freeBytes = 0;
   // What evictKeptBlocks leaves kept: 1/8 of the program's estimated host

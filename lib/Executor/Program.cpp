@@ -4,6 +4,7 @@
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 #include "kb/Dialect/KB/IR/OpOrigin.h"
+#include "kb/Runtime/PackedWeights.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -383,18 +384,26 @@ double kb::exec::hostBytesNeeded(const Program &program, bool withReference) {
                  ? w * elements(spec.shape)
                  : static_cast<double>(spec.replicas) * elements(spec.shape);
   }
-  double total = 0;
+  double total = 0, packedWeights = 0;
   for (const TensorSpec &spec : program.results)
     total += elements(spec.shape);
   if (program.view == View::Lowered) {
     total += argumentElements(program) +
              w * peakLiveAllocationElements(program.entry);
+    // The f16 weights packed once for the run's products of few rows, in
+    // f16 (runtime::PackedWeights), up to the cache's limit.
+    double halfInputs = 0;
+    for (const TensorSpec &spec : program.args)
+      if (spec.dtype == runtime::DType::F16 && spec.shape.size() == 2)
+        halfInputs += 2 * elements(spec.shape);
+    packedWeights = std::min(
+        halfInputs, static_cast<double>(runtime::PackedWeights::kRunBytes));
   } else if (program.view == View::Local) {
     total += local;
   }
   if (withReference)
     total += global;
-  return heldInputs + 4 * total;
+  return heldInputs + packedWeights + 4 * total;
 }
 
 llvm::Expected<Program> kb::exec::analyzeProgram(ModuleOp module,

@@ -12,6 +12,8 @@
 
 #include "GemmBlocked.h"
 
+#include "llvm/ADT/SmallVector.h"
+
 #include <optional>
 
 using namespace kb::runtime;
@@ -187,7 +189,8 @@ static void gemmColumnsOf(GemmImpl<TB> impl, const TB *GemmColumns::*b,
                           const float *a, int64_t lda, const GemmColumns *cols,
                           int64_t count, int64_t m, int64_t k, bool accumulate,
                           PackedWeights *weights) {
-  std::vector<Columns<TB>> blocks;
+  // Most tasks are one block (a tile not grouped with others): no heap.
+  llvm::SmallVector<Columns<TB>, 4> blocks;
   blocks.reserve(count);
   for (int64_t s = 0; s < count; ++s)
     blocks.push_back({cols[s].*b, cols[s].ldb, cols[s].c, cols[s].ldc,

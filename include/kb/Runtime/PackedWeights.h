@@ -33,6 +33,10 @@ namespace kb::runtime {
 
 class PackedWeights {
 public:
+  /// What kb-run's run gives the cache: its host-memory estimate counts it
+  /// (exec::hostBytesNeeded).
+  static constexpr size_t kRunBytes = size_t{512} << 20;
+
   /// Holds at most `byteLimit` bytes of panels; a block beyond it is packed
   /// by each product, as without the cache.
   explicit PackedWeights(size_t byteLimit) : byteLimit(byteLimit) {}
