@@ -897,8 +897,16 @@ private:
       return;
     // A buffer with data of its own: the work pending on it (what wrote
     // its own rows, what reads rows the parts now overwrite) runs first.
+    // The op being issued may have pinned buffers it reads in place before
+    // this read (a gemm's A pieces): they stay pinned for its work.
     if (it->second.partial) {
+      std::vector<int64_t> pinned = rank.pinned;
       flush(rank);
+      for (int64_t p : pinned)
+        if (!rank.heap[p].pinned) {
+          rank.heap[p].pinned = true;
+          rank.pinned.push_back(p);
+        }
       it = rank.replicas.find(index);
       if (it == rank.replicas.end() || !it->second.deferred)
         return;
