@@ -1207,3 +1207,51 @@ TEST_F(DeviceInterpreterTest,
           << r << "," << c;
     }
 }
+
+/// A relay into rows of a gathered buffer that another uncopied replica
+/// reads from it: %k1 takes %k0's rows 0-3; then %k0's rows 0-3 are relayed
+/// over from %k1's own rows 4-7, and %k0 is read as data (copying its parts
+/// in) before %k1 is. That copy runs as a plain copy, after %k1 has taken
+/// the rows it was sent, not as a part of %k0: %k1 keeps 2x's rows 0-3.
+const char *kRelayOverAReadRoot = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0
+    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t1, %t2
+    %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t3
+    %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t4
+    %m = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %t5 = gemm_tile.zip "add" pe 0 %k0 [0, 0], %k0 [0, 0] to %m [0, 0] sizes [8, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t5
+    return %m, %k1 : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest,
+       ARelayOverRowsAReplicaReadsRunsAfterThatReplicasCopy) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 8}, 63);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kRelayOverAReadRoot, {x}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) {
+      float e = x.data[r * 8 + c] + x.data[r * 8 + c];
+      float moved =
+          r < 4 ? x.data[(r + 4) * 8 + c] + x.data[(r + 4) * 8 + c] : 0.0f;
+      ASSERT_EQ(results[0].data[r * 8 + c], moved + moved) << r << "," << c;
+      ASSERT_EQ(results[1].data[r * 8 + c], e) << r << "," << c;
+    }
+}
