@@ -1322,7 +1322,7 @@ private:
     int64_t ldq, ldk, ldv;
   };
   /// Where an attention's keys or values (`region`) are read if they are a
-  /// relay's replica not yet copied (readThroughReplica): row bands of the
+  /// relay's replica not yet copied (rowPieces): row bands of the
   /// buffers the relay's parts were copied from and of the buffer's own
   /// rows. Empty otherwise: they are read as one region (attentionOperands).
   /// A relay gathers every cube's band of keys on every cube; read so, a
@@ -1332,24 +1332,14 @@ private:
   SmallVector<runtime::RowPiece, 16> keyPieces(Rank &rank,
                                                const gt::BufferRegion &region) {
     SmallVector<runtime::RowPiece, 16> rows;
-    SmallVector<Rank::ReplicaPart, 4> pieces;
-    int64_t index = rank.buffers[region.buffer];
-    if (!readThroughReplica(rank, index, region, /*severalPieces=*/true,
-                            pieces))
-      return rows;
-    for (const Rank::ReplicaPart &piece : pieces) {
-      if (piece.toOffsets[1] != 0 || piece.sizes[1] != region.sizes[1]) {
-        rows.clear();
-        return rows;
-      }
+    for (const Rank::ReplicaPart &piece :
+         rowPieces(rank, region, region.sizes)) {
       runtime::RowPiece row;
       row.row = piece.toOffsets[0];
       row.rows = piece.sizes[0];
       row.data = pieceData(rank, piece, row.ld);
       rows.push_back(row);
     }
-    llvm::sort(rows, [](const runtime::RowPiece &a,
-                        const runtime::RowPiece &b) { return a.row < b.row; });
     return rows;
   }
   /// Where a row op's input `region` (of `size` rows and columns, those of

@@ -1078,6 +1078,29 @@ TEST_F(DeviceInterpreterTest, AGemmReadsAReplicaWhereItsPartsWereCopiedFrom) {
   EXPECT_EQ(stats.replicaReads, 1);
 }
 
+/// The start of the gathered-band programs below: cube 0 computes rows 0-3
+/// of %k0 (2x), cube 1 rows 4-7 of %k1 (from its copy %xb of x's rows 4-7).
+const char *kTwoBands = R"(
+    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
+    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t0
+    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
+    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
+    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
+    gemm_tile.wait %t1, %t2
+)";
+/// A module of one 8x8 input on cube 0 and two 8x8 results (cubes 0 and 1)
+/// whose function starts with kTwoBands.
+const std::string kTwoBandsModule =
+    R"(module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+)" + std::string(kTwoBands);
+
 /// A relay that gathers each cube's band of keys into a buffer on every
 /// cube, the buffer already holding the band its cube computed (a
 /// column-parallel k or v projection's rows, gathered for attention). Cube
@@ -1087,7 +1110,7 @@ TEST_F(DeviceInterpreterTest, AGemmReadsAReplicaWhereItsPartsWereCopiedFrom) {
 /// Neither relay copy runs: the rotations read each band where its cube
 /// made it (one rotation serves both cubes), the attention reads the
 /// values so, and the result %k1 is assembled from the bands.
-const char *kGatheredBands = R"(
+const std::string kGatheredBands = R"(
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
   func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
       -> (memref<4x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
@@ -1095,14 +1118,7 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
           memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 2, offsets = [0, 0]>})
       attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>),
                   kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1, -1>} {
-    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t0
-    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
-    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
-    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
-    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t1, %t2
+)" + std::string(kTwoBands) + R"(
     %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
     %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [4, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t3, %t4
@@ -1168,21 +1184,7 @@ TEST_F(DeviceInterpreterTest,
 /// A gathered buffer (as kGatheredBands) written after the relay: the
 /// relayed band is copied in before the write, which overwrites the cube's
 /// own band, and the other cube's buffer keeps the band it was sent.
-const char *kGatheredThenWritten = R"(
-module attributes {kb.spmd, kb.world_size = 1 : i64} {
-  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
-      -> (memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>),
-                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
-    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t0
-    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
-    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
-    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
-    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t1, %t2
+const std::string kGatheredThenWritten = kTwoBandsModule + R"(
     %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
     %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [4, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t3, %t4
@@ -1213,21 +1215,7 @@ TEST_F(DeviceInterpreterTest,
 /// over from %k1's own rows 4-7, and %k0 is read as data (copying its parts
 /// in) before %k1 is. That copy runs as a plain copy, after %k1 has taken
 /// the rows it was sent, not as a part of %k0: %k1 keeps 2x's rows 0-3.
-const char *kRelayOverAReadRoot = R"(
-module attributes {kb.spmd, kb.world_size = 1 : i64} {
-  func.func @f(%x: memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
-      -> (memref<8x8xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-          memref<8x8xf32, #gemm_tile.cube<1>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      attributes {kb.local_function_type = (tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>),
-                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
-    %xb = gemm_tile.alloc : memref<4x8xf32, #gemm_tile.cube<1>>
-    %t0 = gemm_tile.dma %x [4, 0] to %xb [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<4x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t0
-    %k0 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<0>>
-    %k1 = gemm_tile.alloc : memref<8x8xf32, #gemm_tile.cube<1>>
-    %t1 = gemm_tile.zip "add" pe 0 %x [0, 0], %x [0, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<0>>
-    %t2 = gemm_tile.zip "add" pe 0 %xb [0, 0], %xb [0, 0] to %k1 [4, 0] sizes [4, 8] : memref<4x8xf32, #gemm_tile.cube<1>>, memref<4x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<1>>
-    gemm_tile.wait %t1, %t2
+const std::string kRelayOverAReadRoot = kTwoBandsModule + R"(
     %t3 = gemm_tile.dma %k0 [0, 0] to %k1 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<0>>, memref<8x8xf32, #gemm_tile.cube<1>>
     gemm_tile.wait %t3
     %t4 = gemm_tile.dma %k1 [4, 0] to %k0 [0, 0] sizes [4, 8] : memref<8x8xf32, #gemm_tile.cube<1>>, memref<8x8xf32, #gemm_tile.cube<0>>
