@@ -1129,7 +1129,8 @@ private:
     rank.pendingResults.push_back(std::move(result));
   }
   /// An allocation's zero data, made on its first use. A block freed by an
-  /// earlier buffer of the same size is reused when there is one (fresh
+  /// earlier buffer of its size, or a little larger (keptBlockFor), is
+  /// reused when there is one (fresh
   /// memory costs the kernel's page clearing, on the issuing thread); it is
   /// zeroed at once, or, with `deferTo`, by the host threads before the
   /// rank's pending work runs (every use of it is in that work). A fresh
@@ -1140,7 +1141,7 @@ private:
       return buffer;
     assert(!buffer.released && "a buffer used after its last use");
     size_t n = buffer.tensor.numElements();
-    auto it = freeBlocks.find(n);
+    auto it = keptBlockFor(n);
     // Before fresh memory, the ranks whose arithmetic is done give back
     // their dead buffers, and then the oldest batch still running but the
     // newest: else each rank's round of dead buffers is held while the
@@ -1148,7 +1149,7 @@ private:
     // left to the host threads, which would idle while this one simulates
     // the rank that asked (13.6 of the 512-token MLP's 84 ms).
     if (it == freeBlocks.end() && (joinFinishedRanks() || joinOldestRank()))
-      it = freeBlocks.find(n);
+      it = keptBlockFor(n);
     if (it == freeBlocks.end()) {
       evictKeptBlocks(n * sizeof(float));
       buffer.tensor.data.resize(n);
@@ -1156,14 +1157,30 @@ private:
     }
     buffer.tensor.data = std::move(it->second.back());
     it->second.pop_back();
+    freeBytes -= it->first * sizeof(float);
+    if (it->first != n)
+      ++run.largerKeptBlocks;
     if (it->second.empty())
       freeBlocks.erase(it);
-    freeBytes -= n * sizeof(float);
+    buffer.tensor.data.resize(n);
     if (deferTo)
       deferTo->pendingZero.push_back({buffer.tensor.data.data(), n});
     else
       std::fill_n(buffer.tensor.data.data(), n, 0.0f);
     return buffer;
+  }
+  /// The smallest kept block that holds `n` elements and is at most
+  /// kKeptBlockSlack times that: a program's allocations change size as it
+  /// goes (a row-parallel product's bands grow from 32 rows to 496 while
+  /// the column-parallel products' blocks it no longer needs sit kept), and
+  /// a kept block's pages cost nothing to write again where a fresh
+  /// block's first write faults each page in.
+  std::map<size_t, std::vector<runtime::TensorData>>::iterator
+  keptBlockFor(size_t n) {
+    auto it = freeBlocks.lower_bound(n);
+    if (it == freeBlocks.end() || it->first > n + n / kKeptBlockSlackInverse)
+      return freeBlocks.end();
+    return it;
   }
   /// Frees kept blocks, largest first, until `bytes` are freed or no more
   /// than keptFloor is kept: fresh memory is about to be taken for a size
@@ -1189,13 +1206,13 @@ private:
   /// Keeps `data` for reuse by a later allocation of its size, up to
   /// freeBlockLimit in all; frees it beyond that.
   void recycle(runtime::TensorData &data) {
-    size_t bytes = data.size() * sizeof(float);
+    size_t bytes = data.capacity() * sizeof(float);
     if (data.size() == 0 || freeBytes + bytes > freeBlockLimit) {
       runtime::TensorData().swap(data);
       return;
     }
     freeBytes += bytes;
-    freeBlocks[data.size()].push_back(std::move(data));
+    freeBlocks[data.capacity()].push_back(std::move(data));
     runtime::TensorData().swap(data);
   }
   /// The one f32 copy of half input `input`, widened on the host threads
@@ -1467,6 +1484,8 @@ private:
   // for less than one rank's step (its cubes' 16 MiB buffers): 3.3 GB of
   // fresh blocks against 1.2 GB at 1 GiB.
   static constexpr size_t kFreeBlockBytes = size_t{512} << 20;
+  // A kept block serves an allocation up to this much smaller: n + n / 2.
+  static constexpr size_t kKeptBlockSlackInverse = 2;
   size_t freeBlockLimit = kFreeBlockBytes;
   // The f16 input weights' blocks packed for the gemm kernel once for the
   // run (a product of few rows, as the overlap of collectives' row chunks

@@ -1000,6 +1000,62 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
     }
   // %h's 384 bytes need one of the two kept 1536-byte blocks freed, not both.
   EXPECT_EQ(stats.evictedBlocks, 1);
+  EXPECT_EQ(stats.largerKeptBlocks, 0);
+}
+
+/// As kEvict, but %e (12x24) is smaller than the kept 16x24 blocks by less
+/// than half: it takes one of them, and reads as zero where the zip did not
+/// write, though the block held %c's or %g's products; %h (4x24), a
+/// quarter of their size, still takes fresh memory.
+const char *kLargerKeptBlock = R"(
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%a: memref<16x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %b: memref<32x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<12x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          memref<4x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<12x24xf32>, tensor<4x24xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %c = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %d = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %g = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.matmul pe 1 %a [0, 0], %b [0, 0] to %d [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %t4 = gemm_tile.matmul pe 2 %a [0, 0], %b [0, 0] to %g [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t, %t1, %t4
+    %e = gemm_tile.alloc : memref<12x24xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %d [0, 0], %d [0, 0] to %e [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<12x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2
+    %h = gemm_tile.alloc : memref<4x24xf32, #gemm_tile.cube<0>>
+    %t3 = gemm_tile.map "silu" pe 0 %e [0, 0] to %h [0, 0] sizes [4, 24] : memref<12x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t3
+    return %e, %h : memref<12x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest,
+       ASmallerBufferTakesAKeptBlockUpToHalfAsLargeAgain) {
+  HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 19);
+  HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 20);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kLargerKeptBlock, {a, b}, stats);
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_EQ(results[0].data.size(), 12u * 24);
+  for (int64_t i = 0; i < 12; ++i)
+    for (int64_t j = 0; j < 24; ++j) {
+      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
+      ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
+      if (i < 4) {
+        ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
+            << i << "," << j;
+      }
+    }
+  EXPECT_EQ(stats.largerKeptBlocks, 1);
+  // %h takes fresh memory: the other kept block is freed for it.
+  EXPECT_EQ(stats.evictedBlocks, 1);
 }
 
 } // namespace

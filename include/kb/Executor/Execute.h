@@ -148,6 +148,10 @@ struct DeviceRun {
   /// buffer of a size none of them had needed fresh memory. Host memory,
   /// not device time.
   int64_t evictedBlocks = 0;
+  /// How many buffers took a kept block larger than they need (at most
+  /// half as large again) rather than fresh memory. Host memory, not device
+  /// time.
+  int64_t largerKeptBlocks = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is
