@@ -37,14 +37,16 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <array>
 #include <deque>
 #include <functional>
-#include <array>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 using namespace mlir;
@@ -166,6 +168,9 @@ struct Rank {
     HostTensor *to;
     SmallVector<int64_t, 2> fromOffsets, toOffsets, sizes;
     int64_t elements;
+    // Ordered after other copies (a DMA's `after`): it may read what an
+    // earlier copy of the batch writes, or overwrite what one reads.
+    bool ordered = false;
   };
   std::vector<Copy> pendingCopies;
   // The gemm tiles among them, joined and split at the wait
@@ -394,9 +399,10 @@ private:
             TraceEvent event, TraceDetail detail);
   /// Books a DMA of `bytes` from cube `from` to cube `to` on the target
   /// cube's DMA engine and, on a mesh, on the links of its route.
-  void bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
-               int64_t to, int64_t bytes, TraceEvent event,
-               TraceDetail detail);
+  /// `notBefore`: when the copies it is ordered after end.
+  void bookDMA(Rank &rank, Operation *op, Value token, int64_t from, int64_t to,
+               int64_t bytes, TraceEvent event, TraceDetail detail,
+               double notBefore = 0);
   llvm::Error ringStep(gt::RingStepOpInterface op);
   /// Runs the rank's deferred arithmetic on up to `threads` host threads.
   void flush(Rank &rank);
@@ -447,9 +453,12 @@ private:
   /// Checks that `op` may read or write the region (offsets/sizes; empty for
   /// the whole buffer) of `buffer` now, and records the access under `token`
   /// (-1 for a synchronous op).
+  /// Accesses under the tokens of `orderedAfter` are no conflict: the op
+  /// starts after them (a DMA's `after`).
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
-                    ArrayRef<int64_t> sizes = {});
+                    ArrayRef<int64_t> sizes = {},
+                    ArrayRef<int64_t> orderedAfter = {});
   /// Drops the accesses of waited tokens, which touch() would skip anyway.
   void retireWaitedAccesses(Rank &rank) {
     llvm::erase_if(rank.accessed, [&](int64_t index) {
@@ -1641,11 +1650,50 @@ void Machine::shareCopies(Rank &rank,
     llvm::erase_if(rank.pendingZero, [&](const auto &block) {
       return filled.contains(block.first);
     });
+  // A copy ordered after others runs after the earlier copies of the batch
+  // that write its source or read its target: in one work item with them,
+  // in issue order. The others are independent (the hazard check) and run
+  // each on its own.
+  std::vector<size_t> group(copies.size());
+  std::iota(group.begin(), group.end(), 0);
+  auto find = [&](size_t i) {
+    while (group[i] != i)
+      i = group[i] = group[group[i]];
+    return i;
+  };
+  llvm::DenseMap<int64_t, SmallVector<size_t, 4>> writersOf, readersOf;
+  bool chained = false;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (dropped[i])
+      continue;
+    const Rank::Copy &c = copies[i];
+    if (c.ordered)
+      for (auto *earlier : {&writersOf[c.source], &readersOf[c.target]})
+        for (size_t j : *earlier)
+          if (find(j) != find(i)) {
+            group[find(j)] = find(i);
+            chained = true;
+          }
+    writersOf[c.target].push_back(i);
+    readersOf[c.source].push_back(i);
+  }
+  if (!chained) {
+    for (size_t i = 0; i < copies.size(); ++i)
+      if (!dropped[i])
+        work.push_back([c = std::move(copies[i])] {
+          copyRegion(*c.from, c.fromOffsets, *c.to, c.toOffsets, c.sizes);
+        });
+    return;
+  }
+  llvm::MapVector<size_t, std::vector<Rank::Copy>> chains;
   for (size_t i = 0; i < copies.size(); ++i)
     if (!dropped[i])
-      work.push_back([c = std::move(copies[i])] {
+      chains[find(i)].push_back(std::move(copies[i]));
+  for (auto &[root, chain] : chains)
+    work.push_back([chain = std::move(chain)] {
+      for (const Rank::Copy &c : chain)
         copyRegion(*c.from, c.fromOffsets, *c.to, c.toOffsets, c.sizes);
-      });
+    });
 }
 
 void Machine::shareResults(Rank &rank) {
@@ -2086,7 +2134,8 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
 
 llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                            int64_t token, ArrayRef<int64_t> offsets,
-                           ArrayRef<int64_t> sizes) {
+                           ArrayRef<int64_t> sizes,
+                           ArrayRef<int64_t> orderedAfter) {
   Buffer &buffer = rawBufferOf(rank, value);
   // Reading data still being written, or overwriting data still being read,
   // is a race the device would lose; concurrent writes of disjoint tiles and
@@ -2103,7 +2152,8 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   // touch was a tenth of a whole model's estimate).
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     for (const Access &a : list) {
-      if (a.token == token || !overlaps(a.offsets, a.sizes, offsets, sizes))
+      if (a.token == token || !overlaps(a.offsets, a.sizes, offsets, sizes) ||
+          llvm::is_contained(orderedAfter, a.token))
         continue;
       auto live = rank.liveTokens.find(a.token);
       if (live == rank.liveTokens.end())
@@ -2149,11 +2199,14 @@ void Machine::book(Rank &rank, Operation *op, Value token, double &engineFree,
 
 void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
                       int64_t to, int64_t bytes, TraceEvent event,
-                      TraceDetail detail) {
+                      TraceDetail detail, double notBefore) {
   // On a mesh, the transfer holds every link of its route: it starts when
-  // they are all free too (the engine waits for them, idle).
+  // they are all free too (the engine waits for them, idle). A copy ordered
+  // after others waits for them the same way: the engine runs its queue in
+  // order.
   SmallVector<int64_t, 8> route = kb::meshRoute(device, from, to);
   double &engineFree = rank.dmaFree[to];
+  engineFree = std::max(engineFree, notBefore);
   for (int64_t link : route)
     engineFree = std::max(engineFree, rank.meshLinkFree.lookup(link));
   book(rank, op, token, engineFree, rank.dmaBusy[to], kDMATrackBase + to,
@@ -2470,12 +2523,32 @@ llvm::Error Machine::issueCompute(Rank &rank, gt::PEComputeOpInterface op) {
 
 llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   int64_t token = rank.nextToken;
+  // The copies it is ordered after (`after`): it may read what they write,
+  // and starts when the last of them ends. One already waited for has
+  // ended before the rank's clock.
+  SmallVector<int64_t, 2> after;
+  double afterEnd = 0;
+  for (Value t : dma.getAfter()) {
+    auto id = rank.tokens.find(t);
+    if (id == rank.tokens.end())
+      return errorAt(dma, "is ordered after a copy this rank has not issued");
+    after.push_back(id->second);
+    auto live = rank.liveTokens.find(id->second);
+    if (live == rank.liveTokens.end())
+      continue;
+    if (!isa<gt::DMAOp>(live->second.op))
+      return errorAt(dma, "is ordered after the '" +
+                              live->second.op->getName().getStringRef() +
+                              "' at " + locationOf(live->second.op) +
+                              ", which is no copy: 'after' names copies only");
+    afterEnd = std::max(afterEnd, live->second.end);
+  }
   // A rank-strided source is checked as a whole: its region moves with
   // the rank.
   if (llvm::Error e = touch(
           rank, dma, dma.getSource(), false, token,
           dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSourceOffsets(),
-          dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes()))
+          dma.getRankStride() ? ArrayRef<int64_t>() : dma.getSizes(), after))
     return e;
   // A relay's copy into a buffer that only such copies fill is recorded,
   // not run (relayCopy, once the target's access is checked): neither
@@ -2509,7 +2582,7 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
                                 " (target_rank_stride too large)");
     }
   if (llvm::Error e =
-          touch(rank, dma, dma.getTarget(), true, token, target, size))
+          touch(rank, dma, dma.getTarget(), true, token, target, size, after))
     return e;
   SmallVector<int64_t> srcOffsets(dma.getSourceOffsets());
   // The slice index: the rank, or (rank / rank_replicas) mod rank_shards.
@@ -2539,11 +2612,10 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   if (relayed && elements > 0)
     relayCopy(rank, targetIndex, target, elements, pieces);
   else if (!costOnly && elements > 0)
-    rank.pendingCopies.push_back({rank.buffers[dma.getSource()],
-                                  rank.buffers[dma.getTarget()], from, to,
-                                  SmallVector<int64_t, 2>(
-                                      ArrayRef<int64_t>(srcOffsets)),
-                                  target, size, elements});
+    rank.pendingCopies.push_back(
+        {rank.buffers[dma.getSource()], rank.buffers[dma.getTarget()], from, to,
+         SmallVector<int64_t, 2>(ArrayRef<int64_t>(srcOffsets)), target, size,
+         elements, !after.empty()});
   int64_t bytes = elements * runtime::dtypeSize(dst.tensor.dtype);
   rank.stats.dmaBytes += bytes;
   TraceEvent event;
@@ -2552,7 +2624,7 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
   TraceDetail detail;
   detail.tile.assign(dma.getSizes().begin(), dma.getSizes().end());
   bookDMA(rank, dma, dma.getToken(), src.cube, dst.cube, bytes, event,
-          std::move(detail));
+          std::move(detail), afterEnd);
   if (relayed)
     if (auto id = rank.tokens.find(dma.getToken()); id != rank.tokens.end())
       rank.liveTokens[id->second].hostWork = false;

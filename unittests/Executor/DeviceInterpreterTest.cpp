@@ -1003,6 +1003,131 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
   EXPECT_EQ(stats.largerKeptBlocks, 0);
 }
 
+/// A relay's hop: %x (cube 0) copied into %r (cube 1), then on from there
+/// into %o (back on cube 0), and a PE's gelu of %x beside them. With
+/// `ordered`, the second copy is ordered after the first (`after`): the
+/// DMA engine starts it when the first ends and the rank goes on to the
+/// gelu at once. Else the rank waits for the first copy before issuing the
+/// second, and the gelu with it.
+std::string hopProgram(bool ordered) {
+  std::string hop =
+      ordered ? "    %c2 = gemm_tile.dma %r [0, 0] to %o [0, 0] sizes [8, 16] "
+                "after %c1 : !r, !a\n"
+              : "    gemm_tile.wait %c1\n"
+                "    %c2 = gemm_tile.dma %r [0, 0] to %o [0, 0] sizes [8, 16] "
+                ": !r, !a\n";
+  std::string waited = ordered ? "%c1, %c2, %t" : "%c2, %t";
+  return R"(
+!a = memref<8x16xf32, #gemm_tile.cube<0>>
+!r = memref<8x16xf32, #gemm_tile.cube<1>>
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func @f(%x: !a {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (!a {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+          !a {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1, -1>} {
+    %r = gemm_tile.alloc : !r
+    %o = gemm_tile.alloc : !a
+    %g = gemm_tile.alloc : !a
+    %c1 = gemm_tile.dma %x [0, 0] to %r [0, 0] sizes [8, 16] : !a, !r
+)" + hop +
+         R"(    %t = gemm_tile.map "gelu" pe 0 %x [0, 0] to %g [0, 0] sizes [8, 16] : !a, !a
+    gemm_tile.wait )" +
+         waited + R"(
+    return %o, %g : !a, !a
+  }
+}
+)";
+}
+
+TEST_F(DeviceInterpreterTest, ACopyOrderedAfterAnotherDoesNotHoldTheRank) {
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 16}, 21);
+  DeviceRun ordered, waited;
+  llvm::SmallVector<HostTensor> a = run(hopProgram(true), {x}, ordered);
+  llvm::SmallVector<HostTensor> b = run(hopProgram(false), {x}, waited);
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  // The hop forwards what the first copy brought, in either form.
+  for (int64_t i = 0; i < 8 * 16; ++i) {
+    ASSERT_EQ(a[0].data[i], x.data[i]) << i;
+    ASSERT_EQ(b[0].data[i], x.data[i]) << i;
+    ASSERT_EQ(a[1].data[i], b[1].data[i]) << i;
+  }
+  // The second copy starts when the first ends, in both; the gelu starts
+  // at once only when the rank did not wait for the first copy.
+  auto events = [](const DeviceRun &r, EngineKind engine) {
+    std::vector<TraceEvent> found;
+    for (const TraceEvent &e : r.trace)
+      if (e.engine == engine)
+        found.push_back(e);
+    std::sort(found.begin(), found.end(),
+              [](const TraceEvent &x, const TraceEvent &y) {
+                return x.start < y.start;
+              });
+    return found;
+  };
+  std::vector<TraceEvent> copies = events(ordered, EngineKind::DMA),
+                          gelu = events(ordered, EngineKind::PE),
+                          waitedCopies = events(waited, EngineKind::DMA),
+                          waitedGelu = events(waited, EngineKind::PE);
+  ASSERT_EQ(copies.size(), 2u);
+  ASSERT_EQ(gelu.size(), 1u);
+  ASSERT_EQ(waitedCopies.size(), 2u);
+  ASSERT_EQ(waitedGelu.size(), 1u);
+  EXPECT_DOUBLE_EQ(copies[1].start, copies[0].start + copies[0].duration);
+  EXPECT_DOUBLE_EQ(copies[1].start, waitedCopies[1].start);
+  EXPECT_EQ(gelu[0].start, 0.0);
+  EXPECT_DOUBLE_EQ(waitedGelu[0].start,
+                   waitedCopies[0].start + waitedCopies[0].duration);
+  EXPECT_LT(ordered.deviceSeconds, waited.deviceSeconds);
+}
+
+/// A kernel's copy ordered after a token its caller passes in: the verifier
+/// cannot see what made it, kb-run can, and a gelu's token is no copy.
+const char *kAfterCompute = R"(
+!a = memref<8x16xf32, #gemm_tile.cube<0>>
+!r = memref<8x16xf32, #gemm_tile.cube<1>>
+module attributes {kb.spmd, kb.world_size = 1 : i64} {
+  func.func private @copy(%x: !a, %after: !gemm_tile.token) -> !r {
+    %r = gemm_tile.alloc : !r
+    %c = gemm_tile.dma %x [0, 0] to %r [0, 0] sizes [8, 16] after %after : !a, !r
+    gemm_tile.wait %c
+    return %r : !r
+  }
+  func.func @f(%x: !a {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      -> (!r {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<8x16xf32>) -> (tensor<8x16xf32>),
+                  kb.arg_split_dims = array<i64: -1>, kb.result_split_dims = array<i64: -1>} {
+    %g = gemm_tile.alloc : !a
+    %t = gemm_tile.map "gelu" pe 0 %x [0, 0] to %g [0, 0] sizes [8, 16] : !a, !a
+    %r = call @copy(%x, %t) : (!a, !gemm_tile.token) -> !r
+    gemm_tile.wait %t
+    return %r : !r
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, ACopyOrderedAfterAComputeIsRefused) {
+  module = mlir::parseSourceString<mlir::ModuleOp>(kAfterCompute, &ctx);
+  ASSERT_TRUE(module);
+  llvm::Expected<Program> program = analyzeProgram(*module, "");
+  ASSERT_TRUE(static_cast<bool>(program))
+      << llvm::toString(program.takeError());
+  HostTensor x = runtime::randomTensor(DType::F32, {8, 16}, 22);
+  DeviceRun stats;
+  llvm::Expected<llvm::SmallVector<HostTensor>> results = runDeviceProgram(
+      *program, {x},
+      gemm_tile::DeviceDescription(gemm_tile::DeviceDescription::Small{}),
+      stats, true, /*threads=*/1);
+  ASSERT_FALSE(static_cast<bool>(results));
+  std::string message = llvm::toString(results.takeError());
+  EXPECT_NE(message.find("is ordered after the 'gemm_tile.map'"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("'after' names copies only"), std::string::npos)
+      << message;
+}
+
 /// As kEvict, but %e (12x24) is smaller than the kept 16x24 blocks by less
 /// than half: it takes one of them, and reads as zero where the zip did not
 /// write, though the block held %c's or %g's products; %h (4x24), a

@@ -120,7 +120,8 @@ struct AllGatherMatmulOpLowering
                 {overlap->offsets[0] - chunk * part, overlap->offsets[1]}),
             rewriter.getDenseI64ArrayAttr(overlap->sizes),
             /*rank_stride=*/nullptr, rewriter.getDenseI64ArrayAttr({part, 0}),
-            /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr));
+            /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr,
+            /*clip=*/nullptr, /*after=*/ValueRange()));
       }
       waitFor(rewriter, loc, puts);
       for (int64_t step = 0; step + 1 < worldSize; ++step) {

@@ -153,7 +153,8 @@ struct AllGatherOpLowering : public OpConversionPattern<AllGatherOp> {
           ring, rewriter.getDenseI64ArrayAttr(piece->box.offsets),
           rewriter.getDenseI64ArrayAttr(piece->box.sizes),
           /*rank_stride=*/nullptr, rewriter.getDenseI64ArrayAttr(stride),
-          /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr));
+          /*rank_replicas=*/nullptr, /*rank_shards=*/nullptr, /*clip=*/nullptr,
+          /*after=*/ValueRange()));
     waitFor(rewriter, loc, copies);
     for (int64_t step = 0; step + 1 < worldSize; ++step)
       gt::AllGatherStepOp::create(rewriter, loc, Type(), ring, step, worldSize,
@@ -288,7 +289,8 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
               SmallVector<int64_t>(piece.box.sizes.size(), 0)),
           rewriter.getDenseI64ArrayAttr(piece.box.sizes),
           rewriter.getDenseI64ArrayAttr(stride),
-          /*target_rank_stride=*/nullptr, replicas, shardCount));
+          /*target_rank_stride=*/nullptr, replicas, shardCount,
+          /*clip=*/nullptr, /*after=*/ValueRange()));
     waitFor(rewriter, loc, copies);
     replaceByBuffers(rewriter, op, out);
     return success();

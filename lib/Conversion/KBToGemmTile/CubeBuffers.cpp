@@ -235,8 +235,6 @@ void OperandStager::relayByMeshRows(const DeviceTensor &tensor,
         return {targets[request], plan.requests[request].second};
       },
       [&] {
-        // The relays are read from here on: their copies must be in.
-        waitForStaging();
         for (const auto &[cube, box] : plan.requests) {
           targets.push_back(gt::AllocOp::create(
               builder, loc,
@@ -280,7 +278,7 @@ void kb::detail::issueShareRelay(OpBuilder &builder, Location loc,
         });
         return {piece.buffer, piece.box};
       },
-      [&] { waitFor(builder, loc, copies); }, copies);
+      [] {}, copies);
 }
 
 void kb::detail::issueRelayPlan(
@@ -306,48 +304,55 @@ void kb::detail::issueRelayPlan(
         return {p->buffer, p->box};
     llvm_unreachable("a relay plan copies from a cube that holds the piece");
   };
-  auto issue = [&](const RelayCopy &c, Value target, const Box &targetBox,
-                   SmallVectorImpl<Value> &tokens) {
-    auto [source, sourceBox] = sourceOf(c);
-    tokens.push_back(gt::DMAOp::create(
-        builder, loc, token, source, minus(c.region.offsets, sourceBox.offsets),
-        target, minus(c.region.offsets, targetBox.offsets), c.region.sizes,
-        /*rank_stride=*/nullptr));
-  };
   // A forwarded part (hop by hop) is read from the buffer it was copied
-  // into: the rank waits for that copy first, and the copies it has waited
-  // for are not waited for again.
-  auto issueWave = [&](ArrayRef<RelayCopy> wave,
-                       function_ref<std::pair<Value, Box>(unsigned)> into) {
-    // Copies whose sources arrive at once (`joinsWait`) share the first
-    // one's wait.
-    SmallVector<Value> tokens;
-    SmallVector<bool> waited(wave.size(), false);
-    for (auto [i, c] : llvm::enumerate(wave)) {
-      if (c.after >= 0 && !c.joinsWait) {
-        SmallVector<Value> due;
-        for (size_t j = i; j < wave.size() && wave[j].after >= 0 &&
-                           (j == i || wave[j].joinsWait);
-             ++j)
-          if (!waited[wave[j].after]) {
-            // Sources that end at once are all issued before this copy,
-            // which starts when they end.
-            assert(size_t(wave[j].after) < i && "a joined wait's copy is in");
-            due.push_back(tokens[wave[j].after]);
-            waited[wave[j].after] = true;
-          }
-        waitFor(builder, loc, due);
-      }
-      auto [target, box] = into(c.target);
-      issue(c, target, box, tokens);
-    }
-    for (auto [token, done] : llvm::zip_equal(tokens, waited))
-      if (!done)
-        copies.push_back(token);
+  // into: the copy is ordered after that copy (`after`), so the DMA engine
+  // starts it when the hop before it ends while the rank goes on to its
+  // next work; a wait there held the rank, and every PE with it, for each
+  // hop. Every copy's token is still waited for, with the others.
+  // A delivery is ordered after the gather's copies into the part of a
+  // relay it reads, and after those that read the part of a buffer it
+  // overwrites (a relay in place puts the tensor back into the buffers it
+  // was gathered from), not after a wait for the whole gather.
+  struct Gathered {
+    unsigned relay;
+    Value source;
+    Box region;
+    Value token;
   };
-  issueWave(plan.gather, [&](unsigned relay) -> std::pair<Value, Box> {
-    return {relayBuffers[relay], plan.relays[relay].box};
-  });
+  SmallVector<Gathered> gatheredCopies;
+  auto issueWave = [&](ArrayRef<RelayCopy> wave,
+                       function_ref<std::pair<Value, Box>(unsigned)> into,
+                       bool gathering) {
+    SmallVector<Value> tokens;
+    for (const RelayCopy &c : wave) {
+      auto [source, sourceBox] = sourceOf(c);
+      auto [target, targetBox] = into(c.target);
+      SmallVector<Value, 2> after;
+      if (c.after >= 0) {
+        assert(size_t(c.after) < tokens.size() && "a hop's source is issued");
+        after.push_back(tokens[c.after]);
+      }
+      if (!gathering)
+        for (const Gathered &g : gatheredCopies)
+          if (((c.fromRelay && g.relay == c.source) || g.source == target) &&
+              g.region.intersect(c.region) &&
+              !llvm::is_contained(after, g.token))
+            after.push_back(g.token);
+      tokens.push_back(gt::DMAOp::create(
+          builder, loc, token, source,
+          minus(c.region.offsets, sourceBox.offsets), target,
+          minus(c.region.offsets, targetBox.offsets), c.region.sizes, after));
+      if (gathering)
+        gatheredCopies.push_back({c.target, source, c.region, tokens.back()});
+    }
+    copies.append(tokens.begin(), tokens.end());
+  };
+  issueWave(
+      plan.gather,
+      [&](unsigned relay) -> std::pair<Value, Box> {
+        return {relayBuffers[relay], plan.relays[relay].box};
+      },
+      /*gathering=*/true);
   gathered();
-  issueWave(plan.deliver, targetOf);
+  issueWave(plan.deliver, targetOf, /*gathering=*/false);
 }

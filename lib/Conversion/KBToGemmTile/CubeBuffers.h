@@ -100,12 +100,13 @@ void copyShareToReplicas(mlir::OpBuilder &builder, mlir::Location loc,
                          llvm::SmallVectorImpl<mlir::Value> &copies);
 
 /// Issues the copies of a mesh relay plan (kb/Device/MeshRelay.h): the
-/// gather into fresh relay buffers, then `gathered` (which must wait for
-/// them), then the deliveries into `targetOf(request)` (a buffer and the box
-/// it holds), a hop-by-hop delivery's forwarded parts each after a wait for
-/// the copy that brought it. `holders[i]` are the pieces holding the plan's
-/// piece i (a buffer each, with the box it holds). Appends the token of
-/// every copy not waited for already to `copies`.
+/// gather into fresh relay buffers, then `gathered`, then the deliveries
+/// into `targetOf(request)` (a buffer and the box it holds). A copy that
+/// reads what another copy of the plan brings (a hop-by-hop part forwarded,
+/// a delivery out of a relay) is ordered after it (gemm_tile.dma's `after`):
+/// the DMA engines keep the order, and the rank waits for none of them
+/// here. `holders[i]` are the pieces holding the plan's piece i (a buffer
+/// each, with the box it holds). Appends every copy's token to `copies`.
 void issueRelayPlan(
     mlir::OpBuilder &builder, mlir::Location loc, const MeshRelayPlan &plan,
     mlir::Type elementType,

@@ -166,7 +166,8 @@ struct LMHeadOpLowering : public OpConversionPattern<LMHeadOp> {
               rewriter.getDenseI64ArrayAttr({cols, from->box.sizes[1]}),
               rewriter.getDenseI64ArrayAttr({shard, 0}),
               /*target_rank_stride=*/nullptr, /*rank_replicas=*/nullptr,
-              /*rank_shards=*/nullptr, rewriter.getUnitAttr()));
+              /*rank_shards=*/nullptr, rewriter.getUnitAttr(),
+              /*after=*/ValueRange()));
       }
       operands.push_back(ops);
     }

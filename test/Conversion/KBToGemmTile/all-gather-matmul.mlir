@@ -126,8 +126,9 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 // its column shares reach the replicas by relay, as kb.matmul's do
 // (mesh-relay.mlir) and as placement prices them: the cube of each mesh
 // row in each column gathers its row's four shares (64 copies of 16 x 16),
-// the rank waits, and each cube takes one 16 x 64 box per mesh row from the
-// relays in its column (64 copies), instead of 240 copies straight.
+// and each cube takes one 16 x 64 box per mesh row from the relays in its
+// column (64 copies, each after the gather copies of its box: no wait holds
+// the rank between the two), instead of 240 copies straight.
 #rep16 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 #w16 = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 16, num_pes = 8>
 module attributes {kb.spmd, kb.world_size = 2 : i64} {
@@ -136,8 +137,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
   // CHECK-NEXT: gemm_tile.wait
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x64xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 16]
-  // CHECK-NEXT: gemm_tile.wait
-  // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 64]
+  // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [16, 64] after
+  // CHECK-COUNT-63: gemm_tile.dma {{.*}} sizes [16, 64] after
   // CHECK-NEXT: gemm_tile.wait
   // CHECK-NEXT: return
   func.func @replicated_relayed(%x: tensor<8x64xf16, #rep16>, %a: tensor<64x256xf16, #w16>) -> tensor<16x256xf16, #rep16> {

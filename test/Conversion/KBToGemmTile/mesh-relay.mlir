@@ -7,11 +7,13 @@
 // copies into each cube (240 in all, each paying 160-573 ns of latency and
 // holding the links of its route across the mesh). Relayed, the cube of
 // each mesh row in each column first gathers its row's four pieces (its own
-// within the cube, three along the row: 64 copies of 16 x 16), the rank
-// waits for them, and then each cube takes one 16 x 64 box per mesh row down
-// its column (its own row's within the cube): 64 copies. Both waves go hop
-// by hop (a piece or box two or three cubes away forwarded by the cube one
-// hop nearer, below), which replays faster even for copies this small.
+// within the cube, three along the row: 64 copies of 16 x 16), and then
+// each cube takes one 16 x 64 box per mesh row down its column (its own
+// row's within the cube): 64 copies, each ordered (`after`) after the four
+// gather copies that fill its box. Both waves go hop by hop (a piece or box
+// two or three cubes away forwarded by the cube one hop nearer, after the
+// copy that brought it, below), which replays faster even for copies this
+// small. The rank waits once, for all 128, before the add reads them.
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 #cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 16, num_pes = 8>
@@ -20,10 +22,11 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x256xf16
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x64xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 16]
-  // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: sizes [16, 16]
+  // CHECK-NOT: gemm_tile.wait
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x256xf16
-  // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 64]
+  // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [16, 64] after %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}} :
+  // CHECK-COUNT-63: gemm_tile.dma {{.*}} sizes [16, 64] after
   // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: gemm_tile.dma
   // CHECK: gemm_tile.zip "add"
@@ -41,14 +44,15 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 // copies); relayed, once all tiles are done, each row's shares are gathered
 // into one cube per column (48 copies across the mesh and 16 within a cube),
 // and each replica takes one 16 x 64 box per other row and its own row's from
-// its own relay, in place: the copies land in the replicas themselves. The
-// boxes go hop by hop down the columns (MeshRelay.h), which replays faster
-// even for boxes this small: the 40 copies from a relay one hop away (or
-// within the cube) first, then each box of a relay two or three rows away
-// forwarded by the cube one hop nearer, from its replica, after a wait for
-// the copy that brought it there (24 copies, one hop each, where 24 copies
-// straight from the relays held two or three column links each; one wait
-// covers the copies that end at once).
+// its own relay, in place: the copies land in the replicas themselves, so a
+// delivery is ordered after the gather copies that read the box it
+// overwrites as well as those that fill the box it reads. The boxes go hop
+// by hop down the columns (MeshRelay.h), which replays faster even for boxes
+// this small: the 40 copies from a relay one hop away (or within the cube)
+// first, then each box of a relay two or three rows away forwarded by the
+// cube one hop nearer, from its replica, after the copy that brought it
+// there (24 copies, one hop each, where 24 copies straight from the relays
+// held two or three column links each). The rank waits once, at the end.
 
 #rep16 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
@@ -58,13 +62,12 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-NOT: gemm_tile.matmul
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_16x64xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [16, 16]
-  // CHECK-NEXT: gemm_tile.wait
-  // CHECK-COUNT-4: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
-  // CHECK-NEXT: %[[ROW3:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 192] sizes [16, 64] : !cube12_16x64xf16, !cube8_16x256xf16
-  // CHECK-COUNT-35: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
-  // CHECK-NEXT: gemm_tile.wait {{(%[0-9]+, )*}}%[[ROW3]]{{(, %[0-9]+)*$}}
-  // CHECK-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 192] to %{{[0-9]+}} [0, 192] sizes [16, 64] : !cube8_16x256xf16, !cube4_16x256xf16
-  // CHECK-COUNT-23: gemm_tile.dma {{.*}} sizes [16, 64] : !cube{{[0-9]+}}_16x256xf16, !cube{{[0-9]+}}_16x256xf16
+  // CHECK-NOT: gemm_tile.wait
+  // CHECK-COUNT-4: gemm_tile.dma {{.*}} sizes [16, 64] after {{.*}} : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
+  // CHECK-NEXT: %[[ROW3:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 192] sizes [16, 64] after {{.*}} : !cube12_16x64xf16, !cube8_16x256xf16
+  // CHECK-COUNT-35: gemm_tile.dma {{.*}} sizes [16, 64] after {{.*}} : !cube{{[0-9]+}}_16x64xf16, !cube{{[0-9]+}}_16x256xf16
+  // CHECK-NEXT: gemm_tile.dma %{{[0-9]+}} [0, 192] to %{{[0-9]+}} [0, 192] sizes [16, 64] after %[[ROW3]] : !cube8_16x256xf16, !cube4_16x256xf16
+  // CHECK-COUNT-23: gemm_tile.dma {{.*}} sizes [16, 64] after %{{[0-9]+}} : !cube{{[0-9]+}}_16x256xf16, !cube{{[0-9]+}}_16x256xf16
   // CHECK-NEXT: gemm_tile.wait
   // CHECK-NEXT: return
   func.func @replicated_product(%x: tensor<16x64xf16, #rep16>, %w: tensor<64x256xf16, #rep16>) -> tensor<16x256xf16, #rep16> {
@@ -79,15 +82,14 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
 // 1.0 us over a link), so sent straight down a column the boxes queue on the
 // middle links (the link between rows 1 and 2 carries four). The gather
 // along the rows goes hop by hop (whole pieces: a piece two or three columns
-// away is forwarded by the relay one hop nearer, after a wait for it), and so
+// away is forwarded by the relay one hop nearer, after the copy into it), and so
 // does the delivery, in two parts of 128 rows: the parts of the boxes that go on
 // down the column come first from the relays one hop away (row 0's box into
 // row 1 leads: rows 2 and 3 wait for it), then the whole boxes nothing
 // forwards and each cube's own row's (24 copies); then each part two or
 // three rows from its relay is forwarded by the cube one hop nearer, out of
-// that cube's own staged buffer, after a wait for the copy that brought it
-// (48 copies, each one hop; the four columns run alike, so one wait covers
-// the parts that arrive at once).
+// that cube's own staged buffer, after the copy that brought it (48
+// copies, each one hop). No wait holds the rank until the add reads them.
 
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 16, num_pes = 8>
 #cols = #kb.dp<cube = shard(1), pe = shard(0), num_cubes = 16, num_pes = 8>
@@ -95,13 +97,12 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // CHECK-LABEL: func.func @residual_hop_by_hop
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_256x256xf16
   // CHECK-COUNT-64: gemm_tile.dma {{.*}} sizes [256, 64]
-  // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
+  // CHECK-NOT: gemm_tile.wait
   // CHECK-COUNT-16: gemm_tile.alloc : !cube{{[0-9]+}}_256x1024xf16
-  // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
-  // CHECK-COUNT-31: gemm_tile.dma {{.*}} sizes [128, 256] : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
-  // CHECK-COUNT-24: gemm_tile.dma {{.*}} sizes [256, 256] : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
-  // CHECK-NEXT: gemm_tile.wait
-  // CHECK-COUNT-48: gemm_tile.dma {{.*}} sizes [128, 256] : !cube{{[0-9]+}}_256x1024xf16, !cube{{[0-9]+}}_256x1024xf16
+  // CHECK-NEXT: gemm_tile.dma {{.*}} sizes [128, 256] after {{.*}} : !cube0_256x256xf16, !cube4_256x1024xf16
+  // CHECK-COUNT-31: gemm_tile.dma {{.*}} sizes [128, 256] after {{.*}} : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
+  // CHECK-COUNT-24: gemm_tile.dma {{.*}} sizes [256, 256] after {{.*}} : !cube{{[0-9]+}}_256x256xf16, !cube{{[0-9]+}}_256x1024xf16
+  // CHECK-COUNT-48: gemm_tile.dma {{.*}} sizes [128, 256] after %{{[0-9]+}} : !cube{{[0-9]+}}_256x1024xf16, !cube{{[0-9]+}}_256x1024xf16
   // CHECK-NEXT: gemm_tile.wait %{{[0-9]+}}, %{{[0-9]+}}
   // CHECK-NOT: gemm_tile.dma
   // CHECK: gemm_tile.zip "add"
@@ -111,14 +112,10 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
   // HOP-LABEL: func.func @residual_hop_by_hop
   // HOP: %[[COL0:[0-9]+]] = gemm_tile.dma %{{[a-z0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube4_256x64xf16, !cube5_256x256xf16
   // HOP-NOT: !cube5_256x256xf16, !cube6_256x256xf16
-  // HOP: gemm_tile.wait {{(%[0-9]+, )*}}%[[COL0]]{{(, %[0-9]+)*$}}
-  // HOP-NOT: gemm_tile.wait
-  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] : !cube5_256x256xf16, !cube6_256x256xf16
-  // HOP: %[[ROW0:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube0_256x256xf16, !cube4_256x1024xf16
+  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [256, 64] after %[[COL0]] : !cube5_256x256xf16, !cube6_256x256xf16
+  // HOP: %[[ROW0:[0-9]+]] = gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] after {{.*}} : !cube0_256x256xf16, !cube4_256x1024xf16
   // HOP-NOT: !cube4_256x1024xf16, !cube8_256x1024xf16
-  // HOP: gemm_tile.wait {{(%[0-9]+, )*}}%[[ROW0]]{{(, %[0-9]+)*$}}
-  // HOP-NOT: gemm_tile.wait
-  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] : !cube4_256x1024xf16, !cube8_256x1024xf16
+  // HOP: gemm_tile.dma %{{[0-9]+}} [0, 0] to %{{[0-9]+}} [0, 0] sizes [128, 256] after %[[ROW0]] : !cube4_256x1024xf16, !cube8_256x1024xf16
   func.func @residual_hop_by_hop(%x: tensor<256x1024xf16, #rep>, %y: tensor<256x1024xf16, #cols>) -> tensor<256x1024xf16, #rep> {
     %h = kb.add %x, %y : tensor<256x1024xf16, #rep>, tensor<256x1024xf16, #cols>
     return %h : tensor<256x1024xf16, #rep>

@@ -273,3 +273,52 @@ func.func @twice(%x: !a, %y: !a) {
   call @other(%o#1) : (!a) -> ()
   return
 }
+
+// -----
+
+// A relay's hop at a kernel's tail: the copy into cube 1's buffer, and the
+// copy on to cube 2 ordered after it (`after`, not a wait). Both are
+// trailing copies: a use of a token by a later copy's `after` is no wait, so
+// @hop returns both tokens. Its caller waits for the second before @use
+// reads its target, and for the first, into @hop's own buffer, before it
+// returns.
+
+!a = memref<8x16xf16, #gemm_tile.cube<0>>
+!b = memref<8x16xf16, #gemm_tile.cube<1>>
+!c = memref<8x16xf16, #gemm_tile.cube<2>>
+// CHECK-LABEL: func.func private @hop
+// CHECK-SAME: -> (!cube2_8x16xf16, !gemm_tile.token, !gemm_tile.token)
+// CHECK: %[[C1:.*]] = gemm_tile.dma %{{.*}} : !cube0_8x16xf16, !cube1_8x16xf16
+// CHECK: %[[C2:.*]] = gemm_tile.dma %{{.*}} after %[[C1]] : !cube1_8x16xf16, !cube2_8x16xf16
+// CHECK-NEXT: return %{{.*}}, %[[C1]], %[[C2]]
+func.func private @hop(%x: !a) -> !c {
+  %r = gemm_tile.alloc : !b
+  %o = gemm_tile.alloc : !c
+  %c1 = gemm_tile.dma %x [0, 0] to %r [0, 0] sizes [8, 16] : !a, !b
+  %c2 = gemm_tile.dma %r [0, 0] to %o [0, 0] sizes [8, 16] after %c1 : !b, !c
+  gemm_tile.wait %c1, %c2
+  return %o : !c
+}
+func.func private @work(%x: !a) {
+  %t = gemm_tile.map "gelu" pe 0 %x [0, 0] to %x [0, 0] sizes [8, 16] : !a, !a
+  gemm_tile.wait %t
+  return
+}
+func.func private @use(%o: !c) {
+  %t = gemm_tile.map "gelu" pe 0 %o [0, 0] to %o [0, 0] sizes [8, 16] : !c, !c
+  gemm_tile.wait %t
+  return
+}
+// CHECK-LABEL: func.func @relayed
+// CHECK-NEXT: %[[H:.*]]:3 = call @hop(%arg0)
+// CHECK-NEXT: call @work(%arg1)
+// CHECK-NEXT: gemm_tile.wait %[[H]]#2
+// CHECK-NEXT: call @use(%[[H]]#0)
+// CHECK-NEXT: gemm_tile.wait %[[H]]#1
+// CHECK-NEXT: return
+func.func @relayed(%x: !a, %y: !a) {
+  %o = call @hop(%x) : (!a) -> !c
+  call @work(%y) : (!a) -> ()
+  call @use(%o) : (!c) -> ()
+  return
+}

@@ -138,6 +138,16 @@ func.func @dma_types(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf16
 
 // -----
 
+func.func @dma_after_compute(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
+  %t = gemm_tile.map "gelu" pe 0 %a [0, 0] to %a [0, 0] sizes [4, 4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<0>>
+  // expected-error@+1 {{is ordered after token 0 of 'gemm_tile.map': 'after' names copies (gemm_tile.dma) only}}
+  %c = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] after %t : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>
+  gemm_tile.wait %t, %c
+  return
+}
+
+// -----
+
 func.func @dma_stride(%a: memref<4x4xf32, #gemm_tile.cube<0>>, %b: memref<4x4xf32, #gemm_tile.cube<1>>) {
   // expected-error@+1 {{expects 2 rank_stride entries, got 1}}
   %t = gemm_tile.dma %a [0, 0] to %b [0, 0] sizes [4, 4] rank_stride [4] : memref<4x4xf32, #gemm_tile.cube<0>>, memref<4x4xf32, #gemm_tile.cube<1>>

@@ -60,6 +60,11 @@ module attributes {gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube 
     %d = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %[[C]] [0, 0] to %[[D]] [0, 0] sizes [8, 16] : !cube0_8x16xf16, !cube1_8x16xf16
     %t5 = gemm_tile.dma %c [0, 0] to %d [0, 0] sizes [8, 16] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
+    // A hop on: ordered after the copy into %d, not after a wait for it.
+    // CHECK: %[[E:.*]] = gemm_tile.alloc : !cube0_8x16xf16
+    // CHECK: gemm_tile.dma %[[D]] [0, 0] to %[[E]] [0, 0] sizes [8, 16] after %{{.*}} : !cube1_8x16xf16, !cube0_8x16xf16
+    %e = gemm_tile.alloc : memref<8x16xf16, #gemm_tile.cube<0>>
+    %t5h = gemm_tile.dma %d [0, 0] to %e [0, 0] sizes [8, 16] after %t5 : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<0>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] rank_stride [0, 8]
     %t6 = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 8] rank_stride [0, 8] : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
     // CHECK: gemm_tile.dma %{{.*}} [0, 0] to %[[D]] [0, 0] sizes [8, 8] target_rank_stride [0, 8]

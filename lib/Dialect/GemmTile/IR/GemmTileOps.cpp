@@ -319,6 +319,16 @@ LogicalResult DMAOp::verify() {
     if (llvm::any_of(*stride, [](int64_t s) { return s < 0; }))
       return emitOpError() << "expects a non-negative target_rank_stride";
   }
+  // The DMA engines order copies among themselves; a PE's work or a ring
+  // step ends where only a wait can see it. (A token may also come in as an
+  // argument or a call's result: a copy its caller or callee issued,
+  // checked where it runs.)
+  for (auto [i, token] : llvm::enumerate(getAfter()))
+    if (Operation *def = token.getDefiningOp();
+        def && isa<GemmTileDialect>(def->getDialect()) && !isa<DMAOp>(def))
+      return emitOpError() << "is ordered after token " << i << " of '"
+                           << def->getName()
+                           << "': 'after' names copies (gemm_tile.dma) only";
   return success();
 }
 

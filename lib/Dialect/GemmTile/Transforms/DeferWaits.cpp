@@ -106,9 +106,17 @@ private:
       auto dma = dyn_cast<DMAOp>(op);
       if (!dma)
         break;
-      // A token used elsewhere (an earlier wait, a return) is left alone.
-      if (!dma.getToken().hasOneUse() ||
-          *dma.getToken().user_begin() != last.getOperation())
+      // A token used elsewhere (an earlier wait, a return) is left alone;
+      // a later copy ordered after it (a DMA takes tokens only as `after`)
+      // is no wait.
+      bool waitedLast = false, usedElsewhere = false;
+      for (Operation *user : dma.getToken().getUsers()) {
+        if (user == last.getOperation())
+          waitedLast = true;
+        else if (!isa<DMAOp>(user))
+          usedElsewhere = true;
+      }
+      if (!waitedLast || usedElsewhere)
         continue;
       std::optional<Reach> source = reachOf(kernel, dma.getSource());
       std::optional<Reach> target = reachOf(kernel, dma.getTarget());

@@ -199,6 +199,13 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     rest of the target keeps its contents; its bytes are not charged): the
     last rank's rows of a vocabulary padded to a multiple of W.
 
+    With `after`, the copy is ordered after the DMAs whose tokens it names:
+    the engine starts it once they have ended, and it may read what they
+    write (a relay's forwarded hop reads the buffer the hop before it
+    fills) without a `gemm_tile.wait` holding the rank meanwhile. Every
+    token still needs its wait: `after` orders the copies, it does not
+    retire them.
+
     ```mlir
     %t = gemm_tile.dma %x [0, 0] to %x1 [0, 0] sizes [8, 16]
         : memref<8x16xf16, #gemm_tile.cube<0>>, memref<8x16xf16, #gemm_tile.cube<1>>
@@ -206,6 +213,9 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
     %k = gemm_tile.dma %wk [0, 0] to %wk1 [0, 0] sizes [16, 32] rank_stride [0, 32]
         rank_replicas 4
         : memref<16x64xf16, #gemm_tile.cube<0>>, memref<16x32xf16, #gemm_tile.cube<0>>
+    // A hop from cube 1 on to cube 2, started when the copy into cube 1 ends.
+    %u = gemm_tile.dma %x1 [0, 0] to %x2 [0, 0] sizes [8, 16] after %t
+        : memref<8x16xf16, #gemm_tile.cube<1>>, memref<8x16xf16, #gemm_tile.cube<2>>
     ```
   }];
   let arguments = (ins
@@ -218,13 +228,14 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
       OptionalAttr<DenseI64ArrayAttr>:$target_rank_stride,
       OptionalAttr<I64Attr>:$rank_replicas,
       OptionalAttr<I64Attr>:$rank_shards,
-      UnitAttr:$clip);
+      UnitAttr:$clip,
+      Variadic<GemmTile_TokenType>:$after);
   let results = (outs GemmTile_TokenType:$token);
   let assemblyFormat = [{
     $source $source_offsets `to` $target $target_offsets `sizes` $sizes
     (`rank_stride` $rank_stride^)? (`target_rank_stride` $target_rank_stride^)?
     (`rank_replicas` $rank_replicas^)? (`rank_shards` $rank_shards^)?
-    (`clip` $clip^)?
+    (`clip` $clip^)? (`after` $after^)?
     attr-dict `:` type($source) `,` type($target)
   }];
   let hasVerifier = 1;
@@ -237,7 +248,18 @@ def GemmTile_DMAOp : GemmTile_Op<"dma"> {
         "::mlir::DenseI64ArrayAttr":$rankStride), [{
       build($_builder, $_state, token, source, sourceOffsets, target,
             targetOffsets, sizes, rankStride, ::mlir::DenseI64ArrayAttr(),
-            ::mlir::IntegerAttr(), ::mlir::IntegerAttr(), /*clip=*/false);
+            ::mlir::IntegerAttr(), ::mlir::IntegerAttr(), /*clip=*/false,
+            /*after=*/::mlir::ValueRange());
+    }]>,
+    // ... ordered after the copies of `after` (a relay's forwarded hop).
+    OpBuilder<(ins "::mlir::Type":$token, "::mlir::Value":$source,
+        "::llvm::ArrayRef<int64_t>":$sourceOffsets, "::mlir::Value":$target,
+        "::llvm::ArrayRef<int64_t>":$targetOffsets,
+        "::llvm::ArrayRef<int64_t>":$sizes, "::mlir::ValueRange":$after), [{
+      build($_builder, $_state, token, source, sourceOffsets, target,
+            targetOffsets, sizes, ::mlir::DenseI64ArrayAttr(),
+            ::mlir::DenseI64ArrayAttr(), ::mlir::IntegerAttr(),
+            ::mlir::IntegerAttr(), /*clip=*/false, after);
     }]>
   ];
 }
