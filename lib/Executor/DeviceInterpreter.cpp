@@ -1139,10 +1139,10 @@ private:
   }
   /// An allocation's zero data, made on its first use. A block freed by an
   /// earlier buffer of its size, or a little larger (keptBlockFor), is
-  /// reused when there is one (fresh
-  /// memory costs the kernel's page clearing, on the issuing thread); it is
-  /// zeroed at once, or, with `deferTo`, by the host threads before the
-  /// rank's pending work runs (every use of it is in that work). A fresh
+  /// reused when there is one (fresh memory costs the kernel's page
+  /// clearing, on the issuing thread); it is zeroed at once, or, with
+  /// `deferTo`, by the host threads before the rank's pending work runs
+  /// (every use of it is in that work). A fresh
   /// block is zero as allocated and left untouched, so its pages are first
   /// touched by the tile that writes them.
   Buffer &materialize(Buffer &buffer, Rank *deferTo = nullptr) {
@@ -1178,12 +1178,12 @@ private:
       std::fill_n(buffer.tensor.data.data(), n, 0.0f);
     return buffer;
   }
-  /// The smallest kept block that holds `n` elements and is at most
-  /// kKeptBlockSlack times that: a program's allocations change size as it
-  /// goes (a row-parallel product's bands grow from 32 rows to 496 while
-  /// the column-parallel products' blocks it no longer needs sit kept), and
-  /// a kept block's pages cost nothing to write again where a fresh
-  /// block's first write faults each page in.
+  /// The smallest kept block that holds `n` elements and is at most half
+  /// as large again (kKeptBlockSlackInverse): a program's allocations
+  /// change size as it goes (a row-parallel product's bands while the
+  /// column-parallel products' blocks it no longer needs sit kept), and a
+  /// kept block's pages cost nothing to write again where a fresh block's
+  /// first write faults each page in.
   std::map<size_t, std::vector<runtime::TensorData>>::iterator
   keptBlockFor(size_t n) {
     auto it = freeBlocks.lower_bound(n);
@@ -2560,6 +2560,11 @@ llvm::Error Machine::issueDMA(Rank &rank, gt::DMAOp dma) {
                  !dma.getTargetRankStride() && !dma.getClip() &&
                  canRelay(rank, sourceIndex, targetIndex, dma.getSourceOffsets(),
                           dma.getTargetOffsets(), dma.getSizes(), pieces);
+  // A copy ordered after others that reads a relay's replica not yet
+  // copied makes it now (readOf): the copies that filled the regions its
+  // parts read may still be pending in this batch, so they run first.
+  if (!relayed && !costOnly && !after.empty() && isDeferred(rank, sourceIndex))
+    flush(rank);
   // The source is only read: a view of an input copies from its shared
   // piece (readOf).
   // (The target first: readOf's rule.)
