@@ -155,7 +155,6 @@ struct IssuedPart {
   unsigned copy;
   unsigned part;
   int after;
-  bool joinsWait;
 };
 
 /// A replay of a wave hop by hop: its schedule, and the order of the parts.
@@ -169,8 +168,8 @@ struct HopReplay {
 /// (`forwards`, from forwardsOf) forwarded from the cube one hop nearer,
 /// part by part. The copies are ordered as a rank issuing them runs best:
 /// the others first (on each engine, the ones the most forwarding waits for
-/// first), then each forwarded part as soon as the part it forwards is in,
-/// the rank waiting for it. Replayed on `before` (the copies that end before
+/// first), then each forwarded part as soon as the part it forwards is in
+/// (ordered after it). Replayed on `before` (the copies that end before
 /// the wave starts); returns the replay, whose order hopByHopCopies turns
 /// into copies. (Only the fastest of the replays becomes copies: making each
 /// part's RelayCopy, two boxes each, for every replay was most of the
@@ -267,24 +266,17 @@ hopByHop(const DeviceDescription &device, llvm::ArrayRef<RelayCopy> wave,
   llvm::SmallVector<double> ends(nodes.size(), 0);
   llvm::SmallVector<IssuedPart> &order = result.order;
   order.reserve(nodes.size());
-  // When the part the last copy issued forwards ended, if it forwards one.
-  double lastWaitedEnd = -1;
   while (!ready.empty()) {
     auto [at, negDepth, part, i] = ready.top();
     ready.pop();
     clock = std::max(clock, at);
     const Node &node = nodes[i];
-    IssuedPart issued{node.copy, node.part, -1, false};
-    if (node.dep >= 0) {
+    // A forwarded part is issued once the part it forwards is in: the
+    // lowering orders it after that copy (gemm_tile.dma's `after`), and its
+    // engine starts it then at the earliest.
+    IssuedPart issued{node.copy, node.part, -1};
+    if (node.dep >= 0)
       issued.after = position[node.dep];
-      // The mesh's columns (rows) run alike, so parts often arrive at once:
-      // one wait covers them (a wait costs kb-run a pass over the rank's
-      // pending accesses), and nothing issues earlier or later for it.
-      issued.joinsWait = lastWaitedEnd == ends[node.dep];
-      lastWaitedEnd = ends[node.dep];
-    } else {
-      lastWaitedEnd = -1;
-    }
     position[i] = int(order.size());
     ends[i] = schedule.add(node.from, wave[node.copy].to, node.bytes, clock);
     order.push_back(issued);
@@ -320,7 +312,6 @@ llvm::SmallVector<RelayCopy> hopByHopCopies(llvm::ArrayRef<RelayCopy> wave,
       copy.source = from.target;
     }
     copy.after = issued.after;
-    copy.joinsWait = issued.joinsWait;
     copies.push_back(std::move(copy));
   }
   return copies;
@@ -428,7 +419,7 @@ kb::planMeshRelay(const DeviceDescription &device,
   nearestFirst(plan.deliver);
 
   // Both replayed as kb-run runs them: the direct copies in the order the
-  // requests' own staging issues them, against gather, a wait, deliver.
+  // requests' own staging issues them, against gather, then deliver.
   CopySchedule direct(device), gathered(device);
   for (const llvm::SmallVector<RelayCopy> &copies : directCopies)
     for (const RelayCopy &c : copies)
@@ -442,8 +433,9 @@ kb::planMeshRelay(const DeviceDescription &device,
   // forwarding pays a copy's latency per hop and part). The time is about
   // convex in the parts (each part more pays a latency per hop, and shortens
   // the pipeline's fill), so the doubling stops at the first that does not
-  // help: placement makes a plan for every candidate it prices. The wave
-  // ends with a wait, so the delivery's replay only starts later.
+  // help: placement makes a plan for every candidate it prices. The
+  // delivery's replay starts when the gather's ends (the lowering's
+  // deliveries may start sooner, each after the gather copies it reads).
   auto fastest = [&](llvm::SmallVector<RelayCopy> &wave, bool alongRows,
                      const CopySchedule &before, double straight,
                      std::optional<CopySchedule> &replayed) {

@@ -49,8 +49,8 @@ struct HeldBox {
 /// held piece `source`, out of relay `source` when `fromRelay`, or out of
 /// request `source`'s buffer when `fromRequest`) into cube `to`, for relay or
 /// request `target`. A copy with `after` >= 0 forwards what copy `after` of
-/// its wave (gather or deliver) brought into `from`: the rank waits for that
-/// copy first.
+/// its wave (gather or deliver) brought into `from`: it starts when that
+/// copy ends (the lowering orders it after it, gemm_tile.dma's `after`).
 struct RelayCopy {
   int64_t from;
   int64_t to;
@@ -60,9 +60,6 @@ struct RelayCopy {
   Box region;
   bool fromRequest = false;
   int after = -1;
-  /// Whether copy `after` ends when the previous copy's `after` does: one
-  /// wait, before the previous copy, covers both.
-  bool joinsWait = false;
 };
 
 struct MeshRelayPlan {
@@ -89,8 +86,11 @@ struct MeshRelayPlan {
   /// there (`after`); the copies are then in the order the rank issues them.
   llvm::SmallVector<RelayCopy> deliver;
   unsigned chunks = 0;
-  /// The direct copies alone, and the relayed plan (gather, a wait, deliver
-  /// with its waits), replayed on the device's CopySchedule.
+  /// The direct copies alone, and the relayed plan (gather, then deliver,
+  /// each forwarded part once its source part is in), replayed on the
+  /// device's CopySchedule. The replay starts the delivery when the whole
+  /// gather ends; the lowering orders each delivery only after the gather
+  /// copies it depends on, so the run is never slower than the replay.
   double directSeconds = 0;
   double gatheredSeconds = 0;
   double relayedSeconds = 0;
