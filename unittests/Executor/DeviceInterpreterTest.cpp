@@ -951,16 +951,18 @@ TEST_F(DeviceInterpreterTest, AReplicaOfAChangedSourceIsItsOwn) {
 }
 
 /// %c and %g (16x24) are dead after the first wait: their blocks are kept
-/// for reuse. %e (16x24) takes one of them; %h (4x24), a size none has,
-/// needs fresh memory, so the other kept block is freed for good first.
-/// %e, which the zip fills in part, still reads as zero elsewhere.
-const char *kEvict = R"(
+/// for reuse. %e (its type `eType`) takes one of them or fresh memory; %h
+/// (4x24), a size none has, needs fresh memory, so a kept block is freed
+/// for good first. %e, which the zip fills in part, still reads as zero
+/// elsewhere.
+std::string evictProgram(const std::string &eType) {
+  std::string text = R"(
 module attributes {kb.spmd, kb.world_size = 1 : i64} {
   func.func @f(%a: memref<16x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
                %b: memref<32x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      -> (memref<16x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+      -> (memref<E, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
           memref<4x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<16x24xf32>, tensor<4x24xf32>),
+      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<E>, tensor<4x24xf32>),
                   kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1>} {
     %c = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
     %d = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
@@ -972,16 +974,22 @@ module attributes {kb.spmd, kb.world_size = 1 : i64} {
     %t4 = gemm_tile.matmul pe 2 %a [0, 0], %b [0, 0] to %g [0, 0] sizes [16, 24, 32] k_chunk 32
         : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t, %t1, %t4
-    %e = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
-    %t2 = gemm_tile.zip "add" pe 0 %d [0, 0], %d [0, 0] to %e [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %e = gemm_tile.alloc : memref<E, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %d [0, 0], %d [0, 0] to %e [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<E, #gemm_tile.cube<0>>
     gemm_tile.wait %t2
     %h = gemm_tile.alloc : memref<4x24xf32, #gemm_tile.cube<0>>
-    %t3 = gemm_tile.map "silu" pe 0 %e [0, 0] to %h [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
+    %t3 = gemm_tile.map "silu" pe 0 %e [0, 0] to %h [0, 0] sizes [4, 24] : memref<E, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
     gemm_tile.wait %t3
-    return %e, %h : memref<16x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
+    return %e, %h : memref<E, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
   }
 }
 )";
+  for (size_t at; (at = text.find("<E")) != std::string::npos;)
+    text.replace(at + 1, 1, eType);
+  return text;
+}
+/// %e of the kept blocks' size: it takes one of them, and %h frees the other.
+const std::string kEvict = evictProgram("16x24xf32");
 
 TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
   HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 17);
@@ -1132,34 +1140,7 @@ TEST_F(DeviceInterpreterTest, ACopyOrderedAfterAComputeIsRefused) {
 /// than half: it takes one of them, and reads as zero where the zip did not
 /// write, though the block held %c's or %g's products; %h (4x24), a
 /// quarter of their size, still takes fresh memory.
-const char *kLargerKeptBlock = R"(
-module attributes {kb.spmd, kb.world_size = 1 : i64} {
-  func.func @f(%a: memref<16x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-               %b: memref<32x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      -> (memref<12x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
-          memref<4x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
-      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<12x24xf32>, tensor<4x24xf32>),
-                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1, -1>} {
-    %c = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
-    %d = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
-    %g = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
-    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c [0, 0] sizes [16, 24, 32] k_chunk 32
-        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
-    %t1 = gemm_tile.matmul pe 1 %a [0, 0], %b [0, 0] to %d [0, 0] sizes [16, 24, 32] k_chunk 32
-        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
-    %t4 = gemm_tile.matmul pe 2 %a [0, 0], %b [0, 0] to %g [0, 0] sizes [16, 24, 32] k_chunk 32
-        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
-    gemm_tile.wait %t, %t1, %t4
-    %e = gemm_tile.alloc : memref<12x24xf32, #gemm_tile.cube<0>>
-    %t2 = gemm_tile.zip "add" pe 0 %d [0, 0], %d [0, 0] to %e [0, 0] sizes [4, 24] : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<12x24xf32, #gemm_tile.cube<0>>
-    gemm_tile.wait %t2
-    %h = gemm_tile.alloc : memref<4x24xf32, #gemm_tile.cube<0>>
-    %t3 = gemm_tile.map "silu" pe 0 %e [0, 0] to %h [0, 0] sizes [4, 24] : memref<12x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
-    gemm_tile.wait %t3
-    return %e, %h : memref<12x24xf32, #gemm_tile.cube<0>>, memref<4x24xf32, #gemm_tile.cube<0>>
-  }
-}
-)";
+const std::string kLargerKeptBlock = evictProgram("12x24xf32");
 
 TEST_F(DeviceInterpreterTest,
        ASmallerBufferTakesAKeptBlockUpToHalfAsLargeAgain) {
