@@ -950,6 +950,23 @@ TEST_F(DeviceInterpreterTest, AReplicaOfAChangedSourceIsItsOwn) {
   EXPECT_EQ(stats.replicaViews, 3);
 }
 
+/// The eviction programs' results: %e holds 2 a·b in its first 4 rows and
+/// zeros below (`rows` in all), %h the SiLU of those 4 rows.
+void expectEvictResults(llvm::ArrayRef<HostTensor> results, const HostTensor &a,
+                        const HostTensor &b, int64_t rows) {
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_EQ(results[0].data.size(), size_t(rows) * 24);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < 24; ++j) {
+      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
+      ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
+      if (i < 4) {
+        ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
+            << i << "," << j;
+      }
+    }
+}
+
 /// %c and %g (16x24) are dead after the first wait: their blocks are kept
 /// for reuse. %e (its type `eType`) takes one of them or fresh memory; %h
 /// (4x24), a size none has, needs fresh memory, so a kept block is freed
@@ -995,17 +1012,7 @@ TEST_F(DeviceInterpreterTest, AFreshSizeFreesKeptBlocksOfOtherSizes) {
   HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 17);
   HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 18);
   DeviceRun stats;
-  llvm::SmallVector<HostTensor> results = run(kEvict, {a, b}, stats);
-  ASSERT_EQ(results.size(), 2u);
-  for (int64_t i = 0; i < 16; ++i)
-    for (int64_t j = 0; j < 24; ++j) {
-      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
-      ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
-      if (i < 4) {
-        ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
-            << i << "," << j;
-      }
-    }
+  expectEvictResults(run(kEvict, {a, b}, stats), a, b, 16);
   // %h's 384 bytes need one of the two kept 1536-byte blocks freed, not both.
   EXPECT_EQ(stats.evictedBlocks, 1);
   EXPECT_EQ(stats.largerKeptBlocks, 0);
@@ -1147,18 +1154,7 @@ TEST_F(DeviceInterpreterTest,
   HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 19);
   HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 20);
   DeviceRun stats;
-  llvm::SmallVector<HostTensor> results = run(kLargerKeptBlock, {a, b}, stats);
-  ASSERT_EQ(results.size(), 2u);
-  ASSERT_EQ(results[0].data.size(), 12u * 24);
-  for (int64_t i = 0; i < 12; ++i)
-    for (int64_t j = 0; j < 24; ++j) {
-      double e = i < 4 ? 2 * product16x24(a, b, i, j) : 0.0;
-      ASSERT_NEAR(results[0].data[i * 24 + j], e, 1e-4) << i << "," << j;
-      if (i < 4) {
-        ASSERT_NEAR(results[1].data[i * 24 + j], e / (1 + std::exp(-e)), 1e-4)
-            << i << "," << j;
-      }
-    }
+  expectEvictResults(run(kLargerKeptBlock, {a, b}, stats), a, b, 12);
   EXPECT_EQ(stats.largerKeptBlocks, 1);
   // %h takes fresh memory: the other kept block is freed for it.
   EXPECT_EQ(stats.evictedBlocks, 1);
