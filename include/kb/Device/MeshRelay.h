@@ -89,8 +89,9 @@ struct MeshRelayPlan {
   /// The direct copies alone, and the relayed plan (gather, then deliver,
   /// each forwarded part once its source part is in), replayed on the
   /// device's CopySchedule. The replay starts the delivery when the whole
-  /// gather ends; the lowering orders each delivery only after the gather
-  /// copies it depends on, so the run is never slower than the replay.
+  /// gather ends, where the lowering orders each delivery only after the
+  /// gather copies it depends on: the replay is the more cautious of the
+  /// two, not an exact price.
   double directSeconds = 0;
   double gatheredSeconds = 0;
   double relayedSeconds = 0;
