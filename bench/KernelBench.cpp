@@ -12,12 +12,16 @@
 // rank's gate or up product (16 PE tiles of 86 columns viewed in the
 // 4096 x 11008 f16 weight) and a 256-row band of its down product (16 tiles
 // of 256 columns of the 1376 x 4096 weight), each twice: C in warm memory,
-// then in fresh blocks as kb-run mostly writes it.
+// then in fresh blocks as kb-run mostly writes it; then the down
+// projection's products as a run's overlap bands cut them (62 rows, 8 ranks'
+// weights, panels cached), and what writing fresh host memory costs against
+// writing it again (a run's peak memory is paid at that first rate).
 //
 //===----------------------------------------------------------------------===//
 
 #include "kb/Runtime/HostTensor.h"
 #include "kb/Runtime/Kernels.h"
+#include "kb/Runtime/PackedWeights.h"
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +31,7 @@
 #include <ctime>
 #include <immintrin.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -118,6 +123,69 @@ double columnsGflops(int64_t m, int64_t n, int64_t k, int64_t count,
   return 2.0 * m * n * k * count / best / 1e9;
 }
 
+/// GFLOP/s of the row-parallel products as kb-run runs them when the
+/// overlap cuts them into thin row bands: each of `ranks` ranks multiplies
+/// an m-row band by its own f16 weight (`count` blocks of `n` columns,
+/// k rows) whose panels a PackedWeights cache holds (packed by a first,
+/// untimed sweep), one rank after another, so that a rank's panels come
+/// back from memory rather than from the last-level cache; C in blocks
+/// fresh from kb's tensor allocator, as in the run. Best of `repeats`
+/// sweeps over the ranks.
+double cachedBandGflops(int64_t m, int64_t n, int64_t k, int64_t count,
+                        int64_t ranks, int repeats) {
+  std::vector<float> a(m * k);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = 0.25f + 0.001f * (i % 97);
+  std::vector<std::vector<uint16_t>> b(
+      ranks, std::vector<uint16_t>(k * n * count, 0x3400)); // 0.25
+  kb::runtime::PackedWeights weights(kb::runtime::PackedWeights::kRunBytes);
+  std::vector<kb::runtime::GemmColumns> cols(count);
+  auto sweep = [&] {
+    std::vector<void *> fresh;
+    for (int64_t r = 0; r < ranks; ++r) {
+      for (int64_t s = 0; s < count; ++s) {
+        fresh.push_back(
+            kb::runtime::allocateTensorStorage(m * n * sizeof(float)));
+        cols[s].halfB = b[r].data() + s * n;
+        cols[s].ldb = n * count;
+        cols[s].c = static_cast<float *>(fresh.back());
+        cols[s].ldc = n;
+        cols[s].n = n;
+      }
+      kb::runtime::gemmColumns(a.data(), k, cols.data(), count, m, k,
+                               /*accumulate=*/false, &weights);
+    }
+    for (void *p : fresh)
+      kb::runtime::freeTensorStorage(p, m * n * sizeof(float));
+  };
+  sweep();
+  double best = 1e30;
+  for (int r = 0; r < std::max(repeats, 1); ++r) {
+    double start = cpuSeconds();
+    sweep();
+    best = std::min(best, cpuSeconds() - start);
+  }
+  return 2.0 * m * n * k * count * ranks / best / 1e9;
+}
+
+/// GB/s of the first and of a second write of every byte of `bytes` taken
+/// from kb's tensor allocator (populated as kb-run's blocks are), in the
+/// thread's CPU time: what a buffer's fresh pages cost the tile that first
+/// writes them, against memory already in use. On a virtual machine whose
+/// host backs guest pages lazily the first is far the slower, and that
+/// cost scales with a run's peak memory, not with its arithmetic.
+std::pair<double, double> freshWriteGBps(size_t bytes) {
+  void *p = kb::runtime::allocateTensorStorage(bytes);
+  double start = cpuSeconds();
+  std::memset(p, 1, bytes);
+  double first = cpuSeconds() - start;
+  start = cpuSeconds();
+  std::memset(p, 2, bytes);
+  double second = cpuSeconds() - start;
+  kb::runtime::freeTensorStorage(p, bytes);
+  return {bytes / first / 1e9, bytes / second / 1e9};
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -175,6 +243,27 @@ int main(int argc, char **argv) {
       std::printf("%-31s %6ld %10s %6ld %10.1f %7.0f%%\n", name.c_str(),
                   (long)m, blocks, (long)k, gflops, 100.0 * gflops / peak);
     }
+  }
+  // The down projection's products as the overlap cuts them: 62-row bands
+  // (most of a 2048-token run's), each rank's f16 panels cached.
+  {
+    int64_t m = smoke ? 14 : 62, k = smoke ? 64 : 1376;
+    double gflops =
+        cachedBandGflops(m, 256, k, 16, smoke ? 2 : 8, smoke ? 1 : repeat);
+    std::printf("%-31s %6ld %10s %6ld %10.1f %7.0f%%\n",
+                "llama-prefill down band, cached", (long)m, "16x256", (long)k,
+                gflops, 100.0 * gflops / peak);
+  }
+  // A block of cube buffers' size in all (a fresh one each time: the
+  // allocator unmaps what is freed), in a scope of transient tensors as
+  // kb-run's cube buffers are.
+  {
+    kb::runtime::TransientTensorScope transient;
+    size_t bytes = (smoke ? size_t{8} : size_t{256}) << 20;
+    auto [first, again] = freshWriteGBps(bytes);
+    std::printf("fresh host memory (%zu MiB): first write %.1f GB/s, "
+                "second %.1f GB/s (%.1fx)\n",
+                bytes >> 20, first, again, again / first);
   }
   return 0;
 }

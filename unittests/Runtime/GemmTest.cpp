@@ -221,6 +221,44 @@ TEST(GemmPackingTest, EveryColumnTailIsExact) {
   }
 }
 
+// A last panel of A shorter than the micro-tile is multiplied by a kernel
+// of a third or two thirds of its rows where that holds it
+// (remainderRows): every row count past the matrix-vector kernel's, up to
+// two whole panels and every remainder of each variant's tile, with A read
+// in place (40 columns) or packed (300), k across two KC panels, C
+// overwritten (NaN before) or accumulated into; exact small-integer sums.
+TEST(GemmPackingTest, EveryRowRemainderIsExact) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (GemmKernel kernel :
+       {GemmKernel::Portable, GemmKernel::AVX2, GemmKernel::AVX512}) {
+    if (!gemmKernelSupported(kernel))
+      continue;
+    for (int64_t m = 9; m <= 33; ++m)
+      for (int64_t n : {40, 300})
+        for (bool accumulate : {false, true}) {
+          int64_t k = 400;
+          std::vector<float> a(m * k), b(k * n),
+              c(m * n, accumulate ? 1.0f : nan);
+          for (int64_t i = 0; i < m * k; ++i)
+            a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+          for (int64_t i = 0; i < k * n; ++i)
+            b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+          gemmWith(kernel, a.data(), k, b.data(), n, c.data(), n, m, n, k,
+                   accumulate);
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              float expected = accumulate ? 1.0f : 0.0f;
+              for (int64_t p = 0; p < k; ++p)
+                expected += a[i * k + p] * b[p * n + j];
+              ASSERT_EQ(c[i * n + j], expected)
+                  << "kernel " << static_cast<int>(kernel) << " m" << m << " n"
+                  << n << (accumulate ? " accumulating" : "") << " at " << i
+                  << "," << j;
+            }
+        }
+  }
+}
+
 // A packed by 4 × 4 transposed blocks (packPanelA4: whole MR-row panels,
 // k in steps of 4, the rest column by column) and f16 B rows converted 16
 // and 8 at a time with the last n % 8 through a padded copy: k around every
