@@ -252,9 +252,9 @@ template <int MR, int NR, int VL> struct MicroKernel {
 /// 3: 4 or 8 of AVX-512's 12), else MR. The overlap of collectives cuts a
 /// row-parallel product into bands of rows that are rarely a multiple of
 /// MR (62 rows of Llama-2-7B's down projection at 2048 tokens: 5 panels
-/// and 2 rows), and a whole MR-row kernel on the last few rows spent up to
-/// a sixth of such a band's multiply-adds on padding. Every element of C is
-/// still summed in the same order.
+/// and 2 rows), and a whole MR-row kernel on the last few rows multiplied
+/// 72 rows for such a band's 62. Every element of C is still summed in the
+/// same order.
 template <int MR> constexpr int64_t remainderRows(int64_t mr) {
   if constexpr (MR % 3 == 0) {
     if (mr <= MR / 3)
