@@ -128,9 +128,11 @@ double columnsGflops(int64_t m, int64_t n, int64_t k, int64_t count,
 /// an m-row band by its own f16 weight (`count` blocks of `n` columns,
 /// k rows) whose panels a PackedWeights cache holds (packed by a first,
 /// untimed sweep), one rank after another, so that a rank's panels come
-/// back from memory rather than from the last-level cache; C in blocks
-/// fresh from kb's tensor allocator, as in the run. Best of `repeats`
-/// sweeps over the ranks.
+/// back from memory rather than from the last-level cache. C's blocks come
+/// from kb's tensor allocator, but at 62 KiB they are below its mapped size
+/// and malloc recycles them from one sweep to the next: this times the
+/// kernel, not the fresh pages the run's band buffers cost (the last line
+/// prints those). Best of `repeats` sweeps over the ranks.
 double cachedBandGflops(int64_t m, int64_t n, int64_t k, int64_t count,
                         int64_t ranks, int repeats) {
   std::vector<float> a(m * k);
