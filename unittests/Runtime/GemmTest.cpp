@@ -147,6 +147,38 @@ INSTANTIATE_TEST_SUITE_P(
                           Case{9, 100, 200, 200, 100, 100, false})),
     caseName);
 
+/// A (m × k) and B (k × n) of small integers, so that every partial sum of
+/// their product is exact in f32 whatever the order.
+struct SmallIntegerOperands {
+  int64_t m, n, k;
+  std::vector<float> a, b;
+  SmallIntegerOperands(int64_t m, int64_t n, int64_t k)
+      : m(m), n(n), k(k), a(m * k), b(k * n) {
+    for (int64_t i = 0; i < m * k; ++i)
+      a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+    for (int64_t i = 0; i < k * n; ++i)
+      b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
+  }
+  /// Checks c (m × n, ldc n) is `start` + A · B exactly; `what` names the
+  /// case in a failure.
+  void expectProduct(const std::vector<float> &c, float start,
+                     const std::string &what) const {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float expected = start;
+        for (int64_t p = 0; p < k; ++p)
+          expected += a[i * k + p] * b[p * n + j];
+        ASSERT_EQ(c[i * n + j], expected)
+            << what << " m" << m << " n" << n << " k" << k << " at " << i << ","
+            << j;
+      }
+  }
+};
+
+std::string kernelName(GemmKernel kernel) {
+  return "kernel " + std::to_string(static_cast<int>(kernel));
+}
+
 // The packing buffers are kept per thread and not zero-filled, so they hold
 // the previous product's panels: a product with partial panels (m, n and k
 // not multiples of the micro-tile) after one that filled the buffers with NaN
@@ -165,23 +197,11 @@ TEST(GemmPackingTest, StalePackingBuffersDoNotReachTheResult) {
              false);
     for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{13, 300, 7},
                            {145, 37, 385}, {9, 3077, 10}}) {
-      std::vector<float> sa(m * k), sb(k * n), sc(m * n, 0.0f);
-      for (int64_t i = 0; i < m * k; ++i)
-        sa[i] = static_cast<float>((i * 7) % 11) - 5.0f;
-      for (int64_t i = 0; i < k * n; ++i)
-        sb[i] = static_cast<float>((i * 5) % 13) - 6.0f;
-      gemmWith(kernel, sa.data(), k, sb.data(), n, sc.data(), n, m, n, k,
+      SmallIntegerOperands ops(m, n, k);
+      std::vector<float> c(m * n, 0.0f);
+      gemmWith(kernel, ops.a.data(), k, ops.b.data(), n, c.data(), n, m, n, k,
                false);
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          // Small integers: every partial sum is exact in f32.
-          float expected = 0.0f;
-          for (int64_t p = 0; p < k; ++p)
-            expected += sa[i * k + p] * sb[p * n + j];
-          ASSERT_EQ(sc[i * n + j], expected)
-              << "kernel " << static_cast<int>(kernel) << " m" << m << " n"
-              << n << " k" << k << " at " << i << "," << j;
-        }
+      ASSERT_NO_FATAL_FAILURE(ops.expectProduct(c, 0.0f, kernelName(kernel)));
     }
   }
 }
@@ -201,22 +221,11 @@ TEST(GemmPackingTest, EveryColumnTailIsExact) {
     widths.insert(widths.end(), {86, 172, 300});
     for (int64_t n : widths) {
       int64_t m = 29, k = 41;
-      std::vector<float> a(m * k), b(k * n), c(m * n, 1.0f);
-      for (int64_t i = 0; i < m * k; ++i)
-        a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
-      for (int64_t i = 0; i < k * n; ++i)
-        b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
-      gemmWith(kernel, a.data(), k, b.data(), n, c.data(), n, m, n, k,
+      SmallIntegerOperands ops(m, n, k);
+      std::vector<float> c(m * n, 1.0f);
+      gemmWith(kernel, ops.a.data(), k, ops.b.data(), n, c.data(), n, m, n, k,
                /*accumulate=*/true);
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          float expected = 1.0f;
-          for (int64_t p = 0; p < k; ++p)
-            expected += a[i * k + p] * b[p * n + j];
-          ASSERT_EQ(c[i * n + j], expected)
-              << "kernel " << static_cast<int>(kernel) << " n" << n << " at "
-              << i << "," << j;
-        }
+      ASSERT_NO_FATAL_FAILURE(ops.expectProduct(c, 1.0f, kernelName(kernel)));
     }
   }
 }
@@ -237,24 +246,13 @@ TEST(GemmPackingTest, EveryRowRemainderIsExact) {
       for (int64_t n : {40, 300})
         for (bool accumulate : {false, true}) {
           int64_t k = 400;
-          std::vector<float> a(m * k), b(k * n),
-              c(m * n, accumulate ? 1.0f : nan);
-          for (int64_t i = 0; i < m * k; ++i)
-            a[i] = static_cast<float>((i * 7) % 11) - 5.0f;
-          for (int64_t i = 0; i < k * n; ++i)
-            b[i] = static_cast<float>((i * 5) % 13) - 6.0f;
-          gemmWith(kernel, a.data(), k, b.data(), n, c.data(), n, m, n, k,
-                   accumulate);
-          for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < n; ++j) {
-              float expected = accumulate ? 1.0f : 0.0f;
-              for (int64_t p = 0; p < k; ++p)
-                expected += a[i * k + p] * b[p * n + j];
-              ASSERT_EQ(c[i * n + j], expected)
-                  << "kernel " << static_cast<int>(kernel) << " m" << m << " n"
-                  << n << (accumulate ? " accumulating" : "") << " at " << i
-                  << "," << j;
-            }
+          SmallIntegerOperands ops(m, n, k);
+          std::vector<float> c(m * n, accumulate ? 1.0f : nan);
+          gemmWith(kernel, ops.a.data(), k, ops.b.data(), n, c.data(), n, m, n,
+                   k, accumulate);
+          ASSERT_NO_FATAL_FAILURE(ops.expectProduct(
+              c, accumulate ? 1.0f : 0.0f,
+              kernelName(kernel) + (accumulate ? ", accumulating," : "")));
         }
   }
 }
