@@ -171,7 +171,8 @@ constexpr int64_t kUnpackedANC = 256;
 constexpr int64_t kCachedPackMaxRows = 512;
 
 /// C tile (MR × NR, leading dimension ldc) += A panel · B panel, for the
-/// first mr × nr of it; panels are packed and zero-padded to MR / NR.
+/// first mr × nr of it; panels are packed and zero-padded to MR / NR (a last
+/// partial panel of A to the MR of the kernel that takes it: remainderRows).
 template <int MR, int NR, int VL> struct MicroKernel {
   typedef float Vec __attribute__((vector_size(VL * 4)));
   // Unaligned, aliasing view for loads and stores: a plain dereference keeps
@@ -569,7 +570,8 @@ inline void blockedGemm(const float *a, int64_t lda,
               const float *aPanel = aPanels + (ir / MR) * MR * kc;
               float *c = c0 + (ic + ir) * ldc;
               // A last partial panel, packed remainderRows(mr) tall.
-              if (!inPlace && mr < MR) {
+              if (int64_t height = remainderRows<MR>(mr);
+                  !inPlace && height < MR) {
                 auto partial = [&](auto rows) {
                   using R =
                       typename K::template WithRows<decltype(rows)::value>;
@@ -580,15 +582,12 @@ inline void blockedGemm(const float *a, int64_t lda,
                     R::run(kc, aPanel, bp, c, ldc, mr, panel.nr);
                 };
                 if constexpr (MR % 3 == 0) {
-                  if (remainderRows<MR>(mr) == MR / 3) {
+                  if (height == MR / 3)
                     partial(std::integral_constant<int, MR / 3>{});
-                    continue;
-                  }
-                  if (remainderRows<MR>(mr) == 2 * MR / 3) {
+                  else
                     partial(std::integral_constant<int, 2 * MR / 3>{});
-                    continue;
-                  }
                 }
+                continue;
               }
               if (inPlace && overwrite)
                 K::template run<true, true>(kc, ap, bp, c, ldc, MR, panel.nr,
@@ -635,7 +634,7 @@ inline void blockedGemm(const float *a, int64_t lda,
           float *panel = packedA + (ir / MR) * MR * kc;
           int64_t mr = std::min<int64_t>(MR, mc - ir);
           // A last partial panel is as tall as the kernel that takes it.
-          int64_t height = mr < MR ? remainderRows<MR>(mr) : MR;
+          int64_t height = remainderRows<MR>(mr);
           const float *rows = a + (ic + ir) * lda + pc;
           int64_t p = 0;
           if constexpr (MR % 4 == 0)
