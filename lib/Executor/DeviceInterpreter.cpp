@@ -174,7 +174,7 @@ struct Rank {
   };
   std::vector<Copy> pendingCopies;
   // The gemm tiles among them, joined and split at the wait
-  // (runtime::joinGemms, groupGemms, splitGemms).
+  // (runtime::joinGemms, groupGemms, stackGemms, splitGemms).
   std::vector<runtime::GemmTask> pendingGemms;
   // The A operands of pendingGemms made of pieces (Machine::gemmPieces),
   // one list per distinct set of pieces.
@@ -1917,7 +1917,8 @@ void Machine::collectFlush(Rank &rank,
   collectZero(rank, zero);
   if (!rank.pendingGemms.empty()) {
     std::vector<runtime::GemmTask> gemms = runtime::splitGemms(
-        runtime::groupGemms(runtime::joinGemms(std::move(rank.pendingGemms))),
+        runtime::stackGemms(runtime::groupGemms(
+            runtime::joinGemms(std::move(rank.pendingGemms)))),
         threads);
     rank.pendingGemms.clear();
     rank.pendingPieces.clear();

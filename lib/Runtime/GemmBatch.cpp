@@ -6,28 +6,31 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <tuple>
 
 using namespace kb::runtime;
 
 namespace {
-/// Rows [row, row + m) of the A that `pieces` tile, k wide, gathered into a
-/// buffer of this thread (grown as needed, never freed): its pages are
-/// warm after the first task, where a fresh buffer per task cost a page
-/// fault per 4 KiB.
-const float *gatherA(const std::vector<APiece> &pieces, int64_t row, int64_t m,
-                     int64_t k) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < static_cast<size_t>(m * k))
-    buffer.resize(m * k);
-  float *out = buffer.data();
+/// Rows [row, row + m) of the A that `pieces` tile, k wide, gathered into
+/// `out` (m × k).
+void gatherA(const std::vector<APiece> &pieces, int64_t row, int64_t m,
+             int64_t k, float *out) {
   for (const APiece &p : pieces) {
     int64_t from = std::max(row, p.row), to = std::min(row + m, p.row + p.rows);
     for (int64_t i = from; i < to; ++i)
       std::copy_n(p.data + (i - p.row) * p.ld, p.cols,
                   out + (i - row) * k + p.col);
   }
-  return out;
+}
+
+/// `buffer`'s at least n elements: a buffer of the calling thread, grown as
+/// needed and never freed, so its pages are warm after the first task
+/// (a fresh buffer per task cost a page fault per 4 KiB).
+float *threadBuffer(std::vector<float> &buffer, int64_t n) {
+  if (buffer.size() < static_cast<size_t>(n))
+    buffer.resize(n);
+  return buffer.data();
 }
 } // namespace
 
@@ -43,10 +46,17 @@ GemmColumns GemmTask::columns() const {
 }
 
 void GemmTask::run() const {
+  if (!tiles.empty()) {
+    runStacked();
+    return;
+  }
   const float *a = this->a;
   int64_t lda = this->lda;
   if (aPieces) {
-    a = gatherA(*aPieces, aRow, m, k);
+    thread_local std::vector<float> gathered;
+    float *out = threadBuffer(gathered, m * k);
+    gatherA(*aPieces, aRow, m, k, out);
+    a = out;
     lda = k;
   }
   if (!blocks.empty()) {
@@ -63,6 +73,51 @@ void GemmTask::run() const {
   }
   for (int64_t i = 0; i < m; ++i)
     roundBufferToDType(c + i * ldc, n, outType);
+}
+
+void GemmTask::runStacked() const {
+  // The tiles' rows of A and C one under the other (C's blocks side by
+  // side), in buffers of this thread.
+  thread_local std::vector<float> stackedA, stackedC;
+  float *a = threadBuffer(stackedA, m * k), *c = threadBuffer(stackedC, m * n);
+  int64_t row = 0;
+  for (const RowTile &tile : tiles) {
+    if (tile.aPieces)
+      gatherA(*tile.aPieces, tile.aRow, tile.m, k, a + row * k);
+    else
+      for (int64_t i = 0; i < tile.m; ++i)
+        std::copy_n(tile.a + i * tile.lda, k, a + (row + i) * k);
+    row += tile.m;
+  }
+  std::vector<GemmColumns> cols = blocks;
+  for (int64_t s = 0, at = 0; s < static_cast<int64_t>(cols.size()); ++s) {
+    cols[s].c = c + at;
+    cols[s].ldc = n;
+    at += cols[s].n;
+  }
+  // Between the tiles' Cs and the stacked rows.
+  auto each = [&](bool in) {
+    int64_t row = 0;
+    for (const RowTile &tile : tiles) {
+      for (size_t s = 0; s < cols.size(); ++s)
+        for (int64_t i = 0; i < tile.m; ++i) {
+          float *out = tile.outs[s].c + i * tile.outs[s].ldc;
+          float *here = cols[s].c + (row + i) * n;
+          if (in) {
+            std::copy_n(out, cols[s].n, here);
+          } else {
+            std::copy_n(here, cols[s].n, out);
+            roundBufferToDType(out, cols[s].n, outType);
+          }
+        }
+      row += tile.m;
+    }
+  };
+  if (accumulate)
+    each(/*in=*/true);
+  gemmColumns(a, k, cols.data(), static_cast<int64_t>(cols.size()), m, k,
+              accumulate, weights);
+  each(/*in=*/false);
 }
 
 namespace {
@@ -163,6 +218,71 @@ std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
   return grouped;
 }
 
+std::vector<GemmTask> kb::runtime::stackGemms(std::vector<GemmTask> tasks) {
+  // What the tiles of a stack share: B's blocks (each block's first
+  // element, leading dimension and width), k and the flags. Their A rows
+  // may lie anywhere.
+  using Block = std::tuple<uintptr_t, int64_t, int64_t>;
+  auto key = [](const GemmTask &t) {
+    std::vector<Block> b;
+    if (t.blocks.empty())
+      b.emplace_back(bAddr(t), t.ldb, t.n);
+    for (const GemmColumns &block : t.blocks)
+      b.emplace_back(block.halfB ? addr(block.halfB) : addr(block.b), block.ldb,
+                     block.n);
+    return std::make_tuple(std::move(b), t.k, t.halfB != nullptr, t.accumulate,
+                           static_cast<int>(t.outType), t.weights);
+  };
+  std::vector<std::pair<decltype(key(tasks.front())), size_t>> order;
+  if (tasks.empty())
+    return tasks;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    order.emplace_back(key(tasks[i]), i);
+  std::stable_sort(
+      order.begin(), order.end(),
+      [](const auto &x, const auto &y) { return x.first < y.first; });
+  // A tile's Cs, one per block.
+  auto outsOf = [](const GemmTask &t) {
+    GemmTask::RowTile tile;
+    tile.m = t.m;
+    tile.a = t.a;
+    tile.lda = t.lda;
+    tile.aPieces = t.aPieces;
+    tile.aRow = t.aRow;
+    if (t.blocks.empty())
+      tile.outs.push_back({t.c, t.ldc});
+    for (const GemmColumns &block : t.blocks)
+      tile.outs.push_back({block.c, block.ldc});
+    return tile;
+  };
+  std::vector<GemmTask> stacked;
+  // The stack of the current key that takes more tiles, if any.
+  size_t open = SIZE_MAX;
+  for (size_t i = 0; i < order.size(); ++i) {
+    GemmTask &t = tasks[order[i].second];
+    if (i > 0 && order[i - 1].first != order[i].first)
+      open = SIZE_MAX;
+    if (t.m <= kGemvMaxRows) {
+      stacked.push_back(std::move(t));
+      continue;
+    }
+    if (open != SIZE_MAX && stacked[open].m + t.m <= kMaxStackedRows) {
+      GemmTask &p = stacked[open];
+      if (p.tiles.empty()) {
+        p.tiles.push_back(outsOf(p));
+        if (p.blocks.empty())
+          p.blocks.push_back(p.columns());
+      }
+      p.tiles.push_back(outsOf(t));
+      p.m += t.m;
+      continue;
+    }
+    open = stacked.size();
+    stacked.push_back(std::move(t));
+  }
+  return stacked;
+}
+
 std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
                                               int threads) {
   threads = std::max(threads, 1);
@@ -186,8 +306,32 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
          static_cast<int64_t>(std::ceil(2.0 * threads * share - 1e-9)),
          std::max<int64_t>(1, static_cast<int64_t>(t.flops() / kMinFlops))});
     count = std::max<int64_t>(count, 1);
+    if (!t.tiles.empty() && byRows) {
+      // Whole tiles to each part, about m / count rows each.
+      count = std::min<int64_t>(count, t.tiles.size());
+      size_t next = 0;
+      int64_t done = 0;
+      for (int64_t p = 0; p < count; ++p) {
+        GemmTask part = t;
+        part.tiles.clear();
+        part.m = 0;
+        int64_t target = t.m * (p + 1) / count;
+        while (next < t.tiles.size() &&
+               (part.tiles.empty() || done + t.tiles[next].m <= target ||
+                p == count - 1)) {
+          part.tiles.push_back(t.tiles[next]);
+          part.m += t.tiles[next].m;
+          done += t.tiles[next].m;
+          ++next;
+        }
+        if (!part.tiles.empty())
+          parts.push_back(std::move(part));
+      }
+      continue;
+    }
     if (!t.blocks.empty() && !byRows) {
-      // Whole blocks to each part, about n / count columns each.
+      // Whole blocks to each part, about n / count columns each (and each
+      // stacked tile's Cs of those blocks).
       count = std::min<int64_t>(count, t.blocks.size());
       size_t next = 0;
       int64_t done = 0;
@@ -195,6 +339,7 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
         GemmTask part = t;
         part.blocks.clear();
         part.n = 0;
+        size_t first = next;
         int64_t target = t.n * (p + 1) / count;
         while (next < t.blocks.size() &&
                (part.blocks.empty() || done + t.blocks[next].n <= target ||
@@ -204,6 +349,8 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
           done += t.blocks[next].n;
           ++next;
         }
+        for (GemmTask::RowTile &tile : part.tiles)
+          tile.outs.assign(tile.outs.begin() + first, tile.outs.begin() + next);
         if (!part.blocks.empty())
           parts.push_back(std::move(part));
       }

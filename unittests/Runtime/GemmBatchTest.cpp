@@ -290,4 +290,118 @@ TEST(GemmBatchTest, TilesOfAnAInPiecesJoinAndGroupWithTheSameSums) {
   }
 }
 
+/// A band of a row-parallel product cut among a cube's PEs: each PE's rows
+/// of A staged in a buffer of its own (in one piece or in pieces), all by
+/// the same B blocks, each tile's C blocks in buffers of their own. The
+/// tiles of more than kGemvMaxRows rows stack into one task (B packed once),
+/// up to kMaxStackedRows rows, cut for 1 to 3 threads; every element of C is
+/// bit for bit what the tile's own product gives. Tiles of a few rows, of
+/// another B or of other flags stay apart.
+TEST(GemmBatchTest, TilesByTheSameBStackWithTheSameSums) {
+  for (bool half : {false, true}) {
+    for (bool accumulate : {true, false}) {
+      for (int threads : {1, 2, 3}) {
+        int64_t blocks = 3, cols = 70, k = 420;
+        Product p(1, blocks * cols, k);
+        // Rows of each tile; the last two are too few to stack.
+        std::vector<int64_t> rows{9, 13, 40, 9, 120, 100, 5, 8};
+        std::vector<std::vector<float>> as, outs, refs;
+        std::vector<std::vector<float>> storage;
+        std::vector<GemmTask> tasks;
+        as.reserve(rows.size());
+        storage.reserve(rows.size());
+        outs.reserve(rows.size() * blocks);
+        refs.reserve(rows.size() * blocks);
+        for (size_t t = 0; t < rows.size(); ++t) {
+          int64_t m = rows[t], lda = k + 1 + t, ldc = cols + 2;
+          as.push_back(values(m * lda, 40 + t));
+          std::vector<GemmTask> tile;
+          for (int64_t s = 0; s < blocks; ++s) {
+            outs.push_back(values(m * ldc, 60 + t * blocks + s));
+            refs.push_back(outs.back());
+            GemmTask task = p.tile(0, m, s * cols, cols, half);
+            task.a = as.back().data();
+            task.lda = lda;
+            task.m = m;
+            task.c = outs.back().data();
+            task.ldc = ldc;
+            task.accumulate = accumulate;
+            task.outType = DType::F16;
+            GemmTask ref = task;
+            ref.c = refs.back().data();
+            ref.run();
+            tile.push_back(task);
+          }
+          // Every other tile reads its A through pieces, as a replica's.
+          if (t % 2) {
+            int64_t r1 = m / 2;
+            auto piece = [&](int64_t row, int64_t rowsHere) {
+              storage.emplace_back(rowsHere * k);
+              for (int64_t i = 0; i < rowsHere; ++i)
+                for (int64_t j = 0; j < k; ++j)
+                  storage.back()[i * k + j] = as.back()[(row + i) * lda + j];
+              return APiece{row, 0, rowsHere, k, storage.back().data(), k};
+            };
+            storage.reserve(storage.size() + 2);
+            auto pieces = std::make_shared<const std::vector<APiece>>(
+                std::vector<APiece>{piece(0, r1), piece(r1, m - r1)});
+            for (GemmTask &task : tile) {
+              task.a = nullptr;
+              task.aPieces = pieces;
+            }
+          }
+          tasks.insert(tasks.end(), tile.begin(), tile.end());
+        }
+        std::vector<GemmTask> stacked = stackGemms(groupGemms(tasks));
+        // The six tiles of more than 8 rows, 291 rows, in two stacks of at
+        // most 256 (in whatever order they come); the two others apart.
+        int64_t stackedRows = 0, fewRows = 0;
+        for (const GemmTask &t : stacked) {
+          if (t.m <= kGemvMaxRows) {
+            EXPECT_TRUE(t.tiles.empty());
+            ++fewRows;
+            continue;
+          }
+          EXPECT_LE(t.m, kMaxStackedRows);
+          stackedRows += t.m;
+        }
+        EXPECT_EQ(stackedRows, 291);
+        EXPECT_EQ(fewRows, 2);
+        EXPECT_EQ(stacked.size(), 4u);
+        std::vector<std::function<void()>> work;
+        for (const GemmTask &t : splitGemms(stacked, threads))
+          work.push_back([t] { t.run(); });
+        runOnHostThreads(work, threads);
+        for (size_t o = 0; o < outs.size(); ++o)
+          for (size_t i = 0; i < outs[o].size(); ++i)
+            ASSERT_EQ(outs[o][i], refs[o][i])
+                << "tile " << o / blocks << " block " << o % blocks
+                << " element " << i << (half ? ", f16" : ", f32") << " on "
+                << threads << (accumulate ? ", adding" : ", overwriting");
+      }
+    }
+  }
+}
+
+/// Tiles of different B, or B's blocks cut otherwise, do not stack.
+TEST(GemmBatchTest, TilesOfOtherBDoNotStack) {
+  Product p(40, 200, 64);
+  GemmTask first = p.tile(0, 20, 0, 100, false);
+  GemmTask otherB = p.tile(20, 20, 100, 100, false);
+  GemmTask narrower = p.tile(20, 20, 0, 90, false);
+  GemmTask otherFlag = p.tile(20, 20, 0, 100, false);
+  otherFlag.accumulate = false;
+  for (const GemmTask &second : {otherB, narrower, otherFlag}) {
+    std::vector<GemmTask> stacked = stackGemms({first, second});
+    ASSERT_EQ(stacked.size(), 2u);
+    EXPECT_TRUE(stacked[0].tiles.empty());
+    EXPECT_TRUE(stacked[1].tiles.empty());
+  }
+  GemmTask sameB = p.tile(20, 20, 0, 100, false);
+  std::vector<GemmTask> stacked = stackGemms({first, sameB});
+  ASSERT_EQ(stacked.size(), 1u);
+  EXPECT_EQ(stacked[0].tiles.size(), 2u);
+  EXPECT_EQ(stacked[0].m, 40);
+}
+
 } // namespace

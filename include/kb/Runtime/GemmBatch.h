@@ -63,12 +63,33 @@ struct GemmTask {
   /// Set by groupGemms: the column blocks of B and C (each n_s wide, n in
   /// all) that share this task's A; `b`, `halfB` and `c` are then unused.
   std::vector<GemmColumns> blocks;
+  /// Set by stackGemms: tiles of rows of A by the same B blocks, whose A
+  /// rows and Cs lie apart, stacked top to bottom (m rows in all); each
+  /// names its A (as `a` or `aPieces` do) and every block's C for its rows.
+  /// The task's own A and the blocks' `c` are then unused.
+  struct RowTile {
+    int64_t m = 0;
+    const float *a = nullptr;
+    int64_t lda = 0;
+    APieces aPieces;
+    int64_t aRow = 0;
+    struct Out {
+      float *c;
+      int64_t ldc;
+    };
+    std::vector<Out> outs; // one per block
+  };
+  std::vector<RowTile> tiles;
 
   double flops() const { return 2.0 * m * n * k; }
   /// B and C (b or halfB, c) as one column block.
   GemmColumns columns() const;
   /// Runs the product and the rounding.
   void run() const;
+
+private:
+  /// run() of a stacked task.
+  void runStacked() const;
 };
 
 /// Joins tasks that are one gemm cut in two: the same A rows and B, C
@@ -84,6 +105,18 @@ std::vector<GemmTask> joinGemms(std::vector<GemmTask> tasks);
 /// so that its blocked gemm reads and packs A once for all of them
 /// (gemmColumns); its n is then the blocks' total. Sums as before.
 std::vector<GemmTask> groupGemms(std::vector<GemmTask> tasks);
+
+/// Stacks the tasks that multiply rows of A, wherever they lie, by the same
+/// B blocks into Cs of their own (a row-parallel gemm's band cut among a
+/// cube's PEs, each PE's rows of A staged apart): one task then packs B once
+/// for all of them, where each tile of a few rows packed all of B again. It
+/// copies the tiles' rows of A into a buffer of its thread, multiplies into
+/// another and copies each tile's rows of C out. Only tiles of more than
+/// kGemvMaxRows rows stack (all take the blocked kernel, alone or stacked),
+/// up to kMaxStackedRows rows; every element of C gets the same sum as
+/// before.
+std::vector<GemmTask> stackGemms(std::vector<GemmTask> tasks);
+constexpr int64_t kMaxStackedRows = 256;
 
 /// Cuts each task so that `threads` threads share the batch evenly: a task
 /// of f of the batch's F flops goes into about 2·threads·f / F parts (at most
