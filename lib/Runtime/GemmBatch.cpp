@@ -218,6 +218,33 @@ std::vector<GemmTask> kb::runtime::groupGemms(std::vector<GemmTask> tasks) {
   return grouped;
 }
 
+namespace {
+/// `sizes` cut, in order, into at most `count` non-empty runs of about
+/// sum / count each: each run's [first, next).
+std::vector<std::pair<size_t, size_t>>
+evenRuns(const std::vector<int64_t> &sizes, int64_t count) {
+  int64_t total = 0;
+  for (int64_t size : sizes)
+    total += size;
+  count = std::min<int64_t>(count, static_cast<int64_t>(sizes.size()));
+  std::vector<std::pair<size_t, size_t>> runs;
+  size_t next = 0;
+  int64_t done = 0;
+  for (int64_t p = 0; p < count; ++p) {
+    size_t first = next;
+    int64_t target = total * (p + 1) / count;
+    while (next < sizes.size() &&
+           (next == first || done + sizes[next] <= target || p == count - 1)) {
+      done += sizes[next];
+      ++next;
+    }
+    if (next > first)
+      runs.emplace_back(first, next);
+  }
+  return runs;
+}
+} // namespace
+
 std::vector<GemmTask> kb::runtime::stackGemms(std::vector<GemmTask> tasks) {
   // What the tiles of a stack share: B's blocks (each block's first
   // element, leading dimension and width), k and the flags. Their A rows
@@ -308,51 +335,34 @@ std::vector<GemmTask> kb::runtime::splitGemms(std::vector<GemmTask> tasks,
     count = std::max<int64_t>(count, 1);
     if (!t.tiles.empty() && byRows) {
       // Whole tiles to each part, about m / count rows each.
-      count = std::min<int64_t>(count, t.tiles.size());
-      size_t next = 0;
-      int64_t done = 0;
-      for (int64_t p = 0; p < count; ++p) {
+      std::vector<int64_t> rows;
+      for (const GemmTask::RowTile &tile : t.tiles)
+        rows.push_back(tile.m);
+      for (auto [first, next] : evenRuns(rows, count)) {
         GemmTask part = t;
-        part.tiles.clear();
+        part.tiles.assign(t.tiles.begin() + first, t.tiles.begin() + next);
         part.m = 0;
-        int64_t target = t.m * (p + 1) / count;
-        while (next < t.tiles.size() &&
-               (part.tiles.empty() || done + t.tiles[next].m <= target ||
-                p == count - 1)) {
-          part.tiles.push_back(t.tiles[next]);
-          part.m += t.tiles[next].m;
-          done += t.tiles[next].m;
-          ++next;
-        }
-        if (!part.tiles.empty())
-          parts.push_back(std::move(part));
+        for (const GemmTask::RowTile &tile : part.tiles)
+          part.m += tile.m;
+        parts.push_back(std::move(part));
       }
       continue;
     }
     if (!t.blocks.empty() && !byRows) {
       // Whole blocks to each part, about n / count columns each (and each
       // stacked tile's Cs of those blocks).
-      count = std::min<int64_t>(count, t.blocks.size());
-      size_t next = 0;
-      int64_t done = 0;
-      for (int64_t p = 0; p < count; ++p) {
+      std::vector<int64_t> widths;
+      for (const GemmColumns &block : t.blocks)
+        widths.push_back(block.n);
+      for (auto [first, next] : evenRuns(widths, count)) {
         GemmTask part = t;
-        part.blocks.clear();
+        part.blocks.assign(t.blocks.begin() + first, t.blocks.begin() + next);
         part.n = 0;
-        size_t first = next;
-        int64_t target = t.n * (p + 1) / count;
-        while (next < t.blocks.size() &&
-               (part.blocks.empty() || done + t.blocks[next].n <= target ||
-                p == count - 1)) {
-          part.blocks.push_back(t.blocks[next]);
-          part.n += t.blocks[next].n;
-          done += t.blocks[next].n;
-          ++next;
-        }
+        for (const GemmColumns &block : part.blocks)
+          part.n += block.n;
         for (GemmTask::RowTile &tile : part.tiles)
           tile.outs.assign(tile.outs.begin() + first, tile.outs.begin() + next);
-        if (!part.blocks.empty())
-          parts.push_back(std::move(part));
+        parts.push_back(std::move(part));
       }
       continue;
     }
