@@ -14,11 +14,14 @@
 // of 256 columns of the 1376 x 4096 weight), each twice: C in warm memory,
 // then in fresh blocks as kb-run mostly writes it; then the down
 // projection's products as a run's overlap bands cut them (62 rows, 8 ranks'
-// weights, panels cached), and what writing fresh host memory costs against
-// writing it again (a run's peak memory is paid at that first rate).
+// weights, panels cached), the 4-rank MLP's row-parallel band as a cube's PEs
+// cut it (each 9-row tile its own product, then the tiles stacked), and what
+// writing fresh host memory costs against writing it again (a run's peak
+// memory is paid at that first rate).
 //
 //===----------------------------------------------------------------------===//
 
+#include "kb/Runtime/GemmBatch.h"
 #include "kb/Runtime/HostTensor.h"
 #include "kb/Runtime/Kernels.h"
 #include "kb/Runtime/PackedWeights.h"
@@ -170,6 +173,56 @@ double cachedBandGflops(int64_t m, int64_t n, int64_t k, int64_t count,
   return 2.0 * m * n * k * count * ranks / best / 1e9;
 }
 
+/// GFLOP/s of a row-parallel band as a cube's PEs cut it (the 4-rank MLP's
+/// overlap bands: `tiles` tiles of `rows` rows, each PE's rows of A staged
+/// in a buffer of its own and each tile's C blocks in their own), by a
+/// rank's f32 weight (`count` blocks of `n` columns, k rows): first each
+/// tile its own product, packing the weight again, then the tiles stacked
+/// into one (stackGemms), which packs it once. Best of `repeats` each.
+std::pair<double, double> stackedBandGflops(int64_t tiles, int64_t rows,
+                                            int64_t n, int64_t k, int64_t count,
+                                            int repeats) {
+  std::vector<float> b(k * n * count, 0.25f);
+  std::vector<std::vector<float>> a(tiles), c(tiles * count);
+  std::vector<kb::runtime::GemmTask> tasks;
+  for (int64_t t = 0; t < tiles; ++t) {
+    a[t].resize(rows * k);
+    for (size_t i = 0; i < a[t].size(); ++i)
+      a[t][i] = 0.25f + 0.001f * ((i + t) % 97);
+    kb::runtime::GemmTask task;
+    task.a = a[t].data();
+    task.lda = k;
+    task.m = rows;
+    task.k = k;
+    task.n = n * count;
+    for (int64_t s = 0; s < count; ++s) {
+      c[t * count + s].resize(rows * n);
+      kb::runtime::GemmColumns block;
+      block.b = b.data() + s * n;
+      block.ldb = n * count;
+      block.c = c[t * count + s].data();
+      block.ldc = n;
+      block.n = n;
+      task.blocks.push_back(block);
+    }
+    tasks.push_back(task);
+  }
+  std::vector<kb::runtime::GemmTask> stacked = kb::runtime::stackGemms(tasks);
+  auto best = [&](const std::vector<kb::runtime::GemmTask> &batch) {
+    double fastest = 1e30;
+    for (int r = 0; r < std::max(repeats, 1) + 1; ++r) {
+      double start = cpuSeconds();
+      for (const kb::runtime::GemmTask &task : batch)
+        task.run();
+      // The first run warms the buffers of this thread (untimed).
+      if (r > 0)
+        fastest = std::min(fastest, cpuSeconds() - start);
+    }
+    return 2.0 * tiles * rows * n * count * k / fastest / 1e9;
+  };
+  return {best(tasks), best(stacked)};
+}
+
 /// GB/s of the first and of a second write of every byte of `bytes` taken
 /// from kb's tensor allocator (populated as kb-run's blocks are), in the
 /// thread's CPU time: what a buffer's fresh pages cost the tile that first
@@ -255,6 +308,16 @@ int main(int argc, char **argv) {
     std::printf("%-31s %6ld %10s %6ld %10.1f %7.0f%%\n",
                 "llama-prefill down band, cached", (long)m, "16x256", (long)k,
                 gflops, 100.0 * gflops / peak);
+  }
+  // The 4-rank MLP's row-parallel band: 8 PE tiles of 9 rows by a rank's
+  // 1024 x 1024 f32 weight block in 16 blocks of 64 columns.
+  {
+    int64_t n = smoke ? 16 : 64, k = smoke ? 64 : 1024;
+    auto [alone, stacked] =
+        stackedBandGflops(8, 9, n, k, 16, smoke ? 1 : repeat);
+    std::printf("mlp down band, 8 PE tiles of 9 rows, k %ld: one by one "
+                "%.1f GFLOP/s, stacked %.1f (%.2fx)\n",
+                (long)k, alone, stacked, stacked / alone);
   }
   // A block of cube buffers' size in all (a fresh one each time: the
   // allocator unmaps what is freed), in a scope of transient tensors as
