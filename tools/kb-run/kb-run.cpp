@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FirstDivergence.h"
+#include "HugePageMalloc.h"
 #include "PlacementAdvice.h"
 #include "kb/Dialect/GemmTile/Transforms/Passes.h"
 #include "kb/Executor/Execute.h"
@@ -626,6 +627,8 @@ static llvm::Expected<std::string> renderPlot(llvm::StringRef report,
 }
 
 int main(int argc, char **argv) {
+  // First: it may execute kb-run again (HugePageMalloc.h).
+  kb::reexecWithHugePageMalloc(argv);
   llvm::InitLLVM init(argc, argv);
   cl::SetVersionPrinter(
       [](llvm::raw_ostream &os) { os << kb::versionString() << "\n"; });
