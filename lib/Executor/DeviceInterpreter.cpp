@@ -380,7 +380,11 @@ private:
   llvm::Error gatherResults(SmallVector<HostTensor> &results);
   llvm::Error checkStatically();
   llvm::Error loadInputs(ArrayRef<HostTensor> inputs);
-  /// Runs `rank` until a yield point, a ring step or the end.
+  /// Runs `rank` until a yield point, a ring step or the end. A wait is a
+  /// yield point when its arithmetic runs on the host threads while the
+  /// other ranks are simulated (startFlush); with one thread, or none to
+  /// run (cost-only), the rank goes on to its ring step, and the buffers it
+  /// frees on the way are kept for the next rank's (docs/design/0019).
   llvm::Error step(Rank &rank);
   llvm::Error issue(Rank &rank, Operation *op);
   /// Issues asynchronous PE work, whatever the op: its regions, kernel and
@@ -1227,10 +1231,11 @@ private:
   /// The one f32 copy of half input `input`, widened on the host threads
   /// when first asked for and shared by every rank's buffers that view it
   /// (an f16 input read as a gemm's A: the kernels take f16 for B only).
-  /// It lives while a buffer holds it.
+  /// It lives to the end of the run: a rank that runs on to its ring step
+  /// (step) may release its last reader before the next rank takes it.
   std::shared_ptr<const runtime::TensorData> widenedInput(int64_t input) {
-    if (auto copy = widenedInputs[input].lock())
-      return copy;
+    if (widenedInputs[input])
+      return widenedInputs[input];
     ++run.hostWidenings;
     const runtime::HalfData &halves = inputs[input].halves;
     auto copy = std::make_shared<runtime::TensorData>();
@@ -1470,7 +1475,7 @@ private:
   std::vector<Rank> ranks;
   // The run's inputs and their shared widened copies (widenedInput).
   ArrayRef<HostTensor> inputs;
-  std::vector<std::weak_ptr<const runtime::TensorData>> widenedInputs;
+  std::vector<std::shared_ptr<const runtime::TensorData>> widenedInputs;
   // The input pieces read as data (sharedPiece), by pieceKey, with the
   // count of view buffers not yet released that show each: a piece stays
   // while a rank still has a reader of it, so that ranks reaching it one
@@ -2955,7 +2960,7 @@ llvm::Error Machine::step(Rank &rank) {
     if (llvm::Error e = issue(rank, op))
       return e;
     ++rank.pc;
-    if (isa<gt::WaitOp>(op))
+    if (rank.yieldedAt)
       return llvm::Error::success(); // a yield point: the next rank's turn
   }
   rank.done = true;
