@@ -1166,6 +1166,7 @@ private:
     if (it == freeBlocks.end()) {
       evictKeptBlocks(n * sizeof(float));
       buffer.tensor.data.resize(n);
+      ++run.freshBlocks;
       return buffer;
     }
     buffer.tensor.data = std::move(it->second.back());

@@ -733,6 +733,50 @@ TEST_F(DeviceInterpreterTest, AReusedBlockIsZeroWhereNothingWroteIt) {
       }
 }
 
+/// Every one of four ranks computes two temporaries, %c1 and %c2, adds
+/// them into its result %d and drops them. With one host thread a rank runs
+/// on to its end (no ring step here) before the next starts, so each later
+/// rank's temporaries take the blocks the rank before it freed: fresh
+/// memory for the first rank's three buffers and each later rank's %d, 6
+/// in all. A rank yielding at each wait had all eight temporaries live at
+/// once: 9.
+const char *kRankTemporaries = R"(
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @f(%a: memref<16x32xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>},
+               %b: memref<32x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 1, offsets = [0, 0]>})
+      -> (memref<16x24xf32, #gemm_tile.cube<0>> {gemm_tile.piece = #gemm_tile.piece<tensor = 0, offsets = [0, 0]>})
+      attributes {kb.local_function_type = (tensor<16x32xf32>, tensor<32x24xf32>) -> (tensor<16x24xf32>),
+                  kb.arg_split_dims = array<i64: -1, -1>, kb.result_split_dims = array<i64: -1>} {
+    %c1 = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %c2 = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t = gemm_tile.matmul pe 0 %a [0, 0], %b [0, 0] to %c1 [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    %t1 = gemm_tile.matmul pe 1 %a [0, 0], %b [0, 0] to %c2 [0, 0] sizes [16, 24, 32] k_chunk 32
+        : memref<16x32xf32, #gemm_tile.cube<0>>, memref<32x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t, %t1
+    %d = gemm_tile.alloc : memref<16x24xf32, #gemm_tile.cube<0>>
+    %t2 = gemm_tile.zip "add" pe 0 %c1 [0, 0], %c2 [0, 0] to %d [0, 0] sizes [16, 24]
+        : memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>, memref<16x24xf32, #gemm_tile.cube<0>>
+    gemm_tile.wait %t2
+    return %d : memref<16x24xf32, #gemm_tile.cube<0>>
+  }
+}
+)";
+
+TEST_F(DeviceInterpreterTest, OneThreadRanksReuseTheBlocksTheRankBeforeFreed) {
+  HostTensor a = runtime::randomTensor(DType::F32, {16, 32}, 31);
+  HostTensor b = runtime::randomTensor(DType::F32, {32, 24}, 32);
+  DeviceRun stats;
+  llvm::SmallVector<HostTensor> results = run(kRankTemporaries, {a, b}, stats);
+  ASSERT_EQ(results.size(), 1u);
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 24; ++j)
+      ASSERT_NEAR(results[0].data[i * 24 + j], 2 * product16x24(a, b, i, j),
+                  1e-5)
+          << i << "," << j;
+  EXPECT_EQ(stats.freshBlocks, 3 + 3);
+}
+
 /// %g, which nothing reads, is freed at the first wait and %e reuses its
 /// block; a zip fills %e's first 4 rows: the others must read as zero. A
 /// map then fills all of %f, in %c's or %d's block: %f is the map's,

@@ -152,6 +152,10 @@ struct DeviceRun {
   /// half as large again) rather than fresh memory. Host memory, not device
   /// time.
   int64_t largerKeptBlocks = 0;
+  /// How many buffers took fresh memory, no kept block fitting them: each
+  /// page of it costs a fault or, in a VM, the host backing it on its first
+  /// write. Host memory, not device time.
+  int64_t freshBlocks = 0;
 };
 
 /// Tracks: a PE is `cube * pesPerCube + pe`; DMA engine of cube c is
