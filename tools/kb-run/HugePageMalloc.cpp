@@ -4,9 +4,9 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -18,6 +18,22 @@
 #endif
 #endif
 
+namespace {
+/// Whether the kernel gives transparent huge pages to memory that asks for
+/// them (mode `madvise`). Read with plain system calls: this runs before
+/// the C++ library's static objects are made (reexecEarly).
+bool hugePagesOnRequest() {
+  int fd = ::open("/sys/kernel/mm/transparent_hugepage/enabled",
+                  O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char modes[128] = {};
+  ssize_t n = ::read(fd, modes, sizeof(modes) - 1);
+  ::close(fd);
+  return n > 0 && std::strstr(modes, "[madvise]") != nullptr;
+}
+} // namespace
+
 void kb::reexecWithHugePageMalloc(char **argv) {
 #if defined(__linux__) && defined(__GLIBC__) && !defined(KB_MALLOC_REPLACED)
   if (const char *choice = std::getenv("KB_RUN_HUGE_PAGES");
@@ -26,10 +42,7 @@ void kb::reexecWithHugePageMalloc(char **argv) {
   const char *tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables && std::strstr(tunables, "glibc.malloc.hugetlb"))
     return;
-  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string modes;
-  if (!std::getline(mode, modes) ||
-      modes.find("[madvise]") == std::string::npos)
+  if (!hugePagesOnRequest())
     return;
   std::string before = tunables ? tunables : "";
   std::string with = before.empty() ? "glibc.malloc.hugetlb=1"
@@ -46,3 +59,15 @@ void kb::reexecWithHugePageMalloc(char **argv) {
   (void)argv;
 #endif
 }
+
+#if defined(__linux__) && defined(__GLIBC__)
+namespace {
+/// Runs the re-execution before the static objects of LLVM, MLIR and kb
+/// (command-line options, dialect and pass registries: a few milliseconds
+/// of a small run) are made only to be dropped by the exec. glibc passes
+/// the program's arguments to the functions of .init_array.
+__attribute__((constructor(101))) void reexecEarly(int, char **argv, char **) {
+  kb::reexecWithHugePageMalloc(argv);
+}
+} // namespace
+#endif

@@ -7,7 +7,8 @@
 // malloc asks the kernel for transparent huge pages only when the
 // GLIBC_TUNABLES environment variable says so (glibc.malloc.hugetlb=1),
 // and reads it when the process starts; so kb-run sets it and executes itself
-// again, once, before doing anything else.
+// again, once, before doing anything else: from a constructor of
+// HugePageMalloc.cpp that runs before the static objects of LLVM and MLIR.
 //
 //===----------------------------------------------------------------------===//
 

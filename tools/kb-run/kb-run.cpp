@@ -627,8 +627,8 @@ static llvm::Expected<std::string> renderPlot(llvm::StringRef report,
 }
 
 int main(int argc, char **argv) {
-  // First: it may execute kb-run again (HugePageMalloc.h).
-  kb::reexecWithHugePageMalloc(argv);
+  // kb-run may have executed itself again before getting here, to put its
+  // heap on huge pages (HugePageMalloc.h).
   llvm::InitLLVM init(argc, argv);
   cl::SetVersionPrinter(
       [](llvm::raw_ostream &os) { os << kb::versionString() << "\n"; });
