@@ -187,6 +187,34 @@ bool kb::gemmRowsChunkable(llvm::ArrayRef<int64_t> shape,
   return true;
 }
 
+llvm::SmallVector<CubePiece> kb::gemmBandPieces(llvm::ArrayRef<int64_t> shape,
+                                                const Placement &policy) {
+  llvm::SmallVector<CubePiece> compute;
+  if (shape.size() != 2)
+    return compute;
+  if (!policy.isCubeReplicated()) {
+    if (!gemmRowsChunkable(shape, policy))
+      return compute;
+    // A box held by several cubes is computed by the first (the others
+    // receive copies), as the lowering's distinct pieces.
+    for (const CubePiece &piece : cubePieces(shape, policy))
+      if (llvm::none_of(compute,
+                        [&](const CubePiece &c) { return c.box == piece.box; }))
+        compute.push_back(piece);
+    return compute;
+  }
+  llvm::SmallVector<CubePiece> pieces = cubePieces(shape, policy);
+  llvm::SmallVector<Box> boxes = matmulComputeBoxes(shape, policy);
+  for (auto [piece, box] : llvm::zip_equal(pieces, boxes)) {
+    if (box.numElements() == 0)
+      continue;
+    if (box.offsets[0] != 0 || box.sizes[0] != shape[0])
+      return {};
+    compute.push_back({piece.cube, box});
+  }
+  return compute;
+}
+
 int64_t kb::gemmTileWorkingSet(int64_t m, int64_t n, int64_t kc,
                                int64_t elementBytes) {
   // Two chunks of lhs and rhs in flight (double buffering) and the f32

@@ -78,6 +78,16 @@ llvm::SmallVector<Box> matmulComputeBoxes(llvm::ArrayRef<int64_t> shape,
 /// all the rows.
 bool gemmRowsChunkable(llvm::ArrayRef<int64_t> shape, const Placement &policy);
 
+/// The cubes and boxes that compute a gemm result of `shape` placed by
+/// `policy` band by band of whole rows (kb.matmul_all_reduce), each box
+/// once: the result's distinct cube pieces when gemmRowsChunkable; for a
+/// result replicated over the cubes, its column shares (matmulComputeBoxes,
+/// share i on the cube of piece i), whose band rows every replica then
+/// receives as each band's ring ends. Empty when neither holds (a share
+/// that does not span all the rows).
+llvm::SmallVector<CubePiece> gemmBandPieces(llvm::ArrayRef<int64_t> shape,
+                                            const Placement &policy);
+
 /// The box a cube computes for `piece` of a row op's [rows, cols] result:
 /// the piece widened in its last dimension to whole rows (`unit` 0, a norm)
 /// or to whole multiples of `unit` (rope's heads).

@@ -3,10 +3,11 @@
 // `kb.matmul_all_reduce` cuts the gemm's rows into bands, equal or of the
 // sizes the op gives (a short first and last band, docs/Pipeline.md). Each
 // band is computed on all the PEs into band buffers of its own (one per
-// cube piece), and its ring all-reduce runs asynchronously on those buffers
-// while the PEs compute the next band; a band's reduced rows are copied
-// into the result pieces once its ring is done. So the link, the PEs and the
-// DMA engines work at once, and only the last band's ring is exposed (a
+// cube piece, or per column share of a result replicated over the cubes),
+// and its ring all-reduce runs asynchronously on those buffers while the
+// PEs compute the next band; a band's reduced rows are copied into the
+// result pieces (every replica) once its ring is done. So the link, the PEs and
+// the DMA engines work at once, and only the last band's ring is exposed (a
 // decomposed collective matmul). Separate band buffers keep each ring an
 // ordinary ring over whole buffers: the chunking needs nothing new of the ring
 // steps.
@@ -60,18 +61,21 @@ struct MatmulAllReduceOpLowering
     SmallVector<int64_t> bandStart(chunks, 0);
     for (int64_t band = 1; band < chunks; ++band)
       bandStart[band] = bandStart[band - 1] + bandRows[band - 1];
-    if (!gemmRowsChunkable(shape, policy))
+    // The cubes that compute, each its box of every band: the result's
+    // pieces, or a replicated result's column shares.
+    SmallVector<CubePiece> computing = gemmBandPieces(shape, policy);
+    if (computing.empty())
       return op.emitOpError()
              << "cuts its rows into " << chunks
              << " chunks, but its result's placement " << policyAttr
              << " does not have every cube compute whole columns of its own "
-                "piece; place the result split by columns or on one cube";
+                "piece or share; place the result split by columns, "
+                "replicated, or on one cube";
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     Type token = tokenType(ctx);
 
     DeviceTensor out = allocate(rewriter, loc, *type, device);
-    SmallVector<const Piece *> distinct = distinctPieces(out);
     // A band is written into buffers of its own, so how its PEs share it is
     // the lowering's choice, not the result's PE split: each band is cut
     // along its longer dimension, which gives the squarer slab and so the
@@ -83,7 +87,7 @@ struct MatmulAllReduceOpLowering
     Placement bandPolicy = policy;
     bandPolicy.peDim = Placement::kReplicate;
 
-    // Each distinct piece's rhs columns, brought into its cube once, and
+    // Each computing cube's rhs columns, brought into its cube once, and
     // its lhs rows of one band (`aOffsets` is where the band's first row is).
     struct Operands {
       Value a, b;
@@ -98,32 +102,32 @@ struct MatmulAllReduceOpLowering
       // pays. Its gather's wait holds the rank, not the PEs: the band
       // before has its tiles issued.
       SmallVector<std::pair<int64_t, Box>> requests;
-      for (const Piece *piece : distinct)
-        requests.push_back({piece->cube, rows});
+      for (const CubePiece &piece : computing)
+        requests.push_back({piece.cube, rows});
       stager.relayByMeshRows(lhs, requests, device);
-      for (auto [piece, ops] : llvm::zip_equal(distinct, operands))
-        std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece->cube, rows);
+      for (auto [piece, ops] : llvm::zip_equal(computing, operands))
+        std::tie(ops.a, ops.aOffsets) = stager.bring(lhs, piece.cube, rows);
     };
     // A cube that lacks its rhs columns (a weight on another cube) receives
     // them in `groups` column groups into one buffer: the first band's
     // tiles are issued group by group, each group's copy moving while the
     // PEs multiply the one before; later bands read the whole buffer.
-    auto colsOf = [&](const Piece *piece) {
-      return Box{{0, piece->box.offsets[1]}, {k, piece->box.sizes[1]}};
+    auto colsOf = [&](const CubePiece &piece) {
+      return Box{{0, piece.box.offsets[1]}, {k, piece.box.sizes[1]}};
     };
-    bool stagesRhs = llvm::any_of(distinct, [&](const Piece *piece) {
-      return !stager.holds(rhs, piece->cube, colsOf(piece));
+    bool stagesRhs = llvm::any_of(computing, [&](const CubePiece &piece) {
+      return !stager.holds(rhs, piece.cube, colsOf(piece));
     });
     int64_t groups = stagesRhs ? kRhsStagingGroups : 1;
-    while (groups > 1 && llvm::any_of(distinct, [&](const Piece *piece) {
-             return piece->box.sizes[1] % groups != 0;
+    while (groups > 1 && llvm::any_of(computing, [&](const CubePiece &piece) {
+             return piece.box.sizes[1] % groups != 0;
            }))
       groups /= 2;
     // Only while a PE's slab of a group stays one tile high: otherwise each
     // group would repeat the band's row tiles.
     if (groups > 1) {
       Box group{{0, 0},
-                {bandRows.front(), distinct.front()->box.sizes[1] / groups}};
+                {bandRows.front(), computing.front().box.sizes[1] / groups}};
       SmallVector<Box> slabs = peShares(group, bandPolicy, device.pesPerCube);
       std::optional<GemmTileSizes> tile =
           slabs.empty() ? std::nullopt
@@ -134,15 +138,15 @@ struct MatmulAllReduceOpLowering
         groups = 1;
     }
     auto stageRhsGroup = [&](int64_t group) {
-      for (auto [piece, ops] : llvm::zip_equal(distinct, operands)) {
+      for (auto [piece, ops] : llvm::zip_equal(computing, operands)) {
         Box cols = colsOf(piece);
         int64_t width = cols.sizes[1] / groups;
         Box part{{0, cols.offsets[1] + group * width}, {k, width}};
         std::tie(ops.b, ops.bOffsets) =
-            stager.bringPart(rhs, piece->cube, cols, part);
+            stager.bringPart(rhs, piece.cube, cols, part);
       }
     };
-    operands.resize(distinct.size());
+    operands.resize(computing.size());
     stageRhsGroup(0);
     stageBand(0);
     stager.waitForStaging();
@@ -151,35 +155,78 @@ struct MatmulAllReduceOpLowering
         tileSizes;
     SmallVector<Value> previousRing, copies;
     SmallVector<Value> previousBands;
-    // Copies band `band`'s reduced rows, in `buffers`, into every result
-    // piece (replicas included) once its ring is waited for.
+    // Copies band `band`'s reduced rows, in `buffers` (one per computing
+    // cube), into every result piece (replicas included) once its ring is
+    // waited for: each piece receives the columns of every share it holds.
+    // A replicated result's band reaches every cube from all of them, over
+    // the mesh relayed when that is faster, as a replicated matmul's
+    // shares are (planShareRelay): the rows of one band move while the PEs
+    // compute the next, where the op reading the result used to relay all
+    // of it after the last ring.
     auto copyOut = [&](int64_t band, ArrayRef<Value> buffers) {
-      for (const Piece &piece : out.pieces) {
-        auto *source = llvm::find_if(
-            distinct, [&](const Piece *p) { return p->box == piece.box; });
-        Value from = buffers[source - distinct.begin()];
-        copies.push_back(gt::DMAOp::create(
-            rewriter, loc, token, from, SmallVector<int64_t>{0, 0},
-            piece.buffer, SmallVector<int64_t>{bandStart[band], 0},
-            SmallVector<int64_t>{bandRows[band], piece.box.sizes[1]}, nullptr));
+      SmallVector<Piece> held;
+      for (auto [piece, buffer] : llvm::zip_equal(computing, buffers))
+        held.push_back({piece.cube,
+                        Box{{bandStart[band], piece.box.offsets[1]},
+                            {bandRows[band], piece.box.sizes[1]}},
+                        buffer});
+      if (policy.isCubeReplicated() && computing.size() > 1) {
+        SmallVector<HeldBox> shares;
+        SmallVector<SmallVector<const Piece *, 4>> holders;
+        for (const Piece &piece : held) {
+          shares.push_back({piece.box, {piece.cube}});
+          holders.push_back({&piece});
+        }
+        SmallVector<std::pair<int64_t, Box>> requests;
+        for (const Piece &piece : out.pieces)
+          requests.push_back(
+              {piece.cube, Box{{bandStart[band], piece.box.offsets[1]},
+                               {bandRows[band], piece.box.sizes[1]}}});
+        MeshRelayPlan plan =
+            planMeshRelay(device, shares, requests, double(elementBytes));
+        if (plan.pays()) {
+          issueRelayPlan(
+              rewriter, loc, plan, type->getElementType(), holders,
+              [&](unsigned request) -> std::pair<Value, Box> {
+                const Piece &piece =
+                    *llvm::find_if(out.pieces, [&](const Piece &p) {
+                      return p.cube == plan.requests[request].first;
+                    });
+                return {piece.buffer, piece.box};
+              },
+              [] {}, copies);
+          return;
+        }
       }
+      for (const Piece &piece : out.pieces)
+        for (const Piece &source : held) {
+          std::optional<Box> part =
+              source.box.intersect(Box{{bandStart[band], piece.box.offsets[1]},
+                                       {bandRows[band], piece.box.sizes[1]}});
+          if (!part)
+            continue;
+          copies.push_back(gt::DMAOp::create(
+              rewriter, loc, token, source.buffer,
+              minus(part->offsets, source.box.offsets), piece.buffer,
+              minus(part->offsets, piece.box.offsets), part->sizes, nullptr));
+        }
     };
     for (int64_t band = 0; band < chunks; ++band) {
       // This band's lhs rows, issued beside the previous band's tiles.
       stager.waitForStaging();
       SmallVector<Value> bands, tiles;
-      for (const Piece *piece : distinct)
+      for (const CubePiece &piece : computing)
         bands.push_back(gt::AllocOp::create(
             rewriter, loc,
-            MemRefType::get({bandRows[band], piece->box.sizes[1]},
+            MemRefType::get({bandRows[band], piece.box.sizes[1]},
                             type->getElementType(), MemRefLayoutAttrInterface(),
-                            gt::CubeAttr::get(ctx, piece->cube))));
+                            gt::CubeAttr::get(ctx, piece.cube))));
       // The first band in the rhs's column groups, the others whole.
       int64_t bandGroups = band == 0 ? groups : 1;
       for (int64_t group = 0; group < bandGroups; ++group) {
         for (auto [piece, ops, buffer] :
-             llvm::zip_equal(distinct, operands, bands)) {
-          int64_t width = piece->box.sizes[1] / bandGroups;
+             llvm::zip_equal(computing, operands, bands)) {
+          int64_t width = piece.box.sizes[1] / bandGroups;
           Box local{{0, group * width}, {bandRows[band], width}};
           SmallVector<Box> slabs =
               peShares(local, bandPolicy, device.pesPerCube);

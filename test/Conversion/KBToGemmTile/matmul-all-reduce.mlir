@@ -101,6 +101,66 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 
 // -----
 
+// A result replicated over the cubes is computed in shares of whole columns,
+// one per cube, each band into band buffers of its own as for a split
+// result; once a band's ring is waited for, every replica receives the
+// band's rows of every share (here straight: a 2-cube device has no mesh to
+// relay over), while the next band's tiles compute.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+#w = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>
+#out = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 2>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  // CHECK-LABEL: func.func @replicated
+  // CHECK-SAME: (%[[X0:[^:]*]]: !cube0_8x16xf32
+  // CHECK: %[[Y0:.*]] = gemm_tile.alloc : !cube0_8x8xf32
+  // CHECK: %[[Y1:.*]] = gemm_tile.alloc : !cube1_8x8xf32
+  // CHECK: %[[B00:.*]] = gemm_tile.alloc : !cube0_4x4xf32
+  // CHECK: %[[B01:.*]] = gemm_tile.alloc : !cube1_4x4xf32
+  // CHECK: gemm_tile.matmul pe 0 %[[X0]] [0, 0], %{{.*}} [0, 0] to %[[B00]] [0, 0] sizes [2, 4, 16]
+  // CHECK: gemm_tile.reduce_scatter_step <sum> %[[B00]], %[[B01]] step 0 of 2
+  // CHECK: gemm_tile.all_gather_step %[[B00]], %[[B01]] step 0 of 2
+  // CHECK: %[[B10:.*]] = gemm_tile.alloc : !cube0_4x4xf32
+  // CHECK: %[[B11:.*]] = gemm_tile.alloc : !cube1_4x4xf32
+  // CHECK: gemm_tile.matmul pe 0 %[[X0]] [4, 0]
+  // CHECK: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.dma %[[B00]] [0, 0] to %[[Y0]] [0, 0] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B01]] [0, 0] to %[[Y0]] [0, 4] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B00]] [0, 0] to %[[Y1]] [0, 0] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B01]] [0, 0] to %[[Y1]] [0, 4] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.reduce_scatter_step <sum> %[[B10]], %[[B11]] step 0 of 2
+  // CHECK: gemm_tile.wait
+  // CHECK-NEXT: gemm_tile.dma %[[B10]] [0, 0] to %[[Y0]] [4, 0] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B11]] [0, 0] to %[[Y0]] [4, 4] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B10]] [0, 0] to %[[Y1]] [4, 0] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.dma %[[B11]] [0, 0] to %[[Y1]] [4, 4] sizes [4, 4]
+  // CHECK-NEXT: gemm_tile.wait
+  // CHECK-NEXT: return %[[Y0]]
+  func.func @replicated(%x: tensor<8x16xf32, #rep2>, %w: tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out> {
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<8x16xf32, #rep2>, tensor<16x8xf32, #w>) -> tensor<8x8xf32, #out>
+    return %y : tensor<8x8xf32, #out>
+  }
+}
+
+// -----
+
+// A replicated result taller than wide is shared out by rows, which a row
+// band cannot cut: refused.
+
+#rep2 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 2 : i64,
+                   gemm_tile.device = #gemm_tile.device<cubes = 2, pes_per_cube = 2>} {
+  func.func @replicated_tall(%x: tensor<16x16xf32, #rep2>, %w: tensor<16x8xf32, #rep2>) -> tensor<16x8xf32, #rep2> {
+    // expected-error @below {{cuts its rows into 2 chunks, but its result's placement #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1> does not have every cube compute whole columns of its own piece or share}}
+    %y = kb.matmul_all_reduce <sum> %x, %w chunks 2 : (tensor<16x16xf32, #rep2>, tensor<16x8xf32, #rep2>) -> tensor<16x8xf32, #rep2>
+    return %y : tensor<16x8xf32, #rep2>
+  }
+}
+
+// -----
+
 // A result whose cube pieces cut the rows cannot have a ring per row band
 // over whole buffers: refused, naming the placement.
 

@@ -90,17 +90,71 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
 
 // -----
 
-// A result the cubes compute in shares of a replicated piece (kb-place's
-// rule for a tensor that feeds a gemm's lhs) has no cube that owns whole
-// columns: left alone.
+// A result replicated over the cubes (kb-place's rule for a tensor that feeds
+// a gemm's lhs) is computed in shares of whole columns, one per cube: each
+// band's rows are copied into every replica as its ring ends. A replicated
+// result taller than wide has shares of whole rows, which no row band can
+// cut: left alone.
 #rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 4 : i64} {
   // FORCED-LABEL: func.func @replicated_result
-  // FORCED: kb.all_reduce
-  // FORCED-NOT: kb.matmul_all_reduce
+  // FORCED: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 4 : {{.*}} -> tensor<8x8xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>>
+  // FORCED-NOT: kb.all_reduce
+  // COST-LABEL: func.func @replicated_result
+  // COST: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 2 : {{.*}} -> tensor<8x8xf32, #kb.dp<cube = replicate,
   func.func @replicated_result(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>) -> tensor<8x8xf32, #rep> {
     %p = kb.matmul %x, %w : (tensor<8x16xf32>, tensor<16x8xf32>) -> tensor<8x8xf32, #rep>
     %y = kb.all_reduce <sum> %p : tensor<8x8xf32, #rep>
     return %y : tensor<8x8xf32, #rep>
+  }
+  // FORCED-LABEL: func.func @replicated_tall
+  // FORCED: kb.all_reduce
+  // FORCED-NOT: kb.matmul_all_reduce
+  // COST-LABEL: func.func @replicated_tall
+  // COST: kb.all_reduce
+  func.func @replicated_tall(%x: tensor<16x16xf32>, %w: tensor<16x8xf32>) -> tensor<16x8xf32, #rep> {
+    %p = kb.matmul %x, %w : (tensor<16x16xf32>, tensor<16x8xf32>) -> tensor<16x8xf32, #rep>
+    %y = kb.all_reduce <sum> %p : tensor<16x8xf32, #rep>
+    return %y : tensor<16x8xf32, #rep>
+  }
+}
+
+// -----
+
+// A result split over the cubes whose readers are all elementwise ops
+// replicated over them (the residual add after attention's output
+// projection, which the next RMSNorm reads whole): the fused op takes their
+// placement, so each band reaches every cube as its ring ends, where the add
+// relayed the whole result after the last ring. With any other reader
+// (an add that keeps the split, the function's return) it keeps its own.
+#col = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>
+#rep = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  // FORCED-LABEL: func.func @replicated_reader
+  // FORCED: %[[Y:.*]] = kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 4 : {{.*}} -> tensor<8x16xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>>
+  // FORCED: kb.add %{{.*}}, %[[Y]] : tensor<8x16xf32, #kb.dp<cube = replicate, {{.*}}>>, tensor<8x16xf32, #kb.dp<cube = replicate, {{.*}}>>{{$}}
+  // FORCED: kb.mul %[[Y]], %{{.*}} : tensor<8x16xf32, #kb.dp<cube = replicate, {{.*}}>>, tensor<8x16xf32, #kb.dp<cube = replicate, {{.*}}>>{{$}}
+  func.func @replicated_reader(%x: tensor<8x16xf32, #rep>, %a: tensor<8x32xf32>, %w: tensor<32x16xf32>) -> (tensor<8x16xf32, #rep>, tensor<8x16xf32, #rep>) {
+    %p = kb.matmul %a, %w : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32, #col>
+    %y = kb.all_reduce <sum> %p : tensor<8x16xf32, #col>
+    %h = kb.add %x, %y : tensor<8x16xf32, #rep>, tensor<8x16xf32, #col> -> tensor<8x16xf32, #rep>
+    %g = kb.mul %y, %x : tensor<8x16xf32, #col>, tensor<8x16xf32, #rep> -> tensor<8x16xf32, #rep>
+    return %h, %g : tensor<8x16xf32, #rep>, tensor<8x16xf32, #rep>
+  }
+  // FORCED-LABEL: func.func @split_reader
+  // FORCED: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 4 : {{.*}} -> tensor<8x16xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  func.func @split_reader(%x: tensor<8x16xf32, #col>, %a: tensor<8x32xf32>, %w: tensor<32x16xf32>) -> tensor<8x16xf32, #col> {
+    %p = kb.matmul %a, %w : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32, #col>
+    %y = kb.all_reduce <sum> %p : tensor<8x16xf32, #col>
+    %h = kb.add %x, %y : tensor<8x16xf32, #col>, tensor<8x16xf32, #col> -> tensor<8x16xf32, #col>
+    return %h : tensor<8x16xf32, #col>
+  }
+  // FORCED-LABEL: func.func @returned_too
+  // FORCED: kb.matmul_all_reduce <sum> %{{.*}}, %{{.*}} chunks 4 : {{.*}} -> tensor<8x16xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>>
+  func.func @returned_too(%x: tensor<8x16xf32, #rep>, %a: tensor<8x32xf32>, %w: tensor<32x16xf32>) -> (tensor<8x16xf32, #rep>, tensor<8x16xf32, #col>) {
+    %p = kb.matmul %a, %w : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32, #col>
+    %y = kb.all_reduce <sum> %p : tensor<8x16xf32, #col>
+    %h = kb.add %x, %y : tensor<8x16xf32, #rep>, tensor<8x16xf32, #col> -> tensor<8x16xf32, #rep>
+    return %h, %y : tensor<8x16xf32, #rep>, tensor<8x16xf32, #col>
   }
 }
