@@ -170,39 +170,13 @@ struct MatmulAllReduceOpLowering
                         Box{{bandStart[band], piece.box.offsets[1]},
                             {bandRows[band], piece.box.sizes[1]}},
                         buffer});
-      if (policy.isCubeReplicated() && computing.size() > 1) {
-        SmallVector<HeldBox> shares;
-        SmallVector<SmallVector<const Piece *, 4>> holders;
-        for (const Piece &piece : held) {
-          shares.push_back({piece.box, {piece.cube}});
-          holders.push_back({&piece});
-        }
-        SmallVector<std::pair<int64_t, Box>> requests;
-        for (const Piece &piece : out.pieces)
-          requests.push_back(
-              {piece.cube, Box{{bandStart[band], piece.box.offsets[1]},
-                               {bandRows[band], piece.box.sizes[1]}}});
-        MeshRelayPlan plan =
-            planMeshRelay(device, shares, requests, double(elementBytes));
-        if (plan.pays()) {
-          issueRelayPlan(
-              rewriter, loc, plan, type->getElementType(), holders,
-              [&](unsigned request) -> std::pair<Value, Box> {
-                const Piece &piece =
-                    *llvm::find_if(out.pieces, [&](const Piece &p) {
-                      return p.cube == plan.requests[request].first;
-                    });
-                return {piece.buffer, piece.box};
-              },
-              [] {}, copies);
-          return;
-        }
-      }
+      Box rows{{bandStart[band], 0}, {bandRows[band], shape[1]}};
+      if (policy.isCubeReplicated() && computing.size() > 1 &&
+          relayIntoPieces(rewriter, loc, held, out, rows, device, copies))
+        return;
       for (const Piece &piece : out.pieces)
         for (const Piece &source : held) {
-          std::optional<Box> part =
-              source.box.intersect(Box{{bandStart[band], piece.box.offsets[1]},
-                                       {bandRows[band], piece.box.sizes[1]}});
+          std::optional<Box> part = source.box.intersect(piece.box);
           if (!part)
             continue;
           copies.push_back(gt::DMAOp::create(

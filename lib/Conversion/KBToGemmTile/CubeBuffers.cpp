@@ -281,6 +281,39 @@ void kb::detail::issueShareRelay(OpBuilder &builder, Location loc,
       [] {}, copies);
 }
 
+bool kb::detail::relayIntoPieces(OpBuilder &builder, Location loc,
+                                 ArrayRef<Piece> held, const DeviceTensor &out,
+                                 const Box &rows,
+                                 const gt::DeviceDescription &device,
+                                 SmallVectorImpl<Value> &copies) {
+  SmallVector<HeldBox> shares;
+  SmallVector<SmallVector<const Piece *, 4>> holders;
+  for (const Piece &piece : held)
+    if (std::optional<Box> part = piece.box.intersect(rows)) {
+      shares.push_back({*part, {piece.cube}});
+      holders.push_back({&piece});
+    }
+  SmallVector<std::pair<int64_t, Box>> requests;
+  for (const Piece &piece : out.pieces)
+    if (std::optional<Box> part = piece.box.intersect(rows))
+      requests.push_back({piece.cube, *part});
+  MeshRelayPlan plan = planMeshRelay(
+      device, shares, requests, double(out.type.getElementTypeBitWidth()) / 8);
+  if (!plan.pays())
+    return false;
+  issueRelayPlan(
+      builder, loc, plan, out.type.getElementType(), holders,
+      [&](unsigned request) -> std::pair<Value, Box> {
+        const Piece &piece = *llvm::find_if(out.pieces, [&](const Piece &p) {
+          return p.cube == plan.requests[request].first &&
+                 p.box.contains(plan.requests[request].second);
+        });
+        return {piece.buffer, piece.box};
+      },
+      [] {}, copies);
+  return true;
+}
+
 void kb::detail::issueRelayPlan(
     OpBuilder &builder, Location loc, const MeshRelayPlan &plan,
     Type elementType, ArrayRef<SmallVector<const Piece *, 4>> holders,

@@ -133,6 +133,20 @@ void issueShareRelay(mlir::OpBuilder &builder, mlir::Location loc,
                      mlir::Type elementType,
                      llvm::SmallVectorImpl<mlir::Value> &copies);
 
+/// Relays `rows` of a tensor, held by the pieces `held` (each a buffer on a
+/// cube with the box it holds, inside `out` or not; of each, its part of
+/// `rows`), into the buffers of
+/// `out`'s pieces that lack them, over the mesh, when a replay finds that
+/// faster than copying each piece straight (kb/Device/MeshRelay.h): a
+/// collective's result band reaching every replica. Appends the copies'
+/// tokens to `copies`; issues nothing and returns false when it does not
+/// pay.
+bool relayIntoPieces(mlir::OpBuilder &builder, mlir::Location loc,
+                     llvm::ArrayRef<Piece> held, const DeviceTensor &out,
+                     const Box &rows,
+                     const gemm_tile::DeviceDescription &device,
+                     llvm::SmallVectorImpl<mlir::Value> &copies);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);
