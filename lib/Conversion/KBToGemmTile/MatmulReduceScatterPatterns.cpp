@@ -91,6 +91,14 @@ struct MatmulReduceScatterOpLowering
     };
     OperandStager stager(rewriter, loc);
     SmallVector<Operands> operands(pieces.size());
+    // An lhs split over the cubes (the attention output by heads, the
+    // SwiGLU product by columns) reaches every computing cube whole:
+    // relayed over the mesh when that is faster than each cube taking a
+    // copy from every other.
+    SmallVector<std::pair<int64_t, Box>> lhsRequests;
+    for (const CubePiece &piece : pieces)
+      lhsRequests.push_back({piece.cube, Box{{0, 0}, {rows, k}}});
+    stager.relayByMeshRows(lhs, lhsRequests, device);
     for (auto [piece, ops] : llvm::zip_equal(pieces, operands)) {
       Box columns{{0, piece.box.offsets[1]}, {k, piece.box.sizes[1]}};
       std::tie(ops.b, ops.bOffsets) = stager.bring(rhs, piece.cube, columns);
