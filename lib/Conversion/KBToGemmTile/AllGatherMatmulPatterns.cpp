@@ -19,6 +19,8 @@
 #include "CubeBuffers.h"
 #include "Patterns.h"
 
+#include "kb/Device/MeshBroadcast.h"
+
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 
@@ -166,93 +168,104 @@ struct AllGatherMatmulOpLowering
     SmallVector<SmallVector<SmallVector<Value>, 1>, 3> tiles;
     for (const Product &product : products)
       tiles.emplace_back(product.out.pieces.size());
+    // Each product's tiles of chunk `chunk` on cube `cube`, reading the
+    // chunk from that cube's chunk buffer.
+    auto issueTiles = [&](int64_t chunk, int64_t cube) -> LogicalResult {
+      Value buffer = chunkBuffer.lookup(cube);
+      for (auto [p, product] : llvm::enumerate(products)) {
+        for (auto [index, piece, box, ops] :
+             llvm::enumerate(product.out.pieces, product.boxes, operands[p])) {
+          if (piece.cube != cube || box.numElements() == 0)
+            continue;
+          for (int64_t r = 0; r < worldSize; ++r) {
+            // Rank r's part: product rows [r·m + chunk·s, +s), from rows
+            // [r·s, (r+1)·s) of the chunk buffer.
+            int64_t firstRow = r * slice + chunk * part;
+            Box local{{firstRow - piece.box.offsets[0],
+                       box.offsets[1] - piece.box.offsets[1]},
+                      {part, box.sizes[1]}};
+            for (auto [pe, slab] : llvm::enumerate(
+                     peShares(local, product.policy, device.pesPerCube))) {
+              auto [cached, fresh] =
+                  tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
+              if (fresh)
+                cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
+                                                elementBytes, device);
+              std::optional<GemmTileSizes> tile = cached->second;
+              if (!tile)
+                return op.emitOpError()
+                       << "has no gemm tile that fits a PE buffer of "
+                       << device.peBufferBytes() << " bytes";
+              for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
+                for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
+                  int64_t m = std::min(tile->m, slab.sizes[0] - i),
+                          n = std::min(tile->n, slab.sizes[1] - j);
+                  int64_t row = slab.offsets[0] + i, col = slab.offsets[1] + j;
+                  tiles[p][index].push_back(gt::MatmulOp::create(
+                      rewriter, loc, token, pe, buffer,
+                      SmallVector<int64_t>{r * part + row - local.offsets[0],
+                                           0},
+                      ops.b,
+                      SmallVector<int64_t>{ops.bOffsets[0],
+                                           ops.bOffsets[1] + col -
+                                               local.offsets[1]},
+                      piece.buffer, SmallVector<int64_t>{row, col},
+                      SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                      /*accumulate=*/false));
+                }
+            }
+          }
+        }
+      }
+      return success();
+    };
+    // The gathered chunk reaches every other cube that computes along a
+    // tree of one-hop copies in parts, each part forwarded by a cube once
+    // it is in (`after`: no wait holds the rank; kb/Device/MeshBroadcast.h);
+    // the rank then waits for each cube's copies in the order they arrive
+    // and issues its tiles. Doubling the holders instead (each level of
+    // whole copies waited for), the 1 MiB chunks of the sequence-parallel
+    // Llama-2-7B layer's gate and up projections (512 tokens, 16 cubes)
+    // reached the last cubes 4 levels later, some copies sharing a mesh
+    // link: 53 us more of the layer.
+    SmallVector<int64_t> order;
+    for (auto &[cube, buffer] : chunkBuffer)
+      order.push_back(cube);
+    double chunkBytes = double(chunkRows) * double(k) * double(elementBytes);
+    MeshBroadcast tree =
+        planMeshBroadcast(device, ringCube, order, chunkBytes,
+                          std::min<int64_t>(kMaxMeshBroadcastParts, chunkRows));
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       waitFor(rewriter, loc, ringTokens);
-      // The gathered chunk to every other cube that computes, by doubling:
-      // each cube that holds it copies it to one that does not, so no cube's
-      // links carry more than one copy at a time (the ring cube alone would
-      // send all of them, one after another on its few links). A cube's
-      // tiles start once its own copy is in, and its copy onwards once that
-      // copy is waited for.
-      SmallVector<int64_t> order;
-      for (auto &[cube, buffer] : chunkBuffer) {
+      for (auto &[cube, buffer] : chunkBuffer)
         buffer =
             cube == ringCube
                 ? ring
                 : Value(gt::AllocOp::create(rewriter, loc, chunkType(cube)));
-        order.push_back(cube);
+      // partInto[i][j]: the copy of part j into tree.cubes[i].
+      SmallVector<SmallVector<Value>> partInto(tree.cubes.size());
+      for (int64_t j = 0; j < tree.parts; ++j) {
+        int64_t from = chunkRows * j / tree.parts,
+                to = chunkRows * (j + 1) / tree.parts;
+        for (size_t i = 1; i < tree.cubes.size(); ++i) {
+          unsigned up = tree.parent[i];
+          SmallVector<Value> after;
+          if (up != 0)
+            after.push_back(partInto[up][j]);
+          partInto[i].push_back(gt::DMAOp::create(
+              rewriter, loc, token, chunkBuffer[tree.cubes[up]],
+              SmallVector<int64_t>{from, 0}, chunkBuffer[tree.cubes[i]],
+              SmallVector<int64_t>{from, 0}, SmallVector<int64_t>{to - from, k},
+              ValueRange(after)));
+        }
       }
-      SmallVector<Value> level;
-      auto copyLevel = [&](size_t holders) {
-        for (size_t j = 0; j < holders && j + holders < order.size(); ++j)
-          level.push_back(gt::DMAOp::create(
-              rewriter, loc, token, chunkBuffer[order[j]],
-              SmallVector<int64_t>{0, 0}, chunkBuffer[order[j + holders]],
-              SmallVector<int64_t>{0, 0}, SmallVector<int64_t>{chunkRows, k},
-              nullptr));
-      };
-      copyLevel(1);
       // The next chunk's ring runs beside these copies and tiles.
       if (chunk + 1 < chunks)
         ring = startRing(chunk + 1, ringTokens);
-      for (size_t first = 0, holders = 1; first < order.size();
-           first = holders, holders *= 2) {
-        // Cubes [first, holders) hold the chunk: the next level's copies
-        // from them, then their tiles.
-        if (first > 0) {
-          waitFor(rewriter, loc, level);
-          copyLevel(holders);
-        }
-        for (size_t c = first; c < std::min(holders, order.size()); ++c) {
-          int64_t cube = order[c];
-          Value buffer = chunkBuffer[cube];
-          for (auto [p, product] : llvm::enumerate(products)) {
-            for (auto [index, piece, box, ops] : llvm::enumerate(
-                     product.out.pieces, product.boxes, operands[p])) {
-              if (piece.cube != cube || box.numElements() == 0)
-                continue;
-              for (int64_t r = 0; r < worldSize; ++r) {
-                // Rank r's part: product rows [r·m + chunk·s, +s), from rows
-                // [r·s, (r+1)·s) of the chunk buffer.
-                int64_t firstRow = r * slice + chunk * part;
-                Box local{{firstRow - piece.box.offsets[0],
-                           box.offsets[1] - piece.box.offsets[1]},
-                          {part, box.sizes[1]}};
-                for (auto [pe, slab] : llvm::enumerate(
-                         peShares(local, product.policy, device.pesPerCube))) {
-                  auto [cached, fresh] =
-                      tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-                  if (fresh)
-                    cached->second = chooseGemmTile(
-                        slab.sizes[0], slab.sizes[1], k, elementBytes, device);
-                  std::optional<GemmTileSizes> tile = cached->second;
-                  if (!tile)
-                    return op.emitOpError()
-                           << "has no gemm tile that fits a PE buffer of "
-                           << device.peBufferBytes() << " bytes";
-                  for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-                    for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-                      int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                              n = std::min(tile->n, slab.sizes[1] - j);
-                      int64_t row = slab.offsets[0] + i,
-                              col = slab.offsets[1] + j;
-                      tiles[p][index].push_back(gt::MatmulOp::create(
-                          rewriter, loc, token, pe, buffer,
-                          SmallVector<int64_t>{
-                              r * part + row - local.offsets[0], 0},
-                          ops.b,
-                          SmallVector<int64_t>{ops.bOffsets[0],
-                                               ops.bOffsets[1] + col -
-                                                   local.offsets[1]},
-                          piece.buffer, SmallVector<int64_t>{row, col},
-                          SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                          /*accumulate=*/false));
-                    }
-                }
-              }
-            }
-          }
-        }
+      for (auto [i, cube] : llvm::enumerate(tree.cubes)) {
+        waitFor(rewriter, loc, partInto[i]);
+        if (failed(issueTiles(chunk, cube)))
+          return failure();
       }
     }
     // A replicated product: each cube's share into the other replicas once

@@ -5,7 +5,7 @@
 // rank (rows 0-1 and 4-5 of the gathered 8), chunk 1 rows 2-3 (2-3, 6-7).
 // Each chunk: the rank's 2 rows into a ring buffer on cube 0 at the rank's
 // place (a DMA whose target moves with the rank, target_rank_stride), the
-// ring along 0, then a copy to cube 1 (to more cubes by doubling, below); each gemm's tiles write rank r's rows
+// ring along 0, then a copy to cube 1 (to more cubes along a tree, below); each gemm's tiles write rank r's rows
 // of the chunk to rows 4r + 2i of the product. Chunk 1's ring runs while
 // chunk 0's copy and tiles are issued; the second product, replicated on
 // both cubes, is computed in column shares copied to the other cube at the
@@ -70,35 +70,40 @@ module attributes {kb.spmd, kb.world_size = 2 : i64,
 
 // -----
 
-// Four cubes compute: the gathered chunk reaches them by doubling, the ring
-// cube copying it to cube 1, then cubes 0 and 1 to cubes 2 and 3 at once, so
-// no cube sends more than one copy at a time; each cube's tiles follow its
-// own copy.
+// Four cubes compute, on this device a row of four: the gathered chunk
+// reaches them along a tree of one-hop copies (kb/Device/MeshBroadcast.h),
+// here a chain, each copy ordered after the one that brought its source
+// (`after`), all issued at once; the rank then waits for each cube's copy in
+// the order they arrive and issues that cube's tiles. (Doubling the holders
+// sent copies of two hops that share the middle link, each level waited
+// for.) A chunk this small goes whole: cut into parts, each part would pay
+// a copy's latency again.
 #rep4 = #kb.dp<cube = replicate, pe = replicate, num_cubes = 4, num_pes = 1>
 #w4 = #kb.dp<cube = shard(1), pe = replicate, num_cubes = 4, num_pes = 1>
 module attributes {kb.spmd, kb.world_size = 2 : i64,
                    gemm_tile.device = #gemm_tile.device<cubes = 4, pes_per_cube = 1>} {
-  // CHECK-LABEL: func.func @doubling
+  // CHECK-LABEL: func.func @broadcast_tree
   // CHECK: %[[R:.*]] = gemm_tile.alloc : !cube0_4x16xf32
   // CHECK: %[[T:.*]] = gemm_tile.all_gather_step %[[R]] step 0 of 2 along 0
   // CHECK-NEXT: gemm_tile.wait %[[T]]
   // CHECK-NEXT: %[[L1:.*]] = gemm_tile.alloc : !cube1_4x16xf32
   // CHECK-NEXT: %[[L2:.*]] = gemm_tile.alloc : !cube2_4x16xf32
   // CHECK-NEXT: %[[L3:.*]] = gemm_tile.alloc : !cube3_4x16xf32
-  // CHECK-NEXT: %[[C1:.*]] = gemm_tile.dma %[[R]] [0, 0] to %[[L1]] [0, 0] sizes [4, 16]
+  // CHECK-NEXT: %[[C1:.*]] = gemm_tile.dma %[[R]] [0, 0] to %[[L1]] [0, 0] sizes [4, 16] :
+  // CHECK-NEXT: %[[C2:.*]] = gemm_tile.dma %[[L1]] [0, 0] to %[[L2]] [0, 0] sizes [4, 16] after %[[C1]] :
+  // CHECK-NEXT: %[[C3:.*]] = gemm_tile.dma %[[L2]] [0, 0] to %[[L3]] [0, 0] sizes [4, 16] after %[[C2]] :
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[R]] [0, 0]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[R]] [2, 0]
   // CHECK-NEXT: gemm_tile.wait %[[C1]]
-  // CHECK-NEXT: %[[C2:.*]] = gemm_tile.dma %[[R]] [0, 0] to %[[L2]] [0, 0] sizes [4, 16]
-  // CHECK-NEXT: %[[C3:.*]] = gemm_tile.dma %[[L1]] [0, 0] to %[[L3]] [0, 0] sizes [4, 16]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L1]] [0, 0]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L1]] [2, 0]
-  // CHECK-NEXT: gemm_tile.wait %[[C2]], %[[C3]]
+  // CHECK-NEXT: gemm_tile.wait %[[C2]]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L2]] [0, 0]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L2]] [2, 0]
+  // CHECK-NEXT: gemm_tile.wait %[[C3]]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L3]] [0, 0]
   // CHECK-NEXT: gemm_tile.matmul pe 0 %[[L3]] [2, 0]
-  func.func @doubling(%x: tensor<2x16xf32, #rep4>, %a: tensor<16x8xf32, #w4>) -> tensor<4x8xf32, #w4> {
+  func.func @broadcast_tree(%x: tensor<2x16xf32, #rep4>, %a: tensor<16x8xf32, #w4>) -> tensor<4x8xf32, #w4> {
     %y = kb.all_gather_matmul %x, %a along 0 chunks 1 : (tensor<2x16xf32, #rep4>, tensor<16x8xf32, #w4>) -> tensor<4x8xf32, #w4>
     return %y : tensor<4x8xf32, #w4>
   }

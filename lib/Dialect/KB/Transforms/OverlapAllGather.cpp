@@ -18,6 +18,7 @@
 #include "OverlapReduceScatter.h"
 
 #include "kb/Device/CostModel.h"
+#include "kb/Device/MeshBroadcast.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/KB/IR/KBOps.h"
 
@@ -48,8 +49,8 @@ bool computesWholeRows(RankedTensorType type,
 /// The estimated time of the all-gather of the `gathered` tensor (M × K,
 /// W·m rows) and the gemms into `products` in `chunks` chunks. A chunk's
 /// gather is its ring (with the rank's rows put into the ring buffer) and
-/// its copies to the other cubes that compute (a doubling, ⌈log2 n⌉ copies
-/// of the chunk in a row for n cubes); its compute, each product's busiest PE
+/// its copies to the other cubes that compute (a tree of one-hop copies in
+/// parts, planMeshBroadcast); its compute, each product's busiest PE
 /// over W runs of s = m/C rows. Fused, the first chunk's gather, then each
 /// chunk's gemms beside the next chunk's gather, then the last gemms; with
 /// `fused` false, the pair as kb.all_gather and kb.matmul lower: the whole
@@ -64,7 +65,9 @@ estimateSeconds(RankedTensorType gathered, ArrayRef<RankedTensorType> products,
   int64_t runs = fused ? worldSize : 1;
   int64_t runRows = rows / (runs * chunks);
   double compute = 0;
-  llvm::SmallDenseSet<int64_t> cubes;
+  // The cubes that compute, in the lowering's order: the first holds the
+  // ring buffer.
+  SmallVector<int64_t> cubes;
   for (RankedTensorType product : products) {
     Placement policy = getDPPolicy(product).resolve(device);
     int64_t cols = 0;
@@ -72,8 +75,8 @@ estimateSeconds(RankedTensorType gathered, ArrayRef<RankedTensorType> products,
          llvm::zip_equal(cubePieces(product.getShape(), policy),
                          matmulComputeBoxes(product.getShape(), policy))) {
       cols = std::max(cols, box.sizes[1]);
-      if (box.numElements() != 0)
-        cubes.insert(piece.cube);
+      if (box.numElements() != 0 && !llvm::is_contained(cubes, piece.cube))
+        cubes.push_back(piece.cube);
     }
     std::optional<double> run =
         gemmBandSeconds(runRows, cols, k, elementBytes, f32, policy, device);
@@ -83,14 +86,19 @@ estimateSeconds(RankedTensorType gathered, ArrayRef<RankedTensorType> products,
   }
   double chunkBytes =
       static_cast<double>(rows / chunks) * k * elementBytes;
-  // Fused, the chunk reaches the cubes by doubling, one copy a level; the
-  // pair's gather copies the whole to every cube at once, as placement
-  // prices it.
-  int64_t levels = fused ? llvm::Log2_64_Ceil(cubes.size()) : 1;
+  // Fused, the chunk reaches the cubes along the lowering's tree of one-hop
+  // copies in parts (the same plan, kb/Device/MeshBroadcast.h); the pair's
+  // gather copies the whole to every cube at once, as placement prices it.
+  double copies = 0;
+  if (cubes.size() > 1)
+    copies = fused ? planMeshBroadcast(device, cubes.front(), cubes, chunkBytes,
+                                       std::min<int64_t>(kMaxMeshBroadcastParts,
+                                                         rows / chunks))
+                         .seconds
+                   : dmaSeconds(device, chunkBytes, false);
   double gather =
       dmaSeconds(device, chunkBytes / worldSize, false) +
-      alongDimCollectiveSeconds(device, chunkBytes, worldSize, false) +
-      (cubes.size() > 1 ? levels * dmaSeconds(device, chunkBytes, false) : 0);
+      alongDimCollectiveSeconds(device, chunkBytes, worldSize, false) + copies;
   return gather + (chunks - 1) * std::max(compute, gather) + compute;
 }
 
