@@ -19,8 +19,6 @@
 #include "CubeBuffers.h"
 #include "Patterns.h"
 
-#include "kb/Device/MeshBroadcast.h"
-
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 
@@ -242,28 +240,15 @@ struct AllGatherMatmulOpLowering
             cube == ringCube
                 ? ring
                 : Value(gt::AllocOp::create(rewriter, loc, chunkType(cube)));
-      // partInto[i][j]: the copy of part j into tree.cubes[i].
-      SmallVector<SmallVector<Value>> partInto(tree.cubes.size());
-      for (int64_t j = 0; j < tree.parts; ++j) {
-        int64_t from = chunkRows * j / tree.parts,
-                to = chunkRows * (j + 1) / tree.parts;
-        for (size_t i = 1; i < tree.cubes.size(); ++i) {
-          unsigned up = tree.parent[i];
-          SmallVector<Value> after;
-          if (up != 0)
-            after.push_back(partInto[up][j]);
-          partInto[i].push_back(gt::DMAOp::create(
-              rewriter, loc, token, chunkBuffer[tree.cubes[up]],
-              SmallVector<int64_t>{from, 0}, chunkBuffer[tree.cubes[i]],
-              SmallVector<int64_t>{from, 0}, SmallVector<int64_t>{to - from, k},
-              ValueRange(after)));
-        }
-      }
+      SmallVector<SmallVector<Value>> into = issueMeshBroadcast(
+          rewriter, loc, tree,
+          [&](int64_t cube) { return chunkBuffer.lookup(cube); }, 0, chunkRows,
+          k);
       // The next chunk's ring runs beside these copies and tiles.
       if (chunk + 1 < chunks)
         ring = startRing(chunk + 1, ringTokens);
       for (auto [i, cube] : llvm::enumerate(tree.cubes)) {
-        waitFor(rewriter, loc, partInto[i]);
+        waitFor(rewriter, loc, into[i]);
         if (failed(issueTiles(chunk, cube)))
           return failure();
       }

@@ -314,6 +314,31 @@ bool kb::detail::relayIntoPieces(OpBuilder &builder, Location loc,
   return true;
 }
 
+SmallVector<SmallVector<Value>>
+kb::detail::issueMeshBroadcast(OpBuilder &builder, Location loc,
+                               const MeshBroadcast &tree,
+                               function_ref<Value(int64_t)> bufferOn,
+                               int64_t firstRow, int64_t rows, int64_t cols) {
+  Type token = tokenType(builder.getContext());
+  SmallVector<SmallVector<Value>> into(tree.cubes.size());
+  for (int64_t part = 0; part < tree.parts; ++part) {
+    int64_t from = firstRow + rows * part / tree.parts,
+            to = firstRow + rows * (part + 1) / tree.parts;
+    for (size_t i = 1; i < tree.cubes.size(); ++i) {
+      unsigned up = tree.parent[i];
+      SmallVector<Value> after;
+      if (up != 0)
+        after.push_back(into[up][part]);
+      into[i].push_back(gt::DMAOp::create(
+          builder, loc, token, bufferOn(tree.cubes[up]),
+          SmallVector<int64_t>{from, 0}, bufferOn(tree.cubes[i]),
+          SmallVector<int64_t>{from, 0}, SmallVector<int64_t>{to - from, cols},
+          ValueRange(after)));
+    }
+  }
+  return into;
+}
+
 void kb::detail::issueRelayPlan(
     OpBuilder &builder, Location loc, const MeshRelayPlan &plan,
     Type elementType, ArrayRef<SmallVector<const Piece *, 4>> holders,

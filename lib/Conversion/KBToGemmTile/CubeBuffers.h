@@ -11,6 +11,7 @@
 #define LIB_CONVERSION_KBTOGEMMTILE_CUBEBUFFERS_H
 
 #include "kb/Conversion/KBToGemmTile/KBToGemmTile.h"
+#include "kb/Device/MeshBroadcast.h"
 #include "kb/Device/MeshRelay.h"
 #include "kb/Device/Tiling.h"
 #include "kb/Dialect/GemmTile/IR/GemmTileOps.h"
@@ -146,6 +147,19 @@ bool relayIntoPieces(mlir::OpBuilder &builder, mlir::Location loc,
                      const Box &rows,
                      const gemm_tile::DeviceDescription &device,
                      llvm::SmallVectorImpl<mlir::Value> &copies);
+
+/// Issues the copies of `tree` (kb/Device/MeshBroadcast.h) for rows
+/// [firstRow, firstRow + rows) × `cols` columns, at the same offsets in each
+/// cube's buffer (`bufferOn(cube)`): part after part, each part's copy into
+/// a cube ordered after the copy that brought the part to its parent
+/// (gemm_tile.dma's `after`), none waited for here. Returns, for each cube
+/// of the tree in its order, the tokens of the copies into it (none for the
+/// holder).
+llvm::SmallVector<llvm::SmallVector<mlir::Value>>
+issueMeshBroadcast(mlir::OpBuilder &builder, mlir::Location loc,
+                   const MeshBroadcast &tree,
+                   llvm::function_ref<mlir::Value(int64_t)> bufferOn,
+                   int64_t firstRow, int64_t rows, int64_t cols);
 
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,

@@ -19,7 +19,6 @@
 #include "Patterns.h"
 
 #include "kb/Device/CostModel.h"
-#include "kb/Device/MeshBroadcast.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -154,28 +153,16 @@ struct MatmulReduceScatterOpLowering
             rewriter.getDenseI64ArrayAttr({part, 0}))};
         // The tree's first copies read what this one brings.
         waitFor(rewriter, loc, local);
-        auto bufferOn = [&](int64_t cube) {
-          return llvm::find_if(out.pieces,
-                               [&](const Piece &p) { return p.cube == cube; })
-              ->buffer;
-        };
-        SmallVector<SmallVector<Value>> partInto(tree->cubes.size());
-        for (int64_t j = 0; j < tree->parts; ++j) {
-          int64_t from = mine.offsets[0] + part * j / tree->parts,
-                  to = mine.offsets[0] + part * (j + 1) / tree->parts;
-          SmallVector<int64_t> at{from - own->box.offsets[0], 0};
-          for (size_t i = 1; i < tree->cubes.size(); ++i) {
-            unsigned up = tree->parent[i];
-            SmallVector<Value> after;
-            if (up != 0)
-              after.push_back(partInto[up][j]);
-            partInto[i].push_back(gt::DMAOp::create(
-                rewriter, loc, token, bufferOn(tree->cubes[up]), at,
-                bufferOn(tree->cubes[i]), at,
-                SmallVector<int64_t>{to - from, cols}, ValueRange(after)));
-            copies.push_back(partInto[i].back());
-          }
-        }
+        for (SmallVector<Value> &into : issueMeshBroadcast(
+                 rewriter, loc, *tree,
+                 [&](int64_t cube) {
+                   return llvm::find_if(
+                              out.pieces,
+                              [&](const Piece &p) { return p.cube == cube; })
+                       ->buffer;
+                 },
+                 mine.offsets[0] - own->box.offsets[0], part, cols))
+          copies.append(into);
         return;
       }
       for (const Piece &piece : out.pieces) {
