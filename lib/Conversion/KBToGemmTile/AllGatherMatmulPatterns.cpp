@@ -160,8 +160,7 @@ struct AllGatherMatmulOpLowering
     }
     stager.waitForStaging();
 
-    llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
-        tileSizes;
+    GemmTileChoices tileChoices(k, elementBytes, device);
     // Each product's tiles, by piece, for the replicas' copies at the end.
     SmallVector<SmallVector<SmallVector<Value>, 1>, 3> tiles;
     for (const Product &product : products)
@@ -184,33 +183,25 @@ struct AllGatherMatmulOpLowering
                       {part, box.sizes[1]}};
             for (auto [pe, slab] : llvm::enumerate(
                      peShares(local, product.policy, device.pesPerCube))) {
-              auto [cached, fresh] =
-                  tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-              if (fresh)
-                cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
-                                                elementBytes, device);
-              std::optional<GemmTileSizes> tile = cached->second;
-              if (!tile)
-                return op.emitOpError()
-                       << "has no gemm tile that fits a PE buffer of "
-                       << device.peBufferBytes() << " bytes";
-              for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-                for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-                  int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                          n = std::min(tile->n, slab.sizes[1] - j);
-                  int64_t row = slab.offsets[0] + i, col = slab.offsets[1] + j;
-                  tiles[p][index].push_back(gt::MatmulOp::create(
-                      rewriter, loc, token, pe, buffer,
-                      SmallVector<int64_t>{r * part + row - local.offsets[0],
-                                           0},
-                      ops.b,
-                      SmallVector<int64_t>{ops.bOffsets[0],
-                                           ops.bOffsets[1] + col -
-                                               local.offsets[1]},
-                      piece.buffer, SmallVector<int64_t>{row, col},
-                      SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                      /*accumulate=*/false));
-                }
+              FailureOr<GemmTileSizes> tile =
+                  tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
+              if (failed(tile))
+                return failure();
+              forEachGemmTile(
+                  slab, *tile,
+                  [&](int64_t row, int64_t col, int64_t m, int64_t n) {
+                    tiles[p][index].push_back(gt::MatmulOp::create(
+                        rewriter, loc, token, pe, buffer,
+                        SmallVector<int64_t>{r * part + row - local.offsets[0],
+                                             0},
+                        ops.b,
+                        SmallVector<int64_t>{ops.bOffsets[0],
+                                             ops.bOffsets[1] + col -
+                                                 local.offsets[1]},
+                        piece.buffer, SmallVector<int64_t>{row, col},
+                        SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                        /*accumulate=*/false));
+                  });
             }
           }
         }

@@ -151,8 +151,7 @@ struct MatmulAllReduceOpLowering
     stageBand(0);
     stager.waitForStaging();
 
-    llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
-        tileSizes;
+    GemmTileChoices tileChoices(k, elementBytes, device);
     SmallVector<Value> previousRing, copies;
     SmallVector<Value> previousBands;
     // Copies band `band`'s reduced rows, in `buffers` (one per computing
@@ -205,31 +204,23 @@ struct MatmulAllReduceOpLowering
           SmallVector<Box> slabs =
               peShares(local, bandPolicy, device.pesPerCube);
           for (auto [pe, slab] : llvm::enumerate(slabs)) {
-            auto [cached, fresh] =
-                tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-            if (fresh)
-              cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
-                                              elementBytes, device);
-            std::optional<GemmTileSizes> tile = cached->second;
-            if (!tile)
-              return op.emitOpError()
-                     << "has no gemm tile that fits a PE buffer of "
-                     << device.peBufferBytes() << " bytes";
-            for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-              for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-                int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                        n = std::min(tile->n, slab.sizes[1] - j);
-                int64_t r = slab.offsets[0] + i, c = slab.offsets[1] + j;
-                tiles.push_back(gt::MatmulOp::create(
-                    rewriter, loc, token, pe, ops.a,
-                    SmallVector<int64_t>{ops.aOffsets[0] + r,
-                                         ops.aOffsets[1]},
-                    ops.b,
-                    SmallVector<int64_t>{ops.bOffsets[0], ops.bOffsets[1] + c},
-                    buffer, SmallVector<int64_t>{r, c},
-                    SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                    /*accumulate=*/false));
-              }
+            FailureOr<GemmTileSizes> tile =
+                tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
+            if (failed(tile))
+              return failure();
+            forEachGemmTile(slab, *tile,
+                            [&](int64_t r, int64_t c, int64_t m, int64_t n) {
+                              tiles.push_back(gt::MatmulOp::create(
+                                  rewriter, loc, token, pe, ops.a,
+                                  SmallVector<int64_t>{ops.aOffsets[0] + r,
+                                                       ops.aOffsets[1]},
+                                  ops.b,
+                                  SmallVector<int64_t>{ops.bOffsets[0],
+                                                       ops.bOffsets[1] + c},
+                                  buffer, SmallVector<int64_t>{r, c},
+                                  SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                                  /*accumulate=*/false));
+                            });
           }
         }
         // The next column group moves while these tiles compute.

@@ -281,6 +281,27 @@ void kb::detail::issueShareRelay(OpBuilder &builder, Location loc,
       [] {}, copies);
 }
 
+FailureOr<GemmTileSizes> GemmTileChoices::get(Operation *op, int64_t rows,
+                                              int64_t cols) {
+  auto [it, fresh] = chosen.try_emplace({rows, cols});
+  if (fresh)
+    it->second = chooseGemmTile(rows, cols, k, elementBytes, device);
+  if (!it->second)
+    return op->emitOpError() << "has no gemm tile that fits a PE buffer of "
+                             << device.peBufferBytes() << " bytes";
+  return *it->second;
+}
+
+void kb::detail::forEachGemmTile(
+    const Box &slab, const GemmTileSizes &tile,
+    function_ref<void(int64_t, int64_t, int64_t, int64_t)> tileAt) {
+  for (int64_t i = 0; i < slab.sizes[0]; i += tile.m)
+    for (int64_t j = 0; j < slab.sizes[1]; j += tile.n)
+      tileAt(slab.offsets[0] + i, slab.offsets[1] + j,
+             std::min(tile.m, slab.sizes[0] - i),
+             std::min(tile.n, slab.sizes[1] - j));
+}
+
 bool kb::detail::relayIntoPieces(OpBuilder &builder, Location loc,
                                  ArrayRef<Piece> held, const DeviceTensor &out,
                                  const Box &rows,

@@ -161,6 +161,34 @@ issueMeshBroadcast(mlir::OpBuilder &builder, mlir::Location loc,
                    llvm::function_ref<mlir::Value(int64_t)> bufferOn,
                    int64_t firstRow, int64_t rows, int64_t cols);
 
+/// The gemm tile (chooseGemmTile) of each slab shape a gemm's lowering
+/// meets, chosen once: the PEs of a cube mostly share one.
+class GemmTileChoices {
+public:
+  GemmTileChoices(int64_t k, int64_t elementBytes,
+                  const gemm_tile::DeviceDescription &device)
+      : k(k), elementBytes(elementBytes), device(device) {}
+
+  /// The tile of a `rows` x `cols` slab; when none fits a PE buffer, an
+  /// error at `op`, naming the buffer's bytes.
+  mlir::FailureOr<GemmTileSizes> get(mlir::Operation *op, int64_t rows,
+                                     int64_t cols);
+
+private:
+  int64_t k, elementBytes;
+  const gemm_tile::DeviceDescription &device;
+  llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
+      chosen;
+};
+
+/// Calls `tileAt(row, col, m, n)` for each `tile`-sized tile of `slab`, row
+/// by row (the last row and column of tiles cut to what is left): the
+/// tile's first row and column and its size.
+void forEachGemmTile(
+    const Box &slab, const GemmTileSizes &tile,
+    llvm::function_ref<void(int64_t row, int64_t col, int64_t m, int64_t n)>
+        tileAt);
+
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,
              llvm::SmallVectorImpl<mlir::Value> &tokens);

@@ -281,8 +281,7 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
     stager.waitForStaging();
 
     // Tile sizes by slab shape: the PEs of a cube mostly share one.
-    llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
-        tileSizes;
+    GemmTileChoices tileChoices(k, elementBytes, device);
     // Each piece's tiles, so that a replicated result's shares can move as
     // soon as their own cube is done.
     SmallVector<SmallVector<Value>> tiles(out.pieces.size());
@@ -301,15 +300,9 @@ struct MatmulOpLowering : public OpConversionPattern<MatmulOp> {
         SmallVector<Box> slabs = peShares(local, policy, device.pesPerCube);
         for (auto [pe, slab] : llvm::enumerate(slabs)) {
           int64_t rows = slab.sizes[0], cols = slab.sizes[1];
-          auto [cached, fresh] = tileSizes.try_emplace({rows, cols});
-          if (fresh)
-            cached->second =
-                chooseGemmTile(rows, cols, k, elementBytes, device);
-          std::optional<GemmTileSizes> tile = cached->second;
-          if (!tile)
-            return op.emitOpError()
-                   << "has no gemm tile that fits a PE buffer of "
-                   << device.peBufferBytes() << " bytes";
+          FailureOr<GemmTileSizes> tile = tileChoices.get(op, rows, cols);
+          if (failed(tile))
+            return failure();
           int64_t count = ((rows + tile->m - 1) / tile->m) *
                           ((cols + tile->n - 1) / tile->n);
           if (count > kMaxTilesPerSlab)

@@ -109,8 +109,7 @@ struct MatmulReduceScatterOpLowering
     }
     stager.waitForStaging();
 
-    llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
-        tileSizes;
+    GemmTileChoices tileChoices(k, elementBytes, device);
     SmallVector<Value> copies;
     // Rank r's rows of chunk `chunk`, in the ring buffer `ring`, into rows
     // [chunk·s, (chunk+1)·s) of every result piece that has some of them.
@@ -237,33 +236,25 @@ struct MatmulReduceScatterOpLowering
           Box local{{r * part, 0}, {part, piece.box.sizes[1]}};
           for (auto [pe, slab] :
                llvm::enumerate(peShares(local, compute, device.pesPerCube))) {
-            auto [cached, fresh] =
-                tileSizes.try_emplace({slab.sizes[0], slab.sizes[1]});
-            if (fresh)
-              cached->second = chooseGemmTile(slab.sizes[0], slab.sizes[1], k,
-                                              elementBytes, device);
-            std::optional<GemmTileSizes> tile = cached->second;
-            if (!tile)
-              return op.emitOpError()
-                     << "has no gemm tile that fits a PE buffer of "
-                     << device.peBufferBytes() << " bytes";
-            for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
-              for (int64_t j = 0; j < slab.sizes[1]; j += tile->n) {
-                int64_t m = std::min(tile->m, slab.sizes[0] - i),
-                        n = std::min(tile->n, slab.sizes[1] - j);
-                int64_t row = slab.offsets[0] + i, col = slab.offsets[1] + j;
-                tiles.push_back(gt::MatmulOp::create(
-                    rewriter, loc, token, pe, ops.a,
-                    SmallVector<int64_t>{ops.aOffsets[0] + lhsRow + row -
-                                             r * part,
-                                         ops.aOffsets[1]},
-                    ops.b,
-                    SmallVector<int64_t>{ops.bOffsets[0],
-                                         ops.bOffsets[1] + col},
-                    buffer, SmallVector<int64_t>{row, col},
-                    SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                    /*accumulate=*/false));
-              }
+            FailureOr<GemmTileSizes> tile =
+                tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
+            if (failed(tile))
+              return failure();
+            forEachGemmTile(
+                slab, *tile,
+                [&](int64_t row, int64_t col, int64_t m, int64_t n) {
+                  tiles.push_back(gt::MatmulOp::create(
+                      rewriter, loc, token, pe, ops.a,
+                      SmallVector<int64_t>{ops.aOffsets[0] + lhsRow + row -
+                                               r * part,
+                                           ops.aOffsets[1]},
+                      ops.b,
+                      SmallVector<int64_t>{ops.bOffsets[0],
+                                           ops.bOffsets[1] + col},
+                      buffer, SmallVector<int64_t>{row, col},
+                      SmallVector<int64_t>{m, n, k}, tile->kChunk,
+                      /*accumulate=*/false));
+                });
           }
         }
       }
