@@ -11,7 +11,10 @@
 // pass only cuts where the ring it hides is worth more. The bands need not
 // be equal: what is exposed is the first band's staging and the last band's
 // ring, so short bands at the ends and long ones between can beat any equal
-// cut, as long as each band's gemm covers the ring before it.
+// cut, as long as each band's gemm covers the ring before it. A fused
+// result whose readers all want it on every cube (bandedResultType) is
+// placed so: the lowering then sends each band to every cube as its ring
+// ends, instead of the reader relaying the whole after the last ring.
 //
 //===----------------------------------------------------------------------===//
 
