@@ -183,25 +183,13 @@ struct AllGatherMatmulOpLowering
                       {part, box.sizes[1]}};
             for (auto [pe, slab] : llvm::enumerate(
                      peShares(local, product.policy, device.pesPerCube))) {
-              FailureOr<GemmTileSizes> tile =
-                  tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
-              if (failed(tile))
+              if (failed(tileChoices.issueSlab(
+                      rewriter, loc, op, pe, slab, buffer,
+                      {r * part + slab.offsets[0] - local.offsets[0], 0}, ops.b,
+                      {ops.bOffsets[0],
+                       ops.bOffsets[1] + slab.offsets[1] - local.offsets[1]},
+                      piece.buffer, tiles[p][index])))
                 return failure();
-              forEachGemmTile(
-                  slab, *tile,
-                  [&](int64_t row, int64_t col, int64_t m, int64_t n) {
-                    tiles[p][index].push_back(gt::MatmulOp::create(
-                        rewriter, loc, token, pe, buffer,
-                        SmallVector<int64_t>{r * part + row - local.offsets[0],
-                                             0},
-                        ops.b,
-                        SmallVector<int64_t>{ops.bOffsets[0],
-                                             ops.bOffsets[1] + col -
-                                                 local.offsets[1]},
-                        piece.buffer, SmallVector<int64_t>{row, col},
-                        SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                        /*accumulate=*/false));
-                  });
             }
           }
         }

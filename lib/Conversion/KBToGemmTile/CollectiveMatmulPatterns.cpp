@@ -204,23 +204,12 @@ struct MatmulAllReduceOpLowering
           SmallVector<Box> slabs =
               peShares(local, bandPolicy, device.pesPerCube);
           for (auto [pe, slab] : llvm::enumerate(slabs)) {
-            FailureOr<GemmTileSizes> tile =
-                tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
-            if (failed(tile))
+            if (failed(tileChoices.issueSlab(
+                    rewriter, loc, op, pe, slab, ops.a,
+                    {ops.aOffsets[0] + slab.offsets[0], ops.aOffsets[1]}, ops.b,
+                    {ops.bOffsets[0], ops.bOffsets[1] + slab.offsets[1]},
+                    buffer, tiles)))
               return failure();
-            forEachGemmTile(slab, *tile,
-                            [&](int64_t r, int64_t c, int64_t m, int64_t n) {
-                              tiles.push_back(gt::MatmulOp::create(
-                                  rewriter, loc, token, pe, ops.a,
-                                  SmallVector<int64_t>{ops.aOffsets[0] + r,
-                                                       ops.aOffsets[1]},
-                                  ops.b,
-                                  SmallVector<int64_t>{ops.bOffsets[0],
-                                                       ops.bOffsets[1] + c},
-                                  buffer, SmallVector<int64_t>{r, c},
-                                  SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                                  /*accumulate=*/false));
-                            });
           }
         }
         // The next column group moves while these tiles compute.

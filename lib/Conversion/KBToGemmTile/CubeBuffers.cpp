@@ -292,14 +292,27 @@ FailureOr<GemmTileSizes> GemmTileChoices::get(Operation *op, int64_t rows,
   return *it->second;
 }
 
-void kb::detail::forEachGemmTile(
-    const Box &slab, const GemmTileSizes &tile,
-    function_ref<void(int64_t, int64_t, int64_t, int64_t)> tileAt) {
-  for (int64_t i = 0; i < slab.sizes[0]; i += tile.m)
-    for (int64_t j = 0; j < slab.sizes[1]; j += tile.n)
-      tileAt(slab.offsets[0] + i, slab.offsets[1] + j,
-             std::min(tile.m, slab.sizes[0] - i),
-             std::min(tile.n, slab.sizes[1] - j));
+LogicalResult GemmTileChoices::issueSlab(OpBuilder &builder, Location loc,
+                                         Operation *op, int64_t pe,
+                                         const Box &slab, Value lhs,
+                                         ArrayRef<int64_t> lhsAt, Value rhs,
+                                         ArrayRef<int64_t> rhsAt, Value out,
+                                         SmallVectorImpl<Value> &tiles) {
+  FailureOr<GemmTileSizes> tile = get(op, slab.sizes[0], slab.sizes[1]);
+  if (failed(tile))
+    return failure();
+  Type token = tokenType(builder.getContext());
+  for (int64_t i = 0; i < slab.sizes[0]; i += tile->m)
+    for (int64_t j = 0; j < slab.sizes[1]; j += tile->n)
+      tiles.push_back(gt::MatmulOp::create(
+          builder, loc, token, pe, lhs,
+          SmallVector<int64_t>{lhsAt[0] + i, lhsAt[1]}, rhs,
+          SmallVector<int64_t>{rhsAt[0], rhsAt[1] + j}, out,
+          SmallVector<int64_t>{slab.offsets[0] + i, slab.offsets[1] + j},
+          SmallVector<int64_t>{std::min(tile->m, slab.sizes[0] - i),
+                               std::min(tile->n, slab.sizes[1] - j), k},
+          tile->kChunk, /*accumulate=*/false));
+  return success();
 }
 
 bool kb::detail::relayIntoPieces(OpBuilder &builder, Location loc,

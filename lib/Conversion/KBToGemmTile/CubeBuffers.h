@@ -174,20 +174,25 @@ public:
   mlir::FailureOr<GemmTileSizes> get(mlir::Operation *op, int64_t rows,
                                      int64_t cols);
 
+  /// Issues PE `pe`'s gemm tiles over `slab` (rows and columns of `out`),
+  /// row by row, the last row and column of tiles cut to what is left: the
+  /// tile at (row, col) reads `lhs` from `lhsAt` (where the slab's first row
+  /// is) moved down by row - slab's first row, all k of it, and `rhs` from
+  /// `rhsAt` (the slab's first column) moved right by col - slab's first
+  /// column. Appends the tiles' tokens to `tiles`; fails as `get` does.
+  mlir::LogicalResult issueSlab(mlir::OpBuilder &builder, mlir::Location loc,
+                                mlir::Operation *op, int64_t pe,
+                                const Box &slab, mlir::Value lhs,
+                                llvm::ArrayRef<int64_t> lhsAt, mlir::Value rhs,
+                                llvm::ArrayRef<int64_t> rhsAt, mlir::Value out,
+                                llvm::SmallVectorImpl<mlir::Value> &tiles);
+
 private:
   int64_t k, elementBytes;
   const gemm_tile::DeviceDescription &device;
   llvm::DenseMap<std::pair<int64_t, int64_t>, std::optional<GemmTileSizes>>
       chosen;
 };
-
-/// Calls `tileAt(row, col, m, n)` for each `tile`-sized tile of `slab`, row
-/// by row (the last row and column of tiles cut to what is left): the
-/// tile's first row and column and its size.
-void forEachGemmTile(
-    const Box &slab, const GemmTileSizes &tile,
-    llvm::function_ref<void(int64_t row, int64_t col, int64_t m, int64_t n)>
-        tileAt);
 
 /// Ends a group of asynchronous device work with one wait, if there is any.
 void waitFor(mlir::OpBuilder &builder, mlir::Location loc,

@@ -236,25 +236,13 @@ struct MatmulReduceScatterOpLowering
           Box local{{r * part, 0}, {part, piece.box.sizes[1]}};
           for (auto [pe, slab] :
                llvm::enumerate(peShares(local, compute, device.pesPerCube))) {
-            FailureOr<GemmTileSizes> tile =
-                tileChoices.get(op, slab.sizes[0], slab.sizes[1]);
-            if (failed(tile))
+            if (failed(tileChoices.issueSlab(
+                    rewriter, loc, op, pe, slab, ops.a,
+                    {ops.aOffsets[0] + lhsRow + slab.offsets[0] - r * part,
+                     ops.aOffsets[1]},
+                    ops.b, {ops.bOffsets[0], ops.bOffsets[1] + slab.offsets[1]},
+                    buffer, tiles)))
               return failure();
-            forEachGemmTile(
-                slab, *tile,
-                [&](int64_t row, int64_t col, int64_t m, int64_t n) {
-                  tiles.push_back(gt::MatmulOp::create(
-                      rewriter, loc, token, pe, ops.a,
-                      SmallVector<int64_t>{ops.aOffsets[0] + lhsRow + row -
-                                               r * part,
-                                           ops.aOffsets[1]},
-                      ops.b,
-                      SmallVector<int64_t>{ops.bOffsets[0],
-                                           ops.bOffsets[1] + col},
-                      buffer, SmallVector<int64_t>{row, col},
-                      SmallVector<int64_t>{m, n, k}, tile->kChunk,
-                      /*accumulate=*/false));
-                });
           }
         }
       }
