@@ -275,6 +275,15 @@ struct Rank {
   Operation *yieldedAt = nullptr;
   // When its batch was started, in the run's order of batches.
   int64_t startedAt = 0;
+  // The most async ops in flight and buffers held at once (DeviceRun's
+  // maxOutstandingOps, maxShapeBuffers: the ranks' maxima).
+  int64_t maxOutstandingOps = 0, maxShapeBuffers = 0;
+  // Cost-only ranks stepped on host threads at once (Machine::stepRanks):
+  // the events (and their details) recorded since the round began, which
+  // join the run's timeline in rank order when it ends, as one thread
+  // stepping the ranks in turn records them.
+  std::vector<TraceEvent> events;
+  std::vector<TraceDetail> details;
   std::unique_ptr<runtime::HostBatch> inFlight;
 };
 
@@ -386,6 +395,8 @@ private:
   /// run (cost-only), the rank goes on to its ring step, and the buffers it
   /// frees on the way are kept for the next rank's (docs/design/0019).
   llvm::Error step(Rank &rank);
+  /// Steps every rank not done up to its next ring step or yield.
+  llvm::Error stepRanks();
   llvm::Error issue(Rank &rank, Operation *op);
   /// Issues asynchronous PE work, whatever the op: its regions, kernel and
   /// cost come from gt::PEComputeOpInterface.
@@ -1287,6 +1298,24 @@ private:
         buffer.released = true;
       }
   }
+  /// Which values die at each op (dying, dyingAt), found once for every
+  /// rank before any steps: a lookup in lastUse per operand, op and rank
+  /// was a tenth of a GPT-3 estimate.
+  void indexDyingValues() {
+    // Buffers only (memrefs): most values are the async ops' tokens.
+    auto isBuffer = [](Value v) { return isa<BaseMemRefType>(v.getType()); };
+    dyingAt.assign(ops.size() + 1, 0);
+    for (auto &[value, index] : lastUse)
+      if (isBuffer(value))
+        ++dyingAt[index + 1];
+    for (size_t i = 0; i < ops.size(); ++i)
+      dyingAt[i + 1] += dyingAt[i];
+    dying.resize(dyingAt.back());
+    std::vector<uint32_t> at(dyingAt.begin(), dyingAt.end() - 1);
+    for (auto &[value, index] : lastUse)
+      if (isBuffer(value))
+        dying[at[index]++] = value;
+  }
   /// releaseDead in cost-only mode: a buffer past its last use, an input's
   /// piece or an allocation, gives its slot to a later allocation (made
   /// when its gemm_tile.alloc issues), so that a rank holds the buffers
@@ -1296,23 +1325,6 @@ private:
   /// its accesses still in flight can conflict with no later access. Its
   /// slot keeps `accessed`, so that it stays listed once in rank.accessed.
   void releaseShapes(Rank &rank, size_t upTo) {
-    if (dyingAt.empty()) {
-      // Which values die at each op, found once for every rank: a lookup
-      // in lastUse per operand, op and rank was a tenth of a GPT-3 estimate.
-      // Buffers only (memrefs): most values are the async ops' tokens.
-      auto isBuffer = [](Value v) { return isa<BaseMemRefType>(v.getType()); };
-      dyingAt.assign(ops.size() + 1, 0);
-      for (auto &[value, index] : lastUse)
-        if (isBuffer(value))
-          ++dyingAt[index + 1];
-      for (size_t i = 0; i < ops.size(); ++i)
-        dyingAt[i + 1] += dyingAt[i];
-      dying.resize(dyingAt.back());
-      std::vector<uint32_t> at(dyingAt.begin(), dyingAt.end() - 1);
-      for (auto &[value, index] : lastUse)
-        if (isBuffer(value))
-          dying[at[index]++] = value;
-    }
     for (; rank.releasedUpTo < upTo; ++rank.releasedUpTo)
       for (Value v : ArrayRef(dying).slice(dyingAt[rank.releasedUpTo],
                                            dyingAt[rank.releasedUpTo + 1] -
@@ -1344,8 +1356,8 @@ private:
     buffer.tensor.shape.assign(type.getShape().begin(), type.getShape().end());
     buffer.cube = gt::getCube(type);
     rank.buffers[alloc.getResult()] = index;
-    run.maxShapeBuffers = std::max<int64_t>(run.maxShapeBuffers,
-                                            rank.buffers.size());
+    rank.maxShapeBuffers =
+        std::max<int64_t>(rank.maxShapeBuffers, rank.buffers.size());
   }
   /// An attention op's q, k and v regions (reads 0 to 2, verified 2-D and of
   /// one element type), read in place by its deferred kernel.
@@ -1434,20 +1446,24 @@ private:
     event.track = track;
     event.start = start;
     event.duration = duration;
+    // Ranks stepped at once record apart (stepRanks).
+    std::vector<TraceEvent> &trace = steppingAtOnce ? rank.events : run.trace;
+    std::vector<TraceDetail> &details =
+        steppingAtOnce ? rank.details : run.details;
     if (traceDetails) {
       detail.deviceOp = op->getName().stripDialect();
-      event.detail = run.details.size();
-      run.details.push_back(std::move(detail));
+      event.detail = details.size();
+      details.push_back(std::move(detail));
     }
-    run.trace.push_back(event);
+    trace.push_back(event);
   }
   /// Makes `value` the token of an asynchronous op in flight.
   void addToken(Rank &rank, Value value, Token token) {
     int64_t id = rank.nextToken++;
     rank.tokens[value] = id;
     rank.liveTokens[id] = token;
-    run.maxOutstandingOps = std::max<int64_t>(run.maxOutstandingOps,
-                                              rank.liveTokens.size());
+    rank.maxOutstandingOps =
+        std::max<int64_t>(rank.maxOutstandingOps, rank.liveTokens.size());
   }
 
   const Program &program;
@@ -1459,6 +1475,8 @@ private:
   bool costOnly;
   // Keep the events' details (DeviceRun::details) for a trace.
   bool traceDetails;
+  // Cost-only ranks step on the host threads at once (stepRanks).
+  bool steppingAtOnce = false;
   std::vector<Operation *> ops;
   // The index in `ops` of each value's last user.
   llvm::DenseMap<Value, size_t> lastUse;
@@ -2968,6 +2986,57 @@ llvm::Error Machine::step(Rank &rank) {
   return llvm::Error::success();
 }
 
+llvm::Error Machine::stepRanks() {
+  // A numeric run steps the ranks in turn: their arithmetic, started at
+  // each wait, is what the host threads share (startFlush). Shapes alone
+  // leave the threads nothing to do but the simulation itself, and between
+  // two ring steps a rank's simulation reads and writes its own state only:
+  // the ranks step at once, each on one thread.
+  steppingAtOnce = costOnly && threads > 1 && ranks.size() > 1;
+  if (!steppingAtOnce) {
+    for (Rank &rank : ranks)
+      if (!rank.done)
+        if (llvm::Error e = step(rank))
+          return e;
+    return llvm::Error::success();
+  }
+  std::vector<llvm::Error> errors;
+  errors.reserve(ranks.size());
+  for (size_t r = 0; r < ranks.size(); ++r)
+    errors.push_back(llvm::Error::success());
+  std::vector<std::function<void()>> work;
+  for (Rank &rank : ranks)
+    if (!rank.done)
+      work.push_back(
+          [this, &rank, &error = errors[rank.index]] { error = step(rank); });
+  runtime::runOnHostThreads(work, threads);
+  steppingAtOnce = false;
+  // As stepping the ranks in turn: the first rank's error, and the events
+  // of each rank in rank order.
+  llvm::Error first = llvm::Error::success();
+  for (llvm::Error &e : errors) {
+    if (!e)
+      continue;
+    if (first)
+      llvm::consumeError(std::move(e));
+    else
+      first = std::move(e);
+  }
+  for (Rank &rank : ranks) {
+    if (traceDetails) {
+      int32_t detailBase = static_cast<int32_t>(run.details.size());
+      for (TraceEvent &event : rank.events)
+        event.detail += detailBase;
+      std::move(rank.details.begin(), rank.details.end(),
+                std::back_inserter(run.details));
+    }
+    run.trace.insert(run.trace.end(), rank.events.begin(), rank.events.end());
+    rank.events.clear();
+    rank.details.clear();
+  }
+  return first;
+}
+
 llvm::Expected<SmallVector<HostTensor>>
 Machine::execute(ArrayRef<HostTensor> inputs) {
   if (llvm::Error e = checkStatically())
@@ -2979,11 +3048,11 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   // The cube buffers made from here on come and go: small pages
   // (HostTensor.h).
   runtime::TransientTensorScope transient;
+  if (costOnly)
+    indexDyingValues();
   while (true) {
-    for (Rank &rank : ranks)
-      if (!rank.done)
-        if (llvm::Error e = step(rank))
-          return std::move(e);
+    if (llvm::Error e = stepRanks())
+      return std::move(e);
     if (progress) {
       size_t issued = 0;
       for (Rank &rank : ranks)
@@ -3033,6 +3102,9 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
   run.packedWeightReads = static_cast<int64_t>(packedWeights.hits());
   collectiveHiddenSeconds();
   for (Rank &rank : ranks) {
+    run.maxOutstandingOps =
+        std::max(run.maxOutstandingOps, rank.maxOutstandingOps);
+    run.maxShapeBuffers = std::max(run.maxShapeBuffers, rank.maxShapeBuffers);
     double end = rank.clock;
     // A retired op ended by the clock.
     for (const auto &[id, t] : rank.liveTokens)
@@ -3170,8 +3242,8 @@ llvm::Error kb::exec::estimateDeviceProgram(const Program &program,
                                             const gt::DeviceDescription &device,
                                             DeviceRun &run,
                                             const ProgressFn &progress,
-                                            bool traceDetails) {
-  Machine machine(program, device, run, /*threads=*/1, progress,
+                                            bool traceDetails, int threads) {
+  Machine machine(program, device, run, threads, progress,
                   /*costOnly=*/true, traceDetails);
   llvm::Expected<SmallVector<HostTensor>> results = machine.execute({});
   return results.takeError();

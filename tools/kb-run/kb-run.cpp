@@ -124,8 +124,8 @@ static cl::opt<bool>
 static cl::opt<int> threads(
     "host-threads",
     cl::desc("Host threads kb-run uses, for the compile and the device "
-             "program's tile work (default: $KB_RUN_THREADS, else every "
-             "core)"),
+             "program's tile work, or with --cost-only for simulating the "
+             "ranks at once (default: $KB_RUN_THREADS, else every core)"),
     cl::init(0), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the report"),
                            cl::cat(category));
@@ -674,7 +674,7 @@ int main(int argc, char **argv) {
     for (cl::Option *option : std::initializer_list<cl::Option *>{
              // (A cl::list's operator& gives its vector of values.)
              &check, std::addressof(inputs), &seed, &outputDir, &saveInputs,
-             &printResultsFlag, &referenceFile, &threads})
+             &printResultsFlag, &referenceFile})
       if (option->getNumOccurrences())
         return fail("--" + option->ArgStr +
                     " needs the program's numbers, which --cost-only does "
@@ -931,7 +931,7 @@ int main(int argc, char **argv) {
   bool traceDetails = !traceFile.empty() || !plotFile.empty();
   auto estimate = [&]() -> llvm::Expected<SmallVector<HostTensor>> {
     if (llvm::Error e = estimateDeviceProgram(program, device, run, onProgress,
-                                              traceDetails))
+                                              traceDetails, *hostThreadCount))
       return std::move(e);
     return SmallVector<HostTensor>(); // no numbers, no results
   };

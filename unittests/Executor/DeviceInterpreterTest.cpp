@@ -259,34 +259,41 @@ TEST_F(DeviceInterpreterTest, HalfInputsAndFreedBuffersGiveTheSameResults) {
 
 /// A cost-only run (estimateDeviceProgram) has every figure and trace event
 /// of the numeric run, exactly.
-void expectSameCosts(const DeviceRun &numeric, const DeviceRun &cost) {
-  EXPECT_EQ(numeric.deviceSeconds, cost.deviceSeconds);
-  ASSERT_EQ(numeric.sips.size(), cost.sips.size());
-  for (auto [a, b] : llvm::zip_equal(numeric.sips, cost.sips)) {
-    EXPECT_EQ(a.computeSeconds, b.computeSeconds);
-    EXPECT_EQ(a.dmaSeconds, b.dmaSeconds);
-    EXPECT_EQ(a.collectiveSeconds, b.collectiveSeconds);
-    EXPECT_EQ(a.endSeconds, b.endSeconds);
-    EXPECT_EQ(a.flops, b.flops);
-    EXPECT_EQ(a.dmaBytes, b.dmaBytes);
-    EXPECT_EQ(a.linkBytesSent, b.linkBytesSent);
+/// The same figures and the same timeline, event for event.
+void expectSameTimeline(const DeviceRun &a, const DeviceRun &b) {
+  EXPECT_EQ(a.deviceSeconds, b.deviceSeconds);
+  ASSERT_EQ(a.sips.size(), b.sips.size());
+  for (auto [x, y] : llvm::zip_equal(a.sips, b.sips)) {
+    EXPECT_EQ(x.computeSeconds, y.computeSeconds);
+    EXPECT_EQ(x.dmaSeconds, y.dmaSeconds);
+    EXPECT_EQ(x.collectiveSeconds, y.collectiveSeconds);
+    EXPECT_EQ(x.endSeconds, y.endSeconds);
+    EXPECT_EQ(x.flops, y.flops);
+    EXPECT_EQ(x.dmaBytes, y.dmaBytes);
+    EXPECT_EQ(x.linkBytesSent, y.linkBytesSent);
   }
-  ASSERT_EQ(numeric.collectives.size(), cost.collectives.size());
-  for (auto [a, b] : llvm::zip_equal(numeric.collectives, cost.collectives))
-    EXPECT_EQ(a.bytesSentByRank, b.bytesSentByRank);
-  ASSERT_EQ(numeric.trace.size(), cost.trace.size());
+  ASSERT_EQ(a.collectives.size(), b.collectives.size());
+  for (auto [x, y] : llvm::zip_equal(a.collectives, b.collectives))
+    EXPECT_EQ(x.bytesSentByRank, y.bytesSentByRank);
+  ASSERT_EQ(a.trace.size(), b.trace.size());
+  for (auto [x, y] : llvm::zip_equal(a.trace, b.trace)) {
+    EXPECT_EQ(x.rank, y.rank);
+    EXPECT_EQ(x.track, y.track);
+    EXPECT_EQ(x.site, y.site);
+    EXPECT_EQ(x.start, y.start);
+    EXPECT_EQ(x.duration, y.duration);
+    EXPECT_EQ(x.bytes, y.bytes);
+  }
+}
+
+void expectSameCosts(const DeviceRun &numeric, const DeviceRun &cost) {
+  expectSameTimeline(numeric, cost);
   // The numeric run was asked for a trace, the estimate was not: only the
   // former keeps the events' details.
   EXPECT_EQ(numeric.details.size(), numeric.trace.size());
   EXPECT_TRUE(cost.details.empty());
-  for (auto [a, b] : llvm::zip_equal(numeric.trace, cost.trace)) {
-    EXPECT_EQ(b.detail, -1);
-    EXPECT_EQ(a.rank, b.rank);
-    EXPECT_EQ(a.track, b.track);
-    EXPECT_EQ(a.start, b.start);
-    EXPECT_EQ(a.duration, b.duration);
-    EXPECT_EQ(a.bytes, b.bytes);
-  }
+  for (const TraceEvent &e : cost.trace)
+    EXPECT_EQ(e.detail, -1);
 }
 
 TEST_F(DeviceInterpreterTest, CostOnlyRunsTheSameScheduleWithoutNumbers) {
@@ -409,6 +416,69 @@ TEST_F(DeviceInterpreterTest, CostOnlyReusesTheSlotsOfDeadBuffers) {
     // The input and at most the previous round's buffer beside the new one.
     EXPECT_LE(cost.maxShapeBuffers, 3) << rounds << " rounds";
     EXPECT_GE(cost.maxShapeBuffers, 2) << rounds << " rounds";
+  }
+}
+
+/// Cost-only ranks simulated on host threads at once give the timeline of
+/// ranks simulated in turn, event for event and in the same order, and the
+/// error of the first failing rank.
+TEST_F(DeviceInterpreterTest, CostOnlyRanksSteppedAtOnceGiveTheSameTimeline) {
+  gemm_tile::DeviceDescription device(gemm_tile::DeviceDescription::Small{});
+  auto estimate = [&](const std::string &text, int threads, DeviceRun &out) {
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    EXPECT_TRUE(module);
+    llvm::Expected<Program> program = analyzeProgram(*module, "");
+    EXPECT_TRUE(static_cast<bool>(program));
+    llvm::Error e = estimateDeviceProgram(*program, device, out, nullptr,
+                                          /*traceDetails=*/true, threads);
+    return e ? llvm::toString(std::move(e)) : std::string();
+  };
+  for (const std::string &text :
+       {ringProgram(8, 5, 3, "sum"), copyRounds(5, 3), std::string(kOneTile)}) {
+    DeviceRun inTurn, atOnce;
+    ASSERT_EQ(estimate(text, 1, inTurn), "");
+    ASSERT_EQ(estimate(text, 3, atOnce), "");
+    ASSERT_GT(inTurn.trace.size(), 0u);
+    expectSameTimeline(inTurn, atOnce);
+    EXPECT_EQ(inTurn.maxOutstandingOps, atOnce.maxOutstandingOps);
+    EXPECT_EQ(inTurn.maxShapeBuffers, atOnce.maxShapeBuffers);
+    ASSERT_EQ(inTurn.details.size(), atOnce.details.size());
+    for (auto [a, b] : llvm::zip_equal(inTurn.trace, atOnce.trace)) {
+      ASSERT_GE(b.detail, 0);
+      EXPECT_EQ(inTurn.details[a.detail].deviceOp,
+                atOnce.details[b.detail].deviceOp);
+      EXPECT_EQ(inTurn.details[a.detail].tile, atOnce.details[b.detail].tile);
+    }
+  }
+  // Ranks 2 and 3 of 4 read past their input (rank_stride 5 rows of 16):
+  // rank 2 is named, as when the ranks run in turn.
+  const std::string type16 = "memref<16x24xf32, #gemm_tile.cube<0>>",
+                    type8 = "memref<8x24xf32, #gemm_tile.cube<0>>",
+                    piece = "{gemm_tile.piece = #gemm_tile.piece<tensor = 0, "
+                            "offsets = [0, 0]>}";
+  std::string strided =
+      "module attributes {kb.spmd, kb.world_size = 4 : i64} {\n"
+      "  func.func @f(%a: " +
+      type16 + " " + piece + ") -> (" + type8 + " " + piece +
+      ") attributes {kb.local_function_type = (tensor<16x24xf32>) -> "
+      "tensor<8x24xf32>, kb.arg_split_dims = array<i64: -1>, "
+      "kb.result_split_dims = array<i64: -1>} {\n"
+      "    %d = gemm_tile.alloc : " +
+      type8 +
+      "\n"
+      "    %s = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 24] "
+      "rank_stride [5, 0] : " +
+      type16 + ", " + type8 +
+      "\n"
+      "    gemm_tile.wait %s\n"
+      "    return %d : " +
+      type8 + "\n  }\n}\n";
+  for (int threads : {1, 3}) {
+    DeviceRun out;
+    EXPECT_NE(estimate(strided, threads, out)
+                  .find("rank 2 reads outside the source in dimension 0"),
+              std::string::npos)
+        << threads << " threads";
   }
 }
 

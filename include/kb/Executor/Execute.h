@@ -193,12 +193,13 @@ llvm::Expected<llvm::SmallVector<runtime::HostTensor>> runDeviceProgram(
 /// and every figure of `run` as the numeric run gives them. Its host memory
 /// and time grow with the device ops and the buffers' count, not their size.
 /// `traceDetails` keeps the events' details, as runDeviceProgram's
-/// `recordTrace`.
+/// `recordTrace`. With `threads` > 1 the ranks are simulated on that many
+/// host threads at once, with the same figures.
 llvm::Error estimateDeviceProgram(const Program &program,
                                   const gemm_tile::DeviceDescription &device,
                                   DeviceRun &run,
                                   const ProgressFn &progress = nullptr,
-                                  bool traceDetails = false);
+                                  bool traceDetails = false, int threads = 1);
 
 } // namespace kb::exec
 

@@ -4,7 +4,10 @@ figures, the collectives and the per-op table must be identical (exactly: the sa
 schedule on the same sizes), and so must the trace. Prints one line per example and a
 summary; exits 1 on the first difference, naming it.
 
-  compare_cost_only.py EXAMPLES_DIR KB_RUN WORK_DIR [KB_RUN_ARGS...]
+  compare_cost_only.py EXAMPLES_DIR KB_RUN WORK_DIR [--cost-threads N] [KB_RUN_ARGS...]
+
+--cost-threads N runs the cost-only side on N host threads (--host-threads), which
+simulate the ranks at once: the figures must not change with them.
 """
 import glob
 import json
@@ -14,6 +17,9 @@ import sys
 
 examples, kb_run, work = sys.argv[1], sys.argv[2], sys.argv[3]
 extra = sys.argv[4:]
+cost_extra = []
+if extra[:1] == ["--cost-threads"]:
+    cost_extra, extra = ["--host-threads", extra[1]], extra[2:]
 # What only a numeric run has (its check) or that names the build, not the run.
 IGNORED = {"check", "version"}
 # Whole models take minutes per numeric run; their own tests run them.
@@ -30,7 +36,7 @@ def run(path, name, cost_only):
     trace = os.path.join(work, f"{name}.{cost_only}.trace.json")
     cmd = [kb_run, path, "--quiet", "--report", report, "--trace", trace] + extra
     if cost_only:
-        cmd.append("--cost-only")
+        cmd += ["--cost-only"] + cost_extra
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"cost-only: {' '.join(cmd)} failed:\n{done.stderr}")
