@@ -80,6 +80,9 @@ struct Token {
 struct Access {
   int64_t token;
   SmallVector<int64_t, 2> offsets, sizes;
+  // Made by a ring step, which the link runs in order after the ring steps
+  // before it.
+  bool linkOrdered = false;
 };
 
 struct Buffer {
@@ -379,7 +382,12 @@ public:
       if (isa<gt::PEComputeOpInterface, gt::DMAOp, gt::GatherRowsOp,
               gt::RingStepOpInterface>(op))
         ++eventsPerRank;
+      ringStepAt.push_back(isa<gt::RingStepOpInterface>(op));
     }
+    if (device.cubes <= kRoutesKept)
+      for (int64_t from = 0; from < device.cubes; ++from)
+        for (int64_t to = 0; to < device.cubes; ++to)
+          routes.push_back(kb::meshRoute(device, from, to));
   }
 
   llvm::Expected<SmallVector<HostTensor>> execute(ArrayRef<HostTensor> inputs);
@@ -469,11 +477,13 @@ private:
   /// the whole buffer) of `buffer` now, and records the access under `token`
   /// (-1 for a synchronous op).
   /// Accesses under the tokens of `orderedAfter` are no conflict: the op
-  /// starts after them (a DMA's `after`).
+  /// starts after them (a DMA's `after`), nor, for a ring step
+  /// (`linkOrdered`), the accesses of the ring steps before it.
   llvm::Error touch(Rank &rank, Operation *op, Value buffer, bool write,
                     int64_t token, ArrayRef<int64_t> offsets = {},
                     ArrayRef<int64_t> sizes = {},
-                    ArrayRef<int64_t> orderedAfter = {});
+                    ArrayRef<int64_t> orderedAfter = {},
+                    bool linkOrdered = false);
   /// Drops the accesses of waited tokens, which touch() would skip anyway.
   void retireWaitedAccesses(Rank &rank) {
     llvm::erase_if(rank.accessed, [&](int64_t index) {
@@ -1478,6 +1488,17 @@ private:
   // Cost-only ranks step on the host threads at once (stepRanks).
   bool steppingAtOnce = false;
   std::vector<Operation *> ops;
+  // Whether ops[i] is a ring step, where every rank waits for the others.
+  std::vector<bool> ringStepAt;
+  // The mesh route from cube i to cube j at i * cubes + j, made once for a
+  // SIP of at most kRoutesKept cubes (larger ones route each copy anew).
+  static constexpr int64_t kRoutesKept = 64;
+  std::vector<SmallVector<int64_t, 8>> routes;
+  SmallVector<int64_t, 8> routeOf(int64_t from, int64_t to) const {
+    if (routes.empty())
+      return kb::meshRoute(device, from, to);
+    return routes[from * device.cubes + to];
+  }
   // The index in `ops` of each value's last user.
   llvm::DenseMap<Value, size_t> lastUse;
   // Cost-only: the values whose last user is op i are
@@ -2160,8 +2181,9 @@ llvm::Error Machine::loadInputs(ArrayRef<HostTensor> inputs) {
 llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                            int64_t token, ArrayRef<int64_t> offsets,
                            ArrayRef<int64_t> sizes,
-                           ArrayRef<int64_t> orderedAfter) {
-  Buffer &buffer = rawBufferOf(rank, value);
+                           ArrayRef<int64_t> orderedAfter, bool linkOrdered) {
+  int64_t index = rank.buffers[value];
+  Buffer &buffer = rank.heap[index];
   // Reading data still being written, or overwriting data still being read,
   // is a race the device would lose; concurrent writes of disjoint tiles and
   // concurrent reads are how tiled work runs.
@@ -2170,20 +2192,18 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   // or a DMA may work in place, reading its whole region before writing it.
   // A ring step may follow an asynchronous ring step on the same buffers
   // without a wait: the link runs its steps in order.
-  bool linkOrdered = isa<gt::RingStepOpInterface>(op);
   // Only a wait retires tokens, and it drops their accesses
   // (retireWaitedAccesses), so a retired one is rare here: it is skipped,
   // looked up only for an access that overlaps (a lookup per access and
   // touch was a tenth of a whole model's estimate).
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     for (const Access &a : list) {
-      if (a.token == token || !overlaps(a.offsets, a.sizes, offsets, sizes) ||
+      if (a.token == token || (linkOrdered && a.linkOrdered) ||
+          !overlaps(a.offsets, a.sizes, offsets, sizes) ||
           llvm::is_contained(orderedAfter, a.token))
         continue;
       auto live = rank.liveTokens.find(a.token);
-      if (live == rank.liveTokens.end())
-        continue;
-      if (!(linkOrdered && isa<gt::RingStepOpInterface>(live->second.op)))
+      if (live != rank.liveTokens.end())
         return live->second.op;
     }
     return nullptr;
@@ -2203,10 +2223,10 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   if (token >= 0) {
     (write ? buffer.writers : buffer.readers)
         .push_back({token, SmallVector<int64_t, 2>(offsets),
-                    SmallVector<int64_t, 2>(sizes)});
+                    SmallVector<int64_t, 2>(sizes), linkOrdered});
     if (!buffer.accessed) {
       buffer.accessed = true;
-      rank.accessed.push_back(rank.buffers[value]);
+      rank.accessed.push_back(index);
     }
   }
   return llvm::Error::success();
@@ -2229,7 +2249,7 @@ void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
   // they are all free too (the engine waits for them, idle). A copy ordered
   // after others waits for them the same way: the engine runs its queue in
   // order.
-  SmallVector<int64_t, 8> route = kb::meshRoute(device, from, to);
+  SmallVector<int64_t, 8> route = routeOf(from, to);
   double &engineFree = rank.dmaFree[to];
   engineFree = std::max(engineFree, notBefore);
   for (int64_t link : route)
@@ -2831,7 +2851,8 @@ llvm::Error Machine::ringStep(gt::RingStepOpInterface ring) {
     flush(rank);
     int64_t token = asyncToken ? rank.nextToken : -1;
     for (Value v : bufferValues)
-      if (llvm::Error e = touch(rank, op, v, true, token))
+      if (llvm::Error e = touch(rank, op, v, true, token, {}, {}, {},
+                                /*linkOrdered=*/true))
         return e;
   }
   SmallVector<SmallVector<int64_t>> shapes;
@@ -2969,7 +2990,7 @@ llvm::Error Machine::step(Rank &rank) {
   joinRank(rank);
   while (rank.pc < ops.size()) {
     Operation *op = ops[rank.pc];
-    if (isa<gt::RingStepOpInterface>(op))
+    if (ringStepAt[rank.pc])
       return llvm::Error::success(); // blocks until every rank is here
     if (isa<gt::WaitOp>(op) && !costOnly && waitsForRecordsOnly(rank, op)) {
       retireWaited(rank, op);
@@ -3065,12 +3086,10 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       break;
     // Every rank that is not done must be at the same ring step.
     bool atRing = llvm::all_of(ranks, [&](Rank &r) {
-      return !r.done && r.pc == ranks[0].pc &&
-             isa<gt::RingStepOpInterface>(ops[r.pc]);
+      return !r.done && r.pc == ranks[0].pc && ringStepAt[r.pc];
     });
-    bool anyRunnable = llvm::any_of(ranks, [&](Rank &r) {
-      return !r.done && !isa<gt::RingStepOpInterface>(ops[r.pc]);
-    });
+    bool anyRunnable = llvm::any_of(
+        ranks, [&](Rank &r) { return !r.done && !ringStepAt[r.pc]; });
     if (anyRunnable)
       continue;
     if (!atRing)
@@ -3083,7 +3102,7 @@ Machine::execute(ArrayRef<HostTensor> inputs) {
       ++rank.pc;
     // The ring's consecutive steps issued, the ranks go on while its data
     // moves.
-    if (!isa<gt::RingStepOpInterface>(ops[ranks[0].pc]))
+    if (!ringStepAt[ranks[0].pc])
       startRingMoves();
   }
 

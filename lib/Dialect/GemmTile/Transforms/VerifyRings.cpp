@@ -96,34 +96,47 @@ public:
       auto m = member.find(buffer);
       return m == member.end() ? open.end() : open.find(m->second);
     };
-    // Asynchronous steps not yet waited for, in program order.
+    // Asynchronous steps not yet waited for, in program order, and how many
+    // of them move each buffer: an op's operands are looked up, not
+    // compared with every step in flight (a whole model's overlapped rings
+    // keep dozens in flight).
     SmallVector<RingStepOpInterface> inFlight;
+    llvm::DenseMap<Value, unsigned> movedBy;
     for (Operation &op : block) {
       if (std::optional<Step> step = asStep(&op)) {
         if (!advance(&op, *step, open, member))
           return false;
-        if (auto ring = cast<RingStepOpInterface>(&op); ring.getAsyncToken())
+        if (auto ring = cast<RingStepOpInterface>(&op); ring.getAsyncToken()) {
           inFlight.push_back(ring);
+          for (Value buffer : ring.getBuffers())
+            ++movedBy[buffer];
+        }
         continue;
       }
       if (auto wait = dyn_cast<WaitOp>(&op)) {
         llvm::erase_if(inFlight, [&](RingStepOpInterface ring) {
-          return llvm::is_contained(wait.getTokens(), ring.getAsyncToken());
+          if (!llvm::is_contained(wait.getTokens(), ring.getAsyncToken()))
+            return false;
+          for (Value buffer : ring.getBuffers())
+            if (--movedBy[buffer] == 0)
+              movedBy.erase(buffer);
+          return true;
         });
         continue;
       }
       // The link may still be moving a buffer's chunks.
       for (Value operand : op.getOperands())
-        for (RingStepOpInterface ring : inFlight)
-          if (llvm::is_contained(ring.getBuffers(), operand)) {
-            InFlightDiagnostic diag =
-                emitError(op.getLoc())
-                << "'" << op.getName()
-                << "' uses a buffer that an asynchronous ring step still "
-                   "moves: no gemm_tile.wait on its token before this use";
-            diag.attachNote(ring.getLoc()) << "the ring step is here";
-            return false;
-          }
+        if (movedBy.contains(operand))
+          for (RingStepOpInterface ring : inFlight)
+            if (llvm::is_contained(ring.getBuffers(), operand)) {
+              InFlightDiagnostic diag =
+                  emitError(op.getLoc())
+                  << "'" << op.getName()
+                  << "' uses a buffer that an asynchronous ring step still "
+                     "moves: no gemm_tile.wait on its token before this use";
+              diag.attachNote(ring.getLoc()) << "the ring step is here";
+              return false;
+            }
       // Any other use sees a buffer whose chunks are half reduced or half
       // gathered; nested regions are checked block by block below.
       for (Value operand : op.getOperands()) {
