@@ -77,12 +77,32 @@ struct Token {
 };
 
 /// A region of a buffer that an un-waited async op reads or writes.
+/// Kept inline, so that an access is plain data: a whole model's estimate
+/// records millions, and lists of them grow, shrink and move at every wait.
+/// A region of more dimensions is recorded as the whole buffer (it then
+/// overlaps every other access: a stricter check, never a missed race).
 struct Access {
+  static constexpr size_t kMaxDims = 4;
   int64_t token;
-  SmallVector<int64_t, 2> offsets, sizes;
   // Made by a ring step, which the link runs in order after the ring steps
   // before it.
   bool linkOrdered = false;
+  // 0: the whole buffer.
+  uint8_t dims = 0;
+  std::array<int64_t, kMaxDims> offsets{}, sizes{};
+
+  Access(int64_t token, ArrayRef<int64_t> regionOffsets,
+         ArrayRef<int64_t> regionSizes, bool linkOrdered)
+      : token(token), linkOrdered(linkOrdered) {
+    if (regionSizes.size() > kMaxDims ||
+        regionOffsets.size() != regionSizes.size())
+      return;
+    dims = static_cast<uint8_t>(regionSizes.size());
+    llvm::copy(regionOffsets, offsets.begin());
+    llvm::copy(regionSizes, sizes.begin());
+  }
+  ArrayRef<int64_t> offsetsRef() const { return {offsets.data(), dims}; }
+  ArrayRef<int64_t> sizesRef() const { return {sizes.data(), dims}; }
 };
 
 struct Buffer {
@@ -485,14 +505,17 @@ private:
                     ArrayRef<int64_t> orderedAfter = {},
                     bool linkOrdered = false);
   /// Drops the accesses of waited tokens, which touch() would skip anyway.
+  static constexpr size_t kKeptAccesses = 16;
   void retireWaitedAccesses(Rank &rank) {
     llvm::erase_if(rank.accessed, [&](int64_t index) {
       Buffer &buffer = rank.heap[index];
       for (std::vector<Access> *list : {&buffer.writers, &buffer.readers}) {
         llvm::erase_if(*list,
                        [&](const Access &a) { return rank.retired(a.token); });
-        if (list->empty())
-          std::vector<Access>().swap(*list); // its memory too
+        // An emptied long list gives its memory back (a whole model's
+        // worth, else); a short one keeps it for the next wait's accesses.
+        if (list->empty() && list->capacity() > kKeptAccesses)
+          std::vector<Access>().swap(*list);
       }
       buffer.accessed = !buffer.writers.empty() || !buffer.readers.empty();
       return !buffer.accessed;
@@ -2199,7 +2222,7 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
   auto conflict = [&](std::vector<Access> &list) -> Operation * {
     for (const Access &a : list) {
       if (a.token == token || (linkOrdered && a.linkOrdered) ||
-          !overlaps(a.offsets, a.sizes, offsets, sizes) ||
+          !overlaps(a.offsetsRef(), a.sizesRef(), offsets, sizes) ||
           llvm::is_contained(orderedAfter, a.token))
         continue;
       auto live = rank.liveTokens.find(a.token);
@@ -2222,8 +2245,7 @@ llvm::Error Machine::touch(Rank &rank, Operation *op, Value value, bool write,
                              "gemm_tile.wait)");
   if (token >= 0) {
     (write ? buffer.writers : buffer.readers)
-        .push_back({token, SmallVector<int64_t, 2>(offsets),
-                    SmallVector<int64_t, 2>(sizes), linkOrdered});
+        .emplace_back(token, offsets, sizes, linkOrdered);
     if (!buffer.accessed) {
       buffer.accessed = true;
       rank.accessed.push_back(index);
