@@ -85,3 +85,25 @@ MeshBroadcast kb::planMeshBroadcast(const DeviceDescription &device,
   }
   return best;
 }
+
+ReplicaDelivery kb::planReplicaDelivery(const DeviceDescription &device,
+                                        int64_t holder,
+                                        llvm::ArrayRef<int64_t> targets,
+                                        double bytes, int64_t maxParts) {
+  MeshBroadcast plan =
+      planMeshBroadcast(device, holder, targets, bytes, maxParts);
+  CopySchedule straight(device);
+  for (int64_t cube : targets)
+    if (cube != holder)
+      straight.add(holder, cube, bytes);
+  // The tree waits for the copy into the holder's own replica first.
+  double local = dmaSeconds(device, bytes, holder, holder);
+  ReplicaDelivery delivery;
+  if (plan.seconds + local < straight.seconds()) {
+    delivery.seconds = local + plan.seconds;
+    delivery.tree = std::move(plan);
+  } else {
+    delivery.seconds = straight.seconds();
+  }
+  return delivery;
+}

@@ -76,3 +76,32 @@ TEST(MeshBroadcastTest, CubesOffTheMeshJoinTheNearest) {
 }
 
 } // namespace
+
+/// A region for the replicas of every cube goes down the tree when that,
+/// after the copy into the holder's own replica, beats the straight copies;
+/// else straight. Either way the time is the plan's.
+TEST(MeshBroadcastTest, ReplicaDeliveryTakesTheFasterPlan) {
+  DeviceDescription device; // ahbm: 16 cubes, a 4 x 4 mesh
+  for (double bytes : {64.0, 4096.0, double(1 << 20)}) {
+    ReplicaDelivery delivery =
+        planReplicaDelivery(device, 0, allCubes(16), bytes, 32);
+    double straight = straightSeconds(device, 0, bytes);
+    double local = dmaSeconds(device, bytes, 0, 0);
+    if (delivery.tree) {
+      EXPECT_DOUBLE_EQ(delivery.seconds, local + delivery.tree->seconds);
+      EXPECT_LT(delivery.seconds, straight) << bytes << " bytes";
+    } else {
+      EXPECT_DOUBLE_EQ(delivery.seconds, straight) << bytes << " bytes";
+      MeshBroadcast tree =
+          planMeshBroadcast(device, 0, allCubes(16), bytes, 32);
+      EXPECT_GE(local + tree.seconds, straight) << bytes << " bytes";
+    }
+  }
+  // A MiB to 15 other cubes: the tree, well under the straight copies.
+  ReplicaDelivery big =
+      planReplicaDelivery(device, 0, allCubes(16), 1 << 20, 32);
+  ASSERT_TRUE(big.tree.has_value());
+  EXPECT_LT(big.seconds, 0.5 * straightSeconds(device, 0, 1 << 20));
+  // One cube: nothing to deliver beyond its own replica.
+  EXPECT_EQ(planReplicaDelivery(device, 3, {3}, 1 << 20, 32).seconds, 0.0);
+}

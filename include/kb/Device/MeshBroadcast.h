@@ -22,6 +22,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 namespace kb {
 
 /// The most parts a region is cut into on its way down the tree: beyond,
@@ -47,6 +49,22 @@ struct MeshBroadcast {
 MeshBroadcast planMeshBroadcast(const DeviceDescription &device, int64_t holder,
                                 llvm::ArrayRef<int64_t> targets, double bytes,
                                 int64_t maxParts);
+
+/// How one cube's region of `bytes` bytes, first copied into that cube's own
+/// replica (a copy within the cube), reaches the replicas on every cube of
+/// `targets`: down the planMeshBroadcast tree when that replays faster than
+/// a straight copy from the holder to each in turn (`tree` empty), and when
+/// the last replica has it. The lowering of a fused reduce-scatter with a
+/// replicated result copies each chunk out this way, and
+/// kb-overlap-collectives prices the same plan.
+struct ReplicaDelivery {
+  std::optional<MeshBroadcast> tree;
+  double seconds = 0;
+};
+ReplicaDelivery planReplicaDelivery(const DeviceDescription &device,
+                                    int64_t holder,
+                                    llvm::ArrayRef<int64_t> targets,
+                                    double bytes, int64_t maxParts);
 
 } // namespace kb
 

@@ -131,17 +131,10 @@ struct MatmulReduceScatterOpLowering
       for (const Piece &p : out.pieces)
         cubes.push_back(p.cube);
       double bytes = double(part) * double(cols) * double(elementBytes);
-      MeshBroadcast plan =
-          planMeshBroadcast(device, ringCube, cubes, bytes,
-                            std::min<int64_t>(kMaxMeshBroadcastParts, part));
-      CopySchedule straight(device);
-      for (int64_t cube : cubes)
-        if (cube != ringCube)
-          straight.add(ringCube, cube, bytes);
-      // The tree waits for the copy into the ring cube's piece first.
-      if (plan.seconds + dmaSeconds(device, bytes, ringCube, ringCube) <
-          straight.seconds())
-        tree = std::move(plan);
+      tree =
+          planReplicaDelivery(device, ringCube, cubes, bytes,
+                              std::min<int64_t>(kMaxMeshBroadcastParts, part))
+              .tree;
     }
     auto copyOut = [&](int64_t chunk, Value ring) {
       Box mine{{chunk * part, 0}, {part, cols}};
