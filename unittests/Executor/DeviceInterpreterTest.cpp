@@ -257,8 +257,6 @@ TEST_F(DeviceInterpreterTest, HalfInputsAndFreedBuffersGiveTheSameResults) {
           << "element " << i;
 }
 
-/// A cost-only run (estimateDeviceProgram) has every figure and trace event
-/// of the numeric run, exactly.
 /// The same figures and the same timeline, event for event.
 void expectSameTimeline(const DeviceRun &a, const DeviceRun &b) {
   EXPECT_EQ(a.deviceSeconds, b.deviceSeconds);
@@ -286,6 +284,8 @@ void expectSameTimeline(const DeviceRun &a, const DeviceRun &b) {
   }
 }
 
+/// A cost-only run (estimateDeviceProgram) has every figure and trace event
+/// of the numeric run, exactly.
 void expectSameCosts(const DeviceRun &numeric, const DeviceRun &cost) {
   expectSameTimeline(numeric, cost);
   // The numeric run was asked for a trace, the estimate was not: only the
