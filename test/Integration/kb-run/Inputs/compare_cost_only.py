@@ -4,10 +4,12 @@ figures, the collectives and the per-op table must be identical (exactly: the sa
 schedule on the same sizes), and so must the trace. Prints one line per example and a
 summary; exits 1 on the first difference, naming it.
 
-  compare_cost_only.py EXAMPLES_DIR KB_RUN WORK_DIR [--cost-threads N] [KB_RUN_ARGS...]
+  compare_cost_only.py EXAMPLES_DIR KB_RUN WORK_DIR [--cost-threads N]
+                       [--numeric-from DIR] [KB_RUN_ARGS...]
 
 --cost-threads N runs the cost-only side on N host threads (--host-threads), which
-simulate the ranks at once: the figures must not change with them.
+simulate the ranks at once: the figures must not change with them. --numeric-from DIR
+takes the numeric side from an earlier comparison's WORK_DIR instead of running it again.
 """
 import glob
 import json
@@ -18,8 +20,13 @@ import sys
 examples, kb_run, work = sys.argv[1], sys.argv[2], sys.argv[3]
 extra = sys.argv[4:]
 cost_extra = []
-if extra[:1] == ["--cost-threads"]:
-    cost_extra, extra = ["--host-threads", extra[1]], extra[2:]
+numeric_from = None
+while extra[:1] in (["--cost-threads"], ["--numeric-from"]):
+    if extra[0] == "--cost-threads":
+        cost_extra = ["--host-threads", extra[1]]
+    else:
+        numeric_from = extra[1]
+    extra = extra[2:]
 # What only a numeric run has (its check) or that names the build, not the run.
 IGNORED = {"check", "version"}
 # Whole models take minutes per numeric run; their own tests run them.
@@ -34,6 +41,10 @@ os.makedirs(work, exist_ok=True)
 def run(path, name, cost_only):
     report = os.path.join(work, f"{name}.{cost_only}.report.json")
     trace = os.path.join(work, f"{name}.{cost_only}.trace.json")
+    if not cost_only and numeric_from:
+        report = os.path.join(numeric_from, os.path.basename(report))
+        trace = os.path.join(numeric_from, os.path.basename(trace))
+        return json.load(open(report)), json.load(open(trace))
     cmd = [kb_run, path, "--quiet", "--report", report, "--trace", trace] + extra
     if cost_only:
         cmd += ["--cost-only"] + cost_extra
