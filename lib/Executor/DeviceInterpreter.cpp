@@ -1508,8 +1508,10 @@ private:
   bool costOnly;
   // Keep the events' details (DeviceRun::details) for a trace.
   bool traceDetails;
-  // Cost-only ranks step on the host threads at once (stepRanks).
+  // Cost-only ranks step on the host threads at once (stepRanks), in a
+  // round of at least kOpsAtOnce ops.
   bool steppingAtOnce = false;
+  static constexpr size_t kOpsAtOnce = 16;
   std::vector<Operation *> ops;
   // Whether ops[i] is a ring step, where every rank waits for the others.
   std::vector<bool> ringStepAt;
@@ -3035,7 +3037,16 @@ llvm::Error Machine::stepRanks() {
   // leave the threads nothing to do but the simulation itself, and between
   // two ring steps a rank's simulation reads and writes its own state only:
   // the ranks step at once, each on one thread.
-  steppingAtOnce = costOnly && threads > 1 && ranks.size() > 1;
+  // A round of a few ops (between two steps of one ring, none) is stepped in
+  // turn: waking the pool would cost more than the round.
+  auto opsToNextRing = [&](const Rank &rank) {
+    size_t pc = rank.pc;
+    while (pc < ops.size() && !ringStepAt[pc] && pc - rank.pc < kOpsAtOnce)
+      ++pc;
+    return pc - rank.pc;
+  };
+  steppingAtOnce = costOnly && threads > 1 && ranks.size() > 1 &&
+                   opsToNextRing(ranks.front()) >= kOpsAtOnce;
   if (!steppingAtOnce) {
     for (Rank &rank : ranks)
       if (!rank.done)

@@ -421,7 +421,9 @@ TEST_F(DeviceInterpreterTest, CostOnlyReusesTheSlotsOfDeadBuffers) {
 
 /// Cost-only ranks simulated on host threads at once give the timeline of
 /// ranks simulated in turn, event for event and in the same order, and the
-/// error of the first failing rank.
+/// error of the first failing rank. (Rounds of fewer than 16 ops, as between
+/// the steps of a ring, are stepped in turn: the programs here have longer
+/// ones.)
 TEST_F(DeviceInterpreterTest, CostOnlyRanksSteppedAtOnceGiveTheSameTimeline) {
   gemm_tile::DeviceDescription device(gemm_tile::DeviceDescription::Small{});
   auto estimate = [&](const std::string &text, int threads, DeviceRun &out) {
@@ -434,7 +436,7 @@ TEST_F(DeviceInterpreterTest, CostOnlyRanksSteppedAtOnceGiveTheSameTimeline) {
     return e ? llvm::toString(std::move(e)) : std::string();
   };
   for (const std::string &text :
-       {ringProgram(8, 5, 3, "sum"), copyRounds(5, 3), std::string(kOneTile)}) {
+       {copyRounds(20, 3), deadBufferRounds(30), ringProgram(8, 5, 3, "sum")}) {
     DeviceRun inTurn, atOnce;
     ASSERT_EQ(estimate(text, 1, inTurn), "");
     ASSERT_EQ(estimate(text, 3, atOnce), "");
@@ -450,12 +452,18 @@ TEST_F(DeviceInterpreterTest, CostOnlyRanksSteppedAtOnceGiveTheSameTimeline) {
       EXPECT_EQ(inTurn.details[a.detail].tile, atOnce.details[b.detail].tile);
     }
   }
-  // Ranks 2 and 3 of 4 read past their input (rank_stride 5 rows of 16):
-  // rank 2 is named, as when the ranks run in turn.
+  // Ranks 2 and 3 of 4 read past their input (rank_stride 5 rows of 16),
+  // after 10 copies of it: rank 2 is named, as when the ranks run in turn.
   const std::string type16 = "memref<16x24xf32, #gemm_tile.cube<0>>",
                     type8 = "memref<8x24xf32, #gemm_tile.cube<0>>",
                     piece = "{gemm_tile.piece = #gemm_tile.piece<tensor = 0, "
                             "offsets = [0, 0]>}";
+  std::string padding;
+  for (int i = 0; i < 10; ++i)
+    padding +=
+        "    %c" + std::to_string(i) +
+        " = gemm_tile.dma %a [0, 0] to %p [0, 0] sizes [16, 24] : " + type16 +
+        ", " + type16 + "\n    gemm_tile.wait %c" + std::to_string(i) + "\n";
   std::string strided =
       "module attributes {kb.spmd, kb.world_size = 4 : i64} {\n"
       "  func.func @f(%a: " +
@@ -463,8 +471,8 @@ TEST_F(DeviceInterpreterTest, CostOnlyRanksSteppedAtOnceGiveTheSameTimeline) {
       ") attributes {kb.local_function_type = (tensor<16x24xf32>) -> "
       "tensor<8x24xf32>, kb.arg_split_dims = array<i64: -1>, "
       "kb.result_split_dims = array<i64: -1>} {\n"
-      "    %d = gemm_tile.alloc : " +
-      type8 +
+      "    %p = gemm_tile.alloc : " +
+      type16 + "\n" + padding + "    %d = gemm_tile.alloc : " + type8 +
       "\n"
       "    %s = gemm_tile.dma %a [0, 0] to %d [0, 0] sizes [8, 24] "
       "rank_stride [5, 0] : " +
