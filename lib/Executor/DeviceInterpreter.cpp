@@ -1519,10 +1519,13 @@ private:
   // SIP of at most kRoutesKept cubes (larger ones route each copy anew).
   static constexpr int64_t kRoutesKept = 64;
   std::vector<SmallVector<int64_t, 8>> routes;
-  SmallVector<int64_t, 8> routeOf(int64_t from, int64_t to) const {
-    if (routes.empty())
-      return kb::meshRoute(device, from, to);
-    return routes[from * device.cubes + to];
+  /// The route from the table, or made into `scratch` for a larger SIP.
+  ArrayRef<int64_t> routeOf(int64_t from, int64_t to,
+                            SmallVector<int64_t, 8> &scratch) const {
+    if (!routes.empty())
+      return routes[from * device.cubes + to];
+    scratch = kb::meshRoute(device, from, to);
+    return scratch;
   }
   // The index in `ops` of each value's last user.
   llvm::DenseMap<Value, size_t> lastUse;
@@ -2273,7 +2276,8 @@ void Machine::bookDMA(Rank &rank, Operation *op, Value token, int64_t from,
   // they are all free too (the engine waits for them, idle). A copy ordered
   // after others waits for them the same way: the engine runs its queue in
   // order.
-  SmallVector<int64_t, 8> route = routeOf(from, to);
+  SmallVector<int64_t, 8> scratch;
+  ArrayRef<int64_t> route = routeOf(from, to, scratch);
   double &engineFree = rank.dmaFree[to];
   engineFree = std::max(engineFree, notBefore);
   for (int64_t link : route)
