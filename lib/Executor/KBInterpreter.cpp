@@ -483,10 +483,21 @@ kb::exec::runKBProgram(const Program &program,
       } else if (isa<TPRankOp>(op)) {
         // The rank is implicit in tp_slice below.
       } else if (auto slice = dyn_cast<TPSliceOp>(op)) {
-        // Slice (r / replicas) mod shards of `shards`.
-        int64_t shards = slice.getNumShards();
+        // Slice (r / replicas) mod shards of `shards`, of the window at
+        // `offset` when there is one.
+        int64_t shards = slice.getNumShards(), dim = slice.getDim();
+        const HostTensor &input = vals[slice.getInput()];
+        HostTensor window;
+        if (slice.getOffset()) {
+          SmallVector<int64_t> offsets(input.shape.size(), 0);
+          SmallVector<int64_t> sizes(input.shape.begin(), input.shape.end());
+          offsets[dim] = slice.getWindowOffset();
+          sizes[dim] =
+              shards * cast<RankedTensorType>(slice.getType()).getDimSize(dim);
+          window = extractBox(input, offsets, sizes);
+        }
         vals[slice.getResult()] =
-            scatter(vals[slice.getInput()], slice.getDim(),
+            scatter(slice.getOffset() ? window : input, dim,
                     r / slice.getNumReplicas() % shards, shards);
       } else {
         return errorAt(&op, "kb-run cannot execute '" +

@@ -246,14 +246,17 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
         deviceTensor(op.getInput().getType(), adaptor.getInput(), device);
     int64_t dim = op.getDim();
     int64_t sliceSize = type->getDimSize(dim);
-    // Every rank reads `piece.box` moved (rank / replicas) mod shards slices
-    // on: one source piece must hold all of them, so the DMA differs between
-    // ranks only in its offset.
+    // Every rank reads `piece.box` moved by the window's offset and
+    // (rank / replicas) mod shards slices on: one source piece must hold all
+    // of them, so the DMA differs between ranks only in its offset.
     int64_t shards = op.getNumShards();
     SmallVector<const Piece *> sources;
+    SmallVector<Box> reaches;
     for (const CubePiece &piece : cubePiecesOf(*type, device)) {
       Box reach = piece.box;
+      reach.offsets[dim] += op.getWindowOffset();
       reach.sizes[dim] += (shards - 1) * sliceSize;
+      reaches.push_back(reach);
       const Piece *source = nullptr;
       for (const Piece &candidate : input.pieces)
         if (candidate.box.contains(reach) &&
@@ -279,11 +282,12 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
       shardCount = rewriter.getI64IntegerAttr(shards);
     }
     SmallVector<Value> copies;
-    for (auto [piece, source] : llvm::zip_equal(out.pieces, sources))
+    for (auto [piece, source, reach] :
+         llvm::zip_equal(out.pieces, sources, reaches))
       copies.push_back(gt::DMAOp::create(
           rewriter, loc, tokenType(op.getContext()), source->buffer,
           rewriter.getDenseI64ArrayAttr(
-              minus(piece.box.offsets, source->box.offsets)),
+              minus(reach.offsets, source->box.offsets)),
           piece.buffer,
           rewriter.getDenseI64ArrayAttr(
               SmallVector<int64_t>(piece.box.sizes.size(), 0)),

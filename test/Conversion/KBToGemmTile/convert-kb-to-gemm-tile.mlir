@@ -141,6 +141,26 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
 
 // -----
 
+// A slice of a window (a fused weight's second third) reads the source at the
+// window's offset, moved on by the rank: no copy of the window first. Split
+// over two cubes by rows, each cube copies its rows from its own piece.
+
+#rows = #kb.dp<cube = shard(0), pe = replicate, num_cubes = 2, num_pes = 1>
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  // CHECK-LABEL: func.func @slice_of_window
+  // CHECK-SAME: (%[[X0:[a-z0-9]+]]: !cube0_2x48xf32 {{.*}}, %[[X1:[a-z0-9]+]]: !cube1_2x48xf32
+  // CHECK: gemm_tile.dma %[[X0]] [0, 16] to %{{.*}} [0, 0] sizes [2, 4] rank_stride [0, 4] : !cube0_2x48xf32, !cube0_2x4xf32
+  // CHECK: gemm_tile.dma %[[X1]] [0, 16] to %{{.*}} [0, 0] sizes [2, 4] rank_stride [0, 4] : !cube1_2x48xf32, !cube1_2x4xf32
+  // CHECK-NOT: gemm_tile.dma
+  func.func @slice_of_window(%x: tensor<4x48xf32, #rows>) -> tensor<4x4xf32, #rows> {
+    %r = kb.tp_rank : index
+    %s = kb.tp_slice %x[%r] along 1 offset 16 : tensor<4x48xf32, #rows> -> tensor<4x4xf32, #rows>
+    return %s : tensor<4x4xf32, #rows>
+  }
+}
+
+// -----
+
 // Large tiles are cut to fit the PE buffer: with 16 KiB, a 64x64 f32 output
 // becomes four 32x32 tiles, each streaming k in chunks of 24
 // ((32·24 + 24·32)·4·2 + 32·32·4 = 16384 bytes).

@@ -282,6 +282,26 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
 
 // -----
 
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_window_past_the_end(%x: tensor<8x24xf32>, %r: index) -> tensor<8x2xf32> {
+    // expected-error@+1 {{cuts 4 slices of 2 from offset 20 of dimension 1 (size 24): the window of 8 ends at 28, past the end}}
+    %s = kb.tp_slice %x[%r] along 1 offset 20 : tensor<8x24xf32> -> tensor<8x2xf32>
+    return %s : tensor<8x2xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_window_other_dim(%x: tensor<8x24xf32>, %r: index) -> tensor<4x2xf32> {
+    // expected-error@+1 {{expects a result of the input's shape but along dimension 1, got 'tensor<4x2xf32>' from 'tensor<8x24xf32>'}}
+    %s = kb.tp_slice %x[%r] along 1 offset 8 : tensor<8x24xf32> -> tensor<4x2xf32>
+    return %s : tensor<4x2xf32>
+  }
+}
+
+// -----
+
 // DPPolicy: checked wherever a tensor type carries it.
 
 // expected-error@+1 {{DPPolicy cube shard of dimension 1 (size 10) does not divide by num_cubes (4)}}

@@ -71,6 +71,8 @@ module attributes {kb.spmd, kb.world_size = 2 : i64} {
     %g = kb.tp_slice %x[%r] along 1 replicas 2 : tensor<4x8xf32> -> tensor<4x8xf32>
     // CHECK: kb.tp_slice %{{.*}}[%[[R]]] along 1 shards 2 : tensor<4x8xf32> -> tensor<4x4xf32>
     %h = kb.tp_slice %x[%r] along 1 shards 2 : tensor<4x8xf32> -> tensor<4x4xf32>
+    // CHECK: kb.tp_slice %{{.*}}[%[[R]]] along 1 offset 4 replicas 2 : tensor<4x8xf32> -> tensor<4x2xf32>
+    %o = kb.tp_slice %x[%r] along 1 offset 4 replicas 2 : tensor<4x8xf32> -> tensor<4x2xf32>
     // CHECK: kb.all_reduce <sum> %{{.*}} : tensor<4x8xf32>
     %a = kb.all_reduce <sum> %x : tensor<4x8xf32>
     // CHECK: kb.all_reduce <max> %{{.*}} : tensor<4x8xf32>

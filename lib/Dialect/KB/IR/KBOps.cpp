@@ -2,9 +2,11 @@
 
 #include "kb/Dialect/KB/IR/KBOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -273,6 +275,25 @@ LogicalResult TPSliceOp::verify() {
                          << " slices (shards), which must divide the "
                          << *ws / replicas << " groups of " << replicas
                          << " ranks in TP world size (" << *ws << ")";
+  if (std::optional<uint64_t> offset = getOffset()) {
+    // A window of the dimension: the result is one of `shards` slices of
+    // it, the other dimensions whole.
+    SmallVector<int64_t> expected(in.getShape());
+    expected[dim] = out.getRank() == in.getRank() ? out.getDimSize(dim) : 0;
+    if (out.getShape() != ArrayRef<int64_t>(expected))
+      return emitOpError() << "expects a result of the input's shape but "
+                              "along dimension "
+                           << dim << ", got " << out << " from " << in;
+    int64_t window = shards * out.getDimSize(dim);
+    if (static_cast<int64_t>(*offset) + window > in.getDimSize(dim))
+      return emitOpError() << "cuts " << shards << " slices of "
+                           << out.getDimSize(dim) << " from offset " << *offset
+                           << " of dimension " << dim << " (size "
+                           << in.getDimSize(dim) << "): the window of "
+                           << window << " ends at " << *offset + window
+                           << ", past the end";
+    return success();
+  }
   if (in.getDimSize(dim) % shards != 0) {
     if (!getReplicas() && !getShards())
       return emitOpError() << "slices dimension " << dim << " (size "
@@ -299,6 +320,47 @@ OpFoldResult TPSliceOp::fold(FoldAdaptor) {
       ((ws && *ws == 1) || getNumShards() == 1))
     return getInput();
   return {};
+}
+
+namespace {
+/// A rank's slice of a static, unit-stride `tensor.extract_slice` that cuts
+/// only the sliced dimension is the rank's slice of a window of the
+/// extract_slice's source: the window moves into `offset`, and the rank's
+/// slice is copied from the source at once (a fused weight's q, k and v
+/// were each copied whole, then sliced per rank again).
+struct SliceOfExtractSlice : public OpRewritePattern<TPSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(TPSliceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto extract = op.getInput().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!extract || !extract.hasUnitStride() ||
+        !extract.getSourceType().hasStaticShape() ||
+        extract.getSourceType().getRank() != extract.getType().getRank() ||
+        ShapedType::isDynamicShape(extract.getStaticOffsets()) ||
+        ShapedType::isDynamicShape(extract.getStaticSizes()))
+      return rewriter.notifyMatchFailure(op, "not a static extract_slice");
+    int64_t dim = op.getDim();
+    ArrayRef<int64_t> offsets = extract.getStaticOffsets(),
+                      sizes = extract.getStaticSizes(),
+                      whole = extract.getSourceType().getShape();
+    for (int64_t d = 0, e = whole.size(); d < e; ++d)
+      if (d != dim && (offsets[d] != 0 || sizes[d] != whole[d]))
+        return rewriter.notifyMatchFailure(
+            op, "the extract_slice cuts a dimension the rank does not slice");
+    int64_t offset = offsets[dim] + op.getWindowOffset();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInputMutable().assign(extract.getSource());
+      op.setOffsetAttr(rewriter.getI64IntegerAttr(offset));
+    });
+    return success();
+  }
+};
+} // namespace
+
+void TPSliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<SliceOfExtractSlice>(context);
 }
 
 LogicalResult AllReduceOp::verify() {

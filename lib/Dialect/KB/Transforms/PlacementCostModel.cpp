@@ -820,6 +820,7 @@ double tpSliceSeconds(TPSliceOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   for (const CubePiece &piece :
        cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     Box reach = piece.box;
+    reach.offsets[dim] += op.getWindowOffset();
     reach.sizes[dim] += (shards - 1) * sliceSize;
     double bytes = boxBytes(piece.box, eb);
     if (holds(input, from, piece.cube, reach, device)) {

@@ -36,7 +36,7 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
     auto own =
         RankedTensorType::get(shape, type.getElementType(), type.getEncoding());
     local = TPSliceOp::create(builder, loc, own, local, context.rank(), dim,
-                              /*replicas=*/nullptr,
+                              /*offset=*/nullptr, /*replicas=*/nullptr,
                               builder.getI64IntegerAttr(from.getReplicas()))
                 .getResult();
     from = TPLayout::split(dim);
@@ -72,7 +72,8 @@ FailureOr<Value> kb::reshard(ReshardContext &context, Location loc, Value local,
     IntegerAttr replicas =
         to.isGrouped() ? builder.getI64IntegerAttr(to.getReplicas()) : nullptr;
     return TPSliceOp::create(builder, loc, toType, local, context.rank(),
-                             to.getDim(), replicas, /*shards=*/nullptr)
+                             to.getDim(), /*offset=*/nullptr, replicas,
+                             /*shards=*/nullptr)
         .getResult();
   }
 

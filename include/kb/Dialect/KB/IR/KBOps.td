@@ -300,6 +300,14 @@ def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
     1/W slices (`split(dim, replicas S)` to `split(dim)`, rank r taking
     part r mod S). R must divide W and S must divide W / R.
 
+    With `offset O`, the slices are cut from the window of S × (the
+    result's size along `dim`) elements starting at O along `dim`, not from
+    the whole dimension: a rank's slice of a static `tensor.extract_slice`
+    along `dim` is a window of the sliced tensor itself, so the
+    canonicalizer folds the extract_slice into it and the rank's slice is
+    copied straight from the source (GPT-2's fused W_qkv: each rank's q, k
+    and v columns, not the whole q, k and v first).
+
     ```mlir
     %r = kb.tp_rank : index
     %s = kb.tp_slice %x[%r] along 1 : tensor<8x64xf16> -> tensor<8x16xf16>
@@ -307,15 +315,19 @@ def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
     %k = kb.tp_slice %wk[%r] along 1 replicas 2 : tensor<8x32xf16> -> tensor<8x16xf16>
     // Each rank's quarter of its group's head: part r mod 2.
     %p = kb.tp_slice %k[%r] along 1 shards 2 : tensor<8x16xf16> -> tensor<8x8xf16>
+    // W = 4, the rank's quarter of columns [64, 128) (a fused weight's k).
+    %wk_r = kb.tp_slice %w_qkv[%r] along 1 offset 64 : tensor<8x192xf16> -> tensor<8x16xf16>
     ```
   }];
   let arguments = (ins KB_FloatTensor:$input, Index:$rank,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$dim,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$offset,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$replicas,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$shards);
   let results = (outs KB_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `[` $rank `]` `along` $dim (`replicas` $replicas^)? (`shards` $shards^)?
+    $input `[` $rank `]` `along` $dim (`offset` $offset^)?
+    (`replicas` $replicas^)? (`shards` $shards^)?
     attr-dict `:` type($input) `->` type($result)
   }];
   let extraClassDeclaration = [{
@@ -324,9 +336,13 @@ def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
     /// Into how many slices the input is cut: `shards`, else W / replicas
     /// (0 without a world size).
     int64_t getNumShards();
+    /// Where along `dim` the window the slices are cut from starts (0: the
+    /// whole dimension).
+    int64_t getWindowOffset() { return getOffset().value_or(0); }
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def KB_AllReduceOp : KB_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
