@@ -93,4 +93,19 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
     %b = kb.tp_slice %strided[%r] along 1 : tensor<8x16xf32> -> tensor<8x4xf32>
     return %a, %b : tensor<4x4xf32>, tensor<8x4xf32>
   }
+
+  // Placed, a window of a source placed otherwise than the extract_slice
+  // (here split over the cubes along the sliced dimension, which a rank's
+  // slice cannot read) stays an extract_slice.
+  // CHECK-LABEL: func.func @slice_of_placed_extract_slice
+  // CHECK: tensor.extract_slice
+  // CHECK: kb.tp_slice %{{.*}} along 1 :
+  func.func @slice_of_placed_extract_slice(
+      %w: tensor<8x48xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>>)
+      -> tensor<8x4xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>> {
+    %r = kb.tp_rank : index
+    %wk = tensor.extract_slice %w[0, 16] [8, 16] [1, 1] : tensor<8x48xf32, #kb.dp<cube = shard(1), pe = replicate, num_cubes = 2, num_pes = 1>> to tensor<8x16xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>
+    %k = kb.tp_slice %wk[%r] along 1 : tensor<8x16xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>> -> tensor<8x4xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>
+    return %k : tensor<8x4xf32, #kb.dp<cube = replicate, pe = replicate, num_cubes = 2, num_pes = 1>>
+  }
 }

@@ -340,6 +340,12 @@ struct SliceOfExtractSlice : public OpRewritePattern<TPSliceOp> {
         ShapedType::isDynamicShape(extract.getStaticOffsets()) ||
         ShapedType::isDynamicShape(extract.getStaticSizes()))
       return rewriter.notifyMatchFailure(op, "not a static extract_slice");
+    // Placed, the window is read where the source's pieces are: only when
+    // they are placed as the extract_slice's (before kb-place, neither is).
+    if (extract.getSourceType().getEncoding() !=
+        extract.getType().getEncoding())
+      return rewriter.notifyMatchFailure(
+          op, "the extract_slice's source is placed otherwise");
     int64_t dim = op.getDim();
     ArrayRef<int64_t> offsets = extract.getStaticOffsets(),
                       sizes = extract.getStaticSizes(),
