@@ -512,7 +512,11 @@ double matmulSeconds(MatmulOp op, function_ref<DPPolicyAttr(Value)> policyOf,
 
 /// The tied head as the lowering runs it: each cube brings its input rows and
 /// the table rows of its columns, and its PEs multiply them transposed at a
-/// gemm's cost.
+/// gemm's cost. A rank that reads its rows from the whole table copies them
+/// into a buffer of the cube's first, even from the cube's own piece (a
+/// gemm's operand offsets are the same on every rank, a DMA's move with it):
+/// each cube's share of the vocabulary, so a result whose cubes each compute
+/// every column copies the rank's whole share of the table into every cube.
 double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                      const DeviceDescription &device) {
   DPPolicyAttr out = policyOf(op.getResult()), in = policyOf(op.getInput()),
@@ -520,6 +524,12 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
   int64_t k = shapeOf(op.getInput())[1], eb = elementBytes(op.getInput());
   int64_t tableRows = shapeOf(op.getTable())[0];
   bool f32 = op.getType().getElementType().isF32();
+  bool moves = op.getRank() && !op.holdsShard();
+  if (moves)
+    for (const CubePiece &piece :
+         cubePieces(shapeOf(op.getTable()), table.resolve(device)))
+      if (piece.box.sizes[0] != tableRows)
+        return std::numeric_limits<double>::infinity(); // refused
   double compute = 0;
   Copies staging(device);
   auto boxes = computeBoxes(op.getResult(), out, device);
@@ -531,7 +541,11 @@ double lmHeadSeconds(LMHeadOp op, function_ref<DPPolicyAttr(Value)> policyOf,
     Box tableBox{{first, 0},
                  {std::min(box.sizes[1], tableRows - first), k}};
     bring(staging, op.getInput(), in, cube, rows, device);
-    bring(staging, op.getTable(), table, cube, tableBox, device);
+    if (moves)
+      copyBox(staging, op.getTable(), table, cube,
+              Box{{0, 0}, {box.sizes[1], k}}, device);
+    else
+      bring(staging, op.getTable(), table, cube, tableBox, device);
     Box local{{0, 0}, box.sizes};
     for (const Box &share :
          peShares(local, out.resolve(device), device.pesPerCube))
