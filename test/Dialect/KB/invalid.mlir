@@ -284,9 +284,19 @@ module attributes {kb.spmd, kb.world_size = 4 : i64} {
 
 module attributes {kb.spmd, kb.world_size = 4 : i64} {
   func.func @slice_window_past_the_end(%x: tensor<8x24xf32>, %r: index) -> tensor<8x2xf32> {
-    // expected-error@+1 {{cuts 4 slices of 2 from offset 20 of dimension 1 (size 24): the window of 8 ends at 28, past the end}}
+    // expected-error@+1 {{cuts 4 slices of 2 from offset 20 of dimension 1 (size 24), which runs past its end}}
     %s = kb.tp_slice %x[%r] along 1 offset 20 : tensor<8x24xf32> -> tensor<8x2xf32>
     return %s : tensor<8x2xf32>
+  }
+}
+
+// -----
+
+module attributes {kb.spmd, kb.world_size = 4 : i64} {
+  func.func @slice_window_absurd(%x: tensor<8x24xf32>, %r: index) -> tensor<8x4611686018427387904xf32> {
+    // expected-error@+1 {{cuts 4 slices of 4611686018427387904 from offset 0 of dimension 1 (size 24), which runs past its end}}
+    %s = kb.tp_slice %x[%r] along 1 offset 0 : tensor<8x24xf32> -> tensor<8x4611686018427387904xf32>
+    return %s : tensor<8x4611686018427387904xf32>
   }
 }
 

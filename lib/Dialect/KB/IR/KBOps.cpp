@@ -284,14 +284,15 @@ LogicalResult TPSliceOp::verify() {
       return emitOpError() << "expects a result of the input's shape but "
                               "along dimension "
                            << dim << ", got " << out << " from " << in;
-    int64_t window = shards * out.getDimSize(dim);
-    if (static_cast<int64_t>(*offset) + window > in.getDimSize(dim))
-      return emitOpError() << "cuts " << shards << " slices of "
-                           << out.getDimSize(dim) << " from offset " << *offset
-                           << " of dimension " << dim << " (size "
-                           << in.getDimSize(dim) << "): the window of "
-                           << window << " ends at " << *offset + window
-                           << ", past the end";
+    // The window, shards × the slice, must end within the dimension
+    // (compared without the product, which absurd sizes overflow).
+    int64_t size = in.getDimSize(dim), slice = out.getDimSize(dim);
+    int64_t start = static_cast<int64_t>(*offset);
+    if (start > size || slice > (size - start) / shards)
+      return emitOpError() << "cuts " << shards << " slices of " << slice
+                           << " from offset " << start << " of dimension "
+                           << dim << " (size " << size
+                           << "), which runs past its end";
     return success();
   }
   if (in.getDimSize(dim) % shards != 0) {
