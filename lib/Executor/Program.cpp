@@ -108,9 +108,16 @@ static llvm::Expected<TensorSpec> specOf(Type type, int64_t splitDim,
 static void assignFanIns(Program &program) {
   auto entryArg = [&](Value v) -> TensorSpec * {
     // A static slice of an argument is a part of it: GPT-2's fused w_qkv and
-    // b_qkv, whose column slices are the q, k and v layers' weights and biases.
-    while (auto slice = v ? v.getDefiningOp<tensor::ExtractSliceOp>() : nullptr)
-      v = slice.getSource();
+    // b_qkv, whose column slices are the q, k and v layers' weights and
+    // biases; so is a rank's slice of it in the local view.
+    while (v) {
+      if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
+        v = slice.getSource();
+      else if (auto slice = v.getDefiningOp<TPSliceOp>())
+        v = slice.getInput();
+      else
+        break;
+    }
     auto arg = dyn_cast_or_null<BlockArgument>(v);
     if (!arg || arg.getOwner()->getParentOp() != program.entry.getOperation() ||
         arg.getArgNumber() >= program.args.size())
@@ -139,13 +146,22 @@ static void assignFanIns(Program &program) {
     if (TensorSpec *ids = entryArg(embedding.getIds()))
       ids->idBound = embedding.getVocabularySize();
   });
+  // A bias added after the layer: to a kb.matmul's product (or its
+  // all_reduce's) in the local view, to a parallel linear layer's output
+  // in the global view (GPT-2's q, k and v biases sliced from b_qkv).
   program.entry.walk([&](AddOp add) {
     Value product = add.getLhs();
     if (auto reduce = product.getDefiningOp<AllReduceOp>())
       product = reduce.getInput();
-    auto matmul = product.getDefiningOp<MatmulOp>();
+    Value layerWeight;
+    if (auto matmul = product.getDefiningOp<MatmulOp>())
+      layerWeight = matmul.getRhs();
+    else if (auto col = product.getDefiningOp<ColumnParallelLinearOp>())
+      layerWeight = col.getWeight();
+    else if (auto row = product.getDefiningOp<RowParallelLinearOp>())
+      layerWeight = row.getWeight();
     TensorSpec *bias = entryArg(add.getRhs());
-    TensorSpec *weight = matmul ? entryArg(matmul.getRhs()) : nullptr;
+    TensorSpec *weight = layerWeight ? entryArg(layerWeight) : nullptr;
     if (bias && weight && bias->shape.size() == 1)
       bias->fanIn = weight->fanIn;
   });
