@@ -254,8 +254,7 @@ struct TPSliceOpLowering : public OpConversionPattern<TPSliceOp> {
     SmallVector<Box> reaches;
     for (const CubePiece &piece : cubePiecesOf(*type, device)) {
       Box reach = piece.box;
-      reach.offsets[dim] += op.getWindowOffset();
-      reach.sizes[dim] += (shards - 1) * sliceSize;
+      op.widenToReach(reach.offsets, reach.sizes);
       reaches.push_back(reach);
       const Piece *source = nullptr;
       for (const Piece &candidate : input.pieces)

@@ -323,6 +323,13 @@ OpFoldResult TPSliceOp::fold(FoldAdaptor) {
   return {};
 }
 
+void TPSliceOp::widenToReach(MutableArrayRef<int64_t> offsets,
+                             MutableArrayRef<int64_t> sizes) {
+  int64_t dim = getDim();
+  offsets[dim] += getWindowOffset();
+  sizes[dim] += (getNumShards() - 1) * tensorOf(getResult()).getDimSize(dim);
+}
+
 namespace {
 /// A rank's slice of a static, unit-stride `tensor.extract_slice` that cuts
 /// only the sliced dimension is the rank's slice of a window of the

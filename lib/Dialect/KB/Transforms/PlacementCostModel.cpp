@@ -826,16 +826,14 @@ double embeddingSeconds(EmbeddingOp op,
 double tpSliceSeconds(TPSliceOp op, function_ref<DPPolicyAttr(Value)> policyOf,
                       const DeviceDescription &device) {
   Value input = op.getInput(), result = op.getResult();
-  int64_t dim = op.getDim(), eb = elementBytes(result);
-  int64_t sliceSize = shapeOf(result)[dim], shards = op.getNumShards();
+  int64_t eb = elementBytes(result);
   DPPolicyAttr from = policyOf(input);
   Copies copies(device);
   SmallVector<CubePiece> sources;
   for (const CubePiece &piece :
        cubePieces(shapeOf(result), policyOf(result).resolve(device))) {
     Box reach = piece.box;
-    reach.offsets[dim] += op.getWindowOffset();
-    reach.sizes[dim] += (shards - 1) * sliceSize;
+    op.widenToReach(reach.offsets, reach.sizes);
     double bytes = boxBytes(piece.box, eb);
     if (holds(input, from, piece.cube, reach, device)) {
       copies.add(piece.cube, piece.cube, bytes);

@@ -339,6 +339,12 @@ def KB_TPSliceOp : KB_Op<"tp_slice", [Pure]> {
     /// Where along `dim` the window the slices are cut from starts (0: the
     /// whole dimension).
     int64_t getWindowOffset() { return getOffset().value_or(0); }
+    /// Turns a region of the result (`offsets`, `sizes`) into the region of
+    /// the input every rank's copy of it reads from: moved to the window and
+    /// stretched over all `shards` slices. A rank-generic DMA reads it from
+    /// one source piece that holds all of it, moved on by the rank.
+    void widenToReach(::llvm::MutableArrayRef<int64_t> offsets,
+                      ::llvm::MutableArrayRef<int64_t> sizes);
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
