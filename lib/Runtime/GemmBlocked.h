@@ -269,6 +269,19 @@ static_assert(remainderRows<12>(2) == 4 && remainderRows<12>(8) == 8 &&
               remainderRows<12>(9) == 12 && remainderRows<6>(1) == 2 &&
               remainderRows<4>(1) == 4);
 
+/// Four floats in a vector register.
+typedef float Float4 __attribute__((vector_size(16)));
+/// Elements I... of the 8 of a then b: GCC's __builtin_shuffle, clang's
+/// __builtin_shufflevector (each compiler has only its own).
+template <int... I> inline Float4 shuffle4(Float4 a, Float4 b) {
+#if defined(__clang__)
+  return __builtin_shufflevector(a, b, I...);
+#else
+  typedef int Int4 __attribute__((vector_size(16)));
+  return __builtin_shuffle(a, b, Int4{I...});
+#endif
+}
+
 /// Packs the first kc / 4 · 4 columns of MR whole rows of A (`rows`, lda
 /// apart) into an MR-tall panel (element (i, p) at panel[p * MR + i]) by
 /// 4 × 4 blocks: four 4-float loads, a transpose in registers and four
@@ -278,9 +291,8 @@ static_assert(remainderRows<12>(2) == 4 && remainderRows<12>(8) == 8 &&
 template <int MR>
 inline int64_t packPanelA4(const float *rows, int64_t lda, int64_t kc,
                            float *panel) {
-  typedef float V4 __attribute__((vector_size(16)));
+  using V4 = Float4;
   typedef float V4U __attribute__((vector_size(16), aligned(4), may_alias));
-  typedef int I4 __attribute__((vector_size(16)));
   auto load = [](const float *p) { return V4(*reinterpret_cast<const V4U *>(p)); };
   auto store = [](float *p, V4 v) { *reinterpret_cast<V4U *>(p) = v; };
   int64_t p = 0;
@@ -291,15 +303,15 @@ inline int64_t packPanelA4(const float *rows, int64_t lda, int64_t kc,
          r3 = load(r + 3 * lda);
       // (r0[0] r1[0] r0[1] r1[1]), (r2[0] r3[0] r2[1] r3[1]), and the same
       // of elements 2 and 3; then column q of the block from two of them.
-      V4 lo01 = __builtin_shuffle(r0, r1, I4{0, 4, 1, 5});
-      V4 lo23 = __builtin_shuffle(r2, r3, I4{0, 4, 1, 5});
-      V4 hi01 = __builtin_shuffle(r0, r1, I4{2, 6, 3, 7});
-      V4 hi23 = __builtin_shuffle(r2, r3, I4{2, 6, 3, 7});
+      V4 lo01 = shuffle4<0, 4, 1, 5>(r0, r1);
+      V4 lo23 = shuffle4<0, 4, 1, 5>(r2, r3);
+      V4 hi01 = shuffle4<2, 6, 3, 7>(r0, r1);
+      V4 hi23 = shuffle4<2, 6, 3, 7>(r2, r3);
       float *dst = panel + p * MR + i;
-      store(dst, __builtin_shuffle(lo01, lo23, I4{0, 1, 4, 5}));
-      store(dst + MR, __builtin_shuffle(lo01, lo23, I4{2, 3, 6, 7}));
-      store(dst + 2 * MR, __builtin_shuffle(hi01, hi23, I4{0, 1, 4, 5}));
-      store(dst + 3 * MR, __builtin_shuffle(hi01, hi23, I4{2, 3, 6, 7}));
+      store(dst, shuffle4<0, 1, 4, 5>(lo01, lo23));
+      store(dst + MR, shuffle4<2, 3, 6, 7>(lo01, lo23));
+      store(dst + 2 * MR, shuffle4<0, 1, 4, 5>(hi01, hi23));
+      store(dst + 3 * MR, shuffle4<2, 3, 6, 7>(hi01, hi23));
     }
   return p;
 }
