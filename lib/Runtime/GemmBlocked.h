@@ -579,7 +579,10 @@ inline void blockedGemm(const float *a, int64_t lda,
             for (int64_t ir = from; ir < to; ir += MR) {
               int64_t mr = std::min<int64_t>(MR, to - ir);
               const float *ap = a + (ic + ir) * lda + pc;
-              const float *aPanel = aPanels + (ir / MR) * MR * kc;
+              // (No panels when A is read in place: a null base takes no
+              // offset.)
+              const float *aPanel =
+                  aPanels ? aPanels + (ir / MR) * MR * kc : nullptr;
               float *c = c0 + (ic + ir) * ldc;
               // A last partial panel, packed remainderRows(mr) tall.
               if (int64_t height = remainderRows<MR>(mr);
