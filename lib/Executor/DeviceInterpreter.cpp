@@ -2755,7 +2755,9 @@ llvm::Error Machine::issueGatherRows(Rank &rank, gt::GatherRowsOp op) {
                              llvm::Twine(op.getIdsOffsets()[0] + i) +
                              " is outside the vocabulary of " +
                              llvm::Twine(vocab) + " ids");
-  auto [begin, end] = op.gatheredIds(rank.index);
+  // Plain locals, not a structured binding: the lambda below captures them.
+  int64_t begin, end;
+  std::tie(begin, end) = op.gatheredIds(rank.index);
   int64_t first = op.firstId(rank.index);
   int64_t ldTable = table.tensor.shape[1], ldOut = out.tensor.shape[1];
   const float *tableData = table.tensor.data.data() +
@@ -3206,7 +3208,8 @@ llvm::Error Machine::gatherResults(SmallVector<HostTensor> &results) {
       assembled.push_back(needed);
       covered.push_back(0);
     }
-    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {
+      Value v = ret.getOperand(i);
       auto piece = program.entry.getResultAttrOfType<gt::PieceAttr>(
           i, gt::GemmTileDialect::kPieceAttrName);
       if (!piece || piece.getTensor() >= static_cast<int64_t>(locals.size()))

@@ -18,6 +18,7 @@
 #endif
 #endif
 
+#if defined(__linux__) && defined(__GLIBC__) && !defined(KB_MALLOC_REPLACED)
 namespace {
 /// Whether the kernel gives transparent huge pages to memory that asks for
 /// them (mode `madvise`). Read with plain system calls: this runs before
@@ -33,6 +34,7 @@ bool hugePagesOnRequest() {
   return n > 0 && std::strstr(modes, "[madvise]") != nullptr;
 }
 } // namespace
+#endif
 
 void kb::reexecWithHugePageMalloc(char **argv) {
 #if defined(__linux__) && defined(__GLIBC__) && !defined(KB_MALLOC_REPLACED)
