@@ -14,13 +14,7 @@ targets=("$@")
   npy-integer-fuzzer gemm-tile-mutator-fuzzer)
 nice=(); [ "${KB_FUZZ_NICE:-0}" = 1 ] && nice=(nice -n 19)
 
-"$root/scripts/setup.sh"
-if ! command -v clang++-22 >/dev/null; then
-  echo "fuzz: installing clang-22 and libclang-rt-22-dev" >&2
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    clang-22 libclang-rt-22-dev >&2
-fi
+"$root/scripts/setup.sh"  # clang-22 and its sanitizer and fuzzer runtimes among the rest
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang-22 CXX=clang++-22 cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DKB_ENABLE_FUZZERS=ON >/dev/null

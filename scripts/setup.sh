@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   cmake ninja-build g++ libgtest-dev
+  # the sanitizer pass of scripts/test.sh and the fuzzers build with clang: a second
+  # compiler, and clang's UndefinedBehaviorSanitizer checks more than GCC's
+  clang-22 libclang-rt-22-dev
   # LLVM's static archives, which kb links, name zstd's CMake target
   libzstd-dev
   python3-numpy python3-pytest libopenblas0-pthread

@@ -193,7 +193,10 @@ DeviceDescription::fromJSON(llvm::StringRef text) {
           presetNames() + ")");
     d = *base;
   }
-  for (const auto &[key, value] : *object) {
+  for (const auto &member : *object) {
+    // Named, not a structured binding: the lambdas below capture them.
+    const llvm::json::ObjectKey &key = member.first;
+    const llvm::json::Value &value = member.second;
     if (key == "preset")
       continue;
     const Field *field = llvm::find_if(

@@ -335,7 +335,9 @@ kb::planMeshRelay(const DeviceDescription &device,
     return double(b.numElements()) * elementBytes;
   };
   for (const auto &request : requests) {
-    const auto &[cube, box] = request;
+    // Named, not a structured binding: the lambda below captures them.
+    int64_t cube = request.first;
+    const Box &box = request.second;
     bool held = llvm::any_of(pieces, [&](const HeldBox &p) {
       return llvm::is_contained(p.cubes, cube) && p.box.contains(box);
     });
@@ -351,7 +353,9 @@ kb::planMeshRelay(const DeviceDescription &device,
   llvm::SmallVector<llvm::SmallVector<RelayCopy>> directCopies;
   directCopies.reserve(plan.requests.size());
   for (auto [index, request] : llvm::enumerate(plan.requests)) {
-    const auto &[cube, box] = request;
+    // Named, not a structured binding: the lambda below captures them.
+    int64_t cube = request.first;
+    const Box &box = request.second;
     directCopies.push_back(sourcesOf(pieces, {}, cols, cube, box,
                                      static_cast<unsigned>(index), inPlace));
     const llvm::SmallVector<RelayCopy> &direct = directCopies.back();

@@ -62,10 +62,11 @@ kb::detail::distinctPieceIndices(RankedTensorType type,
                                  const gt::DeviceDescription &device) {
   SmallVector<CubePiece> pieces = cubePiecesOf(type, device);
   SmallVector<unsigned> result;
-  for (auto [index, piece] : llvm::enumerate(pieces))
-    if (llvm::none_of(result,
-                      [&](unsigned i) { return pieces[i].box == piece.box; }))
+  for (unsigned index = 0, e = pieces.size(); index < e; ++index) {
+    const Box &box = pieces[index].box;
+    if (llvm::none_of(result, [&](unsigned i) { return pieces[i].box == box; }))
       result.push_back(index);
+  }
   return result;
 }
 
