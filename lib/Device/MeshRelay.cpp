@@ -353,9 +353,7 @@ kb::planMeshRelay(const DeviceDescription &device,
   llvm::SmallVector<llvm::SmallVector<RelayCopy>> directCopies;
   directCopies.reserve(plan.requests.size());
   for (auto [index, request] : llvm::enumerate(plan.requests)) {
-    // Named, not a structured binding: the lambda below captures them.
-    int64_t cube = request.first;
-    const Box &box = request.second;
+    const auto &[cube, box] = request;
     directCopies.push_back(sourcesOf(pieces, {}, cols, cube, box,
                                      static_cast<unsigned>(index), inPlace));
     const llvm::SmallVector<RelayCopy> &direct = directCopies.back();
